@@ -1,0 +1,377 @@
+"""The simulated world's immutable records.
+
+Everything the simulation produces is one of these frozen dataclasses; the
+gRPC layer translates them to protobuf in services/market/codec.py. Money,
+quantities and prices are Decimal; analytics (yields, weights, drift) float.
+Dates are datetime.date, times datetime.datetime in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+class AssetClass(enum.StrEnum):
+    EQUITY = "EQUITY"
+    GOVERNMENT_BOND = "GOVERNMENT_BOND"
+    CORPORATE_BOND = "CORPORATE_BOND"
+    CASH = "CASH"
+
+
+class Side(enum.StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class SettlementState(enum.StrEnum):
+    SETTLED = "SETTLED"
+    FAILED = "FAILED"
+
+
+class CorporateActionKind(enum.StrEnum):
+    CASH_DIVIDEND = "CASH_DIVIDEND"
+    COUPON = "COUPON"
+
+
+class CashFlowKind(enum.StrEnum):
+    DIVIDEND = "DIVIDEND"
+    COUPON = "COUPON"
+    SUBSCRIPTION = "SUBSCRIPTION"
+    REDEMPTION = "REDEMPTION"
+    FEE = "FEE"
+
+
+class FaultKind(enum.StrEnum):
+    CUSTODIAN_DROP_TRADE = "CUSTODIAN_DROP_TRADE"
+    CUSTODIAN_DUPLICATE_TRADE = "CUSTODIAN_DUPLICATE_TRADE"
+    CUSTODIAN_QUANTITY_TYPO = "CUSTODIAN_QUANTITY_TYPO"
+    CUSTODIAN_PRICE_TYPO = "CUSTODIAN_PRICE_TYPO"
+    SETTLEMENT_DELAY = "SETTLEMENT_DELAY"
+    SETTLEMENT_FAIL = "SETTLEMENT_FAIL"
+    CORPORATE_ACTION_DATE_MISMATCH = "CORPORATE_ACTION_DATE_MISMATCH"
+    VENDOR_STALE_PRICE = "VENDOR_STALE_PRICE"
+    VENDOR_PRICE_SPIKE = "VENDOR_PRICE_SPIKE"
+    FX_CROSS_INCONSISTENT = "FX_CROSS_INCONSISTENT"
+
+
+class FaultStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    APPLIED = "APPLIED"
+
+
+# ---------------------------------------------------------------- reference data
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable instrument. Bond-only attributes are None for equities."""
+
+    instrument_id: str
+    symbol: str
+    name: str
+    asset_class: AssetClass
+    currency: str
+    sector: str
+    market: str  # US, EU, UK, JP
+    tick_size: Decimal
+    settlement_days: int  # T+1 or T+2
+    coupon_rate_pct: Decimal | None = None
+    maturity: dt.date | None = None
+    coupons_per_year: int = 0
+    issuer: str = ""
+    spread_bp: int = 0
+    day_count: str = ""  # "ACT/ACT" (governments), "30/360" (corporates)
+
+
+@dataclass(frozen=True, slots=True)
+class SectorTarget:
+    sector: str
+    target_weight: float
+    min_weight: float
+    max_weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Mandate:
+    """A fund with its base currency, benchmark and investment limits."""
+
+    mandate_id: str
+    name: str
+    base_currency: str
+    benchmark: str
+    benchmark_weights: Mapping[str, float]
+    sector_targets: tuple[SectorTarget, ...]
+    max_single_name_weight: float
+    min_cash_weight: float
+    max_cash_weight: float
+    initial_capital: Decimal
+    lot_method: str  # FIFO or AVERAGE
+    allowed_asset_classes: tuple[AssetClass, ...]
+
+
+# ---------------------------------------------------------------- event payloads
+
+
+@dataclass(frozen=True, slots=True)
+class RegimeState:
+    date: dt.date
+    regime: str  # calm, tightening, easing, stress, crisis
+    fed_funds_pct: float
+    curve_slope_pct: float
+    breakeven_inflation_pct: float
+    unemployment_pct: float
+    equity_drift_annual: float
+    equity_vol_annual: float
+    curve_pct: Mapping[str, float]  # tenor label ("3M", "2Y", ...) -> yield in percent
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuote:
+    """A price from a vendor ("primary" or "vendor_b"). Bonds: clean per 100 face."""
+
+    instrument_id: str
+    price: Decimal
+    currency: str
+    vendor: str
+    price_date: dt.date
+    accrued_interest: Decimal | None = None  # bonds, per 100 face
+    yield_pct: float | None = None  # bonds
+
+
+@dataclass(frozen=True, slots=True)
+class FxQuote:
+    """Units of quote currency per one unit of base (EURUSD = USD per EUR)."""
+
+    base_currency: str
+    quote_currency: str
+    rate: Decimal
+    vendor: str  # primary or cross
+    rate_date: dt.date
+
+    @property
+    def pair(self) -> str:
+        return self.base_currency + self.quote_currency
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """An execution. Amounts are in `currency`, the instrument's currency.
+
+    net_amount is the cash that moves on settlement: gross + accrued +
+    commission + fees for a buy (paid), gross + accrued - commission - fees
+    for a sell (received). Always positive.
+    """
+
+    fill_id: str
+    order_id: str
+    mandate_id: str
+    instrument_id: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    currency: str
+    gross_amount: Decimal
+    accrued_interest: Decimal
+    commission: Decimal
+    fees: Decimal
+    net_amount: Decimal
+    trade_date: dt.date
+    settle_date: dt.date
+    broker: str
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """A broker's trade confirmation; its text may carry the custodian's errors."""
+
+    confirmation_id: str
+    fill_id: str
+    mandate_id: str
+    broker: str
+    layout: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustodianTrade:
+    """A trade as the custodian booked it: may differ from the fill."""
+
+    custodian_ref: str
+    fill_id: str
+    mandate_id: str
+    instrument_id: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    currency: str
+    net_amount: Decimal
+    trade_date: dt.date
+    settle_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementStatus:
+    fill_id: str
+    custodian_ref: str
+    mandate_id: str
+    instrument_id: str
+    state: SettlementState
+    settle_date: dt.date
+    quantity: Decimal
+    cash_amount: Decimal
+    currency: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CorporateAction:
+    action_id: str
+    instrument_id: str
+    kind: CorporateActionKind
+    ex_date: dt.date
+    record_date: dt.date
+    pay_date: dt.date
+    amount_per_unit: Decimal  # per share (dividend) or per 100 face (coupon)
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class CashFlow:
+    """A cash movement of the internal book; amount is signed (+ in, - out)."""
+
+    cash_flow_id: str
+    mandate_id: str
+    kind: CashFlowKind
+    amount: Decimal
+    currency: str
+    instrument_id: str = ""
+    action_id: str = ""
+    quantity: Decimal | None = None
+    ex_date: dt.date | None = None
+    pay_date: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustodianCashFlow:
+    custodian_ref: str
+    cash_flow_id: str
+    mandate_id: str
+    kind: CashFlowKind
+    amount: Decimal
+    currency: str
+    instrument_id: str
+    value_date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """Positions (instrument -> quantity) and cash (currency -> amount) of one mandate."""
+
+    mandate_id: str
+    positions: Mapping[str, Decimal]
+    cash: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class CustodianStatement:
+    statement_date: dt.date
+    book: Book
+
+
+@dataclass(frozen=True, slots=True)
+class DayEnd:
+    date: dt.date
+    events_in_day: int
+    fills_in_day: int
+
+
+Payload = (
+    RegimeState
+    | PriceQuote
+    | FxQuote
+    | Fill
+    | Confirmation
+    | CustodianTrade
+    | SettlementStatus
+    | CorporateAction
+    | CashFlow
+    | CustodianCashFlow
+    | CustodianStatement
+    | DayEnd
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SimEvent:
+    """One event of the stream. seq starts at 1; event_id is "mkt-<seq>".
+
+    kind is one of: market.regime, price.tick, price.vendor, fx.rate,
+    trade.fill, trade.confirmation, custodian.trade, custodian.settlement,
+    corporate_action.announced, cashflow.<dividend|coupon|subscription|
+    redemption|fee>, custodian.cashflow, custodian.statement, clock.day_end.
+    """
+
+    seq: int
+    event_id: str
+    sim_time: dt.datetime
+    kind: str
+    payload: Payload
+    mandate_id: str = ""
+    caused_by: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------- faults and state
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRequest:
+    """An on-demand fault; empty targets let the simulation choose."""
+
+    kind: FaultKind
+    mandate_id: str = ""
+    instrument_id: str = ""
+    currency_pair: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InjectedFault:
+    """Ground truth of one fault, seeded or on demand."""
+
+    fault_id: str
+    kind: FaultKind
+    status: FaultStatus
+    on_demand: bool
+    mandate_id: str = ""
+    instrument_id: str = ""
+    fill_id: str = ""
+    currency_pair: str = ""
+    applied_date: dt.date | None = None
+    event_ids: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BookSnapshot:
+    """Prices, FX and both books at the end of a business day (after its last event)."""
+
+    as_of_seq: int
+    as_of_date: dt.date
+    prices: tuple[PriceQuote, ...]
+    fx_rates: tuple[FxQuote, ...]
+    internal_books: tuple[Book, ...]
+    custodian_books: tuple[Book, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DayResult:
+    """What one business day produced: its events in seq order and the day-end snapshot."""
+
+    date: dt.date
+    events: tuple[SimEvent, ...]
+    snapshot: BookSnapshot
+    regime: str = ""
+    faults_applied: tuple[InjectedFault, ...] = field(default=())
