@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eopsuite/common/v1/common.proto\x12\x11opsuite.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x18\n\x07\x44\x65\x63imal\x12\r\n\x05value\x18\x01 \x01(\t\"E\n\x05Money\x12*\n\x06\x61mount\x18\x01 \x01(\x0b\x32\x1a.opsuite.common.v1.Decimal\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"0\n\x04\x44\x61te\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x0b\n\x03\x64\x61y\x18\x03 \x01(\x05\"\xb6\x01\n\rEventEnvelope\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12,\n\x08sim_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x13\n\x0btraceparent\x18\x06 \x01(\t\x12\x11\n\tcaused_by\x18\x07 \x03(\t\x12\x12\n\nmandate_id\x18\x08 \x01(\t\"\xc0\x01\n\tLogRecord\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12,\n\x08sim_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08trace_id\x18\x06 \x01(\t\x12\x11\n\tcaused_by\x18\x07 \x03(\t\x12\x12\n\nmandate_id\x18\x08 \x01(\t\x12\x0f\n\x07summary\x18\t \x01(\t*\x98\x01\n\nAssetClass\x12\x1b\n\x17\x41SSET_CLASS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41SSET_CLASS_EQUITY\x10\x01\x12\x1f\n\x1b\x41SSET_CLASS_GOVERNMENT_BOND\x10\x02\x12\x1e\n\x1a\x41SSET_CLASS_CORPORATE_BOND\x10\x03\x12\x14\n\x10\x41SSET_CLASS_CASH\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eopsuite/common/v1/common.proto\x12\x11opsuite.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x18\n\x07\x44\x65\x63imal\x12\r\n\x05value\x18\x01 \x01(\t\"E\n\x05Money\x12*\n\x06\x61mount\x18\x01 \x01(\x0b\x32\x1a.opsuite.common.v1.Decimal\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"0\n\x04\x44\x61te\x12\x0c\n\x04year\x18\x01 \x01(\x05\x12\r\n\x05month\x18\x02 \x01(\x05\x12\x0b\n\x03\x64\x61y\x18\x03 \x01(\x05\"\xb6\x01\n\rEventEnvelope\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12,\n\x08sim_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x13\n\x0btraceparent\x18\x06 \x01(\t\x12\x11\n\tcaused_by\x18\x07 \x03(\t\x12\x12\n\nmandate_id\x18\x08 \x01(\t\"\xc0\x01\n\tLogRecord\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12,\n\x08sim_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08trace_id\x18\x06 \x01(\t\x12\x11\n\tcaused_by\x18\x07 \x03(\t\x12\x12\n\nmandate_id\x18\x08 \x01(\t\x12\x0f\n\x07summary\x18\t \x01(\t\"Y\n\tDateRange\x12&\n\x05start\x18\x01 \x01(\x0b\x32\x17.opsuite.common.v1.Date\x12$\n\x03\x65nd\x18\x02 \x01(\x0b\x32\x17.opsuite.common.v1.Date*\x98\x01\n\nAssetClass\x12\x1b\n\x17\x41SSET_CLASS_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41SSET_CLASS_EQUITY\x10\x01\x12\x1f\n\x1b\x41SSET_CLASS_GOVERNMENT_BOND\x10\x02\x12\x1e\n\x1a\x41SSET_CLASS_CORPORATE_BOND\x10\x03\x12\x14\n\x10\x41SSET_CLASS_CASH\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'opsuite.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ASSETCLASS']._serialized_start=614
-  _globals['_ASSETCLASS']._serialized_end=766
+  _globals['_ASSETCLASS']._serialized_start=705
+  _globals['_ASSETCLASS']._serialized_end=857
   _globals['_DECIMAL']._serialized_start=86
   _globals['_DECIMAL']._serialized_end=110
   _globals['_MONEY']._serialized_start=112
@@ -44,4 +44,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVENTENVELOPE']._serialized_end=416
   _globals['_LOGRECORD']._serialized_start=419
   _globals['_LOGRECORD']._serialized_end=611
+  _globals['_DATERANGE']._serialized_start=613
+  _globals['_DATERANGE']._serialized_end=702
 # @@protoc_insertion_point(module_scope)

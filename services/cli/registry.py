@@ -1,0 +1,40 @@
+"""Which services exist in this installation, and where they listen."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+
+from services.common.settings import SERVICES, Settings
+
+
+def available_services() -> list[str]:
+    """Services that can be started: those with a services/<name>/__main__.py."""
+    found = []
+    for name in SERVICES:
+        try:
+            if importlib.util.find_spec(f"services.{name}.__main__") is not None:
+                found.append(name)
+        except ModuleNotFoundError:
+            continue
+    return found
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def concrete_addresses(settings: Settings) -> dict[str, str]:
+    """Every service's address with port 0 replaced by a free port, so the others can find it."""
+    addresses = {}
+    for name in SERVICES:
+        host, port = split_address(settings.addr(name))
+        addresses[name] = f"{host}:{port or free_port(host)}"
+    return addresses

@@ -1,0 +1,70 @@
+"""The one interface every event-log backend implements.
+
+All methods are synchronous and thread-safe (one writer thread and several
+reader threads at once); asyncio callers wrap them in asyncio.to_thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from services.common.eventlog.records import LogRecord, NewRecord
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    def append(self, source: str, records: Sequence[NewRecord]) -> list[LogRecord]:
+        """Append a batch atomically: either every record is written with consecutive seqs, or none.
+
+        Raises SequenceConflict when a given seq is not head+1 (+i), DuplicateEvent when an
+        event id is already in the log or repeated in the batch, ValueError on malformed records.
+        """
+        ...
+
+    def read(self, source: str, from_seq: int, limit: int) -> list[LogRecord]:
+        """At most limit records with seq >= from_seq, ascending; from_seq <= 0 means the oldest retained.
+
+        Raises RetentionExceeded when 0 < from_seq < oldest(source); [] when from_seq > head.
+        """
+        ...
+
+    def head(self, source: str) -> int:
+        """The last seq appended to source; 0 when nothing ever was."""
+        ...
+
+    def oldest(self, source: str) -> int:
+        """The lowest retained seq; head+1 when nothing is retained (1 for a new source)."""
+        ...
+
+    def trim(self, source: str, before_seq: int) -> int:
+        """Delete records with seq < before_seq and return how many went.
+
+        oldest() becomes before_seq, clamped to [oldest(), head()+1]: trimming never un-trims and
+        never reserves seqs that were not appended yet.
+        """
+        ...
+
+    def get(self, event_id: str) -> LogRecord | None:
+        """The retained record with this event id, or None."""
+        ...
+
+    def by_trace(self, trace_id: str) -> list[LogRecord]:
+        """Retained records of one trace, ordered by (sim_time, recorded_at, source, seq)."""
+        ...
+
+    def effects_of(self, event_id: str) -> list[LogRecord]:
+        """Retained records whose caused_by contains event_id, in the same order as by_trace."""
+        ...
+
+    def sources(self) -> list[str]:
+        """Every source that has ever been appended to, sorted."""
+        ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def close(self) -> None:
+        """Release connections; the object is unusable afterwards."""
+        ...

@@ -1,0 +1,280 @@
+"""The event-log backend for scale: Redis Streams.
+
+Keys, all under one prefix P (default "opsuite"):
+  P:stream:<source>   one stream per source; entry id "<seq>-0", so XRANGE reads by seq
+  P:heads             hash source -> last seq
+  P:oldest            hash source -> lowest retained seq (absent means 1)
+  P:ids               hash event_id -> "<seq>:<source>"
+  P:trace:<trace_id>  sorted set of "<seq>:<source>" scored by sim_time in microseconds
+  P:effects:<id>      set of "<seq>:<source>" whose caused_by contains <id>
+  P:meta              hash key -> value
+Appends and trims are Lua scripts, so they are atomic against every other
+client. The scripts build index keys from the prefix, so they need a single
+Redis node (not Redis Cluster).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import redis
+
+from services.common.eventlog.batch import (
+    check_head,
+    check_limit,
+    check_source,
+    normalise_trace_id,
+    prepare,
+    stored,
+)
+from services.common.eventlog.records import (
+    DuplicateEvent,
+    EventLogError,
+    LogRecord,
+    NewRecord,
+    RetentionExceeded,
+    from_micros,
+    to_micros,
+    trace_order,
+)
+
+# Each record travels as 8 fixed arguments then its causes: a count and the ids, so ids are
+# passed verbatim (no JSON round trip inside Lua that could re-encode them differently).
+_APPEND = """
+local stream, heads, ids = KEYS[1], KEYS[2], KEYS[3]
+local prefix, source, pinned, count, recorded = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local head = tonumber(redis.call('HGET', heads, source) or '0')
+if pinned ~= '' and tonumber(pinned) ~= head then
+  return {'conflict', head}
+end
+local records = {}
+local pos = 6
+for i = 1, count do
+  local r = {eid = ARGV[pos], kind = ARGV[pos + 1], sim = ARGV[pos + 2], payload = ARGV[pos + 3],
+             trace = ARGV[pos + 4], mandate = ARGV[pos + 5], summary = ARGV[pos + 6], causes = {}}
+  local n = tonumber(ARGV[pos + 7])
+  for j = 1, n do r.causes[j] = ARGV[pos + 7 + j] end
+  pos = pos + 8 + n
+  -- every check before the first write: a script that fails half way is not rolled back
+  if redis.call('HEXISTS', ids, r.eid) == 1 then
+    return {'duplicate', r.eid}
+  end
+  records[i] = r
+end
+for i, r in ipairs(records) do
+  local seq = string.format('%d', head + i)
+  local member = seq .. ':' .. source
+  local fields = {'e', r.eid, 'k', r.kind, 't', r.sim, 'p', r.payload, 'tr', r.trace,
+                  'm', r.mandate, 's', r.summary, 'r', recorded, 'c', tostring(#r.causes)}
+  for j, cause in ipairs(r.causes) do
+    fields[#fields + 1] = 'c' .. (j - 1)
+    fields[#fields + 1] = cause
+  end
+  redis.call('XADD', stream, seq .. '-0', unpack(fields))
+  redis.call('HSET', ids, r.eid, member)
+  if r.trace ~= '' then
+    redis.call('ZADD', prefix .. ':trace:' .. r.trace, r.sim, member)
+  end
+  for _, cause in ipairs(r.causes) do
+    redis.call('SADD', prefix .. ':effects:' .. cause, member)
+  end
+end
+redis.call('HSET', heads, source, string.format('%d', head + count))
+return {'ok', head}
+"""
+
+# Trims at most `chunk` records per call, so a large trim never blocks Redis for long;
+# returns {removed, done}. The indexes of each removed record are removed with it.
+_TRIM = """
+local stream, heads, oldest_key, ids = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local prefix, source, before, chunk = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local head = tonumber(redis.call('HGET', heads, source) or '0')
+local floor = tonumber(redis.call('HGET', oldest_key, source) or '1')
+local target = math.min(before, head + 1)
+if target <= floor then
+  return {0, 1}
+end
+local stop = math.min(target - 1, floor + chunk - 1)
+local entries = redis.call('XRANGE', stream, string.format('%d-0', floor), string.format('%d-0', stop))
+for _, entry in ipairs(entries) do
+  local member = string.match(entry[1], '^(%d+)-') .. ':' .. source
+  local f = {}
+  for k = 1, #entry[2], 2 do f[entry[2][k]] = entry[2][k + 1] end
+  redis.call('HDEL', ids, f['e'])
+  if f['tr'] ~= '' then
+    redis.call('ZREM', prefix .. ':trace:' .. f['tr'], member)
+  end
+  for j = 0, tonumber(f['c']) - 1 do
+    redis.call('SREM', prefix .. ':effects:' .. f['c' .. j], member)
+  end
+end
+redis.call('XTRIM', stream, 'MINID', string.format('%d-0', stop + 1))
+redis.call('HSET', oldest_key, source, string.format('%d', stop + 1))
+if stop + 1 >= target then
+  return {#entries, 1}
+end
+return {#entries, 0}
+"""
+
+_TRIM_CHUNK = 1000
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8")
+
+
+def _entry_to_record(source: str, entry_id: bytes, fields: dict[bytes, bytes]) -> LogRecord:
+    causes = int(fields[b"c"])
+    return LogRecord(
+        source=source,
+        seq=int(entry_id.split(b"-", 1)[0]),
+        event_id=_text(fields[b"e"]),
+        kind=_text(fields[b"k"]),
+        sim_time=from_micros(int(fields[b"t"])),
+        payload=fields[b"p"],
+        trace_id=_text(fields[b"tr"]),
+        caused_by=tuple(_text(fields[b"c%d" % index]) for index in range(causes)),
+        mandate_id=_text(fields[b"m"]),
+        summary=_text(fields[b"s"]),
+        recorded_at=from_micros(int(fields[b"r"])),
+    )
+
+
+def _split_member(member: bytes) -> tuple[int, str]:
+    seq, _, source = member.partition(b":")
+    return int(seq), _text(source)
+
+
+class RedisEventLog:
+    """EventLog on Redis Streams. The redis client is thread-safe (a connection pool), so is this."""
+
+    def __init__(self, url: str, prefix: str = "opsuite") -> None:
+        if not prefix:
+            raise ValueError("the Redis key prefix must not be empty")
+        self.prefix = prefix
+        self._client = redis.Redis.from_url(url)
+        try:
+            self._client.ping()
+        except redis.RedisError as error:
+            kwargs = self._client.connection_pool.connection_kwargs
+            where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+            self._client.close()
+            raise EventLogError(f"cannot reach Redis at {where}: {error}") from error
+        self._heads = f"{prefix}:heads"
+        self._oldest = f"{prefix}:oldest"
+        self._ids = f"{prefix}:ids"
+        self._meta = f"{prefix}:meta"
+        self._append_script = self._client.register_script(_APPEND)
+        self._trim_script = self._client.register_script(_TRIM)
+
+    def _stream(self, source: str) -> str:
+        return f"{self.prefix}:stream:{source}"
+
+    def append(self, source: str, records: Sequence[NewRecord]) -> list[LogRecord]:
+        batch = prepare(source, records)
+        if not batch.records:
+            return []
+        recorded_at = dt.datetime.now(dt.UTC)
+        args: list[str | bytes | int] = [
+            self.prefix,
+            source,
+            "" if batch.pinned_head is None else batch.pinned_head,
+            len(batch.records),
+            to_micros(recorded_at),
+        ]
+        for record, sim_us in zip(batch.records, batch.sim_micros, strict=True):
+            args += [
+                record.event_id,
+                record.kind,
+                sim_us,
+                record.payload,
+                record.trace_id,
+                record.mandate_id,
+                record.summary,
+                len(record.caused_by),
+                *record.caused_by,
+            ]
+        outcome, detail = self._append_script(keys=[self._stream(source), self._heads, self._ids], args=args)
+        if outcome == b"conflict":
+            check_head(batch, int(detail))
+            raise EventLogError(f"Redis reported a conflict at head {int(detail)} the batch does not have")
+        if outcome == b"duplicate":
+            raise DuplicateEvent(_text(detail))
+        return stored(batch, int(detail), recorded_at)
+
+    def read(self, source: str, from_seq: int, limit: int) -> list[LogRecord]:
+        check_source(source)
+        check_limit(limit)
+        # One MULTI/EXEC so the retention check and the range see the same state despite a concurrent trim.
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hget(self._oldest, source)
+        pipe.xrange(self._stream(source), min=f"{from_seq}-0" if from_seq > 0 else "-", count=limit)
+        stored_oldest, entries = pipe.execute()
+        oldest = 1 if stored_oldest is None else int(stored_oldest)
+        if 0 < from_seq < oldest:
+            raise RetentionExceeded(source, from_seq, oldest)
+        return [_entry_to_record(source, entry_id, fields) for entry_id, fields in entries]
+
+    def head(self, source: str) -> int:
+        value = self._client.hget(self._heads, source)
+        return 0 if value is None else int(value)
+
+    def oldest(self, source: str) -> int:
+        stored_oldest = self._client.hget(self._oldest, source)
+        return 1 if stored_oldest is None else int(stored_oldest)
+
+    def trim(self, source: str, before_seq: int) -> int:
+        check_source(source)
+        keys = [self._stream(source), self._heads, self._oldest, self._ids]
+        removed = 0
+        while True:
+            count, done = self._trim_script(keys=keys, args=[self.prefix, source, before_seq, _TRIM_CHUNK])
+            removed += int(count)
+            if int(done):
+                return removed
+
+    def _fetch(self, members: Iterable[bytes]) -> list[LogRecord]:
+        """The retained records named "<seq>:<source>", in trace order; trimmed ones are skipped."""
+        positions = [_split_member(member) for member in members]
+        if not positions:
+            return []
+        pipe = self._client.pipeline(transaction=False)
+        for seq, source in positions:
+            pipe.xrange(self._stream(source), min=f"{seq}-0", max=f"{seq}-0")
+        found = []
+        for (_, source), entries in zip(positions, pipe.execute(), strict=True):
+            found += [_entry_to_record(source, entry_id, fields) for entry_id, fields in entries]
+        return sorted(found, key=trace_order)
+
+    def get(self, event_id: str) -> LogRecord | None:
+        member = self._client.hget(self._ids, event_id)
+        if member is None:
+            return None
+        found = self._fetch([member])
+        return found[0] if found else None
+
+    def by_trace(self, trace_id: str) -> list[LogRecord]:
+        trace_id = normalise_trace_id(trace_id)
+        if not trace_id:
+            return []
+        return self._fetch(self._client.zrange(f"{self.prefix}:trace:{trace_id}", 0, -1))
+
+    def effects_of(self, event_id: str) -> list[LogRecord]:
+        return self._fetch(self._client.smembers(f"{self.prefix}:effects:{event_id}"))
+
+    def sources(self) -> list[str]:
+        return sorted(_text(source) for source in self._client.hkeys(self._heads))
+
+    def get_meta(self, key: str) -> str | None:
+        value = self._client.hget(self._meta, key)
+        return None if value is None else _text(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._client.hset(self._meta, key, value)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"RedisEventLog(prefix={self.prefix!r})"

@@ -1,0 +1,340 @@
+"""The embedded event-log backend: one SQLite file in WAL mode.
+
+One writer connection behind a lock (BEGIN IMMEDIATE also serialises writers
+in other processes sharing the file) and one read connection per thread, so
+readers never wait for the writer. Per-source head and oldest live in their
+own table so they survive trimming every record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pathlib
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from services.common.eventlog.batch import (
+    check_head,
+    check_limit,
+    check_source,
+    normalise_trace_id,
+    prepare,
+    stored,
+)
+from services.common.eventlog.records import (
+    DuplicateEvent,
+    EventLogError,
+    LogRecord,
+    NewRecord,
+    RetentionExceeded,
+    from_micros,
+    to_micros,
+)
+
+_BUSY_TIMEOUT_S = 30.0
+# SQLite's default limit on bound parameters is 32766; stay far below it.
+_IN_CHUNK = 500
+
+# Each migration takes the schema from version i to i+1; never edit one that shipped, append a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE records (
+            source TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            event_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            sim_time_us INTEGER NOT NULL,
+            payload BLOB NOT NULL,
+            trace_id TEXT NOT NULL,
+            caused_by TEXT NOT NULL,
+            mandate_id TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            recorded_at_us INTEGER NOT NULL,
+            PRIMARY KEY (source, seq)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX records_by_trace ON records (trace_id)",
+        """CREATE TABLE causes (
+            cause_id TEXT NOT NULL,
+            source TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (cause_id, source, seq)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX causes_by_record ON causes (source, seq)",
+        """CREATE TABLE sources (
+            source TEXT PRIMARY KEY,
+            head INTEGER NOT NULL,
+            oldest INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_COLUMN_NAMES = (
+    "source",
+    "seq",
+    "event_id",
+    "kind",
+    "sim_time_us",
+    "payload",
+    "trace_id",
+    "caused_by",
+    "mandate_id",
+    "summary",
+    "recorded_at_us",
+)
+_COLUMNS = ", ".join(_COLUMN_NAMES)
+_R_COLUMNS = ", ".join(f"r.{name}" for name in _COLUMN_NAMES)
+_TRACE_ORDER = "ORDER BY r.sim_time_us, r.recorded_at_us, r.source, r.seq"
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the file's schema to SCHEMA_VERSION; returns the version found before.
+
+    Each step runs in its own IMMEDIATE transaction and re-reads the version inside it, so two
+    processes opening a new file at once do not both migrate. A file from a newer release is refused.
+    """
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise EventLogError(f"event log schema version {found} is newer than this code ({SCHEMA_VERSION})")
+    for target in range(found + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < target:
+                for statement in MIGRATIONS[target - 1]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found
+
+
+def _row_to_record(row: sqlite3.Row | tuple) -> LogRecord:
+    source, seq, event_id, kind, sim_us, payload, trace_id, caused_by, mandate_id, summary, recorded_us = row
+    return LogRecord(
+        source=source,
+        seq=seq,
+        event_id=event_id,
+        kind=kind,
+        sim_time=from_micros(sim_us),
+        payload=bytes(payload),
+        trace_id=trace_id,
+        caused_by=tuple(json.loads(caused_by)),
+        mandate_id=mandate_id,
+        summary=summary,
+        recorded_at=from_micros(recorded_us),
+    )
+
+
+class SqliteEventLog:
+    """EventLog on one SQLite file; the file and its parent directory are created when missing."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path = pathlib.Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._writer = self._connect()
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        migrate(self._writer)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves; the sqlite3 module's implicit
+        # transactions would otherwise split a read across two snapshots.
+        conn = sqlite3.connect(
+            self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise EventLogError("event log is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every SELECT inside sees the same committed state."""
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            if self._closed:
+                raise EventLogError("event log is closed")
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _position(conn: sqlite3.Connection, source: str) -> tuple[int, int]:
+        row = conn.execute("SELECT head, oldest FROM sources WHERE source = ?", (source,)).fetchone()
+        return (0, 1) if row is None else (row[0], row[1])
+
+    def append(self, source: str, records: Sequence[NewRecord]) -> list[LogRecord]:
+        batch = prepare(source, records)
+        if not batch.records:
+            return []
+        recorded_at = dt.datetime.now(dt.UTC)
+        recorded_us = to_micros(recorded_at)
+        with self._write() as conn:
+            head, oldest = self._position(conn, source)
+            check_head(batch, head)
+            event_ids = [record.event_id for record in batch.records]
+            for start in range(0, len(event_ids), _IN_CHUNK):
+                chunk = event_ids[start : start + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                row = conn.execute(
+                    f"SELECT event_id FROM records WHERE event_id IN ({marks}) LIMIT 1", chunk
+                ).fetchone()
+                if row is not None:
+                    raise DuplicateEvent(row[0])
+            conn.executemany(
+                f"INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        source,
+                        head + 1 + index,
+                        record.event_id,
+                        record.kind,
+                        batch.sim_micros[index],
+                        record.payload,
+                        record.trace_id,
+                        json.dumps(record.caused_by),
+                        record.mandate_id,
+                        record.summary,
+                        recorded_us,
+                    )
+                    for index, record in enumerate(batch.records)
+                ],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO causes (cause_id, source, seq) VALUES (?, ?, ?)",
+                [
+                    (cause, source, head + 1 + index)
+                    for index, record in enumerate(batch.records)
+                    for cause in record.caused_by
+                ],
+            )
+            conn.execute(
+                "INSERT INTO sources (source, head, oldest) VALUES (?, ?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET head = excluded.head",
+                (source, head + len(batch.records), oldest),
+            )
+        return stored(batch, head, recorded_at)
+
+    def read(self, source: str, from_seq: int, limit: int) -> list[LogRecord]:
+        check_source(source)
+        check_limit(limit)
+        with self._snapshot() as conn:
+            _, oldest = self._position(conn, source)
+            if 0 < from_seq < oldest:
+                raise RetentionExceeded(source, from_seq, oldest)
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM records WHERE source = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (source, max(from_seq, oldest), limit),
+            ).fetchall()
+        return [_row_to_record(row) for row in rows]
+
+    def head(self, source: str) -> int:
+        with self._snapshot() as conn:
+            return self._position(conn, source)[0]
+
+    def oldest(self, source: str) -> int:
+        with self._snapshot() as conn:
+            return self._position(conn, source)[1]
+
+    def trim(self, source: str, before_seq: int) -> int:
+        check_source(source)
+        with self._write() as conn:
+            head, oldest = self._position(conn, source)
+            target = min(before_seq, head + 1)
+            if target <= oldest:
+                return 0
+            conn.execute("DELETE FROM causes WHERE source = ? AND seq < ?", (source, target))
+            removed = conn.execute(
+                "DELETE FROM records WHERE source = ? AND seq < ?", (source, target)
+            ).rowcount
+            conn.execute("UPDATE sources SET oldest = ? WHERE source = ?", (target, source))
+        return removed
+
+    def get(self, event_id: str) -> LogRecord | None:
+        with self._snapshot() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM records WHERE event_id = ?", (event_id,)).fetchone()
+        return None if row is None else _row_to_record(row)
+
+    def by_trace(self, trace_id: str) -> list[LogRecord]:
+        trace_id = normalise_trace_id(trace_id)
+        if not trace_id:
+            return []
+        with self._snapshot() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM records AS r WHERE r.trace_id = ? {_TRACE_ORDER}", (trace_id,)
+            ).fetchall()
+        return [_row_to_record(row) for row in rows]
+
+    def effects_of(self, event_id: str) -> list[LogRecord]:
+        with self._snapshot() as conn:
+            rows = conn.execute(
+                f"SELECT {_R_COLUMNS} FROM causes AS c"
+                " JOIN records AS r ON r.source = c.source AND r.seq = c.seq"
+                f" WHERE c.cause_id = ? {_TRACE_ORDER}",
+                (event_id,),
+            ).fetchall()
+        return [_row_to_record(row) for row in rows]
+
+    def sources(self) -> list[str]:
+        with self._snapshot() as conn:
+            return [row[0] for row in conn.execute("SELECT source FROM sources ORDER BY source")]
+
+    def get_meta(self, key: str) -> str | None:
+        with self._snapshot() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    def __repr__(self) -> str:
+        return f"SqliteEventLog({str(self.path)!r})"

@@ -1,0 +1,233 @@
+"""One call serves a service: grpc.aio server, health, reflection, telemetry, logs, graceful shutdown.
+
+A service supplies its servicers (`register`) and its background work
+(`on_start` / `on_stop`); everything every service does the same way lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+from pydantic import ValidationError
+
+from services.common.logs import configure_logging
+from services.common.settings import Settings, load_settings
+from services.common.telemetry import init_telemetry, shutdown_telemetry
+
+_log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+SERVER_OPTIONS: list[tuple[str, Any]] = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    # A second process on the same fixed port must fail to bind, not silently share it.
+    ("grpc.so_reuseport", 0),
+    # Find dead subscribers of long-lived streams, and let live ones ping us.
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_ping_strikes", 0),
+]
+_WILDCARD_HOSTS = {"", "0.0.0.0", "[::]", "::", "*"}
+
+
+class HealthControl:
+    """What a service may do to its own health: say it is (not) ready to serve."""
+
+    def __init__(self, servicer: health_aio.HealthServicer, services: Sequence[str]) -> None:
+        self._servicer = servicer
+        self._services = ("", *services)
+
+    async def set_serving(self) -> None:
+        await self._set(health_pb2.HealthCheckResponse.SERVING)
+
+    async def set_not_serving(self) -> None:
+        await self._set(health_pb2.HealthCheckResponse.NOT_SERVING)
+
+    async def _set(self, status: int) -> None:
+        for name in self._services:
+            await self._servicer.set(name, status)  # type: ignore[arg-type]
+
+
+class _WatchEnded(Exception):
+    pass
+
+
+class _EndAfterNotServing:
+    """A servicer context whose write ends the Watch once NOT_SERVING was sent during shutdown."""
+
+    def __init__(self, context: grpc.aio.ServicerContext, owner: _DrainingHealthServicer) -> None:
+        self._context = context
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    async def write(self, message: health_pb2.HealthCheckResponse) -> None:
+        await self._context.write(message)
+        if self._owner.draining and message.status == health_pb2.HealthCheckResponse.NOT_SERVING:
+            raise _WatchEnded
+
+
+class _DrainingHealthServicer(health_aio.HealthServicer):
+    """The library's health servicer, except that Watch streams end once they reported NOT_SERVING on
+    shutdown: otherwise every open Watch would hold the server for the whole grace period."""
+
+    draining = False
+
+    async def Watch(self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext) -> None:
+        with contextlib.suppress(_WatchEnded):
+            await super().Watch(request, _EndAfterNotServing(context, self))
+
+    async def drain(self) -> None:
+        self.draining = True
+        await self.enter_graceful_shutdown()
+
+
+@dataclass
+class Service:
+    """A service to serve: its servicers and the hooks around its background work."""
+
+    # One of settings.SERVICES: picks the listen address and names the logs.
+    name: str
+    # Adds the servicers to the server; returns their full names (for health and reflection).
+    register: Callable[[grpc.aio.Server], Sequence[str]]
+    # Runs after the port is bound; start background work (stream clients, the clock) here.
+    on_start: Callable[[HealthControl], Awaitable[None]] | None = None
+    # Runs after the server stopped and in-flight calls drained; persist cursors here.
+    on_stop: Callable[[], Awaitable[None]] | None = None
+    # False: the service calls health.set_serving() itself once caught up with the market stream.
+    ready_on_start: bool = True
+    # Runs when shutdown begins, before the grace period: end long-lived streams here, or
+    # server.stop() waits for them until the grace period runs out.
+    on_draining: Callable[[], Awaitable[None]] | None = None
+
+
+def _advertised(configured: str, port: int) -> str:
+    host = configured.rpartition(":")[0]
+    return f"{'127.0.0.1' if host in _WILDCARD_HOSTS else host}:{port}"
+
+
+async def serve(service: Service, settings: Settings) -> int:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully; returns the process exit code."""
+    configured = settings.addr(service.name)
+    # Looked up as grpc.aio.server at call time: the OpenTelemetry instrumentation patches that attribute.
+    server = grpc.aio.server(options=SERVER_OPTIONS)
+    names = list(service.register(server))
+    health_servicer = _DrainingHealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    control = HealthControl(health_servicer, names)
+    reflection.enable_server_reflection(
+        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    try:
+        port = server.add_insecure_port(configured)
+    except RuntimeError as error:
+        _log.error("cannot listen", extra={"address": configured, "error": str(error)})
+        return 1
+    # Not serving until on_start is done (and, for ready_on_start=False, until the service says so).
+    await control.set_not_serving()
+    await server.start()
+    address = _advertised(configured, port)
+    _log.info("listening", extra={"service": service.name, "address": address, "port": port})
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if stopping.is_set():
+            _log.warning("already shutting down", extra={"signal": signal.Signals(signum).name})
+            return
+        _log.info("shutting down", extra={"signal": signal.Signals(signum).name})
+        stopping.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+
+    exit_code = 0
+    try:
+        if service.on_start is not None and not await _run_until_stopped(service.on_start(control), stopping):
+            exit_code = 1
+        elif service.ready_on_start and not stopping.is_set():
+            await control.set_serving()
+        if exit_code == 0:
+            await stopping.wait()
+    finally:
+        exit_code = await _shut_down(service, server, health_servicer, settings.shutdown_grace_s) or exit_code
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    _log.info("stopped", extra={"exit_code": exit_code})
+    return exit_code
+
+
+async def _run_until_stopped(start: Awaitable[None], stopping: asyncio.Event) -> bool:
+    """Await on_start unless a signal comes first; False when on_start failed."""
+    start_task = asyncio.ensure_future(start)
+    stop_task = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({start_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop_task.cancel()
+    if not start_task.done():
+        start_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await start_task
+        return True
+    if start_task.cancelled():
+        _log.error("on_start was cancelled")
+        return False
+    if start_task.exception() is not None:
+        _log.error("on_start failed", exc_info=start_task.exception())
+        return False
+    return True
+
+
+async def _shut_down(
+    service: Service, server: grpc.aio.Server, health_servicer: _DrainingHealthServicer, grace_s: float
+) -> int:
+    exit_code = 0
+    await health_servicer.drain()
+    if service.on_draining is not None:
+        try:
+            await service.on_draining()
+        except Exception:
+            _log.exception("on_draining failed")
+            exit_code = 1
+    # New calls are refused from here; calls in flight get grace_s to finish.
+    await server.stop(grace=grace_s)
+    if service.on_stop is not None:
+        try:
+            await service.on_stop()
+        except Exception:
+            _log.exception("on_stop failed")
+            exit_code = 1
+    shutdown_telemetry()
+    return exit_code
+
+
+def run(service: Service, settings: Settings | None = None) -> NoReturn:
+    """The whole life of a service process: settings, logs, telemetry, serve, exit code."""
+    if settings is None:
+        try:
+            settings = load_settings()
+        except ValidationError as error:
+            configure_logging(service.name)
+            _log.error("invalid configuration", extra={"error": str(error)})
+            sys.exit(2)
+    configure_logging(service.name, settings.log_level)
+    # Before serve() creates the server or any channel: the instrumentation patches their constructors.
+    init_telemetry(service.name)
+    sys.exit(asyncio.run(serve(service, settings)))

@@ -1,0 +1,53 @@
+"""Wiring: settings in, a servable market Service out."""
+
+from __future__ import annotations
+
+import logging
+
+from services.common.eventlog import open_event_log
+from services.common.serve import HealthControl, Service
+from services.common.settings import Settings
+from services.market.runtime import ClockSettings, MarketRuntime
+from services.market.server import MarketServicer, register
+from services.market.sim.engine import SimConfig
+from services.market.sim.macro import load_macro
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(settings: Settings) -> MarketRuntime:
+    macro = load_macro(settings.start, api_key=settings.fred_api_key or None)
+    for note in macro.notes:
+        log.info("macro data: %s", note)
+    config = SimConfig(
+        seed=settings.seed, start=settings.start, days=settings.days, fault_rate=settings.fault_rate
+    )
+    return MarketRuntime(
+        config,
+        macro,
+        open_event_log(settings.eventlog_url or None, settings.data_dir),
+        ClockSettings.parse(settings.speed),
+        retention_events=settings.retention_events,
+    )
+
+
+def build_service(settings: Settings) -> Service:
+    runtime = build_runtime(settings)
+    servicer = MarketServicer(runtime)
+
+    async def on_start(health: HealthControl) -> None:
+        await runtime.start()
+        await health.set_serving()
+
+    async def on_stop() -> None:
+        runtime.event_log.close()
+
+    return Service(
+        name="market",
+        register=lambda server: register(server, servicer),
+        on_start=on_start,
+        # Ending the clock and the hub first lets open StreamEvents calls finish at once.
+        on_draining=runtime.stop,
+        on_stop=on_stop,
+        ready_on_start=False,
+    )

@@ -1,0 +1,367 @@
+"""Runs the simulation as a service: the clock, the log, the live tail.
+
+The simulation (services/market/sim) is pure and deterministic; this module
+gives it a clock, stores every event in the combined event log (source
+"market"), attaches the trace context of the span that produced it, and
+feeds the in-memory tail that StreamEvents serves from.
+
+A restart with the same data directory resumes the same run: the simulation
+is replayed silently up to the log's head (it is deterministic, so the
+replay reproduces the logged events), together with any faults injected on
+demand, which are logged under the source "market.control".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from services.common import telemetry
+from services.common.eventlog import EventLog, NewRecord
+from services.market import codec
+from services.market.hub import EventHub, FramedEvent
+from services.market.sim.engine import SimConfig, Simulation
+from services.market.sim.macro import MacroHistory
+from services.market.sim.records import BookSnapshot, FaultKind, FaultRequest, InjectedFault, SimEvent
+
+log = logging.getLogger(__name__)
+
+SOURCE = "market"
+CONTROL_SOURCE = "market.control"
+RUN_META_KEY = "market.run"
+# Events whose trace starts a new trade-level trace; everything they cause joins it.
+TRACE_ROOT_KINDS = frozenset({"trade.fill"})
+MAX_TRACE_ROOTS = 200_000
+MAX_CHECKPOINTS = 520
+
+
+class RunMismatch(RuntimeError):
+    """The data directory holds a different run than the one asked for."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClockSettings:
+    """How fast the clock runs: business days per second, or None for as fast as possible."""
+
+    days_per_second: float | None
+
+    @classmethod
+    def parse(cls, speed: str) -> ClockSettings:
+        return cls(None if speed == "max" else float(speed))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClockState:
+    sim_date: dt.date | None
+    live: bool
+    days_per_second: float
+    seed: int
+    start_date: dt.date
+    end_date: dt.date
+    days_elapsed: int
+    head_seq: int
+    oldest_seq: int
+    regime: str
+    data_source: str
+    running: bool
+
+
+class MarketRuntime:
+    def __init__(
+        self,
+        config: SimConfig,
+        macro: MacroHistory,
+        event_log: EventLog,
+        clock: ClockSettings,
+        *,
+        retention_events: int,
+        hub_capacity: int = 65_536,
+    ) -> None:
+        self.config = config
+        self.macro = macro
+        self.sim = Simulation(config, macro)
+        self.event_log = event_log
+        self.clock = clock
+        self.retention_events = retention_events
+        self.hub = EventHub(capacity=min(hub_capacity, retention_events))
+        self.oldest_seq = 1
+        self.events_produced = 0
+        self._sim_lock = threading.Lock()
+        self._checkpoints: OrderedDict[int, BookSnapshot] = OrderedDict()
+        self._trace_roots: OrderedDict[str, str] = OrderedDict()
+        self._pending_controls: list[tuple[int, FaultRequest]] = []
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._tracer = telemetry.tracer("opsuite.market")
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Resume the run in the data directory (or start it), then run the clock."""
+        await asyncio.to_thread(self._recover)
+        self._task = asyncio.create_task(self._run_clock(), name="market-clock")
+
+    async def stop(self) -> None:
+        """Finish the day in progress (a day is appended whole or not at all), then stop."""
+        self._stopping.set()
+        await self.hub.close()
+        if self._task is not None:
+            await self._task
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done() and not self.sim.finished
+
+    def _run_description(self) -> dict[str, object]:
+        return {
+            "seed": self.config.seed,
+            "start": self.config.start.isoformat(),
+            "fault_rate": self.config.fault_rate,
+            "data_source": self.macro.source,
+        }
+
+    def _recover(self) -> None:
+        head = self.event_log.head(SOURCE)
+        wanted = self._run_description()
+        stored = self.event_log.get_meta(RUN_META_KEY)
+        if head == 0:
+            self.event_log.set_meta(RUN_META_KEY, json.dumps(wanted, sort_keys=True))
+            return
+        if stored is not None and json.loads(stored) != wanted:
+            raise RunMismatch(
+                f"the event log already holds {head} events of another run ({stored}); this one is "
+                f"{json.dumps(wanted, sort_keys=True)}. Start with the same seed, start date and fault rate, "
+                "or point OPSUITE_DATA_DIR (or OPSUITE_EVENTLOG_URL) somewhere empty."
+            )
+        controls = self._load_controls()
+        started = time.monotonic()
+        log.info("replaying the simulation up to the logged head", extra={"head_seq": head})
+        while self.sim.head_seq < head:
+            self._apply_controls(controls)
+            day = self.sim.step()
+            if day is None:
+                raise RunMismatch(
+                    f"the simulation ended at seq {self.sim.head_seq} before the log head {head}"
+                )
+            self._remember(day.snapshot)
+        if self.sim.head_seq != head:
+            raise RunMismatch(f"replay reached seq {self.sim.head_seq}, the log head is {head}")
+        self._pending_controls = controls
+        self.oldest_seq = self.event_log.oldest(SOURCE)
+        self.hub.reset_head(head)
+        log.info(
+            "resumed the run",
+            extra={
+                "head_seq": head,
+                "days": self.sim.days_elapsed,
+                "replay_s": round(time.monotonic() - started, 3),
+            },
+        )
+
+    def _load_controls(self) -> list[tuple[int, FaultRequest]]:
+        controls: list[tuple[int, FaultRequest]] = []
+        from_seq = 1
+        while batch := self.event_log.read(CONTROL_SOURCE, from_seq, 1000):
+            for record in batch:
+                body = json.loads(record.payload)
+                request = body["request"]
+                controls.append(
+                    (body["before_day"], FaultRequest(**{**request, "kind": FaultKind(request["kind"])}))
+                )
+            from_seq = batch[-1].seq + 1
+        return controls
+
+    def _apply_controls(self, controls: list[tuple[int, FaultRequest]]) -> None:
+        while controls and controls[0][0] <= self.sim.days_elapsed:
+            self.sim.inject(controls.pop(0)[1])
+
+    # ------------------------------------------------------------ the clock
+
+    async def _run_clock(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while not self._stopping.is_set() and not self.sim.finished:
+            if self.clock.days_per_second:
+                next_at += 1.0 / self.clock.days_per_second
+                delay = next_at - loop.time()
+                if delay > 0:
+                    try:
+                        await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                        break
+                    except TimeoutError:
+                        pass
+                else:
+                    next_at = loop.time()  # running late: do not burst to catch up
+            try:
+                frames = await asyncio.to_thread(self._produce_day)
+            except Exception:
+                log.exception("the simulation failed; the clock stops")
+                raise
+            if frames is None:
+                break
+            await self.hub.publish(frames)
+        if self.sim.finished:
+            log.info("the simulation reached its end", extra={"head_seq": self.hub.head_seq})
+
+    def _produce_day(self) -> list[FramedEvent] | None:
+        with self._sim_lock:
+            self._apply_controls(self._pending_controls)
+            day = self.sim.step()
+            if day is None:
+                return None
+            with self._tracer.start_as_current_span(
+                "market.tick",
+                context=otel_context.Context(),
+                attributes={"sim.date": day.date.isoformat(), "sim.regime": day.regime},
+            ) as day_span:
+                records, frames = self._encode(day.events, day_span)
+                day_span.set_attribute("events", len(records))
+                self.event_log.append(SOURCE, records)
+            self._remember(day.snapshot)
+            self.events_produced += len(records)
+            self._trim()
+            return frames
+
+    def _encode(
+        self, events: Sequence[SimEvent], day_span: trace.Span
+    ) -> tuple[list[NewRecord], list[FramedEvent]]:
+        day_traceparent = telemetry.current_traceparent()
+        day_link = trace.Link(day_span.get_span_context())
+        records: list[NewRecord] = []
+        frames: list[FramedEvent] = []
+        for event in events:
+            traceparent = self._traceparent_for(event, day_traceparent, day_link)
+            message = codec.event_to_proto(event)
+            message.envelope.traceparent = traceparent
+            payload = message.SerializeToString()
+            records.append(
+                NewRecord(
+                    event_id=event.event_id,
+                    kind=event.kind,
+                    sim_time=event.sim_time,
+                    payload=payload,
+                    trace_id=telemetry.trace_id_of(traceparent),
+                    caused_by=event.caused_by,
+                    mandate_id=event.mandate_id,
+                    seq=event.seq,
+                )
+            )
+            frames.append(FramedEvent.from_serialized(event.seq, event.kind, event.mandate_id, payload))
+        return records, frames
+
+    def _traceparent_for(self, event: SimEvent, day_traceparent: str, day_link: trace.Link) -> str:
+        """A fill starts its own trace (linked to the day's tick); what it causes joins that trace."""
+        if event.kind in TRACE_ROOT_KINDS:
+            span = self._tracer.start_span(
+                event.kind,
+                context=otel_context.Context(),
+                links=[day_link],
+                attributes={
+                    "event.id": event.event_id,
+                    "event.seq": event.seq,
+                    "mandate.id": event.mandate_id,
+                },
+            )
+            with trace.use_span(span, end_on_exit=True):
+                traceparent = telemetry.current_traceparent()
+            self._trace_roots[event.event_id] = traceparent
+            self._bound_trace_roots()
+            return traceparent
+        for cause in event.caused_by:
+            root = self._trace_roots.get(cause)
+            if root is not None:
+                self._trace_roots[event.event_id] = root
+                return root
+        return day_traceparent
+
+    def _bound_trace_roots(self) -> None:
+        while len(self._trace_roots) > MAX_TRACE_ROOTS:
+            self._trace_roots.popitem(last=False)
+
+    def _remember(self, snapshot: BookSnapshot) -> None:
+        self._checkpoints[snapshot.as_of_seq] = snapshot
+        while len(self._checkpoints) > MAX_CHECKPOINTS:
+            self._checkpoints.popitem(last=False)
+
+    def _trim(self) -> None:
+        head = self.sim.head_seq
+        if head - self.oldest_seq + 1 > self.retention_events:
+            keep_from = head - self.retention_events + 1
+            self.event_log.trim(SOURCE, keep_from)
+            self.oldest_seq = keep_from
+            for seq in [s for s in self._checkpoints if s < keep_from]:
+                del self._checkpoints[seq]
+
+    # ------------------------------------------------------------ queries and control
+
+    def snapshot_at(self, as_of_seq: int) -> BookSnapshot | None:
+        """The checkpoint at the last day end at or before as_of_seq (0: the latest)."""
+        if not self._checkpoints:
+            return None
+        if as_of_seq == 0:
+            return next(reversed(self._checkpoints.values()))
+        best = None
+        for seq, snapshot in self._checkpoints.items():
+            if seq > as_of_seq:
+                break
+            best = snapshot
+        return best
+
+    @property
+    def oldest_checkpoint_seq(self) -> int:
+        return next(iter(self._checkpoints)) if self._checkpoints else 0
+
+    def clock_state(self) -> ClockState:
+        last_day = self.macro.days[-1].date
+        if self.config.days:
+            first = self.macro.index_of(self.config.start)
+            last_day = self.macro.days[min(len(self.macro.days) - 1, first + self.config.days - 1)].date
+        return ClockState(
+            sim_date=self.sim.current_date,
+            live=self.clock.days_per_second is not None,
+            days_per_second=self.clock.days_per_second or 0.0,
+            seed=self.config.seed,
+            start_date=self.config.start,
+            end_date=last_day,
+            days_elapsed=self.sim.days_elapsed,
+            head_seq=self.hub.head_seq,
+            oldest_seq=self.oldest_seq,
+            regime=self.sim.regime,
+            data_source=self.macro.source,
+            running=self.running,
+        )
+
+    def inject(self, request: FaultRequest) -> InjectedFault:
+        """Schedule a fault for the next day and log the request so a restart replays it."""
+        with self._sim_lock:
+            fault = self.sim.inject(request)
+            body = {"before_day": self.sim.days_elapsed, "request": dataclasses.asdict(request)}
+            date = self.sim.current_date or self.config.start
+            self.event_log.append(
+                CONTROL_SOURCE,
+                [
+                    NewRecord(
+                        event_id=f"ctl-{fault.fault_id}",
+                        kind="fault.requested",
+                        sim_time=dt.datetime.combine(date, dt.time(23, 59, 59), tzinfo=dt.UTC),
+                        payload=json.dumps(body, sort_keys=True).encode(),
+                        trace_id=telemetry.trace_id_of(telemetry.current_traceparent()),
+                        summary=f"fault {fault.fault_id} ({request.kind}) requested",
+                    )
+                ],
+            )
+            return fault
+
+    def faults(self) -> tuple[InjectedFault, ...]:
+        with self._sim_lock:
+            return self.sim.faults()

@@ -1,0 +1,317 @@
+"""gRPC handlers of opsuite.market.v1.MarketService: validate, translate, delegate.
+
+Each handler checks its request, calls the runtime or the simulation, and
+translates records to protobuf with services/market/codec.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Sequence
+
+import grpc
+from google.protobuf import descriptor as pb_descriptor
+from google.protobuf import message_factory
+from opsuite.common.v1 import common_pb2
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+
+from services.common.convert import date_to_proto, timestamp_to_proto
+from services.common.eventlog import RetentionExceeded
+from services.common.status import FieldViolation, RequestError, rpc_errors
+from services.market import codec
+from services.market.hub import EventFilter, FramedEvent, encode_batch
+from services.market.runtime import SOURCE, ClockState, MarketRuntime
+from services.market.sim.confirmations import render_confirmation_pdf
+
+SERVICE_NAME = market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name
+DEFAULT_BATCH = 256
+MAX_BATCH = 10_000
+DEFAULT_PAGE = 100
+MAX_PAGE = 1_000
+
+
+def out_of_range(from_seq: int, oldest: int) -> RequestError:
+    return RequestError(
+        grpc.StatusCode.OUT_OF_RANGE,
+        f"from_seq {from_seq} is older than the oldest retained seq {oldest}; "
+        f"resubscribe from {oldest} (or 0) after rebuilding state from GetSnapshot",
+        reason="CURSOR_TOO_OLD",
+        metadata={"oldest_seq": str(oldest)},
+    )
+
+
+def page_bounds(page_size: int, page_token: str, total: int) -> tuple[int, int]:
+    """Start and end of the requested page; the token is the offset of its first item."""
+    violations = []
+    if page_size < 0 or page_size > MAX_PAGE:
+        violations.append(FieldViolation("page_size", f"must be between 0 and {MAX_PAGE}, got {page_size}"))
+    start = 0
+    if page_token:
+        if not page_token.isdigit() or int(page_token) > total:
+            violations.append(FieldViolation("page_token", "is not a token returned by a previous page"))
+        else:
+            start = int(page_token)
+    if violations:
+        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "invalid paging", violations=violations)
+    return start, min(total, start + (page_size or DEFAULT_PAGE))
+
+
+def next_token(end: int, total: int) -> str:
+    return str(end) if end < total else ""
+
+
+def clock_to_proto(state: ClockState) -> market_pb2.Clock:
+    clock = market_pb2.Clock(
+        mode=market_pb2.CLOCK_MODE_LIVE if state.live else market_pb2.CLOCK_MODE_MAX,
+        business_days_per_second=state.days_per_second,
+        seed=state.seed,
+        start_date=date_to_proto(state.start_date),
+        end_date=date_to_proto(state.end_date),
+        business_days_elapsed=state.days_elapsed,
+        head_seq=state.head_seq,
+        oldest_seq=state.oldest_seq,
+        regime=state.regime,
+        data_source=state.data_source,
+        running=state.running,
+    )
+    if state.sim_date is not None:
+        clock.sim_date.CopyFrom(date_to_proto(state.sim_date))
+        clock.sim_time.CopyFrom(
+            timestamp_to_proto(dt.datetime.combine(state.sim_date, dt.time(23, 59, 59), tzinfo=dt.UTC))
+        )
+    return clock
+
+
+class MarketServicer(market_pb2_grpc.MarketServiceServicer):
+    def __init__(self, runtime: MarketRuntime) -> None:
+        self.runtime = runtime
+        self.mandate_ids = {m.mandate_id for m in runtime.sim.mandates}
+        self.instrument_ids = {i.instrument_id for i in runtime.sim.instruments}
+
+    # ------------------------------------------------------------ streaming
+
+    def _stream_filter(self, request: market_pb2.StreamEventsRequest) -> EventFilter:
+        violations = [
+            FieldViolation(f"filter.mandate_ids[{i}]", f"unknown mandate {m!r}; see ListMandates")
+            for i, m in enumerate(request.filter.mandate_ids)
+            if m not in self.mandate_ids
+        ]
+        violations += [
+            FieldViolation(f"filter.kinds[{i}]", "must not be empty")
+            for i, k in enumerate(request.filter.kinds)
+            if not k
+        ]
+        if request.max_batch_size > MAX_BATCH:
+            violations.append(FieldViolation("max_batch_size", f"must be at most {MAX_BATCH}"))
+        if violations:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT, "invalid StreamEvents request", violations=violations
+            )
+        return EventFilter(tuple(request.filter.kinds), frozenset(request.filter.mandate_ids))
+
+    @rpc_errors
+    async def StreamEvents(
+        self, request: market_pb2.StreamEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[bytes]:
+        """Yields serialized EventBatch bytes (see register(): this method's serializer passes bytes through)."""
+        event_filter = self._stream_filter(request)
+        limit = request.max_batch_size or DEFAULT_BATCH
+        runtime, hub = self.runtime, self.runtime.hub
+        cursor = request.from_seq or runtime.oldest_seq
+        if cursor < runtime.oldest_seq:
+            raise out_of_range(cursor, runtime.oldest_seq)
+        if cursor > hub.head_seq + 1:
+            raise RequestError(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"from_seq {cursor} is beyond the head {hub.head_seq} + 1: this market has not produced it; "
+                "was the cursor saved against another run?",
+                reason="CURSOR_AHEAD",
+                metadata={"head_seq": str(hub.head_seq)},
+            )
+        while True:
+            if cursor > hub.head_seq:
+                await hub.wait_beyond(cursor - 1)
+                if hub.closed:
+                    return
+                continue
+            frames = hub.slice(cursor, limit)
+            if frames is None:
+                frames = await self._read_log(cursor, limit)
+            last_seq = frames[-1].seq
+            cursor = last_seq + 1
+            kept = frames if event_filter.keeps_everything else [f for f in frames if event_filter.keeps(f)]
+            if not kept and cursor <= hub.head_seq:
+                continue  # keep reading: send an empty batch only to report progress at the head
+            yield encode_batch((f.frame for f in kept), hub.head_seq, last_seq)
+
+    async def _read_log(self, cursor: int, limit: int) -> list[FramedEvent]:
+        try:
+            records = await asyncio.to_thread(self.runtime.event_log.read, SOURCE, cursor, limit)
+        except RetentionExceeded as error:
+            raise out_of_range(cursor, error.oldest_seq) from error
+        return [FramedEvent.from_serialized(r.seq, r.kind, r.mandate_id, r.payload) for r in records]
+
+    # ------------------------------------------------------------ queries
+
+    @rpc_errors
+    async def GetSnapshot(
+        self, request: market_pb2.GetSnapshotRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.Snapshot:
+        if request.mandate_id and request.mandate_id not in self.mandate_ids:
+            raise RequestError(
+                grpc.StatusCode.NOT_FOUND,
+                f"unknown mandate {request.mandate_id!r}; see ListMandates",
+                violations=[FieldViolation("mandate_id", "unknown mandate")],
+            )
+        if request.as_of_seq > self.runtime.hub.head_seq:
+            raise RequestError(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"as_of_seq {request.as_of_seq} is beyond the head {self.runtime.hub.head_seq}",
+                violations=[FieldViolation("as_of_seq", "beyond the head of the stream")],
+            )
+        snapshot = self.runtime.snapshot_at(request.as_of_seq)
+        if snapshot is None:
+            if request.as_of_seq and self.runtime.oldest_checkpoint_seq:
+                raise RequestError(
+                    grpc.StatusCode.OUT_OF_RANGE,
+                    f"as_of_seq {request.as_of_seq} is before the oldest kept day end "
+                    f"(seq {self.runtime.oldest_checkpoint_seq})",
+                    violations=[FieldViolation("as_of_seq", "older than the kept snapshots")],
+                )
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION, "no business day has ended yet; retry shortly"
+            )
+        return codec.snapshot_to_proto(snapshot, mandate_id=request.mandate_id)
+
+    @rpc_errors
+    async def ListInstruments(
+        self, request: market_pb2.ListInstrumentsRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.ListInstrumentsResponse:
+        wanted_class = request.asset_class
+        instruments = [
+            i
+            for i in self.runtime.sim.instruments
+            if (not request.currency or i.currency == request.currency)
+            and (
+                not wanted_class
+                or common_pb2.AssetClass.Value(f"ASSET_CLASS_{i.asset_class}") == wanted_class
+            )
+        ]
+        start, end = page_bounds(request.page_size, request.page_token, len(instruments))
+        return market_pb2.ListInstrumentsResponse(
+            instruments=[codec.instrument_to_proto(i) for i in instruments[start:end]],
+            next_page_token=next_token(end, len(instruments)),
+        )
+
+    @rpc_errors
+    async def ListMandates(
+        self, request: market_pb2.ListMandatesRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.ListMandatesResponse:
+        mandates = self.runtime.sim.mandates
+        start, end = page_bounds(request.page_size, request.page_token, len(mandates))
+        return market_pb2.ListMandatesResponse(
+            mandates=[codec.mandate_to_proto(m) for m in mandates[start:end]],
+            next_page_token=next_token(end, len(mandates)),
+        )
+
+    @rpc_errors
+    async def GetClock(
+        self, request: market_pb2.GetClockRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.Clock:
+        return clock_to_proto(self.runtime.clock_state())
+
+    @rpc_errors
+    async def InjectFault(
+        self, request: market_pb2.InjectFaultRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.InjectedFault:
+        fault_request = codec.fault_request_from_proto(request)
+        try:
+            fault = await asyncio.to_thread(self.runtime.inject, fault_request)
+        except ValueError as error:
+            field, _, why = str(error).partition(": ")
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"cannot inject {fault_request.kind}: {error}",
+                violations=[FieldViolation(field if why else "kind", why or str(error))],
+            ) from error
+        return codec.fault_to_proto(fault)
+
+    @rpc_errors
+    async def ListInjectedFaults(
+        self, request: market_pb2.ListInjectedFaultsRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.ListInjectedFaultsResponse:
+        if request.mandate_id and request.mandate_id not in self.mandate_ids:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"unknown mandate {request.mandate_id!r}; see ListMandates",
+                violations=[FieldViolation("mandate_id", "unknown mandate")],
+            )
+        faults = [
+            codec.fault_to_proto(f)
+            for f in self.runtime.faults()
+            if (not request.mandate_id or f.mandate_id == request.mandate_id)
+        ]
+        if request.kind:
+            faults = [f for f in faults if f.kind == request.kind]
+        start, end = page_bounds(request.page_size, request.page_token, len(faults))
+        return market_pb2.ListInjectedFaultsResponse(
+            faults=faults[start:end], next_page_token=next_token(end, len(faults))
+        )
+
+    @rpc_errors
+    async def GetConfirmation(
+        self, request: market_pb2.GetConfirmationRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.ConfirmationDocument:
+        if not request.confirmation_id:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "confirmation_id is required",
+                violations=[FieldViolation("confirmation_id", "give a confirmation id or a fill id")],
+            )
+        found = self.runtime.sim.confirmation(request.confirmation_id)
+        if found is None:
+            raise RequestError(
+                grpc.StatusCode.NOT_FOUND,
+                f"no confirmation or fill {request.confirmation_id!r} in this run",
+                violations=[FieldViolation("confirmation_id", "unknown id")],
+            )
+        confirmation, _fill, _instrument = found
+        pdf = await asyncio.to_thread(
+            render_confirmation_pdf,
+            confirmation.text,
+            title=f"Trade confirmation {confirmation.confirmation_id}",
+        )
+        return market_pb2.ConfirmationDocument(
+            confirmation=codec.confirmation_to_proto(confirmation), pdf=pdf
+        )
+
+
+def _passthrough(payload: bytes) -> bytes:
+    return payload
+
+
+def register(server: grpc.aio.Server, servicer: MarketServicer) -> Sequence[str]:
+    """Add the servicer to the server; StreamEvents sends pre-serialized batches as they are."""
+    service: pb_descriptor.ServiceDescriptor = market_pb2.DESCRIPTOR.services_by_name["MarketService"]
+    handlers = {}
+    for method in service.methods:
+        request_class = message_factory.GetMessageClass(method.input_type)
+        response_class = message_factory.GetMessageClass(method.output_type)
+        behaviour = getattr(servicer, method.name)
+        if method.server_streaming:
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                behaviour,
+                request_deserializer=request_class.FromString,
+                response_serializer=_passthrough
+                if method.name == "StreamEvents"
+                else response_class.SerializeToString,
+            )
+        else:
+            handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+                behaviour,
+                request_deserializer=request_class.FromString,
+                response_serializer=response_class.SerializeToString,
+            )
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service.full_name, handlers),))
+    return [service.full_name]

@@ -1,0 +1,199 @@
+"""FRED observations: live through fredapi with a key, otherwise the snapshot shipped in the package.
+
+A missing key is the normal offline case and is silent. A key that does not
+work, or a FRED that cannot be reached, must never stop the simulation: the
+snapshot is used instead and a WARNING says which series failed and why.
+Sources are never mixed: one failed series means every series comes from the
+snapshot, so the curve, FX and macro rows always share one provenance.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import functools
+import io
+import logging
+import math
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SERIES: tuple[str, ...] = (
+    "DGS3MO",
+    "DGS2",
+    "DGS5",
+    "DGS10",
+    "DGS30",
+    "DFF",
+    "T10YIE",
+    "DEXUSEU",
+    "DEXUSUK",
+    "DEXJPUS",
+    "DCOILWTICO",
+    "CPIAUCSL",
+    "UNRATE",
+)
+
+MISSING = "."  # FRED's marker for a date without a value (holidays, discontinued series)
+DEFAULT_START = dt.date(1999, 1, 1)
+# fredapi calls urlopen without a timeout; a firewalled FRED would otherwise hang start-up for ever.
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class SeriesSet:
+    """Observations of every series in SERIES.
+
+    observations: series id -> date -> value, None where FRED has no value.
+    source: "snapshot" (the package data) or "fred" (fetched live).
+    notes: what happened while loading (e.g. the reason live FRED was not used).
+    text: series id -> date -> the figure as published, for exact decimals (FX).
+        From the snapshot this is the CSV text ("1.1760"); from live FRED,
+        fredapi has already parsed to float, so it is the shortest text that
+        round-trips the float ("1.176"): the same number, without trailing zeros.
+    """
+
+    observations: Mapping[str, Mapping[dt.date, float | None]]
+    source: str
+    notes: tuple[str, ...] = ()
+    text: Mapping[str, Mapping[dt.date, str]] = field(default_factory=dict)
+
+    def with_note(self, note: str) -> SeriesSet:
+        return SeriesSet(self.observations, self.source, (*self.notes, note), self.text)
+
+
+def _parse_csv(series_id: str, content: str) -> tuple[dict[dt.date, float | None], dict[dt.date, str]]:
+    values: dict[dt.date, float | None] = {}
+    texts: dict[dt.date, str] = {}
+    reader = csv.reader(io.StringIO(content))
+    header = next(reader)
+    if len(header) != 2 or header[1] != series_id:
+        raise ValueError(f"{series_id}.csv: expected header DATE,{series_id}, found {','.join(header)}")
+    for row in reader:
+        if not row:
+            continue
+        day = dt.date.fromisoformat(row[0])
+        raw = row[1].strip()
+        if raw == MISSING or raw == "":
+            values[day] = None
+        else:
+            values[day] = float(raw)
+            texts[day] = raw
+    return values, texts
+
+
+@functools.cache
+def load_snapshot() -> SeriesSet:
+    """The snapshot in services/market/data/fred/, read through importlib.resources (works from a wheel).
+
+    Cached: the data is immutable and every simulation run needs it.
+    """
+    folder = resources.files("services.market").joinpath("data").joinpath("fred")
+    observations: dict[str, Mapping[dt.date, float | None]] = {}
+    texts: dict[str, Mapping[dt.date, str]] = {}
+    for series_id in SERIES:
+        content = folder.joinpath(f"{series_id}.csv").read_text(encoding="utf-8")
+        values, text = _parse_csv(series_id, content)
+        observations[series_id] = MappingProxyType(values)
+        texts[series_id] = MappingProxyType(text)
+    return SeriesSet(
+        observations=MappingProxyType(observations),
+        source="snapshot",
+        notes=("FRED snapshot shipped in the package (services/market/data/fred)",),
+        text=MappingProxyType(texts),
+    )
+
+
+def _series_from_pandas(series_id: str, data: Any) -> tuple[dict[dt.date, float | None], dict[dt.date, str]]:
+    values: dict[dt.date, float | None] = {}
+    texts: dict[dt.date, str] = {}
+    for stamp, value in data.items():
+        day = stamp.date() if hasattr(stamp, "date") else dt.date.fromisoformat(str(stamp)[:10])
+        number = float(value)
+        if math.isnan(number):
+            values[day] = None
+        else:
+            values[day] = number
+            texts[day] = repr(number)
+    if not texts:
+        raise ValueError(f"FRED returned no observations for {series_id}")
+    return values, texts
+
+
+def _fetch_all(api_key: str, root_url: str | None, start: dt.date) -> SeriesSet:
+    from fredapi import Fred  # the market extra; imported only on the live path
+
+    fred = Fred(api_key=api_key)
+    if root_url:
+        fred.root_url = root_url.rstrip("/")
+    observations: dict[str, Mapping[dt.date, float | None]] = {}
+    texts: dict[str, Mapping[dt.date, str]] = {}
+    for series_id in SERIES:
+        try:
+            data = fred.get_series(series_id, observation_start=start.isoformat())
+            values, text = _series_from_pandas(series_id, data)
+        except Exception as error:
+            raise _SeriesFailed(series_id, error) from error
+        observations[series_id] = MappingProxyType(values)
+        texts[series_id] = MappingProxyType(text)
+    return SeriesSet(
+        observations=MappingProxyType(observations),
+        source="fred",
+        notes=(f"live FRED ({fred.root_url}), observations from {start.isoformat()}",),
+        text=MappingProxyType(texts),
+    )
+
+
+class _SeriesFailed(Exception):
+    def __init__(self, series_id: str, error: BaseException) -> None:
+        super().__init__(f"{series_id}: {type(error).__name__}: {error}")
+        self.series_id = series_id
+        self.error = error
+
+
+def load_series(
+    api_key: str | None,
+    *,
+    root_url: str | None = None,
+    start: dt.date = DEFAULT_START,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> SeriesSet:
+    """Every series in SERIES, from live FRED when a key is given, else from the snapshot.
+
+    Any failure of the live path (bad key, network, malformed XML, an empty
+    series, a timeout) falls back to the snapshot with a WARNING; it never raises.
+    """
+    if not api_key:
+        return load_snapshot()
+    outcome: list[SeriesSet | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(_fetch_all(api_key, root_url, start))
+        except BaseException as error:  # handed to the caller's thread, which decides
+            outcome.append(error)
+
+    # A daemon thread, because fredapi's urlopen has no timeout and cannot be cancelled.
+    worker = threading.Thread(target=run, name="fred-fetch", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if not outcome:
+        series_id, reason = "(all)", f"no answer from FRED within {timeout_s:g} s"
+    elif isinstance(outcome[0], SeriesSet):
+        return outcome[0]
+    elif isinstance(outcome[0], _SeriesFailed):
+        series_id, reason = outcome[0].series_id, f"{type(outcome[0].error).__name__}: {outcome[0].error}"
+    else:
+        series_id, reason = "(all)", f"{type(outcome[0]).__name__}: {outcome[0]}"
+    message = (
+        f"FRED series {series_id} could not be loaded ({reason}); "
+        "falling back to the shipped FRED snapshot for every series"
+    )
+    log.warning(message)
+    return load_snapshot().with_note(message)
