@@ -35,7 +35,7 @@ def redis_url() -> Iterator[str]:
     client = redis.Redis.from_url(REDIS_URL)
     try:
         client.ping()
-    except Exception as error:  # noqa: BLE001 - any failure means the server is not usable
+    except Exception as error:
         _unavailable(f"Redis at {REDIS_URL}", error)
     prefix = f"opsuite-test-{uuid.uuid4().hex[:12]}"
     try:
@@ -55,7 +55,7 @@ def postgres_dsn() -> Iterator[str]:
     name = f"opsuite_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(POSTGRES_DSN, autocommit=True, connect_timeout=5)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         _unavailable(f"PostgreSQL at {POSTGRES_DSN}", error)
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -91,7 +91,9 @@ def date_from_proto(msg: common_pb2.Date, field: str) -> datetime.date:
     try:
         return datetime.date(msg.year, msg.month, msg.day)
     except ValueError as error:
-        raise _invalid(field, f"{msg.year:04d}-{msg.month:02d}-{msg.day:02d} is not a date: {error}", "INVALID_DATE") from None
+        raise _invalid(
+            field, f"{msg.year:04d}-{msg.month:02d}-{msg.day:02d} is not a date: {error}", "INVALID_DATE"
+        ) from None
 
 
 def timestamp_to_proto(value: datetime.datetime) -> timestamp_pb2.Timestamp:

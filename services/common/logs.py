@@ -29,7 +29,9 @@ class _OpsuiteJsonFormatter(JsonFormatter):
         super().__init__(reserved_attrs=[*RESERVED_ATTRS, "message", "asctime"], json_default=_json_default)
         self.service = service
 
-    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
         log_data["time"] = datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC).isoformat(
             timespec="milliseconds"
         )

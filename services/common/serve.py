@@ -130,9 +130,7 @@ async def serve(service: Service, settings: Settings) -> int:
     health_servicer = _DrainingHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     control = HealthControl(health_servicer, names)
-    reflection.enable_server_reflection(
-        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-    )
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
     try:
         port = server.add_insecure_port(configured)
     except RuntimeError as error:

@@ -11,7 +11,7 @@ import math
 import pathlib
 
 import platformdirs
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("market", "recon", "reporting", "dq", "documents", "ledger")
@@ -87,18 +87,21 @@ class Settings(BaseSettings):
             )
         return text
 
-    @field_validator("market_addr", "recon_addr", "reporting_addr", "dq_addr", "documents_addr", "ledger_addr")
+    @field_validator(
+        "market_addr", "recon_addr", "reporting_addr", "dq_addr", "documents_addr", "ledger_addr"
+    )
     @classmethod
-    def _addr_is_host_port(cls, value: str, info: object) -> str:
-        field = getattr(info, "field_name", "addr")
-        return _check_addr(f"OPSUITE_{field.upper()}", value)
+    def _addr_is_host_port(cls, value: str, info: ValidationInfo) -> str:
+        return _check_addr(f"OPSUITE_{(info.field_name or 'addr').upper()}", value)
 
     @field_validator("log_level")
     @classmethod
     def _level_is_known(cls, value: str) -> str:
         level = value.strip().upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError(f"OPSUITE_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+            raise ValueError(
+                f"OPSUITE_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}"
+            )
         return level
 
     @property

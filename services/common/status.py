@@ -53,7 +53,9 @@ def invalid_argument(violations: Sequence[FieldViolation], message: str | None =
     """An INVALID_ARGUMENT RequestError naming the bad fields; `raise invalid_argument([...])`."""
     if message is None:
         message = "; ".join(f"{v.field}: {v.description}" for v in violations) or "invalid argument"
-    return RequestError(grpc.StatusCode.INVALID_ARGUMENT, message, violations=violations, reason="INVALID_ARGUMENT")
+    return RequestError(
+        grpc.StatusCode.INVALID_ARGUMENT, message, violations=violations, reason="INVALID_ARGUMENT"
+    )
 
 
 def to_rpc_status(
@@ -76,7 +78,9 @@ def to_rpc_status(
         packed = any_pb2.Any()
         packed.Pack(bad_request)
         details.append(packed)
-    info = error_details_pb2.ErrorInfo(reason=reason or code.name, domain=DOMAIN, metadata=dict(metadata or {}))
+    info = error_details_pb2.ErrorInfo(
+        reason=reason or code.name, domain=DOMAIN, metadata=dict(metadata or {})
+    )
     packed_info = any_pb2.Any()
     packed_info.Pack(info)
     details.append(packed_info)
@@ -154,7 +158,9 @@ def rpc_errors(handler: Handler) -> Handler:
     return unary_wrapper  # type: ignore[return-value]
 
 
-def details_of(status: status_pb2.Status) -> tuple[error_details_pb2.BadRequest | None, error_details_pb2.ErrorInfo | None]:
+def details_of(
+    status: status_pb2.Status,
+) -> tuple[error_details_pb2.BadRequest | None, error_details_pb2.ErrorInfo | None]:
     """Decode the BadRequest and ErrorInfo details of a google.rpc.Status (for clients and tests)."""
     bad_request: error_details_pb2.BadRequest | None = None
     info: error_details_pb2.ErrorInfo | None = None

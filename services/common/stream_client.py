@@ -42,7 +42,6 @@ _RETRYABLE_CODES = frozenset(
         grpc.StatusCode.DEADLINE_EXCEEDED,
         grpc.StatusCode.ABORTED,
         grpc.StatusCode.INTERNAL,  # e.g. RST_STREAM when the connection drops mid-message
-        grpc.StatusCode.UNKNOWN,
         grpc.StatusCode.RESOURCE_EXHAUSTED,
     }
 )
@@ -53,9 +52,7 @@ class CursorTooOld(Exception):
     """The cursor points before the oldest event market still retains: resuming would skip events."""
 
     def __init__(self, oldest_seq: int, from_seq: int, message: str = "") -> None:
-        super().__init__(
-            message or f"from_seq {from_seq} is older than the oldest retained seq {oldest_seq}"
-        )
+        super().__init__(message or f"from_seq {from_seq} is older than the oldest retained seq {oldest_seq}")
         self.oldest_seq = oldest_seq
         self.from_seq = from_seq
 
@@ -65,9 +62,11 @@ class _StreamEnded(Exception):
 
 
 def _is_retryable(error: BaseException) -> bool:
+    # Only the stream's own failures: an error raised by `apply` (disk full, a bug)
+    # must stop the client, not be retried forever by re-reading the same batch.
     if isinstance(error, grpc.aio.AioRpcError):
         return error.code() in _RETRYABLE_CODES
-    return isinstance(error, _StreamEnded | ConnectionError | OSError)
+    return isinstance(error, _StreamEnded)
 
 
 def _oldest_seq_of(error: grpc.aio.AioRpcError) -> int | None:
@@ -234,7 +233,7 @@ class EventStreamClient:
         return AsyncRetrying(
             retry=retry_if_exception(_is_retryable),
             wait=wait_exponential_jitter(
-                initial=self._backoff_initial_s, max=self._backoff_max_s, jitter=self._backoff_initial_s
+                multiplier=self._backoff_initial_s, max=self._backoff_max_s, jitter=self._backoff_initial_s
             ),
             stop=stop_never,
             sleep=self._sleep_unless_stopped,
@@ -255,7 +254,12 @@ class EventStreamClient:
         delay = state.next_action.sleep if state.next_action is not None else 0.0
         _log.warning(
             "market stream unavailable, reconnecting",
-            extra={"target": self.target, "code": code, "retry_in_s": round(delay, 3), "attempt": state.attempt_number},
+            extra={
+                "target": self.target,
+                "code": code,
+                "retry_in_s": round(delay, 3),
+                "attempt": state.attempt_number,
+            },
         )
 
     async def _follow(self, stub: market_pb2_grpc.MarketServiceStub) -> None:
@@ -312,6 +316,8 @@ class EventStreamClient:
     async def _apply_batch(self, batch: market_pb2.EventBatch) -> None:
         # Never re-apply: a server that resent an event at or below the cursor is ignored for it.
         events = [event for event in batch.events if event.envelope.seq > self.applied_seq]
+        # Known before applying, so the lag gauge shows a subscriber that is busy catching up.
+        self.head_seq = max(self.head_seq, batch.head_seq)
         for group in _groups_by_traceparent(events):
             first, last = group[0].envelope, group[-1].envelope
             with _tracer.start_as_current_span(
@@ -330,7 +336,7 @@ class EventStreamClient:
                     await result
         # last_seq covers events the server's filter dropped, so the cursor moves past them too.
         new_seq = max(batch.last_seq, events[-1].envelope.seq if events else 0)
-        self.head_seq = max(self.head_seq, batch.head_seq, new_seq)
+        self.head_seq = max(self.head_seq, new_seq)
         if new_seq > self.applied_seq:
             self._cursor.save(new_seq)
             self.applied_seq = new_seq

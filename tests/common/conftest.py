@@ -1,11 +1,13 @@
-"""Fixtures of the platform tests: an in-memory span exporter on the global tracer provider."""
+"""Fixtures of the platform tests: in-memory span exporter and metric reader on the global providers."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -34,3 +36,18 @@ def spans() -> Iterator[InMemorySpanExporter]:
     _exporter.clear()
     yield _exporter
     _exporter.clear()
+
+
+_metric_reader = InMemoryMetricReader()
+_metrics_installed: list[bool] = []
+
+
+@pytest.fixture
+def metric_reader() -> InMemoryMetricReader:
+    """Reads the global meter provider's instruments (installed once; skips if a foreign one is set)."""
+    if not _metrics_installed:
+        if isinstance(metrics.get_meter_provider(), MeterProvider):
+            pytest.skip("another SDK meter provider is already global in this process")
+        metrics.set_meter_provider(MeterProvider(metric_readers=[_metric_reader]))
+        _metrics_installed.append(True)
+    return _metric_reader

@@ -18,10 +18,17 @@ from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.status import abort
 
 
-def make_event(seq: int, kind: str = "price.tick", *, traceparent: str = "", mandate_id: str = "") -> market_pb2.MarketEvent:
+def make_event(
+    seq: int, kind: str = "price.tick", *, traceparent: str = "", mandate_id: str = ""
+) -> market_pb2.MarketEvent:
     return market_pb2.MarketEvent(
         envelope=common_pb2.EventEnvelope(
-            seq=seq, event_id=f"mkt-{seq}", source="market", kind=kind, traceparent=traceparent, mandate_id=mandate_id
+            seq=seq,
+            event_id=f"mkt-{seq}",
+            source="market",
+            kind=kind,
+            traceparent=traceparent,
+            mandate_id=mandate_id,
         )
     )
 
@@ -68,7 +75,7 @@ class FakeMarket(market_pb2_grpc.MarketServiceServicer):
         next_seq = from_seq
         while True:
             async with self._appended:
-                await self._appended.wait_for(lambda: self.head_seq >= next_seq)
+                await self._appended.wait_for(lambda wanted=next_seq: self.head_seq >= wanted)
             scanned = [e for e in self.events if e.envelope.seq >= next_seq][:size]
             next_seq = scanned[-1].envelope.seq + 1
             yield market_pb2.EventBatch(

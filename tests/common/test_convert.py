@@ -21,7 +21,9 @@ from services.common.convert import (
 )
 from services.common.status import RequestError
 
-books_decimals = st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**20), max_value=10**20, places=10)
+books_decimals = st.decimals(
+    allow_nan=False, allow_infinity=False, min_value=-(10**20), max_value=10**20, places=10
+)
 any_exponent = st.builds(
     lambda digits, exponent, negative: Decimal((int(negative), tuple(int(d) for d in digits), exponent)),
     st.text("0123456789", min_size=1, max_size=12),
@@ -80,9 +82,7 @@ def test_date_round_trips(value: datetime.date) -> None:
     assert date_from_proto(date_to_proto(value), "trade_date") == value
 
 
-@pytest.mark.parametrize(
-    ("year", "month", "day"), [(0, 0, 0), (2021, 2, 29), (2021, 13, 1), (2021, 0, 10)]
-)
+@pytest.mark.parametrize(("year", "month", "day"), [(0, 0, 0), (2021, 2, 29), (2021, 13, 1), (2021, 0, 10)])
 def test_bad_date_names_the_field(year: int, month: int, day: int) -> None:
     with pytest.raises(RequestError) as caught:
         date_from_proto(common_pb2.Date(year=year, month=month, day=day), "as_of")

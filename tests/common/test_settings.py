@@ -28,7 +28,9 @@ def test_defaults_follow_the_port_table() -> None:
     assert settings.fred_api_key == ""
 
 
-def test_reads_every_variable_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
+def test_reads_every_variable_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
     monkeypatch.setenv("OPSUITE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("OPSUITE_LEDGER_ADDR", "127.0.0.1:0")
     monkeypatch.setenv("OPSUITE_SEED", "42")
@@ -63,7 +65,9 @@ def test_overrides_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.mark.parametrize("bad", ["fast", "0", "-1", "nan", "inf", ""])
-def test_bad_speed_names_the_variable_and_the_accepted_forms(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+def test_bad_speed_names_the_variable_and_the_accepted_forms(
+    monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
     monkeypatch.setenv("OPSUITE_SPEED", bad)
     with pytest.raises(ValidationError) as caught:
         load_settings()

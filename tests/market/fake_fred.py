@@ -113,7 +113,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, b"<html><h1>502 Bad Gateway</h1>", "text/html")
             return
         if mode == "not_xml":
-            self._send(HTTPStatus.OK, b"<html><body>maintenance</body></html>", "text/html")
+            # What a captive portal or proxy answers: HTML that is not well-formed XML.
+            self._send(HTTPStatus.OK, b"<html><body>Service unavailable<br></body></html>", "text/html")
             return
         if series_id not in SERIES and series_id not in state.overrides:
             self._send(HTTPStatus.BAD_REQUEST, _error_xml("Bad Request.  The series does not exist."))

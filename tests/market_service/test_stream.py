@@ -10,8 +10,8 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf import json_format
-
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
+
 from services.common.status import details_of, status_from_error
 from tests.market_service.conftest import DAYS, SEED, START, market_env, read_events, without_traceparent
 from tests.support.processes import ROOT, ServiceProcess, start_service
@@ -31,7 +31,14 @@ def test_stream_is_ordered_gap_free_and_ends_each_day(all_events: list[market_pb
     assert times == sorted(times)
     assert all_events[-1].envelope.kind == "clock.day_end"
     kinds = {e.envelope.kind for e in all_events}
-    assert {"market.regime", "price.tick", "price.vendor", "fx.rate", "trade.fill", "trade.confirmation"} <= kinds
+    assert {
+        "market.regime",
+        "price.tick",
+        "price.vendor",
+        "fx.rate",
+        "trade.fill",
+        "trade.confirmation",
+    } <= kinds
     assert {"custodian.trade", "custodian.settlement", "custodian.statement"} <= kinds
     # Every event names its kind in the envelope and carries the matching payload.
     for event in all_events:
@@ -105,11 +112,11 @@ def test_same_seed_gives_the_same_events_in_another_process(
     assert again[0].envelope.traceparent != all_events[0].envelope.traceparent
 
 
-def _simulate(tmp_path: Path, name: str, seed: int) -> Path:
+def _simulate(tmp_path: Path, name: str, seed: int, days: int = DAYS) -> Path:
     out = tmp_path / name
     subprocess.run(
         [sys.executable, "-m", "services.cli", "simulate", "--seed", str(seed), "--start", START,
-         "--days", str(DAYS), "--out", str(out)],
+         "--days", str(days), "--out", str(out)],
         cwd=ROOT, check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )  # fmt: skip
     return out
@@ -161,7 +168,9 @@ def test_market_stops_gracefully_with_a_stream_open(tmp_path: Path, market: Serv
     live = start_service("market", tmp_path / "live", market_env(OPSUITE_SPEED="5", OPSUITE_DAYS="0"))
     live.wait_serving()
     with grpc.insecure_channel(live.address) as channel:
-        call = market_pb2_grpc.MarketServiceStub(channel).StreamEvents(market_pb2.StreamEventsRequest(), timeout=60)
+        call = market_pb2_grpc.MarketServiceStub(channel).StreamEvents(
+            market_pb2.StreamEventsRequest(), timeout=60
+        )
         first = next(iter(call))
         assert first.events
         assert live.stop() == 0

@@ -63,7 +63,9 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"{self.name} did not stop within {timeout} s:\n{self.log_text()[-3000:]}") from None
+            raise AssertionError(
+                f"{self.name} did not stop within {timeout} s:\n{self.log_text()[-3000:]}"
+            ) from None
 
 
 def start_service(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import math
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -71,7 +72,9 @@ def coupon_schedule(maturity: dt.date, coupons_per_year: int, issue: dt.date | N
     return dates
 
 
-def previous_and_next_coupon(settle: dt.date, maturity: dt.date, coupons_per_year: int) -> tuple[dt.date, dt.date]:
+def previous_and_next_coupon(
+    settle: dt.date, maturity: dt.date, coupons_per_year: int
+) -> tuple[dt.date, dt.date]:
     """The coupon period containing settle: previous <= settle < next.
 
     On a coupon date, that date is the previous coupon and no interest has accrued.
@@ -221,7 +224,7 @@ def curve_yield(curve_pct: Mapping[str, float], years: float) -> float:
         raise ValueError(f"no known tenor in curve {dict(curve_pct)}")
     if years <= points[0][0]:
         return points[0][1]
-    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
         if years <= x1:
             return y0 + (y1 - y0) * (years - x0) / (x1 - x0)
     return points[-1][1]

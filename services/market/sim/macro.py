@@ -57,7 +57,9 @@ REGIME_EQUITY: Mapping[str, tuple[float, float]] = MappingProxyType(
 TENOR_SERIES: Mapping[str, str] = MappingProxyType(
     {"3M": "DGS3MO", "2Y": "DGS2", "5Y": "DGS5", "10Y": "DGS10", "30Y": "DGS30"}
 )
-FX_SERIES: Mapping[str, str] = MappingProxyType({"EURUSD": "DEXUSEU", "GBPUSD": "DEXUSUK", "USDJPY": "DEXJPUS"})
+FX_SERIES: Mapping[str, str] = MappingProxyType(
+    {"EURUSD": "DEXUSEU", "GBPUSD": "DEXUSUK", "USDJPY": "DEXJPUS"}
+)
 
 # Signal windows and thresholds; the numbers are the rule, so they live here in one place.
 VOL_WINDOW = 21  # business days (about a month) of daily changes for realised volatility
@@ -73,13 +75,15 @@ CRISIS_FED_CUT_PTS = 1.00
 CRISIS_UNEMPLOYMENT_RISE_PTS = 1.5
 CRISIS_RATE_VOL_BP = 9.0
 CRISIS_OIL_VOL = 0.80
+PANIC_RATE_VOL_BP = 12.0  # both markets in turmoil at once is a crisis even before policy reacts
+PANIC_OIL_VOL = 1.00
 STRESS_RATE_VOL_BP = 8.5
 STRESS_OIL_VOL = 0.75
 STRESS_UNEMPLOYMENT_RISE_PTS = 1.0
 POLICY_MOVE_PTS = 0.20  # fed funds 3-month change that counts as easing / tightening
 CRISIS_HOLD_DAYS = 42  # a crisis lasts while its trigger fired within this many business days
 STRESS_HOLD_DAYS = 21
-EQUITY_HALF_LIFE_DAYS = 10.0
+EQUITY_HALF_LIFE_DAYS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +161,8 @@ def classify_regime(signals: RegimeSignals) -> tuple[str, str, bool, bool]:
 
     crisis: a deep policy or labour shock (fed funds cut >= 1 pt in 3 months, or
         unemployment up >= 1.5 pts in 12 months) together with violent markets
-        (10Y realised vol >= 9 bp/day, or oil vol >= 80%).
+        (10Y realised vol >= 9 bp/day, or oil vol >= 80%); or a panic in both
+        markets at once (rate vol >= 12 bp/day and oil vol >= 100%) before policy reacts.
     stress: any one of those strains alone (rate vol >= 8.5 bp/day, oil vol >= 75%,
         a cut >= 1 pt, unemployment up >= 1 pt).
     easing / tightening: fed funds down / up >= 0.20 pt in 3 months.
@@ -179,6 +184,13 @@ def classify_regime(signals: RegimeSignals) -> tuple[str, str, bool, bool]:
         violence.append(f"oil vol {oil_vol:.0%}")
     if shocks and violence:
         return "crisis", "; ".join(shocks + violence), True, True
+    if rate_vol >= PANIC_RATE_VOL_BP and oil_vol >= PANIC_OIL_VOL:
+        return (
+            "crisis",
+            f"panic: 10Y realised vol {rate_vol:.1f} bp/day and oil vol {oil_vol:.0%}",
+            True,
+            True,
+        )
     strains = []
     if rate_vol >= STRESS_RATE_VOL_BP:
         strains.append(f"10Y realised vol {rate_vol:.1f} bp/day")
@@ -243,7 +255,10 @@ def _trim(series: SeriesSet, end: dt.date | None) -> SeriesSet:
         sid: {day: value for day, value in values.items() if day <= end}
         for sid, values in series.observations.items()
     }
-    text = {sid: {day: value for day, value in values.items() if day <= end} for sid, values in series.text.items()}
+    text = {
+        sid: {day: value for day, value in values.items() if day <= end}
+        for sid, values in series.text.items()
+    }
     return SeriesSet(observations, series.source, series.notes, text)
 
 
@@ -414,7 +429,9 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
         signals = RegimeSignals(
             rate_vol_bp=_std(rate_changes) if len(rate_changes) >= MIN_VOL_CHANGES else None,
             oil_vol_annual=(
-                _std(oil_returns) * math.sqrt(252.0) if oil_fresh and len(oil_returns) >= MIN_VOL_CHANGES else None
+                _std(oil_returns) * math.sqrt(252.0)
+                if oil_fresh and len(oil_returns) >= MIN_VOL_CHANGES
+                else None
             ),
             fed_funds_change_3m_pts=ff_change,
             unemployment_change_12m_pts=un_change,
@@ -468,7 +485,8 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
     notes.extend(_notes_fills(fills))
     notes.append(
         "regime: crisis = (fed funds cut >= 1 pt in 3 months or unemployment up >= 1.5 pts in 12 months) "
-        "and (10Y realised vol >= 9 bp/day or oil vol >= 80%), held 42 business days; stress = any one strain "
+        "and (10Y realised vol >= 9 bp/day or oil vol >= 80%), or rate vol >= 12 bp/day with oil vol >= 100%, "
+        "held 42 business days; stress = any one strain "
         "(rate vol >= 8.5 bp/day, oil vol >= 75%, cut >= 1 pt, unemployment up >= 1 pt), held 21 days; "
         "easing / tightening = fed funds down / up >= 0.20 pt in 3 months; calm otherwise. "
         "Signals use only data up to the day: 21-day realised vols, fed funds as the median of the last 10 business days' prints vs 91 days earlier"
@@ -498,11 +516,17 @@ def _notes_fills(fills: Mapping[str, list[dt.date]]) -> list[str]:
                 f"observed {key}-10Y spread"
             )
         elif what == "tenor-flat":
-            notes.append(f"{TENOR_SERIES[key]} ({key}) has no observation yet on {span}: set equal to the 10Y")
+            notes.append(
+                f"{TENOR_SERIES[key]} ({key}) has no observation yet on {span}: set equal to the 10Y"
+            )
         elif what == "fx-carried":
-            notes.append(f"{FX_SERIES[key]} ({key}) has no fixing on {span} (FX holidays or series end): carried forward")
+            notes.append(
+                f"{FX_SERIES[key]} ({key}) has no fixing on {span} (FX holidays or series end): carried forward"
+            )
         elif what == "fx-backfill":
-            notes.append(f"{FX_SERIES[key]} ({key}) starts later than the curve: its first fixing used on {span}")
+            notes.append(
+                f"{FX_SERIES[key]} ({key}) starts later than the curve: its first fixing used on {span}"
+            )
         elif what == "t10yie-proxy":
             notes.append(f"T10YIE not yet published on {span}: breakeven inflation is CPI YoY as a proxy")
         elif what == "t10yie-carried":
@@ -512,9 +536,13 @@ def _notes_fills(fills: Mapping[str, list[dt.date]]) -> list[str]:
         elif what == "oil-backfill":
             notes.append(f"DCOILWTICO starts later than the curve: its first value used on {span}")
         elif what == "oil-vol-stale":
-            notes.append(f"oil price older than {OIL_STALE_DAYS} days on {span}: oil volatility left out of the regime")
+            notes.append(
+                f"oil price older than {OIL_STALE_DAYS} days on {span}: oil volatility left out of the regime"
+            )
         elif what == "dff-short":
-            notes.append(f"fed funds 3 months earlier predates the data on {span}: no policy signal (change taken as 0)")
+            notes.append(
+                f"fed funds 3 months earlier predates the data on {span}: no policy signal (change taken as 0)"
+            )
         elif what == "dff-backfill":
             notes.append(f"DFF starts later than the curve: its first value used on {span}")
         elif what == "unrate-short":
@@ -524,7 +552,9 @@ def _notes_fills(fills: Mapping[str, list[dt.date]]) -> list[str]:
         elif what == "cpi-annualised":
             notes.append(f"CPI YoY needs 12 months: annualised change since the first month used on {span}")
         elif what == "cpi-placeholder":
-            notes.append(f"fewer than 3 months of CPI on {span}: inflation set to {CPI_PLACEHOLDER_PCT}% (placeholder)")
+            notes.append(
+                f"fewer than 3 months of CPI on {span}: inflation set to {CPI_PLACEHOLDER_PCT}% (placeholder)"
+            )
         elif what == "monthly-backfill":
             notes.append(f"UNRATE/CPIAUCSL start later than the curve: first month used on {span}")
     notes.append(

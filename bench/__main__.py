@@ -1,0 +1,222 @@
+"""opsuite benchmarks: `make bench` (or `python -m bench [--days N]`).
+
+Every figure is printed beside a baseline measured in the same run:
+- simulation: business days per second of the pure simulation, and of the
+  whole market path (simulate, encode, trace, append to the SQLite event log);
+- streaming: events per second delivered by market to 1 and to 5 concurrent
+  subscribers, against a bare grpc.aio server streaming the very same batch
+  bytes with no work per message (the ceiling);
+- memory: peak resident memory of the market process during the run.
+Results go to bench/results.json; bench/README.md discusses them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKET_METHOD = "/opsuite.market.v1.MarketService/StreamEvents"
+BARE_METHOD = "/bench.Bare/Stream"
+START = dt.date(2019, 1, 2)
+SEED = 7
+
+
+def bench_simulation(days: int) -> dict[str, float]:
+    from services.common.eventlog import open_event_log
+    from services.market.runtime import ClockSettings, MarketRuntime
+    from services.market.sim.engine import SimConfig, Simulation
+    from services.market.sim.macro import load_macro
+
+    macro = load_macro(START)
+    config = SimConfig(seed=SEED, start=START, days=days)
+    sim = Simulation(config, macro)
+    started = time.perf_counter()
+    events = 0
+    while (day := sim.step()) is not None:
+        events += len(day.events)
+    pure_s = time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as tmp:
+        runtime = MarketRuntime(
+            config, macro, open_event_log(None, Path(tmp)), ClockSettings(None), retention_events=10**9
+        )
+        started = time.perf_counter()
+        while runtime._produce_day() is not None:
+            pass
+        full_s = time.perf_counter() - started
+        runtime.event_log.close()
+    return {
+        "days": days,
+        "events": events,
+        "events_per_day": events / days,
+        "pure_days_per_s": days / pure_s,
+        "market_path_days_per_s": days / full_s,
+        "market_path_events_per_s": events / full_s,
+        "market_path_vs_pure": pure_s / full_s,
+    }
+
+
+def _start_market(data_dir: Path, days: int) -> tuple[subprocess.Popen[bytes], str]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OPSUITE_", "OTEL_"))},
+        "OPSUITE_DATA_DIR": str(data_dir),
+        "OPSUITE_MARKET_ADDR": "127.0.0.1:0",
+        "OPSUITE_SPEED": "max",
+        "OPSUITE_DAYS": str(days),
+        "OPSUITE_SEED": str(SEED),
+        "OPSUITE_START": START.isoformat(),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.market"], cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    assert process.stderr is not None
+    for raw in process.stderr:
+        line = json.loads(raw)
+        if line.get("message") == "listening":
+            return process, line["address"]
+    raise RuntimeError("market exited before listening")
+
+
+def _wait_finished(address: str) -> market_pb2.Clock:
+    with grpc.insecure_channel(address) as channel:
+        stub = market_pb2_grpc.MarketServiceStub(channel)
+        grpc.channel_ready_future(channel).result(timeout=60)
+        while True:
+            try:
+                clock = stub.GetClock(market_pb2.GetClockRequest())
+                if clock.business_days_elapsed and not clock.running:
+                    return clock
+            except grpc.RpcError:
+                pass
+            time.sleep(0.2)  # polling the clock while the simulation runs
+
+
+def _capture_batches(address: str, head: int, batch_size: int, path: Path) -> int:
+    request = market_pb2.StreamEventsRequest(from_seq=1, max_batch_size=batch_size).SerializeToString()
+    total = 0
+    with grpc.insecure_channel(address) as channel, path.open("wb") as sink:
+        call = channel.unary_stream(MARKET_METHOD)(request)
+        for batch in call:
+            sink.write(struct.pack(">I", len(batch)) + batch)
+            total += 1
+            if market_pb2.EventBatch.FromString(batch).last_seq >= head:
+                break
+        call.cancel()
+    return total
+
+
+def _run_clients(address: str, method: str, count: int, head: int, batch_size: int) -> dict[str, float]:
+    clients = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bench.stream_client", address, method, "1", str(head), str(batch_size)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    results = [json.loads(c.communicate(timeout=600)[0]) for c in clients]
+    events = sum(r["events"] for r in results)
+    seconds = max(r["seconds"] for r in results)
+    return {"subscribers": count, "events": events, "seconds": seconds, "events_per_s": events / seconds}
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bench_streaming(days: int, batch_size: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        market, address = _start_market(Path(tmp) / "data", days)
+        try:
+            clock = _wait_finished(address)
+            batches_file = Path(tmp) / "batches.bin"
+            batch_count = _capture_batches(address, clock.head_seq, batch_size, batches_file)
+            bare = subprocess.Popen(
+                [sys.executable, "-m", "bench.bare_server", str(batches_file)], cwd=ROOT, stdout=subprocess.PIPE
+            )
+            try:
+                assert bare.stdout is not None
+                bare_address = f"127.0.0.1:{int(bare.stdout.readline())}"
+                rows = []
+                for count in (1, 5):
+                    ceiling = _run_clients(bare_address, BARE_METHOD, count, clock.head_seq, batch_size)
+                    served = _run_clients(address, MARKET_METHOD, count, clock.head_seq, batch_size)
+                    rows.append(
+                        {
+                            "subscribers": count,
+                            "market_events_per_s": served["events_per_s"],
+                            "bare_grpc_events_per_s": ceiling["events_per_s"],
+                            "market_vs_bare": served["events_per_s"] / ceiling["events_per_s"],
+                        }
+                    )
+            finally:
+                bare.terminate()
+                bare.wait()
+            peak = _peak_rss_mib(market.pid)
+        finally:
+            market.terminate()
+            market.wait(timeout=60)
+    return {
+        "head_seq": clock.head_seq,
+        "batch_size": batch_size,
+        "batches": batch_count,
+        "rows": rows,
+        "market_peak_rss_mib": peak,
+        "market_exit_code": market.returncode,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=250, help="business days to simulate (default 250)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    args = parser.parse_args()
+
+    print(f"simulation: {args.days} business days from {START}, seed {SEED} ...", flush=True)
+    simulation = bench_simulation(args.days)
+    print(
+        f"  pure simulation       {simulation['pure_days_per_s']:8.1f} business days/s"
+        f"  ({simulation['events_per_day']:.0f} events/day)\n"
+        f"  whole market path     {simulation['market_path_days_per_s']:8.1f} business days/s"
+        f"  = {simulation['market_path_vs_pure']:.2f} x the pure simulation"
+        f"  ({simulation['market_path_events_per_s']:,.0f} events/s into the log)"
+    )
+    print("streaming: market vs a bare grpc.aio stream of the same batch bytes ...", flush=True)
+    streaming = bench_streaming(args.days, args.batch_size)
+    for row in streaming["rows"]:  # type: ignore[union-attr]
+        print(
+            f"  {row['subscribers']} subscriber(s): market {row['market_events_per_s']:12,.0f} events/s"
+            f"   bare grpc {row['bare_grpc_events_per_s']:12,.0f} events/s"
+            f"   ratio {row['market_vs_bare']:.2f}"
+        )
+    print(f"  market peak RSS {streaming['market_peak_rss_mib']:.0f} MiB over {streaming['head_seq']:,} events")
+    results = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "simulation": simulation,
+        "streaming": streaming,
+    }
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Ground truth of every fault in the world, seeded or requested on demand.
+
+Seeded faults fire with the probabilities below (times SimConfig.fault_rate);
+each part of the world draws them from its own random stream. On-demand
+faults (Simulation.inject) wait as PENDING for their next eligible target and
+are then APPLIED exactly like a seeded one. What each fault's event_ids hold:
+
+| kind | target | event_ids |
+|---|---|---|
+| CUSTODIAN_DROP_TRADE | next fill | the fill the custodian never booked |
+| CUSTODIAN_DUPLICATE_TRADE | next fill | the duplicate custodian.trade, then its settlement(s) |
+| CUSTODIAN_QUANTITY_TYPO / PRICE_TYPO | next fill | custodian.trade, the confirmation carrying the typo, settlement(s) |
+| SETTLEMENT_DELAY | next fill | custodian.trade, then the late custodian.settlement |
+| SETTLEMENT_FAIL | next fill | custodian.trade, the FAILED settlement, the later SETTLED one |
+| CORPORATE_ACTION_DATE_MISMATCH | next dividend or coupon | the custodian.cashflow with the wrong value date |
+| VENDOR_STALE_PRICE / VENDOR_PRICE_SPIKE | next day's vendor price | the price.vendor event |
+| FX_CROSS_INCONSISTENT | next day's cross | the fx.rate event |
+
+A settlement delay or fail also carries the confirmation when the broker's
+document shows the late settle date (see custodian.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from services.market.sim.records import (
+    FaultKind,
+    FaultRequest,
+    FaultStatus,
+    InjectedFault,
+    Instrument,
+    Mandate,
+)
+
+K = FaultKind
+
+# Per fill for custodian faults, per dividend/coupon booking for the date
+# mismatch, per instrument-day for the vendor, per cross-day for FX.
+SEEDED_RATES: Mapping[FaultKind, float] = MappingProxyType(
+    {
+        K.CUSTODIAN_DROP_TRADE: 0.003,
+        K.CUSTODIAN_DUPLICATE_TRADE: 0.003,
+        K.CUSTODIAN_QUANTITY_TYPO: 0.005,
+        K.CUSTODIAN_PRICE_TYPO: 0.005,
+        K.SETTLEMENT_DELAY: 0.02,
+        K.SETTLEMENT_FAIL: 0.01,
+        K.CORPORATE_ACTION_DATE_MISMATCH: 0.03,
+        K.VENDOR_STALE_PRICE: 0.002,
+        K.VENDOR_PRICE_SPIKE: 0.0005,
+        K.FX_CROSS_INCONSISTENT: 0.004,
+    }
+)
+TRADE_KINDS: tuple[FaultKind, ...] = (
+    K.CUSTODIAN_DROP_TRADE,
+    K.CUSTODIAN_DUPLICATE_TRADE,
+    K.CUSTODIAN_QUANTITY_TYPO,
+    K.CUSTODIAN_PRICE_TYPO,
+    K.SETTLEMENT_DELAY,
+    K.SETTLEMENT_FAIL,
+)
+VENDOR_KINDS: tuple[FaultKind, ...] = (K.VENDOR_STALE_PRICE, K.VENDOR_PRICE_SPIKE)
+CASH_FLOW_KINDS: tuple[FaultKind, ...] = (K.CORPORATE_ACTION_DATE_MISMATCH,)
+FX_KINDS: tuple[FaultKind, ...] = (K.FX_CROSS_INCONSISTENT,)
+
+
+@dataclass(slots=True)
+class Fault:
+    """A fault while it is open to change; InjectedFault is its frozen view."""
+
+    fault_id: str
+    kind: FaultKind
+    on_demand: bool
+    mandate_id: str = ""
+    instrument_id: str = ""
+    currency_pair: str = ""
+    fill_id: str = ""
+    status: FaultStatus = FaultStatus.PENDING
+    applied_date: dt.date | None = None
+    event_ids: list[str] = field(default_factory=list)
+    description: str = ""
+
+    def record(self) -> InjectedFault:
+        return InjectedFault(
+            fault_id=self.fault_id,
+            kind=self.kind,
+            status=self.status,
+            on_demand=self.on_demand,
+            mandate_id=self.mandate_id,
+            instrument_id=self.instrument_id,
+            fill_id=self.fill_id,
+            currency_pair=self.currency_pair,
+            applied_date=self.applied_date,
+            event_ids=tuple(self.event_ids),
+            description=self.description,
+        )
+
+    def matches(self, mandate_id: str = "", instrument_id: str = "", currency_pair: str = "") -> bool:
+        """Whether a target fits this fault's requested mandate, instrument and pair (empty = any)."""
+        return (
+            (not self.mandate_id or self.mandate_id == mandate_id)
+            and (not self.instrument_id or self.instrument_id == instrument_id)
+            and (not self.currency_pair or self.currency_pair == currency_pair)
+        )
+
+
+class FaultBook:
+    """Every fault in creation order; fault ids are FLT-000001, FLT-000002, ..."""
+
+    def __init__(self, rate: float) -> None:
+        if rate < 0:
+            raise ValueError(f"fault_rate: must be >= 0, not {rate}")
+        self.rate = rate
+        self._faults: list[Fault] = []
+        self._pending: list[Fault] = []
+
+    def probability(self, kind: FaultKind) -> float:
+        return min(1.0, SEEDED_RATES[kind] * self.rate)
+
+    def _new(self, kind: FaultKind, on_demand: bool) -> Fault:
+        fault = Fault(fault_id=f"FLT-{len(self._faults) + 1:06d}", kind=kind, on_demand=on_demand)
+        self._faults.append(fault)
+        return fault
+
+    def request(self, request: FaultRequest) -> Fault:
+        fault = self._new(request.kind, on_demand=True)
+        fault.mandate_id = request.mandate_id
+        fault.instrument_id = request.instrument_id
+        fault.currency_pair = request.currency_pair
+        self._pending.append(fault)
+        return fault
+
+    def pending(self, kinds: Collection[FaultKind]) -> list[Fault]:
+        return [f for f in self._pending if f.kind in kinds]
+
+    def take(
+        self, kinds: Collection[FaultKind], mandate_id: str = "", instrument_id: str = "", currency_pair: str = ""
+    ) -> Fault | None:
+        """The oldest pending fault of these kinds that fits the target; removed from the pending list."""
+        for fault in self._pending:
+            if fault.kind in kinds and fault.matches(mandate_id, instrument_id, currency_pair):
+                self._pending.remove(fault)
+                return fault
+        return None
+
+    def seeded(self, kind: FaultKind) -> Fault:
+        return self._new(kind, on_demand=False)
+
+    def apply(
+        self,
+        fault: Fault,
+        on: dt.date,
+        description: str,
+        *,
+        mandate_id: str = "",
+        instrument_id: str = "",
+        fill_id: str = "",
+        currency_pair: str = "",
+    ) -> None:
+        if fault in self._pending:
+            self._pending.remove(fault)
+        fault.status = FaultStatus.APPLIED
+        fault.applied_date = on
+        fault.description = description
+        fault.mandate_id = mandate_id or fault.mandate_id
+        fault.instrument_id = instrument_id or fault.instrument_id
+        fault.fill_id = fill_id or fault.fill_id
+        fault.currency_pair = currency_pair or fault.currency_pair
+
+    def records(self) -> tuple[InjectedFault, ...]:
+        return tuple(f.record() for f in self._faults)
+
+    def applied_on(self, on: dt.date) -> tuple[InjectedFault, ...]:
+        return tuple(f.record() for f in self._faults if f.applied_date == on)
+
+
+FX_CROSSES: tuple[str, ...] = ("EURGBP", "EURJPY", "GBPJPY")
+
+
+def validate_request(
+    request: FaultRequest,
+    instruments: Sequence[Instrument],
+    mandates: Sequence[Mandate],
+    pays_income: Collection[str],
+) -> None:
+    """ValueError("<field>: <why>") when the request names an unknown or unsuitable target.
+
+    pays_income: instrument ids that pay dividends or coupons.
+    """
+    by_id = {i.instrument_id: i for i in instruments}
+    mandate_by_id = {m.mandate_id: m for m in mandates}
+    kind = request.kind
+    if not isinstance(kind, FaultKind):
+        raise ValueError(f"kind: unknown fault kind {kind!r}")
+    if request.mandate_id and request.mandate_id not in mandate_by_id:
+        raise ValueError(f"mandate_id: unknown mandate {request.mandate_id!r}; known: {', '.join(mandate_by_id)}")
+    if request.instrument_id and request.instrument_id not in by_id:
+        raise ValueError(f"instrument_id: unknown instrument {request.instrument_id!r}")
+    if kind in FX_KINDS:
+        if request.currency_pair and request.currency_pair not in FX_CROSSES:
+            raise ValueError(
+                f"currency_pair: {request.currency_pair!r} is not a published cross; crosses are {', '.join(FX_CROSSES)}"
+            )
+        for name in ("mandate_id", "instrument_id"):
+            if getattr(request, name):
+                raise ValueError(f"{name}: not used by {kind}; give currency_pair or nothing")
+        return
+    if request.currency_pair:
+        raise ValueError(f"currency_pair: only {K.FX_CROSS_INCONSISTENT} takes a currency pair")
+    if kind in VENDOR_KINDS:
+        if request.mandate_id:
+            raise ValueError(f"mandate_id: not used by {kind}; give instrument_id or nothing")
+        return
+    instrument = by_id.get(request.instrument_id)
+    if instrument is None:
+        return
+    holders = [
+        m
+        for m in mandates
+        if instrument.currency == m.base_currency and instrument.asset_class in m.allowed_asset_classes
+    ]
+    if request.mandate_id and all(m.mandate_id != request.mandate_id for m in holders):
+        raise ValueError(f"instrument_id: mandate {request.mandate_id} never holds {instrument.instrument_id}")
+    if not holders:
+        raise ValueError(f"instrument_id: no mandate ever holds {instrument.instrument_id}")
+    if kind in CASH_FLOW_KINDS and instrument.instrument_id not in pays_income:
+        raise ValueError(f"instrument_id: {instrument.instrument_id} pays no dividends or coupons")

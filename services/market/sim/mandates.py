@@ -1,0 +1,192 @@
+"""The funds the desk manages: five single-currency mandates and their target weights.
+
+Each mandate invests only in instruments of its base currency, so its cash
+never needs an FX trade (the records have none) and NAV needs no FX. Targets:
+an asset-class split (data below), spread over sectors in proportion to how
+many eligible names each sector has, then equally over the names of a sector.
+Sector bands are the target +/- SECTOR_BAND. The cash target is the middle of
+the cash band. Bonds within ROLL_OFF_YEARS of maturity leave the targets (the
+desk sells them), so no holding ever reaches maturity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+
+from services.market.sim.records import AssetClass, Instrument, Mandate, SectorTarget
+
+SECTOR_BAND = 0.05
+ROLL_OFF_YEARS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class MandateSpec:
+    mandate_id: str
+    name: str
+    base_currency: str
+    benchmark: str
+    benchmark_weights: Mapping[str, float]
+    asset_class_weights: Mapping[AssetClass, float]  # of the invested part; sums to 1 - cash target
+    min_cash_weight: float
+    max_cash_weight: float
+    max_single_name_weight: float
+    initial_capital: Decimal
+    lot_method: str
+
+
+EQ = AssetClass.EQUITY
+GOV = AssetClass.GOVERNMENT_BOND
+CORP = AssetClass.CORPORATE_BOND
+
+MANDATE_SPECS: tuple[MandateSpec, ...] = (
+    MandateSpec(
+        "BAL-USD",
+        "Meridian Balanced 60/40",
+        "USD",
+        "58% US equity / 27% US Treasuries 2-30Y / 12% USD investment grade credit / 3% USD cash",
+        MappingProxyType({"US equity": 0.58, "US Treasuries": 0.27, "USD IG credit": 0.12, "USD cash": 0.03}),
+        MappingProxyType({EQ: 0.58, GOV: 0.27, CORP: 0.12}),
+        0.01,
+        0.05,
+        0.06,
+        Decimal("250000000"),
+        "FIFO",
+    ),
+    MandateSpec(
+        "EQ-EUR",
+        "Rhine European Equity",
+        "EUR",
+        "97% European equity / 3% EUR cash",
+        MappingProxyType({"European equity": 0.97, "EUR cash": 0.03}),
+        MappingProxyType({EQ: 0.97}),
+        0.01,
+        0.05,
+        0.15,
+        Decimal("150000000"),
+        "FIFO",
+    ),
+    MandateSpec(
+        "INC-GBP",
+        "Thames Income",
+        "GBP",
+        "48% UK equity income / 48% GBP investment grade credit / 4% GBP cash",
+        MappingProxyType({"UK equity income": 0.48, "GBP IG credit": 0.48, "GBP cash": 0.04}),
+        MappingProxyType({EQ: 0.48, CORP: 0.48}),
+        0.02,
+        0.06,
+        0.15,
+        Decimal("80000000"),
+        "AVERAGE",
+    ),
+    MandateSpec(
+        "FI-USD",
+        "Liberty Treasury and Credit",
+        "USD",
+        "70% US Treasuries 2-30Y / 28% USD investment grade credit / 2% USD cash",
+        MappingProxyType({"US Treasuries": 0.70, "USD IG credit": 0.28, "USD cash": 0.02}),
+        MappingProxyType({GOV: 0.70, CORP: 0.28}),
+        0.005,
+        0.035,
+        0.15,
+        Decimal("400000000"),
+        "FIFO",
+    ),
+    MandateSpec(
+        "EQ-JPY",
+        "Sakura Japan Equity",
+        "JPY",
+        "97% Japanese equity / 3% JPY cash",
+        MappingProxyType({"Japanese equity": 0.97, "JPY cash": 0.03}),
+        MappingProxyType({EQ: 0.97}),
+        0.01,
+        0.05,
+        0.20,
+        Decimal("20000000000"),
+        "FIFO",
+    ),
+)
+
+
+def cash_target(mandate: Mandate) -> float:
+    return (mandate.min_cash_weight + mandate.max_cash_weight) / 2.0
+
+
+def eligible(mandate: Mandate, instrument: Instrument) -> bool:
+    """Whether the mandate may ever hold the instrument."""
+    return instrument.currency == mandate.base_currency and instrument.asset_class in mandate.allowed_asset_classes
+
+
+def is_live(instrument: Instrument, on: dt.date) -> bool:
+    """Whether the desk may hold the instrument on a date (bonds roll off before maturity)."""
+    if instrument.maturity is None:
+        return True
+    return (instrument.maturity - on).days / 365.25 >= ROLL_OFF_YEARS
+
+
+def _sector_weights(spec: MandateSpec, instruments: Sequence[Instrument]) -> dict[str, float]:
+    """Asset-class weight spread over sectors by the number of eligible names, in first-seen order."""
+    weights: dict[str, float] = {}
+    for asset_class, class_weight in spec.asset_class_weights.items():
+        members = [i for i in instruments if i.asset_class is asset_class and i.currency == spec.base_currency]
+        for instrument in members:
+            weights[instrument.sector] = weights.get(instrument.sector, 0.0) + class_weight / len(members)
+    return weights
+
+
+def build_mandates(instruments: Sequence[Instrument]) -> tuple[Mandate, ...]:
+    mandates = []
+    for spec in MANDATE_SPECS:
+        sectors = _sector_weights(spec, instruments)
+        mandates.append(
+            Mandate(
+                mandate_id=spec.mandate_id,
+                name=spec.name,
+                base_currency=spec.base_currency,
+                benchmark=spec.benchmark,
+                benchmark_weights=spec.benchmark_weights,
+                sector_targets=tuple(
+                    SectorTarget(
+                        sector=sector,
+                        target_weight=round(weight, 6),
+                        min_weight=round(max(0.0, weight - SECTOR_BAND), 6),
+                        max_weight=round(min(1.0, weight + SECTOR_BAND), 6),
+                    )
+                    for sector, weight in sectors.items()
+                ),
+                max_single_name_weight=spec.max_single_name_weight,
+                min_cash_weight=spec.min_cash_weight,
+                max_cash_weight=spec.max_cash_weight,
+                initial_capital=spec.initial_capital,
+                lot_method=spec.lot_method,
+                allowed_asset_classes=tuple(spec.asset_class_weights),
+            )
+        )
+    return tuple(mandates)
+
+
+def target_weights(mandate: Mandate, instruments: Sequence[Instrument], on: dt.date) -> dict[str, float]:
+    """Target weight of NAV per live eligible instrument, in universe order.
+
+    A sector's target is split equally over its live names; when a sector has
+    none left (every bond rolled off), the others are scaled up so the
+    invested total stays 1 - cash target. Each name is capped at the
+    mandate's single-name maximum.
+    """
+    live = [i for i in instruments if eligible(mandate, i) and is_live(i, on)]
+    names_in_sector: dict[str, int] = {}
+    for instrument in live:
+        names_in_sector[instrument.sector] = names_in_sector.get(instrument.sector, 0) + 1
+    sector_weight = {target.sector: target.target_weight for target in mandate.sector_targets}
+    weights = {
+        i.instrument_id: sector_weight.get(i.sector, 0.0) / names_in_sector[i.sector] for i in live
+    }
+    total = sum(weights.values())
+    invested = 1.0 - cash_target(mandate)
+    if total <= 0.0:
+        return {}
+    cap = mandate.max_single_name_weight
+    return {key: min(cap, value * invested / total) for key, value in weights.items()}

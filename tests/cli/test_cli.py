@@ -1,0 +1,58 @@
+"""The opsuite command as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from services.cli.registry import available_services, free_port
+from tests.support.processes import ROOT
+
+
+def opsuite(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPSUITE_", "OTEL_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_only_built_services_are_started() -> None:
+    assert available_services()[0] == "market"
+    assert "recon" not in available_services()
+
+
+def test_up_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
+    result = opsuite(
+        "up", "--speed", "max", "--days", "15", "--seed", "3", "--start", "2020-03-02",
+        "--data-dir", str(tmp_path), "--no-view", "--for-seconds", "4",
+        env={"OPSUITE_MARKET_ADDR": "127.0.0.1:0", "OPSUITE_SHUTDOWN_GRACE_S": "5"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "market" in result.stdout and "serving on 127.0.0.1:" in result.stdout
+    assert "stopped market (exit code 0)" in result.stdout
+    # The plain view printed the simulated date and the stream's progress.
+    assert "2020-03" in result.stdout and "seq=" in result.stdout
+    assert (tmp_path / "logs" / "market.log").read_text().count('"listening"') == 1
+
+
+def test_status_reports_unreachable_services(tmp_path: Path) -> None:
+    port = free_port("127.0.0.1")
+    result = opsuite("status", "--timeout", "0.5", env={"OPSUITE_MARKET_ADDR": f"127.0.0.1:{port}"})
+    assert result.returncode == 1
+    assert "market" in result.stdout and "UNREACHABLE" in result.stdout
+
+
+def test_bad_arguments_are_explained(tmp_path: Path) -> None:
+    result = opsuite("up", "--speed", "fast", env={})
+    assert result.returncode == 2
+    assert "'max'" in result.stderr
+    result = opsuite("simulate", "--start", "1980-01-01", "--days", "3", env={"HOME": str(tmp_path)})
+    assert result.returncode == 2
+    assert "1999" in result.stderr  # names the range the data covers

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from services.common import telemetry
+from services.common.logs import configure_logging
+
+
+@pytest.fixture
+def json_logging() -> Iterator[None]:
+    """configure_logging on the root logger, restored afterwards so other tests keep their logging."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def _json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_log_line_is_json_with_trace_ids_inside_a_span(
+    json_logging: None, spans: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("recon", "INFO")
+    configure_logging("recon", "INFO")  # idempotent: still one line a record
+    log = logging.getLogger("opsuite.test")
+    with telemetry.tracer("test").start_as_current_span("work") as span:
+        log.info("break %s opened", "BRK-1", extra={"break_id": "BRK-1", "age_days": 2})
+    log.info("outside any span")
+    log.debug("below the level")
+
+    records = _json_lines(capsys.readouterr().err)
+    assert len(records) == 2
+    inside, outside = records
+    context = span.get_span_context()
+    assert inside["message"] == "break BRK-1 opened"
+    assert inside["service"] == "recon"
+    assert inside["level"] == "INFO"
+    assert inside["logger"] == "opsuite.test"
+    assert inside["trace_id"] == trace.format_trace_id(context.trace_id)
+    assert inside["span_id"] == trace.format_span_id(context.span_id)
+    assert inside["break_id"] == "BRK-1"
+    assert inside["age_days"] == 2
+    assert str(inside["time"]).endswith("+00:00")
+    assert "trace_id" not in outside
+
+
+def test_traceparent_round_trip(spans: InMemorySpanExporter) -> None:
+    assert telemetry.current_traceparent() == ""
+    with telemetry.tracer("test").start_as_current_span("produce") as span:
+        traceparent = telemetry.current_traceparent()
+    context = span.get_span_context()
+    assert telemetry.trace_id_of(traceparent) == trace.format_trace_id(context.trace_id)
+    with telemetry.tracer("test").start_as_current_span(
+        "consume", context=telemetry.context_from_traceparent(traceparent)
+    ) as child:
+        pass
+    assert child.parent is not None
+    assert child.parent.span_id == context.span_id
+    assert child.get_span_context().trace_id == context.trace_id
+
+
+@pytest.mark.parametrize("bad", ["", "garbage", "00-00000000000000000000000000000000-0000000000000000-01"])
+def test_invalid_traceparent_gives_empty_results(bad: str) -> None:
+    assert telemetry.trace_id_of(bad) == ""
+    assert not trace.get_current_span(telemetry.context_from_traceparent(bad)).get_span_context().is_valid

@@ -1,0 +1,107 @@
+"""Faults on demand, and a subscriber that survives a market restart without gap or duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import grpc
+from google.protobuf import json_format
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+
+from services.cli.registry import free_port
+from services.common.cursor import FileCursorStore
+from services.common.stream_client import EventStreamClient
+from tests.market_service.conftest import market_env, read_events, without_traceparent
+from tests.market_service.test_stream import _simulate
+from tests.support.processes import start_service
+
+
+def test_dropped_trade_on_demand_is_missing_at_the_custodian_and_survives_a_restart(tmp_path: Path) -> None:
+    env = market_env(OPSUITE_SPEED="4", OPSUITE_DAYS="12", OPSUITE_FAULT_RATE="0")
+    address = f"127.0.0.1:{free_port('127.0.0.1')}"
+    market = start_service("market", tmp_path / "data", env, address=address)
+    market.wait_serving()
+    with grpc.insecure_channel(address) as channel:
+        stub = market_pb2_grpc.MarketServiceStub(channel)
+        mandate = stub.ListMandates(market_pb2.ListMandatesRequest()).mandates[0].mandate_id
+        fault = stub.InjectFault(
+            market_pb2.InjectFaultRequest(kind=market_pb2.FAULT_KIND_CUSTODIAN_DROP_TRADE, mandate_id=mandate)
+        )
+        assert fault.status == market_pb2.FAULT_STATUS_PENDING and fault.on_demand
+        events = read_events(stub, from_seq=1, day_ends=12)
+    assert market.stop() == 0
+
+    market = start_service("market", tmp_path / "data", env, address=address)
+    market.wait_serving()
+    with grpc.insecure_channel(address) as channel:
+        stub = market_pb2_grpc.MarketServiceStub(channel)
+        faults = stub.ListInjectedFaults(market_pb2.ListInjectedFaultsRequest()).faults
+        # The replayed run applies the same fault to the same fill.
+        assert [(f.fault_id, f.kind, f.on_demand) for f in faults] == [
+            (fault.fault_id, market_pb2.FAULT_KIND_CUSTODIAN_DROP_TRADE, True)
+        ]
+        applied = faults[0]
+        assert applied.status == market_pb2.FAULT_STATUS_APPLIED and applied.mandate_id == mandate
+        replayed = read_events(stub, from_seq=1, day_ends=12)
+    assert market.stop() == 0
+    assert [e.SerializeToString() for e in replayed] == [e.SerializeToString() for e in events]
+
+    fills = [e.fill for e in events if e.envelope.kind == "trade.fill" and e.fill.mandate_id == mandate]
+    booked = {e.custodian_trade.fill_id for e in events if e.envelope.kind == "custodian.trade"}
+    assert applied.fill_id in {f.fill_id for f in fills}
+    assert applied.fill_id not in booked
+    # Every other fill of the mandate reached the custodian: fault rate 0 means no other fault.
+    assert {f.fill_id for f in fills} - booked == {applied.fill_id}
+
+
+async def test_subscriber_resumes_after_market_restart_without_gap_or_duplicate(tmp_path: Path) -> None:
+    days = 30
+    env = market_env(OPSUITE_SPEED="25", OPSUITE_DAYS=str(days))
+    address = f"127.0.0.1:{free_port('127.0.0.1')}"
+    market = start_service("market", tmp_path / "data", env, address=address)
+    await asyncio.to_thread(market.wait_serving)
+
+    applied: list[market_pb2.MarketEvent] = []
+
+    def apply(events: Sequence[market_pb2.MarketEvent]) -> None:
+        applied.extend(events)
+
+    client = EventStreamClient(
+        address, FileCursorStore(tmp_path / "cursor"), apply, service="test-subscriber", backoff_max_s=0.5
+    )
+    runner = asyncio.create_task(client.run())
+    try:
+        await client.wait_for_seq(300, timeout=60)
+        assert await asyncio.to_thread(market.stop) == 0
+        market = start_service("market", tmp_path / "data", env, address=address)
+        await asyncio.to_thread(market.wait_serving)
+
+        def day_ends() -> int:
+            return sum(1 for e in applied if e.envelope.kind == "clock.day_end")
+
+        with grpc.insecure_channel(address) as channel:
+            stub = market_pb2_grpc.MarketServiceStub(channel)
+            while day_ends() < days:
+                head = stub.GetClock(market_pb2.GetClockRequest()).head_seq
+                await client.wait_for_seq(min(head, client.applied_seq + 1), timeout=60)
+        assert client.reconnects >= 1
+    finally:
+        await client.stop()
+        runner.cancel()
+        assert await asyncio.to_thread(market.stop) == 0
+
+    seqs = [e.envelope.seq for e in applied]
+    assert seqs == list(range(1, len(seqs) + 1))
+    # The restarted market continued the very same run: compare with a run that never stopped.
+    lines = (
+        _simulate(tmp_path, "uninterrupted.jsonl", int(env["OPSUITE_SEED"]), days=days)
+        .read_text()
+        .splitlines()
+    )
+    assert len(lines) == len(applied)
+    for line, event in zip(lines, applied, strict=True):
+        assert without_traceparent(json_format.Parse(line, market_pb2.MarketEvent())) == without_traceparent(
+            event
+        )

