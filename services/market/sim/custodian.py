@@ -67,6 +67,7 @@ class Booking:
     fault: Fault | None = None
     settled: bool = False
     event_id: str = ""  # of the custodian.trade event, set by the engine
+    fill_event_id: str = ""  # of the trade.fill event, set by the engine
 
 
 @dataclass(slots=True)

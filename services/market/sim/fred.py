@@ -126,6 +126,13 @@ def _series_from_pandas(series_id: str, data: Any) -> tuple[dict[dt.date, float 
     return values, texts
 
 
+class _SeriesFailed(Exception):
+    def __init__(self, series_id: str, error: BaseException) -> None:
+        super().__init__(f"{series_id}: {type(error).__name__}: {error}")
+        self.series_id = series_id
+        self.error = error
+
+
 def _fetch_all(api_key: str, root_url: str | None, start: dt.date) -> SeriesSet:
     from fredapi import Fred  # the market extra; imported only on the live path
 
@@ -148,13 +155,6 @@ def _fetch_all(api_key: str, root_url: str | None, start: dt.date) -> SeriesSet:
         notes=(f"live FRED ({fred.root_url}), observations from {start.isoformat()}",),
         text=MappingProxyType(texts),
     )
-
-
-class _SeriesFailed(Exception):
-    def __init__(self, series_id: str, error: BaseException) -> None:
-        super().__init__(f"{series_id}: {type(error).__name__}: {error}")
-        self.series_id = series_id
-        self.error = error
 
 
 def load_series(

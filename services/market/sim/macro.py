@@ -213,24 +213,40 @@ def classify_regime(signals: RegimeSignals) -> tuple[str, str, bool, bool]:
 # ---------------------------------------------------------------- alignment helpers
 
 
+class _Fills:
+    """Which days needed which fill, for the notes; only days inside the requested window count."""
+
+    def __init__(self, start: dt.date) -> None:
+        self._start = start
+        self.days: dict[str, list[dt.date]] = {}
+
+    def flag(self, kind: str, day: dt.date) -> None:
+        if day >= self._start:
+            self.days.setdefault(kind, []).append(day)
+
+
 class _AsOf:
     """Latest observation on or before a date, for dates visited in increasing order."""
 
-    def __init__(self, observations: Mapping[dt.date, object]) -> None:
-        self._points = sorted((day, value) for day, value in observations.items() if value is not None)
+    def __init__(self, series_id: str, observations: Mapping[dt.date, float | str | None]) -> None:
+        self.series_id = series_id
+        self.points = sorted((day, value) for day, value in observations.items() if value is not None)
         self._i = -1
 
-    @property
-    def first_date(self) -> dt.date | None:
-        return self._points[0][0] if self._points else None
-
-    def at(self, day: dt.date) -> tuple[dt.date, object] | None:
-        while self._i + 1 < len(self._points) and self._points[self._i + 1][0] <= day:
+    def at(self, day: dt.date) -> tuple[dt.date, float | str] | None:
+        while self._i + 1 < len(self.points) and self.points[self._i + 1][0] <= day:
             self._i += 1
-        return self._points[self._i] if self._i >= 0 else None
+        return self.points[self._i] if self._i >= 0 else None
 
-    def first(self) -> tuple[dt.date, object] | None:
-        return self._points[0] if self._points else None
+    def at_or_first(self, day: dt.date, fills: _Fills, kind: str) -> tuple[dt.date, float | str]:
+        """As of day; before the series starts, its first value (flagged: the one look-ahead we allow)."""
+        point = self.at(day)
+        if point is None:
+            if not self.points:
+                raise ValueError(f"no observations of {self.series_id}")
+            fills.flag(kind, day)
+            return self.points[0]
+        return point
 
 
 def _month_shift(day: dt.date, months: int) -> dt.date:
@@ -266,6 +282,164 @@ def _span(days: list[dt.date]) -> str:
     return f"{len(days)} business days between {days[0].isoformat()} and {days[-1].isoformat()}"
 
 
+# ---------------------------------------------------------------- one signal each
+
+
+class _Curve:
+    """The day's curve: a missing tenor is that day's 10Y plus the tenor's last observed spread to the 10Y."""
+
+    def __init__(self, observations: Mapping[str, Mapping[dt.date, float | None]]) -> None:
+        self._series = {tenor: observations[TENOR_SERIES[tenor]] for tenor in TENORS}
+        self._spread: dict[str, float] = {}
+        self._previous_10y: float | None = None
+        self.changes_bp: deque[float] = deque(maxlen=VOL_WINDOW)
+
+    def on(self, day: dt.date, fills: _Fills) -> tuple[dict[str, float], float]:
+        """(yields by tenor, 10Y change in bp vs the previous business day)."""
+        ten = self._series["10Y"][day]
+        assert ten is not None  # business days are the days with a 10Y
+        yields: dict[str, float] = {}
+        for tenor in TENORS:
+            value = self._series[tenor].get(day)
+            if value is not None:
+                yields[tenor] = value
+                self._spread[tenor] = value - ten
+            elif tenor in self._spread:
+                yields[tenor] = ten + self._spread[tenor]
+                fills.flag(f"tenor:{tenor}", day)
+            else:
+                yields[tenor] = ten
+                fills.flag(f"tenor-flat:{tenor}", day)
+        change = 0.0 if self._previous_10y is None else (ten - self._previous_10y) * 100.0
+        if self._previous_10y is not None:
+            self.changes_bp.append(change)
+        self._previous_10y = ten
+        return yields, change
+
+    def vol_bp(self) -> float | None:
+        return _std(self.changes_bp) if len(self.changes_bp) >= MIN_VOL_CHANGES else None
+
+
+class _FedFunds:
+    """Fed funds and its 3-month change, between medians of recent prints (DFF spikes for a day or three)."""
+
+    def __init__(self, observations: Mapping[dt.date, float | None], business: list[dt.date]) -> None:
+        self._asof = _AsOf("DFF", observations)
+        self._business = business
+        self._recent: deque[float] = deque(maxlen=FED_FUNDS_MEDIAN_OBS)
+        self._medians: list[float] = []  # one per business day visited, for the lookback
+
+    def on(self, day: dt.date, fills: _Fills) -> tuple[float, float]:
+        """(latest print, 3-month change of the median)."""
+        _, value = self._asof.at_or_first(day, fills, "dff-backfill")
+        rate = float(value)
+        self._recent.append(rate)
+        median = statistics.median(self._recent)
+        self._medians.append(median)
+        then = bisect.bisect_right(self._business, day - dt.timedelta(days=FED_FUNDS_LOOKBACK_DAYS)) - 1
+        if then < 0:
+            fills.flag("dff-short", day)
+            return rate, 0.0  # unknown: no policy signal rather than a change from the first print
+        return rate, median - self._medians[then]
+
+
+class _Monthly:
+    """Unemployment and CPI YoY from the latest month stamped on or before the day."""
+
+    def __init__(self, observations: Mapping[str, Mapping[dt.date, float | None]]) -> None:
+        self._unrate = {day: v for day, v in observations["UNRATE"].items() if v is not None}
+        self._cpi = {day: v for day, v in observations["CPIAUCSL"].items() if v is not None}
+        self._unrate_asof = _AsOf("UNRATE", self._unrate)
+        self._cpi_asof = _AsOf("CPIAUCSL", self._cpi)
+
+    def on(self, day: dt.date, fills: _Fills) -> tuple[float, float, float]:
+        """(unemployment, its 12-month change, CPI YoY in percent)."""
+        month, unemployment = self._unrate_asof.at_or_first(day, fills, "monthly-backfill")
+        year_ago = self._unrate.get(_month_shift(month, -12))
+        if year_ago is None:
+            fills.flag("unrate-short", day)
+            year_ago = float(self._unrate_asof.points[0][1])
+        cpi_month, cpi_value = self._cpi_asof.at_or_first(day, fills, "monthly-backfill")
+        cpi_now = float(cpi_value)
+        cpi_year_ago = self._cpi.get(_month_shift(cpi_month, -12))
+        if cpi_year_ago is not None:
+            yoy = (cpi_now / cpi_year_ago - 1.0) * 100.0
+        else:
+            first_month, first_value = self._cpi_asof.points[0]
+            months = (cpi_month.year - first_month.year) * 12 + cpi_month.month - first_month.month
+            if months >= 3:
+                yoy = ((cpi_now / float(first_value)) ** (12.0 / months) - 1.0) * 100.0
+                fills.flag("cpi-annualised", day)
+            else:
+                yoy = CPI_PLACEHOLDER_PCT
+                fills.flag("cpi-placeholder", day)
+        return float(unemployment), float(unemployment) - year_ago, yoy
+
+
+class _Oil:
+    """WTI carried forward, and the realised vol of its log returns while its prints are fresh."""
+
+    def __init__(self, observations: Mapping[dt.date, float | None]) -> None:
+        self._asof = _AsOf("DCOILWTICO", observations)
+        self._returns: deque[float] = deque(maxlen=VOL_WINDOW)
+        self._seen = 0  # observations already turned into returns
+
+    def on(self, day: dt.date, fills: _Fills) -> tuple[float, float | None]:
+        """(price, annualised vol or None when stale or too short)."""
+        point = self._asof.at_or_first(day, fills, "oil-backfill")
+        if point[0] < day:
+            fills.flag("oil-carried", day)
+        points = self._asof.points
+        while self._seen < len(points) and points[self._seen][0] <= day:
+            if self._seen > 0:
+                before, after = float(points[self._seen - 1][1]), float(points[self._seen][1])
+                if before > 0.0 and after > 0.0:  # a negative print (April 2020) has no log return
+                    self._returns.append(math.log(after / before))
+            self._seen += 1
+        fresh = self._seen > 0 and (day - points[self._seen - 1][0]).days <= OIL_STALE_DAYS
+        if not fresh:
+            fills.flag("oil-vol-stale", day)
+            return float(point[1]), None
+        if len(self._returns) < MIN_VOL_CHANGES:
+            return float(point[1]), None
+        return float(point[1]), _std(self._returns) * math.sqrt(252.0)
+
+
+class _Regime:
+    """Persistence of crisis and stress, and the smoothed equity drift and vol."""
+
+    def __init__(self) -> None:
+        self._index = -1
+        self._crisis_last = self._stress_last = -(10**9)
+        self._alpha = 1.0 - 0.5 ** (1.0 / EQUITY_HALF_LIFE_DAYS)
+        self.drift = self.vol = math.nan
+
+    def on(self, signals: RegimeSignals) -> tuple[str, str]:
+        self._index += 1
+        today, reason, crisis, stress = classify_regime(signals)
+        if crisis:
+            self._crisis_last = self._index
+        if stress:
+            self._stress_last = self._index
+        if self._index - self._crisis_last < CRISIS_HOLD_DAYS:
+            regime = "crisis"
+            if not crisis:
+                reason = f"crisis held: its trigger fired {self._index - self._crisis_last} business days ago"
+        elif self._index - self._stress_last < STRESS_HOLD_DAYS:
+            regime = "stress"
+            if not stress:
+                reason = f"stress held: its trigger fired {self._index - self._stress_last} business days ago"
+        else:
+            regime = today
+        target_drift, target_vol = REGIME_EQUITY[regime]
+        if math.isnan(self.drift):
+            self.drift, self.vol = target_drift, target_vol
+        else:
+            self.drift += self._alpha * (target_drift - self.drift)
+            self.vol += self._alpha * (target_vol - self.vol)
+        return regime, reason
+
+
 # ---------------------------------------------------------------- the history
 
 
@@ -278,289 +452,139 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
     """
     if end is not None and end < start:
         raise ValueError(f"end {end} is before start {start}")
-    data = _trim(series, end)
-    business = sorted(day for day, value in data.observations["DGS10"].items() if value is not None)
     full = sorted(day for day, value in series.observations["DGS10"].items() if value is not None)
     if not full:
         raise ValueError("no DGS10 observations: no business days")
     available = f"{full[0].isoformat()} .. {full[-1].isoformat()}"
     if start < full[0] or start > full[-1]:
         raise ValueError(f"start {start} is outside the available business days {available}")
+    data = _trim(series, end)
+    business = [day for day in full if end is None or day <= end]
     if not business or business[-1] < start:
         raise ValueError(f"no business day between {start} and {end}; available {available}")
 
-    texts = data.text
     obs = data.observations
-    tenor_cursor = {tenor: obs[TENOR_SERIES[tenor]] for tenor in TENORS}
-    last_spread: dict[str, float] = {}
-    dff = _AsOf(obs["DFF"])
-    ff_recent: deque[float] = deque(maxlen=FED_FUNDS_MEDIAN_OBS)
-    ff_medians: list[float] = []  # per business day, for the 3-month-earlier lookup
-    t10yie = _AsOf(obs["T10YIE"])
-    unrate = {day: value for day, value in obs["UNRATE"].items() if value is not None}
-    unrate_asof = _AsOf(unrate)
-    cpi = {day: value for day, value in obs["CPIAUCSL"].items() if value is not None}
-    cpi_asof = _AsOf(cpi)
-    fx_asof = {pair: _AsOf(texts[FX_SERIES[pair]]) for pair in FX_SERIES}
-    oil_asof = _AsOf(obs["DCOILWTICO"])
-    oil_points = oil_asof._points
-
-    fills: dict[str, list[dt.date]] = {}
-
-    def flag(kind: str, day: dt.date) -> None:
-        if day >= start:
-            fills.setdefault(kind, []).append(day)
-
-    rate_changes: deque[float] = deque(maxlen=VOL_WINDOW)
-    oil_returns: deque[float] = deque(maxlen=VOL_WINDOW)
-    oil_seen = 0  # index into oil_points of the next observation to turn into a return
-    previous_10y: float | None = None
-    crisis_last = stress_last = -(10**9)
-    drift = vol = math.nan
-    alpha = 1.0 - 0.5 ** (1.0 / EQUITY_HALF_LIFE_DAYS)
+    fills = _Fills(start)
+    curve = _Curve(obs)
+    fed_funds = _FedFunds(obs["DFF"], business)
+    monthly = _Monthly(obs)
+    oil = _Oil(obs["DCOILWTICO"])
+    breakeven_asof = _AsOf("T10YIE", obs["T10YIE"])
+    fx_asof = {pair: _AsOf(series_id, data.text[series_id]) for pair, series_id in FX_SERIES.items()}
+    regime_state = _Regime()
     days: list[MacroDay] = []
 
-    for index, day in enumerate(business):
-        # Curve: a missing tenor is today's 10Y plus that tenor's last observed spread to the 10Y.
-        ten = float(obs["DGS10"][day])  # type: ignore[arg-type]
-        yields: dict[str, float] = {}
-        for tenor in TENORS:
-            value = tenor_cursor[tenor].get(day)
-            if value is not None:
-                yields[tenor] = float(value)
-                last_spread[tenor] = float(value) - ten
-            elif tenor in last_spread:
-                yields[tenor] = ten + last_spread[tenor]
-                flag(f"tenor:{tenor}", day)
-            else:
-                yields[tenor] = ten
-                flag(f"tenor-flat:{tenor}", day)
-        rate_change = 0.0 if previous_10y is None else (ten - previous_10y) * 100.0
-        if previous_10y is not None:
-            rate_changes.append(rate_change)
-        previous_10y = ten
+    for day in business:
+        yields, rate_change = curve.on(day, fills)
+        fed_funds_pct, fed_funds_change = fed_funds.on(day, fills)
+        unemployment, unemployment_change, cpi_yoy = monthly.on(day, fills)
+        oil_usd, oil_vol = oil.on(day, fills)
 
-        # Fed funds and its 3-month change (medians resist the one-day spikes of DFF).
-        ff_point = dff.at(day)
-        if ff_point is None:
-            first = dff.first()
-            if first is None:
-                raise ValueError("no DFF observations")
-            ff_point = first
-            flag("dff-backfill", day)
-        fed_funds = float(ff_point[1])  # type: ignore[arg-type]
-        ff_recent.append(fed_funds)
-        ff_now = statistics.median(ff_recent)
-        ff_medians.append(ff_now)
-        then = bisect.bisect_right(business, day - dt.timedelta(days=FED_FUNDS_LOOKBACK_DAYS)) - 1
-        if then < 0:
-            ff_change = 0.0  # unknown: no policy signal rather than a change from a holiday print
-            flag("dff-short", day)
-        else:
-            ff_change = ff_now - ff_medians[then]
-
-        # Monthly series: the month stamped on or before today (FRED stamps a month on its 1st).
-        un_point = unrate_asof.at(day) or unrate_asof.first()
-        cpi_point = cpi_asof.at(day) or cpi_asof.first()
-        if un_point is None or cpi_point is None:
-            raise ValueError("UNRATE and CPIAUCSL need at least one observation")
-        if unrate_asof.at(day) is None:
-            flag("monthly-backfill", day)
-        unemployment = float(un_point[1])  # type: ignore[arg-type]
-        un_then = unrate.get(_month_shift(un_point[0], -12))
-        if un_then is None:
-            un_then = float(unrate_asof.first()[1])  # type: ignore[index,arg-type]
-            flag("unrate-short", day)
-        un_change = unemployment - un_then
-        cpi_now = float(cpi_point[1])  # type: ignore[arg-type]
-        cpi_then = cpi.get(_month_shift(cpi_point[0], -12))
-        if cpi_then is not None:
-            cpi_yoy = (cpi_now / cpi_then - 1.0) * 100.0
-        else:
-            first_month, first_value = cpi_asof.first()  # type: ignore[misc]
-            months = (cpi_point[0].year - first_month.year) * 12 + cpi_point[0].month - first_month.month
-            if months >= 3:
-                cpi_yoy = ((cpi_now / float(first_value)) ** (12.0 / months) - 1.0) * 100.0
-                flag("cpi-annualised", day)
-            else:
-                cpi_yoy = CPI_PLACEHOLDER_PCT
-                flag("cpi-placeholder", day)
-
-        be_point = t10yie.at(day)
-        if be_point is not None:
-            breakeven = float(be_point[1])  # type: ignore[arg-type]
-            if be_point[0] != day:
-                flag("t10yie-carried", day)
-        else:
+        breakeven_point = breakeven_asof.at(day)
+        if breakeven_point is None:
             breakeven = cpi_yoy
-            flag("t10yie-proxy", day)
+            fills.flag("t10yie-proxy", day)
+        else:
+            breakeven = float(breakeven_point[1])
+            if breakeven_point[0] != day:
+                fills.flag("t10yie-carried", day)
 
         fx: dict[str, Decimal] = {}
         for pair, cursor in fx_asof.items():
-            point = cursor.at(day)
-            if point is None:
-                point = cursor.first()
-                if point is None:
-                    raise ValueError(f"no observations of {FX_SERIES[pair]}")
-                flag(f"fx-backfill:{pair}", day)
-            elif point[0] != day:
-                flag(f"fx-carried:{pair}", day)
-            fx[pair] = Decimal(str(point[1]))
-
-        oil_point = oil_asof.at(day)
-        if oil_point is None:
-            oil_point = oil_asof.first()
-            if oil_point is None:
-                raise ValueError("no DCOILWTICO observations")
-            flag("oil-backfill", day)
-        elif oil_point[0] != day:
-            flag("oil-carried", day)
-        oil = float(oil_point[1])  # type: ignore[arg-type]
-        while oil_seen < len(oil_points) and oil_points[oil_seen][0] <= day:
-            if oil_seen > 0:
-                before, after = float(oil_points[oil_seen - 1][1]), float(oil_points[oil_seen][1])  # type: ignore[arg-type]
-                if before > 0.0 and after > 0.0:  # a negative print (April 2020) has no log return
-                    oil_returns.append(math.log(after / before))
-            oil_seen += 1
-        oil_fresh = oil_seen > 0 and (day - oil_points[oil_seen - 1][0]).days <= OIL_STALE_DAYS
-        if not oil_fresh:
-            flag("oil-vol-stale", day)
+            fixing_day, text = cursor.at_or_first(day, fills, f"fx-backfill:{pair}")
+            if fixing_day < day:
+                fills.flag(f"fx-carried:{pair}", day)
+            fx[pair] = Decimal(str(text))  # the published text, never through float
 
         signals = RegimeSignals(
-            rate_vol_bp=_std(rate_changes) if len(rate_changes) >= MIN_VOL_CHANGES else None,
-            oil_vol_annual=(
-                _std(oil_returns) * math.sqrt(252.0)
-                if oil_fresh and len(oil_returns) >= MIN_VOL_CHANGES
-                else None
-            ),
-            fed_funds_change_3m_pts=ff_change,
-            unemployment_change_12m_pts=un_change,
+            rate_vol_bp=curve.vol_bp(),
+            oil_vol_annual=oil_vol,
+            fed_funds_change_3m_pts=fed_funds_change,
+            unemployment_change_12m_pts=unemployment_change,
             curve_slope_pct=yields["10Y"] - yields["2Y"],
         )
-        today, reason, crisis_trigger, stress_trigger = classify_regime(signals)
-        if crisis_trigger:
-            crisis_last = index
-        if stress_trigger:
-            stress_last = index
-        if index - crisis_last < CRISIS_HOLD_DAYS:
-            regime = "crisis"
-            if not crisis_trigger:
-                reason = f"crisis held: its trigger fired {index - crisis_last} business days ago"
-        elif index - stress_last < STRESS_HOLD_DAYS:
-            regime = "stress"
-            if not stress_trigger:
-                reason = f"stress held: its trigger fired {index - stress_last} business days ago"
-        else:
-            regime = today
-
-        target_drift, target_vol = REGIME_EQUITY[regime]
-        if math.isnan(drift):
-            drift, vol = target_drift, target_vol
-        else:
-            drift += alpha * (target_drift - drift)
-            vol += alpha * (target_vol - vol)
-
-        if day >= start:
-            days.append(
-                MacroDay(
-                    date=day,
-                    yields_pct=MappingProxyType(yields),
-                    fed_funds_pct=fed_funds,
-                    breakeven_pct=breakeven,
-                    unemployment_pct=unemployment,
-                    cpi_yoy_pct=cpi_yoy,
-                    oil_usd=oil,
-                    fx=MappingProxyType(fx),
-                    regime=regime,
-                    equity_drift_annual=drift,
-                    equity_vol_annual=vol,
-                    rate_change_bp=rate_change,
-                    regime_reason=reason,
-                    signals=signals,
-                )
+        regime, reason = regime_state.on(signals)
+        if day < start:
+            continue  # computed for the trailing windows and the smoothing, not returned
+        days.append(
+            MacroDay(
+                date=day,
+                yields_pct=MappingProxyType(yields),
+                fed_funds_pct=fed_funds_pct,
+                breakeven_pct=breakeven,
+                unemployment_pct=unemployment,
+                cpi_yoy_pct=cpi_yoy,
+                oil_usd=oil_usd,
+                fx=MappingProxyType(fx),
+                regime=regime,
+                equity_drift_annual=regime_state.drift,
+                equity_vol_annual=regime_state.vol,
+                rate_change_bp=rate_change,
+                regime_reason=reason,
+                signals=signals,
             )
+        )
 
-    window = [d.date for d in days]
-    notes = [*data.notes, _notes_calendar(window)]
-    notes.extend(_notes_fills(fills))
-    notes.append(
-        "regime: crisis = (fed funds cut >= 1 pt in 3 months or unemployment up >= 1.5 pts in 12 months) "
-        "and (10Y realised vol >= 9 bp/day or oil vol >= 80%), or rate vol >= 12 bp/day with oil vol >= 100%, "
-        "held 42 business days; stress = any one strain "
-        "(rate vol >= 8.5 bp/day, oil vol >= 75%, cut >= 1 pt, unemployment up >= 1 pt), held 21 days; "
-        "easing / tightening = fed funds down / up >= 0.20 pt in 3 months; calm otherwise. "
-        "Signals use only data up to the day: 21-day realised vols, fed funds as the median of the last 10 business days' prints vs 91 days earlier"
-    )
-    notes.append(
-        f"equity drift and vol: exponential smoothing towards the regime's pair, half-life "
-        f"{EQUITY_HALF_LIFE_DAYS:g} business days, computed from the first day of the data"
-    )
+    notes = [*data.notes, _note_calendar([d.date for d in days]), *_notes_fills(fills.days), *_notes_rules()]
     return MacroHistory(days=tuple(days), source=data.source, notes=tuple(notes))
 
 
-def _notes_calendar(window: list[dt.date]) -> str:
+# ---------------------------------------------------------------- notes, in words
+
+
+def _note_calendar(window: list[dt.date]) -> str:
     return (
         f"business days: dates with a DGS10 (10-year Treasury) value, {_span(window)}; "
         "every other series is aligned to them"
     )
 
 
+def _notes_rules() -> list[str]:
+    return [
+        "UNRATE and CPIAUCSL are monthly, stamped on the month's first day: a business day uses the latest "
+        "month stamped on or before it (FRED's observation date, not its later publication date)",
+        f"regime: crisis = (fed funds cut >= {CRISIS_FED_CUT_PTS:g} pt in 3 months or unemployment up >= "
+        f"{CRISIS_UNEMPLOYMENT_RISE_PTS:g} pts in 12 months) and (10Y realised vol >= {CRISIS_RATE_VOL_BP:g} "
+        f"bp/day or oil vol >= {CRISIS_OIL_VOL:.0%}), or a panic (rate vol >= {PANIC_RATE_VOL_BP:g} bp/day with "
+        f"oil vol >= {PANIC_OIL_VOL:.0%}), held {CRISIS_HOLD_DAYS} business days; stress = any one strain "
+        f"(rate vol >= {STRESS_RATE_VOL_BP:g} bp/day, oil vol >= {STRESS_OIL_VOL:.0%}, a cut >= "
+        f"{CRISIS_FED_CUT_PTS:g} pt, unemployment up >= {STRESS_UNEMPLOYMENT_RISE_PTS:g} pt), held "
+        f"{STRESS_HOLD_DAYS} days; easing / tightening = fed funds down / up >= {POLICY_MOVE_PTS:g} pt in 3 "
+        "months; calm otherwise",
+        f"regime signals use only data up to the day: {VOL_WINDOW}-day realised vols of the 10Y (bp/day) and of "
+        f"oil (annualised log returns), fed funds as the median of the last {FED_FUNDS_MEDIAN_OBS} business "
+        f"days' prints vs {FED_FUNDS_LOOKBACK_DAYS} days earlier, unemployment vs 12 months earlier",
+        f"equity drift and vol: exponential smoothing towards the regime's pair, half-life "
+        f"{EQUITY_HALF_LIFE_DAYS:g} business days, computed from the first day of the data",
+    ]
+
+
 def _notes_fills(fills: Mapping[str, list[dt.date]]) -> list[str]:
+    templates = {
+        "tenor": "{series} ({key}) missing on {span}: filled as the day's 10Y plus the last observed {key}-10Y spread",
+        "tenor-flat": "{series} ({key}) has no observation yet on {span}: set equal to the 10Y",
+        "fx-carried": "{series} ({key}) has no fixing on {span} (FX holidays or series end): carried forward",
+        "fx-backfill": "{series} ({key}) starts later than the curve: its first fixing used on {span}",
+        "t10yie-proxy": "T10YIE not yet published on {span}: breakeven inflation is CPI YoY as a proxy",
+        "t10yie-carried": "T10YIE has no value on {span}: carried forward",
+        "oil-carried": "DCOILWTICO has no value on {span} (holidays or series end): carried forward",
+        "oil-backfill": "DCOILWTICO starts later than the curve: its first value used on {span}",
+        "oil-vol-stale": f"oil price older than {OIL_STALE_DAYS} days on {{span}}: oil volatility left out of the "
+        "regime",
+        "dff-short": "fed funds 3 months earlier predates the data on {span}: no policy signal (change taken as 0)",
+        "dff-backfill": "DFF starts later than the curve: its first value used on {span}",
+        "unrate-short": "unemployment 12 months earlier predates the data on {span}: change measured from the "
+        "first month",
+        "cpi-annualised": "CPI YoY needs 12 months: annualised change since the first month used on {span}",
+        "cpi-placeholder": f"fewer than 3 months of CPI on {{span}}: inflation set to {CPI_PLACEHOLDER_PCT:g}% "
+        "(placeholder)",
+        "monthly-backfill": "UNRATE/CPIAUCSL start later than the curve: first month used on {span}",
+    }
     notes = []
     for kind, days in sorted(fills.items()):
         what, _, key = kind.partition(":")
-        span = _span(days)
-        if what == "tenor":
-            notes.append(
-                f"{TENOR_SERIES[key]} ({key}) missing on {span}: filled as the day's 10Y plus the last "
-                f"observed {key}-10Y spread"
-            )
-        elif what == "tenor-flat":
-            notes.append(
-                f"{TENOR_SERIES[key]} ({key}) has no observation yet on {span}: set equal to the 10Y"
-            )
-        elif what == "fx-carried":
-            notes.append(
-                f"{FX_SERIES[key]} ({key}) has no fixing on {span} (FX holidays or series end): carried forward"
-            )
-        elif what == "fx-backfill":
-            notes.append(
-                f"{FX_SERIES[key]} ({key}) starts later than the curve: its first fixing used on {span}"
-            )
-        elif what == "t10yie-proxy":
-            notes.append(f"T10YIE not yet published on {span}: breakeven inflation is CPI YoY as a proxy")
-        elif what == "t10yie-carried":
-            notes.append(f"T10YIE has no value on {span}: carried forward")
-        elif what == "oil-carried":
-            notes.append(f"DCOILWTICO has no value on {span} (holidays or series end): carried forward")
-        elif what == "oil-backfill":
-            notes.append(f"DCOILWTICO starts later than the curve: its first value used on {span}")
-        elif what == "oil-vol-stale":
-            notes.append(
-                f"oil price older than {OIL_STALE_DAYS} days on {span}: oil volatility left out of the regime"
-            )
-        elif what == "dff-short":
-            notes.append(
-                f"fed funds 3 months earlier predates the data on {span}: no policy signal (change taken as 0)"
-            )
-        elif what == "dff-backfill":
-            notes.append(f"DFF starts later than the curve: its first value used on {span}")
-        elif what == "unrate-short":
-            notes.append(
-                f"unemployment 12 months earlier predates the data on {span}: change measured from the first month"
-            )
-        elif what == "cpi-annualised":
-            notes.append(f"CPI YoY needs 12 months: annualised change since the first month used on {span}")
-        elif what == "cpi-placeholder":
-            notes.append(
-                f"fewer than 3 months of CPI on {span}: inflation set to {CPI_PLACEHOLDER_PCT}% (placeholder)"
-            )
-        elif what == "monthly-backfill":
-            notes.append(f"UNRATE/CPIAUCSL start later than the curve: first month used on {span}")
-    notes.append(
-        "UNRATE and CPIAUCSL are monthly, stamped on the month's first day: a business day uses the latest "
-        "month stamped on or before it (FRED's observation date, not its later publication date)"
-    )
+        series_id = TENOR_SERIES.get(key) or FX_SERIES.get(key) or ""
+        notes.append(templates[what].format(series=series_id, key=key, span=_span(days)))
     return notes
 
 

@@ -45,7 +45,7 @@ CORP = AssetClass.CORPORATE_BOND
 MANDATE_SPECS: tuple[MandateSpec, ...] = (
     MandateSpec(
         "BAL-USD",
-        "Meridian Balanced 60/40",
+        "Hudson Balanced 60/40",
         "USD",
         "58% US equity / 27% US Treasuries 2-30Y / 12% USD investment grade credit / 3% USD cash",
         MappingProxyType({"US equity": 0.58, "US Treasuries": 0.27, "USD IG credit": 0.12, "USD cash": 0.03}),

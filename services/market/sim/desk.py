@@ -1,0 +1,302 @@
+"""The trading desk: keeps each mandate near its targets and turns orders into fills.
+
+Each business day, per mandate (valued in its base currency at the day's
+primary prices; weights are analytics, so floats):
+
+- NAV = trade-date holdings at market (bonds with accrued) + projected cash
+  (settled cash + pending settlements + notified investor flows).
+- Full rebalance, every name to target, when projected cash is above the
+  band, or the lowest future cash balance (pending settlements and notified
+  redemptions in date order) would fall below it. Otherwise only names that
+  drifted more than DRIFT_RELATIVE * target + DRIFT_ABSOLUTE, names above the
+  single-name maximum, and names leaving the targets (bonds near maturity) trade.
+- Sells first (never more than held), then buys, scaled down to what the
+  lowest future cash balance allows above the minimum cash weight, so buys
+  never overdraw the settled cash on any future day. Trades below
+  MIN_TRADE_WEIGHT of NAV are skipped.
+- Quantities: whole round lots (1 share, 100 for Japan, 1,000 face for bonds).
+  An order fills in 1-3 partial fills at the day's primary price plus or
+  minus a few ticks of slippage.
+
+Amounts (exact, in the instrument currency, half-even to the currency's
+cent or yen): gross = quantity * price (/100 for bonds); accrued = quantity *
+accrued interest per 100 at the settle date / 100 (bonds, else 0);
+commission = max(min, bps * gross) for equities, 0 for bonds; fees = the
+market's buy or sell fee rate * gross; net = gross + accrued + commission +
+fees for a buy, gross + accrued - commission - fees for a sell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
+
+from services.market.sim import bonds
+from services.market.sim.books import ZERO, InternalBook
+from services.market.sim.confirmations import BROKER_NAMES
+from services.market.sim.calendar import BusinessCalendar
+from services.market.sim.mandates import cash_target, target_weights
+from services.market.sim.records import Fill, Instrument, Mandate, PriceQuote, Side
+from services.market.sim.rng import py_stream
+from services.market.sim.universe import CURRENCY_QUANTUM, MARKETS, Universe, is_bond, lot_size
+
+DRIFT_RELATIVE = 0.10
+DRIFT_ABSOLUTE = 0.001
+MIN_TRADE_WEIGHT = 0.0005
+BUY_COST_MARGIN = 0.01  # commission, stamp duty and slippage headroom when sizing buys
+SPLIT_ODDS = (0.6, 0.3, 0.1)  # chance of 1, 2 or 3 fills per order
+EQUITY_SLIPPAGE_TICKS = 2
+BOND_SLIPPAGE_TICKS = 10
+
+# The three houses whose confirmation layouts confirmations.py renders, by market.
+_NORTHBRIDGE, _KESTREL, _MERIDIAN = (BROKER_NAMES[layout] for layout in ("northbridge", "kestrel", "meridian"))
+BROKERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "US": (_NORTHBRIDGE, _KESTREL, _MERIDIAN),
+        "EU": (_KESTREL, _MERIDIAN),
+        "UK": (_KESTREL, _NORTHBRIDGE),
+        "JP": (_NORTHBRIDGE, _MERIDIAN),
+        "BONDS": (_NORTHBRIDGE, _KESTREL),
+    }
+)
+ALL_BROKERS: tuple[str, ...] = tuple(sorted({b for names in BROKERS.values() for b in names}))
+
+
+def unit_value(instrument: Instrument, quote: PriceQuote) -> float:
+    """Market value of one share or one unit of face, with accrued for bonds."""
+    if is_bond(instrument):
+        return float(quote.price + (quote.accrued_interest or ZERO)) / 100.0
+    return float(quote.price)
+
+
+@dataclass(frozen=True, slots=True)
+class Valuation:
+    nav: float
+    values: Mapping[str, float]  # instrument id -> market value of the trade-date position
+    projected_cash: float  # settled + pending + notified flows
+    cash_floor: float  # lowest future balance of settled cash
+
+
+def _cash_floor(settled: Decimal, flows: Sequence[tuple[dt.date, Decimal]]) -> tuple[Decimal, Decimal]:
+    """(lowest balance after each future settlement date, final balance)."""
+    by_date: dict[dt.date, Decimal] = {}
+    for day, amount in flows:
+        by_date[day] = by_date.get(day, ZERO) + amount
+    balance = lowest = settled
+    for day in sorted(by_date):
+        balance += by_date[day]
+        lowest = min(lowest, balance)
+    return lowest, balance
+
+
+class Desk:
+    def __init__(self, seed: int, universe: Universe, calendar: BusinessCalendar) -> None:
+        self._rng = py_stream(seed, "desk")
+        self._universe = universe
+        self._calendar = calendar
+        self._orders = 0
+        self._fills = 0
+
+    def value(
+        self,
+        mandate: Mandate,
+        book: InternalBook,
+        quotes: Mapping[str, PriceQuote],
+        upcoming: Sequence[tuple[dt.date, Decimal]],
+    ) -> Valuation:
+        values: dict[str, float] = {}
+        for instrument_id, quantity in book.positions(mandate.mandate_id).items():
+            quote = quotes.get(instrument_id)
+            if quote is not None:
+                values[instrument_id] = float(quantity) * unit_value(self._universe.get(instrument_id), quote)
+        currency = mandate.base_currency
+        flows = [*book.pending_cash(mandate.mandate_id, currency), *upcoming]
+        lowest, final = _cash_floor(book.cash(mandate.mandate_id, currency), flows)
+        return Valuation(sum(values.values()) + float(final), values, float(final), float(lowest))
+
+    def rebalance(
+        self,
+        day: dt.date,
+        mandate: Mandate,
+        book: InternalBook,
+        quotes: Mapping[str, PriceQuote],
+        upcoming: Sequence[tuple[dt.date, Decimal]],
+    ) -> list[Fill]:
+        """The day's fills for one mandate (sells first, then buys)."""
+        valuation = self.value(mandate, book, quotes, upcoming)
+        nav = valuation.nav
+        if nav <= 0:
+            return []
+        targets = target_weights(mandate, self._universe.instruments, day)
+        held = book.positions(mandate.mandate_id)
+        full = (
+            valuation.projected_cash / nav > mandate.max_cash_weight
+            or valuation.cash_floor / nav < mandate.min_cash_weight
+        )
+        sells: list[tuple[Instrument, Decimal]] = []
+        buys: list[tuple[Instrument, Decimal]] = []
+        for instrument in self._universe.instruments:
+            instrument_id = instrument.instrument_id
+            if instrument_id not in targets and instrument_id not in held:
+                continue
+            quote = quotes.get(instrument_id)
+            if quote is None:
+                continue
+            unit = unit_value(instrument, quote)
+            current = valuation.values.get(instrument_id, 0.0)
+            weight, target = current / nav, targets.get(instrument_id, 0.0)
+            leaving = instrument_id not in targets
+            drifted = abs(weight - target) > DRIFT_RELATIVE * target + DRIFT_ABSOLUTE
+            if not (full or leaving or drifted or weight > mandate.max_single_name_weight):
+                continue
+            difference = target * nav - current
+            if abs(difference) < MIN_TRADE_WEIGHT * nav and not leaving:
+                continue
+            lot = lot_size(instrument)
+            lots = int(abs(difference) / unit / float(lot))
+            quantity = Decimal(lots) * lot
+            if difference < 0:
+                quantity = held[instrument_id] if leaving else min(quantity, held.get(instrument_id, ZERO))
+                if quantity > 0:
+                    sells.append((instrument, quantity))
+            elif quantity > 0:
+                buys.append((instrument, quantity))
+        fills: list[Fill] = []
+        for instrument, quantity in sells:
+            fills.extend(self._execute(day, mandate, instrument, Side.SELL, quantity, quotes[instrument.instrument_id]))
+        buys = self._fit_budget(mandate, book, valuation, fills, buys, quotes, upcoming)
+        for instrument, quantity in buys:
+            fills.extend(self._execute(day, mandate, instrument, Side.BUY, quantity, quotes[instrument.instrument_id]))
+        return fills
+
+    def _fit_budget(
+        self,
+        mandate: Mandate,
+        book: InternalBook,
+        valuation: Valuation,
+        sells: Sequence[Fill],
+        buys: list[tuple[Instrument, Decimal]],
+        quotes: Mapping[str, PriceQuote],
+        upcoming: Sequence[tuple[dt.date, Decimal]],
+    ) -> list[tuple[Instrument, Decimal]]:
+        """Scale buys down so the lowest future cash balance stays above the minimum cash weight."""
+        if not buys:
+            return buys
+        currency = mandate.base_currency
+        proceeds = [(f.settle_date, f.net_amount) for f in sells]
+        flows = [*book.pending_cash(mandate.mandate_id, currency), *upcoming, *proceeds]
+        lowest, _ = _cash_floor(book.cash(mandate.mandate_id, currency), flows)
+        budget = float(lowest) - max(mandate.min_cash_weight, cash_target(mandate) * 0.5) * valuation.nav
+        cost = [float(q) * unit_value(i, quotes[i.instrument_id]) * (1 + BUY_COST_MARGIN) for i, q in buys]
+        total = sum(cost)
+        if budget <= 0:
+            return []
+        if total <= budget:
+            return buys
+        scale = budget / total
+        fitted = []
+        for instrument, quantity in buys:
+            lot = lot_size(instrument)
+            scaled = Decimal(int(float(quantity) * scale / float(lot))) * lot
+            if scaled > 0:
+                fitted.append((instrument, scaled))
+        return fitted
+
+    def _execute(
+        self, day: dt.date, mandate: Mandate, instrument: Instrument, side: Side, quantity: Decimal, quote: PriceQuote
+    ) -> list[Fill]:
+        self._orders += 1
+        order_id = f"ORD-{self._orders:07d}"
+        market = "BONDS" if is_bond(instrument) else instrument.market
+        brokers = BROKERS[market]
+        broker = brokers[self._rng.randrange(len(brokers))]
+        lot = lot_size(instrument)
+        lots = int(quantity / lot)
+        roll = self._rng.random()
+        parts = 1 if roll < SPLIT_ODDS[0] else 2 if roll < SPLIT_ODDS[0] + SPLIT_ODDS[1] else 3
+        parts = min(parts, lots)
+        cuts = sorted(self._rng.sample(range(1, lots), parts - 1)) if parts > 1 else []
+        sizes = [b - a for a, b in zip([0, *cuts], [*cuts, lots], strict=True)]
+        settle = self._calendar.add(day, instrument.settlement_days)
+        accrued_per_100 = ZERO
+        if is_bond(instrument):
+            assert instrument.maturity is not None and instrument.coupon_rate_pct is not None
+            accrued_per_100 = bonds.accrued_interest(
+                settle, instrument.maturity, instrument.coupon_rate_pct, instrument.coupons_per_year, instrument.day_count
+            )
+        span = BOND_SLIPPAGE_TICKS if is_bond(instrument) else EQUITY_SLIPPAGE_TICKS
+        fills = []
+        for size in sizes:
+            ticks = self._rng.randint(-span, span)
+            price = max(instrument.tick_size, quote.price + ticks * instrument.tick_size)
+            self._fills += 1
+            fills.append(
+                make_fill(
+                    f"FIL-{self._fills:07d}",
+                    order_id,
+                    mandate.mandate_id,
+                    instrument,
+                    side,
+                    Decimal(size) * lot,
+                    price,
+                    accrued_per_100,
+                    day,
+                    settle,
+                    broker,
+                )
+            )
+        return fills
+
+
+def make_fill(
+    fill_id: str,
+    order_id: str,
+    mandate_id: str,
+    instrument: Instrument,
+    side: Side,
+    quantity: Decimal,
+    price: Decimal,
+    accrued_per_100: Decimal,
+    trade_date: dt.date,
+    settle_date: dt.date,
+    broker: str,
+) -> Fill:
+    """A fill with its amounts computed exactly (see the module docstring)."""
+    quantum = CURRENCY_QUANTUM[instrument.currency]
+
+    def money(value: Decimal) -> Decimal:
+        return value.quantize(quantum, rounding=ROUND_HALF_EVEN)
+
+    if is_bond(instrument):
+        gross = money(quantity * price / 100)
+        accrued = money(quantity * accrued_per_100 / 100)
+        commission = fees = money(ZERO)
+    else:
+        convention = MARKETS[instrument.market]
+        gross = money(quantity * price)
+        accrued = money(ZERO)
+        commission = money(max(convention.min_commission, gross * convention.commission_bps / 10_000))
+        rate = convention.buy_fee_rate if side is Side.BUY else convention.sell_fee_rate
+        fees = money(gross * rate)
+    net = gross + accrued + commission + fees if side is Side.BUY else gross + accrued - commission - fees
+    return Fill(
+        fill_id=fill_id,
+        order_id=order_id,
+        mandate_id=mandate_id,
+        instrument_id=instrument.instrument_id,
+        side=side,
+        quantity=quantity,
+        price=price,
+        currency=instrument.currency,
+        gross_amount=gross,
+        accrued_interest=accrued,
+        commission=commission,
+        fees=fees,
+        net_amount=net,
+        trade_date=trade_date,
+        settle_date=settle_date,
+        broker=broker,
+    )

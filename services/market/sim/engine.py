@@ -1,0 +1,523 @@
+"""The deterministic world: one call to step() simulates one business day.
+
+Order of a day's events (sim_time is the business date at the phase's time, UTC):
+
+| phase | kinds | time |
+|---|---|---|
+| regime | market.regime | 08:00 |
+| prices | price.tick (primary, every live instrument), price.vendor (vendor_b, same order), fx.rate (3 primary, 3 crosses) | 16:00 |
+| corporate actions | corporate_action.announced | 16:15 |
+| cash | cashflow.dividend / coupon (pay date), cashflow.subscription / redemption | 16:20 |
+| desk | trade.fill, each followed by its trade.confirmation | 16:30 |
+| custodian | custodian.trade*, then custodian.settlement*, then custodian.cashflow* | 17:00 |
+| statements | custodian.statement, one per mandate | 18:00 |
+| end | clock.day_end | 23:59 |
+
+Events get seq 1, 2, 3, ... and event_id "mkt-<seq>". caused_by links:
+confirmation <- fill; custodian.trade <- fill; settlement <- custodian.trade,
+fill; cashflow.dividend / coupon <- corporate_action; custodian.cashflow <-
+cashflow (or the corporate action when the internal book is not entitled);
+fx.rate cross <- the two primary rates it is derived from.
+
+Determinism: every random draw comes from a stream seeded by (seed, purpose)
+(rng.py); nothing iterates a set or reads the clock. Same seed, start, days
+and macro data give the same events, byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from services.market.sim import actions as corporate_actions
+from services.market.sim.books import InternalBook
+from services.market.sim.calendar import BusinessCalendar
+from services.market.sim.confirmations import layout_for_broker, render_confirmation_text
+from services.market.sim.custodian import Booking, Custodian
+from services.market.sim.desk import Desk
+from services.market.sim.faults import FaultBook, validate_request
+from services.market.sim.flows import InvestorFlows
+from services.market.sim.fx import PRIMARY_PAIRS, FxPublisher
+from services.market.sim.macro import MacroDay, MacroHistory
+from services.market.sim.mandates import build_mandates
+from services.market.sim.prices import PriceModel
+from services.market.sim.records import (
+    BookSnapshot,
+    CashFlow,
+    CashFlowKind,
+    Confirmation,
+    CorporateAction,
+    CorporateActionKind,
+    CustodianStatement,
+    DayEnd,
+    DayResult,
+    FaultKind,
+    FaultRequest,
+    Fill,
+    InjectedFault,
+    Instrument,
+    Mandate,
+    Payload,
+    PriceQuote,
+    RegimeState,
+    SettlementState,
+    SettlementStatus,
+    SimEvent,
+)
+from services.market.sim.universe import CURRENCY_QUANTUM, build_universe
+from services.market.sim.vendor import SecondVendor
+
+UTC = dt.UTC
+
+# Kinds in the order they appear within a day; kinds sharing a rank interleave.
+KIND_ORDER: tuple[tuple[str, ...], ...] = (
+    ("market.regime",),
+    ("price.tick",),
+    ("price.vendor",),
+    ("fx.rate",),
+    ("corporate_action.announced",),
+    ("cashflow.dividend", "cashflow.coupon", "cashflow.subscription", "cashflow.redemption", "cashflow.fee"),
+    ("trade.fill", "trade.confirmation"),
+    ("custodian.trade",),
+    ("custodian.settlement",),
+    ("custodian.cashflow",),
+    ("custodian.statement",),
+    ("clock.day_end",),
+)
+KIND_RANK: Mapping[str, int] = {kind: rank for rank, kinds in enumerate(KIND_ORDER) for kind in kinds}
+PHASE_TIME: Mapping[str, dt.time] = {
+    "market.regime": dt.time(8, 0),
+    "price.tick": dt.time(16, 0),
+    "price.vendor": dt.time(16, 0),
+    "fx.rate": dt.time(16, 0),
+    "corporate_action.announced": dt.time(16, 15),
+    "cashflow": dt.time(16, 20),
+    "trade.fill": dt.time(16, 30),
+    "trade.confirmation": dt.time(16, 30),
+    "custodian.trade": dt.time(17, 0),
+    "custodian.settlement": dt.time(17, 0),
+    "custodian.cashflow": dt.time(17, 0),
+    "custodian.statement": dt.time(18, 0),
+    "clock.day_end": dt.time(23, 59),
+}
+CASH_FLOW_EVENT: Mapping[CashFlowKind, str] = {kind: f"cashflow.{kind.lower()}" for kind in CashFlowKind}
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """seed and start pick the world; days = 0 runs until the macro history ends.
+
+    fault_rate multiplies every seeded fault probability (0 = no seeded faults;
+    on-demand faults still apply).
+    """
+
+    seed: int
+    start: dt.date
+    days: int = 0
+    fault_rate: float = 1.0
+
+
+@dataclass(slots=True)
+class _Announced:
+    action: CorporateAction
+    event_id: str
+    coupon_date: dt.date | None
+    internal: dict[str, Decimal]  # mandate -> entitled quantity (dividends: fixed at the ex-date)
+    custodian: dict[str, Decimal]
+
+
+class _Day:
+    """Collects one day's events, assigning seq and sim_time."""
+
+    def __init__(self, sim: Simulation, day: dt.date) -> None:
+        self._sim = sim
+        self._day = day
+        self._times = {kind: dt.datetime.combine(day, t, tzinfo=UTC) for kind, t in PHASE_TIME.items()}
+        self.events: list[SimEvent] = []
+
+    def emit(self, kind: str, payload: Payload, mandate_id: str = "", caused_by: tuple[str, ...] = ()) -> str:
+        seq = self._sim._head_seq + 1
+        self._sim._head_seq = seq
+        event_id = f"mkt-{seq}"
+        when = self._times[kind] if kind in self._times else self._times[kind.split(".", 1)[0]]
+        self.events.append(SimEvent(seq, event_id, when, kind, payload, mandate_id, caused_by))
+        return event_id
+
+
+class Simulation:
+    def __init__(self, config: SimConfig, macro: MacroHistory) -> None:
+        if config.days < 0:
+            raise ValueError(f"days: must be >= 0, not {config.days}")
+        if config.fault_rate < 0:
+            raise ValueError(f"fault_rate: must be >= 0, not {config.fault_rate}")
+        if not macro.days:
+            raise ValueError("macro: the history has no business days")
+        first, last = macro.days[0].date, macro.days[-1].date
+        if not first <= config.start <= last:
+            raise ValueError(f"start: {config.start} is outside the macro history ({first} .. {last})")
+        self.config = config
+        self.macro = macro
+        begin = next(i for i, day in enumerate(macro.days) if day.date >= config.start)
+        end = len(macro.days) if config.days == 0 else min(len(macro.days), begin + config.days)
+        self._days: tuple[MacroDay, ...] = macro.days[begin:end]
+        self._calendar = BusinessCalendar([day.date for day in macro.days])
+        opening = self._days[0]
+        self._universe = build_universe(opening.date, opening.yields_pct)
+        self.instruments: tuple[Instrument, ...] = self._universe.instruments
+        self.mandates: tuple[Mandate, ...] = build_mandates(self.instruments)
+        mandate_ids = tuple(m.mandate_id for m in self.mandates)
+        seed = config.seed
+        self._faults = FaultBook(config.fault_rate)
+        self._prices = PriceModel(self._universe, seed)
+        self._vendor = SecondVendor(seed, self._faults)
+        self._fx = FxPublisher(seed, self._faults)
+        self._desk = Desk(seed, self._universe, self._calendar)
+        self._flows = InvestorFlows(seed, self.mandates, self._calendar)
+        self._book = InternalBook(mandate_ids, {m.mandate_id: m.base_currency for m in self.mandates})
+        self._custodian = Custodian(seed, self._faults, self._calendar, mandate_ids)
+        planned = corporate_actions.plan_actions(self._universe, self._calendar, opening.date, self._days[-1].date)
+        self._planned = corporate_actions.index_by_date(planned)
+        self._income_payers = corporate_actions.income_payers(self._universe)
+        self._announced: list[_Announced] = []
+        self._actions = 0
+        self._cash_flows = 0
+        self._confirmations: dict[str, tuple[Confirmation, Fill]] = {}
+        self._confirmation_of_fill: dict[str, str] = {}
+        self._head_seq = 0
+        self._next = 0
+        self._snapshot: BookSnapshot | None = None
+        self._regime = ""
+
+    # ------------------------------------------------------------ public state
+
+    @property
+    def current_date(self) -> dt.date | None:
+        """The last simulated business day; None before the first step."""
+        return self._days[self._next - 1].date if self._next else None
+
+    @property
+    def days_elapsed(self) -> int:
+        return self._next
+
+    @property
+    def regime(self) -> str:
+        return self._regime
+
+    @property
+    def head_seq(self) -> int:
+        return self._head_seq
+
+    @property
+    def finished(self) -> bool:
+        return self._next >= len(self._days)
+
+    @property
+    def end_date(self) -> dt.date:
+        """The last business day the run will simulate."""
+        return self._days[-1].date
+
+    def instrument(self, instrument_id: str) -> Instrument:
+        return self._universe.get(instrument_id)
+
+    def snapshot(self) -> BookSnapshot | None:
+        return self._snapshot
+
+    def faults(self) -> tuple[InjectedFault, ...]:
+        return self._faults.records()
+
+    def confirmation(self, confirmation_or_fill_id: str) -> tuple[Confirmation, Fill, Instrument] | None:
+        key = self._confirmation_of_fill.get(confirmation_or_fill_id, confirmation_or_fill_id)
+        found = self._confirmations.get(key)
+        if found is None:
+            return None
+        confirmation, fill = found
+        return confirmation, fill, self._universe.get(fill.instrument_id)
+
+    def inject(self, request: FaultRequest) -> InjectedFault:
+        """Schedule an on-demand fault for its next eligible target (next fill, price, cross or payment)."""
+        if not isinstance(request.kind, FaultKind):
+            raise ValueError(f"kind: unknown fault kind {request.kind!r}")
+        validate_request(request, self.instruments, self.mandates, self._income_payers)
+        return self._faults.request(request).record()
+
+    # ------------------------------------------------------------ one day
+
+    def step(self) -> DayResult | None:
+        if self.finished:
+            return None
+        macro_day = self._days[self._next]
+        day = macro_day.date
+        events = _Day(self, day)
+        self._regime = macro_day.regime
+        events.emit("market.regime", self._regime_state(macro_day))
+        quotes = self._publish_prices(events, macro_day)
+        fx_rates = self._publish_fx(events, macro_day)
+        self._announce_actions(events, day, quotes)
+        self._pay_income(events, day)
+        self._investor_flows(events, day, quotes)
+        self._book.settle(day)
+        fills, bookings = self._trade(events, day, quotes)
+        self._custodian_day(events, day, bookings)
+        for mandate in self.mandates:
+            statement = CustodianStatement(day, self._custodian.book(mandate.mandate_id, mandate.base_currency))
+            events.emit("custodian.statement", statement, mandate.mandate_id)
+        day_end = DayEnd(day, events_in_day=len(events.events) + 1, fills_in_day=fills)
+        end_id = events.emit("clock.day_end", day_end)
+        self._next += 1
+        self._snapshot = BookSnapshot(
+            as_of_seq=int(end_id.removeprefix("mkt-")),
+            as_of_date=day,
+            prices=tuple(quotes.values()),
+            fx_rates=fx_rates,
+            internal_books=tuple(self._book.book(m.mandate_id) for m in self.mandates),
+            custodian_books=tuple(self._custodian.book(m.mandate_id, m.base_currency) for m in self.mandates),
+        )
+        return DayResult(
+            date=day,
+            events=tuple(events.events),
+            snapshot=self._snapshot,
+            regime=self._regime,
+            faults_applied=self._faults.applied_on(day),
+        )
+
+    @staticmethod
+    def _regime_state(day: MacroDay) -> RegimeState:
+        return RegimeState(
+            date=day.date,
+            regime=day.regime,
+            fed_funds_pct=day.fed_funds_pct,
+            curve_slope_pct=round(day.yields_pct["10Y"] - day.yields_pct["2Y"], 6),
+            breakeven_inflation_pct=day.breakeven_pct,
+            unemployment_pct=day.unemployment_pct,
+            equity_drift_annual=day.equity_drift_annual,
+            equity_vol_annual=day.equity_vol_annual,
+            curve_pct=dict(day.yields_pct),
+        )
+
+    def _publish_prices(self, events: _Day, macro_day: MacroDay) -> dict[str, PriceQuote]:
+        day = macro_day.date
+        primary = self._prices.step(
+            day, macro_day.equity_drift_annual, macro_day.equity_vol_annual, macro_day.yields_pct, macro_day.regime
+        )
+        for quote in primary:
+            events.emit("price.tick", quote)
+        by_id = {i.instrument_id: i for i in self.instruments}
+        for quote, fault in self._vendor.quotes(day, primary, by_id):
+            event_id = events.emit("price.vendor", quote)
+            if fault is not None:
+                fault.event_ids.append(event_id)
+        return {quote.instrument_id: quote for quote in primary}
+
+    def _publish_fx(self, events: _Day, macro_day: MacroDay) -> tuple:
+        published = []
+        primary_ids: dict[str, str] = {}
+        legs = {"EURGBP": ("EURUSD", "GBPUSD"), "EURJPY": ("EURUSD", "USDJPY"), "GBPJPY": ("GBPUSD", "USDJPY")}
+        for quote, fault in self._fx.quotes(macro_day.date, macro_day.fx):
+            pair = quote.pair
+            caused_by = tuple(primary_ids[leg] for leg in legs[pair]) if pair not in PRIMARY_PAIRS else ()
+            event_id = events.emit("fx.rate", quote, caused_by=caused_by)
+            if pair in PRIMARY_PAIRS:
+                primary_ids[pair] = event_id
+            if fault is not None:
+                fault.event_ids.append(event_id)
+            published.append(quote)
+        return tuple(published)
+
+    # ------------------------------------------------------------ income and investor flows
+
+    def _announce_actions(self, events: _Day, day: dt.date, quotes: Mapping[str, PriceQuote]) -> None:
+        for planned in self._planned.get(day, ()):
+            instrument = self._universe.get(planned.instrument_id)
+            if planned.kind is CorporateActionKind.CASH_DIVIDEND:
+                quote = quotes.get(planned.instrument_id)
+                if quote is None:
+                    continue
+                spec = self._universe.equity_specs[planned.instrument_id]
+                amount = corporate_actions.dividend_per_share(quote.price, spec.dividend_yield)
+            else:
+                amount = corporate_actions.coupon_per_100(instrument)
+            self._actions += 1
+            action = CorporateAction(
+                action_id=f"CA-{self._actions:06d}",
+                instrument_id=planned.instrument_id,
+                kind=planned.kind,
+                ex_date=planned.ex_date,
+                record_date=planned.record_date,
+                pay_date=planned.pay_date,
+                amount_per_unit=amount,
+                currency=instrument.currency,
+            )
+            event_id = events.emit("corporate_action.announced", action)
+            self._announced.append(_Announced(action, event_id, planned.coupon_date, {}, {}))
+
+    def _pay_income(self, events: _Day, day: dt.date) -> None:
+        """Fix dividend entitlements on ex-dates, then pay what is due today (before today's fills)."""
+        remaining: list[_Announced] = []
+        for announced in self._announced:
+            action = announced.action
+            if action.kind is CorporateActionKind.CASH_DIVIDEND and action.ex_date == day:
+                for mandate in self.mandates:
+                    m = mandate.mandate_id
+                    announced.internal[m] = self._book.position(m, action.instrument_id)
+                    announced.custodian[m] = self._custodian.booked_position(m, action.instrument_id)
+            if action.pay_date != day:
+                remaining.append(announced)
+                continue
+            if action.kind is CorporateActionKind.COUPON:
+                for mandate in self.mandates:
+                    m = mandate.mandate_id
+                    announced.internal[m] = self._book.settled_position(m, action.instrument_id)
+                    announced.custodian[m] = self._custodian.contract_settled_position(m, action.instrument_id)
+            self._pay_action(events, announced)
+        self._announced = remaining
+
+    def _pay_action(self, events: _Day, announced: _Announced) -> None:
+        action = announced.action
+        dividend = action.kind is CorporateActionKind.CASH_DIVIDEND
+        kind = CashFlowKind.DIVIDEND if dividend else CashFlowKind.COUPON
+        quantum = CURRENCY_QUANTUM[action.currency]
+
+        def amount(quantity: Decimal) -> Decimal:
+            per_unit = action.amount_per_unit if dividend else action.amount_per_unit / 100
+            return (quantity * per_unit).quantize(quantum, rounding=ROUND_HALF_EVEN)
+
+        for mandate in self.mandates:
+            m = mandate.mandate_id
+            internal, custodian = announced.internal.get(m, Decimal(0)), announced.custodian.get(m, Decimal(0))
+            if internal <= 0 and custodian <= 0:
+                continue
+            cash_flow_id = self._next_cash_flow_id()
+            caused_by = (announced.event_id,)
+            if internal > 0:
+                flow = CashFlow(
+                    cash_flow_id=cash_flow_id,
+                    mandate_id=m,
+                    kind=kind,
+                    amount=amount(internal),
+                    currency=action.currency,
+                    instrument_id=action.instrument_id,
+                    action_id=action.action_id,
+                    quantity=internal,
+                    ex_date=action.ex_date,
+                    pay_date=action.pay_date,
+                )
+                caused_by = (events.emit(CASH_FLOW_EVENT[kind], flow, m, (announced.event_id,)),)
+                self._book.apply_cash_flow(flow)
+            if custodian > 0:
+                self._custodian.schedule_cash_flow(
+                    action.pay_date,
+                    cash_flow_id,
+                    m,
+                    kind,
+                    amount(custodian),
+                    action.currency,
+                    action.instrument_id,
+                    caused_by,
+                )
+
+    def _next_cash_flow_id(self) -> str:
+        self._cash_flows += 1
+        return f"CF-{self._cash_flows:07d}"
+
+    def _investor_flows(self, events: _Day, day: dt.date, quotes: Mapping[str, PriceQuote]) -> None:
+        if self._next == 0:
+            self._flows.initial(day)
+        else:
+            navs = {
+                m.mandate_id: self._desk.value(m, self._book, quotes, self._flows.upcoming(m.mandate_id)).nav
+                for m in self.mandates
+            }
+            self._flows.decide(day, navs)
+        for planned in self._flows.due(day):
+            flow = CashFlow(
+                cash_flow_id=self._next_cash_flow_id(),
+                mandate_id=planned.mandate_id,
+                kind=planned.kind,
+                amount=planned.amount,
+                currency=planned.currency,
+            )
+            event_id = events.emit(CASH_FLOW_EVENT[planned.kind], flow, planned.mandate_id)
+            self._book.apply_cash_flow(flow)
+            self._custodian.schedule_cash_flow(
+                day, flow.cash_flow_id, flow.mandate_id, flow.kind, flow.amount, flow.currency, "", (event_id,)
+            )
+
+    # ------------------------------------------------------------ trading and the custodian
+
+    def _trade(self, events: _Day, day: dt.date, quotes: Mapping[str, PriceQuote]) -> tuple[int, list[Booking]]:
+        count = 0
+        bookings: list[Booking] = []
+        for mandate in self.mandates:
+            upcoming = self._flows.upcoming(mandate.mandate_id)
+            for fill in self._desk.rebalance(day, mandate, self._book, quotes, upcoming):
+                count += 1
+                instrument = self._universe.get(fill.instrument_id)
+                fill_event = events.emit("trade.fill", fill, fill.mandate_id)
+                self._book.apply_fill(fill)
+                outcome = self._custodian.book_fill(fill, instrument, day)
+                confirmation_id = "CNF-" + fill.fill_id.removeprefix("FIL-")
+                layout = layout_for_broker(fill.broker)
+                text = render_confirmation_text(
+                    fill,
+                    instrument,
+                    layout,
+                    quantity=outcome.confirm_quantity,
+                    price=outcome.confirm_price,
+                    settle_date=outcome.confirm_settle_date,
+                    confirmation_id=confirmation_id,
+                )
+                confirmation = Confirmation(confirmation_id, fill.fill_id, fill.mandate_id, fill.broker, layout, text)
+                confirmation_event = events.emit("trade.confirmation", confirmation, fill.mandate_id, (fill_event,))
+                self._confirmations[confirmation_id] = (confirmation, fill)
+                self._confirmation_of_fill[fill.fill_id] = confirmation_id
+                fault = outcome.fault
+                if fault is not None:
+                    if fault.kind is FaultKind.CUSTODIAN_DROP_TRADE:
+                        fault.event_ids.append(fill_event)
+                    carried = (outcome.confirm_quantity, outcome.confirm_price, outcome.confirm_settle_date)
+                    if any(value is not None for value in carried):
+                        fault.event_ids.append(confirmation_event)
+                for booking in outcome.bookings:
+                    booking.fill_event_id = fill_event
+                bookings.extend(outcome.bookings)
+        return count, bookings
+
+    def _custodian_day(self, events: _Day, day: dt.date, bookings: list[Booking]) -> None:
+        for booking in bookings:
+            trade = booking.trade
+            booking.event_id = events.emit("custodian.trade", trade, trade.mandate_id, (booking.fill_event_id,))
+            if booking.fault is not None:
+                booking.fault.event_ids.append(booking.event_id)
+        for booking, state in self._custodian.settlements_due(day):
+            trade = booking.trade
+            quantity, cash = self._custodian.signed_amounts(booking)
+            if state is SettlementState.FAILED:
+                reason = "counterparty failed to deliver" if quantity > 0 else "counterparty failed to pay"
+            elif booking.fail_on is not None:
+                reason = f"settled after failing on {booking.fail_on.isoformat()}"
+            else:
+                reason = ""
+            status = SettlementStatus(
+                fill_id=trade.fill_id,
+                custodian_ref=trade.custodian_ref,
+                mandate_id=trade.mandate_id,
+                instrument_id=trade.instrument_id,
+                state=state,
+                settle_date=day,
+                quantity=quantity,
+                cash_amount=cash,
+                currency=trade.currency,
+                reason=reason,
+            )
+            event_id = events.emit(
+                "custodian.settlement", status, trade.mandate_id, (booking.event_id, booking.fill_event_id)
+            )
+            if booking.fault is not None:
+                booking.fault.event_ids.append(event_id)
+        for scheduled in self._custodian.cash_flows_due(day):
+            flow = scheduled.flow
+            event_id = events.emit("custodian.cashflow", flow, flow.mandate_id, scheduled.caused_by)
+            if scheduled.fault is not None:
+                scheduled.fault.event_ids.append(event_id)
