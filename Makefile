@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: up test install protos lint format bench status clean-data
+.PHONY: up test install protos lint format bench status lock
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opsuite needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
@@ -42,3 +42,9 @@ bench: $(STAMP)
 
 status: $(STAMP)
 	$(BIN)/opsuite status
+
+# Re-pin constraints.txt to what the virtualenv holds now (after a pyproject.toml change).
+lock: $(STAMP)
+	@{ echo "# Exact versions of every dependency, so a fresh clone installs the same thing."; \
+	   echo "# Regenerate after changing pyproject.toml: make lock"; \
+	   $(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^opsuite'; } > constraints.txt

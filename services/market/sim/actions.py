@@ -64,7 +64,9 @@ def _months(first: dt.date, last: dt.date) -> list[tuple[int, int]]:
     return out
 
 
-def plan_actions(universe: Universe, calendar: BusinessCalendar, first: dt.date, last: dt.date) -> list[PlannedAction]:
+def plan_actions(
+    universe: Universe, calendar: BusinessCalendar, first: dt.date, last: dt.date
+) -> list[PlannedAction]:
     """Every action announced between the first and last simulated day, by announce date then universe order."""
     planned: list[tuple[int, PlannedAction]] = []
     months = _months(first, last + dt.timedelta(days=62))
@@ -96,7 +98,18 @@ def plan_actions(universe: Universe, calendar: BusinessCalendar, first: dt.date,
                     break
                 ex = calendar.on_or_before(coupon_date - _ONE_DAY)
                 planned.append(
-                    (position, PlannedAction(instrument.instrument_id, CorporateActionKind.COUPON, announce, ex, ex, pay, coupon_date))
+                    (
+                        position,
+                        PlannedAction(
+                            instrument.instrument_id,
+                            CorporateActionKind.COUPON,
+                            announce,
+                            ex,
+                            ex,
+                            pay,
+                            coupon_date,
+                        ),
+                    )
                 )
     planned.sort(key=lambda item: (item[1].announce_date, item[0], item[1].ex_date))
     return [action for _, action in planned]
@@ -108,7 +121,10 @@ def income_payers(universe: Universe) -> frozenset[str]:
         i.instrument_id
         for i in universe.instruments
         if i.maturity is not None
-        or (i.instrument_id in universe.equity_specs and universe.equity_specs[i.instrument_id].dividend_yield > 0)
+        or (
+            i.instrument_id in universe.equity_specs
+            and universe.equity_specs[i.instrument_id].dividend_yield > 0
+        )
     )
 
 

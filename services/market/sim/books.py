@@ -90,7 +90,9 @@ class InternalBook:
             raise ValueError(f"fill {fill.fill_id} would leave {fill.mandate_id} short {fill.instrument_id}")
         positions[fill.instrument_id] = new
         self._pending[fill.mandate_id].append(
-            PendingSettlement(fill.settle_date, fill.fill_id, fill.instrument_id, quantity, cash, fill.currency)
+            PendingSettlement(
+                fill.settle_date, fill.fill_id, fill.instrument_id, quantity, cash, fill.currency
+            )
         )
 
     def settle(self, on: dt.date) -> None:

@@ -36,7 +36,7 @@ import random
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from services.market.sim.books import ZERO, signed_fill
+from services.market.sim.books import ZERO
 from services.market.sim.calendar import BusinessCalendar
 from services.market.sim.faults import CASH_FLOW_KINDS, TRADE_KINDS, Fault, FaultBook
 from services.market.sim.records import (
@@ -94,7 +94,9 @@ class _MandateState:
     positions: dict[str, Decimal] = field(default_factory=dict)  # settled
     cash: dict[str, Decimal] = field(default_factory=dict)  # settled
     booked: dict[str, Decimal] = field(default_factory=dict)  # by trade date, for dividend entitlement
-    contract_settled: dict[str, Decimal] = field(default_factory=dict)  # by contractual settle date, for coupons
+    contract_settled: dict[str, Decimal] = field(
+        default_factory=dict
+    )  # by contractual settle date, for coupons
 
 
 def _digits_typo(digits: str, rng: random.Random) -> str:
@@ -159,7 +161,9 @@ class Custodian:
         else:
             fault = self._seeded_trade_fault(draw)
             if fault is None:
-                return FillOutcome([self._booking(fill, instrument, fill.quantity, fill.price, fill.settle_date)])
+                return FillOutcome(
+                    [self._booking(fill, instrument, fill.quantity, fill.price, fill.settle_date)]
+                )
             rng = random.Random(int(detail * 2**53))
         kind = fault.kind
         outcome = FillOutcome([], fault)
@@ -172,15 +176,21 @@ class Custodian:
                 self._booking(fill, instrument, fill.quantity, fill.price, fill.settle_date),
                 self._booking(fill, instrument, fill.quantity, fill.price, fill.settle_date, fault),
             ]
-            description = f"custodian booked fill {fill.fill_id} twice ({outcome.bookings[1].trade.custodian_ref})"
+            description = (
+                f"custodian booked fill {fill.fill_id} twice ({outcome.bookings[1].trade.custodian_ref})"
+            )
         elif kind is K.CUSTODIAN_QUANTITY_TYPO:
             wrong = quantity_typo(fill.quantity, rng)
             outcome.bookings = [self._booking(fill, instrument, wrong, fill.price, fill.settle_date, fault)]
             outcome.confirm_quantity = wrong
-            description = f"custodian booked quantity {wrong} instead of {fill.quantity} for fill {fill.fill_id}"
+            description = (
+                f"custodian booked quantity {wrong} instead of {fill.quantity} for fill {fill.fill_id}"
+            )
         elif kind is K.CUSTODIAN_PRICE_TYPO:
             wrong = price_typo(fill.price, rng)
-            outcome.bookings = [self._booking(fill, instrument, fill.quantity, wrong, fill.settle_date, fault)]
+            outcome.bookings = [
+                self._booking(fill, instrument, fill.quantity, wrong, fill.settle_date, fault)
+            ]
             outcome.confirm_price = wrong
             description = f"custodian booked price {wrong} instead of {fill.price} for fill {fill.fill_id}"
         elif kind is K.SETTLEMENT_DELAY:
@@ -227,7 +237,9 @@ class Custodian:
         else:
             gross = quantity * price / 100 if is_bond(instrument) else quantity * price
             gross = gross.quantize(quantum, rounding=ROUND_HALF_EVEN)
-            accrued = (fill.accrued_interest * quantity / fill.quantity).quantize(quantum, rounding=ROUND_HALF_EVEN)
+            accrued = (fill.accrued_interest * quantity / fill.quantity).quantize(
+                quantum, rounding=ROUND_HALF_EVEN
+            )
             costs = fill.commission + fill.fees
             net = gross + accrued + costs if fill.side is Side.BUY else gross + accrued - costs
         trade = CustodianTrade(
@@ -259,12 +271,16 @@ class Custodian:
             state = self._states[trade.mandate_id]
             if trade.settle_date == day:  # contractual date reached, however it really settles
                 signed = trade.quantity if trade.side is Side.BUY else -trade.quantity
-                state.contract_settled[trade.instrument_id] = state.contract_settled.get(trade.instrument_id, ZERO) + signed
+                state.contract_settled[trade.instrument_id] = (
+                    state.contract_settled.get(trade.instrument_id, ZERO) + signed
+                )
             if booking.fail_on == day:
                 out.append((booking, SettlementState.FAILED))
             if booking.settle_on <= day:
                 quantity, cash = self.signed_amounts(booking)
-                state.positions[trade.instrument_id] = state.positions.get(trade.instrument_id, ZERO) + quantity
+                state.positions[trade.instrument_id] = (
+                    state.positions.get(trade.instrument_id, ZERO) + quantity
+                )
                 state.cash[trade.currency] = state.cash.get(trade.currency, ZERO) + cash
                 booking.settled = True
                 out.append((booking, SettlementState.SETTLED))

@@ -5,9 +5,10 @@ primary prices; weights are analytics, so floats):
 
 - NAV = trade-date holdings at market (bonds with accrued) + projected cash
   (settled cash + pending settlements + notified investor flows).
-- Full rebalance, every name to target, when projected cash is above the
-  band, or the lowest future cash balance (pending settlements and notified
-  redemptions in date order) would fall below it. Otherwise only names that
+- Full rebalance, every name to target, when projected cash nears the top
+  of the band, or the lowest future cash balance (pending settlements and
+  notified redemptions in date order) nears its bottom (CASH_TRIGGER of the
+  band's width from the edge, so price moves rarely carry cash outside). Otherwise only names that
   drifted more than DRIFT_RELATIVE * target + DRIFT_ABSOLUTE, names above the
   single-name maximum, and names leaving the targets (bonds near maturity) trade.
 - Sells first (never more than held), then buys, scaled down to what the
@@ -36,8 +37,8 @@ from types import MappingProxyType
 
 from services.market.sim import bonds
 from services.market.sim.books import ZERO, InternalBook
-from services.market.sim.confirmations import BROKER_NAMES
 from services.market.sim.calendar import BusinessCalendar
+from services.market.sim.confirmations import BROKER_NAMES
 from services.market.sim.mandates import cash_target, target_weights
 from services.market.sim.records import Fill, Instrument, Mandate, PriceQuote, Side
 from services.market.sim.rng import py_stream
@@ -46,13 +47,16 @@ from services.market.sim.universe import CURRENCY_QUANTUM, MARKETS, Universe, is
 DRIFT_RELATIVE = 0.10
 DRIFT_ABSOLUTE = 0.001
 MIN_TRADE_WEIGHT = 0.0005
+CASH_TRIGGER = 0.2  # rebalance fully once cash is within this share of the band's width from an edge
 BUY_COST_MARGIN = 0.01  # commission, stamp duty and slippage headroom when sizing buys
 SPLIT_ODDS = (0.6, 0.3, 0.1)  # chance of 1, 2 or 3 fills per order
 EQUITY_SLIPPAGE_TICKS = 2
 BOND_SLIPPAGE_TICKS = 10
 
 # The three houses whose confirmation layouts confirmations.py renders, by market.
-_NORTHBRIDGE, _KESTREL, _MERIDIAN = (BROKER_NAMES[layout] for layout in ("northbridge", "kestrel", "meridian"))
+_NORTHBRIDGE, _KESTREL, _MERIDIAN = (
+    BROKER_NAMES[layout] for layout in ("northbridge", "kestrel", "meridian")
+)
 BROKERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "US": (_NORTHBRIDGE, _KESTREL, _MERIDIAN),
@@ -80,13 +84,16 @@ class Valuation:
     cash_floor: float  # lowest future balance of settled cash
 
 
-def _cash_floor(settled: Decimal, flows: Sequence[tuple[dt.date, Decimal]]) -> tuple[Decimal, Decimal]:
-    """(lowest balance after each future settlement date, final balance)."""
+def _cash_floor(
+    settled: Decimal, flows: Sequence[tuple[dt.date, Decimal]], since: dt.date
+) -> tuple[Decimal, Decimal]:
+    """(lowest balance on any date from `since` on, final balance) of settled cash plus dated flows."""
     by_date: dict[dt.date, Decimal] = {}
     for day, amount in flows:
         by_date[day] = by_date.get(day, ZERO) + amount
-    balance = lowest = settled
-    for day in sorted(by_date):
+    balance = settled + sum((amount for day, amount in by_date.items() if day <= since), ZERO)
+    lowest = balance
+    for day in sorted(d for d in by_date if d > since):
         balance += by_date[day]
         lowest = min(lowest, balance)
     return lowest, balance
@@ -102,6 +109,7 @@ class Desk:
 
     def value(
         self,
+        day: dt.date,
         mandate: Mandate,
         book: InternalBook,
         quotes: Mapping[str, PriceQuote],
@@ -114,7 +122,7 @@ class Desk:
                 values[instrument_id] = float(quantity) * unit_value(self._universe.get(instrument_id), quote)
         currency = mandate.base_currency
         flows = [*book.pending_cash(mandate.mandate_id, currency), *upcoming]
-        lowest, final = _cash_floor(book.cash(mandate.mandate_id, currency), flows)
+        lowest, final = _cash_floor(book.cash(mandate.mandate_id, currency), flows, day)
         return Valuation(sum(values.values()) + float(final), values, float(final), float(lowest))
 
     def rebalance(
@@ -126,15 +134,16 @@ class Desk:
         upcoming: Sequence[tuple[dt.date, Decimal]],
     ) -> list[Fill]:
         """The day's fills for one mandate (sells first, then buys)."""
-        valuation = self.value(mandate, book, quotes, upcoming)
+        valuation = self.value(day, mandate, book, quotes, upcoming)
         nav = valuation.nav
         if nav <= 0:
             return []
         targets = target_weights(mandate, self._universe.instruments, day)
         held = book.positions(mandate.mandate_id)
+        width = mandate.max_cash_weight - mandate.min_cash_weight
         full = (
-            valuation.projected_cash / nav > mandate.max_cash_weight
-            or valuation.cash_floor / nav < mandate.min_cash_weight
+            valuation.projected_cash / nav > mandate.max_cash_weight - CASH_TRIGGER * width
+            or valuation.cash_floor / nav < mandate.min_cash_weight + CASH_TRIGGER * width
         )
         sells: list[tuple[Instrument, Decimal]] = []
         buys: list[tuple[Instrument, Decimal]] = []
@@ -166,14 +175,19 @@ class Desk:
                 buys.append((instrument, quantity))
         fills: list[Fill] = []
         for instrument, quantity in sells:
-            fills.extend(self._execute(day, mandate, instrument, Side.SELL, quantity, quotes[instrument.instrument_id]))
-        buys = self._fit_budget(mandate, book, valuation, fills, buys, quotes, upcoming)
+            fills.extend(
+                self._execute(day, mandate, instrument, Side.SELL, quantity, quotes[instrument.instrument_id])
+            )
+        buys = self._fit_budget(day, mandate, book, valuation, fills, buys, quotes, upcoming)
         for instrument, quantity in buys:
-            fills.extend(self._execute(day, mandate, instrument, Side.BUY, quantity, quotes[instrument.instrument_id]))
+            fills.extend(
+                self._execute(day, mandate, instrument, Side.BUY, quantity, quotes[instrument.instrument_id])
+            )
         return fills
 
     def _fit_budget(
         self,
+        day: dt.date,
         mandate: Mandate,
         book: InternalBook,
         valuation: Valuation,
@@ -188,7 +202,9 @@ class Desk:
         currency = mandate.base_currency
         proceeds = [(f.settle_date, f.net_amount) for f in sells]
         flows = [*book.pending_cash(mandate.mandate_id, currency), *upcoming, *proceeds]
-        lowest, _ = _cash_floor(book.cash(mandate.mandate_id, currency), flows)
+        # Cash for a buy is needed from its settle date on: proceeds that settle by then count.
+        first_payment = min(self._calendar.add(day, i.settlement_days) for i, _ in buys)
+        lowest, _ = _cash_floor(book.cash(mandate.mandate_id, currency), flows, first_payment)
         budget = float(lowest) - max(mandate.min_cash_weight, cash_target(mandate) * 0.5) * valuation.nav
         cost = [float(q) * unit_value(i, quotes[i.instrument_id]) * (1 + BUY_COST_MARGIN) for i, q in buys]
         total = sum(cost)
@@ -206,7 +222,13 @@ class Desk:
         return fitted
 
     def _execute(
-        self, day: dt.date, mandate: Mandate, instrument: Instrument, side: Side, quantity: Decimal, quote: PriceQuote
+        self,
+        day: dt.date,
+        mandate: Mandate,
+        instrument: Instrument,
+        side: Side,
+        quantity: Decimal,
+        quote: PriceQuote,
     ) -> list[Fill]:
         self._orders += 1
         order_id = f"ORD-{self._orders:07d}"
@@ -225,7 +247,11 @@ class Desk:
         if is_bond(instrument):
             assert instrument.maturity is not None and instrument.coupon_rate_pct is not None
             accrued_per_100 = bonds.accrued_interest(
-                settle, instrument.maturity, instrument.coupon_rate_pct, instrument.coupons_per_year, instrument.day_count
+                settle,
+                instrument.maturity,
+                instrument.coupon_rate_pct,
+                instrument.coupons_per_year,
+                instrument.day_count,
             )
         span = BOND_SLIPPAGE_TICKS if is_bond(instrument) else EQUITY_SLIPPAGE_TICKS
         fills = []

@@ -26,6 +26,7 @@ and macro data give the same events, byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from services.market.sim.custodian import Booking, Custodian
 from services.market.sim.desk import Desk
 from services.market.sim.faults import FaultBook, validate_request
 from services.market.sim.flows import InvestorFlows
-from services.market.sim.fx import PRIMARY_PAIRS, FxPublisher
+from services.market.sim.fx import CROSS_LEGS, PRIMARY_PAIRS, FxPublisher
 from services.market.sim.macro import MacroDay, MacroHistory
 from services.market.sim.mandates import build_mandates
 from services.market.sim.prices import PriceModel
@@ -56,6 +57,7 @@ from services.market.sim.records import (
     FaultKind,
     FaultRequest,
     Fill,
+    FxQuote,
     InjectedFault,
     Instrument,
     Mandate,
@@ -177,7 +179,9 @@ class Simulation:
         self._flows = InvestorFlows(seed, self.mandates, self._calendar)
         self._book = InternalBook(mandate_ids, {m.mandate_id: m.base_currency for m in self.mandates})
         self._custodian = Custodian(seed, self._faults, self._calendar, mandate_ids)
-        planned = corporate_actions.plan_actions(self._universe, self._calendar, opening.date, self._days[-1].date)
+        planned = corporate_actions.plan_actions(
+            self._universe, self._calendar, opening.date, self._days[-1].date
+        )
         self._planned = corporate_actions.index_by_date(planned)
         self._income_payers = corporate_actions.income_payers(self._universe)
         self._announced: list[_Announced] = []
@@ -237,8 +241,10 @@ class Simulation:
 
     def inject(self, request: FaultRequest) -> InjectedFault:
         """Schedule an on-demand fault for its next eligible target (next fill, price, cross or payment)."""
-        if not isinstance(request.kind, FaultKind):
-            raise ValueError(f"kind: unknown fault kind {request.kind!r}")
+        try:
+            request = dataclasses.replace(request, kind=FaultKind(request.kind))
+        except ValueError:
+            raise ValueError(f"kind: unknown fault kind {request.kind!r}") from None
         validate_request(request, self.instruments, self.mandates, self._income_payers)
         return self._faults.request(request).record()
 
@@ -261,7 +267,9 @@ class Simulation:
         fills, bookings = self._trade(events, day, quotes)
         self._custodian_day(events, day, bookings)
         for mandate in self.mandates:
-            statement = CustodianStatement(day, self._custodian.book(mandate.mandate_id, mandate.base_currency))
+            statement = CustodianStatement(
+                day, self._custodian.book(mandate.mandate_id, mandate.base_currency)
+            )
             events.emit("custodian.statement", statement, mandate.mandate_id)
         day_end = DayEnd(day, events_in_day=len(events.events) + 1, fills_in_day=fills)
         end_id = events.emit("clock.day_end", day_end)
@@ -299,7 +307,11 @@ class Simulation:
     def _publish_prices(self, events: _Day, macro_day: MacroDay) -> dict[str, PriceQuote]:
         day = macro_day.date
         primary = self._prices.step(
-            day, macro_day.equity_drift_annual, macro_day.equity_vol_annual, macro_day.yields_pct, macro_day.regime
+            day,
+            macro_day.equity_drift_annual,
+            macro_day.equity_vol_annual,
+            macro_day.yields_pct,
+            macro_day.regime,
         )
         for quote in primary:
             events.emit("price.tick", quote)
@@ -310,13 +322,14 @@ class Simulation:
                 fault.event_ids.append(event_id)
         return {quote.instrument_id: quote for quote in primary}
 
-    def _publish_fx(self, events: _Day, macro_day: MacroDay) -> tuple:
+    def _publish_fx(self, events: _Day, macro_day: MacroDay) -> tuple[FxQuote, ...]:
         published = []
         primary_ids: dict[str, str] = {}
-        legs = {"EURGBP": ("EURUSD", "GBPUSD"), "EURJPY": ("EURUSD", "USDJPY"), "GBPJPY": ("GBPUSD", "USDJPY")}
         for quote, fault in self._fx.quotes(macro_day.date, macro_day.fx):
             pair = quote.pair
-            caused_by = tuple(primary_ids[leg] for leg in legs[pair]) if pair not in PRIMARY_PAIRS else ()
+            caused_by = (
+                tuple(primary_ids[leg] for leg in CROSS_LEGS[pair]) if pair not in PRIMARY_PAIRS else ()
+            )
             event_id = events.emit("fx.rate", quote, caused_by=caused_by)
             if pair in PRIMARY_PAIRS:
                 primary_ids[pair] = event_id
@@ -369,7 +382,9 @@ class Simulation:
                 for mandate in self.mandates:
                     m = mandate.mandate_id
                     announced.internal[m] = self._book.settled_position(m, action.instrument_id)
-                    announced.custodian[m] = self._custodian.contract_settled_position(m, action.instrument_id)
+                    announced.custodian[m] = self._custodian.contract_settled_position(
+                        m, action.instrument_id
+                    )
             self._pay_action(events, announced)
         self._announced = remaining
 
@@ -385,7 +400,10 @@ class Simulation:
 
         for mandate in self.mandates:
             m = mandate.mandate_id
-            internal, custodian = announced.internal.get(m, Decimal(0)), announced.custodian.get(m, Decimal(0))
+            internal, custodian = (
+                announced.internal.get(m, Decimal(0)),
+                announced.custodian.get(m, Decimal(0)),
+            )
             if internal <= 0 and custodian <= 0:
                 continue
             cash_flow_id = self._next_cash_flow_id()
@@ -426,7 +444,9 @@ class Simulation:
             self._flows.initial(day)
         else:
             navs = {
-                m.mandate_id: self._desk.value(m, self._book, quotes, self._flows.upcoming(m.mandate_id)).nav
+                m.mandate_id: self._desk.value(
+                    day, m, self._book, quotes, self._flows.upcoming(m.mandate_id)
+                ).nav
                 for m in self.mandates
             }
             self._flows.decide(day, navs)
@@ -441,12 +461,21 @@ class Simulation:
             event_id = events.emit(CASH_FLOW_EVENT[planned.kind], flow, planned.mandate_id)
             self._book.apply_cash_flow(flow)
             self._custodian.schedule_cash_flow(
-                day, flow.cash_flow_id, flow.mandate_id, flow.kind, flow.amount, flow.currency, "", (event_id,)
+                day,
+                flow.cash_flow_id,
+                flow.mandate_id,
+                flow.kind,
+                flow.amount,
+                flow.currency,
+                "",
+                (event_id,),
             )
 
     # ------------------------------------------------------------ trading and the custodian
 
-    def _trade(self, events: _Day, day: dt.date, quotes: Mapping[str, PriceQuote]) -> tuple[int, list[Booking]]:
+    def _trade(
+        self, events: _Day, day: dt.date, quotes: Mapping[str, PriceQuote]
+    ) -> tuple[int, list[Booking]]:
         count = 0
         bookings: list[Booking] = []
         for mandate in self.mandates:
@@ -468,8 +497,12 @@ class Simulation:
                     settle_date=outcome.confirm_settle_date,
                     confirmation_id=confirmation_id,
                 )
-                confirmation = Confirmation(confirmation_id, fill.fill_id, fill.mandate_id, fill.broker, layout, text)
-                confirmation_event = events.emit("trade.confirmation", confirmation, fill.mandate_id, (fill_event,))
+                confirmation = Confirmation(
+                    confirmation_id, fill.fill_id, fill.mandate_id, fill.broker, layout, text
+                )
+                confirmation_event = events.emit(
+                    "trade.confirmation", confirmation, fill.mandate_id, (fill_event,)
+                )
                 self._confirmations[confirmation_id] = (confirmation, fill)
                 self._confirmation_of_fill[fill.fill_id] = confirmation_id
                 fault = outcome.fault
@@ -487,7 +520,9 @@ class Simulation:
     def _custodian_day(self, events: _Day, day: dt.date, bookings: list[Booking]) -> None:
         for booking in bookings:
             trade = booking.trade
-            booking.event_id = events.emit("custodian.trade", trade, trade.mandate_id, (booking.fill_event_id,))
+            booking.event_id = events.emit(
+                "custodian.trade", trade, trade.mandate_id, (booking.fill_event_id,)
+            )
             if booking.fault is not None:
                 booking.fault.event_ids.append(booking.event_id)
         for booking, state in self._custodian.settlements_due(day):

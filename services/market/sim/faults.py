@@ -130,6 +130,8 @@ class FaultBook:
         fault.mandate_id = request.mandate_id
         fault.instrument_id = request.instrument_id
         fault.currency_pair = request.currency_pair
+        target = request.currency_pair or request.instrument_id or request.mandate_id or "any target"
+        fault.description = f"requested on demand; waits for the next eligible event of {target}"
         self._pending.append(fault)
         return fault
 
@@ -137,7 +139,11 @@ class FaultBook:
         return [f for f in self._pending if f.kind in kinds]
 
     def take(
-        self, kinds: Collection[FaultKind], mandate_id: str = "", instrument_id: str = "", currency_pair: str = ""
+        self,
+        kinds: Collection[FaultKind],
+        mandate_id: str = "",
+        instrument_id: str = "",
+        currency_pair: str = "",
     ) -> Fault | None:
         """The oldest pending fault of these kinds that fits the target; removed from the pending list."""
         for fault in self._pending:
@@ -196,7 +202,9 @@ def validate_request(
     if not isinstance(kind, FaultKind):
         raise ValueError(f"kind: unknown fault kind {kind!r}")
     if request.mandate_id and request.mandate_id not in mandate_by_id:
-        raise ValueError(f"mandate_id: unknown mandate {request.mandate_id!r}; known: {', '.join(mandate_by_id)}")
+        raise ValueError(
+            f"mandate_id: unknown mandate {request.mandate_id!r}; known: {', '.join(mandate_by_id)}"
+        )
     if request.instrument_id and request.instrument_id not in by_id:
         raise ValueError(f"instrument_id: unknown instrument {request.instrument_id!r}")
     if kind in FX_KINDS:
@@ -223,7 +231,9 @@ def validate_request(
         if instrument.currency == m.base_currency and instrument.asset_class in m.allowed_asset_classes
     ]
     if request.mandate_id and all(m.mandate_id != request.mandate_id for m in holders):
-        raise ValueError(f"instrument_id: mandate {request.mandate_id} never holds {instrument.instrument_id}")
+        raise ValueError(
+            f"instrument_id: mandate {request.mandate_id} never holds {instrument.instrument_id}"
+        )
     if not holders:
         raise ValueError(f"instrument_id: no mandate ever holds {instrument.instrument_id}")
     if kind in CASH_FLOW_KINDS and instrument.instrument_id not in pays_income:

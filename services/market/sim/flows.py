@@ -70,12 +70,18 @@ class InvestorFlows:
                 continue
             unit = ROUND_AMOUNT[mandate.base_currency]
             share = SIZE_RANGE[0] + (SIZE_RANGE[1] - SIZE_RANGE[0]) * size_draw
-            amount = max(unit, (Decimal(repr(nav * share)) / unit).to_integral_value(rounding=ROUND_FLOOR) * unit)
+            amount = max(
+                unit, (Decimal(repr(nav * share)) / unit).to_integral_value(rounding=ROUND_FLOOR) * unit
+            )
             if kind_draw < SUBSCRIPTION_SHARE:
-                flow = InvestorFlow(mandate.mandate_id, CashFlowKind.SUBSCRIPTION, amount, mandate.base_currency, day, day)
+                flow = InvestorFlow(
+                    mandate.mandate_id, CashFlowKind.SUBSCRIPTION, amount, mandate.base_currency, day, day
+                )
             else:
                 pay = self._calendar.add(day, NOTICE_DAYS)
-                flow = InvestorFlow(mandate.mandate_id, CashFlowKind.REDEMPTION, -amount, mandate.base_currency, day, pay)
+                flow = InvestorFlow(
+                    mandate.mandate_id, CashFlowKind.REDEMPTION, -amount, mandate.base_currency, day, pay
+                )
             self._scheduled.append(flow)
 
     def due(self, day: dt.date) -> list[InvestorFlow]:

@@ -10,7 +10,6 @@ either direction, which triangulation exposes.
 from __future__ import annotations
 
 import datetime as dt
-import random
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -23,19 +22,21 @@ CROSS_QUANTUM = Decimal("0.000001")
 PRIMARY_VENDOR = "primary"
 CROSS_VENDOR = "cross"
 DISTORTION_RANGE = (0.005, 0.03)
+CROSS_LEGS: Mapping[str, tuple[str, str]] = {
+    "EURGBP": ("EURUSD", "GBPUSD"),
+    "EURJPY": ("EURUSD", "USDJPY"),
+    "GBPJPY": ("GBPUSD", "USDJPY"),
+}
 
 
 def cross_rate(pair: str, primary: Mapping[str, Decimal]) -> Decimal:
     """A cross from the primary pairs, exact then rounded half-even to 6 decimals."""
-    eurusd, gbpusd, usdjpy = primary["EURUSD"], primary["GBPUSD"], primary["USDJPY"]
-    if pair == "EURGBP":
-        value = eurusd / gbpusd
-    elif pair == "EURJPY":
-        value = eurusd * usdjpy
-    elif pair == "GBPJPY":
-        value = gbpusd * usdjpy
-    else:
+    legs = CROSS_LEGS.get(pair)
+    if legs is None:
         raise ValueError(f"currency_pair: {pair!r} is not one of {', '.join(FX_CROSSES)}")
+    first, second = primary[legs[0]], primary[legs[1]]
+    # EURGBP = EURUSD / GBPUSD; EURJPY = EURUSD * USDJPY; GBPJPY = GBPUSD * USDJPY.
+    value = first / second if pair == "EURGBP" else first * second
     return value.quantize(CROSS_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
@@ -50,10 +51,14 @@ class FxPublisher:
     def quotes(self, day: dt.date, fx: Mapping[str, Decimal]) -> list[tuple[FxQuote, Fault | None]]:
         """Primary pairs then crosses, each with the fault it carries (None when clean)."""
         out: list[tuple[FxQuote, Fault | None]] = [
-            (FxQuote(pair[:3], pair[3:], Decimal(fx[pair]), PRIMARY_VENDOR, day), None) for pair in PRIMARY_PAIRS
+            (FxQuote(pair[:3], pair[3:], Decimal(fx[pair]), PRIMARY_VENDOR, day), None)
+            for pair in PRIMARY_PAIRS
         ]
         # A fixed number of draws per day: seeded decisions never depend on injections.
-        draws = [(self._seeded.random(), self._seeded.uniform(*DISTORTION_RANGE), self._seeded.random()) for _ in FX_CROSSES]
+        draws = [
+            (self._seeded.random(), self._seeded.uniform(*DISTORTION_RANGE), self._seeded.random())
+            for _ in FX_CROSSES
+        ]
         targets = self._on_demand_targets()
         probability = self._faults.probability(FaultKind.FX_CROSS_INCONSISTENT)
         for pair, (chance, size, direction) in zip(FX_CROSSES, draws, strict=True):

@@ -117,7 +117,10 @@ def cash_target(mandate: Mandate) -> float:
 
 def eligible(mandate: Mandate, instrument: Instrument) -> bool:
     """Whether the mandate may ever hold the instrument."""
-    return instrument.currency == mandate.base_currency and instrument.asset_class in mandate.allowed_asset_classes
+    return (
+        instrument.currency == mandate.base_currency
+        and instrument.asset_class in mandate.allowed_asset_classes
+    )
 
 
 def is_live(instrument: Instrument, on: dt.date) -> bool:
@@ -131,7 +134,9 @@ def _sector_weights(spec: MandateSpec, instruments: Sequence[Instrument]) -> dic
     """Asset-class weight spread over sectors by the number of eligible names, in first-seen order."""
     weights: dict[str, float] = {}
     for asset_class, class_weight in spec.asset_class_weights.items():
-        members = [i for i in instruments if i.asset_class is asset_class and i.currency == spec.base_currency]
+        members = [
+            i for i in instruments if i.asset_class is asset_class and i.currency == spec.base_currency
+        ]
         for instrument in members:
             weights[instrument.sector] = weights.get(instrument.sector, 0.0) + class_weight / len(members)
     return weights
@@ -181,9 +186,7 @@ def target_weights(mandate: Mandate, instruments: Sequence[Instrument], on: dt.d
     for instrument in live:
         names_in_sector[instrument.sector] = names_in_sector.get(instrument.sector, 0) + 1
     sector_weight = {target.sector: target.target_weight for target in mandate.sector_targets}
-    weights = {
-        i.instrument_id: sector_weight.get(i.sector, 0.0) / names_in_sector[i.sector] for i in live
-    }
+    weights = {i.instrument_id: sector_weight.get(i.sector, 0.0) / names_in_sector[i.sector] for i in live}
     total = sum(weights.values())
     invested = 1.0 - cash_target(mandate)
     if total <= 0.0:

@@ -64,7 +64,12 @@ class PriceModel:
         self._spread_multiplier: float | None = None
 
     def step(
-        self, day: dt.date, drift_annual: float, vol_annual: float, curve_pct: Mapping[str, float], regime: str
+        self,
+        day: dt.date,
+        drift_annual: float,
+        vol_annual: float,
+        curve_pct: Mapping[str, float],
+        regime: str,
     ) -> list[PriceQuote]:
         """Quotes of every instrument alive on `day` (bonds until maturity), equities first."""
         market = self._rng.standard_normal()
@@ -102,7 +107,9 @@ class PriceModel:
         years = (bond.maturity - day).days / 365.25
         spread_pct = bond.spread_bp * (self._spread_multiplier or 1.0) / 100.0
         ytm = bonds.curve_yield(curve_pct, years) + spread_pct
-        clean = bonds.clean_price(day, bond.maturity, bond.coupon_rate_pct, bond.coupons_per_year, ytm, bond.day_count)
+        clean = bonds.clean_price(
+            day, bond.maturity, bond.coupon_rate_pct, bond.coupons_per_year, ytm, bond.day_count
+        )
         accrued = bonds.accrued_interest(
             day, bond.maturity, bond.coupon_rate_pct, bond.coupons_per_year, bond.day_count
         )

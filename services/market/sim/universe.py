@@ -57,13 +57,25 @@ class MarketConvention:
 MARKETS: Mapping[str, MarketConvention] = MappingProxyType(
     {
         "US": MarketConvention(
-            "US", "USD", Decimal("0.01"), 2, Decimal(1), Decimal(3), Decimal(5), Decimal(0), Decimal("0.0000221")
+            "US",
+            "USD",
+            Decimal("0.01"),
+            2,
+            Decimal(1),
+            Decimal(3),
+            Decimal(5),
+            Decimal(0),
+            Decimal("0.0000221"),
         ),
-        "EU": MarketConvention("EU", "EUR", Decimal("0.01"), 2, Decimal(1), Decimal(5), Decimal(5), Decimal(0), Decimal(0)),
+        "EU": MarketConvention(
+            "EU", "EUR", Decimal("0.01"), 2, Decimal(1), Decimal(5), Decimal(5), Decimal(0), Decimal(0)
+        ),
         "UK": MarketConvention(
             "UK", "GBP", Decimal("0.01"), 2, Decimal(1), Decimal(5), Decimal(5), Decimal("0.005"), Decimal(0)
         ),
-        "JP": MarketConvention("JP", "JPY", Decimal(1), 2, Decimal(100), Decimal(4), Decimal(500), Decimal(0), Decimal(0)),
+        "JP": MarketConvention(
+            "JP", "JPY", Decimal(1), 2, Decimal(100), Decimal(4), Decimal(500), Decimal(0), Decimal(0)
+        ),
     }
 )
 GOVERNMENT_SETTLEMENT_DAYS = 1

@@ -54,7 +54,10 @@ class SecondVendor:
                 elif spike_draw[k] < p_spike:
                     fault = self._faults.seeded(FaultKind.VENDOR_PRICE_SPIKE)
             elif fault.kind is FaultKind.VENDOR_PRICE_SPIKE:
-                spike_size[k], spike_up[k] = self._on_demand.uniform(*SPIKE_RANGE), self._on_demand.random() < 0.5
+                spike_size[k], spike_up[k] = (
+                    self._on_demand.uniform(*SPIKE_RANGE),
+                    self._on_demand.random() < 0.5,
+                )
             if fault is not None and fault.kind is FaultKind.VENDOR_STALE_PRICE and previous is not None:
                 published = previous.price
                 description = (
@@ -99,6 +102,10 @@ class SecondVendor:
             candidates = [i for i in candidates if i not in targets]
             if not candidates:
                 continue
-            chosen = candidates[0] if fault.instrument_id else candidates[self._on_demand.randrange(len(candidates))]
+            chosen = (
+                candidates[0]
+                if fault.instrument_id
+                else candidates[self._on_demand.randrange(len(candidates))]
+            )
             targets[chosen] = fault
         return targets

@@ -1,0 +1,405 @@
+"""Records of the simulation (services/market/sim/records.py) to protobuf and JSON.
+
+Pure translation, no grpc import: the server, the CLI and tests share it.
+Decimals travel as plain-notation strings (format "f": never "1E+3" or
+"0E-8"), dates as opsuite.common.v1.Date, times as Timestamp, and every
+StrEnum maps to the proto enum value whose suffix is the member's name
+(Side.BUY -> SIDE_BUY). The envelope's traceparent is left empty: it is
+runtime telemetry, filled by the server, not simulation content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+
+from google.protobuf import json_format
+from google.protobuf.timestamp_pb2 import Timestamp
+from opsuite.common.v1 import common_pb2
+from opsuite.market.v1 import market_pb2
+
+from services.market.sim.records import (
+    Book,
+    BookSnapshot,
+    CashFlow,
+    Confirmation,
+    CorporateAction,
+    CustodianCashFlow,
+    CustodianStatement,
+    CustodianTrade,
+    DayEnd,
+    FaultKind,
+    FaultRequest,
+    Fill,
+    FxQuote,
+    InjectedFault,
+    Instrument,
+    Mandate,
+    PriceQuote,
+    RegimeState,
+    SettlementStatus,
+    SimEvent,
+)
+
+SOURCE = "market"
+
+
+# ---------------------------------------------------------------- scalars
+
+
+def decimal_text(value: Decimal) -> str:
+    """Plain notation, never an exponent; negative zero becomes zero."""
+    if value == 0 and value.is_signed():
+        value = -value
+    return format(value, "f")
+
+
+def to_decimal(value: Decimal) -> common_pb2.Decimal:
+    return common_pb2.Decimal(value=decimal_text(value))
+
+
+def from_decimal(message: common_pb2.Decimal) -> Decimal:
+    return Decimal(message.value)
+
+
+def to_money(amount: Decimal, currency: str) -> common_pb2.Money:
+    return common_pb2.Money(amount=to_decimal(amount), currency=currency)
+
+
+def to_date(day: dt.date) -> common_pb2.Date:
+    return common_pb2.Date(year=day.year, month=day.month, day=day.day)
+
+
+def from_date(message: common_pb2.Date) -> dt.date | None:
+    """None for an unset (all-zero) date."""
+    if not (message.year or message.month or message.day):
+        return None
+    return dt.date(message.year, message.month, message.day)
+
+
+def to_timestamp(when: dt.datetime) -> Timestamp:
+    if when.tzinfo is None:
+        raise ValueError(f"sim_time must be timezone-aware, got {when!r}")
+    delta = when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
+
+
+def _enum_value(proto_enum: object, prefix: str, member: enum.Enum) -> int:
+    return proto_enum.Value(f"{prefix}_{member.value}")  # type: ignore[attr-defined]
+
+
+def _side(member: enum.Enum) -> int:
+    return _enum_value(market_pb2.Side, "SIDE", member)
+
+
+# ---------------------------------------------------------------- payloads
+
+
+def _regime(state: RegimeState) -> market_pb2.RegimeState:
+    return market_pb2.RegimeState(
+        date=to_date(state.date),
+        regime=state.regime,
+        fed_funds_pct=state.fed_funds_pct,
+        curve_slope_pct=state.curve_slope_pct,
+        breakeven_inflation_pct=state.breakeven_inflation_pct,
+        unemployment_pct=state.unemployment_pct,
+        equity_drift_annual=state.equity_drift_annual,
+        equity_vol_annual=state.equity_vol_annual,
+        curve_pct=dict(state.curve_pct),
+    )
+
+
+def price_to_proto(quote: PriceQuote) -> market_pb2.Price:
+    message = market_pb2.Price(
+        instrument_id=quote.instrument_id,
+        price=to_decimal(quote.price),
+        currency=quote.currency,
+        vendor=quote.vendor,
+        price_date=to_date(quote.price_date),
+    )
+    if quote.accrued_interest is not None:
+        message.accrued_interest.CopyFrom(to_decimal(quote.accrued_interest))
+    if quote.yield_pct is not None:
+        message.yield_pct = quote.yield_pct
+    return message
+
+
+def fx_to_proto(quote: FxQuote) -> market_pb2.FxRate:
+    return market_pb2.FxRate(
+        base_currency=quote.base_currency,
+        quote_currency=quote.quote_currency,
+        rate=to_decimal(quote.rate),
+        vendor=quote.vendor,
+        rate_date=to_date(quote.rate_date),
+    )
+
+
+def fill_to_proto(fill: Fill) -> market_pb2.Fill:
+    currency = fill.currency
+    return market_pb2.Fill(
+        fill_id=fill.fill_id,
+        order_id=fill.order_id,
+        mandate_id=fill.mandate_id,
+        instrument_id=fill.instrument_id,
+        side=_side(fill.side),
+        quantity=to_decimal(fill.quantity),
+        price=to_decimal(fill.price),
+        gross_amount=to_money(fill.gross_amount, currency),
+        accrued_interest=to_money(fill.accrued_interest, currency),
+        commission=to_money(fill.commission, currency),
+        fees=to_money(fill.fees, currency),
+        net_amount=to_money(fill.net_amount, currency),
+        trade_date=to_date(fill.trade_date),
+        settle_date=to_date(fill.settle_date),
+        broker=fill.broker,
+    )
+
+
+def confirmation_to_proto(confirmation: Confirmation) -> market_pb2.Confirmation:
+    return market_pb2.Confirmation(
+        confirmation_id=confirmation.confirmation_id,
+        fill_id=confirmation.fill_id,
+        mandate_id=confirmation.mandate_id,
+        broker=confirmation.broker,
+        layout=confirmation.layout,
+        text=confirmation.text,
+    )
+
+
+def _custodian_trade(trade: CustodianTrade) -> market_pb2.CustodianTrade:
+    return market_pb2.CustodianTrade(
+        custodian_ref=trade.custodian_ref,
+        fill_id=trade.fill_id,
+        mandate_id=trade.mandate_id,
+        instrument_id=trade.instrument_id,
+        side=_side(trade.side),
+        quantity=to_decimal(trade.quantity),
+        price=to_decimal(trade.price),
+        net_amount=to_money(trade.net_amount, trade.currency),
+        trade_date=to_date(trade.trade_date),
+        settle_date=to_date(trade.settle_date),
+    )
+
+
+def _settlement(status: SettlementStatus) -> market_pb2.SettlementStatus:
+    return market_pb2.SettlementStatus(
+        fill_id=status.fill_id,
+        custodian_ref=status.custodian_ref,
+        mandate_id=status.mandate_id,
+        instrument_id=status.instrument_id,
+        state=_enum_value(market_pb2.SettlementState, "SETTLEMENT_STATE", status.state),
+        settle_date=to_date(status.settle_date),
+        quantity=to_decimal(status.quantity),
+        cash_amount=to_money(status.cash_amount, status.currency),
+        reason=status.reason,
+    )
+
+
+def _corporate_action(action: CorporateAction) -> market_pb2.CorporateAction:
+    return market_pb2.CorporateAction(
+        action_id=action.action_id,
+        instrument_id=action.instrument_id,
+        kind=_enum_value(market_pb2.CorporateActionKind, "CORPORATE_ACTION_KIND", action.kind),
+        ex_date=to_date(action.ex_date),
+        record_date=to_date(action.record_date),
+        pay_date=to_date(action.pay_date),
+        amount_per_unit=to_money(action.amount_per_unit, action.currency),
+    )
+
+
+def _cash_flow(flow: CashFlow) -> market_pb2.CashFlow:
+    message = market_pb2.CashFlow(
+        cash_flow_id=flow.cash_flow_id,
+        mandate_id=flow.mandate_id,
+        kind=_enum_value(market_pb2.CashFlowKind, "CASH_FLOW_KIND", flow.kind),
+        amount=to_money(flow.amount, flow.currency),
+        instrument_id=flow.instrument_id,
+        action_id=flow.action_id,
+    )
+    if flow.quantity is not None:
+        message.quantity.CopyFrom(to_decimal(flow.quantity))
+    if flow.ex_date is not None:
+        message.ex_date.CopyFrom(to_date(flow.ex_date))
+    if flow.pay_date is not None:
+        message.pay_date.CopyFrom(to_date(flow.pay_date))
+    return message
+
+
+def _custodian_cash_flow(flow: CustodianCashFlow) -> market_pb2.CustodianCashFlow:
+    return market_pb2.CustodianCashFlow(
+        custodian_ref=flow.custodian_ref,
+        cash_flow_id=flow.cash_flow_id,
+        mandate_id=flow.mandate_id,
+        kind=_enum_value(market_pb2.CashFlowKind, "CASH_FLOW_KIND", flow.kind),
+        amount=to_money(flow.amount, flow.currency),
+        instrument_id=flow.instrument_id,
+        value_date=to_date(flow.value_date),
+    )
+
+
+def book_to_proto(book: Book) -> market_pb2.MandateBook:
+    return market_pb2.MandateBook(
+        mandate_id=book.mandate_id,
+        positions=[
+            market_pb2.Position(instrument_id=instrument_id, quantity=to_decimal(quantity))
+            for instrument_id, quantity in book.positions.items()
+        ],
+        cash=[to_money(amount, currency) for currency, amount in book.cash.items()],
+    )
+
+
+def _statement(statement: CustodianStatement) -> market_pb2.CustodianStatement:
+    return market_pb2.CustodianStatement(
+        statement_date=to_date(statement.statement_date), book=book_to_proto(statement.book)
+    )
+
+
+def _day_end(day_end: DayEnd) -> market_pb2.DayEnd:
+    return market_pb2.DayEnd(
+        date=to_date(day_end.date), events_in_day=day_end.events_in_day, fills_in_day=day_end.fills_in_day
+    )
+
+
+# payload type -> (oneof field, converter)
+_PAYLOADS: Mapping[type, tuple[str, object]] = {
+    RegimeState: ("regime", _regime),
+    PriceQuote: ("price", price_to_proto),
+    FxQuote: ("fx", fx_to_proto),
+    Fill: ("fill", fill_to_proto),
+    Confirmation: ("confirmation", confirmation_to_proto),
+    CustodianTrade: ("custodian_trade", _custodian_trade),
+    SettlementStatus: ("settlement", _settlement),
+    CorporateAction: ("corporate_action", _corporate_action),
+    CashFlow: ("cash_flow", _cash_flow),
+    CustodianCashFlow: ("custodian_cash_flow", _custodian_cash_flow),
+    CustodianStatement: ("custodian_statement", _statement),
+    DayEnd: ("day_end", _day_end),
+}
+
+
+def event_to_proto(event: SimEvent) -> market_pb2.MarketEvent:
+    """The wire form of one event; envelope.traceparent is left for the server to fill."""
+    try:
+        field, convert = _PAYLOADS[type(event.payload)]
+    except KeyError:
+        raise TypeError(f"event {event.event_id}: no wire form for {type(event.payload).__name__}") from None
+    envelope = common_pb2.EventEnvelope(
+        seq=event.seq,
+        event_id=event.event_id,
+        sim_time=to_timestamp(event.sim_time),
+        source=SOURCE,
+        kind=event.kind,
+        caused_by=list(event.caused_by),
+        mandate_id=event.mandate_id,
+    )
+    return market_pb2.MarketEvent(envelope=envelope, **{field: convert(event.payload)})  # type: ignore[operator]
+
+
+def event_to_json(message: market_pb2.MarketEvent) -> str:
+    """One line of JSON, keys sorted, proto field names (snake_case); stable for a given message."""
+    body = json_format.MessageToDict(message, preserving_proto_field_name=True)
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# ---------------------------------------------------------------- reference data and state
+
+
+def instrument_to_proto(instrument: Instrument) -> market_pb2.Instrument:
+    message = market_pb2.Instrument(
+        instrument_id=instrument.instrument_id,
+        symbol=instrument.symbol,
+        name=instrument.name,
+        asset_class=_enum_value(common_pb2.AssetClass, "ASSET_CLASS", instrument.asset_class),
+        currency=instrument.currency,
+        sector=instrument.sector,
+        market=instrument.market,
+        tick_size=to_decimal(instrument.tick_size),
+        settlement_days=instrument.settlement_days,
+        coupons_per_year=instrument.coupons_per_year,
+        issuer=instrument.issuer,
+        spread_bp=instrument.spread_bp,
+        day_count=instrument.day_count,
+    )
+    if instrument.coupon_rate_pct is not None:
+        message.coupon_rate_pct.CopyFrom(to_decimal(instrument.coupon_rate_pct))
+    if instrument.maturity is not None:
+        message.maturity_date.CopyFrom(to_date(instrument.maturity))
+    return message
+
+
+def mandate_to_proto(mandate: Mandate) -> market_pb2.Mandate:
+    return market_pb2.Mandate(
+        mandate_id=mandate.mandate_id,
+        name=mandate.name,
+        base_currency=mandate.base_currency,
+        benchmark=mandate.benchmark,
+        benchmark_weights=dict(mandate.benchmark_weights),
+        sector_targets=[
+            market_pb2.SectorTarget(
+                sector=t.sector,
+                target_weight=t.target_weight,
+                min_weight=t.min_weight,
+                max_weight=t.max_weight,
+            )
+            for t in mandate.sector_targets
+        ],
+        max_single_name_weight=mandate.max_single_name_weight,
+        min_cash_weight=mandate.min_cash_weight,
+        max_cash_weight=mandate.max_cash_weight,
+        initial_capital=to_money(mandate.initial_capital, mandate.base_currency),
+        lot_method=mandate.lot_method,
+        allowed_asset_classes=[a.value for a in mandate.allowed_asset_classes],
+    )
+
+
+def fault_to_proto(fault: InjectedFault) -> market_pb2.InjectedFault:
+    message = market_pb2.InjectedFault(
+        fault_id=fault.fault_id,
+        kind=_enum_value(market_pb2.FaultKind, "FAULT_KIND", fault.kind),
+        status=_enum_value(market_pb2.FaultStatus, "FAULT_STATUS", fault.status),
+        on_demand=fault.on_demand,
+        mandate_id=fault.mandate_id,
+        instrument_id=fault.instrument_id,
+        fill_id=fault.fill_id,
+        currency_pair=fault.currency_pair,
+        event_ids=list(fault.event_ids),
+        description=fault.description,
+    )
+    if fault.applied_date is not None:
+        message.applied_date.CopyFrom(to_date(fault.applied_date))
+    return message
+
+
+def fault_request_from_proto(request: market_pb2.InjectFaultRequest) -> FaultRequest:
+    """ValueError("kind: ...") for an unspecified or unknown kind; targets are checked by the simulation."""
+    if request.kind == market_pb2.FAULT_KIND_UNSPECIFIED:
+        raise ValueError("kind: must be set to a fault kind, e.g. FAULT_KIND_CUSTODIAN_DROP_TRADE")
+    try:
+        name = market_pb2.FaultKind.Name(request.kind)
+    except ValueError:
+        raise ValueError(f"kind: unknown fault kind number {request.kind}") from None
+    return FaultRequest(
+        kind=FaultKind(name.removeprefix("FAULT_KIND_")),
+        mandate_id=request.mandate_id.strip(),
+        instrument_id=request.instrument_id.strip(),
+        currency_pair=request.currency_pair.strip().upper(),
+    )
+
+
+def snapshot_to_proto(snapshot: BookSnapshot, *, mandate_id: str = "") -> market_pb2.Snapshot:
+    """Prices and FX always; books of every mandate, or of mandate_id only when given."""
+
+    def wanted(book: Book) -> bool:
+        return not mandate_id or book.mandate_id == mandate_id
+
+    return market_pb2.Snapshot(
+        as_of_seq=snapshot.as_of_seq,
+        as_of_date=to_date(snapshot.as_of_date),
+        prices=[price_to_proto(q) for q in snapshot.prices],
+        fx_rates=[fx_to_proto(q) for q in snapshot.fx_rates],
+        internal_books=[book_to_proto(b) for b in snapshot.internal_books if wanted(b)],
+        custodian_books=[book_to_proto(b) for b in snapshot.custodian_books if wanted(b)],
+    )

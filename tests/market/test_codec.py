@@ -1,0 +1,198 @@
+"""The wire form of the simulation's records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from opsuite.common.v1 import common_pb2
+from opsuite.market.v1 import market_pb2
+
+from services.market import codec
+from services.market.sim.records import (
+    AssetClass,
+    CashFlowKind,
+    CorporateActionKind,
+    FaultKind,
+    FaultStatus,
+    SettlementState,
+    Side,
+)
+
+from .conftest import Run, all_events
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("0E-8"), "0.00000000"),
+        (Decimal("1E+3"), "1000"),
+        (Decimal("-0.00"), "0.00"),
+        (Decimal("1234.5600"), "1234.5600"),
+        (Decimal("-0.01"), "-0.01"),
+        (Decimal("1.5E-7"), "0.00000015"),
+    ],
+)
+def test_decimals_are_plain_notation(value: Decimal, text: str) -> None:
+    assert codec.decimal_text(value) == text
+    assert Decimal(codec.to_decimal(value).value) == value
+
+
+@pytest.mark.parametrize(
+    ("members", "proto_enum", "prefix"),
+    [
+        (Side, market_pb2.Side, "SIDE"),
+        (SettlementState, market_pb2.SettlementState, "SETTLEMENT_STATE"),
+        (CorporateActionKind, market_pb2.CorporateActionKind, "CORPORATE_ACTION_KIND"),
+        (CashFlowKind, market_pb2.CashFlowKind, "CASH_FLOW_KIND"),
+        (FaultKind, market_pb2.FaultKind, "FAULT_KIND"),
+        (FaultStatus, market_pb2.FaultStatus, "FAULT_STATUS"),
+        (AssetClass, common_pb2.AssetClass, "ASSET_CLASS"),
+    ],
+)
+def test_every_record_enum_has_its_proto_value_and_back(members, proto_enum, prefix: str) -> None:
+    names = {
+        name.removeprefix(prefix + "_")
+        for name in proto_enum.DESCRIPTOR.values_by_name
+        if not name.endswith("UNSPECIFIED")
+    }
+    assert names == {m.value for m in members}
+
+
+def _decimals_in(message) -> list[str]:
+    out = []
+    for descriptor, value in message.ListFields():
+        values = value if descriptor.is_repeated else [value]
+        for item in values:
+            if (
+                descriptor.message_type is not None
+                and descriptor.message_type.full_name == "opsuite.common.v1.Decimal"
+            ):
+                out.append(item.value)
+            elif descriptor.message_type is not None and not descriptor.message_type.GetOptions().map_entry:
+                out.extend(_decimals_in(item))
+    return out
+
+
+def test_every_event_of_a_run_encodes_with_plain_decimals(real_run: Run) -> None:
+    seen_kinds = set()
+    for event in all_events(real_run):
+        message = codec.event_to_proto(event)
+        assert message.envelope.seq == event.seq and message.envelope.event_id == event.event_id
+        assert message.envelope.source == "market" and message.envelope.kind == event.kind
+        assert list(message.envelope.caused_by) == list(event.caused_by)
+        assert message.envelope.mandate_id == event.mandate_id and message.envelope.traceparent == ""
+        assert message.envelope.sim_time.ToDatetime(dt.UTC) == event.sim_time
+        assert message.WhichOneof("payload") is not None
+        for text in _decimals_in(message):
+            assert "E" not in text and "e" not in text and text.strip() == text
+            Decimal(text)
+        seen_kinds.add(event.kind)
+    assert len(seen_kinds) >= 15
+
+
+def _first(result: Run, kind: str):
+    return next(e for e in all_events(result) if e.kind == kind)
+
+
+def test_a_fill_round_trips_exactly(real_run: Run) -> None:
+    fill = _first(real_run, "trade.fill").payload
+    message = codec.event_to_proto(_first(real_run, "trade.fill")).fill
+    assert message.side == market_pb2.SIDE_BUY and fill.side is Side.BUY
+    assert Decimal(message.quantity.value) == fill.quantity and Decimal(message.price.value) == fill.price
+    assert Decimal(message.net_amount.amount.value) == fill.net_amount
+    assert message.net_amount.currency == fill.currency
+    assert codec.from_date(message.settle_date) == fill.settle_date
+    parsed = market_pb2.MarketEvent.FromString(
+        codec.event_to_proto(_first(real_run, "trade.fill")).SerializeToString()
+    )
+    assert parsed.fill == message
+
+
+def test_bond_prices_carry_accrued_and_equities_do_not(real_run: Run) -> None:
+    ticks = [e for e in real_run.days[0].events if e.kind == "price.tick"]
+    equity = codec.event_to_proto(ticks[0]).price
+    bond_event = next(e for e in ticks if e.payload.accrued_interest is not None)
+    bond = codec.event_to_proto(bond_event).price
+    assert not equity.HasField("accrued_interest") and equity.yield_pct == 0
+    assert Decimal(bond.accrued_interest.value) == bond_event.payload.accrued_interest
+    assert bond.yield_pct == bond_event.payload.yield_pct
+
+
+def test_settlement_cash_flow_and_statement_payloads(real_run: Run) -> None:
+    settlement = _first(real_run, "custodian.settlement")
+    message = codec.event_to_proto(settlement).settlement
+    assert message.state == market_pb2.SETTLEMENT_STATE_SETTLED
+    assert Decimal(message.cash_amount.amount.value) == settlement.payload.cash_amount
+    dividend = _first(real_run, "cashflow.dividend")
+    flow = codec.event_to_proto(dividend).cash_flow
+    assert flow.kind == market_pb2.CASH_FLOW_KIND_DIVIDEND and flow.action_id == dividend.payload.action_id
+    assert Decimal(flow.quantity.value) == dividend.payload.quantity
+    subscription = codec.event_to_proto(_first(real_run, "cashflow.subscription")).cash_flow
+    assert not subscription.HasField("quantity") and not subscription.HasField("ex_date")
+    statement = real_run.days[-1].events[-2]
+    book = codec.event_to_proto(statement).custodian_statement.book
+    assert {p.instrument_id: Decimal(p.quantity.value) for p in book.positions} == dict(
+        statement.payload.book.positions
+    )
+
+
+def test_json_is_one_sorted_line_and_stable(real_run: Run) -> None:
+    event = _first(real_run, "trade.fill")
+    line = codec.event_to_json(codec.event_to_proto(event))
+    assert "\n" not in line and line == codec.event_to_json(codec.event_to_proto(event))
+    body = json.loads(line)
+    assert list(body) == sorted(body)
+    assert body["envelope"]["event_id"] == event.event_id and body["envelope"]["sim_time"].endswith("Z")
+    assert body["fill"]["net_amount"]["amount"]["value"] == codec.decimal_text(event.payload.net_amount)
+
+
+def test_reference_data_and_faults(real_run: Run) -> None:
+    sim = real_run.sim
+    bond = next(i for i in sim.instruments if i.maturity is not None)
+    message = codec.instrument_to_proto(bond)
+    assert message.asset_class == common_pb2.ASSET_CLASS_GOVERNMENT_BOND
+    assert codec.from_date(message.maturity_date) == bond.maturity
+    assert Decimal(message.coupon_rate_pct.value) == bond.coupon_rate_pct
+    assert not codec.instrument_to_proto(sim.instruments[0]).HasField("maturity_date")
+    mandate = codec.mandate_to_proto(sim.mandates[0])
+    assert mandate.initial_capital.currency == sim.mandates[0].base_currency
+    assert list(mandate.allowed_asset_classes) == [a.value for a in sim.mandates[0].allowed_asset_classes]
+    assert len(mandate.sector_targets) == len(sim.mandates[0].sector_targets)
+    fault = sim.faults()[0]
+    wire = codec.fault_to_proto(fault)
+    assert wire.fault_id == fault.fault_id and wire.status == market_pb2.FAULT_STATUS_APPLIED
+    assert (
+        list(wire.event_ids) == list(fault.event_ids)
+        and codec.from_date(wire.applied_date) == fault.applied_date
+    )
+
+
+def test_snapshot_filters_books_by_mandate(real_run: Run) -> None:
+    snapshot = real_run.days[-1].snapshot
+    everything = codec.snapshot_to_proto(snapshot)
+    assert everything.as_of_seq == snapshot.as_of_seq and len(everything.internal_books) == len(
+        snapshot.internal_books
+    )
+    one = codec.snapshot_to_proto(snapshot, mandate_id="EQ-JPY")
+    assert (
+        [b.mandate_id for b in one.internal_books]
+        == ["EQ-JPY"]
+        == [b.mandate_id for b in one.custodian_books]
+    )
+    assert len(one.prices) == len(snapshot.prices) and len(one.fx_rates) == 6
+
+
+def test_fault_requests_from_the_wire() -> None:
+    request = codec.fault_request_from_proto(
+        market_pb2.InjectFaultRequest(
+            kind=market_pb2.FAULT_KIND_FX_CROSS_INCONSISTENT, currency_pair="eurgbp"
+        )
+    )
+    assert request.kind is FaultKind.FX_CROSS_INCONSISTENT and request.currency_pair == "EURGBP"
+    with pytest.raises(ValueError, match=r"^kind: "):
+        codec.fault_request_from_proto(market_pb2.InjectFaultRequest())
+    with pytest.raises(ValueError, match=r"^kind: "):
+        codec.fault_request_from_proto(market_pb2.InjectFaultRequest(kind=99))
