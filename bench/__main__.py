@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import grpc
-
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +80,11 @@ def _start_market(data_dir: Path, days: int) -> tuple[subprocess.Popen[bytes], s
         "OPSUITE_START": START.isoformat(),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.market"], cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+        [sys.executable, "-m", "services.market"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
     )
     assert process.stderr is not None
     for raw in process.stderr:
@@ -149,7 +152,9 @@ def bench_streaming(days: int, batch_size: int) -> dict[str, object]:
             batches_file = Path(tmp) / "batches.bin"
             batch_count = _capture_batches(address, clock.head_seq, batch_size, batches_file)
             bare = subprocess.Popen(
-                [sys.executable, "-m", "bench.bare_server", str(batches_file)], cwd=ROOT, stdout=subprocess.PIPE
+                [sys.executable, "-m", "bench.bare_server", str(batches_file)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
             )
             try:
                 assert bare.stdout is not None
@@ -184,7 +189,9 @@ def bench_streaming(days: int, batch_size: int) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--days", type=int, default=250, help="business days to simulate (default 250)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
@@ -207,10 +214,16 @@ def main() -> None:
             f"   bare grpc {row['bare_grpc_events_per_s']:12,.0f} events/s"
             f"   ratio {row['market_vs_bare']:.2f}"
         )
-    print(f"  market peak RSS {streaming['market_peak_rss_mib']:.0f} MiB over {streaming['head_seq']:,} events")
+    print(
+        f"  market peak RSS {streaming['market_peak_rss_mib']:.0f} MiB over {streaming['head_seq']:,} events"
+    )
     results = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "simulation": simulation,
         "streaming": streaming,
     }

@@ -37,7 +37,11 @@ async def main() -> None:
 
     handler = grpc.method_handlers_generic_handler(
         "bench.Bare",
-        {"Stream": grpc.unary_stream_rpc_method_handler(stream, request_deserializer=None, response_serializer=None)},
+        {
+            "Stream": grpc.unary_stream_rpc_method_handler(
+                stream, request_deserializer=None, response_serializer=None
+            )
+        },
     )
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((handler,))

@@ -13,7 +13,6 @@ import sys
 import time
 
 import grpc
-
 from opsuite.market.v1 import market_pb2
 
 

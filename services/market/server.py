@@ -225,14 +225,15 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
     async def InjectFault(
         self, request: market_pb2.InjectFaultRequest, context: grpc.aio.ServicerContext
     ) -> market_pb2.InjectedFault:
-        fault_request = codec.fault_request_from_proto(request)
         try:
+            fault_request = codec.fault_request_from_proto(request)
             fault = await asyncio.to_thread(self.runtime.inject, fault_request)
         except ValueError as error:
+            # The domain names the field first: "mandate_id: unknown mandate 'X'".
             field, _, why = str(error).partition(": ")
             raise RequestError(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                f"cannot inject {fault_request.kind}: {error}",
+                f"cannot inject a {market_pb2.FaultKind.Name(request.kind)} fault: {error}",
                 violations=[FieldViolation(field if why else "kind", why or str(error))],
             ) from error
         return codec.fault_to_proto(fault)

@@ -20,9 +20,12 @@ def _grpcurl() -> str:
     return found
 
 
-def grpcurl(market: ServiceProcess, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def grpcurl(
+    market: ServiceProcess, *args: str, flags: tuple[str, ...] = (), check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """grpcurl -plaintext [flags] ADDRESS args..."""
     result = subprocess.run(
-        [_grpcurl(), "-plaintext", *args[:-1], market.address, *args[-1:]],
+        [_grpcurl(), "-plaintext", *flags, market.address, *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -56,15 +59,17 @@ def test_health_check(market: ServiceProcess) -> None:
 
 def test_unary_call_and_stream_with_json(market: ServiceProcess) -> None:
     clock = json.loads(grpcurl(market, "opsuite.market.v1.MarketService/GetClock").stdout)
-    assert clock["dataSource"] == "snapshot"
+    assert clock["data_source"] == "snapshot"
     # The stream follows the live head forever: grpcurl stops it at -max-time.
     result = grpcurl(
         market,
-        "-d",
-        '{"from_seq": 1, "max_batch_size": 3, "filter": {"kinds": ["price.tick"]}}',
-        "-max-time",
-        "3",
         "opsuite.market.v1.MarketService/StreamEvents",
+        flags=(
+            "-d",
+            '{"from_seq": 1, "max_batch_size": 3, "filter": {"kinds": ["price.tick"]}}',
+            "-max-time",
+            "3",
+        ),
         check=False,
     )
     decoder = json.JSONDecoder()

@@ -70,7 +70,9 @@ def test_small_batches_carry_the_same_events(
         if len(received) >= 200:
             call.cancel()
             break
-    assert [e.SerializeToString() for e in received] == [e.SerializeToString() for e in all_events[:200]]
+    assert [e.SerializeToString() for e in received[:200]] == [
+        e.SerializeToString() for e in all_events[:200]
+    ]
 
 
 def test_filters_keep_kinds_and_mandates(
