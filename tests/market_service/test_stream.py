@@ -181,3 +181,21 @@ def test_market_stops_gracefully_with_a_stream_open(tmp_path: Path, market: Serv
         assert call.code() == grpc.StatusCode.OK
         assert all(b.last_seq > first.last_seq for b in remaining)
     assert '"stopped"' in live.log_text()
+
+
+def test_market_on_the_redis_event_log_serves_and_resumes(tmp_path: Path, redis_url: str) -> None:
+    env = market_env(OPSUITE_DAYS="6", OPSUITE_EVENTLOG_URL=redis_url)
+    events: list[list[bytes]] = []
+    for run in range(2):  # the second run resumes the first from Redis instead of starting over
+        service = start_service("market", tmp_path / f"run{run}", env)
+        try:
+            service.wait_serving()
+            with grpc.insecure_channel(service.address) as channel:
+                stub = market_pb2_grpc.MarketServiceStub(channel)
+                events.append([e.SerializeToString() for e in read_events(stub, from_seq=1, day_ends=6)])
+                clock = stub.GetClock(market_pb2.GetClockRequest())
+                assert clock.business_days_elapsed == 6 and clock.head_seq == len(events[-1])
+        finally:
+            assert service.stop() == 0
+    assert events[0] == events[1]
+    assert '"resumed the run"' in service.log_text()
