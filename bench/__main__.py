@@ -30,7 +30,8 @@ from opsuite.market.v1 import market_pb2, market_pb2_grpc
 ROOT = Path(__file__).resolve().parent.parent
 MARKET_METHOD = "/opsuite.market.v1.MarketService/StreamEvents"
 BARE_METHOD = "/bench.Bare/Stream"
-START = dt.date(2019, 1, 2)
+START = dt.date(2016, 1, 4)
+TAIL_EVENTS = 50_000
 SEED = 7
 
 
@@ -108,8 +109,8 @@ def _wait_finished(address: str) -> market_pb2.Clock:
             time.sleep(0.2)  # polling the clock while the simulation runs
 
 
-def _capture_batches(address: str, head: int, batch_size: int, path: Path) -> int:
-    request = market_pb2.StreamEventsRequest(from_seq=1, max_batch_size=batch_size).SerializeToString()
+def _capture_batches(address: str, from_seq: int, head: int, batch_size: int, path: Path) -> int:
+    request = market_pb2.StreamEventsRequest(from_seq=from_seq, max_batch_size=batch_size).SerializeToString()
     total = 0
     with grpc.insecure_channel(address) as channel, path.open("wb") as sink:
         call = channel.unary_stream(MARKET_METHOD)(request)
@@ -122,10 +123,21 @@ def _capture_batches(address: str, head: int, batch_size: int, path: Path) -> in
     return total
 
 
-def _run_clients(address: str, method: str, count: int, head: int, batch_size: int) -> dict[str, float]:
+def _run_clients(
+    address: str, method: str, count: int, from_seq: int, events: int, batch_size: int
+) -> dict[str, float]:
     clients = [
         subprocess.Popen(
-            [sys.executable, "-m", "bench.stream_client", address, method, "1", str(head), str(batch_size)],
+            [
+                sys.executable,
+                "-m",
+                "bench.stream_client",
+                address,
+                method,
+                str(from_seq),
+                str(events),
+                str(batch_size),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
         )
@@ -149,31 +161,38 @@ def bench_streaming(days: int, batch_size: int) -> dict[str, object]:
         market, address = _start_market(Path(tmp) / "data", days)
         try:
             clock = _wait_finished(address)
-            batches_file = Path(tmp) / "batches.bin"
-            batch_count = _capture_batches(address, clock.head_seq, batch_size, batches_file)
-            bare = subprocess.Popen(
-                [sys.executable, "-m", "bench.bare_server", str(batches_file)],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-            )
-            try:
-                assert bare.stdout is not None
-                bare_address = f"127.0.0.1:{int(bare.stdout.readline())}"
-                rows = []
-                for count in (1, 5):
-                    ceiling = _run_clients(bare_address, BARE_METHOD, count, clock.head_seq, batch_size)
-                    served = _run_clients(address, MARKET_METHOD, count, clock.head_seq, batch_size)
-                    rows.append(
-                        {
-                            "subscribers": count,
-                            "market_events_per_s": served["events_per_s"],
-                            "bare_grpc_events_per_s": ceiling["events_per_s"],
-                            "market_vs_bare": served["events_per_s"] / ceiling["events_per_s"],
-                        }
-                    )
-            finally:
-                bare.terminate()
-                bare.wait()
+            rows = []
+            # Catch-up reads the whole history (the oldest part from the SQLite log); the live
+            # tail is the last TAIL_EVENTS events, served from memory.
+            scenarios = {"catch-up from seq 1": 1, "live tail": max(1, clock.head_seq - TAIL_EVENTS + 1)}
+            for scenario, from_seq in scenarios.items():
+                events = clock.head_seq - from_seq + 1
+                batches_file = Path(tmp) / "batches.bin"
+                _capture_batches(address, from_seq, clock.head_seq, batch_size, batches_file)
+                bare = subprocess.Popen(
+                    [sys.executable, "-m", "bench.bare_server", str(batches_file)],
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                )
+                try:
+                    assert bare.stdout is not None
+                    bare_address = f"127.0.0.1:{int(bare.stdout.readline())}"
+                    for count in (1, 5):
+                        ceiling = _run_clients(bare_address, BARE_METHOD, count, 1, events, batch_size)
+                        served = _run_clients(address, MARKET_METHOD, count, from_seq, events, batch_size)
+                        rows.append(
+                            {
+                                "scenario": scenario,
+                                "events": events,
+                                "subscribers": count,
+                                "market_events_per_s": served["events_per_s"],
+                                "bare_grpc_events_per_s": ceiling["events_per_s"],
+                                "market_vs_bare": served["events_per_s"] / ceiling["events_per_s"],
+                            }
+                        )
+                finally:
+                    bare.terminate()
+                    bare.wait()
             peak = _peak_rss_mib(market.pid)
         finally:
             market.terminate()
@@ -181,7 +200,6 @@ def bench_streaming(days: int, batch_size: int) -> dict[str, object]:
     return {
         "head_seq": clock.head_seq,
         "batch_size": batch_size,
-        "batches": batch_count,
         "rows": rows,
         "market_peak_rss_mib": peak,
         "market_exit_code": market.returncode,
@@ -192,7 +210,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--days", type=int, default=250, help="business days to simulate (default 250)")
+    parser.add_argument("--days", type=int, default=1000, help="business days to simulate (default 1000)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args()
@@ -210,7 +228,7 @@ def main() -> None:
     streaming = bench_streaming(args.days, args.batch_size)
     for row in streaming["rows"]:  # type: ignore[union-attr]
         print(
-            f"  {row['subscribers']} subscriber(s): market {row['market_events_per_s']:12,.0f} events/s"
+            f"  {row['scenario']:<20} {row['subscribers']} subscriber(s): market {row['market_events_per_s']:12,.0f} events/s"
             f"   bare grpc {row['bare_grpc_events_per_s']:12,.0f} events/s"
             f"   ratio {row['market_vs_bare']:.2f}"
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 EVENTS_FIELD_TAG = b"\x0a"  # field 1, wire type 2 (length-delimited)
 HEAD_SEQ_TAG = b"\x10"  # field 2, varint
@@ -20,19 +21,21 @@ LAST_SEQ_TAG = b"\x18"  # field 3, varint
 
 
 def encode_varint(value: int) -> bytes:
+    if value < 0x80:  # the common cases first: this runs once per event
+        return bytes((value,))
+    if value < 0x4000:
+        return bytes(((value & 0x7F) | 0x80, value >> 7))
     out = bytearray()
-    while True:
-        byte = value & 0x7F
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
         value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+    out.append(value)
+    return bytes(out)
 
 
-@dataclass(frozen=True, slots=True)
-class FramedEvent:
+class FramedEvent(NamedTuple):
+    """An event ready to send. A NamedTuple: built once per event, so construction cost matters."""
+
     seq: int
     kind: str
     mandate_id: str

@@ -27,6 +27,7 @@ from services.market.sim.confirmations import render_confirmation_pdf
 SERVICE_NAME = market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name
 DEFAULT_BATCH = 256
 MAX_BATCH = 10_000
+CATCH_UP_PAGE = 4_096
 DEFAULT_PAGE = 100
 MAX_PAGE = 1_000
 
@@ -129,6 +130,7 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
                 reason="CURSOR_AHEAD",
                 metadata={"head_seq": str(hub.head_seq)},
             )
+        backlog: list[FramedEvent] = []
         while True:
             if cursor > hub.head_seq:
                 await hub.wait_beyond(cursor - 1)
@@ -137,7 +139,11 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
                 continue
             frames = hub.slice(cursor, limit)
             if frames is None:
-                frames = await self._read_log(cursor, limit)
+                # Catching up from the log: read a page of several batches per thread hop, and
+                # hold only that page (bounded) for this subscriber.
+                if not backlog or backlog[0].seq != cursor:
+                    backlog = await self._read_log(cursor, max(limit, CATCH_UP_PAGE))
+                frames, backlog = backlog[:limit], backlog[limit:]
             last_seq = frames[-1].seq
             cursor = last_seq + 1
             kept = frames if event_filter.keeps_everything else [f for f in frames if event_filter.keeps(f)]
@@ -147,10 +153,10 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
 
     async def _read_log(self, cursor: int, limit: int) -> list[FramedEvent]:
         try:
-            records = await asyncio.to_thread(self.runtime.event_log.read, SOURCE, cursor, limit)
+            stored = await asyncio.to_thread(self.runtime.event_log.read_payloads, SOURCE, cursor, limit)
         except RetentionExceeded as error:
             raise out_of_range(cursor, error.oldest_seq) from error
-        return [FramedEvent.from_serialized(r.seq, r.kind, r.mandate_id, r.payload) for r in records]
+        return [FramedEvent.from_serialized(*record) for record in stored]
 
     # ------------------------------------------------------------ queries
 

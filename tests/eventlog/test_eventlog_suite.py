@@ -206,6 +206,22 @@ def test_trim_then_retention_exceeded(log: EventLog) -> None:
     assert log.get(appended[3].event_id) == appended[3]
 
 
+def test_read_payloads_is_read_reduced_to_what_a_replay_needs(log: EventLog) -> None:
+    appended = log.append("market", batch(12, mandate_id="M1", payload=b"\x00\xffpayload"))
+    log.trim("market", 3)
+    expected = [(r.seq, r.kind, r.mandate_id, r.payload) for r in log.read("market", 3, 5)]
+    assert (
+        [tuple(p) for p in log.read_payloads("market", 3, 5)]
+        == expected
+        == [(r.seq, r.kind, "M1", b"\x00\xffpayload") for r in appended[2:7]]
+    )
+    assert [p.seq for p in log.read_payloads("market", 0, 100)] == list(range(3, 13))
+    assert log.read_payloads("market", 13, 10) == []
+    with pytest.raises(RetentionExceeded) as caught:
+        log.read_payloads("market", 1, 10)
+    assert caught.value.oldest_seq == 3
+
+
 def test_trim_never_untrims_nor_reserves_future_seqs(log: EventLog) -> None:
     log.append("market", batch(10))
     log.trim("market", 6)

@@ -15,6 +15,7 @@ from services.common.eventlog.records import (
     NewRecord,
     RetentionExceeded,
     SequenceConflict,
+    StoredPayload,
 )
 from services.common.eventlog.redis_streams import RedisEventLog
 from services.common.eventlog.sqlite import SqliteEventLog
@@ -29,5 +30,6 @@ __all__ = [
     "RetentionExceeded",
     "SequenceConflict",
     "SqliteEventLog",
+    "StoredPayload",
     "open_event_log",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from services.common.eventlog.records import LogRecord, NewRecord
+from services.common.eventlog.records import LogRecord, NewRecord, StoredPayload
 
 
 @runtime_checkable
@@ -27,6 +27,10 @@ class EventLog(Protocol):
 
         Raises RetentionExceeded when 0 < from_seq < oldest(source); [] when from_seq > head.
         """
+        ...
+
+    def read_payloads(self, source: str, from_seq: int, limit: int) -> list[StoredPayload]:
+        """What read() returns, reduced to seq, kind, mandate and payload, for bulk stream replay."""
         ...
 
     def head(self, source: str) -> int:

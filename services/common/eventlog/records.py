@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
@@ -59,6 +60,15 @@ class LogRecord:
     mandate_id: str
     summary: str
     recorded_at: dt.datetime
+
+
+class StoredPayload(NamedTuple):
+    """The part of a record a stream replay needs: cheap to read in bulk (no time or lineage decoding)."""
+
+    seq: int
+    kind: str
+    mandate_id: str
+    payload: bytes
 
 
 def trace_order(record: LogRecord) -> tuple[dt.datetime, dt.datetime, str, int]:

@@ -34,6 +34,7 @@ from services.common.eventlog.records import (
     LogRecord,
     NewRecord,
     RetentionExceeded,
+    StoredPayload,
     from_micros,
     to_micros,
     trace_order,
@@ -215,6 +216,11 @@ class RedisEventLog:
         if 0 < from_seq < oldest:
             raise RetentionExceeded(source, from_seq, oldest)
         return [_entry_to_record(source, entry_id, fields) for entry_id, fields in entries]
+
+    def read_payloads(self, source: str, from_seq: int, limit: int) -> list[StoredPayload]:
+        return [
+            StoredPayload(r.seq, r.kind, r.mandate_id, r.payload) for r in self.read(source, from_seq, limit)
+        ]
 
     def head(self, source: str) -> int:
         value = self._client.hget(self._heads, source)

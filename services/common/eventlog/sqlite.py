@@ -30,6 +30,7 @@ from services.common.eventlog.records import (
     LogRecord,
     NewRecord,
     RetentionExceeded,
+    StoredPayload,
     from_micros,
     to_micros,
 )
@@ -260,6 +261,21 @@ class SqliteEventLog:
                 (source, max(from_seq, oldest), limit),
             ).fetchall()
         return [_row_to_record(row) for row in rows]
+
+    def read_payloads(self, source: str, from_seq: int, limit: int) -> list[StoredPayload]:
+        check_source(source)
+        check_limit(limit)
+        with self._snapshot() as conn:
+            _, oldest = self._position(conn, source)
+            if 0 < from_seq < oldest:
+                raise RetentionExceeded(source, from_seq, oldest)
+            rows = conn.execute(
+                "SELECT seq, kind, mandate_id, payload FROM records WHERE source = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (source, max(from_seq, oldest), limit),
+            ).fetchall()
+        return [
+            StoredPayload(seq, kind, mandate_id, bytes(payload)) for seq, kind, mandate_id, payload in rows
+        ]
 
     def head(self, source: str) -> int:
         with self._snapshot() as conn:
