@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import grpc
+
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent

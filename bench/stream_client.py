@@ -13,6 +13,7 @@ import sys
 import time
 
 import grpc
+
 from opsuite.market.v1 import market_pb2
 
 

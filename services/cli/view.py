@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import grpc
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
+
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
 VIEW_KINDS = ("market.regime", "price.tick", "trade.fill")
 WATCHED_PRICES = 10

@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 
 import grpc
 from google.protobuf import timestamp_pb2
-from opsuite.common.v1 import common_pb2
 
+from opsuite.common.v1 import common_pb2
 from services.common.status import FieldViolation, RequestError
 
 # Bounds well beyond any amount, quantity, price or rate of the books, so a

@@ -21,9 +21,9 @@ import grpc
 import grpc.aio
 from google.rpc import error_details_pb2
 from opentelemetry import metrics, trace
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_never, wait_exponential_jitter
 
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.cursor import CursorStore
 from services.common.serve import MAX_MESSAGE_BYTES
 from services.common.status import status_from_error

@@ -18,9 +18,9 @@ from decimal import Decimal
 
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
-
 from services.market.sim.records import (
     Book,
     BookSnapshot,

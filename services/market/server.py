@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 from google.protobuf import descriptor as pb_descriptor
 from google.protobuf import message_factory
+
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
-
 from services.common.convert import date_to_proto, timestamp_to_proto
 from services.common.eventlog import RetentionExceeded
 from services.common.status import FieldViolation, RequestError, rpc_errors

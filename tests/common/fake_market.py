@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Sequence
 
 import grpc
 import grpc.aio
+
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
-
 from services.common.status import abort
 
 

@@ -17,8 +17,8 @@ import grpc.aio
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.cursor import MemoryCursorStore
 from services.common.stream_client import EventStreamClient
 from services.common.telemetry import init_telemetry

@@ -7,8 +7,8 @@ import grpc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from opsuite.common.v1 import common_pb2
 
+from opsuite.common.v1 import common_pb2
 from services.common.convert import (
     date_from_proto,
     date_to_proto,

@@ -11,8 +11,8 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opsuite.market.v1 import market_pb2
 
+from opsuite.market.v1 import market_pb2
 from services.common import telemetry
 from services.common.cursor import FileCursorStore, MemoryCursorStore
 from services.common.stream_client import CursorTooOld, EventStreamClient

@@ -7,9 +7,9 @@ import json
 from decimal import Decimal
 
 import pytest
+
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
-
 from services.market import codec
 from services.market.sim.records import (
     AssetClass,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from tests.support.processes import ServiceProcess, start_service
 
 SEED = 11

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import grpc
 from google.protobuf import json_format
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.cli.registry import free_port
 from services.common.cursor import FileCursorStore
 from services.common.stream_client import EventStreamClient

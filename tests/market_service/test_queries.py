@@ -6,10 +6,10 @@ import io
 
 import grpc
 import pytest
-from opsuite.common.v1 import common_pb2
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from pypdf import PdfReader
 
+from opsuite.common.v1 import common_pb2
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.status import details_of, status_from_error
 from tests.market_service.conftest import DAYS, read_events
 

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import grpc
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from tests.market_service.conftest import market_env
 from tests.support.otlp import OtlpReceiver
 from tests.support.processes import ROOT, start_service
