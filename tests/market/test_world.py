@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import math
 import random
+import statistics
 from collections import Counter
 from decimal import Decimal
 
@@ -241,3 +244,42 @@ def test_seeds_per_purpose_are_stable_and_distinct() -> None:
     assert derive_seed(7, "prices") == derive_seed(7, "prices")
     assert derive_seed(7, "prices") != derive_seed(7, "desk") != derive_seed(8, "desk")
     assert 0 <= derive_seed(0, "") < 2**64
+
+
+def _equity_index_log_levels(start: dt.date, days: int) -> list[float]:
+    """Daily log level of an equal-weight index of the US equities, from primary prices."""
+    from services.market.sim.engine import SimConfig, Simulation
+    from services.market.sim.macro import load_macro
+
+    sim = Simulation(SimConfig(seed=5, start=start, days=days, fault_rate=0.0), load_macro(start))
+    us_equities = {
+        i.instrument_id for i in sim.instruments if i.asset_class == AssetClass.EQUITY and i.currency == "USD"
+    }
+    levels: list[float] = []
+    while (day := sim.step()) is not None:
+        prices = [
+            float(e.payload.price)
+            for e in day.events
+            if e.kind == "price.tick" and e.payload.instrument_id in us_equities
+        ]
+        levels.append(sum(math.log(p) for p in prices) / len(prices))
+    return levels
+
+
+def _vol_and_trough(start: dt.date, days: int) -> tuple[float, float]:
+    levels = _equity_index_log_levels(start, days)
+    returns = [b - a for a, b in itertools.pairwise(levels)]
+    return statistics.pstdev(returns) * math.sqrt(252), math.exp(min(levels) - levels[0]) - 1
+
+
+def test_2008_and_2020_look_like_2008_and_2020() -> None:
+    calm_vol, calm_trough = _vol_and_trough(dt.date(2017, 3, 1), 60)
+    lehman_vol, lehman_trough = _vol_and_trough(dt.date(2008, 9, 2), 70)
+    covid_vol, covid_trough = _vol_and_trough(dt.date(2020, 2, 19), 40)
+    # The regime sets the vol (about 15 % a year when calm, 55 % in a crisis) ...
+    assert lehman_vol > 2.5 * calm_vol and covid_vol > 2.5 * calm_vol
+    # ... and the daily risk shock from breakevens and yields puts the crash on the real dates:
+    # the S&P 500 fell about 45 % from September to November 2008 and 34 % in February-March 2020.
+    assert lehman_trough < -0.30
+    assert covid_trough < -0.15
+    assert calm_trough > -0.08

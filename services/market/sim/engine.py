@@ -312,6 +312,7 @@ class Simulation:
             macro_day.equity_vol_annual,
             macro_day.yields_pct,
             macro_day.regime,
+            macro_day.risk_shock,
         )
         for quote in primary:
             events.emit("price.tick", quote)

@@ -110,6 +110,9 @@ class MacroDay:
     regime: one of REGIMES; regime_reason says which signals put the day there.
     equity_drift_annual, equity_vol_annual: smoothed towards the regime's REGIME_EQUITY pair.
     rate_change_bp: 10Y change vs the previous business day (0 on the first day of the data).
+    risk_shock: the day's real risk-on/risk-off move as a standard score: falling breakevens and
+        yields (2008, March 2020) are negative. Equities load on it, so crashes land on the days
+        the data crashed (see risk_shock()).
     """
 
     date: dt.date
@@ -126,6 +129,7 @@ class MacroDay:
     rate_change_bp: float
     regime_reason: str = ""
     signals: RegimeSignals | None = None
+    risk_shock: float = 0.0
 
     @property
     def curve_slope_pct(self) -> float:
@@ -473,6 +477,7 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
     fx_asof = {pair: _AsOf(series_id, data.text[series_id]) for pair, series_id in FX_SERIES.items()}
     regime_state = _Regime()
     days: list[MacroDay] = []
+    previous_breakeven: float | None = None
 
     for day in business:
         yields, rate_change = curve.on(day, fills)
@@ -481,13 +486,19 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
         oil_usd, oil_vol = oil.on(day, fills)
 
         breakeven_point = breakeven_asof.at(day)
+        breakeven_change_bp = 0.0  # only a day with a real print after a real print moves it
         if breakeven_point is None:
             breakeven = cpi_yoy
             fills.flag("t10yie-proxy", day)
+            previous_breakeven = None
         else:
             breakeven = float(breakeven_point[1])
             if breakeven_point[0] != day:
                 fills.flag("t10yie-carried", day)
+            else:
+                if previous_breakeven is not None:
+                    breakeven_change_bp = (breakeven - previous_breakeven) * 100
+                previous_breakeven = breakeven
 
         fx: dict[str, Decimal] = {}
         for pair, cursor in fx_asof.items():
@@ -522,11 +533,31 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
                 rate_change_bp=rate_change,
                 regime_reason=reason,
                 signals=signals,
+                risk_shock=risk_shock(breakeven_change_bp, rate_change),
             )
         )
 
     notes = [*data.notes, _note_calendar([d.date for d in days]), *_notes_fills(fills.days), *_notes_rules()]
     return MacroHistory(days=tuple(days), source=data.source, notes=tuple(notes))
+
+
+# Typical daily moves (one standard deviation, 2003-2020) that scale the risk shock.
+BREAKEVEN_DAILY_SD_BP = 3.5
+TEN_YEAR_DAILY_SD_BP = 6.0
+RISK_SHOCK_LIMIT = 6.0
+
+
+def risk_shock(breakeven_change_bp: float, ten_year_change_bp: float) -> float:
+    """A day's risk-on/risk-off move as a standard score, from real data only.
+
+    Breakeven inflation and the 10Y yield both fall when markets flee risk (Lehman, March
+    2020), so their standardized daily changes, weighted 0.6 / 0.4, give a score near 0 on
+    ordinary days and several units negative on crash days. Clipped to +-6.
+    """
+    score = (
+        0.6 * breakeven_change_bp / BREAKEVEN_DAILY_SD_BP + 0.4 * ten_year_change_bp / TEN_YEAR_DAILY_SD_BP
+    )
+    return max(-RISK_SHOCK_LIMIT, min(RISK_SHOCK_LIMIT, score))
 
 
 # ---------------------------------------------------------------- notes, in words

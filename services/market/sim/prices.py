@@ -2,7 +2,13 @@
 
 Equities: each day's log return is
     (drift - var_i / 2) / 252 + vol / sqrt(252) * (beta_i * m + SECTOR_LOADING * s_sector + idio_i * e_i)
-with m, s, e independent standard normals, drift and vol the MacroDay's
+with s, e independent standard normals and the market factor m, in units of the day's vol
+sigma = vol / sqrt(252):
+    sigma * m = SHOCK_RETURN * risk_shock + sqrt(max(sigma^2 - SHOCK_RETURN^2, (0.3 sigma)^2)) * z
+where z is a standard normal and risk_shock the day's real risk-on/off score from the FRED
+data (macro.risk_shock): the market falls on the days the data says it did, by about
+SHOCK_RETURN per unit of the score, and the random part makes up the rest of the regime's
+vol. Drift and vol are the MacroDay's
 equity_drift_annual / equity_vol_annual (the regime), and var_i the stock's
 total variance (so the expected price grows at the drift). Paths are floats;
 the published price is the path rounded half-even to the tick, so ticks never
@@ -33,6 +39,8 @@ from services.market.sim.universe import Universe
 PRIMARY_VENDOR = "primary"
 TRADING_DAYS = 252
 SECTOR_LOADING = 0.35
+# Market return per unit of the day's risk shock (the score has a standard deviation near 1).
+SHOCK_RETURN = 0.01
 SPREAD_MULTIPLIER: Mapping[str, float] = MappingProxyType(
     {"calm": 1.0, "tightening": 1.1, "easing": 1.2, "stress": 1.8, "crisis": 3.0}
 )
@@ -70,9 +78,12 @@ class PriceModel:
         vol_annual: float,
         curve_pct: Mapping[str, float],
         regime: str,
+        risk_shock: float = 0.0,
     ) -> list[PriceQuote]:
         """Quotes of every instrument alive on `day` (bonds until maturity), equities first."""
-        market = self._rng.standard_normal()
+        sigma = vol_annual / math.sqrt(TRADING_DAYS)
+        noise_sd = math.sqrt(max(sigma**2 - SHOCK_RETURN**2, (0.3 * sigma) ** 2))
+        market = (SHOCK_RETURN * risk_shock + noise_sd * self._rng.standard_normal()) / sigma
         sector = self._rng.standard_normal(self._n_sectors)
         idio = self._rng.standard_normal(len(self._equities))
         if self._started:  # the first day publishes the start prices
