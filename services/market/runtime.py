@@ -76,6 +76,15 @@ class ClockState:
     running: bool
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class PublishedDay:
+    """The last business day whose events subscribers can see: what GetClock reports."""
+
+    date: dt.date | None = None
+    regime: str = ""
+    days_elapsed: int = 0
+
+
 class MarketRuntime:
     def __init__(
         self,
@@ -103,6 +112,7 @@ class MarketRuntime:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._tracer = telemetry.tracer("opsuite.market")
+        self.published = PublishedDay()
 
     # ------------------------------------------------------------ lifecycle
 
@@ -120,7 +130,8 @@ class MarketRuntime:
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done() and not self.sim.finished
+        """True until the clock has published its last day (or was stopped)."""
+        return self._task is not None and not self._task.done()
 
     def _run_description(self) -> dict[str, object]:
         return {
@@ -144,6 +155,7 @@ class MarketRuntime:
                 "or point OPSUITE_DATA_DIR (or OPSUITE_EVENTLOG_URL) somewhere empty."
             )
         controls = self._load_controls()
+        self.oldest_seq = self.event_log.oldest(SOURCE)
         started = time.monotonic()
         log.info("replaying the simulation up to the logged head", extra={"head_seq": head})
         while self.sim.head_seq < head:
@@ -157,8 +169,8 @@ class MarketRuntime:
         if self.sim.head_seq != head:
             raise RunMismatch(f"replay reached seq {self.sim.head_seq}, the log head is {head}")
         self._pending_controls = controls
-        self.oldest_seq = self.event_log.oldest(SOURCE)
         self.hub.reset_head(head)
+        self.published = PublishedDay(self.sim.current_date, self.sim.regime, self.sim.days_elapsed)
         log.info(
             "resumed the run",
             extra={
@@ -203,17 +215,21 @@ class MarketRuntime:
                 else:
                     next_at = loop.time()  # running late: do not burst to catch up
             try:
-                frames = await asyncio.to_thread(self._produce_day)
+                produced = await asyncio.to_thread(self._produce_day)
             except Exception:
                 log.exception("the simulation failed; the clock stops")
                 raise
-            if frames is None:
+            if produced is None:
                 break
+            frames, day, snapshot = produced
             await self.hub.publish(frames)
+            # Checkpoints change only here, on the event loop, where GetSnapshot reads them.
+            self._remember(snapshot)
+            self.published = day
         if self.sim.finished:
             log.info("the simulation reached its end", extra={"head_seq": self.hub.head_seq})
 
-    def _produce_day(self) -> list[FramedEvent] | None:
+    def _produce_day(self) -> tuple[list[FramedEvent], PublishedDay, BookSnapshot] | None:
         with self._sim_lock:
             self._apply_controls(self._pending_controls)
             day = self.sim.step()
@@ -227,10 +243,9 @@ class MarketRuntime:
                 records, frames = self._encode(day.events, day_span)
                 day_span.set_attribute("events", len(records))
                 self.event_log.append(SOURCE, records)
-            self._remember(day.snapshot)
             self.events_produced += len(records)
             self._trim()
-            return frames
+            return frames, PublishedDay(day.date, day.regime, self.sim.days_elapsed), day.snapshot
 
     def _encode(
         self, events: Sequence[SimEvent], day_span: trace.Span
@@ -239,8 +254,12 @@ class MarketRuntime:
         day_link = trace.Link(day_span.get_span_context())
         records: list[NewRecord] = []
         frames: list[FramedEvent] = []
+        trace_ids: dict[str, str] = {}  # a day has few distinct traceparents and many events
         for event in events:
             traceparent = self._traceparent_for(event, day_traceparent, day_link)
+            trace_id = trace_ids.get(traceparent)
+            if trace_id is None:
+                trace_id = trace_ids[traceparent] = telemetry.trace_id_of(traceparent)
             message = codec.event_to_proto(event)
             message.envelope.traceparent = traceparent
             payload = message.SerializeToString()
@@ -250,7 +269,7 @@ class MarketRuntime:
                     kind=event.kind,
                     sim_time=event.sim_time,
                     payload=payload,
-                    trace_id=telemetry.trace_id_of(traceparent),
+                    trace_id=trace_id,
                     caused_by=event.caused_by,
                     mandate_id=event.mandate_id,
                     seq=event.seq,
@@ -289,8 +308,11 @@ class MarketRuntime:
             self._trace_roots.popitem(last=False)
 
     def _remember(self, snapshot: BookSnapshot) -> None:
+        """Keep day-end snapshots inside the retained window, at most MAX_CHECKPOINTS of them."""
         self._checkpoints[snapshot.as_of_seq] = snapshot
-        while len(self._checkpoints) > MAX_CHECKPOINTS:
+        while self._checkpoints and (
+            len(self._checkpoints) > MAX_CHECKPOINTS or next(iter(self._checkpoints)) < self.oldest_seq
+        ):
             self._checkpoints.popitem(last=False)
 
     def _trim(self) -> None:
@@ -299,8 +321,6 @@ class MarketRuntime:
             keep_from = head - self.retention_events + 1
             self.event_log.trim(SOURCE, keep_from)
             self.oldest_seq = keep_from
-            for seq in [s for s in self._checkpoints if s < keep_from]:
-                del self._checkpoints[seq]
 
     # ------------------------------------------------------------ queries and control
 
@@ -327,16 +347,16 @@ class MarketRuntime:
             first = self.macro.index_of(self.config.start)
             last_day = self.macro.days[min(len(self.macro.days) - 1, first + self.config.days - 1)].date
         return ClockState(
-            sim_date=self.sim.current_date,
+            sim_date=self.published.date,
             live=self.clock.days_per_second is not None,
             days_per_second=self.clock.days_per_second or 0.0,
             seed=self.config.seed,
             start_date=self.config.start,
             end_date=last_day,
-            days_elapsed=self.sim.days_elapsed,
+            days_elapsed=self.published.days_elapsed,
             head_seq=self.hub.head_seq,
             oldest_seq=self.oldest_seq,
-            regime=self.sim.regime,
+            regime=self.published.regime,
             data_source=self.macro.source,
             running=self.running,
         )

@@ -105,3 +105,14 @@ async def test_subscriber_resumes_after_market_restart_without_gap_or_duplicate(
         assert without_traceparent(json_format.Parse(line, market_pb2.MarketEvent())) == without_traceparent(
             event
         )
+
+
+def test_a_data_directory_holding_another_run_is_refused_with_a_reason(tmp_path: Path) -> None:
+    first = start_service("market", tmp_path / "data", market_env(OPSUITE_DAYS="2"))
+    first.wait_serving()
+    assert first.stop() == 0
+    other = start_service("market", tmp_path / "data", market_env(OPSUITE_DAYS="2", OPSUITE_SEED="12"))
+    assert other.process.wait(timeout=60) == 1
+    assert other.stop() == 1
+    log = other.log_text()
+    assert "another run" in log and '\\"seed\\": 11' in log and "OPSUITE_DATA_DIR" in log

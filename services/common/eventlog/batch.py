@@ -72,10 +72,18 @@ def _normalise(record: NewRecord) -> NewRecord:
         raise ValueError(f"event {record.event_id!r}: caused_by must hold non-empty event ids")
     if record.seq is not None and (not isinstance(record.seq, int) or record.seq < 1):
         raise ValueError(f"event {record.event_id!r}: seq must be a positive int or None")
+    trace_id = normalise_trace_id(record.trace_id)
+    if (
+        type(record.payload) is bytes
+        and trace_id == record.trace_id
+        and caused_by is record.caused_by
+        and record.sim_time.tzinfo is dt.UTC
+    ):
+        return record  # already normal: the common case, and appends run once per event
     return dataclasses.replace(
         record,
         payload=bytes(record.payload),
-        trace_id=normalise_trace_id(record.trace_id),
+        trace_id=trace_id,
         caused_by=caused_by,
         sim_time=record.sim_time.astimezone(dt.UTC),
     )
