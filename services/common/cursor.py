@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import pathlib
 import tempfile
+from collections.abc import Awaitable
 from typing import Protocol
 
 
 class CursorStore(Protocol):
-    """The last applied seq; 0 before anything was applied."""
+    """The last applied seq; 0 before anything was applied.
+
+    save may return an awaitable: a transactional store (the ledger) commits the
+    effects of the batch together with the cursor there.
+    """
 
     def load(self) -> int: ...
 
-    def save(self, seq: int) -> None: ...
+    def save(self, seq: int) -> Awaitable[None] | None: ...
 
 
 class FileCursorStore:

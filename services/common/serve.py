@@ -229,3 +229,19 @@ def run(service: Service, settings: Settings | None = None) -> NoReturn:
     # Before serve() creates the server or any channel: the instrumentation patches their constructors.
     init_telemetry(service.name)
     sys.exit(asyncio.run(serve(service, settings)))
+
+
+def main(name: str, build: Callable[[Settings], Service]) -> NoReturn:
+    """`python -m services.<name>`: settings, logs, then build the service and run it.
+
+    Logging starts before build() so that start-up work (loading data, opening
+    stores) is reported; invalid settings exit 2 with the reason.
+    """
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        configure_logging(name)
+        _log.error("invalid configuration", extra={"error": str(error)})
+        sys.exit(2)
+    configure_logging(name, settings.log_level)
+    run(build(settings), settings)

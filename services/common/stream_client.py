@@ -338,7 +338,10 @@ class EventStreamClient:
         new_seq = max(batch.last_seq, events[-1].envelope.seq if events else 0)
         self.head_seq = max(self.head_seq, new_seq)
         if new_seq > self.applied_seq:
-            self._cursor.save(new_seq)
+            # A transactional store (the ledger) commits the batch's effects with the cursor here.
+            saved = self._cursor.save(new_seq)
+            if inspect.isawaitable(saved):
+                await saved
             self.applied_seq = new_seq
             async with self._progress:
                 self._progress.notify_all()
