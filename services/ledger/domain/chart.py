@@ -1,0 +1,133 @@
+"""The chart of accounts (docs/ledger-design.md) and the precision the ledger accepts.
+
+Names are Beancount-compatible so an export needs no renaming: five roots,
+every component starting with a capital letter or a digit. Money accounts end
+in their currency; Securities and Unrealized end in the instrument id and hold
+the instrument's currency.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
+
+MINOR_UNITS: Mapping[str, int] = MappingProxyType({"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0})
+QUANTITY_PLACES = 6
+
+ROOTS: tuple[str, ...] = ("Assets", "Liabilities", "Equity", "Income", "Expenses")
+# Beancount's component rule (ASCII subset): a capital letter or digit, then letters, digits or dashes.
+_COMPONENT = re.compile(r"[A-Z0-9][A-Za-z0-9-]*")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+# Accounts whose last component is an instrument id, not a currency.
+_INSTRUMENT_PARENTS: tuple[str, ...] = ("Assets:Securities", "Assets:Unrealized")
+_QUANTA: Mapping[str, Decimal] = MappingProxyType(
+    {ccy: Decimal(1).scaleb(-places) for ccy, places in MINOR_UNITS.items()}
+)
+
+
+def cash(ccy: str) -> str:
+    return f"Assets:Cash:{ccy}"
+
+
+def securities(instrument_id: str) -> str:
+    return f"Assets:Securities:{instrument_id}"
+
+
+def unrealized(instrument_id: str) -> str:
+    return f"Assets:Unrealized:{instrument_id}"
+
+
+def pending_receivable(ccy: str) -> str:
+    return f"Assets:PendingSettlement:{ccy}"
+
+
+def pending_payable(ccy: str) -> str:
+    return f"Liabilities:PendingSettlement:{ccy}"
+
+
+def accrued_income(ccy: str) -> str:
+    return f"Assets:AccruedIncome:{ccy}"
+
+
+def suspense(ccy: str) -> str:
+    return f"Assets:Suspense:{ccy}"
+
+
+def capital(ccy: str) -> str:
+    return f"Equity:Capital:{ccy}"
+
+
+def dividends(ccy: str) -> str:
+    return f"Income:Dividends:{ccy}"
+
+
+def interest(ccy: str) -> str:
+    return f"Income:Interest:{ccy}"
+
+
+def realized(ccy: str) -> str:
+    return f"Income:RealizedGains:{ccy}"
+
+
+def unrealized_gains(ccy: str) -> str:
+    return f"Income:UnrealizedGains:{ccy}"
+
+
+def fx_revaluation(ccy: str) -> str:
+    return f"Income:FxRevaluation:{ccy}"
+
+
+def commissions(ccy: str) -> str:
+    return f"Expenses:Commissions:{ccy}"
+
+
+def fees(ccy: str) -> str:
+    return f"Expenses:Fees:{ccy}"
+
+
+def is_instrument_account(name: str) -> bool:
+    """Securities and Unrealized accounts: named by instrument, in the instrument's currency."""
+    return name.rsplit(":", 1)[0] in _INSTRUMENT_PARENTS
+
+
+def instrument_of(name: str) -> str:
+    """The instrument id of a Securities or Unrealized account, "" for any other account."""
+    return name.rsplit(":", 1)[1] if is_instrument_account(name) else ""
+
+
+def account_currency(name: str) -> str:
+    """The <CCY> suffix of a money account; "" for Securities/Unrealized (the instrument's currency)
+    and for names that do not end in a currency code."""
+    if is_instrument_account(name):
+        return ""
+    last = name.rsplit(":", 1)[-1]
+    return last if _CURRENCY.fullmatch(last) else ""
+
+
+def is_valid_account_name(name: str) -> bool:
+    """Beancount's rules: a known root and at least one more component, each component valid."""
+    parts = name.split(":")
+    if len(parts) < 2 or parts[0] not in ROOTS:
+        return False
+    return all(_COMPONENT.fullmatch(part) for part in parts[1:])
+
+
+def quantum(ccy: str) -> Decimal:
+    """The currency's minor unit (0.01, or 1 for JPY); KeyError for a currency the ledger does not know."""
+    try:
+        return _QUANTA[ccy]
+    except KeyError:
+        raise KeyError(f"currency {ccy!r} is not one of {', '.join(MINOR_UNITS)}") from None
+
+
+def quantize_money(amount: Decimal, ccy: str) -> Decimal:
+    """Half-even to the currency's minor unit (for computed amounts only: inputs are never rounded)."""
+    return amount.quantize(quantum(ccy), rounding=ROUND_HALF_EVEN)
+
+
+def decimal_places(value: Decimal) -> int:
+    """Places the value really needs: 1.10 needs 1, 100 needs 0 (trailing zeros are not precision)."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0

@@ -1,0 +1,535 @@
+"""The posting rules of docs/ledger-design.md as a state machine over market events.
+
+LedgerBook.apply takes market events in stream order and returns the
+journals each one causes; the book's state (lots, pending settlements,
+announced dividends and their accruals, last prices, FX rates, marks,
+non-base balances) is what it must remember between events, and
+to_json/from_json carry it losslessly so a restarted consumer continues
+exactly where it stopped. Amounts come from the internal book's events
+(fills, internal cash flows); the custodian's messages only trigger
+settlement, never set its amount.
+
+Idempotency keys are "mkt:<event_id>" for the journal an event books, and
+"mkt:<event_id>:<what>:<mandate>" when one event books several (ex-date
+accruals at the day's first event, marks and FX revaluation at day end), so
+a replay of the same stream gives the same keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from opsuite.common.v1 import common_pb2
+from opsuite.market.v1 import market_pb2
+from services.common.telemetry import trace_id_of
+from services.ledger.domain import chart
+from services.ledger.domain.lots import Lots
+from services.ledger.domain.rates import FxRates
+from services.ledger.domain.records import AccountType, JournalDraft, JournalKind, Posting
+from services.ledger.domain.state import (
+    BookState,
+    Dividend,
+    InstrumentInfo,
+    MandateInfo,
+    PendingFill,
+    state_from_json,
+    state_to_json,
+)
+from services.ledger.domain.validation import with_base_amounts
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+PRIMARY_VENDOR = "primary"
+# Settled fill ids are remembered this long, to tell a duplicate settlement from an unknown fill in logs;
+# either way nothing is posted, so forgetting them later changes no journal.
+SETTLED_MEMORY = dt.timedelta(days=31)
+_BOND_CLASSES = (common_pb2.ASSET_CLASS_GOVERNMENT_BOND, common_pb2.ASSET_CLASS_CORPORATE_BOND)
+_REVALUED_ROOTS = (AccountType.ASSETS, AccountType.LIABILITIES)
+_CASH_FLOW_KINDS: Mapping[int, JournalKind] = {
+    market_pb2.CASH_FLOW_KIND_DIVIDEND: JournalKind.DIVIDEND,
+    market_pb2.CASH_FLOW_KIND_COUPON: JournalKind.COUPON,
+    market_pb2.CASH_FLOW_KIND_SUBSCRIPTION: JournalKind.SUBSCRIPTION,
+    market_pb2.CASH_FLOW_KIND_REDEMPTION: JournalKind.REDEMPTION,
+    market_pb2.CASH_FLOW_KIND_FEE: JournalKind.FEE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The event a journal is booked from."""
+
+    event_id: str
+    sim_time: dt.datetime
+    traceparent: str
+    caused_by: tuple[str, ...]
+
+    @property
+    def day(self) -> dt.date:
+        return self.sim_time.date()
+
+
+def _dec(message: common_pb2.Decimal) -> Decimal:
+    return Decimal(message.value) if message.value else ZERO
+
+
+def _money(message: common_pb2.Money) -> Decimal:
+    return _dec(message.amount)
+
+
+def _date(message: common_pb2.Date) -> dt.date:
+    return dt.date(message.year, message.month, message.day)
+
+
+class LedgerBook:
+    """Every mandate's ledger-side state, and the journals each market event causes."""
+
+    def __init__(
+        self, mandates: Mapping[str, MandateInfo], instruments: Mapping[str, InstrumentInfo]
+    ) -> None:
+        self.mandates: dict[str, MandateInfo] = dict(mandates)
+        self.instruments: dict[str, InstrumentInfo] = dict(instruments)
+        self.date: dt.date | None = None
+        self.lots: dict[str, dict[str, Lots]] = {m: {} for m in self.mandates}
+        self.unrealized: dict[str, dict[str, Decimal]] = {m: {} for m in self.mandates}
+        self.pending_fills: dict[str, PendingFill] = {}
+        self.settled: dict[str, dt.date] = {}
+        self.dividends: dict[str, Dividend] = {}
+        self.prices: dict[str, Decimal] = {}
+        self.fx = FxRates()
+        # mandate -> (account, currency) -> [amount, base amount], Assets and Liabilities not in base currency
+        self.non_base: dict[str, dict[tuple[str, str], list[Decimal]]] = {m: {} for m in self.mandates}
+
+    @classmethod
+    def from_market(
+        cls, mandates: Iterable[market_pb2.Mandate], instruments: Iterable[market_pb2.Instrument]
+    ) -> LedgerBook:
+        return cls(
+            {
+                m.mandate_id: MandateInfo(m.mandate_id, m.base_currency, m.lot_method or "FIFO")
+                for m in mandates
+            },
+            {
+                i.instrument_id: InstrumentInfo(i.instrument_id, i.currency, i.asset_class in _BOND_CLASSES)
+                for i in instruments
+            },
+        )
+
+    # ------------------------------------------------------------ queries
+
+    def positions(self, mandate_id: str) -> dict[str, Decimal]:
+        """instrument -> quantity held (trade date), the non-zero ones."""
+        out = {}
+        for instrument_id, lots in self.lots.get(mandate_id, {}).items():
+            quantity = lots.quantity
+            if quantity:
+                out[instrument_id] = quantity
+        return out
+
+    def pending(self, mandate_id: str, *, due_by: dt.date | None = None) -> dict[str, Decimal]:
+        """fill_id -> signed cash still pending settlement (buy -net, sell +net), in fill order.
+        due_by: only fills whose contractual settle date is on or before it (they are late)."""
+        return {
+            p.fill_id: p.signed_cash
+            for p in self.pending_fills.values()
+            if p.mandate_id == mandate_id and (due_by is None or p.settle_date <= due_by)
+        }
+
+    def pending_fill(self, fill_id: str) -> PendingFill | None:
+        return self.pending_fills.get(fill_id)
+
+    @property
+    def current_date(self) -> dt.date | None:
+        """The business date of the last event applied; None before the first."""
+        return self.date
+
+    def rate(self, ccy: str, into: str) -> Decimal:
+        """Units of `into` per one unit of `ccy` at the latest primary rates; ValueError when unknown."""
+        return self.fx.rate(ccy, into)
+
+    # ------------------------------------------------------------ applying events
+
+    def apply(self, event: market_pb2.MarketEvent) -> list[JournalDraft]:
+        """The journals `event` causes, in order; the state moves past the event."""
+        envelope = event.envelope
+        source = _Source(
+            envelope.event_id,
+            envelope.sim_time.ToDatetime(tzinfo=dt.UTC),
+            envelope.traceparent,
+            tuple(envelope.caused_by),
+        )
+        drafts: list[JournalDraft] = []
+        if self.date is None or source.day > self.date:
+            drafts.extend(self._start_day(source))
+            self.date = source.day
+        payload = event.WhichOneof("payload")
+        if payload == "price":
+            if event.price.vendor == PRIMARY_VENDOR:
+                self.prices[event.price.instrument_id] = _dec(event.price.price)
+        elif payload == "fx":
+            if event.fx.vendor == PRIMARY_VENDOR:
+                self.fx.update(event.fx.base_currency, event.fx.quote_currency, _dec(event.fx.rate))
+        elif payload == "fill":
+            drafts.extend(self._fill(source, event.fill))
+        elif payload == "settlement":
+            drafts.extend(self._settlement(source, event.settlement))
+        elif payload == "corporate_action":
+            self._announced(source, event.corporate_action)
+        elif payload == "cash_flow":
+            drafts.extend(self._cash_flow(source, event.cash_flow))
+        elif payload == "day_end":
+            drafts.extend(self._day_end(source))
+        return drafts
+
+    def observe(self, draft: JournalDraft) -> None:
+        """Learn the non-base balances of a journal the book did not produce (PostJournal, ReverseJournal),
+        so day-end FX revaluation restates them too. The draft must carry its base amounts."""
+        self._track_non_base(draft)
+
+    # ------------------------------------------------------------ rules
+
+    def _start_day(self, source: _Source) -> list[JournalDraft]:
+        """Ex-date accruals on the position at the start of the day, then forget what is finished."""
+        day = source.day
+        drafts: list[JournalDraft] = []
+        for dividend in self.dividends.values():
+            if dividend.accrual_done or dividend.ex_date > day:
+                continue
+            dividend.accrual_done = True
+            ccy = dividend.currency
+            for mandate_id in self.mandates:
+                lots = self.lots[mandate_id].get(dividend.instrument_id)
+                quantity = lots.quantity if lots is not None else ZERO
+                if quantity <= 0:
+                    continue
+                amount = chart.quantize_money(quantity * dividend.amount_per_unit, ccy)
+                if amount == 0:
+                    continue
+                dividend.accrued[mandate_id] = amount
+                drafts.extend(
+                    self._journal(
+                        source,
+                        mandate_id,
+                        JournalKind.ACCRUAL,
+                        [
+                            Posting(chart.accrued_income(ccy), amount, ccy),
+                            Posting(chart.dividends(ccy), -amount, ccy),
+                        ],
+                        memo=f"dividend {dividend.action_id} ex {day.isoformat()}: {quantity} "
+                        f"{dividend.instrument_id} x {dividend.amount_per_unit} {ccy}",
+                        suffix=f"accrual:{dividend.action_id}:{mandate_id}",
+                        caused_by=(dividend.event_id,),
+                    )
+                )
+        for action_id in [
+            a for a, d in self.dividends.items() if d.accrual_done and not d.accrued and d.pay_date < day
+        ]:
+            del self.dividends[action_id]
+        for fill_id in [f for f, settled_on in self.settled.items() if settled_on < day - SETTLED_MEMORY]:
+            del self.settled[fill_id]
+        return drafts
+
+    def _fill(self, source: _Source, fill: market_pb2.Fill) -> list[JournalDraft]:
+        mandate = self._mandate(fill.mandate_id)
+        instrument = self._instrument(fill.instrument_id)
+        ccy = fill.net_amount.currency or instrument.currency
+        quantity, gross = _dec(fill.quantity), _money(fill.gross_amount)
+        accrued, commission, fees, net = (
+            _money(fill.accrued_interest),
+            _money(fill.commission),
+            _money(fill.fees),
+            _money(fill.net_amount),
+        )
+        iid = instrument.instrument_id
+        lots = self.lots[mandate.mandate_id].get(iid)
+        if lots is None:
+            lots = Lots(mandate.lot_method, chart.quantum(ccy))
+        postings = [Posting(chart.commissions(ccy), commission, ccy), Posting(chart.fees(ccy), fees, ccy)]
+        buy = fill.side == market_pb2.SIDE_BUY
+        if buy:
+            postings += [
+                Posting(
+                    chart.securities(iid),
+                    gross,
+                    ccy,
+                    quantity=quantity,
+                    instrument_id=iid,
+                    lot_id=fill.fill_id,
+                ),
+                Posting(chart.interest(ccy), accrued, ccy, memo="accrued interest bought"),
+                Posting(chart.pending_payable(ccy), -net, ccy),
+            ]
+            lots.add(fill.fill_id, quantity, gross)
+        elif fill.side == market_pb2.SIDE_SELL:
+            held = lots.quantity
+            taken = lots.relieve(quantity)
+            cost = sum((c for _, _, c in taken), ZERO)
+            postings += [Posting(chart.interest(ccy), -accrued, ccy, memo="accrued interest sold")]
+            postings += [
+                Posting(chart.securities(iid), -c, ccy, quantity=-q, instrument_id=iid, lot_id=lot_id)
+                for lot_id, q, c in taken
+            ]
+            postings.append(
+                Posting(chart.realized(ccy), cost - gross, ccy, memo=f"proceeds {gross} - cost {cost}")
+            )
+            postings.append(Posting(chart.pending_receivable(ccy), net, ccy))
+            mark = self.unrealized[mandate.mandate_id].get(iid, ZERO)
+            if mark:
+                reversed_ = mark if quantity == held else chart.quantize_money(mark * quantity / held, ccy)
+                postings += [
+                    Posting(chart.unrealized(iid), -reversed_, ccy, memo="unrealized of the quantity sold"),
+                    Posting(chart.unrealized_gains(ccy), reversed_, ccy),
+                ]
+                self._set_mark(mandate.mandate_id, iid, mark - reversed_)
+        else:
+            raise ValueError(f"fill {fill.fill_id}: side {fill.side} is neither BUY nor SELL")
+        if lots.quantity:
+            self.lots[mandate.mandate_id][iid] = lots
+        else:
+            self.lots[mandate.mandate_id].pop(iid, None)
+        side = "BUY" if buy else "SELL"
+        self.pending_fills[fill.fill_id] = PendingFill(
+            fill.fill_id, mandate.mandate_id, iid, side, ccy, net, _date(fill.settle_date), source.event_id
+        )
+        return self._journal(
+            source,
+            mandate.mandate_id,
+            JournalKind.TRADE,
+            postings,
+            memo=f"{side} {_dec(fill.quantity)} {iid} @ {_dec(fill.price)} ({fill.fill_id})",
+        )
+
+    def _settlement(self, source: _Source, status: market_pb2.SettlementStatus) -> list[JournalDraft]:
+        """Only the first SETTLED of a fill the ledger booked posts, for the fill's own net amount."""
+        if status.state != market_pb2.SETTLEMENT_STATE_SETTLED:
+            return []
+        pending = self.pending_fills.pop(status.fill_id, None)
+        if pending is None:
+            return []
+        self.settled[pending.fill_id] = source.day
+        ccy, net = pending.currency, pending.net_amount
+        if pending.side == "BUY":
+            postings = [Posting(chart.pending_payable(ccy), net, ccy), Posting(chart.cash(ccy), -net, ccy)]
+        else:
+            postings = [Posting(chart.cash(ccy), net, ccy), Posting(chart.pending_receivable(ccy), -net, ccy)]
+        return self._journal(
+            source,
+            pending.mandate_id,
+            JournalKind.SETTLEMENT,
+            postings,
+            memo=f"settlement of {pending.side} {pending.fill_id} (contractual {pending.settle_date.isoformat()})",
+        )
+
+    def _announced(self, source: _Source, action: market_pb2.CorporateAction) -> None:
+        """Dividends are remembered for their ex-date accrual; coupons need nothing until paid."""
+        if (
+            action.kind != market_pb2.CORPORATE_ACTION_KIND_CASH_DIVIDEND
+            or action.action_id in self.dividends
+        ):
+            return
+        self.dividends[action.action_id] = Dividend(
+            action_id=action.action_id,
+            instrument_id=action.instrument_id,
+            currency=action.amount_per_unit.currency or self._instrument(action.instrument_id).currency,
+            amount_per_unit=_money(action.amount_per_unit),
+            ex_date=_date(action.ex_date),
+            pay_date=_date(action.pay_date),
+            event_id=source.event_id,
+        )
+
+    def _cash_flow(self, source: _Source, flow: market_pb2.CashFlow) -> list[JournalDraft]:
+        kind = _CASH_FLOW_KINDS.get(flow.kind)
+        if kind is None:
+            raise ValueError(f"cash flow {flow.cash_flow_id}: unknown kind {flow.kind}")
+        mandate_id = self._mandate(flow.mandate_id).mandate_id
+        amount, ccy = _money(flow.amount), flow.amount.currency
+        postings = [Posting(chart.cash(ccy), amount, ccy)]
+        memo = f"{JournalKind(kind).lower()} {flow.cash_flow_id}"
+        if kind is JournalKind.DIVIDEND:
+            dividend = self.dividends.get(flow.action_id)
+            accrued = dividend.accrued.pop(mandate_id, None) if dividend is not None else None
+            if accrued is None:
+                postings.append(Posting(chart.dividends(ccy), -amount, ccy, memo="paid without an accrual"))
+            else:
+                postings.append(Posting(chart.accrued_income(ccy), -accrued, ccy))
+                postings.append(Posting(chart.dividends(ccy), accrued - amount, ccy, memo="paid - accrued"))
+            memo += f" ({flow.action_id}, {_dec(flow.quantity)} {flow.instrument_id})"
+        elif kind is JournalKind.COUPON:
+            postings.append(Posting(chart.interest(ccy), -amount, ccy))
+            memo += f" ({flow.action_id}, {_dec(flow.quantity)} {flow.instrument_id})"
+        elif kind in (JournalKind.SUBSCRIPTION, JournalKind.REDEMPTION):
+            postings.append(Posting(chart.capital(ccy), -amount, ccy))
+        else:
+            postings.append(Posting(chart.fees(ccy), -amount, ccy))
+        return self._journal(source, mandate_id, kind, postings, memo=memo)
+
+    def _day_end(self, source: _Source) -> list[JournalDraft]:
+        drafts: list[JournalDraft] = []
+        for mandate_id in self.mandates:
+            drafts.extend(self._mark_to_market(source, mandate_id))
+            drafts.extend(self._revalue(source, mandate_id))
+        return drafts
+
+    def _mark_to_market(self, source: _Source, mandate_id: str) -> list[JournalDraft]:
+        """Unrealized = market value - cost per instrument; post only the change since the last mark."""
+        lots_by_instrument, marks = self.lots[mandate_id], self.unrealized[mandate_id]
+        postings: list[Posting] = []
+        for iid in sorted(set(lots_by_instrument) | set(marks)):
+            price = self.prices.get(iid)
+            if price is None:
+                continue
+            instrument = self._instrument(iid)
+            ccy = instrument.currency
+            lots = lots_by_instrument.get(iid)
+            target = ZERO
+            if lots is not None and lots.quantity:
+                value = lots.quantity * price / HUNDRED if instrument.is_bond else lots.quantity * price
+                target = chart.quantize_money(value, ccy) - lots.cost
+            change = target - marks.get(iid, ZERO)
+            if change:
+                postings += [
+                    Posting(chart.unrealized(iid), change, ccy, memo=f"{iid} marked at {price}"),
+                    Posting(chart.unrealized_gains(ccy), -change, ccy),
+                ]
+                self._set_mark(mandate_id, iid, target)
+        return self._journal(
+            source,
+            mandate_id,
+            JournalKind.MARK_TO_MARKET,
+            postings,
+            memo="mark to market",
+            suffix=f"mtm:{mandate_id}",
+        )
+
+    def _revalue(self, source: _Source, mandate_id: str) -> list[JournalDraft]:
+        """Restate non-base asset and liability balances at the closing rate; the change goes to
+        Income:FxRevaluation:<BASE>. Legs carry amount 0 so each currency still balances."""
+        base = self.mandates[mandate_id].base_currency
+        postings: list[Posting] = []
+        total = ZERO
+        for (account, ccy), (amount, carried) in sorted(self.non_base[mandate_id].items()):
+            target = chart.quantize_money(amount * self.fx.rate(ccy, base), base)
+            change = target - carried
+            if change:
+                postings.append(
+                    Posting(account, ZERO, ccy, base_amount=change, memo=f"{amount} {ccy} at closing rate")
+                )
+                total += change
+        if not postings:
+            return []
+        if total or len(postings) < 2:
+            postings.append(Posting(chart.fx_revaluation(base), ZERO, base, base_amount=-total))
+        return self._journal(
+            source,
+            mandate_id,
+            JournalKind.FX_REVALUATION,
+            postings,
+            memo="FX revaluation",
+            suffix=f"fx:{mandate_id}",
+        )
+
+    # ------------------------------------------------------------ helpers
+
+    def _journal(
+        self,
+        source: _Source,
+        mandate_id: str,
+        kind: JournalKind,
+        postings: list[Posting],
+        *,
+        memo: str,
+        suffix: str = "",
+        caused_by: tuple[str, ...] | None = None,
+    ) -> list[JournalDraft]:
+        """One draft (zero legs dropped, base amounts filled), or none when nothing moves."""
+        legs = tuple(p for p in postings if p.amount or p.quantity or p.base_amount)
+        if len(legs) < 2:
+            return []
+        key = f"mkt:{source.event_id}" + (f":{suffix}" if suffix else "")
+        mandate = self.mandates[mandate_id]
+        draft = JournalDraft(
+            mandate_id=mandate_id,
+            kind=kind,
+            effective_date=source.day,
+            sim_time=source.sim_time,
+            postings=legs,
+            idempotency_key=key,
+            memo=memo,
+            source_event_id=source.event_id,
+            trace_id=trace_id_of(source.traceparent) if source.traceparent else "",
+            caused_by=source.caused_by if caused_by is None else caused_by,
+        )
+        draft = with_base_amounts(
+            draft, mandate.base_currency, lambda ccy: self.fx.rate(ccy, mandate.base_currency)
+        )
+        self._track_non_base(draft)
+        return [draft]
+
+    def _track_non_base(self, draft: JournalDraft) -> None:
+        base = self.mandates[draft.mandate_id].base_currency
+        balances = self.non_base[draft.mandate_id]
+        for posting in draft.postings:
+            if posting.currency == base or AccountType.of(posting.account) not in _REVALUED_ROOTS:
+                continue
+            key = (posting.account, posting.currency)
+            amount, carried = balances.get(key, (ZERO, ZERO))
+            amount, carried = amount + posting.amount, carried + (posting.base_amount or ZERO)
+            if amount or carried:
+                balances[key] = [amount, carried]
+            else:
+                balances.pop(key, None)
+
+    def _set_mark(self, mandate_id: str, instrument_id: str, value: Decimal) -> None:
+        if value:
+            self.unrealized[mandate_id][instrument_id] = value
+        else:
+            self.unrealized[mandate_id].pop(instrument_id, None)
+
+    def _mandate(self, mandate_id: str) -> MandateInfo:
+        try:
+            return self.mandates[mandate_id]
+        except KeyError:
+            raise ValueError(f"mandate {mandate_id!r} is not one of the market's mandates") from None
+
+    def _instrument(self, instrument_id: str) -> InstrumentInfo:
+        try:
+            return self.instruments[instrument_id]
+        except KeyError:
+            raise ValueError(f"instrument {instrument_id!r} is not one of the market's instruments") from None
+
+    # ------------------------------------------------------------ persistence
+
+    def to_json(self) -> str:
+        """The whole state as JSON: exact decimals as strings, mandates and instruments included."""
+        return state_to_json(
+            BookState(
+                mandates=self.mandates,
+                instruments=self.instruments,
+                date=self.date,
+                lots=self.lots,
+                unrealized=self.unrealized,
+                pending_fills=self.pending_fills,
+                settled=self.settled,
+                dividends=self.dividends,
+                prices=self.prices,
+                fx_pairs=self.fx.pairs,
+                non_base=self.non_base,
+            )
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> LedgerBook:
+        state = state_from_json(text)
+        book = cls(state.mandates, state.instruments)
+        book.date = state.date
+        book.lots = state.lots
+        book.unrealized = state.unrealized
+        book.pending_fills = state.pending_fills
+        book.settled = state.settled
+        book.dividends = state.dividends
+        book.prices = state.prices
+        book.fx = FxRates(state.fx_pairs)
+        book.non_base = state.non_base
+        return book

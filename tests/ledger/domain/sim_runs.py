@@ -1,0 +1,66 @@
+"""Simulated runs for the ledger's property tests: the market's events on the wire, day by day.
+
+Runs are cached per (seed, days, fault_rate): the simulation is deterministic,
+so tests share them read-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from opsuite.market.v1 import market_pb2
+from services.ledger.domain.records import JournalDraft
+from services.ledger.domain.rules import LedgerBook
+from services.market import codec
+from services.market.sim.engine import SimConfig, Simulation
+from services.market.sim.macro import MacroHistory, load_macro
+from services.market.sim.records import DayResult
+
+START = dt.date(2020, 2, 3)
+
+
+@dataclass(frozen=True)
+class SimDay:
+    result: DayResult
+    events: tuple[market_pb2.MarketEvent, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    mandates: tuple[market_pb2.Mandate, ...]
+    instruments: tuple[market_pb2.Instrument, ...]
+    days: tuple[SimDay, ...]
+
+    def book(self) -> LedgerBook:
+        return LedgerBook.from_market(self.mandates, self.instruments)
+
+    def events(self) -> Iterator[market_pb2.MarketEvent]:
+        for day in self.days:
+            yield from day.events
+
+
+@functools.cache
+def _macro() -> MacroHistory:
+    return load_macro(START)
+
+
+@functools.lru_cache(maxsize=16)
+def simulated_run(seed: int, days: int, fault_rate: float) -> Run:
+    sim = Simulation(SimConfig(seed=seed, start=START, days=days, fault_rate=fault_rate), _macro())
+    out = []
+    while (result := sim.step()) is not None:
+        out.append(SimDay(result, tuple(codec.event_to_proto(e) for e in result.events)))
+    return Run(
+        tuple(codec.mandate_to_proto(m) for m in sim.mandates),
+        tuple(codec.instrument_to_proto(i) for i in sim.instruments),
+        tuple(out),
+    )
+
+
+def replay(run: Run) -> list[tuple[market_pb2.MarketEvent, list[JournalDraft]]]:
+    """Each event with the drafts a fresh book posts for it."""
+    book = run.book()
+    return [(event, book.apply(event)) for event in run.events()]
