@@ -1,4 +1,4 @@
-"""The opsuite command: up, status, simulate."""
+"""The opsuite command: up, status, simulate, ledger export."""
 
 from __future__ import annotations
 
@@ -61,6 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = commands.add_parser("simulate", help="write the event stream as JSON lines, without a server")
     _add_world_arguments(simulate, days_help="business days to simulate (default 20)")
     simulate.add_argument("--out", help="output file (default: standard output)")
+
+    ledger = commands.add_parser("ledger", help="the book of record, read from its store")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    export = ledger_commands.add_parser("export", help="write the ledger as a file bean-check accepts")
+    export.add_argument("--format", required=True, choices=("beancount",), help="the file format")
+    export.add_argument(
+        "--mandate", action="append", help="export only this mandate (repeatable; default every mandate)"
+    )
+    export.add_argument(
+        "--as-of", type=_date, help="journals dated up to this day (default: everything posted)"
+    )
+    export.add_argument("--out", help="output file (default: standard output)")
     return parser
 
 
@@ -78,6 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.cli.simulate import simulate
 
         return simulate(args)
+    if args.command == "ledger":
+        from services.cli.ledger import export
+
+        return export(args)
     raise AssertionError(args.command)
 
 

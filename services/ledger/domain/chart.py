@@ -8,10 +8,13 @@ the instrument's currency.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
+
+from services.ledger.domain.records import Account
 
 MINOR_UNITS: Mapping[str, int] = MappingProxyType({"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0})
 QUANTITY_PLACES = 6
@@ -131,3 +134,32 @@ def decimal_places(value: Decimal) -> int:
     """Places the value really needs: 1.10 needs 1, 100 needs 0 (trailing zeros are not precision)."""
     exponent = value.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+STANDARD_ACCOUNTS = (
+    cash,
+    pending_receivable,
+    pending_payable,
+    accrued_income,
+    suspense,
+    capital,
+    dividends,
+    interest,
+    realized,
+    unrealized_gains,
+    fx_revaluation,
+    commissions,
+    fees,
+)
+
+
+def standard_chart(mandate_id: str, base_currency: str, opened_on: dt.date) -> list[Account]:
+    """The accounts every mandate has from its first day, in its base currency.
+
+    Instrument accounts (Securities, Unrealized) open on first use; these open up
+    front so a manual journal (recon's suspense posting) can name them at once.
+    """
+    return [
+        Account(mandate_id=mandate_id, name=name(base_currency), currency=base_currency, opened_on=opened_on)
+        for name in STANDARD_ACCOUNTS
+    ]

@@ -1,0 +1,7 @@
+"""python -m services.ledger: serve the double-entry book of record."""
+
+from services.common.serve import main
+from services.ledger.app import build_service
+
+if __name__ == "__main__":
+    main("ledger", build_service)

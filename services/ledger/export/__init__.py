@@ -1,0 +1,1 @@
+"""Exports of the ledger to other accounting formats (pure: records in, text out)."""

@@ -1,0 +1,348 @@
+"""gRPC handlers of opsuite.ledger.v1.LedgerService: validate, translate, call the store.
+
+The rules a handler applies live in services/ledger/domain (validation,
+posting rules) and services/ledger/store (idempotency, immutability,
+balances); this module only maps requests and errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+
+import grpc
+
+from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from services.common import telemetry
+from services.common.convert import date_to_proto
+from services.common.status import FieldViolation, RequestError, rpc_errors
+from services.ledger import codec
+from services.ledger.domain.records import JournalDraft, JournalKind
+from services.ledger.domain.validation import Problem, validate_draft, with_base_amounts
+from services.ledger.store import (
+    AlreadyReversed,
+    ClosedAccount,
+    IdempotencyConflict,
+    LedgerFilter,
+    LedgerStore,
+    TooPrecise,
+    Unbalanced,
+    UnknownAccount,
+)
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1_000
+# Problems that are about the ledger's state (FAILED_PRECONDITION), not the request's form.
+STATE_PROBLEMS = {"UNBALANCED", "UNBALANCED_BASE", "UNKNOWN_ACCOUNT", "CLOSED_ACCOUNT", "NOT_YET_OPEN"}
+
+
+@dataclasses.dataclass(frozen=True)
+class LedgerContext:
+    """What the handlers need besides the store: the mandates' base currencies, today's rates and date."""
+
+    base_currencies: Mapping[str, str]
+    rates: Callable[[str, str], Callable[[str], Decimal]]  # (mandate, base) -> currency -> base per unit
+    today: Callable[[], dt.date | None]
+
+
+def _page_size(value: int) -> int:
+    if value < 0 or value > MAX_PAGE:
+        raise RequestError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "invalid page_size",
+            violations=[FieldViolation("page_size", f"must be between 0 and {MAX_PAGE}, got {value}")],
+        )
+    return value or DEFAULT_PAGE
+
+
+def _token(value: str) -> int:
+    if value and not value.isdigit():
+        raise RequestError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "invalid page_token",
+            violations=[FieldViolation("page_token", "is not a token returned by a previous page")],
+        )
+    return int(value or 0)
+
+
+def _problems_error(problems: Sequence[Problem]) -> RequestError:
+    state = [p for p in problems if p.reason in STATE_PROBLEMS]
+    code = (
+        grpc.StatusCode.FAILED_PRECONDITION
+        if state and len(state) == len(problems)
+        else grpc.StatusCode.INVALID_ARGUMENT
+    )
+    return RequestError(
+        code,
+        "; ".join(p.message for p in problems),
+        violations=[FieldViolation(p.field, p.message) for p in problems],
+        reason=problems[0].reason,
+    )
+
+
+class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
+    def __init__(self, store: LedgerStore, context: LedgerContext) -> None:
+        self.store = store
+        self.context = context
+
+    def _base(self, mandate_id: str, field: str = "mandate_id") -> str:
+        if not mandate_id:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"{field} is required",
+                violations=[FieldViolation(field, "name a mandate; see MarketService/ListMandates")],
+            )
+        base = self.context.base_currencies.get(mandate_id)
+        if base is None:
+            known = ", ".join(sorted(self.context.base_currencies))
+            raise RequestError(
+                grpc.StatusCode.NOT_FOUND,
+                f"unknown mandate {mandate_id!r}; known: {known}",
+                violations=[FieldViolation(field, "unknown mandate")],
+            )
+        return base
+
+    async def _post(self, draft: JournalDraft, base: str) -> tuple[ledger_pb2.Journal, bool]:
+        accounts = {a.name: a for a in await asyncio.to_thread(self.store.accounts, draft.mandate_id)}
+        problems = validate_draft(draft, accounts=accounts)
+        if problems:
+            raise _problems_error(problems)
+        draft = with_base_amounts(draft, base, self.context.rates(draft.mandate_id, base))
+        try:
+            [result] = await asyncio.to_thread(self.store.post, [draft], open_missing=False)
+        except IdempotencyConflict as error:
+            raise RequestError(
+                grpc.StatusCode.ALREADY_EXISTS,
+                f"idempotency key {error.key!r} was used for journal {error.journal_id} with different content; "
+                "nothing was written. Use a new key for a new journal.",
+                violations=[FieldViolation("idempotency_key", "already used with different content")],
+                reason="IDEMPOTENCY_CONFLICT",
+                metadata={"journal_id": error.journal_id},
+            ) from error
+        except (UnknownAccount, ClosedAccount) as error:
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION, str(error), reason=type(error).__name__
+            ) from error
+        except Unbalanced as error:
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION, str(error), reason="UNBALANCED"
+            ) from error
+        except TooPrecise as error:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(error), reason="TOO_PRECISE") from error
+        except AlreadyReversed as error:
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION, str(error), reason="ALREADY_REVERSED"
+            ) from error
+        return codec.journal_to_proto(result.journal, base), result.replayed
+
+    # ------------------------------------------------------------ writes
+
+    @rpc_errors
+    async def PostJournal(
+        self, request: ledger_pb2.PostJournalRequest, context: grpc.aio.ServicerContext
+    ) -> ledger_pb2.PostJournalResponse:
+        base = self._base(request.mandate_id)
+        if not request.HasField("effective_date"):
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "effective_date is required",
+                violations=[FieldViolation("effective_date", "the accounting date of the journal")],
+            )
+        draft = JournalDraft(
+            mandate_id=request.mandate_id,
+            kind=codec.kind_from_proto(request.kind, "kind"),
+            effective_date=codec.optional_date(request.effective_date, "effective_date") or dt.date.min,
+            sim_time=dt.datetime.now(dt.UTC),
+            postings=codec.postings_from_proto(request.postings, base),
+            idempotency_key=request.idempotency_key,
+            memo=request.memo,
+            source_event_id=request.source_event_id,
+            trace_id=request.trace_id or telemetry.trace_id_of(telemetry.current_traceparent()),
+            caused_by=tuple(request.caused_by),
+            posted_by=request.posted_by or "api",
+        )
+        journal, replayed = await self._post(draft, base)
+        return ledger_pb2.PostJournalResponse(journal=journal, replayed=replayed)
+
+    @rpc_errors
+    async def ReverseJournal(
+        self, request: ledger_pb2.ReverseJournalRequest, context: grpc.aio.ServicerContext
+    ) -> ledger_pb2.ReverseJournalResponse:
+        violations = []
+        if not request.journal_id:
+            violations.append(FieldViolation("journal_id", "the journal to reverse"))
+        if not request.reason.strip():
+            violations.append(FieldViolation("reason", "say why: it is recorded on the reversal"))
+        if violations:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT, "invalid ReverseJournal request", violations=violations
+            )
+        original = await asyncio.to_thread(self.store.get_journal, request.journal_id)
+        if original is None:
+            raise RequestError(
+                grpc.StatusCode.NOT_FOUND,
+                f"no journal {request.journal_id!r}",
+                violations=[FieldViolation("journal_id", "unknown journal")],
+            )
+        base = self._base(original.mandate_id)
+        if original.reversed_by_journal_id:
+            reversal = await asyncio.to_thread(self.store.get_journal, original.reversed_by_journal_id)
+            assert reversal is not None
+            return ledger_pb2.ReverseJournalResponse(
+                reversal=codec.journal_to_proto(reversal, base),
+                original=codec.journal_to_proto(original, base),
+                replayed=True,
+            )
+        effective = (
+            codec.optional_date(request.effective_date, "effective_date")
+            or self.context.today()
+            or original.draft.effective_date
+        )
+        draft = JournalDraft(
+            mandate_id=original.mandate_id,
+            kind=JournalKind.REVERSAL,
+            effective_date=max(effective, original.draft.effective_date),
+            sim_time=dt.datetime.now(dt.UTC),
+            postings=tuple(
+                dataclasses.replace(
+                    p,
+                    amount=-p.amount,
+                    base_amount=None if p.base_amount is None else -p.base_amount,
+                    quantity=None if p.quantity is None else -p.quantity,
+                )
+                for p in original.postings
+            ),
+            idempotency_key=request.idempotency_key or f"reverse:{original.journal_id}",
+            memo=f"reversal of {original.journal_id}: {request.reason}",
+            trace_id=telemetry.trace_id_of(telemetry.current_traceparent()),
+            caused_by=(original.journal_id,),
+            posted_by=request.posted_by or "api",
+            reverses_journal_id=original.journal_id,
+            reversal_reason=request.reason,
+        )
+        reversal, replayed = await self._post(draft, base)
+        original_now = await asyncio.to_thread(self.store.get_journal, original.journal_id)
+        assert original_now is not None
+        return ledger_pb2.ReverseJournalResponse(
+            reversal=reversal, original=codec.journal_to_proto(original_now, base), replayed=replayed
+        )
+
+    # ------------------------------------------------------------ reads
+
+    @rpc_errors
+    async def GetLedger(
+        self, request: ledger_pb2.GetLedgerRequest, context: grpc.aio.ServicerContext
+    ) -> ledger_pb2.GetLedgerResponse:
+        if request.mandate_id:
+            self._base(request.mandate_id)
+        size, after = _page_size(request.page_size), _token(request.page_token)
+        flt = LedgerFilter(
+            mandate_id=request.mandate_id,
+            account_prefix=request.account_prefix,
+            date_from=codec.optional_date(request.dates.start, "dates.start"),
+            date_to=codec.optional_date(request.dates.end, "dates.end"),
+            source_event_id=request.source_event_id,
+            trace_id=request.trace_id.lower(),
+            kind=codec.kind_from_proto(request.kind, "kind") if request.kind else None,
+        )
+        journals = await asyncio.to_thread(self.store.journals, flt, after_seq=after, limit=size + 1)
+        page = journals[:size]
+        return ledger_pb2.GetLedgerResponse(
+            journals=[codec.journal_to_proto(j, self.context.base_currencies[j.mandate_id]) for j in page],
+            next_page_token=str(page[-1].ledger_seq) if len(journals) > size else "",
+        )
+
+    @rpc_errors
+    async def GetTrialBalance(
+        self, request: ledger_pb2.GetTrialBalanceRequest, context: grpc.aio.ServicerContext
+    ) -> ledger_pb2.TrialBalance:
+        base = self._base(request.mandate_id)
+        as_of = codec.optional_date(request.as_of, "as_of")
+        result = await asyncio.to_thread(self.store.trial_balance, request.mandate_id, as_of)
+        debits: dict[str, Decimal] = defaultdict(Decimal)
+        credits: dict[str, Decimal] = defaultdict(Decimal)
+        base_debit = base_credit = Decimal(0)
+        for line in result.lines:
+            debits[line.currency] += line.debit_total
+            credits[line.currency] += line.credit_total
+            base_debit += line.base_debit_total
+            base_credit += line.base_credit_total
+        balanced = all(debits[c] == credits[c] for c in debits) and base_debit == base_credit
+        message = ledger_pb2.TrialBalance(
+            mandate_id=request.mandate_id,
+            base_currency=base,
+            lines=[codec.trial_balance_line_to_proto(line, base) for line in result.lines],
+            totals=[
+                ledger_pb2.CurrencyTotals(
+                    currency=currency,
+                    debit_total=codec.money(debits[currency], currency),
+                    credit_total=codec.money(credits[currency], currency),
+                )
+                for currency in sorted(debits)
+            ],
+            base_totals=ledger_pb2.CurrencyTotals(
+                currency=base,
+                debit_total=codec.money(base_debit, base),
+                credit_total=codec.money(base_credit, base),
+            ),
+            balanced=balanced,
+            journal_count=result.journal_count,
+            posting_count=result.posting_count,
+            as_of_ledger_seq=result.as_of_ledger_seq,
+        )
+        if as_of is not None:
+            message.as_of.CopyFrom(date_to_proto(as_of))
+        return message
+
+    @rpc_errors
+    async def GetBalances(
+        self, request: ledger_pb2.GetBalancesRequest, context: grpc.aio.ServicerContext
+    ) -> ledger_pb2.GetBalancesResponse:
+        base = self._base(request.mandate_id)
+        as_of = codec.optional_date(request.as_of, "as_of")
+        try:
+            lines = await asyncio.to_thread(
+                self.store.balances, request.mandate_id, list(request.accounts), as_of
+            )
+        except UnknownAccount as error:
+            raise RequestError(
+                grpc.StatusCode.NOT_FOUND,
+                f"no account {error.account!r} in mandate {request.mandate_id}; see ListAccounts",
+                violations=[FieldViolation("accounts", f"unknown account {error.account!r}")],
+            ) from error
+        message = ledger_pb2.GetBalancesResponse(
+            mandate_id=request.mandate_id, balances=[codec.balance_to_proto(line, base) for line in lines]
+        )
+        if as_of is not None:
+            message.as_of.CopyFrom(date_to_proto(as_of))
+        return message
+
+    @rpc_errors
+    async def ListAccounts(
+        self, request: ledger_pb2.ListAccountsRequest, context: grpc.aio.ServicerContext
+    ) -> ledger_pb2.ListAccountsResponse:
+        if request.mandate_id:
+            self._base(request.mandate_id)
+        size, start = _page_size(request.page_size), _token(request.page_token)
+        accounts = [
+            a
+            for a in await asyncio.to_thread(
+                self.store.accounts, request.mandate_id, include_closed=request.include_closed
+            )
+            if a.name.startswith(request.name_prefix)
+            and (not request.type or codec.account_type_to_proto(a.type) == request.type)
+        ]
+        page = accounts[start : start + size]
+        return ledger_pb2.ListAccountsResponse(
+            accounts=[codec.account_to_proto(a) for a in page],
+            next_page_token=str(start + size) if start + size < len(accounts) else "",
+        )
+
+
+def register(server: grpc.aio.Server, servicer: LedgerServicer) -> list[str]:
+    ledger_pb2_grpc.add_LedgerServiceServicer_to_server(servicer, server)
+    return [ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"].full_name]

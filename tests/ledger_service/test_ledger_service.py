@@ -1,0 +1,204 @@
+"""The ledger service against a real market: books, trial balance, cross-check, PostJournal rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import grpc
+import pytest
+
+from opsuite.common.v1 import common_pb2
+from opsuite.ledger.v1 import ledger_pb2
+from opsuite.market.v1 import market_pb2
+from services.common.status import details_of, status_from_error
+from tests.ledger_service.conftest import World
+
+
+def money(amount: str, currency: str) -> common_pb2.Money:
+    return common_pb2.Money(amount=common_pb2.Decimal(value=amount), currency=currency)
+
+
+def date(day: dt.date) -> common_pb2.Date:
+    return common_pb2.Date(year=day.year, month=day.month, day=day.day)
+
+
+def mandates(world: World) -> list[market_pb2.Mandate]:
+    return list(world.market_stub.ListMandates(market_pb2.ListMandatesRequest()).mandates)
+
+
+def test_every_trial_balance_balances(world: World) -> None:
+    for mandate in mandates(world):
+        balance = world.ledger_stub.GetTrialBalance(
+            ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate.mandate_id)
+        )
+        assert balance.balanced and balance.journal_count > 0
+        assert balance.base_currency == mandate.base_currency
+        for totals in balance.totals:
+            assert totals.debit_total.amount.value == totals.credit_total.amount.value
+        assert balance.base_totals.debit_total.amount.value == balance.base_totals.credit_total.amount.value
+        debit = sum(Decimal(line.debit_total.amount.value) for line in balance.lines)
+        credit = sum(Decimal(line.credit_total.amount.value) for line in balance.lines)
+        assert debit == credit > 0
+
+
+def test_ledger_agrees_with_the_internal_book_at_the_last_day_end(world: World) -> None:
+    snapshot = world.market_stub.GetSnapshot(market_pb2.GetSnapshotRequest())
+    for book in snapshot.internal_books:
+        balances = world.ledger_stub.GetBalances(
+            ledger_pb2.GetBalancesRequest(mandate_id=book.mandate_id)
+        ).balances
+        quantities = {
+            b.instrument_id: Decimal(b.quantity.value)
+            for b in balances
+            if b.account.startswith("Assets:Securities:") and Decimal(b.quantity.value or "0") != 0
+        }
+        cash = {
+            b.balance.currency: Decimal(b.balance.amount.value)
+            for b in balances
+            if b.account.startswith("Assets:Cash:") and Decimal(b.balance.amount.value) != 0
+        }
+        assert quantities == {
+            p.instrument_id: Decimal(p.quantity.value) for p in book.positions if Decimal(p.quantity.value)
+        }
+        assert cash == {c.currency: Decimal(c.amount.value) for c in book.cash if Decimal(c.amount.value)}
+
+
+def test_journals_carry_their_market_event_and_trace(world: World) -> None:
+    fill_event = None
+    call = world.market_stub.StreamEvents(
+        market_pb2.StreamEventsRequest(from_seq=1, filter=market_pb2.EventFilter(kinds=["trade.fill"])),
+        timeout=30,
+    )
+    fill_event = next(iter(call)).events[0]
+    call.cancel()
+    page = world.ledger_stub.GetLedger(
+        ledger_pb2.GetLedgerRequest(source_event_id=fill_event.envelope.event_id)
+    )
+    [journal] = page.journals
+    assert journal.kind == ledger_pb2.JOURNAL_KIND_TRADE
+    assert journal.trace_id == fill_event.envelope.traceparent.split("-")[1]
+    by_trace = world.ledger_stub.GetLedger(ledger_pb2.GetLedgerRequest(trace_id=journal.trace_id))
+    assert journal.journal_id in {j.journal_id for j in by_trace.journals}
+    # Paging walks the whole ledger in order.
+    seen, token = [], ""
+    while True:
+        page = world.ledger_stub.GetLedger(
+            ledger_pb2.GetLedgerRequest(mandate_id=journal.mandate_id, page_size=50, page_token=token)
+        )
+        seen.extend(j.ledger_seq for j in page.journals)
+        if not (token := page.next_page_token):
+            break
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) > 50
+
+
+def _suspense_request(world: World, key: str, amount: str = "12.34") -> ledger_pb2.PostJournalRequest:
+    mandate = mandates(world)[0]
+    ccy = mandate.base_currency
+    last = world.clock.sim_date
+    return ledger_pb2.PostJournalRequest(
+        idempotency_key=key,
+        mandate_id=mandate.mandate_id,
+        kind=ledger_pb2.JOURNAL_KIND_SUSPENSE,
+        effective_date=last,
+        memo="aged cash break",
+        postings=[
+            ledger_pb2.Posting(account=f"Assets:Suspense:{ccy}", amount=money(amount, ccy)),
+            ledger_pb2.Posting(account=f"Assets:Cash:{ccy}", amount=money(f"-{amount}", ccy)),
+        ],
+        posted_by="recon",
+    )
+
+
+def test_post_journal_is_idempotent_and_conflicts_write_nothing(world: World) -> None:
+    request = _suspense_request(world, "test:suspense:1")
+    try:
+        first = world.ledger_stub.PostJournal(request)
+    except grpc.RpcError as error:
+        pytest.fail(f"PostJournal to suspense failed: {error.details()}")
+    assert not first.replayed and first.journal.ledger_seq > 0
+    again = world.ledger_stub.PostJournal(request)
+    assert again.replayed and again.journal.journal_id == first.journal.journal_id
+    mandate_id = request.mandate_id
+    before = world.ledger_stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id))
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.PostJournal(_suspense_request(world, "test:suspense:1", amount="99.99"))
+    assert raised.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    after = world.ledger_stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id))
+    assert after == before
+
+
+def test_post_journal_errors_name_the_problem_and_change_nothing(world: World) -> None:
+    base = _suspense_request(world, "test:bad")
+    mandate_id, ccy = base.mandate_id, base.postings[0].amount.currency
+    before = world.ledger_stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id))
+
+    unbalanced = ledger_pb2.PostJournalRequest()
+    unbalanced.CopyFrom(base)
+    unbalanced.postings[1].amount.amount.value = "-12.33"
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.PostJournal(unbalanced)
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert ccy in raised.value.details() and "0.01" in raised.value.details()
+
+    unknown = ledger_pb2.PostJournalRequest()
+    unknown.CopyFrom(base)
+    unknown.postings[0].account = f"Assets:Nowhere:{ccy}"
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.PostJournal(unknown)
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "Assets:Nowhere" in raised.value.details()
+
+    too_precise = ledger_pb2.PostJournalRequest()
+    too_precise.CopyFrom(base)
+    too_precise.postings[0].amount.amount.value = "12.345"
+    too_precise.postings[1].amount.amount.value = "-12.345"
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.PostJournal(too_precise)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    bad_request, _ = details_of(status_from_error(raised.value))
+    assert bad_request is not None and any("postings[0]" in v.field for v in bad_request.field_violations)
+
+    no_key = ledger_pb2.PostJournalRequest()
+    no_key.CopyFrom(base)
+    no_key.idempotency_key = ""
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.PostJournal(no_key)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    after = world.ledger_stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id))
+    assert after == before
+
+
+def test_reverse_journal_posts_the_mirror_once(world: World) -> None:
+    posted = world.ledger_stub.PostJournal(_suspense_request(world, "test:to-reverse", amount="5.00")).journal
+    reversed_ = world.ledger_stub.ReverseJournal(
+        ledger_pb2.ReverseJournalRequest(
+            journal_id=posted.journal_id, reason="posted in error", posted_by="ops"
+        )
+    )
+    assert reversed_.reversal.reverses_journal_id == posted.journal_id
+    assert reversed_.original.reversed_by_journal_id == reversed_.reversal.journal_id
+    assert [p.amount.amount.value for p in reversed_.reversal.postings] == [
+        str(-Decimal(p.amount.amount.value)) for p in posted.postings
+    ]
+    again = world.ledger_stub.ReverseJournal(
+        ledger_pb2.ReverseJournalRequest(journal_id=posted.journal_id, reason="posted in error")
+    )
+    assert again.replayed and again.reversal.journal_id == reversed_.reversal.journal_id
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.ReverseJournal(ledger_pb2.ReverseJournalRequest(journal_id=posted.journal_id))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_unknown_mandate_and_bad_paging(world: World) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id="NOPE"))
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.GetLedger(ledger_pb2.GetLedgerRequest(page_size=-1))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    accounts = world.ledger_stub.ListAccounts(
+        ledger_pb2.ListAccountsRequest(name_prefix="Assets:Cash")
+    ).accounts
+    assert accounts and all(a.name.startswith("Assets:Cash") for a in accounts)
