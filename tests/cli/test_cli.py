@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from services.cli.registry import available_services, free_port
+from services.common.settings import SERVICES
 from tests.support.processes import ROOT
 
 
@@ -32,11 +33,13 @@ def test_up_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
     result = opsuite(
         "up", "--speed", "max", "--days", "15", "--seed", "3", "--start", "2020-03-02",
         "--data-dir", str(tmp_path), "--no-view", "--for-seconds", "4",
-        env={"OPSUITE_MARKET_ADDR": "127.0.0.1:0", "OPSUITE_SHUTDOWN_GRACE_S": "5"},
+        env={**{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES}, "OPSUITE_SHUTDOWN_GRACE_S": "5"},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "market" in result.stdout and "serving on 127.0.0.1:" in result.stdout
-    assert "stopped market (exit code 0)" in result.stdout
+    for name in available_services():
+        assert f"stopped {name} (exit code 0)" in result.stdout
+    assert "ledger" in available_services()
     # The plain view printed the simulated date and the stream's progress.
     assert "2020-03" in result.stdout and "seq=" in result.stdout
     assert (tmp_path / "logs" / "market.log").read_text().count('"listening"') == 1

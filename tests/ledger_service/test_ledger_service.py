@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import grpc
 import pytest
 
 from opsuite.common.v1 import common_pb2
-from opsuite.ledger.v1 import ledger_pb2
+from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2
 from services.common.status import details_of, status_from_error
-from tests.ledger_service.conftest import World
+from tests.ledger_service.conftest import World, start_ledger
 
 
 def money(amount: str, currency: str) -> common_pb2.Money:
@@ -202,3 +203,23 @@ def test_unknown_mandate_and_bad_paging(world: World) -> None:
         ledger_pb2.ListAccountsRequest(name_prefix="Assets:Cash")
     ).accounts
     assert accounts and all(a.name.startswith("Assets:Cash") for a in accounts)
+
+
+def test_a_ledger_on_postgresql_books_the_same(world: World, tmp_path: Path, postgres_dsn: str) -> None:
+    ledger = start_ledger(tmp_path / "pg", world.market, OPSUITE_LEDGER_DSN=postgres_dsn)
+    try:
+        with grpc.insecure_channel(ledger.address) as channel:
+            on_postgres = ledger_pb2_grpc.LedgerServiceStub(channel)
+            first, *others = mandates(world)
+            # Other tests post manual journals to the first mandate of the SQLite ledger only.
+            for mandate in others:
+                request = ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate.mandate_id)
+                expected = world.ledger_stub.GetTrialBalance(request)
+                actual = on_postgres.GetTrialBalance(request)
+                assert actual.journal_count == expected.journal_count > 0
+                assert list(actual.lines) == list(expected.lines)
+            assert on_postgres.GetTrialBalance(
+                ledger_pb2.GetTrialBalanceRequest(mandate_id=first.mandate_id)
+            ).balanced
+    finally:
+        assert ledger.stop() == 0
