@@ -20,6 +20,7 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
 VIEW_KINDS = ("market.regime", "price.tick", "trade.fill")
@@ -51,6 +52,8 @@ class LiveView:
         self.fills: deque[market_pb2.Fill] = deque(maxlen=RECENT_FILLS)
         self.fill_count = 0
         self._rate_window: deque[tuple[float, int]] = deque(maxlen=10)
+        self.mandate_ids: list[str] = []
+        self.trial_balances: dict[str, ledger_pb2.TrialBalance] = {}
 
     @property
     def events_per_second(self) -> float:
@@ -64,6 +67,8 @@ class LiveView:
             stub = market_pb2_grpc.MarketServiceStub(channel)
             instruments = await stub.ListInstruments(market_pb2.ListInstrumentsRequest(page_size=1000))
             self.symbols = {i.instrument_id: i.symbol for i in instruments.instruments}
+            mandates = await stub.ListMandates(market_pb2.ListMandatesRequest())
+            self.mandate_ids = [m.mandate_id for m in mandates.mandates]
             self.clock = await stub.GetClock(market_pb2.GetClockRequest())
             stream = asyncio.create_task(self._follow(stub, self.clock.head_seq + 1))
             try:
@@ -73,6 +78,7 @@ class LiveView:
                     with Live(self._render(), console=self.console, refresh_per_second=4) as live:
                         while True:
                             await self._poll_clock(stub)
+                            await self._poll_ledger()
                             live.update(self._render())
                             await asyncio.sleep(1.0)  # the view's refresh period
             finally:
@@ -84,6 +90,19 @@ class LiveView:
         with contextlib.suppress(grpc.aio.AioRpcError):
             self.clock = await stub.GetClock(market_pb2.GetClockRequest(), timeout=2)
             self._rate_window.append((time.monotonic(), self.clock.head_seq))
+
+    async def _poll_ledger(self) -> None:
+        """The ledger's panel: each mandate's trial balance (when the ledger runs)."""
+        address = self.addresses.get("ledger")
+        if address is None or not any(c.name == "ledger" for c in self.children):
+            return
+        async with grpc.aio.insecure_channel(address) as channel:
+            stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+            for mandate_id in self.mandate_ids:
+                with contextlib.suppress(grpc.aio.AioRpcError):
+                    self.trial_balances[mandate_id] = await stub.GetTrialBalance(
+                        ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id), timeout=2
+                    )
 
     async def _print_lines(self, stub: market_pb2_grpc.MarketServiceStub) -> None:
         while True:
@@ -150,6 +169,25 @@ class LiveView:
                 self.symbols.get(fill.instrument_id, fill.instrument_id),
                 fill.price.value,
             )
+        ledger = Table(
+            "mandate", "journals", "postings", "cash", "trial balance", title="ledger", expand=True
+        )
+        for mandate_id, balance in self.trial_balances.items():
+            cash = next(
+                (
+                    f"{line.balance.amount.value} {line.currency}"
+                    for line in balance.lines
+                    if line.account.startswith("Assets:Cash:")
+                ),
+                "-",
+            )
+            ledger.add_row(
+                mandate_id,
+                f"{balance.journal_count:,}",
+                f"{balance.posting_count:,}",
+                cash,
+                "[green]balanced[/]" if balance.balanced else "[red]OUT OF BALANCE[/]",
+            )
         services = Table("service", "address", "pid", "state", title="services", expand=True)
         for child in self.children:
             process = child.process
@@ -160,4 +198,7 @@ class LiveView:
                 str(process.pid if process else "-"),
                 "[green]running[/]" if alive else f"[red]exited {process.returncode if process else ''}[/]",
             )
-        return Group(Panel(header, title="opsuite market"), prices, fills, services)
+        panels = [Panel(header, title="opsuite market"), prices, fills]
+        if self.trial_balances:
+            panels.append(ledger)
+        return Group(*panels, services)
