@@ -1,0 +1,354 @@
+"""gRPC handlers of opsuite.recon.v1.ReconService: validate, translate, call the store and the domain.
+
+The rules live elsewhere: the workflow (which status moves are allowed) in domain/breaks.py, aging
+buckets in domain/aging.py, what a change of a break is and the gap-free change feed in store/.
+This module maps requests, responses and errors. The day-end check that fills the store is not
+here: it is handed in as `run_check` (RunCheck) and commits through the same store, whose commits
+wake WatchBreaks streams (store/live.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import grpc
+
+from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from services.common.convert import date_to_proto, decimal_from_proto
+from services.common.status import FieldViolation, RequestError, invalid_argument, rpc_errors
+from services.recon import codec
+from services.recon.domain.aging import bucket_counts
+from services.recon.domain.breaks import InvalidUpdate, TransitionRefused, update
+from services.recon.domain.config import ReconConfig
+from services.recon.domain.records import Break, BreakAction, BreakKind, BreakStatus, CheckRun
+from services.recon.store import BreakChange, BreakFilter, ChangeKind, ChangeSignal, ReconStore, UnknownBreak
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1_000
+WATCH_BATCH = 256  # change-feed rows read per round trip of a watch
+
+# mandate_id or None for every mandate -> the runs the check recorded.
+RunChecker = Callable[[str | None], Awaitable[Sequence[CheckRun]]]
+LineageLookup = Callable[[Break], Awaitable[codec.Lineage]]
+
+
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _not_found(break_id: str) -> RequestError:
+    return RequestError(
+        grpc.StatusCode.NOT_FOUND,
+        f"no break {break_id!r}; ListBreaks shows the breaks there are",
+        violations=[FieldViolation("break_id", f"unknown break {break_id!r}")],
+        reason="BREAK_NOT_FOUND",
+        metadata={"break_id": break_id},
+    )
+
+
+def _kinds(values: Sequence[int], field: str, violations: list[FieldViolation]) -> frozenset[BreakKind]:
+    kinds: set[BreakKind] = set()
+    for i, value in enumerate(values):
+        try:
+            kinds.add(codec.break_kind_from_proto(value, f"{field}[{i}]"))
+        except RequestError as error:
+            violations.extend(error.violations)
+    return frozenset(kinds)
+
+
+class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
+    """store: where breaks, runs and the change feed live. run_check: runs a check now (RunCheck),
+    None when this process has no checker. lineage: a break's chain from the combined event log
+    (GetBreak), None to answer with the break's own caused_by and trace id. sim_clock: the
+    simulated time recorded on workflow actions (wall clock when not given)."""
+
+    def __init__(
+        self,
+        store: ReconStore,
+        *,
+        run_check: RunChecker | None = None,
+        lineage: LineageLookup | None = None,
+        config: ReconConfig | None = None,
+        sim_clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config or ReconConfig.default()
+        self._run_check = run_check
+        self._lineage = lineage
+        self._sim_clock = sim_clock or _wall_clock
+        self._signal: ChangeSignal | None = None
+
+    def close(self) -> None:
+        """Stop listening to the store's commits (open watches then wait for the server to end them)."""
+        if self._signal is not None:
+            self._signal.close()
+            self._signal = None
+
+    def _change_signal(self) -> ChangeSignal:
+        # Created on the first watch, inside the server's event loop; head 0 is safe (see ChangeSignal).
+        if self._signal is None:
+            self._signal = ChangeSignal(self.store)
+        return self._signal
+
+    async def _detail(self, brk: Break, history: Sequence[BreakAction]) -> recon_pb2.BreakDetail:
+        lineage = (
+            await self._lineage(brk)
+            if self._lineage is not None
+            else codec.Lineage(caused_by=brk.caused_by, trace_id=brk.trace_id)
+        )
+        return codec.detail_to_proto(brk, history, lineage)
+
+    # ------------------------------------------------------------ reads
+
+    @rpc_errors
+    async def GetReconciliation(
+        self, request: recon_pb2.GetReconciliationRequest, context: grpc.aio.ServicerContext
+    ) -> recon_pb2.Reconciliation:
+        summary = await asyncio.to_thread(self.store.summary, request.mandate_id)
+        mandates = sorted(
+            {r.mandate_id for r in summary.runs}
+            | {b.mandate_id for b in summary.open_breaks}
+            | {t.mandate_id for t in summary.timing_items}
+        )
+        if request.mandate_id and not mandates:
+            raise RequestError(
+                grpc.StatusCode.NOT_FOUND,
+                f"nothing reconciled for mandate {request.mandate_id!r} yet: no check has run for it",
+                violations=[
+                    FieldViolation("mandate_id", "no check run, break or timing item for this mandate")
+                ],
+                reason="MANDATE_NOT_RECONCILED",
+            )
+        message = recon_pb2.Reconciliation()
+        if summary.runs:
+            message.as_of_date.CopyFrom(date_to_proto(max(r.as_of_date for r in summary.runs)))
+        for mandate in mandates:
+            open_breaks = [b for b in summary.open_breaks if b.mandate_id == mandate]
+            message.mandates.append(
+                recon_pb2.MandateReconciliation(
+                    mandate_id=mandate,
+                    latest_runs=[codec.run_to_proto(r) for r in summary.runs if r.mandate_id == mandate],
+                    open_breaks=[codec.break_to_proto(b) for b in open_breaks],
+                    timing_items=[
+                        codec.timing_item_to_proto(t) for t in summary.timing_items if t.mandate_id == mandate
+                    ],
+                    buckets=[codec.bucket_to_proto(c) for c in bucket_counts(open_breaks, self.config.aging)],
+                    escalated_count=sum(1 for b in open_breaks if b.escalated),
+                )
+            )
+        return message
+
+    def _filter(self, request: recon_pb2.ListBreaksRequest) -> tuple[BreakFilter, int]:
+        """The store filter and page size of a ListBreaks request; every bad field reported at once."""
+        violations: list[FieldViolation] = []
+        kinds = _kinds(request.kinds, "kinds", violations)
+        statuses: set[BreakStatus] = set()
+        for i, value in enumerate(request.statuses):
+            try:
+                statuses.add(codec.status_from_proto(value, f"statuses[{i}]"))
+            except RequestError as error:
+                violations.extend(error.violations)
+        low, high = request.min_age_business_days, request.max_age_business_days
+        if low < 0:
+            violations.append(FieldViolation("min_age_business_days", f"must be 0 or more, got {low}"))
+        if high < 0:
+            violations.append(FieldViolation("max_age_business_days", f"must be 0 or more, got {high}"))
+        elif high and high < low:
+            violations.append(
+                FieldViolation("max_age_business_days", f"{high} is below min_age_business_days {low}")
+            )
+        minimum = None
+        if request.HasField("min_base_amount"):
+            try:
+                minimum = decimal_from_proto(request.min_base_amount, "min_base_amount")
+            except RequestError as error:
+                violations.extend(error.violations)
+            else:
+                if minimum < 0:
+                    violations.append(
+                        FieldViolation("min_base_amount", "must be 0 or more (it bounds |amount|)")
+                    )
+        labels = [b.label for b in self.config.aging.buckets]
+        if request.aging_bucket and request.aging_bucket not in labels:
+            violations.append(
+                FieldViolation("aging_bucket", f"{request.aging_bucket!r} is not one of {', '.join(labels)}")
+            )
+        if not 0 <= request.page_size <= MAX_PAGE:
+            violations.append(
+                FieldViolation("page_size", f"must be between 0 and {MAX_PAGE}, got {request.page_size}")
+            )
+        if violations:
+            raise invalid_argument(violations)
+        flt = BreakFilter(
+            mandate_id=request.mandate_id,
+            kinds=kinds,
+            statuses=frozenset(statuses),
+            min_age=low,
+            max_age=high or None,
+            min_abs_base_amount=minimum,
+            instrument_id=request.instrument_id,
+            aging_bucket=request.aging_bucket,
+            escalated_only=request.escalated_only,
+        )
+        return flt, request.page_size or DEFAULT_PAGE
+
+    @rpc_errors
+    async def ListBreaks(
+        self, request: recon_pb2.ListBreaksRequest, context: grpc.aio.ServicerContext
+    ) -> recon_pb2.ListBreaksResponse:
+        flt, size = self._filter(request)
+        try:
+            found = await asyncio.to_thread(self.store.breaks, flt, after=request.page_token, limit=size + 1)
+        except UnknownBreak:
+            raise invalid_argument(
+                [FieldViolation("page_token", "is not a token returned by a previous page")]
+            ) from None
+        page = found[:size]
+        return recon_pb2.ListBreaksResponse(
+            breaks=[codec.break_to_proto(b) for b in page],
+            next_page_token=page[-1].break_id if len(found) > size else "",
+        )
+
+    @rpc_errors
+    async def GetBreak(
+        self, request: recon_pb2.GetBreakRequest, context: grpc.aio.ServicerContext
+    ) -> recon_pb2.BreakDetail:
+        if not request.break_id:
+            raise invalid_argument([FieldViolation("break_id", "name the break, for example BRK-...")])
+        found = await asyncio.to_thread(self.store.break_detail, request.break_id)
+        if found is None:
+            raise _not_found(request.break_id)
+        return await self._detail(*found)
+
+    # ------------------------------------------------------------ workflow
+
+    @rpc_errors
+    async def UpdateBreak(
+        self, request: recon_pb2.UpdateBreakRequest, context: grpc.aio.ServicerContext
+    ) -> recon_pb2.BreakDetail:
+        violations: list[FieldViolation] = []
+        if not request.break_id:
+            violations.append(FieldViolation("break_id", "name the break to update"))
+        actor = request.actor.strip()
+        if not actor:
+            violations.append(FieldViolation("actor", "who acts is required: it is recorded on each action"))
+        status = None
+        if request.status != recon_pb2.BREAK_STATUS_UNSPECIFIED:
+            try:
+                status = codec.status_from_proto(request.status, "status")
+            except RequestError as error:
+                violations.extend(error.violations)
+        assignee = request.assignee if request.HasField("assignee") else None
+        comment = request.comment.strip()
+        if assignee is None and not comment and request.status == recon_pb2.BREAK_STATUS_UNSPECIFIED:
+            violations.extend(
+                FieldViolation(field, "nothing to change: set assignee, comment or status")
+                for field in ("assignee", "comment", "status")
+            )
+        if violations:
+            raise invalid_argument(violations)
+        at, sim_time = _wall_clock(), self._sim_clock()
+        seen: list[Break] = []
+
+        def change(brk: Break) -> tuple[Break, tuple[BreakAction, ...]]:
+            seen.append(brk)
+            return update(
+                brk, actor=actor, at=at, sim_time=sim_time, assignee=assignee, comment=comment, status=status
+            )
+
+        try:
+            await asyncio.to_thread(self.store.apply_update, request.break_id, change)
+        except UnknownBreak:
+            raise _not_found(request.break_id) from None
+        except TransitionRefused as error:
+            brk = seen[-1]
+            hint = (
+                " A closed break stays closed: if its difference is still there, the next check opens a new"
+                " break for it."
+                if not brk.status.is_open
+                else ""
+            )
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"{error}.{hint}",
+                reason="TRANSITION_REFUSED",
+                metadata={"break_id": brk.break_id, "status": brk.status.value},
+            ) from None
+        except InvalidUpdate as error:
+            brk = seen[-1]
+            same = []
+            if assignee is not None and assignee == brk.assignee:
+                same.append(
+                    FieldViolation(
+                        "assignee", f"already {'assigned to ' + assignee if assignee else 'unassigned'}"
+                    )
+                )
+            if status is not None and status == brk.status:
+                same.append(FieldViolation("status", f"already {status.value}"))
+            raise invalid_argument(same or [FieldViolation("status", str(error))], str(error)) from None
+        found = await asyncio.to_thread(self.store.break_detail, request.break_id)
+        assert found is not None  # breaks are never deleted
+        return await self._detail(*found)
+
+    @rpc_errors
+    async def WatchBreaks(
+        self, request: recon_pb2.WatchBreaksRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[recon_pb2.BreakChange]:
+        violations: list[FieldViolation] = []
+        kinds = _kinds(request.kinds, "kinds", violations)
+        if violations:
+            raise invalid_argument(violations)
+        mandate = request.mandate_id
+
+        def wanted(brk: Break) -> bool:
+            return (not mandate or brk.mandate_id == mandate) and (not kinds or brk.kind in kinds)
+
+        signal = self._change_signal()
+        after = request.after_change_seq
+        if after == 0:
+            head, current = await asyncio.to_thread(self.store.open_breaks_at_head, mandate)
+            for brk in current:
+                if wanted(brk):
+                    yield codec.change_to_proto(BreakChange(head, ChangeKind.CURRENT, brk))
+            after = head
+        else:
+            head = await asyncio.to_thread(self.store.head)
+            if after > head:
+                raise RequestError(
+                    grpc.StatusCode.OUT_OF_RANGE,
+                    f"after_change_seq {after} is beyond the latest change {head}; resume from {head} or 0",
+                    violations=[FieldViolation("after_change_seq", f"at most {head}")],
+                    reason="CURSOR_AHEAD",
+                    metadata={"head": str(head)},
+                )
+        while True:
+            changes = await asyncio.to_thread(self.store.change_feed, after, WATCH_BATCH)
+            for change in changes:
+                after = change.change_seq
+                if wanted(change.record):
+                    yield codec.change_to_proto(change)
+            if len(changes) < WATCH_BATCH:
+                await signal.wait_beyond(after)
+
+    @rpc_errors
+    async def RunCheck(
+        self, request: recon_pb2.RunCheckRequest, context: grpc.aio.ServicerContext
+    ) -> recon_pb2.RunCheckResponse:
+        if request.comparison != recon_pb2.COMPARISON_UNSPECIFIED:
+            codec.comparison_from_proto(request.comparison, "comparison")
+        if self._run_check is None:
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "no checker configured: this recon process only serves stored results",
+                reason="NO_CHECKER",
+            )
+        # A check compares every comparison of the mandate (they share one snapshot of the books).
+        runs = await self._run_check(request.mandate_id or None)
+        return recon_pb2.RunCheckResponse(runs=[codec.run_to_proto(r) for r in runs])
+
+
+def register(server: grpc.aio.Server, servicer: ReconServicer) -> list[str]:
+    recon_pb2_grpc.add_ReconServiceServicer_to_server(servicer, server)
+    return [recon_pb2.DESCRIPTOR.services_by_name["ReconService"].full_name]

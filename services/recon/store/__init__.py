@@ -1,0 +1,55 @@
+"""recon's storage: breaks (latest state), their actions, check runs, the change feed, the cursor.
+
+open_store() gives the embedded SQLite store; it implements ReconStore (see base.py for the
+invariants). ChangeSignal (live.py) wakes asyncio watchers of the change feed after each commit.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+from services.recon.store.base import (
+    BreakChange,
+    BreakFilter,
+    ChangeKind,
+    CommitResult,
+    ReconStore,
+    Summary,
+    Updater,
+)
+from services.recon.store.errors import (
+    ConflictingRecord,
+    ReconStoreError,
+    SchemaTooNew,
+    StaleRead,
+    UnknownBreak,
+)
+from services.recon.store.live import ChangeSignal
+
+SQLITE_FILE = "recon.sqlite3"
+
+
+def open_store(data_dir: pathlib.Path) -> ReconStore:
+    """The store at data_dir/recon.sqlite3, created (with its directory) when missing."""
+    from services.recon.store.sqlite import SqliteReconStore
+
+    return SqliteReconStore(pathlib.Path(data_dir) / SQLITE_FILE)
+
+
+__all__ = [
+    "SQLITE_FILE",
+    "BreakChange",
+    "BreakFilter",
+    "ChangeKind",
+    "ChangeSignal",
+    "CommitResult",
+    "ConflictingRecord",
+    "ReconStore",
+    "ReconStoreError",
+    "SchemaTooNew",
+    "StaleRead",
+    "Summary",
+    "UnknownBreak",
+    "Updater",
+    "open_store",
+]

@@ -1,0 +1,55 @@
+"""Waking asyncio watchers of the change feed: an asyncio.Condition the store's commits notify.
+
+The store calls its listeners from whichever thread committed (a handler's worker thread, the
+day-end check's thread); the listener hands the new head to the event loop, which notifies the
+condition. A watcher waits for "head beyond what I have read" under the condition, so a commit
+between its last read and its wait is never missed, and nothing polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from services.recon.store.base import ReconStore
+
+
+class ChangeSignal:
+    """Create inside the running event loop; close() to stop listening to the store."""
+
+    def __init__(self, store: ReconStore, head: int = 0) -> None:
+        """head: the store's head when known. Too low is safe (a waiter re-reads the feed once more);
+        too high is not, so read it before creating the signal, never after."""
+        self._loop = asyncio.get_running_loop()
+        self._condition = asyncio.Condition()
+        self._head = head
+        self._pending: set[asyncio.Task[None]] = set()
+        self._unsubscribe = store.subscribe(self._from_any_thread)
+
+    @property
+    def head(self) -> int:
+        return self._head
+
+    def _from_any_thread(self, head: int) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is left to wake
+            self._loop.call_soon_threadsafe(self._schedule, head)
+
+    def _schedule(self, head: int) -> None:
+        task = self._loop.create_task(self._advance(head))
+        self._pending.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._pending.discard)
+
+    async def _advance(self, head: int) -> None:
+        async with self._condition:
+            if head > self._head:
+                self._head = head
+                self._condition.notify_all()
+
+    async def wait_beyond(self, seq: int) -> int:
+        """Wait until a change after `seq` is committed; returns the head then."""
+        async with self._condition:
+            await self._condition.wait_for(lambda: self._head > seq)
+            return self._head
+
+    def close(self) -> None:
+        self._unsubscribe()

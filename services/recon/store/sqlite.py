@@ -1,0 +1,662 @@
+"""The recon store on one SQLite file in WAL mode.
+
+One writer connection behind a lock (BEGIN IMMEDIATE also serialises writers of other processes)
+and one read connection per thread, so readers never wait for the writer; every read method is one
+snapshot. The database refuses what would break the store's invariants: triggers keep actions, runs
+and the change feed append-only, keep a break's identity fixed, and make change_seq gap-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import pathlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from services.recon.domain.records import Break, BreakAction, CheckRun, TimingItem
+from services.recon.store import rows
+from services.recon.store.base import BreakChange, BreakFilter, ChangeKind, CommitResult, Summary, Updater
+from services.recon.store.changes import change_kind
+from services.recon.store.errors import (
+    ConflictingRecord,
+    ReconStoreError,
+    SchemaTooNew,
+    StaleRead,
+    UnknownBreak,
+)
+
+_log = logging.getLogger(__name__)
+_BUSY_TIMEOUT_S = 30.0
+_IN_CHUNK = 500  # far below SQLite's bound-parameter limit
+_OPEN = ("OPEN", "INVESTIGATING")
+_APPEND_ONLY = "recon: {table} are append-only"
+
+# Each migration takes the schema from version i to i+1; never edit one that shipped, append a new one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE recon_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            cursor INTEGER NOT NULL,
+            state TEXT
+        )""",
+        "INSERT INTO recon_state (id, cursor, state) VALUES (1, 0, NULL)",
+        # The latest state of each break. Decimals TEXT (exact), times INTEGER UTC microseconds.
+        """CREATE TABLE breaks (
+            break_id TEXT PRIMARY KEY,
+            item_key TEXT NOT NULL,
+            generation INTEGER NOT NULL CHECK (generation >= 1),
+            mandate_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('OPEN', 'INVESTIGATING', 'RESOLVED', 'WRITTEN_OFF')),
+            comparison TEXT NOT NULL,
+            scope TEXT NOT NULL,
+            first_seen_date TEXT NOT NULL,
+            last_seen_date TEXT NOT NULL,
+            opened_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            opened_in_run_id TEXT NOT NULL,
+            last_run_id TEXT NOT NULL,
+            instrument_id TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            account TEXT NOT NULL,
+            fill_id TEXT NOT NULL,
+            custodian_refs TEXT NOT NULL,
+            ledger_account TEXT NOT NULL,
+            book_quantity TEXT,
+            other_quantity TEXT,
+            quantity_difference TEXT,
+            book_amount TEXT,
+            other_amount TEXT,
+            amount_difference TEXT,
+            base_currency TEXT NOT NULL,
+            base_amount_difference TEXT,
+            book_date TEXT,
+            other_date TEXT,
+            tolerance_absolute TEXT,
+            tolerance_relative TEXT,
+            age_business_days INTEGER NOT NULL,
+            aging_bucket TEXT NOT NULL,
+            escalated INTEGER NOT NULL CHECK (escalated IN (0, 1)),
+            escalation_reason TEXT NOT NULL,
+            assignee TEXT NOT NULL,
+            resolved_at INTEGER,
+            resolved_by_event_id TEXT NOT NULL,
+            suspense_journal_id TEXT NOT NULL,
+            caused_by TEXT NOT NULL,
+            trace_id TEXT NOT NULL,
+            description TEXT NOT NULL,
+            UNIQUE (item_key, generation)
+        )""",
+        "CREATE INDEX breaks_in_order ON breaks (opened_at, break_id)",
+        "CREATE INDEX breaks_by_mandate ON breaks (mandate_id, opened_at, break_id)",
+        """CREATE INDEX breaks_open ON breaks (opened_at, break_id)
+           WHERE status IN ('OPEN', 'INVESTIGATING')""",
+        """CREATE TRIGGER breaks_never_deleted BEFORE DELETE ON breaks
+           BEGIN SELECT RAISE(ABORT, 'recon: breaks are never deleted'); END""",
+        """CREATE TRIGGER breaks_keep_identity BEFORE UPDATE ON breaks
+           WHEN NEW.break_id IS NOT OLD.break_id OR NEW.item_key IS NOT OLD.item_key
+             OR NEW.generation IS NOT OLD.generation OR NEW.mandate_id IS NOT OLD.mandate_id
+             OR NEW.opened_at IS NOT OLD.opened_at OR NEW.first_seen_date IS NOT OLD.first_seen_date
+           BEGIN SELECT RAISE(ABORT, 'recon: a break keeps its identity'); END""",
+        """CREATE TABLE break_actions (
+            action_seq INTEGER PRIMARY KEY,
+            action_id TEXT NOT NULL UNIQUE,
+            break_id TEXT NOT NULL REFERENCES breaks (break_id),
+            kind TEXT NOT NULL,
+            actor TEXT NOT NULL CHECK (actor != ''),
+            at INTEGER NOT NULL,
+            sim_time INTEGER NOT NULL,
+            from_status TEXT NOT NULL,
+            to_status TEXT NOT NULL,
+            assignee TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            journal_id TEXT NOT NULL
+        )""",
+        "CREATE INDEX break_actions_by_break ON break_actions (break_id, action_seq)",
+        """CREATE TABLE check_runs (
+            run_seq INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL,
+            mandate_id TEXT NOT NULL,
+            comparison TEXT NOT NULL,
+            as_of_date TEXT NOT NULL,
+            as_of_seq INTEGER NOT NULL,
+            "trigger" TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            finished_at INTEGER NOT NULL,
+            compared_count INTEGER NOT NULL,
+            matched_count INTEGER NOT NULL,
+            matched_within_tolerance_count INTEGER NOT NULL,
+            unmatched_count INTEGER NOT NULL,
+            timing_item_count INTEGER NOT NULL,
+            breaks_opened INTEGER NOT NULL,
+            breaks_resolved INTEGER NOT NULL,
+            trace_id TEXT NOT NULL,
+            UNIQUE (run_id, mandate_id, comparison)
+        )""",
+        "CREATE INDEX check_runs_latest ON check_runs (mandate_id, comparison, run_seq)",
+        # Each stored change of a break, with the break as it was right after it (JSON of its row).
+        """CREATE TABLE break_changes (
+            change_seq INTEGER PRIMARY KEY,
+            break_id TEXT NOT NULL REFERENCES breaks (break_id),
+            kind TEXT NOT NULL CHECK (kind IN ('OPENED', 'UPDATED', 'AGED', 'ESCALATED', 'RESOLVED')),
+            action_id TEXT NOT NULL,
+            record TEXT NOT NULL
+        )""",
+        """CREATE TRIGGER break_changes_gap_free BEFORE INSERT ON break_changes
+           WHEN NEW.change_seq IS NOT (SELECT IFNULL(MAX(change_seq), 0) + 1 FROM break_changes)
+           BEGIN SELECT RAISE(ABORT, 'recon: change_seq must be the next one'); END""",
+        *(
+            f"""CREATE TRIGGER {table}_never_{verb.lower()}d BEFORE {verb} ON {table}
+               BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY.format(table=table)}'); END"""
+            for table in ("break_actions", "check_runs", "break_changes")
+            for verb in ("UPDATE", "DELETE")
+        ),
+        # The timing items of the latest check of each (mandate, comparison): replaced, not kept.
+        """CREATE TABLE timing_items (
+            mandate_id TEXT NOT NULL,
+            comparison TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (mandate_id, comparison, item_id)
+        ) WITHOUT ROWID""",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the file's schema to SCHEMA_VERSION; returns the version found before.
+
+    Each step runs in its own IMMEDIATE transaction and re-reads the version inside it, so two
+    processes opening a new file at once do not both migrate. A file from a newer release is refused.
+    """
+    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNew(f"recon schema version {found} is newer than this code ({SCHEMA_VERSION})")
+    for target in range(found + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < target:
+                for statement in MIGRATIONS[target - 1]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found
+
+
+def _abs_at_least(amount: str | None, threshold: str) -> int:
+    """SQL function: |amount| >= threshold, compared as exact decimals (TEXT never compares numerically)."""
+    if amount is None:
+        return 0
+    try:
+        return int(abs(Decimal(amount)) >= Decimal(threshold))
+    except InvalidOperation:
+        return 0
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+def _upsert_sql() -> str:
+    names = rows.BREAK.names
+    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n != "break_id")
+    return (
+        f"INSERT INTO breaks ({rows.BREAK.columns}) VALUES ({_marks(len(names))})"
+        f" ON CONFLICT (break_id) DO UPDATE SET {updates}"
+    )
+
+
+_UPSERT_BREAK = _upsert_sql()
+_INSERT_ACTION = (
+    f"INSERT INTO break_actions ({rows.ACTION.columns}) VALUES ({_marks(len(rows.ACTION.names))})"
+)
+_INSERT_RUN = f"INSERT INTO check_runs ({rows.RUN.columns}) VALUES ({_marks(len(rows.RUN.names))})"
+_BREAK_ORDER = "ORDER BY b.opened_at, b.break_id"
+
+
+def _material(before: Break, after: Break) -> bool:
+    """Whether a break changed in more than when it was last seen (a re-check of the same day does not)."""
+    return (
+        dataclasses.replace(after, last_seen_date=before.last_seen_date, last_run_id=before.last_run_id)
+        != before
+    )
+
+
+class SqliteReconStore:
+    """ReconStore on one SQLite file; the file and its parent directory are created when missing."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path = pathlib.Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._writer = self._connect()
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        migrate(self._writer)
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._listeners: list[Callable[[int], None]] = []
+        self._closed = False
+
+    # ------------------------------------------------------------------ connections
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a read is one snapshot.
+        conn = sqlite3.connect(
+            self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.create_function("recon_abs_at_least", 2, _abs_at_least, deterministic=True)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._closed:
+            raise ReconStoreError("recon store is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every SELECT inside sees the same committed state."""
+        conn = self._reader()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            if self._closed:
+                raise ReconStoreError("recon store is closed")
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    # ------------------------------------------------------------------ writing
+
+    def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        with self._readers_lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._readers_lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _notify(self, head: int) -> None:
+        with self._readers_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(head)
+            except Exception:  # a watcher's failure must not undo or hide a committed change
+                _log.exception("recon store listener failed")
+
+    def commit_check(
+        self,
+        runs: Sequence[CheckRun],
+        breaks_changed: Sequence[Break],
+        actions: Sequence[BreakAction],
+        *,
+        cursor: int | None,
+        state: str | None,
+        timing_items: Sequence[TimingItem] | None = None,
+        expected_head: int | None = None,
+    ) -> CommitResult:
+        ids = [b.break_id for b in breaks_changed]
+        if len(set(ids)) != len(ids):
+            raise ValueError("commit_check: a break id appears twice; give each break's latest state once")
+        try:
+            with self._write() as conn:
+                head = self._head(conn)
+                if expected_head is not None and head != expected_head:
+                    raise StaleRead(expected_head, head)
+                self._insert_runs(conn, runs)
+                stored = self._breaks_by_id(conn, ids)
+                changed: list[tuple[Break | None, Break]] = []
+                for brk in breaks_changed:
+                    before = stored.get(brk.break_id)
+                    if before == brk:
+                        continue
+                    conn.execute(_UPSERT_BREAK, rows.BREAK.to_row(brk))
+                    if before is None or _material(before, brk):
+                        changed.append((before, brk))
+                self._insert_actions(conn, actions)
+                by_break: dict[str, list[BreakAction]] = {}
+                for action in actions:
+                    by_break.setdefault(action.break_id, []).append(action)
+                changes = [
+                    self._append_change(conn, head + i + 1, before, brk, by_break.get(brk.break_id, ()))
+                    for i, (before, brk) in enumerate(changed)
+                ]
+                if timing_items is not None:
+                    self._replace_timing_items(conn, runs, timing_items)
+                conn.execute(
+                    "UPDATE recon_state SET cursor = IFNULL(?, cursor),"
+                    " state = CASE WHEN ? THEN ? ELSE state END WHERE id = 1",
+                    (cursor, state is not None, state),
+                )
+        except sqlite3.IntegrityError as error:
+            raise ReconStoreError(f"the database refused the check: {error}") from error
+        result = CommitResult(tuple(changes), head + len(changes))
+        if changes:
+            self._notify(result.head)
+        return result
+
+    def apply_update(self, break_id: str, change: Updater) -> tuple[Break, tuple[BreakAction, ...], int]:
+        try:
+            with self._write() as conn:
+                before = self._breaks_by_id(conn, [break_id]).get(break_id)
+                if before is None:
+                    raise UnknownBreak(break_id)
+                after, actions = change(before)
+                actions = tuple(actions)
+                if after.break_id != break_id or any(a.break_id != break_id for a in actions):
+                    raise ValueError(f"apply_update: the change of {break_id} must stay on that break")
+                seq = self._head(conn) + 1
+                conn.execute(_UPSERT_BREAK, rows.BREAK.to_row(after))
+                self._insert_actions(conn, actions)
+                self._append_change(conn, seq, before, after, actions)
+        except sqlite3.IntegrityError as error:
+            raise ReconStoreError(f"the database refused the update of {break_id}: {error}") from error
+        self._notify(seq)
+        return after, actions, seq
+
+    @staticmethod
+    def _head(conn: sqlite3.Connection) -> int:
+        return conn.execute("SELECT IFNULL(MAX(change_seq), 0) FROM break_changes").fetchone()[0]
+
+    @staticmethod
+    def _append_change(
+        conn: sqlite3.Connection,
+        seq: int,
+        before: Break | None,
+        after: Break,
+        actions: Sequence[BreakAction],
+    ) -> BreakChange:
+        kind, action = change_kind(before, after, actions)
+        conn.execute(
+            "INSERT INTO break_changes (change_seq, break_id, kind, action_id, record) VALUES (?, ?, ?, ?, ?)",
+            (seq, after.break_id, kind.value, action.action_id if action else "", rows.BREAK.to_json(after)),
+        )
+        return BreakChange(seq, kind, after, action)
+
+    @staticmethod
+    def _insert_runs(conn: sqlite3.Connection, runs: Sequence[CheckRun]) -> None:
+        for run in runs:
+            row = rows.RUN.to_row(run)
+            found = conn.execute(
+                f"SELECT {rows.RUN.columns} FROM check_runs WHERE run_id = ? AND mandate_id = ? AND comparison = ?",
+                (run.run_id, run.mandate_id, run.comparison.value),
+            ).fetchone()
+            if found is None:
+                conn.execute(_INSERT_RUN, row)
+            elif tuple(found) != row:
+                raise ConflictingRecord(
+                    f"check run {run.run_id} ({run.mandate_id}, {run.comparison.value}) is already"
+                    " stored with other figures"
+                )
+
+    @staticmethod
+    def _insert_actions(conn: sqlite3.Connection, actions: Sequence[BreakAction]) -> None:
+        for action in actions:
+            row = rows.ACTION.to_row(action)
+            found = conn.execute(
+                f"SELECT {rows.ACTION.columns} FROM break_actions WHERE action_id = ?", (action.action_id,)
+            ).fetchone()
+            if found is None:
+                conn.execute(_INSERT_ACTION, row)
+            elif tuple(found) != row:
+                raise ConflictingRecord(f"action {action.action_id} is already stored with other content")
+
+    @staticmethod
+    def _replace_timing_items(
+        conn: sqlite3.Connection, runs: Sequence[CheckRun], items: Sequence[TimingItem]
+    ) -> None:
+        pairs = {(r.mandate_id, r.comparison.value) for r in runs}
+        stray = {(i.mandate_id, i.comparison.value) for i in items} - pairs
+        if stray:
+            raise ValueError(f"commit_check: timing items of {sorted(stray)} have no run in this commit")
+        conn.executemany("DELETE FROM timing_items WHERE mandate_id = ? AND comparison = ?", sorted(pairs))
+        conn.executemany(
+            "INSERT INTO timing_items (mandate_id, comparison, item_id, record) VALUES (?, ?, ?, ?)",
+            [(i.mandate_id, i.comparison.value, i.item_id, rows.TIMING.to_json(i)) for i in items],
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    @staticmethod
+    def _breaks_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Break]:
+        found: dict[str, Break] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            for row in conn.execute(
+                f"SELECT {rows.BREAK.columns} FROM breaks WHERE break_id IN ({_marks(len(chunk))})", chunk
+            ):
+                brk = rows.BREAK.from_row(row)
+                found[brk.break_id] = brk
+        return found
+
+    @staticmethod
+    def _select_breaks(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[Break]:
+        return [
+            rows.BREAK.from_row(row)
+            for row in conn.execute(
+                f"SELECT {rows.BREAK.prefixed('b')} FROM breaks AS b WHERE {where}", params
+            )
+        ]
+
+    @staticmethod
+    def _actions(conn: sqlite3.Connection, break_id: str) -> tuple[BreakAction, ...]:
+        return tuple(
+            rows.ACTION.from_row(row)
+            for row in conn.execute(
+                f"SELECT {rows.ACTION.columns} FROM break_actions WHERE break_id = ? ORDER BY action_seq",
+                (break_id,),
+            )
+        )
+
+    def get_break(self, break_id: str) -> Break | None:
+        with self._snapshot() as conn:
+            return self._breaks_by_id(conn, [break_id]).get(break_id)
+
+    def break_detail(self, break_id: str) -> tuple[Break, tuple[BreakAction, ...]] | None:
+        with self._snapshot() as conn:
+            brk = self._breaks_by_id(conn, [break_id]).get(break_id)
+            return None if brk is None else (brk, self._actions(conn, break_id))
+
+    def actions(self, break_id: str) -> list[BreakAction]:
+        with self._snapshot() as conn:
+            return list(self._actions(conn, break_id))
+
+    def breaks(self, flt: BreakFilter, after: str = "", limit: int = 100) -> list[Break]:
+        if limit <= 0:
+            return []
+        where: list[str] = []
+        params: list[Any] = []
+        if flt.mandate_id:
+            where.append("b.mandate_id = ?")
+            params.append(flt.mandate_id)
+        if flt.kinds:
+            where.append(f"b.kind IN ({_marks(len(flt.kinds))})")
+            params.extend(sorted(k.value for k in flt.kinds))
+        if flt.statuses:
+            where.append(f"b.status IN ({_marks(len(flt.statuses))})")
+            params.extend(sorted(s.value for s in flt.statuses))
+        if flt.open_only:
+            where.append(f"b.status IN ({_marks(len(_OPEN))})")
+            params.extend(_OPEN)
+        if flt.min_age:
+            where.append("b.age_business_days >= ?")
+            params.append(flt.min_age)
+        if flt.max_age is not None:
+            where.append("b.age_business_days <= ?")
+            params.append(flt.max_age)
+        if flt.min_abs_base_amount is not None:
+            where.append("recon_abs_at_least(b.base_amount_difference, ?)")
+            params.append(str(flt.min_abs_base_amount))
+        if flt.instrument_id:
+            where.append("b.instrument_id = ?")
+            params.append(flt.instrument_id)
+        if flt.aging_bucket:
+            where.append("b.aging_bucket = ?")
+            params.append(flt.aging_bucket)
+        if flt.escalated_only:
+            where.append("b.escalated = 1")
+        with self._snapshot() as conn:
+            if after:
+                mark = conn.execute("SELECT opened_at FROM breaks WHERE break_id = ?", (after,)).fetchone()
+                if mark is None:
+                    raise UnknownBreak(after)
+                where.append("(b.opened_at, b.break_id) > (?, ?)")
+                params.extend([mark[0], after])
+            return self._select_breaks(
+                conn, f"{' AND '.join(where) or 'true'} {_BREAK_ORDER} LIMIT ?", [*params, limit]
+            )
+
+    @classmethod
+    def _open(cls, conn: sqlite3.Connection, mandate_id: str) -> list[Break]:
+        return cls._select_breaks(
+            conn,
+            f"b.status IN ('OPEN', 'INVESTIGATING') AND (? = '' OR b.mandate_id = ?) {_BREAK_ORDER}",
+            (mandate_id, mandate_id),
+        )
+
+    def open_breaks(self, mandate_id: str = "") -> list[Break]:
+        with self._snapshot() as conn:
+            return self._open(conn, mandate_id)
+
+    def open_breaks_at_head(self, mandate_id: str = "") -> tuple[int, list[Break]]:
+        with self._snapshot() as conn:
+            return self._head(conn), self._open(conn, mandate_id)
+
+    def latest_by_key(self) -> dict[str, Break]:
+        with self._snapshot() as conn:
+            latest = self._select_breaks(
+                conn,
+                "b.generation = (SELECT MAX(x.generation) FROM breaks AS x WHERE x.item_key = b.item_key)"
+                " ORDER BY b.item_key",
+                (),
+            )
+        return {b.item_key: b for b in latest}
+
+    @staticmethod
+    def _latest_runs(conn: sqlite3.Connection, mandate_id: str) -> list[CheckRun]:
+        return [
+            rows.RUN.from_row(row)
+            for row in conn.execute(
+                f"SELECT {rows.RUN.columns} FROM check_runs WHERE run_seq IN (SELECT MAX(run_seq)"
+                " FROM check_runs WHERE ? = '' OR mandate_id = ? GROUP BY mandate_id, comparison)"
+                " ORDER BY mandate_id, comparison",
+                (mandate_id, mandate_id),
+            )
+        ]
+
+    def latest_runs(self, mandate_id: str = "") -> list[CheckRun]:
+        with self._snapshot() as conn:
+            return self._latest_runs(conn, mandate_id)
+
+    @staticmethod
+    def _timing_items(conn: sqlite3.Connection, mandate_id: str) -> list[TimingItem]:
+        return [
+            rows.TIMING.from_json(record)
+            for (record,) in conn.execute(
+                "SELECT record FROM timing_items WHERE ? = '' OR mandate_id = ?"
+                " ORDER BY mandate_id, comparison, item_id",
+                (mandate_id, mandate_id),
+            )
+        ]
+
+    def timing_items(self, mandate_id: str = "") -> list[TimingItem]:
+        with self._snapshot() as conn:
+            return self._timing_items(conn, mandate_id)
+
+    def summary(self, mandate_id: str = "") -> Summary:
+        with self._snapshot() as conn:
+            return Summary(
+                tuple(self._latest_runs(conn, mandate_id)),
+                tuple(self._open(conn, mandate_id)),
+                tuple(self._timing_items(conn, mandate_id)),
+            )
+
+    def change_feed(self, after_change_seq: int, limit: int) -> list[BreakChange]:
+        if limit <= 0:
+            return []
+        with self._snapshot() as conn:
+            found = conn.execute(
+                f"SELECT c.change_seq, c.kind, c.record, a.action_id IS NOT NULL, {rows.ACTION.prefixed('a')}"
+                " FROM break_changes AS c LEFT JOIN break_actions AS a"
+                "  ON a.action_id = c.action_id AND c.action_id != ''"
+                " WHERE c.change_seq > ? ORDER BY c.change_seq LIMIT ?",
+                (after_change_seq, limit),
+            ).fetchall()
+        return [
+            BreakChange(
+                change_seq=seq,
+                kind=ChangeKind(kind),
+                record=rows.BREAK.from_json(record),
+                action=rows.ACTION.from_row(action) if has_action else None,
+            )
+            for seq, kind, record, has_action, *action in found
+        ]
+
+    def head(self) -> int:
+        with self._snapshot() as conn:
+            return self._head(conn)
+
+    def load_cursor(self) -> tuple[int, str | None]:
+        with self._snapshot() as conn:
+            cursor, state = conn.execute("SELECT cursor, state FROM recon_state WHERE id = 1").fetchone()
+        return cursor, state
+
+    def counts(self) -> Mapping[str, int]:
+        with self._snapshot() as conn:
+            return {
+                table: conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("breaks", "break_actions", "check_runs", "break_changes", "timing_items")
+            }
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+            self._listeners.clear()
+
+    def __repr__(self) -> str:
+        return f"SqliteReconStore({str(self.path)!r})"

@@ -1,0 +1,84 @@
+"""A real grpc.aio server on port 0, in process, serving ReconServicer over a store filled through
+the domain (tests/recon/store/scenario.py), and a real client."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import pathlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import grpc.aio
+import pytest
+
+from opsuite.recon.v1 import recon_pb2_grpc
+from services.common.status import details_of, status_from_error
+from services.recon.server import ReconServicer, register
+from services.recon.store import ReconStore, open_store
+from tests.recon.store.scenario import MON, MONDAY, TUE, TUESDAY, check
+
+SIM_NOW = dt.datetime(2024, 3, 12, 14, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Served:
+    stub: recon_pb2_grpc.ReconServiceStub
+    store: ReconStore
+    servicer: ReconServicer
+
+
+@contextlib.asynccontextmanager
+async def serving(store: ReconStore, **options: Any) -> AsyncIterator[Served]:
+    servicer = ReconServicer(store, sim_clock=lambda: SIM_NOW, **options)
+    server = grpc.aio.server()
+    names = register(server, servicer)
+    assert names == ["opsuite.recon.v1.ReconService"]
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield Served(recon_pb2_grpc.ReconServiceStub(channel), store, servicer)
+    finally:
+        await server.stop(None)
+        servicer.close()
+
+
+@pytest.fixture
+def filled_store(tmp_path: pathlib.Path) -> Iterator[ReconStore]:
+    """Monday's and Tuesday's checks: AAPL (escalated), SAP and MSFT open; USD cash auto-resolved."""
+    store = open_store(tmp_path)
+    check(store, MON, MONDAY)
+    check(store, TUE, TUESDAY)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+async def served(filled_store: ReconStore) -> AsyncIterator[Served]:
+    async with serving(filled_store) as s:
+        yield s
+
+
+ServeFactory = Callable[..., contextlib.AbstractAsyncContextManager[Served]]
+
+
+@pytest.fixture
+def serve(filled_store: ReconStore) -> ServeFactory:
+    """serve(run_check=..., lineage=...) serves the filled store with those options."""
+    return lambda **options: serving(filled_store, **options)
+
+
+async def refused(call: Any, code: grpc.StatusCode) -> tuple[str, dict[str, str], dict[str, str]]:
+    """Await a call that must fail with `code`: (message, field -> description, ErrorInfo metadata)."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    error = caught.value
+    assert error.code() == code, error.details()
+    status = status_from_error(error)
+    assert status is not None
+    bad_request, info = details_of(status)
+    violations = {v.field: v.description for v in bad_request.field_violations} if bad_request else {}
+    return error.details() or "", violations, dict(info.metadata) if info else {}
