@@ -1,4 +1,4 @@
-"""The opsuite command: up, status, simulate, ledger export."""
+"""The opsuite command: up, status, simulate, ledger export, trace."""
 
 from __future__ import annotations
 
@@ -62,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_world_arguments(simulate, days_help="business days to simulate (default 20)")
     simulate.add_argument("--out", help="output file (default: standard output)")
 
+    trace = commands.add_parser(
+        "trace", help="follow one break, event or trace from the market tick to the ledger"
+    )
+    trace.add_argument(
+        "id", help="a break id (BRK-...), an event id (mkt-42, rec-..., ldg-...) or a 32-hex trace id"
+    )
+
     ledger = commands.add_parser("ledger", help="the book of record, read from its store")
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
     export = ledger_commands.add_parser("export", help="write the ledger as a file bean-check accepts")
@@ -90,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from services.cli.simulate import simulate
 
         return simulate(args)
+    if args.command == "trace":
+        from services.cli.trace import trace
+
+        return trace(args)
     if args.command == "ledger":
         from services.cli.ledger import export
 

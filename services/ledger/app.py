@@ -18,6 +18,7 @@ import grpc
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.convert import date_from_proto
+from services.common.eventlog import open_event_log
 from services.common.serve import HealthControl, Service
 from services.common.settings import Settings
 from services.common.stream_client import CursorTooOld, EventStreamClient
@@ -64,6 +65,7 @@ class LedgerRuntime:
         self.settings = settings
         self.market_addr = settings.addr("market")
         self.store = open_store(settings.ledger_dsn, settings.service_dir("ledger"))
+        self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
         self.base_currencies: dict[str, str] = {}
         self.consumer: LedgerConsumer | None = None
         self.client: EventStreamClient | None = None
@@ -147,11 +149,17 @@ def build_service(settings: Settings) -> Service:
     runtime = LedgerRuntime(settings)
     servicer = LedgerServicer(
         runtime.store,
-        LedgerContext(base_currencies=runtime.base_currencies, rates=runtime.rates, today=runtime.today),
+        LedgerContext(
+            base_currencies=runtime.base_currencies,
+            rates=runtime.rates,
+            today=runtime.today,
+            event_log=runtime.event_log,
+        ),
     )
 
     async def on_stop() -> None:
         runtime.store.close()
+        runtime.event_log.close()
 
     return Service(
         name="ledger",

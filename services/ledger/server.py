@@ -8,6 +8,7 @@ balances); this module only maps requests and errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 from collections import defaultdict
@@ -19,6 +20,7 @@ import grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto
+from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
 from services.common.status import FieldViolation, RequestError, rpc_errors
 from services.ledger import codec
 from services.ledger.domain.records import JournalDraft, JournalKind
@@ -47,6 +49,9 @@ class LedgerContext:
     base_currencies: Mapping[str, str]
     rates: Callable[[str, str], Callable[[str], Decimal]]  # (mandate, base) -> currency -> base per unit
     today: Callable[[], dt.date | None]
+    # The combined event log: manual and cross-service journals are recorded there, so
+    # `opsuite trace` can follow a break into the journal that booked it.
+    event_log: EventLog | None = None
 
 
 def _page_size(value: int) -> int:
@@ -139,6 +144,29 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             ) from error
         return codec.journal_to_proto(result.journal, base), result.replayed
 
+    async def _record(self, journal: ledger_pb2.Journal, kind: str) -> None:
+        """Append the journal to the combined event log (idempotent: a retry after a crash is ignored)."""
+        if self.context.event_log is None:
+            return
+        sim_time = journal.sim_time.ToDatetime(tzinfo=dt.UTC)
+        record = NewRecord(
+            event_id=f"ldg-{journal.journal_id}",
+            kind=kind,
+            sim_time=dt.datetime.combine(
+                dt.date(
+                    journal.effective_date.year, journal.effective_date.month, journal.effective_date.day
+                ),
+                sim_time.timetz(),
+            ),
+            trace_id=journal.trace_id,
+            caused_by=tuple(journal.caused_by),
+            mandate_id=journal.mandate_id,
+            summary=f"journal {journal.journal_id} ({ledger_pb2.JournalKind.Name(journal.kind)}) "
+            f"posted by {journal.posted_by}: {journal.memo}",
+        )
+        with contextlib.suppress(DuplicateEvent):
+            await asyncio.to_thread(self.context.event_log.append, "ledger", [record])
+
     # ------------------------------------------------------------ writes
 
     @rpc_errors
@@ -166,6 +194,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             posted_by=request.posted_by or "api",
         )
         journal, replayed = await self._post(draft, base)
+        if not replayed:
+            await self._record(journal, "journal.posted")
         return ledger_pb2.PostJournalResponse(journal=journal, replayed=replayed)
 
     @rpc_errors
@@ -225,6 +255,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             reversal_reason=request.reason,
         )
         reversal, replayed = await self._post(draft, base)
+        if not replayed:
+            await self._record(reversal, "journal.reversed")
         original_now = await asyncio.to_thread(self.store.get_journal, original.journal_id)
         assert original_now is not None
         return ledger_pb2.ReverseJournalResponse(
@@ -262,6 +294,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.TrialBalance:
         base = self._base(request.mandate_id)
         as_of = codec.optional_date(request.as_of, "as_of")
+        # The cursor first: every journal of the events up to it is then in the trial balance read after.
+        market_seq = (await asyncio.to_thread(self.store.load_cursor))[0]
         result = await asyncio.to_thread(self.store.trial_balance, request.mandate_id, as_of)
         debits: dict[str, Decimal] = defaultdict(Decimal)
         credits: dict[str, Decimal] = defaultdict(Decimal)
@@ -293,6 +327,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             journal_count=result.journal_count,
             posting_count=result.posting_count,
             as_of_ledger_seq=result.as_of_ledger_seq,
+            market_seq=market_seq,
         )
         if as_of is not None:
             message.as_of.CopyFrom(date_to_proto(as_of))

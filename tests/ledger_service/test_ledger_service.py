@@ -12,6 +12,7 @@ import pytest
 from opsuite.common.v1 import common_pb2
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2
+from services.common.eventlog import open_event_log
 from services.common.status import details_of, status_from_error
 from tests.ledger_service.conftest import World, start_ledger
 
@@ -120,6 +121,15 @@ def test_post_journal_is_idempotent_and_conflicts_write_nothing(world: World) ->
     assert not first.replayed and first.journal.ledger_seq > 0
     again = world.ledger_stub.PostJournal(request)
     assert again.replayed and again.journal.journal_id == first.journal.journal_id
+    # The combined event log records the journal once, with its lineage, for `opsuite trace`.
+    log = open_event_log(None, world.ledger.log_path.parent)
+    try:
+        record = log.get(f"ldg-{first.journal.journal_id}")
+        assert record is not None and record.kind == "journal.posted" and record.source == "ledger"
+        assert record.mandate_id == request.mandate_id and "aged cash break" in record.summary
+        assert [r.event_id for r in log.read("ledger", 0, 1000)].count(record.event_id) == 1
+    finally:
+        log.close()
     mandate_id = request.mandate_id
     before = world.ledger_stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id))
     with pytest.raises(grpc.RpcError) as raised:
