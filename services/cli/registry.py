@@ -7,11 +7,15 @@ import socket
 
 from services.common.settings import SERVICES, Settings
 
+# The order `opsuite up` starts them in: each after the services it reads from.
+START_ORDER = ("market", "ledger", "dq", "recon", "reporting", "documents")
+
 
 def available_services() -> list[str]:
-    """Services that can be started: those with a services/<name>/__main__.py."""
+    """Services that can be started (those with a services/<name>/__main__.py), in start order."""
+    assert sorted(START_ORDER) == sorted(SERVICES)
     found = []
-    for name in SERVICES:
+    for name in START_ORDER:
         try:
             if importlib.util.find_spec(f"services.{name}.__main__") is not None:
                 found.append(name)

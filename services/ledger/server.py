@@ -148,16 +148,14 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         """Append the journal to the combined event log (idempotent: a retry after a crash is ignored)."""
         if self.context.event_log is None:
             return
-        sim_time = journal.sim_time.ToDatetime(tzinfo=dt.UTC)
+        effective = dt.date(
+            journal.effective_date.year, journal.effective_date.month, journal.effective_date.day
+        )
         record = NewRecord(
             event_id=f"ldg-{journal.journal_id}",
             kind=kind,
-            sim_time=dt.datetime.combine(
-                dt.date(
-                    journal.effective_date.year, journal.effective_date.month, journal.effective_date.day
-                ),
-                sim_time.timetz(),
-            ),
+            # A manual journal belongs to its accounting day, after that day's events.
+            sim_time=dt.datetime.combine(effective, dt.time(23, 59, 59, 999999), tzinfo=dt.UTC),
             trace_id=journal.trace_id,
             caused_by=tuple(journal.caused_by),
             mandate_id=journal.mandate_id,

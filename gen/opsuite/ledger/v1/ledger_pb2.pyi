@@ -693,6 +693,7 @@ class TrialBalance(_message.Message):
     JOURNAL_COUNT_FIELD_NUMBER: _builtins.int
     POSTING_COUNT_FIELD_NUMBER: _builtins.int
     AS_OF_LEDGER_SEQ_FIELD_NUMBER: _builtins.int
+    MARKET_SEQ_FIELD_NUMBER: _builtins.int
     mandate_id: _builtins.str
     base_currency: _builtins.str
     balanced: _builtins.bool
@@ -701,6 +702,11 @@ class TrialBalance(_message.Message):
     posting_count: _builtins.int
     as_of_ledger_seq: _builtins.int
     """ledger_seq of the last journal included."""
+    market_seq: _builtins.int
+    """The last market seq the ledger had applied when it answered: a reader
+    waiting for the ledger to have booked a day end compares it with that
+    day end's seq.
+    """
     @_builtins.property
     def as_of(self) -> _common_pb2.Date: ...
     @_builtins.property
@@ -726,10 +732,11 @@ class TrialBalance(_message.Message):
         journal_count: _builtins.int = ...,
         posting_count: _builtins.int = ...,
         as_of_ledger_seq: _builtins.int = ...,
+        market_seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "base_totals", b"base_totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "as_of_ledger_seq", b"as_of_ledger_seq", "balanced", b"balanced", "base_currency", b"base_currency", "base_totals", b"base_totals", "journal_count", b"journal_count", "lines", b"lines", "mandate_id", b"mandate_id", "posting_count", b"posting_count", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "as_of_ledger_seq", b"as_of_ledger_seq", "balanced", b"balanced", "base_currency", b"base_currency", "base_totals", b"base_totals", "journal_count", b"journal_count", "lines", b"lines", "mandate_id", b"mandate_id", "market_seq", b"market_seq", "posting_count", b"posting_count", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,7 @@
+"""python -m services.recon: serve recon's three-way reconciliation and its breaks."""
+
+from services.common.serve import main
+from services.recon.app import build_service
+
+if __name__ == "__main__":
+    main("recon", build_service)

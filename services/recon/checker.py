@@ -1,0 +1,1230 @@
+"""recon's day-end check: follow market, keep what the domain needs, reconcile the three books at each day end.
+
+Three parts, each with one job:
+
+- FollowedState: what recon remembers from market's stream between day ends (fills the
+  custodian has not settled or that still disagree with it, the custodian's trade records,
+  unmatched cash flows, the business dates seen, the traceparents of those events). It is
+  a JSON blob committed with the cursor, so a restart resumes exactly where it stopped.
+- compute(): pure. Given that state and the books at one day end (market's internal and
+  custodian books, the ledger's balances), the differences, counts and coverage of one
+  check: book vs custodian (positions, cash, trade by trade) and book vs ledger.
+- DayEndChecker: the I/O around it. At each clock.day_end (date D, seq S): market's books
+  at S (GetSnapshot), the ledger's balances once it has applied S (GetTrialBalance.market_seq,
+  then GetBalances as of D; without a ledger within a deadline only book vs custodian runs),
+  compute, domain.breaks.advance over the stored breaks, then ONE store transaction with
+  the runs, breaks, actions, timing items, cursor S and the state. Then what follows from
+  it, each idempotent so a crash at any point repeats it safely: the combined event log
+  records (kept in the state as an outbox until appended; DuplicateEvent means already
+  there), and suspense journals for aged cash breaks (PostJournal's idempotency key).
+
+Tracing: the check runs inside the stream client's span of the clock.day_end event group.
+Each break opened gets a "recon.break" span whose parent is the span of the first market
+event in its caused_by (the fill: its own trace), and the break records that trace id; the
+suspense journal is posted inside a "recon.suspense" span, the child of the break's span.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import grpc
+import grpc.aio
+from opentelemetry import trace
+
+from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from services.common import telemetry
+from services.common.convert import date_to_proto, money_to_proto
+from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
+from services.common.status import details_of, status_from_error
+from services.recon.domain.aging import BusinessCalendar
+from services.recon.domain.breaks import (
+    Advanced,
+    advance,
+    record_suspense,
+    suspense_due,
+    suspense_idempotency_key,
+)
+from services.recon.domain.config import ReconConfig
+from services.recon.domain.conventions import CASH, SECURITIES, book_items, ledger_items, pending_settlements
+from services.recon.domain.reconcile import Counts, reconcile, timing_item
+from services.recon.domain.records import (
+    ActionKind,
+    BookTrade,
+    Break,
+    CheckRun,
+    Comparison,
+    Coverage,
+    CustodianTradeRecord,
+    Difference,
+    InstrumentRef,
+    ItemKey,
+    Outcome,
+    RunContext,
+    Scope,
+    TimingItem,
+    Valuation,
+)
+from services.recon.domain.runs import add, check_runs, counts_of
+from services.recon.domain.trades import match_trades
+from services.recon.store import ReconStore, StaleRead
+
+log = logging.getLogger(__name__)
+
+SOURCE = "recon"
+# What recon follows: fills and the custodian's view of them, cash flows on both sides, day ends.
+KINDS = (
+    "trade.fill",
+    "custodian.trade",
+    "custodian.settlement",
+    "cashflow.",
+    "custodian.cashflow",
+    "clock.day_end",
+)
+SUSPENSE = "Assets:Suspense:"
+BVC = Comparison.BOOK_VS_CUSTODIAN
+BVL = Comparison.BOOK_VS_LEDGER
+RPC_TIMEOUT_S = 10.0
+STALE_READ_RETRIES = 20
+MAX_BREAK_TRACEPARENTS = 50_000
+FLOW_LINEAGE_DAYS = 31  # unmatched cash flows name cash breaks for this long (calendar days)
+# Minor units of the currencies the ledger knows (docs/ledger-design.md); 2 for any other.
+MINOR_UNITS = {"JPY": 0}
+_LOG_KINDS = {
+    ActionKind.OPENED: "break.opened",
+    ActionKind.REOPENED: "break.opened",
+    ActionKind.AGED: "break.aged",
+    ActionKind.ESCALATED: "break.escalated",
+    ActionKind.AUTO_RESOLVED: "break.resolved",
+}
+_tracer = telemetry.tracer("opsuite.recon")
+
+
+class Stopped(Exception):
+    """The service is shutting down in the middle of a check: nothing of it was committed."""
+
+
+# ------------------------------------------------------------------ JSON helpers
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _dump(obj: Any) -> dict[str, Any]:
+    return {f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _date(value: str | None) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def _ymd(msg: Any) -> dt.date | None:
+    """A common.v1.Date, None when unset."""
+    if not (msg.year or msg.month or msg.day):
+        return None
+    return dt.date(msg.year, msg.month, msg.day)
+
+
+def _side(value: int) -> str:
+    return market_pb2.Side.Name(value).removeprefix("SIDE_")
+
+
+# ------------------------------------------------------------------ what recon remembers
+
+
+@dataclass(slots=True)
+class KeptFill:
+    """A fill as recon keeps it until the custodian settled it and agrees with it (FillLike)."""
+
+    fill_id: str
+    mandate_id: str
+    instrument_id: str
+    side: str  # "BUY" / "SELL"
+    quantity: Decimal
+    price: Decimal
+    net_amount: Decimal
+    currency: str
+    trade_date: dt.date
+    settle_date: dt.date
+    event_id: str
+
+    def book_trade(self) -> BookTrade:
+        return BookTrade(
+            self.fill_id,
+            self.mandate_id,
+            self.instrument_id,
+            self.side,
+            self.quantity,
+            self.price,
+            self.currency,
+            self.trade_date,
+            self.settle_date,
+            self.event_id,
+        )
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> KeptFill:
+        return cls(
+            **{
+                **data,
+                "quantity": Decimal(data["quantity"]),
+                "price": Decimal(data["price"]),
+                "net_amount": Decimal(data["net_amount"]),
+                "trade_date": dt.date.fromisoformat(data["trade_date"]),
+                "settle_date": dt.date.fromisoformat(data["settle_date"]),
+            }
+        )
+
+
+@dataclass(slots=True)
+class KeptBooking:
+    """One custodian.trade, and the date the custodian reported it SETTLED (None: not yet)."""
+
+    custodian_ref: str
+    fill_id: str
+    mandate_id: str
+    instrument_id: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    currency: str
+    trade_date: dt.date
+    settle_date: dt.date  # contractual, as the custodian booked it
+    event_id: str
+    settled_on: dt.date | None = None
+    status_event_ids: list[str] = field(default_factory=list)
+
+    def record(self) -> CustodianTradeRecord:
+        return CustodianTradeRecord(
+            self.custodian_ref,
+            self.fill_id,
+            self.mandate_id,
+            self.instrument_id,
+            self.side,
+            self.quantity,
+            self.price,
+            self.currency,
+            self.trade_date,
+            self.settled_on or self.settle_date,
+            self.event_id,
+        )
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> KeptBooking:
+        return cls(
+            **{
+                **data,
+                "quantity": Decimal(data["quantity"]),
+                "price": Decimal(data["price"]),
+                "trade_date": dt.date.fromisoformat(data["trade_date"]),
+                "settle_date": dt.date.fromisoformat(data["settle_date"]),
+                "settled_on": _date(data["settled_on"]),
+                "status_event_ids": list(data["status_event_ids"]),
+            }
+        )
+
+
+@dataclass(slots=True)
+class KeptFlow:
+    """A cash flow as the internal book and the custodian booked it (either side may be missing yet)."""
+
+    cash_flow_id: str
+    mandate_id: str
+    currency: str = ""
+    internal_amount: Decimal | None = None
+    internal_date: dt.date | None = None
+    internal_event_id: str = ""
+    custodian_amount: Decimal | None = None
+    custodian_date: dt.date | None = None
+    custodian_event_id: str = ""
+
+    @property
+    def matched(self) -> bool:
+        return (
+            self.internal_amount is not None
+            and self.internal_amount == self.custodian_amount
+            and self.internal_date == self.custodian_date
+        )
+
+    @property
+    def first_date(self) -> dt.date | None:
+        dates = [d for d in (self.internal_date, self.custodian_date) if d is not None]
+        return min(dates, default=None)
+
+    @property
+    def event_ids(self) -> tuple[str, ...]:
+        return tuple(e for e in (self.internal_event_id, self.custodian_event_id) if e)
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> KeptFlow:
+        return cls(
+            **{
+                **data,
+                "internal_amount": _decimal(data["internal_amount"]),
+                "internal_date": _date(data["internal_date"]),
+                "custodian_amount": _decimal(data["custodian_amount"]),
+                "custodian_date": _date(data["custodian_date"]),
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DayEnd:
+    """One clock.day_end event: the check's as-of."""
+
+    seq: int
+    date: dt.date
+    sim_time: dt.datetime
+    event_id: str
+    traceparent: str = ""
+
+    def dump(self) -> dict[str, Any]:
+        return _dump(self)
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> DayEnd:
+        return cls(
+            seq=data["seq"],
+            date=dt.date.fromisoformat(data["date"]),
+            sim_time=dt.datetime.fromisoformat(data["sim_time"]),
+            event_id=data["event_id"],
+            traceparent=data.get("traceparent", ""),
+        )
+
+
+def _record_dump(record: NewRecord) -> dict[str, Any]:
+    data = _dump(record)
+    del data["payload"]  # recon's records carry none
+    return data
+
+
+def _record_load(data: dict[str, Any]) -> NewRecord:
+    return NewRecord(
+        event_id=data["event_id"],
+        kind=data["kind"],
+        sim_time=dt.datetime.fromisoformat(data["sim_time"]),
+        trace_id=data["trace_id"],
+        caused_by=tuple(data["caused_by"]),
+        mandate_id=data["mandate_id"],
+        summary=data["summary"],
+    )
+
+
+@dataclass
+class FollowedState:
+    """What recon keeps from the stream between day ends; to_json() is committed with the cursor.
+
+    traceparents: event id -> the W3C traceparent it carried, for the events the kept records
+    name (a break's span is parented on its first cause). break_traceparents: break id -> the
+    traceparent of its recon.break span, for open breaks (their suspense span's parent).
+    outbox: the event-log records of the last committed check, appended idempotently.
+    """
+
+    fills: dict[str, KeptFill] = field(default_factory=dict)
+    bookings: dict[str, KeptBooking] = field(default_factory=dict)
+    flows: dict[str, KeptFlow] = field(default_factory=dict)
+    traceparents: dict[str, str] = field(default_factory=dict)
+    break_traceparents: dict[str, str] = field(default_factory=dict)
+    dates: list[dt.date] = field(default_factory=list)
+    last_day_end: DayEnd | None = None
+    outbox: list[NewRecord] = field(default_factory=list)
+
+    # -------------------------------------------------------------- applying events
+
+    def apply(self, event: market_pb2.MarketEvent) -> DayEnd | None:
+        """Remember what one event tells recon; the DayEnd when it is a clock.day_end."""
+        envelope = event.envelope
+        which = event.WhichOneof("payload")
+        if which == "fill":
+            f = event.fill
+            self.fills[f.fill_id] = KeptFill(
+                fill_id=f.fill_id,
+                mandate_id=f.mandate_id,
+                instrument_id=f.instrument_id,
+                side=_side(f.side),
+                quantity=Decimal(f.quantity.value),
+                price=Decimal(f.price.value),
+                net_amount=Decimal(f.net_amount.amount.value),
+                currency=f.net_amount.currency,
+                trade_date=dt.date(f.trade_date.year, f.trade_date.month, f.trade_date.day),
+                settle_date=dt.date(f.settle_date.year, f.settle_date.month, f.settle_date.day),
+                event_id=envelope.event_id,
+            )
+            self._trace(envelope)
+        elif which == "custodian_trade":
+            t = event.custodian_trade
+            self.bookings[t.custodian_ref] = KeptBooking(
+                custodian_ref=t.custodian_ref,
+                fill_id=t.fill_id,
+                mandate_id=t.mandate_id,
+                instrument_id=t.instrument_id,
+                side=_side(t.side),
+                quantity=Decimal(t.quantity.value),
+                price=Decimal(t.price.value),
+                currency=t.net_amount.currency,
+                trade_date=dt.date(t.trade_date.year, t.trade_date.month, t.trade_date.day),
+                settle_date=dt.date(t.settle_date.year, t.settle_date.month, t.settle_date.day),
+                event_id=envelope.event_id,
+            )
+            self._trace(envelope)
+        elif which == "settlement":
+            s = event.settlement
+            booking = self.bookings.get(s.custodian_ref)
+            if booking is not None:
+                booking.status_event_ids.append(envelope.event_id)
+                if s.state == market_pb2.SETTLEMENT_STATE_SETTLED:
+                    booking.settled_on = _ymd(s.settle_date)
+        elif which == "cash_flow":
+            c = event.cash_flow
+            flow = self.flows.setdefault(c.cash_flow_id, KeptFlow(c.cash_flow_id, c.mandate_id))
+            flow.currency = c.amount.currency
+            flow.internal_amount = Decimal(c.amount.amount.value)
+            flow.internal_date = _ymd(c.pay_date) or envelope.sim_time.ToDatetime().date()
+            flow.internal_event_id = envelope.event_id
+            self._trace(envelope)
+        elif which == "custodian_cash_flow":
+            c = event.custodian_cash_flow
+            flow = self.flows.setdefault(c.cash_flow_id, KeptFlow(c.cash_flow_id, c.mandate_id))
+            flow.currency = flow.currency or c.amount.currency
+            flow.custodian_amount = Decimal(c.amount.amount.value)
+            flow.custodian_date = _ymd(c.value_date) or envelope.sim_time.ToDatetime().date()
+            flow.custodian_event_id = envelope.event_id
+            self._trace(envelope)
+        elif which == "day_end":
+            day = event.day_end.date
+            day_end = DayEnd(
+                seq=envelope.seq,
+                date=dt.date(day.year, day.month, day.day),
+                sim_time=envelope.sim_time.ToDatetime(tzinfo=dt.UTC),
+                event_id=envelope.event_id,
+                traceparent=envelope.traceparent,
+            )
+            if not self.dates or self.dates[-1] < day_end.date:
+                self.dates.append(day_end.date)
+            self.last_day_end = day_end
+            return day_end
+        return None
+
+    def _trace(self, envelope: Any) -> None:
+        if envelope.traceparent:
+            self.traceparents[envelope.event_id] = envelope.traceparent
+
+    # -------------------------------------------------------------- what the check reads
+
+    def settled_fill_ids(self) -> set[str]:
+        return {b.fill_id for b in self.bookings.values() if b.settled_on is not None}
+
+    def caused_by_of(self, fill_id: str) -> tuple[str, ...]:
+        """The fill's event first, then the custodian's trade and status events."""
+        ids: list[str] = []
+        fill = self.fills.get(fill_id)
+        if fill is not None:
+            ids.append(fill.event_id)
+        for booking in sorted(self.bookings.values(), key=lambda b: b.custodian_ref):
+            if booking.fill_id == fill_id:
+                ids.append(booking.event_id)
+                ids.extend(booking.status_event_ids)
+        return tuple(dict.fromkeys(ids))
+
+    def calendar(self) -> BusinessCalendar:
+        return BusinessCalendar(self.dates)
+
+    # -------------------------------------------------------------- forgetting
+
+    def prune(self, keep_fills: set[str], today: dt.date) -> None:
+        """Forget fills outside keep_fills (settled and in agreement) with their bookings, matched
+        and old cash flows, and the traceparents nothing kept names any more."""
+        self.fills = {k: f for k, f in self.fills.items() if k in keep_fills}
+        self.bookings = {
+            ref: b for ref, b in self.bookings.items() if b.fill_id in self.fills or b.fill_id in keep_fills
+        }
+        horizon = today - dt.timedelta(days=FLOW_LINEAGE_DAYS)
+        self.flows = {
+            k: f
+            for k, f in self.flows.items()
+            if not f.matched and (f.first_date is None or f.first_date >= horizon)
+        }
+        named = {f.event_id for f in self.fills.values()}
+        named.update(b.event_id for b in self.bookings.values())
+        for flow in self.flows.values():
+            named.update(flow.event_ids)
+        self.traceparents = {k: v for k, v in self.traceparents.items() if k in named}
+        while len(self.break_traceparents) > MAX_BREAK_TRACEPARENTS:
+            del self.break_traceparents[next(iter(self.break_traceparents))]
+
+    # -------------------------------------------------------------- persistence
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": 1,
+                "fills": [_dump(f) for f in self.fills.values()],
+                "bookings": [_dump(b) for b in self.bookings.values()],
+                "flows": [_dump(f) for f in self.flows.values()],
+                "traceparents": self.traceparents,
+                "break_traceparents": self.break_traceparents,
+                "dates": [d.isoformat() for d in self.dates],
+                "last_day_end": self.last_day_end.dump() if self.last_day_end else None,
+                "outbox": [_record_dump(r) for r in self.outbox],
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> FollowedState:
+        data = json.loads(text)
+        if data.get("version") != 1:
+            raise ValueError(f"recon state version {data.get('version')!r} is not known to this code")
+        fills = [KeptFill.load(f) for f in data["fills"]]
+        bookings = [KeptBooking.load(b) for b in data["bookings"]]
+        flows = [KeptFlow.load(f) for f in data["flows"]]
+        return cls(
+            fills={f.fill_id: f for f in fills},
+            bookings={b.custodian_ref: b for b in bookings},
+            flows={f.cash_flow_id: f for f in flows},
+            traceparents=dict(data["traceparents"]),
+            break_traceparents=dict(data["break_traceparents"]),
+            dates=[dt.date.fromisoformat(d) for d in data["dates"]],
+            last_day_end=DayEnd.load(data["last_day_end"]) if data["last_day_end"] else None,
+            outbox=[_record_load(r) for r in data["outbox"]],
+        )
+
+
+# ------------------------------------------------------------------ the pure check
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """market's reference data: each mandate's base currency, each instrument's class and currency."""
+
+    base_currencies: Mapping[str, str]
+    instruments: Mapping[str, InstrumentRef]
+
+
+@dataclass(frozen=True, slots=True)
+class _Book:
+    mandate_id: str
+    positions: Mapping[str, Decimal]
+    cash: Mapping[str, Decimal]
+
+
+def _book(msg: market_pb2.MandateBook) -> _Book:
+    return _Book(
+        msg.mandate_id,
+        {p.instrument_id: Decimal(p.quantity.value) for p in msg.positions},
+        {m.currency: Decimal(m.amount.value) for m in msg.cash},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Books:
+    """The three books at one day end, as compared items. ledger None: the ledger did not answer."""
+
+    as_of_date: dt.date
+    internal: tuple[tuple[ItemKey, Decimal], ...]
+    custodian: tuple[tuple[ItemKey, Decimal], ...]
+    ledger: Mapping[str, tuple[tuple[ItemKey, Decimal], ...]] | None
+    valuation: Valuation
+    mandates: frozenset[str]  # every mandate market's snapshot has a book for
+
+
+def valuation_of(snapshot: market_pb2.Snapshot, reference: Reference) -> Valuation:
+    """Unit values from the primary vendor's prices (bonds per 100 face), FX both ways."""
+    unit_values: dict[str, Decimal] = {}
+    for quote in sorted(snapshot.prices, key=lambda q: q.vendor != "primary"):
+        if quote.instrument_id in unit_values or not quote.price.value:
+            continue
+        ref = reference.instruments.get(quote.instrument_id)
+        price = Decimal(quote.price.value)
+        unit_values[quote.instrument_id] = price / 100 if ref and ref.asset_class.endswith("BOND") else price
+    fx: dict[tuple[str, str], Decimal] = {}
+    for rate in sorted(snapshot.fx_rates, key=lambda r: r.vendor != "primary"):
+        value = Decimal(rate.rate.value) if rate.rate.value else Decimal(0)
+        if not value:
+            continue
+        # rate: units of quote currency per one unit of base currency.
+        fx.setdefault((rate.base_currency, rate.quote_currency), value)
+        fx.setdefault((rate.quote_currency, rate.base_currency), 1 / value)
+    return Valuation(unit_values, fx, dict(reference.base_currencies))
+
+
+def ledger_book_items(
+    mandate_id: str, balances: Iterable[ledger_pb2.AccountBalance]
+) -> list[tuple[ItemKey, Decimal]]:
+    """The ledger's positions (units) and cash; suspense counts as cash, so a suspense posting (which
+    moves an aged break's difference from cash to suspense) never shows as a book-vs-ledger break."""
+    values: dict[str, Decimal] = {}
+    for line in balances:
+        name = line.account
+        if name.startswith(SECURITIES):
+            values[name] = values.get(name, Decimal(0)) + Decimal(line.quantity.value or "0")
+        elif name.startswith(CASH):
+            values[name] = values.get(name, Decimal(0)) + Decimal(line.balance.amount.value or "0")
+        elif name.startswith(SUSPENSE):
+            cash = CASH + name.removeprefix(SUSPENSE)
+            values[cash] = values.get(cash, Decimal(0)) + Decimal(line.balance.amount.value or "0")
+    return ledger_items(mandate_id, values)
+
+
+def books_of(
+    snapshot: market_pb2.Snapshot,
+    ledger: Mapping[str, Sequence[ledger_pb2.AccountBalance]] | None,
+    reference: Reference,
+) -> Books:
+    internal = [item for msg in snapshot.internal_books for item in book_items(_book(msg))]
+    custodian = [item for msg in snapshot.custodian_books for item in book_items(_book(msg))]
+    return Books(
+        as_of_date=dt.date(snapshot.as_of_date.year, snapshot.as_of_date.month, snapshot.as_of_date.day),
+        internal=tuple(internal),
+        custodian=tuple(custodian),
+        ledger=None
+        if ledger is None
+        else {m: tuple(ledger_book_items(m, balances)) for m, balances in ledger.items()},
+        valuation=valuation_of(snapshot, reference),
+        mandates=frozenset(b.mandate_id for b in snapshot.internal_books),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """One check's findings. keep_fills: fills still worth remembering (unsettled, or disagreeing)."""
+
+    differences: tuple[Difference, ...]
+    counts: Mapping[tuple[str, Comparison], Counts]
+    covered: frozenset[Coverage]
+    timing_items: tuple[TimingItem, ...]
+    keep_fills: frozenset[str]
+
+
+def compute(
+    state: FollowedState,
+    books: Books,
+    *,
+    today: dt.date,
+    config: ReconConfig,
+    reference: Reference,
+    mandates: frozenset[str] | None = None,
+) -> Computed:
+    """Book vs custodian (positions, cash, trades) and, when the ledger answered, book vs ledger."""
+    wanted = books.mandates if mandates is None else books.mandates & mandates
+    calendar = state.calendar()
+    fills = [f for f in state.fills.values() if f.mandate_id in wanted]
+    bookings = [b for b in state.bookings.values() if b.mandate_id in wanted]
+    settled = state.settled_fill_ids()
+    fill_causes = {f.fill_id: state.caused_by_of(f.fill_id) for f in fills}
+
+    trades = match_trades(
+        [f.book_trade() for f in fills],
+        [b.record() for b in bookings],
+        today=today,
+        config=config,
+        calendar=calendar,
+        reference=reference.instruments,
+        valuation=books.valuation,
+    )
+    with_findings = {d.fill_id for d in trades}
+    exact = Counter(f.mandate_id for f in fills if f.trade_date <= today and f.fill_id not in with_findings)
+    trade_counts = counts_of(trades, exact)
+
+    # Lineage of position and cash differences: the fills whose custodian records disagree,
+    # and the cash flows the two sides booked differently.
+    caused: dict[ItemKey, list[str]] = {}
+    for d in trades:
+        if d.outcome is Outcome.BREAK:
+            for key in (
+                ItemKey(d.mandate_id, Scope.POSITION, instrument_id=d.instrument_id),
+                ItemKey(d.mandate_id, Scope.CASH, currency=d.currency),
+            ):
+                caused.setdefault(key, []).extend(d.caused_by)
+    for flow in state.flows.values():
+        if flow.mandate_id in wanted and not flow.matched and (flow.first_date or today) <= today:
+            caused.setdefault(ItemKey(flow.mandate_id, Scope.CASH, currency=flow.currency), []).extend(
+                flow.event_ids
+            )
+    caused_by = {k: tuple(dict.fromkeys(v)) for k, v in caused.items()}
+
+    internal = [item for item in books.internal if item[0].mandate_id in wanted]
+    custodian = [item for item in books.custodian if item[0].mandate_id in wanted]
+    bvc = reconcile(
+        internal,
+        custodian,
+        comparison=BVC,
+        today=today,
+        config=config,
+        calendar=calendar,
+        pending=pending_settlements(
+            fills, today=today, comparison=BVC, settled_at_other=settled, caused_by=fill_causes
+        ),
+        reference=reference.instruments,
+        valuation=books.valuation,
+        caused_by=caused_by,
+    )
+    counts: dict[tuple[str, Comparison], Counts] = {(m, BVC): c for m, c in bvc.counts.items()}
+    for mandate, c in trade_counts.items():
+        held = counts.get((mandate, BVC))
+        counts[mandate, BVC] = c if held is None else add(held, c)
+    covered = {Coverage(m, BVC, scope) for m in wanted for scope in (Scope.POSITION, Scope.CASH, Scope.TRADE)}
+    differences: list[Difference] = [*bvc.differences, *trades]
+    timing: list[TimingItem] = [*bvc.timing_items]
+    timing.extend(timing_item(d) for d in trades if d.outcome is Outcome.TIMING)
+
+    if books.ledger is not None:
+        in_ledger = wanted & set(books.ledger)
+        bvl = reconcile(
+            internal,
+            [item for m in sorted(in_ledger) for item in books.ledger[m]],
+            comparison=BVL,
+            today=today,
+            config=config,
+            calendar=calendar,
+            pending=pending_settlements(
+                fills, today=today, comparison=BVL, settled_at_other=settled, caused_by=fill_causes
+            ),
+            reference=reference.instruments,
+            valuation=books.valuation,
+            caused_by=caused_by,
+        )
+        counts.update({(m, BVL): c for m, c in bvl.counts.items()})
+        covered.update(Coverage(m, BVL, scope) for m in in_ledger for scope in (Scope.POSITION, Scope.CASH))
+        differences.extend(bvl.differences)
+        timing.extend(bvl.timing_items)
+
+    unsettled = {f.fill_id for f in state.fills.values() if f.fill_id not in settled}
+    return Computed(
+        differences=tuple(differences),
+        counts=counts,
+        covered=frozenset(covered),
+        timing_items=tuple(timing),
+        keep_fills=frozenset(unsettled | with_findings),
+    )
+
+
+def log_records(advanced: Advanced, day_end: DayEnd) -> list[NewRecord]:
+    """The combined event log's record of each opening, aging, escalation and resolution of a break."""
+    by_id = {b.break_id: b for b in advanced.changed}
+    records: list[NewRecord] = []
+    for action in advanced.actions:
+        kind = _LOG_KINDS.get(action.kind)
+        brk = by_id.get(action.break_id)
+        if kind is None or brk is None:
+            continue
+        verb = kind.removeprefix("break.")
+        if action.kind is ActionKind.AGED:
+            what = f"aged into bucket {brk.aging_bucket} ({brk.age_business_days} business days)"
+        elif action.kind is ActionKind.ESCALATED:
+            what = f"escalated: {brk.escalation_reason}"
+        elif action.kind is ActionKind.AUTO_RESOLVED:
+            what = "resolved: the difference went away"
+        else:
+            what = f"opened: {brk.kind.value.lower()}, {brk.description}"
+        records.append(
+            NewRecord(
+                event_id=f"rec-{brk.break_id}-{verb}-{day_end.date.isoformat()}",
+                kind=kind,
+                sim_time=day_end.sim_time,
+                trace_id=brk.trace_id,
+                caused_by=brk.caused_by,
+                mandate_id=brk.mandate_id,
+                summary=f"break {brk.break_id} {what}",
+            )
+        )
+    return records
+
+
+def _minor_units(amount: Decimal, currency: str) -> Decimal | None:
+    """amount at the currency's minor unit, None when that would change it (the ledger never rounds)."""
+    exponent = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
+    quantized = amount.quantize(exponent)
+    return quantized if quantized == amount else None
+
+
+def suspense_request(brk: Break, threshold: int) -> ledger_pb2.PostJournalRequest | None:
+    """The suspense journal of an aged cash break, None when it has no postable amount.
+
+    amount_difference is custodian minus book: when the custodian shows less cash (negative),
+    Dr Assets:Suspense / Cr Assets:Cash; when it shows more, the reverse. The effective date is
+    the day the break was last seen, so a retry after a crash posts the same content.
+    """
+    currency = brk.currency
+    difference = brk.amount_difference
+    if not currency or difference is None or not difference:
+        return None
+    amount = _minor_units(difference, currency)
+    if amount is None:
+        return None
+    memo = f"recon break {brk.break_id}: aged cash break ({brk.age_business_days} business days) to suspense"
+    return ledger_pb2.PostJournalRequest(
+        idempotency_key=suspense_idempotency_key(brk, threshold),
+        mandate_id=brk.mandate_id,
+        kind=ledger_pb2.JOURNAL_KIND_SUSPENSE,
+        effective_date=date_to_proto(brk.last_seen_date),
+        memo=memo,
+        postings=[
+            ledger_pb2.Posting(
+                account=f"{SUSPENSE}{currency}", amount=money_to_proto(-amount, currency), memo=memo
+            ),
+            ledger_pb2.Posting(
+                account=f"{CASH}{currency}", amount=money_to_proto(amount, currency), memo=memo
+            ),
+        ],
+        trace_id=brk.trace_id,
+        caused_by=[brk.break_id],
+        posted_by=SOURCE,
+    )
+
+
+# ------------------------------------------------------------------ the I/O around the check
+
+
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class DayEndChecker:
+    """Runs checks (one at a time) and what follows them: event-log records and suspense journals.
+
+    ledger None: there is no ledger to ask; only book vs custodian runs.
+    """
+
+    def __init__(
+        self,
+        store: ReconStore,
+        event_log: EventLog | None,
+        market: market_pb2_grpc.MarketServiceStub,
+        ledger: ledger_pb2_grpc.LedgerServiceStub | None,
+        reference: Reference,
+        config: ReconConfig,
+        *,
+        stopping: asyncio.Event | None = None,
+        ledger_wait_s: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.event_log = event_log
+        self.market = market
+        self.ledger = ledger
+        self.reference = reference
+        self.config = config
+        self.stopping = stopping or asyncio.Event()
+        self.ledger_wait_s = ledger_wait_s
+        self.lock = asyncio.Lock()
+        self._ledger = ""  # how the ledger last behaved: "answers", "unreachable" or "stuck"
+        self.checks_run = 0
+
+    # -------------------------------------------------------------- entry points
+
+    async def day_end(self, state: FollowedState, day_end: DayEnd) -> tuple[CheckRun, ...]:
+        """The check of one day end, committed with cursor = its seq and the state."""
+        async with self.lock:
+            return await self._check(state, day_end, trigger="day_end", mandates=None, commit_state=True)
+
+    async def on_demand(
+        self, state: FollowedState, day_end: DayEnd, mandates: frozenset[str] | None
+    ) -> tuple[CheckRun, ...]:
+        """A check of the latest day end now (the cursor and state stay as they are)."""
+        async with self.lock:
+            return await self._check(
+                state, day_end, trigger="on_demand", mandates=mandates, commit_state=False
+            )
+
+    async def recover(self, state: FollowedState) -> None:
+        """After a restart: finish what the last committed check left undone (both idempotent)."""
+        async with self.lock:
+            await self.append(state.outbox)
+            if state.last_day_end is not None:
+                await self._ensure_suspense_records()
+                await self.post_due_suspense(state, state.last_day_end)
+
+    # -------------------------------------------------------------- the check
+
+    async def _check(
+        self,
+        state: FollowedState,
+        day_end: DayEnd,
+        *,
+        trigger: str,
+        mandates: frozenset[str] | None,
+        commit_state: bool,
+    ) -> tuple[CheckRun, ...]:
+        started = _wall_clock()
+        snapshot = await self._snapshot(day_end.seq)
+        if snapshot is None:
+            if commit_state:
+                state.outbox = []
+                await asyncio.to_thread(
+                    self.store.commit_check, [], [], [], cursor=day_end.seq, state=state.to_json()
+                )
+            return ()
+        wanted = frozenset(b.mandate_id for b in snapshot.internal_books)
+        if mandates is not None:
+            wanted &= mandates
+        ledger = await self._ledger_balances(day_end, sorted(wanted))
+        books = books_of(snapshot, ledger, self.reference)
+        computed = compute(
+            state, books, today=day_end.date, config=self.config, reference=self.reference, mandates=wanted
+        )
+        current = trace.get_current_span().get_span_context()
+        suffix = "" if trigger == "day_end" else f"-{trigger}-{started.strftime('%Y%m%dT%H%M%S%f')}"
+        run = RunContext(
+            run_id=f"RUN-{day_end.date.isoformat()}-{day_end.seq}{suffix}",
+            as_of_date=day_end.date,
+            sim_time=day_end.sim_time,
+            at=started,
+            covered=computed.covered,
+            trace_id=trace.format_trace_id(current.trace_id) if current.is_valid else "",
+            as_of_seq=day_end.seq,
+            trigger=trigger,
+        )
+        if commit_state:
+            state.prune(set(computed.keep_fills), day_end.date)
+        for attempt in range(STALE_READ_RETRIES):
+            head = await asyncio.to_thread(self.store.head)
+            latest = await asyncio.to_thread(self.store.latest_by_key)
+            resolved_by = {
+                key: self._resolving_event(state, brk, day_end)
+                for key, brk in latest.items()
+                if brk.status.is_open
+            }
+            advanced = advance(
+                latest.values(),
+                computed.differences,
+                run=run,
+                today=day_end.date,
+                calendar=state.calendar(),
+                config=self.config,
+                resolved_by=resolved_by,
+            )
+            advanced = self._trace_opened(advanced, state)
+            runs = check_runs(run, computed.counts, advanced, _wall_clock())
+            records = log_records(advanced, day_end)
+            changed = [b for b in advanced.breaks if latest.get(b.item_key) != b]
+            for brk in advanced.resolved:
+                state.break_traceparents.pop(brk.break_id, None)
+            blob = None
+            if commit_state:
+                state.outbox = records
+                blob = state.to_json()
+            try:
+                await asyncio.to_thread(
+                    self.store.commit_check,
+                    runs,
+                    changed,
+                    advanced.actions,
+                    cursor=day_end.seq if commit_state else None,
+                    state=blob,
+                    timing_items=computed.timing_items,
+                    expected_head=head,
+                )
+            except StaleRead:
+                # A person updated a break meanwhile: re-read the breaks and apply the check again.
+                log.info("breaks changed during the check; applying it again", extra={"attempt": attempt + 1})
+                continue
+            break
+        else:
+            raise RuntimeError(f"the check of {day_end.date} kept colliding with break updates")
+        self.checks_run += 1
+        log.info(
+            "checked a day end",
+            extra={
+                "date": day_end.date.isoformat(),
+                "seq": day_end.seq,
+                "trigger": trigger,
+                "ledger": ledger is not None,
+                "opened": len(advanced.opened),
+                "resolved": len(advanced.resolved),
+                "differences": len(computed.differences),
+            },
+        )
+        await self.append(records)
+        await self.post_due_suspense(state, day_end)
+        return runs
+
+    @staticmethod
+    def _resolving_event(state: FollowedState, brk: Break, day_end: DayEnd) -> str:
+        """The latest custodian event of the break's fill when recon knows it, else the day end."""
+        for booking in sorted(state.bookings.values(), key=lambda b: b.custodian_ref, reverse=True):
+            if brk.fill_id and booking.fill_id == brk.fill_id:
+                return (booking.status_event_ids or [booking.event_id])[-1]
+        return day_end.event_id
+
+    def _trace_opened(self, advanced: Advanced, state: FollowedState) -> Advanced:
+        """Give each break opened a recon.break span, parented on its first market cause's span."""
+        if not advanced.opened:
+            return advanced
+        check_span = trace.get_current_span().get_span_context()
+        retraced: dict[str, Break] = {}
+        for brk in advanced.opened:
+            traceparent = state.break_traceparents.get(brk.break_id)
+            if traceparent is None:  # not already done by an attempt that met a StaleRead
+                parent = next((state.traceparents[e] for e in brk.caused_by if e in state.traceparents), "")
+                span = _tracer.start_span(
+                    "recon.break",
+                    context=telemetry.context_from_traceparent(parent) if parent else None,
+                    links=[trace.Link(check_span)] if check_span.is_valid else None,
+                    attributes={
+                        "break.id": brk.break_id,
+                        "break.kind": brk.kind.value,
+                        "mandate.id": brk.mandate_id,
+                        "break.caused_by": list(brk.caused_by),
+                    },
+                )
+                with trace.use_span(span, end_on_exit=True):
+                    traceparent = telemetry.current_traceparent()
+                state.break_traceparents[brk.break_id] = traceparent
+            trace_id = telemetry.trace_id_of(traceparent)
+            retraced[brk.break_id] = dataclasses.replace(brk, trace_id=trace_id or brk.trace_id)
+
+        def swap(breaks: tuple[Break, ...]) -> tuple[Break, ...]:
+            return tuple(retraced.get(b.break_id, b) for b in breaks)
+
+        return Advanced(
+            breaks=swap(advanced.breaks),
+            actions=advanced.actions,
+            opened=swap(advanced.opened),
+            resolved=advanced.resolved,
+            changed=swap(advanced.changed),
+        )
+
+    # -------------------------------------------------------------- market and ledger
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, unless the service stops first: then Stopped (nothing of the check is committed)."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self.stopping.wait()
+        except TimeoutError:
+            return
+        raise Stopped
+
+    async def _snapshot(self, seq: int) -> market_pb2.Snapshot | None:
+        """market's books at day end `seq`; None when market no longer keeps that day end."""
+        for attempt in range(50):
+            if self.stopping.is_set():
+                raise Stopped
+            try:
+                snapshot = await self.market.GetSnapshot(
+                    market_pb2.GetSnapshotRequest(as_of_seq=seq), timeout=RPC_TIMEOUT_S
+                )
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.OUT_OF_RANGE:
+                    log.warning(
+                        "market no longer keeps this day end's books: its check is skipped",
+                        extra={"seq": seq, "error": error.details()},
+                    )
+                    return None
+                raise
+            if snapshot.as_of_seq == seq:
+                return snapshot
+            # market publishes a day's events just before it keeps the day's books: ask again.
+            await self._pause(min(0.5, 0.02 * (attempt + 1)))
+        raise RuntimeError(f"market's snapshot at day end seq {seq} never appeared")
+
+    async def _ledger_caught_up(self, seq: int, mandate_id: str) -> bool:
+        """Wait until the ledger has applied market seq `seq`.
+
+        A ledger that answers but is behind is waited for as long as it makes progress (at
+        most ledger_wait_s without any). An unreachable one is not waited for: that check runs
+        book vs custodian only (`opsuite up` starts recon before the ledger, and a recon with no
+        ledger must still catch up); the next day end asks again.
+        """
+        if self.ledger is None:
+            return False
+        last_seen = -1
+        last_progress = time.monotonic()
+        reason = ""
+        while True:
+            try:
+                balance = await self.ledger.GetTrialBalance(
+                    ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id), timeout=RPC_TIMEOUT_S
+                )
+                if balance.market_seq >= seq:
+                    self._ledger_state("answers", seq, "")
+                    return True
+                if balance.market_seq > last_seen:
+                    last_seen = balance.market_seq
+                    last_progress = time.monotonic()
+                reason = f"the ledger is at market seq {balance.market_seq}"
+            except grpc.aio.AioRpcError as error:
+                reason = f"the ledger answered {error.code().name}: {error.details()}"
+                if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNIMPLEMENTED):
+                    self._ledger_state("unreachable", seq, reason)
+                    return False
+                if error.code() not in (
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    grpc.StatusCode.NOT_FOUND,  # a ledger still fetching the mandates
+                ):
+                    raise
+            if time.monotonic() - last_progress > self.ledger_wait_s:
+                self._ledger_state("stuck", seq, reason)
+                return False
+            await self._pause(0.1)
+
+    def _ledger_state(self, state: str, seq: int, reason: str) -> None:
+        """Log when the ledger's availability changes (not at every day end)."""
+        if state == self._ledger:
+            return
+        self._ledger = state
+        if state == "answers":
+            log.info("the ledger has the day end: book vs ledger runs", extra={"seq": seq})
+        else:
+            log.warning(
+                "the ledger cannot be compared: book vs custodian only until it can",
+                extra={"seq": seq, "ledger": state, "reason": reason},
+            )
+
+    async def _ledger_balances(
+        self, day_end: DayEnd, mandates: Sequence[str]
+    ) -> dict[str, Sequence[ledger_pb2.AccountBalance]] | None:
+        if not mandates or not await self._ledger_caught_up(day_end.seq, mandates[0]):
+            return None
+        balances: dict[str, Sequence[ledger_pb2.AccountBalance]] = {}
+        try:
+            for mandate in mandates:
+                reply = await self.ledger.GetBalances(  # type: ignore[union-attr]
+                    ledger_pb2.GetBalancesRequest(mandate_id=mandate, as_of=date_to_proto(day_end.date)),
+                    timeout=RPC_TIMEOUT_S,
+                )
+                balances[mandate] = list(reply.balances)
+        except grpc.aio.AioRpcError as error:
+            log.warning(
+                "could not read the ledger's balances: book vs custodian only",
+                extra={"code": error.code().name, "error": error.details()},
+            )
+            return None
+        return balances
+
+    # -------------------------------------------------------------- what follows a check
+
+    async def append(self, records: Sequence[NewRecord]) -> None:
+        """Append to the combined event log; records already there (a retry) are skipped."""
+        if self.event_log is None or not records:
+            return
+        log_ = self.event_log
+
+        def write() -> None:
+            try:
+                log_.append(SOURCE, list(records))
+                return
+            except DuplicateEvent:
+                pass  # some were appended before a crash: one at a time, skipping those
+            for record in records:
+                try:
+                    log_.append(SOURCE, [record])
+                except DuplicateEvent:
+                    continue
+
+        try:
+            await asyncio.to_thread(write)
+        except Exception:
+            # The check itself is committed; the records stay in the state's outbox for a restart.
+            log.exception("could not append recon's records to the event log")
+
+    async def post_due_suspense(self, state: FollowedState, day_end: DayEnd) -> None:
+        """Post every open cash break aged past the threshold to the ledger's suspense, once."""
+        if self.ledger is None:
+            return
+        breaks = await asyncio.to_thread(self.store.open_breaks)
+        for brk in breaks:
+            if not suspense_due(brk, self.config):
+                continue
+            journal_id = await self._post_suspense(brk, state.break_traceparents.get(brk.break_id, ""))
+            if not journal_id:
+                continue
+            at = _wall_clock()
+
+            def change(
+                stored: Break, journal_id: str = journal_id, at: dt.datetime = at
+            ) -> tuple[Break, Sequence[Any]]:
+                if stored.suspense_journal_id:
+                    return stored, ()  # recorded meanwhile
+                posted, action = record_suspense(stored, journal_id, at=at, sim_time=day_end.sim_time)
+                return posted, (action,)
+
+            posted, _, _ = await asyncio.to_thread(self.store.apply_update, brk.break_id, change)
+            await self.append([self._suspense_record(posted, day_end.sim_time)])
+
+    async def _post_suspense(self, brk: Break, break_traceparent: str) -> str:
+        """PostJournal inside a span that is the child of the break's; the journal id, "" on failure."""
+        threshold = self.config.suspense_cash_age_business_days
+        request = suspense_request(brk, threshold)
+        if request is None:
+            log.warning("an aged cash break has no postable amount", extra={"break_id": brk.break_id})
+            return ""
+        parent = telemetry.context_from_traceparent(break_traceparent) if break_traceparent else None
+        with _tracer.start_as_current_span(
+            "recon.suspense",
+            context=parent,
+            attributes={"break.id": brk.break_id, "journal.key": request.idempotency_key},
+        ):
+            try:
+                reply = await self.ledger.PostJournal(request, timeout=RPC_TIMEOUT_S)  # type: ignore[union-attr]
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+                    # Posted before with the figures of an earlier day: that journal is the break's.
+                    status = status_from_error(error)
+                    info = details_of(status)[1] if status is not None else None
+                    journal_id = info.metadata.get("journal_id", "") if info is not None else ""
+                    if journal_id:
+                        return journal_id
+                log.warning(
+                    "could not post an aged cash break to suspense; retried at the next check",
+                    extra={"break_id": brk.break_id, "code": error.code().name, "error": error.details()},
+                )
+                return ""
+        log.info(
+            "posted an aged cash break to suspense",
+            extra={
+                "break_id": brk.break_id,
+                "journal_id": reply.journal.journal_id,
+                "replayed": reply.replayed,
+            },
+        )
+        return reply.journal.journal_id
+
+    @staticmethod
+    def _suspense_record(brk: Break, sim_time: dt.datetime) -> NewRecord:
+        return NewRecord(
+            event_id=f"rec-{brk.break_id}-suspense_posted",
+            kind="break.suspense_posted",
+            sim_time=sim_time,
+            trace_id=brk.trace_id,
+            caused_by=brk.caused_by,
+            mandate_id=brk.mandate_id,
+            summary=f"break {brk.break_id} posted to suspense: journal {brk.suspense_journal_id}",
+        )
+
+    async def _ensure_suspense_records(self) -> None:
+        """The event-log record of every suspense posting (a crash may have come between the two)."""
+        breaks = await asyncio.to_thread(self.store.open_breaks)
+        records = []
+        for brk in breaks:
+            if not brk.suspense_journal_id:
+                continue
+            actions = await asyncio.to_thread(self.store.actions, brk.break_id)
+            posted = [a for a in actions if a.kind is ActionKind.POSTED_TO_SUSPENSE]
+            sim_time = posted[-1].sim_time if posted else brk.updated_at
+            records.append(self._suspense_record(brk, sim_time))
+        await self.append(records)
