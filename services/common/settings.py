@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # "" means the embedded SQLite log under data_dir; redis://... selects Redis Streams.
     eventlog_url: str = ""
     ledger_dsn: str = ""
+    # recon's tolerances, aging, escalation and suspense rules: a TOML file; "" = the shipped defaults
+    # (services/recon/domain/default_tolerances.toml documents every key).
+    recon_config: pathlib.Path | None = None
     log_level: str = "INFO"
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     seed: int = 7

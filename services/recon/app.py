@@ -133,7 +133,11 @@ class ReconRuntime:
         self.ledger_addr = settings.addr("ledger")
         self.store = open_store(settings.service_dir("recon"))
         self.event_log: EventLog = open_event_log(settings.eventlog_url or None, settings.data_dir)
-        self.config = ReconConfig.default()
+        self.config = (
+            ReconConfig.from_toml(settings.recon_config.read_text(encoding="utf-8"))
+            if settings.recon_config
+            else ReconConfig.default()
+        )
         self.checker: DayEndChecker | None = None
         self.consumer: ReconConsumer | None = None
         self.client: EventStreamClient | None = None

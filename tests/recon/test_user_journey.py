@@ -1,0 +1,117 @@
+"""As a user would: `opsuite up`, drop a trade at the custodian, watch recon raise the break at the
+next day end, see it age into the ledger's suspense account, and follow it with `opsuite trace`."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+
+from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from services.common.settings import SERVICES
+from tests.support.processes import ROOT
+
+SERVING = re.compile(r"✓ (\w+)\s+serving on (\S+)")
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("OPSUITE_", "OTEL_"))}
+    return {
+        **base,
+        **{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES},
+        "OPSUITE_DATA_DIR": str(data_dir),
+        "OPSUITE_SHUTDOWN_GRACE_S": "5",
+        "PYTHONUNBUFFERED": "1",
+        "COLUMNS": "220",
+    }
+
+
+@pytest.mark.slow
+def test_a_dropped_trade_from_tick_to_suspense_journal(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up", "--no-view", "--speed", "3", "--days", "40",
+         "--seed", "21", "--start", "2020-02-03", "--fault-rate", "0"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    addresses: dict[str, str] = {}
+    try:
+        assert up.stdout is not None
+        for line in up.stdout:
+            if match := SERVING.search(line):
+                addresses[match[1]] = match[2]
+            if "all services serving" in line or "start-up failed" in line:
+                break
+        assert set(addresses) == {"market", "ledger", "recon"}, addresses
+        with (
+            grpc.insecure_channel(addresses["market"]) as market_channel,
+            grpc.insecure_channel(addresses["recon"]) as recon_channel,
+            grpc.insecure_channel(addresses["ledger"]) as ledger_channel,
+        ):
+            market = market_pb2_grpc.MarketServiceStub(market_channel)
+            recon = recon_pb2_grpc.ReconServiceStub(recon_channel)
+            ledger = ledger_pb2_grpc.LedgerServiceStub(ledger_channel)
+            mandate = market.ListMandates(market_pb2.ListMandatesRequest()).mandates[0].mandate_id
+            fault = market.InjectFault(
+                market_pb2.InjectFaultRequest(
+                    kind=market_pb2.FAULT_KIND_CUSTODIAN_DROP_TRADE, mandate_id=mandate
+                )
+            )
+
+            # Follow recon's changes as they happen until the dropped trade's cash break reaches suspense.
+            dropped: recon_pb2.Break | None = None
+            posted: recon_pb2.Break | None = None
+            watch = recon.WatchBreaks(recon_pb2.WatchBreaksRequest(), timeout=120)
+            for change in watch:
+                record = change.record
+                applied = next(
+                    f
+                    for f in market.ListInjectedFaults(market_pb2.ListInjectedFaultsRequest()).faults
+                    if f.fault_id == fault.fault_id
+                )
+                if applied.status != market_pb2.FAULT_STATUS_APPLIED:
+                    continue
+                ours = set(applied.event_ids) & set(record.caused_by) or record.fill_id == applied.fill_id
+                if ours and record.kind == recon_pb2.BREAK_KIND_MISSING_AT_CUSTODIAN and dropped is None:
+                    dropped = record
+                    # Raised at the first day end after the trade: first seen on the fault's date.
+                    assert (record.first_seen_date.year, record.first_seen_date.month, record.first_seen_date.day) == (
+                        applied.applied_date.year, applied.applied_date.month, applied.applied_date.day,
+                    )  # fmt: skip
+                if ours and record.suspense_journal_id:
+                    posted = record
+                    break
+            watch.cancel()
+            assert dropped is not None, "recon never raised the dropped trade"
+            assert posted is not None and posted.age_business_days >= 3
+            [journal] = ledger.GetLedger(
+                ledger_pb2.GetLedgerRequest(
+                    mandate_id=posted.mandate_id, kind=ledger_pb2.JOURNAL_KIND_SUSPENSE
+                )
+            ).journals
+            assert journal.journal_id == posted.suspense_journal_id and posted.break_id in journal.memo
+            assert journal.trace_id == posted.trace_id
+
+            trace = subprocess.run(
+                [sys.executable, "-m", "services.cli", "trace", posted.break_id],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert trace.returncode == 0, trace.stderr
+            out = trace.stdout
+            order = [out.index(marker) for marker in ("trade.fill", "break.opened", "journal.posted")]
+            assert order == sorted(order), out
+            assert f"ldg-{journal.journal_id}" in out
+    finally:
+        up.send_signal(signal.SIGINT)
+        rest, _ = up.communicate(timeout=60)
+    assert up.returncode == 0, rest
+    for name in ("market", "ledger", "recon"):
+        assert f"stopped {name} (exit code 0)" in rest
