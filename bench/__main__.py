@@ -1,4 +1,4 @@
-"""opsuite benchmarks: `make bench` (or `python -m bench [--days N]`).
+"""opsuite benchmarks: `make bench` (or `python -m bench [--days N] [--only market|ledger]`).
 
 Every figure is printed beside a baseline measured in the same run:
 - simulation: business days per second of the pure simulation, and of the
@@ -6,8 +6,11 @@ Every figure is printed beside a baseline measured in the same run:
 - streaming: events per second delivered by market to 1 and to 5 concurrent
   subscribers, against a bare grpc.aio server streaming the very same batch
   bytes with no work per message (the ceiling);
-- memory: peak resident memory of the market process during the run.
-Results go to bench/results.json; bench/README.md discusses them.
+- memory: peak resident memory of the market process during the run;
+- ledger: journals and postings per second, PostJournal latency, trial balance at size and
+  against Beancount (bench/ledger.py).
+Results go to bench/results.json (a section run alone replaces only its own keys);
+bench/README.md discusses them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import grpc
 
+from bench import ledger
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,9 +217,35 @@ def main() -> None:
     )
     parser.add_argument("--days", type=int, default=1000, help="business days to simulate (default 1000)")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--only", choices=("market", "ledger"), help="run one section (default: both)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    ledger.add_arguments(parser)
     args = parser.parse_args()
 
+    # A section run alone keeps the other section's last results.
+    results: dict[str, object] = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if args.only in (None, "market"):
+        results.update(bench_market(args))
+    if args.only in (None, "ledger"):
+        # --ledger-parts may run some of the ledger's figures: the others keep their last results.
+        previous = results.get("ledger")
+        previous = previous if isinstance(previous, dict) else {}
+        fresh = ledger.main_section(args)
+        results["ledger"] = {
+            **previous,
+            **fresh,
+            "runs": {**previous.get("runs", {}), **fresh["runs"]},  # type: ignore[dict-item]
+            "machine": _machine(),
+        }
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results written to {args.out}")
+
+
+def _machine() -> dict[str, object]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def bench_market(args: argparse.Namespace) -> dict[str, object]:
     print(f"simulation: {args.days} business days from {START}, seed {SEED} ...", flush=True)
     simulation = bench_simulation(args.days)
     print(
@@ -236,18 +266,12 @@ def main() -> None:
     print(
         f"  market peak RSS {streaming['market_peak_rss_mib']:.0f} MiB over {streaming['head_seq']:,} events"
     )
-    results = {
+    return {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": _machine(),
         "simulation": simulation,
         "streaming": streaming,
     }
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"results written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ import contextlib
 import datetime as dt
 import json
 import math
+import multiprocessing
+import multiprocessing.connection
+import multiprocessing.process
 import os
 import pathlib
 import random
@@ -30,10 +33,12 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import grpc
@@ -48,6 +53,7 @@ from services.ledger.domain import chart
 from services.ledger.domain.records import JournalDraft, JournalKind, Posting
 from services.ledger.store import LedgerStore, open_store
 
+T = TypeVar("T")
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 YEAR_START = dt.date(2019, 1, 2)
@@ -56,15 +62,23 @@ SEED = 7
 EVENT_BATCH = 512  # events per stream batch: the ledger's EventStreamClient asks for 512
 COPY_BATCH = 500
 BACKENDS = ("sqlite", "postgres")
+PARTS = ("throughput", "latency", "trial", "beancount")
 TRIAL_RUNS = 20
 # The naive GROUP BY scans every posting; stop repeating it after this long (at least 3 runs).
 NAIVE_BUDGET_S = 10.0
 NAIVE_MIN_RUNS = 3
 BEANCOUNT_RUNS = 3
 LOAD_BATCH = 10_000  # journals per store.post while bulk-loading
+PROGRESS_POSTINGS = 1_000_000
 SYNTHETIC_START = dt.date(2000, 1, 3)
 SYNTHETIC_POSTINGS_PER_DAY = 4_000  # 10 million postings span about ten years of business days
-SYNTHETIC_MANDATES = (("BAL-USD", "USD"), ("EQ-EUR", "EUR"), ("INC-GBP", "GBP"), ("FI-USD", "USD"), ("EQ-JPY", "JPY"))
+SYNTHETIC_MANDATES = (
+    ("BAL-USD", "USD"),
+    ("EQ-EUR", "EUR"),
+    ("INC-GBP", "GBP"),
+    ("FI-USD", "USD"),
+    ("EQ-JPY", "JPY"),
+)
 SYNTHETIC_INSTRUMENTS = 24  # per mandate: 13 standard accounts + 24 x (Securities, Unrealized) = 61
 TB_MANDATE = "BAL-USD"
 WARMUP_CALLS = 50
@@ -81,8 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--ledger-load-budget",
         type=float,
-        default=270.0,
-        help="seconds each backend may spend bulk-loading postings for the trial balance (default 270);"
+        default=540.0,
+        help="seconds each backend may spend bulk-loading postings for the trial balance (default 540);"
         " a size not reached in time is measured at the size reached, and said so",
     )
     group.add_argument("--ledger-days", type=int, default=YEAR_DAYS, help="simulated business days (252)")
@@ -90,6 +104,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ledger-calls", type=int, default=2000, help="sequential PostJournal calls (2000)")
     group.add_argument(
         "--ledger-backends", default=",".join(BACKENDS), help="comma-separated: sqlite,postgres (both)"
+    )
+    group.add_argument(
+        "--ledger-parts",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {','.join(PARTS)} (default: all)",
     )
     group.add_argument(
         "--ledger-admin-dsn",
@@ -170,16 +189,12 @@ def simulate_year(days: int) -> Year:
     # What the ledger's subscription delivers: market filters by kind prefix on the server.
     booked = [e for e in events if e.envelope.kind.startswith(BOOKED_KINDS)]
     return Year(
-        mandates=[codec.mandate_to_proto(m) for m in _values(sim.mandates)],
-        instruments=[codec.instrument_to_proto(i) for i in _values(sim.instruments)],
+        mandates=[codec.mandate_to_proto(m) for m in sim.mandates],
+        instruments=[codec.instrument_to_proto(i) for i in sim.instruments],
         batches=[booked[i : i + EVENT_BATCH] for i in range(0, len(booked), EVENT_BATCH)],
         events=len(events),
         simulate_s=time.perf_counter() - started,
     )
-
-
-def _values(collection: object) -> list:
-    return list(collection.values()) if isinstance(collection, dict) else list(collection)  # type: ignore[call-overload]
 
 
 def _open_standard_chart(store: LedgerStore, year: Year) -> None:
@@ -247,22 +262,18 @@ def post_planned(store: LedgerStore, year: Year, planned: Sequence[Planned]) -> 
     }
 
 
-def copy_baseline(dsn: str, journals: int, run: int) -> dict[str, float]:
-    """A plain batched COPY of two-leg journals into two minimal tables: psycopg 3 cursor.copy(),
-    batches of 500 journals, one commit per batch. The rows are built before the clock starts."""
+def copy_baseline(dsn: str, legs: Sequence[int], name: str) -> dict[str, float]:
+    """A plain batched COPY of journals into two minimal tables: psycopg 3 cursor.copy(), batches of
+    500 journals, one commit per batch. legs: postings per journal (2 each for the issue's reference).
+    The rows are built before the clock starts."""
     amounts = [Decimal(n).scaleb(-2) for n in range(1, 1001)]
-    day = YEAR_START
-    rows = [
-        (
-            (n, "BAL-USD", day + dt.timedelta(days=n // 20), f"bench journal {n}"),
-            (
-                (n, 0, "BAL-USD", "Assets:Cash:USD", "USD", amounts[n % 1000]),
-                (n, 1, "BAL-USD", "Assets:Suspense:USD", "USD", -amounts[n % 1000]),
-            ),
-        )
-        for n in range(1, journals + 1)
-    ]
-    jt, pt = f"copy_journals_{run}", f"copy_postings_{run}"
+    rows = []
+    for n, count in enumerate(legs, start=1):
+        amount, account = amounts[n % 1000], "Assets:Cash:USD"
+        postings = [(n, i, "BAL-USD", account, "USD", amount) for i in range(count - 1)]
+        postings.append((n, count - 1, "BAL-USD", "Assets:Suspense:USD", "USD", -amount * (count - 1)))
+        rows.append(((n, "BAL-USD", YEAR_START + dt.timedelta(days=n // 20), f"bench journal {n}"), postings))
+    jt, pt = f"copy_journals_{name}", f"copy_postings_{name}"
     with psycopg.connect(dsn) as conn:
         conn.execute(
             sql.SQL(
@@ -288,12 +299,12 @@ def copy_baseline(dsn: str, journals: int, run: int) -> dict[str, float]:
                     for header, _ in chunk:
                         copy.write_row(header)
                 with cur.copy(copy_postings) as copy:
-                    for _, legs in chunk:
-                        for leg in legs:
-                            copy.write_row(leg)
+                    for _, postings in chunk:
+                        for posting in postings:
+                            copy.write_row(posting)
             conn.commit()
         seconds = time.perf_counter() - started
-    return {"journals": journals, "postings": 2 * journals, "seconds": seconds}
+    return {"journals": len(legs), "postings": sum(legs), "seconds": seconds}
 
 
 def _rates(run: dict[str, float]) -> dict[str, float]:
@@ -304,7 +315,7 @@ def _rates(run: dict[str, float]) -> dict[str, float]:
     }
 
 
-def _best_of(runs: Sequence[dict[str, float]]) -> dict[str, float]:
+def _median_run(runs: Sequence[dict[str, float]]) -> dict[str, float]:
     """The median run (by seconds), with how many runs there were and their spread."""
     ordered = sorted(runs, key=lambda r: r["seconds"])
     median = dict(ordered[len(ordered) // 2])
@@ -319,7 +330,9 @@ def bench_throughput(year: Year, backends: Sequence[str], repeats: int, admin_ds
     journals = sum(len(b.drafts) for b in planned)
     consumed: dict[str, list[dict[str, float]]] = {b: [] for b in backends}
     posted: dict[str, list[dict[str, float]]] = {b: [] for b in backends}
+    shapes = [len(d.postings) for b in planned for d in b.drafts]
     copies: list[dict[str, float]] = []
+    copies_same: list[dict[str, float]] = []
     with scratch_database(admin_dsn) as copy_dsn:
         for run in range(repeats):  # interleaved, so a slow spell of the machine hits every figure
             for backend in backends:
@@ -327,8 +340,10 @@ def bench_throughput(year: Year, backends: Sequence[str], repeats: int, admin_ds
                     consumed[backend].append(consume_year(store, year))
                 with backend_store(backend, admin_dsn) as (store, _, _):
                     posted[backend].append(post_planned(store, year, planned))
-            copies.append(copy_baseline(copy_dsn, journals, run))
-    copy = _best_of(copies)
+            copies.append(copy_baseline(copy_dsn, [2] * journals, f"two_legs_{run}"))
+            copies_same.append(copy_baseline(copy_dsn, shapes, f"same_shape_{run}"))
+    copy = _median_run(copies)
+    copy_same = _median_run(copies_same)
     out: dict[str, object] = {
         "days": len({e.envelope.sim_time.ToDatetime().date() for b in year.batches for e in b}),
         "events": year.events,
@@ -337,12 +352,14 @@ def bench_throughput(year: Year, backends: Sequence[str], repeats: int, admin_ds
         "journals": journals,
         "postings": sum(len(d.postings) for b in planned for d in b.drafts),
         "copy_baseline": copy,
+        "copy_same_shape": copy_same,
     }
     for backend in backends:
-        row = {"consumer": _best_of(consumed[backend]), "store_post": _best_of(posted[backend])}
+        row = {"consumer": _median_run(consumed[backend]), "store_post": _median_run(posted[backend])}
         for what in ("consumer", "store_post"):
             row[what]["journals_vs_copy"] = row[what]["journals_per_s"] / copy["journals_per_s"]
             row[what]["postings_vs_copy"] = row[what]["postings_per_s"] / copy["postings_per_s"]
+            row[what]["vs_copy_same_shape"] = copy_same["seconds"] / row[what]["seconds"]
         out[backend] = row
     return out
 
@@ -496,7 +513,9 @@ def bench_post_journal(backend: str, calls: int, admin_dsn: str) -> dict[str, ob
                         ),
                         ledger_pb2.Posting(
                             account=chart.cash(ccy),
-                            amount=common_pb2.Money(amount=common_pb2.Decimal(value=f"-{amount}"), currency=ccy),
+                            amount=common_pb2.Money(
+                                amount=common_pb2.Decimal(value=f"-{amount}"), currency=ccy
+                            ),
                         ),
                     ],
                     posted_by="bench",
@@ -511,7 +530,7 @@ def bench_post_journal(backend: str, calls: int, admin_dsn: str) -> dict[str, ob
         }
         samples: dict[str, list[float]] = {name: [] for name in calls_by_name}
         warmup: list[float] = []
-        for name, call in calls_by_name.items():
+        for call in calls_by_name.values():
             _timed(call, range(-WARMUP_CALLS, 0), warmup)
         # Interleaved slices, so a slow spell of the machine hits the baselines as much as PostJournal.
         for first in range(0, calls, LATENCY_SLICE):
@@ -538,3 +557,574 @@ def _ledger_journal_count(
         stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=m.mandate_id)).journal_count
         for m in mandates
     )
+
+
+# ------------------------------------------------------------------ 3. trial balance at size
+
+
+class SyntheticLedger:
+    """Balanced journals shaped like the simulated ones (trades, settlements, dividends, daily marks),
+    about SYNTHETIC_POSTINGS_PER_DAY postings per business day over five mandates of ~60 accounts each,
+    in date order (the order a ledger receives them). Deterministic for its seed."""
+
+    def __init__(self, seed: int = SEED) -> None:
+        self.rng = random.Random(seed)
+        self.day = SYNTHETIC_START
+        self.serial = 0
+        self.days_done = 0
+        self.first_day = SYNTHETIC_START
+        self.last_day: dt.date | None = None
+        self._cents = [Decimal(n).scaleb(-2) for n in range(1, 100_001)]
+        self._yen = [Decimal(n) for n in range(1, 100_001)]
+        self._quantities = [Decimal(n) for n in range(1, 1001)]
+
+    def _amount(self, ccy: str) -> Decimal:
+        return self.rng.choice(self._yen if ccy == "JPY" else self._cents)
+
+    def _journal(
+        self, mandate: str, kind: JournalKind, legs: list[tuple[str, Decimal, str, Decimal | None]]
+    ) -> JournalDraft:
+        self.serial += 1
+        return JournalDraft(
+            mandate_id=mandate,
+            kind=kind,
+            effective_date=self.day,
+            sim_time=dt.datetime.combine(self.day, dt.time(17), dt.UTC),
+            postings=tuple(
+                # A Securities leg (the one with a quantity) names its instrument, as the rules do.
+                Posting(
+                    account,
+                    amount,
+                    ccy,
+                    base_amount=amount,
+                    quantity=quantity,
+                    instrument_id=chart.instrument_of(account) if quantity is not None else "",
+                )
+                for account, amount, ccy, quantity in legs
+            ),
+            idempotency_key=f"syn:{self.serial}",
+            source_event_id=f"syn-{self.serial}",
+        )
+
+    def _instrument(self, index: int, slot: int) -> str:
+        return f"SYN{index * SYNTHETIC_INSTRUMENTS + slot:03d}"
+
+    def one_day(self) -> list[JournalDraft]:
+        rng, out, budget = self.rng, [], SYNTHETIC_POSTINGS_PER_DAY // len(SYNTHETIC_MANDATES)
+        for index, (mandate, ccy) in enumerate(SYNTHETIC_MANDATES):
+            count = 0
+            while count < budget:
+                iid = self._instrument(index, rng.randrange(SYNTHETIC_INSTRUMENTS))
+                gross, fee = self._amount(ccy), self._amount(ccy) / 100 if ccy != "JPY" else Decimal(1)
+                qty = rng.choice(self._quantities)
+                roll = rng.random()
+                if roll < 0.35:  # a buy on trade date
+                    legs = [
+                        (chart.securities(iid), gross, ccy, qty),
+                        (chart.commissions(ccy), fee, ccy, None),
+                        (chart.fees(ccy), fee, ccy, None),
+                        (chart.pending_payable(ccy), -(gross + 2 * fee), ccy, None),
+                    ]
+                    kind = JournalKind.TRADE
+                elif roll < 0.55:  # a sell, realizing a gain or a loss
+                    cost = self._amount(ccy)
+                    legs = [
+                        (chart.pending_receivable(ccy), gross - fee, ccy, None),
+                        (chart.commissions(ccy), fee, ccy, None),
+                        (chart.securities(iid), -cost, ccy, -qty),
+                        (chart.realized(ccy), cost - gross, ccy, None),
+                    ]
+                    kind = JournalKind.TRADE
+                elif roll < 0.85:  # a settlement
+                    payable = rng.random() < 0.6
+                    side = chart.pending_payable(ccy) if payable else chart.pending_receivable(ccy)
+                    sign = 1 if payable else -1
+                    legs = [(side, sign * gross, ccy, None), (chart.cash(ccy), -sign * gross, ccy, None)]
+                    kind = JournalKind.SETTLEMENT
+                else:  # a dividend accrued or paid
+                    accrue = rng.random() < 0.5
+                    other = chart.dividends(ccy) if accrue else chart.cash(ccy)
+                    legs = [(chart.accrued_income(ccy), gross, ccy, None), (other, -gross, ccy, None)]
+                    if not accrue:
+                        legs = [
+                            (chart.cash(ccy), gross, ccy, None),
+                            (chart.accrued_income(ccy), -gross, ccy, None),
+                        ]
+                    kind = JournalKind.ACCRUAL if accrue else JournalKind.DIVIDEND
+                out.append(self._journal(mandate, kind, legs))
+                count += len(legs)
+            # The day's mark-to-market: one journal per mandate, two legs per instrument held.
+            legs = []
+            for slot in range(SYNTHETIC_INSTRUMENTS):
+                change = self._amount(ccy) * (1 if rng.random() < 0.5 else -1)
+                iid = self._instrument(index, slot)
+                legs += [
+                    (chart.unrealized(iid), change, ccy, None),
+                    (chart.unrealized_gains(ccy), -change, ccy, None),
+                ]
+            out.append(self._journal(mandate, JournalKind.MARK_TO_MARKET, legs))
+        self.last_day = self.day
+        self.days_done += 1
+        self.day += dt.timedelta(days=3 if self.day.weekday() == 4 else 1)
+        return out
+
+    def mid_date(self) -> dt.date:
+        """A business date halfway through the days generated so far."""
+        assert self.last_day is not None
+        return self.first_day + (self.last_day - self.first_day) / 2
+
+
+_NAIVE = {
+    "sqlite": (
+        "SELECT p.account, p.currency,"
+        " SUM(CASE WHEN p.amount > 0 THEN p.amount ELSE 0 END),"
+        " SUM(CASE WHEN p.amount < 0 THEN -p.amount ELSE 0 END),"
+        " SUM(CASE WHEN p.base_amount > 0 THEN p.base_amount ELSE 0 END),"
+        " SUM(CASE WHEN p.base_amount < 0 THEN -p.base_amount ELSE 0 END), SUM(p.quantity)"
+        " FROM postings AS p {join} WHERE p.mandate_id = ? {until} GROUP BY p.account, p.currency"
+    ),
+    "postgres": (
+        "SELECT p.account, p.currency,"
+        " COALESCE(SUM(p.amount) FILTER (WHERE p.amount > 0), 0),"
+        " COALESCE(-SUM(p.amount) FILTER (WHERE p.amount < 0), 0),"
+        " COALESCE(SUM(p.base_amount) FILTER (WHERE p.base_amount > 0), 0),"
+        " COALESCE(-SUM(p.base_amount) FILTER (WHERE p.base_amount < 0), 0), SUM(p.quantity)"
+        " FROM postings AS p {join} WHERE p.mandate_id = %s {until} GROUP BY p.account, p.currency"
+    ),
+}
+
+
+def naive_trial_balance(
+    backend: str, dsn: str, data_dir: pathlib.Path
+) -> Callable[[str, dt.date | None], dict[tuple[str, str], Decimal]]:
+    """(mandate, as_of) -> {(account, currency): debit - credit} by summing every posting (what a trial
+    balance costs without maintained balances), on its own connection to the same database."""
+    if backend == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(data_dir / "ledger" / "ledger.sqlite3", check_same_thread=False)
+
+        def run(mandate: str, as_of: dt.date | None) -> dict[tuple[str, str], Decimal]:
+            query = _NAIVE["sqlite"].format(
+                join="JOIN journals AS j ON j.ledger_seq = p.ledger_seq" if as_of else "",
+                until="AND j.effective_date <= ?" if as_of else "",
+            )
+            rows = conn.execute(query, (mandate, as_of.isoformat()) if as_of else (mandate,)).fetchall()
+            # SQLite holds micro-units (docs/ledger-design.md)
+            return {(r[0], r[1]): Decimal(r[2] - r[3]).scaleb(-6) for r in rows if r[2] != r[3]}
+
+        return run
+    pg = psycopg.connect(dsn, autocommit=True)
+
+    def run_pg(mandate: str, as_of: dt.date | None) -> dict[tuple[str, str], Decimal]:
+        query = _NAIVE["postgres"].format(
+            join="JOIN journals AS j ON j.ledger_seq = p.ledger_seq" if as_of else "",
+            until="AND j.effective_date <= %s" if as_of else "",
+        )
+        rows = pg.execute(query, (mandate, as_of) if as_of else (mandate,)).fetchall()  # type: ignore[arg-type]
+        return {(r[0], r[1]): r[2] - r[3] for r in rows if r[2] != r[3]}
+
+    return run_pg
+
+
+def _time_runs(call: Callable[[], T], runs: int, budget_s: float | None = None) -> tuple[float, int, T]:
+    """(median seconds, runs made, the first run's answer): `runs` calls, or fewer (at least
+    NAIVE_MIN_RUNS) once budget_s is spent."""
+    samples: list[float] = []
+    spent = 0.0
+    first: list[T] = []
+    while len(samples) < runs:
+        started = time.perf_counter()
+        answer = call()
+        samples.append(time.perf_counter() - started)
+        first = first or [answer]
+        spent += samples[-1]
+        if budget_s is not None and spent > budget_s and len(samples) >= NAIVE_MIN_RUNS:
+            break
+    return _median(samples), len(samples), first[0]
+
+
+def _measure_trial_balance(
+    store: LedgerStore, naive: Callable[[str, dt.date | None], dict[tuple[str, str], Decimal]], mid: dt.date
+) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for label, as_of in (("latest", None), ("mid", mid)):
+        seconds, runs, result = _time_runs(lambda a=as_of: store.trial_balance(TB_MANDATE, a), TRIAL_RUNS)
+        naive_s, naive_runs, summed = _time_runs(
+            lambda a=as_of: naive(TB_MANDATE, a), TRIAL_RUNS, NAIVE_BUDGET_S
+        )
+        maintained = {(line.account, line.currency): line.balance for line in result.lines if line.balance}
+        out[label] = {
+            "as_of": as_of.isoformat() if as_of else None,
+            "lines": len(result.lines),
+            "mandate_postings": result.posting_count,
+            "trial_balance_ms": _ms(seconds),
+            "trial_balance_runs": runs,
+            "naive_group_by_ms": _ms(naive_s),
+            "naive_group_by_runs": naive_runs,
+            "naive_vs_trial_balance": naive_s / seconds,
+            "same_balances": summed == maintained,
+        }
+    return out
+
+
+class _Loader:
+    """Bulk-loads the synthetic ledger through store.post, in batches of LOAD_BATCH journals."""
+
+    def __init__(self, store: LedgerStore, backend: str) -> None:
+        self.store = store
+        self.backend = backend
+        self.synthetic = SyntheticLedger()
+        self.journals = self.postings = 0
+        self.seconds = 0.0
+        self._next_report = PROGRESS_POSTINGS
+
+    def load_to(self, target: int, budget_s: float) -> None:
+        """Post until `target` postings are stored or `budget_s` seconds of loading are spent,
+        whichever comes first, always finishing the day in progress (so "mid" and "latest" see whole days)."""
+        pending: list[JournalDraft] = []
+        while self.postings < target and self.seconds < budget_s:
+            started = time.perf_counter()
+            while len(pending) < LOAD_BATCH:
+                pending.extend(self.synthetic.one_day())
+            chunk, pending = pending[:LOAD_BATCH], pending[LOAD_BATCH:]
+            self._post(chunk)
+            if pending and (
+                self.postings >= target or self.seconds + time.perf_counter() - started >= budget_s
+            ):
+                self._post(pending)
+                pending = []
+            self.seconds += time.perf_counter() - started
+            if self.postings >= self._next_report:
+                print(
+                    f"    {self.backend}: {self.postings:,} postings loaded in {self.seconds:.0f} s",
+                    flush=True,
+                )
+                self._next_report += PROGRESS_POSTINGS
+
+    def _post(self, drafts: Sequence[JournalDraft]) -> None:
+        self.store.post(drafts, open_missing=True)
+        self.journals += len(drafts)
+        self.postings += sum(len(d.postings) for d in drafts)
+
+
+def _trial_worker(
+    backend: str,
+    dsn: str,
+    data_dir: pathlib.Path,
+    sizes: Sequence[int],
+    load_budget_s: float,
+    conn: multiprocessing.connection.Connection,
+) -> None:
+    """One backend's trial-balance benchmark, in its own process so both backends load at once on the
+    machine's two cores. After each size it reports "loaded" and measures only when told to, so a
+    measurement never overlaps the other backend's loading."""
+    try:
+        store = open_store(dsn, data_dir / "ledger")
+        try:
+            loader = _Loader(store, backend)
+            naive = naive_trial_balance(backend, dsn, data_dir)
+            for target in sizes:
+                loader.load_to(target, load_budget_s)
+                conn.send(("loaded", loader.postings))
+                conn.recv()
+                print(
+                    f"    {backend}: {loader.postings:,} postings ({loader.journals:,} journals,"
+                    f" {loader.synthetic.days_done:,} days) loaded in {loader.seconds:.0f} s;"
+                    " timing the trial balance ...",
+                    flush=True,
+                )
+                row = {
+                    "target_postings": target,
+                    "postings": loader.postings,
+                    "journals": loader.journals,
+                    "days": loader.synthetic.days_done,
+                    "accounts": len(store.accounts()),
+                    "reached": loader.postings >= target,
+                    **_measure_trial_balance(store, naive, loader.synthetic.mid_date()),
+                }
+                conn.send(("row", row))
+                if not row["reached"]:
+                    break  # the load budget is spent: larger sizes are not measured
+        finally:
+            store.close()
+        conn.send(
+            (
+                "done",
+                {
+                    "load_seconds": loader.seconds,
+                    "load_postings_per_s": loader.postings / loader.seconds if loader.seconds else 0.0,
+                },
+            )
+        )
+    except BaseException:
+        conn.send(("error", traceback.format_exc()))
+        raise
+
+
+def _expect(conn: multiprocessing.connection.Connection, kind: str) -> Any:
+    got, payload = conn.recv()
+    if got == "error":
+        raise RuntimeError(f"a trial-balance worker failed:\n{payload}")
+    assert got == kind, (got, kind)
+    return payload
+
+
+def bench_trial_balance(
+    backends: Sequence[str], sizes: Sequence[int], load_budget_s: float, admin_dsn: str
+) -> dict[str, dict[str, object]]:
+    """Every backend loads in its own process at the same time; at each size the loads wait for one
+    another and each backend is then measured alone, the other idle."""
+    spawn = multiprocessing.get_context("spawn")  # no fork after gRPC channels were made
+    results: dict[str, dict[str, object]] = {}
+    with contextlib.ExitStack() as stack:
+        pipes, workers = {}, {}
+        for backend in backends:
+            tmp = pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="opsuite-bench-")))
+            dsn = stack.enter_context(scratch_database(admin_dsn)) if backend == "postgres" else ""
+            ours, theirs = spawn.Pipe()
+            worker = spawn.Process(
+                target=_trial_worker,
+                args=(backend, dsn, tmp, list(sizes), load_budget_s, theirs),
+                daemon=True,
+            )
+            worker.start()
+            stack.callback(_stop_worker, worker)
+            pipes[backend], workers[backend] = ours, worker
+            results[backend] = {
+                "backend": backend,
+                "concurrent_load": len(backends) > 1,
+                "load_budget_s": load_budget_s,
+                "rows": [],
+            }
+        active = list(backends)
+        for index in range(len(sizes)):
+            for backend in active:
+                _expect(pipes[backend], "loaded")
+            for backend in list(active):
+                pipes[backend].send("measure")
+                row = _expect(pipes[backend], "row")
+                results[backend]["rows"].append(row)  # type: ignore[union-attr]
+                if not row["reached"] or index == len(sizes) - 1:
+                    results[backend].update(_expect(pipes[backend], "done"))
+                    active.remove(backend)
+        for worker in workers.values():
+            worker.join(timeout=60)
+    return results
+
+
+def _stop_worker(worker: multiprocessing.process.BaseProcess) -> None:
+    if worker.is_alive():
+        worker.terminate()
+    worker.join(timeout=30)
+
+
+# ------------------------------------------------------------------ 4. Beancount
+
+
+def bench_beancount(year: Year) -> dict[str, object]:
+    from beancount import loader
+    from beancount.core import data, realization
+
+    loader.initialize(use_cache=False)  # timing a cold load; the cache would also write beside the file
+    with tempfile.TemporaryDirectory(prefix="opsuite-bench-") as tmp:
+        data_dir = pathlib.Path(tmp)
+        store = open_store("", data_dir / "ledger")
+        try:
+            consume_year(store, year)
+            mandates = sorted(m.mandate_id for m in year.mandates)
+            path = data_dir / "year.beancount"
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSUITE_", "OTEL_"))}
+            started = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "services.cli",
+                    "ledger",
+                    "export",
+                    "--format",
+                    "beancount",
+                    "--out",
+                    str(path),
+                ],
+                cwd=ROOT,
+                env={**env, "OPSUITE_DATA_DIR": str(data_dir)},
+                check=True,
+                capture_output=True,
+            )
+            export_s = time.perf_counter() - started
+
+            def beancount_balances() -> dict[tuple[str, str, str], Decimal]:
+                entries, errors, _ = loader.load_file(str(path))
+                if errors:
+                    raise RuntimeError(f"Beancount reported {len(errors)} errors: {errors[0].message}")
+                names = {
+                    e.account: (e.meta["mandate"], e.meta["ledger_account"])
+                    for e in entries
+                    if isinstance(e, data.Open)
+                }
+                root = realization.realize(entries)
+                out = {}
+                for name, (mandate, account) in names.items():
+                    for position in realization.get(root, name).balance:
+                        if position.units.number:
+                            out[(mandate, account, position.units.currency)] = position.units.number
+                return out
+
+            def ledger_balances() -> dict[tuple[str, str, str], Decimal]:
+                return {
+                    (m, line.account, line.currency): line.balance
+                    for m in mandates
+                    for line in store.trial_balance(m, None).lines
+                    if line.balance
+                }
+
+            beancount_s, beancount_runs, by_beancount = _time_runs(beancount_balances, BEANCOUNT_RUNS)
+            ledger_s, ledger_runs, by_ledger = _time_runs(ledger_balances, TRIAL_RUNS)
+            agree = by_beancount == by_ledger
+            journals, postings = store.counts()
+        finally:
+            store.close()
+        size = path.stat().st_size
+    return {
+        "mandates": len(mandates),
+        "journals": journals,
+        "postings": postings,
+        "file_bytes": size,
+        "export_seconds": export_s,
+        "beancount_ms": _ms(beancount_s),
+        "beancount_runs": beancount_runs,
+        "ledger_trial_balances_ms": _ms(ledger_s),
+        "ledger_runs": ledger_runs,
+        "beancount_vs_ledger": beancount_s / ledger_s,
+        "same_balances": agree,
+    }
+
+
+# ------------------------------------------------------------------ the section
+
+
+def main_section(args: argparse.Namespace) -> dict[str, object]:
+    """Run the ledger benchmarks, print each figure beside its baseline, return the results."""
+    backends = _choices("--ledger-backends", args.ledger_backends, BACKENDS)
+    parts = _choices("--ledger-parts", args.ledger_parts, PARTS)
+    sizes = sorted(int(size) for size in args.ledger_postings.split(",") if size)
+    started = time.perf_counter()
+    results: dict[str, object] = {}
+    runs: dict[str, dict[str, object]] = {}
+    results["runs"] = runs
+    year: Year | None = None
+    if "throughput" in parts or "beancount" in parts:
+        print(
+            f"ledger: simulating {args.ledger_days} business days from {YEAR_START}, seed {SEED} ...",
+            flush=True,
+        )
+        year = simulate_year(args.ledger_days)
+    sections: dict[str, tuple[str, Callable[[], object]]] = {
+        "throughput": ("throughput", lambda: _throughput_section(year, backends, args)),  # type: ignore[arg-type]
+        "latency": ("post_journal", lambda: _latency_section(backends, args)),
+        "trial": ("trial_balance", lambda: _trial_section(backends, sizes, args)),
+        "beancount": ("beancount", lambda: _beancount_section(year)),  # type: ignore[arg-type]
+    }
+    for part in parts:
+        key, run = sections[part]
+        # Other work on a shared machine skews every figure: the 1-minute load average says how busy it was.
+        when, load, t0 = (
+            dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            os.getloadavg()[0],
+            time.perf_counter(),
+        )
+        results[key] = run()
+        runs[key] = {
+            "when": when,
+            "seconds": time.perf_counter() - t0,
+            "load_average_at_start": load,
+            "load_average_at_end": os.getloadavg()[0],
+        }
+    print(f"ledger benchmarks took {time.perf_counter() - started:.0f} s")
+    return results
+
+
+def _choices(option: str, text: str, known: Sequence[str]) -> list[str]:
+    chosen = [item for item in text.split(",") if item]
+    unknown = set(chosen) - set(known)
+    if unknown:
+        raise SystemExit(
+            f"{option}: unknown {', '.join(sorted(unknown))}; expected some of {', '.join(known)}"
+        )
+    return [item for item in known if item in chosen]
+
+
+def _throughput_section(year: Year, backends: Sequence[str], args: argparse.Namespace) -> dict[str, object]:
+    print(f"ledger throughput: consuming the year, {args.ledger_repeats} runs each (median) ...", flush=True)
+    throughput = bench_throughput(year, backends, args.ledger_repeats, args.ledger_admin_dsn)
+    copy, same = throughput["copy_baseline"], throughput["copy_same_shape"]
+    assert isinstance(copy, dict) and isinstance(same, dict)
+    print(
+        f"  {throughput['journals']:,} journals, {throughput['postings']:,} postings from"
+        f" {throughput['booked_events']:,} booked events ({throughput['stream_batches']} batches of {EVENT_BATCH})\n"
+        f"  baseline: plain COPY of {copy['journals']:,} two-leg journals into PostgreSQL"
+        f"  {copy['journals_per_s']:9,.0f} journals/s {copy['postings_per_s']:9,.0f} postings/s\n"
+        f"  (plain COPY of the year's own {same['journals']:,} journals and {same['postings']:,} postings"
+        f"  {same['journals_per_s']:9,.0f} journals/s {same['postings_per_s']:9,.0f} postings/s)"
+    )
+    for backend in backends:
+        row = throughput[backend]
+        assert isinstance(row, dict)
+        for what, label in (("consumer", "consumer path"), ("store_post", "store.post alone")):
+            r = row[what]
+            print(
+                f"  {backend:<8} {label:<17} {r['journals_per_s']:9,.0f} journals/s {r['postings_per_s']:9,.0f} postings/s"
+                f"  = {r['journals_vs_copy']:.2f} x COPY in journals, {r['postings_vs_copy']:.2f} x in postings"
+            )
+        rules = row["consumer"]["rules_seconds"] / row["consumer"]["seconds"]
+        print(f"  {backend:<8} (the posting rules and their state JSON: {rules:.0%} of the consumer path)")
+    return throughput
+
+
+def _latency_section(backends: Sequence[str], args: argparse.Namespace) -> dict[str, object]:
+    print(f"ledger PostJournal latency: {args.ledger_calls:,} sequential calls through gRPC ...", flush=True)
+    latency: dict[str, object] = {}
+    for backend in backends:
+        r = bench_post_journal(backend, args.ledger_calls, args.ledger_admin_dsn)
+        latency[backend] = r
+        for name in ("post_journal", "list_accounts", "health"):
+            x = r[name]
+            assert isinstance(x, dict)
+            print(f"  {backend:<8} {name:<14} p50 {x['p50_ms']:7.2f} ms   p99 {x['p99_ms']:7.2f} ms")
+    return latency
+
+
+def _trial_section(
+    backends: Sequence[str], sizes: Sequence[int], args: argparse.Namespace
+) -> dict[str, object]:
+    print(
+        f"ledger trial balance at {', '.join(f'{s:,}' for s in sizes)} postings"
+        f" ({' and '.join(backends)} loading at once, at most {args.ledger_load_budget:.0f} s each) ...",
+        flush=True,
+    )
+    trial = bench_trial_balance(backends, sizes, args.ledger_load_budget, args.ledger_admin_dsn)
+    for backend, r in trial.items():
+        for row in r["rows"]:  # type: ignore[attr-defined]
+            for label in ("latest", "mid"):
+                x = row[label]
+                print(
+                    f"  {backend:<8} {row['postings']:>11,} postings {label:<6} trial balance {x['trial_balance_ms']:8.2f} ms"
+                    f"   naive GROUP BY {x['naive_group_by_ms']:10.1f} ms   ratio {x['naive_vs_trial_balance']:8.0f}"
+                    f"   same balances: {x['same_balances']}"
+                )
+            if not row["reached"]:
+                print(f"  {backend:<8} the load budget ran out before {row['target_postings']:,} postings")
+    return trial  # type: ignore[return-value]
+
+
+def _beancount_section(year: Year) -> dict[str, object]:
+    print("ledger vs Beancount: the simulated year exported, loaded and realized ...", flush=True)
+    beancount = bench_beancount(year)
+    print(
+        f"  Beancount load_file + realize {beancount['beancount_ms']:9.1f} ms   store.trial_balance x"
+        f" {beancount['mandates']} mandates {beancount['ledger_trial_balances_ms']:7.2f} ms"
+        f"   ratio {beancount['beancount_vs_ledger']:.0f}   same balances: {beancount['same_balances']}"
+    )
+    return beancount
