@@ -1,4 +1,4 @@
-"""opsuite benchmarks: `make bench` (or `python -m bench [--days N] [--only market|ledger]`).
+"""opsuite benchmarks: `make bench` (or `python -m bench [--days N] [--only market|ledger|recon]`).
 
 Every figure is printed beside a baseline measured in the same run:
 - simulation: business days per second of the pure simulation, and of the
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import grpc
 
-from bench import ledger
+from bench import ledger, recon
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,7 +217,9 @@ def main() -> None:
     )
     parser.add_argument("--days", type=int, default=1000, help="business days to simulate (default 1000)")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--only", choices=("market", "ledger"), help="run one section (default: both)")
+    parser.add_argument(
+        "--only", choices=("market", "ledger", "recon"), help="run one section (default: all of them)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     ledger.add_arguments(parser)
     args = parser.parse_args()
@@ -237,6 +239,10 @@ def main() -> None:
             "runs": {**previous.get("runs", {}), **fresh["runs"]},  # type: ignore[dict-item]
             "machine": _machine(),
         }
+    if args.only in (None, "recon"):
+        # The matcher against pandas (bench/recon.py); the score against market's ground truth
+        # is its own command, `python -m bench.recon_truth` (bench/recon_truth.json).
+        results["recon"] = recon.main_section(argparse.Namespace(no_readme=True))
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {args.out}")
 
