@@ -1,0 +1,100 @@
+"""Restart recon in the middle of a live run: its breaks keep their ids and ages, nothing is
+raised twice, and no suspense journal is posted twice (compared with a recon never interrupted)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from pathlib import Path
+
+import grpc
+import pytest
+
+from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from tests.support.processes import ServiceProcess, start_service
+from tests.support.waiting import wait_until
+
+DAYS = 30
+
+
+def _breaks(recon: ServiceProcess) -> dict[str, tuple]:
+    with grpc.insecure_channel(recon.address) as channel:
+        stub = recon_pb2_grpc.ReconServiceStub(channel)
+        found, token = {}, ""
+        while True:
+            page = stub.ListBreaks(recon_pb2.ListBreaksRequest(page_size=500, page_token=token))
+            for b in page.breaks:
+                found[b.break_id] = (
+                    b.kind, b.status, b.first_seen_date.SerializeToString(), b.age_business_days,
+                    b.aging_bucket, b.escalated, b.suspense_journal_id, tuple(b.caused_by),
+                )  # fmt: skip
+            if not (token := page.next_page_token):
+                return found
+
+
+@pytest.mark.slow
+def test_a_recon_killed_mid_run_ends_like_one_never_interrupted(tmp_path: Path) -> None:
+    env = {
+        "OPSUITE_SEED": "7",
+        "OPSUITE_START": "2020-02-03",
+        "OPSUITE_DAYS": str(DAYS),
+        "OPSUITE_SPEED": "3",
+    }
+    market = start_service("market", tmp_path / "market", env)
+    processes = [market]
+    try:
+        market.wait_serving()
+        ledger = start_service("ledger", tmp_path / "ledger", {**env, "OPSUITE_MARKET_ADDR": market.address})
+        processes.append(ledger)
+        ledger.wait_serving()
+        wired = {**env, "OPSUITE_MARKET_ADDR": market.address, "OPSUITE_LEDGER_ADDR": ledger.address}
+        steady = start_service("recon", tmp_path / "steady", wired)
+        processes.append(steady)
+        steady.wait_serving()
+
+        with grpc.insecure_channel(market.address) as channel:
+            clock = market_pb2_grpc.MarketServiceStub(channel)
+
+            def day() -> int:
+                return clock.GetClock(market_pb2.GetClockRequest()).business_days_elapsed
+
+            # Kill the second recon twice while the market is still producing days.
+            victim_dir = tmp_path / "victim"
+            for kill_at in (8, 16):
+                victim = start_service("recon", victim_dir, wired)
+                victim.wait_serving()
+                wait_until(lambda kill_at=kill_at: day() >= kill_at, what=f"day {kill_at}")
+                victim.stop(signal.SIGKILL)
+            assert day() < DAYS, "the market finished before recon could be killed mid-run"
+            survivor = start_service("recon", victim_dir, wired)
+            processes.append(survivor)
+            survivor.wait_serving()
+            wait_until(
+                lambda: not clock.GetClock(market_pb2.GetClockRequest()).running,
+                timeout=120,
+                what="the last day",
+            )
+
+        def both_done() -> bool:
+            # Both recons have checked the last day end of every mandate.
+            return _breaks(steady) == _breaks(survivor) and bool(_breaks(steady))
+
+        with contextlib.suppress(AssertionError):  # the assertion below shows the difference
+            wait_until(both_done, timeout=60, what="both recons to check the last day end")
+        expected, actual = _breaks(steady), _breaks(survivor)
+        assert actual == expected
+        posted = {b[6] for b in expected.values() if b[6]}
+        assert len(expected) >= 3 and posted, "the run should raise breaks and age some into suspense"
+        with grpc.insecure_channel(ledger.address) as channel:
+            journals = (
+                ledger_pb2_grpc.LedgerServiceStub(channel)
+                .GetLedger(ledger_pb2.GetLedgerRequest(kind=ledger_pb2.JOURNAL_KIND_SUSPENSE, page_size=1000))
+                .journals
+            )
+        # Two recons and three recon processes, one journal per aged cash break.
+        assert sorted(j.journal_id for j in journals) == sorted(posted)
+    finally:
+        for process in reversed(processes):
+            process.stop()
