@@ -12,9 +12,8 @@ import datetime as dt
 import json
 import pathlib
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 from services.common.eventlog.batch import (
     check_head,
@@ -34,8 +33,8 @@ from services.common.eventlog.records import (
     from_micros,
     to_micros,
 )
+from services.common.sqlite import SqliteFile
 
-_BUSY_TIMEOUT_S = 30.0
 # SQLite's default limit on bound parameters is 32766; stay far below it.
 _IN_CHUNK = 500
 
@@ -137,60 +136,23 @@ class SqliteEventLog:
 
     def __init__(self, path: pathlib.Path) -> None:
         self.path = pathlib.Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
-        self._writer = self._connect()
-        self._writer.execute("PRAGMA journal_mode=WAL")
-        migrate(self._writer)
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
-        self._closed = False
-
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves; the sqlite3 module's implicit
-        # transactions would otherwise split a read across two snapshots.
-        conn = sqlite3.connect(
-            self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        self._db = SqliteFile(
+            self.path,
+            migrate=migrate,
+            closed_error=lambda: EventLogError("event log is closed"),
         )
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
 
-    def _reader(self) -> sqlite3.Connection:
-        if self._closed:
-            raise EventLogError("event log is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            conn.execute("PRAGMA query_only=ON")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
+    # ------------------------------------------------------------------ connections
 
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every SELECT inside sees the same committed state."""
-        conn = self._reader()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
+    @property
+    def _writer(self) -> sqlite3.Connection:
+        return self._db.writer
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock:
-            if self._closed:
-                raise EventLogError("event log is closed")
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def _snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.snapshot()
+
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.write()
 
     @staticmethod
     def _position(conn: sqlite3.Connection, source: str) -> tuple[int, int]:
@@ -342,15 +304,7 @@ class SqliteEventLog:
             )
 
     def close(self) -> None:
-        with self._write_lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._writer.close()
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._db.close()
 
     def __repr__(self) -> str:
         return f"SqliteEventLog({str(self.path)!r})"

@@ -16,13 +16,13 @@ import datetime as dt
 import json
 import pathlib
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from decimal import Decimal
 
 import uuid6
 
+from services.common.sqlite import SqliteFile
 from services.ledger.domain.records import Account, BalanceLine, Journal, JournalDraft, JournalKind, Posting
 from services.ledger.store import batch
 from services.ledger.store.base import LedgerFilter, PostResult, TrialBalanceResult
@@ -35,7 +35,6 @@ from services.ledger.store.errors import (
     UnknownAccount,
 )
 
-_BUSY_TIMEOUT_S = 30.0
 _IN_CHUNK = 500  # SQLite's bound-parameter limit is 32766; stay far below it
 _UNBALANCED = "ledger: journal does not balance"
 _IMMUTABLE = "ledger: journals and postings are immutable"
@@ -254,68 +253,29 @@ def _account_of_row(row: Sequence) -> Account:
     )
 
 
+def _enforce_foreign_keys(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA foreign_keys=ON")
+
+
 class SqliteLedgerStore:
     """LedgerStore on one SQLite file; the file and its parent directory are created when missing."""
 
     def __init__(self, path: pathlib.Path) -> None:
         self.path = pathlib.Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
-        self._writer = self._connect()
-        self._writer.execute("PRAGMA journal_mode=WAL")
-        migrate(self._writer)
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
-        self._closed = False
+        self._db = SqliteFile(
+            self.path,
+            migrate=migrate,
+            closed_error=lambda: LedgerStoreError("ledger store is closed"),
+            prepare=_enforce_foreign_keys,
+        )
 
     # ------------------------------------------------------------------ connections
 
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a read is one snapshot.
-        conn = sqlite3.connect(
-            self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        return conn
+    def _snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.snapshot()
 
-    def _reader(self) -> sqlite3.Connection:
-        if self._closed:
-            raise LedgerStoreError("ledger store is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            conn.execute("PRAGMA query_only=ON")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every SELECT inside sees the same committed state."""
-        conn = self._reader()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock:
-            if self._closed:
-                raise LedgerStoreError("ledger store is closed")
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")  # deferred foreign keys are checked here
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.write()
 
     # ------------------------------------------------------------------ writing
 
@@ -788,15 +748,7 @@ class SqliteLedgerStore:
         return journals, postings
 
     def close(self) -> None:
-        with self._write_lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._writer.close()
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._db.close()
 
     def __repr__(self) -> str:
         return f"SqliteLedgerStore({str(self.path)!r})"

@@ -14,10 +14,11 @@ import pathlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from services.common.sqlite import SqliteFile
 from services.recon.domain.records import Break, BreakAction, CheckRun, TimingItem
 from services.recon.store import rows
 from services.recon.store.base import BreakChange, BreakFilter, ChangeKind, CommitResult, Summary, Updater
@@ -31,7 +32,6 @@ from services.recon.store.errors import (
 )
 
 _log = logging.getLogger(__name__)
-_BUSY_TIMEOUT_S = 30.0
 _IN_CHUNK = 500  # far below SQLite's bound-parameter limit
 _OPEN = ("OPEN", "INVESTIGATING")
 _APPEND_ONLY = "recon: {table} are append-only"
@@ -236,86 +236,48 @@ def _material(before: Break, after: Break) -> bool:
     )
 
 
+def _prepare_connection(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.create_function("recon_abs_at_least", 2, _abs_at_least, deterministic=True)
+
+
 class SqliteReconStore:
     """ReconStore on one SQLite file; the file and its parent directory are created when missing."""
 
     def __init__(self, path: pathlib.Path) -> None:
         self.path = pathlib.Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
-        self._writer = self._connect()
-        self._writer.execute("PRAGMA journal_mode=WAL")
-        migrate(self._writer)
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
+        self._db = SqliteFile(
+            self.path,
+            migrate=migrate,
+            closed_error=lambda: ReconStoreError("recon store is closed"),
+            prepare=_prepare_connection,
+        )
         self._listeners: list[Callable[[int], None]] = []
-        self._closed = False
+        self._listeners_lock = threading.Lock()
 
     # ------------------------------------------------------------------ connections
 
-    def _connect(self) -> sqlite3.Connection:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a read is one snapshot.
-        conn = sqlite3.connect(
-            self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.create_function("recon_abs_at_least", 2, _abs_at_least, deterministic=True)
-        return conn
+    def _snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.snapshot()
 
-    def _reader(self) -> sqlite3.Connection:
-        if self._closed:
-            raise ReconStoreError("recon store is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            conn.execute("PRAGMA query_only=ON")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
-        return conn
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every SELECT inside sees the same committed state."""
-        conn = self._reader()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock:
-            if self._closed:
-                raise ReconStoreError("recon store is closed")
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.write()
 
     # ------------------------------------------------------------------ writing
 
     def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
-        with self._readers_lock:
+        with self._listeners_lock:
             self._listeners.append(listener)
 
         def unsubscribe() -> None:
-            with self._readers_lock:
+            with self._listeners_lock:
                 if listener in self._listeners:
                     self._listeners.remove(listener)
 
         return unsubscribe
 
     def _notify(self, head: int) -> None:
-        with self._readers_lock:
+        with self._listeners_lock:
             listeners = list(self._listeners)
         for listener in listeners:
             try:
@@ -647,16 +609,7 @@ class SqliteReconStore:
             }
 
     def close(self) -> None:
-        with self._write_lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._writer.close()
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
-            self._listeners.clear()
+        self._db.close()
 
     def __repr__(self) -> str:
         return f"SqliteReconStore({str(self.path)!r})"
