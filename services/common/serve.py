@@ -244,4 +244,10 @@ def main(name: str, build: Callable[[Settings], Service]) -> NoReturn:
         _log.error("invalid configuration", extra={"error": str(error)})
         sys.exit(2)
     configure_logging(name, settings.log_level)
-    run(build(settings), settings)
+    try:
+        service = build(settings)
+    except ValueError as error:
+        # A setting the service cannot work with (a start date outside the data, say): say which.
+        _log.error("invalid configuration", extra={"error": str(error)})
+        sys.exit(2)
+    run(service, settings)

@@ -57,3 +57,14 @@ def test_bad_arguments_are_explained(tmp_path: Path) -> None:
     result = opsuite("simulate", "--start", "1980-01-01", "--days", "3", env={"HOME": str(tmp_path)})
     assert result.returncode == 2
     assert "1999" in result.stderr  # names the range the data covers
+
+
+def test_up_reports_a_service_that_cannot_start_and_why(tmp_path: Path) -> None:
+    result = opsuite(
+        "up", "--start", "1980-01-02", "--data-dir", str(tmp_path), "--no-view",
+        env={f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "start-up failed" in result.stdout
+    assert "outside the available business days 1999-01-04" in result.stdout.replace("\n", " ")
+    assert "stopped market (exit code 2)" in result.stdout
