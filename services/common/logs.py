@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime
 import logging
 import sys
+import threading
 from decimal import Decimal
+from types import TracebackType
 from typing import Any
 
 from opentelemetry import trace
@@ -85,3 +87,28 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+def route_uncaught_exceptions() -> None:
+    """Exceptions Python would print as bare tracebacks (in a thread, in a __del__ during
+    shutdown, uncaught in the main thread) become JSON records too: one line a record, always."""
+    log = logging.getLogger("opsuite.uncaught")
+
+    def in_thread(args: threading.ExceptHookArgs) -> None:
+        name = args.thread.name if args.thread is not None else "?"
+        log.error(
+            "uncaught exception in thread %s",
+            name,
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )  # type: ignore[arg-type]
+
+    def unraisable(hook: Any) -> None:
+        exc_info = (hook.exc_type, hook.exc_value, hook.exc_traceback)
+        log.warning("%s %r", hook.err_msg or "exception ignored in", hook.object, exc_info=exc_info)
+
+    def uncaught(exc_type: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        log.critical("uncaught exception", exc_info=(exc_type, value, tb))
+
+    threading.excepthook = in_thread
+    sys.unraisablehook = unraisable
+    sys.excepthook = uncaught

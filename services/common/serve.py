@@ -22,7 +22,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from pydantic import ValidationError
 
-from services.common.logs import configure_logging
+from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.settings import Settings, load_settings
 from services.common.telemetry import init_telemetry, shutdown_telemetry
 
@@ -226,6 +226,7 @@ def run(service: Service, settings: Settings | None = None) -> NoReturn:
             _log.error("invalid configuration", extra={"error": str(error)})
             sys.exit(2)
     configure_logging(service.name, settings.log_level)
+    route_uncaught_exceptions()
     # Before serve() creates the server or any channel: the instrumentation patches their constructors.
     init_telemetry(service.name)
     sys.exit(asyncio.run(serve(service, settings)))

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from services.common import telemetry
-from services.common.logs import configure_logging
+from services.common.logs import configure_logging, route_uncaught_exceptions
 
 
 @pytest.fixture
@@ -74,3 +76,25 @@ def test_traceparent_round_trip(spans: InMemorySpanExporter) -> None:
 def test_invalid_traceparent_gives_empty_results(bad: str) -> None:
     assert telemetry.trace_id_of(bad) == ""
     assert not trace.get_current_span(telemetry.context_from_traceparent(bad)).get_span_context().is_valid
+
+
+def test_exceptions_python_would_print_raw_become_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    saved = (threading.excepthook, sys.unraisablehook, sys.excepthook)
+    try:
+        configure_logging("test-service")
+        route_uncaught_exceptions()
+        capsys.readouterr()
+
+        def fail() -> None:
+            raise RuntimeError("boom in a thread")
+
+        worker = threading.Thread(target=fail, name="worker-1")
+        worker.start()
+        worker.join()
+        lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    finally:
+        threading.excepthook, sys.unraisablehook, sys.excepthook = saved
+    assert lines, "nothing was logged"
+    records = [json.loads(line) for line in lines]  # every line is one JSON record
+    [record] = records
+    assert "worker-1" in record["message"] and "boom in a thread" in record["exc_info"]
