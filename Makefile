@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: up test install protos lint format bench status lock
+.PHONY: up test install protos lint format bench status lock mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opsuite needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
@@ -39,6 +39,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+# Mutation testing of the pure domain: `make mutate` runs every target (tens of minutes),
+# `make mutate TARGET=lots` one of them; survivors land in build/mutation/<target>/survivors.txt.
+TARGET ?=
+mutate: $(STAMP)
+	$(BIN)/python scripts/mutate.py $(TARGET)
 
 status: $(STAMP)
 	$(BIN)/opsuite status
