@@ -45,25 +45,39 @@ RECON_DOMAIN_TESTS = (
     "tests/recon/test_simulation.py",
     "tests/recon/test_truth_score.py",
 )
-FOLDERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    # (target prefix, folder of modules, tests)
-    ("common", "services/common/convert.py", ("tests/common/test_convert.py",)),
-    ("ledger", "services/ledger/domain", ("tests/ledger/domain",)),
-    ("recon", "services/recon/domain", RECON_DOMAIN_TESTS),
-    ("market", "services/market/sim", ("tests/market",)),
-)
+# Tests per service; a service not listed uses tests/<service>/domain, or tests/<service>.
+TESTS: dict[str, tuple[str, ...]] = {
+    "common": ("tests/common/test_convert.py",),
+    "ledger": ("tests/ledger/domain",),
+    "recon": RECON_DOMAIN_TESTS,
+    "market": ("tests/market",),
+}
+
+
+def _folders() -> list[tuple[str, Path]]:
+    """(target prefix, module or folder): convert, the simulation, and every service's domain/,
+    so a new service's domain is under mutation testing the day it lands."""
+    folders = [("common", ROOT / "services/common/convert.py"), ("market", ROOT / "services/market/sim")]
+    folders += [(domain.parent.name, domain) for domain in sorted(ROOT.glob("services/*/domain"))]
+    return folders
+
+
+def _tests_of(service: str) -> tuple[str, ...]:
+    if service in TESTS:
+        return TESTS[service]
+    domain_tests = ROOT / "tests" / service / "domain"
+    return (str(domain_tests.relative_to(ROOT)) if domain_tests.is_dir() else f"tests/{service}",)
 
 
 def _targets() -> tuple[Target, ...]:
     targets = []
-    for prefix, folder, tests in FOLDERS:
-        path = ROOT / folder
+    for prefix, path in _folders():
         modules = [path] if path.is_file() else sorted(path.glob("*.py"))
         for module in modules:
             if module.name == "__init__.py":
                 continue
             relative = str(module.relative_to(ROOT))
-            targets.append(Target(f"{prefix}.{module.stem}", (relative,), tests))
+            targets.append(Target(f"{prefix}.{module.stem}", (relative,), _tests_of(prefix)))
     return tuple(targets)
 
 
@@ -93,9 +107,11 @@ def _write_config(workdir: Path, target: Target) -> None:
     (workdir / "pyproject.toml").write_text(pyproject)
 
 
-def _prepare(target: Target, fresh: bool) -> Path:
+def _prepare(target: Target) -> Path:
+    # Always from scratch: mutmut keeps a verdict while the mutated function is unchanged,
+    # even when the tests changed, so a cached "survived" would hide a new test's kill.
     workdir = WORK / target.name
-    if fresh and workdir.exists():
+    if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
@@ -134,8 +150,8 @@ def _show(workdir: Path, name: str) -> str:
     ).stdout
 
 
-def run(target: Target, fresh: bool, max_children: int) -> dict[str, int]:
-    workdir = _prepare(target, fresh)
+def run(target: Target, max_children: int) -> dict[str, int]:
+    workdir = _prepare(target)
     started = time.monotonic()
     env = {**os.environ, "PYTHONPATH": str(workdir / "mutants")}
     log_path = workdir / "mutmut.log"
@@ -179,9 +195,16 @@ def main() -> None:
     parser.add_argument(
         "targets", nargs="*", help="target names (default: all): " + ", ".join(t.name for t in TARGETS)
     )
-    parser.add_argument("--fresh", action="store_true", help="discard cached results of earlier runs")
+    parser.add_argument("--fresh", action="store_true", help=argparse.SUPPRESS)  # every run is fresh now
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--list", action="store_true", help="print each target, its module and its tests, then exit"
+    )
     args = parser.parse_args()
+    if args.list:
+        for target in TARGETS:
+            print(f"{target.name}\t{' '.join(target.mutate)}\t{' '.join(target.tests)}")
+        return
     chosen = [
         target
         for target in TARGETS
@@ -199,7 +222,7 @@ def main() -> None:
         )
     WORK.mkdir(parents=True, exist_ok=True)
     for target in chosen:
-        counts = run(target, args.fresh, args.max_children)
+        counts = run(target, args.max_children)
         total = sum(count for status, count in counts.items() if status != "seconds")
         killed = counts.get("killed", 0)
         score = f"{100 * killed / total:.0f}%" if total else "n/a"

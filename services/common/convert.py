@@ -97,9 +97,9 @@ def date_from_proto(msg: common_pb2.Date, field: str) -> datetime.date:
 
 
 def timestamp_to_proto(value: datetime.datetime) -> timestamp_pb2.Timestamp:
-    """A naive datetime is taken as UTC (simulated times are UTC)."""
+    """A naive datetime is taken as UTC (simulated times are UTC), as protobuf's FromDatetime does."""
     ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC))
+    ts.FromDatetime(value)
     return ts
 
 

@@ -99,3 +99,97 @@ def test_timestamp_round_trips_as_aware_utc(value: datetime.datetime) -> None:
 def test_naive_datetime_is_taken_as_utc() -> None:
     naive = datetime.datetime(2020, 1, 2, 16, 0)
     assert timestamp_from_proto(timestamp_to_proto(naive)) == naive.replace(tzinfo=datetime.UTC)
+
+
+def test_an_aware_datetime_keeps_its_instant_whatever_its_zone() -> None:
+    # 21:00 at UTC+05:00 is 16:00 UTC: the offset is applied, not replaced by UTC.
+    five_east = datetime.timezone(datetime.timedelta(hours=5))
+    value = datetime.datetime(2020, 1, 2, 21, 0, tzinfo=five_east)
+    assert timestamp_from_proto(timestamp_to_proto(value)) == datetime.datetime(
+        2020, 1, 2, 16, 0, tzinfo=datetime.UTC
+    )
+
+
+def test_sending_a_non_finite_decimal_names_the_value() -> None:
+    with pytest.raises(ValueError, match="non-finite decimal: Infinity"):
+        decimal_to_proto(Decimal("Infinity"))
+
+
+def _refusal(text: str) -> RequestError:
+    with pytest.raises(RequestError) as caught:
+        decimal_from_proto(common_pb2.Decimal(value=text), "price")
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("text", "description"),
+    [
+        ("", "a decimal value is required"),
+        ("1.2.3", "'1.2.3' is not a decimal number"),
+        ("-Infinity", "'-Infinity' is not a finite number"),
+        ("0" * 99 + ".1", "decimal is longer than 100 characters"),
+        ("1E+30", "'1E+30' is out of range (at most 30 integer digits and 30 decimal places)"),
+    ],
+)
+def test_each_refused_decimal_says_why_with_a_machine_readable_reason(text: str, description: str) -> None:
+    error = _refusal(text)
+    assert error.reason == "INVALID_DECIMAL"
+    assert error.violations == (("price", description),)
+    assert error.message == f"price: {description}"
+
+
+# The limits, each one unit inside, at and outside: 100 characters of text, 30 integer digits
+# (adjusted exponent 29, the largest allowed), 30 decimal places (exponent -30).
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("0" * 97 + ".1", True),  # 99 characters
+        ("0" * 98 + ".1", True),  # 100 characters: the limit
+        ("0" * 99 + ".1", False),  # 101 characters
+        ("9" * 29, True),  # 29 integer digits
+        ("9" * 30, True),  # 30 integer digits: the limit
+        ("1" + "0" * 30, False),  # 31 integer digits
+        ("-" + "9" * 30, True),  # the sign is not a digit
+        ("0." + "0" * 28 + "1", True),  # 29 decimal places
+        ("0." + "0" * 29 + "1", True),  # 30 decimal places: the limit
+        ("0." + "0" * 30 + "1", False),  # 31 decimal places
+        ("0E-40", True),  # zero is zero at any scale: nothing to overflow
+        ("0E+40", True),
+    ],
+)
+def test_decimal_limits_at_their_edges(text: str, accepted: bool) -> None:
+    message = common_pb2.Decimal(value=text)
+    if accepted:
+        assert decimal_from_proto(message, "price") == Decimal(text)
+    else:
+        assert _refusal(text).code == grpc.StatusCode.INVALID_ARGUMENT
+
+
+@pytest.mark.parametrize("currency", ["USDX", "US", "", "usd", "U5D", "USD "])
+def test_a_currency_is_exactly_three_capital_letters(currency: str) -> None:
+    with pytest.raises(RequestError) as caught:
+        money_from_proto(common_pb2.Money(amount=common_pb2.Decimal(value="1"), currency=currency), "gross")
+    error = caught.value
+    description = f"{currency!r} is not an ISO 4217 code (three capital letters)"
+    assert error.reason == "INVALID_CURRENCY"
+    assert error.violations == (("gross.currency", description),)
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "day", "description"),
+    [
+        (0, 0, 0, "a date is required"),
+        # Any one part set means the caller sent a date, so the answer is why it is not one.
+        (1, 0, 0, "0001-00-00 is not a date: month must be in 1..12"),
+        (0, 1, 0, "0000-01-00 is not a date: year 0 is out of range"),
+        (0, 0, 1, "0000-00-01 is not a date: year 0 is out of range"),
+        (2021, 1, 0, "2021-01-00 is not a date: day is out of range for month"),
+    ],
+)
+def test_an_unset_date_is_required_and_a_partial_one_is_not_a_date(
+    year: int, month: int, day: int, description: str
+) -> None:
+    with pytest.raises(RequestError) as caught:
+        date_from_proto(common_pb2.Date(year=year, month=month, day=day), "as_of")
+    assert caught.value.reason == "INVALID_DATE"
+    assert caught.value.violations == (("as_of", description),)
