@@ -19,10 +19,10 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 from pydantic import ValidationError
 
 from services.common.logs import configure_logging, route_uncaught_exceptions
+from services.common.reflection import enable_reflection
 from services.common.settings import Settings, load_settings
 from services.common.telemetry import init_telemetry, shutdown_telemetry
 
@@ -130,7 +130,7 @@ async def serve(service: Service, settings: Settings) -> int:
     health_servicer = _DrainingHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     control = HealthControl(health_servicer, names)
-    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    enable_reflection([*names, health.SERVICE_NAME], server)
     try:
         port = server.add_insecure_port(configured)
     except RuntimeError as error:
