@@ -27,7 +27,7 @@ async def check(address: str, timeout: float) -> str:
                 if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
                 else error.code().name
             )
-        return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
 async def _status(timeout: float) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import grpc
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -198,7 +198,7 @@ class LiveView:
                 str(process.pid if process else "-"),
                 "[green]running[/]" if alive else f"[red]exited {process.returncode if process else ''}[/]",
             )
-        panels = [Panel(header, title="opsuite market"), prices, fills]
+        panels: list[RenderableType] = [Panel(header, title="opsuite market"), prices, fills]
         if self.trial_balances:
             panels.append(ledger)
         return Group(*panels, services)

@@ -66,7 +66,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -99,8 +99,8 @@ def route_uncaught_exceptions() -> None:
         log.error(
             "uncaught exception in thread %s",
             name,
-            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
-        )  # type: ignore[arg-type]
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),  # type: ignore[arg-type]
+        )
 
     def unraisable(hook: Any) -> None:
         exc_info = (hook.exc_type, hook.exc_value, hook.exc_traceback)

@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha._async import ReflectionServicer
 SERVICE_NAME = reflection.SERVICE_NAME
 
 
-class MethodReflectionServicer(ReflectionServicer):
+class MethodReflectionServicer(ReflectionServicer):  # type: ignore[misc]  # grpcio-reflection is untyped
     def _file_containing_symbol(
         self, request: reflection_pb2.ServerReflectionRequest, fully_qualified_name: str
     ) -> reflection_pb2.ServerReflectionResponse:

@@ -59,7 +59,7 @@ class HealthControl:
 
     async def _set(self, status: int) -> None:
         for name in self._services:
-            await self._servicer.set(name, status)  # type: ignore[arg-type]
+            await self._servicer.set(name, status)
 
 
 class _WatchEnded(Exception):
@@ -82,7 +82,7 @@ class _EndAfterNotServing:
             raise _WatchEnded
 
 
-class _DrainingHealthServicer(health_aio.HealthServicer):
+class _DrainingHealthServicer(health_aio.HealthServicer):  # type: ignore[misc]  # grpcio-health-checking is untyped
     """The library's health servicer, except that Watch streams end once they reported NOT_SERVING on
     shutdown: otherwise every open Watch would hold the server for the whole grace period."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
@@ -88,18 +89,17 @@ def init_telemetry(service: str) -> None:
 
     # Both instrumentors patch grpc.aio.server / grpc.aio.insecure_channel, so
     # they only affect servers and channels created after this point.
-    GrpcAioInstrumentorServer(filter_=_rpc_is_traced).instrument()
-    GrpcAioInstrumentorClient(filter_=_rpc_is_traced).instrument()
+    GrpcAioInstrumentorServer(filter_=_rpc_is_traced).instrument()  # type: ignore[no-untyped-call]
+    GrpcAioInstrumentorClient(filter_=_rpc_is_traced).instrument()  # type: ignore[no-untyped-call]
     _log.debug("telemetry initialised", extra={"otel_service_name": name})
 
 
 def shutdown_telemetry() -> None:
     """Flush pending spans and metrics and stop the exporters; safe to call more than once."""
-    providers = _state.pop("providers", None)
+    providers = cast("tuple[TracerProvider, MeterProvider] | None", _state.pop("providers", None))
     if providers is None:
         return
-    tracer_provider, meter_provider = providers  # type: ignore[misc]
-    for provider in (tracer_provider, meter_provider):
+    for provider in providers:
         try:
             provider.force_flush()
             provider.shutdown()

@@ -19,6 +19,7 @@ from services.common.convert import (
     money_to_proto,
     timestamp_to_proto,
 )
+from services.common.enums import enum_from_proto, enum_to_proto
 from services.common.status import FieldViolation, RequestError
 from services.ledger.domain.chart import MINOR_UNITS
 from services.ledger.domain.records import Account, AccountType, BalanceLine, Journal, JournalKind, Posting
@@ -27,31 +28,22 @@ from services.ledger.domain.records import Account, AccountType, BalanceLine, Jo
 def money(amount: Decimal, currency: str) -> common_pb2.Money:
     """Money on the wire at the currency's minor units ("5.00", not "5"); never rounds."""
     places = MINOR_UNITS.get(currency)
-    if (
-        places is not None
-        and isinstance(amount.as_tuple().exponent, int)
-        and -amount.as_tuple().exponent < places
-    ):
+    exponent = amount.as_tuple().exponent
+    if places is not None and isinstance(exponent, int) and -exponent < places:
         amount = amount.quantize(Decimal(1).scaleb(-places))
     return money_to_proto(amount, currency)
 
 
-def kind_to_proto(kind: JournalKind) -> int:
-    return ledger_pb2.JournalKind.Value(f"JOURNAL_KIND_{kind}")
+def kind_to_proto(kind: JournalKind) -> ledger_pb2.JournalKind.ValueType:
+    return enum_to_proto(ledger_pb2.JournalKind, "JOURNAL_KIND_", kind)
 
 
 def kind_from_proto(value: int, field: str) -> JournalKind:
-    if value == ledger_pb2.JOURNAL_KIND_UNSPECIFIED:
-        raise RequestError(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            f"{field} is required",
-            violations=[FieldViolation(field, "give a JournalKind, for example JOURNAL_KIND_MANUAL")],
-        )
-    return JournalKind(ledger_pb2.JournalKind.Name(value).removeprefix("JOURNAL_KIND_"))
+    return enum_from_proto(ledger_pb2.JournalKind, "JOURNAL_KIND_", JournalKind, value, field)
 
 
-def account_type_to_proto(account_type: AccountType) -> int:
-    return ledger_pb2.AccountType.Value(f"ACCOUNT_TYPE_{account_type}")
+def account_type_to_proto(account_type: AccountType) -> ledger_pb2.AccountType.ValueType:
+    return enum_to_proto(ledger_pb2.AccountType, "ACCOUNT_TYPE_", account_type)
 
 
 def optional_date(message: common_pb2.Date, field: str) -> dt.date | None:

@@ -252,13 +252,13 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             reverses_journal_id=original.journal_id,
             reversal_reason=request.reason,
         )
-        reversal, replayed = await self._post(draft, base)
+        posted, replayed = await self._post(draft, base)
         if not replayed:
-            await self._record(reversal, "journal.reversed")
+            await self._record(posted, "journal.reversed")
         original_now = await asyncio.to_thread(self.store.get_journal, original.journal_id)
         assert original_now is not None
         return ledger_pb2.ReverseJournalResponse(
-            reversal=reversal, original=codec.journal_to_proto(original_now, base), replayed=replayed
+            reversal=posted, original=codec.journal_to_proto(original_now, base), replayed=replayed
         )
 
     # ------------------------------------------------------------ reads

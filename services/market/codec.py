@@ -21,6 +21,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
+from services.common.enums import enum_to_proto
 from services.market.sim.records import (
     Book,
     BookSnapshot,
@@ -87,12 +88,8 @@ def to_timestamp(when: dt.datetime) -> Timestamp:
     return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
-def _enum_value(proto_enum: object, prefix: str, member: enum.Enum) -> int:
-    return proto_enum.Value(f"{prefix}_{member.value}")  # type: ignore[attr-defined]
-
-
-def _side(member: enum.Enum) -> int:
-    return _enum_value(market_pb2.Side, "SIDE", member)
+def _side(member: enum.Enum) -> market_pb2.Side.ValueType:
+    return enum_to_proto(market_pb2.Side, "SIDE_", member)
 
 
 # ---------------------------------------------------------------- payloads
@@ -190,7 +187,7 @@ def _settlement(status: SettlementStatus) -> market_pb2.SettlementStatus:
         custodian_ref=status.custodian_ref,
         mandate_id=status.mandate_id,
         instrument_id=status.instrument_id,
-        state=_enum_value(market_pb2.SettlementState, "SETTLEMENT_STATE", status.state),
+        state=enum_to_proto(market_pb2.SettlementState, "SETTLEMENT_STATE_", status.state),
         settle_date=to_date(status.settle_date),
         quantity=to_decimal(status.quantity),
         cash_amount=to_money(status.cash_amount, status.currency),
@@ -202,7 +199,7 @@ def _corporate_action(action: CorporateAction) -> market_pb2.CorporateAction:
     return market_pb2.CorporateAction(
         action_id=action.action_id,
         instrument_id=action.instrument_id,
-        kind=_enum_value(market_pb2.CorporateActionKind, "CORPORATE_ACTION_KIND", action.kind),
+        kind=enum_to_proto(market_pb2.CorporateActionKind, "CORPORATE_ACTION_KIND_", action.kind),
         ex_date=to_date(action.ex_date),
         record_date=to_date(action.record_date),
         pay_date=to_date(action.pay_date),
@@ -214,7 +211,7 @@ def _cash_flow(flow: CashFlow) -> market_pb2.CashFlow:
     message = market_pb2.CashFlow(
         cash_flow_id=flow.cash_flow_id,
         mandate_id=flow.mandate_id,
-        kind=_enum_value(market_pb2.CashFlowKind, "CASH_FLOW_KIND", flow.kind),
+        kind=enum_to_proto(market_pb2.CashFlowKind, "CASH_FLOW_KIND_", flow.kind),
         amount=to_money(flow.amount, flow.currency),
         instrument_id=flow.instrument_id,
         action_id=flow.action_id,
@@ -233,7 +230,7 @@ def _custodian_cash_flow(flow: CustodianCashFlow) -> market_pb2.CustodianCashFlo
         custodian_ref=flow.custodian_ref,
         cash_flow_id=flow.cash_flow_id,
         mandate_id=flow.mandate_id,
-        kind=_enum_value(market_pb2.CashFlowKind, "CASH_FLOW_KIND", flow.kind),
+        kind=enum_to_proto(market_pb2.CashFlowKind, "CASH_FLOW_KIND_", flow.kind),
         amount=to_money(flow.amount, flow.currency),
         instrument_id=flow.instrument_id,
         value_date=to_date(flow.value_date),
@@ -312,7 +309,7 @@ def instrument_to_proto(instrument: Instrument) -> market_pb2.Instrument:
         instrument_id=instrument.instrument_id,
         symbol=instrument.symbol,
         name=instrument.name,
-        asset_class=_enum_value(common_pb2.AssetClass, "ASSET_CLASS", instrument.asset_class),
+        asset_class=enum_to_proto(common_pb2.AssetClass, "ASSET_CLASS_", instrument.asset_class),
         currency=instrument.currency,
         sector=instrument.sector,
         market=instrument.market,
@@ -358,8 +355,8 @@ def mandate_to_proto(mandate: Mandate) -> market_pb2.Mandate:
 def fault_to_proto(fault: InjectedFault) -> market_pb2.InjectedFault:
     message = market_pb2.InjectedFault(
         fault_id=fault.fault_id,
-        kind=_enum_value(market_pb2.FaultKind, "FAULT_KIND", fault.kind),
-        status=_enum_value(market_pb2.FaultStatus, "FAULT_STATUS", fault.status),
+        kind=enum_to_proto(market_pb2.FaultKind, "FAULT_KIND_", fault.kind),
+        status=enum_to_proto(market_pb2.FaultStatus, "FAULT_STATUS_", fault.status),
         on_demand=fault.on_demand,
         mandate_id=fault.mandate_id,
         instrument_id=fault.instrument_id,

@@ -112,7 +112,7 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
         return EventFilter(tuple(request.filter.kinds), frozenset(request.filter.mandate_ids))
 
     @rpc_errors
-    async def StreamEvents(
+    async def StreamEvents(  # type: ignore[override]  # pre-framed EventBatch bytes, see register()
         self, request: market_pb2.StreamEventsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:
         """Yields serialized EventBatch bytes (see register(): this method's serializer passes bytes through)."""

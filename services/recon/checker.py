@@ -149,7 +149,7 @@ def _ymd(msg: Any) -> dt.date | None:
     return dt.date(msg.year, msg.month, msg.day)
 
 
-def _side(value: int) -> str:
+def _side(value: market_pb2.Side.ValueType) -> str:
     return market_pb2.Side.Name(value).removeprefix("SIDE_")
 
 
@@ -407,11 +407,11 @@ class FollowedState:
             flow.internal_event_id = envelope.event_id
             self._trace(envelope)
         elif which == "custodian_cash_flow":
-            c = event.custodian_cash_flow
-            flow = self.flows.setdefault(c.cash_flow_id, KeptFlow(c.cash_flow_id, c.mandate_id))
-            flow.currency = flow.currency or c.amount.currency
-            flow.custodian_amount = Decimal(c.amount.amount.value)
-            flow.custodian_date = _ymd(c.value_date) or envelope.sim_time.ToDatetime().date()
+            cc = event.custodian_cash_flow
+            flow = self.flows.setdefault(cc.cash_flow_id, KeptFlow(cc.cash_flow_id, cc.mandate_id))
+            flow.currency = flow.currency or cc.amount.currency
+            flow.custodian_amount = Decimal(cc.amount.amount.value)
+            flow.custodian_date = _ymd(cc.value_date) or envelope.sim_time.ToDatetime().date()
             flow.custodian_event_id = envelope.event_id
             self._trace(envelope)
         elif which == "day_end":
@@ -1025,7 +1025,7 @@ class DayEndChecker:
             if self.stopping.is_set():
                 raise Stopped
             try:
-                snapshot = await self.market.GetSnapshot(
+                snapshot: market_pb2.Snapshot = await self.market.GetSnapshot(
                     market_pb2.GetSnapshotRequest(as_of_seq=seq), timeout=RPC_TIMEOUT_S
                 )
             except grpc.aio.AioRpcError as error:
@@ -1202,7 +1202,7 @@ class DayEndChecker:
                 "replayed": reply.replayed,
             },
         )
-        return reply.journal.journal_id
+        return str(reply.journal.journal_id)
 
     @staticmethod
     def _suspense_record(brk: Break, sim_time: dt.datetime) -> NewRecord:

@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-import grpc
-from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
-
 from opsuite.common.v1 import common_pb2
 from opsuite.recon.v1 import recon_pb2
 from services.common.convert import date_to_proto, decimal_to_proto, money_to_proto, timestamp_to_proto
+from services.common.enums import enum_from_proto, enum_to_proto
 from services.common.eventlog.records import LogRecord
-from services.common.status import FieldViolation, RequestError
 from services.recon.domain.records import (
     ActionKind,
     Break,
@@ -51,60 +48,40 @@ class Lineage:
     records: tuple[LogRecord, ...] = ()
 
 
-def _to_proto(wrapper: EnumTypeWrapper, prefix: str, member: enum.Enum) -> int:
-    return wrapper.Value(f"{prefix}{member.value}")
-
-
-def _from_proto(wrapper: EnumTypeWrapper, prefix: str, kind: type[E], value: int, field: str) -> E:
-    """The domain member of a request's enum value; UNSPECIFIED and unknown numbers are refused."""
-    name = ""
-    if value in wrapper.values():
-        name = wrapper.Name(value).removeprefix(prefix)
-    if not name or name == "UNSPECIFIED" or name not in kind.__members__:
-        allowed = ", ".join(f"{prefix}{m.name}" for m in kind if m.name != "UNSPECIFIED")
-        raise RequestError(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            f"{field}: {value} is not a valid value",
-            violations=[FieldViolation(field, f"{value} is not one of {allowed}")],
-            reason="INVALID_ENUM",
-        )
-    return kind[name]
-
-
-def break_kind_to_proto(kind: BreakKind) -> int:
-    return _to_proto(recon_pb2.BreakKind, "BREAK_KIND_", kind)
+def break_kind_to_proto(kind: BreakKind) -> recon_pb2.BreakKind.ValueType:
+    return enum_to_proto(recon_pb2.BreakKind, "BREAK_KIND_", kind)
 
 
 def break_kind_from_proto(value: int, field: str) -> BreakKind:
-    return _from_proto(recon_pb2.BreakKind, "BREAK_KIND_", BreakKind, value, field)
+    return enum_from_proto(recon_pb2.BreakKind, "BREAK_KIND_", BreakKind, value, field)
 
 
-def status_to_proto(status: BreakStatus) -> int:
-    return _to_proto(recon_pb2.BreakStatus, "BREAK_STATUS_", status)
+def status_to_proto(status: BreakStatus) -> recon_pb2.BreakStatus.ValueType:
+    return enum_to_proto(recon_pb2.BreakStatus, "BREAK_STATUS_", status)
 
 
 def status_from_proto(value: int, field: str) -> BreakStatus:
-    return _from_proto(recon_pb2.BreakStatus, "BREAK_STATUS_", BreakStatus, value, field)
+    return enum_from_proto(recon_pb2.BreakStatus, "BREAK_STATUS_", BreakStatus, value, field)
 
 
-def comparison_to_proto(comparison: Comparison) -> int:
-    return _to_proto(recon_pb2.Comparison, "COMPARISON_", comparison)
+def comparison_to_proto(comparison: Comparison) -> recon_pb2.Comparison.ValueType:
+    return enum_to_proto(recon_pb2.Comparison, "COMPARISON_", comparison)
 
 
 def comparison_from_proto(value: int, field: str) -> Comparison:
-    return _from_proto(recon_pb2.Comparison, "COMPARISON_", Comparison, value, field)
+    return enum_from_proto(recon_pb2.Comparison, "COMPARISON_", Comparison, value, field)
 
 
-def scope_to_proto(scope: Scope) -> int:
-    return _to_proto(recon_pb2.Scope, "SCOPE_", scope)
+def scope_to_proto(scope: Scope) -> recon_pb2.Scope.ValueType:
+    return enum_to_proto(recon_pb2.Scope, "SCOPE_", scope)
 
 
-def action_kind_to_proto(kind: ActionKind) -> int:
-    return _to_proto(recon_pb2.ActionKind, "ACTION_KIND_", kind)
+def action_kind_to_proto(kind: ActionKind) -> recon_pb2.ActionKind.ValueType:
+    return enum_to_proto(recon_pb2.ActionKind, "ACTION_KIND_", kind)
 
 
-def change_kind_to_proto(kind: ChangeKind) -> int:
-    return _to_proto(recon_pb2.ChangeKind, "CHANGE_KIND_", kind)
+def change_kind_to_proto(kind: ChangeKind) -> recon_pb2.ChangeKind.ValueType:
+    return enum_to_proto(recon_pb2.ChangeKind, "CHANGE_KIND_", kind)
 
 
 def _decimal(value: Decimal | None) -> common_pb2.Decimal | None:

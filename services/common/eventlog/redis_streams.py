@@ -121,8 +121,10 @@ return {#entries, 0}
 _TRIM_CHUNK = 1000
 
 
-def _text(value: bytes) -> str:
-    return value.decode("utf-8")
+def _text(value: bytes | str) -> str:
+    # The client is made without decode_responses, so replies are bytes; the library's
+    # types also allow str.
+    return value if isinstance(value, str) else value.decode("utf-8")
 
 
 def _entry_to_record(source: str, entry_id: bytes, fields: dict[bytes, bytes]) -> LogRecord:
@@ -142,9 +144,9 @@ def _entry_to_record(source: str, entry_id: bytes, fields: dict[bytes, bytes]) -
     )
 
 
-def _split_member(member: bytes) -> tuple[int, str]:
-    seq, _, source = member.partition(b":")
-    return int(seq), _text(source)
+def _split_member(member: bytes | str) -> tuple[int, str]:
+    seq, _, source = _text(member).partition(":")
+    return int(seq), source
 
 
 class RedisEventLog:
@@ -240,7 +242,7 @@ class RedisEventLog:
             if int(done):
                 return removed
 
-    def _fetch(self, members: Iterable[bytes]) -> list[LogRecord]:
+    def _fetch(self, members: Iterable[bytes | str]) -> list[LogRecord]:
         """The retained records named "<seq>:<source>", in trace order; trimmed ones are skipped."""
         positions = [_split_member(member) for member in members]
         if not positions:
@@ -264,7 +266,9 @@ class RedisEventLog:
         trace_id = normalise_trace_id(trace_id)
         if not trace_id:
             return []
-        return self._fetch(self._client.zrange(f"{self.prefix}:trace:{trace_id}", 0, -1))
+        # Without withscores, zrange answers members only (the library types every form).
+        members: list[bytes] = self._client.zrange(f"{self.prefix}:trace:{trace_id}", 0, -1)  # type: ignore[assignment]
+        return self._fetch(members)
 
     def effects_of(self, event_id: str) -> list[LogRecord]:
         return self._fetch(self._client.smembers(f"{self.prefix}:effects:{event_id}"))

@@ -14,6 +14,7 @@ import pathlib
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from typing import Any
 
 from services.common.eventlog.batch import (
     check_head,
@@ -97,7 +98,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     Each step runs in its own IMMEDIATE transaction and re-reads the version inside it, so two
     processes opening a new file at once do not both migrate. A file from a newer release is refused.
     """
-    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    found: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise EventLogError(f"event log schema version {found} is newer than this code ({SCHEMA_VERSION})")
     for target in range(found + 1, SCHEMA_VERSION + 1):
@@ -114,7 +115,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     return found
 
 
-def _row_to_record(row: sqlite3.Row | tuple) -> LogRecord:
+def _row_to_record(row: sqlite3.Row | tuple[Any, ...]) -> LogRecord:
     source, seq, event_id, kind, sim_us, payload, trace_id, caused_by, mandate_id, summary, recorded_us = row
     return LogRecord(
         source=source,

@@ -195,6 +195,7 @@ def export_beancount(
             first_use.setdefault(key, journal.draft.effective_date)
     exported = _exported_accounts(charts, first_use)
 
+    assert_on: dt.date | None
     if as_of is not None:
         assert_on = as_of + dt.timedelta(days=1)
     else:

@@ -220,7 +220,7 @@ def migrate(conn: psycopg.Connection) -> int:
             raise SchemaTooNew(f"ledger schema version {found} is newer than this code ({SCHEMA_VERSION})")
         for target in range(found + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[target - 1]:
-                conn.execute(statement)  # type: ignore[arg-type]  # our own constant DDL
+                conn.execute(statement)
             conn.execute("UPDATE ledger_schema SET version = %s", (target,))
     return found
 
@@ -668,7 +668,7 @@ class PostgresLedgerStore:
         with self._snapshot() as conn:
             headers = conn.execute(
                 f"SELECT {_JOURNAL_COLUMNS} FROM journals AS j WHERE {where}", (value,)
-            ).fetchall()  # type: ignore[arg-type]
+            ).fetchall()
             journals = self._assemble(conn, headers)
         return next(iter(journals.values()), None)
 
@@ -710,7 +710,7 @@ class PostgresLedgerStore:
             params.update(exact=exact, low=low, high=high)
         with self._snapshot() as conn:
             headers = conn.execute(
-                f"SELECT {_JOURNAL_COLUMNS} FROM journals AS j WHERE {' AND '.join(where)}"  # type: ignore[arg-type]
+                f"SELECT {_JOURNAL_COLUMNS} FROM journals AS j WHERE {' AND '.join(where)}"
                 " ORDER BY j.ledger_seq LIMIT %(limit)s",
                 params,
             ).fetchall()
@@ -773,7 +773,7 @@ class PostgresLedgerStore:
         closed = "" if include_closed else " AND closed_on IS NULL"
         with self._snapshot() as conn:
             rows = conn.execute(
-                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE (%(m)s = '' OR mandate_id = %(m)s){closed}"  # type: ignore[arg-type]
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE (%(m)s = '' OR mandate_id = %(m)s){closed}"
                 " ORDER BY mandate_id, name",
                 {"m": mandate_id},
             ).fetchall()

@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
+from typing import Any
 
 import uuid6
 
@@ -169,7 +170,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     Each step runs in its own IMMEDIATE transaction and re-reads the version inside it, so two
     processes opening a new file at once do not both migrate. A file from a newer release is refused.
     """
-    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    found: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise SchemaTooNew(f"ledger schema version {found} is newer than this code ({SCHEMA_VERSION})")
     for target in range(found + 1, SCHEMA_VERSION + 1):
@@ -206,7 +207,7 @@ def _optional_decimal(micros: int | None) -> Decimal | None:
     return None if micros is None else batch.from_micros(micros)
 
 
-def _chunks(items: Sequence, size: int = _IN_CHUNK) -> Iterator[Sequence]:
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -226,7 +227,7 @@ _POSTING_COLUMNS = "ledger_seq, account, amount, currency, base_amount, quantity
 _LINE_COLUMNS = "b.debit, b.credit, b.base_debit, b.base_credit, b.quantity"
 
 
-def _line(account: str, currency: str, row: Sequence, instrument_id: str) -> BalanceLine:
+def _line(account: str, currency: str, row: Sequence[Any], instrument_id: str) -> BalanceLine:
     debit, credit, base_debit, base_credit, quantity = row
     return BalanceLine(
         account=account,
@@ -240,7 +241,7 @@ def _line(account: str, currency: str, row: Sequence, instrument_id: str) -> Bal
     )
 
 
-def _account_of_row(row: Sequence) -> Account:
+def _account_of_row(row: Sequence[Any]) -> Account:
     mandate_id, name, currency, opened_on, instrument_id, closed_on, description = row
     return Account(
         mandate_id=mandate_id,
@@ -551,7 +552,7 @@ class SqliteLedgerStore:
     @staticmethod
     def _load(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, Journal]:
         """The journals with these ledger_seqs, with their postings and reversal links."""
-        headers: list[Sequence] = []
+        headers: list[Sequence[Any]] = []
         for chunk in _chunks(seqs):
             headers.extend(
                 conn.execute(
@@ -562,7 +563,7 @@ class SqliteLedgerStore:
         return SqliteLedgerStore._assemble(conn, headers)
 
     @staticmethod
-    def _assemble(conn: sqlite3.Connection, headers: Sequence[Sequence]) -> dict[int, Journal]:
+    def _assemble(conn: sqlite3.Connection, headers: Sequence[Sequence[Any]]) -> dict[int, Journal]:
         postings: dict[int, list[Posting]] = {}
         seqs = [row[0] for row in headers]
         for chunk in _chunks(seqs):

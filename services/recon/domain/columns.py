@@ -128,7 +128,7 @@ class ToleranceColumns:
         if not tolerances:
             tolerances = (Tolerance(),)
         relatives = [t.relative_above for t in tolerances] + [t.relative_below for t in tolerances]
-        exponent = max((max(0, -int(r.as_tuple().exponent)) for r in relatives), default=0)  # type: ignore[arg-type]
+        exponent = max((max(0, -int(r.as_tuple().exponent)) for r in relatives), default=0)
 
         def absolute(values: Iterable[Decimal]) -> Int64Array:
             return np.array([min(int(v.scaleb(scale)), LIMIT * 4) for v in values], dtype=np.int64)
@@ -165,7 +165,7 @@ class ToleranceColumns:
             # numerator x quotient <= |book| and numerator x remainder < 10^18.
             quotient, remainder = np.divmod(magnitude, unit)
             limit = numerator * quotient + (numerator * remainder) // unit
-            return inside | (size <= limit)
+            return inside | (size <= limit)  # type: ignore[no-any-return]  # numpy's | is untyped
         # Relative above 1 or finer than 10^-9: exact Python integers (slow, and rare).
         exact = size.astype(object) * unit <= numerator.astype(object) * magnitude.astype(object)
-        return inside | exact.astype(bool)
+        return inside | exact.astype(bool)  # type: ignore[no-any-return]

@@ -175,7 +175,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     Each step runs in its own IMMEDIATE transaction and re-reads the version inside it, so two
     processes opening a new file at once do not both migrate. A file from a newer release is refused.
     """
-    found = conn.execute("PRAGMA user_version").fetchone()[0]
+    found: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if found > SCHEMA_VERSION:
         raise SchemaTooNew(f"recon schema version {found} is newer than this code ({SCHEMA_VERSION})")
     for target in range(found + 1, SCHEMA_VERSION + 1):
@@ -357,7 +357,7 @@ class SqliteReconStore:
 
     @staticmethod
     def _head(conn: sqlite3.Connection) -> int:
-        return conn.execute("SELECT IFNULL(MAX(change_seq), 0) FROM break_changes").fetchone()[0]
+        return int(conn.execute("SELECT IFNULL(MAX(change_seq), 0) FROM break_changes").fetchone()[0])
 
     @staticmethod
     def _append_change(
