@@ -13,10 +13,39 @@ from __future__ import annotations
 import pathlib
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 BUSY_TIMEOUT_S = 30.0
+
+
+def migrate_schema(
+    conn: sqlite3.Connection,
+    migrations: Sequence[Sequence[str]],
+    too_new: Callable[[int, int], Exception],
+) -> int:
+    """Bring the file's schema to len(migrations) (PRAGMA user_version); returns the version found before.
+
+    Step N runs migrations[N - 1] in its own IMMEDIATE transaction and re-reads the version inside
+    it, so two processes opening a new file at once do not both migrate. A file from a newer release
+    is refused with too_new(found, known).
+    """
+    known = len(migrations)
+    found: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if found > known:
+        raise too_new(found, known)
+    for target in range(found + 1, known + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < target:
+                for statement in migrations[target - 1]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found
 
 
 class SqliteFile:

@@ -34,7 +34,7 @@ from services.common.eventlog.records import (
     from_micros,
     to_micros,
 )
-from services.common.sqlite import SqliteFile
+from services.common.sqlite import SqliteFile, migrate_schema
 
 # SQLite's default limit on bound parameters is 32766; stay far below it.
 _IN_CHUNK = 500
@@ -93,26 +93,14 @@ _TRACE_ORDER = "ORDER BY r.sim_time_us, r.recorded_at_us, r.source, r.seq"
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the file's schema to SCHEMA_VERSION; returns the version found before.
-
-    Each step runs in its own IMMEDIATE transaction and re-reads the version inside it, so two
-    processes opening a new file at once do not both migrate. A file from a newer release is refused.
-    """
-    found: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    if found > SCHEMA_VERSION:
-        raise EventLogError(f"event log schema version {found} is newer than this code ({SCHEMA_VERSION})")
-    for target in range(found + 1, SCHEMA_VERSION + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] < target:
-                for statement in MIGRATIONS[target - 1]:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {target}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return found
+    """Bring the file's schema to SCHEMA_VERSION; returns the version found before."""
+    return migrate_schema(
+        conn,
+        MIGRATIONS,
+        lambda found, known: EventLogError(
+            f"event log schema version {found} is newer than this code ({known})"
+        ),
+    )
 
 
 def _row_to_record(row: sqlite3.Row | tuple[Any, ...]) -> LogRecord:

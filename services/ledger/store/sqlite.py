@@ -23,7 +23,7 @@ from typing import Any
 
 import uuid6
 
-from services.common.sqlite import SqliteFile
+from services.common.sqlite import SqliteFile, migrate_schema
 from services.ledger.domain.records import Account, BalanceLine, Journal, JournalDraft, JournalKind, Posting
 from services.ledger.store import batch
 from services.ledger.store.base import LedgerFilter, PostResult, TrialBalanceResult
@@ -165,26 +165,12 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the file's schema to SCHEMA_VERSION; returns the version found before.
-
-    Each step runs in its own IMMEDIATE transaction and re-reads the version inside it, so two
-    processes opening a new file at once do not both migrate. A file from a newer release is refused.
-    """
-    found: int = conn.execute("PRAGMA user_version").fetchone()[0]
-    if found > SCHEMA_VERSION:
-        raise SchemaTooNew(f"ledger schema version {found} is newer than this code ({SCHEMA_VERSION})")
-    for target in range(found + 1, SCHEMA_VERSION + 1):
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] < target:
-                for statement in MIGRATIONS[target - 1]:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {target}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    return found
+    """Bring the file's schema to SCHEMA_VERSION; returns the version found before."""
+    return migrate_schema(
+        conn,
+        MIGRATIONS,
+        lambda found, known: SchemaTooNew(f"ledger schema version {found} is newer than this code ({known})"),
+    )
 
 
 def _micros_of_time(value: dt.datetime) -> int:
