@@ -7,8 +7,10 @@ but exports nothing.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import pkgutil
 from typing import cast
 
 from opentelemetry import context as otel_context
@@ -23,9 +25,29 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 _log = logging.getLogger(__name__)
 
-# Streams that live as long as the subscriber: one span per stream would never
-# end, so never be exported. The stream client makes one span per batch instead.
-LONG_LIVED_METHODS = ("StreamEvents", "WatchBreaks", "WatchIssues")
+
+def _server_streaming_methods() -> tuple[str, ...]:
+    """ "/pkg.Service/Method" of every server-streaming RPC of the contract (StreamEvents, WatchBreaks, ...).
+
+    Such streams live as long as the subscriber: one span per stream would never end, so never be
+    exported; the stream client makes one span per batch instead. Read from the descriptors, so a
+    new streaming RPC is excluded the day it is added to protos/.
+    """
+    import opsuite
+
+    methods = []
+    for module_info in pkgutil.walk_packages(opsuite.__path__, "opsuite."):
+        if not module_info.name.endswith("_pb2"):
+            continue
+        module = importlib.import_module(module_info.name)
+        for service in module.DESCRIPTOR.services_by_name.values():
+            methods += [
+                f"/{m.full_name.rpartition('.')[0]}/{m.name}" for m in service.methods if m.server_streaming
+            ]
+    return tuple(sorted(methods))
+
+
+LONG_LIVED_METHODS = _server_streaming_methods()
 # Probes and grpcurl's reflection calls are noise in a trace view; the aio health
 # Watch also writes with context.write(), which the instrumentation breaks.
 UNTRACED_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection")
@@ -49,7 +71,7 @@ def _export_enabled(signal: str) -> bool:
 
 
 _untraced = filters.any_of(
-    *(filters.method_name(name) for name in LONG_LIVED_METHODS),
+    *(filters.full_method_name(name) for name in LONG_LIVED_METHODS),
     *(filters.service_name(name) for name in UNTRACED_SERVICES),
 )
 

@@ -6,6 +6,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
+import grpc
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -98,3 +99,30 @@ def test_exceptions_python_would_print_raw_become_json_lines(capsys: pytest.Capt
     records = [json.loads(line) for line in lines]  # every line is one JSON record
     [record] = records
     assert "worker-1" in record["message"] and "boom in a thread" in record["exc_info"]
+
+
+class _Call(grpc.HandlerCallDetails):
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self.invocation_metadata = ()
+
+
+def test_every_server_stream_of_the_contract_is_left_untraced_and_unary_calls_are_traced() -> None:
+    from opsuite.dq.v1 import dq_pb2
+    from opsuite.market.v1 import market_pb2
+    from opsuite.recon.v1 import recon_pb2
+    from services.common.telemetry import _rpc_is_traced
+
+    streams = {
+        "/opsuite.market.v1.MarketService/StreamEvents",
+        "/opsuite.recon.v1.ReconService/WatchBreaks",
+        "/opsuite.dq.v1.DqService/WatchIssues",
+    }
+    for module in (market_pb2, recon_pb2, dq_pb2):
+        for service in module.DESCRIPTOR.services_by_name.values():
+            for method in service.methods:
+                path = f"/{service.full_name}/{method.name}"
+                assert _rpc_is_traced(_Call(path)) is (path not in streams), path
+    assert not _rpc_is_traced(_Call("/grpc.health.v1.Health/Check"))
+    # A unary method that happens to share a streaming method's name elsewhere is still traced.
+    assert _rpc_is_traced(_Call("/opsuite.ledger.v1.LedgerService/StreamEvents"))
