@@ -1,4 +1,6 @@
-"""recon: three-way reconciliation of the internal book, the custodian and the ledger (issue 4).
+"""recon: three-way reconciliation of the internal book, the custodian and the ledger.
 
-So far only the pure domain exists (services/recon/domain/); the gRPC service comes next.
+Day-end checks against market's snapshot and the ledger's balances (checker.py), breaks with
+their aging and suspense journals (domain/), kept in an SQLite store (store/), served by
+ReconService (server.py).
 """
