@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.reflection import enable_reflection
+from services.common.service_status import Progress, Readiness, add_status_service
 from services.common.settings import Settings, load_settings
 from services.common.telemetry import init_telemetry, shutdown_telemetry
 
@@ -45,16 +46,24 @@ _WILDCARD_HOSTS = {"", "0.0.0.0", "[::]", "::", "*"}
 
 
 class HealthControl:
-    """What a service may do to its own health: say it is (not) ready to serve."""
+    """What a service may do to its own health: say it is (not) ready to serve, and why not.
 
-    def __init__(self, servicer: health_aio.HealthServicer, services: Sequence[str]) -> None:
+    The reason is what GetStatus reports (grpc.health.v1 has no room for one).
+    """
+
+    def __init__(
+        self, servicer: health_aio.HealthServicer, services: Sequence[str], readiness: Readiness | None = None
+    ) -> None:
         self._servicer = servicer
         self._services = ("", *services)
+        self.readiness = readiness if readiness is not None else Readiness()
 
     async def set_serving(self) -> None:
+        self.readiness.set(True)
         await self._set(health_pb2.HealthCheckResponse.SERVING)
 
-    async def set_not_serving(self) -> None:
+    async def set_not_serving(self, reason: str = "not ready") -> None:
+        self.readiness.set(False, reason)
         await self._set(health_pb2.HealthCheckResponse.NOT_SERVING)
 
     async def _set(self, status: int) -> None:
@@ -114,6 +123,8 @@ class Service:
     # Runs when shutdown begins, before the grace period: end long-lived streams here, or
     # server.stop() waits for them until the grace period runs out.
     on_draining: Callable[[], Awaitable[None]] | None = None
+    # How far the service has come through market's stream, for GetStatus (opsuite status).
+    progress: Callable[[], Progress] | None = None
 
 
 def _advertised(configured: str, port: int) -> str:
@@ -126,10 +137,11 @@ async def serve(service: Service, settings: Settings) -> int:
     configured = settings.addr(service.name)
     # Looked up as grpc.aio.server at call time: the OpenTelemetry instrumentation patches that attribute.
     server = grpc.aio.server(options=SERVER_OPTIONS)
-    names = list(service.register(server))
+    readiness = Readiness()
+    names = [*service.register(server), add_status_service(server, service.name, readiness, service.progress)]
     health_servicer = _DrainingHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    control = HealthControl(health_servicer, names)
+    control = HealthControl(health_servicer, names, readiness)
     enable_reflection([*names, health.SERVICE_NAME], server)
     try:
         port = server.add_insecure_port(configured)
@@ -137,7 +149,7 @@ async def serve(service: Service, settings: Settings) -> int:
         _log.error("cannot listen", extra={"address": configured, "error": str(error)})
         return 1
     # Not serving until on_start is done (and, for ready_on_start=False, until the service says so).
-    await control.set_not_serving()
+    await control.set_not_serving("starting")
     await server.start()
     address = _advertised(configured, port)
     _log.info("listening", extra={"service": service.name, "address": address, "port": port})
@@ -164,6 +176,7 @@ async def serve(service: Service, settings: Settings) -> int:
         if exit_code == 0:
             await stopping.wait()
     finally:
+        readiness.set(False, "shutting down")
         exit_code = await _shut_down(service, server, health_servicer, settings.shutdown_grace_s) or exit_code
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from opsuite.market.v1 import market_pb2
 from services.common import telemetry
@@ -45,7 +45,6 @@ class LedgerConsumer:
         self._pending: list[JournalDraft] = []
         self._tracer = telemetry.tracer("opsuite.ledger")
         self.journals_posted = 0
-        self.on_committed: Callable[[int], Awaitable[None]] | None = None
         self.book = self._restore()
 
     def _restore(self) -> LedgerBook:
@@ -71,8 +70,6 @@ class LedgerConsumer:
             self.book = self._restore()
             raise
         self.journals_posted += len(drafts)
-        if self.on_committed is not None:
-            await self.on_committed(seq)
 
     # apply ------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 
 import grpc
@@ -38,6 +38,8 @@ from services.ledger.store import (
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1_000
+# The longest GetBalances waits for min_market_seq when the caller set no deadline.
+MAX_BALANCE_WAIT_S = 30.0
 # Problems that are about the ledger's state (FAILED_PRECONDITION), not the request's form.
 STATE_PROBLEMS = {"UNBALANCED", "UNBALANCED_BASE", "UNKNOWN_ACCOUNT", "CLOSED_ACCOUNT", "NOT_YET_OPEN"}
 
@@ -52,6 +54,8 @@ class LedgerContext:
     # The combined event log: manual and cross-service journals are recorded there, so
     # `opsuite trace` can follow a break into the journal that booked it.
     event_log: EventLog | None = None
+    # Waits (at most `timeout` s) until market's events up to a seq are booked; returns the seq booked.
+    wait_for_market_seq: Callable[[int, float], Awaitable[int]] | None = None
 
 
 def _page_size(value: int) -> int:
@@ -337,6 +341,15 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.GetBalancesResponse:
         base = self._base(request.mandate_id)
         as_of = codec.optional_date(request.as_of, "as_of")
+        if request.min_market_seq and self.context.wait_for_market_seq is not None:
+            remaining = context.time_remaining()
+            # Answer a little before the caller's deadline, so it gets the reply rather than DEADLINE_EXCEEDED.
+            budget = (
+                MAX_BALANCE_WAIT_S if remaining is None else min(MAX_BALANCE_WAIT_S, remaining * 0.9 - 0.05)
+            )
+            await self.context.wait_for_market_seq(request.min_market_seq, budget)
+        # The cursor first: every journal of the events up to it is then in the balances read after.
+        market_seq = (await asyncio.to_thread(self.store.load_cursor))[0]
         try:
             lines = await asyncio.to_thread(
                 self.store.balances, request.mandate_id, list(request.accounts), as_of
@@ -348,7 +361,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 violations=[FieldViolation("accounts", f"unknown account {error.account!r}")],
             ) from error
         message = ledger_pb2.GetBalancesResponse(
-            mandate_id=request.mandate_id, balances=[codec.balance_to_proto(line, base) for line in lines]
+            mandate_id=request.mandate_id,
+            balances=[codec.balance_to_proto(line, base) for line in lines],
+            market_seq=market_seq,
         )
         if as_of is not None:
             message.as_of.CopyFrom(date_to_proto(as_of))

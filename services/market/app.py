@@ -6,6 +6,7 @@ import logging
 
 from services.common.eventlog import open_event_log
 from services.common.serve import HealthControl, Service
+from services.common.service_status import Progress
 from services.common.settings import Settings
 from services.market.runtime import ClockSettings, MarketRuntime
 from services.market.server import MarketServicer, register
@@ -42,6 +43,11 @@ def build_service(settings: Settings) -> Service:
     async def on_stop() -> None:
         runtime.event_log.close()
 
+    def progress() -> Progress:
+        # Market is its own head: it has "applied" every event it published.
+        clock = runtime.clock_state()
+        return Progress(clock.head_seq, clock.head_seq, clock.sim_date)
+
     return Service(
         name="market",
         register=lambda server: register(server, servicer),
@@ -50,4 +56,5 @@ def build_service(settings: Settings) -> Service:
         on_draining=runtime.stop,
         on_stop=on_stop,
         ready_on_start=False,
+        progress=progress,
     )

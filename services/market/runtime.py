@@ -222,9 +222,11 @@ class MarketRuntime:
             if produced is None:
                 break
             frames, day, snapshot = produced
-            await self.hub.publish(frames)
-            # Checkpoints change only here, on the event loop, where GetSnapshot reads them.
+            # The day's books are kept before its events go out, so a subscriber that sees the
+            # day end can ask for them at once. Checkpoints change only here, on the event loop,
+            # where GetSnapshot reads them.
             self._remember(snapshot)
+            await self.hub.publish(frames)
             self.published = day
         if self.sim.finished:
             log.info("the simulation reached its end", extra={"head_seq": self.hub.head_seq})

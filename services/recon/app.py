@@ -11,7 +11,6 @@ gRPC, so the ledger's server span of a suspense journal descends from recon's sp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -24,10 +23,11 @@ from opsuite.ledger.v1 import ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.eventlog import EventLog, LogRecord, open_event_log
 from services.common.eventlog.records import trace_order
-from services.common.serve import MAX_MESSAGE_BYTES, HealthControl, Service
+from services.common.follower import CHANNEL_OPTIONS, Consumer, Follower, MarketReference, fetch_reference
+from services.common.serve import HealthControl, Service
+from services.common.service_status import Progress
 from services.common.settings import Settings
 from services.common.status import FieldViolation, RequestError
-from services.common.stream_client import CursorTooOld, EventStreamClient
 from services.recon.checker import KINDS, DayEndChecker, FollowedState, Reference, Stopped
 from services.recon.codec import Lineage
 from services.recon.domain.config import ReconConfig
@@ -36,39 +36,21 @@ from services.recon.server import ReconServicer, register
 from services.recon.store import ReconStore, open_store
 
 log = logging.getLogger(__name__)
-RESTART_DELAY_S = 2.0
-_CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
 
 
-async def fetch_reference(market_addr: str) -> tuple[Reference, int]:
-    """Mandates' base currencies, instruments' classes and currencies, and market's head seq,
-    waiting for market to come up."""
-    async with grpc.aio.insecure_channel(market_addr, options=_CHANNEL_OPTIONS) as channel:
-        await channel.channel_ready()
-        stub = market_pb2_grpc.MarketServiceStub(channel)
-        base: dict[str, str] = {}
-        token = ""
-        while True:
-            page = await stub.ListMandates(market_pb2.ListMandatesRequest(page_size=1000, page_token=token))
-            base.update({m.mandate_id: m.base_currency for m in page.mandates})
-            if not (token := page.next_page_token):
-                break
-        instruments: dict[str, InstrumentRef] = {}
-        while True:
-            page = await stub.ListInstruments(
-                market_pb2.ListInstrumentsRequest(page_size=1000, page_token=token)
-            )
-            for i in page.instruments:
-                asset_class = common_pb2.AssetClass.Name(i.asset_class).removeprefix("ASSET_CLASS_")
-                instruments[i.instrument_id] = InstrumentRef(asset_class, i.currency)
-            if not (token := page.next_page_token):
-                break
-        clock = await stub.GetClock(market_pb2.GetClockRequest())
-    return Reference(base, instruments), clock.head_seq
+def reference_of(market: MarketReference) -> Reference:
+    """Mandates' base currencies, and instruments' classes and currencies."""
+    instruments = {
+        i.instrument_id: InstrumentRef(
+            common_pb2.AssetClass.Name(i.asset_class).removeprefix("ASSET_CLASS_"), i.currency
+        )
+        for i in market.instruments
+    }
+    return Reference({m.mandate_id: m.base_currency for m in market.mandates}, instruments)
 
 
 class ReconConsumer:
-    """The apply/save pair the stream client drives, and the CursorStore it reads.
+    """The apply/save pair the follower drives, and the cursor it resumes from.
 
     Effects are committed at day ends only (the check commits the cursor and the state in
     its transaction), so the stored cursor is the last day end: after a restart the events
@@ -82,14 +64,12 @@ class ReconConsumer:
         # The state as of the last day end, for on-demand checks of that day end.
         self.at_day_end = FollowedState.from_json(blob) if blob else None
         self.checker = checker
-        self.on_progress: _Progress | None = None
 
     def load(self) -> int:
         return self.cursor
 
-    async def save(self, seq: int) -> None:
-        if self.on_progress is not None:
-            await self.on_progress(seq)
+    def save(self, seq: int) -> None:
+        """Nothing to commit between day ends: the check commits at each day end."""
 
     async def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
         for event in events:
@@ -105,27 +85,8 @@ class ReconConsumer:
         return day_end.sim_time if day_end is not None else None
 
 
-class _Progress:
-    """Calls health.set_serving() once the applied seq reaches market's head."""
-
-    def __init__(self, health: HealthControl, runtime: ReconRuntime) -> None:
-        self.health = health
-        self.runtime = runtime
-        self.ready = False
-
-    async def __call__(self, seq: int) -> None:
-        client = self.runtime.client
-        if not self.ready and client is not None and seq >= client.head_seq:
-            await self.serving(seq)
-
-    async def serving(self, seq: int) -> None:
-        self.ready = True
-        log.info("caught up with market", extra={"seq": seq})
-        await self.health.set_serving()
-
-
 class ReconRuntime:
-    """The checker, the consumer and its stream client, and the restart loop around them."""
+    """The checker, and the follower that feeds it market's stream."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -139,57 +100,46 @@ class ReconRuntime:
             else ReconConfig.default()
         )
         self.checker: DayEndChecker | None = None
-        self.consumer: ReconConsumer | None = None
-        self.client: EventStreamClient | None = None
+        self.follower: Follower | None = None
         self._channels: list[grpc.aio.Channel] = []
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+
+    @property
+    def consumer(self) -> ReconConsumer | None:
+        consumer = self.follower.consumer if self.follower is not None else None
+        return consumer if isinstance(consumer, ReconConsumer) else None
+
+    def progress(self) -> Progress:
+        return self.follower.progress() if self.follower is not None else Progress()
 
     async def start(self, health: HealthControl) -> None:
-        reference, head = await fetch_reference(self.market_addr)
-        market = grpc.aio.insecure_channel(self.market_addr, options=_CHANNEL_OPTIONS)
-        ledger = grpc.aio.insecure_channel(self.ledger_addr, options=_CHANNEL_OPTIONS)
+        market_reference = await fetch_reference(self.market_addr)
+        market = grpc.aio.insecure_channel(self.market_addr, options=CHANNEL_OPTIONS)
+        ledger = grpc.aio.insecure_channel(self.ledger_addr, options=CHANNEL_OPTIONS)
         self._channels = [market, ledger]
-        self.checker = DayEndChecker(
+
+        async def recover(consumer: Consumer) -> None:
+            assert isinstance(consumer, ReconConsumer)
+            await checker.recover(consumer.state)
+
+        follower = Follower(
+            service="recon",
+            market_addr=self.market_addr,
+            make_consumer=lambda: ReconConsumer(self.store, checker),
+            kinds=KINDS,
+            before_follow=recover,
+            stop_quietly_on=(Stopped,),
+        )
+        checker = DayEndChecker(
             self.store,
             self.event_log,
             market_pb2_grpc.MarketServiceStub(market),
             ledger_pb2_grpc.LedgerServiceStub(ledger),
-            reference,
+            reference_of(market_reference),
             self.config,
-            stopping=self._stopping,
+            stopping=follower.stopping,
         )
-        self._task = asyncio.create_task(self._follow(_Progress(health, self), head), name="recon-follow")
-
-    async def _follow(self, progress: _Progress, head_at_start: int) -> None:
-        assert self.checker is not None
-        while not self._stopping.is_set():
-            consumer = ReconConsumer(self.store, self.checker)
-            consumer.on_progress = progress
-            self.consumer = consumer
-            self.client = EventStreamClient(
-                self.market_addr, consumer, consumer.apply, service="recon", kinds=KINDS
-            )
-            if not progress.ready and consumer.load() >= head_at_start:
-                await progress.serving(consumer.load())
-            try:
-                await self.checker.recover(consumer.state)
-                await self.client.run()
-            except Stopped:
-                return
-            except CursorTooOld as error:
-                log.error(
-                    "recon's cursor is older than market's retention: events are lost to it",
-                    extra={"oldest_seq": error.oldest_seq},
-                )
-                await progress.health.set_not_serving()
-                return
-            except Exception:
-                if self._stopping.is_set():
-                    return
-                log.exception("recon's checker failed; restarting it from the stored cursor")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), timeout=RESTART_DELAY_S)
+        self.checker, self.follower = checker, follower
+        follower.start(health, market_reference.clock.head_seq)
 
     async def run_check(self, mandate_id: str | None) -> Sequence[CheckRun]:
         """RunCheck: check the latest day end again now (for one mandate, or all)."""
@@ -244,11 +194,8 @@ class ReconRuntime:
         return Lineage(caused_by=brk.caused_by, trace_id=brk.trace_id, records=records)
 
     async def stop(self) -> None:
-        self._stopping.set()
-        if self.client is not None:
-            await self.client.stop()
-        if self._task is not None:
-            await self._task
+        if self.follower is not None:
+            await self.follower.stop()
 
     async def close(self) -> None:
         for channel in self._channels:
@@ -278,4 +225,5 @@ def build_service(settings: Settings) -> Service:
         on_draining=on_draining,
         on_stop=runtime.close,
         ready_on_start=False,
+        progress=runtime.progress,
     )

@@ -10,8 +10,9 @@ Three parts, each with one job:
   custodian books, the ledger's balances), the differences, counts and coverage of one
   check: book vs custodian (positions, cash, trade by trade) and book vs ledger.
 - DayEndChecker: the I/O around it. At each clock.day_end (date D, seq S): market's books
-  at S (GetSnapshot), the ledger's balances once it has applied S (GetTrialBalance.market_seq,
-  then GetBalances as of D; without a ledger within a deadline only book vs custodian runs),
+  at S (GetSnapshot, kept by market before it publishes the day), the ledger's balances as
+  of D once it has booked S (GetBalances with min_market_seq: one call that the ledger answers
+  when it is there; without a ledger within a deadline only book vs custodian runs),
   compute, domain.breaks.advance over the stored breaks, then ONE store transaction with
   the runs, breaks, actions, timing items, cursor S and the state. Then what follows from
   it, each idempotent so a crash at any point repeats it safely: the combined event log
@@ -1020,67 +1021,75 @@ class DayEndChecker:
         raise Stopped
 
     async def _snapshot(self, seq: int) -> market_pb2.Snapshot | None:
-        """market's books at day end `seq`; None when market no longer keeps that day end."""
-        for attempt in range(50):
+        """market's books at day end `seq`; None when market no longer keeps that day end.
+
+        market keeps a day's books before it publishes the day's events, so one call answers.
+        """
+        if self.stopping.is_set():
+            raise Stopped
+        try:
+            snapshot: market_pb2.Snapshot = await self.market.GetSnapshot(
+                market_pb2.GetSnapshotRequest(as_of_seq=seq), timeout=RPC_TIMEOUT_S
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.OUT_OF_RANGE:
+                log.warning(
+                    "market no longer keeps this day end's books: its check is skipped",
+                    extra={"seq": seq, "error": error.details()},
+                )
+                return None
+            raise
+        if snapshot.as_of_seq != seq:
+            raise RuntimeError(f"market answered the books at seq {snapshot.as_of_seq} for day end seq {seq}")
+        return snapshot
+
+    async def _ledger_booked(self, day_end: DayEnd, mandate_id: str) -> ledger_pb2.GetBalancesResponse | None:
+        """The mandate's balances once the ledger has booked market seq `day_end.seq`; None if it cannot.
+
+        One GetBalances with min_market_seq: the ledger answers as soon as it has booked the day
+        end. A ledger that answers but is behind is asked again as long as it makes progress
+        (each call waits at most ledger_wait_s). An unreachable one is not waited for: that check
+        runs book vs custodian only (`opsuite up` starts recon before the ledger, and a recon with
+        no ledger must still catch up); the next day end asks again.
+        """
+        assert self.ledger is not None
+        seq = day_end.seq
+        request = ledger_pb2.GetBalancesRequest(
+            mandate_id=mandate_id, as_of=date_to_proto(day_end.date), min_market_seq=seq
+        )
+        last_seen = -1
+        started = time.monotonic()
+        while True:
             if self.stopping.is_set():
                 raise Stopped
             try:
-                snapshot: market_pb2.Snapshot = await self.market.GetSnapshot(
-                    market_pb2.GetSnapshotRequest(as_of_seq=seq), timeout=RPC_TIMEOUT_S
+                reply: ledger_pb2.GetBalancesResponse = await self.ledger.GetBalances(
+                    request, timeout=self.ledger_wait_s
                 )
-            except grpc.aio.AioRpcError as error:
-                if error.code() == grpc.StatusCode.OUT_OF_RANGE:
-                    log.warning(
-                        "market no longer keeps this day end's books: its check is skipped",
-                        extra={"seq": seq, "error": error.details()},
-                    )
-                    return None
-                raise
-            if snapshot.as_of_seq == seq:
-                return snapshot
-            # market publishes a day's events just before it keeps the day's books: ask again.
-            await self._pause(min(0.5, 0.02 * (attempt + 1)))
-        raise RuntimeError(f"market's snapshot at day end seq {seq} never appeared")
-
-    async def _ledger_caught_up(self, seq: int, mandate_id: str) -> bool:
-        """Wait until the ledger has applied market seq `seq`.
-
-        A ledger that answers but is behind is waited for as long as it makes progress (at
-        most ledger_wait_s without any). An unreachable one is not waited for: that check runs
-        book vs custodian only (`opsuite up` starts recon before the ledger, and a recon with no
-        ledger must still catch up); the next day end asks again.
-        """
-        if self.ledger is None:
-            return False
-        last_seen = -1
-        last_progress = time.monotonic()
-        reason = ""
-        while True:
-            try:
-                balance = await self.ledger.GetTrialBalance(
-                    ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id), timeout=RPC_TIMEOUT_S
-                )
-                if balance.market_seq >= seq:
-                    self._ledger_state("answers", seq, "")
-                    return True
-                if balance.market_seq > last_seen:
-                    last_seen = balance.market_seq
-                    last_progress = time.monotonic()
-                reason = f"the ledger is at market seq {balance.market_seq}"
             except grpc.aio.AioRpcError as error:
                 reason = f"the ledger answered {error.code().name}: {error.details()}"
-                if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNIMPLEMENTED):
-                    self._ledger_state("unreachable", seq, reason)
-                    return False
-                if error.code() not in (
-                    grpc.StatusCode.DEADLINE_EXCEEDED,
-                    grpc.StatusCode.NOT_FOUND,  # a ledger still fetching the mandates
+                if (
+                    error.code() == grpc.StatusCode.NOT_FOUND
+                    and time.monotonic() - started < self.ledger_wait_s
                 ):
-                    raise
-            if time.monotonic() - last_progress > self.ledger_wait_s:
-                self._ledger_state("stuck", seq, reason)
-                return False
-            await self._pause(0.1)
+                    # A ledger still fetching the mandates from market: it knows them in a moment.
+                    await self._pause(0.5)
+                    continue
+                self._ledger_state(
+                    "unreachable"
+                    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNIMPLEMENTED)
+                    else "stuck",
+                    seq,
+                    reason,
+                )
+                return None
+            if reply.market_seq >= seq:
+                self._ledger_state("answers", seq, "")
+                return reply
+            if reply.market_seq <= last_seen:
+                self._ledger_state("stuck", seq, f"the ledger is at market seq {reply.market_seq}")
+                return None
+            last_seen = reply.market_seq
 
     def _ledger_state(self, state: str, seq: int, reason: str) -> None:
         """Log when the ledger's availability changes (not at every day end)."""
@@ -1098,12 +1107,15 @@ class DayEndChecker:
     async def _ledger_balances(
         self, day_end: DayEnd, mandates: Sequence[str]
     ) -> dict[str, Sequence[ledger_pb2.AccountBalance]] | None:
-        if not mandates or not await self._ledger_caught_up(day_end.seq, mandates[0]):
+        if self.ledger is None or not mandates:
             return None
-        balances: dict[str, Sequence[ledger_pb2.AccountBalance]] = {}
+        first = await self._ledger_booked(day_end, mandates[0])
+        if first is None:
+            return None
+        balances: dict[str, Sequence[ledger_pb2.AccountBalance]] = {mandates[0]: list(first.balances)}
         try:
-            for mandate in mandates:
-                reply = await self.ledger.GetBalances(  # type: ignore[union-attr]
+            for mandate in mandates[1:]:
+                reply = await self.ledger.GetBalances(
                     ledger_pb2.GetBalancesRequest(mandate_id=mandate, as_of=date_to_proto(day_end.date)),
                     timeout=RPC_TIMEOUT_S,
                 )

@@ -59,11 +59,11 @@ def test_killed_ledger_ends_with_the_same_books_as_an_uninterrupted_one(tmp_path
             ]
 
         reference = start_ledger(tmp_path / "reference", market)
-        listening, caught_up = (
-            _log_time(reference, "listening"),
-            _log_time(reference, "caught up with market"),
+        # The log is read by a thread: the line written just before SERVING may still be on its way.
+        listening = wait_until(lambda: _log_time(reference, "listening"), what="the listening line")
+        caught_up = wait_until(
+            lambda: _log_time(reference, "caught up with market"), what="the caught-up line"
         )
-        assert listening and caught_up
         booking_s = (caught_up - listening).total_seconds()  # what booking the whole year takes
         expected = books(reference, mandate_ids)
         assert reference.stop() == 0

@@ -233,3 +233,21 @@ def test_a_ledger_on_postgresql_books_the_same(world: World, tmp_path: Path, pos
             ).balanced
     finally:
         assert ledger.stop() == 0
+
+
+def test_balances_at_a_market_seq_answer_once_booked_and_say_what_was_booked(world: World) -> None:
+    head = world.clock.head_seq
+    mandate = world.market_stub.ListMandates(market_pb2.ListMandatesRequest()).mandates[0].mandate_id
+    # The ledger is caught up: a seq it has booked is answered with the seq it stands at.
+    booked = world.ledger_stub.GetBalances(
+        ledger_pb2.GetBalancesRequest(mandate_id=mandate, min_market_seq=head), timeout=10
+    )
+    assert booked.market_seq == head
+    assert booked.balances
+    # A seq market has not produced (its clock has finished) is never booked: the ledger answers
+    # before the caller's deadline with what it has, rather than letting the call fail.
+    ahead = world.ledger_stub.GetBalances(
+        ledger_pb2.GetBalancesRequest(mandate_id=mandate, min_market_seq=head + 1_000), timeout=2
+    )
+    assert ahead.market_seq == head
+    assert list(ahead.balances) == list(booked.balances)

@@ -751,7 +751,13 @@ class GetBalancesRequest(_message.Message):
     MANDATE_ID_FIELD_NUMBER: _builtins.int
     ACCOUNTS_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    MIN_MARKET_SEQ_FIELD_NUMBER: _builtins.int
     mandate_id: _builtins.str
+    min_market_seq: _builtins.int
+    """When set, answer once the ledger has booked market's events up to this seq, or when the
+    call's deadline is near (then market_seq in the reply is below it). Lets a caller that
+    needs the books of a given market event ask once instead of polling.
+    """
     @_builtins.property
     def accounts(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Exact account names; empty means every account of the mandate."""
@@ -766,10 +772,11 @@ class GetBalancesRequest(_message.Message):
         mandate_id: _builtins.str = ...,
         accounts: _abc.Iterable[_builtins.str] | None = ...,
         as_of: _common_pb2.Date | None = ...,
+        min_market_seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounts", b"accounts", "as_of", b"as_of", "mandate_id", b"mandate_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounts", b"accounts", "as_of", b"as_of", "mandate_id", b"mandate_id", "min_market_seq", b"min_market_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -824,7 +831,10 @@ class GetBalancesResponse(_message.Message):
     MANDATE_ID_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
     BALANCES_FIELD_NUMBER: _builtins.int
+    MARKET_SEQ_FIELD_NUMBER: _builtins.int
     mandate_id: _builtins.str
+    market_seq: _builtins.int
+    """The last market seq whose journals are in these balances."""
     @_builtins.property
     def as_of(self) -> _common_pb2.Date: ...
     @_builtins.property
@@ -835,10 +845,11 @@ class GetBalancesResponse(_message.Message):
         mandate_id: _builtins.str = ...,
         as_of: _common_pb2.Date | None = ...,
         balances: _abc.Iterable[Global___AccountBalance] | None = ...,
+        market_seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "balances", b"balances", "mandate_id", b"mandate_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "balances", b"balances", "mandate_id", b"mandate_id", "market_seq", b"market_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

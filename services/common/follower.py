@@ -1,0 +1,251 @@
+"""The runtime of a service that follows market's stream: reference data, the restart loop, readiness.
+
+A follower (ledger, recon, and the services after them) supplies a factory of its consumer: the
+apply/save pair and the cursor it resumes from. This module does the rest the same way for
+every follower: fetch mandates and instruments (paged, waiting for market), build the consumer
+and follow the stream from its cursor, restart from the stored cursor after a failure with
+exponential backoff, report SERVING once caught up with market's head, report NOT_SERVING with
+the reason when market no longer retains the cursor, and expose its progress for GetStatus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import grpc
+import grpc.aio
+
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from services.common.serve import MAX_MESSAGE_BYTES, HealthControl
+from services.common.service_status import Progress
+from services.common.stream_client import CursorTooOld, EventStreamClient
+
+log = logging.getLogger(__name__)
+
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class MarketReference:
+    """What a follower needs from market before the stream: every mandate and instrument, and the clock."""
+
+    mandates: tuple[market_pb2.Mandate, ...]
+    instruments: tuple[market_pb2.Instrument, ...]
+    clock: market_pb2.Clock
+
+
+async def fetch_reference(market_addr: str) -> MarketReference:
+    """Every page of ListMandates and ListInstruments, and GetClock; waits for market to come up."""
+    async with grpc.aio.insecure_channel(market_addr, options=CHANNEL_OPTIONS) as channel:
+        await channel.channel_ready()
+        stub = market_pb2_grpc.MarketServiceStub(channel)
+        mandates: list[market_pb2.Mandate] = []
+        token = ""
+        while True:
+            mandate_page = await stub.ListMandates(
+                market_pb2.ListMandatesRequest(page_size=PAGE_SIZE, page_token=token)
+            )
+            mandates.extend(mandate_page.mandates)
+            if not (token := mandate_page.next_page_token):
+                break
+        instruments: list[market_pb2.Instrument] = []
+        while True:
+            instrument_page = await stub.ListInstruments(
+                market_pb2.ListInstrumentsRequest(page_size=PAGE_SIZE, page_token=token)
+            )
+            instruments.extend(instrument_page.instruments)
+            if not (token := instrument_page.next_page_token):
+                break
+        clock = await stub.GetClock(market_pb2.GetClockRequest())
+    return MarketReference(tuple(mandates), tuple(instruments), clock)
+
+
+class Consumer(Protocol):
+    """What a follower gives the runtime: its cursor, and how it applies and commits events."""
+
+    def load(self) -> int:
+        """The market seq it has committed up to (0: nothing yet)."""
+        ...
+
+    def save(self, seq: int) -> Awaitable[None] | None:
+        """Commit everything applied up to seq (with the cursor, in one transaction where it can)."""
+        ...
+
+    def apply(self, events: Sequence[market_pb2.MarketEvent]) -> Awaitable[None] | None:
+        """Apply consecutive events in seq order."""
+        ...
+
+
+class _Tracked:
+    """The consumer as the stream client sees it: notes the date applied and the seq committed."""
+
+    def __init__(self, consumer: Consumer, follower: Follower) -> None:
+        self.consumer = consumer
+        self.follower = follower
+
+    def load(self) -> int:
+        return self.consumer.load()
+
+    async def save(self, seq: int) -> None:
+        saved = self.consumer.save(seq)
+        if inspect.isawaitable(saved):
+            await saved
+        await self.follower._committed(seq)
+
+    async def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
+        applied = self.consumer.apply(events)
+        if inspect.isawaitable(applied):
+            await applied
+        if events:
+            self.follower.simulated_date = events[-1].envelope.sim_time.ToDatetime(tzinfo=dt.UTC).date()
+
+
+class Follower:
+    """Follows market's stream with a consumer built by `make_consumer`, restarting it after failures.
+
+    `before_follow(consumer)` runs after each (re)build, before the stream (recon finishes a
+    day-end check a crash interrupted). A `Stopped` raised by the consumer ends following quietly.
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        market_addr: str,
+        make_consumer: Callable[[], Consumer],
+        kinds: Sequence[str] = (),
+        before_follow: Callable[[Consumer], Awaitable[None]] | None = None,
+        stop_quietly_on: tuple[type[BaseException], ...] = (),
+        restart_initial_s: float = 0.5,
+        restart_max_s: float = 30.0,
+    ) -> None:
+        self.service = service
+        self.market_addr = market_addr
+        self._make_consumer = make_consumer
+        self._kinds = tuple(kinds)
+        self._before_follow = before_follow
+        self._stop_quietly_on = stop_quietly_on
+        self._restart_initial_s = restart_initial_s
+        self._restart_max_s = restart_max_s
+        self.consumer: Consumer | None = None
+        self.client: EventStreamClient | None = None
+        self.simulated_date: dt.date | None = None
+        self.restarts = 0
+        self.committed_seq = 0
+        self._committed_changed = asyncio.Condition()
+        self._health: HealthControl | None = None
+        self._ready = False
+        self._head_at_start = 0
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    # -------------------------------------------------------------- lifecycle
+
+    def start(self, health: HealthControl, head_at_start: int) -> None:
+        """Follow in the background; SERVING once the committed seq reaches head_at_start or the live head."""
+        self._health = health
+        self._head_at_start = head_at_start
+        self._task = asyncio.create_task(self._run(), name=f"{self.service}-follow")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self.client is not None:
+            await self.client.stop()
+        if self._task is not None:
+            await self._task
+
+    @property
+    def stopping(self) -> asyncio.Event:
+        return self._stopping
+
+    def progress(self) -> Progress:
+        client = self.client
+        if client is None:
+            return Progress(simulated_date=self.simulated_date)
+        return Progress(client.applied_seq, client.head_seq, self.simulated_date)
+
+    # -------------------------------------------------------------- internals
+
+    async def wait_for_committed(self, seq: int, timeout: float) -> int:
+        """Return once events up to `seq` are committed, or after `timeout` seconds; the committed seq."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, timeout)), self._committed_changed:
+                await self._committed_changed.wait_for(lambda: self.committed_seq >= seq)
+        return self.committed_seq
+
+    async def _committed(self, seq: int) -> None:
+        async with self._committed_changed:
+            self.committed_seq = max(self.committed_seq, seq)
+            self._committed_changed.notify_all()
+        # Called before the client moves its own cursor: compare the committed seq with the head.
+        if not self._ready and self.client is not None and seq >= self.client.head_seq:
+            await self._serving(seq)
+
+    async def _serving(self, seq: int) -> None:
+        self._ready = True
+        log.info("caught up with market", extra={"service": self.service, "seq": seq})
+        assert self._health is not None
+        await self._health.set_serving()
+
+    async def _run(self) -> None:
+        assert self._health is not None
+        failures = 0
+        while not self._stopping.is_set():
+            applied_before = self.client.applied_seq if self.client is not None else -1
+            try:
+                # Inside the error handling: building a consumer reads the stored cursor and state,
+                # which fails while the database is down, and must be retried like any failure.
+                consumer = await asyncio.to_thread(self._make_consumer)
+                self.consumer = consumer
+                self.committed_seq = max(self.committed_seq, consumer.load())
+                tracked = _Tracked(consumer, self)
+                self.client = EventStreamClient(
+                    self.market_addr, tracked, tracked.apply, service=self.service, kinds=self._kinds
+                )
+                if not self._ready and consumer.load() >= self._head_at_start:
+                    await self._serving(consumer.load())
+                elif not self._ready:
+                    await self._health.set_not_serving(
+                        f"catching up with market: at seq {consumer.load()} of {self._head_at_start}"
+                    )
+                if self._before_follow is not None:
+                    await self._before_follow(consumer)
+                await self.client.run()
+            except self._stop_quietly_on:
+                return
+            except CursorTooOld as error:
+                log.error(
+                    "the cursor is older than market's retention: events are lost to this service",
+                    extra={
+                        "service": self.service,
+                        "oldest_seq": error.oldest_seq,
+                        "from_seq": error.from_seq,
+                    },
+                )
+                self._ready = False
+                await self._health.set_not_serving(
+                    f"market no longer retains the events after seq {error.from_seq - 1} "
+                    f"(its oldest is {error.oldest_seq}); rebuild this service's data from a fresh run"
+                )
+                return
+            except Exception:
+                if self._stopping.is_set():
+                    return
+                progressed = self.client is not None and self.client.applied_seq > applied_before
+                failures = 1 if progressed else failures + 1
+                self.restarts += 1
+                delay = min(self._restart_max_s, self._restart_initial_s * 2 ** (failures - 1))
+                log.exception(
+                    "the consumer failed; restarting it from the stored cursor",
+                    extra={"service": self.service, "retry_in_s": delay, "failures": failures},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)

@@ -1,0 +1,129 @@
+"""The follower runtime every stream-following service uses, against an in-process market."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from grpc_health.v1 import health_pb2
+from grpc_health.v1.health import aio as health_aio
+
+from opsuite.market.v1 import market_pb2
+from services.common.convert import timestamp_to_proto
+from services.common.follower import Follower
+from services.common.serve import HealthControl
+
+from .fake_market import FakeMarket, make_event, start_server
+from .test_stream_client import TIMEOUT
+
+DAY_ONE = dt.datetime(2020, 1, 2, 21, 0, tzinfo=dt.UTC)
+
+
+def dated_event(seq: int) -> market_pb2.MarketEvent:
+    # Ten events a simulated day, from 2020-01-02: seq 25 falls on 2020-01-04.
+    event = make_event(seq)
+    event.envelope.sim_time.CopyFrom(timestamp_to_proto(DAY_ONE + dt.timedelta(days=(seq - 1) // 10)))
+    return event
+
+
+class Consumer:
+    """Keeps what it applied in memory; the cursor is what it committed."""
+
+    def __init__(self, committed: list[int]) -> None:
+        self.committed = committed
+        self.applied: list[int] = []
+
+    def load(self) -> int:
+        return self.committed[-1] if self.committed else 0
+
+    def save(self, seq: int) -> None:
+        self.committed.append(seq)
+
+    def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
+        self.applied.extend(e.envelope.seq for e in events)
+
+
+def _health() -> tuple[HealthControl, health_aio.HealthServicer]:
+    servicer = health_aio.HealthServicer()
+    return HealthControl(servicer, ["opsuite.test.v1.Test"]), servicer
+
+
+async def _serving(servicer: health_aio.HealthServicer) -> int:
+    reply = await servicer.Check(health_pb2.HealthCheckRequest(service=""), None)
+    return int(reply.status)
+
+
+async def _wait(condition: Callable[[], bool], what: str) -> None:
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while not condition():
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+async def test_follows_to_the_head_then_serves_and_reports_its_progress() -> None:
+    server, port = await start_server(FakeMarket([dated_event(seq) for seq in range(1, 26)]))
+    health, servicer = _health()
+    committed: list[int] = []
+    follower = Follower(
+        service="test", market_addr=f"127.0.0.1:{port}", make_consumer=lambda: Consumer(committed)
+    )
+    try:
+        follower.start(health, head_at_start=25)
+        await _wait(lambda: health.readiness.serving, "SERVING")
+        assert await _serving(servicer) == health_pb2.HealthCheckResponse.SERVING
+        progress = follower.progress()
+        assert (progress.applied_seq, progress.market_head_seq, progress.lag) == (25, 25, 0)
+        assert progress.simulated_date == dt.date(2020, 1, 4)
+        assert health.readiness.reason == ""
+    finally:
+        await follower.stop()
+        await server.stop(None)
+
+
+async def test_a_consumer_that_cannot_be_built_is_retried_with_backoff_until_it_can() -> None:
+    server, port = await start_server(FakeMarket([dated_event(seq) for seq in range(1, 11)]))
+    health, _ = _health()
+    attempts: list[int] = []
+    committed: list[int] = []
+
+    def make() -> Consumer:
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise OSError("database is down")  # what reading the stored cursor raises in an outage
+        return Consumer(committed)
+
+    follower = Follower(
+        service="test", market_addr=f"127.0.0.1:{port}", make_consumer=make, restart_initial_s=0.01
+    )
+    try:
+        follower.start(health, head_at_start=10)
+        await _wait(lambda: health.readiness.serving, "SERVING after two failed builds")
+        assert len(attempts) == 3
+        assert follower.restarts == 2
+        assert committed[-1] == 10
+    finally:
+        await follower.stop()
+        await server.stop(None)
+
+
+async def test_a_cursor_market_no_longer_retains_is_not_serving_with_the_reason() -> None:
+    server, port = await start_server(
+        FakeMarket([dated_event(seq) for seq in range(500, 510)], oldest_seq=500)
+    )
+    health, servicer = _health()
+    follower = Follower(service="test", market_addr=f"127.0.0.1:{port}", make_consumer=lambda: Consumer([10]))
+    try:
+        follower.start(health, head_at_start=509)
+        await _wait(lambda: "retains" in health.readiness.reason, "the reason")
+        assert not health.readiness.serving
+        assert await _serving(servicer) == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert health.readiness.reason == (
+            "market no longer retains the events after seq 10 (its oldest is 500); "
+            "rebuild this service's data from a fresh run"
+        )
+    finally:
+        await follower.stop()
+        await server.stop(None)
