@@ -21,6 +21,7 @@ from services.common.settings import load_settings
 from services.ledger.domain.records import Account, BalanceLine, Journal
 from services.ledger.domain.rules import LedgerBook
 from services.ledger.export.beancount import export_beancount
+from services.ledger.settings import LedgerSettings
 from services.ledger.store import LedgerFilter, LedgerStore, open_store
 from services.ledger.store.factory import SQLITE_FILE
 
@@ -56,7 +57,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def _export_text(requested: Sequence[str], as_of: dt.date | None) -> tuple[str, str]:
-    settings = load_settings()
+    settings = load_settings(LedgerSettings)
     if not settings.ledger_dsn:
         path = settings.data_dir / "ledger" / SQLITE_FILE
         if not path.exists():

@@ -12,12 +12,13 @@ from rich.progress import Progress
 
 from services.common.settings import load_settings
 from services.market import codec
+from services.market.settings import MarketSettings
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.macro import load_macro
 
 
 def simulate(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = load_settings(MarketSettings)
     seed = settings.seed if args.seed is None else args.seed
     start = args.start or settings.start
     days = 20 if args.days is None else args.days

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.reflection import enable_reflection
 from services.common.service_status import Progress, Readiness, add_status_service
-from services.common.settings import Settings, load_settings
+from services.common.settings import S, Settings, load_settings
 from services.common.telemetry import init_telemetry, shutdown_telemetry
 
 _log = logging.getLogger(__name__)
@@ -245,14 +245,14 @@ def run(service: Service, settings: Settings | None = None) -> NoReturn:
     sys.exit(asyncio.run(serve(service, settings)))
 
 
-def main(name: str, build: Callable[[Settings], Service]) -> NoReturn:
-    """`python -m services.<name>`: settings, logs, then build the service and run it.
+def main(name: str, build: Callable[[S], Service], settings_type: type[S]) -> NoReturn:
+    """`python -m services.<name>`: the service's settings, logs, then build the service and run it.
 
     Logging starts before build() so that start-up work (loading data, opening
     stores) is reported; invalid settings exit 2 with the reason.
     """
     try:
-        settings = load_settings()
+        settings = load_settings(settings_type)
     except ValidationError as error:
         configure_logging(name)
         _log.error("invalid configuration", extra={"error": str(error)})

@@ -1,17 +1,18 @@
-"""Configuration of every service, read once from the environment at start-up.
+"""Configuration every service reads, once, from the environment at start-up.
 
-Only environment variables configure a service (the way a pod is configured),
-so one typed object built here is the single place a setting is spelled.
+Only environment variables configure a service (the way a pod is configured).
+This module holds what every service reads (where the services listen, the data
+directory, the event log, logging, shutdown); each service subclasses Settings with
+its own (services/<name>/settings.py), so a setting is spelled in one place.
 """
 
 from __future__ import annotations
 
-import datetime
-import math
 import pathlib
+from typing import TypeVar, overload
 
 import platformdirs
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("market", "recon", "reporting", "dq", "documents", "ledger")
@@ -55,40 +56,8 @@ class Settings(BaseSettings):
     ledger_addr: str = f"127.0.0.1:{DEFAULT_PORTS['ledger']}"
     # "" means the embedded SQLite log under data_dir; redis://... selects Redis Streams.
     eventlog_url: str = ""
-    ledger_dsn: str = ""
-    # recon's tolerances, aging, escalation and suspense rules: a TOML file; "" = the shipped defaults
-    # (services/recon/domain/default_tolerances.toml documents every key).
-    recon_config: pathlib.Path | None = None
     log_level: str = "INFO"
     shutdown_grace_s: float = Field(default=10.0, ge=0)
-    seed: int = 7
-    start: datetime.date = datetime.date(2020, 1, 2)
-    # Business days per second, or "max" for as fast as possible.
-    speed: str = "1"
-    # Business days to simulate; 0 runs until the data ends.
-    days: int = Field(default=0, ge=0)
-    # Multiplier on the seeded fault probabilities; 0 disables seeded faults.
-    fault_rate: float = Field(default=1.0, ge=0)
-    retention_events: int = Field(default=2_000_000, ge=1)
-    # The key's conventional name has no prefix, so it is read as FRED_API_KEY.
-    fred_api_key: str = Field(default="", validation_alias=AliasChoices("FRED_API_KEY", "fred_api_key"))
-
-    @field_validator("speed")
-    @classmethod
-    def _speed_is_max_or_positive(cls, value: str) -> str:
-        text = value.strip().lower()
-        if text == "max":
-            return text
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if not (math.isfinite(number) and number > 0):
-            raise ValueError(
-                f"OPSUITE_SPEED must be 'max' or a positive number of business days per second "
-                f"(for example 1 or 0.5), got {value!r}"
-            )
-        return text
 
     @field_validator(
         "market_addr", "recon_addr", "reporting_addr", "dq_addr", "documents_addr", "ledger_addr"
@@ -107,11 +76,6 @@ class Settings(BaseSettings):
             )
         return level
 
-    @property
-    def speed_days_per_second(self) -> float | None:
-        """The live speed as a number, None in as-fast-as-possible mode."""
-        return None if self.speed == "max" else float(self.speed)
-
     def addr(self, service: str) -> str:
         """Where `service` listens (for itself) and where the others find it."""
         if service not in SERVICES:
@@ -127,6 +91,13 @@ class Settings(BaseSettings):
         return path
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the environment once; keyword overrides win over it (for tests and the CLI)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+S = TypeVar("S", bound=Settings)
+
+
+@overload
+def load_settings(**overrides: object) -> Settings: ...
+@overload
+def load_settings(kind: type[S], /, **overrides: object) -> S: ...
+def load_settings(kind: type[Settings] = Settings, /, **overrides: object) -> Settings:
+    """Read the environment once into `kind` (a service's subclass); keyword overrides win over it."""
+    return kind(**overrides)  # type: ignore[arg-type]  # pydantic validates the overrides

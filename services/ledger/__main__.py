@@ -2,6 +2,7 @@
 
 from services.common.serve import main
 from services.ledger.app import build_service
+from services.ledger.settings import LedgerSettings
 
 if __name__ == "__main__":
-    main("ledger", build_service)
+    main("ledger", build_service, LedgerSettings)

@@ -19,11 +19,11 @@ from services.common.eventlog import open_event_log
 from services.common.follower import Follower, fetch_reference
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
-from services.common.settings import Settings
 from services.ledger.consumer import BOOKED_KINDS, LedgerConsumer
 from services.ledger.domain.chart import standard_chart
 from services.ledger.domain.rules import LedgerBook
 from services.ledger.server import LedgerContext, LedgerServicer, register
+from services.ledger.settings import LedgerSettings
 from services.ledger.store import open_store
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class LedgerRuntime:
     """The ledger's store, its event log, and the follower that books market's stream."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: LedgerSettings) -> None:
         self.settings = settings
         self.store = open_store(settings.ledger_dsn, settings.service_dir("ledger"))
         self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
@@ -92,7 +92,7 @@ class LedgerRuntime:
             await self.follower.stop()
 
 
-def build_service(settings: Settings) -> Service:
+def build_service(settings: LedgerSettings) -> Service:
     runtime = LedgerRuntime(settings)
     servicer = LedgerServicer(
         runtime.store,

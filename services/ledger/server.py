@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 
@@ -23,7 +22,9 @@ from services.common.convert import date_to_proto
 from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
 from services.common.status import FieldViolation, RequestError, rpc_errors
 from services.ledger import codec
-from services.ledger.domain.records import JournalDraft, JournalKind
+from services.ledger.domain.records import JournalDraft
+from services.ledger.domain.reversal import reversal_draft
+from services.ledger.domain.trial_balance import trial_balance_totals
 from services.ledger.domain.validation import Problem, validate_draft, with_base_amounts
 from services.ledger.store import (
     AlreadyReversed,
@@ -234,27 +235,14 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             or self.context.today()
             or original.draft.effective_date
         )
-        draft = JournalDraft(
-            mandate_id=original.mandate_id,
-            kind=JournalKind.REVERSAL,
-            effective_date=max(effective, original.draft.effective_date),
+        draft = reversal_draft(
+            original,
+            effective_date=effective,
             sim_time=dt.datetime.now(dt.UTC),
-            postings=tuple(
-                dataclasses.replace(
-                    p,
-                    amount=-p.amount,
-                    base_amount=None if p.base_amount is None else -p.base_amount,
-                    quantity=None if p.quantity is None else -p.quantity,
-                )
-                for p in original.postings
-            ),
-            idempotency_key=request.idempotency_key or f"reverse:{original.journal_id}",
-            memo=f"reversal of {original.journal_id}: {request.reason}",
+            reason=request.reason,
+            idempotency_key=request.idempotency_key,
             trace_id=telemetry.trace_id_of(telemetry.current_traceparent()),
-            caused_by=(original.journal_id,),
             posted_by=request.posted_by or "api",
-            reverses_journal_id=original.journal_id,
-            reversal_reason=request.reason,
         )
         posted, replayed = await self._post(draft, base)
         if not replayed:
@@ -299,15 +287,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         # The cursor first: every journal of the events up to it is then in the trial balance read after.
         market_seq = (await asyncio.to_thread(self.store.load_cursor))[0]
         result = await asyncio.to_thread(self.store.trial_balance, request.mandate_id, as_of)
-        debits: dict[str, Decimal] = defaultdict(Decimal)
-        credits: dict[str, Decimal] = defaultdict(Decimal)
-        base_debit = base_credit = Decimal(0)
-        for line in result.lines:
-            debits[line.currency] += line.debit_total
-            credits[line.currency] += line.credit_total
-            base_debit += line.base_debit_total
-            base_credit += line.base_credit_total
-        balanced = all(debits[c] == credits[c] for c in debits) and base_debit == base_credit
+        totals = trial_balance_totals(result.lines)
         message = ledger_pb2.TrialBalance(
             mandate_id=request.mandate_id,
             base_currency=base,
@@ -315,17 +295,17 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             totals=[
                 ledger_pb2.CurrencyTotals(
                     currency=currency,
-                    debit_total=codec.money(debits[currency], currency),
-                    credit_total=codec.money(credits[currency], currency),
+                    debit_total=codec.money(totals.debits.get(currency, Decimal(0)), currency),
+                    credit_total=codec.money(totals.credits.get(currency, Decimal(0)), currency),
                 )
-                for currency in sorted(debits)
+                for currency in totals.currencies
             ],
             base_totals=ledger_pb2.CurrencyTotals(
                 currency=base,
-                debit_total=codec.money(base_debit, base),
-                credit_total=codec.money(base_credit, base),
+                debit_total=codec.money(totals.base_debit, base),
+                credit_total=codec.money(totals.base_credit, base),
             ),
-            balanced=balanced,
+            balanced=totals.balanced,
             journal_count=result.journal_count,
             posting_count=result.posting_count,
             as_of_ledger_seq=result.as_of_ledger_seq,

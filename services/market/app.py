@@ -7,16 +7,16 @@ import logging
 from services.common.eventlog import open_event_log
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
-from services.common.settings import Settings
 from services.market.runtime import ClockSettings, MarketRuntime
 from services.market.server import MarketServicer, register
+from services.market.settings import MarketSettings
 from services.market.sim.engine import SimConfig
 from services.market.sim.macro import load_macro
 
 log = logging.getLogger(__name__)
 
 
-def build_runtime(settings: Settings) -> MarketRuntime:
+def build_runtime(settings: MarketSettings) -> MarketRuntime:
     macro = load_macro(settings.start, api_key=settings.fred_api_key or None)
     for note in macro.notes:
         log.info("macro data: %s", note)
@@ -32,7 +32,7 @@ def build_runtime(settings: Settings) -> MarketRuntime:
     )
 
 
-def build_service(settings: Settings) -> Service:
+def build_service(settings: MarketSettings) -> Service:
     runtime = build_runtime(settings)
     servicer = MarketServicer(runtime)
 

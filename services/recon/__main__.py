@@ -2,6 +2,7 @@
 
 from services.common.serve import main
 from services.recon.app import build_service
+from services.recon.settings import ReconSettings
 
 if __name__ == "__main__":
-    main("recon", build_service)
+    main("recon", build_service, ReconSettings)

@@ -26,13 +26,13 @@ from services.common.eventlog.records import trace_order
 from services.common.follower import CHANNEL_OPTIONS, Consumer, Follower, MarketReference, fetch_reference
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
-from services.common.settings import Settings
 from services.common.status import FieldViolation, RequestError
 from services.recon.checker import KINDS, DayEndChecker, FollowedState, Reference, Stopped
 from services.recon.codec import Lineage
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.records import Break, CheckRun, InstrumentRef
 from services.recon.server import ReconServicer, register
+from services.recon.settings import ReconSettings
 from services.recon.store import ReconStore, open_store
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class ReconConsumer:
 class ReconRuntime:
     """The checker, and the follower that feeds it market's stream."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ReconSettings) -> None:
         self.settings = settings
         self.market_addr = settings.addr("market")
         self.ledger_addr = settings.addr("ledger")
@@ -204,7 +204,7 @@ class ReconRuntime:
         self.event_log.close()
 
 
-def build_service(settings: Settings) -> Service:
+def build_service(settings: ReconSettings) -> Service:
     runtime = ReconRuntime(settings)
     servicer = ReconServicer(
         runtime.store,

@@ -6,7 +6,10 @@ import pathlib
 import pytest
 from pydantic import ValidationError
 
-from services.common.settings import DEFAULT_PORTS, SERVICES, load_settings
+from services.common.settings import DEFAULT_PORTS, SERVICES, Settings, load_settings
+from services.ledger.settings import LedgerSettings
+from services.market.settings import MarketSettings
+from services.recon.settings import ReconSettings
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +22,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_defaults_follow_the_port_table() -> None:
-    settings = load_settings()
+    settings = load_settings(MarketSettings)
     for service in SERVICES:
         assert settings.addr(service) == f"127.0.0.1:{DEFAULT_PORTS[service]}"
     assert settings.speed == "1"
@@ -41,7 +44,7 @@ def test_reads_every_variable_from_the_environment(
     monkeypatch.setenv("OPSUITE_SHUTDOWN_GRACE_S", "2.5")
     monkeypatch.setenv("OPSUITE_EVENTLOG_URL", "redis://localhost:6379/0")
     monkeypatch.setenv("FRED_API_KEY", "k123")
-    settings = load_settings()
+    settings = load_settings(MarketSettings)
     assert settings.data_dir == tmp_path
     assert settings.addr("ledger") == "127.0.0.1:0"
     assert settings.seed == 42
@@ -58,7 +61,7 @@ def test_reads_every_variable_from_the_environment(
 def test_overrides_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPSUITE_SEED", "42")
     monkeypatch.setenv("OPSUITE_SPEED", "0.5")
-    settings = load_settings(seed=9, fred_api_key="given")
+    settings = load_settings(MarketSettings, seed=9, fred_api_key="given")
     assert settings.seed == 9
     assert settings.speed_days_per_second == 0.5
     assert settings.fred_api_key == "given"
@@ -70,7 +73,7 @@ def test_bad_speed_names_the_variable_and_the_accepted_forms(
 ) -> None:
     monkeypatch.setenv("OPSUITE_SPEED", bad)
     with pytest.raises(ValidationError) as caught:
-        load_settings()
+        load_settings(MarketSettings)
     message = str(caught.value)
     assert "OPSUITE_SPEED" in message
     assert "'max'" in message
@@ -92,3 +95,26 @@ def test_service_dir_is_created_under_data_dir(tmp_path: pathlib.Path) -> None:
         settings.service_dir("nope")
     with pytest.raises(ValueError, match="unknown service"):
         settings.addr("nope")
+
+
+def test_each_service_reads_its_own_settings_and_the_common_ones(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
+) -> None:
+    monkeypatch.setenv("OPSUITE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OPSUITE_LEDGER_DSN", "postgresql://db/ledger")
+    monkeypatch.setenv("OPSUITE_RECON_CONFIG", str(tmp_path / "recon.toml"))
+    monkeypatch.setenv("OPSUITE_SPEED", "not a speed")  # market's: no other service validates it
+    assert load_settings(LedgerSettings).ledger_dsn == "postgresql://db/ledger"
+    assert load_settings(ReconSettings).recon_config == tmp_path / "recon.toml"
+    for kind in (Settings, LedgerSettings, ReconSettings):
+        settings = load_settings(kind)
+        assert settings.data_dir == tmp_path
+        assert not hasattr(settings, "speed")
+    # What every service reads is in the common Settings only.
+    assert set(Settings.model_fields) == {
+        "data_dir",
+        *(f"{name}_addr" for name in SERVICES),
+        "eventlog_url",
+        "log_level",
+        "shutdown_grace_s",
+    }
