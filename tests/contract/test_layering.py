@@ -1,0 +1,65 @@
+"""What may depend on what, checked on the source so a new module inherits the rules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ROOT / "services"
+
+
+def _imports_and_names(path: Path) -> tuple[set[str], set[str]]:
+    """Modules a file imports, and every attribute or name it mentions."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    imports: set[str] = set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imports.add(node.module)
+        elif isinstance(node, ast.Attribute):
+            names.add(node.attr)
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names.add(node.value)
+    return imports, names
+
+
+def _service_files() -> list[Path]:
+    """Every module of a service that is not market itself, the scorers or the command line."""
+    return [
+        path
+        for path in SERVICES.rglob("*.py")
+        if path.relative_to(SERVICES).parts[0] not in {"market", "scoring", "cli"}
+    ]
+
+
+def test_no_service_reads_the_faults_market_injected() -> None:
+    """Only scorers and tests read market's ground truth: a service must find faults itself."""
+    offenders = []
+    for path in _service_files():
+        imports, names = _imports_and_names(path)
+        if "ListInjectedFaults" in names or any(m.startswith("services.scoring") for m in imports):
+            offenders.append(str(path.relative_to(ROOT)))
+        if any(m.startswith("services.market.sim.faults") for m in imports):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_the_check_sees_a_call_to_list_injected_faults(tmp_path: Path) -> None:
+    # The rule above must be able to fail: a servicer calling the RPC is caught.
+    source = tmp_path / "cheat.py"
+    source.write_text("async def f(stub):\n    return await stub.ListInjectedFaults(None)\n")
+    assert "ListInjectedFaults" in _imports_and_names(source)[1]
+
+
+def test_no_test_imports_the_benchmarks() -> None:
+    offenders = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        imports, _ = _imports_and_names(path)
+        if any(m == "bench" or m.startswith("bench.") for m in imports):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
