@@ -1,4 +1,4 @@
-"""Recon scored against market's ground truth over 60 simulated business days (bench/recon_truth.py).
+"""Recon scored against market's ground truth over 60 simulated business days (services/scoring/recon_truth.py).
 
 The default fault rate, seed 7, from 2019-01-02: every custodian fault that occurs is found
 at the first day-end check after it happened, and no timing difference becomes a false
@@ -16,9 +16,16 @@ from typing import Any
 
 import pytest
 
-from bench.recon_truth import CUSTODIAN_KINDS, NOT_RECONS, RECON_KINDS, reconcile_run, score, score_run
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.tolerances import Tolerance
+from services.scoring.recon_truth import (
+    CUSTODIAN_KINDS,
+    NOT_RECONS,
+    RECON_KINDS,
+    reconcile_run,
+    score,
+    score_run,
+)
 
 DAYS = 60
 SEED = 7
