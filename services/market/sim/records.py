@@ -14,35 +14,61 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from services.common.market_events import (
+    AssetClass,
+    Book,
+    CashFlow,
+    CashFlowKind,
+    Confirmation,
+    CorporateAction,
+    CorporateActionKind,
+    CustodianCashFlow,
+    CustodianStatement,
+    CustodianTrade,
+    DayEnd,
+    Fill,
+    FxQuote,
+    MarketEvent,
+    Payload,
+    PriceQuote,
+    RegimeState,
+    SettlementState,
+    SettlementStatus,
+    Side,
+)
 
-class AssetClass(enum.StrEnum):
-    EQUITY = "EQUITY"
-    GOVERNMENT_BOND = "GOVERNMENT_BOND"
-    CORPORATE_BOND = "CORPORATE_BOND"
-    CASH = "CASH"
-
-
-class Side(enum.StrEnum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class SettlementState(enum.StrEnum):
-    SETTLED = "SETTLED"
-    FAILED = "FAILED"
-
-
-class CorporateActionKind(enum.StrEnum):
-    CASH_DIVIDEND = "CASH_DIVIDEND"
-    COUPON = "COUPON"
-
-
-class CashFlowKind(enum.StrEnum):
-    DIVIDEND = "DIVIDEND"
-    COUPON = "COUPON"
-    SUBSCRIPTION = "SUBSCRIPTION"
-    REDEMPTION = "REDEMPTION"
-    FEE = "FEE"
+__all__ = [
+    "AssetClass",
+    "Book",
+    "BookSnapshot",
+    "CashFlow",
+    "CashFlowKind",
+    "Confirmation",
+    "CorporateAction",
+    "CorporateActionKind",
+    "CustodianCashFlow",
+    "CustodianStatement",
+    "CustodianTrade",
+    "DayEnd",
+    "DayResult",
+    "FaultKind",
+    "FaultRequest",
+    "FaultStatus",
+    "Fill",
+    "FxQuote",
+    "InjectedFault",
+    "Instrument",
+    "Mandate",
+    "MarketEvent",
+    "Payload",
+    "PriceQuote",
+    "RegimeState",
+    "SectorTarget",
+    "SettlementState",
+    "SettlementStatus",
+    "Side",
+    "SimEvent",
+]
 
 
 class FaultKind(enum.StrEnum):
@@ -113,215 +139,9 @@ class Mandate:
     allowed_asset_classes: tuple[AssetClass, ...]
 
 
-# ---------------------------------------------------------------- event payloads
-
-
-@dataclass(frozen=True, slots=True)
-class RegimeState:
-    date: dt.date
-    regime: str  # calm, tightening, easing, stress, crisis
-    fed_funds_pct: float
-    curve_slope_pct: float
-    breakeven_inflation_pct: float
-    unemployment_pct: float
-    equity_drift_annual: float
-    equity_vol_annual: float
-    curve_pct: Mapping[str, float]  # tenor label ("3M", "2Y", ...) -> yield in percent
-
-
-@dataclass(frozen=True, slots=True)
-class PriceQuote:
-    """A price from a vendor ("primary" or "vendor_b"). Bonds: clean per 100 face."""
-
-    instrument_id: str
-    price: Decimal
-    currency: str
-    vendor: str
-    price_date: dt.date
-    accrued_interest: Decimal | None = None  # bonds, per 100 face
-    yield_pct: float | None = None  # bonds
-
-
-@dataclass(frozen=True, slots=True)
-class FxQuote:
-    """Units of quote currency per one unit of base (EURUSD = USD per EUR)."""
-
-    base_currency: str
-    quote_currency: str
-    rate: Decimal
-    vendor: str  # primary or cross
-    rate_date: dt.date
-
-    @property
-    def pair(self) -> str:
-        return self.base_currency + self.quote_currency
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """An execution. Amounts are in `currency`, the instrument's currency.
-
-    net_amount is the cash that moves on settlement: gross + accrued +
-    commission + fees for a buy (paid), gross + accrued - commission - fees
-    for a sell (received). Always positive.
-    """
-
-    fill_id: str
-    order_id: str
-    mandate_id: str
-    instrument_id: str
-    side: Side
-    quantity: Decimal
-    price: Decimal
-    currency: str
-    gross_amount: Decimal
-    accrued_interest: Decimal
-    commission: Decimal
-    fees: Decimal
-    net_amount: Decimal
-    trade_date: dt.date
-    settle_date: dt.date
-    broker: str
-
-
-@dataclass(frozen=True, slots=True)
-class Confirmation:
-    """A broker's trade confirmation; its text may carry the custodian's errors."""
-
-    confirmation_id: str
-    fill_id: str
-    mandate_id: str
-    broker: str
-    layout: str
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class CustodianTrade:
-    """A trade as the custodian booked it: may differ from the fill."""
-
-    custodian_ref: str
-    fill_id: str
-    mandate_id: str
-    instrument_id: str
-    side: Side
-    quantity: Decimal
-    price: Decimal
-    currency: str
-    net_amount: Decimal
-    trade_date: dt.date
-    settle_date: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class SettlementStatus:
-    fill_id: str
-    custodian_ref: str
-    mandate_id: str
-    instrument_id: str
-    state: SettlementState
-    settle_date: dt.date
-    quantity: Decimal
-    cash_amount: Decimal
-    currency: str
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class CorporateAction:
-    action_id: str
-    instrument_id: str
-    kind: CorporateActionKind
-    ex_date: dt.date
-    record_date: dt.date
-    pay_date: dt.date
-    amount_per_unit: Decimal  # per share (dividend) or per 100 face (coupon)
-    currency: str
-
-
-@dataclass(frozen=True, slots=True)
-class CashFlow:
-    """A cash movement of the internal book; amount is signed (+ in, - out)."""
-
-    cash_flow_id: str
-    mandate_id: str
-    kind: CashFlowKind
-    amount: Decimal
-    currency: str
-    instrument_id: str = ""
-    action_id: str = ""
-    quantity: Decimal | None = None
-    ex_date: dt.date | None = None
-    pay_date: dt.date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CustodianCashFlow:
-    custodian_ref: str
-    cash_flow_id: str
-    mandate_id: str
-    kind: CashFlowKind
-    amount: Decimal
-    currency: str
-    instrument_id: str
-    value_date: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class Book:
-    """Positions (instrument -> quantity) and cash (currency -> amount) of one mandate."""
-
-    mandate_id: str
-    positions: Mapping[str, Decimal]
-    cash: Mapping[str, Decimal]
-
-
-@dataclass(frozen=True, slots=True)
-class CustodianStatement:
-    statement_date: dt.date
-    book: Book
-
-
-@dataclass(frozen=True, slots=True)
-class DayEnd:
-    date: dt.date
-    events_in_day: int
-    fills_in_day: int
-
-
-Payload = (
-    RegimeState
-    | PriceQuote
-    | FxQuote
-    | Fill
-    | Confirmation
-    | CustodianTrade
-    | SettlementStatus
-    | CorporateAction
-    | CashFlow
-    | CustodianCashFlow
-    | CustodianStatement
-    | DayEnd
-)
-
-
-@dataclass(frozen=True, slots=True)
-class SimEvent:
-    """One event of the stream. seq starts at 1; event_id is "mkt-<seq>".
-
-    kind is one of: market.regime, price.tick, price.vendor, fx.rate,
-    trade.fill, trade.confirmation, custodian.trade, custodian.settlement,
-    corporate_action.announced, cashflow.<dividend|coupon|subscription|
-    redemption|fee>, custodian.cashflow, custodian.statement, clock.day_end.
-    """
-
-    seq: int
-    event_id: str
-    sim_time: dt.datetime
-    kind: str
-    payload: Payload
-    mandate_id: str = ""
-    caused_by: tuple[str, ...] = ()
+# The event payloads and MarketEvent are the stream's records, shared with every follower:
+# defined once in services/common/market_events. SimEvent is the simulation's name for one.
+SimEvent = MarketEvent
 
 
 # ---------------------------------------------------------------- faults and state

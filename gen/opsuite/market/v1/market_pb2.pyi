@@ -449,7 +449,9 @@ class Price(_message.Message):
     vendor: _builtins.str
     """primary or vendor_b."""
     yield_pct: _builtins.float
-    """Bonds: yield to maturity in percent (analytics)."""
+    """Bonds: yield to maturity in percent (analytics), when the vendor quotes one (vendor_b
+    does not); optional so that "no yield" is not read as a yield of zero.
+    """
     @_builtins.property
     def price(self) -> _common_pb2.Decimal:
         """Equities: price per share. Bonds: clean price per 100 of face."""
@@ -468,14 +470,16 @@ class Price(_message.Message):
         currency: _builtins.str = ...,
         vendor: _builtins.str = ...,
         accrued_interest: _common_pb2.Decimal | None = ...,
-        yield_pct: _builtins.float = ...,
+        yield_pct: _builtins.float | None = ...,
         price_date: _common_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["accrued_interest", b"accrued_interest", "price", b"price", "price_date", b"price_date"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_yield_pct", b"_yield_pct", "accrued_interest", b"accrued_interest", "price", b"price", "price_date", b"price_date", "yield_pct", b"yield_pct"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accrued_interest", b"accrued_interest", "currency", b"currency", "instrument_id", b"instrument_id", "price", b"price", "price_date", b"price_date", "vendor", b"vendor", "yield_pct", b"yield_pct"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_yield_pct", b"_yield_pct", "accrued_interest", b"accrued_interest", "currency", b"currency", "instrument_id", b"instrument_id", "price", b"price", "price_date", b"price_date", "vendor", b"vendor", "yield_pct", b"yield_pct"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__yield_pct: _TypeAlias = _typing.Literal["yield_pct"]  # noqa: Y015
+    _WhichOneofArgType__yield_pct: _TypeAlias = _typing.Literal["_yield_pct", b"_yield_pct"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__yield_pct) -> _WhichOneofReturnType__yield_pct | None: ...
 
 Global___Price: _TypeAlias = Price  # noqa: Y015
 

@@ -1,0 +1,249 @@
+"""market's wire events (opsuite.market.v1.MarketEvent) back into the stream's records.
+
+The inverse of services/market/codec.py's event_to_proto, field for field: what market
+encoded, a follower decodes to the same record (tests/common/test_market_events.py checks
+every event of a simulated year). Unset optional fields come back as None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from opsuite.common.v1 import common_pb2
+from opsuite.market.v1 import market_pb2
+from services.common.market_events import (
+    Book,
+    CashFlow,
+    CashFlowKind,
+    Confirmation,
+    CorporateAction,
+    CorporateActionKind,
+    CustodianCashFlow,
+    CustodianStatement,
+    CustodianTrade,
+    DayEnd,
+    Fill,
+    FxQuote,
+    MarketEvent,
+    Payload,
+    PriceQuote,
+    RegimeState,
+    SettlementState,
+    SettlementStatus,
+    Side,
+)
+
+
+def _decimal(message: common_pb2.Decimal) -> Decimal:
+    return Decimal(message.value)
+
+
+def _amount(message: common_pb2.Money) -> Decimal:
+    return Decimal(message.amount.value)
+
+
+def _date(message: common_pb2.Date) -> dt.date:
+    return dt.date(message.year, message.month, message.day)
+
+
+def _optional_date(message: Any, field: str) -> dt.date | None:
+    return _date(getattr(message, field)) if message.HasField(field) else None
+
+
+def _name(wrapper: Any, prefix: str, value: int) -> str:
+    return str(wrapper.Name(value)).removeprefix(prefix)
+
+
+def _regime(m: market_pb2.RegimeState) -> RegimeState:
+    return RegimeState(
+        date=_date(m.date),
+        regime=m.regime,
+        fed_funds_pct=m.fed_funds_pct,
+        curve_slope_pct=m.curve_slope_pct,
+        breakeven_inflation_pct=m.breakeven_inflation_pct,
+        unemployment_pct=m.unemployment_pct,
+        equity_drift_annual=m.equity_drift_annual,
+        equity_vol_annual=m.equity_vol_annual,
+        curve_pct=dict(m.curve_pct),
+    )
+
+
+def decode_price(m: market_pb2.Price) -> PriceQuote:
+    bond = m.HasField("accrued_interest")
+    return PriceQuote(
+        instrument_id=m.instrument_id,
+        price=_decimal(m.price),
+        currency=m.currency,
+        vendor=m.vendor,
+        price_date=_date(m.price_date),
+        accrued_interest=_decimal(m.accrued_interest) if bond else None,
+        yield_pct=m.yield_pct if m.HasField("yield_pct") else None,
+    )
+
+
+def decode_fx(m: market_pb2.FxRate) -> FxQuote:
+    return FxQuote(
+        base_currency=m.base_currency,
+        quote_currency=m.quote_currency,
+        rate=_decimal(m.rate),
+        vendor=m.vendor,
+        rate_date=_date(m.rate_date),
+    )
+
+
+def _fill(m: market_pb2.Fill) -> Fill:
+    return Fill(
+        fill_id=m.fill_id,
+        order_id=m.order_id,
+        mandate_id=m.mandate_id,
+        instrument_id=m.instrument_id,
+        side=Side(_name(market_pb2.Side, "SIDE_", m.side)),
+        quantity=_decimal(m.quantity),
+        price=_decimal(m.price),
+        currency=m.gross_amount.currency,
+        gross_amount=_amount(m.gross_amount),
+        accrued_interest=_amount(m.accrued_interest),
+        commission=_amount(m.commission),
+        fees=_amount(m.fees),
+        net_amount=_amount(m.net_amount),
+        trade_date=_date(m.trade_date),
+        settle_date=_date(m.settle_date),
+        broker=m.broker,
+    )
+
+
+def _confirmation(m: market_pb2.Confirmation) -> Confirmation:
+    return Confirmation(
+        confirmation_id=m.confirmation_id,
+        fill_id=m.fill_id,
+        mandate_id=m.mandate_id,
+        broker=m.broker,
+        layout=m.layout,
+        text=m.text,
+    )
+
+
+def _custodian_trade(m: market_pb2.CustodianTrade) -> CustodianTrade:
+    return CustodianTrade(
+        custodian_ref=m.custodian_ref,
+        fill_id=m.fill_id,
+        mandate_id=m.mandate_id,
+        instrument_id=m.instrument_id,
+        side=Side(_name(market_pb2.Side, "SIDE_", m.side)),
+        quantity=_decimal(m.quantity),
+        price=_decimal(m.price),
+        currency=m.net_amount.currency,
+        net_amount=_amount(m.net_amount),
+        trade_date=_date(m.trade_date),
+        settle_date=_date(m.settle_date),
+    )
+
+
+def _settlement(m: market_pb2.SettlementStatus) -> SettlementStatus:
+    return SettlementStatus(
+        fill_id=m.fill_id,
+        custodian_ref=m.custodian_ref,
+        mandate_id=m.mandate_id,
+        instrument_id=m.instrument_id,
+        state=SettlementState(_name(market_pb2.SettlementState, "SETTLEMENT_STATE_", m.state)),
+        settle_date=_date(m.settle_date),
+        quantity=_decimal(m.quantity),
+        cash_amount=_amount(m.cash_amount),
+        currency=m.cash_amount.currency,
+        reason=m.reason,
+    )
+
+
+def _corporate_action(m: market_pb2.CorporateAction) -> CorporateAction:
+    return CorporateAction(
+        action_id=m.action_id,
+        instrument_id=m.instrument_id,
+        kind=CorporateActionKind(_name(market_pb2.CorporateActionKind, "CORPORATE_ACTION_KIND_", m.kind)),
+        ex_date=_date(m.ex_date),
+        record_date=_date(m.record_date),
+        pay_date=_date(m.pay_date),
+        amount_per_unit=_amount(m.amount_per_unit),
+        currency=m.amount_per_unit.currency,
+    )
+
+
+def _cash_flow(m: market_pb2.CashFlow) -> CashFlow:
+    return CashFlow(
+        cash_flow_id=m.cash_flow_id,
+        mandate_id=m.mandate_id,
+        kind=CashFlowKind(_name(market_pb2.CashFlowKind, "CASH_FLOW_KIND_", m.kind)),
+        amount=_amount(m.amount),
+        currency=m.amount.currency,
+        instrument_id=m.instrument_id,
+        action_id=m.action_id,
+        quantity=_decimal(m.quantity) if m.HasField("quantity") else None,
+        ex_date=_optional_date(m, "ex_date"),
+        pay_date=_optional_date(m, "pay_date"),
+    )
+
+
+def _custodian_cash_flow(m: market_pb2.CustodianCashFlow) -> CustodianCashFlow:
+    return CustodianCashFlow(
+        custodian_ref=m.custodian_ref,
+        cash_flow_id=m.cash_flow_id,
+        mandate_id=m.mandate_id,
+        kind=CashFlowKind(_name(market_pb2.CashFlowKind, "CASH_FLOW_KIND_", m.kind)),
+        amount=_amount(m.amount),
+        currency=m.amount.currency,
+        instrument_id=m.instrument_id,
+        value_date=_date(m.value_date),
+    )
+
+
+def decode_book(m: market_pb2.MandateBook) -> Book:
+    return Book(
+        mandate_id=m.mandate_id,
+        positions={p.instrument_id: _decimal(p.quantity) for p in m.positions},
+        cash={c.currency: _amount(c) for c in m.cash},
+    )
+
+
+def _statement(m: market_pb2.CustodianStatement) -> CustodianStatement:
+    return CustodianStatement(statement_date=_date(m.statement_date), book=decode_book(m.book))
+
+
+def _day_end(m: market_pb2.DayEnd) -> DayEnd:
+    return DayEnd(date=_date(m.date), events_in_day=m.events_in_day, fills_in_day=m.fills_in_day)
+
+
+# oneof field -> decoder of its payload
+_PAYLOADS: Mapping[str, Callable[[Any], Payload]] = {
+    "regime": _regime,
+    "price": decode_price,
+    "fx": decode_fx,
+    "fill": _fill,
+    "confirmation": _confirmation,
+    "custodian_trade": _custodian_trade,
+    "settlement": _settlement,
+    "corporate_action": _corporate_action,
+    "cash_flow": _cash_flow,
+    "custodian_cash_flow": _custodian_cash_flow,
+    "custodian_statement": _statement,
+    "day_end": _day_end,
+}
+
+
+def decode(message: market_pb2.MarketEvent) -> MarketEvent:
+    """The record of one wire event; ValueError for an event without a payload."""
+    which = message.WhichOneof("payload")
+    if which is None:
+        raise ValueError(f"event {message.envelope.event_id or message.envelope.seq} has no payload")
+    envelope = message.envelope
+    return MarketEvent(
+        seq=envelope.seq,
+        event_id=envelope.event_id,
+        sim_time=envelope.sim_time.ToDatetime(tzinfo=dt.UTC),
+        kind=envelope.kind,
+        payload=_PAYLOADS[which](getattr(message, which)),
+        mandate_id=envelope.mandate_id,
+        caused_by=tuple(envelope.caused_by),
+        traceparent=envelope.traceparent,
+    )
