@@ -24,6 +24,7 @@ from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.eventlog import EventLog, LogRecord, open_event_log
 from services.common.eventlog.records import trace_order
 from services.common.follower import CHANNEL_OPTIONS, Consumer, Follower, MarketReference, fetch_reference
+from services.common.market_events.decode import decode
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.common.status import FieldViolation, RequestError
@@ -73,7 +74,7 @@ class ReconConsumer:
 
     async def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
         for event in events:
-            day_end = self.state.apply(event)
+            day_end = self.state.apply(decode(event))
             if day_end is None:
                 continue
             await self.checker.day_end(self.state, day_end)

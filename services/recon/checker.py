@@ -48,6 +48,16 @@ from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto, money_to_proto
 from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
+from services.common.market_events import (
+    CashFlow,
+    CustodianCashFlow,
+    CustodianTrade,
+    Fill,
+    MarketEvent,
+    SettlementState,
+    SettlementStatus,
+)
+from services.common.market_events import DayEnd as MarketDayEnd
 from services.common.status import details_of, status_from_error
 from services.recon.domain.aging import BusinessCalendar
 from services.recon.domain.breaks import (
@@ -141,17 +151,6 @@ def _decimal(value: str | None) -> Decimal | None:
 
 def _date(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
-
-
-def _ymd(msg: Any) -> dt.date | None:
-    """A common.v1.Date, None when unset."""
-    if not (msg.year or msg.month or msg.day):
-        return None
-    return dt.date(msg.year, msg.month, msg.day)
-
-
-def _side(value: market_pb2.Side.ValueType) -> str:
-    return market_pb2.Side.Name(value).removeprefix("SIDE_")
 
 
 # ------------------------------------------------------------------ what recon remembers
@@ -356,73 +355,70 @@ class FollowedState:
 
     # -------------------------------------------------------------- applying events
 
-    def apply(self, event: market_pb2.MarketEvent) -> DayEnd | None:
+    def apply(self, event: MarketEvent) -> DayEnd | None:
         """Remember what one event tells recon; the DayEnd when it is a clock.day_end."""
-        envelope = event.envelope
-        which = event.WhichOneof("payload")
-        if which == "fill":
-            f = event.fill
-            self.fills[f.fill_id] = KeptFill(
-                fill_id=f.fill_id,
-                mandate_id=f.mandate_id,
-                instrument_id=f.instrument_id,
-                side=_side(f.side),
-                quantity=Decimal(f.quantity.value),
-                price=Decimal(f.price.value),
-                net_amount=Decimal(f.net_amount.amount.value),
-                currency=f.net_amount.currency,
-                trade_date=dt.date(f.trade_date.year, f.trade_date.month, f.trade_date.day),
-                settle_date=dt.date(f.settle_date.year, f.settle_date.month, f.settle_date.day),
-                event_id=envelope.event_id,
+        payload = event.payload
+        if isinstance(payload, Fill):
+            self.fills[payload.fill_id] = KeptFill(
+                fill_id=payload.fill_id,
+                mandate_id=payload.mandate_id,
+                instrument_id=payload.instrument_id,
+                side=str(payload.side),
+                quantity=payload.quantity,
+                price=payload.price,
+                net_amount=payload.net_amount,
+                currency=payload.currency,
+                trade_date=payload.trade_date,
+                settle_date=payload.settle_date,
+                event_id=event.event_id,
             )
-            self._trace(envelope)
-        elif which == "custodian_trade":
-            t = event.custodian_trade
-            self.bookings[t.custodian_ref] = KeptBooking(
-                custodian_ref=t.custodian_ref,
-                fill_id=t.fill_id,
-                mandate_id=t.mandate_id,
-                instrument_id=t.instrument_id,
-                side=_side(t.side),
-                quantity=Decimal(t.quantity.value),
-                price=Decimal(t.price.value),
-                currency=t.net_amount.currency,
-                trade_date=dt.date(t.trade_date.year, t.trade_date.month, t.trade_date.day),
-                settle_date=dt.date(t.settle_date.year, t.settle_date.month, t.settle_date.day),
-                event_id=envelope.event_id,
+            self._trace(event)
+        elif isinstance(payload, CustodianTrade):
+            self.bookings[payload.custodian_ref] = KeptBooking(
+                custodian_ref=payload.custodian_ref,
+                fill_id=payload.fill_id,
+                mandate_id=payload.mandate_id,
+                instrument_id=payload.instrument_id,
+                side=str(payload.side),
+                quantity=payload.quantity,
+                price=payload.price,
+                currency=payload.currency,
+                trade_date=payload.trade_date,
+                settle_date=payload.settle_date,
+                event_id=event.event_id,
             )
-            self._trace(envelope)
-        elif which == "settlement":
-            s = event.settlement
-            booking = self.bookings.get(s.custodian_ref)
+            self._trace(event)
+        elif isinstance(payload, SettlementStatus):
+            booking = self.bookings.get(payload.custodian_ref)
             if booking is not None:
-                booking.status_event_ids.append(envelope.event_id)
-                if s.state == market_pb2.SETTLEMENT_STATE_SETTLED:
-                    booking.settled_on = _ymd(s.settle_date)
-        elif which == "cash_flow":
-            c = event.cash_flow
-            flow = self.flows.setdefault(c.cash_flow_id, KeptFlow(c.cash_flow_id, c.mandate_id))
-            flow.currency = c.amount.currency
-            flow.internal_amount = Decimal(c.amount.amount.value)
-            flow.internal_date = _ymd(c.pay_date) or envelope.sim_time.ToDatetime().date()
-            flow.internal_event_id = envelope.event_id
-            self._trace(envelope)
-        elif which == "custodian_cash_flow":
-            cc = event.custodian_cash_flow
-            flow = self.flows.setdefault(cc.cash_flow_id, KeptFlow(cc.cash_flow_id, cc.mandate_id))
-            flow.currency = flow.currency or cc.amount.currency
-            flow.custodian_amount = Decimal(cc.amount.amount.value)
-            flow.custodian_date = _ymd(cc.value_date) or envelope.sim_time.ToDatetime().date()
-            flow.custodian_event_id = envelope.event_id
-            self._trace(envelope)
-        elif which == "day_end":
-            day = event.day_end.date
+                booking.status_event_ids.append(event.event_id)
+                if payload.state == SettlementState.SETTLED:
+                    booking.settled_on = payload.settle_date
+        elif isinstance(payload, CashFlow):
+            flow = self.flows.setdefault(
+                payload.cash_flow_id, KeptFlow(payload.cash_flow_id, payload.mandate_id)
+            )
+            flow.currency = payload.currency
+            flow.internal_amount = payload.amount
+            flow.internal_date = payload.pay_date or event.sim_time.date()
+            flow.internal_event_id = event.event_id
+            self._trace(event)
+        elif isinstance(payload, CustodianCashFlow):
+            flow = self.flows.setdefault(
+                payload.cash_flow_id, KeptFlow(payload.cash_flow_id, payload.mandate_id)
+            )
+            flow.currency = flow.currency or payload.currency
+            flow.custodian_amount = payload.amount
+            flow.custodian_date = payload.value_date
+            flow.custodian_event_id = event.event_id
+            self._trace(event)
+        elif isinstance(payload, MarketDayEnd):
             day_end = DayEnd(
-                seq=envelope.seq,
-                date=dt.date(day.year, day.month, day.day),
-                sim_time=envelope.sim_time.ToDatetime(tzinfo=dt.UTC),
-                event_id=envelope.event_id,
-                traceparent=envelope.traceparent,
+                seq=event.seq,
+                date=payload.date,
+                sim_time=event.sim_time,
+                event_id=event.event_id,
+                traceparent=event.traceparent,
             )
             if not self.dates or self.dates[-1] < day_end.date:
                 self.dates.append(day_end.date)
@@ -430,9 +426,9 @@ class FollowedState:
             return day_end
         return None
 
-    def _trace(self, envelope: Any) -> None:
-        if envelope.traceparent:
-            self.traceparents[envelope.event_id] = envelope.traceparent
+    def _trace(self, event: MarketEvent) -> None:
+        if event.traceparent:
+            self.traceparents[event.event_id] = event.traceparent
 
     # -------------------------------------------------------------- what the check reads
 
