@@ -30,12 +30,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -48,18 +47,7 @@ from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto, money_to_proto
 from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
-from services.common.market_events import (
-    CashFlow,
-    CustodianCashFlow,
-    CustodianTrade,
-    Fill,
-    MarketEvent,
-    SettlementState,
-    SettlementStatus,
-)
-from services.common.market_events import DayEnd as MarketDayEnd
 from services.common.status import details_of, status_from_error
-from services.recon.domain.aging import BusinessCalendar
 from services.recon.domain.breaks import (
     Advanced,
     advance,
@@ -69,15 +57,15 @@ from services.recon.domain.breaks import (
 )
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.conventions import CASH, SECURITIES, book_items, ledger_items, pending_settlements
+from services.recon.domain.followed import DayEnd, FollowedState
+from services.recon.domain.log_entries import LogEntry, log_records
 from services.recon.domain.reconcile import Counts, reconcile, timing_item
 from services.recon.domain.records import (
     ActionKind,
-    BookTrade,
     Break,
     CheckRun,
     Comparison,
     Coverage,
-    CustodianTradeRecord,
     Difference,
     InstrumentRef,
     ItemKey,
@@ -108,407 +96,13 @@ BVC = Comparison.BOOK_VS_CUSTODIAN
 BVL = Comparison.BOOK_VS_LEDGER
 RPC_TIMEOUT_S = 10.0
 STALE_READ_RETRIES = 20
-MAX_BREAK_TRACEPARENTS = 50_000
-FLOW_LINEAGE_DAYS = 31  # unmatched cash flows name cash breaks for this long (calendar days)
 # Minor units of the currencies the ledger knows (docs/ledger-design.md); 2 for any other.
 MINOR_UNITS = {"JPY": 0}
-_LOG_KINDS = {
-    ActionKind.OPENED: "break.opened",
-    ActionKind.REOPENED: "break.opened",
-    ActionKind.AGED: "break.aged",
-    ActionKind.ESCALATED: "break.escalated",
-    ActionKind.AUTO_RESOLVED: "break.resolved",
-}
 _tracer = telemetry.tracer("opsuite.recon")
 
 
 class Stopped(Exception):
     """The service is shutting down in the middle of a check: nothing of it was committed."""
-
-
-# ------------------------------------------------------------------ JSON helpers
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_encode(v) for v in value]
-    return value
-
-
-def _dump(obj: Any) -> dict[str, Any]:
-    return {f.name: _encode(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-
-
-def _decimal(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _date(value: str | None) -> dt.date | None:
-    return None if value is None else dt.date.fromisoformat(value)
-
-
-# ------------------------------------------------------------------ what recon remembers
-
-
-@dataclass(slots=True)
-class KeptFill:
-    """A fill as recon keeps it until the custodian settled it and agrees with it (FillLike)."""
-
-    fill_id: str
-    mandate_id: str
-    instrument_id: str
-    side: str  # "BUY" / "SELL"
-    quantity: Decimal
-    price: Decimal
-    net_amount: Decimal
-    currency: str
-    trade_date: dt.date
-    settle_date: dt.date
-    event_id: str
-
-    def book_trade(self) -> BookTrade:
-        return BookTrade(
-            self.fill_id,
-            self.mandate_id,
-            self.instrument_id,
-            self.side,
-            self.quantity,
-            self.price,
-            self.currency,
-            self.trade_date,
-            self.settle_date,
-            self.event_id,
-        )
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> KeptFill:
-        return cls(
-            **{
-                **data,
-                "quantity": Decimal(data["quantity"]),
-                "price": Decimal(data["price"]),
-                "net_amount": Decimal(data["net_amount"]),
-                "trade_date": dt.date.fromisoformat(data["trade_date"]),
-                "settle_date": dt.date.fromisoformat(data["settle_date"]),
-            }
-        )
-
-
-@dataclass(slots=True)
-class KeptBooking:
-    """One custodian.trade, and the date the custodian reported it SETTLED (None: not yet)."""
-
-    custodian_ref: str
-    fill_id: str
-    mandate_id: str
-    instrument_id: str
-    side: str
-    quantity: Decimal
-    price: Decimal
-    currency: str
-    trade_date: dt.date
-    settle_date: dt.date  # contractual, as the custodian booked it
-    event_id: str
-    settled_on: dt.date | None = None
-    status_event_ids: list[str] = field(default_factory=list)
-
-    def record(self) -> CustodianTradeRecord:
-        return CustodianTradeRecord(
-            self.custodian_ref,
-            self.fill_id,
-            self.mandate_id,
-            self.instrument_id,
-            self.side,
-            self.quantity,
-            self.price,
-            self.currency,
-            self.trade_date,
-            self.settled_on or self.settle_date,
-            self.event_id,
-        )
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> KeptBooking:
-        return cls(
-            **{
-                **data,
-                "quantity": Decimal(data["quantity"]),
-                "price": Decimal(data["price"]),
-                "trade_date": dt.date.fromisoformat(data["trade_date"]),
-                "settle_date": dt.date.fromisoformat(data["settle_date"]),
-                "settled_on": _date(data["settled_on"]),
-                "status_event_ids": list(data["status_event_ids"]),
-            }
-        )
-
-
-@dataclass(slots=True)
-class KeptFlow:
-    """A cash flow as the internal book and the custodian booked it (either side may be missing yet)."""
-
-    cash_flow_id: str
-    mandate_id: str
-    currency: str = ""
-    internal_amount: Decimal | None = None
-    internal_date: dt.date | None = None
-    internal_event_id: str = ""
-    custodian_amount: Decimal | None = None
-    custodian_date: dt.date | None = None
-    custodian_event_id: str = ""
-
-    @property
-    def matched(self) -> bool:
-        return (
-            self.internal_amount is not None
-            and self.internal_amount == self.custodian_amount
-            and self.internal_date == self.custodian_date
-        )
-
-    @property
-    def first_date(self) -> dt.date | None:
-        dates = [d for d in (self.internal_date, self.custodian_date) if d is not None]
-        return min(dates, default=None)
-
-    @property
-    def event_ids(self) -> tuple[str, ...]:
-        return tuple(e for e in (self.internal_event_id, self.custodian_event_id) if e)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> KeptFlow:
-        return cls(
-            **{
-                **data,
-                "internal_amount": _decimal(data["internal_amount"]),
-                "internal_date": _date(data["internal_date"]),
-                "custodian_amount": _decimal(data["custodian_amount"]),
-                "custodian_date": _date(data["custodian_date"]),
-            }
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class DayEnd:
-    """One clock.day_end event: the check's as-of."""
-
-    seq: int
-    date: dt.date
-    sim_time: dt.datetime
-    event_id: str
-    traceparent: str = ""
-
-    def dump(self) -> dict[str, Any]:
-        return _dump(self)
-
-    @classmethod
-    def load(cls, data: dict[str, Any]) -> DayEnd:
-        return cls(
-            seq=data["seq"],
-            date=dt.date.fromisoformat(data["date"]),
-            sim_time=dt.datetime.fromisoformat(data["sim_time"]),
-            event_id=data["event_id"],
-            traceparent=data.get("traceparent", ""),
-        )
-
-
-def _record_dump(record: NewRecord) -> dict[str, Any]:
-    data = _dump(record)
-    del data["payload"]  # recon's records carry none
-    return data
-
-
-def _record_load(data: dict[str, Any]) -> NewRecord:
-    return NewRecord(
-        event_id=data["event_id"],
-        kind=data["kind"],
-        sim_time=dt.datetime.fromisoformat(data["sim_time"]),
-        trace_id=data["trace_id"],
-        caused_by=tuple(data["caused_by"]),
-        mandate_id=data["mandate_id"],
-        summary=data["summary"],
-    )
-
-
-@dataclass
-class FollowedState:
-    """What recon keeps from the stream between day ends; to_json() is committed with the cursor.
-
-    traceparents: event id -> the W3C traceparent it carried, for the events the kept records
-    name (a break's span is parented on its first cause). break_traceparents: break id -> the
-    traceparent of its recon.break span, for open breaks (their suspense span's parent).
-    outbox: the event-log records of the last committed check, appended idempotently.
-    """
-
-    fills: dict[str, KeptFill] = field(default_factory=dict)
-    bookings: dict[str, KeptBooking] = field(default_factory=dict)
-    flows: dict[str, KeptFlow] = field(default_factory=dict)
-    traceparents: dict[str, str] = field(default_factory=dict)
-    break_traceparents: dict[str, str] = field(default_factory=dict)
-    dates: list[dt.date] = field(default_factory=list)
-    last_day_end: DayEnd | None = None
-    outbox: list[NewRecord] = field(default_factory=list)
-
-    # -------------------------------------------------------------- applying events
-
-    def apply(self, event: MarketEvent) -> DayEnd | None:
-        """Remember what one event tells recon; the DayEnd when it is a clock.day_end."""
-        payload = event.payload
-        if isinstance(payload, Fill):
-            self.fills[payload.fill_id] = KeptFill(
-                fill_id=payload.fill_id,
-                mandate_id=payload.mandate_id,
-                instrument_id=payload.instrument_id,
-                side=str(payload.side),
-                quantity=payload.quantity,
-                price=payload.price,
-                net_amount=payload.net_amount,
-                currency=payload.currency,
-                trade_date=payload.trade_date,
-                settle_date=payload.settle_date,
-                event_id=event.event_id,
-            )
-            self._trace(event)
-        elif isinstance(payload, CustodianTrade):
-            self.bookings[payload.custodian_ref] = KeptBooking(
-                custodian_ref=payload.custodian_ref,
-                fill_id=payload.fill_id,
-                mandate_id=payload.mandate_id,
-                instrument_id=payload.instrument_id,
-                side=str(payload.side),
-                quantity=payload.quantity,
-                price=payload.price,
-                currency=payload.currency,
-                trade_date=payload.trade_date,
-                settle_date=payload.settle_date,
-                event_id=event.event_id,
-            )
-            self._trace(event)
-        elif isinstance(payload, SettlementStatus):
-            booking = self.bookings.get(payload.custodian_ref)
-            if booking is not None:
-                booking.status_event_ids.append(event.event_id)
-                if payload.state == SettlementState.SETTLED:
-                    booking.settled_on = payload.settle_date
-        elif isinstance(payload, CashFlow):
-            flow = self.flows.setdefault(
-                payload.cash_flow_id, KeptFlow(payload.cash_flow_id, payload.mandate_id)
-            )
-            flow.currency = payload.currency
-            flow.internal_amount = payload.amount
-            flow.internal_date = payload.pay_date or event.sim_time.date()
-            flow.internal_event_id = event.event_id
-            self._trace(event)
-        elif isinstance(payload, CustodianCashFlow):
-            flow = self.flows.setdefault(
-                payload.cash_flow_id, KeptFlow(payload.cash_flow_id, payload.mandate_id)
-            )
-            flow.currency = flow.currency or payload.currency
-            flow.custodian_amount = payload.amount
-            flow.custodian_date = payload.value_date
-            flow.custodian_event_id = event.event_id
-            self._trace(event)
-        elif isinstance(payload, MarketDayEnd):
-            day_end = DayEnd(
-                seq=event.seq,
-                date=payload.date,
-                sim_time=event.sim_time,
-                event_id=event.event_id,
-                traceparent=event.traceparent,
-            )
-            if not self.dates or self.dates[-1] < day_end.date:
-                self.dates.append(day_end.date)
-            self.last_day_end = day_end
-            return day_end
-        return None
-
-    def _trace(self, event: MarketEvent) -> None:
-        if event.traceparent:
-            self.traceparents[event.event_id] = event.traceparent
-
-    # -------------------------------------------------------------- what the check reads
-
-    def settled_fill_ids(self) -> set[str]:
-        return {b.fill_id for b in self.bookings.values() if b.settled_on is not None}
-
-    def caused_by_of(self, fill_id: str) -> tuple[str, ...]:
-        """The fill's event first, then the custodian's trade and status events."""
-        ids: list[str] = []
-        fill = self.fills.get(fill_id)
-        if fill is not None:
-            ids.append(fill.event_id)
-        for booking in sorted(self.bookings.values(), key=lambda b: b.custodian_ref):
-            if booking.fill_id == fill_id:
-                ids.append(booking.event_id)
-                ids.extend(booking.status_event_ids)
-        return tuple(dict.fromkeys(ids))
-
-    def calendar(self) -> BusinessCalendar:
-        return BusinessCalendar(self.dates)
-
-    # -------------------------------------------------------------- forgetting
-
-    def prune(self, keep_fills: set[str], today: dt.date) -> None:
-        """Forget fills outside keep_fills (settled and in agreement) with their bookings, matched
-        and old cash flows, and the traceparents nothing kept names any more."""
-        self.fills = {k: f for k, f in self.fills.items() if k in keep_fills}
-        self.bookings = {
-            ref: b for ref, b in self.bookings.items() if b.fill_id in self.fills or b.fill_id in keep_fills
-        }
-        horizon = today - dt.timedelta(days=FLOW_LINEAGE_DAYS)
-        self.flows = {
-            k: f
-            for k, f in self.flows.items()
-            if not f.matched and (f.first_date is None or f.first_date >= horizon)
-        }
-        named = {f.event_id for f in self.fills.values()}
-        named.update(b.event_id for b in self.bookings.values())
-        for flow in self.flows.values():
-            named.update(flow.event_ids)
-        self.traceparents = {k: v for k, v in self.traceparents.items() if k in named}
-        while len(self.break_traceparents) > MAX_BREAK_TRACEPARENTS:
-            del self.break_traceparents[next(iter(self.break_traceparents))]
-
-    # -------------------------------------------------------------- persistence
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "version": 1,
-                "fills": [_dump(f) for f in self.fills.values()],
-                "bookings": [_dump(b) for b in self.bookings.values()],
-                "flows": [_dump(f) for f in self.flows.values()],
-                "traceparents": self.traceparents,
-                "break_traceparents": self.break_traceparents,
-                "dates": [d.isoformat() for d in self.dates],
-                "last_day_end": self.last_day_end.dump() if self.last_day_end else None,
-                "outbox": [_record_dump(r) for r in self.outbox],
-            },
-            separators=(",", ":"),
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> FollowedState:
-        data = json.loads(text)
-        if data.get("version") != 1:
-            raise ValueError(f"recon state version {data.get('version')!r} is not known to this code")
-        fills = [KeptFill.load(f) for f in data["fills"]]
-        bookings = [KeptBooking.load(b) for b in data["bookings"]]
-        flows = [KeptFlow.load(f) for f in data["flows"]]
-        return cls(
-            fills={f.fill_id: f for f in fills},
-            bookings={b.custodian_ref: b for b in bookings},
-            flows={f.cash_flow_id: f for f in flows},
-            traceparents=dict(data["traceparents"]),
-            break_traceparents=dict(data["break_traceparents"]),
-            dates=[dt.date.fromisoformat(d) for d in data["dates"]],
-            last_day_end=DayEnd.load(data["last_day_end"]) if data["last_day_end"] else None,
-            outbox=[_record_load(r) for r in data["outbox"]],
-        )
 
 
 # ------------------------------------------------------------------ the pure check
@@ -720,38 +314,6 @@ def compute(
     )
 
 
-def log_records(advanced: Advanced, day_end: DayEnd) -> list[NewRecord]:
-    """The combined event log's record of each opening, aging, escalation and resolution of a break."""
-    by_id = {b.break_id: b for b in advanced.changed}
-    records: list[NewRecord] = []
-    for action in advanced.actions:
-        kind = _LOG_KINDS.get(action.kind)
-        brk = by_id.get(action.break_id)
-        if kind is None or brk is None:
-            continue
-        verb = kind.removeprefix("break.")
-        if action.kind is ActionKind.AGED:
-            what = f"aged into bucket {brk.aging_bucket} ({brk.age_business_days} business days)"
-        elif action.kind is ActionKind.ESCALATED:
-            what = f"escalated: {brk.escalation_reason}"
-        elif action.kind is ActionKind.AUTO_RESOLVED:
-            what = "resolved: the difference went away"
-        else:
-            what = f"opened: {brk.kind.value.lower()}, {brk.description}"
-        records.append(
-            NewRecord(
-                event_id=f"rec-{brk.break_id}-{verb}-{day_end.date.isoformat()}",
-                kind=kind,
-                sim_time=day_end.sim_time,
-                trace_id=brk.trace_id,
-                caused_by=brk.caused_by,
-                mandate_id=brk.mandate_id,
-                summary=f"break {brk.break_id} {what}",
-            )
-        )
-    return records
-
-
 def _minor_units(amount: Decimal, currency: str) -> Decimal | None:
     """amount at the currency's minor unit, None when that would change it (the ledger never rounds)."""
     exponent = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
@@ -916,7 +478,7 @@ class DayEndChecker:
             )
             advanced = self._trace_opened(advanced, state)
             runs = check_runs(run, computed.counts, advanced, _wall_clock())
-            records = log_records(advanced, day_end)
+            records = log_records(advanced, day_end.date, day_end.sim_time)
             changed = [b for b in advanced.breaks if latest.get(b.item_key) != b]
             for brk in advanced.resolved:
                 state.break_traceparents.pop(brk.break_id, None)
@@ -1126,11 +688,15 @@ class DayEndChecker:
 
     # -------------------------------------------------------------- what follows a check
 
-    async def append(self, records: Sequence[NewRecord]) -> None:
+    async def append(self, entries: Sequence[LogEntry | NewRecord]) -> None:
         """Append to the combined event log; records already there (a retry) are skipped."""
-        if self.event_log is None or not records:
+        if self.event_log is None or not entries:
             return
         log_ = self.event_log
+        records = [
+            NewRecord(**dataclasses.asdict(entry)) if isinstance(entry, LogEntry) else entry
+            for entry in entries
+        ]
 
         def write() -> None:
             try:
