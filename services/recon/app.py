@@ -28,8 +28,9 @@ from services.common.market_events.decode import decode
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.common.status import FieldViolation, RequestError
-from services.recon.checker import KINDS, DayEndChecker, Reference, Stopped
+from services.recon.checker import KINDS, DayEndChecker, Stopped
 from services.recon.codec import Lineage
+from services.recon.domain.check import Reference
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.followed import FollowedState
 from services.recon.domain.records import Break, CheckRun, InstrumentRef

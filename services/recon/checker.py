@@ -32,10 +32,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -45,43 +42,32 @@ from opentelemetry import trace
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common import telemetry
-from services.common.convert import date_to_proto, money_to_proto
+from services.common.convert import date_to_proto
 from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
 from services.common.status import details_of, status_from_error
+from services.recon import peers
 from services.recon.domain.breaks import (
     Advanced,
     advance,
     record_suspense,
     suspense_due,
-    suspense_idempotency_key,
 )
+from services.recon.domain.check import Reference, compute
 from services.recon.domain.config import ReconConfig
-from services.recon.domain.conventions import CASH, SECURITIES, book_items, ledger_items, pending_settlements
 from services.recon.domain.followed import DayEnd, FollowedState
 from services.recon.domain.log_entries import LogEntry, log_records
-from services.recon.domain.reconcile import Counts, reconcile, timing_item
 from services.recon.domain.records import (
     ActionKind,
     Break,
     CheckRun,
     Comparison,
-    Coverage,
-    Difference,
-    InstrumentRef,
-    ItemKey,
-    Outcome,
     RunContext,
-    Scope,
-    TimingItem,
-    Valuation,
 )
-from services.recon.domain.runs import add, check_runs, counts_of
-from services.recon.domain.trades import match_trades
+from services.recon.domain.runs import check_runs
 from services.recon.store import ReconStore, StaleRead
 
 log = logging.getLogger(__name__)
 
-SOURCE = "recon"
 # What recon follows: fills and the custodian's view of them, cash flows on both sides, day ends.
 KINDS = (
     "trade.fill",
@@ -96,8 +82,6 @@ BVC = Comparison.BOOK_VS_CUSTODIAN
 BVL = Comparison.BOOK_VS_LEDGER
 RPC_TIMEOUT_S = 10.0
 STALE_READ_RETRIES = 20
-# Minor units of the currencies the ledger knows (docs/ledger-design.md); 2 for any other.
-MINOR_UNITS = {"JPY": 0}
 _tracer = telemetry.tracer("opsuite.recon")
 
 
@@ -106,254 +90,6 @@ class Stopped(Exception):
 
 
 # ------------------------------------------------------------------ the pure check
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """market's reference data: each mandate's base currency, each instrument's class and currency."""
-
-    base_currencies: Mapping[str, str]
-    instruments: Mapping[str, InstrumentRef]
-
-
-@dataclass(frozen=True, slots=True)
-class _Book:
-    mandate_id: str
-    positions: Mapping[str, Decimal]
-    cash: Mapping[str, Decimal]
-
-
-def _book(msg: market_pb2.MandateBook) -> _Book:
-    return _Book(
-        msg.mandate_id,
-        {p.instrument_id: Decimal(p.quantity.value) for p in msg.positions},
-        {m.currency: Decimal(m.amount.value) for m in msg.cash},
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Books:
-    """The three books at one day end, as compared items. ledger None: the ledger did not answer."""
-
-    as_of_date: dt.date
-    internal: tuple[tuple[ItemKey, Decimal], ...]
-    custodian: tuple[tuple[ItemKey, Decimal], ...]
-    ledger: Mapping[str, tuple[tuple[ItemKey, Decimal], ...]] | None
-    valuation: Valuation
-    mandates: frozenset[str]  # every mandate market's snapshot has a book for
-
-
-def valuation_of(snapshot: market_pb2.Snapshot, reference: Reference) -> Valuation:
-    """Unit values from the primary vendor's prices (bonds per 100 face), FX both ways."""
-    unit_values: dict[str, Decimal] = {}
-    for quote in sorted(snapshot.prices, key=lambda q: q.vendor != "primary"):
-        if quote.instrument_id in unit_values or not quote.price.value:
-            continue
-        ref = reference.instruments.get(quote.instrument_id)
-        price = Decimal(quote.price.value)
-        unit_values[quote.instrument_id] = price / 100 if ref and ref.asset_class.endswith("BOND") else price
-    fx: dict[tuple[str, str], Decimal] = {}
-    for rate in sorted(snapshot.fx_rates, key=lambda r: r.vendor != "primary"):
-        value = Decimal(rate.rate.value) if rate.rate.value else Decimal(0)
-        if not value:
-            continue
-        # rate: units of quote currency per one unit of base currency.
-        fx.setdefault((rate.base_currency, rate.quote_currency), value)
-        fx.setdefault((rate.quote_currency, rate.base_currency), 1 / value)
-    return Valuation(unit_values, fx, dict(reference.base_currencies))
-
-
-def ledger_book_items(
-    mandate_id: str, balances: Iterable[ledger_pb2.AccountBalance]
-) -> list[tuple[ItemKey, Decimal]]:
-    """The ledger's positions (units) and cash; suspense counts as cash, so a suspense posting (which
-    moves an aged break's difference from cash to suspense) never shows as a book-vs-ledger break."""
-    values: dict[str, Decimal] = {}
-    for line in balances:
-        name = line.account
-        if name.startswith(SECURITIES):
-            values[name] = values.get(name, Decimal(0)) + Decimal(line.quantity.value or "0")
-        elif name.startswith(CASH):
-            values[name] = values.get(name, Decimal(0)) + Decimal(line.balance.amount.value or "0")
-        elif name.startswith(SUSPENSE):
-            cash = CASH + name.removeprefix(SUSPENSE)
-            values[cash] = values.get(cash, Decimal(0)) + Decimal(line.balance.amount.value or "0")
-    return ledger_items(mandate_id, values)
-
-
-def books_of(
-    snapshot: market_pb2.Snapshot,
-    ledger: Mapping[str, Sequence[ledger_pb2.AccountBalance]] | None,
-    reference: Reference,
-) -> Books:
-    internal = [item for msg in snapshot.internal_books for item in book_items(_book(msg))]
-    custodian = [item for msg in snapshot.custodian_books for item in book_items(_book(msg))]
-    return Books(
-        as_of_date=dt.date(snapshot.as_of_date.year, snapshot.as_of_date.month, snapshot.as_of_date.day),
-        internal=tuple(internal),
-        custodian=tuple(custodian),
-        ledger=None
-        if ledger is None
-        else {m: tuple(ledger_book_items(m, balances)) for m, balances in ledger.items()},
-        valuation=valuation_of(snapshot, reference),
-        mandates=frozenset(b.mandate_id for b in snapshot.internal_books),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Computed:
-    """One check's findings. keep_fills: fills still worth remembering (unsettled, or disagreeing)."""
-
-    differences: tuple[Difference, ...]
-    counts: Mapping[tuple[str, Comparison], Counts]
-    covered: frozenset[Coverage]
-    timing_items: tuple[TimingItem, ...]
-    keep_fills: frozenset[str]
-
-
-def compute(
-    state: FollowedState,
-    books: Books,
-    *,
-    today: dt.date,
-    config: ReconConfig,
-    reference: Reference,
-    mandates: frozenset[str] | None = None,
-) -> Computed:
-    """Book vs custodian (positions, cash, trades) and, when the ledger answered, book vs ledger."""
-    wanted = books.mandates if mandates is None else books.mandates & mandates
-    calendar = state.calendar()
-    fills = [f for f in state.fills.values() if f.mandate_id in wanted]
-    bookings = [b for b in state.bookings.values() if b.mandate_id in wanted]
-    settled = state.settled_fill_ids()
-    fill_causes = {f.fill_id: state.caused_by_of(f.fill_id) for f in fills}
-
-    trades = match_trades(
-        [f.book_trade() for f in fills],
-        [b.record() for b in bookings],
-        today=today,
-        config=config,
-        calendar=calendar,
-        reference=reference.instruments,
-        valuation=books.valuation,
-    )
-    with_findings = {d.fill_id for d in trades}
-    exact = Counter(f.mandate_id for f in fills if f.trade_date <= today and f.fill_id not in with_findings)
-    trade_counts = counts_of(trades, exact)
-
-    # Lineage of position and cash differences: the fills whose custodian records disagree,
-    # and the cash flows the two sides booked differently.
-    caused: dict[ItemKey, list[str]] = {}
-    for d in trades:
-        if d.outcome is Outcome.BREAK:
-            for key in (
-                ItemKey(d.mandate_id, Scope.POSITION, instrument_id=d.instrument_id),
-                ItemKey(d.mandate_id, Scope.CASH, currency=d.currency),
-            ):
-                caused.setdefault(key, []).extend(d.caused_by)
-    for flow in state.flows.values():
-        if flow.mandate_id in wanted and not flow.matched and (flow.first_date or today) <= today:
-            caused.setdefault(ItemKey(flow.mandate_id, Scope.CASH, currency=flow.currency), []).extend(
-                flow.event_ids
-            )
-    caused_by = {k: tuple(dict.fromkeys(v)) for k, v in caused.items()}
-
-    internal = [item for item in books.internal if item[0].mandate_id in wanted]
-    custodian = [item for item in books.custodian if item[0].mandate_id in wanted]
-    bvc = reconcile(
-        internal,
-        custodian,
-        comparison=BVC,
-        today=today,
-        config=config,
-        calendar=calendar,
-        pending=pending_settlements(
-            fills, today=today, comparison=BVC, settled_at_other=settled, caused_by=fill_causes
-        ),
-        reference=reference.instruments,
-        valuation=books.valuation,
-        caused_by=caused_by,
-    )
-    counts: dict[tuple[str, Comparison], Counts] = {(m, BVC): c for m, c in bvc.counts.items()}
-    for mandate, c in trade_counts.items():
-        held = counts.get((mandate, BVC))
-        counts[mandate, BVC] = c if held is None else add(held, c)
-    covered = {Coverage(m, BVC, scope) for m in wanted for scope in (Scope.POSITION, Scope.CASH, Scope.TRADE)}
-    differences: list[Difference] = [*bvc.differences, *trades]
-    timing: list[TimingItem] = [*bvc.timing_items]
-    timing.extend(timing_item(d) for d in trades if d.outcome is Outcome.TIMING)
-
-    if books.ledger is not None:
-        in_ledger = wanted & set(books.ledger)
-        bvl = reconcile(
-            internal,
-            [item for m in sorted(in_ledger) for item in books.ledger[m]],
-            comparison=BVL,
-            today=today,
-            config=config,
-            calendar=calendar,
-            pending=pending_settlements(
-                fills, today=today, comparison=BVL, settled_at_other=settled, caused_by=fill_causes
-            ),
-            reference=reference.instruments,
-            valuation=books.valuation,
-            caused_by=caused_by,
-        )
-        counts.update({(m, BVL): c for m, c in bvl.counts.items()})
-        covered.update(Coverage(m, BVL, scope) for m in in_ledger for scope in (Scope.POSITION, Scope.CASH))
-        differences.extend(bvl.differences)
-        timing.extend(bvl.timing_items)
-
-    unsettled = {f.fill_id for f in state.fills.values() if f.fill_id not in settled}
-    return Computed(
-        differences=tuple(differences),
-        counts=counts,
-        covered=frozenset(covered),
-        timing_items=tuple(timing),
-        keep_fills=frozenset(unsettled | with_findings),
-    )
-
-
-def _minor_units(amount: Decimal, currency: str) -> Decimal | None:
-    """amount at the currency's minor unit, None when that would change it (the ledger never rounds)."""
-    exponent = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
-    quantized = amount.quantize(exponent)
-    return quantized if quantized == amount else None
-
-
-def suspense_request(brk: Break, threshold: int) -> ledger_pb2.PostJournalRequest | None:
-    """The suspense journal of an aged cash break, None when it has no postable amount.
-
-    amount_difference is custodian minus book: when the custodian shows less cash (negative),
-    Dr Assets:Suspense / Cr Assets:Cash; when it shows more, the reverse. The effective date is
-    the day the break was last seen, so a retry after a crash posts the same content.
-    """
-    currency = brk.currency
-    difference = brk.amount_difference
-    if not currency or difference is None or not difference:
-        return None
-    amount = _minor_units(difference, currency)
-    if amount is None:
-        return None
-    memo = f"recon break {brk.break_id}: aged cash break ({brk.age_business_days} business days) to suspense"
-    return ledger_pb2.PostJournalRequest(
-        idempotency_key=suspense_idempotency_key(brk, threshold),
-        mandate_id=brk.mandate_id,
-        kind=ledger_pb2.JOURNAL_KIND_SUSPENSE,
-        effective_date=date_to_proto(brk.last_seen_date),
-        memo=memo,
-        postings=[
-            ledger_pb2.Posting(
-                account=f"{SUSPENSE}{currency}", amount=money_to_proto(-amount, currency), memo=memo
-            ),
-            ledger_pb2.Posting(
-                account=f"{CASH}{currency}", amount=money_to_proto(amount, currency), memo=memo
-            ),
-        ],
-        trace_id=brk.trace_id,
-        caused_by=[brk.break_id],
-        posted_by=SOURCE,
-    )
 
 
 # ------------------------------------------------------------------ the I/O around the check
@@ -441,7 +177,7 @@ class DayEndChecker:
         if mandates is not None:
             wanted &= mandates
         ledger = await self._ledger_balances(day_end, sorted(wanted))
-        books = books_of(snapshot, ledger, self.reference)
+        books = peers.books_from(snapshot, ledger, self.reference)
         computed = compute(
             state, books, today=day_end.date, config=self.config, reference=self.reference, mandates=wanted
         )
@@ -700,13 +436,13 @@ class DayEndChecker:
 
         def write() -> None:
             try:
-                log_.append(SOURCE, list(records))
+                log_.append(peers.SOURCE, list(records))
                 return
             except DuplicateEvent:
                 pass  # some were appended before a crash: one at a time, skipping those
             for record in records:
                 try:
-                    log_.append(SOURCE, [record])
+                    log_.append(peers.SOURCE, [record])
                 except DuplicateEvent:
                     continue
 
@@ -743,7 +479,7 @@ class DayEndChecker:
     async def _post_suspense(self, brk: Break, break_traceparent: str) -> str:
         """PostJournal inside a span that is the child of the break's; the journal id, "" on failure."""
         threshold = self.config.suspense_cash_age_business_days
-        request = suspense_request(brk, threshold)
+        request = peers.suspense_request(brk, threshold)
         if request is None:
             log.warning("an aged cash break has no postable amount", extra={"break_id": brk.break_id})
             return ""

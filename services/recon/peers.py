@@ -1,0 +1,96 @@
+"""recon's peers: market's and the ledger's protobuf turned into the check's domain records, and back.
+
+The check itself (domain/check.py) never sees the wire: the books at a day end arrive here as
+market's Snapshot and the ledger's balances, and leave as domain Books; an aged cash break
+leaves as the ledger's PostJournalRequest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from opsuite.ledger.v1 import ledger_pb2
+from opsuite.market.v1 import market_pb2
+from services.common.convert import date_to_proto, money_to_proto
+from services.common.market_events.decode import decode_book, decode_fx, decode_price
+from services.recon.domain.breaks import suspense_idempotency_key
+from services.recon.domain.check import SUSPENSE, Books, LedgerBalance, Reference, books_of, valuation_of
+from services.recon.domain.conventions import CASH
+from services.recon.domain.records import Break
+
+SOURCE = "recon"  # recon's name in the combined event log and on the journals it posts
+# Minor units of the currencies the ledger knows (docs/ledger-design.md); 2 for any other.
+MINOR_UNITS = {"JPY": 0}
+
+
+def ledger_balance(line: ledger_pb2.AccountBalance) -> LedgerBalance:
+    return LedgerBalance(
+        account=line.account,
+        balance=Decimal(line.balance.amount.value or "0"),
+        quantity=Decimal(line.quantity.value or "0"),
+    )
+
+
+def books_from(
+    snapshot: market_pb2.Snapshot,
+    ledger: Mapping[str, Sequence[ledger_pb2.AccountBalance]] | None,
+    reference: Reference,
+) -> Books:
+    """The books at one day end: market's snapshot, and the ledger's balances when it answered."""
+    d = snapshot.as_of_date
+    internal = [decode_book(b) for b in snapshot.internal_books]
+    return books_of(
+        as_of_date=dt.date(d.year, d.month, d.day),
+        internal_books=internal,
+        custodian_books=[decode_book(b) for b in snapshot.custodian_books],
+        valuation=valuation_of(
+            [decode_price(q) for q in snapshot.prices], [decode_fx(r) for r in snapshot.fx_rates], reference
+        ),
+        ledger=None
+        if ledger is None
+        else {m: [ledger_balance(line) for line in lines] for m, lines in ledger.items()},
+    )
+
+
+def _minor_units(amount: Decimal, currency: str) -> Decimal | None:
+    """amount at the currency's minor unit, None when that would change it (the ledger never rounds)."""
+    exponent = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
+    quantized = amount.quantize(exponent)
+    return quantized if quantized == amount else None
+
+
+def suspense_request(brk: Break, threshold: int) -> ledger_pb2.PostJournalRequest | None:
+    """The suspense journal of an aged cash break, None when it has no postable amount.
+
+    amount_difference is custodian minus book: when the custodian shows less cash (negative),
+    Dr Assets:Suspense / Cr Assets:Cash; when it shows more, the reverse. The effective date is
+    the day the break was last seen, so a retry after a crash posts the same content.
+    """
+    currency = brk.currency
+    difference = brk.amount_difference
+    if not currency or difference is None or not difference:
+        return None
+    amount = _minor_units(difference, currency)
+    if amount is None:
+        return None
+    memo = f"recon break {brk.break_id}: aged cash break ({brk.age_business_days} business days) to suspense"
+    return ledger_pb2.PostJournalRequest(
+        idempotency_key=suspense_idempotency_key(brk, threshold),
+        mandate_id=brk.mandate_id,
+        kind=ledger_pb2.JOURNAL_KIND_SUSPENSE,
+        effective_date=date_to_proto(brk.last_seen_date),
+        memo=memo,
+        postings=[
+            ledger_pb2.Posting(
+                account=f"{SUSPENSE}{currency}", amount=money_to_proto(-amount, currency), memo=memo
+            ),
+            ledger_pb2.Posting(
+                account=f"{CASH}{currency}", amount=money_to_proto(amount, currency), memo=memo
+            ),
+        ],
+        trace_id=brk.trace_id,
+        caused_by=[brk.break_id],
+        posted_by=SOURCE,
+    )
