@@ -43,9 +43,6 @@ from services.ledger.domain.validation import with_base_amounts
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 PRIMARY_VENDOR = "primary"
-# Settled fill ids are remembered this long, to tell a duplicate settlement from an unknown fill in logs;
-# either way nothing is posted, so forgetting them later changes no journal.
-SETTLED_MEMORY = dt.timedelta(days=31)
 _BOND_CLASSES = (common_pb2.ASSET_CLASS_GOVERNMENT_BOND, common_pb2.ASSET_CLASS_CORPORATE_BOND)
 _REVALUED_ROOTS = (AccountType.ASSETS, AccountType.LIABILITIES)
 _CASH_FLOW_KINDS: Mapping[int, JournalKind] = {
@@ -95,7 +92,6 @@ class LedgerBook:
         self.lots: dict[str, dict[str, Lots]] = {m: {} for m in self.mandates}
         self.unrealized: dict[str, dict[str, Decimal]] = {m: {} for m in self.mandates}
         self.pending_fills: dict[str, PendingFill] = {}
-        self.settled: dict[str, dt.date] = {}
         self.dividends: dict[str, Dividend] = {}
         self.prices: dict[str, Decimal] = {}
         self.fx = FxRates()
@@ -227,8 +223,6 @@ class LedgerBook:
             a for a, d in self.dividends.items() if d.accrual_done and not d.accrued and d.pay_date < day
         ]:
             del self.dividends[action_id]
-        for fill_id in [f for f, settled_on in self.settled.items() if settled_on < day - SETTLED_MEMORY]:
-            del self.settled[fill_id]
         return drafts
 
     def _fill(self, source: _Source, fill: market_pb2.Fill) -> list[JournalDraft]:
@@ -308,7 +302,6 @@ class LedgerBook:
         pending = self.pending_fills.pop(status.fill_id, None)
         if pending is None:
             return []
-        self.settled[pending.fill_id] = source.day
         ccy, net = pending.currency, pending.net_amount
         if pending.side == "BUY":
             postings = [Posting(chart.pending_payable(ccy), net, ccy), Posting(chart.cash(ccy), -net, ccy)]
@@ -511,7 +504,6 @@ class LedgerBook:
                 lots=self.lots,
                 unrealized=self.unrealized,
                 pending_fills=self.pending_fills,
-                settled=self.settled,
                 dividends=self.dividends,
                 prices=self.prices,
                 fx_pairs=self.fx.pairs,
@@ -527,7 +519,6 @@ class LedgerBook:
         book.lots = state.lots
         book.unrealized = state.unrealized
         book.pending_fills = state.pending_fills
-        book.settled = state.settled
         book.dividends = state.dividends
         book.prices = state.prices
         book.fx = FxRates(state.fx_pairs)

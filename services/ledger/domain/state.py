@@ -78,7 +78,6 @@ class BookState:
     lots: dict[str, dict[str, Lots]]
     unrealized: dict[str, dict[str, Decimal]]
     pending_fills: dict[str, PendingFill]
-    settled: dict[str, dt.date]
     dividends: dict[str, Dividend]
     prices: dict[str, Decimal]
     fx_pairs: dict[str, Decimal]
@@ -114,7 +113,6 @@ def state_to_json(state: BookState) -> str:
             ]
             for p in state.pending_fills.values()
         ],
-        "settled": {fill_id: day.isoformat() for fill_id, day in state.settled.items()},
         "dividends": [
             {
                 "action_id": d.action_id,
@@ -141,6 +139,8 @@ def state_to_json(state: BookState) -> str:
 
 def state_from_json(text: str) -> BookState:
     body = json.loads(text)
+    # Snapshots written before the book stopped remembering settled fills still carry a "settled" key;
+    # it is ignored (a settlement of a fill no longer pending posts nothing either way).
     if body.get("version") != FORMAT_VERSION:
         raise ValueError(f"ledger book state version {body.get('version')!r} is not {FORMAT_VERSION}")
     mandates = {m: MandateInfo(m, base, method) for m, base, method in body["mandates"]}
@@ -160,7 +160,6 @@ def state_from_json(text: str) -> BookState:
             p[0]: PendingFill(p[0], p[1], p[2], p[3], p[4], Decimal(p[5]), dt.date.fromisoformat(p[6]), p[7])
             for p in body["pending_fills"]
         },
-        settled={fill_id: dt.date.fromisoformat(day) for fill_id, day in body["settled"].items()},
         dividends={
             d["action_id"]: Dividend(
                 action_id=d["action_id"],

@@ -122,3 +122,23 @@ def test_a_given_idempotency_key_and_trace_are_kept() -> None:
         "ab" * 16,
         "api",
     )
+
+
+def test_every_line_of_a_currency_counts_on_both_sides() -> None:
+    # Two accounts credited in USD: 300.00 + 700.00 = 1,000.00 of credits against the 1,000.00 debit.
+    totals = trial_balance_totals(
+        [
+            line("Assets:Cash:USD", "USD", "1000.00", "0", "1000.00", "0"),
+            line("Liabilities:PendingSettlement:USD", "USD", "0", "300.00", "0", "300.00"),
+            line("Equity:Capital:USD", "USD", "0", "700.00", "0", "700.00"),
+        ]
+    )
+    assert totals.credits == {"USD": D("1000.00")}
+    assert totals.balanced
+
+
+def test_a_reversal_keeps_the_mandate_and_the_time_it_was_asked_and_no_trace_by_default() -> None:
+    reversal = reversal_draft(
+        _journal(dt.date(2020, 3, 2)), effective_date=dt.date(2020, 3, 2), sim_time=T, reason="r"
+    )
+    assert (reversal.mandate_id, reversal.sim_time, reversal.trace_id) == ("BAL-USD", T, "")
