@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import math
+import os
 import random
 import statistics
+import subprocess
+import sys
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +33,7 @@ from services.market.sim.universe import build_universe
 from .conftest import Run, all_events
 
 START = dt.date(2020, 2, 3)
+ROOT = Path(__file__).resolve().parents[2]
 CURVE = {"3M": 1.57, "2Y": 1.36, "5Y": 1.35, "10Y": 1.54, "30Y": 2.01}
 
 
@@ -239,11 +245,40 @@ def test_corporate_spreads_widen_in_a_crisis(real_run: Run) -> None:
     assert max(spreads["calm"]) < 1.2 and max(spreads["crisis"]) > 2.0
 
 
+def _derive_seeds_in_a_fresh_process(hash_seed: str, cases: list[tuple[int, str]]) -> list[int]:
+    code = (
+        "import json, sys\n"
+        "from services.market.sim.rng import derive_seed\n"
+        "print(json.dumps([derive_seed(s, p) for s, p in json.loads(sys.argv[1])]))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(cases)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)
+
+
 def test_seeds_per_purpose_are_stable_and_distinct() -> None:
-    # A fixed value: derive_seed must not depend on the process (no hash()).
-    assert derive_seed(7, "prices") == derive_seed(7, "prices")
-    assert derive_seed(7, "prices") != derive_seed(7, "desk") != derive_seed(8, "desk")
-    assert 0 <= derive_seed(0, "") < 2**64
+    # derive_seed must not depend on the process: str hashing is salted per process
+    # (PYTHONHASHSEED), so a seed built on hash() would differ between these interpreters.
+    cases = [(7, "prices"), (7, "desk"), (8, "desk"), (0, ""), (123456789, "custodian.faults")]
+    here = [derive_seed(seed, purpose) for seed, purpose in cases]
+    for hash_seed in ("0", "4242"):
+        assert _derive_seeds_in_a_fresh_process(hash_seed, cases) == here
+    # Distinct per purpose and per seed, and 64-bit.
+    purposes = ["prices", "desk", "vendor", "custodian.faults", "fx.faults", "fx.on_demand", ""]
+    seeds = {
+        (seed, purpose): derive_seed(seed, purpose) for seed in (0, 1, 7, 8, 2**40) for purpose in purposes
+    }
+    assert len(set(seeds.values())) == len(seeds)
+    assert all(0 <= value < 2**64 for value in seeds.values())
 
 
 def _equity_index_log_levels(start: dt.date, days: int) -> list[float]:

@@ -52,6 +52,13 @@ class BusinessCalendar:
             while not _is_weekday(day):
                 day += _ONE_DAY
             return day
+        if day < self.first:
+            # Before the history, too, weekdays are business days (as for is_business_day, add and
+            # count_between): a bisect alone would jump to the first date over them.
+            while not _is_weekday(day) and day < self.first:
+                day += _ONE_DAY
+            if day < self.first:
+                return day
         i = bisect.bisect_left(self.dates, day)
         return self.dates[i]
 
