@@ -44,6 +44,19 @@ RECON_DOMAIN_TESTS = (
     "tests/recon/test_tolerances.py",
     "tests/recon/test_simulation.py",
     "tests/recon/test_truth_score.py",
+    "tests/recon/test_followed_state.py",
+    "tests/recon/test_check_books.py",
+    "tests/recon/test_aging_calendar.py",
+    "tests/recon/test_tolerance_rules.py",
+    "tests/recon/test_break_lifecycle.py",
+    "tests/recon/test_run_summaries.py",
+    "tests/recon/test_book_conventions.py",
+    "tests/recon/test_recon_config.py",
+    "tests/recon/test_scaled_columns.py",
+    "tests/recon/test_trade_checks.py",
+    "tests/recon/test_reconcile_details.py",
+    "tests/recon/test_records.py",
+    "tests/recon/test_matcher_columns.py",
 )
 # Tests per service; a service not listed uses tests/<service>/domain, or tests/<service>.
 TESTS: dict[str, tuple[str, ...]] = {

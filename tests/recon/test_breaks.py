@@ -148,6 +148,18 @@ def test_rerunning_the_same_check_is_deterministic_and_changes_nothing() -> None
     assert again.breaks == first.breaks
 
 
+def test_an_earlier_dated_run_does_not_move_last_seen_date_back() -> None:
+    wed, thu = dt.date(2024, 3, 13), dt.date(2024, 3, 14)
+    seen_thursday = step(step((), [difference()], wed).breaks, [difference()], thu).breaks
+    assert seen_thursday[0].last_seen_date == thu
+    # A check dated Wednesday again (a replayed day) still finds the difference: the break was last
+    # seen on Thursday all the same, and the replayed run is the last to have seen it.
+    (brk,) = step(seen_thursday, [difference()], wed).breaks
+    assert brk.last_seen_date == thu
+    assert brk.last_run_id == run_on(wed).run_id
+    assert brk.first_seen_date == wed
+
+
 def test_escalation_by_amount_and_per_kind_sla() -> None:
     big = step((), [difference(base="-100000")], dt.date(2024, 3, 13))
     (brk,) = big.breaks
