@@ -21,7 +21,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
-from services.common.enums import enum_to_proto
+from services.common.enums import enum_from_proto, enum_to_proto
 from services.market.sim.records import (
     Book,
     BookSnapshot,
@@ -371,15 +371,9 @@ def fault_to_proto(fault: InjectedFault) -> market_pb2.InjectedFault:
 
 
 def fault_request_from_proto(request: market_pb2.InjectFaultRequest) -> FaultRequest:
-    """ValueError("kind: ...") for an unspecified or unknown kind; targets are checked by the simulation."""
-    if request.kind == market_pb2.FAULT_KIND_UNSPECIFIED:
-        raise ValueError("kind: must be set to a fault kind, e.g. FAULT_KIND_CUSTODIAN_DROP_TRADE")
-    try:
-        name = market_pb2.FaultKind.Name(request.kind)
-    except ValueError:
-        raise ValueError(f"kind: unknown fault kind number {request.kind}") from None
+    """RequestError (INVALID_ARGUMENT) for an unspecified or unknown kind; targets are checked by the simulation."""
     return FaultRequest(
-        kind=FaultKind(name.removeprefix("FAULT_KIND_")),
+        kind=enum_from_proto(market_pb2.FaultKind, "FAULT_KIND_", FaultKind, request.kind, "kind"),
         mandate_id=request.mandate_id.strip(),
         instrument_id=request.instrument_id.strip(),
         currency_pair=request.currency_pair.strip().upper(),

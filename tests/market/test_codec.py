@@ -6,10 +6,12 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import grpc
 import pytest
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
+from services.common.status import RequestError
 from services.market import codec
 from services.market.sim.records import (
     AssetClass,
@@ -192,7 +194,9 @@ def test_fault_requests_from_the_wire() -> None:
         )
     )
     assert request.kind is FaultKind.FX_CROSS_INCONSISTENT and request.currency_pair == "EURGBP"
-    with pytest.raises(ValueError, match=r"^kind: "):
-        codec.fault_request_from_proto(market_pb2.InjectFaultRequest())
-    with pytest.raises(ValueError, match=r"^kind: "):
-        codec.fault_request_from_proto(market_pb2.InjectFaultRequest(kind=99))
+    for kind in (market_pb2.FAULT_KIND_UNSPECIFIED, 99):
+        with pytest.raises(RequestError) as caught:
+            codec.fault_request_from_proto(market_pb2.InjectFaultRequest(kind=kind))
+        assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert caught.value.message == f"kind: {kind} is not a valid value"
+        assert "FAULT_KIND_CUSTODIAN_DROP_TRADE" in caught.value.violations[0].description

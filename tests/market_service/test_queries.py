@@ -160,6 +160,17 @@ def test_confirmation_document(stub: market_pb2_grpc.MarketServiceStub, all_even
             "as_of_seq",
         ),
         (
+            # An unknown kind number: once answered INTERNAL (naming it raised inside the handler).
+            lambda s: s.InjectFault(market_pb2.InjectFaultRequest(kind=99)),
+            "INVALID_ARGUMENT",
+            "kind",
+        ),
+        (
+            lambda s: s.InjectFault(market_pb2.InjectFaultRequest()),
+            "INVALID_ARGUMENT",
+            "kind",
+        ),
+        (
             lambda s: s.GetConfirmation(market_pb2.GetConfirmationRequest()),
             "INVALID_ARGUMENT",
             "confirmation_id",
