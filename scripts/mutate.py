@@ -208,7 +208,6 @@ def main() -> None:
     parser.add_argument(
         "targets", nargs="*", help="target names (default: all): " + ", ".join(t.name for t in TARGETS)
     )
-    parser.add_argument("--fresh", action="store_true", help=argparse.SUPPRESS)  # every run is fresh now
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument(
         "--list", action="store_true", help="print each target, its module and its tests, then exit"

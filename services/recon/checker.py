@@ -1,14 +1,10 @@
-"""recon's day-end check: follow market, keep what the domain needs, reconcile the three books at each day end.
+"""recon's day-end check, the I/O around the pure parts.
 
-Three parts, each with one job:
+The pure parts live in the domain: what recon remembers from market's stream between day
+ends (domain/followed.py, a JSON blob committed with the cursor, so a restart resumes
+exactly where it stopped), the check itself over the three books (domain/check.py) and the
+event-log entries of breaks (domain/log_entries.py); peers.py turns protobuf into them.
 
-- FollowedState: what recon remembers from market's stream between day ends (fills the
-  custodian has not settled or that still disagree with it, the custodian's trade records,
-  unmatched cash flows, the business dates seen, the traceparents of those events). It is
-  a JSON blob committed with the cursor, so a restart resumes exactly where it stopped.
-- compute(): pure. Given that state and the books at one day end (market's internal and
-  custodian books, the ledger's balances), the differences, counts and coverage of one
-  check: book vs custodian (positions, cash, trade by trade) and book vs ledger.
 - DayEndChecker: the I/O around it. At each clock.day_end (date D, seq S): market's books
   at S (GetSnapshot, kept by market before it publishes the day), the ledger's balances as
   of D once it has booked S (GetBalances with min_market_seq: one call that the ledger answers
