@@ -23,6 +23,8 @@ import grpc
 import grpc.aio
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from services.common.market_events import Instrument, Mandate
+from services.common.market_events.decode import decode_instrument, decode_mandate
 from services.common.serve import MAX_MESSAGE_BYTES, HealthControl
 from services.common.service_status import Progress
 from services.common.stream_client import CursorTooOld, EventStreamClient
@@ -37,8 +39,8 @@ PAGE_SIZE = 1000
 class MarketReference:
     """What a follower needs from market before the stream: every mandate and instrument, and the clock."""
 
-    mandates: tuple[market_pb2.Mandate, ...]
-    instruments: tuple[market_pb2.Instrument, ...]
+    mandates: tuple[Mandate, ...]
+    instruments: tuple[Instrument, ...]
     clock: market_pb2.Clock
 
 
@@ -65,7 +67,9 @@ async def fetch_reference(market_addr: str) -> MarketReference:
             if not (token := instrument_page.next_page_token):
                 break
         clock = await stub.GetClock(market_pb2.GetClockRequest())
-    return MarketReference(tuple(mandates), tuple(instruments), clock)
+    return MarketReference(
+        tuple(decode_mandate(m) for m in mandates), tuple(decode_instrument(i) for i in instruments), clock
+    )
 
 
 class Consumer(Protocol):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 from opsuite.market.v1 import market_pb2
 from services.common import telemetry
+from services.common.market_events.decode import decode
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.rules import LedgerBook
 from services.ledger.store import LedgerStore
@@ -75,7 +76,7 @@ class LedgerConsumer:
 
     def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
         for event in events:
-            for draft in self.book.apply(event):
+            for draft in self.book.apply(decode(event)):
                 # The journal's span: a child of the apply span, itself the child of the event's span.
                 with self._tracer.start_as_current_span(
                     "ledger.journal",

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 import grpc
 import grpc.aio
 
-from opsuite.common.v1 import common_pb2
 from opsuite.ledger.v1 import ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.eventlog import EventLog, LogRecord, open_event_log
@@ -43,12 +42,7 @@ log = logging.getLogger(__name__)
 
 def reference_of(market: MarketReference) -> Reference:
     """Mandates' base currencies, and instruments' classes and currencies."""
-    instruments = {
-        i.instrument_id: InstrumentRef(
-            common_pb2.AssetClass.Name(i.asset_class).removeprefix("ASSET_CLASS_"), i.currency
-        )
-        for i in market.instruments
-    }
+    instruments = {i.instrument_id: InstrumentRef(str(i.asset_class), i.currency) for i in market.instruments}
     return Reference({m.mandate_id: m.base_currency for m in market.mandates}, instruments)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
-from services.common.market_events import MarketEvent
-from services.common.market_events.decode import decode
+from services.common.market_events import AssetClass, MarketEvent, priced_per_100, unit_price
+from services.common.market_events.decode import decode, decode_instrument, decode_mandate
 from services.market import codec
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.macro import load_macro
@@ -41,6 +42,29 @@ def test_every_event_of_a_simulated_year_decodes_to_what_market_encoded() -> Non
     assert {"price.tick", "price.vendor", "custodian.settlement", "cashflow.dividend"} <= kinds
 
 
+def test_every_instrument_and_mandate_decodes_to_what_market_encoded() -> None:
+    sim = Simulation(SimConfig(seed=11, start=START, days=1), load_macro(START))
+    for instrument in sim.instruments:
+        wire = codec.instrument_to_proto(instrument).SerializeToString()
+        assert decode_instrument(market_pb2.Instrument.FromString(wire)) == instrument
+    for mandate in sim.mandates:
+        wire = codec.mandate_to_proto(mandate).SerializeToString()
+        assert decode_mandate(market_pb2.Mandate.FromString(wire)) == mandate
+    # Both kinds of instrument are in the universe, so the optional bond fields were exercised.
+    assert {i.maturity is None for i in sim.instruments} == {True, False}
+
+
+def test_only_bonds_are_priced_per_100_of_face() -> None:
+    assert [c for c in AssetClass if priced_per_100(c)] == [
+        AssetClass.GOVERNMENT_BOND,
+        AssetClass.CORPORATE_BOND,
+    ]
+    assert priced_per_100("CORPORATE_BOND") and not priced_per_100("EQUITY")
+    # 98.50 per 100 of face is 0.985 per unit of face; a share's price is its unit value.
+    assert unit_price(Decimal("98.50"), AssetClass.GOVERNMENT_BOND) == Decimal("0.985")
+    assert unit_price(Decimal("98.50"), AssetClass.EQUITY) == Decimal("98.50")
+
+
 def test_the_traceparent_set_on_the_wire_is_kept() -> None:
     wire = market_pb2.MarketEvent(
         envelope=common_pb2.EventEnvelope(
@@ -51,6 +75,19 @@ def test_the_traceparent_set_on_the_wire_is_kept() -> None:
     event = decode(wire)
     assert isinstance(event, MarketEvent)
     assert (event.seq, event.traceparent, event.payload.events_in_day) == (3, "00-ab-cd-01", 3)  # type: ignore[union-attr]
+    assert event.trace_id == ""  # "00-ab-cd-01" is not a valid W3C traceparent
+
+
+def test_the_trace_id_is_read_from_a_valid_traceparent() -> None:
+    # The W3C Trace Context specification's own example (https://www.w3.org/TR/trace-context/,
+    # section 3.2.2.4): "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".
+    wire = market_pb2.MarketEvent(
+        envelope=common_pb2.EventEnvelope(
+            seq=4, event_id="mkt-4", traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        ),
+        day_end=market_pb2.DayEnd(date=common_pb2.Date(year=2020, month=1, day=2)),
+    )
+    assert decode(wire).trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 def test_an_event_without_a_payload_is_refused_naming_it() -> None:

@@ -79,9 +79,6 @@ FORBIDDEN_IN_DOMAIN = (
     "sqlite3",
     "services.common.telemetry",
 )
-# Domain modules that still take protobuf, each until it is moved to services.common.market_events
-# (issue 8 §1). strict: the day one of them is pure, this list must shrink.
-NOT_YET_PURE = {"services.ledger.domain.rules"}
 
 
 def _domain_modules() -> list[str]:
@@ -94,15 +91,7 @@ def _domain_modules() -> list[str]:
     return modules
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(
-            m, marks=pytest.mark.xfail(m in NOT_YET_PURE, reason="still decodes protobuf itself", strict=True)
-        )
-        for m in _domain_modules()
-    ],
-)
+@pytest.mark.parametrize("module", _domain_modules())
 def test_a_domain_module_imports_no_grpc_contract_telemetry_or_storage(module: str) -> None:
     """Imported alone in a fresh interpreter, directly or through what it imports."""
     code = (

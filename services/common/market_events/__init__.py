@@ -47,6 +47,71 @@ class CashFlowKind(enum.StrEnum):
     FEE = "FEE"
 
 
+# ---------------------------------------------------------------- reference data
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A tradable instrument. Bond-only attributes are None for equities."""
+
+    instrument_id: str
+    symbol: str
+    name: str
+    asset_class: AssetClass
+    currency: str
+    sector: str
+    market: str  # US, EU, UK, JP
+    tick_size: Decimal
+    settlement_days: int  # T+1 or T+2
+    coupon_rate_pct: Decimal | None = None
+    maturity: dt.date | None = None
+    coupons_per_year: int = 0
+    issuer: str = ""
+    spread_bp: int = 0
+    day_count: str = ""  # "ACT/ACT" (governments), "30/360" (corporates)
+
+
+@dataclass(frozen=True, slots=True)
+class SectorTarget:
+    sector: str
+    target_weight: float
+    min_weight: float
+    max_weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Mandate:
+    """A fund with its base currency, benchmark and investment limits."""
+
+    mandate_id: str
+    name: str
+    base_currency: str
+    benchmark: str
+    benchmark_weights: Mapping[str, float]
+    sector_targets: tuple[SectorTarget, ...]
+    max_single_name_weight: float
+    min_cash_weight: float
+    max_cash_weight: float
+    initial_capital: Decimal
+    lot_method: str  # FIFO or AVERAGE
+    allowed_asset_classes: tuple[AssetClass, ...]
+
+
+# Bonds are quoted clean per 100 of face value, everything else per unit: the one place
+# that says so (the ledger's marks, recon's valuation and trade checks, market's desk).
+PRICED_PER_100 = frozenset({AssetClass.GOVERNMENT_BOND, AssetClass.CORPORATE_BOND})
+
+
+def priced_per_100(asset_class: AssetClass | str) -> bool:
+    """Whether prices of this asset class are per 100 of face (bonds) rather than per unit."""
+    return asset_class in PRICED_PER_100
+
+
+def unit_price(price: Decimal, asset_class: AssetClass | str) -> Decimal:
+    """The value of one unit (one share, one currency unit of face) at a quoted price."""
+    return price / 100 if priced_per_100(asset_class) else price
+
+
 # ---------------------------------------------------------------- event payloads
 
 
@@ -259,3 +324,6 @@ class MarketEvent:
     # W3C trace context of the span that produced it: runtime telemetry, set on the wire by
     # market's server, "" inside the simulation (not part of the deterministic content).
     traceparent: str = ""
+    # Its trace id (32 hex digits), which journals and breaks record; decode fills it in, so
+    # no domain needs a tracing library to read it. "" when there is no valid traceparent.
+    trace_id: str = ""

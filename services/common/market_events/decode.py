@@ -8,13 +8,16 @@ every event of a simulated year). Unset optional fields come back as None.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
+from services.common import telemetry
 from services.common.market_events import (
+    AssetClass,
     Book,
     CashFlow,
     CashFlowKind,
@@ -27,14 +30,20 @@ from services.common.market_events import (
     DayEnd,
     Fill,
     FxQuote,
+    Instrument,
+    Mandate,
     MarketEvent,
     Payload,
     PriceQuote,
     RegimeState,
+    SectorTarget,
     SettlementState,
     SettlementStatus,
     Side,
 )
+
+# Events of one batch share a traceparent: parse each once.
+_trace_id = functools.lru_cache(maxsize=256)(telemetry.trace_id_of)
 
 
 def _decimal(message: common_pb2.Decimal) -> Decimal:
@@ -246,4 +255,47 @@ def decode(message: market_pb2.MarketEvent) -> MarketEvent:
         mandate_id=envelope.mandate_id,
         caused_by=tuple(envelope.caused_by),
         traceparent=envelope.traceparent,
+        trace_id=_trace_id(envelope.traceparent),
+    )
+
+
+# ---------------------------------------------------------------- reference data
+
+
+def decode_instrument(m: market_pb2.Instrument) -> Instrument:
+    return Instrument(
+        instrument_id=m.instrument_id,
+        symbol=m.symbol,
+        name=m.name,
+        asset_class=AssetClass(_name(common_pb2.AssetClass, "ASSET_CLASS_", m.asset_class)),
+        currency=m.currency,
+        sector=m.sector,
+        market=m.market,
+        tick_size=_decimal(m.tick_size),
+        settlement_days=m.settlement_days,
+        coupon_rate_pct=_decimal(m.coupon_rate_pct) if m.HasField("coupon_rate_pct") else None,
+        maturity=_optional_date(m, "maturity_date"),
+        coupons_per_year=m.coupons_per_year,
+        issuer=m.issuer,
+        spread_bp=m.spread_bp,
+        day_count=m.day_count,
+    )
+
+
+def decode_mandate(m: market_pb2.Mandate) -> Mandate:
+    return Mandate(
+        mandate_id=m.mandate_id,
+        name=m.name,
+        base_currency=m.base_currency,
+        benchmark=m.benchmark,
+        benchmark_weights=dict(m.benchmark_weights),
+        sector_targets=tuple(
+            SectorTarget(t.sector, t.target_weight, t.min_weight, t.max_weight) for t in m.sector_targets
+        ),
+        max_single_name_weight=m.max_single_name_weight,
+        min_cash_weight=m.min_cash_weight,
+        max_cash_weight=m.max_cash_weight,
+        initial_capital=_amount(m.initial_capital),
+        lot_method=m.lot_method,
+        allowed_asset_classes=tuple(AssetClass(a) for a in m.allowed_asset_classes),
     )

@@ -22,9 +22,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from opsuite.common.v1 import common_pb2
-from opsuite.market.v1 import market_pb2
-from services.common.telemetry import trace_id_of
+from services.common.market_events import (
+    CashFlow,
+    CashFlowKind,
+    CorporateAction,
+    CorporateActionKind,
+    DayEnd,
+    Fill,
+    FxQuote,
+    Instrument,
+    Mandate,
+    MarketEvent,
+    PriceQuote,
+    SettlementState,
+    SettlementStatus,
+    Side,
+    priced_per_100,
+)
 from services.ledger.domain import chart
 from services.ledger.domain.lots import Lots
 from services.ledger.domain.rates import FxRates
@@ -43,14 +57,13 @@ from services.ledger.domain.validation import with_base_amounts
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 PRIMARY_VENDOR = "primary"
-_BOND_CLASSES = (common_pb2.ASSET_CLASS_GOVERNMENT_BOND, common_pb2.ASSET_CLASS_CORPORATE_BOND)
 _REVALUED_ROOTS = (AccountType.ASSETS, AccountType.LIABILITIES)
-_CASH_FLOW_KINDS: Mapping[int, JournalKind] = {
-    market_pb2.CASH_FLOW_KIND_DIVIDEND: JournalKind.DIVIDEND,
-    market_pb2.CASH_FLOW_KIND_COUPON: JournalKind.COUPON,
-    market_pb2.CASH_FLOW_KIND_SUBSCRIPTION: JournalKind.SUBSCRIPTION,
-    market_pb2.CASH_FLOW_KIND_REDEMPTION: JournalKind.REDEMPTION,
-    market_pb2.CASH_FLOW_KIND_FEE: JournalKind.FEE,
+_CASH_FLOW_KINDS: Mapping[CashFlowKind, JournalKind] = {
+    CashFlowKind.DIVIDEND: JournalKind.DIVIDEND,
+    CashFlowKind.COUPON: JournalKind.COUPON,
+    CashFlowKind.SUBSCRIPTION: JournalKind.SUBSCRIPTION,
+    CashFlowKind.REDEMPTION: JournalKind.REDEMPTION,
+    CashFlowKind.FEE: JournalKind.FEE,
 }
 
 
@@ -60,24 +73,12 @@ class _Source:
 
     event_id: str
     sim_time: dt.datetime
-    traceparent: str
+    trace_id: str
     caused_by: tuple[str, ...]
 
     @property
     def day(self) -> dt.date:
         return self.sim_time.date()
-
-
-def _dec(message: common_pb2.Decimal) -> Decimal:
-    return Decimal(message.value) if message.value else ZERO
-
-
-def _money(message: common_pb2.Money) -> Decimal:
-    return _dec(message.amount)
-
-
-def _date(message: common_pb2.Date) -> dt.date:
-    return dt.date(message.year, message.month, message.day)
 
 
 class LedgerBook:
@@ -99,16 +100,14 @@ class LedgerBook:
         self.non_base: dict[str, dict[tuple[str, str], list[Decimal]]] = {m: {} for m in self.mandates}
 
     @classmethod
-    def from_market(
-        cls, mandates: Iterable[market_pb2.Mandate], instruments: Iterable[market_pb2.Instrument]
-    ) -> LedgerBook:
+    def from_market(cls, mandates: Iterable[Mandate], instruments: Iterable[Instrument]) -> LedgerBook:
         return cls(
             {
                 m.mandate_id: MandateInfo(m.mandate_id, m.base_currency, m.lot_method or "FIFO")
                 for m in mandates
             },
             {
-                i.instrument_id: InstrumentInfo(i.instrument_id, i.currency, i.asset_class in _BOND_CLASSES)
+                i.instrument_id: InstrumentInfo(i.instrument_id, i.currency, priced_per_100(i.asset_class))
                 for i in instruments
             },
         )
@@ -147,35 +146,29 @@ class LedgerBook:
 
     # ------------------------------------------------------------ applying events
 
-    def apply(self, event: market_pb2.MarketEvent) -> list[JournalDraft]:
+    def apply(self, event: MarketEvent) -> list[JournalDraft]:
         """The journals `event` causes, in order; the state moves past the event."""
-        envelope = event.envelope
-        source = _Source(
-            envelope.event_id,
-            envelope.sim_time.ToDatetime(tzinfo=dt.UTC),
-            envelope.traceparent,
-            tuple(envelope.caused_by),
-        )
+        source = _Source(event.event_id, event.sim_time, event.trace_id, event.caused_by)
         drafts: list[JournalDraft] = []
         if self.date is None or source.day > self.date:
             drafts.extend(self._start_day(source))
             self.date = source.day
-        payload = event.WhichOneof("payload")
-        if payload == "price":
-            if event.price.vendor == PRIMARY_VENDOR:
-                self.prices[event.price.instrument_id] = _dec(event.price.price)
-        elif payload == "fx":
-            if event.fx.vendor == PRIMARY_VENDOR:
-                self.fx.update(event.fx.base_currency, event.fx.quote_currency, _dec(event.fx.rate))
-        elif payload == "fill":
-            drafts.extend(self._fill(source, event.fill))
-        elif payload == "settlement":
-            drafts.extend(self._settlement(source, event.settlement))
-        elif payload == "corporate_action":
-            self._announced(source, event.corporate_action)
-        elif payload == "cash_flow":
-            drafts.extend(self._cash_flow(source, event.cash_flow))
-        elif payload == "day_end":
+        payload = event.payload
+        if isinstance(payload, PriceQuote):
+            if payload.vendor == PRIMARY_VENDOR:
+                self.prices[payload.instrument_id] = payload.price
+        elif isinstance(payload, FxQuote):
+            if payload.vendor == PRIMARY_VENDOR:
+                self.fx.update(payload.base_currency, payload.quote_currency, payload.rate)
+        elif isinstance(payload, Fill):
+            drafts.extend(self._fill(source, payload))
+        elif isinstance(payload, SettlementStatus):
+            drafts.extend(self._settlement(source, payload))
+        elif isinstance(payload, CorporateAction):
+            self._announced(source, payload)
+        elif isinstance(payload, CashFlow):
+            drafts.extend(self._cash_flow(source, payload))
+        elif isinstance(payload, DayEnd):
             drafts.extend(self._day_end(source))
         return drafts
 
@@ -225,23 +218,18 @@ class LedgerBook:
             del self.dividends[action_id]
         return drafts
 
-    def _fill(self, source: _Source, fill: market_pb2.Fill) -> list[JournalDraft]:
+    def _fill(self, source: _Source, fill: Fill) -> list[JournalDraft]:
         mandate = self._mandate(fill.mandate_id)
         instrument = self._instrument(fill.instrument_id)
-        ccy = fill.net_amount.currency or instrument.currency
-        quantity, gross = _dec(fill.quantity), _money(fill.gross_amount)
-        accrued, commission, fees, net = (
-            _money(fill.accrued_interest),
-            _money(fill.commission),
-            _money(fill.fees),
-            _money(fill.net_amount),
-        )
+        ccy = fill.currency or instrument.currency
+        quantity, gross = fill.quantity, fill.gross_amount
+        accrued, commission, fees, net = fill.accrued_interest, fill.commission, fill.fees, fill.net_amount
         iid = instrument.instrument_id
         lots = self.lots[mandate.mandate_id].get(iid)
         if lots is None:
             lots = Lots(mandate.lot_method, chart.quantum(ccy))
         postings = [Posting(chart.commissions(ccy), commission, ccy), Posting(chart.fees(ccy), fees, ccy)]
-        buy = fill.side == market_pb2.SIDE_BUY
+        buy = fill.side == Side.BUY
         if buy:
             postings += [
                 Posting(
@@ -256,7 +244,7 @@ class LedgerBook:
                 Posting(chart.pending_payable(ccy), -net, ccy),
             ]
             lots.add(fill.fill_id, quantity, gross)
-        elif fill.side == market_pb2.SIDE_SELL:
+        elif fill.side == Side.SELL:
             held = lots.quantity
             taken = lots.relieve(quantity)
             cost = sum((c for _, _, c in taken), ZERO)
@@ -285,19 +273,19 @@ class LedgerBook:
             self.lots[mandate.mandate_id].pop(iid, None)
         side = "BUY" if buy else "SELL"
         self.pending_fills[fill.fill_id] = PendingFill(
-            fill.fill_id, mandate.mandate_id, iid, side, ccy, net, _date(fill.settle_date), source.event_id
+            fill.fill_id, mandate.mandate_id, iid, side, ccy, net, fill.settle_date, source.event_id
         )
         return self._journal(
             source,
             mandate.mandate_id,
             JournalKind.TRADE,
             postings,
-            memo=f"{side} {_dec(fill.quantity)} {iid} @ {_dec(fill.price)} ({fill.fill_id})",
+            memo=f"{side} {fill.quantity} {iid} @ {fill.price} ({fill.fill_id})",
         )
 
-    def _settlement(self, source: _Source, status: market_pb2.SettlementStatus) -> list[JournalDraft]:
+    def _settlement(self, source: _Source, status: SettlementStatus) -> list[JournalDraft]:
         """Only the first SETTLED of a fill the ledger booked posts, for the fill's own net amount."""
-        if status.state != market_pb2.SETTLEMENT_STATE_SETTLED:
+        if status.state != SettlementState.SETTLED:
             return []
         pending = self.pending_fills.pop(status.fill_id, None)
         if pending is None:
@@ -315,29 +303,27 @@ class LedgerBook:
             memo=f"settlement of {pending.side} {pending.fill_id} (contractual {pending.settle_date.isoformat()})",
         )
 
-    def _announced(self, source: _Source, action: market_pb2.CorporateAction) -> None:
+    def _announced(self, source: _Source, action: CorporateAction) -> None:
         """Dividends are remembered for their ex-date accrual; coupons need nothing until paid."""
-        if (
-            action.kind != market_pb2.CORPORATE_ACTION_KIND_CASH_DIVIDEND
-            or action.action_id in self.dividends
-        ):
+        if action.kind != CorporateActionKind.CASH_DIVIDEND or action.action_id in self.dividends:
             return
         self.dividends[action.action_id] = Dividend(
             action_id=action.action_id,
             instrument_id=action.instrument_id,
-            currency=action.amount_per_unit.currency or self._instrument(action.instrument_id).currency,
-            amount_per_unit=_money(action.amount_per_unit),
-            ex_date=_date(action.ex_date),
-            pay_date=_date(action.pay_date),
+            currency=action.currency or self._instrument(action.instrument_id).currency,
+            amount_per_unit=action.amount_per_unit,
+            ex_date=action.ex_date,
+            pay_date=action.pay_date,
             event_id=source.event_id,
         )
 
-    def _cash_flow(self, source: _Source, flow: market_pb2.CashFlow) -> list[JournalDraft]:
+    def _cash_flow(self, source: _Source, flow: CashFlow) -> list[JournalDraft]:
         kind = _CASH_FLOW_KINDS.get(flow.kind)
         if kind is None:
             raise ValueError(f"cash flow {flow.cash_flow_id}: unknown kind {flow.kind}")
         mandate_id = self._mandate(flow.mandate_id).mandate_id
-        amount, ccy = _money(flow.amount), flow.amount.currency
+        amount, ccy = flow.amount, flow.currency
+        units = ZERO if flow.quantity is None else flow.quantity
         postings = [Posting(chart.cash(ccy), amount, ccy)]
         memo = f"{JournalKind(kind).lower()} {flow.cash_flow_id}"
         if kind is JournalKind.DIVIDEND:
@@ -348,10 +334,10 @@ class LedgerBook:
             else:
                 postings.append(Posting(chart.accrued_income(ccy), -accrued, ccy))
                 postings.append(Posting(chart.dividends(ccy), accrued - amount, ccy, memo="paid - accrued"))
-            memo += f" ({flow.action_id}, {_dec(flow.quantity)} {flow.instrument_id})"
+            memo += f" ({flow.action_id}, {units} {flow.instrument_id})"
         elif kind is JournalKind.COUPON:
             postings.append(Posting(chart.interest(ccy), -amount, ccy))
-            memo += f" ({flow.action_id}, {_dec(flow.quantity)} {flow.instrument_id})"
+            memo += f" ({flow.action_id}, {units} {flow.instrument_id})"
         elif kind in (JournalKind.SUBSCRIPTION, JournalKind.REDEMPTION):
             postings.append(Posting(chart.capital(ccy), -amount, ccy))
         else:
@@ -451,7 +437,7 @@ class LedgerBook:
             idempotency_key=key,
             memo=memo,
             source_event_id=source.event_id,
-            trace_id=trace_id_of(source.traceparent) if source.traceparent else "",
+            trace_id=source.trace_id,
             caused_by=source.caused_by if caused_by is None else caused_by,
         )
         draft = with_base_amounts(

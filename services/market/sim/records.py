@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from services.common.market_events import (
     AssetClass,
@@ -28,10 +26,13 @@ from services.common.market_events import (
     DayEnd,
     Fill,
     FxQuote,
+    Instrument,
+    Mandate,
     MarketEvent,
     Payload,
     PriceQuote,
     RegimeState,
+    SectorTarget,
     SettlementState,
     SettlementStatus,
     Side,
@@ -87,56 +88,6 @@ class FaultKind(enum.StrEnum):
 class FaultStatus(enum.StrEnum):
     PENDING = "PENDING"
     APPLIED = "APPLIED"
-
-
-# ---------------------------------------------------------------- reference data
-
-
-@dataclass(frozen=True, slots=True)
-class Instrument:
-    """A tradable instrument. Bond-only attributes are None for equities."""
-
-    instrument_id: str
-    symbol: str
-    name: str
-    asset_class: AssetClass
-    currency: str
-    sector: str
-    market: str  # US, EU, UK, JP
-    tick_size: Decimal
-    settlement_days: int  # T+1 or T+2
-    coupon_rate_pct: Decimal | None = None
-    maturity: dt.date | None = None
-    coupons_per_year: int = 0
-    issuer: str = ""
-    spread_bp: int = 0
-    day_count: str = ""  # "ACT/ACT" (governments), "30/360" (corporates)
-
-
-@dataclass(frozen=True, slots=True)
-class SectorTarget:
-    sector: str
-    target_weight: float
-    min_weight: float
-    max_weight: float
-
-
-@dataclass(frozen=True, slots=True)
-class Mandate:
-    """A fund with its base currency, benchmark and investment limits."""
-
-    mandate_id: str
-    name: str
-    base_currency: str
-    benchmark: str
-    benchmark_weights: Mapping[str, float]
-    sector_targets: tuple[SectorTarget, ...]
-    max_single_name_weight: float
-    min_cash_weight: float
-    max_cash_weight: float
-    initial_capital: Decimal
-    lot_method: str  # FIFO or AVERAGE
-    allowed_asset_classes: tuple[AssetClass, ...]
 
 
 # The event payloads and MarketEvent are the stream's records, shared with every follower:

@@ -12,10 +12,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from opsuite.common.v1 import common_pb2
-from opsuite.market.v1 import market_pb2
+from services.common.market_events import (
+    CashFlow,
+    CashFlowKind,
+    CorporateAction,
+    CorporateActionKind,
+    DayEnd,
+    Fill,
+    FxQuote,
+    MarketEvent,
+    Payload,
+    PriceQuote,
+    RegimeState,
+    SettlementState,
+    SettlementStatus,
+    Side,
+)
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.rules import InstrumentInfo, LedgerBook, MandateInfo
 
@@ -38,16 +50,8 @@ def new_book() -> LedgerBook:
     return LedgerBook(MANDATES, INSTRUMENTS)
 
 
-def _date(day: dt.date) -> common_pb2.Date:
-    return common_pb2.Date(year=day.year, month=day.month, day=day.day)
-
-
-def _dec(value: str | Decimal) -> common_pb2.Decimal:
-    return common_pb2.Decimal(value=str(value))
-
-
-def _money(value: str | Decimal, ccy: str) -> common_pb2.Money:
-    return common_pb2.Money(amount=_dec(value), currency=ccy)
+def regime_state(day: dt.date) -> RegimeState:
+    return RegimeState(day, "calm", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, {})
 
 
 class Stream:
@@ -56,7 +60,7 @@ class Stream:
     def __init__(self, book: LedgerBook | None = None) -> None:
         self.book = book
         self.seq = 0
-        self.events: list[market_pb2.MarketEvent] = []
+        self.events: list[MarketEvent] = []
         self.drafts: list[JournalDraft] = []
         self.flows = 0
 
@@ -67,22 +71,21 @@ class Stream:
         kind: str,
         mandate_id: str = "",
         caused_by: Iterable[str] = (),
-        **payload,
+        *,
+        payload: Payload,
     ) -> list[JournalDraft]:
         self.seq += 1
-        stamp = Timestamp()
-        stamp.FromDatetime(dt.datetime.combine(day, at, tzinfo=dt.UTC))
-        envelope = common_pb2.EventEnvelope(
+        event = MarketEvent(
             seq=self.seq,
             event_id=f"mkt-{self.seq}",
-            sim_time=stamp,
-            source="market",
+            sim_time=dt.datetime.combine(day, at, tzinfo=dt.UTC),
             kind=kind,
-            traceparent=TRACEPARENT,
-            caused_by=list(caused_by),
+            payload=payload,
             mandate_id=mandate_id,
+            caused_by=tuple(caused_by),
+            traceparent=TRACEPARENT,
+            trace_id=TRACE_ID,
         )
-        event = market_pb2.MarketEvent(envelope=envelope, **payload)
         self.events.append(event)
         if self.book is None:
             return []
@@ -95,29 +98,15 @@ class Stream:
         return f"mkt-{self.seq}"
 
     def regime(self, day: dt.date) -> list[JournalDraft]:
-        return self._emit(
-            day, dt.time(8), "market.regime", regime=market_pb2.RegimeState(date=_date(day), regime="calm")
-        )
+        return self._emit(day, dt.time(8), "market.regime", payload=regime_state(day))
 
     def price(self, day: dt.date, instrument_id: str, price: str, ccy: str = "USD") -> list[JournalDraft]:
-        quote = market_pb2.Price(
-            instrument_id=instrument_id,
-            price=_dec(price),
-            currency=ccy,
-            vendor="primary",
-            price_date=_date(day),
-        )
-        return self._emit(day, dt.time(16), "price.tick", price=quote)
+        quote = PriceQuote(instrument_id, D(price), ccy, "primary", day)
+        return self._emit(day, dt.time(16), "price.tick", payload=quote)
 
     def fx(self, day: dt.date, pair: str, rate: str, vendor: str = "primary") -> list[JournalDraft]:
-        quote = market_pb2.FxRate(
-            base_currency=pair[:3],
-            quote_currency=pair[3:],
-            rate=_dec(rate),
-            vendor=vendor,
-            rate_date=_date(day),
-        )
-        return self._emit(day, dt.time(16), "fx.rate", fx=quote)
+        quote = FxQuote(pair[:3], pair[3:], D(rate), vendor, day)
+        return self._emit(day, dt.time(16), "fx.rate", payload=quote)
 
     def fill(
         self,
@@ -137,24 +126,25 @@ class Stream:
         ccy: str = "USD",
         settle: dt.date | None = None,
     ) -> list[JournalDraft]:
-        fill = market_pb2.Fill(
+        fill = Fill(
             fill_id=fill_id,
             order_id="ORD-" + fill_id,
             mandate_id=mandate_id,
             instrument_id=instrument_id,
-            side=market_pb2.SIDE_BUY if side == "BUY" else market_pb2.SIDE_SELL,
-            quantity=_dec(quantity),
-            price=_dec(price),
-            gross_amount=_money(gross, ccy),
-            accrued_interest=_money(accrued, ccy),
-            commission=_money(commission, ccy),
-            fees=_money(fees, ccy),
-            net_amount=_money(net, ccy),
-            trade_date=_date(day),
-            settle_date=_date(settle or day + dt.timedelta(days=2)),
+            side=Side(side),
+            quantity=D(quantity),
+            price=D(price),
+            currency=ccy,
+            gross_amount=D(gross),
+            accrued_interest=D(accrued),
+            commission=D(commission),
+            fees=D(fees),
+            net_amount=D(net),
+            trade_date=day,
+            settle_date=settle or day + dt.timedelta(days=2),
             broker="BRK",
         )
-        return self._emit(day, dt.time(16, 30), "trade.fill", mandate_id, fill=fill)
+        return self._emit(day, dt.time(16, 30), "trade.fill", mandate_id, payload=fill)
 
     def settlement(
         self,
@@ -168,17 +158,18 @@ class Stream:
         cash: str,
         ccy: str = "USD",
     ) -> list[JournalDraft]:
-        status = market_pb2.SettlementStatus(
+        status = SettlementStatus(
             fill_id=fill_id,
             custodian_ref="CUS-" + fill_id,
             mandate_id=mandate_id,
             instrument_id=instrument_id,
-            state=market_pb2.SETTLEMENT_STATE_SETTLED if settled else market_pb2.SETTLEMENT_STATE_FAILED,
-            settle_date=_date(day),
-            quantity=_dec(quantity),
-            cash_amount=_money(cash, ccy),
+            state=SettlementState.SETTLED if settled else SettlementState.FAILED,
+            settle_date=day,
+            quantity=D(quantity),
+            cash_amount=D(cash),
+            currency=ccy,
         )
-        return self._emit(day, dt.time(17), "custodian.settlement", mandate_id, settlement=status)
+        return self._emit(day, dt.time(17), "custodian.settlement", mandate_id, payload=status)
 
     def dividend_announced(
         self,
@@ -191,16 +182,17 @@ class Stream:
         pay_date: dt.date,
         ccy: str = "USD",
     ) -> list[JournalDraft]:
-        action = market_pb2.CorporateAction(
+        action = CorporateAction(
             action_id=action_id,
             instrument_id=instrument_id,
-            kind=market_pb2.CORPORATE_ACTION_KIND_CASH_DIVIDEND,
-            ex_date=_date(ex_date),
-            record_date=_date(ex_date + dt.timedelta(days=1)),
-            pay_date=_date(pay_date),
-            amount_per_unit=_money(per_unit, ccy),
+            kind=CorporateActionKind.CASH_DIVIDEND,
+            ex_date=ex_date,
+            record_date=ex_date + dt.timedelta(days=1),
+            pay_date=pay_date,
+            amount_per_unit=D(per_unit),
+            currency=ccy,
         )
-        return self._emit(day, dt.time(16, 15), "corporate_action.announced", corporate_action=action)
+        return self._emit(day, dt.time(16, 15), "corporate_action.announced", payload=action)
 
     def cash_flow(
         self,
@@ -215,20 +207,20 @@ class Stream:
         quantity: str | None = None,
     ) -> list[JournalDraft]:
         self.flows += 1
-        flow = market_pb2.CashFlow(
+        flow = CashFlow(
             cash_flow_id=f"CF-{self.flows:07d}",
             mandate_id=mandate_id,
-            kind=market_pb2.CashFlowKind.Value(f"CASH_FLOW_KIND_{kind.upper()}"),
-            amount=_money(amount, ccy),
+            kind=CashFlowKind(kind.upper()),
+            amount=D(amount),
+            currency=ccy,
             instrument_id=instrument_id,
             action_id=action_id,
+            quantity=None if quantity is None else D(quantity),
         )
-        if quantity is not None:
-            flow.quantity.CopyFrom(_dec(quantity))
-        return self._emit(day, dt.time(16, 20), f"cashflow.{kind.lower()}", mandate_id, cash_flow=flow)
+        return self._emit(day, dt.time(16, 20), f"cashflow.{kind.lower()}", mandate_id, payload=flow)
 
     def day_end(self, day: dt.date) -> list[JournalDraft]:
-        return self._emit(day, dt.time(23, 59), "clock.day_end", day_end=market_pb2.DayEnd(date=_date(day)))
+        return self._emit(day, dt.time(23, 59), "clock.day_end", payload=DayEnd(day, 0, 0))
 
 
 def legs(draft: JournalDraft) -> list[tuple[str, Decimal, str]]:

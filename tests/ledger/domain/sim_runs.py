@@ -1,4 +1,4 @@
-"""Simulated runs for the ledger's property tests: the market's events on the wire, day by day.
+"""Simulated runs for the ledger's property tests: the market's events as records, day by day.
 
 Runs are cached per (seed, days, fault_rate): the simulation is deterministic,
 so tests share them read-only.
@@ -11,10 +11,9 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from opsuite.market.v1 import market_pb2
+from services.common.market_events import Instrument, Mandate, MarketEvent
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.rules import LedgerBook
-from services.market import codec
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.macro import MacroHistory, load_macro
 from services.market.sim.records import DayResult
@@ -25,19 +24,19 @@ START = dt.date(2020, 2, 3)
 @dataclass(frozen=True)
 class SimDay:
     result: DayResult
-    events: tuple[market_pb2.MarketEvent, ...]
+    events: tuple[MarketEvent, ...]
 
 
 @dataclass(frozen=True)
 class Run:
-    mandates: tuple[market_pb2.Mandate, ...]
-    instruments: tuple[market_pb2.Instrument, ...]
+    mandates: tuple[Mandate, ...]
+    instruments: tuple[Instrument, ...]
     days: tuple[SimDay, ...]
 
     def book(self) -> LedgerBook:
         return LedgerBook.from_market(self.mandates, self.instruments)
 
-    def events(self) -> Iterator[market_pb2.MarketEvent]:
+    def events(self) -> Iterator[MarketEvent]:
         for day in self.days:
             yield from day.events
 
@@ -52,15 +51,15 @@ def simulated_run(seed: int, days: int, fault_rate: float) -> Run:
     sim = Simulation(SimConfig(seed=seed, start=START, days=days, fault_rate=fault_rate), _macro())
     out = []
     while (result := sim.step()) is not None:
-        out.append(SimDay(result, tuple(codec.event_to_proto(e) for e in result.events)))
+        out.append(SimDay(result, result.events))
     return Run(
-        tuple(codec.mandate_to_proto(m) for m in sim.mandates),
-        tuple(codec.instrument_to_proto(i) for i in sim.instruments),
+        tuple(sim.mandates),
+        tuple(sim.instruments),
         tuple(out),
     )
 
 
-def replay(run: Run) -> list[tuple[market_pb2.MarketEvent, list[JournalDraft]]]:
+def replay(run: Run) -> list[tuple[MarketEvent, list[JournalDraft]]]:
     """Each event with the drafts a fresh book posts for it."""
     book = run.book()
     return [(event, book.apply(event)) for event in run.events()]

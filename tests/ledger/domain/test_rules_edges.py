@@ -8,14 +8,25 @@ worked by hand in the comment above each check.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
 import pytest
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from opsuite.common.v1 import common_pb2
-from opsuite.market.v1 import market_pb2
+from services.common.market_events import (
+    AssetClass,
+    CashFlow,
+    CorporateAction,
+    CorporateActionKind,
+    Fill,
+    Instrument,
+    Mandate,
+    MarketEvent,
+    Payload,
+    PriceQuote,
+    Side,
+)
 from services.ledger.domain.records import JournalDraft, JournalKind, Posting
 from services.ledger.domain.rules import LedgerBook
 
@@ -36,13 +47,40 @@ def memos(draft) -> list[tuple[str, str]]:
     return [(p.account, p.memo) for p in draft.postings if p.memo]
 
 
-def _event(seq: int, day: dt.date, traceparent: str = "", caused_by: tuple[str, ...] = (), **payload):
-    stamp = Timestamp()
-    stamp.FromDatetime(dt.datetime.combine(day, dt.time(16, 30), tzinfo=dt.UTC))
-    envelope = common_pb2.EventEnvelope(
-        seq=seq, event_id=f"evt-{seq}", sim_time=stamp, traceparent=traceparent, caused_by=list(caused_by)
+def _event(
+    seq: int, day: dt.date, payload: Payload, trace_id: str = "", caused_by: tuple[str, ...] = ()
+) -> MarketEvent:
+    return MarketEvent(
+        seq=seq,
+        event_id=f"evt-{seq}",
+        sim_time=dt.datetime.combine(day, dt.time(16, 30), tzinfo=dt.UTC),
+        kind="test",
+        payload=payload,
+        caused_by=caused_by,
+        trace_id=trace_id,
     )
-    return market_pb2.MarketEvent(envelope=envelope, **payload)
+
+
+def _fill(fill_id: str, instrument_id: str, quantity: str, price: str, gross: str, ccy: str = "USD") -> Fill:
+    """A BUY for M-FIFO without commission, fees or accrued interest, settling 2024-03-06."""
+    return Fill(
+        fill_id=fill_id,
+        order_id="",
+        mandate_id="M-FIFO",
+        instrument_id=instrument_id,
+        side=Side.BUY,
+        quantity=D(quantity),
+        price=D(price),
+        currency=ccy,
+        gross_amount=D(gross),
+        accrued_interest=D(0),
+        commission=D(0),
+        fees=D(0),
+        net_amount=D(gross),
+        trade_date=D1,
+        settle_date=dt.date(2024, 3, 6),
+        broker="",
+    )
 
 
 # ------------------------------------------------------------------ memos
@@ -153,21 +191,13 @@ def test_a_revaluation_of_several_balances_books_its_own_fx_leg() -> None:
 
 def test_journals_carry_the_events_time_trace_and_causes() -> None:
     book = new_book()
-    fill = market_pb2.Fill(
-        fill_id="FIL-1", mandate_id="M-FIFO", instrument_id="US-AAA", side=market_pb2.SIDE_BUY,
-        quantity=common_pb2.Decimal(value="2"), price=common_pb2.Decimal(value="5.00"),
-        gross_amount=common_pb2.Money(amount=common_pb2.Decimal(value="10.00"), currency="USD"),
-        net_amount=common_pb2.Money(amount=common_pb2.Decimal(value="10.00"), currency="USD"),
-        settle_date=common_pb2.Date(year=2024, month=3, day=6),
-    )  # fmt: skip
-    traced = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    [draft] = book.apply(_event(1, D1, traced, ("ord-7", "sig-3"), fill=fill))
+    fill = _fill("FIL-1", "US-AAA", "2", "5.00", "10.00")
+    [draft] = book.apply(_event(1, D1, fill, TRACE_ID, ("ord-7", "sig-3")))
     assert draft.sim_time == dt.datetime(2024, 3, 4, 16, 30, tzinfo=dt.UTC)
     assert draft.trace_id == TRACE_ID
     assert draft.caused_by == ("ord-7", "sig-3")
-    # Without a traceparent the journal has no trace id.
-    fill.fill_id = "FIL-2"
-    [untraced] = book.apply(_event(2, D1, fill=fill))
+    # Without a trace the journal has no trace id.
+    [untraced] = book.apply(_event(2, D1, dataclasses.replace(fill, fill_id="FIL-2")))
     assert (untraced.trace_id, untraced.caused_by, untraced.idempotency_key) == ("", (), "mkt:evt-2")
 
 
@@ -175,15 +205,16 @@ def test_journals_carry_the_events_time_trace_and_causes() -> None:
 
 
 def test_a_fill_of_unknown_side_is_refused_with_its_id() -> None:
-    fill = market_pb2.Fill(fill_id="FIL-9", mandate_id="M-FIFO", instrument_id="US-AAA")
-    with pytest.raises(ValueError, match=r"^fill FIL-9: side 0 is neither BUY nor SELL$"):
-        new_book().apply(_event(1, D1, fill=fill))
+    # The wire decoder admits only BUY and SELL; a record built otherwise is still refused, not booked.
+    fill = dataclasses.replace(_fill("FIL-9", "US-AAA", "1", "1.00", "1.00"), side="HOLD")
+    with pytest.raises(ValueError, match=r"^fill FIL-9: side HOLD is neither BUY nor SELL$"):
+        new_book().apply(_event(1, D1, fill))
 
 
 def test_an_unknown_cash_flow_kind_is_refused_with_its_id() -> None:
-    flow = market_pb2.CashFlow(cash_flow_id="CF-9", mandate_id="M-FIFO")
-    with pytest.raises(ValueError, match=r"^cash flow CF-9: unknown kind 0$"):
-        new_book().apply(_event(1, D1, cash_flow=flow))
+    flow = CashFlow("CF-9", "M-FIFO", "BONUS", D("1.00"), "USD")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^cash flow CF-9: unknown kind BONUS$"):
+        new_book().apply(_event(1, D1, flow))
 
 
 def test_unknown_mandates_and_instruments_are_named() -> None:
@@ -208,8 +239,9 @@ def test_prices_and_rates_of_other_vendors_are_ignored() -> None:
     stream = started()
     stream.fill(D1, "FIL-1", "M-FIFO", "US-AAA", "BUY", "10", "50.00", gross="500.00", net="500.00")
     stream.price(D1, "US-AAA", "50.00")
-    stream._emit(D1, dt.time(16), "price.tick", price=market_pb2.Price(
-        instrument_id="US-AAA", price=common_pb2.Decimal(value="99.00"), currency="USD", vendor="secondary"))  # fmt: skip
+    stream._emit(
+        D1, dt.time(16), "price.tick", payload=PriceQuote("US-AAA", D("99.00"), "USD", "secondary", D1)
+    )
     stream.fx(D1, "EURUSD", "9.0000", vendor="secondary")
     # The primary 50.00 stands: value 10 x 50.00 = 500.00 = cost, no mark; EURUSD still 1.1000.
     assert stream.day_end(D1) == []
@@ -222,12 +254,8 @@ def test_a_repeated_or_non_dividend_announcement_changes_nothing() -> None:
     stream.dividend_announced(D1, "CA-1", "US-AAA", "0.37", ex_date=D2, pay_date=D3)
     # The same action announced again with another amount is ignored: the first announcement stands.
     stream.dividend_announced(D1, "CA-1", "US-AAA", "9.99", ex_date=D2, pay_date=D3)
-    coupon = market_pb2.CorporateAction(
-        action_id="CP-1", instrument_id="UST-2030", kind=market_pb2.CORPORATE_ACTION_KIND_COUPON,
-        ex_date=common_pb2.Date(year=2024, month=3, day=5), pay_date=common_pb2.Date(year=2024, month=3, day=6),
-        amount_per_unit=common_pb2.Money(amount=common_pb2.Decimal(value="1.5"), currency="USD"),
-    )  # fmt: skip
-    stream._emit(D1, dt.time(16, 15), "corporate_action.announced", corporate_action=coupon)
+    coupon = CorporateAction("CP-1", "UST-2030", CorporateActionKind.COUPON, D2, D2, D3, D("1.5"), "USD")
+    stream._emit(D1, dt.time(16, 15), "corporate_action.announced", payload=coupon)
     assert list(stream.book.dividends) == ["CA-1"]
     # Accrual at the start of D2: 10 x 0.37 = 3.70.
     [accrual] = stream.regime(D2)
@@ -240,15 +268,9 @@ def test_a_repeated_or_non_dividend_announcement_changes_nothing() -> None:
 def test_a_fill_without_a_currency_books_in_the_instruments_currency() -> None:
     book = new_book()
     book.fx.update("EUR", "USD", D("1.1000"))
-    fill = market_pb2.Fill(
-        fill_id="FIL-1", mandate_id="M-FIFO", instrument_id="EU-BBB", side=market_pb2.SIDE_BUY,
-        quantity=common_pb2.Decimal(value="3"), price=common_pb2.Decimal(value="10.00"),
-        gross_amount=common_pb2.Money(amount=common_pb2.Decimal(value="30.00")),
-        net_amount=common_pb2.Money(amount=common_pb2.Decimal(value="30.00")),
-        settle_date=common_pb2.Date(year=2024, month=3, day=6),
-    )  # fmt: skip
-    [draft] = book.apply(_event(1, D1, fill=fill))
-    # EU-BBB is a EUR instrument; commission and fees missing read as 0 and drop out.
+    fill = _fill("FIL-1", "EU-BBB", "3", "10.00", "30.00", ccy="")
+    [draft] = book.apply(_event(1, D1, fill))
+    # EU-BBB is a EUR instrument; commission and fees of 0 drop out.
     assert legs(draft) == [
         ("Assets:Securities:EU-BBB", D("30.00"), "EUR"),
         ("Liabilities:PendingSettlement:EUR", D("-30.00"), "EUR"),
@@ -261,12 +283,8 @@ def test_a_dividend_announced_without_a_currency_accrues_in_the_instruments_curr
     stream.fill(
         D1, "FIL-1", "M-FIFO", "EU-BBB", "BUY", "10", "30.00", gross="300.00", net="300.00", ccy="EUR"
     )
-    action = market_pb2.CorporateAction(
-        action_id="CA-2", instrument_id="EU-BBB", kind=market_pb2.CORPORATE_ACTION_KIND_CASH_DIVIDEND,
-        ex_date=common_pb2.Date(year=2024, month=3, day=5), pay_date=common_pb2.Date(year=2024, month=3, day=7),
-        amount_per_unit=common_pb2.Money(amount=common_pb2.Decimal(value="0.25")),
-    )  # fmt: skip
-    stream._emit(D1, dt.time(16, 15), "corporate_action.announced", corporate_action=action)
+    action = CorporateAction("CA-2", "EU-BBB", CorporateActionKind.CASH_DIVIDEND, D2, D2, D4, D("0.25"), "")
+    stream._emit(D1, dt.time(16, 15), "corporate_action.announced", payload=action)
     # 10 x 0.25 = 2.50 EUR.
     [accrual] = stream.regime(D2)
     assert legs(accrual) == [
@@ -391,18 +409,19 @@ def test_an_instrument_without_a_price_is_not_marked_and_the_others_still_are() 
 
 
 def test_a_book_from_market_reference_data_knows_lot_methods_currencies_and_bonds() -> None:
-    mandates = [
-        market_pb2.Mandate(mandate_id="M-1", base_currency="EUR", lot_method="AVERAGE"),
-        market_pb2.Mandate(mandate_id="M-2", base_currency="USD"),  # no lot method: FIFO
-    ]
+    def mandate(mandate_id: str, base: str, lot_method: str) -> Mandate:
+        return Mandate(mandate_id, mandate_id, base, "", {}, (), 0.1, 0.0, 0.1, D(1), lot_method, ())
+
+    def instrument(instrument_id: str, ccy: str, asset_class: AssetClass) -> Instrument:
+        return Instrument(
+            instrument_id, instrument_id, instrument_id, asset_class, ccy, "", "US", D("0.01"), 2
+        )
+
+    mandates = [mandate("M-1", "EUR", "AVERAGE"), mandate("M-2", "USD", "")]  # no lot method: FIFO
     instruments = [
-        market_pb2.Instrument(
-            instrument_id="GOV", currency="USD", asset_class=common_pb2.ASSET_CLASS_GOVERNMENT_BOND
-        ),
-        market_pb2.Instrument(
-            instrument_id="CORP", currency="GBP", asset_class=common_pb2.ASSET_CLASS_CORPORATE_BOND
-        ),
-        market_pb2.Instrument(instrument_id="EQ", currency="JPY", asset_class=common_pb2.ASSET_CLASS_EQUITY),
+        instrument("GOV", "USD", AssetClass.GOVERNMENT_BOND),
+        instrument("CORP", "GBP", AssetClass.CORPORATE_BOND),
+        instrument("EQ", "JPY", AssetClass.EQUITY),
     ]
     book = LedgerBook.from_market(mandates, instruments)
     assert [(m.mandate_id, m.base_currency, m.lot_method) for m in book.mandates.values()] == [

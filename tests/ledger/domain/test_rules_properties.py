@@ -19,7 +19,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from opsuite.common.v1 import common_pb2
+from services.common.market_events import CashFlow, priced_per_100
 from services.ledger.domain import chart
 from services.ledger.domain.records import Account, JournalDraft, JournalKind
 from services.ledger.domain.rules import LedgerBook
@@ -28,7 +28,6 @@ from services.ledger.domain.validation import imbalance, validate_draft
 from .sim_runs import Run, replay, simulated_run
 
 ZERO = Decimal(0)
-BONDS = (common_pb2.ASSET_CLASS_GOVERNMENT_BOND, common_pb2.ASSET_CLASS_CORPORATE_BOND)
 CROSS_CHECK_DAYS = 60
 
 
@@ -60,9 +59,9 @@ def test_every_draft_of_a_simulated_run_balances_and_validates(
                     Account(draft.mandate_id, posting.account, posting.currency, draft.effective_date),
                 )
             assert validate_draft(draft, accounts=chart_, base_currency=base[draft.mandate_id]) == []
-            assert draft.source_event_id == event.envelope.event_id
-            assert draft.effective_date == event.envelope.sim_time.ToDatetime().date()
-            assert draft.idempotency_key.split(":")[:2] == ["mkt", event.envelope.event_id]
+            assert draft.source_event_id == event.event_id
+            assert draft.effective_date == event.sim_time.date()
+            assert draft.idempotency_key.split(":")[:2] == ["mkt", event.event_id]
             assert draft.idempotency_key not in keys
             keys.add(draft.idempotency_key)
     assert count > 0
@@ -83,7 +82,7 @@ def test_a_book_restored_from_json_mid_run_posts_what_an_uninterrupted_book_post
             text = book.to_json()
             book = LedgerBook.from_json(text)
             assert book.to_json() == text
-        assert book.apply(event) == expected[index], f"event {index} ({event.envelope.kind})"
+        assert book.apply(event) == expected[index], f"event {index} ({event.kind})"
 
 
 def _ledger_totals(drafts: list[JournalDraft]) -> tuple[dict, dict]:
@@ -141,7 +140,9 @@ def _cross_check(run: Run, *, adjust_for_late_settlements: bool) -> int:
             # Cost plus unrealized is the market value at the day's primary price.
             for iid, q in internal.positions.items():
                 ccy = instruments[iid].currency
-                value = q * prices[iid] / 100 if instruments[iid].asset_class in BONDS else q * prices[iid]
+                value = (
+                    q * prices[iid] / 100 if priced_per_100(instruments[iid].asset_class) else q * prices[iid]
+                )
                 carried = amounts[(m, chart.securities(iid), ccy)] + amounts[(m, chart.unrealized(iid), ccy)]
                 assert carried == chart.quantize_money(value, ccy), (day.result.date, m, iid)
         days_with_late += late_any
@@ -168,13 +169,14 @@ def test_ex_date_accruals_match_the_internal_books_dividends_exactly() -> None:
                 accrued[(action_id, draft.mandate_id)] = draft.postings[0].amount
             if draft.kind is JournalKind.DIVIDEND:
                 paid += 1
-                flow = event.cash_flow
-                assert flow.quantity.value  # the internal book's entitled quantity
+                flow = event.payload
+                assert isinstance(flow, CashFlow)
+                assert flow.quantity  # the internal book's entitled quantity
                 assert [p.account for p in draft.postings] == [
-                    chart.cash(flow.amount.currency),
-                    chart.accrued_income(flow.amount.currency),
+                    chart.cash(flow.currency),
+                    chart.accrued_income(flow.currency),
                 ]
-                assert accrued.pop((flow.action_id, flow.mandate_id)) == Decimal(flow.amount.amount.value)
+                assert accrued.pop((flow.action_id, flow.mandate_id)) == flow.amount
     assert paid > 0
     # What is still accrued is due after the run's last day.
     last = run.days[-1].result.date

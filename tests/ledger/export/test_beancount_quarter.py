@@ -13,7 +13,6 @@ from beancount.core import data
 
 from services.ledger.domain.rules import LedgerBook
 from services.ledger.store import LedgerStore, open_store
-from services.market import codec
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.macro import load_macro
 from tests.ledger.export.conftest import (
@@ -44,10 +43,7 @@ def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quarter]:
     """Seed 7, the default fault rate, every event through the posting rules, one post per day
     (with the cursor and the rules' state, as the ledger's consumer stores them)."""
     sim = Simulation(SimConfig(seed=7, start=START, days=DAYS, fault_rate=1.0), load_macro(START))
-    book = LedgerBook.from_market(
-        [codec.mandate_to_proto(m) for m in sim.mandates],
-        [codec.instrument_to_proto(i) for i in sim.instruments],
-    )
+    book = LedgerBook.from_market(sim.mandates, sim.instruments)
     data_dir = tmp_path_factory.mktemp("quarter")
     store = open_store("", data_dir / "ledger")
     last_day = START
@@ -55,9 +51,8 @@ def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quarter]:
         drafts = []
         seq = 0
         for event in day.events:
-            message = codec.event_to_proto(event)
-            drafts.extend(book.apply(message))
-            seq = message.envelope.seq
+            drafts.extend(book.apply(event))
+            seq = event.seq
         store.post(drafts, open_missing=True, cursor=seq, state=book.to_json())
         last_day = day.date
     try:

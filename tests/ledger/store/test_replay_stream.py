@@ -13,7 +13,7 @@ def _post_stream(store: LedgerStore, seed: int, days: int) -> list[bool]:
     replayed: list[bool] = []
     for day in run.days:
         drafts = [draft for event in day.events for draft in book.apply(event)]
-        last_seq = day.events[-1].envelope.seq
+        last_seq = day.events[-1].seq
         replayed += [
             r.replayed for r in store.post(drafts, open_missing=True, cursor=last_seq, state=book.to_json())
         ]
