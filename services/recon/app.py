@@ -19,23 +19,26 @@ import grpc
 import grpc.aio
 
 from opsuite.ledger.v1 import ledger_pb2_grpc
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from opsuite.market.v1 import market_pb2_grpc
 from services.common.eventlog import EventLog, LogRecord, open_event_log
 from services.common.eventlog.records import trace_order
 from services.common.follower import CHANNEL_OPTIONS, Consumer, Follower, MarketReference, fetch_reference
-from services.common.market_events.decode import decode
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.common.status import FieldViolation, RequestError
-from services.recon.checker import KINDS, DayEndChecker, Stopped
+from services.recon.checker import KINDS, DayEndChecker
 from services.recon.codec import Lineage
+from services.recon.consumer import ReconConsumer
 from services.recon.domain.check import Reference
 from services.recon.domain.config import ReconConfig
-from services.recon.domain.followed import FollowedState
 from services.recon.domain.records import Break, CheckRun, InstrumentRef
+from services.recon.event_records import EventRecords
+from services.recon.peers.ledger import LedgerPeer
+from services.recon.peers.market import MarketPeer
+from services.recon.peers.stopping import Stopped
 from services.recon.server import ReconServicer, register
 from services.recon.settings import ReconSettings
-from services.recon.store import ReconStore, open_store
+from services.recon.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -44,42 +47,6 @@ def reference_of(market: MarketReference) -> Reference:
     """Mandates' base currencies, and instruments' classes and currencies."""
     instruments = {i.instrument_id: InstrumentRef(str(i.asset_class), i.currency) for i in market.instruments}
     return Reference({m.mandate_id: m.base_currency for m in market.mandates}, instruments)
-
-
-class ReconConsumer:
-    """The apply/save pair the follower drives, and the cursor it resumes from.
-
-    Effects are committed at day ends only (the check commits the cursor and the state in
-    its transaction), so the stored cursor is the last day end: after a restart the events
-    since then are applied again to the state as it was at that day end.
-    """
-
-    def __init__(self, store: ReconStore, checker: DayEndChecker) -> None:
-        cursor, blob = store.load_cursor()
-        self.cursor = cursor
-        self.state = FollowedState.from_json(blob) if blob else FollowedState()
-        # The state as of the last day end, for on-demand checks of that day end.
-        self.at_day_end = FollowedState.from_json(blob) if blob else None
-        self.checker = checker
-
-    def load(self) -> int:
-        return self.cursor
-
-    def save(self, seq: int) -> None:
-        """Nothing to commit between day ends: the check commits at each day end."""
-
-    async def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
-        for event in events:
-            day_end = self.state.apply(decode(event))
-            if day_end is None:
-                continue
-            await self.checker.day_end(self.state, day_end)
-            self.cursor = day_end.seq
-            self.at_day_end = FollowedState.from_json(self.state.to_json())
-
-    def sim_time(self) -> dt.datetime | None:
-        day_end = self.state.last_day_end
-        return day_end.sim_time if day_end is not None else None
 
 
 class ReconRuntime:
@@ -128,12 +95,11 @@ class ReconRuntime:
         )
         checker = DayEndChecker(
             self.store,
-            self.event_log,
-            market_pb2_grpc.MarketServiceStub(market),
-            ledger_pb2_grpc.LedgerServiceStub(ledger),
+            EventRecords(self.event_log),
+            MarketPeer(market_pb2_grpc.MarketServiceStub(market), follower.stopping),
+            LedgerPeer(ledger_pb2_grpc.LedgerServiceStub(ledger), follower.stopping),
             reference_of(market_reference),
             self.config,
-            stopping=follower.stopping,
         )
         self.checker, self.follower = checker, follower
         follower.start(health, market_reference.clock.head_seq)

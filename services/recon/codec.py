@@ -18,6 +18,7 @@ from opsuite.recon.v1 import recon_pb2
 from services.common.convert import date_to_proto, decimal_to_proto, money_to_proto, timestamp_to_proto
 from services.common.enums import enum_from_proto, enum_to_proto
 from services.common.eventlog.records import LogRecord
+from services.recon.domain.overview import Overview
 from services.recon.domain.records import (
     ActionKind,
     Break,
@@ -240,3 +241,22 @@ def detail_to_proto(brk: Break, history: Sequence[BreakAction], lineage: Lineage
         lineage=lineage_to_proto(lineage),
         history=[action_to_proto(a) for a in history],
     )
+
+
+def overview_to_proto(standing: Overview) -> recon_pb2.Reconciliation:
+    message = recon_pb2.Reconciliation(
+        mandates=[
+            recon_pb2.MandateReconciliation(
+                mandate_id=m.mandate_id,
+                latest_runs=[run_to_proto(r) for r in m.latest_runs],
+                open_breaks=[break_to_proto(b) for b in m.open_breaks],
+                timing_items=[timing_item_to_proto(t) for t in m.timing_items],
+                buckets=[bucket_to_proto(c) for c in m.buckets],
+                escalated_count=m.escalated_count,
+            )
+            for m in standing.mandates
+        ]
+    )
+    if standing.as_of_date is not None:
+        message.as_of_date.CopyFrom(date_to_proto(standing.as_of_date))
+    return message

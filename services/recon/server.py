@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import grpc
 
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
-from services.common.convert import date_to_proto, decimal_from_proto
+from services.common.convert import decimal_from_proto
 from services.common.status import FieldViolation, RequestError, invalid_argument, rpc_errors
 from services.recon import codec
-from services.recon.domain.aging import bucket_counts
 from services.recon.domain.breaks import InvalidUpdate, TransitionRefused, update
 from services.recon.domain.config import ReconConfig
+from services.recon.domain.overview import overview
 from services.recon.domain.records import Break, BreakAction, BreakKind, BreakStatus, CheckRun
 from services.recon.store import BreakChange, BreakFilter, ChangeKind, ChangeSignal, ReconStore, UnknownBreak
 
@@ -107,12 +107,8 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         self, request: recon_pb2.GetReconciliationRequest, context: grpc.aio.ServicerContext
     ) -> recon_pb2.Reconciliation:
         summary = await asyncio.to_thread(self.store.summary, request.mandate_id)
-        mandates = sorted(
-            {r.mandate_id for r in summary.runs}
-            | {b.mandate_id for b in summary.open_breaks}
-            | {t.mandate_id for t in summary.timing_items}
-        )
-        if request.mandate_id and not mandates:
+        standing = overview(summary.runs, summary.open_breaks, summary.timing_items, self.config.aging)
+        if request.mandate_id and not standing.mandates:
             raise RequestError(
                 grpc.StatusCode.NOT_FOUND,
                 f"nothing reconciled for mandate {request.mandate_id!r} yet: no check has run for it",
@@ -121,24 +117,7 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
                 ],
                 reason="MANDATE_NOT_RECONCILED",
             )
-        message = recon_pb2.Reconciliation()
-        if summary.runs:
-            message.as_of_date.CopyFrom(date_to_proto(max(r.as_of_date for r in summary.runs)))
-        for mandate in mandates:
-            open_breaks = [b for b in summary.open_breaks if b.mandate_id == mandate]
-            message.mandates.append(
-                recon_pb2.MandateReconciliation(
-                    mandate_id=mandate,
-                    latest_runs=[codec.run_to_proto(r) for r in summary.runs if r.mandate_id == mandate],
-                    open_breaks=[codec.break_to_proto(b) for b in open_breaks],
-                    timing_items=[
-                        codec.timing_item_to_proto(t) for t in summary.timing_items if t.mandate_id == mandate
-                    ],
-                    buckets=[codec.bucket_to_proto(c) for c in bucket_counts(open_breaks, self.config.aging)],
-                    escalated_count=sum(1 for b in open_breaks if b.escalated),
-                )
-            )
-        return message
+        return codec.overview_to_proto(standing)
 
     def _filter(self, request: recon_pb2.ListBreaksRequest) -> tuple[BreakFilter, int]:
         """The store filter and page size of a ListBreaks request; every bad field reported at once."""

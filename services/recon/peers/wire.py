@@ -1,4 +1,4 @@
-"""recon's peers: market's and the ledger's protobuf turned into the check's domain records, and back.
+"""market's and the ledger's protobuf turned into the check's domain records, and back.
 
 The check itself (domain/check.py) never sees the wire: the books at a day end arrive here as
 market's Snapshot and the ledger's balances, and leave as domain Books; an aged cash break
