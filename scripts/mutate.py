@@ -57,10 +57,20 @@ RECON_DOMAIN_TESTS = (
     "tests/recon/test_reconcile_details.py",
     "tests/recon/test_records.py",
     "tests/recon/test_matcher_columns.py",
+    "tests/recon/test_overview.py",
 )
+# The platform's modules that every domain shares: pure rules (or, for convert, the wire's limits).
+COMMON = "common"
+COMMON_PURE = ("convert.py", "calendar.py", "market_events/__init__.py")
+
 # Tests per service; a service not listed uses tests/<service>/domain, or tests/<service>.
 TESTS: dict[str, tuple[str, ...]] = {
-    "common": ("tests/common/test_convert.py",),
+    "common": (
+        "tests/common/test_convert.py",
+        "tests/common/test_calendar.py",
+        "tests/common/test_market_events.py",
+        "tests/recon/test_aging_calendar.py",
+    ),
     "ledger": ("tests/ledger/domain",),
     "recon": RECON_DOMAIN_TESTS,
     "market": ("tests/market",),
@@ -70,7 +80,8 @@ TESTS: dict[str, tuple[str, ...]] = {
 def _folders() -> list[tuple[str, Path]]:
     """(target prefix, module or folder): convert, the simulation, and every service's domain/,
     so a new service's domain is under mutation testing the day it lands."""
-    folders = [("common", ROOT / "services/common/convert.py"), ("market", ROOT / "services/market/sim")]
+    folders = [(COMMON, ROOT / "services/common" / module) for module in COMMON_PURE]
+    folders.append(("market", ROOT / "services/market/sim"))
     folders += [(domain.parent.name, domain) for domain in sorted(ROOT.glob("services/*/domain"))]
     return folders
 
@@ -87,10 +98,11 @@ def _targets() -> tuple[Target, ...]:
     for prefix, path in _folders():
         modules = [path] if path.is_file() else sorted(path.glob("*.py"))
         for module in modules:
-            if module.name == "__init__.py":
+            if module.name == "__init__.py" and not path.is_file():
                 continue
             relative = str(module.relative_to(ROOT))
-            targets.append(Target(f"{prefix}.{module.stem}", (relative,), _tests_of(prefix)))
+            stem = module.parent.name if module.name == "__init__.py" else module.stem
+            targets.append(Target(f"{prefix}.{stem}", (relative,), _tests_of(prefix)))
     return tuple(targets)
 
 

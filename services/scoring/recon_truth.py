@@ -71,6 +71,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from services.common.calendar import BusinessCalendar
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.macro import load_macro
 from services.market.sim.records import (
@@ -83,7 +84,6 @@ from services.market.sim.records import (
     SettlementState,
     SettlementStatus,
 )
-from services.recon.domain.aging import BusinessCalendar
 from services.recon.domain.breaks import advance, break_id_for
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.conventions import book_items, pending_settlements

@@ -83,7 +83,7 @@ FORBIDDEN_IN_DOMAIN = (
 
 def _domain_modules() -> list[str]:
     paths = [*SERVICES.glob("*/domain/*.py"), *SERVICES.glob("market/sim/*.py")]
-    paths.append(SERVICES / "common" / "market_events" / "__init__.py")
+    paths += [SERVICES / "common" / "market_events" / "__init__.py", SERVICES / "common" / "calendar.py"]
     modules = []
     for path in sorted(paths):
         parts = path.relative_to(ROOT).with_suffix("").parts

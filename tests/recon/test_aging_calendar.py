@@ -93,7 +93,10 @@ def test_adding_business_days_past_either_end_of_the_known_dates() -> None:
     assert KNOWN.add(day(3, 18), -3) == day(3, 12)
     # Fri 1 Mar - 1: Thu 29 Feb
     assert KNOWN.add(day(3, 1), -1) == day(2, 29)
-    assert KNOWN.add(HOLIDAY, 0) == HOLIDAY
+    # A day that is not a business day counts as the gap before the next one (the rule market's
+    # settlement uses): + 0 from the holiday on Fri 15 Mar is Mon 18, - 1 is Thu 14.
+    assert KNOWN.add(HOLIDAY, 0) == day(3, 18)
+    assert KNOWN.add(HOLIDAY, -1) == day(3, 14)
 
 
 def test_a_long_span_of_weekdays_counts_whole_weeks_and_the_rest() -> None:

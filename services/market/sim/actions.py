@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from services.common.calendar import BusinessCalendar
 from services.market.sim import bonds
-from services.market.sim.calendar import BusinessCalendar
 from services.market.sim.records import CorporateActionKind, Instrument
 from services.market.sim.universe import Universe
 

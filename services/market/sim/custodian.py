@@ -36,8 +36,8 @@ import random
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from services.common.calendar import BusinessCalendar
 from services.market.sim.books import ZERO
-from services.market.sim.calendar import BusinessCalendar
 from services.market.sim.faults import CASH_FLOW_KINDS, TRADE_KINDS, Fault, FaultBook
 from services.market.sim.records import (
     Book,

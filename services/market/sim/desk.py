@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 
+from services.common.calendar import BusinessCalendar
 from services.market.sim import bonds
 from services.market.sim.books import ZERO, InternalBook
-from services.market.sim.calendar import BusinessCalendar
 from services.market.sim.confirmations import BROKER_NAMES
 from services.market.sim.mandates import cash_target, target_weights
 from services.market.sim.records import Fill, Instrument, Mandate, PriceQuote, Side

@@ -32,9 +32,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from services.common.calendar import BusinessCalendar
 from services.market.sim import actions as corporate_actions
 from services.market.sim.books import InternalBook
-from services.market.sim.calendar import BusinessCalendar
 from services.market.sim.confirmations import layout_for_broker, render_confirmation_text
 from services.market.sim.custodian import Booking, Custodian
 from services.market.sim.desk import Desk

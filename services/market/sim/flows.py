@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from services.market.sim.calendar import BusinessCalendar
+from services.common.calendar import BusinessCalendar
 from services.market.sim.records import CashFlowKind, Mandate
 from services.market.sim.rng import py_stream
 

@@ -3,19 +3,19 @@
 A break's age is the number of business days d with first_seen_date < d <= today:
 0 on the day it appeared, 1 on the next business day, whatever weekends and
 holidays lie between. The calendar is anything with `add` and `count_between`
-(market's sim BusinessCalendar fits), or a sequence of business dates, or None
-for plain weekdays.
+(services/common/calendar.py's BusinessCalendar, which every service shares), or a
+sequence of business dates, or None for plain weekdays.
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from services.common.calendar import BusinessCalendar
 from services.recon.domain.records import Break, BreakKind, BucketCount
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -26,65 +26,6 @@ class Calendar(Protocol):
     def add(self, day: dt.date, business_days: int) -> dt.date: ...
 
     def count_between(self, start: dt.date, end: dt.date) -> int: ...
-
-
-class BusinessCalendar:
-    """Business days: the given dates inside their range, weekdays (less holidays) outside it.
-
-    With no dates, every weekday that is not a holiday is a business day.
-    """
-
-    def __init__(self, dates: Iterable[dt.date] = (), holidays: Iterable[dt.date] = ()) -> None:
-        self._dates: tuple[dt.date, ...] = tuple(sorted(set(dates)))
-        self._set = frozenset(self._dates)
-        self._holidays = frozenset(holidays)
-
-    def is_business_day(self, day: dt.date) -> bool:
-        if self._dates and self._dates[0] <= day <= self._dates[-1]:
-            return day in self._set
-        return day.weekday() < 5 and day not in self._holidays
-
-    def add(self, day: dt.date, business_days: int) -> dt.date:
-        """The business_days-th business day after `day` (before it when negative); `day` itself for 0."""
-        step = _ONE_DAY if business_days >= 0 else -_ONE_DAY
-        remaining = abs(business_days)
-        while remaining:
-            day += step
-            if self.is_business_day(day):
-                remaining -= 1
-        return day
-
-    def count_between(self, start: dt.date, end: dt.date) -> int:
-        """Business days d with start < d <= end (negative when end is before start)."""
-        if end < start:
-            return -self.count_between(end, start)
-        if not self._dates:
-            return self._count_outside(start, end)
-        first, last = self._dates[0], self._dates[-1]
-        count = 0
-        if start < first:  # the part before the known dates
-            count += self._count_outside(start, min(end, first - _ONE_DAY))
-        low, high = max(start, first - _ONE_DAY), min(end, last)
-        if low < high:
-            count += bisect.bisect_right(self._dates, high) - bisect.bisect_right(self._dates, low)
-        if end > last:
-            count += self._count_outside(max(start, last), end)
-        return count
-
-    def _count_outside(self, start: dt.date, end: dt.date) -> int:
-        """Weekdays (less holidays) d with start < d <= end, in closed form plus a short walk."""
-        if end <= start:
-            return 0
-        days = (end - start).days
-        weeks, rest = divmod(days, 7)
-        count = weeks * 5
-        day = start + dt.timedelta(days=weeks * 7)
-        for _ in range(rest):
-            day += _ONE_DAY
-            if day.weekday() < 5:
-                count += 1
-        holidays = sum(1 for h in self._holidays if start < h <= end and h.weekday() < 5)
-        return count - holidays
 
 
 def as_calendar(calendar: Calendar | Sequence[dt.date] | None) -> Calendar:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from services.common.calendar import BusinessCalendar
 from services.common.market_events import (
     CashFlow,
     CustodianCashFlow,
@@ -24,7 +25,6 @@ from services.common.market_events import (
     SettlementStatus,
 )
 from services.common.market_events import DayEnd as MarketDayEnd
-from services.recon.domain.aging import BusinessCalendar
 from services.recon.domain.log_entries import LogEntry
 from services.recon.domain.records import BookTrade, CustodianTradeRecord
 

@@ -1,4 +1,6 @@
-"""Business-day arithmetic inside the history, at its ends and beyond them (weekdays only there).
+"""The one business calendar (services/common/calendar.py): arithmetic inside the known dates, at
+their ends and beyond them (weekdays only there). recon's ages and holidays outside the known
+dates are tested in tests/recon/test_aging_calendar.py.
 
 The calendar used throughout is February 2020 around Presidents' Day:
     Thu 13, Fri 14, [Sat 15, Sun 16, Mon 17 holiday], Tue 18, Wed 19, Thu 20 (the last date).
@@ -12,7 +14,7 @@ import datetime as dt
 
 import pytest
 
-from services.market.sim.calendar import BusinessCalendar
+from services.common.calendar import BusinessCalendar
 
 
 def feb(day: int) -> dt.date:
@@ -33,9 +35,15 @@ def test_the_history_is_sorted_without_duplicates(calendar: BusinessCalendar) ->
         calendar.index_of(feb(17))  # the holiday
 
 
-def test_an_empty_history_is_rejected() -> None:
-    with pytest.raises(ValueError, match=r"^a business calendar needs at least one date$"):
-        BusinessCalendar([])
+def test_with_no_known_dates_every_weekday_is_a_business_day_and_there_is_no_first_or_last() -> None:
+    weekdays = BusinessCalendar([])
+    # Fri 14 Feb 2020 + 1: Mon 17 (no holidays known); (Fri 14, Tue 18]: Mon 17, Tue 18.
+    assert weekdays.add(feb(14), 1) == feb(17)
+    assert weekdays.count_between(feb(14), feb(18)) == 2
+    assert (weekdays.on_or_after(feb(15)), weekdays.on_or_before(feb(16))) == (feb(17), feb(14))
+    for end in ("first", "last"):
+        with pytest.raises(ValueError, match=r"^this calendar knows no dates: it has no first or last$"):
+            getattr(weekdays, end)
 
 
 def test_business_days_inside_and_outside_the_history(calendar: BusinessCalendar) -> None:
