@@ -35,9 +35,13 @@ def _invalid(field: str, description: str, reason: str) -> RequestError:
 
 
 def decimal_to_proto(value: Decimal) -> common_pb2.Decimal:
-    """Plain notation with the value's own scale: Decimal("1E+2") -> "100", Decimal("1.50") -> "1.50"."""
+    """Plain notation with the value's own scale: Decimal("1E+2") -> "100", Decimal("1.50") -> "1.50";
+    negative zero is sent as zero ("-0.00" -> "0.00"), so a figure that nets to nothing never
+    shows a sign."""
     if not value.is_finite():
         raise ValueError(f"cannot send a non-finite decimal: {value}")
+    if not value and value.is_signed():
+        value = -value
     return common_pb2.Decimal(value=format(value, "f"))
 
 
@@ -97,7 +101,9 @@ def date_from_proto(msg: common_pb2.Date, field: str) -> datetime.date:
 
 
 def timestamp_to_proto(value: datetime.datetime) -> timestamp_pb2.Timestamp:
-    """A naive datetime is taken as UTC (simulated times are UTC), as protobuf's FromDatetime does."""
+    """An aware datetime as a Timestamp; ValueError for a naive one (whose zone would be a guess)."""
+    if value.tzinfo is None:
+        raise ValueError(f"a time sent on the wire must be timezone-aware, got {value!r}")
     ts = timestamp_pb2.Timestamp()
     ts.FromDatetime(value)
     return ts

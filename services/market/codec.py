@@ -10,17 +10,15 @@ runtime telemetry, filled by the server, not simulation content.
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import json
 from collections.abc import Mapping
-from decimal import Decimal
 
 from google.protobuf import json_format
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
+from services.common.convert import date_to_proto, decimal_to_proto, money_to_proto, timestamp_to_proto
 from services.common.enums import enum_from_proto, enum_to_proto
 from services.market.sim.records import (
     Book,
@@ -48,46 +46,6 @@ from services.market.sim.records import (
 SOURCE = "market"
 
 
-# ---------------------------------------------------------------- scalars
-
-
-def decimal_text(value: Decimal) -> str:
-    """Plain notation, never an exponent; negative zero becomes zero."""
-    if value == 0 and value.is_signed():
-        value = -value
-    return format(value, "f")
-
-
-def to_decimal(value: Decimal) -> common_pb2.Decimal:
-    return common_pb2.Decimal(value=decimal_text(value))
-
-
-def from_decimal(message: common_pb2.Decimal) -> Decimal:
-    return Decimal(message.value)
-
-
-def to_money(amount: Decimal, currency: str) -> common_pb2.Money:
-    return common_pb2.Money(amount=to_decimal(amount), currency=currency)
-
-
-def to_date(day: dt.date) -> common_pb2.Date:
-    return common_pb2.Date(year=day.year, month=day.month, day=day.day)
-
-
-def from_date(message: common_pb2.Date) -> dt.date | None:
-    """None for an unset (all-zero) date."""
-    if not (message.year or message.month or message.day):
-        return None
-    return dt.date(message.year, message.month, message.day)
-
-
-def to_timestamp(when: dt.datetime) -> Timestamp:
-    if when.tzinfo is None:
-        raise ValueError(f"sim_time must be timezone-aware, got {when!r}")
-    delta = when - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
-
-
 def _side(member: enum.Enum) -> market_pb2.Side.ValueType:
     return enum_to_proto(market_pb2.Side, "SIDE_", member)
 
@@ -97,7 +55,7 @@ def _side(member: enum.Enum) -> market_pb2.Side.ValueType:
 
 def _regime(state: RegimeState) -> market_pb2.RegimeState:
     return market_pb2.RegimeState(
-        date=to_date(state.date),
+        date=date_to_proto(state.date),
         regime=state.regime,
         fed_funds_pct=state.fed_funds_pct,
         curve_slope_pct=state.curve_slope_pct,
@@ -112,13 +70,13 @@ def _regime(state: RegimeState) -> market_pb2.RegimeState:
 def price_to_proto(quote: PriceQuote) -> market_pb2.Price:
     message = market_pb2.Price(
         instrument_id=quote.instrument_id,
-        price=to_decimal(quote.price),
+        price=decimal_to_proto(quote.price),
         currency=quote.currency,
         vendor=quote.vendor,
-        price_date=to_date(quote.price_date),
+        price_date=date_to_proto(quote.price_date),
     )
     if quote.accrued_interest is not None:
-        message.accrued_interest.CopyFrom(to_decimal(quote.accrued_interest))
+        message.accrued_interest.CopyFrom(decimal_to_proto(quote.accrued_interest))
     if quote.yield_pct is not None:
         message.yield_pct = quote.yield_pct
     return message
@@ -128,9 +86,9 @@ def fx_to_proto(quote: FxQuote) -> market_pb2.FxRate:
     return market_pb2.FxRate(
         base_currency=quote.base_currency,
         quote_currency=quote.quote_currency,
-        rate=to_decimal(quote.rate),
+        rate=decimal_to_proto(quote.rate),
         vendor=quote.vendor,
-        rate_date=to_date(quote.rate_date),
+        rate_date=date_to_proto(quote.rate_date),
     )
 
 
@@ -142,15 +100,15 @@ def fill_to_proto(fill: Fill) -> market_pb2.Fill:
         mandate_id=fill.mandate_id,
         instrument_id=fill.instrument_id,
         side=_side(fill.side),
-        quantity=to_decimal(fill.quantity),
-        price=to_decimal(fill.price),
-        gross_amount=to_money(fill.gross_amount, currency),
-        accrued_interest=to_money(fill.accrued_interest, currency),
-        commission=to_money(fill.commission, currency),
-        fees=to_money(fill.fees, currency),
-        net_amount=to_money(fill.net_amount, currency),
-        trade_date=to_date(fill.trade_date),
-        settle_date=to_date(fill.settle_date),
+        quantity=decimal_to_proto(fill.quantity),
+        price=decimal_to_proto(fill.price),
+        gross_amount=money_to_proto(fill.gross_amount, currency),
+        accrued_interest=money_to_proto(fill.accrued_interest, currency),
+        commission=money_to_proto(fill.commission, currency),
+        fees=money_to_proto(fill.fees, currency),
+        net_amount=money_to_proto(fill.net_amount, currency),
+        trade_date=date_to_proto(fill.trade_date),
+        settle_date=date_to_proto(fill.settle_date),
         broker=fill.broker,
     )
 
@@ -173,11 +131,11 @@ def _custodian_trade(trade: CustodianTrade) -> market_pb2.CustodianTrade:
         mandate_id=trade.mandate_id,
         instrument_id=trade.instrument_id,
         side=_side(trade.side),
-        quantity=to_decimal(trade.quantity),
-        price=to_decimal(trade.price),
-        net_amount=to_money(trade.net_amount, trade.currency),
-        trade_date=to_date(trade.trade_date),
-        settle_date=to_date(trade.settle_date),
+        quantity=decimal_to_proto(trade.quantity),
+        price=decimal_to_proto(trade.price),
+        net_amount=money_to_proto(trade.net_amount, trade.currency),
+        trade_date=date_to_proto(trade.trade_date),
+        settle_date=date_to_proto(trade.settle_date),
     )
 
 
@@ -188,9 +146,9 @@ def _settlement(status: SettlementStatus) -> market_pb2.SettlementStatus:
         mandate_id=status.mandate_id,
         instrument_id=status.instrument_id,
         state=enum_to_proto(market_pb2.SettlementState, "SETTLEMENT_STATE_", status.state),
-        settle_date=to_date(status.settle_date),
-        quantity=to_decimal(status.quantity),
-        cash_amount=to_money(status.cash_amount, status.currency),
+        settle_date=date_to_proto(status.settle_date),
+        quantity=decimal_to_proto(status.quantity),
+        cash_amount=money_to_proto(status.cash_amount, status.currency),
         reason=status.reason,
     )
 
@@ -200,10 +158,10 @@ def _corporate_action(action: CorporateAction) -> market_pb2.CorporateAction:
         action_id=action.action_id,
         instrument_id=action.instrument_id,
         kind=enum_to_proto(market_pb2.CorporateActionKind, "CORPORATE_ACTION_KIND_", action.kind),
-        ex_date=to_date(action.ex_date),
-        record_date=to_date(action.record_date),
-        pay_date=to_date(action.pay_date),
-        amount_per_unit=to_money(action.amount_per_unit, action.currency),
+        ex_date=date_to_proto(action.ex_date),
+        record_date=date_to_proto(action.record_date),
+        pay_date=date_to_proto(action.pay_date),
+        amount_per_unit=money_to_proto(action.amount_per_unit, action.currency),
     )
 
 
@@ -212,16 +170,16 @@ def _cash_flow(flow: CashFlow) -> market_pb2.CashFlow:
         cash_flow_id=flow.cash_flow_id,
         mandate_id=flow.mandate_id,
         kind=enum_to_proto(market_pb2.CashFlowKind, "CASH_FLOW_KIND_", flow.kind),
-        amount=to_money(flow.amount, flow.currency),
+        amount=money_to_proto(flow.amount, flow.currency),
         instrument_id=flow.instrument_id,
         action_id=flow.action_id,
     )
     if flow.quantity is not None:
-        message.quantity.CopyFrom(to_decimal(flow.quantity))
+        message.quantity.CopyFrom(decimal_to_proto(flow.quantity))
     if flow.ex_date is not None:
-        message.ex_date.CopyFrom(to_date(flow.ex_date))
+        message.ex_date.CopyFrom(date_to_proto(flow.ex_date))
     if flow.pay_date is not None:
-        message.pay_date.CopyFrom(to_date(flow.pay_date))
+        message.pay_date.CopyFrom(date_to_proto(flow.pay_date))
     return message
 
 
@@ -231,9 +189,9 @@ def _custodian_cash_flow(flow: CustodianCashFlow) -> market_pb2.CustodianCashFlo
         cash_flow_id=flow.cash_flow_id,
         mandate_id=flow.mandate_id,
         kind=enum_to_proto(market_pb2.CashFlowKind, "CASH_FLOW_KIND_", flow.kind),
-        amount=to_money(flow.amount, flow.currency),
+        amount=money_to_proto(flow.amount, flow.currency),
         instrument_id=flow.instrument_id,
-        value_date=to_date(flow.value_date),
+        value_date=date_to_proto(flow.value_date),
     )
 
 
@@ -241,22 +199,24 @@ def book_to_proto(book: Book) -> market_pb2.MandateBook:
     return market_pb2.MandateBook(
         mandate_id=book.mandate_id,
         positions=[
-            market_pb2.Position(instrument_id=instrument_id, quantity=to_decimal(quantity))
+            market_pb2.Position(instrument_id=instrument_id, quantity=decimal_to_proto(quantity))
             for instrument_id, quantity in book.positions.items()
         ],
-        cash=[to_money(amount, currency) for currency, amount in book.cash.items()],
+        cash=[money_to_proto(amount, currency) for currency, amount in book.cash.items()],
     )
 
 
 def _statement(statement: CustodianStatement) -> market_pb2.CustodianStatement:
     return market_pb2.CustodianStatement(
-        statement_date=to_date(statement.statement_date), book=book_to_proto(statement.book)
+        statement_date=date_to_proto(statement.statement_date), book=book_to_proto(statement.book)
     )
 
 
 def _day_end(day_end: DayEnd) -> market_pb2.DayEnd:
     return market_pb2.DayEnd(
-        date=to_date(day_end.date), events_in_day=day_end.events_in_day, fills_in_day=day_end.fills_in_day
+        date=date_to_proto(day_end.date),
+        events_in_day=day_end.events_in_day,
+        fills_in_day=day_end.fills_in_day,
     )
 
 
@@ -286,7 +246,7 @@ def event_to_proto(event: SimEvent) -> market_pb2.MarketEvent:
     envelope = common_pb2.EventEnvelope(
         seq=event.seq,
         event_id=event.event_id,
-        sim_time=to_timestamp(event.sim_time),
+        sim_time=timestamp_to_proto(event.sim_time),
         source=SOURCE,
         kind=event.kind,
         caused_by=list(event.caused_by),
@@ -313,7 +273,7 @@ def instrument_to_proto(instrument: Instrument) -> market_pb2.Instrument:
         currency=instrument.currency,
         sector=instrument.sector,
         market=instrument.market,
-        tick_size=to_decimal(instrument.tick_size),
+        tick_size=decimal_to_proto(instrument.tick_size),
         settlement_days=instrument.settlement_days,
         coupons_per_year=instrument.coupons_per_year,
         issuer=instrument.issuer,
@@ -321,9 +281,9 @@ def instrument_to_proto(instrument: Instrument) -> market_pb2.Instrument:
         day_count=instrument.day_count,
     )
     if instrument.coupon_rate_pct is not None:
-        message.coupon_rate_pct.CopyFrom(to_decimal(instrument.coupon_rate_pct))
+        message.coupon_rate_pct.CopyFrom(decimal_to_proto(instrument.coupon_rate_pct))
     if instrument.maturity is not None:
-        message.maturity_date.CopyFrom(to_date(instrument.maturity))
+        message.maturity_date.CopyFrom(date_to_proto(instrument.maturity))
     return message
 
 
@@ -346,7 +306,7 @@ def mandate_to_proto(mandate: Mandate) -> market_pb2.Mandate:
         max_single_name_weight=mandate.max_single_name_weight,
         min_cash_weight=mandate.min_cash_weight,
         max_cash_weight=mandate.max_cash_weight,
-        initial_capital=to_money(mandate.initial_capital, mandate.base_currency),
+        initial_capital=money_to_proto(mandate.initial_capital, mandate.base_currency),
         lot_method=mandate.lot_method,
         allowed_asset_classes=[a.value for a in mandate.allowed_asset_classes],
     )
@@ -366,7 +326,7 @@ def fault_to_proto(fault: InjectedFault) -> market_pb2.InjectedFault:
         description=fault.description,
     )
     if fault.applied_date is not None:
-        message.applied_date.CopyFrom(to_date(fault.applied_date))
+        message.applied_date.CopyFrom(date_to_proto(fault.applied_date))
     return message
 
 
@@ -388,7 +348,7 @@ def snapshot_to_proto(snapshot: BookSnapshot, *, mandate_id: str = "") -> market
 
     return market_pb2.Snapshot(
         as_of_seq=snapshot.as_of_seq,
-        as_of_date=to_date(snapshot.as_of_date),
+        as_of_date=date_to_proto(snapshot.as_of_date),
         prices=[price_to_proto(q) for q in snapshot.prices],
         fx_rates=[fx_to_proto(q) for q in snapshot.fx_rates],
         internal_books=[book_to_proto(b) for b in snapshot.internal_books if wanted(b)],

@@ -96,9 +96,19 @@ def test_timestamp_round_trips_as_aware_utc(value: datetime.datetime) -> None:
     assert back.tzinfo is not None
 
 
-def test_naive_datetime_is_taken_as_utc() -> None:
+def test_a_naive_datetime_is_refused_rather_than_guessed() -> None:
     naive = datetime.datetime(2020, 1, 2, 16, 0)
-    assert timestamp_from_proto(timestamp_to_proto(naive)) == naive.replace(tzinfo=datetime.UTC)
+    with pytest.raises(ValueError, match="must be timezone-aware"):
+        timestamp_to_proto(naive)
+    aware = naive.replace(tzinfo=datetime.UTC)
+    assert timestamp_from_proto(timestamp_to_proto(aware)) == aware
+
+
+def test_negative_zero_is_sent_as_zero_with_its_scale() -> None:
+    # A sum that nets to nothing ("-0.00") must not show a sign; the smallest negative is kept.
+    assert decimal_to_proto(Decimal("-0.00")).value == "0.00"
+    assert decimal_to_proto(Decimal("-0")).value == "0"
+    assert decimal_to_proto(Decimal("-0.01")).value == "-0.01"
 
 
 def test_an_aware_datetime_keeps_its_instant_whatever_its_zone() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
+from services.common.convert import date_from_proto, decimal_to_proto
 from services.common.status import RequestError
 from services.market import codec
 from services.market.sim.records import (
@@ -26,6 +27,10 @@ from services.market.sim.records import (
 from .conftest import Run, all_events
 
 
+def _date(message: common_pb2.Date) -> dt.date:
+    return date_from_proto(message, "date")
+
+
 @pytest.mark.parametrize(
     ("value", "text"),
     [
@@ -38,8 +43,8 @@ from .conftest import Run, all_events
     ],
 )
 def test_decimals_are_plain_notation(value: Decimal, text: str) -> None:
-    assert codec.decimal_text(value) == text
-    assert Decimal(codec.to_decimal(value).value) == value
+    assert decimal_to_proto(value).value == text
+    assert Decimal(decimal_to_proto(value).value) == value
 
 
 @pytest.mark.parametrize(
@@ -106,7 +111,7 @@ def test_a_fill_round_trips_exactly(real_run: Run) -> None:
     assert Decimal(message.quantity.value) == fill.quantity and Decimal(message.price.value) == fill.price
     assert Decimal(message.net_amount.amount.value) == fill.net_amount
     assert message.net_amount.currency == fill.currency
-    assert codec.from_date(message.settle_date) == fill.settle_date
+    assert _date(message.settle_date) == fill.settle_date
     parsed = market_pb2.MarketEvent.FromString(
         codec.event_to_proto(_first(real_run, "trade.fill")).SerializeToString()
     )
@@ -148,7 +153,7 @@ def test_json_is_one_sorted_line_and_stable(real_run: Run) -> None:
     body = json.loads(line)
     assert list(body) == sorted(body)
     assert body["envelope"]["event_id"] == event.event_id and body["envelope"]["sim_time"].endswith("Z")
-    assert body["fill"]["net_amount"]["amount"]["value"] == codec.decimal_text(event.payload.net_amount)
+    assert body["fill"]["net_amount"]["amount"]["value"] == decimal_to_proto(event.payload.net_amount).value
 
 
 def test_reference_data_and_faults(real_run: Run) -> None:
@@ -156,7 +161,7 @@ def test_reference_data_and_faults(real_run: Run) -> None:
     bond = next(i for i in sim.instruments if i.maturity is not None)
     message = codec.instrument_to_proto(bond)
     assert message.asset_class == common_pb2.ASSET_CLASS_GOVERNMENT_BOND
-    assert codec.from_date(message.maturity_date) == bond.maturity
+    assert _date(message.maturity_date) == bond.maturity
     assert Decimal(message.coupon_rate_pct.value) == bond.coupon_rate_pct
     assert not codec.instrument_to_proto(sim.instruments[0]).HasField("maturity_date")
     mandate = codec.mandate_to_proto(sim.mandates[0])
@@ -166,10 +171,7 @@ def test_reference_data_and_faults(real_run: Run) -> None:
     fault = sim.faults()[0]
     wire = codec.fault_to_proto(fault)
     assert wire.fault_id == fault.fault_id and wire.status == market_pb2.FAULT_STATUS_APPLIED
-    assert (
-        list(wire.event_ids) == list(fault.event_ids)
-        and codec.from_date(wire.applied_date) == fault.applied_date
-    )
+    assert list(wire.event_ids) == list(fault.event_ids) and _date(wire.applied_date) == fault.applied_date
 
 
 def test_snapshot_filters_books_by_mandate(real_run: Run) -> None:
