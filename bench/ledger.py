@@ -49,6 +49,8 @@ from psycopg import sql
 from opsuite.common.v1 import common_pb2
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from services.common.market_events import Instrument, Mandate
+from services.common.market_events.decode import decode
 from services.ledger.domain import chart
 from services.ledger.domain.records import JournalDraft, JournalKind, Posting
 from services.ledger.store import LedgerStore, open_store
@@ -168,8 +170,8 @@ def backend_store(backend: str, admin_dsn: str) -> Iterator[tuple[LedgerStore, s
 class Year:
     """A simulated year as the ledger receives it: reference data and the booked events in stream batches."""
 
-    mandates: list[market_pb2.Mandate]
-    instruments: list[market_pb2.Instrument]
+    mandates: list[Mandate]
+    instruments: list[Instrument]
     batches: list[list[market_pb2.MarketEvent]]
     events: int  # every event of the year, booked or not
     simulate_s: float
@@ -189,8 +191,8 @@ def simulate_year(days: int) -> Year:
     # What the ledger's subscription delivers: market filters by kind prefix on the server.
     booked = [e for e in events if e.envelope.kind.startswith(BOOKED_KINDS)]
     return Year(
-        mandates=[codec.mandate_to_proto(m) for m in sim.mandates],
-        instruments=[codec.instrument_to_proto(i) for i in sim.instruments],
+        mandates=list(sim.mandates),
+        instruments=list(sim.instruments),
         batches=[booked[i : i + EVENT_BATCH] for i in range(0, len(booked), EVENT_BATCH)],
         events=len(events),
         simulate_s=time.perf_counter() - started,
@@ -205,6 +207,7 @@ def _open_standard_chart(store: LedgerStore, year: Year) -> None:
 
 
 def _book(year: Year):  # type: ignore[no-untyped-def]
+    """The posting rules; like the consumer, they get each wire event decoded (decode below)."""
     from services.ledger.domain.rules import LedgerBook
 
     return LedgerBook.from_market(year.mandates, year.instruments)
@@ -223,7 +226,7 @@ def plan_year(year: Year) -> list[Planned]:
     book = _book(year)
     out = []
     for events in year.batches:
-        drafts = [draft for event in events for draft in book.apply(event)]
+        drafts = [draft for event in events for draft in book.apply(decode(event))]
         out.append(Planned(drafts, events[-1].envelope.seq, book.to_json()))
     return out
 
@@ -238,7 +241,7 @@ def consume_year(store: LedgerStore, year: Year) -> dict[str, float]:
     started = time.perf_counter()
     for events in year.batches:
         t0 = time.perf_counter()
-        drafts = [draft for event in events for draft in book.apply(event)]
+        drafts = [draft for event in events for draft in book.apply(decode(event))]
         state = book.to_json()
         rules_s += time.perf_counter() - t0
         store.post(drafts, open_missing=True, cursor=events[-1].envelope.seq, state=state)
@@ -550,9 +553,7 @@ def bench_post_journal(backend: str, calls: int, admin_dsn: str) -> dict[str, ob
     }
 
 
-def _ledger_journal_count(
-    stub: ledger_pb2_grpc.LedgerServiceStub, mandates: Sequence[market_pb2.Mandate]
-) -> int:
+def _ledger_journal_count(stub: ledger_pb2_grpc.LedgerServiceStub, mandates: Sequence[Mandate]) -> int:
     return sum(
         stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=m.mandate_id)).journal_count
         for m in mandates

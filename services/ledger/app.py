@@ -22,6 +22,7 @@ from services.common.service_status import Progress
 from services.ledger.consumer import BOOKED_KINDS, LedgerConsumer
 from services.ledger.domain.chart import standard_chart
 from services.ledger.domain.rules import LedgerBook
+from services.ledger.outbox import OutboxRelay
 from services.ledger.server import LedgerContext, LedgerServicer, register
 from services.ledger.settings import LedgerSettings
 from services.ledger.store import open_store
@@ -36,6 +37,7 @@ class LedgerRuntime:
         self.settings = settings
         self.store = open_store(settings.ledger_dsn, settings.service_dir("ledger"))
         self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
+        self.outbox = OutboxRelay(self.store, self.event_log)
         self.base_currencies: dict[str, str] = {}
         self.follower: Follower | None = None
 
@@ -68,6 +70,14 @@ class LedgerRuntime:
         return self.follower.progress() if self.follower is not None else Progress()
 
     async def start(self, health: HealthControl) -> None:
+        # Records committed with their journals but never delivered (a crash after the commit).
+        try:
+            delivered = await asyncio.to_thread(self.outbox.deliver)
+        except Exception:
+            log.exception("could not deliver the outbox to the event log; the next PostJournal retries")
+        else:
+            if delivered:
+                log.info("delivered the outbox to the event log", extra={"records": delivered})
         market_addr = self.settings.addr("market")
         reference = await fetch_reference(market_addr)
         mandates, instruments = reference.mandates, reference.instruments
@@ -100,7 +110,7 @@ def build_service(settings: LedgerSettings) -> Service:
             base_currencies=runtime.base_currencies,
             rates=runtime.rates,
             today=runtime.today,
-            event_log=runtime.event_log,
+            outbox=runtime.outbox,
             wait_for_market_seq=runtime.wait_for_market_seq,
         ),
     )

@@ -8,7 +8,6 @@ balances); this module only maps requests and errors.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -19,13 +18,13 @@ import grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto
-from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
 from services.common.status import FieldViolation, RequestError, rpc_errors
 from services.ledger import codec
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.reversal import reversal_draft
 from services.ledger.domain.trial_balance import trial_balance_totals
 from services.ledger.domain.validation import Problem, validate_draft, with_base_amounts
+from services.ledger.outbox import POSTED, REVERSED, OutboxRelay
 from services.ledger.store import (
     AlreadyReversed,
     ClosedAccount,
@@ -52,9 +51,9 @@ class LedgerContext:
     base_currencies: Mapping[str, str]
     rates: Callable[[str, str], Callable[[str], Decimal]]  # (mandate, base) -> currency -> base per unit
     today: Callable[[], dt.date | None]
-    # The combined event log: manual and cross-service journals are recorded there, so
-    # `opsuite trace` can follow a break into the journal that booked it.
-    event_log: EventLog | None = None
+    # Delivers to the combined event log: manual and cross-service journals are recorded there, so
+    # `opsuite trace` can follow a break into the journal that booked it. None: no event log.
+    outbox: OutboxRelay | None = None
     # Waits (at most `timeout` s) until market's events up to a seq are booked; returns the seq booked.
     wait_for_market_seq: Callable[[int, float], Awaitable[int]] | None = None
 
@@ -116,14 +115,20 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             )
         return base
 
-    async def _post(self, draft: JournalDraft, base: str) -> tuple[ledger_pb2.Journal, bool]:
+    async def _post(self, draft: JournalDraft, base: str, kind: str) -> tuple[ledger_pb2.Journal, bool]:
+        """Post one journal, announcing it in the outbox as `kind` when there is an event log."""
         accounts = {a.name: a for a in await asyncio.to_thread(self.store.accounts, draft.mandate_id)}
         problems = validate_draft(draft, accounts=accounts)
         if problems:
             raise _problems_error(problems)
         draft = with_base_amounts(draft, base, self.context.rates(draft.mandate_id, base))
         try:
-            [result] = await asyncio.to_thread(self.store.post, [draft], open_missing=False)
+            [result] = await asyncio.to_thread(
+                self.store.post,
+                [draft],
+                open_missing=False,
+                announce=kind if self.context.outbox is not None else None,
+            )
         except IdempotencyConflict as error:
             raise RequestError(
                 grpc.StatusCode.ALREADY_EXISTS,
@@ -149,26 +154,11 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             ) from error
         return codec.journal_to_proto(result.journal, base), result.replayed
 
-    async def _record(self, journal: ledger_pb2.Journal, kind: str) -> None:
-        """Append the journal to the combined event log (idempotent: a retry after a crash is ignored)."""
-        if self.context.event_log is None:
-            return
-        effective = dt.date(
-            journal.effective_date.year, journal.effective_date.month, journal.effective_date.day
-        )
-        record = NewRecord(
-            event_id=f"ldg-{journal.journal_id}",
-            kind=kind,
-            # A manual journal belongs to its accounting day, after that day's events.
-            sim_time=dt.datetime.combine(effective, dt.time(23, 59, 59, 999999), tzinfo=dt.UTC),
-            trace_id=journal.trace_id,
-            caused_by=tuple(journal.caused_by),
-            mandate_id=journal.mandate_id,
-            summary=f"journal {journal.journal_id} ({ledger_pb2.JournalKind.Name(journal.kind)}) "
-            f"posted by {journal.posted_by}: {journal.memo}",
-        )
-        with contextlib.suppress(DuplicateEvent):
-            await asyncio.to_thread(self.context.event_log.append, "ledger", [record])
+    async def _deliver(self) -> None:
+        """Hand the outbox to the event log before answering: the record is there when the caller
+        looks, and what an earlier call left undelivered goes too."""
+        if self.context.outbox is not None:
+            await asyncio.to_thread(self.context.outbox.deliver)
 
     # ------------------------------------------------------------ writes
 
@@ -196,9 +186,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             caused_by=tuple(request.caused_by),
             posted_by=request.posted_by or "api",
         )
-        journal, replayed = await self._post(draft, base)
-        if not replayed:
-            await self._record(journal, "journal.posted")
+        journal, replayed = await self._post(draft, base, POSTED)
+        await self._deliver()
         return ledger_pb2.PostJournalResponse(journal=journal, replayed=replayed)
 
     @rpc_errors
@@ -244,9 +233,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             trace_id=telemetry.trace_id_of(telemetry.current_traceparent()),
             posted_by=request.posted_by or "api",
         )
-        posted, replayed = await self._post(draft, base)
-        if not replayed:
-            await self._record(posted, "journal.reversed")
+        posted, replayed = await self._post(draft, base, REVERSED)
+        await self._deliver()
         original_now = await asyncio.to_thread(self.store.get_journal, original.journal_id)
         assert original_now is not None
         return ledger_pb2.ReverseJournalResponse(

@@ -14,6 +14,8 @@ from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2
 from services.common.eventlog import open_event_log
 from services.common.status import details_of, status_from_error
+from services.ledger.domain.records import JournalDraft, JournalKind, Posting
+from services.ledger.store import open_store
 from tests.ledger_service.conftest import World, start_ledger
 
 
@@ -251,3 +253,78 @@ def test_balances_at_a_market_seq_answer_once_booked_and_say_what_was_booked(wor
     )
     assert ahead.market_seq == head
     assert list(ahead.balances) == list(booked.balances)
+
+
+def test_a_journal_committed_but_never_recorded_reaches_the_event_log_at_startup(
+    world: World, tmp_path: Path
+) -> None:
+    """The crash the outbox fixes: PostJournal committed the journal, the process died before the
+    event-log append, and the client's retry answers replayed. The next start delivers the record."""
+    mandate = mandates(world)[0]
+    ccy = mandate.base_currency
+    day = dt.date(2020, 2, 3)
+    draft = JournalDraft(
+        mandate_id=mandate.mandate_id,
+        kind=JournalKind.SUSPENSE,
+        effective_date=day,
+        sim_time=dt.datetime.now(dt.UTC),
+        postings=(
+            Posting(f"Assets:Suspense:{ccy}", Decimal("3.21"), ccy, Decimal("3.21")),
+            Posting(f"Assets:Cash:{ccy}", Decimal("-3.21"), ccy, Decimal("-3.21")),
+        ),
+        idempotency_key="test:outbox:crash",
+        memo="committed before the crash",
+        trace_id="cd" * 16,
+        caused_by=("brk-1",),
+        posted_by="recon",
+    )
+    store = open_store("", tmp_path / "ledger")  # the ledger's own store under its data dir
+    try:
+        [posted] = store.post([draft], open_missing=True, announce="journal.posted")
+    finally:
+        store.close()
+    journal_id = posted.journal.journal_id
+    log = open_event_log(None, tmp_path)
+    try:
+        assert log.get(f"ldg-{journal_id}") is None  # the crash: never delivered
+        ledger = start_ledger(tmp_path, world.market)  # SERVING comes after the startup delivery
+        try:
+            record = log.get(f"ldg-{journal_id}")
+            assert record is not None and record.source == "ledger" and record.kind == "journal.posted"
+            assert record.mandate_id == mandate.mandate_id and record.trace_id == "cd" * 16
+            assert record.caused_by == ("brk-1",)
+            assert record.sim_time == dt.datetime(2020, 2, 3, 23, 59, 59, 999999, tzinfo=dt.UTC)
+            assert record.summary == (
+                f"journal {journal_id} (JOURNAL_KIND_SUSPENSE) posted by recon: committed before the crash"
+            )
+            # The client's retry of the crashed call replays; the record stays single.
+            with grpc.insecure_channel(ledger.address) as channel:
+                stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+                retry = stub.PostJournal(
+                    ledger_pb2.PostJournalRequest(
+                        idempotency_key=draft.idempotency_key,
+                        mandate_id=mandate.mandate_id,
+                        kind=ledger_pb2.JOURNAL_KIND_SUSPENSE,
+                        effective_date=date(day),
+                        memo=draft.memo,
+                        postings=[
+                            ledger_pb2.Posting(account=p.account, amount=money(str(p.amount), ccy))
+                            for p in draft.postings
+                        ],
+                        posted_by="recon",
+                    )
+                )
+                assert retry.replayed and retry.journal.journal_id == journal_id
+                reversal = stub.ReverseJournal(
+                    ledger_pb2.ReverseJournalRequest(journal_id=journal_id, reason="posted in error")
+                ).reversal
+            reversed_record = log.get(f"ldg-{reversal.journal_id}")
+            assert reversed_record is not None and reversed_record.kind == "journal.reversed"
+            assert [r.event_id for r in log.read("ledger", 0, 1000)] == [
+                f"ldg-{journal_id}",
+                f"ldg-{reversal.journal_id}",
+            ]
+        finally:
+            assert ledger.stop() == 0
+    finally:
+        log.close()

@@ -1,10 +1,12 @@
 """The ledger's storage: journals, postings, accounts, cumulative balances, the market cursor.
 
-open_store() picks SQLite (embedded default) or PostgreSQL; both implement LedgerStore and
-enforce the ledger's invariants in the database (see base.py).
+open_store() picks SQLite (embedded default) or PostgreSQL. One SqlLedgerStore (ledger_store.py)
+implements LedgerStore over either database's small Database interface (database.py: sqlite.py,
+postgres.py; schemas in sqlite_schema.py, postgres_schema.py); both databases enforce the
+ledger's invariants themselves (see base.py).
 """
 
-from services.ledger.store.base import LedgerFilter, LedgerStore, PostResult, TrialBalanceResult
+from services.ledger.store.base import LedgerFilter, LedgerStore, OutboxItem, PostResult, TrialBalanceResult
 from services.ledger.store.errors import (
     AlreadyReversed,
     ClosedAccount,
@@ -29,6 +31,7 @@ __all__ = [
     "LedgerStore",
     "LedgerStoreError",
     "OutOfRange",
+    "OutboxItem",
     "PostResult",
     "SchemaTooNew",
     "TooPrecise",

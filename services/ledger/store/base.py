@@ -5,7 +5,8 @@ Invariants both backends keep (and the database enforces where it can):
 - every journal sums to zero per currency and in base currency (checked by the database at commit);
 - ledger_seq is gap-free (1, 2, 3, ...) and gives the ledger's total order;
 - an idempotency key names at most one journal in the whole ledger;
-- post() writes the batch, the market cursor and the domain state blob in one transaction, or nothing.
+- post() writes the batch, the market cursor, the domain state blob and the batch's outbox rows in
+  one transaction, or nothing.
 """
 
 from __future__ import annotations
@@ -60,6 +61,15 @@ class TrialBalanceResult:
     as_of_ledger_seq: int
 
 
+@dataclass(frozen=True)
+class OutboxItem:
+    """A journal announced by post() and not yet delivered to the event log; outbox_id orders them."""
+
+    outbox_id: int
+    kind: str
+    journal: Journal
+
+
 class LedgerStore(Protocol):
     def post(
         self,
@@ -68,8 +78,12 @@ class LedgerStore(Protocol):
         open_missing: bool,
         cursor: int | None = None,
         state: str | None = None,
+        announce: str | None = None,
     ) -> list[PostResult]:
         """Post a batch in one transaction with the cursor and state blob (None leaves either unchanged).
+
+        announce: an event kind; each newly posted journal (not a replay) gets an outbox row of that
+        kind in the same transaction, for undelivered() to hand to the event log.
 
         Results are in the drafts' order. Raises IdempotencyConflict, UnknownAccount, ClosedAccount,
         UnknownJournal, AlreadyReversed, TooPrecise, InvalidDraft, Unbalanced; then nothing is written.
@@ -109,6 +123,12 @@ class LedgerStore(Protocol):
     def open_accounts(self, accounts: Sequence[Account]) -> int:
         """Open the accounts not in the chart yet (a mandate's standard chart); returns how many."""
         ...
+
+    def undelivered(self, limit: int = 100) -> list[OutboxItem]:
+        """The oldest outbox items not marked delivered, in posting order, at most limit."""
+        ...
+
+    def mark_delivered(self, outbox_ids: Sequence[int]) -> None: ...
 
     def counts(self) -> tuple[int, int]:
         """(journals, postings) in the whole ledger."""

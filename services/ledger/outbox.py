@@ -1,0 +1,73 @@
+"""The ledger's transactional outbox: journals announced by store.post() reach the event log.
+
+post(..., announce=kind) writes an outbox row in the journal's own transaction, so a crash after
+the commit cannot lose the event-log record: the relay delivers whatever is undelivered, right
+after each PostJournal and at startup. Appending is idempotent (the record's event id is derived
+from the journal id), so a record delivered twice, by two relays or a crash before mark_delivered,
+is stored once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+
+from opsuite.ledger.v1 import ledger_pb2
+from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
+from services.ledger import codec
+from services.ledger.domain.records import Journal
+from services.ledger.store import LedgerStore
+
+SOURCE = "ledger"
+POSTED = "journal.posted"
+REVERSED = "journal.reversed"
+_BATCH = 100
+
+
+def announcement(journal: Journal, kind: str) -> NewRecord:
+    """The event-log record of a posted journal."""
+    draft = journal.draft
+    kind_name = ledger_pb2.JournalKind.Name(codec.kind_to_proto(draft.kind))
+    return NewRecord(
+        event_id=f"ldg-{journal.journal_id}",
+        kind=kind,
+        # A manual journal belongs to its accounting day, after that day's events.
+        sim_time=dt.datetime.combine(draft.effective_date, dt.time(23, 59, 59, 999999), tzinfo=dt.UTC),
+        trace_id=draft.trace_id,
+        caused_by=tuple(draft.caused_by),
+        mandate_id=draft.mandate_id,
+        summary=f"journal {journal.journal_id} ({kind_name}) posted by {draft.posted_by}: {draft.memo}",
+    )
+
+
+class OutboxRelay:
+    """Delivers the store's undelivered outbox items to the event log, oldest first."""
+
+    def __init__(self, store: LedgerStore, event_log: EventLog) -> None:
+        self.store = store
+        self.event_log = event_log
+        # One delivery at a time in this process keeps the log in posting order.
+        self._lock = threading.Lock()
+
+    def deliver(self) -> int:
+        """Append every undelivered item, one append per item; returns how many were delivered.
+
+        An item already in the log (DuplicateEvent) counts as delivered. On any other error the
+        items appended so far are marked and the error propagates: the failed item and those after
+        it stay undelivered for the next call.
+        """
+        delivered = 0
+        with self._lock:
+            while items := self.store.undelivered(_BATCH):
+                done: list[int] = []
+                try:
+                    for item in items:
+                        with contextlib.suppress(DuplicateEvent):  # already there: delivered before
+                            self.event_log.append(SOURCE, [announcement(item.journal, item.kind)])
+                        done.append(item.outbox_id)
+                finally:
+                    if done:
+                        self.store.mark_delivered(done)
+                delivered += len(done)
+        return delivered

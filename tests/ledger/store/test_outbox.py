@@ -1,0 +1,152 @@
+"""The transactional outbox on both backends: post(announce=...) and the relay to the event log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+
+import pytest
+
+from services.common.eventlog import EventLog, LogRecord, NewRecord, open_event_log
+from services.common.sqlite import migrate_schema
+from services.ledger.outbox import POSTED, REVERSED, OutboxRelay, announcement
+from services.ledger.store import LedgerStore, Unbalanced, open_store, postgres_schema, sqlite_schema
+from services.ledger.store.factory import SQLITE_FILE
+from tests.ledger.store.conftest import DAY, Raw, draft, leg, subscription
+
+
+@pytest.fixture
+def event_log(tmp_path: pathlib.Path) -> Iterator[EventLog]:
+    log = open_event_log(None, tmp_path)
+    yield log
+    log.close()
+
+
+class FailingOnce:
+    """The real event log, except that appending `event_id` fails the first time (an outage)."""
+
+    def __init__(self, log: EventLog, event_id: str) -> None:
+        self.log = log
+        self.event_id = event_id
+        self.failed = False
+
+    def append(self, source: str, records: Sequence[NewRecord]) -> list[LogRecord]:
+        if not self.failed and any(r.event_id == self.event_id for r in records):
+            self.failed = True
+            raise ConnectionError("event log unreachable")
+        return self.log.append(source, records)
+
+
+def _outbox_rows(raw: Raw) -> object:
+    return raw.scalar("SELECT COUNT(*) FROM outbox")
+
+
+def test_announce_writes_one_row_per_new_journal_and_none_for_replays(store: LedgerStore, raw: Raw) -> None:
+    posted = store.post(
+        [subscription("a"), subscription("b"), subscription("a")], open_missing=True, announce=POSTED
+    )
+    assert [r.replayed for r in posted] == [False, False, True]
+    assert _outbox_rows(raw) == 2
+    store.post([subscription("a"), subscription("b")], open_missing=True, announce=POSTED)  # a retry
+    store.post([subscription("c")], open_missing=True)  # not announced
+    assert _outbox_rows(raw) == 2
+    items = store.undelivered()
+    assert [(i.kind, i.journal) for i in items] == [(POSTED, posted[0].journal), (POSTED, posted[1].journal)]
+    assert [i.outbox_id for i in items] == sorted(i.outbox_id for i in items)
+
+
+def test_a_refused_batch_leaves_no_outbox_row(store: LedgerStore, raw: Raw) -> None:
+    unbalanced = draft("u", leg("Assets:Cash:USD", "10.00"), leg("Equity:Capital:USD", "-9.99"))
+    with pytest.raises(Unbalanced):
+        store.post([subscription("s"), unbalanced], open_missing=True, announce=POSTED)
+    assert _outbox_rows(raw) == 0
+    assert store.undelivered() == [] and store.counts() == (0, 0)
+
+
+def test_undelivered_and_mark_delivered(opener: Callable[[], LedgerStore]) -> None:
+    store = opener()
+    keys = [f"k{n}" for n in range(5)]
+    posted = store.post([subscription(k) for k in keys], open_missing=True, announce=POSTED)
+    first = store.undelivered(limit=2)
+    assert [i.journal.draft.idempotency_key for i in first] == keys[:2]
+    store.mark_delivered([first[0].outbox_id, posted[3].journal.ledger_seq])
+    store.mark_delivered([first[0].outbox_id])  # marking twice is harmless
+    assert [i.journal.draft.idempotency_key for i in store.undelivered()] == ["k1", "k2", "k4"]
+    store.close()
+    assert [i.journal.draft.idempotency_key for i in opener().undelivered()] == [
+        "k1",
+        "k2",
+        "k4",
+    ]  # persisted
+
+
+def test_announcement_is_the_event_log_record_of_the_journal(store: LedgerStore) -> None:
+    journal = store.post(
+        [subscription("s", memo="seed money", trace_id="ab" * 16, caused_by=("mkt-1",), posted_by="api")],
+        open_missing=True,
+    )[0].journal
+    record = announcement(journal, REVERSED)
+    assert record == NewRecord(
+        event_id=f"ldg-{journal.journal_id}",
+        kind=REVERSED,
+        sim_time=dt.datetime.combine(DAY, dt.time(23, 59, 59, 999999), tzinfo=dt.UTC),
+        trace_id="ab" * 16,
+        caused_by=("mkt-1",),
+        mandate_id="BAL-USD",
+        summary=f"journal {journal.journal_id} (JOURNAL_KIND_SUBSCRIPTION) posted by api: seed money",
+    )
+
+
+def test_the_relay_delivers_in_order_once(store: LedgerStore, event_log: EventLog) -> None:
+    posted = store.post([subscription(f"k{n}") for n in range(3)], open_missing=True, announce=POSTED)
+    relay = OutboxRelay(store, event_log)
+    assert relay.deliver() == 3
+    assert [r.event_id for r in event_log.read("ledger", 0, 100)] == [
+        f"ldg-{p.journal.journal_id}" for p in posted
+    ]
+    assert store.undelivered() == [] and relay.deliver() == 0
+
+
+def test_a_record_already_in_the_log_counts_as_delivered(store: LedgerStore, event_log: EventLog) -> None:
+    [posted] = store.post([subscription("s")], open_missing=True, announce=POSTED)
+    # A crash between the append and mark_delivered: the record is in the log, the row not marked.
+    event_log.append("ledger", [announcement(posted.journal, POSTED)])
+    assert OutboxRelay(store, event_log).deliver() == 1
+    assert store.undelivered() == [] and event_log.head("ledger") == 1
+
+
+def test_a_failed_append_is_retried_by_the_next_delivery(store: LedgerStore, event_log: EventLog) -> None:
+    posted = store.post([subscription(f"k{n}") for n in range(3)], open_missing=True, announce=POSTED)
+    ids = [f"ldg-{p.journal.journal_id}" for p in posted]
+    relay = OutboxRelay(store, FailingOnce(event_log, ids[1]))  # type: ignore[arg-type]
+    with pytest.raises(ConnectionError):
+        relay.deliver()
+    assert [r.event_id for r in event_log.read("ledger", 0, 100)] == ids[:1]
+    assert [i.journal.journal_id for i in store.undelivered()] == [p.journal.journal_id for p in posted[1:]]
+    assert relay.deliver() == 2
+    assert [r.event_id for r in event_log.read("ledger", 0, 100)] == ids
+    assert store.undelivered() == []
+
+
+def test_a_ledger_from_before_the_outbox_gains_it_on_open(dsn: str, tmp_path: pathlib.Path) -> None:
+    """A schema-version-1 database (no outbox table) is migrated on open and keeps its journals."""
+    if not dsn:
+        conn = sqlite3.connect(tmp_path / SQLITE_FILE, isolation_level=None)
+        migrate_schema(conn, sqlite_schema.MIGRATIONS[:1], lambda found, known: AssertionError(found))
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(dsn, autocommit=True) as pg:
+            pg.execute("CREATE TABLE ledger_schema (version integer NOT NULL)")
+            pg.execute("INSERT INTO ledger_schema (version) VALUES (1)")
+            for statement in postgres_schema.MIGRATIONS[0]:
+                pg.execute(statement)
+    store = open_store(dsn, tmp_path)
+    try:
+        store.post([subscription("s")], open_missing=True, announce=POSTED)
+        assert [i.journal.draft.idempotency_key for i in store.undelivered()] == ["s"]
+    finally:
+        store.close()
