@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ledger_service.conftest import wait_finished, world_env
+from tests.ledger.process.conftest import wait_finished, world_env
 from tests.support.otlp import OtlpReceiver
 from tests.support.processes import start_service
 

@@ -21,7 +21,7 @@ import pytest
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.ledger.store import open_store
-from tests.ledger_service.conftest import start_ledger, wait_finished, world_env
+from tests.ledger.process.conftest import start_ledger, wait_finished, world_env
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import wait_until
 

@@ -16,7 +16,7 @@ from services.common.eventlog import open_event_log
 from services.common.status import details_of, status_from_error
 from services.ledger.domain.records import JournalDraft, JournalKind, Posting
 from services.ledger.store import open_store
-from tests.ledger_service.conftest import World, start_ledger
+from tests.ledger.process.conftest import World, start_ledger
 
 
 def money(amount: str, currency: str) -> common_pb2.Money:
