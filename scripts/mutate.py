@@ -58,6 +58,8 @@ RECON_DOMAIN_TESTS = (
     "tests/recon/test_records.py",
     "tests/recon/test_matcher_columns.py",
     "tests/recon/test_overview.py",
+    "tests/recon/test_log_entries.py",
+    "tests/recon/test_check_compute.py",
 )
 # The platform's modules that every domain shares: pure rules (or, for convert, the wire's limits).
 COMMON = "common"

@@ -85,3 +85,36 @@ def test_books_list_every_mandate_of_the_internal_book_and_no_ledger_when_it_did
         DAY, internal, custodian, valuation, {"BAL-USD": [LedgerBalance("Assets:Cash:USD", D("1"))]}
     )
     assert with_ledger.ledger == {"BAL-USD": ((ItemKey("BAL-USD", Scope.CASH, currency="USD"), D("1")),)}
+
+
+def test_a_zero_rate_is_skipped_without_dropping_the_rates_after_it() -> None:
+    """A missing (zero) primary rate sorts among the primary rates: the ones after it still count."""
+    valuation = valuation_of(
+        [],
+        [FxQuote("GBP", "USD", D("0"), "primary", DAY), FxQuote("EUR", "USD", D("1.25"), "primary", DAY)],
+        REFERENCE,
+    )
+    # EURUSD 1.25; its inverse 1 / 1.25 = 0.8 EUR per USD
+    assert valuation.fx_to_base == {("EUR", "USD"): D("1.25"), ("USD", "EUR"): D("0.8")}
+
+
+def test_ledger_lines_of_one_account_add_up_and_suspense_alone_is_cash() -> None:
+    """The ledger may report an account in several lines; a mandate whose only EUR balance is suspense
+    still has EUR cash (the suspense line counts from zero, not from a cash line before it)."""
+    items = dict(
+        ledger_book_items(
+            "EQ-EUR",
+            [
+                LedgerBalance("Assets:Securities:SAP", D("900.00"), D("7")),
+                LedgerBalance("Assets:Securities:SAP", D("300.00"), D("3")),
+                LedgerBalance("Assets:Suspense:EUR", D("-12.50")),
+                LedgerBalance("Assets:Cash:USD", D("20.00")),
+                LedgerBalance("Assets:Cash:USD", D("5.00")),
+            ],
+        )
+    )
+    assert items == {
+        ItemKey("EQ-EUR", Scope.POSITION, instrument_id="SAP"): D("10"),  # 7 + 3 units
+        ItemKey("EQ-EUR", Scope.CASH, currency="EUR"): D("-12.50"),
+        ItemKey("EQ-EUR", Scope.CASH, currency="USD"): D("25.00"),  # 20.00 + 5.00
+    }

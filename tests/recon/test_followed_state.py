@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -20,8 +22,16 @@ from services.common.market_events import (
     SettlementStatus,
     Side,
 )
-from services.recon.domain.followed import FLOW_LINEAGE_DAYS, MAX_BREAK_TRACEPARENTS, FollowedState
+from services.recon.domain.followed import (
+    FLOW_LINEAGE_DAYS,
+    MAX_BREAK_TRACEPARENTS,
+    FollowedState,
+    KeptBooking,
+    KeptFill,
+    KeptFlow,
+)
 from services.recon.domain.log_entries import LogEntry, log_records
+from services.recon.domain.records import BookTrade, CustodianTradeRecord
 
 from .test_breaks import DAYS, difference, step
 
@@ -187,3 +197,104 @@ def test_each_opening_and_aging_of_a_break_is_one_log_entry_naming_it() -> None:
         log_records(resolved, DAYS[2], T)[0].summary
         == f"break {brk.break_id} resolved: the difference went away"
     )
+
+
+def test_every_field_of_a_fill_and_of_the_custodians_trade_is_kept() -> None:
+    state = FollowedState()
+    state.apply(event(1, FILL))
+    state.apply(event(2, TRADE))
+    assert state.fills["F1"] == KeptFill(
+        "F1", "BAL-USD", "US-AAPL", "BUY", D("10"), D("150.00"), D("1501.60"), "USD",
+        MON, MON + dt.timedelta(days=2), "mkt-1",
+    )  # fmt: skip
+    assert state.bookings["C1"] == KeptBooking(
+        "C1", "F1", "BAL-USD", "US-AAPL", "BUY", D("10"), D("150.00"), "USD",
+        MON, MON + dt.timedelta(days=2), "mkt-2",
+    )  # fmt: skip
+
+
+def test_a_cash_flow_the_custodian_reports_first_is_kept_with_its_mandate_and_currency() -> None:
+    """The custodian's report may come before the internal book's; either side creates the flow."""
+    state = FollowedState()
+    state.apply(
+        event(
+            1, CustodianCashFlow("R1", "CF1", "EQ-EUR", CashFlowKind.DIVIDEND, D("7.00"), "EUR", "SAP", MON)
+        )
+    )
+    assert state.flows["CF1"] == KeptFlow(
+        "CF1", "EQ-EUR", "EUR", custodian_amount=D("7.00"), custodian_date=MON, custodian_event_id="mkt-1"
+    )
+    state.apply(event(2, CashFlow("CF1", "EQ-EUR", CashFlowKind.DIVIDEND, D("7.00"), "EUR", pay_date=MON)))
+    assert state.flows["CF1"].matched
+    # and the internal book's first: its mandate and currency
+    state.apply(event(3, CashFlow("CF2", "EQ-EUR", CashFlowKind.FEE, D("-2.00"), "EUR", pay_date=MON)))
+    assert state.flows["CF2"] == KeptFlow("CF2", "EQ-EUR", "EUR", D("-2.00"), MON, "mkt-3")
+
+
+def test_the_lineage_of_a_fill_lists_its_custodian_records_by_reference() -> None:
+    """A fill booked twice: the records are listed by custodian reference, whatever order they came in."""
+    state = FollowedState()
+    state.apply(event(1, FILL))
+    state.apply(event(2, dataclasses.replace(TRADE, custodian_ref="C2")))
+    state.apply(event(3, TRADE))
+    assert state.caused_by_of("F1") == ("mkt-1", "mkt-3", "mkt-2")
+
+
+def test_the_calendar_is_the_day_ends_seen() -> None:
+    state = FollowedState()
+    friday, tuesday = MON - dt.timedelta(days=3), MON + dt.timedelta(days=1)
+    for seq, day in enumerate((friday, tuesday)):
+        state.apply(event(seq, DayEnd(day, 0, 0)))
+    # no day end on Monday: a holiday, so the business day after Friday is Tuesday
+    assert state.calendar().add(friday, 1) == tuesday
+
+
+def test_a_day_ends_traceparent_survives_the_json_and_an_older_state_without_one_reads_as_none() -> None:
+    state = FollowedState()
+    assert FollowedState.from_json(state.to_json()) == state  # no day end seen yet
+    state.apply(event(5, DayEnd(MON, 5, 1), traceparent="00-cc-03-01"))
+    restored = FollowedState.from_json(state.to_json())
+    assert restored.last_day_end is not None and restored.last_day_end.traceparent == "00-cc-03-01"
+    older = json.loads(state.to_json())
+    del older["last_day_end"]["traceparent"]
+    before_traceparents = FollowedState.from_json(json.dumps(older))
+    assert before_traceparents.last_day_end is not None
+    assert before_traceparents.last_day_end.traceparent == ""
+
+
+def test_the_check_reads_a_kept_fill_and_booking_as_trade_records() -> None:
+    state = FollowedState()
+    state.apply(event(1, FILL))
+    state.apply(event(2, TRADE))
+    settle = MON + dt.timedelta(days=2)
+    assert state.fills["F1"].book_trade() == BookTrade(
+        "F1", "BAL-USD", "US-AAPL", "BUY", D("10"), D("150.00"), "USD", MON, settle, "mkt-1"
+    )
+    # before the custodian settles, its record carries the contractual settle date
+    assert state.bookings["C1"].record() == CustodianTradeRecord(
+        "C1", "F1", "BAL-USD", "US-AAPL", "BUY", D("10"), D("150.00"), "USD", MON, settle, "mkt-2"
+    )
+
+
+def test_prune_keeps_the_bookings_of_a_fill_recon_never_saw_while_they_are_in_question() -> None:
+    """A custodian trade whose fill the book does not know (missing internally) stays while the check
+    still reports it, and goes once it does not."""
+    state = FollowedState()
+    state.apply(event(1, dataclasses.replace(TRADE, custodian_ref="C9", fill_id="F9")))
+    state.prune(keep_fills={"F9"}, today=MON)
+    assert set(state.bookings) == {"C9"}
+    state.prune(keep_fills=set(), today=MON)
+    assert state.bookings == {}
+
+
+def test_a_custodians_cash_flow_survives_the_json_and_the_state_is_stored_compactly() -> None:
+    state = FollowedState()
+    state.apply(
+        event(1, CustodianCashFlow("R1", "CF1", "EQ-EUR", CashFlowKind.COUPON, D("7.25"), "EUR", "BUND", MON))
+    )
+    text = state.to_json()
+    restored = FollowedState.from_json(text)
+    assert restored == state
+    assert (restored.flows["CF1"].custodian_amount, restored.flows["CF1"].custodian_date) == (D("7.25"), MON)
+    # committed at every day end: no whitespace between JSON tokens
+    assert " " not in text and "\n" not in text

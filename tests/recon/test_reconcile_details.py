@@ -233,3 +233,64 @@ def test_a_partly_explained_cash_break_is_valued_on_its_remainder() -> None:
         part.description
         == "USD cash: book 300 vs custodian 100 (-150 explained by pending settlements, -50 not)"
     )
+
+
+def test_a_pending_settlement_of_a_sub_account_explains_that_accounts_position() -> None:
+    sub = ItemKey(M, Scope.POSITION, instrument_id="AAPL", account="SUB")
+    pending = [settling("F1", MON, quantity="100", account="SUB")]
+    (difference,) = check({sub: D(100)}, {}, pending=pending).differences
+    assert (difference.outcome, difference.account) == (Outcome.TIMING, "SUB")
+    # the mandate's main account holds the same units without a pending settlement: a break
+    (plain,) = check({pos("AAPL"): D(100)}, {}, pending=pending).differences
+    assert plain.outcome is Outcome.BREAK
+
+
+def test_positions_carry_quantities_and_cash_carries_amounts_only() -> None:
+    result = check({pos("AAPL"): D(10), cash("USD"): D("100.00")}, {pos("AAPL"): D(7), cash("USD"): D(90)})
+    assert result.comparison is BVC
+    units, money = result.differences  # in the order the keys were first seen
+    assert (money.book_amount, money.other_amount, money.amount_difference) == (D(100), D(90), D(-10))
+    assert (money.book_quantity, money.other_quantity, money.quantity_difference) == (None, None, None)
+    assert (units.book_quantity, units.other_quantity, units.quantity_difference) == (D(10), D(7), D(-3))
+    # no valuation given: the units have no amount
+    assert (units.book_amount, units.other_amount, units.amount_difference) == (None, None, None)
+    assert check({}, {}, comparison=BVL).comparison is BVL
+
+
+def test_a_coarser_scale_gives_the_same_records() -> None:
+    """reconcile(scale=2) works in cents throughout: the books, the pending settlements and the
+    tolerances are all scaled alike, and the figures come back unscaled."""
+    book = {cash("USD"): D("1000.00"), cash("EUR"): D("50.00"), pos("AAPL"): D(100)}
+    other = {cash("USD"): D("999.96"), cash("EUR"): D("50.06"), pos("AAPL"): D(40)}
+    pending = [settling("F1", MON, quantity="60")]
+    default, cents = (check(book, other, pending=pending, **scale) for scale in ({}, {"scale": 2}))
+    assert cents.differences == default.differences
+    # USD -0.04 is within its 0.05; EUR +0.06 is beyond; AAPL -60 is explained by the pending buy of 60
+    assert [(d.currency, d.outcome, d.book_amount, d.other_amount) for d in cents.differences[:2]] == [
+        ("USD", Outcome.WITHIN_TOLERANCE, D(1000), D("999.96")),
+        ("EUR", Outcome.BREAK, D(50), D("50.06")),
+    ]
+    assert cents.differences[2].outcome is Outcome.TIMING
+    assert cents.counts == default.counts
+
+
+def test_a_tolerance_rule_for_one_comparison_applies_to_that_comparison_only() -> None:
+    config = ReconConfig.from_mapping(
+        {"tolerance": [{"comparison": "BOOK_VS_LEDGER", "scope": "CASH", "absolute": "1"}]}
+    )
+    book, other = {cash("USD"): D(100)}, {cash("USD"): D(101)}
+    (ledger,) = check(book, other, comparison=BVL, config=config).differences
+    assert (ledger.outcome, ledger.tolerance_absolute) == (Outcome.WITHIN_TOLERANCE, D(1))
+    (custodian,) = check(book, other, config=config).differences
+    assert (custodian.outcome, custodian.tolerance_absolute) == (Outcome.BREAK, D(0))
+
+
+def test_a_cash_timing_item_carries_its_amount() -> None:
+    (timing,) = check({cash("USD"): D(-500)}, {}, pending=[settling("F1", MON, amount="-500")]).timing_items
+    # custodian 0 - book -500 = +500, explained by the pending payment of 500
+    assert (timing.amount_difference, timing.quantity_difference) == (D(500), None)
+
+
+def test_units_without_a_unit_value_have_no_amount_even_where_a_rate_is_known() -> None:
+    valuation = Valuation({}, {("EUR", "USD"): D("1.1")}, {M: "USD"})
+    assert value_of(M, "SAP", "EUR", D(3), True, valuation) == (None, "USD", None)

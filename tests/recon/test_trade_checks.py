@@ -13,6 +13,7 @@ from services.recon.domain.records import (
     BreakKind,
     Comparison,
     CustodianTradeRecord,
+    Difference,
     Outcome,
     Scope,
     Valuation,
@@ -270,3 +271,98 @@ def test_the_trade_tolerance_is_looked_up_by_asset_class_and_currency() -> None:
     assert Tolerance.symmetric("2") == config.tolerances.lookup(
         Comparison.BOOK_VS_CUSTODIAN, Scope.TRADE, "", "USD"
     )
+
+
+def test_a_finding_carries_every_field_of_the_fill() -> None:
+    (missing,) = check([fill(quantity="3", event="mkt-1")], [])
+    assert missing == Difference(
+        item_key=trade_item_key(M, "F1", K.MISSING_AT_CUSTODIAN),
+        comparison=Comparison.BOOK_VS_CUSTODIAN,
+        scope=Scope.TRADE,
+        kind=K.MISSING_AT_CUSTODIAN,
+        outcome=Outcome.BREAK,
+        mandate_id=M,
+        instrument_id="AAPL",
+        currency="USD",
+        fill_id="F1",
+        book_quantity=D(3),
+        other_quantity=D(0),
+        quantity_difference=D(-3),
+        caused_by=("mkt-1",),
+        description="fill F1 (AAPL BUY 3): not booked by the custodian (due by 2024-03-08)",
+    )
+
+
+def test_a_record_unknown_to_the_book_carries_every_field_of_the_record() -> None:
+    (unknown,) = check([], [booked("C7", "F7", quantity="12", event="cus-7")])
+    assert unknown == Difference(
+        item_key=trade_item_key(M, "C7", K.MISSING_INTERNALLY),
+        comparison=Comparison.BOOK_VS_CUSTODIAN,
+        scope=Scope.TRADE,
+        kind=K.MISSING_INTERNALLY,
+        outcome=Outcome.BREAK,
+        mandate_id=M,
+        instrument_id="AAPL",
+        currency="USD",
+        fill_id="F7",
+        custodian_refs=("C7",),
+        book_quantity=D(0),
+        other_quantity=D(12),
+        quantity_difference=D(12),
+        caused_by=("cus-7",),
+        description="custodian C7 (AAPL BUY 12) books fill F7, unknown to the book",
+    )
+
+
+def test_a_settlement_date_mismatch_has_no_amount_to_value() -> None:
+    valuation = Valuation({"AAPL": D("170.25")}, {}, {M: "USD"})
+    (late,) = check([fill()], [booked("C1", settle=WED)], valuation=valuation)
+    assert (late.amount_difference, late.base_currency, late.base_amount_difference) == (None, "", None)
+
+
+def test_a_price_mismatch_of_an_instrument_without_reference_data_is_valued_per_unit() -> None:
+    (price,) = check([fill(instrument="XYZ")], [booked("C1", instrument="XYZ", price="10.50")])
+    # no reference data, so not a bond: 100 x 10.00 = 1,000.00 and 100 x 10.50 = 1,050.00
+    assert (price.book_amount, price.other_amount, price.amount_difference) == (
+        D("1000.00"),
+        D("1050.00"),
+        D("50.00"),
+    )
+
+
+def test_records_unknown_to_the_book_are_found_after_records_of_known_fills() -> None:
+    found = check([fill("F1")], [booked("C1", "F1"), booked("C7", "F7"), booked("C8", "F8")])
+    assert [(d.kind, d.custodian_refs) for d in found] == [
+        (K.MISSING_INTERNALLY, ("C7",)),
+        (K.MISSING_INTERNALLY, ("C8",)),
+    ]
+
+
+def test_records_without_a_fill_id_are_each_checked_on_their_own_trade_date() -> None:
+    """Records that name no fill share the empty fill id: one traded after today does not hide one
+    traded today."""
+    found = check([], [booked("C9", "", trade=MON), booked("C8", "", trade=FRI)], today=FRI)
+    assert [d.custodian_refs for d in found] == [("C8",)]
+
+
+def test_duplicates_and_quantity_mismatches_are_valued_in_the_base_currency() -> None:
+    valuation = Valuation({"AAPL": D("10.00")}, {}, {M: "USD"})
+    (duplicate,) = check([fill("F1")], [booked("C1"), booked("C2", quantity="40")], valuation=valuation)
+    # the extra booking of 40 shares at 10.00: 400.00 USD
+    assert (duplicate.amount_difference, duplicate.base_amount_difference) == (D("400.00"), D("400.00"))
+    (typo,) = check([fill("F1")], [booked("C1", quantity="98")], valuation=valuation)
+    # 98 - 100 = -2 shares at 10.00: -20.00 USD
+    assert (typo.amount_difference, typo.base_amount_difference) == (D("-20.00"), D("-20.00"))
+
+
+def test_a_trade_tolerance_rule_for_the_custodian_comparison_applies() -> None:
+    config = ReconConfig.from_mapping(
+        {"tolerance": [{"comparison": "BOOK_VS_CUSTODIAN", "scope": "TRADE", "absolute": "2"}]}
+    )
+    (inside,) = check([fill()], [booked("C1", quantity="102")], config=config)
+    assert (inside.outcome, inside.tolerance_absolute) == (Outcome.WITHIN_TOLERANCE, D(2))
+
+
+def test_a_fill_traded_after_today_does_not_stop_the_check_of_the_next() -> None:
+    found = check([fill("F2", trade=MON), fill("F1")], [], today=FRI)
+    assert [d.fill_id for d in found] == ["F1"]
