@@ -54,14 +54,6 @@ def _wall_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _resolving_event(state: FollowedState, brk: Break, day_end: DayEnd) -> str:
-    """The latest custodian event of the break's fill when recon knows it, else the day end."""
-    for booking in sorted(state.bookings.values(), key=lambda b: b.custodian_ref, reverse=True):
-        if brk.fill_id and booking.fill_id == brk.fill_id:
-            return (booking.status_event_ids or [booking.event_id])[-1]
-    return day_end.event_id
-
-
 class DayEndChecker:
     """Runs checks (one at a time) and what follows them: event-log records and suspense journals.
 
@@ -141,7 +133,7 @@ class DayEndChecker:
 
         def decide(latest: Mapping[str, Break]) -> CheckOutcome:
             resolved_by = {
-                key: _resolving_event(state, brk, day_end)
+                key: state.resolving_event(brk.fill_id, day_end.event_id)
                 for key, brk in latest.items()
                 if brk.status.is_open
             }

@@ -2,7 +2,7 @@
 
 market knows every fault it injected (Simulation.faults()). This runs the simulation
 for a year at the default fault rate, reconciles every day end with recon's pure
-domain exactly as tests/recon/test_simulation.py does (internal book vs custodian:
+domain exactly as tests/recon/domain/test_simulation.py does (internal book vs custodian:
 positions and cash with the pending settlements of fills the custodian has not
 reported SETTLED, then every fill against the custodian's trade records; the
 differences carried from day to day by `breaks.advance`, so breaks persist and

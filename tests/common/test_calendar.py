@@ -1,6 +1,6 @@
 """The one business calendar (services/common/calendar.py): arithmetic inside the known dates, at
 their ends and beyond them (weekdays only there). recon's ages and holidays outside the known
-dates are tested in tests/recon/test_aging_calendar.py.
+dates are tested in tests/recon/domain/test_aging_calendar.py.
 
 The calendar used throughout is February 2020 around Presidents' Day:
     Thu 13, Fri 14, [Sat 15, Sun 16, Mon 17 holiday], Tue 18, Wed 19, Thu 20 (the last date).

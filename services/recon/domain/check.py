@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.common.market_events import Book, FxQuote, PriceQuote
+from services.common.market_events import Book, FxQuote, PriceQuote, unit_price
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.conventions import CASH, SECURITIES, book_items, ledger_items, pending_settlements
 from services.recon.domain.followed import FollowedState
@@ -77,7 +77,7 @@ def valuation_of(
             continue
         ref = reference.instruments.get(quote.instrument_id)
         price = quote.price
-        unit_values[quote.instrument_id] = price / 100 if ref and ref.asset_class.endswith("BOND") else price
+        unit_values[quote.instrument_id] = unit_price(price, ref.asset_class) if ref else price
     fx: dict[tuple[str, str], Decimal] = {}
     for rate in sorted(fx_rates, key=lambda r: r.vendor != "primary"):
         if not rate.rate:

@@ -347,15 +347,21 @@ class FollowedState:
     def calendar(self) -> BusinessCalendar:
         return BusinessCalendar(self.dates)
 
+    def resolving_event(self, fill_id: str, otherwise: str) -> str:
+        """The event that resolves a break of this fill: the custodian's latest message about it
+        (its last settlement report, else its booking), `otherwise` when recon knows none."""
+        for booking in sorted(self.bookings.values(), key=lambda b: b.custodian_ref, reverse=True):
+            if fill_id and booking.fill_id == fill_id:
+                return (booking.status_event_ids or [booking.event_id])[-1]
+        return otherwise
+
     # -------------------------------------------------------------- forgetting
 
     def prune(self, keep_fills: set[str], today: dt.date) -> None:
         """Forget fills outside keep_fills (settled and in agreement) with their bookings, matched
         and old cash flows, and the traceparents nothing kept names any more."""
         self.fills = {k: f for k, f in self.fills.items() if k in keep_fills}
-        self.bookings = {
-            ref: b for ref, b in self.bookings.items() if b.fill_id in self.fills or b.fill_id in keep_fills
-        }
+        self.bookings = {ref: b for ref, b in self.bookings.items() if b.fill_id in keep_fills}
         horizon = today - dt.timedelta(days=FLOW_LINEAGE_DAYS)
         self.flows = {
             k: f

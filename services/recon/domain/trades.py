@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+from services.common.market_events import priced_per_100
 from services.recon.domain.aging import Calendar, as_calendar
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.reconcile import CENT, value_of
@@ -183,7 +184,7 @@ def match_trades(
             )
         if first.price != fill.price:
             # Bond prices are per 100 face: the gross amount is quantity x price / 100.
-            per_unit = Decimal("0.01") if ref is not None and ref.asset_class.endswith("BOND") else Decimal(1)
+            per_unit = Decimal("0.01") if ref is not None and priced_per_100(ref.asset_class) else Decimal(1)
             inside = within(fill.price, first.price, config.price_tolerance)
             out.append(
                 _finding(

@@ -30,7 +30,7 @@ from services.recon.domain.records import (
     Scope,
 )
 from tests.recon.builders import CONFIG, M, run_on
-from tests.recon.test_breaks import CALENDAR, difference, step
+from tests.recon.domain.test_breaks import CALENDAR, difference, step
 
 S = BreakStatus
 K = ActionKind

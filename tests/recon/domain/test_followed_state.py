@@ -298,3 +298,33 @@ def test_a_custodians_cash_flow_survives_the_json_and_the_state_is_stored_compac
     assert (restored.flows["CF1"].custodian_amount, restored.flows["CF1"].custodian_date) == (D("7.25"), MON)
     # committed at every day end: no whitespace between JSON tokens
     assert " " not in text and "\n" not in text
+
+
+def test_a_break_of_a_fill_is_resolved_by_the_custodians_latest_message_about_it() -> None:
+    state = FollowedState()
+    # Nothing known about F1 yet: the day end (the fallback) resolves it.
+    assert state.resolving_event("F1", "mkt-99") == "mkt-99"
+    state.apply(event(1, FILL))
+    state.apply(event(2, TRADE))
+    # Booked but no settlement report: the booking itself.
+    assert state.resolving_event("F1", "mkt-99") == "mkt-2"
+    state.apply(event(3, settlement(SettlementState.FAILED, MON)))
+    state.apply(event(4, settlement(SettlementState.SETTLED, MON + dt.timedelta(days=3))))
+    # The last of its reports, whatever it said.
+    assert state.resolving_event("F1", "mkt-99") == "mkt-4"
+    # Another fill, and a break with no fill (a cash break), fall back.
+    assert state.resolving_event("F2", "mkt-99") == "mkt-99"
+    assert state.resolving_event("", "mkt-99") == "mkt-99"
+
+
+def test_a_fill_booked_twice_is_resolved_by_the_later_custodian_reference() -> None:
+    # The custodian booked F1 twice (C1, then C2): its references sort in booking order, and the
+    # later booking is the one recon settles against.
+    state = FollowedState()
+    state.apply(event(1, FILL))
+    state.apply(event(2, TRADE))
+    state.apply(event(3, dataclasses.replace(TRADE, custodian_ref="C2")))
+    assert state.resolving_event("F1", "mkt-99") == "mkt-3"
+    # A booking of another fill whose reference sorts last changes nothing for F1.
+    state.apply(event(4, dataclasses.replace(TRADE, custodian_ref="C9", fill_id="F9")))
+    assert state.resolving_event("F1", "mkt-99") == "mkt-3"
