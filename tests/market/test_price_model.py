@@ -171,3 +171,38 @@ def test_a_bond_is_priced_at_the_curve_yield_for_its_years_to_maturity() -> None
 
 def test_without_a_risk_shock_argument_there_is_no_shock() -> None:
     assert _two_days({}) == _two_days({"risk_shock": 0.0})
+
+
+def test_a_bonds_yield_is_published_to_six_decimals() -> None:
+    # The corporate's yield as above: 1,840 / 365.25 = 5.0376454 years -> 3 + 0.0376454 / 5 + 1 = 4.00752909...;
+    # published rounded to six places, 4.007529 (a seventh place would show 4.0075291).
+    curve = {"3M": 1.0, "2Y": 2.0, "5Y": 3.0, "10Y": 4.0, "30Y": 5.0}
+    quotes = _prices_and_quotes(PriceModel(universe(), seed=4).step(DAYS[0], 0.05, 0.2, curve, "calm"))
+    assert quotes["CORP"].yield_pct == 4.007529
+
+
+def test_a_treasury_is_priced_in_its_own_day_count() -> None:
+    """ACT/ACT and 30/360 give different clean prices in a February period: a Treasury maturing on
+    Aug 31 pays on Aug 31 and Feb 28; on 2021-02-26, ACT/ACT has accrued 179 of 181 days (0.98895 of the
+    1.25 coupon) and 30/360 only 176 of 180 (0.97778), a 0.014 difference at a 0.001 tick."""
+    treasury = Instrument(
+        "T31", "T31", "T31", AssetClass.GOVERNMENT_BOND, "USD", "Government", "US", Decimal("0.001"), 1,
+        Decimal("2.5"), dt.date(2031, 8, 31), 2, "US Treasury", 0, "ACT/ACT",
+    )  # fmt: skip
+    day = dt.date(2021, 2, 26)
+    [quote] = PriceModel(Universe(instruments=(treasury,), equity_specs={}), seed=4).step(
+        day, 0.05, 0.2, FLAT, "calm"
+    )
+    act_act = to_tick(
+        bonds.clean_price(day, treasury.maturity, Decimal("2.5"), 2, 2.0, "ACT/ACT"), Decimal("0.001")
+    )
+    thirty_360 = to_tick(
+        bonds.clean_price(day, treasury.maturity, Decimal("2.5"), 2, 2.0, "30/360"), Decimal("0.001")
+    )
+    assert act_act != thirty_360
+    assert quote.price == act_act
+    assert quote.accrued_interest == Decimal("1.23618785")  # 1.25 x 179 / 181 = 1.236187845...
+
+
+def _prices_and_quotes(quotes) -> dict:
+    return {q.instrument_id: q for q in quotes}
