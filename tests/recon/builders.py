@@ -7,6 +7,9 @@ from decimal import Decimal
 
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.records import (
+    Break,
+    BreakKind,
+    BreakStatus,
     Comparison,
     Coverage,
     InstrumentRef,
@@ -52,3 +55,29 @@ def run_on(day: dt.date, n: int = 0, covered: frozenset[Coverage] = ALL_SCOPES) 
         covered=covered,
         trace_id="0" * 31 + "1",
     )
+
+
+BREAK_DAY = dt.date(2024, 3, 13)
+
+
+def a_break(break_id: str, mandate: str = M, **changes: object) -> Break:
+    """An open book-vs-custodian position break seen first and last on BREAK_DAY; `changes` override."""
+    at = dt.datetime.combine(BREAK_DAY, dt.time(23, 59), tzinfo=dt.UTC)
+    fields: dict[str, object] = {
+        "break_id": break_id,
+        "item_key": f"item-{break_id}",
+        "generation": 1,
+        "mandate_id": mandate,
+        "kind": BreakKind.QUANTITY_MISMATCH,
+        "status": BreakStatus.OPEN,
+        "comparison": Comparison.BOOK_VS_CUSTODIAN,
+        "scope": Scope.POSITION,
+        "first_seen_date": BREAK_DAY,
+        "last_seen_date": BREAK_DAY,
+        "opened_at": at,
+        "updated_at": at,
+        "opened_in_run_id": "RUN-1",
+        "last_run_id": "RUN-1",
+        **changes,
+    }
+    return Break(**fields)  # type: ignore[arg-type]

@@ -11,13 +11,13 @@ from services.recon.domain.overview import overview
 from services.recon.domain.records import (
     Break,
     BreakKind,
-    BreakStatus,
     BucketCount,
     CheckRun,
     Comparison,
     Scope,
     TimingItem,
 )
+from tests.recon import builders
 from tests.recon.builders import CONFIG
 
 DAY = dt.date(2024, 3, 13)
@@ -47,21 +47,12 @@ def a_run(mandate: str, comparison: Comparison, day: dt.date = DAY) -> CheckRun:
 
 
 def a_break(n: int, mandate: str, bucket: str, base: str, *, escalated: bool = False) -> Break:
-    return Break(
-        break_id=f"BRK-{n}",
-        item_key=f"item-{n}",
-        generation=1,
-        mandate_id=mandate,
+    """An open cash break in `bucket` with a base-currency difference of `base` USD."""
+    return builders.a_break(
+        f"BRK-{n}",
+        mandate,
         kind=BreakKind.CASH_MISMATCH,
-        status=BreakStatus.OPEN,
-        comparison=BVC,
         scope=Scope.CASH,
-        first_seen_date=DAY,
-        last_seen_date=DAY,
-        opened_at=AT,
-        updated_at=AT,
-        opened_in_run_id="RUN-1",
-        last_run_id="RUN-1",
         base_currency="USD",
         base_amount_difference=Decimal(base),
         aging_bucket=bucket,

@@ -19,6 +19,7 @@ from services.recon.domain.records import (
     Scope,
 )
 from services.recon.domain.runs import add, check_runs, counts_of
+from tests.recon import builders
 
 BVC, BVL = Comparison.BOOK_VS_CUSTODIAN, Comparison.BOOK_VS_LEDGER
 
@@ -55,22 +56,7 @@ def test_counts_add_field_by_field() -> None:
 
 
 def a_break(n: int, mandate: str, comparison: Comparison) -> Break:
-    return Break(
-        break_id=f"BRK-{n}",
-        item_key=f"item-{n}",
-        generation=1,
-        mandate_id=mandate,
-        kind=BreakKind.QUANTITY_MISMATCH,
-        status=BreakStatus.OPEN,
-        comparison=comparison,
-        scope=Scope.POSITION,
-        first_seen_date=DAY,
-        last_seen_date=DAY,
-        opened_at=AT,
-        updated_at=AT,
-        opened_in_run_id="RUN-1",
-        last_run_id="RUN-1",
-    )
+    return builders.a_break(f"BRK-{n}", mandate, item_key=f"item-{n}", comparison=comparison)
 
 
 def test_one_check_run_per_mandate_and_comparison_with_what_it_opened_and_resolved() -> None:
