@@ -201,32 +201,27 @@ class SqliteEventLog:
         return stored(batch, head, recorded_at)
 
     def read(self, source: str, from_seq: int, limit: int) -> list[LogRecord]:
-        check_source(source)
-        check_limit(limit)
-        with self._snapshot() as conn:
-            _, oldest = self._position(conn, source)
-            if 0 < from_seq < oldest:
-                raise RetentionExceeded(source, from_seq, oldest)
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM records WHERE source = ? AND seq >= ? ORDER BY seq LIMIT ?",
-                (source, max(from_seq, oldest), limit),
-            ).fetchall()
-        return [_row_to_record(row) for row in rows]
+        return [_row_to_record(row) for row in self._retained(_COLUMNS, source, from_seq, limit)]
 
     def read_payloads(self, source: str, from_seq: int, limit: int) -> list[StoredPayload]:
-        check_source(source)
-        check_limit(limit)
-        with self._snapshot() as conn:
-            _, oldest = self._position(conn, source)
-            if 0 < from_seq < oldest:
-                raise RetentionExceeded(source, from_seq, oldest)
-            rows = conn.execute(
-                "SELECT seq, kind, mandate_id, payload FROM records WHERE source = ? AND seq >= ? ORDER BY seq LIMIT ?",
-                (source, max(from_seq, oldest), limit),
-            ).fetchall()
+        rows = self._retained("seq, kind, mandate_id, payload", source, from_seq, limit)
         return [
             StoredPayload(seq, kind, mandate_id, bytes(payload)) for seq, kind, mandate_id, payload in rows
         ]
+
+    def _retained(self, columns: str, source: str, from_seq: int, limit: int) -> list[sqlite3.Row]:
+        """`columns` of at most limit retained records from from_seq on (the oldest retained for <= 0)."""
+        check_source(source)
+        check_limit(limit)
+        with self._snapshot() as conn:
+            _, oldest = self._position(conn, source)
+            if 0 < from_seq < oldest:
+                raise RetentionExceeded(source, from_seq, oldest)
+            rows: list[sqlite3.Row] = conn.execute(
+                f"SELECT {columns} FROM records WHERE source = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (source, max(from_seq, oldest), limit),
+            ).fetchall()
+        return rows
 
     def head(self, source: str) -> int:
         with self._snapshot() as conn:
