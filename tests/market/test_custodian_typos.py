@@ -68,3 +68,11 @@ def test_price_typos_of_small_and_whole_prices() -> None:
     # 6850 yen (exponent 0): swaps 8650, 6580, 6805; 68500 and 685 change the length; 6851.
     assert price_typo(Decimal(6850), Picks(1)) == Decimal(6580)  # type: ignore[arg-type]
     assert str(price_typo(Decimal(6850), Picks(5))) == "6851"  # type: ignore[arg-type]
+
+
+def test_a_price_typo_keeps_the_sign() -> None:
+    # price_typo rebuilds the figure from its digits, so it must carry the sign over itself:
+    # -12.34 has digits 1234; the first option, the swap of 1 and 2, gives -21.34, not 21.34.
+    assert price_typo(Decimal("-12.34"), Picks(0)) == Decimal("-21.34")  # type: ignore[arg-type]
+    # The last option, the last digit one higher: -12.35.
+    assert str(price_typo(Decimal("-12.34"), Picks(5))) == "-12.35"  # type: ignore[arg-type]
