@@ -42,9 +42,9 @@ SEED = 7
 
 def bench_simulation(days: int) -> dict[str, float]:
     from services.common.eventlog import open_event_log
+    from services.market.fred import load_macro
     from services.market.runtime import ClockSettings, MarketRuntime
     from services.market.sim.engine import SimConfig, Simulation
-    from services.market.sim.macro import load_macro
 
     macro = load_macro(START)
     config = SimConfig(seed=SEED, start=START, days=days)

@@ -180,8 +180,8 @@ class Year:
 def simulate_year(days: int) -> Year:
     from services.ledger.consumer import BOOKED_KINDS
     from services.market import codec
+    from services.market.fred import load_macro
     from services.market.sim.engine import SimConfig, Simulation
-    from services.market.sim.macro import load_macro
 
     started = time.perf_counter()
     sim = Simulation(SimConfig(seed=SEED, start=YEAR_START, days=days), load_macro(YEAR_START))

@@ -51,7 +51,6 @@ TESTS: dict[str, tuple[str, ...]] = {
         "tests/common/test_market_events.py",
         "tests/recon/domain/test_aging_calendar.py",
     ),
-    "market": ("tests/market",),  # until the market tests move to tests/market/domain
 }
 
 
@@ -74,13 +73,17 @@ def _tests_of(service: str) -> tuple[str, ...]:
 def _targets() -> tuple[Target, ...]:
     targets = []
     for prefix, path in _folders():
-        modules = [path] if path.is_file() else sorted(path.glob("*.py"))
-        for module in modules:
-            if module.name == "__init__.py" and not path.is_file():
+        if path.is_file():  # a module of the platform; a package's __init__ is named for its package
+            stem = path.parent.name if path.name == "__init__.py" else path.stem
+            targets.append(Target(f"{prefix}.{stem}", (str(path.relative_to(ROOT)),), _tests_of(prefix)))
+            continue
+        # A folder: each module, in subpackages too (market.macro.regime), but not the
+        # packages' __init__ files, which only gather names.
+        for module in sorted(path.rglob("*.py")):
+            if module.name == "__init__.py":
                 continue
-            relative = str(module.relative_to(ROOT))
-            stem = module.parent.name if module.name == "__init__.py" else module.stem
-            targets.append(Target(f"{prefix}.{stem}", (relative,), _tests_of(prefix)))
+            dotted = ".".join(module.relative_to(path).with_suffix("").parts)
+            targets.append(Target(f"{prefix}.{dotted}", (str(module.relative_to(ROOT)),), _tests_of(prefix)))
     return tuple(targets)
 
 

@@ -31,6 +31,7 @@ def test_every_domain_module_is_a_mutation_target_with_existing_tests() -> None:
         for pattern in (
             "services/*/domain/*.py",
             "services/market/sim/*.py",
+            "services/market/sim/*/*.py",
             "services/common/convert.py",
             "services/common/calendar.py",
             "services/common/market_events/__init__.py",

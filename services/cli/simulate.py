@@ -12,9 +12,9 @@ from rich.progress import Progress
 
 from services.common.settings import load_settings
 from services.market import codec
+from services.market.fred import load_macro
 from services.market.settings import MarketSettings
 from services.market.sim.engine import SimConfig, Simulation
-from services.market.sim.macro import load_macro
 
 
 def simulate(args: argparse.Namespace) -> int:

@@ -7,11 +7,11 @@ import logging
 from services.common.eventlog import open_event_log
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
+from services.market.fred import load_macro
 from services.market.runtime import ClockSettings, MarketRuntime
 from services.market.server import MarketServicer, register
 from services.market.settings import MarketSettings
 from services.market.sim.engine import SimConfig
-from services.market.sim.macro import load_macro
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from services.common.eventlog import RetentionExceeded
 from services.common.status import FieldViolation, RequestError, rpc_errors
 from services.market import codec
 from services.market.hub import EventFilter, FramedEvent, encode_batch
+from services.market.pdf import render_confirmation_pdf
 from services.market.runtime import SOURCE, ClockState, MarketRuntime
-from services.market.sim.confirmations import render_confirmation_pdf
 
 SERVICE_NAME = market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name
 DEFAULT_BATCH = 256

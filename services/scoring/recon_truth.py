@@ -72,8 +72,8 @@ from pathlib import Path
 from typing import Any
 
 from services.common.calendar import BusinessCalendar
+from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
-from services.market.sim.macro import load_macro
 from services.market.sim.records import (
     Book,
     CustodianTrade,

@@ -14,8 +14,8 @@ from opsuite.market.v1 import market_pb2
 from services.common.market_events import AssetClass, MarketEvent, priced_per_100, unit_price
 from services.common.market_events.decode import decode, decode_instrument, decode_mandate
 from services.market import codec
+from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
-from services.market.sim.macro import load_macro
 
 START = dt.date(2019, 1, 2)
 YEAR = 252

@@ -17,8 +17,9 @@ from decimal import Decimal
 
 import pytest
 
+from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
-from services.market.sim.macro import REGIME_EQUITY, MacroDay, MacroHistory, load_macro
+from services.market.sim.macro import REGIME_EQUITY, MacroDay, MacroHistory
 from services.market.sim.records import DayResult
 
 REAL_START = dt.date(2020, 2, 3)

@@ -21,7 +21,8 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
-from services.market.sim.fred import SERIES, load_snapshot
+from services.market.fred import load_snapshot
+from services.market.sim.series import SERIES
 
 VALID_KEY = "abcdefghijklmnopqrstuvwxyz123456"  # FRED keys are 32 lower-case alphanumerics
 REALTIME = "2021-01-05"  # a fixed vintage so answers are reproducible

@@ -1,4 +1,5 @@
-"""Broker trade confirmations as documents: text in one of several house layouts, and PDF.
+"""Broker trade confirmations as documents: text in one of several house layouts (the PDF of a text is
+services/market/pdf.py).
 
 Each layout is a different broker house with its own habits (labels, date
 style, number grouping, side wording, amounts in words), because the documents
@@ -22,8 +23,6 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 
-from fpdf import FPDF
-
 from services.market.sim.records import AssetClass, Fill, Instrument, Side
 
 LAYOUTS: tuple[str, ...] = ("northbridge", "kestrel", "meridian")
@@ -44,8 +43,6 @@ CURRENCY_WORDS: Mapping[str, tuple[str, str]] = MappingProxyType(
     }
 )
 _BONDS = (AssetClass.GOVERNMENT_BOND, AssetClass.CORPORATE_BOND)
-# PDFs carry a creation date; a fixed one keeps the same document byte-identical run after run.
-PDF_CREATION_DATE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _WRAP = 78
 
 
@@ -345,23 +342,3 @@ def render_confirmation_text(
         raise ValueError(f"instrument {instrument.instrument_id} is not the fill's {fill.instrument_id}")
     terms = _Terms(fill, instrument, quantity, price, settle_date)
     return _RENDERERS[layout](fill, instrument, terms, confirmation_id)
-
-
-def render_confirmation_pdf(text: str, *, title: str, created: dt.datetime = PDF_CREATION_DATE) -> bytes:
-    """One A4 page (more if long) of the text in Courier, so fixed-width layouts keep their columns.
-
-    Deterministic: fpdf2 derives the file /ID from the content and the creation date, and the
-    creation date is fixed. Courier is a core PDF font limited to Latin-1; other characters become "?".
-    """
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(created)
-    pdf.set_title(title)
-    pdf.set_author("opsuite market simulation")
-    pdf.set_creator("opsuite")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    pdf.set_font("Courier", size=9)
-    for line in text.splitlines():
-        safe = line.encode("latin-1", errors="replace").decode("latin-1")
-        pdf.multi_cell(0, 4.5, safe if safe else " ", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from services.common.market_events import Instrument, Mandate, MarketEvent
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.rules import LedgerBook
+from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
-from services.market.sim.macro import MacroHistory, load_macro
+from services.market.sim.macro import MacroHistory
 from services.market.sim.records import DayResult
 
 START = dt.date(2020, 2, 3)

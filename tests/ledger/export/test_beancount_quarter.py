@@ -13,8 +13,8 @@ from beancount.core import data
 
 from services.ledger.domain.rules import LedgerBook
 from services.ledger.store import LedgerStore, open_store
+from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
-from services.market.sim.macro import load_macro
 from tests.ledger.export.conftest import (
     assert_bean_check_passes,
     beancount_balances,

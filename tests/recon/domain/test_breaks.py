@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.market.sim.calendar import BusinessCalendar as MarketCalendar
+from services.common.calendar import BusinessCalendar as MarketCalendar
 from services.recon.domain.aging import BusinessCalendar, age_of, as_calendar, bucket_counts
 from services.recon.domain.breaks import (
     Advanced,

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
-from services.market.sim.macro import MacroHistory, load_macro
+from services.market.sim.macro import MacroHistory
 from services.market.sim.records import (
     CustodianTrade,
     FaultKind,

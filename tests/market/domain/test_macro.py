@@ -9,18 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from services.market.sim.fred import SeriesSet, load_snapshot
-from services.market.sim.macro import (
-    REGIME_EQUITY,
-    REGIMES,
-    TENORS,
-    MacroDay,
-    MacroHistory,
-    build_history,
-    load_macro,
-)
-
-from .fake_fred import FakeFred, fake_fred  # noqa: F401 - the fixture
+from services.market.fred import load_macro, load_snapshot
+from services.market.sim.macro import REGIME_EQUITY, REGIMES, TENORS, MacroDay, MacroHistory, build_history
+from services.market.sim.series import SeriesSet
+from tests.market.fake_fred import FakeFred, fake_fred  # noqa: F401 - the fixture
 
 FIRST, LAST = dt.date(1999, 1, 4), dt.date(2021, 1, 4)
 

@@ -35,8 +35,7 @@ from services.market.sim.records import (
     SettlementStatus,
     Side,
 )
-
-from .conftest import SYNTHETIC_START, Run, all_events, run
+from tests.market.conftest import SYNTHETIC_START, Run, all_events, run
 
 K = FaultKind
 ZERO = Decimal(0)

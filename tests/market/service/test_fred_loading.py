@@ -12,16 +12,9 @@ import threading
 import pandas as pd
 import pytest
 
-from services.market.sim.fred import (
-    SERIES,
-    _parse_csv,
-    _series_from_pandas,
-    _SeriesFailed,
-    load_series,
-    load_snapshot,
-)
-
-from .fake_fred import FakeFred, fake_fred  # noqa: F401 - the fixture
+from services.market.fred import _SeriesFailed, load_series, load_snapshot
+from services.market.sim.series import SERIES, parse_csv, parse_observations
+from tests.market.fake_fred import FakeFred, fake_fred  # noqa: F401 - the fixture
 
 FALLBACK = "falling back to the shipped FRED snapshot for every series"
 BAD_KEY_MESSAGE = (
@@ -44,7 +37,7 @@ def test_a_csv_maps_missing_and_empty_values_to_none_and_keeps_the_published_tex
     """A "." is FRED's marker for no value and an empty cell means the same; a value keeps its text as
     published (trailing zero included, surrounding blanks dropped); blank lines anywhere are skipped."""
     content = "DATE,DEXUSEU\n2021-01-04,1.2250\n\n2021-01-05, 1.2300 \n2021-01-06,.\n2021-01-07,\n\n2021-01-08,1.2\n"
-    values, texts = _parse_csv("DEXUSEU", content)
+    values, texts = parse_csv("DEXUSEU", content)
     assert values == {
         dt.date(2021, 1, 4): 1.225,
         dt.date(2021, 1, 5): 1.23,
@@ -65,7 +58,7 @@ def test_a_csv_maps_missing_and_empty_values_to_none_and_keeps_the_published_tex
 )
 def test_a_csv_with_the_wrong_header_is_refused_naming_the_file_and_what_was_found(header: str) -> None:
     with pytest.raises(ValueError) as refused:
-        _parse_csv("DGS10", f"{header}\n2021-01-04,0.93\n")
+        parse_csv("DGS10", f"{header}\n2021-01-04,0.93\n")
     assert str(refused.value) == f"DGS10.csv: expected header DATE,DGS10, found {header}"
 
 
@@ -90,7 +83,7 @@ def test_pandas_observations_map_nan_to_none_and_keep_the_shortest_text_of_each_
             pd.Timestamp("2021-01-06"): 2.0,
         }
     )
-    values, texts = _series_from_pandas("DEXUSEU", data)
+    values, texts = parse_observations("DEXUSEU", data)
     assert values == {dt.date(2021, 1, 4): 1.176, dt.date(2021, 1, 5): None, dt.date(2021, 1, 6): 2.0}
     assert texts == {dt.date(2021, 1, 4): "1.176", dt.date(2021, 1, 6): "2.0"}
 
@@ -98,7 +91,7 @@ def test_pandas_observations_map_nan_to_none_and_keep_the_shortest_text_of_each_
 def test_pandas_observations_with_text_dates_are_read_by_their_first_ten_characters() -> None:
     """An index of strings (no .date()): the date is the first ten characters, whatever follows."""
     data = pd.Series({"2021-01-04T00:00:00": 0.5, "2021-01-05 00:00": 0.75})
-    values, texts = _series_from_pandas("DFF", data)
+    values, texts = parse_observations("DFF", data)
     assert values == {dt.date(2021, 1, 4): 0.5, dt.date(2021, 1, 5): 0.75}
     assert texts == {dt.date(2021, 1, 4): "0.5", dt.date(2021, 1, 5): "0.75"}
 
@@ -106,7 +99,7 @@ def test_pandas_observations_with_text_dates_are_read_by_their_first_ten_charact
 def test_a_series_of_only_missing_values_is_no_series() -> None:
     data = pd.Series({pd.Timestamp("2021-01-04"): float("nan")})
     with pytest.raises(ValueError, match=r"^FRED returned no observations for DGS5$"):
-        _series_from_pandas("DGS5", data)
+        parse_observations("DGS5", data)
 
 
 def test_a_failed_series_names_itself_and_the_error() -> None:

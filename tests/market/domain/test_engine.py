@@ -23,8 +23,7 @@ from services.market.sim.records import (
     Side,
 )
 from services.market.sim.universe import CURRENCY_QUANTUM, lot_size
-
-from .conftest import REAL_DAYS, REAL_START, Run, all_events, run
+from tests.market.conftest import REAL_DAYS, REAL_START, Run, all_events, run
 
 
 def _stream_bytes(result: Run) -> bytes:
@@ -286,7 +285,7 @@ _DIGEST_SCRIPT = """
 import datetime as dt, hashlib
 from services.market import codec
 from services.market.sim.engine import SimConfig, Simulation
-from services.market.sim.macro import load_macro
+from services.market.fred import load_macro
 sim = Simulation(SimConfig(seed=5, start=dt.date(2020, 2, 3), days=15), load_macro(dt.date(2019, 12, 2), dt.date(2020, 12, 31)))
 digest = hashlib.sha256()
 while (day := sim.step()) is not None:

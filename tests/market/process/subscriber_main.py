@@ -1,6 +1,6 @@
 """A downstream subscriber in its own process, for the cross-process tracing test.
 
-Usage: python -m tests.market_service.subscriber_main ADDRESS CURSOR_FILE UNTIL_SEQ
+Usage: python -m tests.market.process.subscriber_main ADDRESS CURSOR_FILE UNTIL_SEQ
 """
 
 from __future__ import annotations

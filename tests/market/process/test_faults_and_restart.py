@@ -13,8 +13,8 @@ from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.cli.registry import free_port
 from services.common.cursor import FileCursorStore
 from services.common.stream_client import EventStreamClient
-from tests.market_service.conftest import market_env, read_events, without_traceparent
-from tests.market_service.test_stream import _simulate
+from tests.market.process.conftest import market_env, read_events, without_traceparent
+from tests.market.process.test_stream import _simulate
 from tests.support.processes import start_service
 
 

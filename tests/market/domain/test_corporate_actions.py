@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from services.common.calendar import BusinessCalendar
 from services.market.sim.actions import (
     PlannedAction,
     coupon_per_100,
@@ -21,7 +22,6 @@ from services.market.sim.actions import (
     index_by_date,
     plan_actions,
 )
-from services.market.sim.calendar import BusinessCalendar
 from services.market.sim.records import AssetClass, CorporateActionKind, Instrument
 from services.market.sim.universe import EquitySpec, Universe
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
-from tests.market_service.conftest import market_env
+from tests.market.process.conftest import market_env
 from tests.support.otlp import OtlpReceiver
 from tests.support.processes import ROOT, start_service
 from tests.support.waiting import wait_until
@@ -28,7 +28,7 @@ def test_subscriber_spans_are_children_of_market_event_spans(tmp_path: Path) -> 
                 what="the market to finish",
             )
         subscriber = subprocess.run(
-            [sys.executable, "-m", "tests.market_service.subscriber_main", market.address,
+            [sys.executable, "-m", "tests.market.process.subscriber_main", market.address,
              str(tmp_path / "cursor"), str(clock.head_seq)],
             cwd=ROOT, capture_output=True, text=True, timeout=120,
             env={"PATH": "/usr/bin:/bin", **receiver.env("subscriber")},

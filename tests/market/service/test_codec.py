@@ -23,8 +23,7 @@ from services.market.sim.records import (
     SettlementState,
     Side,
 )
-
-from .conftest import Run, all_events
+from tests.market.conftest import Run, all_events
 
 
 def _date(message: common_pb2.Date) -> dt.date:

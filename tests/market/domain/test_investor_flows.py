@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from decimal import Decimal
 
-from services.market.sim.calendar import BusinessCalendar
+from services.common.calendar import BusinessCalendar
 from services.market.sim.flows import InvestorFlow, InvestorFlows
 from services.market.sim.records import AssetClass, CashFlowKind, Mandate
 from services.market.sim.rng import py_stream

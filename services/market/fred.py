@@ -1,4 +1,5 @@
-"""FRED observations: live through fredapi with a key, otherwise the snapshot shipped in the package.
+"""Loading FRED's observations: live through fredapi with a key, otherwise the snapshot shipped in
+the package; and the macro history the simulation replays, built from them.
 
 A missing key is the normal offline case and is silent. A key that does not
 work, or a FRED that cannot be reached, must never stop the simulation: the
@@ -9,83 +10,22 @@ snapshot, so the curve, FX and macro rows always share one provenance.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
-import io
 import logging
-import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
-from typing import Any
+
+from services.market.sim.macro import MacroHistory, build_history
+from services.market.sim.series import SERIES, SeriesSet, parse_csv, parse_observations
 
 log = logging.getLogger(__name__)
 
-SERIES: tuple[str, ...] = (
-    "DGS3MO",
-    "DGS2",
-    "DGS5",
-    "DGS10",
-    "DGS30",
-    "DFF",
-    "T10YIE",
-    "DEXUSEU",
-    "DEXUSUK",
-    "DEXJPUS",
-    "DCOILWTICO",
-    "CPIAUCSL",
-    "UNRATE",
-)
-
-MISSING = "."  # FRED's marker for a date without a value (holidays, discontinued series)
 DEFAULT_START = dt.date(1999, 1, 1)
 # fredapi calls urlopen without a timeout; a firewalled FRED would otherwise hang start-up for ever.
 DEFAULT_TIMEOUT_S = 60.0
-
-
-@dataclass(frozen=True)
-class SeriesSet:
-    """Observations of every series in SERIES.
-
-    observations: series id -> date -> value, None where FRED has no value.
-    source: "snapshot" (the package data) or "fred" (fetched live).
-    notes: what happened while loading (e.g. the reason live FRED was not used).
-    text: series id -> date -> the figure as published, for exact decimals (FX).
-        From the snapshot this is the CSV text ("1.1760"); from live FRED,
-        fredapi has already parsed to float, so it is the shortest text that
-        round-trips the float ("1.176"): the same number, without trailing zeros.
-    """
-
-    observations: Mapping[str, Mapping[dt.date, float | None]]
-    source: str
-    notes: tuple[str, ...] = ()
-    text: Mapping[str, Mapping[dt.date, str]] = field(default_factory=dict)
-
-    def with_note(self, note: str) -> SeriesSet:
-        return SeriesSet(self.observations, self.source, (*self.notes, note), self.text)
-
-
-def _parse_csv(series_id: str, content: str) -> tuple[dict[dt.date, float | None], dict[dt.date, str]]:
-    values: dict[dt.date, float | None] = {}
-    texts: dict[dt.date, str] = {}
-    reader = csv.reader(io.StringIO(content))
-    header = next(reader)
-    if len(header) != 2 or header[1] != series_id:
-        raise ValueError(f"{series_id}.csv: expected header DATE,{series_id}, found {','.join(header)}")
-    for row in reader:
-        if not row:
-            continue
-        day = dt.date.fromisoformat(row[0])
-        raw = row[1].strip()
-        if raw == MISSING or raw == "":
-            values[day] = None
-        else:
-            values[day] = float(raw)
-            texts[day] = raw
-    return values, texts
 
 
 @functools.cache
@@ -99,7 +39,7 @@ def load_snapshot() -> SeriesSet:
     texts: dict[str, Mapping[dt.date, str]] = {}
     for series_id in SERIES:
         content = folder.joinpath(f"{series_id}.csv").read_text(encoding="utf-8")
-        values, text = _parse_csv(series_id, content)
+        values, text = parse_csv(series_id, content)
         observations[series_id] = MappingProxyType(values)
         texts[series_id] = MappingProxyType(text)
     return SeriesSet(
@@ -108,22 +48,6 @@ def load_snapshot() -> SeriesSet:
         notes=("FRED snapshot shipped in the package (services/market/data/fred)",),
         text=MappingProxyType(texts),
     )
-
-
-def _series_from_pandas(series_id: str, data: Any) -> tuple[dict[dt.date, float | None], dict[dt.date, str]]:
-    values: dict[dt.date, float | None] = {}
-    texts: dict[dt.date, str] = {}
-    for stamp, value in data.items():
-        day = stamp.date() if hasattr(stamp, "date") else dt.date.fromisoformat(str(stamp)[:10])
-        number = float(value)
-        if math.isnan(number):
-            values[day] = None
-        else:
-            values[day] = number
-            texts[day] = repr(number)
-    if not texts:
-        raise ValueError(f"FRED returned no observations for {series_id}")
-    return values, texts
 
 
 class _SeriesFailed(Exception):
@@ -144,7 +68,7 @@ def _fetch_all(api_key: str, root_url: str | None, start: dt.date) -> SeriesSet:
     for series_id in SERIES:
         try:
             data = fred.get_series(series_id, observation_start=start.isoformat())
-            values, text = _series_from_pandas(series_id, data)
+            values, text = parse_observations(series_id, data)
         except Exception as error:
             raise _SeriesFailed(series_id, error) from error
         observations[series_id] = MappingProxyType(values)
@@ -197,3 +121,14 @@ def load_series(
     )
     log.warning(message)
     return load_snapshot().with_note(message)
+
+
+def load_macro(
+    start: dt.date,
+    end: dt.date | None = None,
+    *,
+    api_key: str | None = None,
+    root_url: str | None = None,
+) -> MacroHistory:
+    """load_series (live FRED with a key, else the snapshot) then build_history."""
+    return build_history(load_series(api_key, root_url=root_url), start, end)

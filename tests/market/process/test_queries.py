@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.status import details_of, status_from_error
-from tests.market_service.conftest import DAYS, read_events
+from tests.market.process.conftest import DAYS, read_events
 
 
 @pytest.fixture(scope="module")

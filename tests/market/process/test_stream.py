@@ -13,7 +13,7 @@ from google.protobuf import json_format
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.status import details_of, status_from_error
-from tests.market_service.conftest import DAYS, SEED, START, market_env, read_events, without_traceparent
+from tests.market.process.conftest import DAYS, SEED, START, market_env, read_events, without_traceparent
 from tests.support.processes import ROOT, ServiceProcess, start_service
 from tests.support.waiting import wait_until
 

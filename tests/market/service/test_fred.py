@@ -8,9 +8,9 @@ import socket
 
 import pytest
 
-from services.market.sim.fred import SERIES, load_series, load_snapshot
-
-from .fake_fred import FakeFred, fake_fred  # noqa: F401 - the fixture
+from services.market.fred import load_series, load_snapshot
+from services.market.sim.series import SERIES
+from tests.market.fake_fred import FakeFred, fake_fred  # noqa: F401 - the fixture
 
 START = dt.date(2020, 1, 1)  # a short window keeps fredapi's per-row date parsing quick
 

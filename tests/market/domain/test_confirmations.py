@@ -9,6 +9,7 @@ from decimal import Decimal
 import pypdf
 import pytest
 
+from services.market.pdf import render_confirmation_pdf
 from services.market.sim.bonds import accrued_interest
 from services.market.sim.confirmations import (
     BROKER_NAMES,
@@ -16,7 +17,6 @@ from services.market.sim.confirmations import (
     amount_in_words,
     layout_for_broker,
     number_to_words,
-    render_confirmation_pdf,
     render_confirmation_text,
 )
 from services.market.sim.records import AssetClass, Fill, Instrument, Side

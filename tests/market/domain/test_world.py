@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from services.common.calendar import BusinessCalendar
 from services.market.sim import bonds
 from services.market.sim.actions import plan_actions
-from services.market.sim.calendar import BusinessCalendar
 from services.market.sim.custodian import price_typo, quantity_typo
 from services.market.sim.desk import make_fill
 from services.market.sim.fx import cross_rate
@@ -29,8 +29,7 @@ from services.market.sim.prices import to_tick
 from services.market.sim.records import AssetClass, CorporateActionKind, Side
 from services.market.sim.rng import derive_seed
 from services.market.sim.universe import build_universe
-
-from .conftest import Run, all_events
+from tests.market.conftest import Run, all_events
 
 START = dt.date(2020, 2, 3)
 ROOT = Path(__file__).resolve().parents[2]
@@ -283,8 +282,8 @@ def test_seeds_per_purpose_are_stable_and_distinct() -> None:
 
 def _equity_index_log_levels(start: dt.date, days: int) -> list[float]:
     """Daily log level of an equal-weight index of the US equities, from primary prices."""
+    from services.market.fred import load_macro
     from services.market.sim.engine import SimConfig, Simulation
-    from services.market.sim.macro import load_macro
 
     sim = Simulation(SimConfig(seed=5, start=start, days=days, fault_rate=0.0), load_macro(start))
     us_equities = {
