@@ -17,8 +17,8 @@ from types import MappingProxyType
 
 import pytest
 
+from services.common.calendar import BusinessCalendar
 from services.market.sim.books import InternalBook
-from services.market.sim.calendar import BusinessCalendar
 from services.market.sim.desk import (
     ALL_BROKERS,
     BROKERS,

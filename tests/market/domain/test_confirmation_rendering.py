@@ -18,16 +18,15 @@ from decimal import Decimal
 import pypdf
 import pytest
 
+from services.market.pdf import render_confirmation_pdf
 from services.market.sim.confirmations import (
     amount_in_words,
     layout_for_broker,
     number_to_words,
-    render_confirmation_pdf,
     render_confirmation_text,
 )
 from services.market.sim.records import Fill, Instrument, Side
-
-from .test_confirmations import BOND, BOND_FILL, EQUITY, EQUITY_FILL
+from tests.market.domain.test_confirmations import BOND, BOND_FILL, EQUITY, EQUITY_FILL
 
 # The equity buy (1,200 AAPL at 123.45, see test_confirmations.py) in each layout.
 NORTHBRIDGE_EQUITY = """\

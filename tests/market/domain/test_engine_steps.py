@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 
-from services.market.sim.calendar import BusinessCalendar
+from services.common.calendar import BusinessCalendar
 from services.market.sim.confirmations import layout_for_broker, render_confirmation_text
 from services.market.sim.custodian import Custodian
 from services.market.sim.desk import BROKERS
@@ -37,8 +37,7 @@ from services.market.sim.records import (
 from services.market.sim.rng import py_stream
 from services.market.sim.universe import build_universe
 from services.market.sim.vendor import SecondVendor
-
-from .conftest import SYNTHETIC_START, synthetic_history
+from tests.market.conftest import SYNTHETIC_START, synthetic_history
 
 K = FaultKind
 HISTORY = synthetic_history(days=12)

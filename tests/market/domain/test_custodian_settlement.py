@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.market.sim.calendar import BusinessCalendar
+from services.common.calendar import BusinessCalendar
 from services.market.sim.custodian import Custodian
 from services.market.sim.faults import SEEDED_RATES, TRADE_KINDS, FaultBook
 from services.market.sim.records import (

@@ -16,20 +16,19 @@ from decimal import Decimal
 
 import pytest
 
-from services.market.sim.fred import SERIES, SeriesSet
+from services.market.fred import load_macro
 from services.market.sim.macro import (
     REGIME_EQUITY,
     MacroDay,
     MacroHistory,
     RegimeSignals,
-    _Regime,
     build_history,
     classify_regime,
-    load_macro,
     risk_shock,
 )
-
-from .fake_fred import VALID_KEY, FakeFred, fake_fred  # noqa: F401 - the fixture
+from services.market.sim.macro.regime import RegimeTracker
+from services.market.sim.series import SERIES, SeriesSet
+from tests.market.fake_fred import VALID_KEY, FakeFred, fake_fred  # noqa: F401 - the fixture
 
 MONDAY = dt.date(2021, 1, 4)
 FX_TEXT = {"DEXUSEU": "1.2250", "DEXUSUK": "1.3600", "DEXJPUS": "103.20"}
@@ -185,7 +184,7 @@ def test_classify_regime(given: RegimeSignals, expected: tuple[str, str, bool, b
 def test_a_crisis_holds_42_business_days_then_a_stress_would_hold_21() -> None:
     """A crisis trigger on day 0, then calm days: crisis through day 41, then the day's own
     regime (the stress trigger fired on day 0 too, 42 days ago, past its 21-day hold)."""
-    regime = _Regime()
+    regime = RegimeTracker()
     assert regime.on(signals(rate_vol=9.0, fed=-1.0))[0] == "crisis"
     held = [regime.on(signals()) for _ in range(42)]
     assert {r for r, _ in held[:41]} == {"crisis"}
@@ -195,7 +194,7 @@ def test_a_crisis_holds_42_business_days_then_a_stress_would_hold_21() -> None:
 
 
 def test_a_stress_holds_21_business_days() -> None:
-    regime = _Regime()
+    regime = RegimeTracker()
     assert regime.on(signals(rate_vol=8.5)) == ("stress", "10Y realised vol 8.5 bp/day")
     held = [regime.on(signals(fed=0.3)) for _ in range(21)]
     assert {r for r, _ in held[:20]} == {"stress"}
@@ -204,7 +203,7 @@ def test_a_stress_holds_21_business_days() -> None:
 
 
 def test_a_fresh_trigger_restarts_the_hold_and_gives_its_own_reason() -> None:
-    regime = _Regime()
+    regime = RegimeTracker()
     regime.on(signals(rate_vol=8.5))
     for _ in range(10):
         regime.on(signals())
@@ -213,12 +212,12 @@ def test_a_fresh_trigger_restarts_the_hold_and_gives_its_own_reason() -> None:
     assert held[0][1] == "stress held: its trigger fired 1 business days ago"  # day 12 vs day 11
     assert held[19][0] == "stress" and held[20][0] == "calm"
     # A crisis fired on day 1 (after a calm day 0) is held on day 2, one day later.
-    regime = _Regime()
+    regime = RegimeTracker()
     regime.on(signals())
     regime.on(signals(rate_vol=12.0, oil_vol=1.0))
     assert regime.on(signals()) == ("crisis", "crisis held: its trigger fired 1 business days ago")
     # During a crisis hold a new stress trigger does not lower the regime.
-    regime = _Regime()
+    regime = RegimeTracker()
     regime.on(signals(rate_vol=12.0, oil_vol=1.0))
     assert regime.on(signals(rate_vol=8.5)) == (
         "crisis",
@@ -227,7 +226,7 @@ def test_a_fresh_trigger_restarts_the_hold_and_gives_its_own_reason() -> None:
 
 
 def test_equity_drift_and_vol_start_at_the_regime_and_halve_the_gap_in_five_days() -> None:
-    regime = _Regime()
+    regime = RegimeTracker()
     regime.on(signals())
     assert (regime.drift, regime.vol) == REGIME_EQUITY["calm"]
     # Five crisis days close half the gap: alpha = 1 - 0.5 ** (1/5), (1 - alpha) ** 5 = 0.5.
