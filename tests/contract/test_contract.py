@@ -1,6 +1,7 @@
 """The v1 contract, checked from the generated descriptors.
 
-These tests hold the contract to ARCHITECTURE.md: the six services and their
+These tests hold the contract to the target design (the shared design page the project was
+started from, which is not in this repository): the six services and their
 RPCs by full name, which RPCs stream, paging on every list RPC, the seed's
 HTTP routes, and exact decimals (never double) for money, quantities and prices.
 """
@@ -18,7 +19,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor, FileDescript
 
 SERVICES = ["market", "recon", "reporting", "dq", "documents", "ledger"]
 
-# ARCHITECTURE.md's service table (plus ListInjectedFaults, issue 2). Extra
+# The target design's service table (plus ListInjectedFaults, issue 2). Extra
 # RPCs are allowed; missing ones are not.
 REQUIRED_RPCS: dict[str, set[str]] = {
     "opsuite.market.v1.MarketService": {
@@ -104,7 +105,7 @@ MONEY_WORDS = {
 
 # Analytics allow-list: a floating-point field whose name contains one of these
 # parts is an analytic (a return, a weight, a yield, a volatility), which
-# ARCHITECTURE.md allows as double even beside a money word ("max_cash_weight").
+# The target design allows as double even beside a money word ("max_cash_weight").
 ANALYTICS_WORDS = {"return", "returns", "weight", "weights", "yield", "vol", "volatility", "pct"}
 
 FLOAT_TYPES = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
