@@ -496,6 +496,18 @@ def test_monthly_series_starting_after_the_curve_use_their_first_month() -> None
     )
 
 
+def test_both_monthly_series_starting_late_count_each_day_once() -> None:
+    # UNRATE and CPIAUCSL both start on 1 Jan 2021, after the curve's first day (Mon 28 Dec 2020):
+    # the four days 28-31 Dec each used a first month, once each, whichever series needed it.
+    days = weekdays(dt.date(2020, 12, 28), 6)
+    series = world(6, start=days[0], UNRATE={dt.date(2021, 1, 1): 6.3}, CPIAUCSL={dt.date(2021, 1, 1): 260.0})
+    history = build_history(series, days[0])
+    assert (
+        "UNRATE/CPIAUCSL start later than the curve: first month used on 4 business days between 2020-12-28 and 2020-12-31"
+        in history.notes
+    )
+
+
 # ---------------------------------------------------------------- oil
 
 

@@ -41,8 +41,12 @@ class Fills:
         self.days: dict[str, list[dt.date]] = {}
 
     def flag(self, kind: str, day: dt.date) -> None:
-        if day >= self._start:
-            self.days.setdefault(kind, []).append(day)
+        """Days are visited in order; two series needing the same fill on one day count it once."""
+        if day < self._start:
+            return
+        days = self.days.setdefault(kind, [])
+        if not days or days[-1] != day:
+            days.append(day)
 
 
 class AsOf:
