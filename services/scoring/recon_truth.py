@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.calendar import BusinessCalendar
+from services.common.market_events import priced_per_100
 from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.records import (
@@ -297,7 +298,7 @@ def reconcile_run(
     twin = Simulation(SimConfig(seed=seed, start=start, days=days, fault_rate=0.0), macro)
     calendar = BusinessCalendar([day.date for day in macro.days])
     reference = {i.instrument_id: InstrumentRef(i.asset_class.value, i.currency) for i in sim.instruments}
-    bonds = {i.instrument_id for i in sim.instruments if i.asset_class.value.endswith("BOND")}
+    bonds = {i.instrument_id for i in sim.instruments if priced_per_100(i.asset_class)}
     base = {m.mandate_id: m.base_currency for m in sim.mandates}
     covered = frozenset(Coverage(m, BVC, scope) for m in base for scope in Scope)
     feed = _Feed()

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 
-from services.market.sim.records import AssetClass, Fill, Instrument, Side
+from services.market.sim.records import Fill, Instrument, Side
+from services.market.sim.universe import is_bond
 
 LAYOUTS: tuple[str, ...] = ("northbridge", "kestrel", "meridian")
 BROKER_NAMES: Mapping[str, str] = MappingProxyType(
@@ -42,7 +43,6 @@ CURRENCY_WORDS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "JPY": ("yen", ""),
     }
 )
-_BONDS = (AssetClass.GOVERNMENT_BOND, AssetClass.CORPORATE_BOND)
 _WRAP = 78
 
 
@@ -70,7 +70,7 @@ class _Terms:
         price: Decimal | None,
         settle_date: dt.date | None,
     ) -> None:
-        self.is_bond = instrument.asset_class in _BONDS
+        self.is_bond = is_bond(instrument)
         self.quantity = fill.quantity if quantity is None else quantity
         self.price = fill.price if price is None else price
         self.settle_date = fill.settle_date if settle_date is None else settle_date

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from types import MappingProxyType
 
+from services.common.market_events import priced_per_100
 from services.market.sim.bonds import curve_yield
 from services.market.sim.records import AssetClass, Instrument
 
@@ -267,7 +268,8 @@ def build_universe(start: dt.date, curve_pct: Mapping[str, float]) -> Universe:
 
 
 def is_bond(instrument: Instrument) -> bool:
-    return instrument.asset_class in (AssetClass.GOVERNMENT_BOND, AssetClass.CORPORATE_BOND)
+    """Bonds trade in nominal and are priced per 100 of it: the one rule in market_events."""
+    return priced_per_100(instrument.asset_class)
 
 
 def lot_size(instrument: Instrument) -> Decimal:
