@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.reflection import enable_reflection
+from services.common.request_decoding import RequestDecoding
 from services.common.service_status import Progress, Readiness, add_status_service
 from services.common.settings import S, Settings, load_settings
 from services.common.telemetry import init_telemetry, shutdown_telemetry
@@ -136,7 +137,7 @@ async def serve(service: Service, settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT, then shut down gracefully; returns the process exit code."""
     configured = settings.addr(service.name)
     # Looked up as grpc.aio.server at call time: the OpenTelemetry instrumentation patches that attribute.
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[RequestDecoding()])
     readiness = Readiness()
     names = [*service.register(server), add_status_service(server, service.name, readiness, service.progress)]
     health_servicer = _DrainingHealthServicer()

@@ -180,3 +180,36 @@ def test_each_grpcurl_example_of_the_readme_works(running: dict[str, ServiceProc
     else:
         assert result.returncode == 0, f"{command}\n{result.stderr}"
         assert result.stdout.strip()
+
+
+# Not a protobuf message: field 31 with wire type 7, which does not exist.
+UNDECODABLE = b"\xff\xff\xff\xff"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_a_body_that_does_not_decode_is_invalid_argument_on_every_method(
+    name: str, running: dict[str, ServiceProcess]
+) -> None:
+    """Every RPC, unary or streaming, refuses bytes that are not its request message with
+    INVALID_ARGUMENT naming the message it expected; the service keeps serving."""
+    import grpc
+
+    service = SERVICES[name]
+    with grpc.insecure_channel(running[name].address) as channel:
+        for method in [*service.methods, None]:
+            if method is None:  # health's Check, served by the platform
+                path, expected = "/grpc.health.v1.Health/Check", "grpc.health.v1.HealthCheckRequest"
+                streaming = False
+            else:
+                path, expected = f"/{service.full_name}/{method.name}", method.input_type.full_name
+                streaming = method.server_streaming
+            call = (channel.unary_stream if streaming else channel.unary_unary)(path)
+            with pytest.raises(grpc.RpcError) as refused:
+                reply = call(UNDECODABLE, timeout=10)
+                if streaming:
+                    next(iter(reply))
+            error = refused.value
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (path, error.code(), error.details())
+            assert expected in error.details(), (path, error.details())
+        health = channel.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=10)
+    assert health == b"\x08\x01"  # status: SERVING
