@@ -58,6 +58,33 @@ def invalid_argument(violations: Sequence[FieldViolation], message: str | None =
     )
 
 
+# A refusal travels in trailers, and clients drop trailers past 8-16 KB (RESOURCE_EXHAUSTED instead
+# of the refusal): what a message echoes from the request is cut to these sizes in UTF-8 bytes.
+MAX_MESSAGE_BYTES = 512
+MAX_FIELD_BYTES = 64
+MAX_DESCRIPTION_BYTES = 192
+MAX_VIOLATIONS = 8
+MAX_METADATA_BYTES = 128
+
+
+def clip(text: str, max_bytes: int) -> str:
+    """`text`, or its start with how much was cut, in at most max_bytes of UTF-8."""
+    encoded = text.encode()
+    if len(encoded) <= max_bytes:
+        return text
+    tail = f"... ({len(text):,} characters cut to fit)"
+    head = encoded[: max(0, max_bytes - len(tail.encode()))].decode(errors="ignore")
+    return head + tail
+
+
+def echo(value: str, max_chars: int = 64) -> str:
+    """`value` quoted for a message, its start only when long: a refusal names what it got without
+    repeating a huge input (the rest of the message, what to do instead, must still fit)."""
+    if len(value) <= max_chars:
+        return repr(value)
+    return f"{value[:max_chars]!r}... ({len(value):,} characters)"
+
+
 def to_rpc_status(
     code: grpc.StatusCode,
     message: str,
@@ -66,20 +93,33 @@ def to_rpc_status(
     reason: str = "",
     metadata: Mapping[str, str] | None = None,
 ) -> grpc.Status:
-    """The grpc.Status (code, message, and details in trailing metadata) for one error."""
+    """The grpc.Status (code, message, and details in trailing metadata) for one error; long texts
+    are clipped so the whole status fits in the trailers any client accepts."""
+    message = clip(message, MAX_MESSAGE_BYTES)
     details: list[any_pb2.Any] = []
     if violations:
+        shown = list(violations[:MAX_VIOLATIONS])
+        if len(violations) > MAX_VIOLATIONS:
+            shown.append(FieldViolation("", f"and {len(violations) - MAX_VIOLATIONS} more problems"))
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
-                for v in violations
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=clip(v.field, MAX_FIELD_BYTES),
+                    description=clip(v.description, MAX_DESCRIPTION_BYTES),
+                )
+                for v in shown
             ]
         )
         packed = any_pb2.Any()
         packed.Pack(bad_request)
         details.append(packed)
     info = error_details_pb2.ErrorInfo(
-        reason=reason or code.name, domain=DOMAIN, metadata=dict(metadata or {})
+        reason=reason or code.name,
+        domain=DOMAIN,
+        metadata={
+            clip(key, MAX_FIELD_BYTES): clip(value, MAX_METADATA_BYTES)
+            for key, value in list((metadata or {}).items())[:MAX_VIOLATIONS]
+        },
     )
     packed_info = any_pb2.Any()
     packed_info.Pack(info)

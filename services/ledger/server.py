@@ -18,7 +18,7 @@ import grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto
-from services.common.status import FieldViolation, RequestError, rpc_errors
+from services.common.status import FieldViolation, RequestError, echo, rpc_errors
 from services.ledger import codec
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.reversal import reversal_draft
@@ -110,7 +110,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             known = ", ".join(sorted(self.context.base_currencies))
             raise RequestError(
                 grpc.StatusCode.NOT_FOUND,
-                f"unknown mandate {mandate_id!r}; known: {known}",
+                f"unknown mandate {echo(mandate_id)}; known: {known}",
                 violations=[FieldViolation(field, "unknown mandate")],
             )
         return base

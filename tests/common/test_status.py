@@ -7,15 +7,19 @@ from collections.abc import AsyncIterator
 import grpc
 import grpc.aio
 import pytest
+from google.rpc import status_pb2
 from grpc_status import rpc_status
 
 from services.common.status import (
     FieldViolation,
     RequestError,
     abort,
+    clip,
     details_of,
+    echo,
     invalid_argument,
     rpc_errors,
+    to_rpc_status,
 )
 
 SERVICE = "opsuite.test.v1.ErrorService"
@@ -140,3 +144,34 @@ def test_decorator_refuses_a_sync_handler() -> None:
 
     with pytest.raises(TypeError):
         rpc_errors(handler)
+
+
+def test_a_long_text_is_clipped_to_its_byte_budget_saying_how_long_it_was() -> None:
+    assert clip("short", 512) == "short"
+    exactly = "x" * 512
+    assert clip(exactly, 512) == exactly  # at the limit: untouched
+    one_over = "x" * 513
+    clipped = clip(one_over, 512)
+    assert len(clipped.encode()) <= 512 and clipped.endswith("... (513 characters cut to fit)")
+    # Multi-byte characters are never split: "é" is 2 bytes in UTF-8.
+    accented = clip("é" * 1000, 100)
+    assert len(accented.encode()) <= 100 and accented.startswith("é") and "\ufffd" not in accented
+
+
+def test_a_refusal_with_many_violations_keeps_the_first_eight_and_counts_the_rest() -> None:
+    violations = [FieldViolation(f"postings[{i}].amount", "y" * 1000) for i in range(20)]
+    status = to_rpc_status(grpc.StatusCode.INVALID_ARGUMENT, "m" * 10_000, violations=violations)
+    decoded = status_pb2.Status.FromString(dict(status.trailing_metadata)["grpc-status-details-bin"])
+    bad_request, _ = details_of(decoded)
+    assert bad_request is not None
+    fields = [v.field for v in bad_request.field_violations]
+    assert fields == [f"postings[{i}].amount" for i in range(8)] + [""]
+    assert bad_request.field_violations[-1].description == "and 12 more problems"
+    assert all(len(v.description.encode()) <= 192 for v in bad_request.field_violations)
+    assert len(status.details.encode()) <= 512
+
+
+def test_an_echoed_value_is_quoted_whole_or_by_its_start_and_length() -> None:
+    assert echo("M-1") == "'M-1'"
+    assert echo("x" * 64) == repr("x" * 64)  # at the limit: whole
+    assert echo("x" * 65) == f"{'x' * 64!r}... (65 characters)"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pool
 
-from opsuite.ledger.v1 import ledger_pb2
+from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2
 from opsuite.recon.v1 import recon_pb2
 from tests.support.processes import ServiceProcess, start_service
@@ -213,3 +213,29 @@ def test_a_body_that_does_not_decode_is_invalid_argument_on_every_method(
             assert expected in error.details(), (path, error.details())
         health = channel.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=10)
     assert health == b"\x08\x01"  # status: SERVING
+
+
+def test_a_huge_value_echoed_in_a_refusal_is_cut_so_the_refusal_still_arrives(
+    running: dict[str, ServiceProcess],
+) -> None:
+    """An unknown mandate id of 100,000 characters: NOT_FOUND naming its start, not RESOURCE_EXHAUSTED
+    because the echoed id made the trailers too large for the client."""
+    import grpc
+
+    from services.common.status import details_of, status_from_error
+
+    huge = "M" * 100_000
+    with grpc.insecure_channel(running["ledger"].address) as channel:
+        stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=huge), timeout=10)
+    error = refused.value
+    assert error.code() == grpc.StatusCode.NOT_FOUND, error.details()
+    # The start of the id, its length, and what to do instead (the known mandates) all fit.
+    assert error.details().startswith("unknown mandate 'MMMM")
+    assert "(100,000 characters); known: " in error.details()
+    assert len(error.details().encode()) <= 512
+    status = status_from_error(error)
+    assert status is not None and status.code == grpc.StatusCode.NOT_FOUND.value[0]
+    bad_request, _ = details_of(status)
+    assert bad_request is not None and [v.field for v in bad_request.field_violations] == ["mandate_id"]
