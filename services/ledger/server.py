@@ -18,6 +18,7 @@ import grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto
+from services.common.paging import page_size, position
 from services.common.status import FieldViolation, RequestError, echo, rpc_errors
 from services.ledger import codec
 from services.ledger.domain.records import JournalDraft
@@ -36,8 +37,6 @@ from services.ledger.store import (
     UnknownAccount,
 )
 
-DEFAULT_PAGE = 100
-MAX_PAGE = 1_000
 # The longest GetBalances waits for min_market_seq when the caller set no deadline.
 MAX_BALANCE_WAIT_S = 30.0
 # Problems that are about the ledger's state (FAILED_PRECONDITION), not the request's form.
@@ -56,26 +55,6 @@ class LedgerContext:
     outbox: OutboxRelay | None = None
     # Waits (at most `timeout` s) until market's events up to a seq are booked; returns the seq booked.
     wait_for_market_seq: Callable[[int, float], Awaitable[int]] | None = None
-
-
-def _page_size(value: int) -> int:
-    if value < 0 or value > MAX_PAGE:
-        raise RequestError(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            "invalid page_size",
-            violations=[FieldViolation("page_size", f"must be between 0 and {MAX_PAGE}, got {value}")],
-        )
-    return value or DEFAULT_PAGE
-
-
-def _token(value: str) -> int:
-    if value and not value.isdigit():
-        raise RequestError(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            "invalid page_token",
-            violations=[FieldViolation("page_token", "is not a token returned by a previous page")],
-        )
-    return int(value or 0)
 
 
 def _problems_error(problems: Sequence[Problem]) -> RequestError:
@@ -249,7 +228,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.GetLedgerResponse:
         if request.mandate_id:
             self._base(request.mandate_id)
-        size, after = _page_size(request.page_size), _token(request.page_token)
+        size, after = page_size(request.page_size), position(request.page_token)
         flt = LedgerFilter(
             mandate_id=request.mandate_id,
             account_prefix=request.account_prefix,
@@ -343,7 +322,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.ListAccountsResponse:
         if request.mandate_id:
             self._base(request.mandate_id)
-        size, start = _page_size(request.page_size), _token(request.page_token)
+        size, start = page_size(request.page_size), position(request.page_token)
         accounts = [
             a
             for a in await asyncio.to_thread(

@@ -18,6 +18,7 @@ from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.convert import date_to_proto, timestamp_to_proto
 from services.common.eventlog import RetentionExceeded
+from services.common.paging import page_size, position
 from services.common.status import FieldViolation, RequestError, rpc_errors
 from services.market import codec
 from services.market.hub import EventFilter, FramedEvent, encode_batch
@@ -28,8 +29,6 @@ SERVICE_NAME = market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name
 DEFAULT_BATCH = 256
 MAX_BATCH = 10_000
 CATCH_UP_PAGE = 4_096
-DEFAULT_PAGE = 100
-MAX_PAGE = 1_000
 
 
 def out_of_range(from_seq: int, oldest: int) -> RequestError:
@@ -42,20 +41,11 @@ def out_of_range(from_seq: int, oldest: int) -> RequestError:
     )
 
 
-def page_bounds(page_size: int, page_token: str, total: int) -> tuple[int, int]:
+def page_bounds(size: int, token: str, total: int) -> tuple[int, int]:
     """Start and end of the requested page; the token is the offset of its first item."""
-    violations = []
-    if page_size < 0 or page_size > MAX_PAGE:
-        violations.append(FieldViolation("page_size", f"must be between 0 and {MAX_PAGE}, got {page_size}"))
-    start = 0
-    if page_token:
-        if not page_token.isdigit() or int(page_token) > total:
-            violations.append(FieldViolation("page_token", "is not a token returned by a previous page"))
-        else:
-            start = int(page_token)
-    if violations:
-        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "invalid paging", violations=violations)
-    return start, min(total, start + (page_size or DEFAULT_PAGE))
+    size = page_size(size)
+    start = position(token, at_most=total)
+    return start, min(total, start + size)
 
 
 def next_token(end: int, total: int) -> str:

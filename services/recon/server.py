@@ -17,6 +17,7 @@ import grpc
 
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.common.convert import decimal_from_proto
+from services.common.paging import DEFAULT_PAGE, MAX_PAGE
 from services.common.status import FieldViolation, RequestError, invalid_argument, rpc_errors
 from services.recon import codec
 from services.recon.domain.breaks import InvalidUpdate, TransitionRefused, update
@@ -25,8 +26,6 @@ from services.recon.domain.overview import overview
 from services.recon.domain.records import Break, BreakAction, BreakKind, BreakStatus, CheckRun
 from services.recon.store import BreakChange, BreakFilter, ChangeKind, ChangeSignal, ReconStore, UnknownBreak
 
-DEFAULT_PAGE = 100
-MAX_PAGE = 1_000
 WATCH_BATCH = 256  # change-feed rows read per round trip of a watch
 
 # mandate_id or None for every mandate -> the runs the check recorded.

@@ -239,3 +239,35 @@ def test_a_huge_value_echoed_in_a_refusal_is_cut_so_the_refusal_still_arrives(
     assert status is not None and status.code == grpc.StatusCode.NOT_FOUND.value[0]
     bad_request, _ = details_of(status)
     assert bad_request is not None and [v.field for v in bad_request.field_violations] == ["mandate_id"]
+
+
+@pytest.mark.parametrize("token", ["99999999999999999999", "9223372036854775808", "\u0661\u0662", "abc"])
+def test_a_garbage_page_token_is_invalid_argument_on_every_paged_list(
+    token: str, running: dict[str, ServiceProcess]
+) -> None:
+    import grpc
+
+    calls = {
+        "ledger": [
+            ("GetLedger", ledger_pb2.GetLedgerRequest),
+            ("ListAccounts", ledger_pb2.ListAccountsRequest),
+        ],
+        "market": [
+            ("ListMandates", market_pb2.ListMandatesRequest),
+            ("ListInstruments", market_pb2.ListInstrumentsRequest),
+        ],
+        "recon": [("ListBreaks", recon_pb2.ListBreaksRequest)],
+    }
+    for name, methods in calls.items():
+        service = SERVICES[name]
+        with grpc.insecure_channel(running[name].address) as channel:
+            for method, request_type in methods:
+                call = channel.unary_unary(
+                    f"/{service.full_name}/{method}", request_serializer=request_type.SerializeToString
+                )
+                with pytest.raises(grpc.RpcError) as refused:
+                    call(request_type(page_token=token), timeout=10)
+                assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (
+                    method,
+                    refused.value.details(),
+                )
