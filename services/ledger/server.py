@@ -24,7 +24,7 @@ from services.ledger import codec
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.reversal import reversal_draft
 from services.ledger.domain.trial_balance import trial_balance_totals
-from services.ledger.domain.validation import Problem, validate_draft, with_base_amounts
+from services.ledger.domain.validation import Problem, base_mismatches, validate_draft, with_base_amounts
 from services.ledger.outbox import POSTED, REVERSED, OutboxRelay
 from services.ledger.store import (
     AlreadyReversed,
@@ -97,7 +97,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     async def _post(self, draft: JournalDraft, base: str, kind: str) -> tuple[ledger_pb2.Journal, bool]:
         """Post one journal, announcing it in the outbox as `kind` when there is an event log."""
         accounts = {a.name: a for a in await asyncio.to_thread(self.store.accounts, draft.mandate_id)}
-        problems = validate_draft(draft, accounts=accounts)
+        problems = [*validate_draft(draft, accounts=accounts), *base_mismatches(draft.postings, base)]
         if problems:
             raise _problems_error(problems)
         draft = with_base_amounts(draft, base, self.context.rates(draft.mandate_id, base))

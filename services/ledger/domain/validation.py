@@ -203,6 +203,8 @@ def validate_draft(
     if any(p.reason == "NOT_FINITE" for p in figure_problems):
         return problems
     problems.extend(_unbalanced(postings))
+    if base_currency is not None:
+        problems.extend(base_mismatches(postings, base_currency))
     if base_currency is not None and postings and all(p.base_amount is not None for p in postings):
         off = base_imbalance(postings)
         if off != 0:
@@ -211,6 +213,32 @@ def validate_draft(
                     "postings", f"base amounts ({base_currency}) are out by {_fmt(off)}", "UNBALANCED_BASE"
                 )
             )
+    return problems
+
+
+def base_mismatches(postings: Iterable[Posting], base_currency: str) -> list[Problem]:
+    """Base-currency postings whose given base amount is not their amount.
+
+    A posting in the mandate's base currency is already in base: its base amount can only be its
+    amount. Left unchecked, 1000.00 EUR carrying base 1.00 against -1000.00 EUR carrying -2.00 (in an
+    EUR mandate) would "balance" through an FX rounding line. The one base-currency posting that
+    carries a base amount of its own is the FX revaluation line, whose amount is 0.
+    """
+    problems = []
+    for index, posting in enumerate(postings):
+        base = posting.base_amount
+        if posting.currency != base_currency or base is None or base == posting.amount:
+            continue
+        if posting.amount == 0 and posting.account == chart.fx_revaluation(base_currency):
+            continue
+        problems.append(
+            Problem(
+                f"postings[{index}].base_amount",
+                f"posting {index}: a {base_currency} posting is already in base, so its base amount must "
+                f"equal its amount {_fmt(posting.amount)}, not {_fmt(base)}; leave base_amount unset",
+                "BASE_MISMATCH",
+            )
+        )
     return problems
 
 

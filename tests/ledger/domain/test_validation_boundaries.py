@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from services.ledger.domain.records import Account, JournalDraft, JournalKind, Posting
-from services.ledger.domain.validation import Problem, validate_draft, with_base_amounts
+from services.ledger.domain.validation import Problem, base_mismatches, validate_draft, with_base_amounts
 
 D = Decimal
 DAY = dt.date(2024, 3, 5)
@@ -348,4 +348,55 @@ def test_an_imbalance_with_only_credits_or_only_debits_shows_the_empty_side_as_z
     assert [p.message for p in validate_draft(journal, accounts=None)] == [
         "EUR is out by -3.00: debits 0, credits 3.00",
         "GBP is out by 3.25: debits 3.25, credits 0",
+    ]
+
+
+# ------------------------------------------------------------------ base-currency postings
+
+
+@pytest.mark.parametrize("base", ["999.99", "1000.01", "1.00"])
+def test_a_base_currency_posting_whose_base_amount_is_not_its_amount_is_refused(base: str) -> None:
+    # One cent either side of 1000.00, and the 1.00: an EUR posting in an EUR mandate is in base.
+    journal = draft(
+        Posting("Assets:Cash:EUR", D("1000.00"), "EUR", base_amount=D(base)),
+        Posting("Equity:Capital:EUR", D("-1000.00"), "EUR", base_amount=-D(base)),
+    )
+    assert base_mismatches(journal.postings, "EUR") == [
+        Problem(
+            "postings[0].base_amount",
+            f"posting 0: a EUR posting is already in base, so its base amount must equal its amount "
+            f"1000.00, not {base}; leave base_amount unset",
+            "BASE_MISMATCH",
+        ),
+        Problem(
+            "postings[1].base_amount",
+            f"posting 1: a EUR posting is already in base, so its base amount must equal its amount "
+            f"-1000.00, not -{base}; leave base_amount unset",
+            "BASE_MISMATCH",
+        ),
+    ]
+    assert ("postings[0].base_amount", "BASE_MISMATCH") in fields(
+        validate_draft(journal, accounts=None, base_currency="EUR")
+    )
+
+
+def test_base_amounts_equal_to_the_amount_or_on_other_currencies_pass() -> None:
+    journal = draft(
+        Posting("Assets:Cash:EUR", D("1000.00"), "EUR", base_amount=D("1000.00")),
+        Posting("Assets:Cash:USD", D("-1100.00"), "USD", base_amount=D("-1000.00")),
+    )
+    assert base_mismatches(journal.postings, "EUR") == []
+    # In a USD mandate the USD leg is the base one: -1100.00 carrying -1000.00 is refused.
+    assert [p.field for p in base_mismatches(journal.postings, "USD")] == ["postings[1].base_amount"]
+
+
+def test_only_the_zero_amount_fx_revaluation_line_carries_a_base_amount_of_its_own() -> None:
+    line = Posting("Income:FxRevaluation:EUR", D(0), "EUR", base_amount=D("-0.01"))
+    assert base_mismatches([line], "EUR") == []
+    # The same trick on another account, or with an amount, is refused.
+    elsewhere = Posting("Income:Fees:EUR", D(0), "EUR", base_amount=D("-0.01"))
+    with_amount = Posting("Income:FxRevaluation:EUR", D("0.01"), "EUR", base_amount=D("-0.01"))
+    assert [p.field for p in base_mismatches([elsewhere, with_amount], "EUR")] == [
+        "postings[0].base_amount",
+        "postings[1].base_amount",
     ]

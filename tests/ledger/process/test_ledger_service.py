@@ -172,6 +172,22 @@ def test_post_journal_errors_name_the_problem_and_change_nothing(world: World) -
     bad_request, _ = details_of(status_from_error(raised.value))
     assert bad_request is not None and any("postings[0]" in v.field for v in bad_request.field_violations)
 
+    # Base-currency lines carrying base amounts other than their amounts (the 1000.00 with
+    # base 1.00 / -2.00): refused, not "balanced" by an FX rounding line.
+    inconsistent = ledger_pb2.PostJournalRequest()
+    inconsistent.CopyFrom(base)
+    inconsistent.postings[0].base_amount.CopyFrom(money("1.00", ccy))
+    inconsistent.postings[1].base_amount.CopyFrom(money("-2.00", ccy))
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.PostJournal(inconsistent)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    bad_request, _ = details_of(status_from_error(raised.value))
+    assert bad_request is not None
+    assert [v.field for v in bad_request.field_violations] == [
+        "postings[0].base_amount",
+        "postings[1].base_amount",
+    ]
+
     no_key = ledger_pb2.PostJournalRequest()
     no_key.CopyFrom(base)
     no_key.idempotency_key = ""
