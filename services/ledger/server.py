@@ -191,13 +191,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             )
         base = self._base(original.mandate_id)
         if original.reversed_by_journal_id:
-            reversal = await asyncio.to_thread(self.store.get_journal, original.reversed_by_journal_id)
-            assert reversal is not None
-            return ledger_pb2.ReverseJournalResponse(
-                reversal=codec.journal_to_proto(reversal, base),
-                original=codec.journal_to_proto(original, base),
-                replayed=True,
-            )
+            return await self._existing_reversal(original.journal_id, base)
         effective = (
             codec.optional_date(request.effective_date, "effective_date")
             or self.context.today()
@@ -212,12 +206,33 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             trace_id=telemetry.trace_id_of(telemetry.current_traceparent()),
             posted_by=request.posted_by or "api",
         )
-        posted, replayed = await self._post(draft, base, REVERSED)
+        try:
+            posted, replayed = await self._post(draft, base, REVERSED)
+        except RequestError as error:
+            # Another call reversed it between our read and our write (with another reason, so its
+            # journal differs from ours): the contract answers with that reversal, not a conflict.
+            if error.reason not in ("ALREADY_REVERSED", "IDEMPOTENCY_CONFLICT"):
+                raise
+            again = await asyncio.to_thread(self.store.get_journal, original.journal_id)
+            if again is None or not again.reversed_by_journal_id:
+                raise
+            return await self._existing_reversal(original.journal_id, base)
         await self._deliver()
         original_now = await asyncio.to_thread(self.store.get_journal, original.journal_id)
         assert original_now is not None
         return ledger_pb2.ReverseJournalResponse(
             reversal=posted, original=codec.journal_to_proto(original_now, base), replayed=replayed
+        )
+
+    async def _existing_reversal(self, journal_id: str, base: str) -> ledger_pb2.ReverseJournalResponse:
+        original = await asyncio.to_thread(self.store.get_journal, journal_id)
+        assert original is not None and original.reversed_by_journal_id
+        reversal = await asyncio.to_thread(self.store.get_journal, original.reversed_by_journal_id)
+        assert reversal is not None
+        return ledger_pb2.ReverseJournalResponse(
+            reversal=codec.journal_to_proto(reversal, base),
+            original=codec.journal_to_proto(original, base),
+            replayed=True,
         )
 
     # ------------------------------------------------------------ reads

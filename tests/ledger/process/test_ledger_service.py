@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -197,6 +199,32 @@ def test_post_journal_errors_name_the_problem_and_change_nothing(world: World) -
 
     after = world.ledger_stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id))
     assert after == before
+
+
+def test_concurrent_reversals_with_different_reasons_all_answer_the_one_reversal(world: World) -> None:
+    """Eight callers reverse one journal at once, each with its own reason: one reversal is posted,
+    and every caller gets it (the others as replayed), none ALREADY_EXISTS."""
+    posted = world.ledger_stub.PostJournal(_suspense_request(world, "test:race", amount="7.00")).journal
+    start = threading.Barrier(8)
+
+    def reverse(n: int) -> ledger_pb2.ReverseJournalResponse:
+        start.wait()
+        return world.ledger_stub.ReverseJournal(
+            ledger_pb2.ReverseJournalRequest(journal_id=posted.journal_id, reason=f"caller {n}")
+        )
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(reverse, range(8)))
+    assert len({a.reversal.journal_id for a in answers}) == 1
+    assert sorted(a.replayed for a in answers) == [False] + [True] * 7
+    reversals = world.ledger_stub.GetLedger(
+        ledger_pb2.GetLedgerRequest(
+            mandate_id=posted.mandate_id, kind=ledger_pb2.JOURNAL_KIND_REVERSAL, page_size=1000
+        )
+    ).journals
+    assert [j.journal_id for j in reversals if j.reverses_journal_id == posted.journal_id] == [
+        answers[0].reversal.journal_id
+    ]
 
 
 def test_reverse_journal_posts_the_mirror_once(world: World) -> None:
