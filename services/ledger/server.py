@@ -32,6 +32,7 @@ from services.ledger.store import (
     IdempotencyConflict,
     LedgerFilter,
     LedgerStore,
+    OutOfRange,
     TooPrecise,
     Unbalanced,
     UnknownAccount,
@@ -127,6 +128,11 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             ) from error
         except TooPrecise as error:
             raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, str(error), reason="TOO_PRECISE") from error
+        except OutOfRange as error:
+            # A running total (an account's balance) would pass what the ledger stores exactly.
+            raise RequestError(
+                grpc.StatusCode.OUT_OF_RANGE, f"{error}; nothing was written", reason="OUT_OF_RANGE"
+            ) from error
         except AlreadyReversed as error:
             raise RequestError(
                 grpc.StatusCode.FAILED_PRECONDITION, str(error), reason="ALREADY_REVERSED"

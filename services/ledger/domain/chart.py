@@ -18,6 +18,10 @@ from services.ledger.domain.records import Account
 
 MINOR_UNITS: Mapping[str, int] = MappingProxyType({"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0})
 QUANTITY_PLACES = 6
+# The largest amount, base amount or quantity one posting may carry, in absolute value: what the
+# storage holds exactly (10^18 micro-units in a signed 64-bit integer), documented in
+# docs/ledger-design.md. Beyond it a figure is refused, never rounded.
+MAX_FIGURE = Decimal(10) ** 12
 
 ROOTS: tuple[str, ...] = ("Assets", "Liabilities", "Equity", "Income", "Expenses")
 # Beancount's component rule (ASCII subset): a capital letter or digit, then letters, digits or dashes.

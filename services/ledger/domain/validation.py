@@ -25,7 +25,7 @@ class Problem:
     """One thing wrong with a draft. field: where ("postings[2].amount"); reason: a stable code
     (UNBALANCED, UNBALANCED_BASE, UNKNOWN_ACCOUNT, CLOSED_ACCOUNT, NOT_YET_OPEN, TOO_PRECISE,
     UNKNOWN_CURRENCY, CURRENCY_MISMATCH, NOT_FINITE, BAD_ACCOUNT_NAME, TOO_FEW_POSTINGS, EMPTY_KEY,
-    EMPTY_MANDATE)."""
+    EMPTY_MANDATE, OUT_OF_RANGE, BASE_MISMATCH)."""
 
     field: str
     message: str
@@ -76,6 +76,15 @@ def _precision(index: int, posting: Posting, base_currency: str | None) -> list[
         if value is not None and not value.is_finite():
             problems.append(
                 Problem(f"{where}.{name}", f"posting {index}: {name} {value} is not a number", "NOT_FINITE")
+            )
+        elif value is not None and abs(value) > chart.MAX_FIGURE:
+            problems.append(
+                Problem(
+                    f"{where}.{name}",
+                    f"posting {index}: {name} {_fmt(value)} is beyond the ledger's limit of "
+                    f"{chart.MAX_FIGURE:,f} either way; split it over several journals",
+                    "OUT_OF_RANGE",
+                )
             )
     if problems:
         return problems
@@ -200,7 +209,8 @@ def validate_draft(
         figure_problems.extend(_precision(index, posting, base_currency))
         problems.extend(_account(index, posting, accounts, draft.effective_date))
     problems.extend(figure_problems)
-    if any(p.reason == "NOT_FINITE" for p in figure_problems):
+    if any(p.reason in ("NOT_FINITE", "OUT_OF_RANGE") for p in figure_problems):
+        # Sums of such figures are not exact (28 digits): a balance check would name a false imbalance.
         return problems
     problems.extend(_unbalanced(postings))
     if base_currency is not None:

@@ -400,3 +400,46 @@ def test_only_the_zero_amount_fx_revaluation_line_carries_a_base_amount_of_its_o
         "postings[0].base_amount",
         "postings[1].base_amount",
     ]
+
+
+# ------------------------------------------------------------------ the ledger's range
+
+
+def test_figures_up_to_the_limit_are_accepted() -> None:
+    # 10^12 exactly, in amount and quantity: the largest the storage holds (10^18 micro-units).
+    journal = draft(
+        Posting("Assets:Securities:X", D("1000000000000.00"), "USD", quantity=D("1000000000000")),
+        Posting("Assets:Cash:USD", D("-1000000000000.00"), "USD"),
+    )
+    assert validate_draft(journal, accounts=None, base_currency="USD") == []
+
+
+def test_a_figure_one_cent_past_the_limit_is_refused_and_no_false_imbalance_is_named() -> None:
+    journal = draft(
+        Posting("Assets:Cash:USD", D("1000000000000.01"), "USD"),
+        Posting("Equity:Capital:USD", D("-1000000000000.01"), "USD"),
+    )
+    assert fields(validate_draft(journal, accounts=None)) == [
+        ("postings[0].amount", "OUT_OF_RANGE"),
+        ("postings[1].amount", "OUT_OF_RANGE"),
+    ]
+    [first, _] = validate_draft(journal, accounts=None)
+    assert first.message == (
+        "posting 0: amount 1000000000000.01 is beyond the ledger's limit of 1,000,000,000,000 either way; "
+        "split it over several journals"
+    )
+
+
+def test_past_28_digits_the_refusal_is_the_range_not_an_imbalance() -> None:
+    # 30 digits balance exactly but sum with 28-digit precision: without the range check first,
+    # the refusal would say "USD is out by ..." for a journal that balances.
+    big = D("123456789012345678901234567.89")
+    journal = draft(Posting("Assets:Cash:USD", big, "USD"), Posting("Equity:Capital:USD", -big, "USD"))
+    assert {reason for _, reason in fields(validate_draft(journal, accounts=None))} == {"OUT_OF_RANGE"}
+
+
+@pytest.mark.parametrize("name", ["base_amount", "quantity"])
+def test_base_amounts_and_quantities_have_the_same_limit(name: str) -> None:
+    posting = Posting("Assets:Securities:X", D("1.00"), "EUR", **{name: D("1000000000000.000001")})
+    journal = draft(posting, Posting("Assets:Cash:EUR", D("-1.00"), "EUR"))
+    assert (f"postings[0].{name}", "OUT_OF_RANGE") in fields(validate_draft(journal, accounts=None))
