@@ -443,3 +443,12 @@ def test_base_amounts_and_quantities_have_the_same_limit(name: str) -> None:
     posting = Posting("Assets:Securities:X", D("1.00"), "EUR", **{name: D("1000000000000.000001")})
     journal = draft(posting, Posting("Assets:Cash:EUR", D("-1.00"), "EUR"))
     assert (f"postings[0].{name}", "OUT_OF_RANGE") in fields(validate_draft(journal, accounts=None))
+
+
+def test_a_mismatch_after_the_fx_revaluation_line_is_still_found() -> None:
+    # The exempt line first must not end the check: the EUR posting after it is still refused.
+    journal = [
+        Posting("Income:FxRevaluation:EUR", D(0), "EUR", base_amount=D("-0.01")),
+        Posting("Assets:Cash:EUR", D("5.00"), "EUR", base_amount=D("5.01")),
+    ]
+    assert [p.field for p in base_mismatches(journal, "EUR")] == ["postings[1].base_amount"]
