@@ -18,8 +18,9 @@ import grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto
+from services.common.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS, too_long
 from services.common.paging import page_size, position
-from services.common.status import FieldViolation, RequestError, echo, rpc_errors
+from services.common.status import FieldViolation, RequestError, echo, invalid_argument, rpc_errors
 from services.ledger import codec
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.reversal import reversal_draft
@@ -152,6 +153,26 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, request: ledger_pb2.PostJournalRequest, context: grpc.aio.ServicerContext
     ) -> ledger_pb2.PostJournalResponse:
         base = self._base(request.mandate_id)
+        oversized = too_long(
+            [
+                ("idempotency_key", request.idempotency_key, MAX_NAME_CHARS),
+                ("memo", request.memo, MAX_TEXT_CHARS),
+                ("source_event_id", request.source_event_id, MAX_NAME_CHARS),
+                ("trace_id", request.trace_id, MAX_NAME_CHARS),
+                ("posted_by", request.posted_by, MAX_NAME_CHARS),
+                *((f"caused_by[{i}]", cause, MAX_NAME_CHARS) for i, cause in enumerate(request.caused_by)),
+                *(
+                    (f"postings[{i}].{name}", value, limit)
+                    for i, p in enumerate(request.postings)
+                    for name, value, limit in (
+                        ("account", p.account, MAX_NAME_CHARS),
+                        ("memo", p.memo, MAX_TEXT_CHARS),
+                    )
+                ),
+            ]
+        )
+        if oversized:
+            raise invalid_argument(oversized)
         if not request.HasField("effective_date"):
             raise RequestError(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -184,6 +205,14 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             violations.append(FieldViolation("journal_id", "the journal to reverse"))
         if not request.reason.strip():
             violations.append(FieldViolation("reason", "say why: it is recorded on the reversal"))
+        violations += too_long(
+            [
+                ("journal_id", request.journal_id, MAX_NAME_CHARS),
+                ("reason", request.reason, MAX_TEXT_CHARS),
+                ("idempotency_key", request.idempotency_key, MAX_NAME_CHARS),
+                ("posted_by", request.posted_by, MAX_NAME_CHARS),
+            ]
+        )
         if violations:
             raise RequestError(
                 grpc.StatusCode.INVALID_ARGUMENT, "invalid ReverseJournal request", violations=violations

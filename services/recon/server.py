@@ -17,6 +17,7 @@ import grpc
 
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.common.convert import decimal_from_proto
+from services.common.limits import MAX_NAME_CHARS, MAX_PAGE_BYTES, MAX_TEXT_CHARS, too_long
 from services.common.paging import DEFAULT_PAGE, MAX_PAGE
 from services.common.status import FieldViolation, RequestError, invalid_argument, rpc_errors
 from services.recon import codec
@@ -184,10 +185,18 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
                 [FieldViolation("page_token", "is not a token returned by a previous page")]
             ) from None
         page = found[:size]
-        return recon_pb2.ListBreaksResponse(
-            breaks=[codec.break_to_proto(b) for b in page],
-            next_page_token=page[-1].break_id if len(found) > size else "",
-        )
+        reply = recon_pb2.ListBreaksResponse()
+        used = 0
+        for brk in page:
+            message = codec.break_to_proto(brk)
+            used += message.ByteSize()
+            if reply.breaks and used > MAX_PAGE_BYTES:
+                # Large enough already: the rest on the next page, so no reply nears the message limit.
+                reply.next_page_token = reply.breaks[-1].break_id
+                return reply
+            reply.breaks.append(message)
+        reply.next_page_token = page[-1].break_id if len(found) > size else ""
+        return reply
 
     @rpc_errors
     async def GetBreak(
@@ -225,6 +234,14 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
                 FieldViolation(field, "nothing to change: set assignee, comment or status")
                 for field in ("assignee", "comment", "status")
             )
+        violations += too_long(
+            [
+                ("break_id", request.break_id, MAX_NAME_CHARS),
+                ("actor", request.actor, MAX_NAME_CHARS),
+                ("assignee", request.assignee, MAX_NAME_CHARS),
+                ("comment", request.comment, MAX_TEXT_CHARS),
+            ]
+        )
         if violations:
             raise invalid_argument(violations)
         at, sim_time = _wall_clock(), self._sim_clock()

@@ -15,6 +15,7 @@ from opsuite.common.v1 import common_pb2
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2
 from services.common.eventlog import open_event_log
+from services.common.limits import MAX_TEXT_CHARS
 from services.common.status import details_of, status_from_error
 from services.ledger.domain.records import JournalDraft, JournalKind, Posting
 from services.ledger.store import open_store
@@ -189,6 +190,18 @@ def test_post_journal_errors_name_the_problem_and_change_nothing(world: World) -
         "postings[0].base_amount",
         "postings[1].base_amount",
     ]
+
+    # A 1 MB memo, and a posting memo one character past its limit: refused, naming both fields.
+    oversized = ledger_pb2.PostJournalRequest()
+    oversized.CopyFrom(base)
+    oversized.memo = "m" * 1_000_000
+    oversized.postings[1].memo = "p" * (MAX_TEXT_CHARS + 1)
+    with pytest.raises(grpc.RpcError) as raised:
+        world.ledger_stub.PostJournal(oversized)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    bad_request, _ = details_of(status_from_error(raised.value))
+    assert bad_request is not None
+    assert [v.field for v in bad_request.field_violations] == ["memo", "postings[1].memo"]
 
     no_key = ledger_pb2.PostJournalRequest()
     no_key.CopyFrom(base)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import grpc
+import pytest
 
 from opsuite.common.v1 import common_pb2
 from opsuite.recon.v1 import recon_pb2 as pb
@@ -77,6 +78,25 @@ async def test_list_breaks_pages_oldest_first(served: Served) -> None:
         if not (token := page.next_page_token):
             break
     assert seen == [b.break_id for b in everything] and pages == 4
+
+
+async def test_a_page_stops_at_its_byte_budget_whatever_size_was_asked(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a budget smaller than two breaks, every page holds one break (never none) and says where
+    to go on, even though 1,000 were asked for; together the pages list every break once."""
+    everything = [b.break_id for b in (await served.stub.ListBreaks(pb.ListBreaksRequest())).breaks]
+    one_break = min(b.ByteSize() for b in (await served.stub.ListBreaks(pb.ListBreaksRequest())).breaks)
+    monkeypatch.setattr("services.recon.server.MAX_PAGE_BYTES", one_break)
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = await served.stub.ListBreaks(pb.ListBreaksRequest(page_size=1000, page_token=token))
+        assert len(page.breaks) == 1
+        seen.extend(b.break_id for b in page.breaks)
+        if not (token := page.next_page_token):
+            break
+    assert seen == everything and len(seen) == 4
 
 
 async def test_list_breaks_filters(served: Served) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import grpc
 
 from opsuite.recon.v1 import recon_pb2 as pb
+from services.common.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS
 from services.recon.domain.breaks import break_id_for
 from services.recon.domain.records import CheckRun
 from services.recon.store import ChangeKind
@@ -98,12 +99,25 @@ async def test_update_refusals_change_nothing(served: Served) -> None:
         grpc.StatusCode.FAILED_PRECONDITION, break_id=USD_CASH, actor="ana", assignee="bo", comment="mine"
     )
     assert "cannot be assigned" in message
+    # Free text past its limit (a 1 MB comment filled recon's memory and its replies): refused, with
+    # the limit, one character past it; at the limit it would be accepted (the check is len > limit).
+    _, violations, _ = await update_refused(
+        invalid, break_id=SAP, actor="a" * (MAX_NAME_CHARS + 1), comment="c" * (MAX_TEXT_CHARS + 1)
+    )
+    assert violations == {
+        "actor": f"at most {MAX_NAME_CHARS:,} characters, got {MAX_NAME_CHARS + 1:,}",
+        "comment": f"at most {MAX_TEXT_CHARS:,} characters, got {MAX_TEXT_CHARS + 1:,}",
+    }
     assert (served.store.head(), served.store.counts(), served.store.get_break(SAP)) == before
     # A comment on a closed break is allowed: it is history, not a move.
     closed = await served.stub.UpdateBreak(
         pb.UpdateBreakRequest(break_id=USD_CASH, actor="ana", comment="noted")
     )
     assert closed.history[-1].comment == "noted" and closed.record.status == pb.BREAK_STATUS_RESOLVED
+    longest = await served.stub.UpdateBreak(
+        pb.UpdateBreakRequest(break_id=USD_CASH, actor="a" * MAX_NAME_CHARS, comment="c" * MAX_TEXT_CHARS)
+    )
+    assert longest.history[-1].comment == "c" * MAX_TEXT_CHARS
 
 
 async def test_run_check_without_a_checker_is_refused(served: Served) -> None:
