@@ -26,6 +26,7 @@ from services.recon.domain.config import ReconConfig
 from services.recon.domain.overview import overview
 from services.recon.domain.records import Break, BreakAction, BreakKind, BreakStatus, CheckRun
 from services.recon.store import BreakChange, BreakFilter, ChangeKind, ChangeSignal, ReconStore, UnknownBreak
+from services.recon.store.live import SignalClosed
 
 WATCH_BATCH = 256  # change-feed rows read per round trip of a watch
 
@@ -58,6 +59,15 @@ def _kinds(values: Sequence[int], field: str, violations: list[FieldViolation]) 
     return frozenset(kinds)
 
 
+def _shutting_down(after_change_seq: int) -> RequestError:
+    return RequestError(
+        grpc.StatusCode.UNAVAILABLE,
+        f"recon is shutting down; watch again with after_change_seq={after_change_seq} to miss nothing",
+        reason="SHUTTING_DOWN",
+        metadata={"after_change_seq": str(after_change_seq)},
+    )
+
+
 class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
     """store: where breaks, runs and the change feed live. run_check: runs a check now (RunCheck),
     None when this process has no checker. lineage: a break's chain from the combined event log
@@ -79,9 +89,12 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         self._lineage = lineage
         self._sim_clock = sim_clock or _wall_clock
         self._signal: ChangeSignal | None = None
+        self._closing = False
 
     def close(self) -> None:
-        """Stop listening to the store's commits (open watches then wait for the server to end them)."""
+        """Shutting down: open watches end now with UNAVAILABLE (saying where to resume), new ones
+        are refused, so no stream holds the server for its grace period."""
+        self._closing = True
         if self._signal is not None:
             self._signal.close()
             self._signal = None
@@ -300,6 +313,8 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         def wanted(brk: Break) -> bool:
             return (not mandate or brk.mandate_id == mandate) and (not kinds or brk.kind in kinds)
 
+        if self._closing:
+            raise _shutting_down(request.after_change_seq)
         signal = self._change_signal()
         after = request.after_change_seq
         if after == 0:
@@ -325,7 +340,10 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
                 if wanted(change.record):
                     yield codec.change_to_proto(change)
             if len(changes) < WATCH_BATCH:
-                await signal.wait_beyond(after)
+                try:
+                    await signal.wait_beyond(after)
+                except SignalClosed:
+                    raise _shutting_down(after) from None
 
     @rpc_errors
     async def RunCheck(

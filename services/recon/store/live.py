@@ -14,6 +14,10 @@ import contextlib
 from services.recon.store.base import ReconStore
 
 
+class SignalClosed(Exception):
+    """The signal was closed (the service is shutting down): nothing more will wake a watcher."""
+
+
 class ChangeSignal:
     """Create inside the running event loop; close() to stop listening to the store."""
 
@@ -23,6 +27,7 @@ class ChangeSignal:
         self._loop = asyncio.get_running_loop()
         self._condition = asyncio.Condition()
         self._head = head
+        self._closed = False
         self._pending: set[asyncio.Task[None]] = set()
         self._unsubscribe = store.subscribe(self._from_any_thread)
 
@@ -46,10 +51,25 @@ class ChangeSignal:
                 self._condition.notify_all()
 
     async def wait_beyond(self, seq: int) -> int:
-        """Wait until a change after `seq` is committed; returns the head then."""
+        """Wait until a change after `seq` is committed; returns the head then. SignalClosed when
+        the signal is closed first (or already was)."""
         async with self._condition:
-            await self._condition.wait_for(lambda: self._head > seq)
+            await self._condition.wait_for(lambda: self._closed or self._head > seq)
+            if self._closed:
+                raise SignalClosed
             return self._head
 
     def close(self) -> None:
+        """Stop listening to the store and wake every watcher with SignalClosed (call in the loop)."""
         self._unsubscribe()
+        self._closed = True
+        self._schedule_wake()
+
+    def _schedule_wake(self) -> None:
+        async def wake() -> None:
+            async with self._condition:
+                self._condition.notify_all()
+
+        task = self._loop.create_task(wake())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)

@@ -431,10 +431,16 @@ def test_a_figure_one_cent_past_the_limit_is_refused_and_no_false_imbalance_is_n
 
 
 def test_past_28_digits_the_refusal_is_the_range_not_an_imbalance() -> None:
-    # 30 digits balance exactly but sum with 28-digit precision: without the range check first,
-    # the refusal would say "USD is out by ..." for a journal that balances.
-    big = D("123456789012345678901234567.89")
-    journal = draft(Posting("Assets:Cash:USD", big, "USD"), Posting("Equity:Capital:USD", -big, "USD"))
+    # Balanced exactly: 10^27 + 0.60 + 0.60 = 10^27 + 1.20. Summed with 28-digit precision the debits
+    # round up twice (10^27 + 0.60 -> ...001, + 0.60 -> ...002) and the credit once (...001), which
+    # the balance check would report as "USD is out by 1". The range refusal comes first, alone.
+    big = D(10) ** 27
+    journal = draft(
+        Posting("Assets:Cash:USD", big, "USD"),
+        Posting("Assets:Cash:USD", D("0.60"), "USD"),
+        Posting("Assets:Cash:USD", D("0.60"), "USD"),
+        Posting("Equity:Capital:USD", -(big + D("1.20")), "USD"),
+    )
     assert {reason for _, reason in fields(validate_draft(journal, accounts=None))} == {"OUT_OF_RANGE"}
 
 
