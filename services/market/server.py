@@ -122,10 +122,17 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
             )
         backlog: list[FramedEvent] = []
         while True:
+            if hub.closed:
+                # Shutting down: end now, clean and retryable, saying where to resume, rather than
+                # hold the server for its grace period or end as if the stream were complete.
+                raise RequestError(
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"market is shutting down; subscribe again with from_seq={cursor} to miss nothing",
+                    reason="SHUTTING_DOWN",
+                    metadata={"from_seq": str(cursor)},
+                )
             if cursor > hub.head_seq:
                 await hub.wait_beyond(cursor - 1)
-                if hub.closed:
-                    return
                 continue
             frames = hub.slice(cursor, limit)
             if frames is None:

@@ -176,9 +176,15 @@ def test_market_stops_gracefully_with_a_stream_open(tmp_path: Path, market: Serv
         first = next(iter(call))
         assert first.events
         assert live.stop() == 0
-        # The open stream ends cleanly instead of hanging until the grace period.
-        remaining = list(call)
-        assert call.code() == grpc.StatusCode.OK
+        # The open stream ends at once instead of hanging until the grace period, and not as if it
+        # were complete: UNAVAILABLE (retryable), naming the seq to resume from.
+        remaining = []
+        with pytest.raises(grpc.RpcError) as ended:
+            for batch in call:
+                remaining.append(batch)
+        assert ended.value.code() == grpc.StatusCode.UNAVAILABLE, ended.value.details()
+        resume = (remaining[-1] if remaining else first).last_seq + 1
+        assert f"from_seq={resume}" in ended.value.details()
         assert all(b.last_seq > first.last_seq for b in remaining)
     assert '"stopped"' in live.log_text()
 
