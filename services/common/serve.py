@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from pydantic import ValidationError
 
+from services.common.availability import Availability
 from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.reflection import enable_reflection
 from services.common.request_decoding import RequestDecoding
@@ -126,6 +127,9 @@ class Service:
     on_draining: Callable[[], Awaitable[None]] | None = None
     # How far the service has come through market's stream, for GetStatus (opsuite status).
     progress: Callable[[], Progress] | None = None
+    # Why the service's own methods cannot answer yet ("" once they can): they answer UNAVAILABLE
+    # with it meanwhile, while health and GetStatus keep answering.
+    unavailable: Callable[[], str] | None = None
 
 
 def _advertised(configured: str, port: int) -> str:
@@ -137,9 +141,12 @@ async def serve(service: Service, settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT, then shut down gracefully; returns the process exit code."""
     configured = settings.addr(service.name)
     # Looked up as grpc.aio.server at call time: the OpenTelemetry instrumentation patches that attribute.
-    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[RequestDecoding()])
+    availability = Availability(service.unavailable or (lambda: ""))
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[RequestDecoding(), availability])
     readiness = Readiness()
-    names = [*service.register(server), add_status_service(server, service.name, readiness, service.progress)]
+    own = list(service.register(server))
+    availability.services = own
+    names = [*own, add_status_service(server, service.name, readiness, service.progress)]
     health_servicer = _DrainingHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     control = HealthControl(health_servicer, names, readiness)

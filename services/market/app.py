@@ -57,4 +57,7 @@ def build_service(settings: MarketSettings) -> Service:
         on_stop=on_stop,
         ready_on_start=False,
         progress=progress,
+        # Until its run is restored from the event log, market's answers would be of a
+        # half-replayed world (head 0, an old snapshot): refuse them instead.
+        unavailable=lambda: "" if runtime.restored else "market is restoring its run from the event log",
     )

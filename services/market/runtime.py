@@ -111,6 +111,7 @@ class MarketRuntime:
         self._pending_controls: list[tuple[int, FaultRequest]] = []
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.restored = False  # True once the run in the data directory is replayed (start())
         self._tracer = telemetry.tracer("opsuite.market")
         self.published = PublishedDay()
 
@@ -119,6 +120,7 @@ class MarketRuntime:
     async def start(self) -> None:
         """Resume the run in the data directory (or start it), then run the clock."""
         await asyncio.to_thread(self._recover)
+        self.restored = True
         self._task = asyncio.create_task(self._run_clock(), name="market-clock")
 
     async def stop(self) -> None:

@@ -44,6 +44,10 @@ class ServiceProcess:
     def log_text(self) -> str:
         return "".join(self.lines)
 
+    def wait_listening(self, timeout: float = 120.0) -> bool:
+        """True once the service logged the address it listens on (it may not be serving yet)."""
+        return self._listening.wait(timeout) and bool(self.address)
+
     def wait_serving(self, timeout: float = 120.0) -> None:
         if not self._listening.wait(timeout) or not self.address:
             raise AssertionError(f"{self.name} never listened:\n{self.log_text()[-3000:]}")

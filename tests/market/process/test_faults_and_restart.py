@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
+import pytest
 from google.protobuf import json_format
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
@@ -16,6 +17,7 @@ from services.common.stream_client import EventStreamClient
 from tests.market.process.conftest import market_env, read_events, without_traceparent
 from tests.market.process.test_stream import _simulate
 from tests.support.processes import start_service
+from tests.support.waiting import wait_until
 
 
 def test_dropped_trade_on_demand_is_missing_at_the_custodian_and_survives_a_restart(tmp_path: Path) -> None:
@@ -116,3 +118,30 @@ def test_a_data_directory_holding_another_run_is_refused_with_a_reason(tmp_path:
     assert other.stop() == 1
     log = other.log_text()
     assert "another run" in log and '\\"seed\\": 11' in log and "OPSUITE_DATA_DIR" in log
+
+
+def test_a_restarting_market_answers_unavailable_until_its_run_is_restored(tmp_path: Path) -> None:
+    """A finished run of 250 days restored after a restart: the first call, made as soon as market
+    listens (restoring 35,000 events takes most of a second), is UNAVAILABLE with the reason, never
+    the half-restored clock (head 0, not running) it answered before; once SERVING, the whole run."""
+    env = {"OPSUITE_SEED": "3", "OPSUITE_START": "2019-01-02", "OPSUITE_DAYS": "250", "OPSUITE_SPEED": "max"}
+    first = start_service("market", tmp_path / "market", env)
+    first.wait_serving()
+    with grpc.insecure_channel(first.address) as channel:
+        stub = market_pb2_grpc.MarketServiceStub(channel)
+        wait_until(lambda: not stub.GetClock(market_pb2.GetClockRequest()).running, what="the last day")
+        head = stub.GetClock(market_pb2.GetClockRequest()).head_seq
+    assert first.stop() == 0
+    second = start_service("market", tmp_path / "market", env)
+    try:
+        assert second.wait_listening(), second.log_text()
+        with grpc.insecure_channel(second.address) as channel:
+            stub = market_pb2_grpc.MarketServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.GetClock(market_pb2.GetClockRequest(), timeout=30)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "restoring its run from the event log" in refused.value.details()
+            second.wait_serving()
+            assert stub.GetClock(market_pb2.GetClockRequest()).head_seq == head
+    finally:
+        second.stop()
