@@ -28,7 +28,7 @@ from services.common.market_events import (
     SettlementStatus,
     Side,
 )
-from services.ledger.domain.records import JournalDraft
+from services.ledger.domain.records import JournalDraft, JournalKind, Posting
 from services.ledger.domain.rules import InstrumentInfo, LedgerBook, MandateInfo
 
 D = Decimal
@@ -236,3 +236,27 @@ def balances(drafts: Iterable[JournalDraft], mandate_id: str) -> dict[tuple[str,
             for posting in draft.postings:
                 out[(posting.account, posting.currency)] += posting.amount
     return dict(out)
+
+
+D1, D2, D3, D4 = (dt.date(2024, 3, 4) + dt.timedelta(days=n) for n in range(4))
+DRAFT_DAY = D2
+
+
+def started(day: dt.date = D1) -> Stream:
+    """A stream on a fresh book whose first day has begun (regime, EURUSD 1.1000)."""
+    stream = Stream(new_book())
+    stream.regime(day)
+    stream.fx(day, "EURUSD", "1.1000")
+    return stream
+
+
+def draft(*postings: Posting, key: str = "manual-1", mandate_id: str = "M1") -> JournalDraft:
+    """A manual journal of `postings` on DRAFT_DAY (Tue 5 Mar 2024)."""
+    return JournalDraft(
+        mandate_id=mandate_id,
+        kind=JournalKind.MANUAL,
+        effective_date=DRAFT_DAY,
+        sim_time=dt.datetime.combine(DRAFT_DAY, dt.time(12), tzinfo=dt.UTC),
+        postings=postings,
+        idempotency_key=key,
+    )

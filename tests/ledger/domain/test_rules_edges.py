@@ -30,17 +30,9 @@ from services.common.market_events import (
 from services.ledger.domain.records import JournalDraft, JournalKind, Posting
 from services.ledger.domain.rules import LedgerBook
 
-from .builders import TRACE_ID, Stream, legs, new_book
+from .builders import D1, D2, D3, D4, TRACE_ID, legs, new_book, started
 
 D = Decimal
-D1, D2, D3, D4 = (dt.date(2024, 3, 4) + dt.timedelta(days=n) for n in range(4))
-
-
-def started(day: dt.date = D1) -> Stream:
-    stream = Stream(new_book())
-    stream.regime(day)
-    stream.fx(day, "EURUSD", "1.1000")
-    return stream
 
 
 def memos(draft) -> list[tuple[str, str]]:

@@ -16,18 +16,9 @@ import pytest
 from services.ledger.domain.records import JournalDraft, JournalKind, Posting
 from services.ledger.domain.validation import imbalance, validate_draft, with_base_amounts
 
-from .builders import TRACE_ID, Stream, balances, legs, new_book
+from .builders import D1, D2, D3, D4, TRACE_ID, Stream, balances, legs, new_book, started
 
 D = Decimal
-D1, D2, D3, D4 = (dt.date(2024, 3, 4) + dt.timedelta(days=n) for n in range(4))
-
-
-def started(day: dt.date = D1) -> Stream:
-    """A stream on a fresh book whose first day has begun (regime, EURUSD 1.1000)."""
-    stream = Stream(new_book())
-    stream.regime(day)
-    stream.fx(day, "EURUSD", "1.1000")
-    return stream
 
 
 def check(stream: Stream) -> None:

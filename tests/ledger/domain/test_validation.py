@@ -5,22 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from services.ledger.domain.records import Account, JournalDraft, JournalKind, Posting
+from services.ledger.domain.records import Account, Posting
 from services.ledger.domain.validation import Problem, imbalance, validate_draft, with_base_amounts
+from tests.ledger.domain.builders import draft
 
 D = Decimal
-DAY = dt.date(2024, 3, 5)
-
-
-def draft(*postings: Posting, key: str = "manual-1", mandate_id: str = "M1") -> JournalDraft:
-    return JournalDraft(
-        mandate_id=mandate_id,
-        kind=JournalKind.MANUAL,
-        effective_date=DAY,
-        sim_time=dt.datetime.combine(DAY, dt.time(12), tzinfo=dt.UTC),
-        postings=postings,
-        idempotency_key=key,
-    )
 
 
 def account(name: str, opened: dt.date = dt.date(2024, 1, 2), closed: dt.date | None = None) -> Account:

@@ -9,23 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from services.ledger.domain.records import Account, JournalDraft, JournalKind, Posting
+from services.ledger.domain.records import Account, JournalDraft, Posting
 from services.ledger.domain.validation import Problem, base_mismatches, validate_draft, with_base_amounts
+from tests.ledger.domain.builders import DRAFT_DAY as DAY
+from tests.ledger.domain.builders import draft
 
 D = Decimal
-DAY = dt.date(2024, 3, 5)
 ONE_DAY = dt.timedelta(days=1)
-
-
-def draft(*postings: Posting, key: str = "manual-1", mandate_id: str = "M1") -> JournalDraft:
-    return JournalDraft(
-        mandate_id=mandate_id,
-        kind=JournalKind.MANUAL,
-        effective_date=DAY,
-        sim_time=dt.datetime.combine(DAY, dt.time(12), tzinfo=dt.UTC),
-        postings=postings,
-        idempotency_key=key,
-    )
 
 
 def cash_against_capital(amount: str, ccy: str = "USD", **cash_fields: Decimal) -> JournalDraft:

@@ -18,18 +18,18 @@ from services.common.calendar import BusinessCalendar
 from services.market.sim.custodian import Custodian
 from services.market.sim.faults import SEEDED_RATES, TRADE_KINDS, FaultBook
 from services.market.sim.records import (
-    AssetClass,
     CashFlowKind,
     FaultKind,
     FaultRequest,
     FaultStatus,
     Fill,
-    Instrument,
     SettlementState,
     Side,
 )
 from services.market.sim.rng import py_stream
+from tests.market.domain.test_confirmations import BOND, EQUITY
 
+# The same two instruments as the confirmation tests: one equity, one Treasury.
 K = FaultKind
 SEED = 5
 HOLIDAY = dt.date(2020, 3, 18)  # a Wednesday that is not a business day: business days are not weekdays
@@ -44,34 +44,6 @@ CALENDAR = BusinessCalendar(
 MANDATES = ("M-GROWTH", "M-INCOME")
 TRADE_DAY = dt.date(2020, 3, 12)  # Thursday
 SETTLE_DAY = dt.date(2020, 3, 16)  # Monday, T+2
-
-EQUITY = Instrument(
-    instrument_id="US0378331005",
-    symbol="AAPL",
-    name="Apple Inc.",
-    asset_class=AssetClass.EQUITY,
-    currency="USD",
-    sector="Technology",
-    market="US",
-    tick_size=Decimal("0.01"),
-    settlement_days=2,
-)
-BOND = Instrument(
-    instrument_id="US912828Z948",
-    symbol="T 1.5 02/15/30",
-    name="US Treasury 1.5% 15 Feb 2030",
-    asset_class=AssetClass.GOVERNMENT_BOND,
-    currency="USD",
-    sector="Government",
-    market="US",
-    tick_size=Decimal("0.0078125"),
-    settlement_days=1,
-    coupon_rate_pct=Decimal("1.5"),
-    maturity=dt.date(2030, 2, 15),
-    coupons_per_year=2,
-    issuer="US Treasury",
-    day_count="ACT/ACT",
-)
 
 
 def equity_fill(side: Side = Side.BUY, fill_id: str = "FIL-0000001", mandate_id: str = "M-GROWTH") -> Fill:
