@@ -5,10 +5,12 @@ Health, reflection and GetStatus keep answering, so an operator sees why.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import grpc
 import grpc.aio
+
+from services.common.request_decoding import Continuation
 
 
 def _refusing(handler: grpc.RpcMethodHandler, reason: str) -> grpc.RpcMethodHandler:
@@ -16,12 +18,8 @@ def _refusing(handler: grpc.RpcMethodHandler, reason: str) -> grpc.RpcMethodHand
         await context.abort(grpc.StatusCode.UNAVAILABLE, f"{reason}; retry in a moment")
 
     if handler.response_streaming:
-
-        async def refuse_stream(request: object, context: grpc.aio.ServicerContext) -> None:
-            await refuse(request, context)
-
         return grpc.unary_stream_rpc_method_handler(
-            refuse_stream,
+            refuse,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
@@ -41,9 +39,7 @@ class Availability(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc.ai
         self.services: Sequence[str] = ()
 
     async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         service = handler_call_details.method.strip("/").partition("/")[0]

@@ -18,6 +18,8 @@ import grpc.aio
 from google.protobuf.message import DecodeError
 
 Deserializer = Callable[[bytes], Any]
+# What a grpc.aio server interceptor is given to look up a method's handler.
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
 
 
 async def _decode(
@@ -69,9 +71,7 @@ class RequestDecoding(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
     """Undecodable request bodies answer INVALID_ARGUMENT on every unary-request method."""
 
     async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         if handler is None or handler.request_deserializer is None or handler.request_streaming:
