@@ -4,8 +4,9 @@ A follower (ledger, recon, and the services after them) supplies a factory of it
 apply/save pair and the cursor it resumes from. This module does the rest the same way for
 every follower: fetch mandates and instruments (paged, waiting for market), build the consumer
 and follow the stream from its cursor, restart from the stored cursor after a failure with
-exponential backoff, report SERVING once caught up with market's head, report NOT_SERVING with
-the reason when market no longer retains the cursor, and expose its progress for GetStatus.
+exponential backoff (a backend outage is one such failure: outages.py reports it, this retries),
+report SERVING once caught up with market's head, report NOT_SERVING with the reason when market
+no longer retains the cursor, and expose its progress for GetStatus.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import grpc.aio
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.market_events import Instrument, Mandate
 from services.common.market_events.decode import decode_instrument, decode_mandate
+from services.common.outages import BackendUnavailable
 from services.common.serve import MAX_MESSAGE_BYTES, HealthControl
 from services.common.service_status import Progress
 from services.common.stream_client import CursorTooOld, EventStreamClient
@@ -240,16 +242,21 @@ class Follower:
                     f"(its oldest is {error.oldest_seq}); rebuild this service's data from a fresh run"
                 )
                 return
-            except Exception:
+            except Exception as error:
                 if self._stopping.is_set():
                     return
                 progressed = self.client is not None and self.client.applied_seq > applied_before
                 failures = 1 if progressed else failures + 1
                 self.restarts += 1
                 delay = min(self._restart_max_s, self._restart_initial_s * 2 ** (failures - 1))
-                log.exception(
-                    "the consumer failed; restarting it from the stored cursor",
-                    extra={"service": self.service, "retry_in_s": delay, "failures": failures},
-                )
+                context = {"service": self.service, "retry_in_s": delay, "failures": failures}
+                if isinstance(error, BackendUnavailable):
+                    # Expected and already reported (NOT_SERVING with the reason): no traceback.
+                    log.warning(
+                        "a backend is unreachable; restarting from the stored cursor",
+                        extra={**context, "error": str(error)},
+                    )
+                else:
+                    log.exception("the consumer failed; restarting it from the stored cursor", extra=context)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)

@@ -21,8 +21,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from pydantic import ValidationError
 
+from services.common import outages
 from services.common.availability import Availability
 from services.common.logs import configure_logging, route_uncaught_exceptions
+from services.common.outages import OutageWatch
 from services.common.reflection import enable_reflection
 from services.common.request_decoding import RequestDecoding
 from services.common.service_status import Progress, Readiness, add_status_service
@@ -50,7 +52,9 @@ _WILDCARD_HOSTS = {"", "0.0.0.0", "[::]", "::", "*"}
 class HealthControl:
     """What a service may do to its own health: say it is (not) ready to serve, and why not.
 
-    The reason is what GetStatus reports (grpc.health.v1 has no room for one).
+    The reason is what GetStatus reports (grpc.health.v1 has no room for one). A backend outage
+    (outages.py) overrides readiness: NOT_SERVING with the outage's reason until it ends, then
+    whatever the service said last.
     """
 
     def __init__(
@@ -59,16 +63,44 @@ class HealthControl:
         self._servicer = servicer
         self._services = ("", *services)
         self.readiness = readiness if readiness is not None else Readiness()
+        self._ready = False
+        self._reason = "starting"
+        self._outages: dict[str, str] = {}
+        self._shutting_down = False
+
+    def shutting_down(self) -> None:
+        """Not serving from now on, whatever is said later (grpc's health servicer ignores it too)."""
+        self._shutting_down = True
+        self.readiness.set(False, "shutting down")
 
     async def set_serving(self) -> None:
-        self.readiness.set(True)
-        await self._set(health_pb2.HealthCheckResponse.SERVING)
+        self._ready, self._reason = True, ""
+        await self._publish()
 
     async def set_not_serving(self, reason: str = "not ready") -> None:
-        self.readiness.set(False, reason)
-        await self._set(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self._ready, self._reason = False, reason
+        await self._publish()
 
-    async def _set(self, status: int) -> None:
+    async def backend_down(self, backend: str, reason: str) -> None:
+        self._outages[backend] = reason
+        await self._publish()
+
+    async def backend_up(self, backend: str) -> None:
+        self._outages.pop(backend, None)
+        await self._publish()
+
+    async def _publish(self) -> None:
+        if self._shutting_down:
+            return
+        if self._outages:
+            self.readiness.set(False, "; ".join(f"{r}, retrying" for r in self._outages.values()))
+        else:
+            self.readiness.set(self._ready, self._reason)
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if self.readiness.serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         for name in self._services:
             await self._servicer.set(name, status)
 
@@ -164,6 +196,9 @@ async def serve(service: Service, settings: Settings) -> int:
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # A backend outage reported anywhere in the process: NOT_SERVING with its reason until it ends.
+    outage_watch = OutageWatch(loop, control.backend_down, control.backend_up)
+    stop_listening = outages.listen(outage_watch.report)
 
     def on_signal(signum: int) -> None:
         if stopping.is_set():
@@ -184,7 +219,9 @@ async def serve(service: Service, settings: Settings) -> int:
         if exit_code == 0:
             await stopping.wait()
     finally:
-        readiness.set(False, "shutting down")
+        control.shutting_down()
+        stop_listening()
+        await outage_watch.close()
         exit_code = await _shut_down(service, server, health_servicer, settings.shutdown_grace_s) or exit_code
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

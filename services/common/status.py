@@ -19,6 +19,8 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from services.common.outages import BackendUnavailable
+
 DOMAIN = "opsuite"
 
 
@@ -156,11 +158,23 @@ async def abort_for(context: grpc.aio.ServicerContext, error: RequestError) -> N
     )
 
 
+async def abort_unavailable(context: grpc.aio.ServicerContext, error: BackendUnavailable) -> NoReturn:
+    """A backend outage: UNAVAILABLE, which clients retry; the service reports it on health meanwhile."""
+    await abort(
+        context,
+        grpc.StatusCode.UNAVAILABLE,
+        f"{error}; retry in a moment",
+        reason="BACKEND_UNAVAILABLE",
+        metadata={"backend": error.backend},
+    )
+
+
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 def rpc_errors(handler: Handler) -> Handler:
-    """Turn RequestError into its status and ValueError into INVALID_ARGUMENT, for aio handlers.
+    """Turn RequestError into its status, BackendUnavailable into UNAVAILABLE and ValueError into
+    INVALID_ARGUMENT, for aio handlers.
 
     Works on coroutine handlers (unary responses) and async-generator handlers
     (streaming responses), as methods (self, request, context) or functions
@@ -177,6 +191,8 @@ def rpc_errors(handler: Handler) -> Handler:
                     yield response
             except RequestError as error:
                 await abort_for(context, error)
+            except BackendUnavailable as error:
+                await abort_unavailable(context, error)
             except ValueError as error:
                 await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error), reason="INVALID_ARGUMENT")
 
@@ -192,6 +208,8 @@ def rpc_errors(handler: Handler) -> Handler:
             return await handler(*args)
         except RequestError as error:
             await abort_for(context, error)
+        except BackendUnavailable as error:
+            await abort_unavailable(context, error)
         except ValueError as error:
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error), reason="INVALID_ARGUMENT")
 

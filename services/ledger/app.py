@@ -40,6 +40,8 @@ class LedgerRuntime:
         self.outbox = OutboxRelay(self.store, self.event_log)
         self.base_currencies: dict[str, str] = {}
         self.follower: Follower | None = None
+        self._stopping = asyncio.Event()
+        self._relay_task: asyncio.Task[None] | None = None
 
     @property
     def consumer(self) -> LedgerConsumer | None:
@@ -70,14 +72,10 @@ class LedgerRuntime:
         return self.follower.progress() if self.follower is not None else Progress()
 
     async def start(self, health: HealthControl) -> None:
-        # Records committed with their journals but never delivered (a crash after the commit).
-        try:
-            delivered = await asyncio.to_thread(self.outbox.deliver)
-        except Exception:
-            log.exception("could not deliver the outbox to the event log; the next PostJournal retries")
-        else:
-            if delivered:
-                log.info("delivered the outbox to the event log", extra={"records": delivered})
+        # Records committed with their journals but never delivered (a crash after the commit);
+        # during an outage of the event log the relay retries until they are.
+        self._relay_task = asyncio.create_task(self.outbox.run(self._stopping), name="ledger-outbox")
+        await self.outbox.deliver_now()
         market_addr = self.settings.addr("market")
         reference = await fetch_reference(market_addr)
         mandates, instruments = reference.mandates, reference.instruments
@@ -98,8 +96,11 @@ class LedgerRuntime:
         self.follower.start(health, reference.clock.head_seq)
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self.follower is not None:
             await self.follower.stop()
+        if self._relay_task is not None:
+            await self._relay_task
 
 
 def build_service(settings: LedgerSettings) -> Service:

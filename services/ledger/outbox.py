@@ -9,15 +9,20 @@ is stored once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import logging
 import threading
 
 from opsuite.ledger.v1 import ledger_pb2
 from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
+from services.common.outages import BackendUnavailable
 from services.ledger import codec
 from services.ledger.domain.records import Journal
 from services.ledger.store import LedgerStore
+
+log = logging.getLogger(__name__)
 
 SOURCE = "ledger"
 POSTED = "journal.posted"
@@ -44,11 +49,55 @@ def announcement(journal: Journal, kind: str) -> NewRecord:
 class OutboxRelay:
     """Delivers the store's undelivered outbox items to the event log, oldest first."""
 
-    def __init__(self, store: LedgerStore, event_log: EventLog) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        event_log: EventLog,
+        *,
+        retry_initial_s: float = 0.25,
+        retry_max_s: float = 5.0,
+    ) -> None:
         self.store = store
         self.event_log = event_log
         # One delivery at a time in this process keeps the log in posting order.
         self._lock = threading.Lock()
+        self._retry_initial_s = retry_initial_s
+        self._retry_max_s = retry_max_s
+        self._undelivered = asyncio.Event()
+
+    async def deliver_now(self) -> None:
+        """Deliver what is undelivered; during an outage leave it to run() (the journals are committed,
+        their records follow once the backend answers)."""
+        try:
+            await asyncio.to_thread(self.deliver)
+        except BackendUnavailable as error:
+            log.warning(
+                "the event log is unreachable: its records follow when it answers",
+                extra={"error": str(error)},
+            )
+            self._undelivered.set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Until stopping: whenever a delivery failed, retry it with backoff until it succeeds."""
+        while not stopping.is_set():
+            waiter = asyncio.ensure_future(self._undelivered.wait())
+            stopper = asyncio.ensure_future(stopping.wait())
+            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
+            delay = self._retry_initial_s
+            while self._undelivered.is_set() and not stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), timeout=delay)
+                try:
+                    delivered = await asyncio.to_thread(self.deliver)
+                except BackendUnavailable:
+                    delay = min(self._retry_max_s, delay * 2)
+                    continue
+                self._undelivered.clear()
+                log.info(
+                    "delivered the outbox to the event log after an outage", extra={"records": delivered}
+                )
 
     def deliver(self) -> int:
         """Append every undelivered item, one append per item; returns how many were delivered.

@@ -144,7 +144,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         """Hand the outbox to the event log before answering: the record is there when the caller
         looks, and what an earlier call left undelivered goes too."""
         if self.context.outbox is not None:
-            await asyncio.to_thread(self.context.outbox.deliver)
+            await self.context.outbox.deliver_now()
 
     # ------------------------------------------------------------ writes
 

@@ -14,6 +14,7 @@ demand, which are logged under the source "market.control".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -27,7 +28,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from services.common import telemetry
-from services.common.eventlog import EventLog, NewRecord
+from services.common.eventlog import DuplicateEvent, EventLog, NewRecord, SequenceConflict
+from services.common.outages import BackendUnavailable
 from services.market import codec
 from services.market.hub import EventHub, FramedEvent
 from services.market.sim.engine import SimConfig, Simulation
@@ -114,6 +116,9 @@ class MarketRuntime:
         self.restored = False  # True once the run in the data directory is replayed (start())
         self._tracer = telemetry.tracer("opsuite.market")
         self.published = PublishedDay()
+        # How long the clock waits before writing a day again while the event log is unreachable.
+        self.outage_retry_initial_s = 0.25
+        self.outage_retry_max_s = 5.0
 
     # ------------------------------------------------------------ lifecycle
 
@@ -223,17 +228,20 @@ class MarketRuntime:
                 raise
             if produced is None:
                 break
-            frames, day, snapshot = produced
+            records, frames, day, snapshot = produced
+            if not await self._log_day(records):
+                break  # stopped while the event log was unreachable: the day was never published
+            self.events_produced += len(records)
             # The day's books are kept before its events go out, so a subscriber that sees the
             # day end can ask for them at once. Checkpoints change only here, on the event loop,
             # where GetSnapshot reads them.
             self._remember(snapshot)
             await self.hub.publish(frames)
             self.published = day
-        if self.sim.finished:
+        if self.sim.finished and not self._stopping.is_set():
             log.info("the simulation reached its end", extra={"head_seq": self.hub.head_seq})
 
-    def _produce_day(self) -> tuple[list[FramedEvent], PublishedDay, BookSnapshot] | None:
+    def _produce_day(self) -> tuple[list[NewRecord], list[FramedEvent], PublishedDay, BookSnapshot] | None:
         with self._sim_lock:
             self._apply_controls(self._pending_controls)
             day = self.sim.step()
@@ -246,10 +254,41 @@ class MarketRuntime:
             ) as day_span:
                 records, frames = self._encode(day.events, day_span)
                 day_span.set_attribute("events", len(records))
-                self.event_log.append(SOURCE, records)
-            self.events_produced += len(records)
-            self._trim()
-            return frames, PublishedDay(day.date, day.regime, self.sim.days_elapsed), day.snapshot
+            return records, frames, PublishedDay(day.date, day.regime, self.sim.days_elapsed), day.snapshot
+
+    async def _log_day(self, records: list[NewRecord]) -> bool:
+        """Append the day to the event log, waiting out an outage (retried with backoff); False if
+        stopped first. A day is published only once it is in the log, so a restart replays it."""
+        delay = self.outage_retry_initial_s
+        retried = False
+        while True:
+            try:
+                await asyncio.to_thread(self._append_day, records, retried)
+                return True
+            except BackendUnavailable as error:
+                log.warning(
+                    "cannot write the day to the event log: the clock waits for it",
+                    extra={"error": str(error), "retry_in_s": delay},
+                )
+            retried = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                return False
+            delay = min(self.outage_retry_max_s, delay * 2)
+
+    def _append_day(self, records: list[NewRecord], retried: bool) -> None:
+        try:
+            self.event_log.append(SOURCE, records)
+        except (SequenceConflict, DuplicateEvent):
+            # The connection dropped after an earlier attempt was written (appends are atomic):
+            # the day is in the log when its last seq is and its first event is.
+            if not (
+                retried
+                and self.event_log.head(SOURCE) >= (records[-1].seq or 0)
+                and self.event_log.get(records[0].event_id) is not None
+            ):
+                raise
+        self._trim()
 
     def _encode(
         self, events: Sequence[SimEvent], day_span: trace.Span
@@ -366,24 +405,31 @@ class MarketRuntime:
         )
 
     def inject(self, request: FaultRequest) -> InjectedFault:
-        """Schedule a fault for the next day and log the request so a restart replays it."""
+        """Schedule a fault for the next day and log the request so a restart replays it.
+
+        The request is logged before the simulation takes it: when the log cannot be written
+        (an outage), nothing changes, so the run and its replay cannot part ways.
+        """
         with self._sim_lock:
-            fault = self.sim.inject(request)
+            request = self.sim.checked(request)
+            fault_id = self.sim.next_fault_id()
             body = {"before_day": self.sim.days_elapsed, "request": dataclasses.asdict(request)}
             date = self.sim.current_date or self.config.start
             self.event_log.append(
                 CONTROL_SOURCE,
                 [
                     NewRecord(
-                        event_id=f"ctl-{fault.fault_id}",
+                        event_id=f"ctl-{fault_id}",
                         kind="fault.requested",
                         sim_time=dt.datetime.combine(date, dt.time(23, 59, 59), tzinfo=dt.UTC),
                         payload=json.dumps(body, sort_keys=True).encode(),
                         trace_id=telemetry.trace_id_of(telemetry.current_traceparent()),
-                        summary=f"fault {fault.fault_id} ({request.kind}) requested",
+                        summary=f"fault {fault_id} ({request.kind}) requested",
                     )
                 ],
             )
+            fault = self.sim.inject(request)
+            assert fault.fault_id == fault_id, (fault.fault_id, fault_id)
             return fault
 
     def faults(self) -> tuple[InjectedFault, ...]:

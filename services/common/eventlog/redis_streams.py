@@ -16,7 +16,9 @@ Redis node (not Redis Cluster).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import redis
 
@@ -39,6 +41,7 @@ from services.common.eventlog.records import (
     to_micros,
     trace_order,
 )
+from services.common.outages import BackendUnavailable, reported
 
 # Each record travels as 8 fixed arguments then its causes: a count and the ids, so ids are
 # passed verbatim (no JSON round trip inside Lua that could re-encode them differently).
@@ -119,6 +122,26 @@ return {#entries, 0}
 """
 
 _TRIM_CHUNK = 1000
+# A Redis that does not answer within these is treated as unreachable (an outage, retried).
+CONNECT_TIMEOUT_S = 5.0
+COMMAND_TIMEOUT_S = 10.0
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _reachable(method: _Method) -> _Method:
+    """Redis connection errors and timeouts become BackendUnavailable, reported (outages.py)."""
+
+    @functools.wraps(method)
+    def call(self: RedisEventLog, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            raise reported(
+                BackendUnavailable(self.where, str(error) or type(error).__name__, self._probe)
+            ) from error
+
+    return call  # type: ignore[return-value]
 
 
 def _text(value: bytes | str) -> str:
@@ -156,14 +179,17 @@ class RedisEventLog:
         if not prefix:
             raise ValueError("the Redis key prefix must not be empty")
         self.prefix = prefix
-        self._client = redis.Redis.from_url(url)
+        self._client = redis.Redis.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=COMMAND_TIMEOUT_S
+        )
+        kwargs = self._client.connection_pool.connection_kwargs
+        address = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
+        self.where = f"the Redis event log at {address}"
         try:
             self._client.ping()
         except redis.RedisError as error:
-            kwargs = self._client.connection_pool.connection_kwargs
-            where = kwargs.get("path") or f"{kwargs.get('host')}:{kwargs.get('port')}"
             self._client.close()
-            raise EventLogError(f"cannot reach Redis at {where}: {error}") from error
+            raise EventLogError(f"cannot reach {self.where}: {error}") from error
         self._heads = f"{prefix}:heads"
         self._oldest = f"{prefix}:oldest"
         self._ids = f"{prefix}:ids"
@@ -174,6 +200,7 @@ class RedisEventLog:
     def _stream(self, source: str) -> str:
         return f"{self.prefix}:stream:{source}"
 
+    @_reachable
     def append(self, source: str, records: Sequence[NewRecord]) -> list[LogRecord]:
         batch = prepare(source, records)
         if not batch.records:
@@ -206,6 +233,7 @@ class RedisEventLog:
             raise DuplicateEvent(_text(detail))
         return stored(batch, int(detail), recorded_at)
 
+    @_reachable
     def read(self, source: str, from_seq: int, limit: int) -> list[LogRecord]:
         check_source(source)
         check_limit(limit)
@@ -219,19 +247,23 @@ class RedisEventLog:
             raise RetentionExceeded(source, from_seq, oldest)
         return [_entry_to_record(source, entry_id, fields) for entry_id, fields in entries]
 
+    @_reachable
     def read_payloads(self, source: str, from_seq: int, limit: int) -> list[StoredPayload]:
         return [
             StoredPayload(r.seq, r.kind, r.mandate_id, r.payload) for r in self.read(source, from_seq, limit)
         ]
 
+    @_reachable
     def head(self, source: str) -> int:
         value = self._client.hget(self._heads, source)
         return 0 if value is None else int(value)
 
+    @_reachable
     def oldest(self, source: str) -> int:
         stored_oldest = self._client.hget(self._oldest, source)
         return 1 if stored_oldest is None else int(stored_oldest)
 
+    @_reachable
     def trim(self, source: str, before_seq: int) -> int:
         check_source(source)
         keys = [self._stream(source), self._heads, self._oldest, self._ids]
@@ -255,6 +287,7 @@ class RedisEventLog:
             found += [_entry_to_record(source, entry_id, fields) for entry_id, fields in entries]
         return sorted(found, key=trace_order)
 
+    @_reachable
     def get(self, event_id: str) -> LogRecord | None:
         member = self._client.hget(self._ids, event_id)
         if member is None:
@@ -262,6 +295,7 @@ class RedisEventLog:
         found = self._fetch([member])
         return found[0] if found else None
 
+    @_reachable
     def by_trace(self, trace_id: str) -> list[LogRecord]:
         trace_id = normalise_trace_id(trace_id)
         if not trace_id:
@@ -270,18 +304,25 @@ class RedisEventLog:
         members: list[bytes] = self._client.zrange(f"{self.prefix}:trace:{trace_id}", 0, -1)  # type: ignore[assignment]
         return self._fetch(members)
 
+    @_reachable
     def effects_of(self, event_id: str) -> list[LogRecord]:
         return self._fetch(self._client.smembers(f"{self.prefix}:effects:{event_id}"))
 
+    @_reachable
     def sources(self) -> list[str]:
         return sorted(_text(source) for source in self._client.hkeys(self._heads))
 
+    @_reachable
     def get_meta(self, key: str) -> str | None:
         value = self._client.hget(self._meta, key)
         return None if value is None else _text(value)
 
+    @_reachable
     def set_meta(self, key: str, value: str) -> None:
         self._client.hset(self._meta, key, value)
+
+    def _probe(self) -> None:
+        self._client.ping()
 
     def close(self) -> None:
         self._client.close()

@@ -17,13 +17,20 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
 
+from services.common.outages import BackendUnavailable, reported
 from services.ledger.domain.records import JournalDraft
 from services.ledger.store import batch
 from services.ledger.store.database import UNBALANCED, Session
 from services.ledger.store.errors import LedgerStoreError, Unbalanced
 from services.ledger.store.ledger_store import SqlLedgerStore
 from services.ledger.store.postgres_schema import migrate
+
+# A server that does not answer within this is treated as unreachable (an outage, retried).
+CONNECT_TIMEOUT_S = 5
+# Administrator or crash shutdown, cannot connect now: the server, not the statement.
+_SERVER_GONE = {"57P01", "57P02", "57P03"}
 
 # Binary COPY: PostgreSQL checks each value's type, Python formats nothing as text.
 _COPY_TYPES = {
@@ -68,6 +75,7 @@ class PostgresDatabase:
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
+        self._closed = False
         self._write_lock = threading.Lock()
         self._writer = self._connect()
         migrate(self._writer)
@@ -77,12 +85,38 @@ class PostgresDatabase:
         self._closed = False
 
     def _connect(self, *, reader: bool = False) -> psycopg.Connection:
-        conn = psycopg.connect(self.dsn, autocommit=True, options="-c timezone=UTC")
+        try:
+            conn = psycopg.connect(
+                self.dsn, autocommit=True, options="-c timezone=UTC", connect_timeout=CONNECT_TIMEOUT_S
+            )
+        except psycopg.OperationalError as error:
+            raise self._unreachable(error) from error
         if reader:
             # Several statements of one read see one snapshot.
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
         return conn
+
+    @property
+    def where(self) -> str:
+        info = conninfo_to_dict(self.dsn)
+        return f"PostgreSQL at {info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+
+    def _probe(self) -> None:
+        psycopg.connect(self.dsn, connect_timeout=CONNECT_TIMEOUT_S).close()
+
+    def _unreachable(self, error: psycopg.Error) -> BackendUnavailable:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return reported(BackendUnavailable(self.where, detail, self._probe))
+
+    def _lost(self, error: psycopg.Error) -> bool:
+        """Whether the error is the connection's (server gone, network cut), not the statement's."""
+        if isinstance(error, psycopg.InterfaceError):
+            return not self._closed
+        state = error.sqlstate or ""
+        return isinstance(error, psycopg.OperationalError) and (
+            not state or state.startswith("08") or state in _SERVER_GONE
+        )
 
     def _reader(self) -> psycopg.Connection:
         if self._closed:
@@ -98,19 +132,29 @@ class PostgresDatabase:
     @contextmanager
     def snapshot(self) -> Iterator[_Session]:
         conn = self._reader()
-        with conn.transaction():
-            yield _Session(conn)
+        try:
+            with conn.transaction():
+                yield _Session(conn)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+            if not self._lost(error):
+                raise
+            raise self._unreachable(error) from error
 
     @contextmanager
     def write(self) -> Iterator[_Session]:
         with self._write_lock:
             if self._closed:
                 raise LedgerStoreError("ledger store is closed")
-            if self._writer.broken:  # the server restarted or the network dropped: start afresh
+            if self._writer.broken or self._writer.closed:  # the server restarted or the network dropped
                 self._writer.close()
                 self._writer = self._connect()
-            with self._writer.transaction():  # deferred triggers and foreign keys run at its commit
-                yield _Session(self._writer)
+            try:
+                with self._writer.transaction():  # deferred triggers and foreign keys run at its commit
+                    yield _Session(self._writer)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+                if not self._lost(error):
+                    raise
+                raise self._unreachable(error) from error
 
     def begin_post(self, conn: Session) -> tuple[int, dt.datetime]:
         # posted_at is the transaction's timestamp: the postings trigger tells new journals by it.

@@ -239,14 +239,22 @@ class Simulation:
         confirmation, fill = found
         return confirmation, fill, self._universe.get(fill.instrument_id)
 
-    def inject(self, request: FaultRequest) -> InjectedFault:
-        """Schedule an on-demand fault for its next eligible target (next fill, price, cross or payment)."""
+    def checked(self, request: FaultRequest) -> FaultRequest:
+        """The request as inject() would take it (its kind an enum); ValueError naming what is wrong."""
         try:
             request = dataclasses.replace(request, kind=FaultKind(request.kind))
         except ValueError:
             raise ValueError(f"kind: unknown fault kind {request.kind!r}") from None
         validate_request(request, self.instruments, self.mandates, self._income_payers)
-        return self._faults.request(request).record()
+        return request
+
+    def next_fault_id(self) -> str:
+        """The id inject() would give a fault now."""
+        return self._faults.next_id()
+
+    def inject(self, request: FaultRequest) -> InjectedFault:
+        """Schedule an on-demand fault for its next eligible target (next fill, price, cross or payment)."""
+        return self._faults.request(self.checked(request)).record()
 
     # ------------------------------------------------------------ one day
 

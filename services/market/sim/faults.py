@@ -120,8 +120,12 @@ class FaultBook:
     def probability(self, kind: FaultKind) -> float:
         return min(1.0, SEEDED_RATES[kind] * self.rate)
 
+    def next_id(self) -> str:
+        """The id the next fault will get."""
+        return f"FLT-{len(self._faults) + 1:06d}"
+
     def _new(self, kind: FaultKind, on_demand: bool) -> Fault:
-        fault = Fault(fault_id=f"FLT-{len(self._faults) + 1:06d}", kind=kind, on_demand=on_demand)
+        fault = Fault(fault_id=self.next_id(), kind=kind, on_demand=on_demand)
         self._faults.append(fault)
         return fault
 

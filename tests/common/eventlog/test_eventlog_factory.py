@@ -99,5 +99,5 @@ def test_error_message_hides_password(tmp_path: pathlib.Path) -> None:
 
 def test_unreachable_redis_is_an_event_log_error(tmp_path: pathlib.Path) -> None:
     # Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    with pytest.raises(EventLogError, match=r"cannot reach Redis at 127\.0\.0\.1:1"):
+    with pytest.raises(EventLogError, match=r"cannot reach the Redis event log at 127\.0\.0\.1:1"):
         open_event_log("redis://127.0.0.1:1/0", tmp_path)
