@@ -17,6 +17,7 @@ import grpc
 import pytest
 
 from opsuite.ledger.v1 import ledger_pb2_grpc
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.eventlog import EventLog, open_event_log
 from tests.outages.support import (
     NOT_SERVING,
@@ -98,6 +99,25 @@ def test_a_redis_outage_under_the_event_log_loses_nothing_and_changes_nothing(
             assert health(market) == NOT_SERVING
             stalled = clock(market)
             assert stalled.running, "market's clock must wait for the event log, not end the run"
+
+            with grpc.insecure_channel(market.address) as channel:
+                market_stub = market_pb2_grpc.MarketServiceStub(channel)
+                faults_before = market_stub.ListInjectedFaults(
+                    market_pb2.ListInjectedFaultsRequest(), timeout=10
+                )
+                # A fault request the log cannot record is refused and changes nothing: a restart
+                # replays only what the log holds.
+                with pytest.raises(grpc.RpcError) as refused:
+                    market_stub.InjectFault(
+                        market_pb2.InjectFaultRequest(kind=market_pb2.FAULT_KIND_CUSTODIAN_DROP_TRADE),
+                        timeout=30,
+                    )
+                assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value.details()
+                assert "Redis" in refused.value.details()
+                faults_after = market_stub.ListInjectedFaults(
+                    market_pb2.ListInjectedFaultsRequest(), timeout=10
+                )
+                assert faults_after == faults_before
 
             with grpc.insecure_channel(ledger.address) as channel:
                 stub = ledger_pb2_grpc.LedgerServiceStub(channel)

@@ -304,9 +304,14 @@ def test_inject_checks_the_kind_and_accepts_its_name() -> None:
     sim = simulation(days=1)
     with pytest.raises(ValueError, match=r"^kind: unknown fault kind 'NOPE'$"):
         sim.inject(FaultRequest(kind="NOPE"))  # type: ignore[arg-type]
+    # checked() is inject()'s validation alone: the runtime logs the request before injecting it.
+    assert sim.checked(FaultRequest(kind="CUSTODIAN_DROP_TRADE")).kind is K.CUSTODIAN_DROP_TRADE  # type: ignore[arg-type]
+    assert sim.faults() == ()
+    assert sim.next_fault_id() == "FLT-000001"
     record = sim.inject(FaultRequest(kind="CUSTODIAN_DROP_TRADE"))  # type: ignore[arg-type]
     assert record.kind is K.CUSTODIAN_DROP_TRADE and record.status is FaultStatus.PENDING
     assert record.fault_id == "FLT-000001"
+    assert sim.next_fault_id() == "FLT-000002"
     with pytest.raises(ValueError):
         sim.inject(FaultRequest(kind=K.CUSTODIAN_DROP_TRADE, mandate_id="NO-SUCH-MANDATE"))
 
