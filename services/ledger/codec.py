@@ -154,7 +154,7 @@ def balance_to_proto(line: BalanceLine, base_currency: str) -> ledger_pb2.Accoun
 
 
 def trial_balance_line_to_proto(line: BalanceLine, base_currency: str) -> ledger_pb2.TrialBalanceLine:
-    return ledger_pb2.TrialBalanceLine(
+    message = ledger_pb2.TrialBalanceLine(
         account=line.account,
         type=account_type_to_proto(AccountType.of(line.account)),
         currency=line.currency,
@@ -164,4 +164,8 @@ def trial_balance_line_to_proto(line: BalanceLine, base_currency: str) -> ledger
         base_debit_total=money(line.base_debit_total, base_currency),
         base_credit_total=money(line.base_credit_total, base_currency),
         base_balance=money(line.base_balance, base_currency),
+        instrument_id=line.instrument_id,
     )
+    if line.quantity is not None:
+        message.quantity.CopyFrom(decimal_to_proto(line.quantity))
+    return message

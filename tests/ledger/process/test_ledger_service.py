@@ -49,6 +49,27 @@ def test_every_trial_balance_balances(world: World) -> None:
         assert debit == credit > 0
 
 
+def test_trial_balance_securities_lines_carry_the_instrument_and_units_as_get_balances_does(
+    world: World,
+) -> None:
+    for mandate in mandates(world):
+        request = {"mandate_id": mandate.mandate_id}
+        lines = world.ledger_stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(**request)).lines
+        balances = world.ledger_stub.GetBalances(ledger_pb2.GetBalancesRequest(**request)).balances
+        securities = {
+            line.account: (line.instrument_id, line.quantity.value)
+            for line in lines
+            if line.account.startswith("Assets:Securities:")
+        }
+        assert securities, f"{mandate.mandate_id} holds no securities"
+        assert all(instrument and units for instrument, units in securities.values())
+        assert securities == {
+            b.account: (b.instrument_id, b.quantity.value)
+            for b in balances
+            if b.account.startswith("Assets:Securities:")
+        }
+
+
 def test_ledger_agrees_with_the_internal_book_at_the_last_day_end(world: World) -> None:
     snapshot = world.market_stub.GetSnapshot(market_pb2.GetSnapshotRequest())
     for book in snapshot.internal_books:
