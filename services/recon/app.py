@@ -4,8 +4,10 @@ On start recon asks market for its mandates and instruments, restores what it
 remembers of the stream (the state committed with its cursor at the last day end),
 finishes what that check left undone, and follows the stream from the cursor. Each
 clock.day_end runs the check (checker.py). It reports SERVING once caught up with
-market's head. Channels are created in on_start, after telemetry has instrumented
-gRPC, so the ledger's server span of a suspense journal descends from recon's span.
+market's head, and NOT_SERVING with the reason while a check waits for the ledger
+(peers/ledger.py; a ledger that starts after recon is simply waited for). Channels are
+created in on_start, after telemetry has instrumented gRPC, so the ledger's server span
+of a suspense journal descends from recon's span.
 """
 
 from __future__ import annotations
@@ -33,14 +35,22 @@ from services.recon.domain.check import Reference
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.records import Break, CheckRun, InstrumentRef
 from services.recon.event_records import EventRecords
-from services.recon.peers.ledger import LedgerPeer
+from services.recon.peers.ledger import LedgerPeer, LedgerUnavailable, reconnection
 from services.recon.peers.market import MarketPeer
 from services.recon.peers.stopping import Stopped
-from services.recon.server import ReconServicer, register
+from services.recon.server import ReconServicer, check_refused_at_shutdown, register
 from services.recon.settings import ReconSettings
 from services.recon.store import open_store
 
 log = logging.getLogger(__name__)
+
+# A peer back after an outage is found within a few seconds (gRPC's default reconnect backoff grows
+# to two minutes, and a channel in backoff fails every call without trying).
+PEER_CHANNEL_OPTIONS = [
+    *CHANNEL_OPTIONS,
+    ("grpc.initial_reconnect_backoff_ms", 500),
+    ("grpc.max_reconnect_backoff_ms", 5_000),
+]
 
 
 def reference_of(market: MarketReference) -> Reference:
@@ -55,7 +65,8 @@ class ReconRuntime:
     def __init__(self, settings: ReconSettings) -> None:
         self.settings = settings
         self.market_addr = settings.addr("market")
-        self.ledger_addr = settings.addr("ledger")
+        # None: recon is configured without a ledger (book vs custodian only).
+        self.ledger_addr = settings.addr("ledger") if settings.recon_use_ledger else None
         self.store = open_store(settings.service_dir("recon"))
         self.event_log: EventLog = open_event_log(settings.eventlog_url or None, settings.data_dir)
         self.config = (
@@ -77,9 +88,8 @@ class ReconRuntime:
 
     async def start(self, health: HealthControl) -> None:
         market_reference = await fetch_reference(self.market_addr)
-        market = grpc.aio.insecure_channel(self.market_addr, options=CHANNEL_OPTIONS)
-        ledger = grpc.aio.insecure_channel(self.ledger_addr, options=CHANNEL_OPTIONS)
-        self._channels = [market, ledger]
+        market = grpc.aio.insecure_channel(self.market_addr, options=PEER_CHANNEL_OPTIONS)
+        self._channels = [market]
 
         async def recover(consumer: Consumer) -> None:
             assert isinstance(consumer, ReconConsumer)
@@ -93,11 +103,25 @@ class ReconRuntime:
             before_follow=recover,
             stop_quietly_on=(Stopped,),
         )
+        ledger_peer = None
+        if self.ledger_addr is not None:
+            ledger = grpc.aio.insecure_channel(self.ledger_addr, options=PEER_CHANNEL_OPTIONS)
+            self._channels.append(ledger)
+            ledger_peer = LedgerPeer(
+                ledger_pb2_grpc.LedgerServiceStub(ledger),
+                follower.stopping,
+                health=health,
+                reconnected=reconnection(ledger),
+            )
+        else:
+            log.warning(
+                "recon runs without a ledger (OPSUITE_RECON_USE_LEDGER=false): book vs custodian only"
+            )
         checker = DayEndChecker(
             self.store,
             EventRecords(self.event_log),
             MarketPeer(market_pb2_grpc.MarketServiceStub(market), follower.stopping),
-            LedgerPeer(ledger_pb2_grpc.LedgerServiceStub(ledger), follower.stopping),
+            ledger_peer,
             reference_of(market_reference),
             self.config,
         )
@@ -105,8 +129,13 @@ class ReconRuntime:
         follower.start(health, market_reference.clock.head_seq)
 
     async def run_check(self, mandate_id: str | None) -> Sequence[CheckRun]:
-        """RunCheck: check the latest day end again now (for one mandate, or all)."""
+        """RunCheck: check the latest day end again now (for one mandate, or all).
+
+        UNAVAILABLE, with nothing checked or changed, while recon shuts down or the ledger cannot answer.
+        """
         consumer, checker = self.consumer, self.checker
+        if self.follower is not None and self.follower.stopping.is_set():
+            raise check_refused_at_shutdown()
         state = consumer.at_day_end if consumer is not None else None
         if checker is None or consumer is None or state is None or state.last_day_end is None:
             raise RequestError(
@@ -124,7 +153,20 @@ class ReconRuntime:
         # Breaks opened now get their span's traceparent remembered with the live state.
         state.break_traceparents = consumer.state.break_traceparents
         mandates = frozenset({mandate_id}) if mandate_id else None
-        return await checker.on_demand(state, state.last_day_end, mandates)
+        try:
+            return await checker.on_demand(state, state.last_day_end, mandates)
+        except Stopped:
+            raise check_refused_at_shutdown() from None
+        except LedgerUnavailable as error:
+            if self.follower is not None and self.follower.stopping.is_set():
+                raise check_refused_at_shutdown() from None
+            raise RequestError(
+                grpc.StatusCode.UNAVAILABLE,
+                "recon cannot compare with the ledger now, so nothing was checked or changed; retry once "
+                f"the ledger answers. {error.reason}",
+                reason="LEDGER_UNAVAILABLE",
+                metadata={"ledger_code": error.code} if error.code else None,
+            ) from None
 
     def sim_time(self) -> dt.datetime:
         consumer = self.consumer

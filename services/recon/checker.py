@@ -1,12 +1,16 @@
 """recon's day-end check: the orchestration of its parts.
 
 At each clock.day_end (date D, seq S): market's books at S (peers/market.py), the ledger's
-balances as of D once it has booked S (peers/ledger.py; without a ledger within a deadline only
-book vs custodian runs), the pure check over the three books (domain/check.py), the stored
-breaks advanced by it (domain/breaks.py), then ONE store transaction with the runs, breaks,
-actions, timing items, cursor S and the followed state (persistence.py). Then what follows from
-it, each idempotent so a crash at any point repeats it safely: the combined event log's records
-(event_records.py) and suspense journals for aged cash breaks (suspense.py).
+balances as of D once it has booked S (peers/ledger.py: the check waits for the ledger as long as
+it takes; only a recon configured without a ledger runs book vs custodian alone), the pure check
+over the three books (domain/check.py), the stored breaks advanced by it (domain/breaks.py), then
+ONE store transaction with the runs, breaks, actions, timing items, cursor S and the followed state
+(persistence.py). Then what follows from it, each idempotent so a crash at any point repeats it
+safely: the combined event log's records (event_records.py) and suspense journals for aged cash
+breaks (suspense.py, also waiting for the ledger).
+
+An on-demand check (RunCheck) never waits for the ledger: while a day-end check waits for it, or
+when it cannot answer now, LedgerUnavailable, and nothing is checked or changed.
 
 Tracing: the check runs inside the stream client's span of the clock.day_end event group; each
 break opened gets its own span (break_spans.py).
@@ -15,9 +19,10 @@ break opened gets its own span (break_spans.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from opentelemetry import trace
 
@@ -32,6 +37,7 @@ from services.recon.domain.runs import check_runs
 from services.recon.event_records import EventRecords
 from services.recon.peers.ledger import LedgerPeer
 from services.recon.peers.market import MarketPeer
+from services.recon.peers.stopping import Stopped
 from services.recon.peers.wire import books_from
 from services.recon.persistence import CheckOutcome, commit_check, skip_day_end
 from services.recon.store import ReconStore
@@ -57,7 +63,7 @@ def _wall_clock() -> dt.datetime:
 class DayEndChecker:
     """Runs checks (one at a time) and what follows them: event-log records and suspense journals.
 
-    ledger None: there is no ledger to ask; only book vs custodian runs.
+    ledger None: recon is configured without a ledger; only book vs custodian runs.
     """
 
     def __init__(
@@ -86,9 +92,48 @@ class DayEndChecker:
     async def on_demand(
         self, state: FollowedState, day_end: DayEnd, mandates: frozenset[str] | None
     ) -> tuple[CheckRun, ...]:
-        """A check of the latest day end now (the cursor and state stay as they are)."""
-        async with self.lock:
+        """A check of the latest day end now (the cursor and state stay as they are).
+
+        LedgerUnavailable, with nothing checked, while the ledger is waited for or cannot answer.
+        """
+        log.info(
+            "checking the latest day end on demand",
+            extra={"seq": day_end.seq, "mandates": sorted(mandates) if mandates is not None else "all"},
+        )
+        async with self._turn_unless_waiting():
             return await self._check(state, day_end, trigger="on_demand", mandates=mandates)
+
+    @contextlib.asynccontextmanager
+    async def _turn_unless_waiting(self) -> AsyncIterator[None]:
+        """The checker's lock, unless a check holding it waits for the ledger: LedgerUnavailable then
+        (an on-demand check must not wait behind it, for as long as the ledger is away)."""
+        ledger = self.ledger
+        if ledger is None:
+            async with self.lock:
+                yield
+            return
+        if ledger.waiting.is_set():
+            raise ledger.unavailable()
+        acquired = asyncio.ensure_future(self.lock.acquire())
+        waiting = asyncio.ensure_future(ledger.waiting.wait())
+        try:
+            await asyncio.wait((acquired, waiting), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            if acquired.done() and not acquired.cancelled():
+                self.lock.release()
+            acquired.cancel()
+            raise
+        finally:
+            waiting.cancel()
+        if not acquired.done():
+            acquired.cancel()
+            await asyncio.wait((acquired,))
+            if acquired.cancelled():
+                raise ledger.unavailable()
+        try:
+            yield
+        finally:
+            self.lock.release()
 
     async def recover(self, state: FollowedState) -> None:
         """After a restart: finish what the last committed check left undone (both idempotent)."""
@@ -111,7 +156,12 @@ class DayEndChecker:
         wanted = frozenset(b.mandate_id for b in snapshot.internal_books)
         if mandates is not None:
             wanted &= mandates
-        ledger = await self.ledger.balances(day_end, sorted(wanted)) if self.ledger is not None else None
+        if self.ledger is None:
+            ledger = None
+        elif at_day_end:
+            ledger = await self.ledger.balances(day_end, sorted(wanted))
+        else:
+            ledger = await self.ledger.balances_now(day_end, sorted(wanted))
         books = books_from(snapshot, ledger, self.reference)
         computed = compute(
             state, books, today=day_end.date, config=self.config, reference=self.reference, mandates=wanted
@@ -174,12 +224,23 @@ class DayEndChecker:
             },
         )
         await self.records.append(outcome.records)
-        await self._post_due_suspense(state, day_end)
+        if at_day_end:
+            await self._post_due_suspense(state, day_end)
+        else:
+            # Committed: the answer is the runs. A posting cut short by shutdown is finished at restart.
+            with contextlib.suppress(Stopped):
+                await self._post_due_suspense(state, day_end, wait=False)
         return outcome.runs
 
-    async def _post_due_suspense(self, state: FollowedState, day_end: DayEnd) -> None:
+    async def _post_due_suspense(self, state: FollowedState, day_end: DayEnd, *, wait: bool = True) -> None:
         if self.ledger is None:
             return
         await post_due_suspense(
-            state, day_end, store=self.store, ledger=self.ledger, records=self.records, config=self.config
+            state,
+            day_end,
+            store=self.store,
+            ledger=self.ledger,
+            records=self.records,
+            config=self.config,
+            wait=wait,
         )

@@ -68,6 +68,16 @@ def _shutting_down(after_change_seq: int) -> RequestError:
     )
 
 
+def check_refused_at_shutdown() -> RequestError:
+    """RunCheck while recon shuts down (in flight at SIGTERM, or arriving while it drains)."""
+    return RequestError(
+        grpc.StatusCode.UNAVAILABLE,
+        "recon is shutting down: the check did not run and nothing changed; retry RunCheck once recon "
+        "serves again",
+        reason="SHUTTING_DOWN",
+    )
+
+
 class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
     """store: where breaks, runs and the change feed live. run_check: runs a check now (RunCheck),
     None when this process has no checker. lineage: a break's chain from the combined event log
@@ -357,6 +367,8 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
                 "no checker configured: this recon process only serves stored results",
                 reason="NO_CHECKER",
             )
+        if self._closing:
+            raise check_refused_at_shutdown()
         # A check compares every comparison of the mandate (they share one snapshot of the books).
         runs = await self._run_check(request.mandate_id or None)
         return recon_pb2.RunCheckResponse(runs=[codec.run_to_proto(r) for r in runs])

@@ -11,3 +11,6 @@ class ReconSettings(Settings):
     # recon's tolerances, aging, escalation and suspense rules: a TOML file; None = the shipped
     # defaults (services/recon/domain/default_tolerances.toml documents every key).
     recon_config: pathlib.Path | None = None
+    # False: recon has no ledger (book vs custodian only, no suspense journals). True: every check
+    # compares with the ledger at OPSUITE_LEDGER_ADDR, waiting for it while it cannot answer.
+    recon_use_ledger: bool = True

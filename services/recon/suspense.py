@@ -24,16 +24,22 @@ async def post_due_suspense(
     ledger: LedgerPeer,
     records: EventRecords,
     config: ReconConfig,
+    wait: bool = True,
 ) -> None:
     """Post every open cash break aged past the threshold to the ledger's suspense, once.
 
     PostJournal's idempotency key makes a repeat after a crash answer the journal already posted.
+    wait: wait for the ledger to answer (at a day end, so each journal is posted at the day end that
+    found it due, with that day as its effective date, as in a run where the ledger never went away).
     """
     for brk in await asyncio.to_thread(store.open_breaks):
         if not suspense_due(brk, config):
             continue
         journal_id = await ledger.post_suspense(
-            brk, state.break_traceparents.get(brk.break_id, ""), config.suspense_cash_age_business_days
+            brk,
+            state.break_traceparents.get(brk.break_id, ""),
+            config.suspense_cash_age_business_days,
+            wait=wait,
         )
         if not journal_id:
             continue

@@ -1,7 +1,7 @@
 """recon's day-end check, pure: the three books at one day end in, the differences out.
 
-compute() compares book vs custodian (positions, cash, trade by trade) and, when the ledger
-answered, book vs ledger, from what recon remembers of the stream (followed.py) and the books
+compute() compares book vs custodian (positions, cash, trade by trade) and, when recon has a
+ledger, book vs ledger, from what recon remembers of the stream (followed.py) and the books
 (books_of). The I/O around it (asking market and the ledger, the store transaction, the
 event log, suspense journals) is services/recon/checker.py.
 """
@@ -57,7 +57,7 @@ class LedgerBalance:
 
 @dataclass(frozen=True, slots=True)
 class Books:
-    """The three books at one day end, as compared items. ledger None: the ledger did not answer."""
+    """The three books at one day end, as compared items. ledger None: recon has no ledger."""
 
     as_of_date: dt.date
     internal: tuple[tuple[ItemKey, Decimal], ...]
@@ -111,7 +111,7 @@ def books_of(
     valuation: Valuation,
     ledger: Mapping[str, Sequence[LedgerBalance]] | None,
 ) -> Books:
-    """The three books at one day end as compared items; ledger None: the ledger did not answer."""
+    """The three books at one day end as compared items; ledger None: recon has no ledger."""
     return Books(
         as_of_date=as_of_date,
         internal=tuple(item for book in internal_books for item in book_items(book)),
@@ -144,7 +144,7 @@ def compute(
     reference: Reference,
     mandates: frozenset[str] | None = None,
 ) -> Computed:
-    """Book vs custodian (positions, cash, trades) and, when the ledger answered, book vs ledger."""
+    """Book vs custodian (positions, cash, trades) and, when recon has a ledger, book vs ledger."""
     wanted = books.mandates if mandates is None else books.mandates & mandates
     calendar = state.calendar()
     fills = [f for f in state.fills.values() if f.mandate_id in wanted]

@@ -1,11 +1,25 @@
-"""The ledger, as recon asks it: balances once it has booked a day end, and suspense journals."""
+"""The ledger, as recon asks it: balances once it has booked a day end, and suspense journals.
+
+A recon with a ledger never compares without it. A day-end check asks for the ledger's balances
+with min_market_seq (the ledger answers once it has booked the day end) and, when the ledger
+cannot answer (down, restarting, stuck, behind), asks again with exponential backoff for as long
+as it takes, and at once when its channel connects again. The check and the stream wait meanwhile,
+and health says NOT_SERVING with what recon waits for and what the ledger answered, until it
+answers. A suspense journal is posted the same way, at the day end that found it due, so its
+effective date is the one an uninterrupted run gives it. Only shutting down ends a wait (Stopped:
+nothing of the check is committed; the restarted recon checks that day end again). An on-demand
+check does not wait: it asks once, and LedgerUnavailable says why the ledger cannot answer.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
-import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import grpc
 import grpc.aio
@@ -16,108 +30,162 @@ from services.common.convert import date_to_proto
 from services.common.status import details_of, status_from_error
 from services.recon.domain.followed import DayEnd
 from services.recon.domain.records import Break
-from services.recon.peers.stopping import check_running, pause
+from services.recon.peers.stopping import check_running, pause, unless_stopped
 from services.recon.peers.wire import suspense_request
 
 log = logging.getLogger(__name__)
 RPC_TIMEOUT_S = 10.0
+BACKEND = "ledger"  # how health names what recon waits for
+# The ledger's answers that refuse the journal itself: asking again with the same journal cannot help.
+REFUSALS = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+    }
+)
 _tracer = telemetry.tracer("opsuite.recon")
+
+T = TypeVar("T")
+
+
+class PeerHealth(Protocol):
+    """The part of the service's health (serve.HealthControl) that a wait for the ledger uses: NOT_SERVING
+    with the reason while it lasts, then back to what the service said last."""
+
+    async def backend_down(self, backend: str, reason: str) -> None: ...
+
+    async def backend_up(self, backend: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class NotNow:
+    """Why the ledger cannot answer now: what it answered, and its status code ("" when it answered
+    but has not booked the day end yet)."""
+
+    reason: str
+    code: str = ""
+
+
+class LedgerUnavailable(Exception):
+    """The ledger cannot answer an on-demand check now; `reason` says what it answered."""
+
+    def __init__(self, reason: str, code: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+def _not_now(error: grpc.aio.AioRpcError) -> NotNow:
+    return NotNow(f"the ledger answered {error.code().name}: {error.details()}", error.code().name)
+
+
+def reconnection(channel: grpc.aio.Channel) -> Callable[[], Awaitable[None]]:
+    """What a pause also ends on: the channel, not connected when the pause starts, connecting again
+    (a ledger back from a restart is asked at once, not after the rest of a pause of up to 10 s)."""
+
+    async def reconnected() -> None:
+        state = channel.get_state(try_to_connect=True)
+        if state == grpc.ChannelConnectivity.READY:
+            await asyncio.Event().wait()  # connected: the pause is the backoff's alone
+        while state != grpc.ChannelConnectivity.READY:
+            await channel.wait_for_state_change(state)
+            state = channel.get_state(try_to_connect=True)
+
+    return reconnected
 
 
 class LedgerPeer:
-    """wait_s: how long one GetBalances may wait for the ledger to book a day end."""
+    """wait_s: how long one GetBalances may wait for the ledger to book a day end. A wait asks again
+    after retry_initial_s, doubling up to retry_max_s, or as soon as `reconnected()` returns (see
+    reconnection; None: after the pause only). health: where a wait is reported (None: only logged)."""
 
     def __init__(
-        self, stub: ledger_pb2_grpc.LedgerServiceStub, stopping: asyncio.Event, *, wait_s: float = 30.0
+        self,
+        stub: ledger_pb2_grpc.LedgerServiceStub,
+        stopping: asyncio.Event,
+        *,
+        health: PeerHealth | None = None,
+        wait_s: float = 30.0,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 10.0,
+        reconnected: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._stub = stub
         self._stopping = stopping
+        self._health = health
+        self._reconnected = reconnected
         self.wait_s = wait_s
-        self._seen = ""  # how the ledger last behaved: "answers", "unreachable" or "stuck"
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
+        # Set while a check waits for the ledger; waiting_for says for what, and what the ledger answered.
+        self.waiting = asyncio.Event()
+        self.waiting_for = ""
+        self._waiting_code = ""
+
+    # ------------------------------------------------------------ balances
 
     async def balances(
         self, day_end: DayEnd, mandates: Sequence[str]
-    ) -> dict[str, Sequence[ledger_pb2.AccountBalance]] | None:
-        """Each mandate's balances as of the day end once the ledger has booked it; None if it cannot."""
-        if not mandates:
-            return None
-        first = await self._booked(day_end, mandates[0])
-        if first is None:
-            return None
-        balances: dict[str, Sequence[ledger_pb2.AccountBalance]] = {mandates[0]: list(first.balances)}
-        try:
-            for mandate in mandates[1:]:
-                reply = await self._stub.GetBalances(
-                    ledger_pb2.GetBalancesRequest(mandate_id=mandate, as_of=date_to_proto(day_end.date)),
-                    timeout=RPC_TIMEOUT_S,
-                )
-                balances[mandate] = list(reply.balances)
-        except grpc.aio.AioRpcError as error:
-            log.warning(
-                "could not read the ledger's balances: book vs custodian only",
-                extra={"code": error.code().name, "error": error.details()},
+    ) -> dict[str, Sequence[ledger_pb2.AccountBalance]]:
+        """Each mandate's balances as of the day end once the ledger has booked it, however long it takes."""
+        found: dict[str, Sequence[ledger_pb2.AccountBalance]] = {}
+        for mandate in mandates:
+            reply = await self._until_answered(
+                f"waiting for the ledger to book market seq {day_end.seq}",
+                functools.partial(self._booked, day_end, mandate, self.wait_s),
             )
-            return None
-        return balances
+            found[mandate] = list(reply.balances)
+        return found
 
-    async def _booked(self, day_end: DayEnd, mandate_id: str) -> ledger_pb2.GetBalancesResponse | None:
-        """The mandate's balances once the ledger has booked market seq `day_end.seq`; None if it cannot.
+    async def balances_now(
+        self, day_end: DayEnd, mandates: Sequence[str]
+    ) -> dict[str, Sequence[ledger_pb2.AccountBalance]]:
+        """The same for an on-demand check: one try, LedgerUnavailable when the ledger cannot answer now."""
+        check_running(self._stopping)
+        if self.waiting.is_set():
+            raise self.unavailable()
+        found: dict[str, Sequence[ledger_pb2.AccountBalance]] = {}
+        for mandate in mandates:
+            outcome = await self._booked(day_end, mandate, RPC_TIMEOUT_S)
+            if isinstance(outcome, NotNow):
+                raise LedgerUnavailable(
+                    f"the ledger cannot answer for market seq {day_end.seq}: {outcome.reason}", outcome.code
+                )
+            found[mandate] = list(outcome.balances)
+        return found
 
-        One GetBalances with min_market_seq: the ledger answers as soon as it has booked the day
-        end. A ledger that answers but is behind is asked again as long as it makes progress
-        (each call waits at most wait_s). An unreachable one is not waited for: that check runs
-        book vs custodian only (`opsuite up` starts recon before the ledger, and a recon with no
-        ledger must still catch up); the next day end asks again.
-        """
-        seq = day_end.seq
+    async def _booked(
+        self, day_end: DayEnd, mandate_id: str, timeout: float
+    ) -> ledger_pb2.GetBalancesResponse | NotNow:
+        """One GetBalances with min_market_seq: the ledger answers as soon as it has booked the day end
+        (or, still behind, a little before `timeout`)."""
         request = ledger_pb2.GetBalancesRequest(
-            mandate_id=mandate_id, as_of=date_to_proto(day_end.date), min_market_seq=seq
+            mandate_id=mandate_id, as_of=date_to_proto(day_end.date), min_market_seq=day_end.seq
         )
-        last_seen = -1
-        started = time.monotonic()
-        while True:
-            check_running(self._stopping)
-            try:
-                reply: ledger_pb2.GetBalancesResponse = await self._stub.GetBalances(
-                    request, timeout=self.wait_s
-                )
-            except grpc.aio.AioRpcError as error:
-                reason = f"the ledger answered {error.code().name}: {error.details()}"
-                if error.code() == grpc.StatusCode.NOT_FOUND and time.monotonic() - started < self.wait_s:
-                    # A ledger still fetching the mandates from market: it knows them in a moment.
-                    await pause(self._stopping, 0.5)
-                    continue
-                self._saw(
-                    "unreachable"
-                    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNIMPLEMENTED)
-                    else "stuck",
-                    seq,
-                    reason,
-                )
-                return None
-            if reply.market_seq >= seq:
-                self._saw("answers", seq, "")
-                return reply
-            if reply.market_seq <= last_seen:
-                self._saw("stuck", seq, f"the ledger is at market seq {reply.market_seq}")
-                return None
-            last_seen = reply.market_seq
-
-    def _saw(self, behaviour: str, seq: int, reason: str) -> None:
-        """Log when the ledger's availability changes (not at every day end)."""
-        if behaviour == self._seen:
-            return
-        self._seen = behaviour
-        if behaviour == "answers":
-            log.info("the ledger has the day end: book vs ledger runs", extra={"seq": seq})
-        else:
-            log.warning(
-                "the ledger cannot be compared: book vs custodian only until it can",
-                extra={"seq": seq, "ledger": behaviour, "reason": reason},
+        try:
+            reply: ledger_pb2.GetBalancesResponse = await unless_stopped(
+                self._stopping, lambda: self._stub.GetBalances(request, timeout=timeout)
             )
+        except grpc.aio.AioRpcError as error:
+            return _not_now(error)
+        if reply.market_seq < day_end.seq:
+            return NotNow(f"the ledger has booked market seq {reply.market_seq} so far")
+        return reply
 
-    async def post_suspense(self, brk: Break, break_traceparent: str, threshold: int) -> str:
-        """PostJournal inside a span that is the child of the break's; the journal id, "" on failure."""
+    # ------------------------------------------------------------ suspense
+
+    async def post_suspense(
+        self, brk: Break, break_traceparent: str, threshold: int, *, wait: bool = True
+    ) -> str:
+        """PostJournal inside a span that is the child of the break's; the journal id.
+
+        wait: ask until the ledger answers (a day-end check); otherwise one try. "" when the journal was
+        not posted (the ledger refused it, or could not answer the one try): the next check tries again.
+        """
         request = suspense_request(brk, threshold)
         if request is None:
             log.warning("an aged cash break has no postable amount", extra={"break_id": brk.break_id})
@@ -128,21 +196,40 @@ class LedgerPeer:
             context=parent,
             attributes={"break.id": brk.break_id, "journal.key": request.idempotency_key},
         ):
-            try:
-                reply = await self._stub.PostJournal(request, timeout=RPC_TIMEOUT_S)
-            except grpc.aio.AioRpcError as error:
-                if error.code() == grpc.StatusCode.ALREADY_EXISTS:
-                    # Posted before with the figures of an earlier day: that journal is the break's.
-                    status = status_from_error(error)
-                    info = details_of(status)[1] if status is not None else None
-                    journal_id = info.metadata.get("journal_id", "") if info is not None else ""
-                    if journal_id:
-                        return journal_id
-                log.warning(
-                    "could not post an aged cash break to suspense; retried at the next check",
+            if wait:
+                return await self._until_answered(
+                    f"waiting for the ledger to post break {brk.break_id} to suspense",
+                    lambda: self._post(brk, request),
+                )
+            outcome = await self._post(brk, request)
+        if isinstance(outcome, NotNow):
+            log.warning(
+                "could not post an aged cash break to suspense; tried again at the next check",
+                extra={"break_id": brk.break_id, "reason": outcome.reason},
+            )
+            return ""
+        return outcome
+
+    async def _post(self, brk: Break, request: ledger_pb2.PostJournalRequest) -> str | NotNow:
+        try:
+            reply: ledger_pb2.PostJournalResponse = await unless_stopped(
+                self._stopping, lambda: self._stub.PostJournal(request, timeout=RPC_TIMEOUT_S)
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+                # Posted before with the figures of an earlier day: that journal is the break's.
+                status = status_from_error(error)
+                info = details_of(status)[1] if status is not None else None
+                journal_id = info.metadata.get("journal_id", "") if info is not None else ""
+                if journal_id:
+                    return journal_id
+            if error.code() in REFUSALS:
+                log.error(
+                    "the ledger refused an aged cash break's suspense journal; tried again at the next check",
                     extra={"break_id": brk.break_id, "code": error.code().name, "error": error.details()},
                 )
                 return ""
+            return _not_now(error)
         log.info(
             "posted an aged cash break to suspense",
             extra={
@@ -152,3 +239,50 @@ class LedgerPeer:
             },
         )
         return str(reply.journal.journal_id)
+
+    # ------------------------------------------------------------ waiting
+
+    def unavailable(self) -> LedgerUnavailable:
+        """What an on-demand check answers while a check waits for the ledger."""
+        return LedgerUnavailable(self.waiting_for, self._waiting_code)
+
+    async def _until_answered(self, waiting_for: str, attempt: Callable[[], Awaitable[T | NotNow]]) -> T:
+        """attempt() until it is not NotNow, pausing with exponential backoff; Stopped when recon stops."""
+        delay = self.retry_initial_s
+        while True:
+            outcome = await attempt()
+            if not isinstance(outcome, NotNow):
+                await self._answered()
+                return outcome
+            await self._wait(f"{waiting_for}: {outcome.reason}", outcome.code)
+            await self._pause(delay)
+            delay = min(self.retry_max_s, delay * 2)
+
+    async def _pause(self, seconds: float) -> None:
+        reconnected = self._reconnected
+        if reconnected is None:
+            await pause(self._stopping, seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await unless_stopped(self._stopping, lambda: asyncio.wait_for(reconnected(), seconds))
+
+    async def _wait(self, reason: str, code: str) -> None:
+        if self.waiting.is_set() and reason == self.waiting_for:
+            return
+        if not self.waiting.is_set() or code != self._waiting_code:
+            log.warning(
+                "a check waits for the ledger: not serving until it answers", extra={"reason": reason}
+            )
+        self.waiting_for, self._waiting_code = reason, code
+        self.waiting.set()
+        if self._health is not None:
+            await self._health.backend_down(BACKEND, reason)
+
+    async def _answered(self) -> None:
+        if not self.waiting.is_set():
+            return
+        log.info("the ledger answers again: the check goes on", extra={"waited": self.waiting_for})
+        self.waiting.clear()
+        self.waiting_for, self._waiting_code = "", ""
+        if self._health is not None:
+            await self._health.backend_up(BACKEND)

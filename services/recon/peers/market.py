@@ -9,7 +9,7 @@ import grpc
 import grpc.aio
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
-from services.recon.peers.stopping import check_running
+from services.recon.peers.stopping import unless_stopped
 
 log = logging.getLogger(__name__)
 RPC_TIMEOUT_S = 10.0
@@ -25,10 +25,10 @@ class MarketPeer:
 
         market keeps a day's books before it publishes the day's events, so one call answers.
         """
-        check_running(self._stopping)
+        request = market_pb2.GetSnapshotRequest(as_of_seq=seq)
         try:
-            snapshot: market_pb2.Snapshot = await self._stub.GetSnapshot(
-                market_pb2.GetSnapshotRequest(as_of_seq=seq), timeout=RPC_TIMEOUT_S
+            snapshot: market_pb2.Snapshot = await unless_stopped(
+                self._stopping, lambda: self._stub.GetSnapshot(request, timeout=RPC_TIMEOUT_S)
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.OUT_OF_RANGE:

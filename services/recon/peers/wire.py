@@ -38,7 +38,7 @@ def books_from(
     ledger: Mapping[str, Sequence[ledger_pb2.AccountBalance]] | None,
     reference: Reference,
 ) -> Books:
-    """The books at one day end: market's snapshot, and the ledger's balances when it answered."""
+    """The books at one day end: market's snapshot, and the ledger's balances (None: no ledger)."""
     d = snapshot.as_of_date
     internal = [decode_book(b) for b in snapshot.internal_books]
     return books_of(

@@ -1,5 +1,8 @@
 """Restart recon in the middle of a live run: its breaks keep their ids and ages, nothing is
-raised twice, and no suspense journal is posted twice (compared with a recon never interrupted)."""
+raised twice, and no suspense journal is posted twice (compared with a recon never interrupted).
+
+Both recons wait for the ledger at every day end (a check never runs without it), so a ledger slow
+to answer on a busy machine delays a check instead of changing it."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import wait_until
 
-DAYS = 30
+DAYS = 40
 
 
 def _breaks(recon: ServiceProcess) -> dict[str, tuple]:
@@ -40,7 +43,8 @@ def test_a_recon_killed_mid_run_ends_like_one_never_interrupted(tmp_path: Path) 
         "OPSUITE_SEED": "7",
         "OPSUITE_START": "2020-02-03",
         "OPSUITE_DAYS": str(DAYS),
-        # One business day a second: four processes start while the 30 days run, even on a busy machine.
+        # One business day a second: the processes start (side by side) and the victim is killed twice
+        # within the first 20 or so of the 40 days, even on a busy machine.
         "OPSUITE_SPEED": "1",
     }
     market = start_service("market", tmp_path / "market", env)
@@ -49,10 +53,15 @@ def test_a_recon_killed_mid_run_ends_like_one_never_interrupted(tmp_path: Path) 
         market.wait_serving()
         ledger = start_service("ledger", tmp_path / "ledger", {**env, "OPSUITE_MARKET_ADDR": market.address})
         processes.append(ledger)
-        ledger.wait_serving()
+        assert ledger.wait_listening(), ledger.log_text()[-3000:]
+        # The recons start with the ledger, as `opsuite up` could: they wait for it to book each day end.
         wired = {**env, "OPSUITE_MARKET_ADDR": market.address, "OPSUITE_LEDGER_ADDR": ledger.address}
         steady = start_service("recon", tmp_path / "steady", wired)
         processes.append(steady)
+        victim_dir = tmp_path / "victim"
+        victim = start_service("recon", victim_dir, wired)
+        processes.append(victim)
+        ledger.wait_serving()
         steady.wait_serving()
 
         with grpc.insecure_channel(market.address) as channel:
@@ -63,9 +72,10 @@ def test_a_recon_killed_mid_run_ends_like_one_never_interrupted(tmp_path: Path) 
 
             # Kill the second recon twice while the market is still producing days, each time two
             # business days after it caught up (so it has checked day ends of its own by then).
-            victim_dir = tmp_path / "victim"
-            for _ in range(2):
-                victim = start_service("recon", victim_dir, wired)
+            for kill in range(2):
+                if kill:
+                    victim = start_service("recon", victim_dir, wired)
+                    processes.append(victim)
                 victim.wait_serving()
                 kill_at = day() + 2
                 wait_until(lambda kill_at=kill_at: day() >= kill_at, what=f"day {kill_at}")

@@ -17,6 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from opsuite.common.v1 import status_pb2, status_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
@@ -189,12 +190,11 @@ def test_run_check_rechecks_the_latest_day_end(clean: World) -> None:
 
 
 def test_without_a_ledger_recon_catches_up_on_book_vs_custodian(clean: World, tmp_path: Path) -> None:
-    nobody = f"127.0.0.1:{free_port('127.0.0.1')}"  # nothing listens there
     recon = _start_recon(
         tmp_path / "recon",
         {
             "OPSUITE_MARKET_ADDR": clean.market.address,
-            "OPSUITE_LEDGER_ADDR": nobody,
+            "OPSUITE_RECON_USE_LEDGER": "false",
             "OPSUITE_EVENTLOG_URL": f"sqlite:///{tmp_path}/eventlog.sqlite3",
         },
     )
@@ -211,6 +211,52 @@ def test_without_a_ledger_recon_catches_up_on_book_vs_custodian(clean: World, tm
         assert "book vs custodian only" in recon.log_text()
     finally:
         assert recon.stop() == 0
+
+
+def test_recon_waits_for_a_ledger_that_starts_after_it(clean: World, tmp_path: Path) -> None:
+    address = f"127.0.0.1:{free_port('127.0.0.1')}"  # nothing listens there yet
+    eventlog = {"OPSUITE_EVENTLOG_URL": f"sqlite:///{tmp_path}/eventlog.sqlite3"}
+    recon = _start_recon(
+        tmp_path / "recon",
+        {"OPSUITE_MARKET_ADDR": clean.market.address, "OPSUITE_LEDGER_ADDR": address, **eventlog},
+    )
+    processes = [recon]
+    try:
+        assert recon.wait_listening()
+        with grpc.insecure_channel(recon.address) as channel:
+            status = status_pb2_grpc.StatusServiceStub(channel)
+            waiting = wait_until(
+                lambda: (
+                    (s := status.GetStatus(status_pb2.GetStatusRequest())).not_serving_reason.startswith(
+                        "waiting for the ledger to book market seq "
+                    )
+                    and s
+                ),
+                what="recon to say it waits for the ledger",
+            )
+        assert not waiting.serving and "the ledger answered UNAVAILABLE" in waiting.not_serving_reason
+        ledger = start_service(
+            "ledger",
+            tmp_path / "ledger",
+            {"OPSUITE_MARKET_ADDR": clean.market.address, **eventlog},
+            address=address,
+        )
+        processes.append(ledger)
+        ledger.wait_serving()
+        recon.wait_serving()  # every day end checked, against the ledger too
+        with grpc.insecure_channel(recon.address) as channel:
+            stub = recon_pb2_grpc.ReconServiceStub(channel)
+            summary = stub.GetReconciliation(recon_pb2.GetReconciliationRequest())
+            assert _all_breaks(stub) == []
+        assert summary.as_of_date == clean.clock.sim_date
+        for mandate in summary.mandates:
+            assert {r.comparison for r in mandate.latest_runs} == {
+                recon_pb2.COMPARISON_BOOK_VS_CUSTODIAN,
+                recon_pb2.COMPARISON_BOOK_VS_LEDGER,
+            }
+    finally:
+        for process in reversed(processes):
+            assert process.stop() == 0
 
 
 # ---------------------------------------------------------------- faults

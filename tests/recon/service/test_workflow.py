@@ -150,3 +150,17 @@ async def test_run_check_calls_the_checker_and_returns_its_runs(serve: ServeFact
         )
         assert set(violations) == {"comparison"}
     assert asked == [None, USD_FUND]
+
+
+async def test_run_check_while_recon_drains_is_unavailable_and_runs_nothing(serve: ServeFactory) -> None:
+    asked: list[str | None] = []
+
+    async def run_check(mandate: str | None) -> Sequence[CheckRun]:
+        asked.append(mandate)
+        return []
+
+    async with serve(run_check=run_check) as served:
+        served.servicer.close()  # shutdown began (on_draining)
+        message, _, _ = await refused(served.stub.RunCheck(pb.RunCheckRequest()), grpc.StatusCode.UNAVAILABLE)
+    assert "recon is shutting down" in message and "retry RunCheck" in message
+    assert asked == []
