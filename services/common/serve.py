@@ -47,6 +47,10 @@ SERVER_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.http2.max_ping_strikes", 0),
 ]
 _WILDCARD_HOSTS = {"", "0.0.0.0", "[::]", "::", "*"}
+# The health service name a liveness probe asks: SERVING from start-up until shutdown begins,
+# whatever readiness says. A service that is up but not ready (catching up, waiting out a backend
+# outage) must not be restarted for it; "" and the service names answer readiness.
+LIVENESS = "liveness"
 
 
 class HealthControl:
@@ -190,6 +194,7 @@ async def serve(service: Service, settings: Settings) -> int:
         return 1
     # Not serving until on_start is done (and, for ready_on_start=False, until the service says so).
     await control.set_not_serving("starting")
+    await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     await server.start()
     address = _advertised(configured, port)
     _log.info("listening", extra={"service": service.name, "address": address, "port": port})

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from services.common.serve import LIVENESS
+
 K8S = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 BASE = K8S / "base"
 TRACING = K8S / "components" / "tracing"
@@ -91,13 +93,19 @@ def test_every_opsuite_service_has_deployment_service_and_service_account() -> N
 
 
 def test_opsuite_probes_are_native_grpc_on_the_service_port() -> None:
+    """Readiness asks the whole server (caught up, backends reachable); liveness and start-up ask
+    the `liveness` health name, SERVING while the process is up, so a service that is catching
+    up or waiting out an outage is taken out of rotation, never restarted for it."""
     for deployment in _opsuite_deployments():
         port = _service_port(deployment["metadata"]["name"])
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert container["readinessProbe"]["grpc"] == {"port": port}, container["name"]
+        for probe in ("livenessProbe", "startupProbe"):
             if probe == "startupProbe" and probe not in container:
                 continue
-            assert container[probe]["grpc"] == {"port": port}, f"{probe} of {container['name']}"
+            assert container[probe]["grpc"] == {"port": port, "service": LIVENESS}, (
+                f"{probe} of {container['name']}"
+            )
 
 
 def test_every_pod_is_non_root_with_a_read_only_root_and_no_capabilities() -> None:

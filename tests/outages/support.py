@@ -19,9 +19,12 @@ def status(service: ServiceProcess) -> status_pb2.ServiceStatus:
         return status_pb2_grpc.StatusServiceStub(channel).GetStatus(status_pb2.GetStatusRequest(), timeout=10)
 
 
-def health(service: ServiceProcess) -> int:
+def health(service: ServiceProcess, name: str = "") -> int:
+    """The health status of the whole server ("", readiness) or of one name ("liveness")."""
     with grpc.insecure_channel(service.address) as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=name), timeout=10
+        )
         return int(reply.status)
 
 

@@ -15,6 +15,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from services.common.serve import LIVENESS
 from tests.outages.support import (
     NOT_SERVING,
     SERVING,
@@ -71,6 +72,8 @@ def test_the_ledger_rides_out_a_postgresql_outage_and_ends_with_the_same_book(
             )
             assert "PostgreSQL" in reason and "unreachable" in reason, reason
             assert health(ledger) == NOT_SERVING
+            # Out of rotation, not dead: a liveness probe must not restart it for an outage.
+            assert health(ledger, LIVENESS) == SERVING
 
             with grpc.insecure_channel(ledger.address) as channel:
                 stub = ledger_pb2_grpc.LedgerServiceStub(channel)
