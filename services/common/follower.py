@@ -46,8 +46,27 @@ class MarketReference:
     clock: market_pb2.Clock
 
 
-async def fetch_reference(market_addr: str) -> MarketReference:
-    """Every page of ListMandates and ListInstruments, and GetClock; waits for market to come up."""
+async def fetch_reference(
+    market_addr: str, *, retry_initial_s: float = 0.25, retry_max_s: float = 5.0
+) -> MarketReference:
+    """Every page of ListMandates and ListInstruments, and GetClock; waits for market to come up and,
+    while it answers UNAVAILABLE (restoring its run after a restart), asks again with backoff."""
+    delay = retry_initial_s
+    while True:
+        try:
+            return await _fetch_reference(market_addr)
+        except grpc.aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+            log.info(
+                "market cannot answer yet; asking again",
+                extra={"market": market_addr, "reason": error.details(), "retry_in_s": delay},
+            )
+        await asyncio.sleep(delay)
+        delay = min(retry_max_s, delay * 2)
+
+
+async def _fetch_reference(market_addr: str) -> MarketReference:
     async with grpc.aio.insecure_channel(market_addr, options=CHANNEL_OPTIONS) as channel:
         await channel.channel_ready()
         stub = market_pb2_grpc.MarketServiceStub(channel)

@@ -128,4 +128,9 @@ def build_service(settings: LedgerSettings) -> Service:
         on_stop=on_stop,
         ready_on_start=False,
         progress=runtime.progress,
+        # Until market's mandates are fetched the ledger cannot tell a known mandate from an unknown
+        # one: UNAVAILABLE (retry), never NOT_FOUND for a mandate that exists.
+        unavailable=lambda: (
+            "" if runtime.base_currencies else "the ledger is fetching the mandates from market"
+        ),
     )

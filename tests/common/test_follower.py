@@ -6,12 +6,15 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
 
+import grpc
+import grpc.aio
+import pytest
 from grpc_health.v1 import health_pb2
 from grpc_health.v1.health import aio as health_aio
 
 from opsuite.market.v1 import market_pb2
 from services.common.convert import timestamp_to_proto
-from services.common.follower import Follower
+from services.common.follower import Follower, fetch_reference
 from services.common.serve import HealthControl
 
 from .fake_market import FakeMarket, make_event, start_server
@@ -127,3 +130,63 @@ async def test_a_cursor_market_no_longer_retains_is_not_serving_with_the_reason(
     finally:
         await follower.stop()
         await server.stop(None)
+
+
+class RestoringMarket(FakeMarket):
+    """A market restarting: UNAVAILABLE for its first `refusals` calls, then its reference data."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+        self.calls = 0
+
+    async def _refuse_at_first(self, context: grpc.aio.ServicerContext) -> None:
+        self.calls += 1
+        if self.calls <= self.refusals:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "market is restoring its run from the event log")
+
+    async def ListMandates(
+        self, request: market_pb2.ListMandatesRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.ListMandatesResponse:
+        await self._refuse_at_first(context)
+        return market_pb2.ListMandatesResponse()
+
+    async def ListInstruments(
+        self, request: market_pb2.ListInstrumentsRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.ListInstrumentsResponse:
+        return market_pb2.ListInstrumentsResponse()
+
+    async def GetClock(
+        self, request: market_pb2.GetClockRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.Clock:
+        return market_pb2.Clock(head_seq=7)
+
+
+async def test_fetching_the_reference_waits_out_a_market_that_is_restoring() -> None:
+    market = RestoringMarket(refusals=2)
+    server, port = await start_server(market)
+    try:
+        reference = await asyncio.wait_for(
+            fetch_reference(f"127.0.0.1:{port}", retry_initial_s=0.01, retry_max_s=0.02), TIMEOUT
+        )
+    finally:
+        await server.stop(None)
+    assert market.calls == 3
+    assert reference.clock.head_seq == 7
+
+
+async def test_fetching_the_reference_does_not_retry_what_retrying_cannot_fix() -> None:
+    class Broken(RestoringMarket):
+        async def GetClock(
+            self, request: market_pb2.GetClockRequest, context: grpc.aio.ServicerContext
+        ) -> market_pb2.Clock:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "no")
+            raise AssertionError("unreachable")
+
+    server, port = await start_server(Broken(refusals=0))
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await asyncio.wait_for(fetch_reference(f"127.0.0.1:{port}", retry_initial_s=0.01), TIMEOUT)
+    finally:
+        await server.stop(None)
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED

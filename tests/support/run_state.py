@@ -1,0 +1,531 @@
+"""What a finished run left in its books, read through the services' APIs, in a form two runs of the
+same seed can be compared by: journals by idempotency key (not by journal id or ledger order),
+trial balances and NAVs per mandate and business day, breaks by their (deterministic) ids, the
+suspense journals recon posted, and the combined event log's announcements of journals.
+
+`read_run_state(addresses, data_dir)` reads a run whose services still answer; `compare(expected,
+actual)` says, section by section, what differs, in lines a person can read.
+
+NAVs: there is no reporting service yet, so a mandate's NAV is valued here from market's day-end
+snapshot (internal book at the primary vendor's prices and FX) and, on the ledger's side, as its
+assets plus liabilities in the base currency. Reporting's own NAVs extend this when it lands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import grpc
+
+from opsuite.common.v1 import common_pb2
+from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from services.common.eventlog import open_event_log
+from services.common.market_events import unit_price
+from services.common.market_events.decode import decode_fx, decode_instrument, decode_price
+
+# Reconnect quickly to a service that was restarted on the same address.
+CHANNEL_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+]
+PAGE = 1000
+RPC_TIMEOUT_S = 60.0
+_KIND_IN_SUMMARY = re.compile(r"\((JOURNAL_KIND_[A-Z_]+)\)")
+
+
+def channel(address: str) -> grpc.Channel:
+    return grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+
+
+# ---------------------------------------------------------------- comparable views
+
+
+def number(value: str) -> str:
+    """A decimal's value without its scale ("1.50" and "1.5" alike); "" when unset."""
+    return format(Decimal(value).normalize(), "f") if value else ""
+
+
+def money(value: common_pb2.Money) -> str:
+    return f"{number(value.amount.value)} {value.currency}".strip()
+
+
+def date(value: common_pb2.Date) -> str:
+    return dt.date(value.year, value.month, value.day).isoformat() if value.year else ""
+
+
+class PostingView(NamedTuple):
+    account: str
+    amount: str
+    base_amount: str
+    quantity: str
+    instrument_id: str
+
+
+class JournalView(NamedTuple):
+    mandate_id: str
+    kind: str
+    effective_date: str
+    postings: tuple[PostingView, ...]  # sorted: a multiset, not the order they were given in
+    caused_by: tuple[str, ...]
+
+
+class TrialBalanceView(NamedTuple):
+    lines: tuple[tuple[str, ...], ...]  # (account, currency, debit, credit, balance, base ..., quantity)
+    totals: tuple[tuple[str, str, str], ...]
+    base_totals: tuple[str, str]
+    balanced: bool
+    journal_count: int
+    posting_count: int
+
+
+class BreakView(NamedTuple):
+    mandate_id: str
+    kind: str
+    status: str
+    comparison: str
+    scope: str
+    instrument_id: str
+    currency: str
+    fill_id: str
+    ledger_account: str
+    book_quantity: str
+    other_quantity: str
+    amount_difference: str
+    base_amount_difference: str
+    book_date: str
+    other_date: str
+    first_seen_date: str
+    last_seen_date: str
+    age_business_days: int
+    aging_bucket: str
+    escalated: bool
+    escalation_reason: str
+    assignee: str
+    resolved_by_event_id: str
+    suspense_journal_key: str  # the idempotency key of its suspense journal ("" when none)
+    opened_in_run_id: str
+    last_run_id: str
+    caused_by: tuple[str, ...]
+
+
+@dataclasses.dataclass
+class RunState:
+    mandates: dict[str, str]  # mandate -> base currency
+    day_ends: list[tuple[str, int]]  # (date, seq) of every clock.day_end
+    journals: dict[str, JournalView]  # idempotency key -> journal
+    trial_balances: dict[tuple[str, str], TrialBalanceView]  # (mandate, as of date) -> trial balance
+    breaks: dict[str, BreakView]
+    suspense: dict[str, JournalView]  # the journals recon posted, by idempotency key
+    market_navs: dict[tuple[str, str], str]  # (mandate, date) -> NAV in base from market's books
+    ledger_navs: dict[tuple[str, str], str]  # (mandate, date) -> assets + liabilities in base
+    market_events: dict[int, tuple[str, str]]  # seq -> (event id, kind) of market's events in the log
+    announced: dict[str, int]  # journal kind -> journal.posted records in the event log
+    announced_keys: dict[str, str]  # idempotency key -> kind, of every announced journal
+    recon_records: dict[str, int]  # recon's event-log records by kind
+    problems: list[str]  # inconsistencies within the run itself
+
+    def summary(self) -> str:
+        kinds = Counter(j.kind.removeprefix("JOURNAL_KIND_") for j in self.journals.values())
+        statuses = Counter(b.status.removeprefix("BREAK_STATUS_") for b in self.breaks.values())
+        return (
+            f"{len(self.day_ends)} day ends, {len(self.mandates)} mandates, {len(self.journals)} journals "
+            f"({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}), {len(self.breaks)} breaks "
+            f"({', '.join(f'{k} {n}' for k, n in sorted(statuses.items()))}), "
+            f"{len(self.suspense)} suspense journals, {sum(self.announced.values())} journals announced"
+        )
+
+
+# ---------------------------------------------------------------- reading a run
+
+
+def _day_ends(stub: market_pb2_grpc.MarketServiceStub, head: int) -> list[tuple[str, int]]:
+    found: list[tuple[str, int]] = []
+    if head == 0:
+        return found
+    call = stub.StreamEvents(
+        market_pb2.StreamEventsRequest(
+            from_seq=1, filter=market_pb2.EventFilter(kinds=["clock.day_end"]), max_batch_size=10_000
+        ),
+        timeout=RPC_TIMEOUT_S,
+    )
+    try:
+        for batch in call:
+            found.extend((date(e.day_end.date), e.envelope.seq) for e in batch.events)
+            if batch.last_seq >= head:
+                break
+    finally:
+        call.cancel()
+    return found
+
+
+def _nav(
+    book: market_pb2.MandateBook,
+    base: str,
+    unit_values: Mapping[str, tuple[Decimal, str]],
+    fx: Mapping[tuple[str, str], Decimal],
+) -> str:
+    def to_base(amount: Decimal, currency: str) -> Decimal:
+        if currency == base:
+            return amount
+        if (currency, base) in fx:
+            return amount * fx[currency, base]
+        return amount / fx[base, currency]
+
+    total = sum((to_base(Decimal(c.amount.value), c.currency) for c in book.cash), Decimal(0))
+    for position in book.positions:
+        value, currency = unit_values[position.instrument_id]
+        total += to_base(Decimal(position.quantity.value) * value, currency)
+    return format(total.quantize(Decimal("0.01")), "f")
+
+
+def _market_navs(
+    stub: market_pb2_grpc.MarketServiceStub, day_ends: Iterable[tuple[str, int]], mandates: Mapping[str, str]
+) -> dict[tuple[str, str], str]:
+    classes: dict[str, Any] = {}
+    token = ""
+    while True:
+        page = stub.ListInstruments(
+            market_pb2.ListInstrumentsRequest(page_size=PAGE, page_token=token), timeout=RPC_TIMEOUT_S
+        )
+        classes.update({i.instrument_id: decode_instrument(i).asset_class for i in page.instruments})
+        if not (token := page.next_page_token):
+            break
+    navs: dict[tuple[str, str], str] = {}
+    for day, seq in day_ends:
+        snapshot = stub.GetSnapshot(market_pb2.GetSnapshotRequest(as_of_seq=seq), timeout=RPC_TIMEOUT_S)
+        unit_values: dict[str, tuple[Decimal, str]] = {}
+        for quote in sorted((decode_price(p) for p in snapshot.prices), key=lambda q: q.vendor != "primary"):
+            unit_values.setdefault(
+                quote.instrument_id, (unit_price(quote.price, classes[quote.instrument_id]), quote.currency)
+            )
+        fx: dict[tuple[str, str], Decimal] = {}
+        for rate in sorted((decode_fx(r) for r in snapshot.fx_rates), key=lambda r: r.vendor != "primary"):
+            fx.setdefault((rate.base_currency, rate.quote_currency), rate.rate)  # primary, else the cross
+        for book in snapshot.internal_books:
+            navs[book.mandate_id, day] = _nav(book, mandates[book.mandate_id], unit_values, fx)
+    return navs
+
+
+def _journal_view(j: ledger_pb2.Journal) -> JournalView:
+    postings = tuple(
+        sorted(
+            PostingView(
+                p.account, money(p.amount), money(p.base_amount), number(p.quantity.value), p.instrument_id
+            )
+            for p in j.postings
+        )
+    )
+    return JournalView(
+        j.mandate_id,
+        ledger_pb2.JournalKind.Name(j.kind),
+        date(j.effective_date),
+        postings,
+        tuple(j.caused_by),
+    )
+
+
+def _trial_balance_view(tb: ledger_pb2.TrialBalance) -> TrialBalanceView:
+    lines = tuple(
+        sorted(
+            (
+                line.account,
+                line.currency,
+                money(line.debit_total),
+                money(line.credit_total),
+                money(line.balance),
+                money(line.base_debit_total),
+                money(line.base_credit_total),
+                money(line.base_balance),
+                number(line.quantity.value),
+            )
+            for line in tb.lines
+        )
+    )
+    totals = tuple(sorted((t.currency, money(t.debit_total), money(t.credit_total)) for t in tb.totals))
+    return TrialBalanceView(
+        lines,
+        totals,
+        (money(tb.base_totals.debit_total), money(tb.base_totals.credit_total)),
+        tb.balanced,
+        tb.journal_count,
+        tb.posting_count,
+    )
+
+
+def _ledger_nav(tb: ledger_pb2.TrialBalance) -> str:
+    held = (ledger_pb2.ACCOUNT_TYPE_ASSETS, ledger_pb2.ACCOUNT_TYPE_LIABILITIES)
+    total = sum(
+        (Decimal(line.base_balance.amount.value or "0") for line in tb.lines if line.type in held), Decimal(0)
+    )
+    return format(total.quantize(Decimal("0.01")), "f")
+
+
+def _break_view(b: recon_pb2.Break, journal_keys: Mapping[str, str]) -> BreakView:
+    return BreakView(
+        mandate_id=b.mandate_id,
+        kind=recon_pb2.BreakKind.Name(b.kind),
+        status=recon_pb2.BreakStatus.Name(b.status),
+        comparison=recon_pb2.Comparison.Name(b.comparison),
+        scope=recon_pb2.Scope.Name(b.scope),
+        instrument_id=b.instrument_id,
+        currency=b.currency,
+        fill_id=b.fill_id,
+        ledger_account=b.ledger_account,
+        book_quantity=number(b.book_quantity.value),
+        other_quantity=number(b.other_quantity.value),
+        amount_difference=money(b.amount_difference),
+        base_amount_difference=money(b.base_amount_difference),
+        book_date=date(b.book_date),
+        other_date=date(b.other_date),
+        first_seen_date=date(b.first_seen_date),
+        last_seen_date=date(b.last_seen_date),
+        age_business_days=b.age_business_days,
+        aging_bucket=b.aging_bucket,
+        escalated=b.escalated,
+        escalation_reason=b.escalation_reason,
+        assignee=b.assignee,
+        resolved_by_event_id=b.resolved_by_event_id,
+        suspense_journal_key=(
+            journal_keys.get(b.suspense_journal_id, f"<journal {b.suspense_journal_id} not in the ledger>")
+            if b.suspense_journal_id
+            else ""
+        ),
+        opened_in_run_id=b.opened_in_run_id,
+        last_run_id=b.last_run_id,
+        caused_by=tuple(b.caused_by),
+    )
+
+
+def read_breaks(recon: recon_pb2_grpc.ReconServiceStub) -> list[recon_pb2.Break]:
+    found: list[recon_pb2.Break] = []
+    token = ""
+    while True:
+        page = recon.ListBreaks(
+            recon_pb2.ListBreaksRequest(page_size=PAGE, page_token=token), timeout=RPC_TIMEOUT_S
+        )
+        found.extend(page.breaks)
+        if not (token := page.next_page_token):
+            return found
+
+
+def read_journals(ledger: ledger_pb2_grpc.LedgerServiceStub) -> list[ledger_pb2.Journal]:
+    found: list[ledger_pb2.Journal] = []
+    token = ""
+    while True:
+        page = ledger.GetLedger(
+            ledger_pb2.GetLedgerRequest(page_size=PAGE, page_token=token), timeout=RPC_TIMEOUT_S
+        )
+        found.extend(page.journals)
+        if not (token := page.next_page_token):
+            return found
+
+
+def read_calendar(market_address: str) -> tuple[dict[str, str], list[tuple[str, int]]]:
+    """Every mandate's base currency, and the (date, seq) of every day end market has published."""
+    with channel(market_address) as m:
+        market = market_pb2_grpc.MarketServiceStub(m)
+        mandates = {
+            x.mandate_id: x.base_currency
+            for x in market.ListMandates(
+                market_pb2.ListMandatesRequest(page_size=PAGE), timeout=RPC_TIMEOUT_S
+            ).mandates
+        }
+        head = market.GetClock(market_pb2.GetClockRequest(), timeout=RPC_TIMEOUT_S).head_seq
+        return mandates, _day_ends(market, head)
+
+
+def read_run_state(addresses: Mapping[str, str], data_dir: Path) -> RunState:
+    """The books of a run whose market, ledger and recon answer at `addresses`; its event log (the
+    default SQLite one) under data_dir."""
+    problems: list[str] = []
+    with (
+        channel(addresses["market"]) as m,
+        channel(addresses["ledger"]) as lg,
+        channel(addresses["recon"]) as r,
+    ):
+        market = market_pb2_grpc.MarketServiceStub(m)
+        ledger = ledger_pb2_grpc.LedgerServiceStub(lg)
+        recon = recon_pb2_grpc.ReconServiceStub(r)
+        mandates, day_ends = read_calendar(addresses["market"])
+        market_navs = _market_navs(market, day_ends, mandates)
+
+        raw = read_journals(ledger)
+        journals: dict[str, JournalView] = {}
+        journal_keys: dict[str, str] = {}
+        for j in raw:
+            if j.idempotency_key in journals:
+                problems.append(f"two journals with idempotency key {j.idempotency_key}")
+            journals[j.idempotency_key] = _journal_view(j)
+            journal_keys[j.journal_id] = j.idempotency_key
+        suspense = {
+            j.idempotency_key: journals[j.idempotency_key]
+            for j in raw
+            if j.kind == ledger_pb2.JOURNAL_KIND_SUSPENSE
+        }
+        trial_balances: dict[tuple[str, str], TrialBalanceView] = {}
+        ledger_navs: dict[tuple[str, str], str] = {}
+        for mandate in sorted(mandates):
+            for day, _seq in day_ends:
+                tb = ledger.GetTrialBalance(
+                    ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate, as_of=common_pb2.Date(**_ymd(day))),
+                    timeout=RPC_TIMEOUT_S,
+                )
+                trial_balances[mandate, day] = _trial_balance_view(tb)
+                ledger_navs[mandate, day] = _ledger_nav(tb)
+                if not tb.balanced:
+                    problems.append(f"the trial balance of {mandate} as of {day} does not balance")
+            latest = ledger.GetTrialBalance(
+                ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate), timeout=RPC_TIMEOUT_S
+            )
+            trial_balances[mandate, "latest"] = _trial_balance_view(latest)
+
+        breaks = {b.break_id: _break_view(b, journal_keys) for b in read_breaks(recon)}
+
+    market_events: dict[int, tuple[str, str]] = {}
+    announced: Counter[str] = Counter()
+    announced_keys: dict[str, str] = {}
+    recon_records: Counter[str] = Counter()
+    event_log = open_event_log(None, data_dir)
+    try:
+        for record in _records(event_log, "ledger"):
+            if record.kind != "journal.posted":
+                continue
+            match = _KIND_IN_SUMMARY.search(record.summary)
+            kind = match.group(1) if match else "?"
+            announced[kind] += 1
+            journal_id = record.event_id.removeprefix("ldg-")
+            key = journal_keys.get(journal_id)
+            if key is None:
+                problems.append(f"the event log announces journal {journal_id} ({kind}), not in the ledger")
+            elif key in announced_keys:
+                problems.append(f"the event log announces the journal of key {key} twice")
+            else:
+                announced_keys[key] = kind
+        recon_records.update(record.kind for record in _records(event_log, "recon"))
+        market_events.update((r.seq, (r.event_id, r.kind)) for r in _records(event_log, "market"))
+    finally:
+        event_log.close()
+    for j in raw:
+        if j.kind in (ledger_pb2.JOURNAL_KIND_MANUAL, ledger_pb2.JOURNAL_KIND_SUSPENSE) and (
+            j.idempotency_key not in announced_keys
+        ):
+            problems.append(
+                f"journal {j.idempotency_key} ({ledger_pb2.JournalKind.Name(j.kind)}) was posted through "
+                "PostJournal but never announced in the event log"
+            )
+    return RunState(
+        mandates=mandates,
+        day_ends=day_ends,
+        journals=journals,
+        trial_balances=trial_balances,
+        breaks=breaks,
+        suspense=suspense,
+        market_navs=market_navs,
+        ledger_navs=ledger_navs,
+        market_events=market_events,
+        announced=dict(announced),
+        announced_keys=announced_keys,
+        recon_records=dict(recon_records),
+        problems=problems,
+    )
+
+
+def _ymd(day: str) -> dict[str, int]:
+    parsed = dt.date.fromisoformat(day)
+    return {"year": parsed.year, "month": parsed.month, "day": parsed.day}
+
+
+def _records(event_log: Any, source: str) -> Iterable[Any]:
+    from_seq = 1
+    while batch := event_log.read(source, from_seq, 1000):
+        yield from batch
+        from_seq = batch[-1].seq + 1
+
+
+# ---------------------------------------------------------------- comparing two runs
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple) and value and all(isinstance(v, tuple) for v in value):
+        return "[" + "; ".join(_show(v) for v in value) + "]"
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return str(value)
+
+
+def _value_diff(expected: object, actual: object) -> str:
+    fields = getattr(expected, "_fields", None)
+    if fields is None or type(expected) is not type(actual):
+        return f"reference {_show(expected)} | chaos {_show(actual)}"
+    parts = []
+    for name, a, b in zip(fields, expected, actual, strict=True):  # type: ignore[call-overload]
+        if a == b:
+            continue
+        if isinstance(a, tuple) and isinstance(b, tuple):
+            only_a = [v for v in a if v not in b]
+            only_b = [v for v in b if v not in a]
+            parts.append(
+                f"{name}: only in reference {_show(tuple(only_a))}, only in chaos {_show(tuple(only_b))}"
+                if only_a or only_b
+                else f"{name}: same items, other multiplicity/order"
+            )
+        else:
+            parts.append(f"{name}: reference {a!r}, chaos {b!r}")
+    return "; ".join(parts)
+
+
+def diff_maps(
+    expected: Mapping[Any, Any], actual: Mapping[Any, Any], *, limit: int = 8, width: int = 900
+) -> list[str]:
+    """Readable lines: keys only in one run, and each differing value (its differing fields)."""
+    lines = []
+    for key in sorted(set(expected) | set(actual), key=str):
+        if key not in actual:
+            lines.append(f"  {key}: only in the reference: {_show(expected[key])}")
+        elif key not in expected:
+            lines.append(f"  {key}: only in the chaos run: {_show(actual[key])}")
+        elif expected[key] != actual[key]:
+            lines.append(f"  {key}: {_value_diff(expected[key], actual[key])}")
+    lines = [line if len(line) <= width else line[: width - 3] + "..." for line in lines]
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"  ... and {len(lines) - limit} more"]
+    return lines
+
+
+SECTIONS = (
+    "market_events",
+    "journals",
+    "trial_balances",
+    "breaks",
+    "suspense",
+    "market_navs",
+    "ledger_navs",
+    "announced",
+    "announced_keys",
+    "recon_records",
+    "day_ends",
+    "mandates",
+)
+
+
+def compare(expected: RunState, actual: RunState) -> dict[str, list[str]]:
+    """section -> readable differences (only the sections that differ)."""
+    found: dict[str, list[str]] = {}
+    for section in SECTIONS:
+        a, b = getattr(expected, section), getattr(actual, section)
+        if isinstance(a, list):
+            a, b = dict(enumerate(a)), dict(enumerate(b))
+        if a != b:
+            found[section] = diff_maps(a, b)
+    return found
