@@ -139,6 +139,18 @@ class _DrainingHealthServicer(health_aio.HealthServicer):  # type: ignore[misc] 
         with contextlib.suppress(_WatchEnded):
             await super().Watch(request, _EndAfterNotServing(context, self))
 
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext
+    ) -> health_pb2.HealthListResponse:
+        """Every name this server reports health for, with its status (the library declares List in
+        the protocol but does not serve it)."""
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in self._server_status.items()
+            }
+        )
+
     async def drain(self) -> None:
         self.draining = True
         await self.enter_graceful_shutdown()

@@ -16,7 +16,7 @@ import logging
 import threading
 
 from opsuite.ledger.v1 import ledger_pb2
-from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
+from services.common.eventlog import DuplicateEvent, EventLog, EventLogError, NewRecord
 from services.common.outages import BackendUnavailable
 from services.ledger import codec
 from services.ledger.domain.records import Journal
@@ -112,8 +112,17 @@ class OutboxRelay:
                 done: list[int] = []
                 try:
                     for item in items:
-                        with contextlib.suppress(DuplicateEvent):  # already there: delivered before
+                        try:
                             self.event_log.append(SOURCE, [announcement(item.journal, item.kind)])
+                        except DuplicateEvent:
+                            pass  # already there: delivered before
+                        except (ValueError, EventLogError) as refused:
+                            # The log will never take this record: keeping it first in the outbox
+                            # would block every record after it. Said loudly, then passed over.
+                            log.error(
+                                "the event log refused a journal's record; it is left out of the log",
+                                extra={"journal_id": item.journal.journal_id, "error": str(refused)},
+                            )
                         done.append(item.outbox_id)
                 finally:
                     if done:

@@ -18,6 +18,7 @@ import grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto
+from services.common.eventlog.batch import normalise_trace_id
 from services.common.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS, too_long
 from services.common.paging import page_size, position
 from services.common.status import FieldViolation, RequestError, echo, invalid_argument, rpc_errors
@@ -72,6 +73,25 @@ def _problems_error(problems: Sequence[Problem]) -> RequestError:
         violations=[FieldViolation(p.field, p.message) for p in problems],
         reason=problems[0].reason,
     )
+
+
+def _unrecordable(request: ledger_pb2.PostJournalRequest) -> list[FieldViolation]:
+    """What the journal's event-log record cannot carry (the log's own rules), refused before the
+    journal is written: the record is committed with the journal, in the outbox, and one the log
+    refuses would stay there, failing every later delivery."""
+    violations = []
+    try:
+        normalise_trace_id(request.trace_id)
+    except ValueError:
+        violations.append(
+            FieldViolation("trace_id", "a trace id is 32 hex characters (W3C trace context), or empty")
+        )
+    violations += [
+        FieldViolation(f"caused_by[{i}]", "an event id is required, not an empty string")
+        for i, cause in enumerate(request.caused_by)
+        if not cause
+    ]
+    return violations
 
 
 class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
@@ -171,8 +191,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 ),
             ]
         )
-        if oversized:
-            raise invalid_argument(oversized)
+        flagged = {v.field for v in oversized}
+        violations = oversized + [v for v in _unrecordable(request) if v.field not in flagged]
+        if violations:
+            raise invalid_argument(violations)
         if not request.HasField("effective_date"):
             raise RequestError(
                 grpc.StatusCode.INVALID_ARGUMENT,
@@ -188,7 +210,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             idempotency_key=request.idempotency_key,
             memo=request.memo,
             source_event_id=request.source_event_id,
-            trace_id=request.trace_id or telemetry.trace_id_of(telemetry.current_traceparent()),
+            # Lowercase, as the event log keeps it and GetLedger looks it up.
+            trace_id=normalise_trace_id(request.trace_id)
+            or telemetry.trace_id_of(telemetry.current_traceparent()),
             caused_by=tuple(request.caused_by),
             posted_by=request.posted_by or "api",
         )

@@ -66,3 +66,38 @@ def test_a_balance_that_would_pass_what_the_store_holds_is_out_of_range_and_writ
     assert "out of the ledger's range" in refused.value.details()
     assert "nothing was written" in refused.value.details()
     assert _trial_balance(world, tenth.mandate_id) == before
+
+
+def test_a_trace_id_or_cause_the_event_log_cannot_record_is_refused_before_anything_is_written(
+    world: World,
+) -> None:
+    """Found by the fuzz suite: a journal whose trace_id is not 32 hex characters (or with an empty
+    caused_by id) was written, then refused INVALID_ARGUMENT by its event-log record; the record stayed
+    in the outbox, so every later PostJournal and ReverseJournal was written and refused as well."""
+    good = _suspense(world, "trace:good", "1.00")
+    before = _trial_balance(world, good.mandate_id)
+    for n, (field, change) in enumerate(
+        (
+            ("trace_id", lambda r: setattr(r, "trace_id", "_MARKETEVENT")),
+            ("trace_id", lambda r: setattr(r, "trace_id", "0" * 31 + "g")),
+            ("caused_by[1]", lambda r: r.caused_by.extend(["mkt-1", ""])),
+        )
+    ):
+        request = _suspense(world, f"trace:bad:{n}", "1.00")
+        change(request)
+        with pytest.raises(grpc.RpcError) as refused:
+            world.ledger_stub.PostJournal(request)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
+        bad_request, _ = details_of(status_from_error(refused.value))
+        assert bad_request is not None and [v.field for v in bad_request.field_violations] == [field]
+        assert _trial_balance(world, good.mandate_id) == before
+    # A W3C trace id in capitals is one (the log keeps it lowercase); the ledger still takes journals.
+    good.trace_id = "0AF7651916CD43DD8448EB211C80319C"
+    posted = world.ledger_stub.PostJournal(good).journal
+    assert posted.trace_id == good.trace_id.lower()
+    found = world.ledger_stub.GetLedger(ledger_pb2.GetLedgerRequest(trace_id=good.trace_id)).journals
+    assert [j.journal_id for j in found] == [posted.journal_id]
+    reversed_ = world.ledger_stub.ReverseJournal(
+        ledger_pb2.ReverseJournalRequest(journal_id=posted.journal_id, reason="trace test")
+    )
+    assert reversed_.original.reversed_by_journal_id == reversed_.reversal.journal_id

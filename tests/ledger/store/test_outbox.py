@@ -130,6 +130,25 @@ def test_a_failed_append_is_retried_by_the_next_delivery(store: LedgerStore, eve
     assert store.undelivered() == []
 
 
+def test_a_record_the_log_refuses_does_not_block_the_ones_after_it(
+    store: LedgerStore, event_log: EventLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A trace id the event log will never take (not 32 hex characters), committed with its journal.
+    posted = store.post(
+        [subscription("bad", trace_id="_MARKETEVENT"), subscription("good")],
+        open_missing=True,
+        announce=POSTED,
+    )
+    assert OutboxRelay(store, event_log).deliver() == 2
+    assert [r.event_id for r in event_log.read("ledger", 0, 100)] == [f"ldg-{posted[1].journal.journal_id}"]
+    assert store.undelivered() == []
+    assert any(
+        r.message == "the event log refused a journal's record; it is left out of the log"
+        and getattr(r, "journal_id", "") == posted[0].journal.journal_id
+        for r in caplog.records
+    )
+
+
 def test_a_ledger_from_before_the_outbox_gains_it_on_open(dsn: str, tmp_path: pathlib.Path) -> None:
     """A schema-version-1 database (no outbox table) is migrated on open and keeps its journals."""
     if not dsn:
