@@ -14,13 +14,11 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 
-from services.common.convert import date_from_proto
 from services.common.eventlog import open_event_log
 from services.common.follower import Follower, fetch_reference
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.ledger.consumer import BOOKED_KINDS, LedgerConsumer
-from services.ledger.domain.chart import standard_chart
 from services.ledger.domain.rules import LedgerBook
 from services.ledger.outbox import OutboxRelay
 from services.ledger.server import LedgerContext, LedgerServicer, register
@@ -80,11 +78,6 @@ class LedgerRuntime:
         reference = await fetch_reference(market_addr)
         mandates, instruments = reference.mandates, reference.instruments
         self.base_currencies.update({m.mandate_id: m.base_currency for m in mandates})
-        start = date_from_proto(reference.clock.start_date, "start_date")
-        chart = [a for m in mandates for a in standard_chart(m.mandate_id, m.base_currency, start)]
-        opened = await asyncio.to_thread(self.store.open_accounts, chart)
-        if opened:
-            log.info("opened the standard chart of accounts", extra={"accounts": opened})
         self.follower = Follower(
             service="ledger",
             market_addr=market_addr,

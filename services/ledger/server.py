@@ -23,6 +23,7 @@ from services.common.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS, too_long
 from services.common.paging import page_size, position
 from services.common.status import FieldViolation, RequestError, echo, invalid_argument, rpc_errors
 from services.ledger import codec
+from services.ledger.domain.chart import standard_chart
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.reversal import reversal_draft
 from services.ledger.domain.trial_balance import trial_balance_totals
@@ -118,7 +119,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
 
     async def _post(self, draft: JournalDraft, base: str, kind: str) -> tuple[ledger_pb2.Journal, bool]:
         """Post one journal, announcing it in the outbox as `kind` when there is an event log."""
-        accounts = {a.name: a for a in await asyncio.to_thread(self.store.accounts, draft.mandate_id)}
+        # The mandate's standard accounts open on first use, dated by the journal that first uses them
+        # (the store moves that date back if an earlier journal uses them later); any other account
+        # must exist already.
+        chart = standard_chart(draft.mandate_id, base, draft.effective_date)
+        opened = await asyncio.to_thread(self.store.accounts, draft.mandate_id)
+        accounts = {a.name: a for a in [*chart, *opened]}
         problems = [*validate_draft(draft, accounts=accounts), *base_mismatches(draft.postings, base)]
         if problems:
             raise _problems_error(problems)
@@ -127,7 +133,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             [result] = await asyncio.to_thread(
                 self.store.post,
                 [draft],
-                open_missing=False,
+                open_missing=True,  # only the standard accounts can be missing: validated above
                 announce=kind if self.context.outbox is not None else None,
             )
         except IdempotencyConflict as error:

@@ -94,6 +94,16 @@ def fees(ccy: str) -> str:
     return f"Expenses:Fees:{ccy}"
 
 
+def write_off_losses(ccy: str) -> str:
+    """Where recon writes off a cash difference the custodian's statement shows as a loss."""
+    return f"Expenses:WriteOffs:{ccy}"
+
+
+def write_off_gains(ccy: str) -> str:
+    """Where recon writes off a cash difference the custodian's statement shows as a gain."""
+    return f"Income:WriteOffs:{ccy}"
+
+
 def is_instrument_account(name: str) -> bool:
     """Securities and Unrealized accounts: named by instrument, in the instrument's currency."""
     return name.rsplit(":", 1)[0] in _INSTRUMENT_PARENTS
@@ -154,14 +164,17 @@ STANDARD_ACCOUNTS = (
     fx_revaluation,
     commissions,
     fees,
+    write_off_losses,
+    write_off_gains,
 )
 
 
 def standard_chart(mandate_id: str, base_currency: str, opened_on: dt.date) -> list[Account]:
-    """The accounts every mandate has from its first day, in its base currency.
+    """The accounts every mandate may use in its base currency, opened on `opened_on`.
 
-    Instrument accounts (Securities, Unrealized) open on first use; these open up
-    front so a manual journal (recon's suspense posting) can name them at once.
+    Every account opens on first use, dated by the first journal that uses it. A manual journal
+    (recon's suspense posting, say) may name these before anything used them; any other account
+    it names must have been opened by the stream first.
     """
     return [
         Account(mandate_id=mandate_id, name=name(base_currency), currency=base_currency, opened_on=opened_on)

@@ -406,3 +406,28 @@ def test_a_journal_committed_but_never_recorded_reaches_the_event_log_at_startup
             assert ledger.stop() == 0
     finally:
         log.close()
+
+
+def test_accounts_open_on_first_use_dated_by_their_first_journal(world: World) -> None:
+    mandate = mandates(world)[0].mandate_id
+    accounts = world.ledger_stub.ListAccounts(
+        ledger_pb2.ListAccountsRequest(mandate_id=mandate, page_size=1000)
+    ).accounts
+    first_use: dict[str, dt.date] = {}
+    token = ""
+    while True:
+        page = world.ledger_stub.GetLedger(
+            ledger_pb2.GetLedgerRequest(mandate_id=mandate, page_size=500, page_token=token)
+        )
+        for journal in page.journals:
+            day = dt.date(
+                journal.effective_date.year, journal.effective_date.month, journal.effective_date.day
+            )
+            for posting in journal.postings:
+                first_use[posting.account] = min(first_use.get(posting.account, day), day)
+        if not (token := page.next_page_token):
+            break
+    opened = {a.name: dt.date(a.opened_on.year, a.opened_on.month, a.opened_on.day) for a in accounts}
+    # Nothing opened that no journal used (the run's start no longer opens a whole chart), and
+    # each account's opening date is its first journal's.
+    assert opened == first_use
