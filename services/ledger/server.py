@@ -123,8 +123,15 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         # (the store moves that date back if an earlier journal uses them later); any other account
         # must exist already.
         chart = standard_chart(draft.mandate_id, base, draft.effective_date)
-        opened = await asyncio.to_thread(self.store.accounts, draft.mandate_id)
-        accounts = {a.name: a for a in [*chart, *opened]}
+        standard = {a.name for a in chart}
+        accounts = {a.name: a for a in chart}
+        for account in await asyncio.to_thread(self.store.accounts, draft.mandate_id):
+            # A standard account opened by a later journal opens earlier with this one instead.
+            earliest = min(account.opened_on, draft.effective_date)
+            back_dated = account.name in standard and earliest < account.opened_on
+            accounts[account.name] = (
+                dataclasses.replace(account, opened_on=earliest) if back_dated else account
+            )
         problems = [*validate_draft(draft, accounts=accounts), *base_mismatches(draft.postings, base)]
         if problems:
             raise _problems_error(problems)

@@ -27,6 +27,7 @@ from services.market.sim.records import (
     Confirmation,
     CorporateAction,
     CustodianCashFlow,
+    CustodianCorrection,
     CustodianStatement,
     CustodianTrade,
     DayEnd,
@@ -136,6 +137,7 @@ def _custodian_trade(trade: CustodianTrade) -> market_pb2.CustodianTrade:
         net_amount=money_to_proto(trade.net_amount, trade.currency),
         trade_date=date_to_proto(trade.trade_date),
         settle_date=date_to_proto(trade.settle_date),
+        replaces_ref=trade.replaces_ref,
     )
 
 
@@ -195,6 +197,26 @@ def _custodian_cash_flow(flow: CustodianCashFlow) -> market_pb2.CustodianCashFlo
     )
 
 
+def _custodian_correction(correction: CustodianCorrection) -> market_pb2.CustodianCorrection:
+    message = market_pb2.CustodianCorrection(
+        correction_ref=correction.correction_ref,
+        kind=enum_to_proto(market_pb2.CorrectionKind, "CORRECTION_KIND_", correction.kind),
+        custodian_ref=correction.custodian_ref,
+        rebooked_ref=correction.rebooked_ref,
+        fill_id=correction.fill_id,
+        cash_flow_id=correction.cash_flow_id,
+        mandate_id=correction.mandate_id,
+        instrument_id=correction.instrument_id,
+        quantity=decimal_to_proto(correction.quantity),
+        cash_amount=money_to_proto(correction.cash_amount, correction.currency),
+        correction_date=date_to_proto(correction.correction_date),
+        reason=correction.reason,
+    )
+    if correction.value_date is not None:
+        message.value_date.CopyFrom(date_to_proto(correction.value_date))
+    return message
+
+
 def book_to_proto(book: Book) -> market_pb2.MandateBook:
     return market_pb2.MandateBook(
         mandate_id=book.mandate_id,
@@ -232,6 +254,7 @@ _PAYLOADS: Mapping[type, tuple[str, object]] = {
     CorporateAction: ("corporate_action", _corporate_action),
     CashFlow: ("cash_flow", _cash_flow),
     CustodianCashFlow: ("custodian_cash_flow", _custodian_cash_flow),
+    CustodianCorrection: ("custodian_correction", _custodian_correction),
     CustodianStatement: ("custodian_statement", _statement),
     DayEnd: ("day_end", _day_end),
 }
@@ -327,6 +350,9 @@ def fault_to_proto(fault: InjectedFault) -> market_pb2.InjectedFault:
     )
     if fault.applied_date is not None:
         message.applied_date.CopyFrom(date_to_proto(fault.applied_date))
+    if fault.corrected_date is not None:
+        message.corrected_date.CopyFrom(date_to_proto(fault.corrected_date))
+    message.correction_event_ids.extend(fault.correction_event_ids)
     return message
 
 

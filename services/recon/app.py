@@ -168,6 +168,14 @@ class ReconRuntime:
                 metadata={"ledger_code": error.code} if error.code else None,
             ) from None
 
+    async def write_off(self, break_id: str) -> None:
+        """UpdateBreak wrote a break off: post its write-off journal now if the ledger answers."""
+        consumer, checker = self.consumer, self.checker
+        if checker is None:
+            return
+        state = consumer.state if consumer is not None else None
+        await checker.write_off(state, break_id, self.sim_time())
+
     def sim_time(self) -> dt.datetime:
         consumer = self.consumer
         return (consumer.sim_time() if consumer is not None else None) or dt.datetime.now(dt.UTC)
@@ -217,6 +225,7 @@ def build_service(settings: ReconSettings) -> Service:
         lineage=runtime.lineage,
         config=runtime.config,
         sim_clock=runtime.sim_time,
+        write_off=runtime.write_off,
     )
 
     async def on_draining() -> None:

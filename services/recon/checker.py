@@ -6,8 +6,8 @@ it takes; only a recon configured without a ledger runs book vs custodian alone)
 over the three books (domain/check.py), the stored breaks advanced by it (domain/breaks.py), then
 ONE store transaction with the runs, breaks, actions, timing items, cursor S and the followed state
 (persistence.py). Then what follows from it, each idempotent so a crash at any point repeats it
-safely: the combined event log's records (event_records.py) and suspense journals for aged cash
-breaks (suspense.py, also waiting for the ledger).
+safely: the combined event log's records (event_records.py) and the journals the breaks owe the
+ledger (suspense.py: suspense that follows its break, write-offs; also waiting for the ledger).
 
 An on-demand check (RunCheck) never waits for the ledger: while a day-end check waits for it, or
 when it cannot answer now, LedgerUnavailable, and nothing is checked or changed.
@@ -41,15 +41,17 @@ from services.recon.peers.stopping import Stopped
 from services.recon.peers.wire import books_from
 from services.recon.persistence import CheckOutcome, commit_check, skip_day_end
 from services.recon.store import ReconStore
-from services.recon.suspense import post_due_suspense
+from services.recon.suspense import SuspensePoster
 
 log = logging.getLogger(__name__)
 
-# What recon follows: fills and the custodian's view of them, cash flows on both sides, day ends.
+# What recon follows: fills and the custodian's view of them (its bookings, settlements and
+# corrections), cash flows on both sides, day ends.
 KINDS = (
     "trade.fill",
     "custodian.trade",
     "custodian.settlement",
+    "custodian.correction",
     "cashflow.",
     "custodian.cashflow",
     "clock.day_end",
@@ -83,6 +85,7 @@ class DayEndChecker:
         self.config = config
         self.lock = asyncio.Lock()
         self.checks_run = 0
+        self.suspense = None if ledger is None else SuspensePoster(store, ledger, records, config)
 
     async def day_end(self, state: FollowedState, day_end: DayEnd) -> tuple[CheckRun, ...]:
         """The check of one day end, committed with cursor = its seq and the state."""
@@ -178,12 +181,13 @@ class DayEndChecker:
             as_of_seq=day_end.seq,
             trigger=trigger,
         )
+        resolving = state.before_prune()
         if at_day_end:
             state.prune(set(computed.keep_fills), day_end.date)
 
         def decide(latest: Mapping[str, Break]) -> CheckOutcome:
             resolved_by = {
-                key: state.resolving_event(brk.fill_id, day_end.event_id)
+                key: resolving.resolving_event_of(brk, day_end.event_id)
                 for key, brk in latest.items()
                 if brk.status.is_open
             }
@@ -198,7 +202,8 @@ class DayEndChecker:
             )
             advanced = trace_opened(advanced, state)
             for brk in advanced.resolved:
-                state.break_traceparents.pop(brk.break_id, None)
+                if not brk.held_in_suspense:  # else its reversal's span is still to come
+                    state.break_traceparents.pop(brk.break_id, None)
             return CheckOutcome(
                 advanced=advanced,
                 runs=tuple(check_runs(run, computed.counts, advanced, _wall_clock())),
@@ -233,14 +238,11 @@ class DayEndChecker:
         return outcome.runs
 
     async def _post_due_suspense(self, state: FollowedState, day_end: DayEnd, *, wait: bool = True) -> None:
-        if self.ledger is None:
-            return
-        await post_due_suspense(
-            state,
-            day_end,
-            store=self.store,
-            ledger=self.ledger,
-            records=self.records,
-            config=self.config,
-            wait=wait,
-        )
+        if self.suspense is not None:
+            await self.suspense.post_due(state, day_end.date, day_end.sim_time, wait=wait)
+
+    async def write_off(self, state: FollowedState | None, break_id: str, sim_time: dt.datetime) -> None:
+        """After UpdateBreak wrote a break off: its write-off journal, if the ledger answers now."""
+        if self.suspense is not None:
+            with contextlib.suppress(Stopped):
+                await self.suspense.write_off(state, break_id, sim_time)

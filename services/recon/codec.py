@@ -139,10 +139,16 @@ def break_to_proto(brk: Break) -> recon_pb2.Break:
         opened_in_run_id=brk.opened_in_run_id,
         last_run_id=brk.last_run_id,
         description=brk.description,
+        parent_break_id=brk.parent_break_id,
+        cash_flow_id=brk.cash_flow_id,
+        suspense_amount=_money(brk.suspense_amount, brk.currency),
+        suspense_version=brk.suspense_version,
+        write_off_journal_id=brk.write_off_journal_id,
     )
 
 
-def action_to_proto(action: BreakAction) -> recon_pb2.BreakAction:
+def action_to_proto(action: BreakAction, currency: str = "") -> recon_pb2.BreakAction:
+    """currency: the break's (a suspense or write-off action's amount is in it)."""
     return recon_pb2.BreakAction(
         action_id=action.action_id,
         break_id=action.break_id,
@@ -155,6 +161,7 @@ def action_to_proto(action: BreakAction) -> recon_pb2.BreakAction:
         assignee=action.assignee,
         comment=action.comment,
         journal_id=action.journal_id,
+        amount=_money(action.amount, currency),
     )
 
 
@@ -209,7 +216,7 @@ def change_to_proto(change: BreakChange) -> recon_pb2.BreakChange:
         change_seq=change.change_seq,
         kind=change_kind_to_proto(change.kind),
         record=break_to_proto(change.record),
-        action=None if change.action is None else action_to_proto(change.action),
+        action=None if change.action is None else action_to_proto(change.action, change.record.currency),
     )
 
 
@@ -239,7 +246,7 @@ def detail_to_proto(brk: Break, history: Sequence[BreakAction], lineage: Lineage
     return recon_pb2.BreakDetail(
         record=break_to_proto(brk),
         lineage=lineage_to_proto(lineage),
-        history=[action_to_proto(a) for a in history],
+        history=[action_to_proto(a, brk.currency) for a in history],
     )
 
 

@@ -16,23 +16,40 @@ from collections.abc import Sequence
 from services.common.eventlog import DuplicateEvent, EventLog, NewRecord
 from services.recon.domain.log_entries import LogEntry
 from services.recon.domain.records import ActionKind, Break
+from services.recon.domain.suspense import LedgerJournal
 from services.recon.peers import SOURCE
 from services.recon.store import ReconStore
 
 log = logging.getLogger(__name__)
 
+# The combined event log's kind of each journal recon posts for a break.
+JOURNAL_KINDS = {
+    ActionKind.POSTED_TO_SUSPENSE: "break.suspense_posted",
+    ActionKind.SUSPENSE_ADJUSTED: "break.suspense_adjusted",
+    ActionKind.SUSPENSE_REVERSED: "break.suspense_reversed",
+    ActionKind.WRITE_OFF_POSTED: "break.written_off",
+}
 
-def suspense_record(brk: Break, sim_time: dt.datetime) -> NewRecord:
-    """The record of a break posted to the ledger's suspense."""
+
+def _journal_entry(
+    brk: Break, kind: ActionKind, version: int, journal_id: str, amount: object, sim_time: dt.datetime
+) -> NewRecord:
+    suffix = "written_off" if kind is ActionKind.WRITE_OFF_POSTED else f"suspense-v{version}"
+    verb = JOURNAL_KINDS[kind].removeprefix("break.").replace("_", " ")
     return NewRecord(
-        event_id=f"rec-{brk.break_id}-suspense_posted",
-        kind="break.suspense_posted",
+        event_id=f"rec-{brk.break_id}-{suffix}",
+        kind=JOURNAL_KINDS[kind],
         sim_time=sim_time,
         trace_id=brk.trace_id,
-        caused_by=brk.caused_by,
+        caused_by=(brk.break_id,),
         mandate_id=brk.mandate_id,
-        summary=f"break {brk.break_id} posted to suspense: journal {brk.suspense_journal_id}",
+        summary=f"break {brk.break_id} {verb}: journal {journal_id}, {amount} {brk.currency} of cash",
     )
+
+
+def journal_record(brk: Break, journal: LedgerJournal, journal_id: str, sim_time: dt.datetime) -> NewRecord:
+    """The record of one suspense or write-off journal recon posted for a break."""
+    return _journal_entry(brk, journal.action, journal.version, journal_id, journal.cash, sim_time)
 
 
 class EventRecords:
@@ -70,14 +87,21 @@ class EventRecords:
             log.exception("could not append recon's records to the event log")
 
     async def ensure_suspense_records(self, store: ReconStore) -> None:
-        """The record of every suspense posting (a crash may have come between posting and record)."""
-        breaks = await asyncio.to_thread(store.open_breaks)
+        """The record of every journal posted for a break (a crash may have come between recording it
+        on the break and appending its record)."""
         records = []
-        for brk in breaks:
-            if not brk.suspense_journal_id:
+        for brk in await asyncio.to_thread(store.suspense_candidates):
+            if not (brk.suspense_version or brk.write_off_journal_id):
                 continue
-            actions = await asyncio.to_thread(store.actions, brk.break_id)
-            posted = [a for a in actions if a.kind is ActionKind.POSTED_TO_SUSPENSE]
-            sim_time = posted[-1].sim_time if posted else brk.updated_at
-            records.append(suspense_record(brk, sim_time))
+            version = 0
+            for action in await asyncio.to_thread(store.actions, brk.break_id):
+                if action.kind not in JOURNAL_KINDS:
+                    continue
+                if action.kind is not ActionKind.WRITE_OFF_POSTED:
+                    version += 1
+                records.append(
+                    _journal_entry(
+                        brk, action.kind, version, action.journal_id, action.amount, action.sim_time
+                    )
+                )
         await self.append(records)

@@ -33,6 +33,8 @@ WATCH_BATCH = 256  # change-feed rows read per round trip of a watch
 # mandate_id or None for every mandate -> the runs the check recorded.
 RunChecker = Callable[[str | None], Awaitable[Sequence[CheckRun]]]
 LineageLookup = Callable[[Break], Awaitable[codec.Lineage]]
+# break id of a break just written off -> its write-off journal posted (when the ledger answers now).
+WriteOff = Callable[[str], Awaitable[None]]
 
 
 def _wall_clock() -> dt.datetime:
@@ -82,7 +84,8 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
     """store: where breaks, runs and the change feed live. run_check: runs a check now (RunCheck),
     None when this process has no checker. lineage: a break's chain from the combined event log
     (GetBreak), None to answer with the break's own caused_by and trace id. sim_clock: the
-    simulated time recorded on workflow actions (wall clock when not given)."""
+    simulated time recorded on workflow actions (wall clock when not given). write_off: posts the
+    write-off journal of a break just written off (None: this process posts nothing)."""
 
     def __init__(
         self,
@@ -92,8 +95,10 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         lineage: LineageLookup | None = None,
         config: ReconConfig | None = None,
         sim_clock: Callable[[], dt.datetime] | None = None,
+        write_off: WriteOff | None = None,
     ) -> None:
         self.store = store
+        self._write_off = write_off
         self.config = config or ReconConfig.default()
         self._run_check = run_check
         self._lineage = lineage
@@ -181,6 +186,7 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             violations.append(
                 FieldViolation("page_size", f"must be between 0 and {MAX_PAGE}, got {request.page_size}")
             )
+        violations += too_long([("parent_break_id", request.parent_break_id, MAX_NAME_CHARS)])
         if violations:
             raise invalid_argument(violations)
         flt = BreakFilter(
@@ -193,6 +199,8 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             instrument_id=request.instrument_id,
             aging_bucket=request.aging_bucket,
             escalated_only=request.escalated_only,
+            top_level_only=request.top_level_only,
+            parent_break_id=request.parent_break_id,
         )
         return flt, request.page_size or DEFAULT_PAGE
 
@@ -306,6 +314,9 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             if status is not None and status == brk.status:
                 same.append(FieldViolation("status", f"already {status.value}"))
             raise invalid_argument(same or [FieldViolation("status", str(error))], str(error)) from None
+        if status is BreakStatus.WRITTEN_OFF and self._write_off is not None:
+            # Committed: the journal follows (now when the ledger answers, else at the next check).
+            await self._write_off(request.break_id)
         found = await asyncio.to_thread(self.store.break_detail, request.break_id)
         assert found is not None  # breaks are never deleted
         return await self._detail(*found)

@@ -1,4 +1,11 @@
-"""Aged cash breaks to the ledger's suspense: posted once each, then recorded on the break."""
+"""Suspense follows its break: the journals due after a check (or a write-off) posted to the ledger.
+
+Which journal a break needs is domain/suspense.py's rule (services/recon/README.md, "Suspense");
+this posts them, one break at a time under one lock, each read afresh from the store just before
+it is posted and recorded on the break just after (apply_update), so a write-off arriving meanwhile
+is never posted over. PostJournal's idempotency key (break and version) makes a repeat after a crash
+answer the journal already posted.
+"""
 
 from __future__ import annotations
 
@@ -7,51 +14,85 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from services.recon.domain.breaks import record_suspense, suspense_due
 from services.recon.domain.config import ReconConfig
-from services.recon.domain.followed import DayEnd, FollowedState
+from services.recon.domain.followed import FollowedState
 from services.recon.domain.records import Break
-from services.recon.event_records import EventRecords, suspense_record
+from services.recon.domain.suspense import LedgerJournal, due_journal, record_journal
+from services.recon.event_records import EventRecords, journal_record
 from services.recon.peers.ledger import LedgerPeer
-from services.recon.store import ReconStore
+from services.recon.peers.wire import minor_places
+from services.recon.store import ReconStore, UnknownBreak
 
 
-async def post_due_suspense(
-    state: FollowedState,
-    day_end: DayEnd,
-    *,
-    store: ReconStore,
-    ledger: LedgerPeer,
-    records: EventRecords,
-    config: ReconConfig,
-    wait: bool = True,
-) -> None:
-    """Post every open cash break aged past the threshold to the ledger's suspense, once.
+class SuspensePoster:
+    """Posts what breaks owe the ledger; one pass at a time (`lock`)."""
 
-    PostJournal's idempotency key makes a repeat after a crash answer the journal already posted.
-    wait: wait for the ledger to answer (at a day end, so each journal is posted at the day end that
-    found it due, with that day as its effective date, as in a run where the ledger never went away).
-    """
-    for brk in await asyncio.to_thread(store.open_breaks):
-        if not suspense_due(brk, config):
-            continue
-        journal_id = await ledger.post_suspense(
-            brk,
-            state.break_traceparents.get(brk.break_id, ""),
-            config.suspense_cash_age_business_days,
-            wait=wait,
-        )
+    def __init__(
+        self, store: ReconStore, ledger: LedgerPeer, records: EventRecords, config: ReconConfig
+    ) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.records = records
+        self.config = config
+        self.lock = asyncio.Lock()
+
+    def due(self, brk: Break, today: dt.date) -> LedgerJournal | None:
+        return due_journal(brk, self.config, today, minor_places(brk.currency))
+
+    async def post_due(
+        self, state: FollowedState, today: dt.date, sim_time: dt.datetime, *, wait: bool = True
+    ) -> None:
+        """Every journal due as of the day end `today`, its effective date (suspense) that day.
+
+        wait: wait for the ledger to answer (a day end: the journal is posted at the day end that made
+        it due, as in a run where the ledger never went away); otherwise one try each.
+        """
+        async with self.lock:
+            for candidate in await asyncio.to_thread(self.store.suspense_candidates):
+                await self._post_one(state, candidate.break_id, today, sim_time, wait=wait)
+
+    async def write_off(self, state: FollowedState | None, break_id: str, sim_time: dt.datetime) -> None:
+        """The write-off journal of a break just written off, now if the ledger answers at once; left to
+        the next check when a pass is running or the ledger cannot answer."""
+        if self.lock.locked():
+            return
+        async with self.lock:
+            await self._post_one(state, break_id, None, sim_time, wait=False)
+
+    async def _post_one(
+        self,
+        state: FollowedState | None,
+        break_id: str,
+        today: dt.date | None,
+        sim_time: dt.datetime,
+        *,
+        wait: bool,
+    ) -> None:
+        brk = await asyncio.to_thread(self.store.get_break, break_id)
+        if brk is None:
+            return
+        journal = self.due(brk, today if today is not None else brk.last_seen_date)
+        if journal is None or (today is None and not journal.is_write_off):
+            return
+        traceparent = state.break_traceparents.get(brk.break_id, "") if state is not None else ""
+        journal_id = await self.ledger.post_journal(brk, journal, traceparent, wait=wait)
         if not journal_id:
-            continue
+            return
         at = dt.datetime.now(dt.UTC)
 
-        def change(
-            stored: Break, journal_id: str = journal_id, at: dt.datetime = at
-        ) -> tuple[Break, Sequence[Any]]:
-            if stored.suspense_journal_id:
-                return stored, ()  # recorded meanwhile
-            posted, action = record_suspense(stored, journal_id, at=at, sim_time=day_end.sim_time)
+        def change(stored: Break) -> tuple[Break, Sequence[Any]]:
+            if stored != brk:
+                # Changed meanwhile (only this poster records journals, under its lock, so a person
+                # did): record the journal only if the stored break still owes exactly this one.
+                again = self.due(stored, journal.effective_date)
+                if again is None or again.idempotency_key != journal.idempotency_key:
+                    return stored, ()
+            posted, action = record_journal(stored, journal, journal_id, at=at, sim_time=sim_time)
             return posted, (action,)
 
-        posted, _, _ = await asyncio.to_thread(store.apply_update, brk.break_id, change)
-        await records.append([suspense_record(posted, day_end.sim_time)])
+        try:
+            posted, actions, _ = await asyncio.to_thread(self.store.apply_update, brk.break_id, change)
+        except UnknownBreak:
+            return
+        if actions:
+            await self.records.append([journal_record(posted, journal, journal_id, sim_time)])

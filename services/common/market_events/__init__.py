@@ -47,6 +47,14 @@ class CashFlowKind(enum.StrEnum):
     FEE = "FEE"
 
 
+class CorrectionKind(enum.StrEnum):
+    """What a custodian.correction corrects (see CustodianCorrection)."""
+
+    CANCEL_TRADE = "CANCEL_TRADE"
+    VALUE_DATE = "VALUE_DATE"
+    INCOME_ADJUSTMENT = "INCOME_ADJUSTMENT"
+
+
 # ---------------------------------------------------------------- reference data
 
 
@@ -197,7 +205,11 @@ class Confirmation:
 
 @dataclass(frozen=True, slots=True)
 class CustodianTrade:
-    """A trade as the custodian booked it: may differ from the fill."""
+    """A trade as the custodian booked it: may differ from the fill.
+
+    replaces_ref: when the custodian rebooks a trade it cancelled (a custodian.correction
+    CANCEL_TRADE), the ref of the cancelled booking; "" for a first booking.
+    """
 
     custodian_ref: str
     fill_id: str
@@ -210,6 +222,7 @@ class CustodianTrade:
     net_amount: Decimal
     trade_date: dt.date
     settle_date: dt.date
+    replaces_ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +280,40 @@ class CustodianCashFlow:
 
 
 @dataclass(frozen=True, slots=True)
+class CustodianCorrection:
+    """The custodian correcting one of its own earlier records (kind custodian.correction).
+
+    kind CANCEL_TRADE: the custodian.trade `custodian_ref` is cancelled (a duplicate, or a
+    mistyped booking, which `rebooked_ref` then replaces with the right figures). quantity and
+    cash_amount are the reversal of its settlement, signed from the mandate's side as in
+    SettlementStatus (a settled buy reverses -quantity and +cash); zero when it had not settled.
+    value_date is None.
+    kind VALUE_DATE: the custodian.cashflow `custodian_ref` had a wrong value date; value_date is
+    the right one (back-valued). Nothing moves: quantity and cash_amount are zero.
+    kind INCOME_ADJUSTMENT: a dividend or coupon paid on a holding a correction changed is
+    adjusted: quantity is the change of the entitled units, cash_amount the cash that moves
+    today, value_date the income's pay date; custodian_ref is the custodian.cashflow adjusted
+    ("" when the custodian had paid nothing).
+    correction_date is the business day of the correction (the event's date).
+    """
+
+    correction_ref: str
+    kind: CorrectionKind
+    custodian_ref: str
+    mandate_id: str
+    currency: str
+    correction_date: dt.date
+    fill_id: str = ""
+    cash_flow_id: str = ""
+    instrument_id: str = ""
+    rebooked_ref: str = ""
+    quantity: Decimal = Decimal(0)
+    cash_amount: Decimal = Decimal(0)
+    value_date: dt.date | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Book:
     """Positions (instrument -> quantity) and cash (currency -> amount) of one mandate."""
 
@@ -299,6 +346,7 @@ Payload = (
     | CorporateAction
     | CashFlow
     | CustodianCashFlow
+    | CustodianCorrection
     | CustodianStatement
     | DayEnd
 )
@@ -311,7 +359,8 @@ class MarketEvent:
     kind is one of: market.regime, price.tick, price.vendor, fx.rate,
     trade.fill, trade.confirmation, custodian.trade, custodian.settlement,
     corporate_action.announced, cashflow.<dividend|coupon|subscription|
-    redemption|fee>, custodian.cashflow, custodian.statement, clock.day_end.
+    redemption|fee>, custodian.cashflow, custodian.correction,
+    custodian.statement, clock.day_end.
     """
 
     seq: int

@@ -24,7 +24,9 @@ from services.common.market_events import (
     Confirmation,
     CorporateAction,
     CorporateActionKind,
+    CorrectionKind,
     CustodianCashFlow,
+    CustodianCorrection,
     CustodianStatement,
     CustodianTrade,
     DayEnd,
@@ -148,6 +150,7 @@ def _custodian_trade(m: market_pb2.CustodianTrade) -> CustodianTrade:
         net_amount=_amount(m.net_amount),
         trade_date=_date(m.trade_date),
         settle_date=_date(m.settle_date),
+        replaces_ref=m.replaces_ref,
     )
 
 
@@ -207,6 +210,25 @@ def _custodian_cash_flow(m: market_pb2.CustodianCashFlow) -> CustodianCashFlow:
     )
 
 
+def _custodian_correction(m: market_pb2.CustodianCorrection) -> CustodianCorrection:
+    return CustodianCorrection(
+        correction_ref=m.correction_ref,
+        kind=CorrectionKind(_name(market_pb2.CorrectionKind, "CORRECTION_KIND_", m.kind)),
+        custodian_ref=m.custodian_ref,
+        mandate_id=m.mandate_id,
+        currency=m.cash_amount.currency,
+        correction_date=_date(m.correction_date),
+        fill_id=m.fill_id,
+        cash_flow_id=m.cash_flow_id,
+        instrument_id=m.instrument_id,
+        rebooked_ref=m.rebooked_ref,
+        quantity=_decimal(m.quantity),
+        cash_amount=_amount(m.cash_amount),
+        value_date=_optional_date(m, "value_date"),
+        reason=m.reason,
+    )
+
+
 def decode_book(m: market_pb2.MandateBook) -> Book:
     return Book(
         mandate_id=m.mandate_id,
@@ -235,6 +257,7 @@ _PAYLOADS: Mapping[str, Callable[[Any], Payload]] = {
     "corporate_action": _corporate_action,
     "cash_flow": _cash_flow,
     "custodian_cash_flow": _custodian_cash_flow,
+    "custodian_correction": _custodian_correction,
     "custodian_statement": _statement,
     "day_end": _day_end,
 }

@@ -9,14 +9,19 @@ Order of a day's events (sim_time is the business date at the phase's time, UTC)
 | corporate actions | corporate_action.announced | 16:15 |
 | cash | cashflow.dividend / coupon (pay date), cashflow.subscription / redemption | 16:20 |
 | desk | trade.fill, each followed by its trade.confirmation | 16:30 |
-| custodian | custodian.trade*, then custodian.settlement*, then custodian.cashflow* | 17:00 |
+| custodian | custodian.trade* (today's fills), then custodian.correction* and the custodian.trade* of late bookings and rebookings (corrections due today, each in turn), then custodian.settlement*, then custodian.cashflow* | 17:00 |
 | statements | custodian.statement, one per mandate | 18:00 |
 | end | clock.day_end | 23:59 |
 
 Events get seq 1, 2, 3, ... and event_id "mkt-<seq>". caused_by links:
-confirmation <- fill; custodian.trade <- fill; settlement <- custodian.trade,
-fill; cashflow.dividend / coupon <- corporate_action; custodian.cashflow <-
-cashflow (or the corporate action when the internal book is not entitled);
+confirmation <- fill; custodian.trade <- fill (a rebooking: fill, then the
+custodian.correction that cancelled the booking it replaces); settlement <-
+custodian.trade, fill; cashflow.dividend / coupon <- corporate_action;
+custodian.cashflow <- cashflow (or the corporate action when the internal book
+is not entitled); custodian.correction <- the custodian event it corrects (the
+cancelled custodian.trade, the mis-dated custodian.cashflow; an income
+adjustment: the correction or late booking that caused it, then the
+custodian.cashflow it adjusts, or what the custodian should have paid against);
 fx.rate cross <- the two primary rates it is derived from.
 
 Determinism: every random draw comes from a stream seeded by (seed, purpose)
@@ -36,6 +41,7 @@ from services.common.calendar import BusinessCalendar
 from services.market.sim import actions as corporate_actions
 from services.market.sim.books import InternalBook
 from services.market.sim.confirmations import layout_for_broker, render_confirmation_text
+from services.market.sim.corrections import Entitlement
 from services.market.sim.custodian import Booking, Custodian
 from services.market.sim.desk import Desk
 from services.market.sim.faults import FaultBook, validate_request
@@ -82,7 +88,7 @@ KIND_ORDER: tuple[tuple[str, ...], ...] = (
     ("corporate_action.announced",),
     ("cashflow.dividend", "cashflow.coupon", "cashflow.subscription", "cashflow.redemption", "cashflow.fee"),
     ("trade.fill", "trade.confirmation"),
-    ("custodian.trade",),
+    ("custodian.trade", "custodian.correction"),
     ("custodian.settlement",),
     ("custodian.cashflow",),
     ("custodian.statement",),
@@ -99,6 +105,7 @@ PHASE_TIME: Mapping[str, dt.time] = {
     "trade.fill": dt.time(16, 30),
     "trade.confirmation": dt.time(16, 30),
     "custodian.trade": dt.time(17, 0),
+    "custodian.correction": dt.time(17, 0),
     "custodian.settlement": dt.time(17, 0),
     "custodian.cashflow": dt.time(17, 0),
     "custodian.statement": dt.time(18, 0),
@@ -127,7 +134,7 @@ class _Announced:
     event_id: str
     coupon_date: dt.date | None
     internal: dict[str, Decimal]  # mandate -> entitled quantity (dividends: fixed at the ex-date)
-    custodian: dict[str, Decimal]
+    custodian: dict[str, Entitlement]
 
 
 class _Day:
@@ -383,7 +390,7 @@ class Simulation:
                 for mandate in self.mandates:
                     m = mandate.mandate_id
                     announced.internal[m] = self._book.position(m, action.instrument_id)
-                    announced.custodian[m] = self._custodian.booked_position(m, action.instrument_id)
+                    announced.custodian[m] = self._custodian.entitle(action, m, day)
             if action.pay_date != day:
                 remaining.append(announced)
                 continue
@@ -391,9 +398,7 @@ class Simulation:
                 for mandate in self.mandates:
                     m = mandate.mandate_id
                     announced.internal[m] = self._book.settled_position(m, action.instrument_id)
-                    announced.custodian[m] = self._custodian.contract_settled_position(
-                        m, action.instrument_id
-                    )
+                    announced.custodian[m] = self._custodian.entitle(action, m, day)
             self._pay_action(events, announced)
         self._announced = remaining
 
@@ -409,14 +414,12 @@ class Simulation:
 
         for mandate in self.mandates:
             m = mandate.mandate_id
-            internal, custodian = (
-                announced.internal.get(m, Decimal(0)),
-                announced.custodian.get(m, Decimal(0)),
-            )
-            if internal <= 0 and custodian <= 0:
+            internal, entitlement = announced.internal[m], announced.custodian[m]
+            if internal <= 0 and entitlement.quantity <= 0:  # nobody is entitled: no cash flow id
+                self._custodian.pay(entitlement, "", ())
                 continue
             cash_flow_id = self._next_cash_flow_id()
-            caused_by = (announced.event_id,)
+            caused_by: tuple[str, ...] = (announced.event_id,)
             if internal > 0:
                 flow = CashFlow(
                     cash_flow_id=cash_flow_id,
@@ -432,17 +435,7 @@ class Simulation:
                 )
                 caused_by = (events.emit(CASH_FLOW_EVENT[kind], flow, m, (announced.event_id,)),)
                 self._book.apply_cash_flow(flow)
-            if custodian > 0:
-                self._custodian.schedule_cash_flow(
-                    action.pay_date,
-                    cash_flow_id,
-                    m,
-                    kind,
-                    amount(custodian),
-                    action.currency,
-                    action.instrument_id,
-                    caused_by,
-                )
+            self._custodian.pay(entitlement, cash_flow_id, caused_by)
 
     def _next_cash_flow_id(self) -> str:
         self._cash_flows += 1
@@ -494,7 +487,7 @@ class Simulation:
                 instrument = self._universe.get(fill.instrument_id)
                 fill_event = events.emit("trade.fill", fill, fill.mandate_id)
                 self._book.apply_fill(fill)
-                outcome = self._custodian.book_fill(fill, instrument, day)
+                outcome = self._custodian.book_fill(fill, instrument, day, fill_event)
                 confirmation_id = "CNF-" + fill.fill_id.removeprefix("FIL-")
                 layout = layout_for_broker(fill.broker)
                 text = render_confirmation_text(
@@ -521,8 +514,6 @@ class Simulation:
                     carried = (outcome.confirm_quantity, outcome.confirm_price, outcome.confirm_settle_date)
                     if any(value is not None for value in carried):
                         fault.event_ids.append(confirmation_event)
-                for booking in outcome.bookings:
-                    booking.fill_event_id = fill_event
                 bookings.extend(outcome.bookings)
         return count, bookings
 
@@ -534,6 +525,7 @@ class Simulation:
             )
             if booking.fault is not None:
                 booking.fault.event_ids.append(booking.event_id)
+        self._corrections(events, day)
         for booking, state in self._custodian.settlements_due(day):
             trade = booking.trade
             quantity, cash = self._custodian.signed_amounts(booking)
@@ -560,8 +552,38 @@ class Simulation:
             )
             if booking.fault is not None:
                 booking.fault.event_ids.append(event_id)
+            if booking.corrects is not None and state is SettlementState.SETTLED:
+                booking.corrects.correction_event_ids.append(event_id)
         for scheduled in self._custodian.cash_flows_due(day):
             flow = scheduled.flow
-            event_id = events.emit("custodian.cashflow", flow, flow.mandate_id, scheduled.caused_by)
+            scheduled.event_id = events.emit("custodian.cashflow", flow, flow.mandate_id, scheduled.caused_by)
             if scheduled.fault is not None:
-                scheduled.fault.event_ids.append(event_id)
+                scheduled.fault.event_ids.append(scheduled.event_id)
+
+    def _corrections(self, events: _Day, day: dt.date) -> None:
+        """The custodian's corrections due today, each as: its custodian.correction (a cancellation
+        or a value-date correction), the late booking or rebooking, then income adjustments."""
+        for applied in self._custodian.corrections_due(day):
+            fault = applied.fault
+            correcting = ""
+            if applied.record is not None:
+                correcting = events.emit(
+                    "custodian.correction",
+                    applied.record,
+                    applied.record.mandate_id,
+                    (applied.corrected_event_id,),
+                )
+                fault.correction_event_ids.append(correcting)
+            booking = applied.booking
+            if booking is not None:
+                trade = booking.trade
+                causes: tuple[str, ...] = tuple(e for e in (booking.fill_event_id, correcting) if e)
+                booking.event_id = correcting = events.emit(
+                    "custodian.trade", trade, trade.mandate_id, causes
+                )
+                fault.correction_event_ids.append(booking.event_id)
+            for record, entitlement in applied.adjustments:
+                causes = tuple(e for e in (correcting, entitlement.lineage_event_id) if e)
+                fault.correction_event_ids.append(
+                    events.emit("custodian.correction", record, record.mandate_id, causes)
+                )

@@ -1,20 +1,23 @@
-"""Ground truth of every fault in the world, seeded or requested on demand.
+"""Ground truth of every fault in the world, seeded or requested on demand, and its calibration.
 
 Seeded faults fire with the probabilities below (times SimConfig.fault_rate);
 each part of the world draws them from its own random stream. On-demand
 faults (Simulation.inject) wait as PENDING for their next eligible target and
-are then APPLIED exactly like a seeded one. What each fault's event_ids hold:
+are then APPLIED exactly like a seeded one. The custodian corrects each of its
+own errors after a delay drawn from CORRECTION_DELAYS (custodian.py says how);
+the fault then records corrected_date and the events of the correction. The
+figures and their sources: docs/custodian-calibration.md.
 
-| kind | target | event_ids |
-|---|---|---|
-| CUSTODIAN_DROP_TRADE | next fill | the fill the custodian never booked |
-| CUSTODIAN_DUPLICATE_TRADE | next fill | the duplicate custodian.trade, then its settlement(s) |
-| CUSTODIAN_QUANTITY_TYPO / PRICE_TYPO | next fill | custodian.trade, the confirmation carrying the typo, settlement(s) |
-| SETTLEMENT_DELAY | next fill | custodian.trade, then the late custodian.settlement |
-| SETTLEMENT_FAIL | next fill | custodian.trade, the FAILED settlement, the later SETTLED one |
-| CORPORATE_ACTION_DATE_MISMATCH | next dividend or coupon | the custodian.cashflow with the wrong value date |
-| VENDOR_STALE_PRICE / VENDOR_PRICE_SPIKE | next day's vendor price | the price.vendor event |
-| FX_CROSS_INCONSISTENT | next day's cross | the fx.rate event |
+| kind | target | event_ids | correction_event_ids |
+|---|---|---|---|
+| CUSTODIAN_DROP_TRADE | next fill | the fill the custodian did not book | the late custodian.trade, its settlement, income adjustments |
+| CUSTODIAN_DUPLICATE_TRADE | next fill | the duplicate custodian.trade, then its settlement(s) | the custodian.correction cancelling it, income adjustments |
+| CUSTODIAN_QUANTITY_TYPO / PRICE_TYPO | next fill | custodian.trade, the confirmation carrying the typo, settlement(s) | the cancellation, the rebooked custodian.trade, its settlement, income adjustments |
+| SETTLEMENT_DELAY | next fill | custodian.trade, then the late custodian.settlement | the late SETTLED custodian.settlement |
+| SETTLEMENT_FAIL | next fill | custodian.trade, the FAILED settlement, the later SETTLED one | the later SETTLED custodian.settlement |
+| CORPORATE_ACTION_DATE_MISMATCH | next dividend or coupon | the custodian.cashflow with the wrong value date | the custodian.correction of its value date |
+| VENDOR_STALE_PRICE / VENDOR_PRICE_SPIKE | next day's vendor price | the price.vendor event | (never corrected) |
+| FX_CROSS_INCONSISTENT | next day's cross | the fx.rate event | (never corrected) |
 
 A settlement delay or fail also carries the confirmation when the broker's
 document shows the late settle date (see custodian.py).
@@ -28,6 +31,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from services.market.sim.records import (
+    AssetClass,
     FaultKind,
     FaultRequest,
     FaultStatus,
@@ -39,21 +43,109 @@ from services.market.sim.records import (
 K = FaultKind
 
 # Per fill for custodian faults, per dividend/coupon booking for the date
-# mismatch, per instrument-day for the vendor, per cross-day for FX.
+# mismatch, per instrument-day for the vendor, per cross-day for FX. SETTLEMENT_FAIL's
+# figure is the blend at the simulation's fill mix; a fill draws its asset class's rate
+# (ASSET_CLASS_RATES).
 SEEDED_RATES: Mapping[FaultKind, float] = MappingProxyType(
     {
-        K.CUSTODIAN_DROP_TRADE: 0.003,
-        K.CUSTODIAN_DUPLICATE_TRADE: 0.003,
-        K.CUSTODIAN_QUANTITY_TYPO: 0.005,
-        K.CUSTODIAN_PRICE_TYPO: 0.005,
-        K.SETTLEMENT_DELAY: 0.02,
-        K.SETTLEMENT_FAIL: 0.01,
-        K.CORPORATE_ACTION_DATE_MISMATCH: 0.03,
+        K.CUSTODIAN_DROP_TRADE: 0.002,
+        K.CUSTODIAN_DUPLICATE_TRADE: 0.001,
+        K.CUSTODIAN_QUANTITY_TYPO: 0.002,
+        K.CUSTODIAN_PRICE_TYPO: 0.002,
+        K.SETTLEMENT_DELAY: 0.01,
+        K.SETTLEMENT_FAIL: 0.025,
+        K.CORPORATE_ACTION_DATE_MISMATCH: 0.02,
         K.VENDOR_STALE_PRICE: 0.002,
         K.VENDOR_PRICE_SPIKE: 0.0005,
         K.FX_CROSS_INCONSISTENT: 0.004,
     }
 )
+# Where a kind's rate depends on the fill's asset class (instead of SEEDED_RATES).
+ASSET_CLASS_RATES: Mapping[FaultKind, Mapping[AssetClass, float]] = MappingProxyType(
+    {
+        K.SETTLEMENT_FAIL: MappingProxyType(
+            {AssetClass.EQUITY: 0.03, AssetClass.GOVERNMENT_BOND: 0.01, AssetClass.CORPORATE_BOND: 0.025}
+        ),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """A delay in whole business days: buckets of (share, low, high), each uniform over low..high.
+
+    days(u) maps a uniform u in [0, 1) to a delay through the inverse of the distribution
+    function, so a caller that already holds a uniform draw adds none.
+    """
+
+    buckets: tuple[tuple[float, int, int], ...]
+
+    def __post_init__(self) -> None:
+        if abs(sum(share for share, _, _ in self.buckets) - 1.0) > 1e-9:
+            raise ValueError(f"delay shares must add up to 1: {self.buckets}")
+        previous = 0
+        for share, low, high in self.buckets:
+            if share <= 0 or low <= previous or high < low:
+                raise ValueError(f"delay buckets need a share > 0 and ascending days from 1: {self.buckets}")
+            previous = high
+
+    def days(self, u: float) -> int:
+        below = 0.0
+        for share, low, high in self.buckets[:-1]:
+            if u < below + share:
+                return _within(u - below, share, low, high)
+            below += share
+        share, low, high = self.buckets[-1]  # also what the rounding of the shares' sum leaves
+        return _within(u - below, share, low, high)
+
+    @property
+    def mean(self) -> float:
+        return sum(share * (low + high) / 2 for share, low, high in self.buckets)
+
+    @property
+    def longest(self) -> int:
+        return self.buckets[-1][2]
+
+
+def _within(u: float, share: float, low: int, high: int) -> int:
+    """The day of a bucket that u (uniform in [0, share)) falls on."""
+    return low + min(int(u / share * (high - low + 1)), high - low)
+
+
+# Business days from the trade date to the correction (booking errors), from the contractual
+# settle date to the late settlement (delays and fails), from the day the custodian booked the
+# income to the value-date correction (date mismatches).
+CORRECTION_DELAYS: Mapping[FaultKind, Delay] = MappingProxyType(
+    {
+        K.CUSTODIAN_DROP_TRADE: Delay(((0.50, 1, 1), (0.35, 2, 3), (0.15, 4, 10))),
+        K.CUSTODIAN_DUPLICATE_TRADE: Delay(((0.70, 1, 2), (0.25, 3, 5), (0.05, 6, 15))),
+        K.CUSTODIAN_QUANTITY_TYPO: Delay(((0.70, 1, 3), (0.25, 4, 10), (0.05, 11, 30))),
+        K.CUSTODIAN_PRICE_TYPO: Delay(((0.80, 1, 3), (0.17, 4, 10), (0.03, 11, 30))),
+        K.SETTLEMENT_DELAY: Delay(((0.60, 1, 1), (0.25, 2, 2), (0.10, 3, 3), (0.05, 4, 5))),
+        K.SETTLEMENT_FAIL: Delay(((0.55, 1, 1), (0.30, 2, 3), (0.12, 4, 7), (0.03, 8, 20))),
+        K.CORPORATE_ACTION_DATE_MISMATCH: Delay(((0.60, 1, 3), (0.30, 4, 10), (0.10, 11, 30))),
+    }
+)
+# Where a kind's delay depends on the fill's asset class (instead of CORRECTION_DELAYS).
+ASSET_CLASS_DELAYS: Mapping[FaultKind, Mapping[AssetClass, Delay]] = MappingProxyType(
+    {
+        K.SETTLEMENT_FAIL: MappingProxyType(
+            {AssetClass.GOVERNMENT_BOND: Delay(((0.70, 1, 1), (0.25, 2, 3), (0.04, 4, 7), (0.01, 8, 23)))}
+        ),
+    }
+)
+
+
+def correction_delay(kind: FaultKind, asset_class: AssetClass | None = None) -> Delay:
+    """How long the custodian takes to correct a fault of this kind (KeyError: nobody corrects it)."""
+    by_class = ASSET_CLASS_DELAYS.get(kind, {})
+    return (
+        by_class[asset_class]
+        if asset_class is not None and asset_class in by_class
+        else CORRECTION_DELAYS[kind]
+    )
+
+
 TRADE_KINDS: tuple[FaultKind, ...] = (
     K.CUSTODIAN_DROP_TRADE,
     K.CUSTODIAN_DUPLICATE_TRADE,
@@ -82,6 +174,8 @@ class Fault:
     applied_date: dt.date | None = None
     event_ids: list[str] = field(default_factory=list)
     description: str = ""
+    corrected_date: dt.date | None = None
+    correction_event_ids: list[str] = field(default_factory=list)
 
     def record(self) -> InjectedFault:
         return InjectedFault(
@@ -96,6 +190,8 @@ class Fault:
             applied_date=self.applied_date,
             event_ids=tuple(self.event_ids),
             description=self.description,
+            corrected_date=self.corrected_date,
+            correction_event_ids=tuple(self.correction_event_ids),
         )
 
     def matches(self, mandate_id: str = "", instrument_id: str = "", currency_pair: str = "") -> bool:
@@ -117,8 +213,15 @@ class FaultBook:
         self._faults: list[Fault] = []
         self._pending: list[Fault] = []
 
-    def probability(self, kind: FaultKind) -> float:
-        return min(1.0, SEEDED_RATES[kind] * self.rate)
+    def probability(self, kind: FaultKind, asset_class: AssetClass | None = None) -> float:
+        """The seeded probability of a kind (of a fill of this asset class, where the rate depends on it)."""
+        by_class = ASSET_CLASS_RATES.get(kind, {})
+        base = (
+            by_class[asset_class]
+            if asset_class is not None and asset_class in by_class
+            else SEEDED_RATES[kind]
+        )
+        return min(1.0, base * self.rate)
 
     def next_id(self) -> str:
         """The id the next fault will get."""
@@ -179,6 +282,10 @@ class FaultBook:
         fault.instrument_id = instrument_id or fault.instrument_id
         fault.fill_id = fill_id or fault.fill_id
         fault.currency_pair = currency_pair or fault.currency_pair
+
+    def correct(self, fault: Fault, on: dt.date) -> None:
+        """The custodian corrected this fault on `on`."""
+        fault.corrected_date = on
 
     def records(self) -> tuple[InjectedFault, ...]:
         return tuple(f.record() for f in self._faults)

@@ -20,7 +20,9 @@ from services.common.market_events import (
     Confirmation,
     CorporateAction,
     CorporateActionKind,
+    CorrectionKind,
     CustodianCashFlow,
+    CustodianCorrection,
     CustodianStatement,
     CustodianTrade,
     DayEnd,
@@ -47,7 +49,9 @@ __all__ = [
     "Confirmation",
     "CorporateAction",
     "CorporateActionKind",
+    "CorrectionKind",
     "CustodianCashFlow",
+    "CustodianCorrection",
     "CustodianStatement",
     "CustodianTrade",
     "DayEnd",
@@ -110,7 +114,11 @@ class FaultRequest:
 
 @dataclass(frozen=True, slots=True)
 class InjectedFault:
-    """Ground truth of one fault, seeded or on demand."""
+    """Ground truth of one fault, seeded or on demand.
+
+    corrected_date: the day the custodian corrected it (None while it has not, and always for
+    vendor and FX faults); correction_event_ids: the events of that correction (faults.py).
+    """
 
     fault_id: str
     kind: FaultKind
@@ -123,6 +131,8 @@ class InjectedFault:
     applied_date: dt.date | None = None
     event_ids: tuple[str, ...] = ()
     description: str = ""
+    corrected_date: dt.date | None = None
+    correction_event_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

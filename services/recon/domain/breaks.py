@@ -1,5 +1,5 @@
-"""The life of a break, as pure functions: open, persist and age, escalate, auto-resolve; the manual
-workflow; and the aged-cash-break suspense posting.
+"""The life of a break, as pure functions: open, persist and age, escalate, group under a parent,
+auto-resolve; and the manual workflow. (Suspense postings follow breaks: domain/suspense.py.)
 
 Identity: a break's id derives from its item key (what is compared, not the amount)
 and a generation: BRK-<hash> for the first, BRK-<hash>-<n> for the n-th time the
@@ -16,10 +16,18 @@ Rules of `advance` (one check run):
   a different difference opens a new generation;
 - an open break the run covers (mandate, comparison, scope) whose key has no BREAK
   difference any more (matched, within tolerance, or now a timing item) is
-  AUTO_RESOLVED, naming the event that resolved it when the caller knows it.
+  AUTO_RESOLVED, naming the event that resolved it when the caller knows it; a closing
+  record of its key (a non-BREAK difference with other_date: a trade settled late, a
+  cash flow corrected) gives it its final dates and description;
+- parents: a position or cash break (any comparison) is grouped under the oldest open
+  book-vs-custodian trade-level or cash-flow break of its mandate and instrument
+  (positions: trade breaks) or currency (cash: trade and cash-flow breaks), as open after
+  this run; it keeps its parent while that stays open. A break with a parent is not
+  escalated (it still ages); without one it escalates by its own age and amount.
 Workflow: OPEN <-> INVESTIGATING, and either -> RESOLVED or WRITTEN_OFF; a closed
 break stays closed (if its difference is still there, the next check opens a new
-generation). Comments are always allowed; assigning a closed break is not.
+generation). A ledger-vs-custodian break is never RESOLVED by a person (it resolves itself
+or is written off). Comments are always allowed; assigning a closed break is not.
 """
 
 from __future__ import annotations
@@ -37,7 +45,6 @@ from services.recon.domain.records import (
     ActionKind,
     Break,
     BreakAction,
-    BreakKind,
     BreakStatus,
     Comparison,
     Difference,
@@ -61,6 +68,7 @@ _FROM_DIFFERENCE = (
     "account",
     "fill_id",
     "custodian_refs",
+    "cash_flow_id",
     "ledger_account",
     "book_quantity",
     "other_quantity",
@@ -141,8 +149,11 @@ def _merged(first: Iterable[str], more: Iterable[str]) -> tuple[str, ...]:
 
 def _aged(brk: Break, today: dt.date, calendar: Calendar, config: ReconConfig) -> Break:
     age = age_of(brk.first_seen_date, today, calendar)
-    reason = brk.escalation_reason or escalation_reason(
-        brk.kind, age, brk.base_currency, brk.base_amount_difference, config.escalation
+    reason = (
+        ""
+        if brk.parent_break_id
+        else brk.escalation_reason
+        or escalation_reason(brk.kind, age, brk.base_currency, brk.base_amount_difference, config.escalation)
     )
     return dataclasses.replace(
         brk,
@@ -154,7 +165,12 @@ def _aged(brk: Break, today: dt.date, calendar: Calendar, config: ReconConfig) -
 
 
 def open_break(
-    difference: Difference, generation: int, run: RunContext, today: dt.date, config: ReconConfig
+    difference: Difference,
+    generation: int,
+    run: RunContext,
+    today: dt.date,
+    config: ReconConfig,
+    parent_break_id: str = "",
 ) -> Break:
     fields = {name: getattr(difference, name) for name in _FROM_DIFFERENCE}
     brk = Break(
@@ -173,12 +189,92 @@ def open_break(
         last_run_id=run.run_id,
         caused_by=difference.caused_by,
         trace_id=run.trace_id,
+        parent_break_id=parent_break_id,
         **fields,
     )
-    reason = escalation_reason(brk.kind, 0, brk.base_currency, brk.base_amount_difference, config.escalation)
+    reason = (
+        ""
+        if parent_break_id
+        else escalation_reason(brk.kind, 0, brk.base_currency, brk.base_amount_difference, config.escalation)
+    )
     return dataclasses.replace(
         brk, aging_bucket=config.aging.bucket_for(0), escalated=bool(reason), escalation_reason=reason
     )
+
+
+class _Candidate(NamedTuple):
+    first_seen_date: dt.date
+    break_id: str
+
+
+def _subjects(brk: Break | Difference) -> tuple[tuple[str, Scope, str], ...]:
+    """The balance keys an item-level break may parent: (mandate, POSITION, instrument) for a trade,
+    (mandate, CASH, currency) for a trade or a cash flow."""
+    subjects = [(brk.mandate_id, Scope.CASH, brk.currency)]
+    if brk.scope is Scope.TRADE:
+        subjects.append((brk.mandate_id, Scope.POSITION, brk.instrument_id))
+    return tuple(subjects)
+
+
+def _parents(
+    latest: Mapping[str, Break],
+    found: Mapping[str, Difference],
+    run: RunContext,
+    today: dt.date,
+) -> dict[tuple[str, Scope, str], list[_Candidate]]:
+    """The item-level (trade and cash-flow) breaks open after this run, by the balance keys they
+    may parent, oldest first."""
+    candidates: dict[tuple[str, Scope, str], list[_Candidate]] = {}
+
+    def add(item: Break | Difference, candidate: _Candidate) -> None:
+        for subject in _subjects(item):
+            candidates.setdefault(subject, []).append(candidate)
+
+    for key, brk in latest.items():
+        if (
+            brk.scope.is_item
+            and brk.status.is_open
+            and key not in found
+            and not run.covers(brk.mandate_id, brk.comparison, brk.scope)
+        ):
+            add(brk, _Candidate(brk.first_seen_date, brk.break_id))
+    for key, difference in found.items():
+        if not difference.scope.is_item:
+            continue
+        previous = latest.get(key)
+        if previous is not None and previous.status.is_open:
+            add(difference, _Candidate(previous.first_seen_date, previous.break_id))
+        elif (
+            previous is not None
+            and previous.status is S.WRITTEN_OFF
+            and _same_difference(previous, difference)
+        ):
+            continue
+        else:
+            generation = previous.generation + 1 if previous is not None else 1
+            add(difference, _Candidate(today, break_id_for(key, generation)))
+    for listed in candidates.values():
+        listed.sort()
+    return candidates
+
+
+def _parent_of(
+    difference: Difference,
+    previous: Break | None,
+    candidates: Mapping[tuple[str, Scope, str], list[_Candidate]],
+) -> str:
+    """The parent of a position or cash difference's break: the one it has while still open, else the
+    oldest candidate of its key ("" for item-level breaks and when none)."""
+    if difference.scope is Scope.POSITION:
+        subject = (difference.mandate_id, Scope.POSITION, difference.instrument_id)
+    elif difference.scope is Scope.CASH:
+        subject = (difference.mandate_id, Scope.CASH, difference.currency)
+    else:
+        return ""
+    listed = candidates.get(subject, [])
+    if previous is not None and previous.parent_break_id in {c.break_id for c in listed}:
+        return previous.parent_break_id
+    return listed[0].break_id if listed else ""
 
 
 def advance(
@@ -200,12 +296,16 @@ def advance(
         if held is None or brk.generation > held.generation:
             latest[brk.item_key] = brk
     found: dict[str, Difference] = {}
+    closing: dict[str, Difference] = {}
     for difference in differences:
         if difference.outcome is not Outcome.BREAK:
+            if difference.other_date is not None:
+                closing[difference.item_key] = difference
             continue
         if difference.item_key in found:
             raise ValueError(f"two break differences for one item: {difference.item_key}")
         found[difference.item_key] = difference
+    candidates = _parents(latest, found, run, today)
 
     after = dict(latest)
     actions: list[BreakAction] = []
@@ -215,6 +315,7 @@ def advance(
     for key in sorted(found):
         difference = found[key]
         previous = latest.get(key)
+        parent = _parent_of(difference, previous, candidates)
         if previous is not None and previous.status.is_open:
             fields = {name: getattr(difference, name) for name in _FROM_DIFFERENCE}
             refreshed = _aged(
@@ -224,6 +325,7 @@ def advance(
                     caused_by=_merged(previous.caused_by, difference.caused_by),
                     last_seen_date=max(previous.last_seen_date, today),
                     last_run_id=run.run_id,
+                    parent_break_id=parent,
                 ),
                 today,
                 cal,
@@ -254,7 +356,7 @@ def advance(
         ):
             continue  # accepted as it is
         generation = previous.generation + 1 if previous is not None else 1
-        brk = open_break(difference, generation, run, today, config)
+        brk = open_break(difference, generation, run, today, config, parent)
         kind = ActionKind.OPENED if generation == 1 else ActionKind.REOPENED
         comment = (
             "" if previous is None else f"previous break {previous.break_id} was {previous.status.lower()}"
@@ -273,6 +375,7 @@ def advance(
             or not run.covers(brk.mandate_id, brk.comparison, brk.scope)
         ):
             continue
+        final = closing.get(key)
         closed = dataclasses.replace(
             brk,
             status=S.RESOLVED,
@@ -280,6 +383,9 @@ def advance(
             updated_at=run.sim_time,
             resolved_by_event_id=(resolved_by or {}).get(key, ""),
             last_run_id=run.run_id,
+            book_date=final.book_date if final is not None else brk.book_date,
+            other_date=final.other_date if final is not None else brk.other_date,
+            description=final.description if final is not None else brk.description,
         )
         actions.append(_auto_action(closed, ActionKind.AUTO_RESOLVED, run, brk.status))
         resolved.append(closed)
@@ -326,13 +432,19 @@ def update(
             f"{brk.break_id}: status {brk.status.value} -> {status.value if status else ''} is not allowed; "
             f"allowed: {allowed}"
         )
+    if moving and status is S.RESOLVED and brk.comparison is Comparison.LEDGER_VS_CUSTODIAN:
+        raise TransitionRefused(
+            f"{brk.break_id} is a ledger-vs-custodian break: it resolves itself when the ledger's cash agrees"
+            " with the custodian's, or is written off (WRITTEN_OFF posts the difference to profit and loss);"
+            " it cannot be marked resolved"
+        )
     if not (assigning or moving or comment):
         raise InvalidUpdate(f"{brk.break_id}: nothing to change")
 
     actions: list[BreakAction] = []
     current = brk
 
-    def act(kind: ActionKind, after: Break, **extra: str) -> None:
+    def act(kind: ActionKind, after: Break, assignee: str = "", comment: str = "") -> None:
         actions.append(
             BreakAction(
                 action_id=_action_id(brk.break_id, at.isoformat(), kind.value, len(actions)),
@@ -343,7 +455,8 @@ def update(
                 sim_time=sim_time,
                 from_status=current.status,
                 to_status=after.status,
-                **extra,
+                assignee=assignee,
+                comment=comment,
             )
         )
 
@@ -363,42 +476,3 @@ def update(
         act(ActionKind.COMMENTED, after, comment=comment)
         current = after
     return current, tuple(actions)
-
-
-# ---------------------------------------------------------------- suspense
-
-
-def suspense_due(brk: Break, config: ReconConfig) -> bool:
-    """An open book-vs-custodian cash break aged past the suspense threshold and not yet posted."""
-    return (
-        brk.comparison is Comparison.BOOK_VS_CUSTODIAN
-        and brk.scope is Scope.CASH
-        and brk.kind is BreakKind.CASH_MISMATCH
-        and brk.status.is_open
-        and not brk.suspense_journal_id
-        and brk.age_business_days >= config.suspense_cash_age_business_days
-    )
-
-
-def suspense_idempotency_key(brk: Break, threshold: int) -> str:
-    """The ledger idempotency key of the suspense journal: the same break and threshold give the same key."""
-    return f"recon:suspense:{brk.break_id}:{threshold}bd"
-
-
-def record_suspense(
-    brk: Break, journal_id: str, *, at: dt.datetime, sim_time: dt.datetime
-) -> tuple[Break, BreakAction]:
-    """The break after the ledger accepted its suspense journal, and the action recording it."""
-    posted = dataclasses.replace(brk, suspense_journal_id=journal_id, updated_at=sim_time)
-    action = BreakAction(
-        action_id=_action_id(brk.break_id, "suspense", journal_id),
-        break_id=brk.break_id,
-        kind=ActionKind.POSTED_TO_SUSPENSE,
-        actor=RECON_ACTOR,
-        at=at,
-        sim_time=sim_time,
-        from_status=brk.status,
-        to_status=brk.status,
-        journal_id=journal_id,
-    )
-    return posted, action

@@ -1,9 +1,12 @@
 """recon's day-end check, pure: the three books at one day end in, the differences out.
 
-compute() compares book vs custodian (positions, cash, trade by trade) and, when recon has a
-ledger, book vs ledger, from what recon remembers of the stream (followed.py) and the books
-(books_of). The I/O around it (asking market and the ledger, the store transaction, the
-event log, suspense journals) is services/recon/checker.py.
+compute() compares book vs custodian (positions, cash, trade by trade, cash flow by cash flow)
+and, when recon has a ledger, book vs ledger (positions, cash) and ledger vs custodian (cash: the
+bank reconciliation), from what recon remembers of the stream (followed.py) and the books
+(books_of). On the ledger's side cash is Assets:Cash plus Assets:Suspense in both comparisons, so
+a suspense journal never changes what they see. The I/O around it (asking market and the ledger,
+the store transaction, the event log, suspense journals) is services/recon/checker.py; the rules
+are services/recon/README.md.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.common.market_events import Book, FxQuote, PriceQuote, unit_price
+from services.recon.domain.cashflows import match_cash_flows
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.conventions import CASH, SECURITIES, book_items, ledger_items, pending_settlements
 from services.recon.domain.followed import FollowedState
@@ -36,6 +40,7 @@ from services.recon.domain.trades import match_trades
 SUSPENSE = "Assets:Suspense:"
 BVC = Comparison.BOOK_VS_CUSTODIAN
 BVL = Comparison.BOOK_VS_LEDGER
+LVC = Comparison.LEDGER_VS_CUSTODIAN
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,26 +149,37 @@ def compute(
     reference: Reference,
     mandates: frozenset[str] | None = None,
 ) -> Computed:
-    """Book vs custodian (positions, cash, trades) and, when recon has a ledger, book vs ledger."""
+    """Book vs custodian (positions, cash, trades, cash flows) and, when recon has a ledger, book vs
+    ledger and ledger vs custodian."""
     wanted = books.mandates if mandates is None else books.mandates & mandates
     calendar = state.calendar()
     fills = [f for f in state.fills.values() if f.mandate_id in wanted]
-    bookings = [b for b in state.bookings.values() if b.mandate_id in wanted]
+    live = [b for b in state.bookings.values() if b.mandate_id in wanted and b.live]
     settled = state.settled_fill_ids()
     fill_causes = {f.fill_id: state.caused_by_of(f.fill_id) for f in fills}
 
     trades = match_trades(
         [f.book_trade() for f in fills],
-        [b.record() for b in bookings],
+        [b.record() for b in live],
         today=today,
         config=config,
         calendar=calendar,
         reference=reference.instruments,
         valuation=books.valuation,
     )
-    with_findings = {d.fill_id for d in trades}
-    exact = Counter(f.mandate_id for f in fills if f.trade_date <= today and f.fill_id not in with_findings)
+    with_findings = {d.fill_id for d in trades if d.outcome is not Outcome.MATCHED}
+    counted = {d.fill_id for d in trades}
+    exact = Counter(f.mandate_id for f in fills if f.trade_date <= today and f.fill_id not in counted)
     trade_counts = counts_of(trades, exact)
+    flows = match_cash_flows(
+        [f.record() for f in state.flows.values() if f.mandate_id in wanted],
+        today=today,
+        config=config,
+        valuation=books.valuation,
+    )
+    for mandate, c in counts_of(flows).items():
+        held = trade_counts.get(mandate)
+        trade_counts[mandate] = c if held is None else add(held, c)
 
     # Lineage of position and cash differences: the fills whose custodian records disagree,
     # and the cash flows the two sides booked differently.
@@ -202,8 +218,8 @@ def compute(
     for mandate, c in trade_counts.items():
         held = counts.get((mandate, BVC))
         counts[mandate, BVC] = c if held is None else add(held, c)
-    covered = {Coverage(m, BVC, scope) for m in wanted for scope in (Scope.POSITION, Scope.CASH, Scope.TRADE)}
-    differences: list[Difference] = [*bvc.differences, *trades]
+    covered = {Coverage(m, BVC, scope) for m in wanted for scope in Scope}
+    differences: list[Difference] = [*bvc.differences, *trades, *flows]
     timing: list[TimingItem] = [*bvc.timing_items]
     timing.extend(timing_item(d) for d in trades if d.outcome is Outcome.TIMING)
 
@@ -217,7 +233,11 @@ def compute(
             config=config,
             calendar=calendar,
             pending=pending_settlements(
-                fills, today=today, comparison=BVL, settled_at_other=settled, caused_by=fill_causes
+                fills,
+                today=today,
+                comparison=BVL,
+                settled_at_other=state.ledger_settled_fill_ids(),
+                caused_by=fill_causes,
             ),
             reference=reference.instruments,
             valuation=books.valuation,
@@ -227,6 +247,22 @@ def compute(
         covered.update(Coverage(m, BVL, scope) for m in in_ledger for scope in (Scope.POSITION, Scope.CASH))
         differences.extend(bvl.differences)
         timing.extend(bvl.timing_items)
+        # The bank reconciliation: both books move cash on the custodian's report, so nothing is
+        # pending between them.
+        lvc = reconcile(
+            [item for m in sorted(in_ledger) for item in books.ledger[m] if item[0].scope is Scope.CASH],
+            [item for item in custodian if item[0].scope is Scope.CASH and item[0].mandate_id in in_ledger],
+            comparison=LVC,
+            today=today,
+            config=config,
+            calendar=calendar,
+            reference=reference.instruments,
+            valuation=books.valuation,
+            caused_by=caused_by,
+        )
+        counts.update({(m, LVC): c for m, c in lvc.counts.items()})
+        covered.update(Coverage(m, LVC, Scope.CASH) for m in in_ledger)
+        differences.extend(lvc.differences)
 
     unsettled = {f.fill_id for f in state.fills.values() if f.fill_id not in settled}
     return Computed(

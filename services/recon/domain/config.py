@@ -7,9 +7,11 @@ falling back to a default.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -18,7 +20,9 @@ from services.recon.domain.records import BreakKind
 from services.recon.domain.tolerances import Tolerance, ToleranceRules, parse_decimal
 
 DEFAULT_FILE = "default_tolerances.toml"
-_SECTIONS = {"tolerance", "timing", "trades", "aging", "escalation", "suspense"}
+_SECTIONS = {"tolerance", "timing", "trades", "aging", "escalation", "suspense", "write_off"}
+# A ledger account's name without its currency (Beancount's rules: a root, then capitalised parts).
+_ACCOUNT = re.compile(r"(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +34,14 @@ class ReconConfig:
     aging: AgingConfig
     escalation: EscalationConfig
     suspense_cash_age_business_days: int
+    write_off_expense_account: str = "Expenses:WriteOffs"
+    write_off_income_account: str = "Income:WriteOffs"
+
+    def write_off_account(self, difference: Decimal, currency: str) -> str:
+        """Where a written-off difference (custodian minus ledger) goes: income when the custodian
+        holds more cash than the ledger (a gain), expense when it holds less; <CCY> appended."""
+        root = self.write_off_income_account if difference > 0 else self.write_off_expense_account
+        return f"{root}:{currency}"
 
     @classmethod
     def from_toml(cls, text: str) -> ReconConfig:
@@ -51,6 +63,7 @@ class ReconConfig:
         aging = _table(data, "aging", {"bucket"})
         escalation = _table(data, "escalation", {"sla_business_days", "sla_by_kind", "amount_threshold"})
         suspense = _table(data, "suspense", {"cash_age_business_days"})
+        write_off = _table(data, "write_off", {"expense_account", "income_account"})
         kinds = {k.value for k in BreakKind}
         sla_by_kind = dict(escalation.get("sla_by_kind", {}))
         for kind, days in sla_by_kind.items():
@@ -95,6 +108,14 @@ class ReconConfig:
             suspense_cash_age_business_days=_days(
                 suspense.get("cash_age_business_days", 3), "suspense.cash_age_business_days"
             ),
+            write_off_expense_account=_account(
+                write_off.get("expense_account", "Expenses:WriteOffs"),
+                "write_off.expense_account",
+                "Expenses",
+            ),
+            write_off_income_account=_account(
+                write_off.get("income_account", "Income:WriteOffs"), "write_off.income_account", "Income"
+            ),
         )
 
 
@@ -122,6 +143,15 @@ def _table(data: Mapping[str, Any], name: str, allowed: set[str]) -> Mapping[str
         raise ValueError(f"{name}: must be a table")
     _known(table, allowed, name)
     return table
+
+
+def _account(value: object, where: str, root: str) -> str:
+    if not isinstance(value, str) or not _ACCOUNT.fullmatch(value) or value.split(":")[0] != root:
+        raise ValueError(
+            f"{where}: must be a ledger account under {root}, without its currency"
+            f" (for example {root}:WriteOffs), not {value!r}"
+        )
+    return value
 
 
 def _days(value: object, where: str) -> int:

@@ -1,8 +1,13 @@
 """What recon remembers from market's stream between day ends, and how it is kept.
 
-FollowedState applies market_events records (the fills, the custodian's trades, settlements
-and cash flows, the day ends); to_json() is committed with the cursor at each day end, so a
-restarted recon resumes from exactly what it knew then.
+FollowedState applies market_events records (the fills, the custodian's trades, settlements,
+cash flows and corrections, the day ends); to_json() is committed with the cursor at each day end,
+so a restarted recon resumes from exactly what it knew then.
+
+The custodian's corrections (custodian.correction): CANCEL_TRADE marks a booking cancelled (kept
+for the lineage, no longer a live record; its rebooking arrives as a custodian.trade naming it in
+replaces_ref); VALUE_DATE sets a cash flow's value date; INCOME_ADJUSTMENT adds to the custodian's
+amount of a cash flow (its value date when the custodian had booked none).
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typing import Any
 from services.common.calendar import BusinessCalendar
 from services.common.market_events import (
     CashFlow,
+    CorrectionKind,
     CustodianCashFlow,
+    CustodianCorrection,
     CustodianTrade,
     Fill,
     MarketEvent,
@@ -26,10 +33,18 @@ from services.common.market_events import (
 )
 from services.common.market_events import DayEnd as MarketDayEnd
 from services.recon.domain.log_entries import LogEntry
-from services.recon.domain.records import BookTrade, CustodianTradeRecord
+from services.recon.domain.records import (
+    BookTrade,
+    Break,
+    CashFlowRecord,
+    Comparison,
+    CustodianTradeRecord,
+    Scope,
+)
 
 MAX_BREAK_TRACEPARENTS = 50_000
-FLOW_LINEAGE_DAYS = 31  # unmatched cash flows name cash breaks for this long (calendar days)
+FLOW_LINEAGE_DAYS = 31  # matched cash flows are kept this long (calendar days) for late adjustments
+STATE_VERSION = 2
 
 
 def _encode(value: Any) -> Any:
@@ -54,6 +69,12 @@ def _decimal(value: str | None) -> Decimal | None:
 
 def _date(value: str | None) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(value)
+
+
+def _seq_of(event_id: str) -> int:
+    """market's event ids are mkt-<seq>: the order of two events of the stream (0 when not one)."""
+    tail = event_id.rpartition("-")[2]
+    return int(tail) if tail.isdigit() else 0
 
 
 # ------------------------------------------------------------------ what recon remembers
@@ -105,7 +126,10 @@ class KeptFill:
 
 @dataclass(slots=True)
 class KeptBooking:
-    """One custodian.trade, and the date the custodian reported it SETTLED (None: not yet)."""
+    """One custodian.trade, and what the custodian reported about it since.
+
+    settled_on: the date it reported it SETTLED (None: not yet); failed_on / fail_reason: its latest
+    FAILED report; cancelled_on: the day a custodian.correction cancelled it (None: live)."""
 
     custodian_ref: str
     fill_id: str
@@ -120,6 +144,13 @@ class KeptBooking:
     event_id: str
     settled_on: dt.date | None = None
     status_event_ids: list[str] = field(default_factory=list)
+    failed_on: dt.date | None = None
+    fail_reason: str = ""
+    cancelled_on: dt.date | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.cancelled_on is None
 
     def record(self) -> CustodianTradeRecord:
         return CustodianTradeRecord(
@@ -132,8 +163,11 @@ class KeptBooking:
             self.price,
             self.currency,
             self.trade_date,
-            self.settled_on or self.settle_date,
+            self.settle_date,
             self.event_id,
+            settled_on=self.settled_on,
+            failed_on=self.failed_on,
+            fail_reason=self.fail_reason,
         )
 
     @classmethod
@@ -147,13 +181,20 @@ class KeptBooking:
                 "settle_date": dt.date.fromisoformat(data["settle_date"]),
                 "settled_on": _date(data["settled_on"]),
                 "status_event_ids": list(data["status_event_ids"]),
+                "failed_on": _date(data.get("failed_on")),
+                "fail_reason": data.get("fail_reason", ""),
+                "cancelled_on": _date(data.get("cancelled_on")),
             }
         )
 
 
 @dataclass(slots=True)
 class KeptFlow:
-    """A cash flow as the internal book and the custodian booked it (either side may be missing yet)."""
+    """A cash flow as the internal book and the custodian booked it (either side may be missing yet).
+
+    custodian_amount: the custodian's booking plus its income adjustments; custodian_date: its value
+    date, as a VALUE_DATE correction left it (an adjustment's date when it booked nothing).
+    correction_event_ids: the custodian.correction events about it, oldest first."""
 
     cash_flow_id: str
     mandate_id: str
@@ -164,14 +205,18 @@ class KeptFlow:
     custodian_amount: Decimal | None = None
     custodian_date: dt.date | None = None
     custodian_event_id: str = ""
+    kind: str = ""
+    instrument_id: str = ""
+    correction_event_ids: list[str] = field(default_factory=list)
 
     @property
     def matched(self) -> bool:
-        return (
-            self.internal_amount is not None
-            and self.internal_amount == self.custodian_amount
-            and self.internal_date == self.custodian_date
-        )
+        """Book and custodian agree: the same amount and date, or nothing on either side."""
+        book = self.internal_amount if self.internal_amount is not None else Decimal(0)
+        other = self.custodian_amount if self.custodian_amount is not None else Decimal(0)
+        if book != other:
+            return False
+        return book == 0 or self.internal_date == self.custodian_date
 
     @property
     def first_date(self) -> dt.date | None:
@@ -180,7 +225,28 @@ class KeptFlow:
 
     @property
     def event_ids(self) -> tuple[str, ...]:
-        return tuple(e for e in (self.internal_event_id, self.custodian_event_id) if e)
+        return tuple(
+            e for e in (self.internal_event_id, self.custodian_event_id, *self.correction_event_ids) if e
+        )
+
+    @property
+    def resolving_event(self) -> str:
+        """The custodian's latest message about it ("" when none)."""
+        return (self.correction_event_ids or [self.custodian_event_id])[-1]
+
+    def record(self) -> CashFlowRecord:
+        return CashFlowRecord(
+            cash_flow_id=self.cash_flow_id,
+            mandate_id=self.mandate_id,
+            currency=self.currency,
+            kind=self.kind,
+            instrument_id=self.instrument_id,
+            book_amount=self.internal_amount,
+            book_date=self.internal_date,
+            custodian_amount=self.custodian_amount,
+            custodian_date=self.custodian_date,
+            event_ids=self.event_ids,
+        )
 
     @classmethod
     def load(cls, data: dict[str, Any]) -> KeptFlow:
@@ -191,6 +257,9 @@ class KeptFlow:
                 "internal_date": _date(data["internal_date"]),
                 "custodian_amount": _decimal(data["custodian_amount"]),
                 "custodian_date": _date(data["custodian_date"]),
+                "kind": data.get("kind", ""),
+                "instrument_id": data.get("instrument_id", ""),
+                "correction_event_ids": list(data.get("correction_event_ids", ())),
             }
         )
 
@@ -239,6 +308,8 @@ class FollowedState:
     name (a break's span is parented on its first cause). break_traceparents: break id -> the
     traceparent of its recon.break span, for open breaks (their suspense span's parent).
     outbox: the event-log records of the last committed check, appended idempotently.
+    last_moves: "<mandate>|<instrument or currency>" -> the custodian's latest event that moved that
+    position or cash (a settlement, correction or cash flow): what resolves a balance break.
     """
 
     fills: dict[str, KeptFill] = field(default_factory=dict)
@@ -249,6 +320,7 @@ class FollowedState:
     dates: list[dt.date] = field(default_factory=list)
     last_day_end: DayEnd | None = None
     outbox: list[LogEntry] = field(default_factory=list)
+    last_moves: dict[str, str] = field(default_factory=dict)
 
     # -------------------------------------------------------------- applying events
 
@@ -291,24 +363,31 @@ class FollowedState:
                 booking.status_event_ids.append(event.event_id)
                 if payload.state == SettlementState.SETTLED:
                     booking.settled_on = payload.settle_date
+                    self._moved(payload.mandate_id, event.event_id, payload.instrument_id, payload.currency)
+                else:
+                    booking.failed_on = payload.settle_date
+                    booking.fail_reason = payload.reason
         elif isinstance(payload, CashFlow):
-            flow = self.flows.setdefault(
-                payload.cash_flow_id, KeptFlow(payload.cash_flow_id, payload.mandate_id)
-            )
+            flow = self._flow(payload.cash_flow_id, payload.mandate_id)
             flow.currency = payload.currency
+            flow.kind = flow.kind or str(payload.kind)
+            flow.instrument_id = flow.instrument_id or payload.instrument_id
             flow.internal_amount = payload.amount
             flow.internal_date = payload.pay_date or event.sim_time.date()
             flow.internal_event_id = event.event_id
             self._trace(event)
         elif isinstance(payload, CustodianCashFlow):
-            flow = self.flows.setdefault(
-                payload.cash_flow_id, KeptFlow(payload.cash_flow_id, payload.mandate_id)
-            )
+            flow = self._flow(payload.cash_flow_id, payload.mandate_id)
             flow.currency = flow.currency or payload.currency
-            flow.custodian_amount = payload.amount
+            flow.kind = flow.kind or str(payload.kind)
+            flow.instrument_id = flow.instrument_id or payload.instrument_id
+            flow.custodian_amount = (flow.custodian_amount or Decimal(0)) + payload.amount
             flow.custodian_date = payload.value_date
             flow.custodian_event_id = event.event_id
+            self._moved(payload.mandate_id, event.event_id, payload.currency)
             self._trace(event)
+        elif isinstance(payload, CustodianCorrection):
+            self._correct(payload, event)
         elif isinstance(payload, MarketDayEnd):
             day_end = DayEnd(
                 seq=event.seq,
@@ -327,9 +406,53 @@ class FollowedState:
         if event.traceparent:
             self.traceparents[event.event_id] = event.traceparent
 
+    def _flow(self, cash_flow_id: str, mandate_id: str) -> KeptFlow:
+        return self.flows.setdefault(cash_flow_id, KeptFlow(cash_flow_id, mandate_id))
+
+    def _moved(self, mandate_id: str, event_id: str, *subjects: str) -> None:
+        for subject in subjects:
+            if subject:
+                self.last_moves[f"{mandate_id}|{subject}"] = event_id
+
+    def _correct(self, correction: CustodianCorrection, event: MarketEvent) -> None:
+        moved = correction.quantity or correction.cash_amount
+        if correction.kind is CorrectionKind.CANCEL_TRADE:
+            booking = self.bookings.get(correction.custodian_ref)
+            if booking is not None:
+                booking.cancelled_on = correction.correction_date
+                booking.status_event_ids.append(event.event_id)
+            if moved:
+                self._moved(
+                    correction.mandate_id, event.event_id, correction.instrument_id, correction.currency
+                )
+            self._trace(event)
+            return
+        if not correction.cash_flow_id:
+            return
+        flow = self._flow(correction.cash_flow_id, correction.mandate_id)
+        flow.currency = flow.currency or correction.currency
+        flow.instrument_id = flow.instrument_id or correction.instrument_id
+        flow.correction_event_ids.append(event.event_id)
+        if correction.kind is CorrectionKind.VALUE_DATE:
+            if correction.value_date is not None:
+                flow.custodian_date = correction.value_date
+        else:  # INCOME_ADJUSTMENT
+            flow.custodian_amount = (flow.custodian_amount or Decimal(0)) + correction.cash_amount
+            if flow.custodian_date is None:
+                flow.custodian_date = correction.value_date or correction.correction_date
+            if correction.cash_amount:
+                self._moved(correction.mandate_id, event.event_id, correction.currency)
+        self._trace(event)
+
     # -------------------------------------------------------------- what the check reads
 
     def settled_fill_ids(self) -> set[str]:
+        """Fills the custodian has settled and not cancelled since (a live booking reported SETTLED)."""
+        return {b.fill_id for b in self.bookings.values() if b.settled_on is not None and b.live}
+
+    def ledger_settled_fill_ids(self) -> set[str]:
+        """Fills the ledger has settled: it settles a fill on the custodian's first SETTLED report of
+        any of its bookings, and ignores cancellations."""
         return {b.fill_id for b in self.bookings.values() if b.settled_on is not None}
 
     def caused_by_of(self, fill_id: str) -> tuple[str, ...]:
@@ -349,10 +472,47 @@ class FollowedState:
 
     def resolving_event(self, fill_id: str, otherwise: str) -> str:
         """The event that resolves a break of this fill: the custodian's latest message about it
-        (its last settlement report, else its booking), `otherwise` when recon knows none."""
-        for booking in sorted(self.bookings.values(), key=lambda b: b.custodian_ref, reverse=True):
-            if fill_id and booking.fill_id == fill_id:
-                return (booking.status_event_ids or [booking.event_id])[-1]
+        (its last settlement report or cancellation, else its booking), `otherwise` when recon knows
+        none."""
+        latest: tuple[int, str] | None = None
+        for booking in self.bookings.values():
+            if not fill_id or booking.fill_id != fill_id:
+                continue
+            event_id = (booking.status_event_ids or [booking.event_id])[-1]
+            ranked = (_seq_of(event_id), event_id)
+            if latest is None or ranked > latest:
+                latest = ranked
+        return latest[1] if latest is not None else otherwise
+
+    def resolving_flow_event(self, cash_flow_id: str, otherwise: str) -> str:
+        """The custodian's latest message about a cash flow (its correction, else its booking)."""
+        flow = self.flows.get(cash_flow_id)
+        event_id = flow.resolving_event if flow is not None else ""
+        return event_id or otherwise
+
+    def resolving_move(self, mandate_id: str, subject: str, otherwise: str) -> str:
+        """The custodian's latest event that moved a position (subject: instrument) or cash (currency)."""
+        return self.last_moves.get(f"{mandate_id}|{subject}", otherwise)
+
+    def before_prune(self) -> FollowedState:
+        """What the resolving events are looked up in: the bookings, cash flows and moves as they are
+        now, before prune() forgets the fills a check found settled and agreeing (the very ones whose
+        breaks that check resolves)."""
+        return FollowedState(
+            bookings=dict(self.bookings), flows=dict(self.flows), last_moves=dict(self.last_moves)
+        )
+
+    def resolving_event_of(self, brk: Break, otherwise: str) -> str:
+        """The event that resolves a break if its difference is gone at this check: the custodian's
+        latest message about its fill or cash flow, or its latest movement of the position or cash
+        (book vs custodian); `otherwise` (the day end) when recon knows none (a ledger journal, say)."""
+        if brk.fill_id:
+            return self.resolving_event(brk.fill_id, otherwise)
+        if brk.cash_flow_id:
+            return self.resolving_flow_event(brk.cash_flow_id, otherwise)
+        if brk.comparison is Comparison.BOOK_VS_CUSTODIAN:
+            subject = brk.instrument_id if brk.scope is Scope.POSITION else brk.currency
+            return self.resolving_move(brk.mandate_id, subject, otherwise)
         return otherwise
 
     # -------------------------------------------------------------- forgetting
@@ -366,7 +526,7 @@ class FollowedState:
         self.flows = {
             k: f
             for k, f in self.flows.items()
-            if not f.matched and (f.first_date is None or f.first_date >= horizon)
+            if not f.matched or f.first_date is None or f.first_date >= horizon
         }
         named = {f.event_id for f in self.fills.values()}
         named.update(b.event_id for b in self.bookings.values())
@@ -381,7 +541,7 @@ class FollowedState:
     def to_json(self) -> str:
         return json.dumps(
             {
-                "version": 1,
+                "version": STATE_VERSION,
                 "fills": [_dump(f) for f in self.fills.values()],
                 "bookings": [_dump(b) for b in self.bookings.values()],
                 "flows": [_dump(f) for f in self.flows.values()],
@@ -390,6 +550,7 @@ class FollowedState:
                 "dates": [d.isoformat() for d in self.dates],
                 "last_day_end": self.last_day_end.dump() if self.last_day_end else None,
                 "outbox": [_dump(r) for r in self.outbox],
+                "last_moves": self.last_moves,
             },
             separators=(",", ":"),
         )
@@ -397,7 +558,7 @@ class FollowedState:
     @classmethod
     def from_json(cls, text: str) -> FollowedState:
         data = json.loads(text)
-        if data.get("version") != 1:
+        if data.get("version") not in (1, STATE_VERSION):
             raise ValueError(f"recon state version {data.get('version')!r} is not known to this code")
         fills = [KeptFill.load(f) for f in data["fills"]]
         bookings = [KeptBooking.load(b) for b in data["bookings"]]
@@ -411,4 +572,5 @@ class FollowedState:
             dates=[dt.date.fromisoformat(d) for d in data["dates"]],
             last_day_end=DayEnd.load(data["last_day_end"]) if data["last_day_end"] else None,
             outbox=[_entry_load(r) for r in data["outbox"]],
+            last_moves=dict(data.get("last_moves", {})),
         )

@@ -46,7 +46,11 @@ OTHER_NAME = {
     Comparison.BOOK_VS_CUSTODIAN: "custodian",
     Comparison.BOOK_VS_LEDGER: "ledger",
     Comparison.CONFIRMATION_VS_BOOK: "confirmation",
+    Comparison.LEDGER_VS_CUSTODIAN: "custodian",
 }
+# The "book" side of each comparison: the internal book, except in the bank reconciliation.
+BOOK_NAME = {Comparison.LEDGER_VS_CUSTODIAN: "ledger"}
+LEDGER_SIDES = frozenset({Comparison.BOOK_VS_LEDGER, Comparison.LEDGER_VS_CUSTODIAN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +254,7 @@ def materialise(
     """Difference records for the rows that are not exactly matched."""
     out: list[Difference] = []
     other_name = OTHER_NAME[comparison]
+    book_name = BOOK_NAME.get(comparison, "book")
     for row in np.flatnonzero(match.outcome != 0):
         code = int(match.codes[row])
         key = keys[code]
@@ -272,7 +277,7 @@ def materialise(
             key.mandate_id, key.instrument_id, currency, difference, position, valuation
         )
         subject = key.instrument_id if position else f"{key.currency} cash"
-        description = f"{subject}: book {book:,} vs {other_name} {other:,}"
+        description = f"{subject}: {book_name} {book:,} vs {other_name} {other:,}"
         if match.explained[row] and outcome is Outcome.BREAK:
             description += f" ({explained:,} explained by pending settlements, {difference:,} not)"
         out.append(
@@ -286,7 +291,7 @@ def materialise(
                 instrument_id=key.instrument_id,
                 currency=currency,
                 account=key.account,
-                ledger_account=ledger_account(key) if comparison is Comparison.BOOK_VS_LEDGER else "",
+                ledger_account=ledger_account(key) if comparison in LEDGER_SIDES else "",
                 fill_id=fills[0] if len(fills) == 1 else "",
                 book_quantity=book if position else None,
                 other_quantity=other if position else None,

@@ -7,7 +7,8 @@ names without their prefix (BreakKind.QUANTITY_MISMATCH is
 BREAK_KIND_QUANTITY_MISMATCH), so the codec maps them by name.
 
 Sign convention everywhere: a difference is OTHER minus BOOK (the custodian's
-or the ledger's figure minus the internal book's).
+or the ledger's figure minus the internal book's; in the bank reconciliation,
+LEDGER_VS_CUSTODIAN, the custodian's cash minus the ledger's).
 """
 
 from __future__ import annotations
@@ -25,14 +26,23 @@ class Comparison(enum.StrEnum):
     BOOK_VS_CUSTODIAN = "BOOK_VS_CUSTODIAN"
     BOOK_VS_LEDGER = "BOOK_VS_LEDGER"
     CONFIRMATION_VS_BOOK = "CONFIRMATION_VS_BOOK"
+    LEDGER_VS_CUSTODIAN = (
+        "LEDGER_VS_CUSTODIAN"  # the bank reconciliation: ledger cash (+ suspense) vs custodian
+    )
 
 
 class Scope(enum.StrEnum):
-    """What is compared: a holding, a cash balance or a single trade."""
+    """What is compared: a holding, a cash balance, a single trade or a single cash flow."""
 
     POSITION = "POSITION"
     CASH = "CASH"
     TRADE = "TRADE"
+    CASH_FLOW = "CASH_FLOW"
+
+    @property
+    def is_item(self) -> bool:
+        """Trade and cash-flow scopes compare one item each; their breaks may parent balance breaks."""
+        return self in (Scope.TRADE, Scope.CASH_FLOW)
 
 
 class BreakKind(enum.StrEnum):
@@ -81,6 +91,9 @@ class ActionKind(enum.StrEnum):
     AUTO_RESOLVED = "AUTO_RESOLVED"
     POSTED_TO_SUSPENSE = "POSTED_TO_SUSPENSE"
     REOPENED = "REOPENED"  # a new generation of a break whose difference came back
+    SUSPENSE_ADJUSTED = "SUSPENSE_ADJUSTED"  # a later suspense journal: the difference changed
+    SUSPENSE_REVERSED = "SUSPENSE_REVERSED"  # the suspense journal that took it back to zero
+    WRITE_OFF_POSTED = "WRITE_OFF_POSTED"  # the journal writing a written-off break off to P&L
 
 
 RECON_ACTOR = "recon"  # the actor of automatic actions
@@ -152,8 +165,10 @@ class BookTrade:
 
 @dataclass(frozen=True, slots=True)
 class CustodianTradeRecord:
-    """A trade as the custodian booked it. settle_date is the custodian's: the contractual date
-    from its trade message, or the date its settlement report gave once it settled."""
+    """A live trade as the custodian booked it (cancelled bookings are not records).
+
+    settle_date: the contractual date the custodian booked; settled_on: the date its SETTLED report
+    gave (None: not settled yet); failed_on / fail_reason: its latest FAILED report, if any."""
 
     custodian_ref: str
     fill_id: str
@@ -166,6 +181,29 @@ class CustodianTradeRecord:
     trade_date: dt.date
     settle_date: dt.date
     event_id: str = ""
+    settled_on: dt.date | None = None
+    failed_on: dt.date | None = None
+    fail_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CashFlowRecord:
+    """One cash flow as the internal book and the custodian have it, matched by reference.
+
+    book_amount / book_date: the book's cash flow (None: the book has none); custodian_amount: what
+    the custodian booked plus its income adjustments (None: nothing yet); custodian_date: its value
+    date (as corrected). event_ids: the events behind both sides, the book's first."""
+
+    cash_flow_id: str
+    mandate_id: str
+    currency: str
+    kind: str = ""
+    instrument_id: str = ""
+    book_amount: Decimal | None = None
+    book_date: dt.date | None = None
+    custodian_amount: Decimal | None = None
+    custodian_date: dt.date | None = None
+    event_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +262,8 @@ class Difference:
     tolerance_*: the tolerance applied (absolute in units or currency, relative a fraction).
     expected_settle_date / grace_until: TIMING items, the earliest explaining settlement and
     the last business date on which it still explains.
+    A non-BREAK difference that carries other_date (a trade settled late, a cash flow whose value
+    date was corrected) is a closing record: the break it resolves keeps its dates and description.
     """
 
     item_key: str
@@ -238,6 +278,7 @@ class Difference:
     ledger_account: str = ""
     fill_id: str = ""
     custodian_refs: tuple[str, ...] = ()
+    cash_flow_id: str = ""
     book_quantity: Decimal | None = None
     other_quantity: Decimal | None = None
     quantity_difference: Decimal | None = None
@@ -283,7 +324,11 @@ class Break:
     difference came back, ...). Dates are simulated business dates; opened_at,
     updated_at, resolved_at simulated times (None: not yet). Amount fields as on
     Difference; None where not applicable or unknown. escalation_reason "" unless
-    escalated. suspense_journal_id "" until recon posted it to the ledger's suspense.
+    escalated. parent_break_id: the trade-level or cash-flow break a position or cash break is
+    grouped under ("" when none explains it). Suspense (ledger-vs-custodian cash breaks only):
+    suspense_amount is the cash its suspense journals have moved so far (None: never posted),
+    suspense_version how many journals that took, suspense_journal_id the latest;
+    write_off_journal_id the journal that wrote it off to profit and loss.
     """
 
     break_id: str
@@ -329,6 +374,16 @@ class Break:
     caused_by: tuple[str, ...] = ()
     trace_id: str = ""
     description: str = ""
+    parent_break_id: str = ""
+    cash_flow_id: str = ""
+    suspense_amount: Decimal | None = None
+    suspense_version: int = 0
+    write_off_journal_id: str = ""
+
+    @property
+    def held_in_suspense(self) -> Decimal:
+        """The cash the break's suspense journals have moved so far (0 when none)."""
+        return self.suspense_amount if self.suspense_amount is not None else Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +392,7 @@ class BreakAction:
 
     from_status / to_status are the status before and after (equal unless it changed);
     assignee is set on ASSIGNED ("" = unassigned), comment on COMMENTED (and optional on
-    others), journal_id on POSTED_TO_SUSPENSE.
+    others), journal_id and amount (its Assets:Cash leg) on suspense and write-off postings.
     """
 
     action_id: str
@@ -351,6 +406,7 @@ class BreakAction:
     assignee: str = ""
     comment: str = ""
     journal_id: str = ""
+    amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,19 @@
 """Trade-level checks: the custodian's trade records against the fills they book.
 
-Per fill traded by `today` (fills and custodian records are joined on fill_id):
-- no custodian record: MISSING_AT_CUSTODIAN, a TIMING item while today is before
-  trade date + booking grace (default 0: the trade date's own day-end check already
-  breaks), then a BREAK;
+Per fill traded by `today` (fills and the custodian's live records are joined on fill_id;
+a booking the custodian cancelled is no record):
+- no custodian record: MISSING_AT_CUSTODIAN, a TIMING item while today is before its
+  booking deadline, trade date + booking grace (default 0: the trade date's own day-end
+  check already breaks), then a BREAK;
 - two or more records (custodian refs): DUPLICATE_AT_CUSTODIAN, the extra quantity
   as the difference;
 - the first record (lowest ref) is compared field by field: signed quantity
   (QUANTITY_MISMATCH, with the TRADE tolerance of the asset class), price
-  (PRICE_MISMATCH, the configured price tolerance), settle date
-  (SETTLEMENT_DATE_MISMATCH, book_date / other_date).
+  (PRICE_MISMATCH, the configured price tolerance), settlement
+  (SETTLEMENT_DATE_MISMATCH, book_date the fill's contractual settle date): a BREAK when
+  the custodian booked another contractual date, or when that date has come and the
+  custodian has not settled (other_date unset); once it settled late, a MATCHED closing
+  record with other_date the day it settled, so the break it closes keeps the days late.
 A custodian record whose fill_id is not among the fills is MISSING_INTERNALLY, so
 the caller passes fills and custodian records of the same window.
 
@@ -105,6 +109,46 @@ def _finding(
     )
 
 
+def _settlement(
+    fill: BookTrade, record: CustodianTradeRecord, today: dt.date, calendar: Calendar
+) -> tuple[Outcome, str, dt.date | None] | None:
+    """The settlement finding of a fill's first live booking: (outcome, description, other date), or
+    None when it settles as agreed (or is not due yet)."""
+    ref = record.custodian_ref
+    if record.settle_date != fill.settle_date:
+        return (
+            Outcome.BREAK,
+            f"custodian {ref} booked settlement on {record.settle_date}, the book {fill.settle_date}",
+            record.settle_date,
+        )
+    settled = record.settled_on
+    if settled is None:
+        if today < fill.settle_date:
+            return None
+        late = calendar.count_between(fill.settle_date, today)
+        failed = (
+            f"; failed on {record.failed_on}: {record.fail_reason or 'no reason given'}"
+            if record.failed_on is not None
+            else ""
+        )
+        return (
+            Outcome.BREAK,
+            f"custodian {ref} has not settled by the contractual settle date {fill.settle_date}"
+            f" ({late} business day(s) late so far{failed})",
+            None,
+        )
+    if settled == fill.settle_date:
+        return None
+    late = calendar.count_between(fill.settle_date, settled)
+    when = "late" if settled > fill.settle_date else "early"
+    return (
+        Outcome.MATCHED,
+        f"custodian {ref} settled on {settled}, {abs(late)} business day(s) {when}"
+        f" (contractual settle date {fill.settle_date})",
+        settled,
+    )
+
+
 def match_trades(
     fills: Sequence[BookTrade],
     custodian: Sequence[CustodianTradeRecord],
@@ -132,15 +176,16 @@ def match_trades(
         book_quantity = _signed(fill.side, fill.quantity)
 
         if not records:
-            due = cal.add(fill.trade_date, config.booking_grace_business_days)
-            outcome = Outcome.TIMING if today < due else Outcome.BREAK
+            deadline = cal.add(fill.trade_date, config.booking_grace_business_days)
+            outcome = Outcome.TIMING if today < deadline else Outcome.BREAK
             out.append(
                 _finding(
                     fill,
                     records,
                     BreakKind.MISSING_AT_CUSTODIAN,
                     outcome,
-                    f"not booked by the custodian (due by {due})",
+                    f"not booked by the custodian by its booking deadline, the day end of {deadline}"
+                    f" (contractual settlement {fill.settle_date})",
                     valuation,
                     other_quantity=Decimal(0),
                     quantity_difference=-book_quantity,
@@ -199,16 +244,18 @@ def match_trades(
                     tolerance=config.price_tolerance.thresholds(first.price - fill.price),
                 )
             )
-        if first.settle_date != fill.settle_date:
+        settlement = _settlement(fill, first, today, cal)
+        if settlement is not None:
+            outcome, description, other_date = settlement
             out.append(
                 _finding(
                     fill,
                     [first],
                     BreakKind.SETTLEMENT_DATE_MISMATCH,
-                    Outcome.BREAK,
-                    f"custodian {first.custodian_ref} settles {first.settle_date}, the book {fill.settle_date}",
+                    outcome,
+                    description,
                     valuation,
-                    other_date=first.settle_date,
+                    other_date=other_date,
                 )
             )
     for fill_id, records in booked.items():

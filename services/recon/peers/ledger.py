@@ -1,4 +1,5 @@
-"""The ledger, as recon asks it: balances once it has booked a day end, and suspense journals.
+"""The ledger, as recon asks it: balances once it has booked a day end, and suspense and write-off
+journals.
 
 A recon with a ledger never compares without it. A day-end check asks for the ledger's balances
 with min_market_seq (the ledger answers once it has booked the day end) and, when the ledger
@@ -30,8 +31,9 @@ from services.common.convert import date_to_proto
 from services.common.status import details_of, status_from_error
 from services.recon.domain.followed import DayEnd
 from services.recon.domain.records import Break
+from services.recon.domain.suspense import LedgerJournal
 from services.recon.peers.stopping import check_running, pause, unless_stopped
-from services.recon.peers.wire import suspense_request
+from services.recon.peers.wire import journal_request
 
 log = logging.getLogger(__name__)
 RPC_TIMEOUT_S = 10.0
@@ -178,34 +180,36 @@ class LedgerPeer:
 
     # ------------------------------------------------------------ suspense
 
-    async def post_suspense(
-        self, brk: Break, break_traceparent: str, threshold: int, *, wait: bool = True
+    async def post_journal(
+        self, brk: Break, journal: LedgerJournal, break_traceparent: str, *, wait: bool = True
     ) -> str:
-        """PostJournal inside a span that is the child of the break's; the journal id.
+        """PostJournal of a suspense or write-off journal, inside a span that is the child of the
+        break's; the journal id.
 
         wait: ask until the ledger answers (a day-end check); otherwise one try. "" when the journal was
         not posted (the ledger refused it, or could not answer the one try): the next check tries again.
         """
-        request = suspense_request(brk, threshold)
-        if request is None:
-            log.warning("an aged cash break has no postable amount", extra={"break_id": brk.break_id})
-            return ""
+        request = journal_request(journal, brk)
         parent = telemetry.context_from_traceparent(break_traceparent) if break_traceparent else None
         with _tracer.start_as_current_span(
             "recon.suspense",
             context=parent,
-            attributes={"break.id": brk.break_id, "journal.key": request.idempotency_key},
+            attributes={
+                "break.id": brk.break_id,
+                "journal.key": request.idempotency_key,
+                "journal.action": journal.action.value,
+            },
         ):
             if wait:
                 return await self._until_answered(
-                    f"waiting for the ledger to post break {brk.break_id} to suspense",
+                    f"waiting for the ledger to post {journal.idempotency_key}",
                     lambda: self._post(brk, request),
                 )
             outcome = await self._post(brk, request)
         if isinstance(outcome, NotNow):
             log.warning(
-                "could not post an aged cash break to suspense; tried again at the next check",
-                extra={"break_id": brk.break_id, "reason": outcome.reason},
+                "could not post a break's journal; tried again at the next check",
+                extra={"break_id": brk.break_id, "key": request.idempotency_key, "reason": outcome.reason},
             )
             return ""
         return outcome
@@ -217,7 +221,7 @@ class LedgerPeer:
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.ALREADY_EXISTS:
-                # Posted before with the figures of an earlier day: that journal is the break's.
+                # The key was posted before with other content: that journal is this version's.
                 status = status_from_error(error)
                 info = details_of(status)[1] if status is not None else None
                 journal_id = info.metadata.get("journal_id", "") if info is not None else ""
@@ -225,15 +229,21 @@ class LedgerPeer:
                     return journal_id
             if error.code() in REFUSALS:
                 log.error(
-                    "the ledger refused an aged cash break's suspense journal; tried again at the next check",
-                    extra={"break_id": brk.break_id, "code": error.code().name, "error": error.details()},
+                    "the ledger refused a break's journal; tried again at the next check",
+                    extra={
+                        "break_id": brk.break_id,
+                        "key": request.idempotency_key,
+                        "code": error.code().name,
+                        "error": error.details(),
+                    },
                 )
                 return ""
             return _not_now(error)
         log.info(
-            "posted an aged cash break to suspense",
+            "posted a break's journal",
             extra={
                 "break_id": brk.break_id,
+                "key": request.idempotency_key,
                 "journal_id": reply.journal.journal_id,
                 "replayed": reply.replayed,
             },

@@ -1,8 +1,8 @@
 """market's and the ledger's protobuf turned into the check's domain records, and back.
 
 The check itself (domain/check.py) never sees the wire: the books at a day end arrive here as
-market's Snapshot and the ledger's balances, and leave as domain Books; an aged cash break
-leaves as the ledger's PostJournalRequest.
+market's Snapshot and the ledger's balances, and leave as domain Books; a suspense or write-off
+journal (domain/suspense.py) leaves as the ledger's PostJournalRequest.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from opsuite.ledger.v1 import ledger_pb2
 from opsuite.market.v1 import market_pb2
 from services.common.convert import date_to_proto, money_to_proto
 from services.common.market_events.decode import decode_book, decode_fx, decode_price
-from services.recon.domain.breaks import suspense_idempotency_key
-from services.recon.domain.check import SUSPENSE, Books, LedgerBalance, Reference, books_of, valuation_of
-from services.recon.domain.conventions import CASH
+from services.recon.domain.check import Books, LedgerBalance, Reference, books_of, valuation_of
 from services.recon.domain.records import Break
+from services.recon.domain.suspense import LedgerJournal
 
 SOURCE = "recon"  # recon's name in the combined event log and on the journals it posts
 # Minor units of the currencies the ledger knows (docs/ledger-design.md); 2 for any other.
@@ -54,41 +53,24 @@ def books_from(
     )
 
 
-def _minor_units(amount: Decimal, currency: str) -> Decimal | None:
-    """amount at the currency's minor unit, None when that would change it (the ledger never rounds)."""
-    exponent = Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))
-    quantized = amount.quantize(exponent)
-    return quantized if quantized == amount else None
+def minor_places(currency: str) -> int:
+    """Decimal places of the currency's minor unit, as the ledger keeps it."""
+    return MINOR_UNITS.get(currency, 2)
 
 
-def suspense_request(brk: Break, threshold: int) -> ledger_pb2.PostJournalRequest | None:
-    """The suspense journal of an aged cash break, None when it has no postable amount.
-
-    amount_difference is custodian minus book: when the custodian shows less cash (negative),
-    Dr Assets:Suspense / Cr Assets:Cash; when it shows more, the reverse. The effective date is
-    the day the break was last seen, so a retry after a crash posts the same content.
-    """
-    currency = brk.currency
-    difference = brk.amount_difference
-    if not currency or difference is None or not difference:
-        return None
-    amount = _minor_units(difference, currency)
-    if amount is None:
-        return None
-    memo = f"recon break {brk.break_id}: aged cash break ({brk.age_business_days} business days) to suspense"
+def journal_request(journal: LedgerJournal, brk: Break) -> ledger_pb2.PostJournalRequest:
+    """The PostJournalRequest of a suspense or write-off journal (domain/suspense.py) for `brk`."""
     return ledger_pb2.PostJournalRequest(
-        idempotency_key=suspense_idempotency_key(brk, threshold),
-        mandate_id=brk.mandate_id,
+        idempotency_key=journal.idempotency_key,
+        mandate_id=journal.mandate_id,
         kind=ledger_pb2.JOURNAL_KIND_SUSPENSE,
-        effective_date=date_to_proto(brk.last_seen_date),
-        memo=memo,
+        effective_date=date_to_proto(journal.effective_date),
+        memo=journal.memo,
         postings=[
             ledger_pb2.Posting(
-                account=f"{SUSPENSE}{currency}", amount=money_to_proto(-amount, currency), memo=memo
-            ),
-            ledger_pb2.Posting(
-                account=f"{CASH}{currency}", amount=money_to_proto(amount, currency), memo=memo
-            ),
+                account=account, amount=money_to_proto(amount, journal.currency), memo=journal.memo
+            )
+            for account, amount in journal.postings
         ],
         trace_id=brk.trace_id,
         caused_by=[brk.break_id],

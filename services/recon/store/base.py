@@ -55,7 +55,8 @@ class BreakFilter:
 
     kinds / statuses: empty means any. Ages are inclusive; max_age None is unbounded.
     min_abs_base_amount keeps breaks with |base_amount_difference| >= it (breaks whose base amount
-    is unknown are left out when it is set). open_only keeps OPEN and INVESTIGATING.
+    is unknown are left out when it is set). open_only keeps OPEN and INVESTIGATING. top_level_only
+    keeps breaks without a parent; parent_break_id ("" = any) the children of one break.
     """
 
     mandate_id: str = ""
@@ -68,6 +69,8 @@ class BreakFilter:
     instrument_id: str = ""
     aging_bucket: str = ""
     escalated_only: bool = False
+    top_level_only: bool = False
+    parent_break_id: str = ""
 
 
 class CommitResult(NamedTuple):
@@ -145,6 +148,11 @@ class ReconStore(Protocol):
 
     def open_breaks(self, mandate_id: str = "") -> list[Break]:
         """OPEN and INVESTIGATING breaks ordered by (opened_at, break_id); "" = every mandate."""
+        ...
+
+    def suspense_candidates(self) -> list[Break]:
+        """The ledger-vs-custodian breaks that may owe (or have owed) the ledger a journal: open ones,
+        ones that hold or once held suspense, and written-off ones; by (opened_at, break_id)."""
         ...
 
     def open_breaks_at_head(self, mandate_id: str = "") -> tuple[int, list[Break]]:

@@ -96,8 +96,24 @@ class RecordCodec(Generic[T]):
         return json.dumps(dict(zip(self.names, self.to_row(record), strict=True)), separators=(",", ":"))
 
     def from_json(self, text: str) -> T:
+        """A record from its JSON; a field added after the JSON was written takes its default."""
         data = json.loads(text)
+        missing = [name for name in self.names if name not in data]
+        if missing:
+            defaults = {
+                f.name: f.default
+                for f in dataclasses.fields(self.record)  # type: ignore[arg-type]
+                if f.default is not dataclasses.MISSING
+            }
+            unknown = [name for name in missing if name not in defaults]
+            if unknown:
+                raise KeyError(f"{self.record.__name__} JSON lacks {unknown}")
+            data = {**data, **{name: self._encoded_default(name, defaults[name]) for name in missing}}
         return self.from_row([data[name] for name in self.names])
+
+    def _encoded_default(self, name: str, value: Any) -> Any:
+        conv = self._convs[self.names.index(name)]
+        return value if conv is None or value is None else conv.encode(value)
 
 
 BREAK = RecordCodec(
@@ -124,6 +140,7 @@ BREAK = RecordCodec(
                 "base_amount_difference",
                 "tolerance_absolute",
                 "tolerance_relative",
+                "suspense_amount",
             )
         },
         "book_date": DATE,
@@ -142,6 +159,7 @@ ACTION = RecordCodec(
         "sim_time": TIME,
         "from_status": enum_conv(BreakStatus),
         "to_status": enum_conv(BreakStatus),
+        "amount": DECIMAL,
     },
 )
 

@@ -165,6 +165,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (mandate_id, comparison, item_id)
         ) WITHOUT ROWID""",
     ),
+    # Issue 10: parents, cash-flow breaks, suspense that follows its break, write-offs.
+    (
+        "ALTER TABLE breaks ADD COLUMN parent_break_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE breaks ADD COLUMN cash_flow_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE breaks ADD COLUMN suspense_amount TEXT",
+        "ALTER TABLE breaks ADD COLUMN suspense_version INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE breaks ADD COLUMN write_off_journal_id TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX breaks_by_parent ON breaks (parent_break_id, opened_at, break_id)",
+        "ALTER TABLE break_actions ADD COLUMN amount TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -481,6 +491,11 @@ class SqliteReconStore:
             params.append(flt.aging_bucket)
         if flt.escalated_only:
             where.append("b.escalated = 1")
+        if flt.top_level_only:
+            where.append("b.parent_break_id = ''")
+        if flt.parent_break_id:
+            where.append("b.parent_break_id = ?")
+            params.append(flt.parent_break_id)
         with self._snapshot() as conn:
             if after:
                 mark = conn.execute("SELECT opened_at FROM breaks WHERE break_id = ?", (after,)).fetchone()
@@ -503,6 +518,16 @@ class SqliteReconStore:
     def open_breaks(self, mandate_id: str = "") -> list[Break]:
         with self._snapshot() as conn:
             return self._open(conn, mandate_id)
+
+    def suspense_candidates(self) -> list[Break]:
+        with self._snapshot() as conn:
+            return self._select_breaks(
+                conn,
+                "b.comparison = 'LEDGER_VS_CUSTODIAN' AND (b.status IN ('OPEN', 'INVESTIGATING')"
+                " OR b.suspense_amount IS NOT NULL OR b.status = 'WRITTEN_OFF')"
+                f" {_BREAK_ORDER}",
+                (),
+            )
 
     def open_breaks_at_head(self, mandate_id: str = "") -> tuple[int, list[Break]]:
         with self._snapshot() as conn:

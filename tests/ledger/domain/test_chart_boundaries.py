@@ -102,6 +102,8 @@ def test_the_standard_chart_opens_every_base_account_on_the_first_day() -> None:
         "Income:FxRevaluation:EUR",
         "Expenses:Commissions:EUR",
         "Expenses:Fees:EUR",
+        "Expenses:WriteOffs:EUR",
+        "Income:WriteOffs:EUR",
     ]
     assert accounts[0] == Account(mandate_id="M-EU", name="Assets:Cash:EUR", currency="EUR", opened_on=day)
     assert all(

@@ -431,3 +431,52 @@ def test_accounts_open_on_first_use_dated_by_their_first_journal(world: World) -
     # Nothing opened that no journal used (the run's start no longer opens a whole chart), and
     # each account's opening date is its first journal's.
     assert opened == first_use
+
+
+def test_a_back_dated_journal_opens_a_standard_account_earlier(world: World) -> None:
+    mandate = mandates(world)[1]
+    ccy = mandate.base_currency
+    last = world.clock.sim_date
+    start = world.clock.start_date
+
+    def fee(key: str, day: common_pb2.Date) -> ledger_pb2.PostJournalRequest:
+        return ledger_pb2.PostJournalRequest(
+            idempotency_key=key,
+            mandate_id=mandate.mandate_id,
+            kind=ledger_pb2.JOURNAL_KIND_MANUAL,
+            effective_date=day,
+            memo="write-off test",
+            postings=[
+                ledger_pb2.Posting(account=f"Expenses:WriteOffs:{ccy}", amount=money("1.00", ccy)),
+                ledger_pb2.Posting(account=f"Assets:Cash:{ccy}", amount=money("-1.00", ccy)),
+            ],
+            posted_by="test",
+        )
+
+    def opened() -> common_pb2.Date:
+        [account] = world.ledger_stub.ListAccounts(
+            ledger_pb2.ListAccountsRequest(
+                mandate_id=mandate.mandate_id, name_prefix=f"Expenses:WriteOffs:{ccy}"
+            )
+        ).accounts
+        return account.opened_on
+
+    try:
+        world.ledger_stub.PostJournal(fee("test:first-use:late", last))
+        assert opened() == last
+        world.ledger_stub.PostJournal(fee("test:first-use:early", start))
+        assert opened() == start
+    finally:
+        for key in ("test:first-use:early", "test:first-use:late"):
+            journals = world.ledger_stub.GetLedger(
+                ledger_pb2.GetLedgerRequest(
+                    mandate_id=mandate.mandate_id, kind=ledger_pb2.JOURNAL_KIND_MANUAL
+                )
+            ).journals
+            for journal in journals:
+                if journal.idempotency_key == key and not journal.reversed_by_journal_id:
+                    world.ledger_stub.ReverseJournal(
+                        ledger_pb2.ReverseJournalRequest(
+                            journal_id=journal.journal_id, reason="test clean-up"
+                        )
+                    )

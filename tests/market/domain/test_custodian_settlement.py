@@ -16,7 +16,7 @@ import pytest
 
 from services.common.calendar import BusinessCalendar
 from services.market.sim.custodian import Custodian
-from services.market.sim.faults import SEEDED_RATES, TRADE_KINDS, FaultBook
+from services.market.sim.faults import CORRECTION_DELAYS, SEEDED_RATES, TRADE_KINDS, Delay, FaultBook
 from services.market.sim.records import (
     CashFlowKind,
     FaultKind,
@@ -103,6 +103,15 @@ def on_demand_lag_draw(seed: int = SEED) -> float:
     return py_stream(seed, "custodian.on_demand").random()
 
 
+def on_demand_correction_day(
+    kind: FaultKind, start: dt.date = TRADE_DAY, seed: int = SEED, fault_id: str = "FLT-000001"
+) -> dt.date:
+    """When the custodian corrects an injected fault: its delay is the first draw of the fault's own
+    stream, "custodian.correction.<fault id>", through the kind's distribution, counted from `start`."""
+    draw = py_stream(seed, f"custodian.correction.{fault_id}").random()
+    return CALENDAR.add(start, CORRECTION_DELAYS[kind].days(draw))
+
+
 # ---------------------------------------------------------------- clean bookings
 
 
@@ -139,6 +148,13 @@ def test_a_clean_fill_is_booked_as_filled_and_settles_on_its_settle_date() -> No
         False,
     )
     assert booking.fill is fill
+    # Booked without the fill's event id (the engine passes it), and as a first booking.
+    assert (booking.fill_event_id, trade.replaces_ref, booking.corrects, booking.counted) == (
+        "",
+        "",
+        None,
+        False,
+    )
     # Refs count up across fills.
     assert cus.book_fill(equity_fill(fill_id="FIL-0000009"), EQUITY, TRADE_DAY).bookings[
         0
@@ -216,7 +232,7 @@ def _inject(faults: FaultBook, kind: FaultKind, **target: str) -> None:
     faults.request(FaultRequest(kind=kind, **target))
 
 
-def test_a_dropped_fill_is_never_booked_and_the_fault_says_which() -> None:
+def test_a_dropped_fill_is_not_booked_and_the_fault_says_which_and_until_when() -> None:
     cus, faults = custodian()
     _inject(faults, K.CUSTODIAN_DROP_TRADE)
     outcome = cus.book_fill(equity_fill(), EQUITY, TRADE_DAY)
@@ -229,7 +245,11 @@ def test_a_dropped_fill_is_never_booked_and_the_fault_says_which() -> None:
         EQUITY.instrument_id,
         "FIL-0000001",
     )
-    assert record.description == "custodian never booked fill FIL-0000001"
+    due = on_demand_correction_day(K.CUSTODIAN_DROP_TRADE)
+    assert (
+        record.description == f"custodian did not book fill FIL-0000001; the custodian corrects it on {due}"
+    )
+    assert record.corrected_date is None and record.correction_event_ids == ()
     assert cus.booked_position("M-GROWTH", EQUITY.instrument_id) == 0
     assert cus.settlements_due(SETTLE_DAY) == []
     # The next fill is booked normally: the fault was used up.
@@ -248,7 +268,10 @@ def test_a_duplicate_is_booked_twice_under_two_refs_and_both_settle() -> None:
     assert duplicate.trade.net_amount == Decimal("148156.18")
     assert duplicate.settle_on == SETTLE_DAY
     [record] = faults.records()
-    assert record.description == "custodian booked fill FIL-0000001 twice (CUS-0000002)"
+    due = on_demand_correction_day(K.CUSTODIAN_DUPLICATE_TRADE)
+    assert record.description == (
+        f"custodian booked fill FIL-0000001 twice (CUS-0000002); the custodian corrects it on {due}"
+    )
     assert cus.booked_position("M-GROWTH", EQUITY.instrument_id) == Decimal(2400)
     assert cus.settlements_due(SETTLE_DAY) == [
         (original, SettlementState.SETTLED),
@@ -280,7 +303,11 @@ def test_a_quantity_typo_books_the_wrong_quantity_and_its_own_net_amount(side: S
     expected = wrong * Decimal("123.45") + (costs if side is Side.BUY else -costs)
     assert booking.trade.net_amount == expected
     [record] = faults.records()
-    assert record.description == f"custodian booked quantity {wrong} instead of 1200 for fill FIL-0000001"
+    due = on_demand_correction_day(K.CUSTODIAN_QUANTITY_TYPO)
+    assert record.description == (
+        f"custodian booked quantity {wrong} instead of 1200 for fill FIL-0000001"
+        f"; the custodian corrects it on {due}"
+    )
     assert cus.booked_position("M-GROWTH", EQUITY.instrument_id) == (wrong if side is Side.BUY else -wrong)
 
 
@@ -349,7 +376,10 @@ def test_a_price_typo_books_the_wrong_price_and_its_own_net_amount() -> None:
     assert booking.trade.quantity == Decimal(1200)
     assert booking.trade.net_amount == Decimal(1200) * wrong + Decimal("16.18")
     [record] = faults.records()
-    assert record.description == f"custodian booked price {wrong} instead of 123.45 for fill FIL-0000001"
+    due = on_demand_correction_day(K.CUSTODIAN_PRICE_TYPO)
+    assert record.description == (
+        f"custodian booked price {wrong} instead of 123.45 for fill FIL-0000001; the custodian corrects it on {due}"
+    )
 
 
 def test_a_price_typo_on_a_bond_divides_by_100() -> None:
@@ -363,12 +393,12 @@ def test_a_price_typo_on_a_bond_divides_by_100() -> None:
     assert booking.trade.net_amount == gross + Decimal("278.16") + Decimal("28.10")
 
 
-def test_a_settlement_delay_settles_one_to_three_business_days_late() -> None:
+def test_a_settlement_delay_settles_late_by_its_drawn_lag() -> None:
     cus, faults = custodian()
     _inject(faults, K.SETTLEMENT_DELAY)
     outcome = cus.book_fill(equity_fill(), EQUITY, TRADE_DAY)
     [booking] = outcome.bookings
-    lag = 1 + int(on_demand_lag_draw() * 3)
+    lag = CORRECTION_DELAYS[K.SETTLEMENT_DELAY].days(on_demand_lag_draw())
     late = CALENDAR.add(SETTLE_DAY, lag)
     assert booking.settle_on == late and outcome.confirm_settle_date == late
     assert booking.fail_on is None
@@ -382,23 +412,32 @@ def test_a_settlement_delay_settles_one_to_three_business_days_late() -> None:
     assert cus.settlements_due(SETTLE_DAY) == []
     assert cus.contract_settled_position("M-GROWTH", EQUITY.instrument_id) == Decimal(1200)
     assert cus.book("M-GROWTH", "USD").positions == {}
+    # Settling late ends the fault: the custodian has corrected it that day.
+    assert faults.records()[0].corrected_date is None
     assert cus.settlements_due(late) == [(booking, SettlementState.SETTLED)]
+    assert faults.records()[0].corrected_date == late and booking.corrects is booking.fault
 
 
-def test_delay_and_fail_lags_cover_their_whole_range_over_seeds() -> None:
-    """lag = 1 + int(draw x 3) for a delay (1-3 days) and 1 + int(draw x 5) for a fail (1-5)."""
-    delays, fails = set(), set()
-    for seed in range(40):
-        draw = on_demand_lag_draw(seed)
-        for kind, span, seen in ((K.SETTLEMENT_DELAY, 3, delays), (K.SETTLEMENT_FAIL, 5, fails)):
+def test_delay_and_fail_lags_are_their_draw_through_the_distribution_of_the_fills_class() -> None:
+    """The lag is the on-demand draw through the kind's delay distribution: a delay 1-5 days, an
+    equity fail 1-20, a government bond fail 1-23 (its own, shorter-tailed distribution)."""
+    government_fail = Delay(((0.70, 1, 1), (0.25, 2, 3), (0.04, 4, 7), (0.01, 8, 23)))
+    cases = (
+        (K.SETTLEMENT_DELAY, equity_fill, EQUITY, CORRECTION_DELAYS[K.SETTLEMENT_DELAY]),
+        (K.SETTLEMENT_FAIL, equity_fill, EQUITY, CORRECTION_DELAYS[K.SETTLEMENT_FAIL]),
+        (K.SETTLEMENT_FAIL, bond_fill, BOND, government_fail),
+    )
+    for kind, make_fill, instrument, delay in cases:
+        seen = set()
+        for seed in range(800):  # enough for the 1 % bucket of a government bond fail
             cus, faults = custodian(seed=seed)
             _inject(faults, kind)
-            [booking] = cus.book_fill(equity_fill(), EQUITY, TRADE_DAY).bookings
-            lag = CALENDAR.count_between(SETTLE_DAY, booking.settle_on)
-            assert lag == 1 + int(draw * span)
-            seen.add(lag)
-    assert delays == {1, 2, 3}
-    assert fails == {1, 2, 3, 4, 5}
+            fill = make_fill()
+            [booking] = cus.book_fill(fill, instrument, TRADE_DAY).bookings
+            lag = CALENDAR.count_between(fill.settle_date, booking.settle_on)
+            assert lag == delay.days(on_demand_lag_draw(seed))
+            seen.add(next(i for i, (_, low, high) in enumerate(delay.buckets) if low <= lag <= high))
+        assert seen == set(range(len(delay.buckets))), (kind, instrument.asset_class)
 
 
 def test_a_settlement_fail_reports_failed_on_the_settle_date_then_settles_late() -> None:
@@ -406,7 +445,7 @@ def test_a_settlement_fail_reports_failed_on_the_settle_date_then_settles_late()
     _inject(faults, K.SETTLEMENT_FAIL)
     outcome = cus.book_fill(equity_fill(), EQUITY, TRADE_DAY)
     [booking] = outcome.bookings
-    late = CALENDAR.add(SETTLE_DAY, 1 + int(on_demand_lag_draw() * 5))
+    late = CALENDAR.add(SETTLE_DAY, CORRECTION_DELAYS[K.SETTLEMENT_FAIL].days(on_demand_lag_draw()))
     assert booking.fail_on == SETTLE_DAY and booking.settle_on == late
     # The broker's confirmation shows the contractual date: a fail is not a late confirmation.
     assert outcome.confirm_settle_date is None
@@ -436,12 +475,14 @@ def _seeded_draws(seed: int) -> tuple[float, float, float]:
 
 
 def _cumulative(kind: FaultKind) -> tuple[float, float]:
-    """[low, high) of the first draw, per unit of fault rate, that seeds this kind (TRADE_KINDS order)."""
+    """[low, high) of an equity fill's first draw, per unit of fault rate, that seeds this kind
+    (TRADE_KINDS order; a fail has the equity rate of 3 %)."""
     low = 0.0
     for k in TRADE_KINDS:
+        rate = 0.03 if k is K.SETTLEMENT_FAIL else SEEDED_RATES[k]
         if k is kind:
-            return low, low + SEEDED_RATES[k]
-        low += SEEDED_RATES[k]
+            return low, low + rate
+        low += rate
     raise AssertionError(kind)
 
 
@@ -461,7 +502,7 @@ def test_the_first_seeded_draw_picks_the_fault_by_cumulative_probability(kind: F
 
 def test_a_draw_just_past_the_last_band_is_no_fault() -> None:
     draw, _, _ = _seeded_draws(SEED)
-    total = sum(SEEDED_RATES[k] for k in TRADE_KINDS)
+    total = _cumulative(TRADE_KINDS[-1])[1]
     cus, faults = custodian(rate=draw / total * 0.999)  # every band together ends just below the draw
     outcome = cus.book_fill(equity_fill(), EQUITY, TRADE_DAY)
     assert outcome.fault is None and len(outcome.bookings) == 1
@@ -473,7 +514,7 @@ def test_a_seeded_delay_uses_the_third_draw_for_its_lag_and_the_second_for_the_d
     low, high = _cumulative(K.SETTLEMENT_DELAY)
     cus, _ = custodian(rate=draw / ((low + high) / 2))
     [booking] = cus.book_fill(equity_fill(), EQUITY, TRADE_DAY).bookings
-    assert booking.settle_on == CALENDAR.add(SETTLE_DAY, 1 + int(days * 3))
+    assert booking.settle_on == CALENDAR.add(SETTLE_DAY, CORRECTION_DELAYS[K.SETTLEMENT_DELAY].days(days))
 
     # The typo itself comes from a stream seeded with the second draw x 2**53 (seeds 1-8 pick
     # different typos, so a fixed or mis-scaled seed would show).
@@ -571,8 +612,8 @@ def test_a_date_mismatch_moves_the_value_date_one_or_two_business_days(kind: Cas
         [record] = faults.records()
         assert record.status is FaultStatus.APPLIED and record.applied_date == pay
         assert (record.mandate_id, record.instrument_id) == ("M-GROWTH", EQUITY.instrument_id)
-        assert record.description == (
-            f"custodian booked {kind.lower()} CF-7 with value date {value_date} instead of {pay}"
+        assert record.description.startswith(
+            f"custodian booked {kind.lower()} CF-7 with value date {value_date} instead of {pay}; "
         )
         if later:  # booked when it is value-dated
             assert cus.cash_flows_due(CALENDAR.add(value_date, -1)) == []

@@ -1,16 +1,22 @@
-"""The custodian's book differs from the internal one exactly where the ground truth says.
+"""The custodian's book differs from the internal one exactly where the ground truth says, until it
+corrects itself.
 
 Reconciliation model (books.py and custodian.py state the conventions): the
 internal book holds positions by trade date and cash by settle date; the
-custodian holds both by the date it actually settles. So, day by day:
+custodian holds both by the date it actually settles. So, day by day, with C
+a fault's corrected date (the ground truth) and S the fill's settle date:
 
   custodian = internal, as of each fill's settle date,
-              minus dropped fills, plus duplicates, with the typed figures of
-              typos, and minus fills the custodian has not settled yet
-              (delays, fails), plus the custodian's own cash flows in place
-              of the internal ones.
+              minus dropped fills until booked late (then as of max(S, C)),
+              plus duplicates from S until cancelled on C (a duplicate cancelled
+              before S never settles), with the typed figures of typos from S
+              until C and the fill's own figures from max(S, C), minus fills the
+              custodian has not settled yet (delays, fails), plus the
+              custodian's own cash flows and income adjustments in place of
+              the internal ones.
 
-With no faults that is an identity; with faults each term comes from a fault.
+With no faults that is an identity; with faults each term comes from a fault, and once
+every fault is corrected the terms cancel.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.fx import cross_rate
 from services.market.sim.macro import MacroHistory
 from services.market.sim.records import (
+    CorrectionKind,
     CustodianTrade,
     FaultKind,
     FaultRequest,
@@ -51,6 +58,11 @@ def _signed_trade(trade: CustodianTrade) -> tuple[Decimal, Decimal]:
     )
 
 
+def _before(corrected: dt.date | None, day: dt.date) -> bool:
+    """Whether `day` is before the correction (a fault not corrected yet is open)."""
+    return corrected is None or day < corrected
+
+
 def _expected_books(result: Run, day_index: int) -> tuple[dict, dict, dict, dict]:
     """(internal positions by settle date, internal cash, expected custodian positions, expected custodian cash)
     at the end of day `day_index`, from the events and the ground truth only."""
@@ -63,42 +75,56 @@ def _expected_books(result: Run, day_index: int) -> tuple[dict, dict, dict, dict
     internal_cash: dict = defaultdict(Decimal)
     custodian_pos: dict = defaultdict(Decimal)
     custodian_cash: dict = defaultdict(Decimal)
+
+    def custodian_adds(key: tuple, money: tuple, quantity: Decimal, cash: Decimal) -> None:
+        custodian_pos[key] += quantity
+        custodian_cash[money] += cash
+
     for event in events.values():
         if event.kind.startswith("cashflow."):
             internal_cash[event.mandate_id, event.payload.currency] += event.payload.amount
         if event.kind == "custodian.cashflow":
             custodian_cash[event.mandate_id, event.payload.currency] += event.payload.amount
+        if event.kind == "custodian.correction" and event.payload.kind is CorrectionKind.INCOME_ADJUSTMENT:
+            custodian_cash[event.mandate_id, event.payload.currency] += event.payload.cash_amount
         if event.kind != "trade.fill":
             continue
         fill: Fill = event.payload
         quantity, cash = _signed(fill)
         key, money = (fill.mandate_id, fill.instrument_id), (fill.mandate_id, fill.currency)
-        if fill.settle_date <= day:
+        settled = fill.settle_date <= day
+        if settled:
             internal_pos[key] += quantity
             internal_cash[money] += cash
         fault = trade_faults.get(fill.fill_id)
         carried = [events[i].payload for i in (fault.event_ids if fault else ()) if i in events]
+        corrected = fault.corrected_date if fault else None
+        # The fill's own figures, as of max(S, C) when the custodian books them late or rebooks them.
+        rebooked = fault is not None and fault.kind in (
+            K.CUSTODIAN_DROP_TRADE,
+            K.CUSTODIAN_QUANTITY_TYPO,
+            K.CUSTODIAN_PRICE_TYPO,
+        )
         if fault is None or fault.kind is K.CUSTODIAN_DUPLICATE_TRADE:
-            copies = 2 if fault else 1
-            if fill.settle_date <= day:
-                custodian_pos[key] += copies * quantity
-                custodian_cash[money] += copies * cash
-        elif fault.kind in (K.CUSTODIAN_QUANTITY_TYPO, K.CUSTODIAN_PRICE_TYPO):
-            booked = next(p for p in carried if isinstance(p, CustodianTrade))
-            if fill.settle_date <= day:
-                typed_quantity, typed_cash = _signed_trade(booked)
-                custodian_pos[key] += typed_quantity
-                custodian_cash[money] += typed_cash
-        elif fault.kind in (K.SETTLEMENT_DELAY, K.SETTLEMENT_FAIL):
-            settled = [
+            if settled:
+                custodian_adds(key, money, quantity, cash)
+            if fault is not None and settled and _before(corrected, day):
+                custodian_adds(key, money, quantity, cash)  # the duplicate, until cancelled
+        elif rebooked:
+            if fault.kind is not K.CUSTODIAN_DROP_TRADE and settled and _before(corrected, day):
+                booked = next(p for p in carried if isinstance(p, CustodianTrade))
+                custodian_adds(key, money, *_signed_trade(booked))  # the typed figures, until cancelled
+            if corrected is not None and max(fill.settle_date, corrected) <= day:
+                custodian_adds(key, money, quantity, cash)
+        else:
+            assert fault.kind in (K.SETTLEMENT_DELAY, K.SETTLEMENT_FAIL)
+            late = [
                 p for p in carried if isinstance(p, SettlementStatus) and p.state is SettlementState.SETTLED
             ]
-            if settled:
-                assert settled[0].settle_date > fill.settle_date  # really late
-                custodian_pos[key] += quantity
-                custodian_cash[money] += cash
-        else:
-            assert fault.kind is K.CUSTODIAN_DROP_TRADE
+            if late:
+                assert late[0].settle_date > fill.settle_date  # really late
+                assert late[0].settle_date == corrected  # which is when the fault ends
+                custodian_adds(key, money, quantity, cash)
     return internal_pos, internal_cash, custodian_pos, custodian_cash
 
 
@@ -255,33 +281,53 @@ def _first_fill_of(result: Run, mandate_id: str, after: dt.date) -> Fill:
     )
 
 
-def test_an_injected_drop_makes_the_custodian_miss_exactly_that_fill(synthetic: MacroHistory) -> None:
+def test_an_injected_drop_makes_the_custodian_miss_exactly_that_fill_until_it_books_it_late(
+    synthetic: MacroHistory,
+) -> None:
     config = SimConfig(seed=3, start=SYNTHETIC_START, days=30, fault_rate=0.0)
     request = FaultRequest(K.CUSTODIAN_DROP_TRADE, mandate_id="BAL-USD")
     result = run(config, synthetic, injections={5: [request]})
     (fault,) = result.sim.faults()
     assert fault.on_demand and fault.status is FaultStatus.APPLIED and fault.mandate_id == "BAL-USD"
     target = _first_fill_of(result, "BAL-USD", result.days[5].date)
-    assert target.settle_date < result.days[-1].date  # so the clean twin's custodian has settled it
     assert fault.fill_id == target.fill_id and fault.instrument_id == target.instrument_id
     fill_event = next(
         e for e in all_events(result) if e.kind == "trade.fill" and e.payload.fill_id == target.fill_id
     )
     assert fault.event_ids == (fill_event.event_id,)
-    booked = [e.payload.fill_id for e in all_events(result) if e.kind == "custodian.trade"]
-    fills = [e.payload.fill_id for e in all_events(result) if e.kind == "trade.fill"]
-    assert set(fills) - set(booked) == {target.fill_id}
-    # The clean twin run differs from this one only by that fill's custodian effects.
+    # Every fill is booked on its trade date but the dropped one, which is booked on the corrected date.
+    booked = {e.payload.fill_id: e for e in all_events(result) if e.kind == "custodian.trade"}
+    fills = [e.payload for e in all_events(result) if e.kind == "trade.fill"]
+    assert set(booked) == {f.fill_id for f in fills}
+    assert all(booked[f.fill_id].sim_time.date() == f.trade_date for f in fills if f is not target)
+    late = booked[target.fill_id]
+    assert (
+        fault.corrected_date is not None and late.sim_time.date() == fault.corrected_date > target.trade_date
+    )
+    assert late.caused_by == (fill_event.event_id,) and late.payload.replaces_ref == ""
+    assert (late.payload.quantity, late.payload.net_amount) == (target.quantity, target.net_amount)
+    assert (late.payload.trade_date, late.payload.settle_date) == (target.trade_date, target.settle_date)
+    [settled] = [
+        e
+        for e in all_events(result)
+        if e.kind == "custodian.settlement" and e.payload.fill_id == target.fill_id
+    ]
+    assert settled.payload.settle_date == max(target.settle_date, fault.corrected_date)
+    assert fault.correction_event_ids == (late.event_id, settled.event_id)
+    # Corrected and settled, the custodian is the clean twin's again; until then it lacks the fill.
     clean = run(config, synthetic)
-    last, clean_last = result.days[-1].snapshot, clean.days[-1].snapshot
-    assert last.internal_books == clean_last.internal_books
-    positions, _ = _book_dicts(last.custodian_books)
-    clean_positions, _ = _book_dicts(clean_last.custodian_books)
-    key = (target.mandate_id, target.instrument_id)
-    assert clean_positions[key] - positions.get(key, ZERO) == _signed(target)[0]
-    assert {k: v for k, v in positions.items() if k != key} == {
-        k: v for k, v in clean_positions.items() if k != key
-    }
+    for mine, twin in zip(result.days, clean.days, strict=True):
+        assert mine.snapshot.internal_books == twin.snapshot.internal_books
+        positions, _ = _book_dicts(mine.snapshot.custodian_books)
+        clean_positions, _ = _book_dicts(twin.snapshot.custodian_books)
+        key = (target.mandate_id, target.instrument_id)
+        missing = target.settle_date <= mine.date < settled.payload.settle_date
+        assert clean_positions.get(key, ZERO) - positions.get(key, ZERO) == (
+            _signed(target)[0] if missing else ZERO
+        )
+        if not missing:
+            assert mine.snapshot.custodian_books == twin.snapshot.custodian_books
+    assert result.days[-1].date > settled.payload.settle_date  # the run saw the books agree again
     for k in range(len(result.days)):
         _check_day(result, k)
 

@@ -26,6 +26,7 @@ from services.market.sim.prices import PriceModel
 from services.market.sim.records import (
     CashFlow,
     CashFlowKind,
+    CorrectionKind,
     DayResult,
     FaultKind,
     FaultRequest,
@@ -425,29 +426,109 @@ def test_income_is_the_entitled_quantity_times_the_announced_rate_in_both_books(
     assert actions == [f"CA-{i:06d}" for i in range(1, len(actions) + 1)]
 
 
-def test_income_the_custodian_never_booked_is_paid_only_by_the_internal_book() -> None:
-    """The custodian drops every fill of BAL-USD's first order in the 15 January coupon's bond
-    (two fills, 9,532,000 nominal): the internal book is paid the coupon, the custodian pays
-    nothing for BAL-USD; FI-USD, whose fills it booked, is paid by both."""
+def test_a_coupon_on_a_fill_the_custodian_books_late_is_adjusted_when_it_books_it() -> None:
+    """The custodian drops BAL-USD's two fills of 2 January in the bond paying a coupon on 15 January
+    (8,427,000 and 1,105,000 nominal, settling 3 January). Fifteen stale-price requests first take
+    fault ids FLT-000001..15, so the drops are FLT-000016 and FLT-000017, whose own streams draw
+    correction delays of 10 and 1 business days (seed 3): the second fill is booked on 3 January,
+    in time; the first on 16 January, after the coupon. The internal book is paid on 9,532,000
+    nominal at 1.25 per 100: 119,150.00. The custodian pays on what it had settled: 1,105,000 x
+    0.0125 = 13,812.50, and on booking the first fill late it adjusts the coupon by 8,427,000 x
+    0.0125 = 105,337.50, so the two agree again: 13,812.50 + 105,337.50 = 119,150.00."""
     sim = simulation(days=12, history=synthetic_history(days=30))
-    for _ in range(3):
+    for _ in range(15):
+        sim.inject(FaultRequest(kind=K.VENDOR_STALE_PRICE))
+    for _ in range(2):
         sim.inject(
             FaultRequest(kind=K.CUSTODIAN_DROP_TRADE, mandate_id="BAL-USD", instrument_id="UST-20210115")
         )
     events = [e for _ in range(12) for e in step(sim).events]
+    by_id = {e.event_id: e for e in events}
+    first, second = sim.faults()[15:]
+    assert (first.corrected_date, second.corrected_date) == (dt.date(2019, 1, 16), dt.date(2019, 1, 3))
+    assert by_id[first.event_ids[0]].payload.quantity == Decimal(8427000)
     coupons = {
         e.mandate_id: e
         for e in events
         if e.kind == "cashflow.coupon" and e.payload.instrument_id == "UST-20210115"
     }
-    assert set(coupons) == {"BAL-USD", "FI-USD"}
-    assert coupons["BAL-USD"].payload.quantity == Decimal(9532000)
-    custodian = [
-        e.mandate_id
+    assert coupons["BAL-USD"].payload.amount == Decimal("119150.00")
+    [paid] = [
+        e
         for e in events
-        if e.kind == "custodian.cashflow" and e.payload.instrument_id == "UST-20210115"
+        if e.kind == "custodian.cashflow"
+        and e.mandate_id == "BAL-USD"
+        and e.payload.instrument_id == "UST-20210115"
     ]
-    assert custodian == ["FI-USD"]
+    assert paid.payload.amount == Decimal("13812.50")
+    [late] = [e for e in events if e.kind == "custodian.trade" and e.payload.fill_id == first.fill_id]
+    [adjustment] = [e for e in events if e.kind == "custodian.correction"]
+    assert adjustment.sim_time.date() == late.sim_time.date() == dt.date(2019, 1, 16)
+    assert adjustment.caused_by == (late.event_id, paid.event_id)
+    assert (adjustment.payload.kind, adjustment.payload.custodian_ref) == (
+        CorrectionKind.INCOME_ADJUSTMENT,
+        paid.payload.custodian_ref,
+    )
+    assert adjustment.payload.cash_flow_id == coupons["BAL-USD"].payload.cash_flow_id
+    assert (adjustment.payload.quantity, adjustment.payload.cash_amount) == (
+        Decimal(8427000),
+        Decimal("105337.50"),
+    )
+    assert adjustment.payload.value_date == dt.date(2019, 1, 15)
+    assert paid.payload.amount + adjustment.payload.cash_amount == coupons["BAL-USD"].payload.amount
+    assert (
+        first.correction_event_ids[0] == late.event_id and adjustment.event_id in first.correction_event_ids
+    )
+    # FI-USD, whose fills the custodian booked, is paid the same by both.
+    [fi] = [
+        e
+        for e in events
+        if e.kind == "custodian.cashflow"
+        and e.mandate_id == "FI-USD"
+        and e.payload.instrument_id == "UST-20210115"
+    ]
+    assert fi.payload.amount == coupons["FI-USD"].payload.amount == Decimal("494262.50")
+
+
+def test_a_coupon_the_custodian_paid_nothing_on_is_credited_when_it_books_the_fill_late() -> None:
+    """BAL-USD's only holding of the bond paying on 15 January is one fill of 2 January (9,536,000
+    nominal). Fifteen stale-price requests make the drop FLT-000016, whose stream draws a 10-day
+    delay: booked 16 January, after the coupon. The internal book is paid on 15 January; the
+    custodian, holding nothing by its records, pays nothing then and credits the whole coupon on
+    16 January: an adjustment with no custodian flow of its own, naming the internal one."""
+    sim = simulation(days=12, history=synthetic_history(days=30))
+    for _ in range(15):
+        sim.inject(FaultRequest(kind=K.VENDOR_STALE_PRICE))
+    sim.inject(FaultRequest(kind=K.CUSTODIAN_DROP_TRADE, mandate_id="BAL-USD", instrument_id="UST-20220115"))
+    events = [e for _ in range(12) for e in step(sim).events]
+    drop = sim.faults()[15]
+    assert drop.corrected_date == dt.date(2019, 1, 16)
+    [internal] = [
+        e
+        for e in events
+        if e.kind == "cashflow.coupon"
+        and e.mandate_id == "BAL-USD"
+        and e.payload.instrument_id == "UST-20220115"
+    ]
+    assert internal.payload.quantity == Decimal(9536000) and internal.sim_time.date() == dt.date(2019, 1, 15)
+    assert not [
+        e
+        for e in events
+        if e.kind == "custodian.cashflow"
+        and e.mandate_id == "BAL-USD"
+        and e.payload.instrument_id == "UST-20220115"
+    ]
+    [late] = [e for e in events if e.kind == "custodian.trade" and e.payload.fill_id == drop.fill_id]
+    [adjustment] = [e for e in events if e.kind == "custodian.correction"]
+    assert adjustment.caused_by == (late.event_id, internal.event_id)
+    assert (adjustment.payload.custodian_ref, adjustment.payload.cash_flow_id) == (
+        "",
+        internal.payload.cash_flow_id,
+    )
+    assert (adjustment.payload.quantity, adjustment.payload.cash_amount) == (
+        Decimal(9536000),
+        internal.payload.amount,
+    )
 
 
 # ---------------------------------------------------------------- each part gets the run's seed

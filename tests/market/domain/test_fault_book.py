@@ -32,8 +32,8 @@ DAY = dt.date(2020, 3, 2)
 
 def test_the_fault_rate_multiplies_the_seeded_rates_up_to_certainty() -> None:
     assert FaultBook(0.0).probability(K.SETTLEMENT_DELAY) == 0.0  # zero is allowed: no seeded faults
-    assert FaultBook(1.0).probability(K.SETTLEMENT_DELAY) == pytest.approx(0.02)
-    assert FaultBook(3.0).probability(K.CUSTODIAN_QUANTITY_TYPO) == pytest.approx(0.015)  # 3 x 0.005
+    assert FaultBook(1.0).probability(K.SETTLEMENT_DELAY) == pytest.approx(0.01)
+    assert FaultBook(3.0).probability(K.CUSTODIAN_QUANTITY_TYPO) == pytest.approx(0.006)  # 3 x 0.002
     # FX: 0.004 x 250 = 1 exactly; x 300 = 1.2 is capped at 1.
     assert FaultBook(250.0).probability(K.FX_CROSS_INCONSISTENT) == pytest.approx(1.0)
     assert FaultBook(300.0).probability(K.FX_CROSS_INCONSISTENT) == 1.0

@@ -20,7 +20,9 @@ from tests.support.processes import start_service
 from tests.support.waiting import wait_until
 
 
-def test_dropped_trade_on_demand_is_missing_at_the_custodian_and_survives_a_restart(tmp_path: Path) -> None:
+def test_dropped_trade_on_demand_is_booked_late_by_the_custodian_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
     env = market_env(OPSUITE_SPEED="4", OPSUITE_DAYS="12", OPSUITE_FAULT_RATE="0")
     address = f"127.0.0.1:{free_port('127.0.0.1')}"
     market = start_service("market", tmp_path / "data", env, address=address)
@@ -50,12 +52,32 @@ def test_dropped_trade_on_demand_is_missing_at_the_custodian_and_survives_a_rest
     assert market.stop() == 0
     assert [e.SerializeToString() for e in replayed] == [e.SerializeToString() for e in events]
 
-    fills = [e.fill for e in events if e.envelope.kind == "trade.fill" and e.fill.mandate_id == mandate]
-    booked = {e.custodian_trade.fill_id for e in events if e.envelope.kind == "custodian.trade"}
-    assert applied.fill_id in {f.fill_id for f in fills}
-    assert applied.fill_id not in booked
-    # Every other fill of the mandate reached the custodian: fault rate 0 means no other fault.
-    assert {f.fill_id for f in fills} - booked == {applied.fill_id}
+    fills = {
+        e.fill.fill_id: e for e in events if e.envelope.kind == "trade.fill" and e.fill.mandate_id == mandate
+    }
+    booked = {
+        e.custodian_trade.fill_id: e
+        for e in events
+        if e.envelope.kind == "custodian.trade" and e.custodian_trade.mandate_id == mandate
+    }
+    # Every fill of the mandate reached the custodian on its trade date (fault rate 0 means no
+    # other fault) but the dropped one, which the custodian booked late: on the fault's corrected date.
+    assert set(booked) == set(fills) and applied.fill_id in fills and applied.HasField("corrected_date")
+    for fill_id, booking in booked.items():
+        day = booking.envelope.sim_time.ToDatetime().date()
+        trade_date = fills[fill_id].fill.trade_date
+        if fill_id == applied.fill_id:
+            corrected = applied.corrected_date
+            assert (day.year, day.month, day.day) == (corrected.year, corrected.month, corrected.day)
+            assert (corrected.year, corrected.month, corrected.day) > (
+                trade_date.year,
+                trade_date.month,
+                trade_date.day,
+            )
+            assert booking.envelope.event_id == applied.correction_event_ids[0]
+            assert list(booking.envelope.caused_by) == [fills[fill_id].envelope.event_id]
+        else:
+            assert (day.year, day.month, day.day) == (trade_date.year, trade_date.month, trade_date.day)
 
 
 async def test_subscriber_resumes_after_market_restart_without_gap_or_duplicate(tmp_path: Path) -> None:

@@ -18,10 +18,15 @@ from services.market.sim.records import (
     AssetClass,
     CashFlowKind,
     CorporateActionKind,
+    CorrectionKind,
+    CustodianCorrection,
+    CustodianTrade,
     FaultKind,
     FaultStatus,
+    InjectedFault,
     SettlementState,
     Side,
+    SimEvent,
 )
 from tests.market.conftest import Run, all_events
 
@@ -55,6 +60,7 @@ def test_decimals_are_plain_notation(value: Decimal, text: str) -> None:
         (CashFlowKind, market_pb2.CashFlowKind, "CASH_FLOW_KIND"),
         (FaultKind, market_pb2.FaultKind, "FAULT_KIND"),
         (FaultStatus, market_pb2.FaultStatus, "FAULT_STATUS"),
+        (CorrectionKind, market_pb2.CorrectionKind, "CORRECTION_KIND"),
         (AssetClass, common_pb2.AssetClass, "ASSET_CLASS"),
     ],
 )
@@ -171,6 +177,108 @@ def test_reference_data_and_faults(real_run: Run) -> None:
     wire = codec.fault_to_proto(fault)
     assert wire.fault_id == fault.fault_id and wire.status == market_pb2.FAULT_STATUS_APPLIED
     assert list(wire.event_ids) == list(fault.event_ids) and _date(wire.applied_date) == fault.applied_date
+
+
+def test_a_corrected_fault_carries_its_correction_and_an_open_one_none() -> None:
+    corrected = InjectedFault(
+        fault_id="FLT-000009",
+        kind=FaultKind.CUSTODIAN_PRICE_TYPO,
+        status=FaultStatus.APPLIED,
+        on_demand=False,
+        applied_date=dt.date(2020, 3, 12),
+        event_ids=("mkt-4",),
+        corrected_date=dt.date(2020, 3, 17),
+        correction_event_ids=("mkt-90", "mkt-91", "mkt-95"),
+    )
+    wire = codec.fault_to_proto(corrected)
+    assert _date(wire.corrected_date) == dt.date(2020, 3, 17)
+    assert list(wire.correction_event_ids) == ["mkt-90", "mkt-91", "mkt-95"]
+    open_one = codec.fault_to_proto(
+        InjectedFault("FLT-000010", FaultKind.CUSTODIAN_DROP_TRADE, FaultStatus.APPLIED, True)
+    )
+    assert not open_one.HasField("corrected_date") and list(open_one.correction_event_ids) == []
+
+
+def _event(payload, kind: str) -> SimEvent:
+    return SimEvent(
+        7, "mkt-7", dt.datetime(2020, 3, 17, 17, tzinfo=dt.UTC), kind, payload, "BAL-USD", ("mkt-3",)
+    )
+
+
+def test_a_cancellation_and_a_rebooking_on_the_wire() -> None:
+    cancel = CustodianCorrection(
+        correction_ref="CUS-CX-0000001",
+        kind=CorrectionKind.CANCEL_TRADE,
+        custodian_ref="CUS-0000004",
+        mandate_id="BAL-USD",
+        currency="USD",
+        correction_date=dt.date(2020, 3, 17),
+        fill_id="FIL-0000002",
+        instrument_id="US-NWSF",
+        rebooked_ref="CUS-0000009",
+        quantity=Decimal("-1200"),
+        cash_amount=Decimal("148156.18"),
+        reason="booked 12000 @ 123.45 in error; rebooked as CUS-0000009; its settlement reversed",
+    )
+    message = codec.event_to_proto(_event(cancel, "custodian.correction"))
+    assert message.WhichOneof("payload") == "custodian_correction"
+    wire = message.custodian_correction
+    assert (wire.correction_ref, wire.custodian_ref, wire.rebooked_ref) == (
+        "CUS-CX-0000001",
+        "CUS-0000004",
+        "CUS-0000009",
+    )
+    assert wire.kind == market_pb2.CORRECTION_KIND_CANCEL_TRADE
+    assert (wire.fill_id, wire.cash_flow_id, wire.mandate_id, wire.instrument_id) == (
+        "FIL-0000002",
+        "",
+        "BAL-USD",
+        "US-NWSF",
+    )
+    assert (wire.quantity.value, wire.cash_amount.amount.value, wire.cash_amount.currency) == (
+        "-1200",
+        "148156.18",
+        "USD",
+    )
+    assert _date(wire.correction_date) == dt.date(2020, 3, 17) and not wire.HasField("value_date")
+    assert wire.reason == cancel.reason
+    dated = CustodianCorrection(
+        "CUS-CX-0000002",
+        CorrectionKind.VALUE_DATE,
+        "CUS-CF-0000003",
+        "BAL-USD",
+        "JPY",
+        dt.date(2020, 3, 24),
+        cash_flow_id="CF-0000012",
+        value_date=dt.date(2020, 3, 20),
+    )
+    wire = codec.event_to_proto(_event(dated, "custodian.correction")).custodian_correction
+    assert wire.kind == market_pb2.CORRECTION_KIND_VALUE_DATE and _date(wire.value_date) == dt.date(
+        2020, 3, 20
+    )
+    assert (wire.quantity.value, wire.cash_amount.amount.value, wire.cash_amount.currency) == (
+        "0",
+        "0",
+        "JPY",
+    )
+    rebooked = CustodianTrade(
+        "CUS-0000009",
+        "FIL-0000002",
+        "BAL-USD",
+        "US-NWSF",
+        Side.BUY,
+        Decimal(1200),
+        Decimal("123.45"),
+        "USD",
+        Decimal("148156.18"),
+        dt.date(2020, 3, 12),
+        dt.date(2020, 3, 16),
+        replaces_ref="CUS-0000004",
+    )
+    assert (
+        codec.event_to_proto(_event(rebooked, "custodian.trade")).custodian_trade.replaces_ref
+        == "CUS-0000004"
+    )
 
 
 def test_snapshot_filters_books_by_mandate(real_run: Run) -> None:

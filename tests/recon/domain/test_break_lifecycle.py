@@ -1,6 +1,6 @@
 """The life of a break in detail: which generation is the latest, what a refresh changes and records,
 sticky escalation, lineage, write-offs of cash and of a changed kind, the exact wording of refused
-updates, and each condition of the suspense posting."""
+updates. (Suspense: test_suspense.py.)"""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from services.recon.domain.breaks import (
     TransitionRefused,
     advance,
     break_id_for,
-    record_suspense,
-    suspense_due,
     update,
 )
 from services.recon.domain.config import ReconConfig
@@ -292,51 +290,6 @@ def test_reopening_an_investigation_clears_nothing_and_a_resolution_is_timed(brk
     assert (note.from_status, note.to_status) == (S.RESOLVED, S.RESOLVED)
 
 
-# ---------------------------------------------------------------- suspense, condition by condition
-
-
-def cash_break(age: int, **changes: object) -> Break:
-    cash = difference("12.00", scope=Scope.CASH, kind=BreakKind.CASH_MISMATCH)
-    (brk,) = step((), [cash], MON).breaks
-    return dataclasses.replace(brk, age_business_days=age, **changes)  # type: ignore[arg-type]
-
-
-def test_suspense_is_due_from_the_threshold_age() -> None:
-    # The threshold is 3 business days: 2 below, 3 at, 4 past it
-    assert [suspense_due(cash_break(age), CONFIG) for age in (2, 3, 4)] == [False, True, True]
-
-
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {"comparison": Comparison.BOOK_VS_LEDGER},
-        {"scope": Scope.POSITION},
-        {"kind": BreakKind.QUANTITY_MISMATCH},
-        {"status": S.RESOLVED},
-        {"status": S.WRITTEN_OFF},
-        {"suspense_journal_id": "JRN-1"},
-    ],
-)
-def test_suspense_is_only_for_open_unposted_custodian_cash_mismatches(changes: dict[str, object]) -> None:
-    assert suspense_due(cash_break(5), CONFIG)
-    assert not suspense_due(cash_break(5, **changes), CONFIG)
-
-
-def test_suspense_is_due_while_investigating() -> None:
-    assert suspense_due(cash_break(5, status=S.INVESTIGATING), CONFIG)
-
-
-def test_recording_the_suspense_posting() -> None:
-    brk = cash_break(3, status=S.INVESTIGATING)
-    posted, action = record_suspense(brk, "JRN-9", at=AT, sim_time=SIM)
-    assert (posted.suspense_journal_id, posted.updated_at, posted.status) == ("JRN-9", SIM, S.INVESTIGATING)
-    assert (action.actor, action.at, action.sim_time, action.break_id) == ("recon", AT, SIM, brk.break_id)
-    assert (action.from_status, action.to_status) == (S.INVESTIGATING, S.INVESTIGATING)
-    _, repeat = record_suspense(brk, "JRN-9", at=AT + dt.timedelta(days=1), sim_time=SIM)
-    assert repeat.action_id == action.action_id  # the same posting, the same action
-    assert record_suspense(brk, "JRN-10", at=AT, sim_time=SIM)[1].action_id != action.action_id
-
-
 # ---------------------------------------------------------------- ids of actions, and configured edges
 
 
@@ -422,21 +375,6 @@ def test_manual_action_ids_differ_between_breaks_updated_at_the_same_moment() ->
     _, (on_aapl,) = update(aapl, actor="ana", at=AT, sim_time=SIM, comment="same words")
     _, (on_msft,) = update(msft, actor="ana", at=AT, sim_time=SIM, comment="same words")
     assert on_aapl.action_id != on_msft.action_id
-
-
-def test_the_suspense_action_id_is_a_stable_hash_of_the_break_and_the_journal() -> None:
-    # The ledger posting is idempotent, so recording it twice must give the same action:
-    # "ACT-" and the first 24 hex digits of sha256("<break id>|suspense|<journal id>").
-    brk = cash_break(3)
-    _, action = record_suspense(brk, "JRN-9", at=AT, sim_time=SIM)
-    digest = hashlib.sha256(f"{brk.break_id}|suspense|JRN-9".encode()).hexdigest()[:24]
-    assert action.action_id == f"ACT-{digest}"
-    assert (action.kind, action.journal_id, action.comment, action.assignee) == (
-        K.POSTED_TO_SUSPENSE,
-        "JRN-9",
-        "",
-        "",
-    )
 
 
 def test_an_accepted_write_off_does_not_stop_the_run_from_opening_other_breaks() -> None:

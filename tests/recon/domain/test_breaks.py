@@ -1,5 +1,5 @@
 """Breaks as durable objects: stable ids and aging across runs (weekends and holidays), buckets,
-escalation, auto-resolution, generations, the manual workflow and the suspense posting."""
+escalation, auto-resolution, generations and the manual workflow (suspense: test_suspense.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,6 @@ from services.recon.domain.breaks import (
     TransitionRefused,
     advance,
     break_id_for,
-    record_suspense,
-    suspense_due,
-    suspense_idempotency_key,
     update,
 )
 from services.recon.domain.reconcile import Counts, reconcile
@@ -298,32 +295,6 @@ def test_refused_updates_say_why(open_break: Break) -> None:
         update(resolved, actor="ana", at=AT, sim_time=SIM, assignee="bo", comment="x")
     commented, (action,) = update(resolved, actor="ana", at=AT, sim_time=SIM, comment="custodian confirmed")
     assert action.kind is ActionKind.COMMENTED and commented.status is S.RESOLVED
-
-
-# ---------------------------------------------------------------- suspense
-
-
-def test_aged_cash_breaks_are_due_for_suspense_once_with_a_stable_key() -> None:
-    breaks: tuple[Break, ...] = ()
-    cash_break = difference("12.00", scope=Scope.CASH, kind=BreakKind.CASH_MISMATCH)
-    due = []
-    for day in DAYS[DAYS.index(dt.date(2024, 3, 11)) :][:5]:
-        breaks = step(breaks, [cash_break], day).breaks
-        due.append((breaks[0].age_business_days, suspense_due(breaks[0], CONFIG)))
-    assert due == [(0, False), (1, False), (2, False), (3, True), (4, True)]
-    (brk,) = breaks
-    key = suspense_idempotency_key(brk, CONFIG.suspense_cash_age_business_days)
-    assert key == f"recon:suspense:{brk.break_id}:3bd"
-    assert key == suspense_idempotency_key(dataclasses.replace(brk, age_business_days=9), 3)
-    posted, action = record_suspense(brk, "JRN-1", at=AT, sim_time=SIM)
-    assert (posted.suspense_journal_id, action.kind, action.journal_id) == (
-        "JRN-1",
-        ActionKind.POSTED_TO_SUSPENSE,
-        "JRN-1",
-    )
-    assert not suspense_due(posted, CONFIG)
-    position_break = step((), [difference()], dt.date(2024, 3, 11)).breaks[0]
-    assert not suspense_due(dataclasses.replace(position_break, age_business_days=10), CONFIG)
 
 
 # ---------------------------------------------------------------- runs and buckets

@@ -31,7 +31,7 @@ from services.recon.domain.records import (
 from services.recon.domain.trades import trade_item_key
 from tests.recon.builders import CONFIG, REFERENCE, D, M
 
-BVC, BVL = Comparison.BOOK_VS_CUSTODIAN, Comparison.BOOK_VS_LEDGER
+BVC, BVL, LVC = Comparison.BOOK_VS_CUSTODIAN, Comparison.BOOK_VS_LEDGER, Comparison.LEDGER_VS_CUSTODIAN
 EQ = "EQ-EUR"
 THU, FRI = dt.date(2024, 3, 7), dt.date(2024, 3, 8)
 MON, TUE, WED, THU2 = (dt.date(2024, 3, d) for d in (11, 12, 13, 14))
@@ -133,13 +133,15 @@ def coverage(mandate: str, comparison: Comparison, *scopes: Scope) -> set[Covera
     return {Coverage(mandate, comparison, scope) for scope in scopes}
 
 
-ALL_BVC = (Scope.POSITION, Scope.CASH, Scope.TRADE)
+ALL_BVC = (Scope.POSITION, Scope.CASH, Scope.TRADE, Scope.CASH_FLOW)
 
 
 def test_a_fill_still_settling_is_timing_on_both_comparisons_with_the_states_business_days() -> None:
     """F1 bought 100 AAPL for 1,000.00 on Thursday to settle Friday; the custodian booked it but has not
     settled it by Wednesday. Monday was a holiday, so Friday's settlement is still inside its two business
-    days of grace on Wednesday: a check that counted plain weekdays would call it a break."""
+    days of grace on Wednesday: the position and cash differences are timing items (a check that counted
+    plain weekdays would call them breaks). The trade itself is late: a settlement-date break since
+    Friday's day end, its parent."""
     f1 = kept_fill("F1")
     state = state_of([f1], [booking("C1", f1)], dates=HOLIDAY_WEEK)
     internal = [Book(M, {"AAPL": D(100)}, {"USD": D("9000.00")})]
@@ -182,19 +184,32 @@ def test_a_fill_still_settling_is_timing_on_both_comparisons_with_the_states_bus
         WED,
     )
     assert bvl_cash.caused_by == ("mkt-F1", "cus-C1")
-    # the ledger's position agrees with the book: only these three items differ
-    assert len(computed.differences) == 3
+    late = found[trade_item_key(M, "F1", BreakKind.SETTLEMENT_DATE_MISMATCH)]
+    # due Friday; Tuesday and Wednesday are the business days since (Monday is a holiday)
+    assert (late.outcome, late.book_date, late.other_date) == (Outcome.BREAK, FRI, None)
+    assert late.description == (
+        "fill F1 (AAPL BUY 100): custodian C1 has not settled by the contractual settle date 2024-03-08"
+        " (2 business day(s) late so far)"
+    )
+    # the ledger's position agrees with the book, and its cash with the custodian's (neither paid):
+    # only these four items differ
+    assert len(computed.differences) == 4
     assert [(t.comparison, t.scope) for t in computed.timing_items] == [
         (BVC, Scope.POSITION),
         (BVC, Scope.CASH),
         (BVL, Scope.CASH),
     ]
     assert computed.counts == {
-        # AAPL and USD both timing, plus F1's trade, booked exactly as filled
-        (M, BVC): Counts(compared=3, matched=1, within_tolerance=0, timing=2, breaks=0),
+        # AAPL and USD both timing, plus F1's trade, late to settle
+        (M, BVC): Counts(compared=3, matched=0, within_tolerance=0, timing=2, breaks=1),
         (M, BVL): Counts(compared=2, matched=1, within_tolerance=0, timing=1, breaks=0),
+        (M, LVC): Counts(compared=1, matched=1, within_tolerance=0, timing=0, breaks=0),
     }
-    assert computed.covered == coverage(M, BVC, *ALL_BVC) | coverage(M, BVL, Scope.POSITION, Scope.CASH)
+    assert computed.covered == (
+        coverage(M, BVC, *ALL_BVC)
+        | coverage(M, BVL, Scope.POSITION, Scope.CASH)
+        | coverage(M, LVC, Scope.CASH)
+    )
     assert computed.keep_fills == {"F1"}  # not settled yet
 
 
@@ -209,6 +224,7 @@ def test_with_plain_weekdays_the_same_settlement_is_past_its_grace() -> None:
     assert [(d.scope, d.outcome) for d in computed.differences] == [
         (Scope.POSITION, Outcome.BREAK),
         (Scope.CASH, Outcome.BREAK),
+        (Scope.TRADE, Outcome.BREAK),  # late to settle since Friday
     ]
     assert computed.timing_items == ()
     assert computed.covered == coverage(M, BVC, *ALL_BVC)  # no ledger answer: no book-vs-ledger coverage
@@ -298,6 +314,30 @@ def test_trade_breaks_and_unmatched_cash_flows_name_the_events_behind_position_a
     ledger_cash = found[f"BOOK_VS_LEDGER|CASH|{M}||USD"]
     assert (ledger_cash.outcome, ledger_cash.amount_difference) == (Outcome.BREAK, D("-12.00"))
     assert ledger_cash.caused_by == ("mkt-F2", "cus-C2", "mkt-CF1")
+    # The bank reconciliation: custodian 8,894.00 - ledger 9,097.00 = -203.00, what F2 cost more.
+    bank = found[f"LEDGER_VS_CUSTODIAN|CASH|{M}||USD"]
+    assert (bank.outcome, bank.kind, bank.amount_difference) == (
+        Outcome.BREAK,
+        BreakKind.CASH_MISMATCH,
+        D("-203.00"),
+    )
+    assert (bank.book_amount, bank.other_amount, bank.ledger_account) == (
+        D("9097.00"),
+        D("8894.00"),
+        "Assets:Cash:USD",
+    )
+    assert bank.description == "USD cash: ledger 9,097 vs custodian 8,894"
+    assert bank.caused_by == ("mkt-F2", "cus-C2", "mkt-CF1")
+    # Cash flows one by one: CF1 paid by the book today, not by the custodian; CF3 alike on both sides
+    # (a closing record); CF2 is tomorrow's.
+    dividend = found[f"BOOK_VS_CUSTODIAN|CASH_FLOW|{M}|CF1"]
+    assert (dividend.outcome, dividend.kind, dividend.amount_difference, dividend.caused_by) == (
+        Outcome.BREAK,
+        BreakKind.MISSING_AT_CUSTODIAN,
+        D("-12.00"),
+        ("mkt-CF1",),
+    )
+    assert found[f"BOOK_VS_CUSTODIAN|CASH_FLOW|{M}|CF3"].outcome is Outcome.MATCHED
     # AAPL agrees; F3 was booked exactly and is settled
     assert set(found) == {
         quantity.item_key,
@@ -305,11 +345,16 @@ def test_trade_breaks_and_unmatched_cash_flows_name_the_events_behind_position_a
         position.item_key,
         cash_break.item_key,
         ledger_cash.item_key,
+        bank.item_key,
+        dividend.item_key,
+        f"BOOK_VS_CUSTODIAN|CASH_FLOW|{M}|CF3",
     }
-    # positions: AAPL matched, MSFT and USD breaks; trades: F3 exact, F2's two breaks
+    # positions: AAPL matched, MSFT and USD breaks; trades: F3 exact, F2's two breaks; cash flows: CF1 a
+    # break, CF3 matched
     assert computed.counts == {
-        (M, BVC): Counts(compared=6, matched=2, within_tolerance=0, timing=0, breaks=4),
+        (M, BVC): Counts(compared=8, matched=3, within_tolerance=0, timing=0, breaks=5),
         (M, BVL): Counts(compared=3, matched=2, within_tolerance=0, timing=0, breaks=1),
+        (M, LVC): Counts(compared=1, matched=0, within_tolerance=0, timing=0, breaks=1),
     }
     # F2 is settled but disagrees, so it is kept; F3 is settled and agrees, so it can be forgotten
     assert computed.keep_fills == {"F2"}
@@ -327,7 +372,8 @@ def test_a_trade_not_yet_booked_is_timing_through_its_booking_grace_in_business_
     missing = by_key(computed)[trade_item_key(M, "F1", BreakKind.MISSING_AT_CUSTODIAN)]
     assert (missing.outcome, missing.description) == (
         Outcome.TIMING,
-        "fill F1 (AAPL BUY 100): not booked by the custodian (due by 2024-03-13)",
+        "fill F1 (AAPL BUY 100): not booked by the custodian by its booking deadline, the day end of"
+        " 2024-03-13 (contractual settlement 2024-03-13)",
     )
     # the missing position is timing too (the buy settles Wednesday); both are timing items, the
     # positions' first
@@ -399,10 +445,15 @@ def test_only_the_mandates_asked_for_and_known_to_the_books_are_checked() -> Non
     }
     computed = check(state, internal, custodian, ledger, mandates=frozenset({M, "GHOST"}))
     assert computed.differences == ()
-    assert computed.covered == coverage(M, BVC, *ALL_BVC) | coverage(M, BVL, Scope.POSITION, Scope.CASH)
+    assert computed.covered == (
+        coverage(M, BVC, *ALL_BVC)
+        | coverage(M, BVL, Scope.POSITION, Scope.CASH)
+        | coverage(M, LVC, Scope.CASH)
+    )
     assert computed.counts == {
         (M, BVC): Counts(compared=3, matched=3, within_tolerance=0, timing=0, breaks=0),
         (M, BVL): Counts(compared=2, matched=2, within_tolerance=0, timing=0, breaks=0),
+        (M, LVC): Counts(compared=1, matched=1, within_tolerance=0, timing=0, breaks=0),
     }
     # EQ-EUR's fill was not checked, but it is not settled: it is still remembered
     assert computed.keep_fills == {"F9"}
@@ -425,3 +476,45 @@ def test_a_mandate_with_an_empty_book_still_counts_its_trades() -> None:
     }
     # the record is in question, so its fill id is remembered
     assert computed.keep_fills == {"F7"}
+
+
+def test_pending_settlements_lend_their_lineage_the_custodians_failed_report_included() -> None:
+    """F1 (due Friday) failed at the custodian on Friday: the position and cash differences, timing
+    items inside the grace, name the fill, the custodian's booking and its FAILED report; so does the
+    ledger's cash difference, and the bank reconciliation values its difference in the base currency."""
+    f1 = kept_fill("F1")
+    failed = booking("C1", f1)
+    failed.status_event_ids.append("cus-C1-failed")
+    failed.failed_on, failed.fail_reason = FRI, "counterparty failed to deliver"
+    state = state_of([f1], [failed], dates=HOLIDAY_WEEK)
+    internal = [Book(M, {"AAPL": D(100)}, {"USD": D("9000.00")})]
+    custodian = [Book(M, {}, {"USD": D("10000.00")})]
+    ledger = {
+        M: [
+            LedgerBalance("Assets:Securities:AAPL", D("1000.00"), D(100)),
+            LedgerBalance("Assets:Cash:USD", D("10012.00")),  # 12.00 the bank never saw
+        ]
+    }
+    found = by_key(check(state, internal, custodian, ledger))
+    lineage = ("mkt-F1", "cus-C1", "cus-C1-failed")
+    assert found[f"BOOK_VS_CUSTODIAN|POSITION|{M}||AAPL"].caused_by == lineage
+    assert found[f"BOOK_VS_LEDGER|CASH|{M}||USD"].caused_by == lineage
+    late = found[trade_item_key(M, "F1", BreakKind.SETTLEMENT_DATE_MISMATCH)]
+    assert late.description.endswith(
+        "(2 business day(s) late so far; failed on 2024-03-08: counterparty failed to deliver)"
+    )
+    bank = found[f"LEDGER_VS_CUSTODIAN|CASH|{M}||USD"]
+    assert (bank.amount_difference, bank.base_currency, bank.base_amount_difference) == (
+        D("-12.00"),
+        "USD",
+        D("-12.00"),
+    )
+
+
+def test_cash_flow_differences_are_valued_in_the_base_currency() -> None:
+    flows = [KeptFlow("CF1", M, "USD", D("12.00"), WED, "mkt-CF1")]
+    found = by_key(
+        check(state_of([], flows=flows), [Book(M, {}, {"USD": D(12)})], [Book(M, {}, {"USD": D(0)})])
+    )
+    dividend = found[f"BOOK_VS_CUSTODIAN|CASH_FLOW|{M}|CF1"]
+    assert (dividend.base_currency, dividend.base_amount_difference) == ("USD", D("-12.00"))

@@ -121,6 +121,22 @@ def test_a_label_is_text_whatever_it_was_written_as() -> None:
             {"tolerance": [{"scope": "CASH", "absolute": 1.0}]},
             r"^tolerance\[0\].absolute: write 1.0 as a string",
         ),
+        ({"write_off": {"account": "Expenses:X"}}, r"^write_off: unknown key\(s\) \['account'\]$"),
+        ({"write_off": []}, r"^write_off: must be a table$"),
+        (
+            {"write_off": {"expense_account": "Income:WriteOffs"}},
+            r"^write_off.expense_account: must be a ledger account under Expenses, without its currency"
+            r" \(for example Expenses:WriteOffs\), not 'Income:WriteOffs'$",
+        ),
+        (
+            {"write_off": {"income_account": "Expenses:WriteOffs"}},
+            r"^write_off.income_account: must be .* under Income",
+        ),
+        ({"write_off": {"income_account": "Income"}}, r"^write_off.income_account: must be"),
+        ({"write_off": {"income_account": "Income:writeOffs"}}, r"^write_off.income_account: must be"),
+        ({"write_off": {"income_account": "Income:WriteOffs:"}}, r"^write_off.income_account: must be"),
+        ({"write_off": {"expense_account": 7}}, r"^write_off.expense_account: must be .* not 7$"),
+        ({"write_off": {"expense_account": "xExpenses:A"}}, r"^write_off.expense_account: must be"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_setting(data: dict[str, object], message: str) -> None:
@@ -134,3 +150,20 @@ def test_zero_days_are_allowed() -> None:
     )
     assert config.suspense_cash_age_business_days == 0
     assert config.escalation.sla_for(BreakKind.CASH_MISMATCH) == 0
+
+
+def test_the_write_off_accounts_default_to_the_ledgers_and_may_be_configured() -> None:
+    default = ReconConfig.default()
+    assert (default.write_off_expense_account, default.write_off_income_account) == (
+        "Expenses:WriteOffs",
+        "Income:WriteOffs",
+    )
+    # a gain (the custodian holds more) to income; a loss, or nothing, to expense; currency appended
+    assert default.write_off_account(Decimal("0.01"), "USD") == "Income:WriteOffs:USD"
+    assert default.write_off_account(Decimal("-0.01"), "JPY") == "Expenses:WriteOffs:JPY"
+    assert default.write_off_account(Decimal(0), "EUR") == "Expenses:WriteOffs:EUR"
+    config = ReconConfig.from_mapping(
+        {"write_off": {"expense_account": "Expenses:Recon-Losses:2024", "income_account": "Income:Recon"}}
+    )
+    assert config.write_off_account(Decimal(5), "GBP") == "Income:Recon:GBP"
+    assert config.write_off_account(Decimal(-5), "GBP") == "Expenses:Recon-Losses:2024:GBP"

@@ -4,6 +4,7 @@ a record means (empty text, no figure, no lineage)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from decimal import Decimal
@@ -38,11 +39,17 @@ def test_enum_values_are_their_names(kind: type[enum.StrEnum]) -> None:
 
 
 def test_the_enums_hold_the_proto_members() -> None:
-    assert [c.name for c in Comparison] == ["BOOK_VS_CUSTODIAN", "BOOK_VS_LEDGER", "CONFIRMATION_VS_BOOK"]
-    assert [s.name for s in Scope] == ["POSITION", "CASH", "TRADE"]
+    assert [c.name for c in Comparison] == [
+        "BOOK_VS_CUSTODIAN",
+        "BOOK_VS_LEDGER",
+        "CONFIRMATION_VS_BOOK",
+        "LEDGER_VS_CUSTODIAN",
+    ]
+    assert [s.name for s in Scope] == ["POSITION", "CASH", "TRADE", "CASH_FLOW"]
+    assert [s for s in Scope if s.is_item] == [Scope.TRADE, Scope.CASH_FLOW]
     assert [o.name for o in Outcome] == ["MATCHED", "WITHIN_TOLERANCE", "TIMING", "BREAK"]
     assert [s.name for s in BreakStatus] == ["OPEN", "INVESTIGATING", "RESOLVED", "WRITTEN_OFF"]
-    assert len(BreakKind) == 10 and len(ActionKind) == 9
+    assert len(BreakKind) == 10 and len(ActionKind) == 12
 
 
 def test_open_and_investigating_are_the_open_statuses() -> None:
@@ -132,8 +139,13 @@ def test_a_new_break_record_is_open_work_with_nothing_recorded_yet() -> None:
         "suspense_journal_id",
         "trace_id",
         "description",
+        "parent_break_id",
+        "cash_flow_id",
+        "write_off_journal_id",
     )
     assert [getattr(brk, name) for name in texts] == [""] * len(texts)
+    assert (brk.suspense_amount, brk.suspense_version, brk.held_in_suspense) == (None, 0, 0)
+    assert dataclasses.replace(brk, suspense_amount=Decimal("-4.50")).held_in_suspense == Decimal("-4.50")
     figures = (
         "book_quantity",
         "other_quantity",
@@ -153,4 +165,4 @@ def test_a_new_break_record_is_open_work_with_nothing_recorded_yet() -> None:
     action = BreakAction(
         "A", "BRK-1", ActionKind.COMMENTED, "ana", AT, AT, BreakStatus.OPEN, BreakStatus.OPEN
     )
-    assert (action.assignee, action.comment, action.journal_id) == ("", "", "")
+    assert (action.assignee, action.comment, action.journal_id, action.amount) == ("", "", "", None)

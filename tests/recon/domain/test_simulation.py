@@ -1,234 +1,159 @@
-"""Recon against the market simulation: no false breaks from timing, and every custodian fault found.
+"""Recon's pure domain against the market simulation (services/scoring/recon_replay.py): each day's
+events through FollowedState, each day end through compute and advance, as the service runs them.
 
-Each day end the internal book is reconciled with the custodian's (positions and cash,
-from DayResult.snapshot) using the pending settlements derived from that day's and
-earlier fills (those the custodian has not reported SETTLED), and the fills are matched
-with the custodian's trade records. The breaks are carried from day to day with
-`advance`, as the service will.
+Without faults nothing breaks, though pending settlements explain differences every day. With the
+default fault rate and one of each custodian trade fault on demand: every fault is a break at the
+day end it shows (booking errors on the trade date, settlement faults on the contractual settle
+date, value dates on the pay date), every position or cash break is grouped under the trade-level or
+cash-flow break behind it, and every break closes once the custodian has corrected its fault, with
+the event that resolved it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
 
 import pytest
 
 from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.macro import MacroHistory
-from services.market.sim.records import (
-    CustodianTrade,
-    FaultKind,
-    FaultRequest,
-    Fill,
-    SettlementState,
-    SettlementStatus,
-)
-from services.recon.domain.aging import BusinessCalendar
-from services.recon.domain.breaks import advance
-from services.recon.domain.conventions import book_items, pending_settlements
-from services.recon.domain.reconcile import reconcile
-from services.recon.domain.records import (
-    BookTrade,
-    Break,
-    BreakKind,
-    Comparison,
-    Coverage,
-    CustodianTradeRecord,
-    Difference,
-    InstrumentRef,
-    Outcome,
-    RunContext,
-    Scope,
-    Valuation,
-)
-from services.recon.domain.trades import match_trades
-from tests.recon.builders import CONFIG
+from services.market.sim.records import FaultKind, FaultRequest, Fill, InjectedFault
+from services.recon.domain.records import Break, BreakKind, BreakStatus, Outcome, Scope
+from services.scoring.recon_replay import ReplayedDay, replay
 
 START = dt.date(2020, 2, 3)
-DAYS = 40
-BVC = Comparison.BOOK_VS_CUSTODIAN
-TRADE_FAULTS = {
-    FaultKind.CUSTODIAN_DROP_TRADE: BreakKind.MISSING_AT_CUSTODIAN,
-    FaultKind.CUSTODIAN_QUANTITY_TYPO: BreakKind.QUANTITY_MISMATCH,
-    FaultKind.CUSTODIAN_DUPLICATE_TRADE: BreakKind.DUPLICATE_AT_CUSTODIAN,
+DAYS = 60
+K = FaultKind
+BOOKING = {
+    K.CUSTODIAN_DROP_TRADE: BreakKind.MISSING_AT_CUSTODIAN,
+    K.CUSTODIAN_QUANTITY_TYPO: BreakKind.QUANTITY_MISMATCH,
+    K.CUSTODIAN_PRICE_TYPO: BreakKind.PRICE_MISMATCH,
+    K.CUSTODIAN_DUPLICATE_TRADE: BreakKind.DUPLICATE_AT_CUSTODIAN,
 }
-
-
-@dataclass(frozen=True)
-class DayCheck:
-    date: dt.date
-    differences: tuple[Difference, ...]
-    breaks: tuple[Break, ...]  # after the day's advance
+SETTLEMENT = (K.SETTLEMENT_DELAY, K.SETTLEMENT_FAIL)
 
 
 @pytest.fixture(scope="module")
 def macro() -> MacroHistory:
-    return load_macro(dt.date(2020, 1, 2), dt.date(2020, 6, 30))
+    return load_macro(dt.date(2020, 1, 2), dt.date(2020, 7, 31))
 
 
-def reconcile_run(
-    macro: MacroHistory, fault_rate: float, injections: dict[int, list[FaultRequest]] | None = None
-) -> tuple[Simulation, list[DayCheck]]:
-    sim = Simulation(SimConfig(seed=7, start=START, days=DAYS, fault_rate=fault_rate), macro)
-    calendar = BusinessCalendar([day.date for day in macro.days])
-    reference = {i.instrument_id: InstrumentRef(i.asset_class.value, i.currency) for i in sim.instruments}
-    bonds = {i.instrument_id for i in sim.instruments if i.asset_class.value.endswith("BOND")}
-    base = {m.mandate_id: m.base_currency for m in sim.mandates}
-    fills: list[Fill] = []
-    fill_event: dict[str, str] = {}
-    booked: dict[str, tuple[CustodianTrade, str]] = {}
-    settled_on: dict[str, dt.date] = {}
-    breaks: tuple[Break, ...] = ()
-    checks: list[DayCheck] = []
-    while not sim.finished:
-        for request in (injections or {}).get(len(checks), []):
-            sim.inject(request)
-        day = sim.step()
-        assert day is not None
-        for event in day.events:
-            payload = event.payload
-            if isinstance(payload, Fill):
-                fills.append(payload)
-                fill_event[payload.fill_id] = event.event_id
-            elif isinstance(payload, CustodianTrade):
-                booked[payload.custodian_ref] = (payload, event.event_id)
-            elif isinstance(payload, SettlementStatus) and payload.state is SettlementState.SETTLED:
-                settled_on[payload.custodian_ref] = payload.settle_date
-        snapshot = day.snapshot
-        settled_fills = {booked[ref][0].fill_id for ref in settled_on}
-        pending = pending_settlements(
-            fills,
-            today=day.date,
-            comparison=BVC,
-            settled_at_other=settled_fills,
-            caused_by={f: (e,) for f, e in fill_event.items()},
-        )
-        prices = {
-            q.instrument_id: q.price / 100 if q.instrument_id in bonds else q.price for q in snapshot.prices
-        }
-        valuation = Valuation(prices, {}, base)
-        positions = reconcile(
-            [item for book in snapshot.internal_books for item in book_items(book)],
-            [item for book in snapshot.custodian_books for item in book_items(book)],
-            comparison=BVC,
-            today=day.date,
-            config=CONFIG,
-            calendar=calendar,
-            pending=pending,
-            reference=reference,
-            valuation=valuation,
-        )
-        trades = match_trades(
-            [
-                BookTrade(
-                    f.fill_id,
-                    f.mandate_id,
-                    f.instrument_id,
-                    f.side.value,
-                    f.quantity,
-                    f.price,
-                    f.currency,
-                    f.trade_date,
-                    f.settle_date,
-                    fill_event[f.fill_id],
-                )
-                for f in fills
-            ],
-            [
-                CustodianTradeRecord(
-                    t.custodian_ref,
-                    t.fill_id,
-                    t.mandate_id,
-                    t.instrument_id,
-                    t.side.value,
-                    t.quantity,
-                    t.price,
-                    t.currency,
-                    t.trade_date,
-                    settled_on.get(t.custodian_ref, t.settle_date),
-                    event_id,
-                )
-                for t, event_id in booked.values()
-            ],
-            today=day.date,
-            config=CONFIG,
-            calendar=calendar,
-            reference=reference,
-            valuation=valuation,
-        )
-        differences = (*positions.differences, *trades)
-        run = RunContext(
-            run_id=f"RUN-{day.date}",
-            as_of_date=day.date,
-            sim_time=dt.datetime.combine(day.date, dt.time(23, 59), tzinfo=dt.UTC),
-            at=dt.datetime.combine(day.date, dt.time(23, 59), tzinfo=dt.UTC),
-            covered=frozenset(Coverage(m, BVC, scope) for m in base for scope in Scope),
-            as_of_seq=snapshot.as_of_seq,
-        )
-        breaks = advance(
-            breaks, differences, run=run, today=day.date, calendar=calendar, config=CONFIG
-        ).breaks
-        checks.append(DayCheck(day.date, differences, breaks))
-    return sim, checks
+@pytest.fixture(scope="module")
+def faulty(macro: MacroHistory) -> tuple[Simulation, list[ReplayedDay]]:
+    # The default rate, plus one of each booking error on demand so each kind occurs.
+    injections = {
+        3: [FaultRequest(K.CUSTODIAN_DROP_TRADE), FaultRequest(K.CUSTODIAN_PRICE_TYPO)],
+        9: [FaultRequest(K.CUSTODIAN_QUANTITY_TYPO), FaultRequest(K.CUSTODIAN_DROP_TRADE)],
+        17: [FaultRequest(K.CUSTODIAN_DUPLICATE_TRADE), FaultRequest(K.CORPORATE_ACTION_DATE_MISMATCH)],
+    }
+    sim = Simulation(SimConfig(seed=7, start=START, days=DAYS), macro)
+    return sim, list(replay(sim, injections=injections))
+
+
+def _every_break(days: list[ReplayedDay]) -> dict[str, Break]:
+    latest: dict[str, Break] = {}
+    for day in days:
+        latest.update((b.break_id, b) for b in day.breaks)
+    return latest
 
 
 def test_without_faults_timing_differences_raise_no_break(macro: MacroHistory) -> None:
-    sim, checks = reconcile_run(macro, fault_rate=0.0)
+    sim = Simulation(SimConfig(seed=7, start=START, days=40, fault_rate=0.0), macro)
+    days = list(replay(sim))
     assert sim.faults() == ()
-    outcomes = Counter(d.outcome for check in checks for d in check.differences)
+    outcomes = Counter(d.outcome for day in days for d in day.computed.differences)
     assert outcomes[Outcome.TIMING] > 100  # pending settlements were there to explain, every few days
     false_breaks = [
-        (c.date, d.description) for c in checks for d in c.differences if d.outcome is Outcome.BREAK
+        (day.date, d.description)
+        for day in days
+        for d in day.computed.differences
+        if d.outcome is Outcome.BREAK
     ]
     assert false_breaks == []
-    assert all(check.breaks == () for check in checks)
+    assert all(day.breaks == () for day in days)
 
 
-def test_every_custodian_trade_fault_is_a_break_at_the_next_day_end(macro: MacroHistory) -> None:
-    # The default fault rate, plus one of each custodian trade fault on demand so each kind occurs.
-    injections = {
-        3: [FaultRequest(FaultKind.CUSTODIAN_DROP_TRADE)],
-        9: [FaultRequest(FaultKind.CUSTODIAN_QUANTITY_TYPO), FaultRequest(FaultKind.CUSTODIAN_DROP_TRADE)],
-        17: [FaultRequest(FaultKind.CUSTODIAN_DUPLICATE_TRADE)],
+def _direct(fault: InjectedFault, breaks: dict[str, Break]) -> list[Break]:
+    """The item-level breaks that name a fault: trade breaks on its fill, cash-flow breaks naming its events."""
+    events = set(fault.event_ids) | set(fault.correction_event_ids)
+    return [
+        b
+        for b in breaks.values()
+        if (b.scope is Scope.TRADE and fault.fill_id and b.fill_id == fault.fill_id)
+        or (b.scope is Scope.CASH_FLOW and events & set(b.caused_by))
+    ]
+
+
+def test_every_custodian_fault_is_one_break_on_the_day_it_shows(
+    faulty: tuple[Simulation, list[ReplayedDay]],
+) -> None:
+    sim, days = faulty
+    breaks = _every_break(days)
+    settle_dates = {
+        e.payload.fill_id: e.payload.settle_date
+        for day in days
+        for e in day.day.events
+        if isinstance(e.payload, Fill)
     }
-    sim, checks = reconcile_run(macro, fault_rate=1.0, injections=injections)
-    by_date = {check.date: check for check in checks}
-    faults = [f for f in sim.faults() if f.kind in TRADE_FAULTS and f.applied_date is not None]
-    found: Counter[FaultKind] = Counter()
-    total: Counter[FaultKind] = Counter(f.kind for f in faults)
-    missed = []
-    first_breaks: dict[str, tuple[str, dt.date]] = {}
-    for fault in faults:
-        assert fault.applied_date is not None
-        check = by_date[fault.applied_date]  # the day end of the day the custodian (mis)booked the fill
-        hits = [
-            d
-            for d in check.differences
-            if d.outcome is Outcome.BREAK
-            and d.fill_id == fault.fill_id
-            and d.kind is TRADE_FAULTS[fault.kind]
-        ]
-        if hits:
-            found[fault.kind] += 1
-            # ... and it is carried as a durable break naming the fill's events.
-            (brk,) = [b for b in check.breaks if b.item_key == hits[0].item_key]
-            assert brk.first_seen_date == fault.applied_date
-            assert set(brk.caused_by) & set(fault.event_ids)
-            first_breaks[brk.item_key] = (brk.break_id, brk.first_seen_date)
-        else:
-            missed.append(fault)
-    report = ", ".join(f"{k.value} {found[k]}/{total[k]}" for k in TRADE_FAULTS)
-    print(f"\nrecall at the first day end: {report}")
-    assert all(total[k] >= 1 for k in TRADE_FAULTS), report
-    assert missed == [], report
-    # Each fault's break persists with one id, aging in business days, to the last day end.
-    calendar = BusinessCalendar([day.date for day in macro.days])
-    last = checks[-1]
-    final = {b.item_key: b for b in last.breaks}
-    for item_key, (first_id, first_seen) in first_breaks.items():
-        brk = final[item_key]
-        assert (brk.break_id, brk.first_seen_date) == (first_id, first_seen)
-        assert brk.age_business_days == calendar.count_between(first_seen, last.date) > 0
+    last = days[-1].date
+    shown: Counter[FaultKind] = Counter()
+    for fault in sim.faults():
+        if fault.kind not in (*BOOKING, *SETTLEMENT, K.CORPORATE_ACTION_DATE_MISMATCH):
+            continue
+        assert fault.applied_date is not None, fault
+        shows = settle_dates[fault.fill_id] if fault.kind in SETTLEMENT else fault.applied_date
+        if shows > last:
+            continue  # settles after the run
+        hits = _direct(fault, breaks)
+        assert hits, fault
+        assert min(b.first_seen_date for b in hits) == shows, (fault, hits)
+        if fault.kind in BOOKING:
+            assert BOOKING[fault.kind] in {b.kind for b in hits}, (fault, hits)
+        if fault.kind in SETTLEMENT:
+            (late,) = hits
+            assert (late.kind, late.book_date) == (BreakKind.SETTLEMENT_DATE_MISMATCH, shows)
+        shown[fault.kind] += 1
+    assert all(shown[k] >= 1 for k in (*BOOKING, *SETTLEMENT)), shown
+
+
+def test_corrected_faults_close_their_breaks_with_the_event_that_resolved_them(
+    faulty: tuple[Simulation, list[ReplayedDay]],
+) -> None:
+    sim, days = faulty
+    breaks = _every_break(days)
+    closed = 0
+    for fault in sim.faults():
+        if fault.corrected_date is None or fault.kind not in (*BOOKING, *SETTLEMENT):
+            continue
+        for brk in _direct(fault, breaks):
+            assert brk.status is BreakStatus.RESOLVED, (fault, brk)
+            assert brk.resolved_at is not None and brk.resolved_at.date() <= fault.corrected_date, (
+                fault,
+                brk,
+            )
+            # resolved by the custodian's correction (or late booking or settlement) of that fault
+            assert brk.resolved_by_event_id in fault.correction_event_ids + fault.event_ids, (fault, brk)
+            if brk.kind is BreakKind.SETTLEMENT_DATE_MISMATCH:
+                # settled on both sides: the days late stay on the record
+                assert brk.other_date == fault.corrected_date and brk.other_date > brk.book_date
+                assert "business day(s) late" in brk.description
+            closed += 1
+    assert closed >= 5
+
+
+def test_position_and_cash_breaks_are_grouped_under_the_break_behind_them(
+    faulty: tuple[Simulation, list[ReplayedDay]],
+) -> None:
+    _, days = faulty
+    for day in days:
+        by_id = {b.break_id: b for b in day.breaks}
+        for brk in day.breaks:
+            if brk.scope not in (Scope.POSITION, Scope.CASH) or not brk.status.is_open:
+                continue
+            # one fault, one item: a balance break always has its parent, open, of its mandate
+            parent = by_id.get(brk.parent_break_id)
+            assert parent is not None and parent.status.is_open, (day.date, brk)
+            assert parent.scope.is_item and parent.mandate_id == brk.mandate_id
+            assert not brk.escalated

@@ -180,7 +180,7 @@ def test_bad_rules_name_the_rule_and_the_key(records: list[dict[str, object]], m
 
 
 def test_the_selector_message_lists_the_allowed_values() -> None:
-    with pytest.raises(ValueError, match=r"\['CASH', 'POSITION', 'TRADE'\] or '\*'$"):
+    with pytest.raises(ValueError, match=r"\['CASH', 'CASH_FLOW', 'POSITION', 'TRADE'\] or '\*'$"):
         ToleranceRules.from_records([{"scope": "HOLDING"}])
 
 

@@ -90,7 +90,11 @@ def test_a_sell_not_booked_is_missing_with_its_units_as_the_difference() -> None
     )
     assert missing.item_key == trade_item_key(M, "F1", K.MISSING_AT_CUSTODIAN)
     assert (missing.fill_id, missing.custodian_refs, missing.caused_by) == ("F1", (), ("mkt-1",))
-    assert missing.description == "fill F1 (AAPL SELL 1,500): not booked by the custodian (due by 2024-03-08)"
+    # The booking deadline is named as one, and the settle date as the settle date (never "due").
+    assert missing.description == (
+        "fill F1 (AAPL SELL 1,500): not booked by the custodian by its booking deadline, the day end of"
+        " 2024-03-08 (contractual settlement 2024-03-12)"
+    )
 
 
 def test_the_booking_grace_ends_on_its_due_date() -> None:
@@ -98,7 +102,9 @@ def test_the_booking_grace_ends_on_its_due_date() -> None:
     # traded Friday, grace 2 business days: due Tuesday; a timing item through Monday, a break on Tuesday
     outcomes = [check([fill()], [], today, config=config)[0].outcome for today in (FRI, MON, TUE, WED)]
     assert outcomes == [Outcome.TIMING, Outcome.TIMING, Outcome.BREAK, Outcome.BREAK]
-    assert check([fill()], [], MON, config=config)[0].description.endswith("(due by 2024-03-12)")
+    assert check([fill()], [], MON, config=config)[0].description.endswith(
+        "booking deadline, the day end of 2024-03-12 (contractual settlement 2024-03-12)"
+    )
 
 
 def test_fills_and_records_traded_after_today_are_not_checked_yet() -> None:
@@ -215,7 +221,61 @@ def test_a_settlement_date_mismatch_names_both_dates() -> None:
         WED,
     )
     assert late.quantity_difference is None and late.amount_difference is None
-    assert late.description == "fill F1 (AAPL BUY 100): custodian C1 settles 2024-03-13, the book 2024-03-12"
+    assert late.description == (
+        "fill F1 (AAPL BUY 100): custodian C1 booked settlement on 2024-03-13, the book 2024-03-12"
+    )
+
+
+def settled(on: dt.date | None, failed: dt.date | None = None, reason: str = "") -> CustodianTradeRecord:
+    """F1's booking (contractual settle date Tuesday), settled on `on` (None: not yet)."""
+    return CustodianTradeRecord(
+        "C1", "F1", M, "AAPL", "BUY", D(100), D("10.00"), "USD", FRI, TUE, "cus-1",
+        settled_on=on, failed_on=failed, fail_reason=reason,
+    )  # fmt: skip
+
+
+def test_a_trade_not_settled_by_its_settle_date_breaks_at_that_day_end() -> None:
+    # Due Tuesday: nothing on Monday, a break at Tuesday's day end (the edge) and after.
+    assert check([fill()], [settled(None)], MON) == ()
+    (due,) = check([fill()], [settled(None)], TUE)
+    assert (due.kind, due.outcome, due.book_date, due.other_date) == (
+        K.SETTLEMENT_DATE_MISMATCH,
+        Outcome.BREAK,
+        TUE,
+        None,
+    )
+    assert due.item_key == trade_item_key(M, "F1", K.SETTLEMENT_DATE_MISMATCH)
+    assert due.description == (
+        "fill F1 (AAPL BUY 100): custodian C1 has not settled by the contractual settle date 2024-03-12"
+        " (0 business day(s) late so far)"
+    )
+    (later,) = check([fill()], [settled(None, TUE, "counterparty failed to deliver")], WED)
+    assert later.description.endswith(
+        "(1 business day(s) late so far; failed on 2024-03-12: counterparty failed to deliver)"
+    )
+    (silent,) = check([fill()], [settled(None, TUE)], WED)
+    assert silent.description.endswith("failed on 2024-03-12: no reason given)")
+
+
+def test_a_trade_settled_on_its_date_gives_no_finding_and_a_late_one_a_closing_record() -> None:
+    assert check([fill()], [settled(TUE)], WED) == ()
+    # Settled Thursday, two business days after Tuesday: matched now, with the days late on record.
+    (closing,) = check([fill()], [settled(dt.date(2024, 3, 14))], dt.date(2024, 3, 14))
+    assert (closing.kind, closing.outcome, closing.book_date, closing.other_date) == (
+        K.SETTLEMENT_DATE_MISMATCH,
+        Outcome.MATCHED,
+        TUE,
+        dt.date(2024, 3, 14),
+    )
+    assert closing.description == (
+        "fill F1 (AAPL BUY 100): custodian C1 settled on 2024-03-14, 2 business day(s) late"
+        " (contractual settle date 2024-03-12)"
+    )
+    (early,) = check([fill()], [settled(MON)], MON)
+    assert (early.outcome, early.other_date) == (Outcome.MATCHED, MON)
+    assert early.description.endswith(
+        "settled on 2024-03-11, 1 business day(s) early (contractual settle date 2024-03-12)"
+    )
 
 
 def test_one_record_can_carry_several_findings_sorted_by_item_key() -> None:
@@ -289,7 +349,8 @@ def test_a_finding_carries_every_field_of_the_fill() -> None:
         other_quantity=D(0),
         quantity_difference=D(-3),
         caused_by=("mkt-1",),
-        description="fill F1 (AAPL BUY 3): not booked by the custodian (due by 2024-03-08)",
+        description="fill F1 (AAPL BUY 3): not booked by the custodian by its booking deadline, the day end"
+        " of 2024-03-08 (contractual settlement 2024-03-12)",
     )
 
 

@@ -24,14 +24,19 @@ from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.common.status import details_of, status_from_error
+from tests.recon.process.unexplained import book_unexplained_fee, business_days
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import wait_until
 
 DAYS = 60
-# The outages, in business days elapsed (kill at the first, restart at the second). Seed 7 from
-# 2020-02-03 ages cash breaks into suspense on days 37, 38 (2020-03-25, -26) and 55 (2020-04-21),
-# a day end in each window; the test checks that the steady run posted a journal inside one.
+# The outages, in business days elapsed (kill at the first, restart at the second). Suspense holds
+# only unexplained cash, so each ledger is given some before recon starts: a fee the bank never
+# charged, booked on EQ-EUR (no custodian fault of EQ-EUR is open from day 6 to day 54 of seed 7
+# from 2020-02-03, so nothing explains it) effective on day 34 (2020-03-20) and reversed on day 54
+# (2020-04-20). recon posts it to suspense on day 37, 3 business days old, inside the first outage,
+# and reverses it on day 54, inside the second; the test checks that the steady run did.
 OUTAGES = ((35, 40), (52, 57))
+FEE_DAY, REVERSAL_DAY = 34, 54
 WORLD = {
     "OPSUITE_SEED": "7",
     "OPSUITE_START": "2020-02-03",
@@ -123,8 +128,11 @@ def test_a_ledger_killed_mid_run_changes_no_break_and_no_suspense_journal(tmp_pa
         }
         processes += ledgers.values()
         recons = {}
+        days = business_days(dt.date.fromisoformat(WORLD["OPSUITE_START"]), DAYS)
         for name, ledger in ledgers.items():
-            assert ledger.wait_listening(), ledger.log_text()[-3000:]
+            book_unexplained_fee(
+                ledger, "EQ-EUR", "EUR", "2500.00", days[FEE_DAY - 1], reversed_on=days[REVERSAL_DAY - 1]
+            )
             recons[name] = start_service(
                 "recon", tmp_path / f"{name}-recon", {**followed, "OPSUITE_LEDGER_ADDR": ledger.address}
             )
@@ -204,18 +212,25 @@ def test_a_ledger_killed_mid_run_changes_no_break_and_no_suspense_journal(tmp_pa
         assert _breaks(recon) == expected
         # The same suspense journals (effective date, amounts, memo, key), once each, in each ledger.
         journals = {name: _suspense(ledger) for name, ledger in ledgers.items()}
-        by_break = {
-            name: {j.caused_by[0]: _journal_text(j) for j in found} for name, found in journals.items()
+        by_key = {
+            name: {j.idempotency_key: _journal_text(j) for j in found} for name, found in journals.items()
         }
-        assert by_break["victim"] == by_break["steady"]
+        assert by_key["victim"] == by_key["steady"]
         for name in ("steady", "victim"):
-            assert len(journals[name]) == len(by_break[name]), f"a break posted twice to the {name} ledger"
-            assert _journal_ids(recons[name]) == {j.caused_by[0]: j.journal_id for j in journals[name]}
+            assert len(journals[name]) == len(by_key[name]), (
+                f"a break version posted twice to the {name} ledger"
+            )
+            # each break records its latest journal (the highest version)
+            latest = {
+                j.caused_by[0]: j.journal_id for j in sorted(journals[name], key=lambda j: j.idempotency_key)
+            }
+            assert _journal_ids(recons[name]) == latest
 
-        # The outages were where it matters: a suspense journal was due inside one of them.
-        assert len(expected) >= 3 and journals["steady"], "the run should raise breaks and post to suspense"
-        due = {_date(j.effective_date) for j in journals["steady"]}
-        assert any(start < day <= end for day in due for start, end in outage_dates), (due, outage_dates)
+        # The outages were where it matters: the posting and the reversal were due inside them.
+        assert len(expected) >= 3, "the run should raise breaks"
+        due = sorted(_date(j.effective_date) for j in journals["steady"])
+        assert due == [days[FEE_DAY - 1 + 3], days[REVERSAL_DAY - 1]], due
+        assert all(any(start < day <= end for start, end in outage_dates) for day in due), (due, outage_dates)
         # While the ledger was down recon said why, and refused an on-demand check, changing nothing.
         assert any(r.startswith("waiting for the ledger to book market seq ") for r in reasons), reasons
         assert any("UNAVAILABLE" in r for r in reasons), reasons

@@ -1,5 +1,8 @@
 """Restart recon in the middle of a live run: its breaks keep their ids and ages, nothing is
 raised twice, and no suspense journal is posted twice (compared with a recon never interrupted).
+The ledger is given unexplained cash to post (a fee the bank never charged on EQ-EUR, booked on day
+8 and reversed on day 20: no custodian fault of EQ-EUR is open then), so suspense is posted on day
+11 and reversed on day 20 while the victim is killed and restarted.
 
 Both recons wait for the ledger at every day end (a check never runs without it), so a ledger slow
 to answer on a busy machine delays a check instead of changing it."""
@@ -7,6 +10,7 @@ to answer on a busy machine delays a check instead of changing it."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import signal
 from pathlib import Path
 
@@ -16,6 +20,7 @@ import pytest
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from tests.recon.process.unexplained import book_unexplained_fee, business_days
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import wait_until
 
@@ -54,6 +59,8 @@ def test_a_recon_killed_mid_run_ends_like_one_never_interrupted(tmp_path: Path) 
         ledger = start_service("ledger", tmp_path / "ledger", {**env, "OPSUITE_MARKET_ADDR": market.address})
         processes.append(ledger)
         assert ledger.wait_listening(), ledger.log_text()[-3000:]
+        days = business_days(dt.date.fromisoformat(env["OPSUITE_START"]), DAYS)
+        book_unexplained_fee(ledger, "EQ-EUR", "EUR", "2500.00", days[7], reversed_on=days[19])
         # The recons start with the ledger, as `opsuite up` could: they wait for it to book each day end.
         wired = {**env, "OPSUITE_MARKET_ADDR": market.address, "OPSUITE_LEDGER_ADDR": ledger.address}
         steady = start_service("recon", tmp_path / "steady", wired)
@@ -99,15 +106,20 @@ def test_a_recon_killed_mid_run_ends_like_one_never_interrupted(tmp_path: Path) 
         expected, actual = _breaks(steady), _breaks(survivor)
         assert actual == expected
         posted = {b[6] for b in expected.values() if b[6]}
-        assert len(expected) >= 3 and posted, "the run should raise breaks and age some into suspense"
+        assert len(expected) >= 3 and posted, (
+            "the run should raise breaks and post unexplained cash to suspense"
+        )
         with grpc.insecure_channel(ledger.address) as channel:
             journals = (
                 ledger_pb2_grpc.LedgerServiceStub(channel)
                 .GetLedger(ledger_pb2.GetLedgerRequest(kind=ledger_pb2.JOURNAL_KIND_SUSPENSE, page_size=1000))
                 .journals
             )
-        # Two recons and three recon processes, one journal per aged cash break.
-        assert sorted(j.journal_id for j in journals) == sorted(posted)
+        # Two recons and three recon processes, one journal per break and version: the posting and
+        # its reversal, the latest of which each break records.
+        keys = sorted(j.idempotency_key for j in journals)
+        assert len(keys) == len(set(keys)) == 2 and keys[0].endswith(":v1") and keys[1].endswith(":v2"), keys
+        assert posted <= {j.journal_id for j in journals}
     finally:
         for process in reversed(processes):
             process.stop()

@@ -1,5 +1,7 @@
 """As a user would: `opsuite up`, drop a trade at the custodian, watch recon raise the break at the
-next day end, see it age into the ledger's suspense account, and follow it with `opsuite trace`."""
+next day end, see it close itself when the custodian books the trade late (naming that booking), with
+nothing posted to the ledger's suspense account (the ledger's cash never left the bank's), and follow
+it with `opsuite trace`."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_a_dropped_trade_from_tick_to_suspense_journal(tmp_path: Path) -> None:
+def test_a_dropped_trade_from_tick_to_its_late_booking(tmp_path: Path) -> None:
     env = _env(tmp_path)
     # 80 days at 3 a second: room for the fault, injected once every service serves (later on a
     # busy machine), to be found and to age into suspense before the market's last day.
@@ -68,9 +70,9 @@ def test_a_dropped_trade_from_tick_to_suspense_journal(tmp_path: Path) -> None:
                 )
             )
 
-            # Follow recon's changes as they happen until the dropped trade's cash break reaches suspense.
+            # Follow recon's changes as they happen until the dropped trade's break closes itself.
             dropped: recon_pb2.Break | None = None
-            posted: recon_pb2.Break | None = None
+            closed: recon_pb2.Break | None = None
             watch = recon.WatchBreaks(recon_pb2.WatchBreaksRequest(), timeout=120)
             for change in watch:
                 record = change.record
@@ -81,36 +83,43 @@ def test_a_dropped_trade_from_tick_to_suspense_journal(tmp_path: Path) -> None:
                 )
                 if applied.status != market_pb2.FAULT_STATUS_APPLIED:
                     continue
-                ours = set(applied.event_ids) & set(record.caused_by) or record.fill_id == applied.fill_id
+                ours = record.fill_id == applied.fill_id and record.scope == recon_pb2.SCOPE_TRADE
                 if ours and record.kind == recon_pb2.BREAK_KIND_MISSING_AT_CUSTODIAN and dropped is None:
                     dropped = record
                     # Raised at the first day end after the trade: first seen on the fault's date.
                     assert (record.first_seen_date.year, record.first_seen_date.month, record.first_seen_date.day) == (
                         applied.applied_date.year, applied.applied_date.month, applied.applied_date.day,
                     )  # fmt: skip
-                if ours and record.suspense_journal_id:
-                    posted = record
+                    assert "booking deadline" in record.description and "due by" not in record.description
+                if ours and record.status == recon_pb2.BREAK_STATUS_RESOLVED:
+                    closed = record
                     break
             watch.cancel()
             assert dropped is not None, "recon never raised the dropped trade"
-            assert posted is not None and posted.age_business_days >= 3
-            [journal] = ledger.GetLedger(
+            assert closed is not None and closed.break_id == dropped.break_id
+            corrected = next(
+                f
+                for f in market.ListInjectedFaults(market_pb2.ListInjectedFaultsRequest()).faults
+                if f.fault_id == fault.fault_id
+            )
+            # closed at the day end the custodian booked it, by that booking
+            assert closed.resolved_by_event_id in corrected.correction_event_ids
+            assert closed.last_seen_date.SerializeToString() != b"" and corrected.HasField("corrected_date")
+            journals = ledger.GetLedger(
                 ledger_pb2.GetLedgerRequest(
-                    mandate_id=posted.mandate_id, kind=ledger_pb2.JOURNAL_KIND_SUSPENSE
+                    mandate_id=closed.mandate_id, kind=ledger_pb2.JOURNAL_KIND_SUSPENSE
                 )
             ).journals
-            assert journal.journal_id == posted.suspense_journal_id and posted.break_id in journal.memo
-            assert journal.trace_id == posted.trace_id
+            assert list(journals) == []
 
             trace = subprocess.run(
-                [sys.executable, "-m", "services.cli", "trace", posted.break_id],
+                [sys.executable, "-m", "services.cli", "trace", closed.break_id],
                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
             )  # fmt: skip
             assert trace.returncode == 0, trace.stderr
             out = trace.stdout
-            order = [out.index(marker) for marker in ("trade.fill", "break.opened", "journal.posted")]
+            order = [out.index(marker) for marker in ("trade.fill", "break.opened", "break.resolved")]
             assert order == sorted(order), out
-            assert f"ldg-{journal.journal_id}" in out
     finally:
         up.send_signal(signal.SIGINT)
         rest, _ = up.communicate(timeout=60)

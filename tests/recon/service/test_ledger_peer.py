@@ -3,7 +3,8 @@
 A day-end check waits for the ledger as long as it takes (pausing 0.5 s doubling to 10 s), says why
 on health meanwhile and takes it back once the ledger answers; it ends at once when recon stops. An
 on-demand check asks once and says why not. A suspense journal is posted once the ledger answers,
-the same request every time (so the same effective date and idempotency key).
+the same request every time (so the same effective date and idempotency key: the break's and its
+version).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from services.recon.app import PEER_CHANNEL_OPTIONS
 from services.recon.checker import DayEndChecker
 from services.recon.domain.check import Reference
 from services.recon.domain.followed import DayEnd, FollowedState
-from services.recon.domain.records import BreakKind, Scope
+from services.recon.domain.records import Break, BreakKind, Comparison, Scope
+from services.recon.domain.suspense import due_journal
 from services.recon.peers import ledger as ledger_peer
 from services.recon.peers.ledger import LedgerPeer, LedgerUnavailable, reconnection
 from services.recon.peers.stopping import Stopped
@@ -155,9 +157,10 @@ def address() -> str:
     return f"127.0.0.1:{free_port('127.0.0.1')}"
 
 
-def cash_break(**changes: object) -> object:
+def cash_break(**changes: object) -> Break:
     fields: dict[str, object] = {
         "kind": BreakKind.CASH_MISMATCH,
+        "comparison": Comparison.LEDGER_VS_CUSTODIAN,
         "scope": Scope.CASH,
         "currency": "USD",
         "amount_difference": Decimal("-12.34"),
@@ -392,23 +395,39 @@ async def test_an_on_demand_check_behind_a_day_end_check_that_answers_runs_after
 # ---------------------------------------------------------------- suspense journals
 
 
+def posting(brk: Break):  # type: ignore[no-untyped-def]
+    journal = due_journal(brk, CONFIG, DAY_END.date)
+    assert journal is not None
+    return journal
+
+
 async def test_a_suspense_journal_is_posted_once_the_ledger_answers_with_the_same_request(
     address: str,
 ) -> None:
     brk = cash_break()
     async with ledger_on(address) as ledger, peer_of(address) as (peer, health, _):
         ledger.posts = [unavailable, unavailable, posted("J-7")]
-        journal_id = await peer.post_suspense(brk, "", 3)  # type: ignore[arg-type]
+        journal_id = await peer.post_journal(brk, posting(brk), "")
     assert journal_id == "J-7"
     first, *again = ledger.post_requests
     assert again == [first, first]  # the same journal, so the ledger's idempotency holds
-    assert first.idempotency_key == "recon:suspense:BRK-1:3bd"
-    assert first.effective_date == common_pb2.Date(year=2024, month=3, day=13)  # the break's last-seen day
+    assert first.idempotency_key == "recon:suspense:BRK-1:v1"
+    assert first.effective_date == common_pb2.Date(year=2024, month=3, day=13)  # the day end that made it due
+    # custodian minus ledger is -12.34: the ledger's cash comes down to the custodian's, suspense takes it
+    assert [(p.account, p.amount.amount.value) for p in first.postings] == [
+        ("Assets:Cash:USD", "-12.34"),
+        ("Assets:Suspense:USD", "12.34"),
+    ]
+    assert (first.kind, list(first.caused_by), first.posted_by) == (
+        ledger_pb2.JOURNAL_KIND_SUSPENSE,
+        ["BRK-1"],
+        "recon",
+    )
     assert health.events == [
         (
             "down",
             "ledger",
-            "waiting for the ledger to post break BRK-1 to suspense: "
+            "waiting for the ledger to post recon:suspense:BRK-1:v1: "
             f"the ledger answered UNAVAILABLE: {RESTARTING}",
         ),
         ("up", "ledger"),
@@ -416,16 +435,18 @@ async def test_a_suspense_journal_is_posted_once_the_ledger_answers_with_the_sam
 
 
 async def test_a_suspense_journal_the_ledger_refuses_is_not_waited_for(address: str) -> None:
+    brk = cash_break()
     async with ledger_on(address) as ledger, peer_of(address) as (peer, health, _):
         ledger.posts = [refused(grpc.StatusCode.INVALID_ARGUMENT)]
-        assert await peer.post_suspense(cash_break(), "", 3) == ""  # type: ignore[arg-type]
+        assert await peer.post_journal(brk, posting(brk), "") == ""
         ledger.posts = [refused(grpc.StatusCode.ALREADY_EXISTS, journal_id="J-0")]
-        assert await peer.post_suspense(cash_break(), "", 3) == "J-0"  # type: ignore[arg-type]
+        assert await peer.post_journal(brk, posting(brk), "") == "J-0"
     assert len(ledger.post_requests) == 2 and health.events == []
 
 
 async def test_a_suspense_journal_of_an_on_demand_check_is_tried_once(address: str) -> None:
+    brk = cash_break()
     async with ledger_on(address) as ledger, peer_of(address) as (peer, health, _):
         ledger.posts = [unavailable]
-        assert await peer.post_suspense(cash_break(), "", 3, wait=False) == ""  # type: ignore[arg-type]
+        assert await peer.post_journal(brk, posting(brk), "", wait=False) == ""
     assert len(ledger.post_requests) == 1 and health.events == []

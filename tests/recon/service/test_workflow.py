@@ -164,3 +164,35 @@ async def test_run_check_while_recon_drains_is_unavailable_and_runs_nothing(serv
         message, _, _ = await refused(served.stub.RunCheck(pb.RunCheckRequest()), grpc.StatusCode.UNAVAILABLE)
     assert "recon is shutting down" in message and "retry RunCheck" in message
     assert asked == []
+
+
+async def test_writing_a_break_off_hands_it_to_the_write_off_poster(serve: ServeFactory) -> None:
+    written: list[str] = []
+
+    async def write_off(break_id: str) -> None:
+        written.append(break_id)
+
+    async with serve(write_off=write_off) as s:
+        (first, second, *_) = s.store.open_breaks()
+        await s.stub.UpdateBreak(
+            pb.UpdateBreakRequest(break_id=first.break_id, actor="ana", comment="looking")
+        )
+        assert written == []  # only a write-off posts anything
+        detail = await s.stub.UpdateBreak(
+            pb.UpdateBreakRequest(break_id=second.break_id, actor="ana", status=pb.BREAK_STATUS_WRITTEN_OFF)
+        )
+        assert written == [second.break_id]
+        assert detail.record.status == pb.BREAK_STATUS_WRITTEN_OFF
+
+
+async def test_list_breaks_filters_the_items_to_work_and_a_parents_children(served: Served) -> None:
+    everything = (await served.stub.ListBreaks(pb.ListBreaksRequest(page_size=100))).breaks
+    top = (await served.stub.ListBreaks(pb.ListBreaksRequest(top_level_only=True))).breaks
+    assert [b.break_id for b in top] == [b.break_id for b in everything if not b.parent_break_id]
+    none = await served.stub.ListBreaks(pb.ListBreaksRequest(parent_break_id=everything[0].break_id))
+    assert list(none.breaks) == []
+    _, violations, _ = await refused(
+        served.stub.ListBreaks(pb.ListBreaksRequest(parent_break_id="B" * 300)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert "parent_break_id" in violations

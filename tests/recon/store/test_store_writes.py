@@ -12,8 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from services.recon.domain.breaks import TransitionRefused, break_id_for, record_suspense, update
+from services.recon.domain.breaks import TransitionRefused, break_id_for, update
 from services.recon.domain.records import ActionKind, Break, BreakAction, BreakStatus, TimingItem
+from services.recon.domain.suspense import LedgerJournal, record_journal
 from services.recon.store import (
     SQLITE_FILE,
     ChangeKind,
@@ -272,7 +273,12 @@ def test_apply_update_records_actions_and_one_change(store: ReconStore) -> None:
 def test_suspense_posting_is_a_change_too(store: ReconStore) -> None:
     advanced, _ = check(store, MON, MONDAY)
     cash = next(b for b in advanced.breaks if b.currency == "USD" and b.instrument_id == "")
-    posted, action = record_suspense(cash, "J-42", at=AT, sim_time=SIM)
+    twelve = Decimal("12.00")
+    journal = LedgerJournal(
+        cash.break_id, cash.mandate_id, "USD", ActionKind.POSTED_TO_SUSPENSE, f"recon:suspense:{cash.break_id}:v1", 1, MON,
+        twelve, (("Assets:Cash:USD", twelve), ("Assets:Suspense:USD", -twelve)), "memo",
+    )  # fmt: skip
+    posted, action = record_journal(cash, journal, "J-42", at=AT, sim_time=SIM)
     result = store.commit_check((), [posted], [action], cursor=None, state=None)
     [change] = result.changes
     assert (change.kind, change.action, change.record.suspense_journal_id) == (
@@ -280,6 +286,10 @@ def test_suspense_posting_is_a_change_too(store: ReconStore) -> None:
         action,
         "J-42",
     )
+    # What it holds and the action's amount are stored exactly.
+    stored = store.get_break(cash.break_id)
+    assert stored is not None and (stored.suspense_amount, stored.suspense_version) == (twelve, 1)
+    assert store.actions(cash.break_id)[-1].amount == twelve
 
 
 def test_timing_items_are_replaced_per_mandate_and_comparison(store: ReconStore) -> None:

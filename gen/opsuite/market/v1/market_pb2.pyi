@@ -98,6 +98,39 @@ CASH_FLOW_KIND_REDEMPTION: CashFlowKind.ValueType  # 4
 CASH_FLOW_KIND_FEE: CashFlowKind.ValueType  # 5
 Global___CashFlowKind: _TypeAlias = CashFlowKind  # noqa: Y015
 
+class _CorrectionKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CorrectionKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CorrectionKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CORRECTION_KIND_UNSPECIFIED: _CorrectionKind.ValueType  # 0
+    CORRECTION_KIND_CANCEL_TRADE: _CorrectionKind.ValueType  # 1
+    """A booking (custodian.trade) is cancelled: a duplicate, or a mistyped trade
+    that rebooked_ref replaces with the right figures.
+    """
+    CORRECTION_KIND_VALUE_DATE: _CorrectionKind.ValueType  # 2
+    """A custodian.cashflow's wrong value date is corrected (back-valued)."""
+    CORRECTION_KIND_INCOME_ADJUSTMENT: _CorrectionKind.ValueType  # 3
+    """A dividend or coupon the custodian paid on a holding that a correction
+    changed is adjusted by the difference.
+    """
+
+class CorrectionKind(_CorrectionKind, metaclass=_CorrectionKindEnumTypeWrapper): ...
+
+CORRECTION_KIND_UNSPECIFIED: CorrectionKind.ValueType  # 0
+CORRECTION_KIND_CANCEL_TRADE: CorrectionKind.ValueType  # 1
+"""A booking (custodian.trade) is cancelled: a duplicate, or a mistyped trade
+that rebooked_ref replaces with the right figures.
+"""
+CORRECTION_KIND_VALUE_DATE: CorrectionKind.ValueType  # 2
+"""A custodian.cashflow's wrong value date is corrected (back-valued)."""
+CORRECTION_KIND_INCOME_ADJUSTMENT: CorrectionKind.ValueType  # 3
+"""A dividend or coupon the custodian paid on a holding that a correction
+changed is adjusted by the difference.
+"""
+Global___CorrectionKind: _TypeAlias = CorrectionKind  # noqa: Y015
+
 class _ClockMode:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -162,6 +195,9 @@ class _FaultStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FaultStat
     FAULT_STATUS_PENDING: _FaultStatus.ValueType  # 1
     """Scheduled, waiting for a target (the next fill, price or cash flow)."""
     FAULT_STATUS_APPLIED: _FaultStatus.ValueType  # 2
+    """Applied to its target. It stays APPLIED once the custodian has corrected
+    it: corrected_date says when.
+    """
 
 class FaultStatus(_FaultStatus, metaclass=_FaultStatusEnumTypeWrapper): ...
 
@@ -169,6 +205,9 @@ FAULT_STATUS_UNSPECIFIED: FaultStatus.ValueType  # 0
 FAULT_STATUS_PENDING: FaultStatus.ValueType  # 1
 """Scheduled, waiting for a target (the next fill, price or cash flow)."""
 FAULT_STATUS_APPLIED: FaultStatus.ValueType  # 2
+"""Applied to its target. It stays APPLIED once the custodian has corrected
+it: corrected_date says when.
+"""
 Global___FaultStatus: _TypeAlias = FaultStatus  # noqa: Y015
 
 @_typing.final
@@ -282,6 +321,7 @@ class MarketEvent(_message.Message):
     CUSTODIAN_CASH_FLOW_FIELD_NUMBER: _builtins.int
     CUSTODIAN_STATEMENT_FIELD_NUMBER: _builtins.int
     DAY_END_FIELD_NUMBER: _builtins.int
+    CUSTODIAN_CORRECTION_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def envelope(self) -> _common_pb2.EventEnvelope: ...
     @_builtins.property
@@ -332,6 +372,10 @@ class MarketEvent(_message.Message):
     def day_end(self) -> Global___DayEnd:
         """kind clock.day_end"""
 
+    @_builtins.property
+    def custodian_correction(self) -> Global___CustodianCorrection:
+        """kind custodian.correction"""
+
     def __init__(
         self,
         *,
@@ -348,12 +392,13 @@ class MarketEvent(_message.Message):
         custodian_cash_flow: Global___CustodianCashFlow | None = ...,
         custodian_statement: Global___CustodianStatement | None = ...,
         day_end: Global___DayEnd | None = ...,
+        custodian_correction: Global___CustodianCorrection | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["regime", "price", "fx", "fill", "confirmation", "custodian_trade", "settlement", "corporate_action", "cash_flow", "custodian_cash_flow", "custodian_statement", "day_end"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["regime", "price", "fx", "fill", "confirmation", "custodian_trade", "settlement", "corporate_action", "cash_flow", "custodian_cash_flow", "custodian_statement", "day_end", "custodian_correction"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -639,7 +684,10 @@ Global___Confirmation: _TypeAlias = Confirmation  # noqa: Y015
 
 @_typing.final
 class CustodianTrade(_message.Message):
-    """A trade as the custodian booked it; may differ from the fill."""
+    """A trade as the custodian booked it; may differ from the fill. A fill the
+    custodian missed is booked late: a custodian.trade on the day it is booked,
+    with the fill's trade and settle dates.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -653,11 +701,17 @@ class CustodianTrade(_message.Message):
     NET_AMOUNT_FIELD_NUMBER: _builtins.int
     TRADE_DATE_FIELD_NUMBER: _builtins.int
     SETTLE_DATE_FIELD_NUMBER: _builtins.int
+    REPLACES_REF_FIELD_NUMBER: _builtins.int
     custodian_ref: _builtins.str
     fill_id: _builtins.str
     mandate_id: _builtins.str
     instrument_id: _builtins.str
     side: Global___Side.ValueType
+    replaces_ref: _builtins.str
+    """A rebooking: the custodian_ref of the booking it replaces, which a
+    custodian.correction (CORRECTION_KIND_CANCEL_TRADE) cancelled just before.
+    Empty for a first booking.
+    """
     @_builtins.property
     def quantity(self) -> _common_pb2.Decimal: ...
     @_builtins.property
@@ -681,10 +735,11 @@ class CustodianTrade(_message.Message):
         net_amount: _common_pb2.Money | None = ...,
         trade_date: _common_pb2.Date | None = ...,
         settle_date: _common_pb2.Date | None = ...,
+        replaces_ref: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["net_amount", b"net_amount", "price", b"price", "quantity", b"quantity", "settle_date", b"settle_date", "trade_date", b"trade_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["custodian_ref", b"custodian_ref", "fill_id", b"fill_id", "instrument_id", b"instrument_id", "mandate_id", b"mandate_id", "net_amount", b"net_amount", "price", b"price", "quantity", b"quantity", "settle_date", b"settle_date", "side", b"side", "trade_date", b"trade_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["custodian_ref", b"custodian_ref", "fill_id", b"fill_id", "instrument_id", b"instrument_id", "mandate_id", b"mandate_id", "net_amount", b"net_amount", "price", b"price", "quantity", b"quantity", "replaces_ref", b"replaces_ref", "settle_date", b"settle_date", "side", b"side", "trade_date", b"trade_date"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -874,6 +929,94 @@ class CustodianCashFlow(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CustodianCashFlow: _TypeAlias = CustodianCashFlow  # noqa: Y015
+
+@_typing.final
+class CustodianCorrection(_message.Message):
+    """The custodian corrects one of its own earlier records (kind
+    custodian.correction). The envelope's caused_by names the custodian event it
+    corrects (the cancelled custodian.trade, the mis-dated custodian.cashflow; for
+    an income adjustment, the correcting event, then the custodian.cashflow or
+    cashflow.* it adjusts). Statements and snapshots from this event on reflect it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CORRECTION_REF_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    CUSTODIAN_REF_FIELD_NUMBER: _builtins.int
+    REBOOKED_REF_FIELD_NUMBER: _builtins.int
+    FILL_ID_FIELD_NUMBER: _builtins.int
+    CASH_FLOW_ID_FIELD_NUMBER: _builtins.int
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    INSTRUMENT_ID_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    CASH_AMOUNT_FIELD_NUMBER: _builtins.int
+    VALUE_DATE_FIELD_NUMBER: _builtins.int
+    CORRECTION_DATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    correction_ref: _builtins.str
+    """The custodian's own reference of the correction, CUS-CX-nnnnnnn."""
+    kind: Global___CorrectionKind.ValueType
+    custodian_ref: _builtins.str
+    """The record corrected: the custodian.trade's ref (CANCEL_TRADE), the
+    custodian.cashflow's ref (VALUE_DATE, INCOME_ADJUSTMENT; empty when the
+    custodian had paid nothing).
+    """
+    rebooked_ref: _builtins.str
+    """CANCEL_TRADE: the custodian.trade that replaces the cancelled booking, with
+    the fill's right quantity and price (it follows in the same day); empty when
+    nothing replaces it (a duplicate).
+    """
+    fill_id: _builtins.str
+    cash_flow_id: _builtins.str
+    mandate_id: _builtins.str
+    instrument_id: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def quantity(self) -> _common_pb2.Decimal:
+        """What moves at the custodian today, signed from the mandate's side as in
+        SettlementStatus. CANCEL_TRADE: the reversal of the cancelled booking's
+        settlement (a settled buy reverses -quantity and +cash); zero when it had
+        not settled. INCOME_ADJUSTMENT: the change of the entitled units, and the
+        cash credited (or debited when negative). VALUE_DATE: zero.
+        """
+
+    @_builtins.property
+    def cash_amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def value_date(self) -> _common_pb2.Date:
+        """VALUE_DATE: the right value date; INCOME_ADJUSTMENT: the income's pay date.
+        Unset for CANCEL_TRADE.
+        """
+
+    @_builtins.property
+    def correction_date(self) -> _common_pb2.Date:
+        """The business day of the correction."""
+
+    def __init__(
+        self,
+        *,
+        correction_ref: _builtins.str = ...,
+        kind: Global___CorrectionKind.ValueType = ...,
+        custodian_ref: _builtins.str = ...,
+        rebooked_ref: _builtins.str = ...,
+        fill_id: _builtins.str = ...,
+        cash_flow_id: _builtins.str = ...,
+        mandate_id: _builtins.str = ...,
+        instrument_id: _builtins.str = ...,
+        quantity: _common_pb2.Decimal | None = ...,
+        cash_amount: _common_pb2.Money | None = ...,
+        value_date: _common_pb2.Date | None = ...,
+        correction_date: _common_pb2.Date | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cash_amount", b"cash_amount", "correction_date", b"correction_date", "quantity", b"quantity", "value_date", b"value_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cash_amount", b"cash_amount", "cash_flow_id", b"cash_flow_id", "correction_date", b"correction_date", "correction_ref", b"correction_ref", "custodian_ref", b"custodian_ref", "fill_id", b"fill_id", "instrument_id", b"instrument_id", "kind", b"kind", "mandate_id", b"mandate_id", "quantity", b"quantity", "reason", b"reason", "rebooked_ref", b"rebooked_ref", "value_date", b"value_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustodianCorrection: _TypeAlias = CustodianCorrection  # noqa: Y015
 
 @_typing.final
 class Position(_message.Message):
@@ -1447,6 +1590,8 @@ class InjectedFault(_message.Message):
     APPLIED_DATE_FIELD_NUMBER: _builtins.int
     EVENT_IDS_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
+    CORRECTED_DATE_FIELD_NUMBER: _builtins.int
+    CORRECTION_EVENT_IDS_FIELD_NUMBER: _builtins.int
     fault_id: _builtins.str
     kind: Global___FaultKind.ValueType
     status: Global___FaultStatus.ValueType
@@ -1462,7 +1607,23 @@ class InjectedFault(_message.Message):
     @_builtins.property
     def event_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Events that carry the fault (or, for a dropped trade, the fill the
-        custodian never booked).
+        custodian did not book).
+        """
+
+    @_builtins.property
+    def corrected_date(self) -> _common_pb2.Date:
+        """The business day the custodian corrected its error, unset while it has not
+        (and for vendor and FX faults, which nobody corrects): the late booking of a
+        dropped trade, the cancellation of a duplicate, the cancellation and
+        rebooking of a mistyped trade, the late settlement of a delayed or failed
+        one, the value-date correction of a dividend or coupon.
+        """
+
+    @_builtins.property
+    def correction_event_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The events by which the custodian corrected it: custodian.correction,
+        the late or rebooked custodian.trade and its custodian.settlement, the late
+        SETTLED custodian.settlement of a delay or fail, income adjustments.
         """
 
     def __init__(
@@ -1479,10 +1640,12 @@ class InjectedFault(_message.Message):
         applied_date: _common_pb2.Date | None = ...,
         event_ids: _abc.Iterable[_builtins.str] | None = ...,
         description: _builtins.str = ...,
+        corrected_date: _common_pb2.Date | None = ...,
+        correction_event_ids: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["applied_date", b"applied_date"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["applied_date", b"applied_date", "corrected_date", b"corrected_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_date", b"applied_date", "currency_pair", b"currency_pair", "description", b"description", "event_ids", b"event_ids", "fault_id", b"fault_id", "fill_id", b"fill_id", "instrument_id", b"instrument_id", "kind", b"kind", "mandate_id", b"mandate_id", "on_demand", b"on_demand", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_date", b"applied_date", "corrected_date", b"corrected_date", "correction_event_ids", b"correction_event_ids", "currency_pair", b"currency_pair", "description", b"description", "event_ids", b"event_ids", "fault_id", b"fault_id", "fill_id", b"fill_id", "instrument_id", b"instrument_id", "kind", b"kind", "mandate_id", b"mandate_id", "on_demand", b"on_demand", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -3,10 +3,14 @@
 isort:skip_file
 Three-way reconciliation of the internal book, the custodian and the
 ledger: positions per mandate and instrument, cash per mandate and
-currency, and trades. Differences within tolerance are matched; those
-explained by a known pending settlement are timing items until their
+currency, trades and cash flows. Differences within tolerance are matched;
+those explained by a known pending settlement are timing items until their
 settle date plus a grace period; the rest are breaks, durable objects with
-a stable id, aging in business days, a workflow and their lineage.
+a stable id, aging in business days, a workflow and their lineage. A
+position or cash break caused by a trade-level (or cash-flow) break is
+grouped under it (parent_break_id). Unexplained ledger-vs-custodian cash is
+posted to the ledger's suspense account and follows its break. The rules,
+with a worked example per break kind: services/recon/README.md.
 """
 
 from collections import abc as _abc
@@ -45,7 +49,9 @@ class _BreakKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BreakKind.V
     BREAK_KIND_DUPLICATE_AT_CUSTODIAN: _BreakKind.ValueType  # 5
     """The custodian booked one fill more than once."""
     BREAK_KIND_SETTLEMENT_DATE_MISMATCH: _BreakKind.ValueType  # 6
-    """The custodian settles (or books a corporate action) on another date."""
+    """The custodian settles a trade on another date (or has not settled it by
+    its settle date), or books a cash flow with another value date.
+    """
     BREAK_KIND_BOOK_VS_LEDGER_MISMATCH: _BreakKind.ValueType  # 7
     """The internal book and the ledger disagree on a quantity or cash balance."""
     BREAK_KIND_PRICE_MISMATCH: _BreakKind.ValueType  # 8
@@ -71,7 +77,9 @@ BREAK_KIND_CASH_MISMATCH: BreakKind.ValueType  # 4
 BREAK_KIND_DUPLICATE_AT_CUSTODIAN: BreakKind.ValueType  # 5
 """The custodian booked one fill more than once."""
 BREAK_KIND_SETTLEMENT_DATE_MISMATCH: BreakKind.ValueType  # 6
-"""The custodian settles (or books a corporate action) on another date."""
+"""The custodian settles a trade on another date (or has not settled it by
+its settle date), or books a cash flow with another value date.
+"""
 BREAK_KIND_BOOK_VS_LEDGER_MISMATCH: BreakKind.ValueType  # 7
 """The internal book and the ledger disagree on a quantity or cash balance."""
 BREAK_KIND_PRICE_MISMATCH: BreakKind.ValueType  # 8
@@ -115,6 +123,11 @@ class _ComparisonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Comparison
     COMPARISON_BOOK_VS_LEDGER: _Comparison.ValueType  # 2
     COMPARISON_CONFIRMATION_VS_BOOK: _Comparison.ValueType  # 3
     """Broker confirmations against fills."""
+    COMPARISON_LEDGER_VS_CUSTODIAN: _Comparison.ValueType  # 4
+    """The bank reconciliation: the ledger's cash (plus suspense) against the
+    custodian's. The ledger is the "book" side: differences are custodian
+    minus ledger.
+    """
 
 class Comparison(_Comparison, metaclass=_ComparisonEnumTypeWrapper):
     """The two books a check compares."""
@@ -124,6 +137,11 @@ COMPARISON_BOOK_VS_CUSTODIAN: Comparison.ValueType  # 1
 COMPARISON_BOOK_VS_LEDGER: Comparison.ValueType  # 2
 COMPARISON_CONFIRMATION_VS_BOOK: Comparison.ValueType  # 3
 """Broker confirmations against fills."""
+COMPARISON_LEDGER_VS_CUSTODIAN: Comparison.ValueType  # 4
+"""The bank reconciliation: the ledger's cash (plus suspense) against the
+custodian's. The ledger is the "book" side: differences are custodian
+minus ledger.
+"""
 Global___Comparison: _TypeAlias = Comparison  # noqa: Y015
 
 class _Scope:
@@ -136,14 +154,24 @@ class _ScopeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Scope.ValueType
     SCOPE_POSITION: _Scope.ValueType  # 1
     SCOPE_CASH: _Scope.ValueType  # 2
     SCOPE_TRADE: _Scope.ValueType  # 3
+    SCOPE_CASH_FLOW: _Scope.ValueType  # 4
+    """A dividend, coupon, subscription, redemption or fee, matched by its
+    reference (cash_flow_id), amount and value date.
+    """
 
 class Scope(_Scope, metaclass=_ScopeEnumTypeWrapper):
-    """What is compared: a holding, a cash balance or a single trade."""
+    """What is compared: a holding, a cash balance, a single trade or a single
+    cash flow.
+    """
 
 SCOPE_UNSPECIFIED: Scope.ValueType  # 0
 SCOPE_POSITION: Scope.ValueType  # 1
 SCOPE_CASH: Scope.ValueType  # 2
 SCOPE_TRADE: Scope.ValueType  # 3
+SCOPE_CASH_FLOW: Scope.ValueType  # 4
+"""A dividend, coupon, subscription, redemption or fee, matched by its
+reference (cash_flow_id), amount and value date.
+"""
 Global___Scope: _TypeAlias = Scope  # noqa: Y015
 
 class _ActionKind:
@@ -164,6 +192,12 @@ class _ActionKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ActionKind
     ACTION_KIND_POSTED_TO_SUSPENSE: _ActionKind.ValueType  # 8
     ACTION_KIND_REOPENED: _ActionKind.ValueType  # 9
     """A resolved break whose difference came back."""
+    ACTION_KIND_SUSPENSE_ADJUSTED: _ActionKind.ValueType  # 10
+    """A later suspense journal for the break: its difference changed."""
+    ACTION_KIND_SUSPENSE_REVERSED: _ActionKind.ValueType  # 11
+    """The suspense journal that took the break's suspense back to zero."""
+    ACTION_KIND_WRITE_OFF_POSTED: _ActionKind.ValueType  # 12
+    """The journal that wrote a written-off break off to profit and loss."""
 
 class ActionKind(_ActionKind, metaclass=_ActionKindEnumTypeWrapper):
     """What happened to a break."""
@@ -180,6 +214,12 @@ ACTION_KIND_AUTO_RESOLVED: ActionKind.ValueType  # 7
 ACTION_KIND_POSTED_TO_SUSPENSE: ActionKind.ValueType  # 8
 ACTION_KIND_REOPENED: ActionKind.ValueType  # 9
 """A resolved break whose difference came back."""
+ACTION_KIND_SUSPENSE_ADJUSTED: ActionKind.ValueType  # 10
+"""A later suspense journal for the break: its difference changed."""
+ACTION_KIND_SUSPENSE_REVERSED: ActionKind.ValueType  # 11
+"""The suspense journal that took the break's suspense back to zero."""
+ACTION_KIND_WRITE_OFF_POSTED: ActionKind.ValueType  # 12
+"""The journal that wrote a written-off break off to profit and loss."""
 Global___ActionKind: _TypeAlias = ActionKind  # noqa: Y015
 
 class _ChangeKind:
@@ -259,6 +299,11 @@ class Break(_message.Message):
     OPENED_IN_RUN_ID_FIELD_NUMBER: _builtins.int
     LAST_RUN_ID_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
+    PARENT_BREAK_ID_FIELD_NUMBER: _builtins.int
+    CASH_FLOW_ID_FIELD_NUMBER: _builtins.int
+    SUSPENSE_AMOUNT_FIELD_NUMBER: _builtins.int
+    SUSPENSE_VERSION_FIELD_NUMBER: _builtins.int
+    WRITE_OFF_JOURNAL_ID_FIELD_NUMBER: _builtins.int
     break_id: _builtins.str
     mandate_id: _builtins.str
     kind: Global___BreakKind.ValueType
@@ -285,7 +330,9 @@ class Break(_message.Message):
     resolved_by_event_id: _builtins.str
     """The event whose arrival made the difference go away (auto-resolution)."""
     suspense_journal_id: _builtins.str
-    """The ledger journal that posted an aged cash break to suspense."""
+    """The latest ledger journal that posted, adjusted or reversed this break's
+    suspense (ledger-vs-custodian cash breaks only).
+    """
     trace_id: _builtins.str
     """Trace of the check that opened it (32 lowercase hex digits)."""
     opened_in_run_id: _builtins.str
@@ -293,6 +340,17 @@ class Break(_message.Message):
     last_run_id: _builtins.str
     description: _builtins.str
     """One-line human description ("AAPL: book 1,200 vs custodian 1,000")."""
+    parent_break_id: _builtins.str
+    """Position and cash breaks: the trade-level or cash-flow break that
+    explains them (the oldest open one of the same mandate and instrument, or
+    currency); empty when none does. A break with a parent is grouped under
+    it and never escalated on its own.
+    """
+    cash_flow_id: _builtins.str
+    """Cash-flow breaks: the cash flow's reference."""
+    suspense_version: _builtins.int
+    write_off_journal_id: _builtins.str
+    """The journal that wrote the break off to profit and loss, once posted."""
     @_builtins.property
     def custodian_refs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -323,7 +381,10 @@ class Break(_message.Message):
 
     @_builtins.property
     def book_date(self) -> _common_pb2.Date:
-        """Settlement date mismatches: the dates on each side."""
+        """Settlement date mismatches: the dates on each side (trades: the
+        contractual settle date, and the date the custodian settled, unset while
+        it has not; cash flows: the book's date and the custodian's value date).
+        """
 
     @_builtins.property
     def other_date(self) -> _common_pb2.Date: ...
@@ -354,6 +415,13 @@ class Break(_message.Message):
         """Ids of the events that caused the break: the fill, the custodian
         message, the price tick (or, for a missing item, the event that is
         missing its counterpart).
+        """
+
+    @_builtins.property
+    def suspense_amount(self) -> _common_pb2.Money:
+        """Ledger-vs-custodian cash breaks: the cash its suspense journals have
+        moved so far (the sum of their Assets:Cash legs; zero once reversed or
+        written off), and how many journals that took.
         """
 
     def __init__(
@@ -398,10 +466,15 @@ class Break(_message.Message):
         opened_in_run_id: _builtins.str = ...,
         last_run_id: _builtins.str = ...,
         description: _builtins.str = ...,
+        parent_break_id: _builtins.str = ...,
+        cash_flow_id: _builtins.str = ...,
+        suspense_amount: _common_pb2.Money | None = ...,
+        suspense_version: _builtins.int = ...,
+        write_off_journal_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_difference", b"amount_difference", "base_amount_difference", b"base_amount_difference", "book_amount", b"book_amount", "book_date", b"book_date", "book_quantity", b"book_quantity", "first_seen_date", b"first_seen_date", "last_seen_date", b"last_seen_date", "opened_at", b"opened_at", "other_amount", b"other_amount", "other_date", b"other_date", "other_quantity", b"other_quantity", "quantity_difference", b"quantity_difference", "resolved_at", b"resolved_at", "tolerance_absolute", b"tolerance_absolute", "tolerance_relative", b"tolerance_relative", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_difference", b"amount_difference", "base_amount_difference", b"base_amount_difference", "book_amount", b"book_amount", "book_date", b"book_date", "book_quantity", b"book_quantity", "first_seen_date", b"first_seen_date", "last_seen_date", b"last_seen_date", "opened_at", b"opened_at", "other_amount", b"other_amount", "other_date", b"other_date", "other_quantity", b"other_quantity", "quantity_difference", b"quantity_difference", "resolved_at", b"resolved_at", "suspense_amount", b"suspense_amount", "tolerance_absolute", b"tolerance_absolute", "tolerance_relative", b"tolerance_relative", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["age_business_days", b"age_business_days", "aging_bucket", b"aging_bucket", "amount_difference", b"amount_difference", "assignee", b"assignee", "base_amount_difference", b"base_amount_difference", "book_amount", b"book_amount", "book_date", b"book_date", "book_quantity", b"book_quantity", "break_id", b"break_id", "caused_by", b"caused_by", "comparison", b"comparison", "currency", b"currency", "custodian_refs", b"custodian_refs", "description", b"description", "escalated", b"escalated", "escalation_reason", b"escalation_reason", "fill_id", b"fill_id", "first_seen_date", b"first_seen_date", "instrument_id", b"instrument_id", "kind", b"kind", "last_run_id", b"last_run_id", "last_seen_date", b"last_seen_date", "ledger_account", b"ledger_account", "mandate_id", b"mandate_id", "opened_at", b"opened_at", "opened_in_run_id", b"opened_in_run_id", "other_amount", b"other_amount", "other_date", b"other_date", "other_quantity", b"other_quantity", "quantity_difference", b"quantity_difference", "resolved_at", b"resolved_at", "resolved_by_event_id", b"resolved_by_event_id", "scope", b"scope", "status", b"status", "suspense_journal_id", b"suspense_journal_id", "tolerance_absolute", b"tolerance_absolute", "tolerance_relative", b"tolerance_relative", "trace_id", b"trace_id", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["age_business_days", b"age_business_days", "aging_bucket", b"aging_bucket", "amount_difference", b"amount_difference", "assignee", b"assignee", "base_amount_difference", b"base_amount_difference", "book_amount", b"book_amount", "book_date", b"book_date", "book_quantity", b"book_quantity", "break_id", b"break_id", "cash_flow_id", b"cash_flow_id", "caused_by", b"caused_by", "comparison", b"comparison", "currency", b"currency", "custodian_refs", b"custodian_refs", "description", b"description", "escalated", b"escalated", "escalation_reason", b"escalation_reason", "fill_id", b"fill_id", "first_seen_date", b"first_seen_date", "instrument_id", b"instrument_id", "kind", b"kind", "last_run_id", b"last_run_id", "last_seen_date", b"last_seen_date", "ledger_account", b"ledger_account", "mandate_id", b"mandate_id", "opened_at", b"opened_at", "opened_in_run_id", b"opened_in_run_id", "other_amount", b"other_amount", "other_date", b"other_date", "other_quantity", b"other_quantity", "parent_break_id", b"parent_break_id", "quantity_difference", b"quantity_difference", "resolved_at", b"resolved_at", "resolved_by_event_id", b"resolved_by_event_id", "scope", b"scope", "status", b"status", "suspense_amount", b"suspense_amount", "suspense_journal_id", b"suspense_journal_id", "suspense_version", b"suspense_version", "tolerance_absolute", b"tolerance_absolute", "tolerance_relative", b"tolerance_relative", "trace_id", b"trace_id", "updated_at", b"updated_at", "write_off_journal_id", b"write_off_journal_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -425,6 +498,7 @@ class BreakAction(_message.Message):
     COMMENT_FIELD_NUMBER: _builtins.int
     EVENT_ID_FIELD_NUMBER: _builtins.int
     JOURNAL_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
     action_id: _builtins.str
     break_id: _builtins.str
     kind: Global___ActionKind.ValueType
@@ -446,6 +520,10 @@ class BreakAction(_message.Message):
     def sim_time(self) -> _timestamp_pb2.Timestamp:
         """Simulated time of the action."""
 
+    @_builtins.property
+    def amount(self) -> _common_pb2.Money:
+        """Suspense and write-off postings: the journal's Assets:Cash leg."""
+
     def __init__(
         self,
         *,
@@ -461,10 +539,11 @@ class BreakAction(_message.Message):
         comment: _builtins.str = ...,
         event_id: _builtins.str = ...,
         journal_id: _builtins.str = ...,
+        amount: _common_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "sim_time", b"sim_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "at", b"at", "sim_time", b"sim_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "actor", b"actor", "assignee", b"assignee", "at", b"at", "break_id", b"break_id", "comment", b"comment", "event_id", b"event_id", "from_status", b"from_status", "journal_id", b"journal_id", "kind", b"kind", "sim_time", b"sim_time", "to_status", b"to_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "actor", b"actor", "amount", b"amount", "assignee", b"assignee", "at", b"at", "break_id", b"break_id", "comment", b"comment", "event_id", b"event_id", "from_status", b"from_status", "journal_id", b"journal_id", "kind", b"kind", "sim_time", b"sim_time", "to_status", b"to_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -819,6 +898,8 @@ class ListBreaksRequest(_message.Message):
     ESCALATED_ONLY_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOP_LEVEL_ONLY_FIELD_NUMBER: _builtins.int
+    PARENT_BREAK_ID_FIELD_NUMBER: _builtins.int
     mandate_id: _builtins.str
     min_age_business_days: _builtins.int
     """Age in business days, inclusive; max 0 means no upper bound."""
@@ -828,6 +909,10 @@ class ListBreaksRequest(_message.Message):
     escalated_only: _builtins.bool
     page_size: _builtins.int
     page_token: _builtins.str
+    top_level_only: _builtins.bool
+    """Only the items to work: breaks with no parent."""
+    parent_break_id: _builtins.str
+    """Only the children of this break."""
     @_builtins.property
     def kinds(self) -> _containers.RepeatedScalarFieldContainer[Global___BreakKind.ValueType]:
         """Empty means every kind / every status."""
@@ -852,10 +937,12 @@ class ListBreaksRequest(_message.Message):
         escalated_only: _builtins.bool = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        top_level_only: _builtins.bool = ...,
+        parent_break_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["min_base_amount", b"min_base_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aging_bucket", b"aging_bucket", "escalated_only", b"escalated_only", "instrument_id", b"instrument_id", "kinds", b"kinds", "mandate_id", b"mandate_id", "max_age_business_days", b"max_age_business_days", "min_age_business_days", b"min_age_business_days", "min_base_amount", b"min_base_amount", "page_size", b"page_size", "page_token", b"page_token", "statuses", b"statuses"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aging_bucket", b"aging_bucket", "escalated_only", b"escalated_only", "instrument_id", b"instrument_id", "kinds", b"kinds", "mandate_id", b"mandate_id", "max_age_business_days", b"max_age_business_days", "min_age_business_days", b"min_age_business_days", "min_base_amount", b"min_base_amount", "page_size", b"page_size", "page_token", b"page_token", "parent_break_id", b"parent_break_id", "statuses", b"statuses", "top_level_only", b"top_level_only"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -96,7 +96,10 @@ class ReconServiceServicer:
         """Assigns, comments on or changes the status of a break; each change is
         recorded as an action with its actor and time. INVALID_ARGUMENT without
         an actor or with nothing to change; FAILED_PRECONDITION for a move the
-        workflow does not allow.
+        workflow does not allow (a ledger-vs-custodian break is never resolved by
+        hand: it resolves itself, or is written off). Writing off a
+        ledger-vs-custodian cash break posts its remaining difference to the
+        write-off account configured in recon (write_off_journal_id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -3,10 +3,14 @@
 isort:skip_file
 Three-way reconciliation of the internal book, the custodian and the
 ledger: positions per mandate and instrument, cash per mandate and
-currency, and trades. Differences within tolerance are matched; those
-explained by a known pending settlement are timing items until their
+currency, trades and cash flows. Differences within tolerance are matched;
+those explained by a known pending settlement are timing items until their
 settle date plus a grace period; the rest are breaks, durable objects with
-a stable id, aging in business days, a workflow and their lineage.
+a stable id, aging in business days, a workflow and their lineage. A
+position or cash break caused by a trade-level (or cash-flow) break is
+grouped under it (parent_break_id). Unexplained ledger-vs-custodian cash is
+posted to the ledger's suspense account and follows its break. The rules,
+with a worked example per break kind: services/recon/README.md.
 """
 
 from collections import abc as _abc
@@ -51,7 +55,10 @@ class ReconServiceStub:
     """Assigns, comments on or changes the status of a break; each change is
     recorded as an action with its actor and time. INVALID_ARGUMENT without
     an actor or with nothing to change; FAILED_PRECONDITION for a move the
-    workflow does not allow.
+    workflow does not allow (a ledger-vs-custodian break is never resolved by
+    hand: it resolves itself, or is written off). Writing off a
+    ledger-vs-custodian cash break posts its remaining difference to the
+    write-off account configured in recon (write_off_journal_id).
     """
     WatchBreaks: _grpc.UnaryStreamMultiCallable[_recon_pb2.WatchBreaksRequest, _recon_pb2.BreakChange]
     """Streams every new and changed break from a cursor, then live."""
@@ -75,7 +82,10 @@ class ReconServiceAsyncStub(ReconServiceStub):
     """Assigns, comments on or changes the status of a break; each change is
     recorded as an action with its actor and time. INVALID_ARGUMENT without
     an actor or with nothing to change; FAILED_PRECONDITION for a move the
-    workflow does not allow.
+    workflow does not allow (a ledger-vs-custodian break is never resolved by
+    hand: it resolves itself, or is written off). Writing off a
+    ledger-vs-custodian cash break posts its remaining difference to the
+    write-off account configured in recon (write_off_journal_id).
     """
     WatchBreaks: _aio.UnaryStreamMultiCallable[_recon_pb2.WatchBreaksRequest, _recon_pb2.BreakChange]  # type: ignore[assignment]
     """Streams every new and changed break from a cursor, then live."""
@@ -120,7 +130,10 @@ class ReconServiceServicer(metaclass=_abc_1.ABCMeta):
         """Assigns, comments on or changes the status of a break; each change is
         recorded as an action with its actor and time. INVALID_ARGUMENT without
         an actor or with nothing to change; FAILED_PRECONDITION for a move the
-        workflow does not allow.
+        workflow does not allow (a ledger-vs-custodian break is never resolved by
+        hand: it resolves itself, or is written off). Writing off a
+        ledger-vs-custodian cash break posts its remaining difference to the
+        write-off account configured in recon (write_off_journal_id).
         """
 
     @_abc_1.abstractmethod
