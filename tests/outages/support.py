@@ -8,7 +8,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opsuite.common.v1 import common_pb2, status_pb2, status_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
-from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from opsuite.recon.v1 import recon_pb2_grpc
+from services.scoring.recon_observe import read_breaks
 from tests.support.processes import ServiceProcess
 
 MANDATES_PAGE = 100
@@ -85,15 +86,16 @@ def a_manual_journal(market: ServiceProcess, key: str) -> ledger_pb2.PostJournal
 def breaks(recon: ServiceProcess) -> dict[str, tuple[object, ...]]:
     """Every break by id: what an operator sees of it (kind, status, dates, age, escalation, suspense)."""
     with grpc.insecure_channel(recon.address) as channel:
-        stub = recon_pb2_grpc.ReconServiceStub(channel)
-        found: dict[str, tuple[object, ...]] = {}
-        token = ""
-        while True:
-            page = stub.ListBreaks(recon_pb2.ListBreaksRequest(page_size=500, page_token=token), timeout=30)
-            for b in page.breaks:
-                found[b.break_id] = (
-                    b.kind, b.status, b.first_seen_date.SerializeToString(), b.age_business_days,
-                    b.aging_bucket, b.escalated, bool(b.suspense_journal_id), tuple(b.caused_by),
-                )  # fmt: skip
-            if not (token := page.next_page_token):
-                return found
+        return {
+            b.break_id: (
+                b.kind,
+                b.status,
+                b.first_seen_date.SerializeToString(),
+                b.age_business_days,
+                b.aging_bucket,
+                b.escalated,
+                bool(b.suspense_journal_id),
+                tuple(b.caused_by),
+            )
+            for b in read_breaks(recon_pb2_grpc.ReconServiceStub(channel))
+        }

@@ -31,6 +31,7 @@ from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.common.eventlog import open_event_log
 from services.common.market_events import unit_price
 from services.common.market_events.decode import decode_fx, decode_instrument, decode_price
+from services.scoring.recon_observe import read_breaks
 
 # Reconnect quickly to a service that was restarted on the same address.
 CHANNEL_OPTIONS = [
@@ -305,18 +306,6 @@ def _break_view(b: recon_pb2.Break, journal_keys: Mapping[str, str]) -> BreakVie
         last_run_id=b.last_run_id,
         caused_by=tuple(b.caused_by),
     )
-
-
-def read_breaks(recon: recon_pb2_grpc.ReconServiceStub) -> list[recon_pb2.Break]:
-    found: list[recon_pb2.Break] = []
-    token = ""
-    while True:
-        page = recon.ListBreaks(
-            recon_pb2.ListBreaksRequest(page_size=PAGE, page_token=token), timeout=RPC_TIMEOUT_S
-        )
-        found.extend(page.breaks)
-        if not (token := page.next_page_token):
-            return found
 
 
 def read_journals(ledger: ledger_pb2_grpc.LedgerServiceStub) -> list[ledger_pb2.Journal]:
