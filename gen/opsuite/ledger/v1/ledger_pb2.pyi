@@ -341,7 +341,7 @@ class PostJournalRequest(_message.Message):
     POSTED_BY_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     """Required. Retries of the same posting reuse the key; recon derives it
-    from the break and its aging threshold.
+    from the break and the version of its suspense ("recon:suspense:<break>:v<n>").
     """
     mandate_id: _builtins.str
     kind: Global___JournalKind.ValueType
