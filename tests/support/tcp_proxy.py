@@ -22,7 +22,6 @@ class TcpProxy:
         self._open: set[socket.socket] = set()
         self._cut = False
         self._closed = False
-        self.connections = 0
         threading.Thread(target=self._accept, daemon=True, name="tcp-proxy").start()
 
     @property
@@ -68,7 +67,6 @@ class TcpProxy:
                     _close(upstream)
                     continue
                 self._open.update((client, upstream))
-                self.connections += 1
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
