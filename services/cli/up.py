@@ -1,8 +1,11 @@
-"""opsuite up: every service as its own process on loopback, a live view, a clean stop.
+"""opsuite up: every service as its own process on loopback, a live view, a clean stop at any moment.
 
-Each service runs as `python -m services.<name>` in its own session (so a
-Ctrl-C in the terminal reaches only this supervisor, which then stops the
-services in order with SIGTERM), with its output in <data dir>/logs/.
+Before anything starts: the run is planned (a weekend start rolls to the next business day, a run
+longer than the data is shortened, each said once), the data directory is locked, every address is
+checked free, and a previous run is either resumed (said so, and from where) or, with --fresh,
+deleted after the person has seen what goes. Then the services start in order, each after the
+ones it reads from; a signal at any moment stops them all. A service that crashes later is
+restarted with backoff (supervisor.py), and a run with an end says once when it is done.
 """
 
 from __future__ import annotations
@@ -11,36 +14,30 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rich.console import Console
 
+from services.cli.completion import wait_until_done
+from services.cli.preflight import DataDirLock, Refused, check_addresses_free
+from services.cli.previous_run import delete, plan_fresh, read_previous_run
 from services.cli.registry import available_services, concrete_addresses
+from services.cli.settings import SupervisorSettings
+from services.cli.supervisor import (
+    Child,
+    GaveUp,
+    RestartPolicy,
+    StartupFailed,
+    keep_alive,
+    kill_now,
+    launch,
+    stop_child,
+    wait_serving,
+)
 from services.cli.view import LiveView
-from services.common.settings import Settings, load_settings
-
-START_TIMEOUT_S = 180.0
-
-
-class StartupFailed(RuntimeError):
-    pass
-
-
-@dataclass
-class Child:
-    name: str
-    address: str
-    log_path: Path
-    process: asyncio.subprocess.Process | None = None
-    returncode: int | None = None
-    started_at: float = field(default_factory=time.monotonic)
+from services.common.settings import load_settings
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, str]:
@@ -56,139 +53,194 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
     return {key: str(value) for key, value in pairs.items() if value is not None}
 
 
-def _fresh(settings: Settings, names: list[str]) -> None:
-    for path in settings.data_dir.glob("eventlog.sqlite3*"):
-        path.unlink()
-    for name in names:
-        shutil.rmtree(settings.data_dir / name, ignore_errors=True)
+def _confirm(question: str, console: Console) -> bool:
+    try:
+        answer = console.input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
-async def _start(child: Child, env: dict[str, str]) -> None:
-    child.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with child.log_path.open("ab") as log_file:
-        child.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            f"services.{child.name}",
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-            start_new_session=True,
-        )
+def _prepare(
+    args: argparse.Namespace, settings: SupervisorSettings, names: list[str], console: Console
+) -> None:
+    """--fresh (after confirmation) or the resume message; Refused when this run cannot go ahead."""
+    from services.market.settings import MarketSettings  # the run's identity is market's to define
 
-
-async def _wait_serving(child: Child, timeout: float) -> None:
-    """Follow the service's health until SERVING, failing fast if the process dies."""
-    assert child.process is not None
-
-    async def serving() -> None:
-        async with grpc.aio.insecure_channel(child.address) as channel:
-            stub = health_pb2_grpc.HealthStub(channel)
-            while True:
-                await channel.channel_ready()
-                try:
-                    async for reply in stub.Watch(health_pb2.HealthCheckRequest()):
-                        if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                            return
-                except grpc.aio.AioRpcError as error:
-                    if error.code() != grpc.StatusCode.UNAVAILABLE:
-                        raise
-
-    waiter = asyncio.ensure_future(serving())
-    died = asyncio.ensure_future(child.process.wait())
-    done, _ = await asyncio.wait({waiter, died}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    for task in (waiter, died):
-        if task not in done:
-            task.cancel()
-    if waiter in done:
-        waiter.result()
+    world = load_settings(MarketSettings)
+    if args.fresh:
+        plan = plan_fresh(settings, names)
+        if plan.untouched:
+            console.print(f"note: {plan.untouched}")
+        if plan.paths:
+            console.print(f"--fresh deletes the previous run in {settings.data_dir}: {plan.describe()}")
+            if not getattr(args, "yes", False):
+                if not sys.stdin.isatty():
+                    raise Refused("--fresh would delete the files above; add --yes to confirm from a script")
+                if not _confirm("Delete them?", console):
+                    raise Refused("nothing deleted; the previous run is kept")
+            delete(plan)
+            console.print("deleted")
         return
-    tail = child.log_path.read_text(errors="replace").splitlines()[-15:]
-    why = (
-        f"exited with code {child.process.returncode}"
-        if died in done
-        else f"not serving after {timeout:.0f} s"
-    )
-    raise StartupFailed(f"{child.name} {why}; last lines of {child.log_path}:\n" + "\n".join(tail))
+    previous = read_previous_run(settings)
+    if previous is None:
+        return
+    differences = previous.differences(world.seed, world.start, world.fault_rate)
+    if differences:
+        raise Refused(
+            f"{settings.data_dir} holds another run ({previous.describe()}): {'; '.join(differences)}. "
+            "`opsuite up --fresh` deletes it, or give this run another --data-dir"
+        )
+    console.print(f"resuming the run in {settings.data_dir}: {previous.describe()}; market replays it first")
 
 
-async def _stop(children: list[Child], grace_s: float, console: Console) -> bool:
-    """SIGTERM in reverse start order; kill what outlives the grace period. True if all exited 0."""
+async def _start_all(children: list[Child], env: dict[str, str], timeout_s: float, console: Console) -> None:
+    with console.status("starting") as progress:
+        for child in children:
+            progress.update(f"starting {child.name} on {child.address} ...")
+            await launch(child, env)
+            await wait_serving(child, timeout_s)
+            pid = child.process.pid if child.process else "?"
+            console.print(
+                f"[green]✓[/] {child.name:<10} serving on {child.address} "
+                f"(pid {pid}, {time.monotonic() - child.started_at:.1f} s)"
+            )
+
+
+async def _stop_all(children: list[Child], grace_s: float, console: Console) -> bool:
+    """SIGTERM to every service at once (reverse start order), each killed if it outlives the grace
+    period; True when every one stopped cleanly."""
+    running = [child for child in reversed(children) if child.process is not None]
+    codes = await asyncio.gather(*(stop_child(child, grace_s) for child in running))
     clean = True
-    for child in reversed(children):
-        process = child.process
-        if process is None:
-            continue
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), timeout=grace_s + 5)
-            except TimeoutError:
-                console.print(f"[red]{child.name} did not stop within {grace_s + 5:.0f} s; killing it[/]")
-                process.kill()
-                await process.wait()
-        child.returncode = process.returncode
-        clean &= child.returncode == 0
-        console.print(f"stopped {child.name} (exit code {child.returncode})")
+    for child, code in zip(running, codes, strict=True):
+        # Stopped before its signal handlers were installed, a service ends by the signal itself.
+        ok = code in (0, -signal.SIGTERM)
+        clean &= ok
+        console.print(
+            f"stopped {child.name} (exit code {code})" if ok else f"[red]{child.name} exited with {code}[/]"
+        )
     return clean
 
 
-async def _up(args: argparse.Namespace) -> int:
-    console = Console()
-    overrides = _overrides(args)
-    os.environ.update(overrides)
-    settings = load_settings()
-    names = available_services()
-    if args.fresh:
-        _fresh(settings, names)
+async def _supervise(
+    args: argparse.Namespace, settings: SupervisorSettings, names: list[str], console: Console
+) -> int:
+    started = asyncio.get_running_loop().time()
     addresses = concrete_addresses(settings)
     env = {**os.environ, **{f"OPSUITE_{name.upper()}_ADDR": address for name, address in addresses.items()}}
     env.setdefault("PYTHONUNBUFFERED", "1")
     logs = settings.data_dir / "logs"
     children = [Child(name, addresses[name], logs / f"{name}.log") for name in names]
 
-    stop_requested = asyncio.Event()
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop_requested.set)
 
-    console.print(f"opsuite: data in {settings.data_dir}, logs in {logs}")
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            console.print("[red]second signal: killing every service now[/]")
+            kill_now(children)
+            return
+        console.print(f"{signal.Signals(signum).name}: stopping every service ...")
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(signum, on_signal, signum)
+
     try:
-        with console.status("starting") as progress:
-            for child in children:
-                progress.update(f"starting {child.name} on {child.address} ...")
-                await _start(child, env)
-                await _wait_serving(child, START_TIMEOUT_S)
-                console.print(
-                    f"[green]✓[/] {child.name:<10} serving on {child.address} "
-                    f"(pid {child.process.pid if child.process else '?'}, "
-                    f"{time.monotonic() - child.started_at:.1f} s)"
-                )
-    except (StartupFailed, grpc.aio.AioRpcError) as error:
-        console.print(f"[red]start-up failed:[/] {error}")
-        await _stop(children, settings.shutdown_grace_s, console)
+        lock = DataDirLock.acquire(settings.data_dir, {n: addresses[n] for n in names})
+    except Refused as refused:
+        console.print(f"[red]opsuite up: {refused}[/]")
+        return 2
+    try:
+        if lock.stale_owner is not None:
+            console.print(f"taking over {lock.path}: its owner (pid {lock.stale_owner}) is no longer running")
+        try:
+            check_addresses_free({name: addresses[name] for name in names})
+            _prepare(args, settings, names, console)
+        except Refused as refused:
+            console.print(f"[red]opsuite up: {refused}[/]")
+            return 2
+        console.print(f"opsuite: data in {settings.data_dir}, logs in {logs}")
+        return await _run(args, settings, children, env, addresses, started, stop, console)
+    finally:
+        lock.release()
+
+
+async def _run(
+    args: argparse.Namespace,
+    settings: SupervisorSettings,
+    children: list[Child],
+    env: dict[str, str],
+    addresses: dict[str, str],
+    started: float,
+    stop: asyncio.Event,
+    console: Console,
+) -> int:
+    grace_s = settings.shutdown_grace_s
+    stop_requested = asyncio.ensure_future(stop.wait())
+    starting = asyncio.ensure_future(_start_all(children, env, settings.start_timeout_s, console))
+    await asyncio.wait({starting, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        console.print("stopped during start-up")
+        return 0 if await _stop_all(children, grace_s, console) else 1
+    failure = starting.exception()
+    if failure is not None:
+        stop_requested.cancel()
+        if not isinstance(failure, StartupFailed):
+            raise failure
+        console.print(f"[red]start-up failed: {failure}[/]\nits log: {failure.child.log_path}")
+        await _stop_all(children, grace_s, console)
         return 1
 
     console.print("all services serving; Ctrl-C stops them")
+    policy = RestartPolicy(limit=settings.restart_limit, first_delay_s=settings.restart_backoff_s)
+    keepers = {
+        asyncio.ensure_future(keep_alive(child, env, policy, settings.start_timeout_s, console.print))
+        for child in children
+    }
+    done = asyncio.ensure_future(wait_until_done(addresses, [c.name for c in children], started))
     view = LiveView(addresses, children, plain=args.no_view or not console.is_terminal, console=console)
-    view_task = asyncio.create_task(view.run())
-    exits = [asyncio.ensure_future(c.process.wait()) for c in children if c.process]
-    waiters = [asyncio.ensure_future(stop_requested.wait()), *exits]
-    await asyncio.wait(waiters, timeout=args.for_seconds, return_when=asyncio.FIRST_COMPLETED)
-    view_task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await view_task
-    for waiter in waiters:
-        waiter.cancel()
-    crashed = [c.name for c in children if c.process and c.process.returncode is not None]
-    if crashed:
-        console.print(f"[red]{', '.join(crashed)} stopped unexpectedly; see {logs}[/]")
+    view_task = asyncio.ensure_future(view.run())
+    deadline = None if args.for_seconds is None else time.monotonic() + args.for_seconds
+    waiting: set[asyncio.Future[object]] = {stop_requested, done, *keepers}  # type: ignore[arg-type]
+    exit_code = 0
+    while True:
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        finished, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if not finished or stop_requested in finished:
+            break
+        if done in finished:
+            waiting.discard(done)
+            if done.exception() is None:
+                console.print(f"[green]{done.result().sentence()}[/]")
+                view.done = True
+            continue
+        gave_up = next(iter(finished))
+        error = gave_up.exception()
+        console.print(f"[red]{error}[/]; stopping the suite")
+        exit_code = 1
+        break
+    for task in (view_task, done, stop_requested, *keepers):
+        task.cancel()
+    for task in (view_task, done, *keepers):
+        with contextlib.suppress(asyncio.CancelledError, GaveUp, Exception):
+            await task
     console.print("stopping ...")
-    clean = await _stop(children, settings.shutdown_grace_s, console)
-    return 0 if clean and not crashed else 1
+    clean = await _stop_all(children, grace_s, console)
+    return exit_code if clean else 1
 
 
 def up(args: argparse.Namespace) -> int:
-    return asyncio.run(_up(args))
+    # soft_wrap: a sentence printed to a pipe or a log stays one line, whatever the width
+    console = Console(soft_wrap=True)
+    os.environ.update(_overrides(args))
+    settings = load_settings(SupervisorSettings)
+    names = available_services()
+    try:
+        return asyncio.run(_supervise(args, settings, names, console))
+    except KeyboardInterrupt:  # before the signal handlers were installed: nothing had started
+        return 130

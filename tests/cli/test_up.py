@@ -1,0 +1,219 @@
+"""`opsuite up` started, signalled, killed and restarted the way an operator does it, in a subprocess.
+
+What each test asserts is what the person sees (the printed text) and what is left running
+afterwards (the processes that name the supervisor in their environment, read from /proc).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+from pathlib import Path
+
+import grpc
+
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from services.cli.preflight import LOCK_FILE
+from tests.cli.conftest import RunningSuite, run_opsuite
+from tests.cli.up_support import Up, services_of, suite_env
+from tests.support.waiting import wait_until
+
+
+def _dead_pid() -> int:
+    """A pid no process has: a short-lived child's, after it has been reaped."""
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
+
+
+def _bound(sock: socket.socket, host: str, port: int) -> bool:
+    try:
+        sock.bind((host, port))
+    except OSError:
+        return False
+    return True
+
+
+def test_a_signal_during_start_up_stops_every_service(tmp_path: Path) -> None:
+    # A year at full speed: recon is still catching up when the signal comes.
+    up = Up.start("--speed", "max", "--days", "250", env=suite_env(tmp_path), output_path=tmp_path / "out")
+    try:
+        up.wait_for("✓ ledger")
+        assert "all services serving" not in up.output()
+        started = up.services()
+        assert sorted(started.values()) == ["ledger", "market", "recon"]
+        up.signal(signal.SIGTERM)
+        assert up.wait(timeout=30) == 0, up.output()
+        assert services_of(up.process.pid) == {}
+        assert "SIGTERM: stopping every service" in up.output()
+        assert "stopped during start-up" in up.output()
+    finally:
+        up.stop()
+
+
+def test_services_exit_when_their_supervisor_is_killed(tmp_path: Path) -> None:
+    up = Up.start("--speed", "max", "--days", "250", env=suite_env(tmp_path), output_path=tmp_path / "out")
+    try:
+        up.wait_for("✓ market")
+        assert up.services(), "market runs"
+        up.signal(signal.SIGKILL)  # no chance to stop anything itself
+        up.wait()
+        # The kernel's parent-death signal reaches market (and ledger, if it had started) at once.
+        wait_until(lambda: not services_of(up.process.pid), timeout=30, what="every service to exit")
+    finally:
+        up.stop()
+
+
+def test_a_second_suite_on_the_same_data_directory_is_refused(finished_suite: RunningSuite) -> None:
+    listening_before = (finished_suite.data_dir / "logs" / "market.log").read_text().count('"listening"')
+    result = run_opsuite("up", "--no-view", env=finished_suite.env, timeout=60)
+    assert result.returncode == 2
+    owner = json.loads((finished_suite.data_dir / LOCK_FILE).read_text())
+    assert owner["pid"] == finished_suite.process.pid
+    assert f"is in use by a running suite (pid {finished_suite.process.pid}" in result.stdout
+    assert "✓" not in result.stdout  # nothing was started
+    listening_after = (finished_suite.data_dir / "logs" / "market.log").read_text().count('"listening"')
+    assert listening_after == listening_before
+
+
+def test_a_second_suite_on_taken_addresses_is_refused(finished_suite: RunningSuite, tmp_path: Path) -> None:
+    env = {**finished_suite.env, "OPSUITE_DATA_DIR": str(tmp_path)}
+    result = run_opsuite("up", "--no-view", env=env, timeout=60)
+    assert result.returncode == 2
+    market = finished_suite.addresses["market"]
+    assert f"address already in use: market ({market})" in result.stdout
+    assert "OPSUITE_MARKET_ADDR" in result.stdout
+    assert not (tmp_path / "logs").exists()  # nothing was started
+
+
+def test_the_run_says_once_when_it_is_done(finished_suite: RunningSuite) -> None:
+    with grpc.insecure_channel(finished_suite.addresses["market"]) as channel:
+        clock = market_pb2_grpc.MarketServiceStub(channel).GetClock(market_pb2.GetClockRequest())
+    with grpc.insecure_channel(finished_suite.addresses["recon"]) as channel:
+        breaks = recon_pb2_grpc.ReconServiceStub(channel).ListBreaks(
+            recon_pb2.ListBreaksRequest(top_level_only=True, page_size=1000)
+        )
+    open_count = sum(
+        b.status in (recon_pb2.BREAK_STATUS_OPEN, recon_pb2.BREAK_STATUS_INVESTIGATING) for b in breaks.breaks
+    )
+    output = finished_suite.supervisor_output()
+    wait_until(lambda: "done:" in finished_suite.supervisor_output(), timeout=30, what="the summary")
+    output = finished_suite.supervisor_output()
+    assert output.count("done:") == 1
+    summary = next(line for line in output.splitlines() if line.startswith("done:"))
+    assert f"done: 40 business days simulated (2020-01-02 .. {clock.sim_date.year:04d}-" in summary
+    assert f"{clock.head_seq:,} market events" in summary
+    assert f"breaks: {open_count:,} open, {len(breaks.breaks) - open_count:,} closed" in summary
+    assert re.search(r"[\d,]+ journals posted", summary)
+    assert summary.endswith("Still serving; Ctrl-C stops.")
+
+
+def test_a_crashed_service_is_restarted_and_a_failing_one_given_up(tmp_path: Path) -> None:
+    env = suite_env(tmp_path, OPSUITE_RESTART_LIMIT="2", OPSUITE_RESTART_BACKOFF_S="2")
+    up = Up.start("--speed", "max", "--days", "10", env=env, output_path=tmp_path / "out")
+    try:
+        up.wait_for("all services serving")
+        ledger = next(pid for pid, name in up.services().items() if name == "ledger")
+        os.kill(ledger, signal.SIGKILL)
+        up.wait_for("ledger serving again (restart 1)")
+        assert "ledger exited with code -9" in up.output()
+        assert "restarting in 2 s" in up.output()
+
+        # Now keep it from coming back: something else takes its address the moment it dies.
+        ledger = next(pid for pid, name in up.services().items() if name == "ledger")
+        host, port = env["OPSUITE_LEDGER_ADDR"].split(":")
+        with socket.socket() as squatter:
+            os.kill(ledger, signal.SIGKILL)
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # The port is free once the kernel has closed the dead ledger's socket (the restart
+            # waits 2 s, the failures after it 4 s: ample time to bind first).
+            wait_until(lambda: _bound(squatter, host, int(port)), timeout=1.5, what="the ledger's port")
+            squatter.listen()
+            assert up.wait(timeout=120) == 1
+        output = up.output()
+        assert "ledger did not come back" in output
+        assert "ledger failed 3 times in a row" in output and "giving up" in output
+        assert str(tmp_path / "logs" / "ledger.log") in output
+        assert services_of(up.process.pid) == {}
+    finally:
+        up.stop()
+
+
+def test_fresh_lists_what_it_deletes_and_wants_yes_from_a_script(tmp_path: Path) -> None:
+    env = suite_env(tmp_path)
+    (tmp_path / "ledger").mkdir()
+    (tmp_path / "ledger" / "ledger.sqlite3").write_bytes(b"x" * 2048)
+    (tmp_path / "eventlog.sqlite3").write_bytes(b"y" * 10)
+    refused = run_opsuite("up", "--fresh", "--no-view", env=env, timeout=60)
+    assert refused.returncode == 2
+    assert f"--fresh deletes the previous run in {tmp_path}" in refused.stdout
+    assert f"{tmp_path / 'eventlog.sqlite3'} (10 bytes)" in refused.stdout
+    assert f"{tmp_path / 'ledger'} (2.0 KB)" in refused.stdout
+    assert "add --yes to confirm" in refused.stdout
+    assert (tmp_path / "ledger" / "ledger.sqlite3").exists()  # nothing deleted
+
+    up = Up.start("--fresh", "--yes", "--speed", "max", "--days", "3", env=env, output_path=tmp_path / "out")
+    try:
+        up.wait_for("done:")
+        assert "deleted" in up.output()
+    finally:
+        up.stop()
+
+
+def test_a_restart_resumes_and_says_from_where_and_another_run_is_refused(tmp_path: Path) -> None:
+    env = suite_env(tmp_path)
+    first = Up.start("--speed", "max", "--days", "5", "--seed", "7", env=env, output_path=tmp_path / "first")
+    try:
+        first.wait_for("done:")
+    finally:
+        first.stop()
+    assert "resuming" not in first.output()
+
+    other = run_opsuite("up", "--seed", "3", "--no-view", env=env, timeout=60)
+    assert other.returncode == 2
+    assert f"{tmp_path} holds another run (seed 7 from 2020-01-02" in other.stdout
+    assert "seed 7, not 3" in other.stdout and "opsuite up --fresh" in other.stdout
+
+    again = Up.start("--speed", "max", "--days", "5", "--seed", "7", env=env, output_path=tmp_path / "again")
+    try:
+        again.wait_for("resuming the run in")
+        line = next(line for line in again.output().splitlines() if line.startswith("resuming"))
+        assert re.search(r"seed 7 from 2020-01-02, [\d,]+ market events up to 2020-01-0\d", line), line
+        again.wait_for("done:")
+    finally:
+        again.stop()
+
+
+def test_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    (tmp_path / LOCK_FILE).write_text(json.dumps({"pid": dead, "started": "2026-01-01T00:00:00+00:00"}))
+    up = Up.start("--speed", "max", "--days", "3", env=suite_env(tmp_path), output_path=tmp_path / "out")
+    try:
+        up.wait_for("done:")
+        assert f"its owner (pid {dead}) is no longer running" in up.output()
+        assert json.loads((tmp_path / LOCK_FILE).read_text())["pid"] == up.process.pid
+    finally:
+        up.stop()
+    assert not (tmp_path / LOCK_FILE).exists()  # released on the way out
+
+
+def test_a_service_that_cannot_start_is_explained_in_one_sentence(tmp_path: Path) -> None:
+    config = tmp_path / "recon.toml"
+    missing = tmp_path / "no-such-recon.toml"
+    env = suite_env(tmp_path, OPSUITE_RECON_CONFIG=str(missing))
+    result = run_opsuite("up", "--speed", "max", "--days", "3", "--no-view", env=env, timeout=180)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    failure = next(line for line in lines if line.startswith("start-up failed"))
+    assert failure.startswith("start-up failed: recon could not start: ")
+    assert "No such file or directory" in failure and str(missing) in failure
+    assert f"its log: {tmp_path / 'logs' / 'recon.log'}" in lines
+    assert "Traceback" not in result.stdout
+    assert "stopped market (exit code 0)" in result.stdout
+    assert not config.exists()
