@@ -19,6 +19,7 @@ import sys
 import time
 
 from rich.console import Console
+from rich.markup import escape
 
 from services.cli.completion import wait_until_done
 from services.cli.preflight import DataDirLock, Refused, check_addresses_free
@@ -55,7 +56,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
 
 def _confirm(question: str, console: Console) -> bool:
     try:
-        answer = console.input(f"{question} [y/N] ")
+        answer = console.input(f"{question} \\[y/N] ")
     except EOFError:
         return False
     return answer.strip().lower() in ("y", "yes")
@@ -73,7 +74,9 @@ def _prepare(
         if plan.untouched:
             console.print(f"note: {plan.untouched}")
         if plan.paths:
-            console.print(f"--fresh deletes the previous run in {settings.data_dir}: {plan.describe()}")
+            console.print(
+                escape(f"--fresh deletes the previous run in {settings.data_dir}: {plan.describe()}")
+            )
             if not getattr(args, "yes", False):
                 if not sys.stdin.isatty():
                     raise Refused("--fresh would delete the files above; add --yes to confirm from a script")
@@ -91,7 +94,9 @@ def _prepare(
             f"{settings.data_dir} holds another run ({previous.describe()}): {'; '.join(differences)}. "
             "`opsuite up --fresh` deletes it, or give this run another --data-dir"
         )
-    console.print(f"resuming the run in {settings.data_dir}: {previous.describe()}; market replays it first")
+    console.print(
+        escape(f"resuming the run in {settings.data_dir}: {previous.describe()}; market replays it first")
+    )
 
 
 async def _start_all(children: list[Child], env: dict[str, str], timeout_s: float, console: Console) -> None:
@@ -150,7 +155,7 @@ async def _supervise(
     try:
         lock = DataDirLock.acquire(settings.data_dir, {n: addresses[n] for n in names})
     except Refused as refused:
-        console.print(f"[red]opsuite up: {refused}[/]")
+        console.print(f"[red]opsuite up: {escape(str(refused))}[/]")
         return 2
     try:
         if lock.stale_owner is not None:
@@ -159,7 +164,7 @@ async def _supervise(
             check_addresses_free({name: addresses[name] for name in names})
             _prepare(args, settings, names, console)
         except Refused as refused:
-            console.print(f"[red]opsuite up: {refused}[/]")
+            console.print(f"[red]opsuite up: {escape(str(refused))}[/]")
             return 2
         console.print(f"opsuite: data in {settings.data_dir}, logs in {logs}")
         return await _run(args, settings, children, env, addresses, started, stop, console)
@@ -192,14 +197,16 @@ async def _run(
         stop_requested.cancel()
         if not isinstance(failure, StartupFailed):
             raise failure
-        console.print(f"[red]start-up failed: {failure}[/]\nits log: {failure.child.log_path}")
+        console.print(f"[red]start-up failed: {escape(str(failure))}[/]\nits log: {failure.child.log_path}")
         await _stop_all(children, grace_s, console)
         return 1
 
     console.print("all services serving; Ctrl-C stops them")
     policy = RestartPolicy(limit=settings.restart_limit, first_delay_s=settings.restart_backoff_s)
     keepers = {
-        asyncio.ensure_future(keep_alive(child, env, policy, settings.start_timeout_s, console.print))
+        asyncio.ensure_future(
+            keep_alive(child, env, policy, settings.start_timeout_s, lambda text: console.print(escape(text)))
+        )
         for child in children
     }
     done = asyncio.ensure_future(wait_until_done(addresses, [c.name for c in children], started))
@@ -221,7 +228,7 @@ async def _run(
             continue
         gave_up = next(iter(finished))
         error = gave_up.exception()
-        console.print(f"[red]{error}[/]; stopping the suite")
+        console.print(f"[red]{escape(str(error))}[/]; stopping the suite")
         exit_code = 1
         break
     for task in (view_task, done, stop_requested, *keepers):

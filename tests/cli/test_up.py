@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import grpc
@@ -18,8 +19,9 @@ import grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.cli.preflight import LOCK_FILE
-from tests.cli.conftest import RunningSuite, run_opsuite
+from tests.cli.conftest import RunningSuite, clean_environment, run_opsuite
 from tests.cli.up_support import Up, services_of, suite_env
+from tests.support.terminal import Terminal
 from tests.support.waiting import wait_until
 
 
@@ -217,3 +219,26 @@ def test_a_service_that_cannot_start_is_explained_in_one_sentence(tmp_path: Path
     assert "Traceback" not in result.stdout
     assert "stopped market (exit code 0)" in result.stdout
     assert not config.exists()
+
+
+def test_fresh_asks_on_a_terminal_and_ctrl_c_stops_the_suite(tmp_path: Path) -> None:
+    env = {**clean_environment(), **suite_env(tmp_path)}
+    (tmp_path / "recon").mkdir()
+    (tmp_path / "recon" / "recon.sqlite3").write_bytes(b"z" * 10)
+    command = [sys.executable, "-m", "services.cli", "up", "--fresh", "--speed", "max", "--days", "3"]
+    with Terminal.open(command, env=env, width=120, height=40) as terminal:
+        terminal.wait_for("Delete them? [y/N]")
+        terminal.type("n", "Enter")
+        screen = terminal.wait_for("nothing deleted; the previous run is kept")
+        assert f"{tmp_path / 'recon'} (10 bytes)" in screen
+    assert (tmp_path / "recon" / "recon.sqlite3").exists()
+
+    with Terminal.open(command, env=env, width=120, height=40) as terminal:
+        terminal.wait_for("Delete them? [y/N]")
+        terminal.type("y", "Enter")
+        terminal.wait_for("all services serving")
+        terminal.type("C-c")
+        screen = terminal.wait_for("stopped market (exit code 0)", timeout=60)
+        assert "SIGINT: stopping every service" in screen
+    # Deleted, then created anew by the recon that started.
+    assert (tmp_path / "recon" / "recon.sqlite3").read_bytes() != b"z" * 10

@@ -1,0 +1,76 @@
+"""A real terminal for tests of what a person sees: a detached tmux session of a given size.
+
+`Terminal.open(command, env=..., width=80, height=24)` runs the command in it; `screen()` is the text
+on screen now (capture-pane; -J joins the lines the terminal wrapped), `wait_for(text)` polls it with a deadline, `type(...)` sends keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator, Mapping
+
+import pytest
+
+from tests.support.processes import ROOT
+from tests.support.waiting import wait_until
+
+
+def _tmux(*args: str) -> subprocess.CompletedProcess[str]:
+    # A server of our own (-L), without the person's ~/.tmux.conf (-f /dev/null).
+    return subprocess.run(
+        ["tmux", "-L", "opsuite-tests", "-f", "/dev/null", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+class Terminal:
+    def __init__(self, name: str):
+        self.name = name
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(
+        cls, command: list[str], *, env: Mapping[str, str], width: int = 80, height: int = 24
+    ) -> Iterator[Terminal]:
+        if shutil.which("tmux") is None:
+            pytest.fail("tmux is needed for terminal tests (.ci/run installs it)")
+        name = f"opsuite-test-{uuid.uuid4().hex[:8]}"
+        environment = {**env, "TERM": env.get("TERM", "tmux-256color")}
+        assignments = " ".join(f"{key}={shlex.quote(value)}" for key, value in environment.items())
+        # `remain-on-exit` keeps the last screen of a command that ended, for the assertions.
+        shell = f"cd {shlex.quote(str(ROOT))} && env -i {assignments} {shlex.join(command)}"
+        started = _tmux(
+            "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), shell,
+            ";", "set-option", "-t", name, "remain-on-exit", "on",
+        )  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        terminal = cls(name)
+        try:
+            yield terminal
+        finally:
+            _tmux("kill-session", "-t", name)
+
+    def screen(self) -> str:
+        return _tmux("capture-pane", "-p", "-J", "-t", self.name).stdout
+
+    def size(self) -> tuple[int, int]:
+        shown = _tmux("display-message", "-p", "-t", self.name, "#{pane_width} #{pane_height}").stdout.split()
+        return int(shown[0]), int(shown[1])
+
+    def wait_for(self, text: str, timeout: float = 120) -> str:
+        wait_until(lambda: text in self.screen(), timeout=timeout, what=f"{text!r} on the terminal")
+        return self.screen()
+
+    def type(self, *keys: str) -> None:
+        """tmux send-keys: literal text, or key names such as Enter and C-c."""
+        _tmux("send-keys", "-t", self.name, *keys)
+
+    def ended(self) -> bool:
+        return _tmux("display-message", "-p", "-t", self.name, "#{pane_dead}").stdout.strip() == "1"
