@@ -1,11 +1,19 @@
-"""The opsuite command: up, status, simulate, ledger export, trace."""
+"""opsuite: an investment operations back office (market, ledger, recon) on one live simulation."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
+import importlib.metadata
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+
+from services.cli.output import add_output_argument
+from services.cli.settings import check_environment
+from services.common.settings import SettingsError
 
 
 def _date(text: str) -> dt.date:
@@ -26,6 +34,22 @@ def _speed(text: str) -> str:
     raise argparse.ArgumentTypeError(f"{text!r}: give business days per second (a positive number) or 'max'")
 
 
+def _business_days(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of business days, like 3")
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if value.is_finite() and value >= 0:
+        return value
+    raise argparse.ArgumentTypeError(f"{text!r}: give an amount of 0 or more, like 5000 or 1250.50")
+
+
 def _add_world_arguments(parser: argparse.ArgumentParser, *, days_help: str) -> None:
     parser.add_argument("--seed", type=int, help="simulation seed (OPSUITE_SEED, default 7)")
     parser.add_argument(
@@ -37,17 +61,65 @@ def _add_world_arguments(parser: argparse.ArgumentParser, *, days_help: str) -> 
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="opsuite", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, *examples: str
+) -> argparse.ArgumentParser:
+    """A command whose help opens with its one-line summary and ends with examples to copy."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog="examples:\n" + "\n".join(f"  {example}" for example in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
-    up = commands.add_parser("up", help="start every service on loopback and show a live view")
+
+def _add_break_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mandate", help="only this mandate, for example BAL-USD")
+    parser.add_argument(
+        "--kind",
+        action="append",
+        help="only this kind, for example quantity_mismatch or cash-mismatch (repeatable, or comma-separated)",
+    )
+    parser.add_argument(
+        "--status",
+        action="append",
+        help="open, investigating, resolved, written_off or all (repeatable; default: open and investigating)",
+    )
+    parser.add_argument(
+        "--min-age", type=_business_days, help="only breaks at least this many business days old"
+    )
+    parser.add_argument(
+        "--min-amount",
+        type=_amount,
+        help="only breaks whose difference is at least this much (absolute, in the mandate's base currency)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="opsuite",
+        description=__doc__,
+        epilog="examples:\n  opsuite up --speed max --days 40\n  opsuite breaks\n  opsuite trace BRK-...",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"opsuite {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="<command>")
+
+    up = _command(
+        commands,
+        "up",
+        "start every service on loopback and show a live view",
+        "opsuite up --speed 2 --seed 7 --start 2020-01-02",
+        "opsuite up --speed max --days 250 --fresh --yes",
+    )
     _add_world_arguments(up, days_help="business days to simulate, 0 = until the data ends (OPSUITE_DAYS)")
     up.add_argument(
         "--speed", type=_speed, help="business days per second, or 'max' (OPSUITE_SPEED, default 1)"
     )
     up.add_argument("--data-dir", help="where every service writes its files (OPSUITE_DATA_DIR)")
     up.add_argument("--fresh", action="store_true", help="delete the data directory's event log first")
+    up.add_argument("--yes", action="store_true", help="answer yes to --fresh's confirmation, for scripts")
     up.add_argument(
         "--no-view", action="store_true", help="print plain progress lines instead of the live view"
     )
@@ -55,23 +127,95 @@ def build_parser() -> argparse.ArgumentParser:
         "--for-seconds", type=float, help="stop everything after this many seconds (demos, smoke tests)"
     )
 
-    status = commands.add_parser("status", help="print the health of every service")
-    status.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each service")
+    view = _command(
+        commands,
+        "view",
+        "the live view of a suite already running",
+        "opsuite view",
+        "opsuite view --plain",
+    )
+    view.add_argument(
+        "--plain", action="store_true", help="print plain progress lines instead of the live view"
+    )
 
-    simulate = commands.add_parser("simulate", help="write the event stream as JSON lines, without a server")
+    status = _command(
+        commands,
+        "status",
+        "print the health of every service",
+        "opsuite status",
+        "opsuite status -o json --timeout 5",
+    )
+    status.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each service")
+    add_output_argument(status)
+
+    simulate = _command(
+        commands,
+        "simulate",
+        "write the event stream as JSON lines, without a server",
+        "opsuite simulate --seed 7 --start 2008-09-01 --days 60 --out 2008.jsonl",
+    )
     _add_world_arguments(simulate, days_help="business days to simulate (default 20)")
     simulate.add_argument("--out", help="output file (default: standard output)")
 
-    trace = commands.add_parser(
-        "trace", help="follow one break, event or trace from the market tick to the ledger"
+    breaks = _command(
+        commands,
+        "breaks",
+        "list recon's breaks, oldest first, then the largest amount",
+        "opsuite breaks",
+        "opsuite breaks --mandate BAL-USD --kind cash_mismatch --min-age 3",
+        "opsuite breaks --status all --min-amount 10000 -o json",
+    )
+    _add_break_filters(breaks)
+    add_output_argument(breaks)
+
+    one_break = _command(
+        commands,
+        "break",
+        "one break: its figures, its parent and children, the events it is about, its history",
+        "opsuite break BRK-151c8ec8900aedee3119",
+    )
+    one_break.add_argument("id", help="the break's id (BRK-...), as `opsuite breaks` prints it")
+    add_output_argument(one_break)
+
+    recon = _command(
+        commands,
+        "recon",
+        "where reconciliation stands per mandate: open breaks by kind and age, escalations, suspense",
+        "opsuite recon",
+        "opsuite recon --mandate BAL-USD -o json",
+    )
+    recon.add_argument("--mandate", help="only this mandate, for example BAL-USD")
+    add_output_argument(recon)
+
+    trace = _command(
+        commands,
+        "trace",
+        "follow one break, event, trade or trace from the market tick to the ledger journal",
+        "opsuite trace BRK-151c8ec8900aedee3119",
+        "opsuite trace FIL-0000002",
+        "opsuite trace mkt-137",
     )
     trace.add_argument(
-        "id", help="a break id (BRK-...), an event id (mkt-42, rec-..., ldg-...) or a 32-hex trace id"
+        "id",
+        help="a break (BRK-...), an event (mkt-42, rec-..., ldg-...), a 32-hex trace id, a fill (FIL-...), "
+        "a fault (FLT-...), a custodian reference (CUS-...), a confirmation (CNF-...), a cash flow "
+        "(CF-...) or a journal id",
     )
+    add_output_argument(trace)
 
-    ledger = commands.add_parser("ledger", help="the book of record, read from its store")
-    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
-    export = ledger_commands.add_parser("export", help="write the ledger as a file bean-check accepts")
+    ledger = _command(
+        commands,
+        "ledger",
+        "the book of record, read from its store",
+        "opsuite ledger export --format beancount --mandate BAL-USD --out bal.beancount",
+    )
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, metavar="<command>")
+    export = _command(
+        ledger_commands,
+        "export",
+        "write the ledger as a file bean-check accepts",
+        "opsuite ledger export --format beancount --mandate BAL-USD --out bal.beancount",
+    )
     export.add_argument("--format", required=True, choices=("beancount",), help="the file format")
     export.add_argument(
         "--mandate", action="append", help="export only this mandate (repeatable; default every mandate)"
@@ -83,29 +227,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("opsuite")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "(not installed)"
+
+
+# command -> (module, function): imported only when run, so `opsuite --help` stays quick and a
+# command another engineer is still writing does not break the others.
+HANDLERS = {
+    "up": ("services.cli.up", "up"),
+    "view": ("services.cli.view", "view_command"),
+    "status": ("services.cli.status", "status"),
+    "simulate": ("services.cli.simulate", "simulate"),
+    "breaks": ("services.cli.breaks", "breaks_command"),
+    "break": ("services.cli.break_detail", "break_command"),
+    "recon": ("services.cli.recon_summary", "recon_command"),
+    "trace": ("services.cli.trace", "trace"),
+    "ledger": ("services.cli.ledger", "export"),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "up":
-        from services.cli.up import up
-
-        return up(args)
-    if args.command == "status":
-        from services.cli.status import status
-
-        return status(args)
-    if args.command == "simulate":
-        from services.cli.simulate import simulate
-
-        return simulate(args)
-    if args.command == "trace":
-        from services.cli.trace import trace
-
-        return trace(args)
-    if args.command == "ledger":
-        from services.cli.ledger import export
-
-        return export(args)
-    raise AssertionError(args.command)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    module, function = HANDLERS[args.command]
+    handler: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), function)
+    try:
+        if args.command != "up":  # up checks them after its flags have become variables
+            check_environment()
+        return handler(args)
+    except SettingsError as error:
+        for line in str(error).splitlines():
+            print(f"opsuite: {line}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader stopped early (| head): nothing left to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
+import importlib
+
 from pydantic import Field
 
-from services.common.settings import Settings
+from services.common.settings import Settings, SettingsError, load_settings
 
 
 class SupervisorSettings(Settings):
-    # Failures in a row after which a crashing service is given up on (and the suite stopped).
+    # Restarts in a row of a crashing service; one more failure and the suite stops.
     restart_limit: int = Field(default=5, ge=1, description="a whole number of failures, 1 or more")
     # The first restart's delay; each further failure in a row doubles it, up to 30 s.
     restart_backoff_s: float = Field(default=1.0, gt=0, description="seconds, a number above 0")
     # How long a service may take to report SERVING (market replays its log first).
     start_timeout_s: float = Field(default=180.0, gt=0, description="seconds, a number above 0")
+
+
+def suite_settings_classes() -> list[type[Settings]]:
+    """The settings of the supervisor and of every service this installation has."""
+    from services.cli.registry import available_services
+
+    classes: list[type[Settings]] = [SupervisorSettings]
+    for name in available_services():
+        module = importlib.import_module(f"services.{name}.settings")
+        classes.extend(
+            value
+            for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, Settings) and value.__module__ == module.__name__
+        )
+    return classes
+
+
+def check_environment() -> None:
+    """SettingsError naming every refused OPSUITE_* variable any part of the suite reads, once each.
+
+    Every command checks them first: a variable only `opsuite up`'s market reads (OPSUITE_SPEED)
+    is as wrong when a person runs `opsuite status` with it set, and saying so early is cheaper
+    than a service that will not start later.
+    """
+    lines: list[str] = []
+    for kind in suite_settings_classes():
+        try:
+            load_settings(kind)
+        except SettingsError as error:
+            lines.extend(line for line in str(error).splitlines() if line not in lines)
+    if lines:
+        raise SettingsError("\n".join(lines))

@@ -12,9 +12,11 @@ from rich.progress import Progress
 
 from services.common.settings import load_settings
 from services.market import codec
-from services.market.fred import load_macro
+from services.market.fred import load_series
+from services.market.run_plan import plan_for_series
 from services.market.settings import MarketSettings
 from services.market.sim.engine import SimConfig, Simulation
+from services.market.sim.macro import build_history
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -27,11 +29,16 @@ def simulate(args: argparse.Namespace) -> int:
         print("opsuite simulate: --days must be positive", file=sys.stderr)
         return 2
     try:
-        macro = load_macro(start, api_key=settings.fred_api_key or None)
-        sim = Simulation(SimConfig(seed=seed, start=start, days=days, fault_rate=fault_rate), macro)
+        # Loaded once for both the plan and the history: with a FRED key that is one fetch.
+        series = load_series(settings.fred_api_key or None)
+        plan = plan_for_series(series, start, days)
+        macro = build_history(series, plan.start)
+        sim = Simulation(SimConfig(seed=seed, start=plan.start, days=plan.days, fault_rate=fault_rate), macro)
     except ValueError as error:
         print(f"opsuite simulate: {error}", file=sys.stderr)
         return 2
+    for note in plan.notes:
+        print(f"opsuite simulate: {note}", file=sys.stderr)
     with contextlib.ExitStack() as stack:
         out: TextIO = (
             stack.enter_context(open(args.out, "w", encoding="utf-8", newline="\n"))
@@ -41,7 +48,7 @@ def simulate(args: argparse.Namespace) -> int:
         progress = stack.enter_context(
             Progress(console=Console(stderr=True), transient=True, disable=not sys.stderr.isatty())
         )
-        task = progress.add_task("simulating", total=days)
+        task = progress.add_task("simulating", total=plan.days)
         written = 0
         while (day := sim.step()) is not None:
             for event in day.events:
@@ -50,7 +57,7 @@ def simulate(args: argparse.Namespace) -> int:
             written += len(day.events)
             progress.update(task, advance=1, description=f"simulating {day.date}")
     print(
-        f"wrote {written} events for {sim.days_elapsed} business days (seed {seed}, from {start})",
+        f"wrote {written} events for {sim.days_elapsed} business days (seed {seed}, from {plan.start})",
         file=sys.stderr,
     )
     return 0

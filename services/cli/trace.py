@@ -1,111 +1,161 @@
-"""opsuite trace <break id | event id | trace id>: one chain, from the market tick to the ledger journal.
+"""opsuite trace <id>: one chain, from the market tick to the ledger journal, for the thing asked about.
 
-It reads the combined event log (OPSUITE_EVENTLOG_URL, or the SQLite log under
-OPSUITE_DATA_DIR) where every service records what it did with its trace id
-and the ids of the events that caused it. The chain is everything in the
-trace, plus the causes and effects of the starting event, in simulated time.
+It reads the combined event log (OPSUITE_EVENTLOG_URL, or the SQLite log under OPSUITE_DATA_DIR),
+where every service records what it did with the ids of the events that caused it. The chain of
+an event is what caused it (up to the fill), what it caused in turn, and the whole life of every
+break on the way; the chain of a break is its causes, its own records (opened, aged, escalated,
+resolved), the event that resolved it and the journals posted for it. Other breaks of the same
+trade share its trace, so a trace is never taken whole unless a trace id is what was asked.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Iterable
 
-from rich.console import Console
 from rich.table import Table
 
-from opsuite.market.v1 import market_pb2
-from services.common.eventlog import EventLog, LogRecord, open_event_log
-from services.common.settings import load_settings
-
-TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
-
-
-def describe(record: LogRecord) -> str:
-    """The record's own summary, or a line read from a market event's payload."""
-    if record.summary or record.source != "market" or not record.payload:
-        return record.summary
-    event = market_pb2.MarketEvent.FromString(record.payload)
-    which = event.WhichOneof("payload")
-    if which == "fill":
-        f = event.fill
-        side = market_pb2.Side.Name(f.side).removeprefix("SIDE_")
-        return f"{f.fill_id}: {side} {f.quantity.value} {f.instrument_id} @ {f.price.value} (net {f.net_amount.amount.value} {f.net_amount.currency})"
-    if which == "custodian_trade":
-        t = event.custodian_trade
-        return f"custodian booked {t.custodian_ref} for {t.fill_id}: {t.quantity.value} {t.instrument_id} @ {t.price.value}"
-    if which == "settlement":
-        s = event.settlement
-        state = market_pb2.SettlementState.Name(s.state).removeprefix("SETTLEMENT_STATE_")
-        return f"{s.fill_id} {state.lower()} at the custodian {s.reason}".rstrip()
-    if which == "confirmation":
-        return f"{event.confirmation.confirmation_id} from {event.confirmation.broker} for {event.confirmation.fill_id}"
-    if which == "price":
-        return f"{event.price.instrument_id} {event.price.price.value} {event.price.currency} ({event.price.vendor})"
-    return which or ""
+from services.cli.market_text import describe
+from services.cli.output import print_json
+from services.cli.table_print import print_tables
+from services.cli.trace_lookup import ACCEPTED, BreakRef, NothingFound, Subject, break_of_record, subject_of
+from services.common.eventlog import EventLog, LogRecord
+from services.common.eventlog.factory import DEFAULT_FILE
+from services.common.eventlog.records import trace_order
+from services.common.settings import Settings, load_settings
 
 
-def resolve_trace_id(identifier: str, log: EventLog) -> tuple[str, LogRecord | None]:
-    """The trace id an identifier stands for, and the log record it names (if it names one)."""
-    if TRACE_ID.fullmatch(identifier):
-        return identifier.lower(), None
-    if identifier.startswith("BRK-"):
-        from services.recon.store import open_store  # only this path needs recon's store
-
-        store = open_store(load_settings().service_dir("recon"))
-        try:
-            found = store.get_break(identifier)
-        finally:
-            store.close()
-        if found is None:
-            raise LookupError(f"no break {identifier!r} in recon's store")
-        return found.trace_id, None
-    record = log.get(identifier)
-    if record is None:
-        raise LookupError(f"no event {identifier!r} in the event log (nor a break id or a 32-hex trace id)")
-    return record.trace_id, record
+def _belongs(record: LogRecord, break_id: str) -> bool:
+    """A record of this break (not of its next generation BRK-...-2), or a journal posted for it."""
+    ref = break_of_record(record)
+    return (ref is not None and ref.break_id == break_id) or break_id in record.caused_by
 
 
-def chain(log: EventLog, trace_id: str, start: LogRecord | None) -> list[LogRecord]:
-    """Everything in the trace, plus the causes and effects of the starting record, in order."""
-    found: dict[str, LogRecord] = {r.event_id: r for r in log.by_trace(trace_id)} if trace_id else {}
-    frontier: list[LogRecord] = [start] if start is not None else list(found.values())
-    seen: set[str] = set()
-    while frontier:
-        record = frontier.pop()
-        if record.event_id in seen:
-            continue
-        seen.add(record.event_id)
-        found.setdefault(record.event_id, record)
-        causes: Iterable[LogRecord | None] = (log.get(cause) for cause in record.caused_by)
-        frontier.extend(r for r in (*causes, *log.effects_of(record.event_id)) if r is not None)
-    return sorted(found.values(), key=lambda r: (r.sim_time, r.recorded_at, r.source, r.seq))
+class Chain:
+    """Records gathered by walking causes up and effects down, and the breaks met on the way."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+        self.found: dict[str, LogRecord] = {}
+        self.breaks: dict[str, BreakRef] = {}
+
+    def add(self, records: Iterable[LogRecord]) -> list[LogRecord]:
+        """The records not found before, now found; each break record names its break."""
+        new = []
+        for record in records:
+            if record.event_id in self.found:
+                continue
+            self.found[record.event_id] = record
+            new.append(record)
+            ref = break_of_record(record)
+            if ref is not None:
+                self.breaks.setdefault(ref.break_id, ref)
+        return new
+
+    def causes(self, records: Iterable[LogRecord]) -> None:
+        frontier = list(records)
+        while frontier:
+            record = frontier.pop()
+            for cause in record.caused_by:
+                if cause.startswith("BRK-"):  # a journal posted for a break names the break
+                    self.breaks.setdefault(cause, BreakRef(cause, trace_id=record.trace_id))
+                    continue
+                found = self.log.get(cause)
+                frontier.extend(self.add([found] if found is not None else []))
+
+    def effects(self, records: Iterable[LogRecord]) -> None:
+        frontier = list(records)
+        while frontier:
+            record = frontier.pop()
+            frontier.extend(self.add(self.log.effects_of(record.event_id)))
+
+    def break_life(self, ref: BreakRef) -> list[LogRecord]:
+        """Every record of one break: found through its trace, its causes and its own id."""
+        candidates = [
+            *(self.log.by_trace(ref.trace_id) if ref.trace_id else []),
+            *(r for cause in ref.caused_by for r in self.log.effects_of(cause)),
+            *self.log.effects_of(ref.break_id),
+        ]
+        return [r for r in candidates if _belongs(r, ref.break_id)]
+
+
+def chain(log: EventLog, subject: Subject) -> list[LogRecord]:
+    if not subject.grow:
+        return sorted(subject.seeds, key=trace_order)
+    walk = Chain(log)
+    seeds = walk.add(subject.seeds)
+    walk.causes(seeds)
+    walk.effects(seeds)
+    walk.causes(walk.add(subject.extra))
+    for ref in subject.breaks:
+        walk.breaks.setdefault(ref.break_id, ref)
+    done: set[str] = set()
+    while pending := [ref for break_id, ref in walk.breaks.items() if break_id not in done]:
+        for ref in pending:
+            done.add(ref.break_id)
+            life = walk.add(walk.break_life(ref))
+            walk.causes(life)
+            walk.effects(life)
+    return sorted(walk.found.values(), key=trace_order)
+
+
+def _open_log(settings: Settings) -> EventLog:
+    from services.common.eventlog import open_event_log
+
+    if not settings.eventlog_url and not (settings.data_dir / DEFAULT_FILE).exists():
+        # Opening it would create an empty log and then report every id as unknown.
+        raise NothingFound(
+            f"there is no event log in {settings.data_dir}: start the suite with `opsuite up` "
+            "(or point OPSUITE_DATA_DIR / OPSUITE_EVENTLOG_URL at its log)"
+        )
+    return open_event_log(settings.eventlog_url or None, settings.data_dir)
+
+
+def _row(record: LogRecord) -> dict[str, object]:
+    return {
+        "sim_time": record.sim_time.isoformat(),
+        "source": record.source,
+        "kind": record.kind,
+        "event_id": record.event_id,
+        "what": describe(record),
+        "caused_by": list(record.caused_by),
+        "mandate_id": record.mandate_id,
+        "trace_id": record.trace_id,
+    }
+
+
+def _table(subject: Subject, records: list[LogRecord]) -> Table:
+    traces = sorted({r.trace_id for r in records if r.trace_id})
+    out = Table(
+        title=f"{subject.title}: {len(records):,} record(s), oldest first",
+        caption=f"trace {', '.join(traces)}" if traces else None,
+    )
+    out.add_column("simulated time", no_wrap=True)
+    out.add_column("kind", no_wrap=True)
+    out.add_column("event", no_wrap=True)
+    out.add_column("what", overflow="fold")
+    for record in records:
+        out.add_row(
+            record.sim_time.strftime("%Y-%m-%d %H:%M"), record.kind, record.event_id, describe(record)
+        )
+    return out
 
 
 def trace(args: argparse.Namespace) -> int:
     settings = load_settings()
-    log = open_event_log(settings.eventlog_url or None, settings.data_dir)
     try:
+        log = _open_log(settings)
         try:
-            trace_id, start = resolve_trace_id(args.id, log)
-        except LookupError as error:
-            print(f"opsuite trace: {error}", file=sys.stderr)
-            return 2
-        records = chain(log, trace_id, start)
-    finally:
-        log.close()
-    table = Table(title=f"trace {trace_id or '(none)'}", expand=True)
-    for column in ("simulated time", "service", "kind", "event", "what"):
-        table.add_column(column, overflow="fold")
-    for record in records:
-        table.add_row(
-            record.sim_time.strftime("%Y-%m-%d %H:%M"),
-            record.source,
-            record.kind,
-            record.event_id,
-            describe(record),
-        )
-    Console(width=max(120, Console().width)).print(table)
-    return 0 if records else 1
+            subject = subject_of(args.id.strip(), log, settings)
+            records = chain(log, subject)
+        finally:
+            log.close()
+    except NothingFound as error:
+        print(f"opsuite trace: nothing found for {args.id!r}: {error}. Accepted: {ACCEPTED}", file=sys.stderr)
+        return 1
+    if args.output == "json":
+        print_json({"subject": subject.title, "records": [_row(r) for r in records]})
+    else:
+        print_tables(_table(subject, records))
+    return 0

@@ -25,7 +25,7 @@ from services.cli.completion import wait_until_done
 from services.cli.preflight import DataDirLock, Refused, check_addresses_free
 from services.cli.previous_run import delete, plan_fresh, read_previous_run
 from services.cli.registry import available_services, concrete_addresses
-from services.cli.settings import SupervisorSettings
+from services.cli.settings import SupervisorSettings, check_environment
 from services.cli.supervisor import (
     Child,
     GaveUp,
@@ -65,10 +65,19 @@ def _confirm(question: str, console: Console) -> bool:
 def _prepare(
     args: argparse.Namespace, settings: SupervisorSettings, names: list[str], console: Console
 ) -> None:
-    """--fresh (after confirmation) or the resume message; Refused when this run cannot go ahead."""
-    from services.market.settings import MarketSettings  # the run's identity is market's to define
+    """The run's plan, then --fresh (after confirmation) or the resume message; Refused when this
+    run cannot go ahead."""
+    # The run's identity and its days are market's to define; market logs the same notes.
+    from services.market.run_plan import plan_run
+    from services.market.settings import MarketSettings
 
     world = load_settings(MarketSettings)
+    try:
+        run = plan_run(world.start, world.days, api_key=world.fred_api_key or None)
+    except ValueError as error:
+        raise Refused(str(error)) from None
+    for note in run.notes:
+        console.print(escape(note))
     if args.fresh:
         plan = plan_fresh(settings, names)
         if plan.untouched:
@@ -88,7 +97,7 @@ def _prepare(
     previous = read_previous_run(settings)
     if previous is None:
         return
-    differences = previous.differences(world.seed, world.start, world.fault_rate)
+    differences = previous.differences(world.seed, run.start, world.fault_rate)
     if differences:
         raise Refused(
             f"{settings.data_dir} holds another run ({previous.describe()}): {'; '.join(differences)}. "
@@ -245,6 +254,7 @@ def up(args: argparse.Namespace) -> int:
     # soft_wrap: a sentence printed to a pipe or a log stays one line, whatever the width
     console = Console(soft_wrap=True)
     os.environ.update(_overrides(args))
+    check_environment()  # every service's variables, before any of them starts
     settings = load_settings(SupervisorSettings)
     names = available_services()
     try:

@@ -1,204 +1,227 @@
-"""The live view of `opsuite up`: the world's clock, prices, fills and the services.
+"""The live view: the world's clock, prices and fills, the ledger's cash and suspense, recon's open
+breaks, and the services; under `opsuite up` (with its children) or attached to a running suite
+by `opsuite view`.
 
-It is an ordinary market client: GetClock once a second and a filtered
-StreamEvents subscription from the head. Later services add their panels
-here.
+Data comes from the services over gRPC like any client's (view_market.py, view_sources.py);
+what a frame shows is view_model.py, how it is drawn view_panels.py and how it fits the
+console view_layout.py. Without a terminal (or with --plain) it prints a line every few seconds
+instead, only when something changed.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-import time
-from collections import deque
+import signal
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import grpc
-from rich.console import Console, Group, RenderableType
+from rich.console import Console
 from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
 
-from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from services.cli.output import grouped
+from services.cli.registry import START_ORDER, available_services
+from services.cli.view_layout import Screen
+from services.cli.view_market import RECONNECT_S, MarketFeed
+from services.cli.view_model import ServiceRow, ViewState, date_text, service_row
+from services.cli.view_sources import Sources
+from services.common.settings import SERVICES, load_settings
 
-VIEW_KINDS = ("market.regime", "price.tick", "trade.fill")
-WATCHED_PRICES = 10
-RECENT_FILLS = 8
+REFRESH_S = 1.0
+PLAIN_PERIOD_S = 2.0
 
 
 class ChildLike(Protocol):
-    name: str
-    address: str
-    process: Any
+    """A service process as `opsuite up` supervises it (services/cli/supervisor.py Child)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def process(self) -> Any: ...
+    @property
+    def restarts(self) -> int: ...
+    @property
+    def state(self) -> str: ...  # "starting", "running", "restarting in 4 s", "failed", ...
 
 
-def _date(d: Any) -> str:
-    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else "-"
+class MarketUnreachable(RuntimeError):
+    pass
+
+
+def _process_state(child: ChildLike) -> str:
+    """The state of a child from its process alone, for a supervisor that does not say one."""
+    process = getattr(child, "process", None)
+    if process is None:
+        return "waiting"
+    return "running" if process.returncode is None else f"exited {process.returncode}"
 
 
 class LiveView:
     def __init__(
-        self, addresses: dict[str, str], children: Sequence[ChildLike], *, plain: bool, console: Console
+        self,
+        addresses: dict[str, str],
+        children: Sequence[ChildLike] | None,
+        *,
+        plain: bool,
+        console: Console,
     ):
+        """`children` None: attached to a suite someone else runs; the states come from GetStatus."""
         self.addresses = addresses
         self.children = children
         self.plain = plain
         self.console = console
-        self.clock: market_pb2.Clock | None = None
-        self.symbols: dict[str, str] = {}
-        self.prices: dict[str, tuple[str, str]] = {}
-        self.fills: deque[market_pb2.Fill] = deque(maxlen=RECENT_FILLS)
-        self.fill_count = 0
-        self._rate_window: deque[tuple[float, int]] = deque(maxlen=10)
-        self.mandate_ids: list[str] = []
-        self.trial_balances: dict[str, ledger_pb2.TrialBalance] = {}
-
-    @property
-    def events_per_second(self) -> float:
-        if len(self._rate_window) < 2:
-            return 0.0
-        (t0, s0), (t1, s1) = self._rate_window[0], self._rate_window[-1]
-        return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+        self.done = False  # set by `opsuite up` once the run has reached its end
+        self.names = available_services()
+        self.not_built = tuple(name for name in START_ORDER if name not in self.names)
 
     async def run(self) -> None:
-        async with grpc.aio.insecure_channel(self.addresses["market"]) as channel:
-            stub = market_pb2_grpc.MarketServiceStub(channel)
-            instruments = await stub.ListInstruments(market_pb2.ListInstrumentsRequest(page_size=1000))
-            self.symbols = {i.instrument_id: i.symbol for i in instruments.instruments}
-            mandates = await stub.ListMandates(market_pb2.ListMandatesRequest())
-            self.mandate_ids = [m.mandate_id for m in mandates.mandates]
-            self.clock = await stub.GetClock(market_pb2.GetClockRequest())
-            stream = asyncio.create_task(self._follow(stub, self.clock.head_seq + 1))
+        sources = Sources(self.addresses, self.names)
+        market = MarketFeed(sources.channels["market"])
+        try:
+            await self._connect(market)
+            stream = asyncio.ensure_future(market.follow())
             try:
                 if self.plain:
-                    await self._print_lines(stub)
+                    await self._print_lines(market, sources)
                 else:
-                    with Live(self._render(), console=self.console, refresh_per_second=4) as live:
-                        while True:
-                            await self._poll_clock(stub)
-                            await self._poll_ledger()
-                            live.update(self._render())
-                            await asyncio.sleep(1.0)  # the view's refresh period
+                    await self._show(market, sources)
             finally:
                 stream.cancel()
                 with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
                     await stream
+        finally:
+            await sources.close()
 
-    async def _poll_clock(self, stub: market_pb2_grpc.MarketServiceStub) -> None:
-        with contextlib.suppress(grpc.aio.AioRpcError):
-            self.clock = await stub.GetClock(market_pb2.GetClockRequest(), timeout=2)
-            self._rate_window.append((time.monotonic(), self.clock.head_seq))
-
-    async def _poll_ledger(self) -> None:
-        """The ledger's panel: each mandate's trial balance (when the ledger runs)."""
-        address = self.addresses.get("ledger")
-        if address is None or not any(c.name == "ledger" for c in self.children):
-            return
-        async with grpc.aio.insecure_channel(address) as channel:
-            stub = ledger_pb2_grpc.LedgerServiceStub(channel)
-            for mandate_id in self.mandate_ids:
-                with contextlib.suppress(grpc.aio.AioRpcError):
-                    self.trial_balances[mandate_id] = await stub.GetTrialBalance(
-                        ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate_id), timeout=2
-                    )
-
-    async def _print_lines(self, stub: market_pb2_grpc.MarketServiceStub) -> None:
+    async def _connect(self, market: MarketFeed) -> None:
         while True:
-            await self._poll_clock(stub)
-            clock = self.clock
-            if clock is not None:
-                self.console.print(
-                    f"{_date(clock.sim_date)} regime={clock.regime or '-'} seq={clock.head_seq} "
-                    f"events/s={self.events_per_second:,.0f} fills={self.fill_count}"
+            try:
+                await market.connect()
+                return
+            except grpc.aio.AioRpcError as error:
+                if self.children is None:  # nothing here will bring market back
+                    raise MarketUnreachable(
+                        f"market does not answer at {self.addresses['market']} ({error.code().name})"
+                    ) from error
+            await asyncio.sleep(RECONNECT_S)  # under `opsuite up`, the supervisor restarts it
+
+    async def _refresh(self, market: MarketFeed, sources: Sources) -> None:
+        await asyncio.gather(market.poll_clock(), sources.poll(market.mandate_ids))
+
+    async def _show(self, market: MarketFeed, sources: Sources) -> None:
+        await self._refresh(market, sources)
+        with Live(Screen(self.state(market, sources)), console=self.console, auto_refresh=False) as live:
+            while True:
+                await asyncio.sleep(REFRESH_S)
+                await self._refresh(market, sources)
+                live.update(Screen(self.state(market, sources)), refresh=True)
+
+    async def _print_lines(self, market: MarketFeed, sources: Sources) -> None:
+        last = ""
+        while True:
+            await self._refresh(market, sources)
+            line = self.plain_line(market, sources)
+            if line and line != last:
+                self.console.print(line, highlight=False, soft_wrap=True)
+                last = line
+            await asyncio.sleep(PLAIN_PERIOD_S)
+
+    def plain_line(self, market: MarketFeed, sources: Sources) -> str:
+        clock = market.clock
+        if clock is None:
+            return ""
+        parts = [
+            date_text(clock.sim_date),
+            f"regime={clock.regime or '-'}",
+            f"seq={grouped(clock.head_seq)}",
+            f"events/s={grouped(round(market.events_per_second))}",
+            f"fills={grouped(market.fill_count)}",
+        ]
+        if sources.recon is not None:
+            parts.append(f"breaks_open={grouped(sources.recon.open)}")
+            parts.append(f"escalated={grouped(sources.recon.escalated)}")
+        down = [
+            row.name for row in self.service_rows(sources) if not row.state.startswith(("running", "serving"))
+        ]
+        if down:
+            parts.append(f"not_serving={','.join(down)}")
+        return " ".join(parts)
+
+    def service_rows(self, sources: Sources) -> tuple[ServiceRow, ...]:
+        answers = sources.answers
+        if self.children is None:
+            return tuple(
+                service_row(
+                    name,
+                    self.addresses[name],
+                    answers[name].health if name in answers else None,
+                    answers[name].status if name in answers else None,
                 )
-            await asyncio.sleep(2.0)  # the plain view's print period
-
-    async def _follow(self, stub: market_pb2_grpc.MarketServiceStub, from_seq: int) -> None:
-        request = market_pb2.StreamEventsRequest(
-            from_seq=from_seq, filter=market_pb2.EventFilter(kinds=VIEW_KINDS)
-        )
-        async for batch in stub.StreamEvents(request):
-            for event in batch.events:
-                which = event.WhichOneof("payload")
-                if which == "price" and (
-                    event.price.instrument_id in self.prices or len(self.prices) < WATCHED_PRICES
-                ):
-                    self.prices[event.price.instrument_id] = (event.price.price.value, event.price.currency)
-                elif which == "fill":
-                    self.fills.append(event.fill)
-                    self.fill_count += 1
-
-    def _render(self) -> Group:
-        clock = self.clock
-        header = Table.grid(padding=(0, 2))
-        if clock is not None:
-            mode = (
-                "max"
-                if clock.mode == market_pb2.CLOCK_MODE_MAX
-                else f"{clock.business_days_per_second:g} days/s"
+                for name in self.names
             )
-            header.add_row(
-                f"[bold]{_date(clock.sim_date)}[/]",
-                f"regime [bold]{clock.regime or '-'}[/]",
-                f"clock {mode}{'' if clock.running else ' (stopped)'}",
-                f"seq {clock.head_seq:,}",
-                f"{self.events_per_second:,.0f} events/s",
-                f"data {clock.data_source}",
-            )
-        prices = Table("instrument", "price", "ccy", title="last prices", expand=True)
-        for instrument_id, (price, currency) in sorted(self.prices.items()):
-            prices.add_row(self.symbols.get(instrument_id, instrument_id), price, currency)
-        fills = Table(
-            "date",
-            "mandate",
-            "side",
-            "qty",
-            "instrument",
-            "price",
-            title=f"fills ({self.fill_count})",
-            expand=True,
-        )
-        for fill in reversed(self.fills):
-            fills.add_row(
-                _date(fill.trade_date),
-                fill.mandate_id,
-                market_pb2.Side.Name(fill.side).removeprefix("SIDE_"),
-                fill.quantity.value,
-                self.symbols.get(fill.instrument_id, fill.instrument_id),
-                fill.price.value,
-            )
-        ledger = Table(
-            "mandate", "journals", "postings", "cash", "trial balance", title="ledger", expand=True
-        )
-        for mandate_id, balance in self.trial_balances.items():
-            cash = next(
-                (
-                    f"{line.balance.amount.value} {line.currency}"
-                    for line in balance.lines
-                    if line.account.startswith("Assets:Cash:")
-                ),
-                "-",
-            )
-            ledger.add_row(
-                mandate_id,
-                f"{balance.journal_count:,}",
-                f"{balance.posting_count:,}",
-                cash,
-                "[green]balanced[/]" if balance.balanced else "[red]OUT OF BALANCE[/]",
-            )
-        services = Table("service", "address", "pid", "state", title="services", expand=True)
+        rows = []
         for child in self.children:
-            process = child.process
-            alive = process is not None and process.returncode is None
-            services.add_row(
-                child.name,
-                child.address,
-                str(process.pid if process else "-"),
-                "[green]running[/]" if alive else f"[red]exited {process.returncode if process else ''}[/]",
+            answer = answers.get(child.name)
+            process = getattr(child, "process", None)
+            rows.append(
+                service_row(
+                    child.name,
+                    child.address,
+                    answer.health if answer else None,
+                    answer.status if answer else None,
+                    # Until every supervisor says a state and counts restarts, the process tells.
+                    supervised_state=getattr(child, "state", None) or _process_state(child),
+                    restarts=getattr(child, "restarts", 0),
+                    pid=process.pid if process is not None else None,
+                )
             )
-        panels: list[RenderableType] = [Panel(header, title="opsuite market"), prices, fills]
-        if self.trial_balances:
-            panels.append(ledger)
-        return Group(*panels, services)
+        return tuple(rows)
+
+    def state(self, market: MarketFeed, sources: Sources) -> ViewState:
+        return ViewState(
+            clock=market.clock,
+            events_per_second=market.events_per_second,
+            done=self.done,
+            prices=market.price_rows(),
+            fills=tuple(market.fills),
+            fill_count=market.fill_count,
+            cash=sources.cash_rows(market.mandate_ids),
+            recon=sources.recon,
+            services=self.service_rows(sources),
+            not_built=self.not_built,
+            supervised=self.children is not None,
+        )
+
+
+async def _attach(addresses: dict[str, str], plain: bool, console: Console) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(signum, stop.set)
+    view = asyncio.ensure_future(LiveView(addresses, None, plain=plain, console=console).run())
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({view, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if view.done():
+        error = view.exception()
+        if isinstance(error, MarketUnreachable):
+            console.print(f"[red]opsuite view: {error}; is a suite running? `opsuite up` starts one[/]")
+            return 1
+        view.result()  # anything else is a bug: let it show
+        return 0
+    view.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await view
+    return 0
+
+
+def view_command(args: argparse.Namespace) -> int:
+    """opsuite view: the live view of a suite already running, found where the settings say."""
+    settings = load_settings()
+    addresses = {name: settings.addr(name) for name in SERVICES}
+    console = Console()
+    plain = bool(getattr(args, "plain", False)) or not console.is_terminal
+    return asyncio.run(_attach(addresses, plain, console))

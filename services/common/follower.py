@@ -109,6 +109,28 @@ class Consumer(Protocol):
         ...
 
 
+async def _date_of_event(market_addr: str, seq: int) -> dt.date | None:
+    """The simulated date of market's event `seq`, for a follower that resumes from a stored cursor
+    (GetStatus shows it before the next event arrives, and a finished run sends none); None when
+    market cannot say now, and the next event applied sets it instead."""
+    try:
+        async with grpc.aio.insecure_channel(market_addr, options=CHANNEL_OPTIONS) as channel:
+            call = market_pb2_grpc.MarketServiceStub(channel).StreamEvents(
+                market_pb2.StreamEventsRequest(from_seq=seq), timeout=10
+            )
+            async for batch in call:
+                if batch.events:
+                    call.cancel()
+                    first: market_pb2.MarketEvent = batch.events[0]
+                    if first.envelope.seq != seq:
+                        return None
+                    when: dt.datetime = first.envelope.sim_time.ToDatetime(tzinfo=dt.UTC)
+                    return when.date()
+    except grpc.aio.AioRpcError:
+        return None
+    return None
+
+
 class _Tracked:
     """The consumer as the stream client sees it: notes the date applied and the seq committed."""
 
@@ -235,6 +257,8 @@ class Follower:
                 self.client = EventStreamClient(
                     self.market_addr, tracked, tracked.apply, service=self.service, kinds=self._kinds
                 )
+                if self.simulated_date is None and consumer.load() > 0:
+                    self.simulated_date = await _date_of_event(self.market_addr, consumer.load())
                 if not self._ready and consumer.load() >= self._head_at_start:
                     await self._serving(consumer.load())
                 elif not self._ready:

@@ -19,16 +19,16 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from pydantic import ValidationError
 
 from services.common import outages
 from services.common.availability import Availability
+from services.common.lifeline import follow_supervisor
 from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.outages import OutageWatch
 from services.common.reflection import enable_reflection
 from services.common.request_decoding import RequestDecoding
 from services.common.service_status import Progress, Readiness, add_status_service
-from services.common.settings import S, Settings, load_settings
+from services.common.settings import S, Settings, SettingsError, load_settings
 from services.common.telemetry import init_telemetry, shutdown_telemetry
 
 _log = logging.getLogger(__name__)
@@ -262,8 +262,12 @@ async def _run_until_stopped(start: Awaitable[None], stopping: asyncio.Event) ->
     if start_task.cancelled():
         _log.error("on_start was cancelled")
         return False
-    if start_task.exception() is not None:
-        _log.error("on_start failed", exc_info=start_task.exception())
+    failure = start_task.exception()
+    if failure is not None:
+        # `error` is the one line a supervisor shows a person (opsuite up); the traceback is for us.
+        _log.error(
+            "start-up failed", extra={"error": str(failure) or type(failure).__name__}, exc_info=failure
+        )
         return False
     return True
 
@@ -296,9 +300,10 @@ def run(service: Service, settings: Settings | None = None) -> NoReturn:
     if settings is None:
         try:
             settings = load_settings()
-        except ValidationError as error:
+        except SettingsError as error:
             configure_logging(service.name)
             _log.error("invalid configuration", extra={"error": str(error)})
+            print("\n".join(f"{service.name}: {line}" for line in str(error).splitlines()), file=sys.stderr)
             sys.exit(2)
     configure_logging(service.name, settings.log_level)
     route_uncaught_exceptions()
@@ -311,19 +316,24 @@ def main(name: str, build: Callable[[S], Service], settings_type: type[S]) -> No
     """`python -m services.<name>`: the service's settings, logs, then build the service and run it.
 
     Logging starts before build() so that start-up work (loading data, opening
-    stores) is reported; invalid settings exit 2 with the reason.
+    stores) is reported; invalid settings exit 2 with the reason. Started by `opsuite up`, the
+    process ends with its supervisor (lifeline.py).
     """
+    follow_supervisor()
     try:
         settings = load_settings(settings_type)
-    except ValidationError as error:
+    except SettingsError as error:
         configure_logging(name)
         _log.error("invalid configuration", extra={"error": str(error)})
+        print("\n".join(f"{name}: {line}" for line in str(error).splitlines()), file=sys.stderr)
         sys.exit(2)
     configure_logging(name, settings.log_level)
     try:
         service = build(settings)
-    except ValueError as error:
-        # A setting the service cannot work with (a start date outside the data, say): say which.
+    except (ValueError, OSError) as error:
+        # A setting the service cannot work with (a start date outside the data, a configuration
+        # file that is not there, say): say which, in the one line a supervisor shows.
         _log.error("invalid configuration", extra={"error": str(error)})
+        print(f"{name}: {error}", file=sys.stderr)
         sys.exit(2)
     run(service, settings)

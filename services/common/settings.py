@@ -12,7 +12,9 @@ import pathlib
 from typing import TypeVar, overload
 
 import platformdirs
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("market", "recon", "reporting", "dq", "documents", "ledger")
@@ -30,15 +32,27 @@ def _default_data_dir() -> pathlib.Path:
     return pathlib.Path(platformdirs.user_data_dir("opsuite"))
 
 
-def _check_addr(variable: str, value: str) -> str:
+ADDRESS = "host:port (port 0 means any free port)"
+
+
+class SettingsError(ValueError):
+    """Variables of the environment a service cannot start with: one line per variable, naming it,
+    the value given and what it accepts (`OPSUITE_SPEED='fast': give business days per second ...`)."""
+
+
+def _check_addr(value: str) -> str:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"{variable} must be host:port (port 0 means any free port), got {value!r}")
+        raise ValueError(f"not {ADDRESS}")
     return value
 
 
 class Settings(BaseSettings):
-    """Everything a service reads from its environment (prefix OPSUITE_)."""
+    """Everything a service reads from its environment (prefix OPSUITE_).
+
+    Every field says what it accepts in its `description`, phrased to follow "give": it is what
+    a person reads when the variable's value is refused (SettingsError).
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="OPSUITE_",
@@ -47,33 +61,33 @@ class Settings(BaseSettings):
         validate_by_alias=True,
     )
 
-    data_dir: pathlib.Path = Field(default_factory=_default_data_dir)
-    market_addr: str = f"127.0.0.1:{DEFAULT_PORTS['market']}"
-    recon_addr: str = f"127.0.0.1:{DEFAULT_PORTS['recon']}"
-    reporting_addr: str = f"127.0.0.1:{DEFAULT_PORTS['reporting']}"
-    dq_addr: str = f"127.0.0.1:{DEFAULT_PORTS['dq']}"
-    documents_addr: str = f"127.0.0.1:{DEFAULT_PORTS['documents']}"
-    ledger_addr: str = f"127.0.0.1:{DEFAULT_PORTS['ledger']}"
+    data_dir: pathlib.Path = Field(default_factory=_default_data_dir, description="a directory path")
+    market_addr: str = Field(default=f"127.0.0.1:{DEFAULT_PORTS['market']}", description=ADDRESS)
+    recon_addr: str = Field(default=f"127.0.0.1:{DEFAULT_PORTS['recon']}", description=ADDRESS)
+    reporting_addr: str = Field(default=f"127.0.0.1:{DEFAULT_PORTS['reporting']}", description=ADDRESS)
+    dq_addr: str = Field(default=f"127.0.0.1:{DEFAULT_PORTS['dq']}", description=ADDRESS)
+    documents_addr: str = Field(default=f"127.0.0.1:{DEFAULT_PORTS['documents']}", description=ADDRESS)
+    ledger_addr: str = Field(default=f"127.0.0.1:{DEFAULT_PORTS['ledger']}", description=ADDRESS)
     # "" means the embedded SQLite log under data_dir; redis://... selects Redis Streams.
-    eventlog_url: str = ""
-    log_level: str = "INFO"
-    shutdown_grace_s: float = Field(default=10.0, ge=0)
+    eventlog_url: str = Field(
+        default="", description="nothing (SQLite under the data directory) or redis://host:port/db[#prefix]"
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    shutdown_grace_s: float = Field(default=10.0, ge=0, description="seconds, a number 0 or more")
 
     @field_validator(
         "market_addr", "recon_addr", "reporting_addr", "dq_addr", "documents_addr", "ledger_addr"
     )
     @classmethod
-    def _addr_is_host_port(cls, value: str, info: ValidationInfo) -> str:
-        return _check_addr(f"OPSUITE_{(info.field_name or 'addr').upper()}", value)
+    def _addr_is_host_port(cls, value: str) -> str:
+        return _check_addr(value)
 
     @field_validator("log_level")
     @classmethod
     def _level_is_known(cls, value: str) -> str:
         level = value.strip().upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError(
-                f"OPSUITE_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}"
-            )
+            raise ValueError("not a log level")
         return level
 
     def addr(self, service: str) -> str:
@@ -99,5 +113,34 @@ def load_settings(**overrides: object) -> Settings: ...
 @overload
 def load_settings(kind: type[S], /, **overrides: object) -> S: ...
 def load_settings(kind: type[Settings] = Settings, /, **overrides: object) -> Settings:
-    """Read the environment once into `kind` (a service's subclass); keyword overrides win over it."""
-    return kind(**overrides)  # type: ignore[arg-type]  # pydantic validates the overrides
+    """Read the environment once into `kind` (a service's subclass); keyword overrides win over it.
+
+    SettingsError, naming every refused variable at once, when a value does not fit.
+    """
+    try:
+        return kind(**overrides)  # type: ignore[arg-type]  # pydantic validates the overrides
+    except ValidationError as error:
+        raise SettingsError(
+            "\n".join(_refusal(kind, problem) for problem in error.errors(include_url=False))
+        ) from None
+
+
+def _field(kind: type[Settings], name: str) -> tuple[FieldInfo | None, str]:
+    """The field pydantic reports as `name` (a field name, or an alias such as FRED_API_KEY) and the
+    environment variable it is read from: its first alias when it has one, else prefix + name."""
+    prefix = str(kind.model_config.get("env_prefix", ""))
+    for field, info in kind.model_fields.items():
+        alias = info.validation_alias
+        aliases = [a for a in alias.choices if isinstance(a, str)] if isinstance(alias, AliasChoices) else []
+        if name == field or name in aliases:
+            return info, aliases[0] if aliases else f"{prefix}{field}".upper()
+    return None, name.upper()
+
+
+def _refusal(kind: type[Settings], problem: ErrorDetails) -> str:
+    """One line for one refused variable: its name, the value given, what it accepts."""
+    if not problem["loc"]:
+        return problem["msg"]
+    info, variable = _field(kind, str(problem["loc"][0]))
+    accepts = info.description if info is not None else None
+    return f"{variable}={problem['input']!r}: {f'give {accepts}' if accepts else problem['msg']}"

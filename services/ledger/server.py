@@ -18,13 +18,14 @@ import grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto
+from services.common.enums import enum_from_proto
 from services.common.eventlog.batch import normalise_trace_id
 from services.common.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS, too_long
 from services.common.paging import page_size, position
 from services.common.status import FieldViolation, RequestError, echo, invalid_argument, rpc_errors
 from services.ledger import codec
 from services.ledger.domain.chart import standard_chart
-from services.ledger.domain.records import JournalDraft
+from services.ledger.domain.records import AccountType, JournalDraft
 from services.ledger.domain.reversal import reversal_draft
 from services.ledger.domain.trial_balance import trial_balance_totals
 from services.ledger.domain.validation import Problem, base_mismatches, validate_draft, with_base_amounts
@@ -114,6 +115,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 grpc.StatusCode.NOT_FOUND,
                 f"unknown mandate {echo(mandate_id)}; known: {known}",
                 violations=[FieldViolation(field, "unknown mandate")],
+                reason="MANDATE_NOT_FOUND",
             )
         return base
 
@@ -258,8 +260,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         if original is None:
             raise RequestError(
                 grpc.StatusCode.NOT_FOUND,
-                f"no journal {request.journal_id!r}",
+                f"no journal {echo(request.journal_id)}; GetLedger lists the journals there are",
                 violations=[FieldViolation("journal_id", "unknown journal")],
+                reason="JOURNAL_NOT_FOUND",
             )
         base = self._base(original.mandate_id)
         if original.reversed_by_journal_id:
@@ -391,8 +394,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         except UnknownAccount as error:
             raise RequestError(
                 grpc.StatusCode.NOT_FOUND,
-                f"no account {error.account!r} in mandate {request.mandate_id}; see ListAccounts",
-                violations=[FieldViolation("accounts", f"unknown account {error.account!r}")],
+                f"no account {echo(error.account)} in mandate {request.mandate_id}; ListAccounts lists them",
+                violations=[FieldViolation("accounts", f"unknown account {echo(error.account)}")],
+                reason="ACCOUNT_NOT_FOUND",
             ) from error
         message = ledger_pb2.GetBalancesResponse(
             mandate_id=request.mandate_id,
@@ -409,6 +413,9 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.ListAccountsResponse:
         if request.mandate_id:
             self._base(request.mandate_id)
+        if request.type:
+            # A type number the contract does not define would filter every account out, silently.
+            enum_from_proto(ledger_pb2.AccountType, "ACCOUNT_TYPE_", AccountType, request.type, "type")
         size, start = page_size(request.page_size), position(request.page_token)
         accounts = [
             a

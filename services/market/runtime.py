@@ -32,6 +32,7 @@ from services.common.eventlog import DuplicateEvent, EventLog, NewRecord, Sequen
 from services.common.outages import BackendUnavailable
 from services.market import codec
 from services.market.hub import EventHub, FramedEvent
+from services.market.run_plan import plan_for_history
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.macro import MacroHistory
 from services.market.sim.records import BookSnapshot, FaultKind, FaultRequest, InjectedFault, SimEvent
@@ -48,7 +49,32 @@ MAX_CHECKPOINTS = 520
 
 
 class RunMismatch(RuntimeError):
-    """The data directory holds a different run than the one asked for."""
+    """The data directory holds a different run than the one asked for. Its message is one sentence
+    for a person: what differs, and how to start anyway (the supervisor shows it as it is)."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(
+            f"The data directory holds {cause}, so market cannot resume it: `opsuite up --fresh` "
+            "deletes the previous run, or point OPSUITE_DATA_DIR somewhere else."
+        )
+
+
+# How the run description's keys and values read in a RunMismatch.
+_LABELS = {"seed": "seed", "start": "start", "fault_rate": "fault rate", "data_source": "data"}
+_SOURCES = {"snapshot": "the FRED snapshot", "fred": "live FRED"}
+
+
+def _differences(stored: dict[str, object], wanted: dict[str, object]) -> str:
+    """'seed 7, not 8; data the FRED snapshot, not live FRED': stored first, then what was asked."""
+
+    def shown(key: str, value: object) -> str:
+        return _SOURCES.get(str(value), str(value)) if key == "data_source" else str(value)
+
+    return "; ".join(
+        f"{_LABELS.get(key, key)} {shown(key, stored.get(key))}, not {shown(key, value)}"
+        for key, value in wanted.items()
+        if stored.get(key) != value
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -98,6 +124,12 @@ class MarketRuntime:
         retention_events: int,
         hub_capacity: int = 65_536,
     ) -> None:
+        # What opsuite up and opsuite simulate tell a person before a run, market logs at start-up;
+        # the run is then recorded (and compared on a restart) with the business day it begins on.
+        self.plan = plan_for_history(macro, config.start, config.days)
+        for note in self.plan.notes:
+            log.info(note, extra={"start": self.plan.start.isoformat(), "days": self.plan.days})
+        config = dataclasses.replace(config, start=self.plan.start)
         self.config = config
         self.macro = macro
         self.sim = Simulation(config, macro)
@@ -156,11 +188,7 @@ class MarketRuntime:
             self.event_log.set_meta(RUN_META_KEY, json.dumps(wanted, sort_keys=True))
             return
         if stored is not None and json.loads(stored) != wanted:
-            raise RunMismatch(
-                f"the event log already holds {head} events of another run ({stored}); this one is "
-                f"{json.dumps(wanted, sort_keys=True)}. Start with the same seed, start date and fault rate, "
-                "or point OPSUITE_DATA_DIR (or OPSUITE_EVENTLOG_URL) somewhere empty."
-            )
+            raise RunMismatch(f"another run ({_differences(json.loads(stored), wanted)})")
         controls = self._load_controls()
         self.oldest_seq = self.event_log.oldest(SOURCE)
         started = time.monotonic()
@@ -170,11 +198,15 @@ class MarketRuntime:
             day = self.sim.step()
             if day is None:
                 raise RunMismatch(
-                    f"the simulation ended at seq {self.sim.head_seq} before the log head {head}"
+                    f"a longer run ({head:,} events, where this one ends after {self.sim.head_seq:,} on "
+                    f"{self.sim.current_date}: fewer days asked for, or other data)"
                 )
             self._remember(day.snapshot)
         if self.sim.head_seq != head:
-            raise RunMismatch(f"replay reached seq {self.sim.head_seq}, the log head is {head}")
+            raise RunMismatch(
+                f"a run whose events differ from this one's (its {head:,} events end inside this run's "
+                f"day of {self.sim.current_date}: other data)"
+            )
         self._pending_controls = controls
         self.hub.reset_head(head)
         self.published = PublishedDay(self.sim.current_date, self.sim.regime, self.sim.days_elapsed)

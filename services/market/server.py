@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import difflib
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
@@ -17,13 +18,16 @@ from google.protobuf import message_factory
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.convert import date_to_proto, timestamp_to_proto
+from services.common.enums import enum_from_proto
 from services.common.eventlog import RetentionExceeded
 from services.common.paging import page_size, position
-from services.common.status import FieldViolation, RequestError, rpc_errors
+from services.common.status import FieldViolation, RequestError, echo, invalid_argument, rpc_errors
 from services.market import codec
 from services.market.hub import EventFilter, FramedEvent, encode_batch
 from services.market.pdf import render_confirmation_pdf
 from services.market.runtime import SOURCE, ClockState, MarketRuntime
+from services.market.sim.engine import KIND_RANK
+from services.market.sim.records import AssetClass, FaultKind
 
 SERVICE_NAME = market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name
 DEFAULT_BATCH = 256
@@ -38,6 +42,32 @@ def out_of_range(from_seq: int, oldest: int) -> RequestError:
         f"resubscribe from {oldest} (or 0) after rebuilding state from GetSnapshot",
         reason="CURSOR_TOO_OLD",
         metadata={"oldest_seq": str(oldest)},
+    )
+
+
+# Every kind of event the market produces: a StreamEvents kind filter must keep at least one.
+EVENT_KINDS = tuple(sorted(KIND_RANK))
+# An unknown id is answered with the known ones when they fit in a message; else with the nearest.
+MAX_KNOWN_CHARS = 200
+
+
+def _known(value: str, known: Sequence[str], listed_by: str) -> str:
+    """'known: A, B, C' when short, else the nearest ids and the RPC that lists them all."""
+    shown = ", ".join(known)
+    if len(shown) <= MAX_KNOWN_CHARS:
+        return f"known: {shown}"
+    near = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
+    nearest = f"nearest: {', '.join(near)}; " if near else ""
+    return f"{nearest}{listed_by} lists all {len(known)}"
+
+
+def unknown_id(field: str, what: str, value: str, known: Sequence[str], listed_by: str) -> RequestError:
+    """NOT_FOUND for an id this run does not have, naming the ones it has (as the ledger does)."""
+    return RequestError(
+        grpc.StatusCode.NOT_FOUND,
+        f"unknown {what} {echo(value)}; {_known(value, known, listed_by)}",
+        violations=[FieldViolation(field, f"unknown {what}")],
+        reason=f"{what.upper()}_NOT_FOUND",
     )
 
 
@@ -77,28 +107,50 @@ def clock_to_proto(state: ClockState) -> market_pb2.Clock:
 class MarketServicer(market_pb2_grpc.MarketServiceServicer):
     def __init__(self, runtime: MarketRuntime) -> None:
         self.runtime = runtime
-        self.mandate_ids = {m.mandate_id for m in runtime.sim.mandates}
-        self.instrument_ids = {i.instrument_id for i in runtime.sim.instruments}
+        # In the order ListMandates and ListInstruments give them.
+        self.mandate_ids = tuple(m.mandate_id for m in runtime.sim.mandates)
+        self.instrument_ids = tuple(i.instrument_id for i in runtime.sim.instruments)
+        self.currencies = tuple(sorted({i.currency for i in runtime.sim.instruments}))
+
+    def _mandate(self, mandate_id: str, field: str = "mandate_id") -> None:
+        if mandate_id and mandate_id not in self.mandate_ids:
+            raise unknown_id(field, "mandate", mandate_id, self.mandate_ids, "ListMandates")
+
+    def _instrument(self, instrument_id: str, field: str = "instrument_id") -> None:
+        if instrument_id and instrument_id not in self.instrument_ids:
+            raise unknown_id(field, "instrument", instrument_id, self.instrument_ids, "ListInstruments")
 
     # ------------------------------------------------------------ streaming
 
     def _stream_filter(self, request: market_pb2.StreamEventsRequest) -> EventFilter:
-        violations = [
-            FieldViolation(f"filter.mandate_ids[{i}]", f"unknown mandate {m!r}; see ListMandates")
-            for i, m in enumerate(request.filter.mandate_ids)
-            if m not in self.mandate_ids
-        ]
+        violations = []
+        for i, kind in enumerate(request.filter.kinds):
+            if not kind:
+                violations.append(FieldViolation(f"filter.kinds[{i}]", "must not be empty"))
+            elif not any(known.startswith(kind) for known in EVENT_KINDS):
+                # A filter that keeps no kind would stream heartbeats only, hiding the typo.
+                violations.append(
+                    FieldViolation(f"filter.kinds[{i}]", f"{echo(kind)} is not the start of any event kind")
+                )
         violations += [
-            FieldViolation(f"filter.kinds[{i}]", "must not be empty")
-            for i, k in enumerate(request.filter.kinds)
-            if not k
+            FieldViolation(f"filter.mandate_ids[{i}]", "must not be empty")
+            for i, mandate_id in enumerate(request.filter.mandate_ids)
+            if not mandate_id
         ]
         if request.max_batch_size > MAX_BATCH:
             violations.append(FieldViolation("max_batch_size", f"must be at most {MAX_BATCH}"))
         if violations:
-            raise RequestError(
-                grpc.StatusCode.INVALID_ARGUMENT, "invalid StreamEvents request", violations=violations
+            kinds = (
+                f"; the kinds are {', '.join(EVENT_KINDS)}"
+                if any(v.field.startswith("filter.kinds") for v in violations)
+                else ""
             )
+            raise invalid_argument(
+                violations, "; ".join(f"{v.field}: {v.description}" for v in violations) + kinds
+            )
+        # The form is right: an id this run does not have is NOT_FOUND, as everywhere.
+        for i, mandate_id in enumerate(request.filter.mandate_ids):
+            self._mandate(mandate_id, f"filter.mandate_ids[{i}]")
         return EventFilter(tuple(request.filter.kinds), frozenset(request.filter.mandate_ids))
 
     @rpc_errors
@@ -161,12 +213,7 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
     async def GetSnapshot(
         self, request: market_pb2.GetSnapshotRequest, context: grpc.aio.ServicerContext
     ) -> market_pb2.Snapshot:
-        if request.mandate_id and request.mandate_id not in self.mandate_ids:
-            raise RequestError(
-                grpc.StatusCode.NOT_FOUND,
-                f"unknown mandate {request.mandate_id!r}; see ListMandates",
-                violations=[FieldViolation("mandate_id", "unknown mandate")],
-            )
+        self._mandate(request.mandate_id)
         if request.as_of_seq > self.runtime.hub.head_seq:
             raise RequestError(
                 grpc.StatusCode.OUT_OF_RANGE,
@@ -191,15 +238,28 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
     async def ListInstruments(
         self, request: market_pb2.ListInstrumentsRequest, context: grpc.aio.ServicerContext
     ) -> market_pb2.ListInstrumentsResponse:
-        wanted_class = request.asset_class
+        violations = []
+        if request.currency and request.currency not in self.currencies:
+            violations.append(
+                FieldViolation(
+                    "currency", f"{echo(request.currency)} is not one of {', '.join(self.currencies)}"
+                )
+            )
+        wanted_class = None
+        if request.asset_class:
+            try:
+                wanted_class = enum_from_proto(
+                    common_pb2.AssetClass, "ASSET_CLASS_", AssetClass, request.asset_class, "asset_class"
+                )
+            except RequestError as error:
+                violations.extend(error.violations)
+        if violations:
+            raise invalid_argument(violations)
         instruments = [
             i
             for i in self.runtime.sim.instruments
             if (not request.currency or i.currency == request.currency)
-            and (
-                not wanted_class
-                or common_pb2.AssetClass.Value(f"ASSET_CLASS_{i.asset_class}") == wanted_class
-            )
+            and (wanted_class is None or i.asset_class == wanted_class)
         ]
         start, end = page_bounds(request.page_size, request.page_token, len(instruments))
         return market_pb2.ListInstrumentsResponse(
@@ -228,8 +288,12 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
     async def InjectFault(
         self, request: market_pb2.InjectFaultRequest, context: grpc.aio.ServicerContext
     ) -> market_pb2.InjectedFault:
+        fault_request = codec.fault_request_from_proto(request)
+        # Ids this run does not have are NOT_FOUND; a target that exists but does not fit the kind
+        # (the simulation's rules, below) is INVALID_ARGUMENT.
+        self._mandate(fault_request.mandate_id)
+        self._instrument(fault_request.instrument_id)
         try:
-            fault_request = codec.fault_request_from_proto(request)
             fault = await asyncio.to_thread(self.runtime.inject, fault_request)
         except ValueError as error:
             # The domain names the field first: "mandate_id: unknown mandate 'X'".
@@ -245,12 +309,9 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
     async def ListInjectedFaults(
         self, request: market_pb2.ListInjectedFaultsRequest, context: grpc.aio.ServicerContext
     ) -> market_pb2.ListInjectedFaultsResponse:
-        if request.mandate_id and request.mandate_id not in self.mandate_ids:
-            raise RequestError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"unknown mandate {request.mandate_id!r}; see ListMandates",
-                violations=[FieldViolation("mandate_id", "unknown mandate")],
-            )
+        self._mandate(request.mandate_id)
+        if request.kind:
+            enum_from_proto(market_pb2.FaultKind, "FAULT_KIND_", FaultKind, request.kind, "kind")
         faults = [
             codec.fault_to_proto(f)
             for f in self.runtime.faults()
@@ -277,8 +338,10 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
         if found is None:
             raise RequestError(
                 grpc.StatusCode.NOT_FOUND,
-                f"no confirmation or fill {request.confirmation_id!r} in this run",
+                f"no confirmation or fill {echo(request.confirmation_id)} in this run; their ids (CNF-..., "
+                "FIL-...) are on the trade.confirmation and trade.fill events of StreamEvents",
                 violations=[FieldViolation("confirmation_id", "unknown id")],
+                reason="CONFIRMATION_NOT_FOUND",
             )
         confirmation, _fill, _instrument = found
         pdf = await asyncio.to_thread(

@@ -11,17 +11,25 @@ from services.common.settings import Settings
 
 
 class MarketSettings(Settings):
-    seed: int = 7
-    start: datetime.date = datetime.date(2020, 1, 2)
+    seed: int = Field(default=7, description="a whole number")
+    start: datetime.date = Field(default=datetime.date(2020, 1, 2), description="a date as YYYY-MM-DD")
     # Business days per second, or "max" for as fast as possible.
-    speed: str = "1"
+    speed: str = Field(default="1", description="business days per second (a positive number) or 'max'")
     # Business days to simulate; 0 runs until the data ends.
-    days: int = Field(default=0, ge=0)
+    days: int = Field(
+        default=0, ge=0, description="a whole number of business days, 0 or more (0 runs until the data ends)"
+    )
     # Multiplier on the seeded fault probabilities; 0 disables seeded faults.
-    fault_rate: float = Field(default=1.0, ge=0)
-    retention_events: int = Field(default=2_000_000, ge=1)
+    fault_rate: float = Field(
+        default=1.0, ge=0, description="a number 0 or more (1 is the seeded rate, 0 disables seeded faults)"
+    )
+    retention_events: int = Field(default=2_000_000, ge=1, description="a whole number of events, 1 or more")
     # The key's conventional name has no prefix, so it is read as FRED_API_KEY.
-    fred_api_key: str = Field(default="", validation_alias=AliasChoices("FRED_API_KEY", "fred_api_key"))
+    fred_api_key: str = Field(
+        default="",
+        validation_alias=AliasChoices("FRED_API_KEY", "fred_api_key"),
+        description="a FRED API key, or nothing for the shipped snapshot",
+    )
 
     @field_validator("speed")
     @classmethod
@@ -34,10 +42,7 @@ class MarketSettings(Settings):
         except ValueError:
             number = math.nan
         if not (math.isfinite(number) and number > 0):
-            raise ValueError(
-                f"OPSUITE_SPEED must be 'max' or a positive number of business days per second "
-                f"(for example 1 or 0.5), got {value!r}"
-            )
+            raise ValueError("not a positive number or 'max'")
         return text
 
     @property

@@ -83,6 +83,10 @@ class ReconRuntime:
         consumer = self.follower.consumer if self.follower is not None else None
         return consumer if isinstance(consumer, ReconConsumer) else None
 
+    def reference(self) -> Reference | None:
+        """market's mandates and instruments once recon has read them (its RPCs check ids against them)."""
+        return self.checker.reference if self.checker is not None else None
+
     def progress(self) -> Progress:
         return self.follower.progress() if self.follower is not None else Progress()
 
@@ -221,6 +225,7 @@ def build_service(settings: ReconSettings) -> Service:
     runtime = ReconRuntime(settings)
     servicer = ReconServicer(
         runtime.store,
+        reference=runtime.reference,
         run_check=runtime.run_check,
         lineage=runtime.lineage,
         config=runtime.config,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import difflib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import grpc
@@ -19,9 +20,10 @@ from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.common.convert import decimal_from_proto
 from services.common.limits import MAX_NAME_CHARS, MAX_PAGE_BYTES, MAX_TEXT_CHARS, too_long
 from services.common.paging import DEFAULT_PAGE, MAX_PAGE
-from services.common.status import FieldViolation, RequestError, invalid_argument, rpc_errors
+from services.common.status import FieldViolation, RequestError, echo, invalid_argument, rpc_errors
 from services.recon import codec
 from services.recon.domain.breaks import InvalidUpdate, TransitionRefused, update
+from services.recon.domain.check import Reference
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.overview import overview
 from services.recon.domain.records import Break, BreakAction, BreakKind, BreakStatus, CheckRun
@@ -32,6 +34,10 @@ WATCH_BATCH = 256  # change-feed rows read per round trip of a watch
 
 # mandate_id or None for every mandate -> the runs the check recorded.
 RunChecker = Callable[[str | None], Awaitable[Sequence[CheckRun]]]
+# market's mandates and instruments, as recon read them at start-up; None until it has.
+ReferenceLookup = Callable[[], Reference | None]
+# An unknown id is answered with the known ones when they fit in a message; else with the nearest.
+MAX_KNOWN_CHARS = 200
 LineageLookup = Callable[[Break], Awaitable[codec.Lineage]]
 # break id of a break just written off -> its write-off journal posted (when the ledger answers now).
 WriteOff = Callable[[str], Awaitable[None]]
@@ -41,13 +47,39 @@ def _wall_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _not_found(break_id: str) -> RequestError:
+def _not_found(break_id: str, field: str = "break_id") -> RequestError:
     return RequestError(
         grpc.StatusCode.NOT_FOUND,
         f"no break {break_id!r}; ListBreaks shows the breaks there are",
-        violations=[FieldViolation("break_id", f"unknown break {break_id!r}")],
+        violations=[FieldViolation(field, f"unknown break {break_id!r}")],
         reason="BREAK_NOT_FOUND",
         metadata={"break_id": break_id},
+    )
+
+
+def _unknown(field: str, what: str, value: str, known: Sequence[str], listed_by: str) -> RequestError:
+    """NOT_FOUND for an id recon does not know, naming the known ones (as the ledger does), or the
+    nearest when they are too many to list."""
+    listed = ", ".join(known)
+    if len(listed) <= MAX_KNOWN_CHARS:
+        hint = f"known: {listed}"
+    else:
+        near = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
+        hint = (f"nearest: {', '.join(near)}; " if near else "") + f"{listed_by} lists all {len(known)}"
+    return RequestError(
+        grpc.StatusCode.NOT_FOUND,
+        f"unknown {what} {echo(value)}; {hint}",
+        violations=[FieldViolation(field, f"unknown {what}")],
+        reason=f"{what.upper()}_NOT_FOUND",
+    )
+
+
+def _reference_not_read() -> RequestError:
+    return RequestError(
+        grpc.StatusCode.UNAVAILABLE,
+        "recon has not read market's mandates and instruments yet (it does at start-up), so it cannot "
+        "tell a known id from an unknown one; retry once recon reports SERVING",
+        reason="REFERENCE_NOT_READ",
     )
 
 
@@ -85,7 +117,10 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
     None when this process has no checker. lineage: a break's chain from the combined event log
     (GetBreak), None to answer with the break's own caused_by and trace id. sim_clock: the
     simulated time recorded on workflow actions (wall clock when not given). write_off: posts the
-    write-off journal of a break just written off (None: this process posts nothing)."""
+    write-off journal of a break just written off (None: this process posts nothing). reference:
+    market's mandates and instruments, which unknown ids in a request are checked against
+    (NOT_FOUND), UNAVAILABLE while it returns None (recon has not read them from market yet);
+    None: ids are not checked (a process serving stored results without market)."""
 
     def __init__(
         self,
@@ -96,8 +131,10 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         config: ReconConfig | None = None,
         sim_clock: Callable[[], dt.datetime] | None = None,
         write_off: WriteOff | None = None,
+        reference: ReferenceLookup | None = None,
     ) -> None:
         self.store = store
+        self._reference = reference
         self._write_off = write_off
         self.config = config or ReconConfig.default()
         self._run_check = run_check
@@ -120,6 +157,38 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             self._signal = ChangeSignal(self.store)
         return self._signal
 
+    def _known(self) -> Reference | None:
+        """market's reference, None when ids are not checked; UNAVAILABLE until recon has read it."""
+        if self._reference is None:
+            return None
+        reference = self._reference()
+        if reference is None:
+            raise _reference_not_read()
+        return reference
+
+    def _check_mandate(self, mandate_id: str, field: str = "mandate_id") -> None:
+        """NOT_FOUND for a mandate market does not have (nothing to check for an empty one)."""
+        if not mandate_id:
+            return
+        reference = self._known()
+        if reference is not None and mandate_id not in reference.base_currencies:
+            raise _unknown(
+                field, "mandate", mandate_id, sorted(reference.base_currencies), "MarketService/ListMandates"
+            )
+
+    def _check_instrument(self, instrument_id: str, field: str = "instrument_id") -> None:
+        if not instrument_id:
+            return
+        reference = self._known()
+        if reference is not None and instrument_id not in reference.instruments:
+            raise _unknown(
+                field,
+                "instrument",
+                instrument_id,
+                sorted(reference.instruments),
+                "MarketService/ListInstruments",
+            )
+
     async def _detail(self, brk: Break, history: Sequence[BreakAction]) -> recon_pb2.BreakDetail:
         lineage = (
             await self._lineage(brk)
@@ -134,15 +203,25 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
     async def GetReconciliation(
         self, request: recon_pb2.GetReconciliationRequest, context: grpc.aio.ServicerContext
     ) -> recon_pb2.Reconciliation:
+        self._check_mandate(request.mandate_id)
         summary = await asyncio.to_thread(self.store.summary, request.mandate_id)
         standing = overview(summary.runs, summary.open_breaks, summary.timing_items, self.config.aging)
         if request.mandate_id and not standing.mandates:
+            if self._reference is None:
+                # Without market's mandates, recon cannot tell an unknown mandate from a new one.
+                raise RequestError(
+                    grpc.StatusCode.NOT_FOUND,
+                    f"nothing reconciled for mandate {echo(request.mandate_id)}: no check has run for it",
+                    violations=[
+                        FieldViolation("mandate_id", "no check run, break or timing item for this mandate")
+                    ],
+                    reason="MANDATE_NOT_RECONCILED",
+                )
+            # A mandate that exists is never NOT_FOUND: it is not reconciled yet.
             raise RequestError(
-                grpc.StatusCode.NOT_FOUND,
-                f"nothing reconciled for mandate {request.mandate_id!r} yet: no check has run for it",
-                violations=[
-                    FieldViolation("mandate_id", "no check run, break or timing item for this mandate")
-                ],
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"mandate {echo(request.mandate_id)} is not reconciled yet: the first check runs at the "
+                "first simulated day end; retry after it",
                 reason="MANDATE_NOT_RECONCILED",
             )
         return codec.overview_to_proto(standing)
@@ -186,9 +265,18 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             violations.append(
                 FieldViolation("page_size", f"must be between 0 and {MAX_PAGE}, got {request.page_size}")
             )
-        violations += too_long([("parent_break_id", request.parent_break_id, MAX_NAME_CHARS)])
+        violations += too_long(
+            [
+                ("parent_break_id", request.parent_break_id, MAX_NAME_CHARS),
+                ("mandate_id", request.mandate_id, MAX_NAME_CHARS),
+                ("instrument_id", request.instrument_id, MAX_NAME_CHARS),
+            ]
+        )
         if violations:
             raise invalid_argument(violations)
+        # The form is right: ids that do not exist are NOT_FOUND, not an empty page.
+        self._check_mandate(request.mandate_id)
+        self._check_instrument(request.instrument_id)
         flt = BreakFilter(
             mandate_id=request.mandate_id,
             kinds=kinds,
@@ -209,6 +297,9 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         self, request: recon_pb2.ListBreaksRequest, context: grpc.aio.ServicerContext
     ) -> recon_pb2.ListBreaksResponse:
         flt, size = self._filter(request)
+        parent = request.parent_break_id
+        if parent and await asyncio.to_thread(self.store.get_break, parent) is None:
+            raise _not_found(parent, "parent_break_id")
         try:
             found = await asyncio.to_thread(self.store.breaks, flt, after=request.page_token, limit=size + 1)
         except UnknownBreak:
@@ -327,8 +418,11 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
     ) -> AsyncIterator[recon_pb2.BreakChange]:
         violations: list[FieldViolation] = []
         kinds = _kinds(request.kinds, "kinds", violations)
+        violations += too_long([("mandate_id", request.mandate_id, MAX_NAME_CHARS)])
         if violations:
             raise invalid_argument(violations)
+        # A watch on a mandate that does not exist would wait for ever, silently.
+        self._check_mandate(request.mandate_id)
         mandate = request.mandate_id
 
         def wanted(brk: Break) -> bool:
@@ -372,6 +466,7 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
     ) -> recon_pb2.RunCheckResponse:
         if request.comparison != recon_pb2.COMPARISON_UNSPECIFIED:
             codec.comparison_from_proto(request.comparison, "comparison")
+        self._check_mandate(request.mandate_id)
         if self._run_check is None:
             raise RequestError(
                 grpc.StatusCode.FAILED_PRECONDITION,

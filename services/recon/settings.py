@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import pathlib
 
+from pydantic import Field
+
 from services.common.settings import Settings
 
 
 class ReconSettings(Settings):
     # recon's tolerances, aging, escalation and suspense rules: a TOML file; None = the shipped
     # defaults (services/recon/domain/default_tolerances.toml documents every key).
-    recon_config: pathlib.Path | None = None
+    recon_config: pathlib.Path | None = Field(
+        default=None, description="the path of a TOML file of recon's rules, or nothing for the defaults"
+    )
     # False: recon has no ledger (book vs custodian only, no suspense journals). True: every check
     # compares with the ledger at OPSUITE_LEDGER_ADDR, waiting for it while it cannot answer.
-    recon_use_ledger: bool = True
+    recon_use_ledger: bool = Field(default=True, description="true or false")

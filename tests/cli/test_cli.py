@@ -59,12 +59,31 @@ def test_bad_arguments_are_explained(tmp_path: Path) -> None:
     assert "1999" in result.stderr  # names the range the data covers
 
 
-def test_up_reports_a_service_that_cannot_start_and_why(tmp_path: Path) -> None:
+def test_up_refuses_a_start_outside_the_data_before_starting_anything(tmp_path: Path) -> None:
     result = opsuite(
         "up", "--start", "1980-01-02", "--data-dir", str(tmp_path), "--no-view",
         env={f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES},
     )  # fmt: skip
-    assert result.returncode == 1
-    assert "start-up failed" in result.stdout
-    assert "outside the available business days 1999-01-04" in result.stdout.replace("\n", " ")
-    assert "stopped market (exit code 2)" in result.stdout
+    assert result.returncode == 2
+    assert result.stdout.strip().splitlines() == [
+        "opsuite up: start 1980-01-02 is outside the FRED data, whose business days run from "
+        "1999-01-04 to 2021-01-04: pick a start between them"
+    ]
+    assert not (tmp_path / "logs").exists()
+
+
+def test_up_rolls_a_holiday_start_and_says_the_data_shortens_the_run(tmp_path: Path) -> None:
+    result = opsuite(
+        "up", "--start", "2020-12-25", "--days", "10", "--speed", "max", "--data-dir", str(tmp_path),
+        "--no-view", "--for-seconds", "0",
+        env={f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    # 2020-12-25 is Christmas; the snapshot ends on 2021-01-04: 12-28, 12-29, 12-30, 12-31 and 01-04
+    # (1 January is a holiday) are 5 business days.
+    assert lines[0] == (
+        "2020-12-25 is not a business day (a weekend or a market holiday), so the run starts on the "
+        "next one, 2020-12-28"
+    )
+    assert lines[1] == "the data ends on 2021-01-04, so 5 of the 10 business days asked for will be simulated"

@@ -188,6 +188,11 @@ def test_a_restart_resumes_and_says_from_where_and_another_run_is_refused(tmp_pa
         line = next(line for line in again.output().splitlines() if line.startswith("resuming"))
         assert re.search(r"seed 7 from 2020-01-02, [\d,]+ market events up to 2020-01-0\d", line), line
         again.wait_for("done:")
+        # Resumed from their stored cursors with nothing new to apply, the followers still know the
+        # simulated date they stand at: 5 business days from 2020-01-02 end on 2020-01-08.
+        status = run_opsuite("status", "-o", "json", env=env)
+        dates = {row["service"]: row["simulated_date"] for row in json.loads(status.stdout)}
+        assert dates == {**dates, "market": "2020-01-08", "ledger": "2020-01-08", "recon": "2020-01-08"}
     finally:
         again.stop()
 

@@ -38,10 +38,12 @@ class Up:
     output_path: Path
 
     @classmethod
-    def start(cls, *args: str, env: dict[str, str], output_path: Path) -> Up:
+    def start(cls, *args: str, env: dict[str, str], output_path: Path, plain: bool = True) -> Up:
+        """`opsuite up <args>`, with --no-view unless plain=False (its output is a file, not a
+        terminal, so the view prints plain lines either way)."""
         out = output_path.open("w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--no-view", *args],
+            [sys.executable, "-m", "services.cli", "up", *(["--no-view"] if plain else []), *args],
             cwd=ROOT,
             env={**clean_environment(), **env},
             stdin=subprocess.DEVNULL,

@@ -4,9 +4,8 @@ import datetime
 import pathlib
 
 import pytest
-from pydantic import ValidationError
 
-from services.common.settings import DEFAULT_PORTS, SERVICES, Settings, load_settings
+from services.common.settings import DEFAULT_PORTS, SERVICES, Settings, SettingsError, load_settings
 from services.ledger.settings import LedgerSettings
 from services.market.settings import MarketSettings
 from services.recon.settings import ReconSettings
@@ -72,18 +71,18 @@ def test_bad_speed_names_the_variable_and_the_accepted_forms(
     monkeypatch: pytest.MonkeyPatch, bad: str
 ) -> None:
     monkeypatch.setenv("OPSUITE_SPEED", bad)
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(SettingsError) as caught:
         load_settings(MarketSettings)
-    message = str(caught.value)
-    assert "OPSUITE_SPEED" in message
-    assert "'max'" in message
-    assert "positive number" in message
+    assert str(caught.value) == (
+        f"OPSUITE_SPEED={bad!r}: give business days per second (a positive number) or 'max'"
+    )
 
 
 def test_bad_address_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPSUITE_RECON_ADDR", "localhost")
-    with pytest.raises(ValidationError, match="OPSUITE_RECON_ADDR"):
+    with pytest.raises(SettingsError) as caught:
         load_settings()
+    assert str(caught.value) == "OPSUITE_RECON_ADDR='localhost': give host:port (port 0 means any free port)"
 
 
 def test_service_dir_is_created_under_data_dir(tmp_path: pathlib.Path) -> None:

@@ -163,14 +163,11 @@ class Simulation:
             raise ValueError(f"fault_rate: must be >= 0, not {config.fault_rate}")
         if not macro.days:
             raise ValueError("macro: the history has no business days")
-        first, last = macro.days[0].date, macro.days[-1].date
-        if not first <= config.start <= last:
-            raise ValueError(f"start: {config.start} is outside the macro history ({first} .. {last})")
+        # A weekend or holiday start begins on the next business day.
+        following = macro.days_from(config.start)
         self.config = config
         self.macro = macro
-        begin = next(i for i, day in enumerate(macro.days) if day.date >= config.start)
-        end = len(macro.days) if config.days == 0 else min(len(macro.days), begin + config.days)
-        self._days: tuple[MacroDay, ...] = macro.days[begin:end]
+        self._days: tuple[MacroDay, ...] = following if config.days == 0 else following[: config.days]
         self._calendar = BusinessCalendar([day.date for day in macro.days])
         opening = self._days[0]
         self._universe = build_universe(opening.date, opening.yields_pct)

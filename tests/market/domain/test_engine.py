@@ -321,7 +321,9 @@ def test_the_stream_does_not_depend_on_string_hash_seeds() -> None:
 
 def test_start_outside_the_history_is_a_clear_error(real_history: MacroHistory) -> None:
     for start in (dt.date(1990, 1, 1), dt.date(2030, 1, 1)):
-        with pytest.raises(ValueError, match=r"start: .* outside the macro history"):
+        with pytest.raises(
+            ValueError, match=r"^start .* is outside the FRED data, whose business days run from "
+        ):
             Simulation(SimConfig(seed=1, start=start), real_history)
     with pytest.raises(ValueError, match="days"):
         Simulation(SimConfig(seed=1, start=REAL_START, days=-1), real_history)

@@ -72,11 +72,13 @@ def test_a_bad_configuration_is_refused_with_the_field_named() -> None:
         simulation(history=MacroHistory(days=(), source="none", notes=()))
     before = SYNTHETIC_START - dt.timedelta(days=1)
     with pytest.raises(
-        ValueError, match=r"^start: 2019-01-01 is outside the macro history \(2019-01-02 \.\. 2019-01-17\)$"
+        ValueError,
+        match=r"^start 2019-01-01 is outside the FRED data, whose business days run from 2019-01-02 to "
+        r"2019-01-17: pick a start between them$",
     ):
         Simulation(SimConfig(seed=1, start=before), HISTORY)
     after = HISTORY.days[-1].date + dt.timedelta(days=1)
-    with pytest.raises(ValueError, match="start: 2019-01-18 is outside"):
+    with pytest.raises(ValueError, match="start 2019-01-18 is outside"):
         Simulation(SimConfig(seed=1, start=after), HISTORY)
     # Zero days and a zero fault rate are allowed, and so are the first and last days.
     assert simulation(days=0).end_date == HISTORY.days[-1].date

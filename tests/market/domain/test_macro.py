@@ -51,9 +51,9 @@ def test_business_days_are_the_treasury_days(history: MacroHistory) -> None:
 
 def test_start_outside_the_data_names_the_available_range() -> None:
     series = load_snapshot()
-    with pytest.raises(ValueError, match=r"1999-01-04 \.\. 2021-01-04"):
+    with pytest.raises(ValueError, match=r"from 1999-01-04 to 2021-01-04"):
         build_history(series, dt.date(1998, 12, 31))
-    with pytest.raises(ValueError, match=r"1999-01-04 \.\. 2021-01-04"):
+    with pytest.raises(ValueError, match=r"from 1999-01-04 to 2021-01-04"):
         build_history(series, dt.date(2021, 1, 5))
 
 

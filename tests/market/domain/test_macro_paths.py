@@ -286,7 +286,8 @@ def test_start_and_end_outside_the_data_are_refused_with_the_range() -> None:
         build_history(series, dt.date(2021, 1, 6), dt.date(2021, 1, 5))
     with pytest.raises(
         ValueError,
-        match=r"^start 2021-01-03 is outside the available business days 2021-01-04 \.\. 2021-01-15$",
+        match=r"^start 2021-01-03 is outside the FRED data, whose business days run from 2021-01-04 to "
+        r"2021-01-15: pick a start between them$",
     ):
         build_history(series, dt.date(2021, 1, 3))
     with pytest.raises(ValueError, match="start 2021-01-16 is outside"):

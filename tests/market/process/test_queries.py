@@ -146,7 +146,7 @@ def test_confirmation_document(stub: market_pb2_grpc.MarketServiceStub, all_even
                     kind=market_pb2.FAULT_KIND_CUSTODIAN_DROP_TRADE, mandate_id="NOPE"
                 )
             ),
-            "INVALID_ARGUMENT",
+            "NOT_FOUND",
             "mandate_id",
         ),
         (
@@ -189,7 +189,7 @@ def test_confirmation_document(stub: market_pb2_grpc.MarketServiceStub, all_even
                     )
                 )
             ),
-            "INVALID_ARGUMENT",
+            "NOT_FOUND",
             "filter.mandate_ids[0]",
         ),
         (

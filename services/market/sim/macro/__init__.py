@@ -18,8 +18,8 @@ simulation, in services/market/fred.py.
 """
 
 from services.market.sim.bonds import TENOR_YEARS, TENORS
-from services.market.sim.macro.history import build_history
-from services.market.sim.macro.records import MacroDay, MacroHistory, RegimeSignals
+from services.market.sim.macro.history import build_history, business_days
+from services.market.sim.macro.records import MacroDay, MacroHistory, RegimeSignals, outside_the_data
 from services.market.sim.macro.regime import REGIME_EQUITY, REGIMES, classify_regime, risk_shock
 
 __all__ = [
@@ -31,6 +31,8 @@ __all__ = [
     "MacroHistory",
     "RegimeSignals",
     "build_history",
+    "business_days",
     "classify_regime",
+    "outside_the_data",
     "risk_shock",
 ]

@@ -17,9 +17,17 @@ from services.market.sim.macro.alignment import (
     trim_after,
 )
 from services.market.sim.macro.notes import note_calendar, notes_fills, notes_rules
-from services.market.sim.macro.records import MacroDay, MacroHistory, RegimeSignals
+from services.market.sim.macro.records import MacroDay, MacroHistory, RegimeSignals, outside_the_data
 from services.market.sim.macro.regime import RegimeTracker, risk_shock
 from services.market.sim.series import SeriesSet
+
+
+def business_days(series: SeriesSet) -> list[dt.date]:
+    """The data's business days, ascending: the dates with a 10-year Treasury yield (DGS10)."""
+    full = sorted(day for day, value in series.observations["DGS10"].items() if value is not None)
+    if not full:
+        raise ValueError("no DGS10 observations: no business days")
+    return full
 
 
 def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None) -> MacroHistory:
@@ -31,12 +39,10 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
     """
     if end is not None and end < start:
         raise ValueError(f"end {end} is before start {start}")
-    full = sorted(day for day, value in series.observations["DGS10"].items() if value is not None)
-    if not full:
-        raise ValueError("no DGS10 observations: no business days")
+    full = business_days(series)
     available = f"{full[0].isoformat()} .. {full[-1].isoformat()}"
     if start < full[0] or start > full[-1]:
-        raise ValueError(f"start {start} is outside the available business days {available}")
+        raise ValueError(outside_the_data(start, full[0], full[-1]))
     data = trim_after(series, end)
     business = [day for day in full if end is None or day <= end]
     if not business or business[-1] < start:
@@ -113,4 +119,11 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
         )
 
     notes = [*data.notes, note_calendar([d.date for d in days]), *notes_fills(fills.days), *notes_rules()]
-    return MacroHistory(days=tuple(days), source=data.source, notes=tuple(notes))
+    return MacroHistory(
+        days=tuple(days),
+        source=data.source,
+        notes=tuple(notes),
+        asked_from=start,
+        data_first=full[0],
+        data_last=full[-1],
+    )

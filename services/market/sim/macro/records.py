@@ -10,6 +10,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 
+def outside_the_data(start: dt.date, first: dt.date, last: dt.date) -> str:
+    """THE words for a start the data does not cover, wherever it is refused (opsuite simulate,
+    opsuite up, market's start-up): they name the data's first and last business days."""
+    return (
+        f"start {start.isoformat()} is outside the FRED data, whose business days run from "
+        f"{first.isoformat()} to {last.isoformat()}: pick a start between them"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RegimeSignals:
     """The trailing signals of one day. None means not enough data yet for that signal."""
@@ -65,6 +74,37 @@ class MacroHistory:
     days: tuple[MacroDay, ...]
     source: str  # "snapshot" or "fred"
     notes: tuple[str, ...]  # every alignment decision, in words
+    # The date the history was asked to start on: days[0] is the first business day on or after
+    # it, so a start between the two is a weekend or holiday, not a date the history lacks.
+    # None (a history built by hand): days[0].
+    asked_from: dt.date | None = None
+    # The first and last business days of the data the history was cut from, which a refused
+    # start names; None: the history's own first and last days.
+    data_first: dt.date | None = None
+    data_last: dt.date | None = None
+
+    @property
+    def data_range(self) -> tuple[dt.date, dt.date]:
+        """The first and last business days of the data (the history's own when not recorded)."""
+        if not self.days:
+            raise ValueError("the history has no business days")
+        return (self.data_first or self.days[0].date, self.data_last or self.days[-1].date)
+
+    def days_from(self, start: dt.date) -> tuple[MacroDay, ...]:
+        """The days of a run asked to start on `start`: from the first business day on or after it
+        (a weekend or holiday start rolls forward). ValueError when `start` is outside the history,
+        with outside_the_data's words when the data itself does not cover it."""
+        first, last = self.data_range
+        lowest = self.asked_from or self.days[0].date
+        if lowest <= start <= self.days[-1].date:
+            return self.days[bisect.bisect_left(self._dates, start) :]
+        if first <= start <= last:
+            # Inside the data but not this window: whoever built the history made it too short.
+            raise ValueError(
+                f"start {start.isoformat()} is outside the macro history it was given "
+                f"({lowest.isoformat()} .. {self.days[-1].date.isoformat()})"
+            )
+        raise ValueError(outside_the_data(start, first, last))
 
     @functools.cached_property
     def _dates(self) -> list[dt.date]:

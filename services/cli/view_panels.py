@@ -1,0 +1,217 @@
+"""The live view's panels: pure functions from view_model rows to rich tables.
+
+Each panel takes how many rows it may show (view_layout.py decides, from the console's size)
+and says in its title how many it left out, so a small terminal shows less of every panel
+rather than no panel at all. `compact` drops borders and the widest columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from rich import box
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from opsuite.market.v1 import market_pb2
+from services.cli.output import grouped, numeric_column
+from services.cli.view_model import CashRow, FillRow, PriceRow, ReconSummary, ServiceRow, date_text
+
+
+def _table(title: str, compact: bool) -> Table:
+    if compact:
+        # No borders and one space between columns: 80 columns hold every panel's figures.
+        return Table(
+            title=title,
+            title_justify="left",
+            title_style="bold",
+            box=None,
+            pad_edge=False,
+            padding=(0, 1, 0, 0),
+            header_style="dim",
+            expand=True,
+        )
+    return Table(title=title, title_justify="left", title_style="bold", box=box.ROUNDED, expand=True)
+
+
+def _title(name: str, shown: int, total: int, noun: str) -> str:
+    if shown >= total:
+        return name
+    return f"{name} ({shown} of {total} {noun})" if noun else f"{name} ({shown} of {total})"
+
+
+def _amount(value: Decimal) -> str:
+    return f"[red]{grouped(value)}[/]" if value < 0 else grouped(value)
+
+
+def header(clock: Any | None, events_per_second: float, done: bool, compact: bool) -> RenderableType:
+    if clock is None:
+        return Text("opsuite: waiting for market's clock ...")
+    is_max = clock.mode == market_pb2.CLOCK_MODE_MAX
+    mode = "max" if is_max else f"{clock.business_days_per_second:g} days/s"
+    if done:
+        mode += ", done"
+    elif not clock.running:
+        mode += ", stopped"
+    parts = [
+        f"[bold]{date_text(clock.sim_date)}[/]",
+        f"regime [bold]{clock.regime or '-'}[/]",
+        f"clock {mode}",
+        f"seq {grouped(clock.head_seq)}",
+        f"{grouped(round(events_per_second))} events/s",
+    ]
+    if not compact:
+        parts.append(f"data {clock.data_source}")
+    return Text.from_markup(("  " if compact else "   ").join(parts))
+
+
+def prices_panel(rows: Sequence[PriceRow], limit: int, compact: bool) -> Table:
+    table = _table(_title("last prices", min(limit, len(rows)), len(rows), "watched"), compact)
+    table.add_column("instrument", no_wrap=True, overflow="ellipsis")
+    numeric_column(table, "price")
+    table.add_column("ccy", no_wrap=True)
+    for row in rows[:limit]:
+        table.add_row(row.symbol, grouped(row.price), row.currency)
+    return table
+
+
+def fills_panel(rows: Sequence[FillRow], count: int, limit: int, compact: bool) -> Table:
+    table = _table(f"last fills ({grouped(count)} seen)", compact)
+    if not compact:
+        table.add_column("date", no_wrap=True)
+        table.add_column("mandate", no_wrap=True)
+    table.add_column("side", no_wrap=True)
+    numeric_column(table, "qty")
+    # Bond names are long ("PTRX 3 5/8 02/15/30"): the name is cut before a figure is.
+    table.add_column("instrument", no_wrap=True, overflow="ellipsis", max_width=14 if compact else None)
+    numeric_column(table, "price")
+    for row in rows[:limit]:
+        cells = [row.side, grouped(row.quantity), row.symbol, grouped(row.price)]
+        table.add_row(*([row.trade_date, row.mandate_id, *cells] if not compact else cells))
+    return table
+
+
+def ledger_panel(rows: Sequence[CashRow], limit: int, compact: bool) -> Table:
+    mandates = len({row.mandate_id for row in rows})
+    shown = rows[:limit]
+    title = _title("ledger: cash and suspense", len({r.mandate_id for r in shown}), mandates, "mandates")
+    table = _table(title, compact)
+    table.add_column("mandate", no_wrap=True)
+    numeric_column(table, "cash")
+    table.add_column("ccy", no_wrap=True)
+    numeric_column(table, "suspense")
+    numeric_column(table, "journals")
+    if not compact:
+        numeric_column(table, "postings")
+    table.add_column("trial balance", no_wrap=True)
+    previous = ""
+    for row in shown:
+        suspense = grouped(row.suspense)
+        cells = [
+            row.mandate_id if row.mandate_id != previous else "",
+            _amount(row.cash),
+            row.currency,
+            f"[yellow]{suspense}[/]" if row.suspense else suspense,
+            grouped(row.journals),
+        ]
+        if not compact:
+            cells.append(grouped(row.postings))
+        cells.append("[green]balanced[/]" if row.balanced else "[red]OUT OF BALANCE[/]")
+        table.add_row(*cells)
+        previous = row.mandate_id
+    return table
+
+
+def _count(value: int) -> str:
+    return grouped(value) if value else "[dim]0[/]"
+
+
+def recon_panel(summary: ReconSummary, limit: int, compact: bool) -> Table:
+    title = (
+        f"recon as of {summary.as_of}: {grouped(summary.open)} open, "
+        f"{grouped(summary.escalated)} escalated, {grouped(summary.timing_items)} timing"
+    )
+    shown = summary.kinds[: max(limit, 1)]
+    if len(shown) < len(summary.kinds):
+        title += f" ({len(shown)} of {len(summary.kinds)} kinds)"
+    table = _table(title, compact)
+    table.add_column("open breaks by kind", no_wrap=True, overflow="ellipsis")
+    for label in summary.buckets:
+        numeric_column(table, label)
+    numeric_column(table, "open")
+    numeric_column(table, "escalated")
+    table.add_column("mandates", overflow="ellipsis", no_wrap=True, ratio=1)
+    for row in shown:
+        table.add_row(
+            row.kind,
+            *(_count(row.by_bucket[label]) for label in summary.buckets),
+            grouped(row.open),
+            f"[red]{grouped(row.escalated)}[/]" if row.escalated else _count(0),
+            ", ".join(row.mandates),
+        )
+    if not summary.kinds:
+        table.add_row("[green]none open[/]", *("" for _ in summary.buckets), "", "", "")
+    return table
+
+
+def escalations_panel(summary: ReconSummary, limit: int, compact: bool) -> Table:
+    table = _table(f"escalated, oldest first ({grouped(summary.escalated)})", compact)
+    table.add_column("break", no_wrap=True)
+    table.add_column("mandate", no_wrap=True)
+    table.add_column("kind", no_wrap=True, overflow="ellipsis")
+    numeric_column(table, "age")
+    numeric_column(table, "difference")
+    table.add_column("why", overflow="ellipsis", no_wrap=True, ratio=1)
+    for row in summary.escalations[:limit]:
+        table.add_row(
+            row.break_id,
+            row.mandate_id,
+            row.kind,
+            grouped(row.age_business_days),
+            f"{_amount(row.base_amount)} {row.base_currency}",
+            row.reason,
+        )
+    return table
+
+
+_GOOD = ("running", "serving")
+_BAD = ("failed", "exited", "unreachable", "gave up")
+
+
+def _state(state: str) -> str:
+    if state.startswith(_GOOD):
+        return f"[green]{state}[/]"
+    if state.startswith(_BAD):
+        return f"[red]{state}[/]"
+    return f"[yellow]{state}[/]"
+
+
+def services_panel(
+    rows: Sequence[ServiceRow], not_built: Sequence[str], supervised: bool, limit: int, compact: bool
+) -> Table:
+    title = _title("services", min(limit, len(rows)), len(rows), "")
+    if not_built:
+        title += f" ({', '.join(not_built)}: not built in this release)"
+    table = _table(title, compact)
+    table.add_column("service", no_wrap=True)
+    table.add_column("state", no_wrap=True, overflow="ellipsis")
+    if supervised:
+        numeric_column(table, "restarts")
+        numeric_column(table, "pid")
+    numeric_column(table, "lag")
+    table.add_column("sim date", no_wrap=True)
+    numeric_column(table, "uptime")
+    if not compact:
+        table.add_column("address", no_wrap=True)
+    for row in rows[:limit]:
+        cells = [row.name, _state(row.state)]
+        if supervised:
+            cells += [grouped(row.restarts or 0), "-" if row.pid is None else str(row.pid)]
+        cells += ["-" if row.lag is None else grouped(row.lag), row.simulated_date, row.uptime]
+        if not compact:
+            cells.append(row.address)
+        table.add_row(*cells)
+    return table

@@ -1,0 +1,451 @@
+"""The live view as a person sees it: its panels drawn from the services' replies, at 80×24 in a real
+terminal (tmux), attached to a finished suite by `opsuite view` and under `opsuite up`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+
+import grpc
+import pytest
+from rich.console import Console
+
+from opsuite.common.v1 import status_pb2
+from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from opsuite.recon.v1 import recon_pb2
+from services.cli.output import grouped
+from services.cli.view import LiveView
+from services.cli.view_layout import Screen
+from services.cli.view_model import (
+    CashRow,
+    FillRow,
+    PriceRow,
+    ServiceRow,
+    ViewState,
+    cash_rows,
+    recon_summary,
+)
+from services.cli.view_panels import ledger_panel, recon_panel
+from services.common.settings import SERVICES
+from tests.cli.conftest import RunningSuite, clean_environment
+from tests.support.processes import ROOT
+from tests.support.waiting import wait_until
+
+PANEL_TITLES = ("last prices", "last fills", "ledger: cash and suspense", "recon as of", "services")
+
+
+def _text(renderable: object, width: int = 80, height: int = 24) -> str:
+    console = Console(width=width, height=height, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+def _line(text: str, start: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(start))
+
+
+def _ends(line: str) -> list[tuple[str, int]]:
+    """Each word of a line with the column it ends at."""
+    return [(m.group(), m.end()) for m in re.finditer(r"\S+", line)]
+
+
+# ---------------------------------------------------------------- panels, without a server
+
+
+def _trial_balance(mandate: str, base: str, lines: list[tuple[str, str, str]]) -> ledger_pb2.TrialBalance:
+    balance = ledger_pb2.TrialBalance(
+        mandate_id=mandate, base_currency=base, balanced=True, journal_count=1234, posting_count=5678
+    )
+    for account, currency, amount in lines:
+        line = balance.lines.add(account=account, currency=currency)
+        line.balance.amount.value, line.balance.currency = amount, currency
+    return balance
+
+
+def test_the_ledger_panel_puts_each_mandates_cash_beside_its_suspense() -> None:
+    rows = cash_rows(
+        _trial_balance(
+            "EQ-EUR",
+            "EUR",
+            [
+                ("Assets:Cash:EUR", "EUR", "-123600000.00"),
+                ("Assets:Suspense:EUR", "EUR", "-4321.50"),
+                ("Assets:Cash:USD", "USD", "1500.25"),
+                ("Assets:Securities:EU-RHNA", "EUR", "999999.00"),
+            ],
+        )
+    ) + cash_rows(_trial_balance("BAL-USD", "USD", [("Assets:Cash:USD", "USD", "8688658.03")]))
+
+    assert [(r.mandate_id, r.currency, r.cash, r.suspense) for r in rows] == [
+        ("EQ-EUR", "EUR", Decimal("-123600000.00"), Decimal("-4321.50")),  # the base currency first
+        ("EQ-EUR", "USD", Decimal("1500.25"), Decimal(0)),
+        ("BAL-USD", "USD", Decimal("8688658.03"), Decimal(0)),
+    ]
+    text = _text(ledger_panel(rows, limit=10, compact=True))
+    eur = _line(text, "EQ-EUR")
+    assert "-123,600,000.00" in eur and "EUR" in eur and "-4,321.50" in eur and "1,234" in eur
+    bal = _line(text, "BAL-USD")
+    assert "8,688,658.03" in bal
+    # Right-aligned: the amounts of one column end in the same place.
+    assert eur.index("-123,600,000.00") + len("-123,600,000.00") == bal.index("8,688,658.03") + len(
+        "8,688,658.03"
+    )
+    assert "Securities" not in text and "999,999" not in text
+
+
+def _break(mandate: str, kind: int, bucket: str, *, escalated: bool = False, age: int = 0) -> recon_pb2.Break:
+    brk = recon_pb2.Break(
+        break_id=f"BRK-{uuid.uuid4().hex[:20]}",
+        mandate_id=mandate,
+        kind=kind,  # type: ignore[arg-type]
+        status=recon_pb2.BREAK_STATUS_OPEN,
+        aging_bucket=bucket,
+        age_business_days=age,
+        escalated=escalated,
+        escalation_reason="past its SLA of 3 business days" if escalated else "",
+    )
+    brk.base_amount_difference.amount.value, brk.base_amount_difference.currency = "-123600000.00", "EUR"
+    return brk
+
+
+def _reconciliation() -> recon_pb2.Reconciliation:
+    reconciliation = recon_pb2.Reconciliation()
+    reconciliation.as_of_date.year, reconciliation.as_of_date.month, reconciliation.as_of_date.day = (
+        2020,
+        3,
+        2,
+    )
+    for mandate, breaks in {
+        "EQ-EUR": [
+            _break("EQ-EUR", recon_pb2.BREAK_KIND_CASH_MISMATCH, "8+", escalated=True, age=9),
+            _break("EQ-EUR", recon_pb2.BREAK_KIND_CASH_MISMATCH, "0-1"),
+            _break("EQ-EUR", recon_pb2.BREAK_KIND_SETTLEMENT_DATE_MISMATCH, "2-3"),
+        ],
+        "BAL-USD": [_break("BAL-USD", recon_pb2.BREAK_KIND_CASH_MISMATCH, "4-7")],
+    }.items():
+        entry = reconciliation.mandates.add(
+            mandate_id=mandate, escalated_count=sum(b.escalated for b in breaks)
+        )
+        entry.open_breaks.extend(breaks)
+        for label in ("0-1", "2-3", "4-7", "8+"):
+            entry.buckets.add(bucket=label)
+        entry.timing_items.add(item_id=f"T-{mandate}")
+    return reconciliation
+
+
+def test_the_recon_panel_counts_open_breaks_by_kind_and_aging_bucket() -> None:
+    reconciliation = _reconciliation()
+    escalated = [b for m in reconciliation.mandates for b in m.open_breaks if b.escalated]
+    summary = recon_summary(reconciliation, escalated)
+
+    assert (summary.open, summary.escalated, summary.timing_items) == (4, 1, 2)
+    assert summary.buckets == ("0-1", "2-3", "4-7", "8+")
+    text = _text(recon_panel(summary, limit=10, compact=True))
+    assert "recon as of 2020-03-02: 4 open, 1 escalated, 2 timing" in text
+    header = _line(text, "open breaks by kind")
+    cash = _line(text, "cash ")
+    # cash: one in 0-1, none in 2-3, one in 4-7, one in 8+; three open, one escalated, two mandates.
+    assert cash.split()[1:7] == ["1", "0", "1", "1", "3", "1"], cash
+    assert cash.rstrip().endswith("BAL-USD, EQ-EUR")
+    # Right-aligned under their bucket: "8+" ends where the cash row's count in it ends.
+    assert _ends(header)[7] == ("8+", _ends(cash)[4][1])
+    assert _line(text, "settlement date").split()[2:7] == ["0", "1", "0", "0", "1"]
+    assert summary.escalations[0].reason == "past its SLA of 3 business days"
+
+
+def _clock() -> market_pb2.Clock:
+    clock = market_pb2.Clock(head_seq=1234567, regime="crisis", running=True, business_days_per_second=2)
+    clock.sim_date.year, clock.sim_date.month, clock.sim_date.day = 2020, 3, 16
+    return clock
+
+
+def _busy_state(services: tuple[ServiceRow, ...], supervised: bool) -> ViewState:
+    reconciliation = _reconciliation()
+    escalated = [b for m in reconciliation.mandates for b in m.open_breaks if b.escalated]
+    cash = tuple(
+        CashRow(m, c, Decimal("-123600000.00"), Decimal("-4321.50"), 12345, 67890, True)
+        for m, c in [("BAL-USD", "USD"), ("EQ-EUR", "EUR"), ("EQ-EUR", "USD"), ("EQ-JPY", "JPY"),
+                     ("FI-USD", "USD"), ("INC-GBP", "GBP")]
+    )  # fmt: skip
+    return ViewState(
+        clock=_clock(),
+        events_per_second=1234.4,
+        done=False,
+        prices=tuple(PriceRow(f"SYM{i}", Decimal("12345.678"), "JPY") for i in range(10)),
+        fills=tuple(
+            FillRow(
+                "2020-03-16", "FI-USD", "BUY", Decimal(1_156_000), "PTRX 3 5/8 02/15/30", Decimal("101.4")
+            )
+            for _ in range(8)
+        ),
+        fill_count=4321,
+        cash=cash,
+        recon=recon_summary(reconciliation, escalated),
+        services=services,
+        not_built=("dq", "reporting", "documents"),
+        supervised=supervised,
+    )
+
+
+def test_at_80_by_24_every_panel_stays_on_screen_with_fewer_rows() -> None:
+    services = tuple(
+        ServiceRow(name, "127.0.0.1:50051", state, restarts, 4242, 0, "2020-03-16", "1h02m03s")
+        for name, state, restarts in [("market", "running", 0), ("ledger", "restarting in 4 s", 3),
+                                      ("recon", "failed", 5)]
+    )  # fmt: skip
+    text = _text(Screen(_busy_state(services, supervised=True)))
+    lines = text.rstrip("\n").splitlines()
+
+    assert len(lines) <= 23, text
+    for title in PANEL_TITLES:
+        assert title in text, (title, text)
+    assert "2020-03-16" in lines[0] and "seq 1,234,567" in lines[0] and "1,234 events/s" in lines[0]
+    assert "of 10 watched" in text  # the prices panel says it shows fewer than it has
+    assert "-123,600,000.00" in text and "-4,321.50" in text
+    assert "12,345.678" in text and "1,156,000" in text
+    ledger = _line(text, "ledger ")
+    assert "restarting in 4 s" in ledger and " 3 " in ledger and "4242" in ledger
+    assert re.search(r"^recon\s+failed\s+5\s", text, re.MULTILINE), text
+    assert "not built in this release" in text
+
+
+def test_a_large_console_gets_every_row_and_the_escalations() -> None:
+    services = (ServiceRow("market", "127.0.0.1:50051", "serving", None, None, 0, "2020-03-16", "0h00m09s"),)
+    text = _text(Screen(_busy_state(services, supervised=False)), width=200, height=60)
+
+    assert "of 10 watched" not in text and text.count("SYM") == 10
+    assert "escalated, oldest first (1)" in text and "past its SLA" in text
+    assert "restarts" not in text  # attached to a suite, there are no processes of its own
+    assert "127.0.0.1:50051" in text
+
+
+def test_the_services_panel_takes_state_and_restarts_from_the_supervisor() -> None:
+    running = SimpleNamespace(returncode=None, pid=101)
+    crashed = SimpleNamespace(returncode=-9, pid=102)
+    children = [
+        SimpleNamespace(name="market", address="a:1", process=running, restarts=0, state="running"),
+        SimpleNamespace(name="ledger", address="a:2", process=crashed, restarts=2, state="restarting in 4 s"),
+        # A supervisor that says neither: the process tells.
+        SimpleNamespace(name="recon", address="a:3", process=crashed),
+    ]
+    view = LiveView({"market": "a:1"}, children, plain=True, console=Console())
+    rows = view.service_rows(SimpleNamespace(answers={}))  # type: ignore[arg-type]
+
+    assert [(r.name, r.state, r.restarts, r.pid) for r in rows] == [
+        ("market", "running", 0, 101),
+        ("ledger", "restarting in 4 s", 2, 102),
+        ("recon", "exited -9", 0, 102),
+    ]
+
+
+def test_attached_the_services_state_is_their_health() -> None:
+    status = status_pb2.ServiceStatus(lag=12345, not_serving_reason="catching up")
+    status.uptime.seconds = 90061
+    view = LiveView({n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console())
+    answers = {
+        "market": SimpleNamespace(health="SERVING", status=status_pb2.ServiceStatus()),
+        "ledger": SimpleNamespace(health="NOT_SERVING", status=status),
+    }
+    rows = {r.name: r for r in view.service_rows(SimpleNamespace(answers=answers))}  # type: ignore[arg-type]
+
+    assert rows["market"].state == "serving"
+    assert rows["ledger"].state == "not serving: catching up"
+    assert (rows["ledger"].lag, rows["ledger"].uptime) == (12345, "1d01h01m01s")
+    assert rows["recon"].state == "-"  # not heard from yet
+
+
+# ---------------------------------------------------------------- in a real terminal
+
+
+class Terminal:
+    """A tmux server of our own (its own socket) running one command in an 80×24 window."""
+
+    def __init__(self, command: list[str], env: dict[str, str], width: int = 80, height: int = 24):
+        self.socket = f"opsuite-test-{uuid.uuid4().hex[:8]}"
+        # The pane keeps the command's exit code on screen, then waits for a key.
+        script = f'{shlex.join(command)}; echo "exit code $?"; read _'
+        self._tmux(
+            "new-session", "-d", "-x", str(width), "-y", str(height), "-s", "t", "-c", str(ROOT), script,
+            env=env,
+        )  # fmt: skip
+
+    def _tmux(self, *args: str, env: dict[str, str] | None = None) -> str:
+        return subprocess.run(
+            ["tmux", "-u", "-L", self.socket, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "t")
+
+    def send(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "t", *keys)
+
+    def wait_for(self, *texts: str, timeout: float = 60) -> str:
+        found: list[str] = []
+
+        def shown() -> bool:
+            found[:] = [self.screen()]
+            return all(text in found[0] for text in texts)
+
+        try:
+            wait_until(shown, timeout=timeout, what=f"{texts} on the screen")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the screen:\n{found[0] if found else ''}") from None
+        return found[0]
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    opened: list[Terminal] = []
+    yield opened
+    for terminal in opened:
+        terminal.close()
+
+
+def _cash_by_mandate(suite: RunningSuite) -> dict[str, str]:
+    with grpc.insecure_channel(suite.addresses["market"]) as channel:
+        mandates = market_pb2_grpc.MarketServiceStub(channel).ListMandates(market_pb2.ListMandatesRequest())
+    found = {}
+    with grpc.insecure_channel(suite.addresses["ledger"]) as channel:
+        stub = ledger_pb2_grpc.LedgerServiceStub(channel)
+        for mandate in mandates.mandates:
+            balance = stub.GetTrialBalance(ledger_pb2.GetTrialBalanceRequest(mandate_id=mandate.mandate_id))
+            found[mandate.mandate_id] = grouped(cash_rows(balance)[0].cash)
+    return found
+
+
+def _clock_of(suite: RunningSuite) -> market_pb2.Clock:
+    with grpc.insecure_channel(suite.addresses["market"]) as channel:
+        clock: market_pb2.Clock = market_pb2_grpc.MarketServiceStub(channel).GetClock(
+            market_pb2.GetClockRequest()
+        )
+    return clock
+
+
+def test_opsuite_view_at_80_by_24_shows_every_panel(
+    finished_suite: RunningSuite, terminals: list[Terminal]
+) -> None:
+    cash = _cash_by_mandate(finished_suite)
+    clock = _clock_of(finished_suite)
+    terminal = Terminal(
+        [sys.executable, "-m", "services.cli", "view"], env={**clean_environment(), **finished_suite.env}
+    )
+    terminals.append(terminal)
+
+    screen = terminal.wait_for(*PANEL_TITLES, *cash.values())
+    lines = screen.splitlines()
+    date = f"{clock.sim_date.year:04d}-{clock.sim_date.month:02d}-{clock.sim_date.day:02d}"
+    assert date in lines[0] and f"seq {grouped(clock.head_seq)}" in lines[0] and "stopped" in lines[0]
+    # Each mandate's cash on its own row, right-aligned in one column, beside its suspense.
+    rows = {mandate: _line(screen, mandate + " ") for mandate in cash}
+    ends = {row.index(figure) + len(figure) for row, figure in zip(rows.values(), cash.values(), strict=True)}
+    assert len(ends) == 1, rows
+    assert all(re.search(r"\s0(\.00)?\s", row) for row in rows.values())  # nothing in suspense
+    assert "none open" in screen  # 40 days of seed 7: every break has been resolved
+    for name in ("market", "ledger", "recon"):
+        assert re.search(rf"^{name}\s+serving\s+0\s+{date}", screen, re.MULTILINE), screen
+    assert "not built in this release" in screen
+
+    terminal.send("C-c")
+    assert "exit code 0" in terminal.wait_for("exit code")
+
+
+def test_opsuite_view_plain_prints_lines_until_interrupted(
+    finished_suite: RunningSuite, tmp_path: Path
+) -> None:
+    clock = _clock_of(finished_suite)
+    out = tmp_path / "view.out"
+    with out.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "view", "--plain"],
+            cwd=ROOT,
+            env={**clean_environment(), **finished_suite.env},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        wait_until(lambda: "breaks_open=" in out.read_text(), timeout=30, what="a plain line")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    line = next(line for line in out.read_text().splitlines() if "breaks_open=" in line)
+    assert f"seq={grouped(clock.head_seq)}" in line and "breaks_open=0 escalated=0" in line, line
+
+
+def test_opsuite_view_without_a_suite_says_so(tmp_path: Path) -> None:
+    from services.cli.registry import free_port
+
+    address = f"127.0.0.1:{free_port('127.0.0.1')}"
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "view"],
+        cwd=ROOT,
+        env={**clean_environment(), "OPSUITE_MARKET_ADDR": address, "OPSUITE_DATA_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"market does not answer at {address}" in result.stdout
+    assert "opsuite up" in result.stdout
+
+
+def test_opsuite_up_shows_a_restarted_service_at_80_by_24(tmp_path: Path, terminals: list[Terminal]) -> None:
+    env = {
+        **clean_environment(),
+        "OPSUITE_SHUTDOWN_GRACE_S": "5",
+        **{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES},
+    }
+    terminal = Terminal(
+        [sys.executable, "-m", "services.cli", "up", "--speed", "max", "--days", "10", "--seed", "3",
+         "--data-dir", str(tmp_path)],
+        env=env,
+    )  # fmt: skip
+    terminals.append(terminal)
+    row = re.compile(
+        r"^ledger\s+(?P<state>running|serving)\s+(?P<restarts>\d+)\s+(?P<pid>\d+)\s", re.MULTILINE
+    )
+    terminal.wait_for(*PANEL_TITLES, timeout=180)
+
+    def ledger(restarts: str) -> dict[str, str] | None:
+        found = row.search(terminal.screen())
+        return found.groupdict() if found and found["restarts"] == restarts else None
+
+    first = wait_until(lambda: ledger("0"), timeout=60, what="the ledger running, never restarted")
+    assert first is not None
+
+    os.kill(int(first["pid"]), signal.SIGKILL)
+
+    again = wait_until(lambda: ledger("1"), timeout=120, what="the ledger restarted once")
+    assert again is not None
+    assert again["pid"] != first["pid"]
+    screen = terminal.screen()
+    for title in PANEL_TITLES:
+        assert title in screen, screen
+    assert re.search(r"^market\s+running\s+0\s+\d+", screen, re.MULTILINE), screen
+
+    terminal.send("C-c")
+    assert "exit code 0" in terminal.wait_for("exit code", timeout=120)
