@@ -8,6 +8,7 @@ machine-readable reason and metadata such as the oldest retained seq).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -85,6 +86,27 @@ def echo(value: str, max_chars: int = 64) -> str:
     if len(value) <= max_chars:
         return repr(value)
     return f"{value[:max_chars]!r}... ({len(value):,} characters)"
+
+
+# An unknown id is answered with the known ones when they fit in a message; else with the nearest.
+MAX_KNOWN_CHARS = 200
+
+
+def unknown_id(field: str, what: str, value: str, known: Sequence[str], listed_by: str) -> RequestError:
+    """NOT_FOUND for an id this run does not have, naming the ones it has (every service alike):
+    all of them when they fit in a message, else the nearest and the RPC that lists them all."""
+    shown = ", ".join(known)
+    if len(shown) <= MAX_KNOWN_CHARS:
+        hint = f"known: {shown}"
+    else:
+        near = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
+        hint = (f"nearest: {', '.join(near)}; " if near else "") + f"{listed_by} lists all {len(known)}"
+    return RequestError(
+        grpc.StatusCode.NOT_FOUND,
+        f"unknown {what} {echo(value)}; {hint}",
+        violations=[FieldViolation(field, f"unknown {what}")],
+        reason=f"{what.upper()}_NOT_FOUND",
+    )
 
 
 def to_rpc_status(

@@ -22,7 +22,14 @@ from services.common.enums import enum_from_proto
 from services.common.eventlog.batch import normalise_trace_id
 from services.common.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS, too_long
 from services.common.paging import page_size, position
-from services.common.status import FieldViolation, RequestError, echo, invalid_argument, rpc_errors
+from services.common.status import (
+    FieldViolation,
+    RequestError,
+    echo,
+    invalid_argument,
+    rpc_errors,
+    unknown_id,
+)
 from services.ledger import codec
 from services.ledger.domain.chart import standard_chart
 from services.ledger.domain.records import AccountType, JournalDraft
@@ -110,12 +117,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             )
         base = self.context.base_currencies.get(mandate_id)
         if base is None:
-            known = ", ".join(sorted(self.context.base_currencies))
-            raise RequestError(
-                grpc.StatusCode.NOT_FOUND,
-                f"unknown mandate {echo(mandate_id)}; known: {known}",
-                violations=[FieldViolation(field, "unknown mandate")],
-                reason="MANDATE_NOT_FOUND",
+            raise unknown_id(
+                field, "mandate", mandate_id, sorted(self.context.base_currencies), "ListMandates"
             )
         return base
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import difflib
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
@@ -21,7 +20,14 @@ from services.common.convert import date_to_proto, timestamp_to_proto
 from services.common.enums import enum_from_proto
 from services.common.eventlog import RetentionExceeded
 from services.common.paging import page_size, position
-from services.common.status import FieldViolation, RequestError, echo, invalid_argument, rpc_errors
+from services.common.status import (
+    FieldViolation,
+    RequestError,
+    echo,
+    invalid_argument,
+    rpc_errors,
+    unknown_id,
+)
 from services.market import codec
 from services.market.hub import EventFilter, FramedEvent, encode_batch
 from services.market.pdf import render_confirmation_pdf
@@ -47,28 +53,6 @@ def out_of_range(from_seq: int, oldest: int) -> RequestError:
 
 # Every kind of event the market produces: a StreamEvents kind filter must keep at least one.
 EVENT_KINDS = tuple(sorted(KIND_RANK))
-# An unknown id is answered with the known ones when they fit in a message; else with the nearest.
-MAX_KNOWN_CHARS = 200
-
-
-def _known(value: str, known: Sequence[str], listed_by: str) -> str:
-    """'known: A, B, C' when short, else the nearest ids and the RPC that lists them all."""
-    shown = ", ".join(known)
-    if len(shown) <= MAX_KNOWN_CHARS:
-        return f"known: {shown}"
-    near = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
-    nearest = f"nearest: {', '.join(near)}; " if near else ""
-    return f"{nearest}{listed_by} lists all {len(known)}"
-
-
-def unknown_id(field: str, what: str, value: str, known: Sequence[str], listed_by: str) -> RequestError:
-    """NOT_FOUND for an id this run does not have, naming the ones it has (as the ledger does)."""
-    return RequestError(
-        grpc.StatusCode.NOT_FOUND,
-        f"unknown {what} {echo(value)}; {_known(value, known, listed_by)}",
-        violations=[FieldViolation(field, f"unknown {what}")],
-        reason=f"{what.upper()}_NOT_FOUND",
-    )
 
 
 def page_bounds(size: int, token: str, total: int) -> tuple[int, int]:

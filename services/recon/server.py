@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import difflib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import grpc
@@ -20,7 +19,14 @@ from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.common.convert import decimal_from_proto
 from services.common.limits import MAX_NAME_CHARS, MAX_PAGE_BYTES, MAX_TEXT_CHARS, too_long
 from services.common.paging import DEFAULT_PAGE, MAX_PAGE
-from services.common.status import FieldViolation, RequestError, echo, invalid_argument, rpc_errors
+from services.common.status import (
+    FieldViolation,
+    RequestError,
+    echo,
+    invalid_argument,
+    rpc_errors,
+    unknown_id,
+)
 from services.recon import codec
 from services.recon.domain.breaks import InvalidUpdate, TransitionRefused, update
 from services.recon.domain.check import Reference
@@ -36,8 +42,6 @@ WATCH_BATCH = 256  # change-feed rows read per round trip of a watch
 RunChecker = Callable[[str | None], Awaitable[Sequence[CheckRun]]]
 # market's mandates and instruments, as recon read them at start-up; None until it has.
 ReferenceLookup = Callable[[], Reference | None]
-# An unknown id is answered with the known ones when they fit in a message; else with the nearest.
-MAX_KNOWN_CHARS = 200
 LineageLookup = Callable[[Break], Awaitable[codec.Lineage]]
 # break id of a break just written off -> its write-off journal posted (when the ledger answers now).
 WriteOff = Callable[[str], Awaitable[None]]
@@ -54,23 +58,6 @@ def _not_found(break_id: str, field: str = "break_id") -> RequestError:
         violations=[FieldViolation(field, f"unknown break {break_id!r}")],
         reason="BREAK_NOT_FOUND",
         metadata={"break_id": break_id},
-    )
-
-
-def _unknown(field: str, what: str, value: str, known: Sequence[str], listed_by: str) -> RequestError:
-    """NOT_FOUND for an id recon does not know, naming the known ones (as the ledger does), or the
-    nearest when they are too many to list."""
-    listed = ", ".join(known)
-    if len(listed) <= MAX_KNOWN_CHARS:
-        hint = f"known: {listed}"
-    else:
-        near = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
-        hint = (f"nearest: {', '.join(near)}; " if near else "") + f"{listed_by} lists all {len(known)}"
-    return RequestError(
-        grpc.StatusCode.NOT_FOUND,
-        f"unknown {what} {echo(value)}; {hint}",
-        violations=[FieldViolation(field, f"unknown {what}")],
-        reason=f"{what.upper()}_NOT_FOUND",
     )
 
 
@@ -172,7 +159,7 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             return
         reference = self._known()
         if reference is not None and mandate_id not in reference.base_currencies:
-            raise _unknown(
+            raise unknown_id(
                 field, "mandate", mandate_id, sorted(reference.base_currencies), "MarketService/ListMandates"
             )
 
@@ -181,7 +168,7 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             return
         reference = self._known()
         if reference is not None and instrument_id not in reference.instruments:
-            raise _unknown(
+            raise unknown_id(
                 field,
                 "instrument",
                 instrument_id,
