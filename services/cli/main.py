@@ -237,14 +237,14 @@ def _version() -> str:
 # command -> (module, function): imported only when run, so `opsuite --help` stays quick and a
 # command another engineer is still writing does not break the others.
 HANDLERS = {
-    "up": ("services.cli.up", "up"),
-    "view": ("services.cli.view", "view_command"),
-    "status": ("services.cli.status", "status"),
+    "up": ("services.cli.suite.up", "up"),
+    "view": ("services.cli.view.live", "view_command"),
+    "status": ("services.cli.suite.status", "status"),
     "simulate": ("services.cli.simulate", "simulate"),
-    "breaks": ("services.cli.breaks", "breaks_command"),
-    "break": ("services.cli.break_detail", "break_command"),
-    "recon": ("services.cli.recon_summary", "recon_command"),
-    "trace": ("services.cli.trace", "trace"),
+    "breaks": ("services.cli.recon.breaks", "breaks_command"),
+    "break": ("services.cli.recon.break_detail", "break_command"),
+    "recon": ("services.cli.recon.summary", "recon_command"),
+    "trace": ("services.cli.trace.command", "trace"),
     "ledger": ("services.cli.ledger", "export"),
 }
 

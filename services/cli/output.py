@@ -2,7 +2,11 @@
 
 Every command that prints a table takes `-o json` (add_output_argument) and then prints the same
 rows with print_json instead. Numbers in tables carry thousands separators and are right-aligned
-(`grouped`, `numeric_column`), so a column of amounts lines up by its units.
+(`grouped`, `numeric_column`), so a column of amounts lines up by its units. Ids are never cut
+(`print_tables`): rich shrinks a table to the console, and a no_wrap column that does not fit gets
+an ellipsis, but an id a person copies must stay whole. So the console is made at least as wide as
+the table's narrowest rendering (ids whole, free text folded), and output that is not a terminal (a
+pipe, a file, a test) gets a generous width so descriptions stay on one line.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rich.console import Console, RenderableType
 from rich.table import Table
 
 OUTPUT_FORMATS = ("table", "json")
+PIPE_WIDTH = 200  # a pipe has no width of its own; wide enough for a break's row on one line
+UNBOUNDED = 10_000
 
 
 def add_output_argument(parser: argparse.ArgumentParser) -> None:
@@ -58,3 +65,15 @@ def grouped(value: Decimal | int | float | str, places: int | None = None) -> st
 def numeric_column(table: Table, header: str, **options: Any) -> None:
     """A right-aligned column that never wraps a number across lines."""
     table.add_column(header, justify="right", no_wrap=True, **options)
+
+
+def print_tables(*renderables: RenderableType) -> None:
+    probe = Console()
+    width = probe.width if probe.is_terminal else max(probe.width, PIPE_WIDTH)
+    unbounded = probe.options.update_width(UNBOUNDED)  # else the minimum is capped at the console's width
+    for renderable in renderables:
+        if isinstance(renderable, Table):
+            width = max(width, probe.measure(renderable, options=unbounded).minimum)
+    console = Console(width=width)
+    for renderable in renderables:
+        console.print(renderable)

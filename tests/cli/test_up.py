@@ -18,7 +18,7 @@ import grpc
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
-from services.cli.preflight import LOCK_FILE
+from services.cli.suite.preflight import LOCK_FILE
 from tests.cli.conftest import RunningSuite, clean_environment, run_opsuite
 from tests.cli.up_support import Up, services_of, suite_env
 from tests.support.terminal import Terminal

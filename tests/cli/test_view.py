@@ -26,9 +26,9 @@ from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2
 from services.cli.output import grouped
-from services.cli.view import LiveView
-from services.cli.view_layout import Screen
-from services.cli.view_model import (
+from services.cli.view.layout import Screen
+from services.cli.view.live import LiveView
+from services.cli.view.model import (
     CashRow,
     FillRow,
     PriceRow,
@@ -37,7 +37,7 @@ from services.cli.view_model import (
     cash_rows,
     recon_summary,
 )
-from services.cli.view_panels import ledger_panel, recon_panel
+from services.cli.view.panels import ledger_panel, recon_panel
 from services.common.settings import SERVICES
 from tests.cli.conftest import RunningSuite, clean_environment
 from tests.support.processes import ROOT

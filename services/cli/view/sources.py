@@ -15,8 +15,8 @@ import grpc
 
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
-from services.cli.status import Answer, probe
-from services.cli.view_model import OPEN_STATUSES, CashRow, ReconSummary, cash_rows, recon_summary
+from services.cli.suite.status import Answer, probe
+from services.cli.view.model import OPEN_STATUSES, CashRow, ReconSummary, cash_rows, recon_summary
 
 RPC_TIMEOUT_S = 2.0
 STATUS_TIMEOUT_S = 1.0

@@ -21,12 +21,12 @@ import time
 from rich.console import Console
 from rich.markup import escape
 
-from services.cli.completion import wait_until_done
-from services.cli.preflight import DataDirLock, Refused, check_addresses_free
-from services.cli.previous_run import delete, plan_fresh, read_previous_run
 from services.cli.registry import available_services, concrete_addresses
 from services.cli.settings import SupervisorSettings, check_environment
-from services.cli.supervisor import (
+from services.cli.suite.completion import wait_until_done
+from services.cli.suite.preflight import DataDirLock, Refused, check_addresses_free
+from services.cli.suite.previous_run import delete, plan_fresh, read_previous_run
+from services.cli.suite.supervisor import (
     Child,
     GaveUp,
     RestartPolicy,
@@ -37,7 +37,7 @@ from services.cli.supervisor import (
     stop_child,
     wait_serving,
 )
-from services.cli.view import LiveView
+from services.cli.view.live import LiveView
 from services.common.settings import load_settings
 
 

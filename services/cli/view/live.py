@@ -23,10 +23,10 @@ from rich.live import Live
 
 from services.cli.output import grouped
 from services.cli.registry import START_ORDER, available_services
-from services.cli.view_layout import Screen
-from services.cli.view_market import RECONNECT_S, MarketFeed
-from services.cli.view_model import ServiceRow, ViewState, date_text, service_row
-from services.cli.view_sources import Sources
+from services.cli.view.layout import Screen
+from services.cli.view.market import RECONNECT_S, MarketFeed
+from services.cli.view.model import ServiceRow, ViewState, date_text, service_row
+from services.cli.view.sources import Sources
 from services.common.settings import SERVICES, load_settings
 
 REFRESH_S = 1.0
@@ -34,7 +34,7 @@ PLAIN_PERIOD_S = 2.0
 
 
 class ChildLike(Protocol):
-    """A service process as `opsuite up` supervises it (services/cli/supervisor.py Child)."""
+    """A service process as `opsuite up` supervises it (services/cli/suite/supervisor.py Child)."""
 
     @property
     def name(self) -> str: ...

@@ -13,13 +13,12 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from rich.console import Console
 from rich.table import Table
 
 from opsuite.common.v1 import status_pb2, status_pb2_grpc
-from services.cli.output import grouped, numeric_column, print_json
+from services.cli.output import grouped, numeric_column, print_json, print_tables
 from services.cli.registry import START_ORDER, available_services
-from services.cli.view_model import date_text, uptime_text
+from services.cli.view.model import date_text, uptime_text
 from services.common.settings import load_settings
 
 NOT_BUILT = "NOT_BUILT"
@@ -135,6 +134,6 @@ def status(args: argparse.Namespace) -> int:
     if getattr(args, "output", "table") == "json":
         print_json(records)
     else:
-        Console(width=200).print(status_table(records))
+        print_tables(status_table(records))
     built = [r for r in records if r["health"] != NOT_BUILT]
     return 0 if all(r["health"] == "SERVING" for r in built) else 1

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from opsuite.market.v1 import market_pb2
 from services.cli.output import grouped, numeric_column
-from services.cli.view_model import CashRow, FillRow, PriceRow, ReconSummary, ServiceRow, date_text
+from services.cli.view.model import CashRow, FillRow, PriceRow, ReconSummary, ServiceRow, date_text
 
 
 def _table(title: str, compact: bool) -> Table:

@@ -16,7 +16,7 @@ from collections import deque
 import grpc
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
-from services.cli.view_model import FillRow, PriceRow, date_text, decimal
+from services.cli.view.model import FillRow, PriceRow, date_text, decimal
 
 VIEW_KINDS = ("market.regime", "price.tick", "trade.fill")
 WATCHED_PRICES = 10

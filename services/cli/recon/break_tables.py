@@ -10,10 +10,9 @@ from typing import Any
 
 from rich.table import Table
 
-from services.cli.breaks import table as breaks_table
-from services.cli.output import grouped
-from services.cli.recon_rows import Row
-from services.cli.table_print import print_tables
+from services.cli.output import grouped, print_tables
+from services.cli.recon.breaks import table as breaks_table
+from services.cli.recon.rows import Row
 
 
 def _money(amount: str | None, currency: str) -> str:

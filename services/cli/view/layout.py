@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 
-from services.cli import view_panels as panels
-from services.cli.view_model import ViewState
+from services.cli.view import panels
+from services.cli.view.model import ViewState
 
 BOXED_MIN_HEIGHT = 40  # below this, borders would cost rows that figures need
 BOXED_MIN_WIDTH = 100

@@ -15,9 +15,9 @@ import grpc
 from rich.table import Table
 
 from opsuite.recon.v1 import recon_pb2
-from services.cli.output import grouped, numeric_column, print_json
-from services.cli.recon_client import USAGE, CommandFailed, connect
-from services.cli.recon_rows import (
+from services.cli.output import grouped, numeric_column, print_json, print_tables
+from services.cli.recon.client import USAGE, CommandFailed, connect
+from services.cli.recon.rows import (
     KIND_NAMES,
     OPEN_STATUSES,
     STATUS_NAMES,
@@ -25,7 +25,6 @@ from services.cli.recon_rows import (
     break_row,
     by_age_then_amount,
 )
-from services.cli.table_print import print_tables
 from services.common.convert import decimal_to_proto
 
 EVERY_STATUS = "all"

@@ -16,10 +16,9 @@ from typing import Any
 from rich.table import Table
 
 from opsuite.recon.v1 import recon_pb2
-from services.cli.output import grouped, numeric_column, print_json
-from services.cli.recon_client import CommandFailed, Recon, connect
-from services.cli.recon_rows import KIND_NAMES, date_text, decimal_text
-from services.cli.table_print import print_tables
+from services.cli.output import grouped, numeric_column, print_json, print_tables
+from services.cli.recon.client import CommandFailed, Recon, connect
+from services.cli.recon.rows import KIND_NAMES, date_text, decimal_text
 
 Summary = dict[str, Any]
 

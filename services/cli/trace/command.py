@@ -16,10 +16,9 @@ from collections.abc import Iterable
 
 from rich.table import Table
 
-from services.cli.market_text import describe
-from services.cli.output import print_json
-from services.cli.table_print import print_tables
-from services.cli.trace_lookup import ACCEPTED, BreakRef, NothingFound, Subject, break_of_record, subject_of
+from services.cli.output import print_json, print_tables
+from services.cli.trace.lookup import ACCEPTED, BreakRef, NothingFound, Subject, break_of_record, subject_of
+from services.cli.trace.market_text import describe
 from services.common.eventlog import EventLog, LogRecord
 from services.common.eventlog.factory import DEFAULT_FILE
 from services.common.eventlog.records import trace_order

@@ -1,0 +1,1 @@
+"""opsuite up and opsuite status: the supervisor of the whole suite, and where each service stands."""
