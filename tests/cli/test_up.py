@@ -211,19 +211,29 @@ def test_a_stale_lock_is_taken_over(tmp_path: Path) -> None:
 
 
 def test_a_service_that_cannot_start_is_explained_in_one_sentence(tmp_path: Path) -> None:
-    config = tmp_path / "recon.toml"
+    # A configuration file that is not there is a bad variable: refused before anything starts.
     missing = tmp_path / "no-such-recon.toml"
     env = suite_env(tmp_path, OPSUITE_RECON_CONFIG=str(missing))
+    refused = run_opsuite("up", "--speed", "max", "--days", "3", "--no-view", env=env, timeout=60)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        f"opsuite: OPSUITE_RECON_CONFIG={str(missing)!r}: give the path of an existing TOML file of "
+        "recon's rules, or nothing for the defaults"
+    ]
+    assert not (tmp_path / "logs").exists()
+
+    # One that is there but that recon refuses stops the start-up, explained by recon's own words.
+    config = tmp_path / "recon.toml"
+    config.write_text("[aging]\nbuckets = 3\n")
+    env = suite_env(tmp_path, OPSUITE_RECON_CONFIG=str(config))
     result = run_opsuite("up", "--speed", "max", "--days", "3", "--no-view", env=env, timeout=180)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     failure = next(line for line in lines if line.startswith("start-up failed"))
-    assert failure.startswith("start-up failed: recon could not start: ")
-    assert "No such file or directory" in failure and str(missing) in failure
+    assert failure == "start-up failed: recon could not start: aging: unknown key(s) ['buckets']"
     assert f"its log: {tmp_path / 'logs' / 'recon.log'}" in lines
     assert "Traceback" not in result.stdout
-    assert "stopped market (exit code 0)" in result.stdout
-    assert not config.exists()
+    assert "stopped market (exit code 0)" in result.stdout and "stopped ledger (exit code 0)" in result.stdout
 
 
 def test_fresh_asks_on_a_terminal_and_ctrl_c_stops_the_suite(tmp_path: Path) -> None:

@@ -101,6 +101,7 @@ def test_each_service_reads_its_own_settings_and_the_common_ones(
 ) -> None:
     monkeypatch.setenv("OPSUITE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("OPSUITE_LEDGER_DSN", "postgresql://db/ledger")
+    (tmp_path / "recon.toml").write_text("")  # it must exist: recon reads it at start-up
     monkeypatch.setenv("OPSUITE_RECON_CONFIG", str(tmp_path / "recon.toml"))
     monkeypatch.setenv("OPSUITE_SPEED", "not a speed")  # market's: no other service validates it
     assert load_settings(LedgerSettings).ledger_dsn == "postgresql://db/ledger"
