@@ -159,6 +159,18 @@ class FedFunds:
             return rate, 0.0  # unknown: no policy signal rather than a change from the first print
         return rate, median - self._medians[then]
 
+    def prints(self) -> tuple[float, ...]:
+        """The prints whose median is the policy level now, oldest first."""
+        return tuple(self._recent)
+
+    def medians_since(self, day: dt.date) -> tuple[tuple[dt.date, float], ...]:
+        """(business day, policy median) from the last business day on or before `day`'s 3-month
+        lookback up to the last day visited: all a day after `day` can look back to."""
+        first = max(
+            0, bisect.bisect_right(self._business, day - dt.timedelta(days=FED_FUNDS_LOOKBACK_DAYS)) - 1
+        )
+        return tuple(zip(self._business[first : len(self._medians)], self._medians[first:], strict=True))
+
 
 class Monthly:
     """Unemployment and CPI YoY from the latest month stamped on or before the day."""
@@ -200,6 +212,13 @@ class Oil:
         self._asof = AsOf("DCOILWTICO", observations)
         self._returns: deque[float] = deque(maxlen=VOL_WINDOW)
         self._seen = 0  # observations already turned into returns
+
+    def window_if_fresh(self, day: dt.date) -> tuple[float, ...]:
+        """The log returns in the volatility window, oldest first, if the last print visited is
+        fresh on `day`; none when it is stale (its returns no longer describe the market)."""
+        points = self._asof.points
+        fresh = self._seen > 0 and (day - points[self._seen - 1][0]).days <= OIL_STALE_DAYS
+        return tuple(self._returns) if fresh else ()
 
     def on(self, day: dt.date, fills: Fills) -> tuple[float, float | None]:
         """(price, annualised vol or None when stale or too short)."""

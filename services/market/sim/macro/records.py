@@ -31,6 +31,16 @@ class RegimeSignals:
 
 
 @dataclass(frozen=True, slots=True)
+class SyntheticOrigin:
+    """Where a synthetic day (one past the end of the data) came from: the real business day whose
+    joint changes it applied, and the real block of consecutive business days it was drawn with."""
+
+    replayed: dt.date
+    block_first: dt.date
+    block_last: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class MacroDay:
     """One business day's macro backdrop.
 
@@ -46,6 +56,8 @@ class MacroDay:
     risk_shock: the day's real risk-on/risk-off move as a standard score: falling breakevens and
         yields (2008, March 2020) are negative. Equities load on it, so crashes land on the days
         the data crashed (see risk_shock()).
+    origin: None for a real day; for a synthetic day (past the end of the data, see
+        extension.py), the real day and block its changes were drawn from.
     """
 
     date: dt.date
@@ -63,6 +75,12 @@ class MacroDay:
     regime_reason: str = ""
     signals: RegimeSignals | None = None
     risk_shock: float = 0.0
+    origin: SyntheticOrigin | None = None
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the day lies past the end of the data, on the synthetic extension."""
+        return self.origin is not None
 
     @property
     def curve_slope_pct(self) -> float:
