@@ -113,7 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
         "opsuite up --speed 2 --seed 7 --start 2020-01-02",
         "opsuite up --speed max --days 250 --fresh --yes",
     )
-    _add_world_arguments(up, days_help="business days to simulate, 0 = until the data ends (OPSUITE_DAYS)")
+    _add_world_arguments(
+        up,
+        days_help="business days to simulate; 0 = no end (at --speed max: the end of the real data) (OPSUITE_DAYS)",
+    )
     up.add_argument(
         "--speed", type=_speed, help="business days per second, or 'max' (OPSUITE_SPEED, default 1)"
     )

@@ -17,6 +17,7 @@ from services.market.run_plan import plan_for_series
 from services.market.settings import MarketSettings
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.macro import build_history
+from services.market.sim.macro.extension import extend
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -33,7 +34,11 @@ def simulate(args: argparse.Namespace) -> int:
         series = load_series(settings.fred_api_key or None)
         plan = plan_for_series(series, start, days)
         macro = build_history(series, plan.start)
-        sim = Simulation(SimConfig(seed=seed, start=plan.start, days=plan.days, fault_rate=fault_rate), macro)
+        sim = Simulation(
+            SimConfig(seed=seed, start=plan.start, days=plan.days, fault_rate=fault_rate),
+            macro,
+            extension=lambda: extend(series, seed),  # the days past the real data, as market's
+        )
     except ValueError as error:
         print(f"opsuite simulate: {error}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 _ONE_DAY = dt.timedelta(days=1)
 
@@ -20,10 +20,18 @@ _ONE_DAY = dt.timedelta(days=1)
 class BusinessCalendar:
     """Business days in ascending order, with arithmetic in business days."""
 
-    def __init__(self, dates: Iterable[dt.date] = (), holidays: Iterable[dt.date] = ()) -> None:
+    def __init__(
+        self,
+        dates: Iterable[dt.date] = (),
+        holidays: Iterable[dt.date] = (),
+        is_holiday: Callable[[dt.date], bool] | None = None,
+    ) -> None:
+        """`holidays` lists closed weekdays outside the known dates; `is_holiday` answers for any
+        weekday instead, for a calendar with no end (market's past the end of its data)."""
         self.dates: tuple[dt.date, ...] = tuple(sorted(set(dates)))
         self._index = {day: i for i, day in enumerate(self.dates)}
         self._holidays = frozenset(holidays)
+        self._is_holiday = is_holiday
 
     @property
     def first(self) -> dt.date:
@@ -45,7 +53,9 @@ class BusinessCalendar:
 
     def _weekday(self, day: dt.date) -> bool:
         """The rule outside the known dates."""
-        return day.weekday() < 5 and day not in self._holidays
+        if day.weekday() >= 5 or day in self._holidays:
+            return False
+        return self._is_holiday is None or not self._is_holiday(day)
 
     def is_business_day(self, day: dt.date) -> bool:
         return day in self._index if self._known(day) else self._weekday(day)
@@ -119,6 +129,10 @@ class BusinessCalendar:
         """Weekdays (less holidays) d with start < d <= end, in closed form plus a short walk."""
         if end <= start:
             return 0
+        if self._is_holiday is not None:  # no list to subtract: ask day by day
+            return sum(
+                1 for offset in range(1, (end - start).days + 1) if self._weekday(start + offset * _ONE_DAY)
+            )
         weeks, rest = divmod((end - start).days, 7)
         count = weeks * 5
         day = start + dt.timedelta(days=weeks * 7)

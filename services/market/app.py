@@ -7,17 +7,20 @@ import logging
 from services.common.eventlog import open_event_log
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
-from services.market.fred import load_macro
+from services.market.fred import load_series
 from services.market.runtime import ClockSettings, MarketRuntime
 from services.market.server import MarketServicer, register
 from services.market.settings import MarketSettings
 from services.market.sim.engine import SimConfig
+from services.market.sim.macro import build_history
+from services.market.sim.macro.extension import extend
 
 log = logging.getLogger(__name__)
 
 
 def build_runtime(settings: MarketSettings) -> MarketRuntime:
-    macro = load_macro(settings.start, api_key=settings.fred_api_key or None)
+    series = load_series(settings.fred_api_key or None)
+    macro = build_history(series, settings.start)
     for note in macro.notes:
         log.info("macro data: %s", note)
     config = SimConfig(
@@ -29,6 +32,8 @@ def build_runtime(settings: MarketSettings) -> MarketRuntime:
         open_event_log(settings.eventlog_url or None, settings.data_dir),
         ClockSettings.parse(settings.speed),
         retention_events=settings.retention_events,
+        # Built only if the run goes past the real data (it reads the whole history once).
+        extension=lambda: extend(series, settings.seed),
     )
 
 

@@ -42,6 +42,7 @@ from services.market.sim.records import (
     RegimeState,
     SettlementStatus,
     SimEvent,
+    SyntheticOrigin,
 )
 
 SOURCE = "market"
@@ -65,6 +66,18 @@ def _regime(state: RegimeState) -> market_pb2.RegimeState:
         equity_drift_annual=state.equity_drift_annual,
         equity_vol_annual=state.equity_vol_annual,
         curve_pct=dict(state.curve_pct),
+        synthetic=synthetic_origin_to_proto(state.origin),
+    )
+
+
+def synthetic_origin_to_proto(origin: SyntheticOrigin | None) -> market_pb2.SyntheticOrigin | None:
+    """The wire form of a synthetic day's origin; None (the field left unset) for a real day."""
+    if origin is None:
+        return None
+    return market_pb2.SyntheticOrigin(
+        replayed=date_to_proto(origin.replayed),
+        block_first=date_to_proto(origin.block_first),
+        block_last=date_to_proto(origin.block_last),
     )
 
 

@@ -33,9 +33,17 @@ from services.common.outages import BackendUnavailable
 from services.market import codec
 from services.market.hub import EventHub, FramedEvent
 from services.market.run_plan import plan_for_history
+from services.market.sim.days import Extension
 from services.market.sim.engine import SimConfig, Simulation
 from services.market.sim.macro import MacroHistory
-from services.market.sim.records import BookSnapshot, FaultKind, FaultRequest, InjectedFault, SimEvent
+from services.market.sim.records import (
+    BookSnapshot,
+    FaultKind,
+    FaultRequest,
+    InjectedFault,
+    SimEvent,
+    SyntheticOrigin,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +103,15 @@ class ClockState:
     days_per_second: float
     seed: int
     start_date: dt.date
-    end_date: dt.date
+    end_date: dt.date | None  # None: a run with no end
     days_elapsed: int
     head_seq: int
     oldest_seq: int
     regime: str
     data_source: str
     running: bool
+    synthetic: SyntheticOrigin | None = None  # the origin of sim_date when it is a synthetic day
+    real_data_end: dt.date | None = None  # the last business day of real data
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -111,6 +121,13 @@ class PublishedDay:
     date: dt.date | None = None
     regime: str = ""
     days_elapsed: int = 0
+    origin: SyntheticOrigin | None = None  # None for a real day
+
+
+def _origin_of(sim: Simulation) -> SyntheticOrigin | None:
+    """Where the simulation's last day was drawn from when it is synthetic; None for a real day."""
+    day = sim.current_day
+    return day.origin if day is not None else None
 
 
 class MarketRuntime:
@@ -123,16 +140,17 @@ class MarketRuntime:
         *,
         retention_events: int,
         hub_capacity: int = 65_536,
+        extension: Extension | None = None,
     ) -> None:
         # What opsuite up and opsuite simulate tell a person before a run, market logs at start-up;
         # the run is then recorded (and compared on a restart) with the business day it begins on.
-        self.plan = plan_for_history(macro, config.start, config.days)
+        self.plan = plan_for_history(macro, config.start, config.days, live=clock.days_per_second is not None)
         for note in self.plan.notes:
             log.info(note, extra={"start": self.plan.start.isoformat(), "days": self.plan.days})
-        config = dataclasses.replace(config, start=self.plan.start)
+        config = dataclasses.replace(config, start=self.plan.start, days=self.plan.days)
         self.config = config
         self.macro = macro
-        self.sim = Simulation(config, macro)
+        self.sim = Simulation(config, macro, extension)
         self.event_log = event_log
         self.clock = clock
         self.retention_events = retention_events
@@ -209,7 +227,9 @@ class MarketRuntime:
             )
         self._pending_controls = controls
         self.hub.reset_head(head)
-        self.published = PublishedDay(self.sim.current_date, self.sim.regime, self.sim.days_elapsed)
+        self.published = PublishedDay(
+            self.sim.current_date, self.sim.regime, self.sim.days_elapsed, _origin_of(self.sim)
+        )
         log.info(
             "resumed the run",
             extra={
@@ -286,7 +306,8 @@ class MarketRuntime:
             ) as day_span:
                 records, frames = self._encode(day.events, day_span)
                 day_span.set_attribute("events", len(records))
-            return records, frames, PublishedDay(day.date, day.regime, self.sim.days_elapsed), day.snapshot
+            published = PublishedDay(day.date, day.regime, self.sim.days_elapsed, _origin_of(self.sim))
+            return records, frames, published, day.snapshot
 
     async def _log_day(self, records: list[NewRecord]) -> bool:
         """Append the day to the event log, waiting out an outage (retried with backoff); False if
@@ -417,23 +438,21 @@ class MarketRuntime:
         return next(iter(self._checkpoints)) if self._checkpoints else 0
 
     def clock_state(self) -> ClockState:
-        last_day = self.macro.days[-1].date
-        if self.config.days:
-            first = self.macro.index_of(self.config.start)
-            last_day = self.macro.days[min(len(self.macro.days) - 1, first + self.config.days - 1)].date
         return ClockState(
             sim_date=self.published.date,
             live=self.clock.days_per_second is not None,
             days_per_second=self.clock.days_per_second or 0.0,
             seed=self.config.seed,
             start_date=self.config.start,
-            end_date=last_day,
+            end_date=self.sim.end_date,
             days_elapsed=self.published.days_elapsed,
             head_seq=self.hub.head_seq,
             oldest_seq=self.oldest_seq,
             regime=self.published.regime,
             data_source=self.macro.source,
             running=self.running,
+            synthetic=self.published.origin,
+            real_data_end=self.macro.data_range[1],
         )
 
     def inject(self, request: FaultRequest) -> InjectedFault:

@@ -72,14 +72,17 @@ def clock_to_proto(state: ClockState) -> market_pb2.Clock:
         business_days_per_second=state.days_per_second,
         seed=state.seed,
         start_date=date_to_proto(state.start_date),
-        end_date=date_to_proto(state.end_date),
+        end_date=date_to_proto(state.end_date) if state.end_date else None,  # unset: no end
         business_days_elapsed=state.days_elapsed,
         head_seq=state.head_seq,
         oldest_seq=state.oldest_seq,
         regime=state.regime,
         data_source=state.data_source,
         running=state.running,
+        synthetic=codec.synthetic_origin_to_proto(state.synthetic),
     )
+    if state.real_data_end is not None:
+        clock.real_data_end.CopyFrom(date_to_proto(state.real_data_end))
     if state.sim_date is not None:
         clock.sim_date.CopyFrom(date_to_proto(state.sim_date))
         clock.sim_time.CopyFrom(

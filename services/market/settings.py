@@ -15,9 +15,11 @@ class MarketSettings(Settings):
     start: datetime.date = Field(default=datetime.date(2020, 1, 2), description="a date as YYYY-MM-DD")
     # Business days per second, or "max" for as fast as possible.
     speed: str = Field(default="1", description="business days per second (a positive number) or 'max'")
-    # Business days to simulate; 0 runs until the data ends.
+    # Business days to simulate; 0: no end at a set speed, the end of the real data at max speed.
     days: int = Field(
-        default=0, ge=0, description="a whole number of business days, 0 or more (0 runs until the data ends)"
+        default=0,
+        ge=0,
+        description="a whole number of business days, 0 or more (0: no end, or the end of the real data at max speed)",
     )
     # Multiplier on the seeded fault probabilities; 0 disables seeded faults.
     fault_rate: float = Field(

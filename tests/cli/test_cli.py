@@ -72,7 +72,7 @@ def test_up_refuses_a_start_outside_the_data_before_starting_anything(tmp_path: 
     assert not (tmp_path / "logs").exists()
 
 
-def test_up_rolls_a_holiday_start_and_says_the_data_shortens_the_run(tmp_path: Path) -> None:
+def test_up_rolls_a_holiday_start_and_says_where_the_synthetic_days_begin(tmp_path: Path) -> None:
     result = opsuite(
         "up", "--start", "2020-12-25", "--days", "10", "--speed", "max", "--data-dir", str(tmp_path),
         "--no-view", "--for-seconds", "0",
@@ -81,9 +81,12 @@ def test_up_rolls_a_holiday_start_and_says_the_data_shortens_the_run(tmp_path: P
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     # 2020-12-25 is Christmas; the snapshot ends on 2021-01-04: 12-28, 12-29, 12-30, 12-31 and 01-04
-    # (1 January is a holiday) are 5 business days.
+    # (1 January is a holiday) are 5 real business days, the other 5 synthetic.
     assert lines[0] == (
         "2020-12-25 is not a business day (a weekend or a market holiday), so the run starts on the "
         "next one, 2020-12-28"
     )
-    assert lines[1] == "the data ends on 2021-01-04, so 5 of the 10 business days asked for will be simulated"
+    assert lines[1] == (
+        "the real data ends on 2021-01-04, so the last 5 of the 10 business days are synthetic, drawn "
+        "in blocks from the real history"
+    )

@@ -18,7 +18,7 @@ from tests.support.processes import ROOT
 
 SPEED_REFUSED = "OPSUITE_SPEED='fast': give business days per second (a positive number) or 'max'"
 DAYS_REFUSED = (
-    "OPSUITE_DAYS='-1': give a whole number of business days, 0 or more (0 runs until the data ends)"
+    "OPSUITE_DAYS='-1': give a whole number of business days, 0 or more (0: no end, or the end of the real data at max speed)"
 )
 
 
@@ -139,16 +139,18 @@ def test_a_holiday_start_rolls_to_the_next_business_day_and_says_so(tmp_path: Pa
     assert dates[0] == "2008-09-02" and sorted(set(dates)) == ["2008-09-02", "2008-09-03", "2008-09-04"]
 
 
-def test_more_days_than_the_data_holds_says_how_many_were_simulated(tmp_path: Path) -> None:
+def test_more_days_than_the_data_holds_go_on_synthetic_days_and_say_so(tmp_path: Path) -> None:
     out = tmp_path / "end.jsonl"
     result = opsuite(tmp_path, "simulate", "--start", "2020-12-30", "--days", "60", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert (
-        "opsuite simulate: the data ends on 2021-01-04, so 3 of the 60 business days asked for "
-        "will be simulated"
+        "opsuite simulate: the real data ends on 2021-01-04, so the last 57 of the 60 business days "
+        "are synthetic, drawn in blocks from the real history"
     ) in result.stderr
-    assert "for 3 business days" in result.stderr
-    assert sorted(set(_dates(out))) == ["2020-12-30", "2020-12-31", "2021-01-04"]
+    assert "for 60 business days" in result.stderr
+    dates = sorted(set(_dates(out)))
+    assert len(dates) == 60 and dates[:4] == ["2020-12-30", "2020-12-31", "2021-01-04", "2021-01-05"]
+    assert "2021-01-18" not in dates  # Martin Luther King Day: the NYSE is closed
 
 
 def test_a_start_outside_the_data_names_its_first_and_last_business_days(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -37,7 +38,7 @@ from services.cli.view.model import (
     cash_rows,
     recon_summary,
 )
-from services.cli.view.panels import ledger_panel, recon_panel
+from services.cli.view.panels import header, ledger_panel, recon_panel
 from services.common.settings import SERVICES
 from tests.cli.conftest import RunningSuite, clean_environment
 from tests.support.processes import ROOT
@@ -219,6 +220,55 @@ def test_at_80_by_24_every_panel_stays_on_screen_with_fewer_rows() -> None:
     assert "restarting in 4 s" in ledger and " 3 " in ledger and "4242" in ledger
     assert re.search(r"^recon\s+failed\s+5\s", text, re.MULTILINE), text
     assert "not built in this release" in text
+
+
+def _synthetic(clock: market_pb2.Clock) -> market_pb2.Clock:
+    clock.real_data_end.year, clock.real_data_end.month, clock.real_data_end.day = 2024, 12, 31
+    clock.sim_date.year, clock.sim_date.month, clock.sim_date.day = 2031, 5, 2
+    origin = clock.synthetic
+    origin.replayed.year, origin.replayed.month, origin.replayed.day = 2008, 9, 15
+    origin.block_first.year, origin.block_first.month, origin.block_first.day = 2008, 9, 2
+    origin.block_last.year, origin.block_last.month, origin.block_last.day = 2008, 9, 30
+    return clock
+
+
+def test_the_header_says_a_synthetic_day_and_the_real_block_it_was_drawn_from() -> None:
+    clock = _synthetic(_clock())
+    compact = _text(header(clock, 1234.4, done=False, compact=True)).splitlines()
+    boxed = _text(header(clock, 1234.4, done=False, compact=False), width=120).splitlines()
+
+    assert "2031-05-02" in compact[0]
+    assert compact[1] == "synthetic (drawn from 2008-09-02 .. 2008-09-30)"
+    assert all(len(line) <= 80 for line in compact)
+    assert boxed[1].startswith("synthetic (drawn from 2008-09-02 .. 2008-09-30, replaying 2008-09-15)")
+    assert boxed[1].rstrip().endswith("real data ended 2024-12-31")
+    screen = _text(Screen(replace(_busy_state((), supervised=False), clock=clock)))
+    assert "synthetic (drawn from 2008-09-02 .. 2008-09-30)" in screen.splitlines()[1]
+
+
+def test_the_header_says_real_data_on_a_real_day_and_nothing_before_the_first() -> None:
+    clock = _clock()
+    assert _text(header(clock, 0, done=False, compact=True)).splitlines()[1] == "real data"
+    clock.real_data_end.year, clock.real_data_end.month, clock.real_data_end.day = 2024, 12, 31
+    boxed = _text(header(clock, 0, done=False, compact=False), width=120).splitlines()
+    assert boxed[1].rstrip() == "real data (to 2024-12-31)"
+    assert "synthetic" not in "".join(boxed)
+    before = market_pb2.Clock(running=True)
+    assert len(_text(header(before, 0, done=False, compact=True)).splitlines()) == 1
+
+
+def test_the_plain_line_says_real_or_synthetic() -> None:
+    view = LiveView({n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console())
+    sources = SimpleNamespace(recon=None, answers={})
+
+    def line(clock: market_pb2.Clock) -> str:
+        market = SimpleNamespace(clock=clock, events_per_second=10.0, fill_count=3)
+        return view.plain_line(market, sources)  # type: ignore[arg-type]
+
+    assert line(_clock()).startswith("2020-03-16 real regime=crisis ")
+    synthetic = line(_synthetic(_clock()))
+    assert synthetic.startswith("2031-05-02 synthetic drawn_from=2008-09-02..2008-09-30 regime=crisis ")
+    assert " real " not in synthetic
 
 
 def test_a_large_console_gets_every_row_and_the_escalations() -> None:

@@ -96,5 +96,5 @@ def test_every_refused_variable_gets_its_own_line(monkeypatch: pytest.MonkeyPatc
     assert str(caught.value).splitlines() == [
         "OPSUITE_MARKET_ADDR='localhost': give host:port (port 0 means any free port)",
         "OPSUITE_SPEED='fast': give business days per second (a positive number) or 'max'",
-        "OPSUITE_DAYS='many': give a whole number of business days, 0 or more (0 runs until the data ends)",
+        "OPSUITE_DAYS='many': give a whole number of business days, 0 or more (0: no end, or the end of the real data at max speed)",
     ]

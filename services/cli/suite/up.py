@@ -73,7 +73,7 @@ def _prepare(
 
     world = load_settings(MarketSettings)
     try:
-        run = plan_run(world.start, world.days, api_key=world.fred_api_key or None)
+        run = plan_run(world.start, world.days, live=world.speed != "max", api_key=world.fred_api_key or None)
     except ValueError as error:
         raise Refused(str(error)) from None
     for note in run.notes:

@@ -25,7 +25,7 @@ from services.cli.output import grouped
 from services.cli.registry import START_ORDER, available_services
 from services.cli.view.layout import Screen
 from services.cli.view.market import RECONNECT_S, MarketFeed
-from services.cli.view.model import ServiceRow, ViewState, date_text, service_row
+from services.cli.view.model import ServiceRow, ViewState, date_text, drawn_from, service_row
 from services.cli.view.sources import Sources
 from services.common.settings import SERVICES, load_settings
 
@@ -58,6 +58,15 @@ def _process_state(child: ChildLike) -> str:
     if process is None:
         return "waiting"
     return "running" if process.returncode is None else f"exited {process.returncode}"
+
+
+def _day_origin_words(clock: Any) -> list[str]:
+    """The plain line's words after the date: `real`, or `synthetic drawn_from=FIRST..LAST` (the real
+    block the day was drawn from); none before market's first day."""
+    if not clock.HasField("sim_date"):
+        return []
+    block = drawn_from(clock)
+    return ["real"] if block is None else ["synthetic", f"drawn_from={block[0]}..{block[1]}"]
 
 
 class LiveView:
@@ -135,6 +144,7 @@ class LiveView:
             return ""
         parts = [
             date_text(clock.sim_date),
+            *_day_origin_words(clock),
             f"regime={clock.regime or '-'}",
             f"seq={grouped(clock.head_seq)}",
             f"events/s={grouped(round(market.events_per_second))}",

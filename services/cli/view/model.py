@@ -25,6 +25,14 @@ def date_text(d: Any) -> str:
     return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else "-"
 
 
+def drawn_from(clock: Any) -> tuple[str, str] | None:
+    """For a clock (market_pb2.Clock) whose day is synthetic, the first and last days of the real
+    block it was drawn from, as ISO text; None for a real day (or a market that does not say)."""
+    if not clock.HasField("synthetic"):
+        return None
+    return date_text(clock.synthetic.block_first), date_text(clock.synthetic.block_last)
+
+
 def decimal(value: str) -> Decimal:
     return Decimal(value) if value else Decimal(0)
 

@@ -18,7 +18,15 @@ from rich.text import Text
 
 from opsuite.market.v1 import market_pb2
 from services.cli.output import grouped, numeric_column
-from services.cli.view.model import CashRow, FillRow, PriceRow, ReconSummary, ServiceRow, date_text
+from services.cli.view.model import (
+    CashRow,
+    FillRow,
+    PriceRow,
+    ReconSummary,
+    ServiceRow,
+    date_text,
+    drawn_from,
+)
 
 
 def _table(title: str, compact: bool) -> Table:
@@ -65,7 +73,25 @@ def header(clock: Any | None, events_per_second: float, done: bool, compact: boo
     ]
     if not compact:
         parts.append(f"data {clock.data_source}")
-    return Text.from_markup(("  " if compact else "   ").join(parts))
+    lines = [("  " if compact else "   ").join(parts)]
+    if clock.HasField("sim_date"):
+        lines.append(day_origin(clock, compact))
+    return Text.from_markup("\n".join(lines))
+
+
+def day_origin(clock: Any, compact: bool) -> str:
+    """The header's second line: whether the day is real data or synthetic, and for a synthetic day
+    the real block it was drawn from. At most 47 columns compact, where the boxed layout adds the
+    day replayed and the end of the real data."""
+    real_end = date_text(clock.real_data_end) if clock.HasField("real_data_end") else ""
+    block = drawn_from(clock)
+    if block is None:
+        return f"real data (to {real_end})" if real_end and not compact else "real data"
+    text = f"[bold yellow]synthetic[/] (drawn from {block[0]} .. {block[1]}"
+    if compact:
+        return text + ")"
+    text += f", replaying {date_text(clock.synthetic.replayed)})"
+    return text + (f"   real data ended {real_end}" if real_end else "")
 
 
 def prices_panel(rows: Sequence[PriceRow], limit: int, compact: bool) -> Table:

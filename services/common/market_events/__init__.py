@@ -124,7 +124,21 @@ def unit_price(price: Decimal, asset_class: AssetClass | str) -> Decimal:
 
 
 @dataclass(frozen=True, slots=True)
+class SyntheticOrigin:
+    """Where a synthetic day (one past the end of the real data) came from: the real business day
+    whose joint macro changes it applied, and the real block of consecutive business days it was
+    drawn with (block_first .. block_last, inclusive)."""
+
+    replayed: dt.date
+    block_first: dt.date
+    block_last: dt.date
+
+
+@dataclass(frozen=True, slots=True)
 class RegimeState:
+    """The macro regime of one business day. origin: None on a real day (one of the data); on a
+    synthetic day, past the end of the data, the real day and block it was drawn from."""
+
     date: dt.date
     regime: str  # calm, tightening, easing, stress, crisis
     fed_funds_pct: float
@@ -134,6 +148,7 @@ class RegimeState:
     equity_drift_annual: float
     equity_vol_annual: float
     curve_pct: Mapping[str, float]  # tenor label ("3M", "2Y", ...) -> yield in percent
+    origin: SyntheticOrigin | None = None
 
 
 @dataclass(frozen=True, slots=True)

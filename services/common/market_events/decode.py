@@ -42,6 +42,7 @@ from services.common.market_events import (
     SettlementState,
     SettlementStatus,
     Side,
+    SyntheticOrigin,
 )
 
 # Events of one batch share a traceparent: parse each once.
@@ -79,6 +80,19 @@ def _regime(m: market_pb2.RegimeState) -> RegimeState:
         equity_drift_annual=m.equity_drift_annual,
         equity_vol_annual=m.equity_vol_annual,
         curve_pct=dict(m.curve_pct),
+        origin=decode_synthetic_origin(m, "synthetic"),
+    )
+
+
+def decode_synthetic_origin(message: Any, field: str) -> SyntheticOrigin | None:
+    """The SyntheticOrigin in `field` of a message (RegimeState, Clock); None when unset (a real day)."""
+    if not message.HasField(field):
+        return None
+    origin = getattr(message, field)
+    return SyntheticOrigin(
+        replayed=_date(origin.replayed),
+        block_first=_date(origin.block_first),
+        block_last=_date(origin.block_last),
     )
 
 

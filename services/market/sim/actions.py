@@ -65,9 +65,20 @@ def _months(first: dt.date, last: dt.date) -> list[tuple[int, int]]:
 
 
 def plan_actions(
-    universe: Universe, calendar: BusinessCalendar, first: dt.date, last: dt.date
+    universe: Universe,
+    calendar: BusinessCalendar,
+    first: dt.date,
+    last: dt.date,
+    *,
+    run_first: dt.date | None = None,
 ) -> list[PlannedAction]:
-    """Every action announced between the first and last simulated day, by announce date then universe order."""
+    """Every action announced between `first` and `last`, by announce date then universe order.
+
+    A run with no end plans one window at a time; `run_first` (default `first`) is the run's first
+    day, which announcements due before it are moved to. Consecutive windows then plan exactly what
+    one plan over their union would, so a run's actions do not depend on how it was windowed.
+    """
+    run_first = first if run_first is None else run_first
     planned: list[tuple[int, PlannedAction]] = []
     months = _months(first, last + dt.timedelta(days=62))
     for position, instrument in enumerate(universe.instruments):
@@ -91,9 +102,11 @@ def plan_actions(
         if instrument.maturity is not None:
             for coupon_date in bonds.coupon_schedule(instrument.maturity, instrument.coupons_per_year):
                 pay = calendar.on_or_after(coupon_date)
-                if pay <= first:
+                if pay <= run_first:
                     continue
-                announce = max(first, calendar.add(pay, -ANNOUNCE_LEAD))
+                announce = max(run_first, calendar.add(pay, -ANNOUNCE_LEAD))
+                if announce < first:
+                    continue  # an earlier window's
                 if announce > last:
                     break
                 ex = calendar.on_or_before(coupon_date - _ONE_DAY)

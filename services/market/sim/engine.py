@@ -43,11 +43,13 @@ from services.market.sim.books import InternalBook
 from services.market.sim.confirmations import layout_for_broker, render_confirmation_text
 from services.market.sim.corrections import Entitlement
 from services.market.sim.custodian import Booking, Custodian
+from services.market.sim.days import DaySource, Extension
 from services.market.sim.desk import Desk
 from services.market.sim.faults import FaultBook, validate_request
 from services.market.sim.flows import InvestorFlows
 from services.market.sim.fx import CROSS_LEGS, PRIMARY_PAIRS, FxPublisher
 from services.market.sim.macro import MacroDay, MacroHistory
+from services.market.sim.macro.market_days import is_nyse_holiday
 from services.market.sim.mandates import build_mandates
 from services.market.sim.prices import PriceModel
 from services.market.sim.records import (
@@ -111,12 +113,15 @@ PHASE_TIME: Mapping[str, dt.time] = {
     "custodian.statement": dt.time(18, 0),
     "clock.day_end": dt.time(23, 59),
 }
+# Corporate actions are planned this far ahead at a time (a run may have no end).
+PLANNING_WINDOW = dt.timedelta(days=365)
 CASH_FLOW_EVENT: Mapping[CashFlowKind, str] = {kind: f"cashflow.{kind.lower()}" for kind in CashFlowKind}
 
 
 @dataclass(frozen=True)
 class SimConfig:
-    """seed and start pick the world; days = 0 runs until the macro history ends.
+    """seed and start pick the world; days = 0 runs as long as there are days: to the end of the
+    macro history, or with no end when the simulation has the synthetic extension.
 
     fault_rate multiplies every seeded fault probability (0 = no seeded faults;
     on-demand faults still apply).
@@ -156,7 +161,9 @@ class _Day:
 
 
 class Simulation:
-    def __init__(self, config: SimConfig, macro: MacroHistory) -> None:
+    def __init__(self, config: SimConfig, macro: MacroHistory, extension: Extension | None = None) -> None:
+        """`extension` builds the synthetic days after the data (macro/extension.py): with it, a
+        run of 0 days has no end and a run longer than the data goes on past it."""
         if config.days < 0:
             raise ValueError(f"days: must be >= 0, not {config.days}")
         if config.fault_rate < 0:
@@ -167,9 +174,11 @@ class Simulation:
         following = macro.days_from(config.start)
         self.config = config
         self.macro = macro
-        self._days: tuple[MacroDay, ...] = following if config.days == 0 else following[: config.days]
-        self._calendar = BusinessCalendar([day.date for day in macro.days])
-        opening = self._days[0]
+        # Past the data the business days are the NYSE's, as the extension's are.
+        self._calendar = BusinessCalendar([day.date for day in macro.days], is_holiday=is_nyse_holiday)
+        self._days = DaySource(following, config.days, extension, self._calendar)
+        self._current: MacroDay | None = None
+        opening = self._days.first
         self._universe = build_universe(opening.date, opening.yields_pct)
         self.instruments: tuple[Instrument, ...] = self._universe.instruments
         self.mandates: tuple[Mandate, ...] = build_mandates(self.instruments)
@@ -183,10 +192,9 @@ class Simulation:
         self._flows = InvestorFlows(seed, self.mandates, self._calendar)
         self._book = InternalBook(mandate_ids, {m.mandate_id: m.base_currency for m in self.mandates})
         self._custodian = Custodian(seed, self._faults, self._calendar, mandate_ids)
-        planned = corporate_actions.plan_actions(
-            self._universe, self._calendar, opening.date, self._days[-1].date
-        )
-        self._planned = corporate_actions.index_by_date(planned)
+        self._planned: dict[dt.date, list[corporate_actions.PlannedAction]] = {}
+        self._planned_until = opening.date - dt.timedelta(days=1)
+        self._plan_actions_through(opening.date)
         self._income_payers = corporate_actions.income_payers(self._universe)
         self._announced: list[_Announced] = []
         self._actions = 0
@@ -203,7 +211,7 @@ class Simulation:
     @property
     def current_date(self) -> dt.date | None:
         """The last simulated business day; None before the first step."""
-        return self._days[self._next - 1].date if self._next else None
+        return self._current.date if self._current is not None else None
 
     @property
     def days_elapsed(self) -> int:
@@ -219,12 +227,17 @@ class Simulation:
 
     @property
     def finished(self) -> bool:
-        return self._next >= len(self._days)
+        return self._days.finished
 
     @property
-    def end_date(self) -> dt.date:
-        """The last business day the run will simulate."""
-        return self._days[-1].date
+    def end_date(self) -> dt.date | None:
+        """The last business day the run will simulate; None for a run with no end."""
+        return self._days.last_date
+
+    @property
+    def current_day(self) -> MacroDay | None:
+        """The last simulated day's macro backdrop (real or synthetic); None before the first step."""
+        return self._current
 
     def instrument(self, instrument_id: str) -> Instrument:
         return self._universe.get(instrument_id)
@@ -265,8 +278,10 @@ class Simulation:
     def step(self) -> DayResult | None:
         if self.finished:
             return None
-        macro_day = self._days[self._next]
+        macro_day = self._days.take()
+        self._current = macro_day
         day = macro_day.date
+        self._plan_actions_through(day)
         events = _Day(self, day)
         self._regime = macro_day.regime
         events.emit("market.regime", self._regime_state(macro_day))
@@ -314,6 +329,7 @@ class Simulation:
             equity_drift_annual=day.equity_drift_annual,
             equity_vol_annual=day.equity_vol_annual,
             curve_pct=dict(day.yields_pct),
+            origin=day.origin,
         )
 
     def _publish_prices(self, events: _Day, macro_day: MacroDay) -> dict[str, PriceQuote]:
@@ -352,6 +368,25 @@ class Simulation:
         return tuple(published)
 
     # ------------------------------------------------------------ income and investor flows
+
+    def _plan_actions_through(self, day: dt.date) -> None:
+        """Plan corporate actions a year at a time (a run may have no end), from the run's first day;
+        the windows plan what one plan over the whole run would (plan_actions)."""
+        if day <= self._planned_until:
+            return
+        first = self._planned_until + dt.timedelta(days=1)
+        last = first + PLANNING_WINDOW
+        if self._days.last_date is not None:
+            last = min(last, self._days.last_date)
+        last = max(last, day)
+        planned = corporate_actions.plan_actions(
+            self._universe, self._calendar, first, last, run_first=self._days.first.date
+        )
+        for announce_date, actions in corporate_actions.index_by_date(planned).items():
+            self._planned.setdefault(announce_date, []).extend(actions)
+        self._planned_until = last
+        for past in [d for d in self._planned if d < day]:
+            del self._planned[past]  # announced already: memory stays flat however long the run
 
     def _announce_actions(self, events: _Day, day: dt.date, quotes: Mapping[str, PriceQuote]) -> None:
         for planned in self._planned.get(day, ()):

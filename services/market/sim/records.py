@@ -38,6 +38,7 @@ from services.common.market_events import (
     SettlementState,
     SettlementStatus,
     Side,
+    SyntheticOrigin,
 )
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "SettlementStatus",
     "Side",
     "SimEvent",
+    "SyntheticOrigin",
 ]
 
 

@@ -33,7 +33,8 @@ def test_market_logs_the_plan_and_starts_on_the_business_day(tmp_path: Path) -> 
                 market_pb2.GetClockRequest(), timeout=10
             )
         assert (clock.start_date.year, clock.start_date.month, clock.start_date.day) == (2021, 1, 4)
-        assert (clock.end_date.year, clock.end_date.month, clock.end_date.day) == (2021, 1, 4)
+        # Five days from 2021-01-04: the last real one and four synthetic ones, to 2021-01-08.
+        assert (clock.end_date.year, clock.end_date.month, clock.end_date.day) == (2021, 1, 8)
     finally:
         assert market.stop() == 0
     messages = [str(e.get("message", e.get("msg", ""))) for e in _logged(market.lines, "INFO")]
@@ -41,7 +42,8 @@ def test_market_logs_the_plan_and_starts_on_the_business_day(tmp_path: Path) -> 
     assert expected == (
         "2021-01-01 is not a business day (a weekend or a market holiday), so the run starts on the "
         "next one, 2021-01-04",
-        "the data ends on 2021-01-04, so 1 of the 5 business days asked for will be simulated",
+        "the real data ends on 2021-01-04, so the last 4 of the 5 business days are synthetic, drawn in "
+        "blocks from the real history",
     )
     for note in expected:
         assert note in messages, market.log_text()[-3000:]

@@ -12,6 +12,7 @@ import grpc
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from tests.support.processes import start_service
+from tests.support.waiting import wait_until
 
 WORLD = {"OPSUITE_SEED": "3", "OPSUITE_START": "2020-02-03", "OPSUITE_DAYS": "20", "OPSUITE_SPEED": "max"}
 
@@ -21,10 +22,15 @@ def test_a_subscriber_behind_the_head_does_not_hold_shutdown(tmp_path: Path) -> 
     market.wait_serving()
     with grpc.insecure_channel(market.address) as channel:
         stub = market_pb2_grpc.MarketServiceStub(channel)
-        clock = stub.GetClock(market_pb2.GetClockRequest())
+        # Far behind the head: the clock runs at full speed, so a thousand events come quickly.
+        wait_until(
+            lambda: stub.GetClock(market_pb2.GetClockRequest()).head_seq > 1000,
+            timeout=60,
+            what="1,000 events",
+        )
         stream = stub.StreamEvents(market_pb2.StreamEventsRequest(from_seq=1, max_batch_size=1))
         first = next(stream)  # the stream is open; then nothing is read while market stops
-        assert first.events and clock.head_seq > 1000
+        assert first.events
         ended: list[grpc.RpcError] = []
         stopped = threading.Event()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from decimal import Decimal
@@ -12,8 +13,11 @@ import pytest
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
 from services.common.convert import date_from_proto, decimal_to_proto
+from services.common.market_events.decode import decode
 from services.common.status import RequestError
 from services.market import codec
+from services.market.runtime import ClockState
+from services.market.server import clock_to_proto
 from services.market.sim.records import (
     AssetClass,
     CashFlowKind,
@@ -24,9 +28,11 @@ from services.market.sim.records import (
     FaultKind,
     FaultStatus,
     InjectedFault,
+    RegimeState,
     SettlementState,
     Side,
     SimEvent,
+    SyntheticOrigin,
 )
 from tests.market.conftest import Run, all_events
 
@@ -309,3 +315,76 @@ def test_fault_requests_from_the_wire() -> None:
         assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
         assert caught.value.message == f"kind: {kind} is not a valid value"
         assert "FAULT_KIND_CUSTODIAN_DROP_TRADE" in caught.value.violations[0].description
+
+
+def _regime_event(origin: SyntheticOrigin | None) -> SimEvent:
+    state = RegimeState(
+        date=dt.date(2025, 3, 4),
+        regime="stress",
+        fed_funds_pct=4.33,
+        curve_slope_pct=0.21,
+        breakeven_inflation_pct=2.31,
+        unemployment_pct=4.1,
+        equity_drift_annual=0.02,
+        equity_vol_annual=0.31,
+        curve_pct={"3M": 4.3, "2Y": 4.0, "5Y": 4.05, "10Y": 4.21, "30Y": 4.5},
+        origin=origin,
+    )
+    sim_time = dt.datetime(2025, 3, 4, 9, tzinfo=dt.UTC)
+    return SimEvent(seq=7, event_id="mkt-7", sim_time=sim_time, kind="market.regime", payload=state)
+
+
+def test_a_synthetic_day_says_where_it_was_drawn_from_on_the_wire_and_in_json() -> None:
+    origin = SyntheticOrigin(
+        replayed=dt.date(2008, 9, 15), block_first=dt.date(2008, 9, 2), block_last=dt.date(2008, 9, 30)
+    )
+    event = _regime_event(origin)
+    wire = codec.event_to_proto(event)
+
+    assert wire.regime.HasField("synthetic")
+    assert _date(wire.regime.synthetic.replayed) == dt.date(2008, 9, 15)
+    assert decode(market_pb2.MarketEvent.FromString(wire.SerializeToString())) == event
+    body = json.loads(codec.event_to_json(wire))
+    assert body["regime"]["synthetic"] == {
+        "replayed": {"year": 2008, "month": 9, "day": 15},
+        "block_first": {"year": 2008, "month": 9, "day": 2},
+        "block_last": {"year": 2008, "month": 9, "day": 30},
+    }
+
+
+def test_a_real_day_has_no_synthetic_origin() -> None:
+    event = _regime_event(None)
+    wire = codec.event_to_proto(event)
+
+    assert not wire.regime.HasField("synthetic")
+    decoded = decode(market_pb2.MarketEvent.FromString(wire.SerializeToString()))
+    assert decoded == event and isinstance(decoded.payload, RegimeState) and decoded.payload.origin is None
+    assert "synthetic" not in json.loads(codec.event_to_json(wire))["regime"]
+
+
+def test_the_clock_says_whether_its_day_is_synthetic_and_where_the_real_data_ends() -> None:
+    real_end = dt.date(2024, 12, 31)
+    origin = SyntheticOrigin(dt.date(2008, 9, 15), dt.date(2008, 9, 2), dt.date(2008, 9, 30))
+    state = ClockState(
+        sim_date=dt.date(2025, 3, 4),
+        live=False,
+        days_per_second=0.0,
+        seed=7,
+        start_date=dt.date(2024, 12, 2),
+        end_date=dt.date(2025, 3, 4),
+        days_elapsed=63,
+        head_seq=1000,
+        oldest_seq=1,
+        regime="stress",
+        data_source="snapshot",
+        running=False,
+        synthetic=origin,
+        real_data_end=real_end,
+    )
+    synthetic = clock_to_proto(state)
+    real = clock_to_proto(dataclasses.replace(state, sim_date=real_end, synthetic=None))
+
+    assert _date(synthetic.real_data_end) == _date(real.real_data_end) == real_end
+    assert _date(synthetic.synthetic.block_first) == dt.date(2008, 9, 2)
+    assert _date(synthetic.synthetic.block_last) == dt.date(2008, 9, 30)
+    assert not real.HasField("synthetic")

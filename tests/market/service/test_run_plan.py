@@ -18,12 +18,13 @@ from services.market.sim.engine import SimConfig
 from tests.support.waiting import wait_until
 
 LABOR_DAY_2008 = dt.date(2008, 9, 1)
+REAL_UNTIL = dt.date(2021, 1, 4)  # the snapshot's last business day
 OUTSIDE = "is outside the FRED data, whose business days run from 1999-01-04 to 2021-01-04: pick a start between them"
 
 
 def test_a_business_day_start_within_the_data_needs_no_note() -> None:
     assert plan_run(dt.date(2020, 3, 2), 5) == RunPlan(
-        start=dt.date(2020, 3, 2), days=5, last_day=dt.date(2020, 3, 6), notes=()
+        start=dt.date(2020, 3, 2), days=5, last_day=dt.date(2020, 3, 6), real_until=REAL_UNTIL, notes=()
     )
 
 
@@ -38,20 +39,33 @@ def test_a_holiday_start_rolls_to_the_next_business_day_and_says_so() -> None:
     assert (saturday.start, saturday.last_day) == (dt.date(2020, 3, 16), dt.date(2020, 3, 16))
 
 
-def test_more_days_than_the_data_holds_is_shortened_and_says_so() -> None:
-    # New Year's Day 2021, three days before the snapshot ends: both notes, in order.
+def test_more_days_than_the_data_holds_go_on_synthetic_days_and_say_so() -> None:
+    # New Year's Day 2021, three days before the snapshot ends: both notes, in order. The four
+    # synthetic days are the NYSE's next business days: 2021-01-05, 06, 07 and 08.
     plan = plan_run(dt.date(2021, 1, 1), 5)
-    assert (plan.start, plan.days, plan.last_day) == (dt.date(2021, 1, 4), 1, dt.date(2021, 1, 4))
-    assert (
-        plan.notes[1]
-        == "the data ends on 2021-01-04, so 1 of the 5 business days asked for will be simulated"
+    assert (plan.start, plan.days, plan.last_day) == (dt.date(2021, 1, 4), 5, dt.date(2021, 1, 8))
+    assert plan.notes[1] == (
+        "the real data ends on 2021-01-04, so the last 4 of the 5 business days are synthetic, "
+        "drawn in blocks from the real history"
     )
     assert len(plan.notes) == 2
+    # Eleven synthetic days from 2021-01-05 skip Martin Luther King Day (the NYSE is closed on
+    # 2021-01-18): 01-05..08 (4), 01-11..15 (5), 01-19 and 01-20.
+    assert plan_run(REAL_UNTIL, 12).last_day == dt.date(2021, 1, 20)
 
 
-def test_zero_days_runs_until_the_data_ends_without_a_note() -> None:
+def test_zero_days_at_full_speed_runs_until_the_real_data_ends_without_a_note() -> None:
     plan = plan_run(dt.date(2020, 12, 28), 0)
-    assert (plan.days, plan.last_day, plan.notes) == (5, dt.date(2021, 1, 4), ())
+    assert (plan.days, plan.last_day, plan.notes) == (5, REAL_UNTIL, ())
+
+
+def test_zero_days_live_has_no_end_and_says_where_the_real_data_ends() -> None:
+    plan = plan_run(dt.date(2020, 12, 28), 0, live=True)
+    assert (plan.days, plan.last_day, plan.real_until) == (0, None, REAL_UNTIL)
+    assert plan.notes == (
+        "the run has no end: after the real data ends on 2021-01-04 the days are synthetic, drawn "
+        "in blocks from the real history",
+    )
 
 
 @pytest.mark.parametrize("start", [dt.date(1998, 12, 31), dt.date(2021, 1, 5), dt.date(2030, 1, 1)])
@@ -74,7 +88,7 @@ def test_a_plan_over_the_history_market_built_agrees_with_plan_run() -> None:
 
 def test_negative_days_are_refused() -> None:
     with pytest.raises(
-        ValueError, match=r"^days: give 0 \(until the data ends\) or more business days, not -1$"
+        ValueError, match=r"^days: give 0 \(no end\) or more business days, not -1$"
     ):
         plan_run(dt.date(2020, 3, 2), -1)
 

@@ -408,7 +408,8 @@ Global___MarketEvent: _TypeAlias = MarketEvent  # noqa: Y015
 class RegimeState(_message.Message):
     """---------------------------------------------------------------- payloads
 
-    The macro regime of the replayed date, from the FRED series.
+    The macro regime of the day: from the FRED series on a real day, from the
+    synthetic extension past the end of the data (see synthetic).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -442,6 +443,7 @@ class RegimeState(_message.Message):
     EQUITY_DRIFT_ANNUAL_FIELD_NUMBER: _builtins.int
     EQUITY_VOL_ANNUAL_FIELD_NUMBER: _builtins.int
     CURVE_PCT_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_FIELD_NUMBER: _builtins.int
     regime: _builtins.str
     """calm, tightening, easing, stress, crisis."""
     fed_funds_pct: _builtins.float
@@ -457,6 +459,12 @@ class RegimeState(_message.Message):
     def curve_pct(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Treasury constant-maturity yields in percent by tenor label (3M, 2Y, 5Y, 10Y, 30Y)."""
 
+    @_builtins.property
+    def synthetic(self) -> Global___SyntheticOrigin:
+        """Unset on a real day (one of the FRED data). Set on a synthetic day, past the
+        end of the data: the real day and block its macro changes were drawn from.
+        """
+
     def __init__(
         self,
         *,
@@ -469,14 +477,51 @@ class RegimeState(_message.Message):
         equity_drift_annual: _builtins.float = ...,
         equity_vol_annual: _builtins.float = ...,
         curve_pct: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        synthetic: Global___SyntheticOrigin | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["date", b"date"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "synthetic", b"synthetic"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["breakeven_inflation_pct", b"breakeven_inflation_pct", "curve_pct", b"curve_pct", "curve_slope_pct", b"curve_slope_pct", "date", b"date", "equity_drift_annual", b"equity_drift_annual", "equity_vol_annual", b"equity_vol_annual", "fed_funds_pct", b"fed_funds_pct", "regime", b"regime", "unemployment_pct", b"unemployment_pct"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["breakeven_inflation_pct", b"breakeven_inflation_pct", "curve_pct", b"curve_pct", "curve_slope_pct", b"curve_slope_pct", "date", b"date", "equity_drift_annual", b"equity_drift_annual", "equity_vol_annual", b"equity_vol_annual", "fed_funds_pct", b"fed_funds_pct", "regime", b"regime", "synthetic", b"synthetic", "unemployment_pct", b"unemployment_pct"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RegimeState: _TypeAlias = RegimeState  # noqa: Y015
+
+@_typing.final
+class SyntheticOrigin(_message.Message):
+    """Where a synthetic day (one past the end of the real data) came from."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPLAYED_FIELD_NUMBER: _builtins.int
+    BLOCK_FIRST_FIELD_NUMBER: _builtins.int
+    BLOCK_LAST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def replayed(self) -> _common_pb2.Date:
+        """The real business day whose joint macro changes this day applied."""
+
+    @_builtins.property
+    def block_first(self) -> _common_pb2.Date:
+        """The real block of consecutive business days it was drawn with, first and
+        last day inclusive; replayed lies within it.
+        """
+
+    @_builtins.property
+    def block_last(self) -> _common_pb2.Date: ...
+    def __init__(
+        self,
+        *,
+        replayed: _common_pb2.Date | None = ...,
+        block_first: _common_pb2.Date | None = ...,
+        block_last: _common_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["block_first", b"block_first", "block_last", b"block_last", "replayed", b"replayed"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_first", b"block_first", "block_last", b"block_last", "replayed", b"replayed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SyntheticOrigin: _TypeAlias = SyntheticOrigin  # noqa: Y015
 
 @_typing.final
 class Price(_message.Message):
@@ -1498,6 +1543,8 @@ class Clock(_message.Message):
     DATA_SOURCE_FIELD_NUMBER: _builtins.int
     RUNNING_FIELD_NUMBER: _builtins.int
     END_DATE_FIELD_NUMBER: _builtins.int
+    SYNTHETIC_FIELD_NUMBER: _builtins.int
+    REAL_DATA_END_FIELD_NUMBER: _builtins.int
     mode: Global___ClockMode.ValueType
     business_days_per_second: _builtins.float
     seed: _builtins.int
@@ -1517,6 +1564,16 @@ class Clock(_message.Message):
     def start_date(self) -> _common_pb2.Date: ...
     @_builtins.property
     def end_date(self) -> _common_pb2.Date: ...
+    @_builtins.property
+    def synthetic(self) -> Global___SyntheticOrigin:
+        """Set while the current simulated day is synthetic (past the end of the
+        real data): the real day and block it was drawn from. Unset on a real day.
+        """
+
+    @_builtins.property
+    def real_data_end(self) -> _common_pb2.Date:
+        """The last business day of real data the run uses; later days are synthetic."""
+
     def __init__(
         self,
         *,
@@ -1533,10 +1590,12 @@ class Clock(_message.Message):
         data_source: _builtins.str = ...,
         running: _builtins.bool = ...,
         end_date: _common_pb2.Date | None = ...,
+        synthetic: Global___SyntheticOrigin | None = ...,
+        real_data_end: _common_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "sim_date", b"sim_date", "sim_time", b"sim_time", "start_date", b"start_date"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "real_data_end", b"real_data_end", "sim_date", b"sim_date", "sim_time", b"sim_time", "start_date", b"start_date", "synthetic", b"synthetic"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_days_elapsed", b"business_days_elapsed", "business_days_per_second", b"business_days_per_second", "data_source", b"data_source", "end_date", b"end_date", "head_seq", b"head_seq", "mode", b"mode", "oldest_seq", b"oldest_seq", "regime", b"regime", "running", b"running", "seed", b"seed", "sim_date", b"sim_date", "sim_time", b"sim_time", "start_date", b"start_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_days_elapsed", b"business_days_elapsed", "business_days_per_second", b"business_days_per_second", "data_source", b"data_source", "end_date", b"end_date", "head_seq", b"head_seq", "mode", b"mode", "oldest_seq", b"oldest_seq", "real_data_end", b"real_data_end", "regime", b"regime", "running", b"running", "seed", b"seed", "sim_date", b"sim_date", "sim_time", b"sim_time", "start_date", b"start_date", "synthetic", b"synthetic"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -13,12 +13,14 @@ Only one year's holidays are held at a time, so walking any number of years keep
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import holidays
 
 _ONE_DAY = dt.timedelta(days=1)
 
 
+@functools.lru_cache(maxsize=4)  # the year a run is in and its neighbours: memory stays flat
 def nyse_holidays(year: int) -> frozenset[dt.date]:
     """The weekdays of `year` the NYSE is closed. The neighbouring years are asked too, because a
     holiday's observed date can fall in the year before or after the holiday itself."""
@@ -58,3 +60,8 @@ class MarketDays:
             day += _ONE_DAY
         self._last = day
         return day
+
+
+def is_nyse_holiday(day: dt.date) -> bool:
+    """Whether the NYSE is closed on the weekday `day` (for BusinessCalendar past the data)."""
+    return day in nyse_holidays(day.year)

@@ -9,6 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+# A synthetic day's origin is carried on the event stream too (RegimeState.origin): one record,
+# defined with the stream's records.
+from services.common.market_events import SyntheticOrigin
+
+__all__ = ["MacroDay", "MacroHistory", "RegimeSignals", "SyntheticOrigin", "outside_the_data"]
+
 
 def outside_the_data(start: dt.date, first: dt.date, last: dt.date) -> str:
     """THE words for a start the data does not cover, wherever it is refused (opsuite simulate,
@@ -28,16 +34,6 @@ class RegimeSignals:
     fed_funds_change_3m_pts: float  # median fed funds now minus 3 months earlier
     unemployment_change_12m_pts: float  # unemployment now minus 12 months earlier
     curve_slope_pct: float  # 10Y - 2Y; reported, not used by the rule (an inverted curve is not a stress day)
-
-
-@dataclass(frozen=True, slots=True)
-class SyntheticOrigin:
-    """Where a synthetic day (one past the end of the data) came from: the real business day whose
-    joint changes it applied, and the real block of consecutive business days it was drawn with."""
-
-    replayed: dt.date
-    block_first: dt.date
-    block_last: dt.date
 
 
 @dataclass(frozen=True, slots=True)
