@@ -17,9 +17,7 @@ from pathlib import Path
 from tests.support.processes import ROOT
 
 SPEED_REFUSED = "OPSUITE_SPEED='fast': give business days per second (a positive number) or 'max'"
-DAYS_REFUSED = (
-    "OPSUITE_DAYS='-1': give a whole number of business days, 0 or more (0: no end, or the end of the real data at max speed)"
-)
+DAYS_REFUSED = "OPSUITE_DAYS='-1': give a whole number of business days, 0 or more (0: no end, or the end of the real data at max speed)"
 
 
 def _environment(home: Path, env: dict[str, str]) -> dict[str, str]:

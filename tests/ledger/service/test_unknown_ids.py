@@ -16,9 +16,9 @@ import pytest
 
 from opsuite.ledger.v1 import ledger_pb2 as pb
 from opsuite.ledger.v1 import ledger_pb2_grpc
-from services.common.status import details_of, status_from_error
 from services.ledger.server import LedgerContext, LedgerServicer, register
 from services.ledger.store import open_store
+from tests.support.refusals import refusal
 
 
 @pytest.fixture
@@ -46,15 +46,8 @@ async def stub(tmp_path: Path) -> AsyncIterator[ledger_pb2_grpc.LedgerServiceStu
 
 async def refused(call: Any, code: grpc.StatusCode) -> tuple[str, dict[str, str], str]:
     """(message, field -> description, ErrorInfo reason) of a call that must fail with `code`."""
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    error = caught.value
-    assert error.code() == code, error.details()
-    status = status_from_error(error)
-    assert status is not None
-    bad_request, info = details_of(status)
-    violations = {v.field: v.description for v in bad_request.field_violations} if bad_request else {}
-    return error.details() or "", violations, info.reason if info else ""
+    said = await refusal(call, code)
+    return said.message, said.violations, said.reason
 
 
 @pytest.mark.parametrize(

@@ -87,9 +87,7 @@ def test_a_plan_over_the_history_market_built_agrees_with_plan_run() -> None:
 
 
 def test_negative_days_are_refused() -> None:
-    with pytest.raises(
-        ValueError, match=r"^days: give 0 \(no end\) or more business days, not -1$"
-    ):
+    with pytest.raises(ValueError, match=r"^days: give 0 \(no end\) or more business days, not -1$"):
         plan_run(dt.date(2020, 3, 2), -1)
 
 

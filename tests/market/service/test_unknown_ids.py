@@ -17,11 +17,11 @@ from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2 as pb
 from opsuite.market.v1 import market_pb2_grpc
 from services.common.eventlog import open_event_log
-from services.common.status import details_of, status_from_error
 from services.market.fred import load_macro
 from services.market.runtime import ClockSettings, MarketRuntime
 from services.market.server import MarketServicer, register
 from services.market.sim.engine import SimConfig
+from tests.support.refusals import refusal
 
 START = dt.date(2020, 3, 2)
 MANDATES = "BAL-USD, EQ-EUR, INC-GBP, FI-USD, EQ-JPY"
@@ -52,15 +52,8 @@ async def stub(tmp_path: Path) -> AsyncIterator[market_pb2_grpc.MarketServiceStu
 
 async def refused(call: Any, code: grpc.StatusCode) -> tuple[str, dict[str, str], str]:
     """(message, field -> description, ErrorInfo reason) of a call that must fail with `code`."""
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    error = caught.value
-    assert error.code() == code, error.details()
-    status = status_from_error(error)
-    assert status is not None
-    bad_request, info = details_of(status)
-    violations = {v.field: v.description for v in bad_request.field_violations} if bad_request else {}
-    return error.details() or "", violations, info.reason if info else ""
+    said = await refusal(call, code)
+    return said.message, said.violations, said.reason
 
 
 async def first_batch(

@@ -15,10 +15,10 @@ import grpc.aio
 import pytest
 
 from opsuite.recon.v1 import recon_pb2_grpc
-from services.common.status import details_of, status_from_error
 from services.recon.server import ReconServicer, register
 from services.recon.store import ReconStore, open_store
 from tests.recon.store.scenario import MON, MONDAY, TUE, TUESDAY, check
+from tests.support.refusals import refusal
 
 SIM_NOW = dt.datetime(2024, 3, 12, 14, 0, tzinfo=dt.UTC)
 
@@ -72,13 +72,6 @@ def serve(filled_store: ReconStore) -> ServeFactory:
 
 
 async def refused(call: Any, code: grpc.StatusCode) -> tuple[str, dict[str, str], dict[str, str]]:
-    """Await a call that must fail with `code`: (message, field -> description, ErrorInfo metadata)."""
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    error = caught.value
-    assert error.code() == code, error.details()
-    status = status_from_error(error)
-    assert status is not None
-    bad_request, info = details_of(status)
-    violations = {v.field: v.description for v in bad_request.field_violations} if bad_request else {}
-    return error.details() or "", violations, dict(info.metadata) if info else {}
+    """(message, field -> description, ErrorInfo metadata) of a call that must fail with `code`."""
+    said = await refusal(call, code)
+    return said.message, said.violations, said.metadata
