@@ -31,7 +31,7 @@ def simulate(args: argparse.Namespace) -> int:
         return 2
     try:
         # Loaded once for both the plan and the history: with a FRED key that is one fetch.
-        series = load_series(settings.fred_api_key or None)
+        series = load_series(settings.fred_api_key or None, root_url=settings.fred_url or None)
         plan = plan_for_series(series, start, days)
         macro = build_history(series, plan.start)
         sim = Simulation(

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def build_runtime(settings: MarketSettings) -> MarketRuntime:
-    series = load_series(settings.fred_api_key or None)
+    series = load_series(settings.fred_api_key or None, root_url=settings.fred_url or None)
     macro = build_history(series, settings.start)
     for note in macro.notes:
         log.info("macro data: %s", note)

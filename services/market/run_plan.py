@@ -10,6 +10,7 @@ data does not cover is refused, in the one wording of sim.macro.outside_the_data
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from services.common.calendar import BusinessCalendar
 from services.market.fred import load_series
 from services.market.sim.macro import MacroHistory, business_days, outside_the_data
 from services.market.sim.macro.market_days import is_nyse_holiday
-from services.market.sim.series import SeriesSet
+from services.market.sim.series import SeriesSet, fingerprint
 
 
 @dataclass(frozen=True)
@@ -26,16 +27,22 @@ class RunPlan:
     """start: the business day the run begins on. days: how many business days it simulates, 0 for
     a run with no end (live, until stopped). last_day: the last one (None with no end).
     real_until: the last business day of the real data; the days after it are synthetic.
-    notes: what differs from what was asked, as sentences to show a person."""
+    notes: what differs from what was asked, as sentences to show a person.
+    data_source, data_hash: where the data came from ("snapshot" or "fred") and its
+    series.fingerprint, which with real_until make the data part of the run's identity."""
 
     start: dt.date
     days: int
     last_day: dt.date | None
     real_until: dt.date
     notes: tuple[str, ...]
+    data_source: str = ""
+    data_hash: str = ""
 
 
-def plan_run(start: dt.date, days: int, *, live: bool = False, api_key: str | None = None) -> RunPlan:
+def plan_run(
+    start: dt.date, days: int, *, live: bool = False, api_key: str | None = None, fred_url: str | None = None
+) -> RunPlan:
     """The plan of a run from `start` for `days` business days over the data market will use: the
     shipped snapshot, or live FRED with a key (then FRED is asked once, as market does, falling
     back to the snapshot when it cannot answer). days 0: with `live` (a clock at a set speed) the
@@ -43,7 +50,7 @@ def plan_run(start: dt.date, days: int, *, live: bool = False, api_key: str | No
 
     ValueError, naming the data's first and last business days, for a start outside the data.
     """
-    return plan_for_series(load_series(api_key), start, days, live=live)
+    return plan_for_series(load_series(api_key, root_url=fred_url), start, days, live=live)
 
 
 def plan_for_series(series: SeriesSet, start: dt.date, days: int, *, live: bool = False) -> RunPlan:
@@ -52,12 +59,14 @@ def plan_for_series(series: SeriesSet, start: dt.date, days: int, *, live: bool 
     calendar = business_days(series)
     if not calendar[0] <= start <= calendar[-1]:
         raise ValueError(outside_the_data(start, calendar[0], calendar[-1]))
-    return _plan(calendar[bisect.bisect_left(calendar, start) :], start, days, live)
+    plan = _plan(calendar[bisect.bisect_left(calendar, start) :], start, days, live)
+    return dataclasses.replace(plan, data_source=series.source, data_hash=fingerprint(series))
 
 
 def plan_for_history(history: MacroHistory, start: dt.date, days: int, *, live: bool = False) -> RunPlan:
     """The same plan over a macro history already built (market's start-up)."""
-    return _plan([day.date for day in history.days_from(start)], start, days, live)
+    plan = _plan([day.date for day in history.days_from(start)], start, days, live)
+    return dataclasses.replace(plan, data_source=history.source, data_hash=history.data_hash)
 
 
 def _plan(following: Sequence[dt.date], start: dt.date, days: int, live: bool) -> RunPlan:

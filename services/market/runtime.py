@@ -32,6 +32,7 @@ from services.common.eventlog import DuplicateEvent, EventLog, NewRecord, Sequen
 from services.common.outages import BackendUnavailable
 from services.market import codec
 from services.market.hub import EventHub, FramedEvent
+from services.market.run_identity import RUN_META_KEY, RunIdentity, parse_record
 from services.market.run_plan import plan_for_history
 from services.market.sim.days import Extension
 from services.market.sim.engine import SimConfig, Simulation
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 
 SOURCE = "market"
 CONTROL_SOURCE = "market.control"
-RUN_META_KEY = "market.run"
 # Events whose trace starts a new trade-level trace; everything they cause joins it.
 TRACE_ROOT_KINDS = frozenset({"trade.fill"})
 MAX_TRACE_ROOTS = 200_000
@@ -65,24 +65,6 @@ class RunMismatch(RuntimeError):
             f"The data directory holds {cause}, so market cannot resume it: `opsuite up --fresh` "
             "deletes the previous run, or point OPSUITE_DATA_DIR somewhere else."
         )
-
-
-# How the run description's keys and values read in a RunMismatch.
-_LABELS = {"seed": "seed", "start": "start", "fault_rate": "fault rate", "data_source": "data"}
-_SOURCES = {"snapshot": "the FRED snapshot", "fred": "live FRED"}
-
-
-def _differences(stored: dict[str, object], wanted: dict[str, object]) -> str:
-    """'seed 7, not 8; data the FRED snapshot, not live FRED': stored first, then what was asked."""
-
-    def shown(key: str, value: object) -> str:
-        return _SOURCES.get(str(value), str(value)) if key == "data_source" else str(value)
-
-    return "; ".join(
-        f"{_LABELS.get(key, key)} {shown(key, stored.get(key))}, not {shown(key, value)}"
-        for key, value in wanted.items()
-        if stored.get(key) != value
-    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -190,23 +172,20 @@ class MarketRuntime:
         """True until the clock has published its last day (or was stopped)."""
         return self._task is not None and not self._task.done()
 
-    def _run_description(self) -> dict[str, object]:
-        return {
-            "seed": self.config.seed,
-            "start": self.config.start.isoformat(),
-            "fault_rate": self.config.fault_rate,
-            "data_source": self.macro.source,
-        }
+    @property
+    def identity(self) -> RunIdentity:
+        return RunIdentity.of(self.config.seed, self.config.fault_rate, self.plan)
 
     def _recover(self) -> None:
         head = self.event_log.head(SOURCE)
-        wanted = self._run_description()
-        stored = self.event_log.get_meta(RUN_META_KEY)
+        wanted = self.identity
         if head == 0:
-            self.event_log.set_meta(RUN_META_KEY, json.dumps(wanted, sort_keys=True))
+            self.event_log.set_meta(RUN_META_KEY, wanted.to_json())
             return
-        if stored is not None and json.loads(stored) != wanted:
-            raise RunMismatch(f"another run ({_differences(json.loads(stored), wanted)})")
+        stored = parse_record(self.event_log.get_meta(RUN_META_KEY))
+        differences = wanted.differences(stored) if stored else []
+        if differences:
+            raise RunMismatch(f"another run ({'; '.join(differences)})")
         controls = self._load_controls()
         self.oldest_seq = self.event_log.oldest(SOURCE)
         started = time.monotonic()

@@ -32,6 +32,9 @@ class MarketSettings(Settings):
         validation_alias=AliasChoices("FRED_API_KEY", "fred_api_key"),
         description="a FRED API key, or nothing for the shipped snapshot",
     )
+    # Where FRED's API is; empty: fredapi's own (https://api.stlouisfed.org/fred). A mirror, a proxy,
+    # or the tests' local fake FRED.
+    fred_url: str = Field(default="", description="the root URL of FRED's API, or nothing for FRED's own")
 
     @field_validator("speed")
     @classmethod

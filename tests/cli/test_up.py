@@ -6,6 +6,7 @@ afterwards (the processes that name the supervisor in their environment, read fr
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.cli.suite.preflight import LOCK_FILE
 from tests.cli.conftest import RunningSuite, clean_environment, run_opsuite
 from tests.cli.up_support import Up, services_of, suite_env
+from tests.market.fake_fred import FakeFred, fake_fred  # noqa: F401 - the fixture
 from tests.support.terminal import Terminal
 from tests.support.waiting import wait_until
 
@@ -168,7 +170,10 @@ def test_fresh_lists_what_it_deletes_and_wants_yes_from_a_script(tmp_path: Path)
         up.stop()
 
 
-def test_a_restart_resumes_and_says_from_where_and_another_run_is_refused(tmp_path: Path) -> None:
+def test_a_restart_resumes_and_says_from_where_and_another_run_is_refused(
+    tmp_path: Path,
+    fake_fred: FakeFred,  # noqa: F811
+) -> None:
     env = suite_env(tmp_path)
     first = Up.start("--speed", "max", "--days", "5", "--seed", "7", env=env, output_path=tmp_path / "first")
     try:
@@ -181,6 +186,19 @@ def test_a_restart_resumes_and_says_from_where_and_another_run_is_refused(tmp_pa
     assert other.returncode == 2
     assert f"{tmp_path} holds another run (seed 7 from 2020-01-02" in other.stdout
     assert "seed 7, not 3" in other.stdout and "opsuite up --fresh" in other.stdout
+
+    # Other data is another run too, refused before anything starts: live FRED (a local fake) whose
+    # history reaches one business day further than the snapshot the run was simulated from.
+    fake_fred.state.overrides["DGS10"] = {
+        **fake_fred.state.observations("DGS10"),
+        dt.date(2021, 1, 5): "0.95",
+    }
+    live = {**env, "FRED_API_KEY": fake_fred.api_key, "OPSUITE_FRED_URL": fake_fred.root_url}
+    newer = run_opsuite("up", "--seed", "7", "--no-view", env=live, timeout=120)
+    assert newer.returncode == 2, newer.stdout + newer.stderr
+    assert "data the FRED snapshot, not live FRED; data ending 2021-01-04, not 2021-01-05" in newer.stdout, (
+        newer.stdout
+    )
 
     again = Up.start("--speed", "max", "--days", "5", "--seed", "7", env=env, output_path=tmp_path / "again")
     try:

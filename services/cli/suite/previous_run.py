@@ -1,6 +1,6 @@
 """What a data directory already holds: the run `opsuite up` resumes, or what `--fresh` deletes.
 
-Market records its run's identity (seed, start, fault rate) in the event log and replays the log on
+Market records its run's identity (services/market/run_identity.py) in the event log and replays the log on
 restart; the supervisor reads the same record first, so the person is told up front that the run
 resumes and from where, or why this data directory cannot serve the run they asked for.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,14 +19,14 @@ from services.common.eventlog import open_event_log
 from services.common.eventlog.factory import DEFAULT_FILE
 from services.common.outages import BackendUnavailable
 from services.common.settings import Settings
+from services.market.run_identity import RUN_META_KEY, parse_record
 
 MARKET_SOURCE = "market"
-RUN_META_KEY = "market.run"  # services/market/runtime.py writes it (a test keeps the two equal)
 
 
 @dataclass(frozen=True)
 class PreviousRun:
-    identity: dict[str, object]  # seed, start, fault_rate, data_source as market recorded them
+    identity: dict[str, object]  # as market recorded it (RunIdentity.as_record)
     events: int
     last_day: dt.date | None
 
@@ -35,24 +34,6 @@ class PreviousRun:
         seed, start = self.identity.get("seed", "?"), self.identity.get("start", "?")
         up_to = f" up to {self.last_day}" if self.last_day else ""
         return f"seed {seed} from {start}, {grouped(self.events)} market events{up_to}"
-
-    def differences(self, seed: int, start: dt.date, fault_rate: float) -> list[str]:
-        """What this run asks for that the stored one is not, in words ("seed 3, not 7")."""
-        wanted: dict[str, object] = {"seed": seed, "start": start.isoformat(), "fault_rate": fault_rate}
-        found = []
-        for key, value in wanted.items():
-            stored = self.identity.get(key)
-            same = stored == value if key != "fault_rate" else _same_number(stored, value)
-            if stored is not None and not same:
-                found.append(f"{key.replace('_', ' ')} {stored}, not {value}")
-        return found
-
-
-def _same_number(a: object, b: object) -> bool:
-    try:
-        return float(a) == float(b)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
 
 
 def _sqlite_file(settings: Settings) -> Path | None:
@@ -77,14 +58,14 @@ def read_previous_run(settings: Settings) -> PreviousRun | None:
         head = log.head(MARKET_SOURCE)
         if head == 0:
             return None
-        identity = json.loads(log.get_meta(RUN_META_KEY) or "{}")
+        identity = parse_record(log.get_meta(RUN_META_KEY))
         last = log.read(MARKET_SOURCE, head, 1)
     except BackendUnavailable:
         return None
     finally:
         log.close()
     last_day = last[0].sim_time.date() if last else None
-    return PreviousRun(identity if isinstance(identity, dict) else {}, head, last_day)
+    return PreviousRun(identity, head, last_day)
 
 
 @dataclass(frozen=True)

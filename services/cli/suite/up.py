@@ -68,12 +68,19 @@ def _prepare(
     """The run's plan, then --fresh (after confirmation) or the resume message; Refused when this
     run cannot go ahead."""
     # The run's identity and its days are market's to define; market logs the same notes.
+    from services.market.run_identity import RunIdentity
     from services.market.run_plan import plan_run
     from services.market.settings import MarketSettings
 
     world = load_settings(MarketSettings)
     try:
-        run = plan_run(world.start, world.days, live=world.speed != "max", api_key=world.fred_api_key or None)
+        run = plan_run(
+            world.start,
+            world.days,
+            live=world.speed != "max",
+            api_key=world.fred_api_key or None,
+            fred_url=world.fred_url or None,
+        )
     except ValueError as error:
         raise Refused(str(error)) from None
     for note in run.notes:
@@ -97,7 +104,8 @@ def _prepare(
     previous = read_previous_run(settings)
     if previous is None:
         return
-    differences = previous.differences(world.seed, run.start, world.fault_rate)
+    stored = previous.identity
+    differences = RunIdentity.of(world.seed, world.fault_rate, run).differences(stored) if stored else []
     if differences:
         raise Refused(
             f"{settings.data_dir} holds another run ({previous.describe()}): {'; '.join(differences)}. "

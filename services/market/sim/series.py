@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
 from collections.abc import Mapping
@@ -51,6 +52,23 @@ class SeriesSet:
 
     def with_note(self, note: str) -> SeriesSet:
         return SeriesSet(self.observations, self.source, (*self.notes, note), self.text)
+
+
+def fingerprint(series: SeriesSet) -> str:
+    """A hash of every observation (SHA-256, hex): what a run was simulated from, so a restart over
+    other data (FRED revised or extended, another snapshot) is recognised. Values, not their text,
+    are hashed: the snapshot's "1.1760" and live FRED's "1.176" are the same data."""
+    digest = hashlib.sha256()
+    for series_id in sorted(series.observations):
+        digest.update(f"#{series_id}\n".encode())
+        observations = series.observations[series_id]
+        digest.update(
+            "".join(
+                f"{day.isoformat()},{MISSING if value is None else repr(value)}\n"
+                for day, value in sorted(observations.items())
+            ).encode()
+        )
+    return digest.hexdigest()
 
 
 def parse_csv(series_id: str, content: str) -> tuple[dict[dt.date, float | None], dict[dt.date, str]]:

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from services.common.eventlog import open_event_log
-from services.market.fred import load_macro
+from services.market.fred import load_macro, load_snapshot
 from services.market.run_plan import RunPlan, plan_for_history, plan_run
 from services.market.runtime import ClockSettings, MarketRuntime, RunMismatch
 from services.market.sim.engine import SimConfig
+from services.market.sim.series import fingerprint
 from tests.support.waiting import wait_until
 
 LABOR_DAY_2008 = dt.date(2008, 9, 1)
@@ -24,7 +25,13 @@ OUTSIDE = "is outside the FRED data, whose business days run from 1999-01-04 to 
 
 def test_a_business_day_start_within_the_data_needs_no_note() -> None:
     assert plan_run(dt.date(2020, 3, 2), 5) == RunPlan(
-        start=dt.date(2020, 3, 2), days=5, last_day=dt.date(2020, 3, 6), real_until=REAL_UNTIL, notes=()
+        start=dt.date(2020, 3, 2),
+        days=5,
+        last_day=dt.date(2020, 3, 6),
+        real_until=REAL_UNTIL,
+        notes=(),
+        data_source="snapshot",
+        data_hash=fingerprint(load_snapshot()),
     )
 
 

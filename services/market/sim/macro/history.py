@@ -22,7 +22,7 @@ from services.market.sim.macro.alignment import (
 from services.market.sim.macro.notes import note_calendar, notes_fills, notes_rules
 from services.market.sim.macro.records import MacroDay, MacroHistory, RegimeSignals, outside_the_data
 from services.market.sim.macro.regime import RegimeTracker, risk_shock
-from services.market.sim.series import SeriesSet
+from services.market.sim.series import SeriesSet, fingerprint
 
 
 def business_days(series: SeriesSet) -> list[dt.date]:
@@ -140,6 +140,7 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
         asked_from=start,
         data_first=full[0],
         data_last=full[-1],
+        data_hash=fingerprint(series),
     )
 
 

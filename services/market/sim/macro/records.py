@@ -96,6 +96,8 @@ class MacroHistory:
     # start names; None: the history's own first and last days.
     data_first: dt.date | None = None
     data_last: dt.date | None = None
+    # series.fingerprint of the data the history was built from; "" for a history built by hand.
+    data_hash: str = ""
 
     @property
     def data_range(self) -> tuple[dt.date, dt.date]:
