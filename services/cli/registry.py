@@ -9,6 +9,8 @@ from services.common.settings import SERVICES, Settings
 
 # The order `opsuite up` starts them in: each after the services it reads from.
 START_ORDER = ("market", "ledger", "dq", "recon", "reporting", "documents")
+# Every service but market follows market's stream (services/common/follower.py).
+MARKET_FOLLOWERS = tuple(name for name in START_ORDER if name != "market")
 
 
 def available_services() -> list[str]:

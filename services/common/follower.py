@@ -6,7 +6,9 @@ every follower: fetch mandates and instruments (paged, waiting for market), buil
 and follow the stream from its cursor, restart from the stored cursor after a failure with
 exponential backoff (a backend outage is one such failure: outages.py reports it, this retries),
 report SERVING once caught up with market's head, report NOT_SERVING with the reason when market
-no longer retains the cursor, and expose its progress for GetStatus.
+no longer retains the cursor, acknowledge the committed seq to market about once a second (so
+market's retention keeps every event this service has not applied, services/market/retention.py),
+and expose its progress for GetStatus.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
 PAGE_SIZE = 1000
+ACKNOWLEDGE_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,7 @@ class Follower:
         self._ready = False
         self._head_at_start = 0
         self._task: asyncio.Task[None] | None = None
+        self._acknowledging: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
     # -------------------------------------------------------------- lifecycle
@@ -201,6 +205,7 @@ class Follower:
         self._health = health
         self._head_at_start = head_at_start
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-follow")
+        self._acknowledging = asyncio.create_task(self._acknowledge(), name=f"{self.service}-acknowledge")
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -208,6 +213,8 @@ class Follower:
             await self.client.stop()
         if self._task is not None:
             await self._task
+        if self._acknowledging is not None:
+            await self._acknowledging
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -220,6 +227,32 @@ class Follower:
         return Progress(client.applied_seq, client.head_seq, self.simulated_date)
 
     # -------------------------------------------------------------- internals
+
+    async def _acknowledge(self) -> None:
+        """Tell market, about once a second, the seq committed so far. Failures wait for the next
+        round (market restarting is no reason to stop following); a market that does not declare
+        this service a follower is told once in the log, then left alone."""
+        acknowledged = 0
+        async with grpc.aio.insecure_channel(self.market_addr, options=CHANNEL_OPTIONS) as channel:
+            stub = market_pb2_grpc.MarketServiceStub(channel)
+            while not self._stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=ACKNOWLEDGE_EVERY_S)
+                seq = self.committed_seq
+                if seq == acknowledged:
+                    continue
+                request = market_pb2.AcknowledgeEventsRequest(follower=self.service, applied_seq=seq)
+                try:
+                    await stub.AcknowledgeEvents(request, timeout=10)
+                    acknowledged = seq
+                except grpc.aio.AioRpcError as error:
+                    if error.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                        log.info(
+                            "market does not hold its events for this service (not a declared follower)",
+                            extra={"service": self.service, "error": error.details()},
+                        )
+                        return
+                    log.debug("acknowledging to market failed; retried", extra={"error": error.details()})
 
     async def wait_for_committed(self, seq: int, timeout: float) -> int:
         """Return once events up to `seq` are committed, or after `timeout` seconds; the committed seq."""

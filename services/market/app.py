@@ -32,6 +32,8 @@ def build_runtime(settings: MarketSettings) -> MarketRuntime:
         open_event_log(settings.eventlog_url or None, settings.data_dir),
         ClockSettings.parse(settings.speed),
         retention_events=settings.retention_events,
+        retention_days=settings.retention_days,
+        followers=settings.followers,
         # Built only if the run goes past the real data (it reads the whole history once).
         extension=lambda: extend(series, settings.seed),
     )

@@ -32,6 +32,7 @@ from services.common.eventlog import DuplicateEvent, EventLog, NewRecord, Sequen
 from services.common.outages import BackendUnavailable
 from services.market import codec
 from services.market.hub import EventHub, FramedEvent
+from services.market.retention import Retention, RetentionPolicy
 from services.market.run_identity import RUN_META_KEY, RunIdentity, parse_record
 from services.market.run_plan import plan_for_history
 from services.market.sim.days import Extension
@@ -50,9 +51,13 @@ log = logging.getLogger(__name__)
 
 SOURCE = "market"
 CONTROL_SOURCE = "market.control"
+FOLLOWERS_META_KEY = "market.followers"  # each declared follower's acknowledged seq (retention.py)
 # Events whose trace starts a new trade-level trace; everything they cause joins it.
 TRACE_ROOT_KINDS = frozenset({"trade.fill"})
-MAX_TRACE_ROOTS = 200_000
+# Which trace an event joins is remembered for the last 30,000 events of fills' traces, about two
+# years of them (a fill and the few events it causes, ~12 fills a day): a custodian's correction
+# comes weeks after its fill, never years, and memory stays flat however long the run.
+MAX_TRACE_ROOTS = 30_000
 MAX_CHECKPOINTS = 520
 
 
@@ -94,6 +99,7 @@ class ClockState:
     running: bool
     synthetic: SyntheticOrigin | None = None  # the origin of sim_date when it is a synthetic day
     real_data_end: dt.date | None = None  # the last business day of real data
+    followers: tuple[tuple[str, int], ...] = ()  # each declared follower and the seq it acknowledged
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -121,6 +127,8 @@ class MarketRuntime:
         clock: ClockSettings,
         *,
         retention_events: int,
+        retention_days: int = 0,
+        followers: Sequence[str] = (),
         hub_capacity: int = 65_536,
         extension: Extension | None = None,
     ) -> None:
@@ -136,10 +144,12 @@ class MarketRuntime:
         self.event_log = event_log
         self.clock = clock
         self.retention_events = retention_events
+        self.retention = Retention(RetentionPolicy(retention_events, retention_days), followers)
         self.hub = EventHub(capacity=min(hub_capacity, retention_events))
         self.oldest_seq = 1
         self.events_produced = 0
         self._sim_lock = threading.Lock()
+        self._trim_lock = threading.Lock()
         self._checkpoints: OrderedDict[int, BookSnapshot] = OrderedDict()
         self._trace_roots: OrderedDict[str, str] = OrderedDict()
         self._pending_controls: list[tuple[int, FaultRequest]] = []
@@ -179,6 +189,11 @@ class MarketRuntime:
     def _recover(self) -> None:
         head = self.event_log.head(SOURCE)
         wanted = self.identity
+        self.retention.positions.update(
+            (name, seq)
+            for name, seq in parse_record(self.event_log.get_meta(FOLLOWERS_META_KEY)).items()
+            if name in self.retention.positions and isinstance(seq, int)
+        )
         if head == 0:
             self.event_log.set_meta(RUN_META_KEY, wanted.to_json())
             return
@@ -193,6 +208,8 @@ class MarketRuntime:
         while self.sim.head_seq < head:
             self._apply_controls(controls)
             day = self.sim.step()
+            if day is not None and day.events:
+                self.retention.on_day(day.events[0].seq)
             if day is None:
                 raise RunMismatch(
                     f"a longer run ({head:,} events, where this one ends after {self.sim.head_seq:,} on "
@@ -320,7 +337,8 @@ class MarketRuntime:
                 and self.event_log.get(records[0].event_id) is not None
             ):
                 raise
-        self._trim()
+        self.retention.on_day(records[0].seq or 0)
+        self._trim(records[-1].seq or 0)
 
     def _encode(
         self, events: Sequence[SimEvent], day_span: trace.Span
@@ -390,12 +408,23 @@ class MarketRuntime:
         ):
             self._checkpoints.popitem(last=False)
 
-    def _trim(self) -> None:
-        head = self.sim.head_seq
-        if head - self.oldest_seq + 1 > self.retention_events:
-            keep_from = head - self.retention_events + 1
-            self.event_log.trim(SOURCE, keep_from)
-            self.oldest_seq = keep_from
+    def _trim(self, head_seq: int) -> None:
+        """Trim the log to what retention keeps with the log's head at head_seq (the clock after a
+        day is appended, an acknowledgement that releases events; they may run at once)."""
+        with self._trim_lock:
+            keep_from = self.retention.keep_from(head_seq)
+            if keep_from > self.oldest_seq:
+                self.event_log.trim(SOURCE, keep_from)
+                self.oldest_seq = keep_from
+
+    def acknowledge(self, follower: str, applied_seq: int) -> None:
+        """A declared follower applied every event up to applied_seq (retention.Retention.acknowledge
+        raises for an undeclared one or a seq past the head). Stored, so a restarted market keeps
+        holding for a follower that is down."""
+        head = self.hub.head_seq
+        if self.retention.acknowledge(follower, applied_seq, head):
+            self.event_log.set_meta(FOLLOWERS_META_KEY, json.dumps(self.retention.positions, sort_keys=True))
+            self._trim(head)
 
     # ------------------------------------------------------------ queries and control
 
@@ -432,6 +461,7 @@ class MarketRuntime:
             running=self.running,
             synthetic=self.published.origin,
             real_data_end=self.macro.data_range[1],
+            followers=tuple(self.retention.positions.items()),
         )
 
     def inject(self, request: FaultRequest) -> InjectedFault:

@@ -31,8 +31,9 @@ from services.common.status import (
 from services.market import codec
 from services.market.hub import EventFilter, FramedEvent, encode_batch
 from services.market.pdf import render_confirmation_pdf
+from services.market.retention import UnknownFollower
 from services.market.runtime import SOURCE, ClockState, MarketRuntime
-from services.market.sim.engine import KIND_RANK
+from services.market.sim.engine import CONFIRMATIONS_KEPT, KIND_RANK
 from services.market.sim.records import AssetClass, FaultKind
 
 SERVICE_NAME = market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name
@@ -83,6 +84,9 @@ def clock_to_proto(state: ClockState) -> market_pb2.Clock:
     )
     if state.real_data_end is not None:
         clock.real_data_end.CopyFrom(date_to_proto(state.real_data_end))
+    clock.followers.extend(
+        market_pb2.FollowerPosition(follower=name, applied_seq=seq) for name, seq in state.followers
+    )
     if state.sim_date is not None:
         clock.sim_date.CopyFrom(date_to_proto(state.sim_date))
         clock.sim_time.CopyFrom(
@@ -312,6 +316,28 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
         )
 
     @rpc_errors
+    async def AcknowledgeEvents(
+        self, request: market_pb2.AcknowledgeEventsRequest, context: grpc.aio.ServicerContext
+    ) -> market_pb2.AcknowledgeEventsResponse:
+        if not request.follower:
+            raise invalid_argument(
+                [FieldViolation("follower", "give the follower's name, one of OPSUITE_MARKET_FOLLOWERS")]
+            )
+        try:
+            await asyncio.to_thread(self.runtime.acknowledge, request.follower, request.applied_seq)
+        except UnknownFollower as error:
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                str(error),
+                violations=[FieldViolation("follower", "not a declared follower")],
+                reason="FOLLOWER_NOT_DECLARED",
+            ) from None
+        except ValueError as error:
+            raise invalid_argument([FieldViolation("applied_seq", str(error))], str(error)) from None
+        state = self.runtime.clock_state()
+        return market_pb2.AcknowledgeEventsResponse(oldest_seq=state.oldest_seq, head_seq=state.head_seq)
+
+    @rpc_errors
     async def GetConfirmation(
         self, request: market_pb2.GetConfirmationRequest, context: grpc.aio.ServicerContext
     ) -> market_pb2.ConfirmationDocument:
@@ -322,6 +348,15 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
                 violations=[FieldViolation("confirmation_id", "give a confirmation id or a fill id")],
             )
         found = self.runtime.sim.confirmation(request.confirmation_id)
+        if found is None and self.runtime.sim.confirmation_forgotten(request.confirmation_id):
+            raise RequestError(
+                grpc.StatusCode.NOT_FOUND,
+                f"{echo(request.confirmation_id)} is older than the {CONFIRMATIONS_KEPT:,} most recent "
+                "confirmations market keeps for GetConfirmation; its text is on its trade.confirmation "
+                "event (`opsuite trace` with its fill id finds it while the event log retains it)",
+                violations=[FieldViolation("confirmation_id", "past what market keeps")],
+                reason="CONFIRMATION_PAST_RETENTION",
+            )
         if found is None:
             raise RequestError(
                 grpc.StatusCode.NOT_FOUND,

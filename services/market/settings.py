@@ -8,6 +8,7 @@ import math
 from pydantic import AliasChoices, Field, field_validator
 
 from services.common.settings import Settings
+from services.market.retention import parse_followers
 
 
 class MarketSettings(Settings):
@@ -26,6 +27,13 @@ class MarketSettings(Settings):
         default=1.0, ge=0, description="a number 0 or more (1 is the seeded rate, 0 disables seeded faults)"
     )
     retention_events: int = Field(default=2_000_000, ge=1, description="a whole number of events, 1 or more")
+    # Keep only the last N simulated business days as well (whichever limit trims more); 0: no age limit.
+    retention_days: int = Field(default=0, ge=0, description="a whole number of business days, 0 or more")
+    # The followers whose unapplied events retention keeps (services/market/retention.py); opsuite up
+    # names the ones it starts.
+    market_followers: str = Field(
+        default="", description="follower names separated by commas (lower-case letters, digits, - and _)"
+    )
     # The key's conventional name has no prefix, so it is read as FRED_API_KEY.
     fred_api_key: str = Field(
         default="",
@@ -49,6 +57,16 @@ class MarketSettings(Settings):
         if not (math.isfinite(number) and number > 0):
             raise ValueError("not a positive number or 'max'")
         return text
+
+    @field_validator("market_followers")
+    @classmethod
+    def _followers_are_names(cls, value: str) -> str:
+        parse_followers(value)
+        return value
+
+    @property
+    def followers(self) -> tuple[str, ...]:
+        return parse_followers(self.market_followers)
 
     @property
     def speed_days_per_second(self) -> float | None:

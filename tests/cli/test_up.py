@@ -20,6 +20,7 @@ import grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.cli.suite.preflight import LOCK_FILE
+from services.common.eventlog import open_event_log
 from tests.cli.conftest import RunningSuite, clean_environment, run_opsuite
 from tests.cli.up_support import Up, services_of, suite_env
 from tests.market.fake_fred import FakeFred, fake_fred  # noqa: F401 - the fixture
@@ -275,3 +276,50 @@ def test_fresh_asks_on_a_terminal_and_ctrl_c_stops_the_suite(tmp_path: Path) -> 
         assert "SIGINT: stopping every service" in screen
     # Deleted, then created anew by the recon that started.
     assert (tmp_path / "recon" / "recon.sqlite3").read_bytes() != b"z" * 10
+
+
+def test_a_tiny_retention_never_strands_a_follower(tmp_path: Path) -> None:
+    # Market keeps only 200 events, and at full speed it runs far ahead of the ledger and recon:
+    # without the followers' hold (opsuite up declares them, OPSUITE_MARKET_FOLLOWERS) they would
+    # fall behind the retained window and stop with "events are lost to this service".
+    env = suite_env(tmp_path, OPSUITE_RETENTION_EVENTS="200")
+    up = Up.start("--speed", "max", "--days", "15", env=env, output_path=tmp_path / "out")
+    try:
+        up.wait_for("done:")
+        with grpc.insecure_channel(env["OPSUITE_MARKET_ADDR"]) as channel:
+            stub = market_pb2_grpc.MarketServiceStub(channel)
+            head = stub.GetClock(market_pb2.GetClockRequest(), timeout=10).head_seq
+
+            def released() -> bool:
+                clock = stub.GetClock(market_pb2.GetClockRequest(), timeout=10)
+                held = {p.follower: p.applied_seq for p in clock.followers}
+                return held == {"ledger": head, "recon": head} and clock.oldest_seq == head - 199
+
+            # Both followers applied every event and said so; then only the last 200 are kept.
+            wait_until(released, timeout=60, what="both followers to acknowledge the head")
+        logs = "".join((tmp_path / "logs" / f"{name}.log").read_text() for name in ("ledger", "recon"))
+        assert "older than market's retention" not in logs
+    finally:
+        up.stop()
+
+    # Recon's first record was caused by market events long trimmed: its trace says so.
+    log = open_event_log(None, tmp_path)
+    try:
+        first = next(r for r in log.read("recon", 0, 1_000) if r.caused_by)
+        oldest = log.oldest("market")
+    finally:
+        log.close()
+    assert oldest == head - 199
+    trimmed = {c for c in first.caused_by if c.startswith("mkt-") and int(c.removeprefix("mkt-")) < oldest}
+    assert trimmed, first
+    traced = run_opsuite("trace", first.event_id, env=env)
+    assert traced.returncode == 0, traced.stderr
+    assert "the chain reaches past market's retention: " in traced.stdout
+    assert f"which keeps market's events from seq {oldest:,}" in " ".join(traced.stdout.split())
+    as_json = json.loads(run_opsuite("trace", first.event_id, "-o", "json", env=env).stdout)
+    assert trimmed <= set(as_json["past_retention"])
+    assert as_json["oldest_retained_seq"] == oldest
+    # A fill whose events were all trimmed is not "unknown": it is past retention.
+    first_fill = run_opsuite("trace", "FIL-0000001", env=env)
+    assert first_fill.returncode == 1
+    assert f"among the events market still keeps (from seq {oldest:,}" in " ".join(first_fill.stderr.split())

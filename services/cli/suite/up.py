@@ -21,7 +21,7 @@ import time
 from rich.console import Console
 from rich.markup import escape
 
-from services.cli.registry import available_services, concrete_addresses
+from services.cli.registry import MARKET_FOLLOWERS, available_services, concrete_addresses
 from services.cli.settings import SupervisorSettings, check_environment
 from services.cli.suite.completion import wait_until_done
 from services.cli.suite.preflight import DataDirLock, Refused, check_addresses_free
@@ -152,6 +152,9 @@ async def _supervise(
     addresses = concrete_addresses(settings)
     env = {**os.environ, **{f"OPSUITE_{name.upper()}_ADDR": address for name, address in addresses.items()}}
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # Market keeps every event a follower it starts has not applied yet, so none is stranded by
+    # retention however far behind it falls (services/market/retention.py).
+    env.setdefault("OPSUITE_MARKET_FOLLOWERS", ",".join(name for name in names if name in MARKET_FOLLOWERS))
     logs = settings.data_dir / "logs"
     children = [Child(name, addresses[name], logs / f"{name}.log") for name in names]
 

@@ -6,6 +6,10 @@ an event is what caused it (up to the fill), what it caused in turn, and the who
 break on the way; the chain of a break is its causes, its own records (opened, aged, escalated,
 resolved), the event that resolved it and the journals posted for it. Other breaks of the same
 trade share its trace, so a trace is never taken whole unless a trace id is what was asked.
+
+Market's events are kept only for its retention window (services/market/retention.py): a cause
+that was trimmed is named, with the oldest seq market still keeps, so a chain that reaches past
+retention says so rather than looking complete.
 """
 
 from __future__ import annotations
@@ -13,11 +17,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from rich.table import Table
 
 from services.cli.output import print_json, print_tables
-from services.cli.trace.lookup import ACCEPTED, BreakRef, NothingFound, Subject, break_of_record, subject_of
+from services.cli.trace.lookup import (
+    ACCEPTED,
+    MARKET_SOURCE,
+    BreakRef,
+    NothingFound,
+    Subject,
+    break_of_record,
+    subject_of,
+)
 from services.cli.trace.market_text import describe
 from services.common.eventlog import EventLog, LogRecord
 from services.common.eventlog.factory import DEFAULT_FILE
@@ -38,6 +51,7 @@ class Chain:
         self.log = log
         self.found: dict[str, LogRecord] = {}
         self.breaks: dict[str, BreakRef] = {}
+        self.missing: set[str] = set()  # causes named but no longer in the log (past retention)
 
     def add(self, records: Iterable[LogRecord]) -> list[LogRecord]:
         """The records not found before, now found; each break record names its break."""
@@ -61,6 +75,8 @@ class Chain:
                     self.breaks.setdefault(cause, BreakRef(cause, trace_id=record.trace_id))
                     continue
                 found = self.log.get(cause)
+                if found is None:
+                    self.missing.add(cause)
                 frontier.extend(self.add([found] if found is not None else []))
 
     def effects(self, records: Iterable[LogRecord]) -> None:
@@ -79,9 +95,26 @@ class Chain:
         return [r for r in candidates if _belongs(r, ref.break_id)]
 
 
-def chain(log: EventLog, subject: Subject) -> list[LogRecord]:
+@dataclass(frozen=True)
+class Found:
+    records: list[LogRecord]  # oldest first
+    past_retention: tuple[str, ...] = ()  # causes named by the records that were trimmed
+    oldest_retained_seq: int = 0  # market's oldest event still in the log
+
+    def retention_note(self) -> str:
+        if not self.past_retention:
+            return ""
+        shown = ", ".join(self.past_retention[:5]) + (" ..." if len(self.past_retention) > 5 else "")
+        return (
+            f"the chain reaches past market's retention: {len(self.past_retention):,} earlier event(s) "
+            f"({shown}) are no longer in the event log, which keeps market's events from seq "
+            f"{self.oldest_retained_seq:,} (OPSUITE_RETENTION_EVENTS, OPSUITE_RETENTION_DAYS)"
+        )
+
+
+def chain(log: EventLog, subject: Subject) -> Found:
     if not subject.grow:
-        return sorted(subject.seeds, key=trace_order)
+        return Found(sorted(subject.seeds, key=trace_order))
     walk = Chain(log)
     seeds = walk.add(subject.seeds)
     walk.causes(seeds)
@@ -96,7 +129,15 @@ def chain(log: EventLog, subject: Subject) -> list[LogRecord]:
             life = walk.add(walk.break_life(ref))
             walk.causes(life)
             walk.effects(life)
-    return sorted(walk.found.values(), key=trace_order)
+    records = sorted(walk.found.values(), key=trace_order)
+    if not walk.missing:
+        return Found(records)
+    return Found(records, tuple(sorted(walk.missing, key=_seq_order)), log.oldest(MARKET_SOURCE))
+
+
+def _seq_order(event_id: str) -> tuple[int, str]:
+    number = event_id.rpartition("-")[2]
+    return (int(number) if number.isdigit() else 0, event_id)
 
 
 def _open_log(settings: Settings) -> EventLog:
@@ -147,14 +188,23 @@ def trace(args: argparse.Namespace) -> int:
         log = _open_log(settings)
         try:
             subject = subject_of(args.id.strip(), log, settings)
-            records = chain(log, subject)
+            found = chain(log, subject)
         finally:
             log.close()
     except NothingFound as error:
         print(f"opsuite trace: nothing found for {args.id!r}: {error}. Accepted: {ACCEPTED}", file=sys.stderr)
         return 1
     if args.output == "json":
-        print_json({"subject": subject.title, "records": [_row(r) for r in records]})
+        print_json(
+            {
+                "subject": subject.title,
+                "records": [_row(r) for r in found.records],
+                "past_retention": list(found.past_retention),
+                "oldest_retained_seq": found.oldest_retained_seq or None,
+            }
+        )
     else:
-        print_tables(_table(subject, records))
+        print_tables(_table(subject, found.records))
+        if found.past_retention:
+            print(found.retention_note())
     return 0

@@ -29,6 +29,7 @@ TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 BREAK_RECORD = re.compile(r"rec-(BRK-[0-9a-f]+(?:-\d+)?)-[a-z]")
 MARKET_IDS = ("FIL-", "CUS-", "CNF-", "CF-")
 SCAN_PAGE = 2000
+MARKET_SOURCE = "market"
 CALL_TIMEOUT_S = 10.0
 
 
@@ -108,6 +109,14 @@ def _names(message: Message, identifier: str) -> bool:
     return False
 
 
+def _retained_from(log: EventLog) -> str:
+    """ ", among the events market still keeps (from seq N)" once retention has trimmed, else ""."""
+    oldest = log.oldest(MARKET_SOURCE)
+    if oldest <= 1:
+        return ""
+    return f" among the events market still keeps (from seq {oldest:,}; older ones are past its retention)"
+
+
 def first_market_event(log: EventLog, identifier: str) -> LogRecord | None:
     """The first market event that names the identifier: the fill for a fill id, the booking for a
     custodian reference, the confirmation, the cash flow. A byte search first: decoding every
@@ -115,12 +124,12 @@ def first_market_event(log: EventLog, identifier: str) -> LogRecord | None:
     needle = identifier.encode()
     seq = 0  # 0: from the oldest event retained
     while True:
-        page = log.read_payloads("market", seq, SCAN_PAGE)
+        page = log.read_payloads(MARKET_SOURCE, seq, SCAN_PAGE)
         if not page:
             return None
         for item in page:
             if needle in item.payload and _names(market_pb2.MarketEvent.FromString(item.payload), identifier):
-                found = log.read("market", item.seq, 1)
+                found = log.read(MARKET_SOURCE, item.seq, 1)
                 return found[0] if found else None
         seq = page[-1].seq + 1
 
@@ -155,7 +164,9 @@ def _fault_subject(settings: Settings, log: EventLog, fault_id: str) -> Subject:
     records = [log.get(e) for e in (*fault.event_ids, *fault.correction_event_ids)]
     seeds = tuple(r for r in records if r is not None)
     if not seeds:
-        raise NothingFound(f"fault {fault_id} has no events in the event log (not applied yet?)")
+        past = _retained_from(log)
+        why = f"its events may be past market's retention{past}" if past else "not applied yet?"
+        raise NothingFound(f"fault {fault_id} has no events in the event log ({why})")
     return Subject(f"fault {fault_id}: {fault.description}", seeds=seeds)
 
 
@@ -191,6 +202,6 @@ def subject_of(identifier: str, log: EventLog, settings: Settings) -> Subject:
     if identifier.startswith(MARKET_IDS):
         first = first_market_event(log, identifier)
         if first is None:
-            raise NothingFound(f"no market event names {identifier!r}")
+            raise NothingFound(f"no market event names {identifier!r}{_retained_from(log)}")
         return Subject(f"{first.kind} {identifier}", (first,))
     raise NothingFound(f"no event, break, journal or trade is called {identifier!r}")

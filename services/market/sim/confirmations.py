@@ -167,6 +167,9 @@ def number_to_words(n: int) -> str:
 
 
 def amount_in_words(value: Decimal, currency: str) -> str:
+    """ "twelve pounds sterling and five pence"; a negative amount reads "minus ..."."""
+    if value < 0:
+        return f"minus {amount_in_words(-value, currency)}"
     major_name, minor_name = CURRENCY_WORDS.get(currency, (currency, "hundredths"))
     places = MINOR_UNITS.get(currency, 2)
     quantized = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
@@ -291,7 +294,10 @@ def _meridian(fill: Fill, instrument: Instrument, terms: _Terms, confirmation_id
         holding = f"{quantity} shares of {security}"
         price = f"a price of {_keep(f'{ccy} {_grouped(terms.price)}')} per share"
     charges = "added to" if fill.side == Side.BUY else "deducted from"
-    payable = "payable by you" if fill.side == Side.BUY else "due to you"
+    # A sale whose charges exceed its proceeds (one share under the minimum commission) leaves the
+    # client owing the difference: the broker words it as payable, not as a negative sum due.
+    owed = fill.side == Side.BUY or terms.net < 0
+    payable = "payable by you" if owed else "due to you"
     paragraphs = [
         f"We confirm that on {trade_date} we {verb} on your behalf {holding} at {price}, "
         f"for settlement on {settle}.",
@@ -303,7 +309,8 @@ def _meridian(fill: Fill, instrument: Instrument, terms: _Terms, confirmation_id
             f"Accrued interest to the settlement date of {money(terms.accrued)} "
             f"({amount_in_words(terms.accrued, ccy)}) is added to the consideration."
         )
-    paragraphs.append(f"The net amount {payable} is {money(terms.net)} ({amount_in_words(terms.net, ccy)}).")
+    net = abs(terms.net)
+    paragraphs.append(f"The net amount {payable} is {money(net)} ({amount_in_words(net, ccy)}).")
     lines = [
         BROKER_NAMES["meridian"],
         "",

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -115,6 +116,10 @@ PHASE_TIME: Mapping[str, dt.time] = {
 }
 # Corporate actions are planned this far ahead at a time (a run may have no end).
 PLANNING_WINDOW = dt.timedelta(days=365)
+# The most recent confirmations kept for GetConfirmation: about three years of fills (~12 a day).
+# Their text is on their trade.confirmation events too; keeping every one would grow memory with
+# every fill of a run that never ends.
+CONFIRMATIONS_KEPT = 10_000
 CASH_FLOW_EVENT: Mapping[CashFlowKind, str] = {kind: f"cashflow.{kind.lower()}" for kind in CashFlowKind}
 
 
@@ -199,8 +204,9 @@ class Simulation:
         self._announced: list[_Announced] = []
         self._actions = 0
         self._cash_flows = 0
-        self._confirmations: dict[str, tuple[Confirmation, Fill]] = {}
+        self._confirmations: OrderedDict[str, tuple[Confirmation, Fill]] = OrderedDict()
         self._confirmation_of_fill: dict[str, str] = {}
+        self.confirmations_forgotten = 0
         self._head_seq = 0
         self._next = 0
         self._snapshot: BookSnapshot | None = None
@@ -255,6 +261,30 @@ class Simulation:
             return None
         confirmation, fill = found
         return confirmation, fill, self._universe.get(fill.instrument_id)
+
+    def confirmation_forgotten(self, confirmation_or_fill_id: str) -> bool:
+        """True for the id of a confirmation (or its fill) older than the CONFIRMATIONS_KEPT kept."""
+        prefix, _, number = confirmation_or_fill_id.partition("-")
+        return (
+            prefix in ("CNF", "FIL")
+            and number.isdigit()
+            and self._oldest_kept_number is not None
+            and int(number) < self._oldest_kept_number
+        )
+
+    @property
+    def _oldest_kept_number(self) -> int | None:
+        if not self.confirmations_forgotten or not self._confirmations:
+            return None
+        return int(next(iter(self._confirmations)).removeprefix("CNF-"))
+
+    def _keep_confirmation(self, confirmation: Confirmation, fill: Fill) -> None:
+        self._confirmations[confirmation.confirmation_id] = (confirmation, fill)
+        self._confirmation_of_fill[fill.fill_id] = confirmation.confirmation_id
+        while len(self._confirmations) > CONFIRMATIONS_KEPT:
+            _, (_, oldest_fill) = self._confirmations.popitem(last=False)
+            del self._confirmation_of_fill[oldest_fill.fill_id]
+            self.confirmations_forgotten += 1
 
     def checked(self, request: FaultRequest) -> FaultRequest:
         """The request as inject() would take it (its kind an enum); ValueError naming what is wrong."""
@@ -537,8 +567,7 @@ class Simulation:
                 confirmation_event = events.emit(
                     "trade.confirmation", confirmation, fill.mandate_id, (fill_event,)
                 )
-                self._confirmations[confirmation_id] = (confirmation, fill)
-                self._confirmation_of_fill[fill.fill_id] = confirmation_id
+                self._keep_confirmation(confirmation, fill)
                 fault = outcome.fault
                 if fault is not None:
                     if fault.kind is FaultKind.CUSTODIAN_DROP_TRADE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from decimal import Decimal
@@ -295,3 +296,29 @@ def test_pdf_is_valid_and_reproducible(layout: str) -> None:
 
     other = render_confirmation_pdf(text.replace("CNF-0001", "CNF-0002"), title="Confirmation CNF-0001")
     assert other != first
+
+
+# The fill that stopped a long run (seed 7 from 2007-01-03, on 2020-04-08): the desk sold one share
+# at 4.97 under the minimum commission of 5.00, so the client owes 0.03.
+DUST_SALE = dataclasses.replace(
+    EQUITY_FILL,
+    side=Side.SELL,
+    quantity=Decimal("1"),
+    price=Decimal("4.97"),
+    gross_amount=Decimal("4.97"),
+    commission=Decimal("5.00"),
+    fees=Decimal("0.00"),
+    net_amount=Decimal("-0.03"),  # 4.97 - 5.00
+)
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_a_sale_whose_charges_exceed_its_proceeds_is_confirmed_as_owed(layout: str) -> None:
+    text = render_confirmation_text(DUST_SALE, EQUITY, layout, confirmation_id="CNF-0003")
+    assert "0.03" in text
+    if layout == "meridian":
+        assert "The net amount payable by you is USD 0.03 (zero US dollars and three cents)." in text, text
+
+
+def test_a_negative_amount_reads_minus() -> None:
+    assert amount_in_words(Decimal("-0.03"), "GBP") == "minus zero pounds sterling and three pence"

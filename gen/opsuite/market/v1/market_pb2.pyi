@@ -1545,6 +1545,7 @@ class Clock(_message.Message):
     END_DATE_FIELD_NUMBER: _builtins.int
     SYNTHETIC_FIELD_NUMBER: _builtins.int
     REAL_DATA_END_FIELD_NUMBER: _builtins.int
+    FOLLOWERS_FIELD_NUMBER: _builtins.int
     mode: Global___ClockMode.ValueType
     business_days_per_second: _builtins.float
     seed: _builtins.int
@@ -1574,6 +1575,12 @@ class Clock(_message.Message):
     def real_data_end(self) -> _common_pb2.Date:
         """The last business day of real data the run uses; later days are synthetic."""
 
+    @_builtins.property
+    def followers(self) -> _containers.RepeatedCompositeFieldContainer[Global___FollowerPosition]:
+        """Where each declared follower stands: retention keeps every event after
+        the lowest of them (oldest_seq is at most that lowest + 1).
+        """
+
     def __init__(
         self,
         *,
@@ -1592,14 +1599,84 @@ class Clock(_message.Message):
         end_date: _common_pb2.Date | None = ...,
         synthetic: Global___SyntheticOrigin | None = ...,
         real_data_end: _common_pb2.Date | None = ...,
+        followers: _abc.Iterable[Global___FollowerPosition] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_date", b"end_date", "real_data_end", b"real_data_end", "sim_date", b"sim_date", "sim_time", b"sim_time", "start_date", b"start_date", "synthetic", b"synthetic"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_days_elapsed", b"business_days_elapsed", "business_days_per_second", b"business_days_per_second", "data_source", b"data_source", "end_date", b"end_date", "head_seq", b"head_seq", "mode", b"mode", "oldest_seq", b"oldest_seq", "real_data_end", b"real_data_end", "regime", b"regime", "running", b"running", "seed", b"seed", "sim_date", b"sim_date", "sim_time", b"sim_time", "start_date", b"start_date", "synthetic", b"synthetic"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_days_elapsed", b"business_days_elapsed", "business_days_per_second", b"business_days_per_second", "data_source", b"data_source", "end_date", b"end_date", "followers", b"followers", "head_seq", b"head_seq", "mode", b"mode", "oldest_seq", b"oldest_seq", "real_data_end", b"real_data_end", "regime", b"regime", "running", b"running", "seed", b"seed", "sim_date", b"sim_date", "sim_time", b"sim_time", "start_date", b"start_date", "synthetic", b"synthetic"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Clock: _TypeAlias = Clock  # noqa: Y015
+
+@_typing.final
+class FollowerPosition(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOWER_FIELD_NUMBER: _builtins.int
+    APPLIED_SEQ_FIELD_NUMBER: _builtins.int
+    follower: _builtins.str
+    applied_seq: _builtins.int
+    """The last seq it acknowledged; 0 until its first acknowledgement."""
+    def __init__(
+        self,
+        *,
+        follower: _builtins.str = ...,
+        applied_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_seq", b"applied_seq", "follower", b"follower"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FollowerPosition: _TypeAlias = FollowerPosition  # noqa: Y015
+
+@_typing.final
+class AcknowledgeEventsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOWER_FIELD_NUMBER: _builtins.int
+    APPLIED_SEQ_FIELD_NUMBER: _builtins.int
+    follower: _builtins.str
+    """A name in OPSUITE_MARKET_FOLLOWERS (the suite's: ledger, recon)."""
+    applied_seq: _builtins.int
+    """Every event up to this seq is applied and committed by the follower."""
+    def __init__(
+        self,
+        *,
+        follower: _builtins.str = ...,
+        applied_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_seq", b"applied_seq", "follower", b"follower"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeEventsRequest: _TypeAlias = AcknowledgeEventsRequest  # noqa: Y015
+
+@_typing.final
+class AcknowledgeEventsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OLDEST_SEQ_FIELD_NUMBER: _builtins.int
+    HEAD_SEQ_FIELD_NUMBER: _builtins.int
+    oldest_seq: _builtins.int
+    head_seq: _builtins.int
+    def __init__(
+        self,
+        *,
+        oldest_seq: _builtins.int = ...,
+        head_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["head_seq", b"head_seq", "oldest_seq", b"oldest_seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeEventsResponse: _TypeAlias = AcknowledgeEventsResponse  # noqa: Y015
 
 @_typing.final
 class InjectFaultRequest(_message.Message):

@@ -74,6 +74,11 @@ class MarketServiceStub:
                 request_serializer=opsuite_dot_market_dot_v1_dot_market__pb2.GetConfirmationRequest.SerializeToString,
                 response_deserializer=opsuite_dot_market_dot_v1_dot_market__pb2.ConfirmationDocument.FromString,
                 _registered_method=True)
+        self.AcknowledgeEvents = channel.unary_unary(
+                '/opsuite.market.v1.MarketService/AcknowledgeEvents',
+                request_serializer=opsuite_dot_market_dot_v1_dot_market__pb2.AcknowledgeEventsRequest.SerializeToString,
+                response_deserializer=opsuite_dot_market_dot_v1_dot_market__pb2.AcknowledgeEventsResponse.FromString,
+                _registered_method=True)
 
 
 class MarketServiceServicer:
@@ -135,6 +140,15 @@ class MarketServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcknowledgeEvents(self, request, context):
+        """A declared follower (OPSUITE_MARKET_FOLLOWERS) says it has applied every
+        event up to applied_seq: market's retention may then trim up to it, and
+        never past it. FAILED_PRECONDITION for a follower that is not declared.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MarketServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -177,6 +191,11 @@ def add_MarketServiceServicer_to_server(servicer, server):
                     servicer.GetConfirmation,
                     request_deserializer=opsuite_dot_market_dot_v1_dot_market__pb2.GetConfirmationRequest.FromString,
                     response_serializer=opsuite_dot_market_dot_v1_dot_market__pb2.ConfirmationDocument.SerializeToString,
+            ),
+            'AcknowledgeEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeEvents,
+                    request_deserializer=opsuite_dot_market_dot_v1_dot_market__pb2.AcknowledgeEventsRequest.FromString,
+                    response_serializer=opsuite_dot_market_dot_v1_dot_market__pb2.AcknowledgeEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -395,6 +414,33 @@ class MarketService:
             '/opsuite.market.v1.MarketService/GetConfirmation',
             opsuite_dot_market_dot_v1_dot_market__pb2.GetConfirmationRequest.SerializeToString,
             opsuite_dot_market_dot_v1_dot_market__pb2.ConfirmationDocument.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/opsuite.market.v1.MarketService/AcknowledgeEvents',
+            opsuite_dot_market_dot_v1_dot_market__pb2.AcknowledgeEventsRequest.SerializeToString,
+            opsuite_dot_market_dot_v1_dot_market__pb2.AcknowledgeEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

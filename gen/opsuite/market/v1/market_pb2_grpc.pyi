@@ -52,6 +52,11 @@ class MarketServiceStub:
     """The ground truth of every fault injected, seeded or on demand."""
     GetConfirmation: _grpc.UnaryUnaryMultiCallable[_market_pb2.GetConfirmationRequest, _market_pb2.ConfirmationDocument]
     """The broker confirmation document of a fill, rendered as text and PDF."""
+    AcknowledgeEvents: _grpc.UnaryUnaryMultiCallable[_market_pb2.AcknowledgeEventsRequest, _market_pb2.AcknowledgeEventsResponse]
+    """A declared follower (OPSUITE_MARKET_FOLLOWERS) says it has applied every
+    event up to applied_seq: market's retention may then trim up to it, and
+    never past it. FAILED_PRECONDITION for a follower that is not declared.
+    """
 
 @_typing.type_check_only
 class MarketServiceAsyncStub(MarketServiceStub):
@@ -74,6 +79,11 @@ class MarketServiceAsyncStub(MarketServiceStub):
     """The ground truth of every fault injected, seeded or on demand."""
     GetConfirmation: _aio.UnaryUnaryMultiCallable[_market_pb2.GetConfirmationRequest, _market_pb2.ConfirmationDocument]  # type: ignore[assignment]
     """The broker confirmation document of a fill, rendered as text and PDF."""
+    AcknowledgeEvents: _aio.UnaryUnaryMultiCallable[_market_pb2.AcknowledgeEventsRequest, _market_pb2.AcknowledgeEventsResponse]  # type: ignore[assignment]
+    """A declared follower (OPSUITE_MARKET_FOLLOWERS) says it has applied every
+    event up to applied_seq: market's retention may then trim up to it, and
+    never past it. FAILED_PRECONDITION for a follower that is not declared.
+    """
 
 class MarketServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -141,5 +151,16 @@ class MarketServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_market_pb2.ConfirmationDocument, _abc.Awaitable[_market_pb2.ConfirmationDocument]]:
         """The broker confirmation document of a fill, rendered as text and PDF."""
+
+    @_abc_1.abstractmethod
+    def AcknowledgeEvents(
+        self,
+        request: _market_pb2.AcknowledgeEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_market_pb2.AcknowledgeEventsResponse, _abc.Awaitable[_market_pb2.AcknowledgeEventsResponse]]:
+        """A declared follower (OPSUITE_MARKET_FOLLOWERS) says it has applied every
+        event up to applied_seq: market's retention may then trim up to it, and
+        never past it. FAILED_PRECONDITION for a follower that is not declared.
+        """
 
 def add_MarketServiceServicer_to_server(servicer: MarketServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
