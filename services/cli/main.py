@@ -53,7 +53,7 @@ def _amount(text: str) -> Decimal:
 def _add_world_arguments(parser: argparse.ArgumentParser, *, days_help: str) -> None:
     parser.add_argument("--seed", type=int, help="simulation seed (OPSUITE_SEED, default 7)")
     parser.add_argument(
-        "--start", type=_date, help="first simulated business day (OPSUITE_START, default 2020-01-02)"
+        "--start", type=_date, help="first simulated business day (OPSUITE_START, default 2007-10-01)"
     )
     parser.add_argument("--days", type=int, help=days_help)
     parser.add_argument(

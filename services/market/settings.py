@@ -13,7 +13,9 @@ from services.market.retention import parse_followers
 
 class MarketSettings(Settings):
     seed: int = Field(default=7, description="a whole number")
-    start: datetime.date = Field(default=datetime.date(2020, 1, 2), description="a date as YYYY-MM-DD")
+    # The autumn of 2007: at the default speed the regime turns to stress within a minute (December
+    # 2007) and to crisis within two (February 2008); Lehman's September 2008 comes four minutes in.
+    start: datetime.date = Field(default=datetime.date(2007, 10, 1), description="a date as YYYY-MM-DD")
     # Business days per second, or "max" for as fast as possible.
     speed: str = Field(default="1", description="business days per second (a positive number) or 'max'")
     # Business days to simulate; 0: no end at a set speed, the end of the real data at max speed.

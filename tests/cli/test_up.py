@@ -176,14 +176,15 @@ def test_a_restart_resumes_and_says_from_where_and_another_run_is_refused(
     fake_fred: FakeFred,  # noqa: F811
 ) -> None:
     env = suite_env(tmp_path)
-    first = Up.start("--speed", "max", "--days", "5", "--seed", "7", env=env, output_path=tmp_path / "first")
+    run = ("--seed", "7", "--start", "2020-01-02")
+    first = Up.start("--speed", "max", "--days", "5", *run, env=env, output_path=tmp_path / "first")
     try:
         first.wait_for("done:")
     finally:
         first.stop()
     assert "resuming" not in first.output()
 
-    other = run_opsuite("up", "--seed", "3", "--no-view", env=env, timeout=60)
+    other = run_opsuite("up", "--seed", "3", "--start", "2020-01-02", "--no-view", env=env, timeout=60)
     assert other.returncode == 2
     assert f"{tmp_path} holds another run (seed 7 from 2020-01-02" in other.stdout
     assert "seed 7, not 3" in other.stdout and "opsuite up --fresh" in other.stdout
@@ -195,13 +196,13 @@ def test_a_restart_resumes_and_says_from_where_and_another_run_is_refused(
         dt.date(2021, 1, 5): "0.95",
     }
     live = {**env, "FRED_API_KEY": fake_fred.api_key, "OPSUITE_FRED_URL": fake_fred.root_url}
-    newer = run_opsuite("up", "--seed", "7", "--no-view", env=live, timeout=120)
+    newer = run_opsuite("up", *run, "--no-view", env=live, timeout=120)
     assert newer.returncode == 2, newer.stdout + newer.stderr
     assert "data the FRED snapshot, not live FRED; data ending 2021-01-04, not 2021-01-05" in newer.stdout, (
         newer.stdout
     )
 
-    again = Up.start("--speed", "max", "--days", "5", "--seed", "7", env=env, output_path=tmp_path / "again")
+    again = Up.start("--speed", "max", "--days", "5", *run, env=env, output_path=tmp_path / "again")
     try:
         again.wait_for("resuming the run in")
         line = next(line for line in again.output().splitlines() if line.startswith("resuming"))

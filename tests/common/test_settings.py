@@ -25,7 +25,7 @@ def test_defaults_follow_the_port_table() -> None:
     for service in SERVICES:
         assert settings.addr(service) == f"127.0.0.1:{DEFAULT_PORTS[service]}"
     assert settings.speed == "1"
-    assert settings.start == datetime.date(2020, 1, 2)
+    assert settings.start == datetime.date(2007, 10, 1)
     assert settings.eventlog_url == ""
     assert settings.fred_api_key == ""
 
