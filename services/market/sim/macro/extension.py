@@ -4,13 +4,25 @@ so a live simulation never runs out of days.
 Past the data's last business day, each day is a real day's joint changes applied to the synthetic
 levels (a block bootstrap):
 
-- Blocks: BLOCK_DAYS (20) consecutive real business days. A block's start is drawn uniformly, from
-  the seeded stream py_stream(seed, "macro.extension"), among the real days from which 20 days in a
-  row can be drawn; a day can be drawn when every daily series (the five yields, DFF, T10YIE, the
-  three FX fixings, WTI) was observed on it and on the business day before, and UNRATE and CPI have
-  its month and the month before. So nothing carried forward is ever drawn: not a holiday's repeated
-  fixing, and not DCOILWTICO's flat days after it ends (2020-03-13 in the snapshot), which leaves
-  the snapshot's draws between 2003 (T10YIE begins) and March 2020.
+- Blocks: BLOCK_DAYS (20) consecutive real business days. A block may start on any real day from
+  which 20 days in a row can be drawn; a day can be drawn when every daily series (the five yields,
+  DFF, T10YIE, the three FX fixings, WTI) was observed on it and on the business day before, and
+  UNRATE and CPI have its month and the month before. So nothing carried forward is ever drawn: not
+  a holiday's repeated fixing, and not DCOILWTICO's flat days after it ends (2020-03-13 in the
+  snapshot), which leaves the snapshot's draws between 2003 (T10YIE begins) and March 2020.
+- Drawn by regime: a new block's start is drawn uniformly, from the seeded stream
+  py_stream(seed, "macro.extension"), among the starts whose real regime (the one the real history
+  gave the block's first day) is the synthetic regime of the day before; among all starts when no
+  block starts in that regime. Drawn regardless of the regime, a synthetic tightening or easing day
+  replayed a 2008 or 2020 stress or crisis day a quarter of the time, and brought that day's FX
+  moves and risk shock (equities load on it) into regimes the real data shows quiet; drawn by
+  regime, each regime's days move as the real regime's did. Only the start is matched: the block
+  then runs its 20 real days whatever their real regime, so a block drawn late in a real crisis
+  carries the real way out of it, and one drawn late in a calm the real way into stress. The
+  synthetic regime so keeps the real ways out of and into each regime, and none absorbs the
+  synthetic years (test_macro_extension.py checks the shares and spell lengths against the real
+  history's); ending a block where its real regime changes would drop those exits and entries,
+  and calm would take three synthetic days in four.
 - Changes applied: each tenor's yield change and the breakeven change in points, the change of the
   fed funds policy level (the median of 10 prints the regime reads), oil's and each FX pair's ratio
   to the day before; the mean change of each market series over the draws is taken off, so the
@@ -196,7 +208,8 @@ class SyntheticMacro(Iterator[MacroDay]):
         """The real day whose changes today applies: the next of the block, or a new block's first."""
         days = self._basis.days
         if self._block_offset == BLOCK_DAYS:
-            starts = self._basis.block_starts
+            # Among the blocks that began in the regime the synthetic world is in (yesterday's).
+            starts = self._basis.starts_by_regime.get(self._previous.regime, self._basis.block_starts)
             self._block_start = starts[self._rng.randrange(len(starts))]
             self._block_offset = 0
         change = days[self._block_start + self._block_offset]
