@@ -30,6 +30,7 @@ from pathlib import Path
 import grpc
 
 from bench import ledger, recon
+from bench.market_process import start_market
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,31 +74,6 @@ def bench_simulation(days: int) -> dict[str, float]:
         "market_path_events_per_s": events / full_s,
         "market_path_vs_pure": pure_s / full_s,
     }
-
-
-def _start_market(data_dir: Path, days: int) -> tuple[subprocess.Popen[bytes], str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("OPSUITE_", "OTEL_"))},
-        "OPSUITE_DATA_DIR": str(data_dir),
-        "OPSUITE_MARKET_ADDR": "127.0.0.1:0",
-        "OPSUITE_SPEED": "max",
-        "OPSUITE_DAYS": str(days),
-        "OPSUITE_SEED": str(SEED),
-        "OPSUITE_START": START.isoformat(),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.market"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-    )
-    assert process.stderr is not None
-    for raw in process.stderr:
-        line = json.loads(raw)
-        if line.get("message") == "listening":
-            return process, line["address"]
-    raise RuntimeError("market exited before listening")
 
 
 def _wait_finished(address: str) -> market_pb2.Clock:
@@ -163,7 +139,10 @@ def _peak_rss_mib(pid: int) -> float:
 
 def bench_streaming(days: int, batch_size: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
-        market, address = _start_market(Path(tmp) / "data", days)
+        market, address = start_market(
+            Path(tmp) / "data",
+            {"OPSUITE_DAYS": str(days), "OPSUITE_SEED": str(SEED), "OPSUITE_START": START.isoformat()},
+        )
         try:
             clock = _wait_finished(address)
             rows = []

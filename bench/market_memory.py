@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import grpc
 
+from bench.market_process import start_market
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,37 +38,19 @@ def _rss_mib(pid: int, field: str = "VmRSS") -> float:
     raise RuntimeError(f"no {field} for pid {pid}")
 
 
-def _start_market(data_dir: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("OPSUITE_", "OTEL_", "FRED_"))},
-        "OPSUITE_DATA_DIR": str(data_dir),
-        "OPSUITE_MARKET_ADDR": "127.0.0.1:0",
-        "OPSUITE_SPEED": "max",
-        "OPSUITE_DAYS": str(args.years * DAYS_PER_YEAR),
-        "OPSUITE_SEED": str(args.seed),
-        "OPSUITE_START": args.start.isoformat(),
-        "OPSUITE_RETENTION_EVENTS": str(args.retention_events),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.market"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-    )
-    assert process.stderr is not None
-    for raw in process.stderr:
-        line = json.loads(raw)
-        if line.get("message") == "listening":
-            return process, line["address"]
-    raise RuntimeError("market exited before listening")
-
-
 def run(args: argparse.Namespace) -> dict[str, object]:
     samples: list[dict[str, object]] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        market, address = _start_market(Path(tmp), args)
+        market, address = start_market(
+            Path(tmp),
+            {
+                "OPSUITE_DAYS": str(args.years * DAYS_PER_YEAR),
+                "OPSUITE_SEED": str(args.seed),
+                "OPSUITE_START": args.start.isoformat(),
+                "OPSUITE_RETENTION_EVENTS": str(args.retention_events),
+            },
+        )
         try:
             with grpc.insecure_channel(address) as channel:
                 stub = market_pb2_grpc.MarketServiceStub(channel)
@@ -109,7 +89,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         finally:
             market.terminate()
             market.wait(timeout=60)
-    warm = WARM_UP_YEARS * DAYS_PER_YEAR
+    # A run shorter than the warm-up (a quick try) measures against its own last sample.
+    warm = min(WARM_UP_YEARS * DAYS_PER_YEAR, int(samples[-1]["days"]))  # type: ignore[call-overload]
     baseline = next(s for s in samples if int(s["days"]) >= warm)  # type: ignore[call-overload]
     after = [s for s in samples if int(s["days"]) >= warm]  # type: ignore[call-overload]
     last = samples[-1]
