@@ -19,6 +19,7 @@ from services.common.follower import Follower, fetch_reference
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.ledger.consumer import BOOKED_KINDS, LedgerConsumer
+from services.ledger.domain.retention import Retention
 from services.ledger.domain.rules import LedgerBook
 from services.ledger.outbox import OutboxRelay
 from services.ledger.server import LedgerContext, LedgerServicer, register
@@ -78,11 +79,14 @@ class LedgerRuntime:
         reference = await fetch_reference(market_addr)
         mandates, instruments = reference.mandates, reference.instruments
         self.base_currencies.update({m.mandate_id: m.base_currency for m in mandates})
+        # Each close logs its horizon ("closed the ledger's period"); this says what will be kept.
+        retention = Retention(self.settings.ledger_keep_days)
+        log.info("journal retention", extra={"keep_days": retention.keep_days, "step_days": retention.step})
         self.follower = Follower(
             service="ledger",
             market_addr=market_addr,
             make_consumer=lambda: LedgerConsumer(
-                self.store, lambda: LedgerBook.from_market(mandates, instruments)
+                self.store, lambda: LedgerBook.from_market(mandates, instruments), retention
             ),
             kinds=BOOKED_KINDS,
         )

@@ -44,10 +44,12 @@ from services.ledger.store import (
     LedgerFilter,
     LedgerStore,
     OutOfRange,
+    PeriodClosed,
     TooPrecise,
     Unbalanced,
     UnknownAccount,
 )
+from services.ledger.store.batch import check_open_period
 
 # The longest GetBalances waits for min_market_seq when the caller set no deadline.
 MAX_BALANCE_WAIT_S = 30.0
@@ -81,6 +83,20 @@ def _problems_error(problems: Sequence[Problem]) -> RequestError:
         "; ".join(p.message for p in problems),
         violations=[FieldViolation(p.field, p.message) for p in problems],
         reason=problems[0].reason,
+    )
+
+
+def _period_closed(error: PeriodClosed, field: str) -> RequestError:
+    """A closed period (OPSUITE_LEDGER_KEEP_DAYS), for writes and reads alike: FAILED_PRECONDITION,
+    the ledger's code for a refusal about its state (as STATE_PROBLEMS), with the first date kept.
+    Not OUT_OF_RANGE: here that means a figure past what the store holds, and asking again later
+    never helps (the horizon only moves forward)."""
+    return RequestError(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        str(error),
+        violations=[FieldViolation(field, f"before {error.closed_before.isoformat()}, the first date kept")],
+        reason="PERIOD_CLOSED",
+        metadata={"closed_before": error.closed_before.isoformat(), "keep_days": str(error.keep_days)},
     )
 
 
@@ -124,6 +140,13 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
 
     async def _post(self, draft: JournalDraft, base: str, kind: str) -> tuple[ledger_pb2.Journal, bool]:
         """Post one journal, announcing it in the outbox as `kind` when there is an event log."""
+        # A closed period first: of everything wrong with such a journal, its date is what to fix
+        # (the store refuses it again, under its write lock, should a close land in between).
+        period = await asyncio.to_thread(self.store.closed_period)
+        try:
+            check_open_period([draft], period.closed_before, period.keep_days)
+        except PeriodClosed as error:
+            raise _period_closed(error, "effective_date") from error
         # The mandate's standard accounts open on first use, dated by the journal that first uses them
         # (the store moves that date back if an earlier journal uses them later); any other account
         # must exist already.
@@ -176,6 +199,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             raise RequestError(
                 grpc.StatusCode.FAILED_PRECONDITION, str(error), reason="ALREADY_REVERSED"
             ) from error
+        except PeriodClosed as error:
+            raise _period_closed(error, "effective_date") from error
         return codec.journal_to_proto(result.journal, base), result.replayed
 
     async def _deliver(self) -> None:
@@ -261,12 +286,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             )
         original = await asyncio.to_thread(self.store.get_journal, request.journal_id)
         if original is None:
-            raise RequestError(
-                grpc.StatusCode.NOT_FOUND,
-                f"no journal {echo(request.journal_id)}; GetLedger lists the journals there are",
-                violations=[FieldViolation("journal_id", "unknown journal")],
-                reason="JOURNAL_NOT_FOUND",
-            )
+            raise await self._no_journal_to_reverse(request)
         base = self._base(original.mandate_id)
         if original.reversed_by_journal_id:
             return await self._existing_reversal(original.journal_id, base)
@@ -302,6 +322,36 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             reversal=posted, original=codec.journal_to_proto(original_now, base), replayed=replayed
         )
 
+    async def _no_journal_to_reverse(self, request: ledger_pb2.ReverseJournalRequest) -> RequestError:
+        """NOT_FOUND, naming the period close when there was one. Not FAILED_PRECONDITION: the ledger
+        keeps no trace of a deleted journal (a list of every id would grow without bound), so it cannot
+        tell a journal of the closed period from an id that never existed, and must not claim either.
+        Nothing is posted, so a retried reversal of a deleted journal never reverses it twice; when the
+        reversal is still kept (it is dated on or after the original), the message names it."""
+        message = f"no journal {echo(request.journal_id)}; GetLedger lists the journals there are"
+        period = await asyncio.to_thread(self.store.closed_period)
+        metadata: dict[str, str] = {}
+        if period.closed_before is not None:
+            first = period.closed_before.isoformat()
+            metadata["closed_before"] = first
+            message += (
+                f". The ledger closed the period before {first} (OPSUITE_LEDGER_KEEP_DAYS keeps"
+                f" {period.keep_days} business days) and keeps no journal dated before it"
+            )
+            reversal = await asyncio.to_thread(
+                self.store.find_by_key, request.idempotency_key or f"reverse:{request.journal_id}"
+            )
+            if reversal is not None and reversal.draft.reverses_journal_id == request.journal_id:
+                metadata["reversed_by_journal_id"] = reversal.journal_id
+                message += f"; it was reversed by journal {reversal.journal_id}, which is kept"
+        return RequestError(
+            grpc.StatusCode.NOT_FOUND,
+            message,
+            violations=[FieldViolation("journal_id", "unknown journal")],
+            reason="JOURNAL_NOT_FOUND",
+            metadata=metadata,
+        )
+
     async def _existing_reversal(self, journal_id: str, base: str) -> ledger_pb2.ReverseJournalResponse:
         original = await asyncio.to_thread(self.store.get_journal, journal_id)
         assert original is not None and original.reversed_by_journal_id
@@ -322,16 +372,24 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         if request.mandate_id:
             self._base(request.mandate_id)
         size, after = page_size(request.page_size), position(request.page_token)
+        date_from = codec.optional_date(request.dates.start, "dates.start")
         flt = LedgerFilter(
             mandate_id=request.mandate_id,
             account_prefix=request.account_prefix,
-            date_from=codec.optional_date(request.dates.start, "dates.start"),
+            date_from=date_from,
             date_to=codec.optional_date(request.dates.end, "dates.end"),
             source_event_id=request.source_event_id,
             trace_id=request.trace_id.lower(),
             kind=codec.kind_from_proto(request.kind, "kind") if request.kind else None,
+            # No start: the journals there are, from the horizon of a period close on (lookups by
+            # source event or trace keep working). A start before the horizon asks for what is gone:
+            # refused, naming the first date kept, rather than answered with a listing cut short.
+            kept_only=date_from is None,
         )
-        journals = await asyncio.to_thread(self.store.journals, flt, after_seq=after, limit=size + 1)
+        try:
+            journals = await asyncio.to_thread(self.store.journals, flt, after_seq=after, limit=size + 1)
+        except PeriodClosed as error:
+            raise _period_closed(error, "dates.start") from error
         page = journals[:size]
         return ledger_pb2.GetLedgerResponse(
             journals=[codec.journal_to_proto(j, self.context.base_currencies[j.mandate_id]) for j in page],
@@ -346,7 +404,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         as_of = codec.optional_date(request.as_of, "as_of")
         # The cursor first: every journal of the events up to it is then in the trial balance read after.
         market_seq = (await asyncio.to_thread(self.store.load_cursor))[0]
-        result = await asyncio.to_thread(self.store.trial_balance, request.mandate_id, as_of)
+        try:
+            result = await asyncio.to_thread(self.store.trial_balance, request.mandate_id, as_of)
+        except PeriodClosed as error:
+            raise _period_closed(error, "as_of") from error
         totals = trial_balance_totals(result.lines)
         message = ledger_pb2.TrialBalance(
             mandate_id=request.mandate_id,
@@ -401,6 +462,8 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
                 violations=[FieldViolation("accounts", f"unknown account {echo(error.account)}")],
                 reason="ACCOUNT_NOT_FOUND",
             ) from error
+        except PeriodClosed as error:
+            raise _period_closed(error, "as_of") from error
         message = ledger_pb2.GetBalancesResponse(
             mandate_id=request.mandate_id,
             balances=[codec.balance_to_proto(line, base) for line in lines],

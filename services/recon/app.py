@@ -128,6 +128,7 @@ class ReconRuntime:
             ledger_peer,
             reference_of(market_reference),
             self.config,
+            keep_days=self.settings.recon_keep_days,
         )
         self.checker, self.follower = checker, follower
         follower.start(health, market_reference.clock.head_seq)

@@ -6,8 +6,10 @@ it takes; only a recon configured without a ledger runs book vs custodian alone)
 over the three books (domain/check.py), the stored breaks advanced by it (domain/breaks.py), then
 ONE store transaction with the runs, breaks, actions, timing items, cursor S and the followed state
 (persistence.py). Then what follows from it, each idempotent so a crash at any point repeats it
-safely: the combined event log's records (event_records.py) and the journals the breaks owe the
-ledger (suspense.py: suspense that follows its break, write-offs; also waiting for the ledger).
+safely: the combined event log's records (event_records.py), the journals the breaks owe the
+ledger (suspense.py: suspense that follows its break, write-offs; also waiting for the ledger), and
+now and then (domain/retention.py) one more transaction pruning the closed history before the
+retention horizon.
 
 An on-demand check (RunCheck) never waits for the ledger: while a day-end check waits for it, or
 when it cannot answer now, LedgerUnavailable, and nothing is checked or changed.
@@ -33,6 +35,7 @@ from services.recon.domain.config import ReconConfig
 from services.recon.domain.followed import DayEnd, FollowedState
 from services.recon.domain.log_entries import log_records
 from services.recon.domain.records import Break, CheckRun, RunContext
+from services.recon.domain.retention import Followed, horizon_of, keeps, prune_due
 from services.recon.domain.runs import check_runs
 from services.recon.event_records import EventRecords
 from services.recon.peers.ledger import LedgerPeer
@@ -40,7 +43,7 @@ from services.recon.peers.market import MarketPeer
 from services.recon.peers.stopping import Stopped
 from services.recon.peers.wire import books_from
 from services.recon.persistence import CheckOutcome, commit_check, skip_day_end
-from services.recon.store import ReconStore
+from services.recon.store import ReconStore, ReconStoreError
 from services.recon.suspense import SuspensePoster
 
 log = logging.getLogger(__name__)
@@ -63,9 +66,11 @@ def _wall_clock() -> dt.datetime:
 
 
 class DayEndChecker:
-    """Runs checks (one at a time) and what follows them: event-log records and suspense journals.
+    """Runs checks (one at a time) and what follows them: event-log records, suspense journals and,
+    now and then, pruning.
 
-    ledger None: recon is configured without a ledger; only book vs custodian runs.
+    ledger None: recon is configured without a ledger; only book vs custodian runs. keep_days: the
+    business days of closed history kept (OPSUITE_RECON_KEEP_DAYS); 0 keeps everything.
     """
 
     def __init__(
@@ -76,6 +81,7 @@ class DayEndChecker:
         ledger: LedgerPeer | None,
         reference: Reference,
         config: ReconConfig,
+        keep_days: int = 0,
     ) -> None:
         self.store = store
         self.records = records
@@ -83,6 +89,7 @@ class DayEndChecker:
         self.ledger = ledger
         self.reference = reference
         self.config = config
+        self.keep_days = keep_days
         self.lock = asyncio.Lock()
         self.checks_run = 0
         self.suspense = None if ledger is None else SuspensePoster(store, ledger, records, config)
@@ -231,11 +238,50 @@ class DayEndChecker:
         await self.records.append(outcome.records)
         if at_day_end:
             await self._post_due_suspense(state, day_end)
+            # After the journals due: a break that owed one has it now (and is kept while it owes).
+            await self._prune(state)
         else:
             # Committed: the answer is the runs. A posting cut short by shutdown is finished at restart.
             with contextlib.suppress(Stopped):
                 await self._post_due_suspense(state, day_end, wait=False)
         return outcome.runs
+
+    async def _prune(self, state: FollowedState) -> None:
+        """Prune the closed history before the horizon when a step is due (one store transaction).
+
+        A crash before it loses nothing: the next day end finds the step still due."""
+        horizon = horizon_of(state.dates, self.keep_days)
+        if horizon is None:
+            return
+        retention = await asyncio.to_thread(self.store.retention)
+        if not prune_due(state.dates, retention.horizon, horizon):
+            return
+        followed = Followed.of(state)
+
+        def keep(brk: Break, latest: bool) -> bool:
+            if keeps(brk, latest=latest, followed=followed):
+                return True
+            # A journal still owed (a reversal, a write-off) needs the break; the poster retries it.
+            return self.suspense is not None and self.suspense.due(brk, brk.last_seen_date) is not None
+
+        try:
+            pruned = await asyncio.to_thread(self.store.prune, horizon, keep)
+        except ReconStoreError:
+            # Nothing was deleted (one transaction); checking goes on, and the next day end retries.
+            log.exception("could not prune closed history", extra={"horizon": horizon.isoformat()})
+            return
+        log.info(
+            "pruned closed history before the retention horizon",
+            extra={
+                "horizon": horizon.isoformat(),
+                "keep_days": self.keep_days,
+                "breaks": pruned.breaks,
+                "actions": pruned.actions,
+                "check_runs": pruned.check_runs,
+                "changes": pruned.changes,
+                "oldest_change_seq": pruned.retention.oldest_change_seq,
+            },
+        )
 
     async def _post_due_suspense(self, state: FollowedState, day_end: DayEnd, *, wait: bool = True) -> None:
         if self.suspense is not None:

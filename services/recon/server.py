@@ -28,12 +28,21 @@ from services.common.status import (
     unknown_id,
 )
 from services.recon import codec
-from services.recon.domain.breaks import InvalidUpdate, TransitionRefused, update
+from services.recon.domain.breaks import InvalidUpdate, TransitionRefused, looks_like_break_id, update
 from services.recon.domain.check import Reference
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.overview import overview
 from services.recon.domain.records import Break, BreakAction, BreakKind, BreakStatus, CheckRun
-from services.recon.store import BreakChange, BreakFilter, ChangeKind, ChangeSignal, ReconStore, UnknownBreak
+from services.recon.store import (
+    BreakChange,
+    BreakFilter,
+    ChangeKind,
+    ChangeSignal,
+    ChangesPruned,
+    ReconStore,
+    Retention,
+    UnknownBreak,
+)
 from services.recon.store.live import SignalClosed
 
 WATCH_BATCH = 256  # change-feed rows read per round trip of a watch
@@ -51,13 +60,48 @@ def _wall_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _not_found(break_id: str, field: str = "break_id") -> RequestError:
+def _not_found(break_id: str, field: str = "break_id", retention: Retention | None = None) -> RequestError:
+    """NOT_FOUND for a break id recon does not have. Once closed history was pruned, an id of the
+    break form may be one recon had (ids are hashes: which it had, it cannot tell), so the answer
+    says so, naming the horizon."""
+    horizon = retention.horizon if retention is not None else None
+    if horizon is None or not looks_like_break_id(break_id):
+        return RequestError(
+            grpc.StatusCode.NOT_FOUND,
+            f"no break {break_id!r}; ListBreaks shows the breaks there are",
+            violations=[FieldViolation(field, f"unknown break {break_id!r}")],
+            reason="BREAK_NOT_FOUND",
+            metadata={"break_id": break_id},
+        )
     return RequestError(
         grpc.StatusCode.NOT_FOUND,
-        f"no break {break_id!r}; ListBreaks shows the breaks there are",
-        violations=[FieldViolation(field, f"unknown break {break_id!r}")],
+        f"no break {break_id!r}: it is unknown, or it was closed before {horizon.isoformat()} and pruned "
+        "(recon keeps closed breaks for OPSUITE_RECON_KEEP_DAYS business days; open breaks are always "
+        "kept); ListBreaks shows the breaks there are",
+        violations=[
+            FieldViolation(
+                field, f"unknown break {break_id!r}, or closed before {horizon.isoformat()} and pruned"
+            )
+        ],
         reason="BREAK_NOT_FOUND",
-        metadata={"break_id": break_id},
+        metadata={"break_id": break_id, "horizon": horizon.isoformat()},
+    )
+
+
+def _changes_pruned(error: ChangesPruned) -> RequestError:
+    """A watch resuming from before the oldest change kept (as market answers a cursor older than its
+    retention): the changes in between are gone, so the watcher starts again from the open breaks."""
+    oldest = error.oldest_change_seq
+    horizon = error.horizon.isoformat() if error.horizon is not None else "the horizon"
+    return RequestError(
+        grpc.StatusCode.OUT_OF_RANGE,
+        f"after_change_seq {error.after_change_seq} is older than the oldest change kept, {oldest}: the "
+        f"changes before it (closed history before {horizon}) were pruned; watch again with "
+        "after_change_seq=0 (every open break as it is now, then every change) after dropping what you "
+        "built from the old changes",
+        violations=[FieldViolation("after_change_seq", f"at least {oldest - 1}, or 0")],
+        reason="CURSOR_TOO_OLD",
+        metadata={"oldest_change_seq": str(oldest), "horizon": horizon},
     )
 
 
@@ -176,6 +220,10 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
                 "MarketService/ListInstruments",
             )
 
+    async def _missing(self, break_id: str, field: str = "break_id") -> RequestError:
+        """NOT_FOUND for a break the store does not have, saying when it may have been pruned."""
+        return _not_found(break_id, field, await asyncio.to_thread(self.store.retention))
+
     async def _detail(self, brk: Break, history: Sequence[BreakAction]) -> recon_pb2.BreakDetail:
         lineage = (
             await self._lineage(brk)
@@ -286,12 +334,17 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         flt, size = self._filter(request)
         parent = request.parent_break_id
         if parent and await asyncio.to_thread(self.store.get_break, parent) is None:
-            raise _not_found(parent, "parent_break_id")
+            raise await self._missing(parent, "parent_break_id")
         try:
             found = await asyncio.to_thread(self.store.breaks, flt, after=request.page_token, limit=size + 1)
         except UnknownBreak:
+            # The token names the last break of the previous page; pruning may have taken it since.
+            horizon = (await asyncio.to_thread(self.store.retention)).horizon
+            pruned = (
+                f", or names a break pruned since (closed before {horizon}): list again" if horizon else ""
+            )
             raise invalid_argument(
-                [FieldViolation("page_token", "is not a token returned by a previous page")]
+                [FieldViolation("page_token", f"is not a token returned by a previous page{pruned}")]
             ) from None
         page = found[:size]
         reply = recon_pb2.ListBreaksResponse()
@@ -315,7 +368,7 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             raise invalid_argument([FieldViolation("break_id", "name the break, for example BRK-...")])
         found = await asyncio.to_thread(self.store.break_detail, request.break_id)
         if found is None:
-            raise _not_found(request.break_id)
+            raise await self._missing(request.break_id)
         return await self._detail(*found)
 
     # ------------------------------------------------------------ workflow
@@ -365,7 +418,7 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         try:
             await asyncio.to_thread(self.store.apply_update, request.break_id, change)
         except UnknownBreak:
-            raise _not_found(request.break_id) from None
+            raise await self._missing(request.break_id) from None
         except TransitionRefused as error:
             brk = seen[-1]
             hint = (
@@ -396,7 +449,7 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             # Committed: the journal follows (now when the ledger answers, else at the next check).
             await self._write_off(request.break_id)
         found = await asyncio.to_thread(self.store.break_detail, request.break_id)
-        assert found is not None  # breaks are never deleted
+        assert found is not None  # just changed: its change is kept, so a prune cannot take it
         return await self._detail(*found)
 
     @rpc_errors
@@ -436,7 +489,12 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
                     metadata={"head": str(head)},
                 )
         while True:
-            changes = await asyncio.to_thread(self.store.change_feed, after, WATCH_BATCH)
+            try:
+                # Refused, not skipped, when a prune took changes after `after` (at the start, or
+                # while a slow watcher was behind): the watcher would silently miss them.
+                changes = await asyncio.to_thread(self.store.change_feed, after, WATCH_BATCH)
+            except ChangesPruned as error:
+                raise _changes_pruned(error) from None
             for change in changes:
                 after = change.change_seq
                 if wanted(change.record):

@@ -17,3 +17,11 @@ class ReconSettings(Settings):
     # False: recon has no ledger (book vs custodian only, no suspense journals). True: every check
     # compares with the ledger at OPSUITE_LEDGER_ADDR, waiting for it while it cannot answer.
     recon_use_ledger: bool = Field(default=True, description="true or false")
+    # Business days of closed history recon keeps (breaks closed before the horizon with their
+    # actions, older check runs and change-feed rows are pruned; open breaks never are): the store
+    # stays bounded however long the suite runs. 0 keeps everything. See domain/retention.py.
+    recon_keep_days: int = Field(
+        default=1260,  # about five simulated years (252 business days a year)
+        ge=0,
+        description="a whole number of business days, 0 or more (0 keeps every closed break)",
+    )

@@ -10,7 +10,7 @@ a rejected write changed nothing).
 
 Reads and writes: a method whose name starts with one of `READ_VERBS` is a read (Get, List, Watch,
 Stream, and health's Check); any other (PostJournal, ReverseJournal, UpdateBreak, RunCheck,
-InjectFault) is a write. A read that changes state is caught all the same: the state must be the
+InjectFault, AcknowledgeEvents) is a write. A read that changes state is caught all the same: the state must be the
 same before and after a read's whole fuzz.
 """
 
@@ -97,10 +97,17 @@ def _pages(call: Callable[[str], Message], items: str) -> list[Message]:
 
 
 def market_state(channels: Channels) -> list[Message]:
-    """The faults injected (InjectFault) and the head of the stream."""
+    """The faults injected (InjectFault), the head of the stream, and what retention keeps for the
+    declared followers (AcknowledgeEvents)."""
     stub = market_pb2_grpc.MarketServiceStub(channels["market"])
     clock = stub.GetClock(market_pb2.GetClockRequest(), timeout=TIMEOUT_S)
-    head = market_pb2.Clock(head_seq=clock.head_seq, running=clock.running, sim_date=clock.sim_date)
+    head = market_pb2.Clock(
+        head_seq=clock.head_seq,
+        running=clock.running,
+        sim_date=clock.sim_date,
+        oldest_seq=clock.oldest_seq,
+        followers=clock.followers,
+    )
     faults = _pages(
         lambda token: stub.ListInjectedFaults(
             market_pb2.ListInjectedFaultsRequest(page_size=1_000, page_token=token), timeout=TIMEOUT_S

@@ -121,6 +121,7 @@ def test_every_method_of_every_served_service_is_a_target_reads_first() -> None:
     writes = [t.writes for t in found]
     assert writes == sorted(writes)
     assert {t.method.name for t in found if t.writes} == {
+        "AcknowledgeEvents",
         "InjectFault",
         "PostJournal",
         "ReverseJournal",

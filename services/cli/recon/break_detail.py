@@ -79,8 +79,12 @@ def break_command(args: argparse.Namespace) -> int:
             found = detail(recon, args.id)
     except CommandFailed as error:
         if error.status is grpc.StatusCode.NOT_FOUND:
+            # Once recon has pruned closed history (OPSUITE_RECON_KEEP_DAYS) its answer says since
+            # when; that is worth more than the generic line.
+            said = f" ({error})" if "pruned" in str(error) else ""
             error = CommandFailed(
-                f"recon has no break {args.id!r}; `opsuite breaks --status all` lists every break", FAILED
+                f"recon has no break {args.id!r}{said}; `opsuite breaks --status all` lists every break",
+                FAILED,
             )
         print(f"opsuite break: {error}", file=sys.stderr)
         return error.exit_code

@@ -7,6 +7,7 @@
 - rates.py: primary FX rates, crossed through USD.
 - rules.py: LedgerBook, the posting rules of docs/ledger-design.md over market events.
 - state.py: LedgerBook's state and its lossless JSON form.
+- retention.py: when the ledger closes a period (OPSUITE_LEDGER_KEEP_DAYS), and its horizon.
 
 Invariants the tests hold these to: every journal balances per currency and in base;
 amounts are never rounded on input; a book restored from its JSON posts exactly what an

@@ -42,6 +42,9 @@ ledger's money balance exactly:
   on or before the horizon is closed on the assertion date at the earliest (Beancount sorts a close
   after that day's assertions and refuses assertions on closed accounts), with
   the ledger's date as closed_on metadata.
+- The whole ledger from its start: a ledger that closed a period (OPSUITE_LEDGER_KEEP_DAYS) no
+  longer has its start, and the store refuses the reads an export makes (PeriodClosed, naming the
+  horizon) rather than let a file without the closed journals assert balances that include them.
 - Deterministic: the same records give the same bytes. Amounts are exact
   Decimal text, never rounded; money that is exact at its currency's minor
   unit is written at that unit ("100.00", not "100.000000").

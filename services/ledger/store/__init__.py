@@ -6,7 +6,15 @@ postgres.py; schemas in sqlite_schema.py, postgres_schema.py); both databases en
 ledger's invariants themselves (see base.py).
 """
 
-from services.ledger.store.base import LedgerFilter, LedgerStore, OutboxItem, PostResult, TrialBalanceResult
+from services.ledger.store.base import (
+    ClosedPeriod,
+    CloseResult,
+    LedgerFilter,
+    LedgerStore,
+    OutboxItem,
+    PostResult,
+    TrialBalanceResult,
+)
 from services.ledger.store.errors import (
     AlreadyReversed,
     ClosedAccount,
@@ -14,6 +22,7 @@ from services.ledger.store.errors import (
     InvalidDraft,
     LedgerStoreError,
     OutOfRange,
+    PeriodClosed,
     SchemaTooNew,
     TooPrecise,
     Unbalanced,
@@ -24,7 +33,9 @@ from services.ledger.store.factory import open_store
 
 __all__ = [
     "AlreadyReversed",
+    "CloseResult",
     "ClosedAccount",
+    "ClosedPeriod",
     "IdempotencyConflict",
     "InvalidDraft",
     "LedgerFilter",
@@ -32,6 +43,7 @@ __all__ = [
     "LedgerStoreError",
     "OutOfRange",
     "OutboxItem",
+    "PeriodClosed",
     "PostResult",
     "SchemaTooNew",
     "TooPrecise",

@@ -1,7 +1,12 @@
 """The ledger store's interface, shared by the SQLite and PostgreSQL backends.
 
 Invariants both backends keep (and the database enforces where it can):
-- journals and postings are never updated or deleted (triggers refuse it);
+- journals and postings are never updated, and never deleted except by a period close: a close
+  records its horizon ("closed before") and deletes the journals dated before it, and the triggers
+  refuse any other delete (see close_period);
+- a closed period takes no postings and answers no as-of question: post() refuses a journal dated
+  before the horizon, and reads before it are refused (PeriodClosed), never answered from a partial
+  record;
 - every journal sums to zero per currency and in base currency (checked by the database at commit);
 - ledger_seq is gap-free (1, 2, 3, ...) and gives the ledger's total order;
 - an idempotency key names at most one journal in the whole ledger;
@@ -34,6 +39,10 @@ class LedgerFilter:
     account_prefix matches whole account components: "Assets:Cash" matches "Assets:Cash" and
     "Assets:Cash:USD" but not "Assets:Cashbox"; a prefix ending in ":" matches the accounts under it.
     date_from and date_to are inclusive bounds on the effective date.
+
+    After a period close the journals before the horizon are gone: a range that reaches before it
+    (date_from None or earlier) is refused with PeriodClosed, so nobody mistakes a partial listing
+    for the ledger; kept_only=True asks instead for what is kept (the range cut at the horizon).
     """
 
     mandate_id: str = ""
@@ -43,13 +52,35 @@ class LedgerFilter:
     source_event_id: str = ""
     trace_id: str = ""
     kind: JournalKind | None = None
+    kept_only: bool = False
+
+
+@dataclass(frozen=True)
+class ClosedPeriod:
+    """The ledger's horizon: journals dated before closed_before are deleted (None: nothing closed yet);
+    keep_days is the OPSUITE_LEDGER_KEEP_DAYS the last close ran with, for the refusals to name."""
+
+    closed_before: dt.date | None = None
+    keep_days: int = 0
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    """What one close did: the new horizon and the previous one, and how many rows it deleted."""
+
+    closed_before: dt.date
+    previous: dt.date | None
+    journals: int
+    postings: int
+    balance_rows: int
 
 
 @dataclass(frozen=True)
 class TrialBalanceResult:
     """One line per (account, currency) with activity up to as_of (None: everything posted).
 
-    journal_count/posting_count count the mandate's journals with effective date <= as_of;
+    journal_count/posting_count count the mandate's journals with effective date <= as_of, as booked
+    (the journals a period close deleted still count: the balances still include them);
     as_of_ledger_seq is the highest ledger_seq among them (0 when there is none).
     """
 
@@ -86,7 +117,8 @@ class LedgerStore(Protocol):
         kind in the same transaction, for undelivered() to hand to the event log.
 
         Results are in the drafts' order. Raises IdempotencyConflict, UnknownAccount, ClosedAccount,
-        UnknownJournal, AlreadyReversed, TooPrecise, InvalidDraft, Unbalanced; then nothing is written.
+        UnknownJournal, AlreadyReversed, TooPrecise, InvalidDraft, Unbalanced, PeriodClosed (a new
+        journal dated before the horizon of a period close); then nothing is written.
         """
         ...
 
@@ -99,16 +131,20 @@ class LedgerStore(Protocol):
     def find_by_key(self, idempotency_key: str) -> Journal | None: ...
 
     def journals(self, flt: LedgerFilter, *, after_seq: int = 0, limit: int = 100) -> list[Journal]:
-        """Journals with ledger_seq > after_seq matching flt, ascending by ledger_seq, at most limit."""
+        """Journals with ledger_seq > after_seq matching flt, ascending by ledger_seq, at most limit.
+        PeriodClosed when flt reaches before the horizon without kept_only (see LedgerFilter)."""
         ...
 
-    def trial_balance(self, mandate_id: str, as_of: dt.date | None) -> TrialBalanceResult: ...
+    def trial_balance(self, mandate_id: str, as_of: dt.date | None) -> TrialBalanceResult:
+        """PeriodClosed for an as_of before the horizon of a period close."""
+        ...
 
     def balances(self, mandate_id: str, accounts: Sequence[str], as_of: dt.date | None) -> list[BalanceLine]:
         """Lines of the named accounts ([] = every account with activity), as of a date (inclusive).
 
         A named account with no activity up to as_of gives one zero line in its own currency.
-        Raises UnknownAccount for a name not in the mandate's chart.
+        Raises UnknownAccount for a name not in the mandate's chart, PeriodClosed for an as_of before
+        the horizon of a period close.
         """
         ...
 
@@ -131,7 +167,26 @@ class LedgerStore(Protocol):
     def mark_delivered(self, outbox_ids: Sequence[int]) -> None: ...
 
     def counts(self) -> tuple[int, int]:
-        """(journals, postings) in the whole ledger."""
+        """(journals, postings) ever booked in the whole ledger (a period close does not lower them)."""
+        ...
+
+    def closed_period(self) -> ClosedPeriod:
+        """The recorded horizon (ClosedPeriod() when no period is closed)."""
+        ...
+
+    def first_date(self) -> dt.date | None:
+        """The earliest effective date of the journals stored (None: no journal)."""
+        ...
+
+    def close_period(self, before: dt.date, *, keep_days: int) -> CloseResult | None:
+        """Close the period before `before` in one transaction: record the horizon, delete the journals
+        dated before it with their postings and (delivered) outbox rows, and the cumulative rows no
+        as-of question at or after the horizon reads (per key, every row before the last one on or
+        before the horizon). Balances and trial balances as of the horizon or later do not change.
+
+        The horizon never passes a journal whose outbox record is undelivered (the relay reads it), and
+        never moves back; None when it cannot move forward.
+        """
         ...
 
     def close(self) -> None: ...

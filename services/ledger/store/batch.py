@@ -21,6 +21,7 @@ from services.ledger.store.errors import (
     IdempotencyConflict,
     InvalidDraft,
     OutOfRange,
+    PeriodClosed,
     TooPrecise,
     UnknownAccount,
     UnknownJournal,
@@ -245,6 +246,24 @@ def plan_accounts(
                 instrument_id=_instrument_of(posting.account, posting),
             )
     return plan
+
+
+def check_open_period(drafts: Iterable[JournalDraft], closed_before: dt.date | None, keep_days: int) -> None:
+    """A closed period takes no postings: its detail is gone and its cumulative rows are pruned.
+
+    This also keeps idempotency after a close: the key of a deleted journal is gone with it, and a
+    retry of that journal (same content, so the same date) is refused here rather than posted twice.
+    """
+    if closed_before is None:
+        return
+    for draft in drafts:
+        if draft.effective_date < closed_before:
+            raise PeriodClosed(
+                closed_before,
+                keep_days,
+                f"journal {draft.idempotency_key!r} dated {draft.effective_date.isoformat()} cannot be"
+                f" posted into it: date it {closed_before.isoformat()} or later. Nothing was written.",
+            )
 
 
 @dataclass(frozen=True)

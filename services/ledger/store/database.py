@@ -19,11 +19,15 @@ from services.ledger.store.errors import LedgerStoreError
 # Raised by the schemas' triggers; the store recognises the refusal by this text.
 UNBALANCED = "ledger: journal does not balance"
 IMMUTABLE = "ledger: journals and postings are immutable"
+CLOSED_PERIOD = "ledger: the period is closed"
 
 IN_CHUNK = 500  # values per "IN (...)" list: far below SQLite's bound-parameter limit (32766)
 
 
 class Rows(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...

@@ -89,3 +89,20 @@ class SchemaTooNew(LedgerStoreError):
 
 class InvalidDraft(LedgerStoreError, ValueError):
     """A draft the store cannot take as it is (no postings, a posting without base_amount, ...)."""
+
+
+class PeriodClosed(LedgerStoreError, ValueError):
+    """The ledger closed the period this asks about or posts into (OPSUITE_LEDGER_KEEP_DAYS): its
+    journals are deleted, so nothing may be posted into it and nothing in it can be read back.
+
+    A ValueError too, so a caller that reports "records that do not fit" (the export) names the close.
+    """
+
+    def __init__(self, closed_before: dt.date, keep_days: int, detail: str) -> None:
+        kept = f"OPSUITE_LEDGER_KEEP_DAYS keeps {keep_days} business days" if keep_days else "closed earlier"
+        super().__init__(
+            f"the ledger closed the period before {closed_before.isoformat()} ({kept}); {detail}"
+        )
+        self.closed_before = closed_before
+        self.keep_days = keep_days
+        self.detail = detail

@@ -3,6 +3,11 @@
 post() checks and plans the batch with batch.py against what the database holds, then writes
 postings before headers (SQLite's header trigger checks the postings already stored; PostgreSQL
 checks at commit), the cumulative totals, the outbox rows, and the cursor, in one transaction.
+
+close_period() is the only delete: the journals before a recorded horizon, and the cumulative rows
+that no as-of question at or after it reads. Every read that would reach before the horizon is
+refused (PeriodClosed) in the same snapshot that reads the horizon, so no answer is ever built from
+a partial record.
 """
 
 from __future__ import annotations
@@ -17,9 +22,16 @@ import uuid6
 
 from services.ledger.domain.records import Account, BalanceLine, Journal, JournalDraft, JournalKind, Posting
 from services.ledger.store import batch
-from services.ledger.store.base import LedgerFilter, OutboxItem, PostResult, TrialBalanceResult
+from services.ledger.store.base import (
+    ClosedPeriod,
+    CloseResult,
+    LedgerFilter,
+    OutboxItem,
+    PostResult,
+    TrialBalanceResult,
+)
 from services.ledger.store.database import Database, Session, chunks, marks
-from services.ledger.store.errors import ClosedAccount, UnknownAccount
+from services.ledger.store.errors import ClosedAccount, PeriodClosed, UnknownAccount
 
 _ACCOUNT_COLUMNS = "mandate_id, name, currency, opened_on, instrument_id, closed_on, description"
 _POSTING_COLUMNS = (
@@ -75,6 +87,9 @@ class SqlLedgerStore:
                 last_seq, posted_at = self.db.begin_post(conn)
                 plan = batch.plan_keys(drafts, self._stored_keys(conn, drafts), last_seq + 1)
                 new_drafts = [drafts[index] for index in plan.new]
+                # Read under the writers' lock: a close cannot slip in between this and the insert.
+                period = self._closed(conn)
+                batch.check_open_period(new_drafts, period.closed_before, period.keep_days)
                 accounts = batch.plan_accounts(
                     new_drafts, self._existing_accounts(conn, new_drafts), open_missing=open_missing
                 )
@@ -327,14 +342,38 @@ class SqlLedgerStore:
     def journals(self, flt: LedgerFilter, *, after_seq: int = 0, limit: int = 100) -> list[Journal]:
         if limit <= 0:
             return []
+        with self.db.snapshot() as conn:
+            date_from = self._listed_from(conn, flt)
+            return self._journals(conn, flt, date_from, after_seq, limit)
+
+    def _listed_from(self, conn: Session, flt: LedgerFilter) -> dt.date | None:
+        """Where a listing starts: the filter's date_from, cut at the horizon for kept_only; refused
+        when it reaches into the closed period (a listing missing its start must not pass for whole)."""
+        period = self._closed(conn)
+        horizon = period.closed_before
+        if horizon is None or (flt.date_from is not None and flt.date_from >= horizon):
+            return flt.date_from
+        if flt.kept_only:
+            return horizon
+        asked = "the ledger's start" if flt.date_from is None else flt.date_from.isoformat()
+        raise PeriodClosed(
+            horizon,
+            period.keep_days,
+            f"the journals before it are deleted (balances from it on stay exact), so no listing can"
+            f" start at {asked}: {horizon.isoformat()} is the first date kept",
+        )
+
+    def _journals(
+        self, conn: Session, flt: LedgerFilter, date_from: dt.date | None, after_seq: int, limit: int
+    ) -> list[Journal]:
         where = ["j.ledger_seq > ?"]
         params: list[object] = [after_seq]
         if flt.mandate_id:
             where.append("j.mandate_id = ?")
             params.append(flt.mandate_id)
-        if flt.date_from is not None:
+        if date_from is not None:
             where.append("j.effective_date >= ?")
-            params.append(self.db.date(flt.date_from))
+            params.append(self.db.date(date_from))
         if flt.date_to is not None:
             where.append("j.effective_date <= ?")
             params.append(self.db.date(flt.date_to))
@@ -355,16 +394,16 @@ class SqlLedgerStore:
             )
             params.extend([exact, low, high, after_seq])
         params.append(limit)
-        with self.db.snapshot() as conn:
-            headers = conn.execute(
-                f"{self._select_journals} WHERE {' AND '.join(where)} ORDER BY j.ledger_seq LIMIT ?", params
-            ).fetchall()
-            journals = self._assemble(conn, headers)
+        headers = conn.execute(
+            f"{self._select_journals} WHERE {' AND '.join(where)} ORDER BY j.ledger_seq LIMIT ?", params
+        ).fetchall()
+        journals = self._assemble(conn, headers)
         return [journals[row[0]] for row in headers]
 
     def trial_balance(self, mandate_id: str, as_of: dt.date | None) -> TrialBalanceResult:
         until = self.db.date(as_of or batch.END_OF_TIME)
         with self.db.snapshot() as conn:
+            self._check_as_of(conn, as_of)
             rows = conn.execute(
                 self._latest.format("a.instrument_id, k.account, k.currency")
                 + " JOIN accounts AS a ON a.mandate_id = k.mandate_id AND a.name = k.account"
@@ -386,6 +425,7 @@ class SqlLedgerStore:
         names = list(dict.fromkeys(accounts))
         until = self.db.date(as_of or batch.END_OF_TIME)
         with self.db.snapshot() as conn:
+            self._check_as_of(conn, as_of)
             chart = {account.name: account for account in self._chart(conn, mandate_id, names)}
             for name in names:
                 if name not in chart:
@@ -407,6 +447,19 @@ class SqlLedgerStore:
                     self._line(row[0], row[1], row[2:7], chart[row[0]].instrument_id)
                 )
         return [line for name in names for line in (found.get(name) or [_zero_line(chart[name])])]
+
+    def _check_as_of(self, conn: Session, as_of: dt.date | None) -> None:
+        """An as-of date before the horizon is refused: the cumulative rows that answered it are pruned."""
+        if as_of is None:
+            return
+        period = self._closed(conn)
+        if period.closed_before is not None and as_of < period.closed_before:
+            first = period.closed_before.isoformat()
+            raise PeriodClosed(
+                period.closed_before,
+                period.keep_days,
+                f"balances as of {as_of.isoformat()} are no longer kept: ask as of {first} or later",
+            )
 
     def _chart(self, conn: Session, mandate_id: str, names: Sequence[str]) -> list[Account]:
         """The mandate's accounts with these names (those that exist)."""
@@ -439,6 +492,63 @@ class SqlLedgerStore:
                 "  WHERE x.mandate_id = d.mandate_id)"
             ).fetchone()[0]
         return journals, int(postings)
+
+    # ------------------------------------------------------------------ the period close
+
+    def _closed(self, conn: Session) -> ClosedPeriod:
+        closed_before, keep_days = conn.execute(
+            "SELECT closed_before, keep_days FROM ledger_state WHERE id = 1"
+        ).fetchone()
+        return ClosedPeriod(None if closed_before is None else self.db.day(closed_before), keep_days)
+
+    def closed_period(self) -> ClosedPeriod:
+        with self.db.snapshot() as conn:
+            return self._closed(conn)
+
+    def first_date(self) -> dt.date | None:
+        with self.db.snapshot() as conn:
+            first = conn.execute("SELECT MIN(effective_date) FROM journals").fetchone()[0]
+        return None if first is None else self.db.day(first)
+
+    def close_period(self, before: dt.date, *, keep_days: int) -> CloseResult | None:
+        db = self.db
+        with db.write() as conn:
+            db.begin_post(conn)  # the writers' lock: no batch is half-planned against the old horizon
+            previous = self._closed(conn).closed_before
+            # A journal whose record the relay has yet to deliver stays until it is delivered (the
+            # relay reads the journal): the horizon stops at the earliest such journal for now.
+            pending = conn.execute(
+                "SELECT MIN(j.effective_date) FROM outbox AS o JOIN journals AS j ON j.ledger_seq = o.ledger_seq"
+                " WHERE NOT o.delivered"
+            ).fetchone()[0]
+            horizon = before if pending is None else min(before, db.day(pending))
+            if previous is not None and horizon <= previous:
+                return None
+            until = db.date(horizon)
+            # The horizon first: the delete triggers allow exactly what lies before the recorded one.
+            conn.execute(
+                "UPDATE ledger_state SET closed_before = ?, keep_days = ? WHERE id = 1", (until, keep_days)
+            )
+            closed = "SELECT ledger_seq FROM journals WHERE effective_date < ?"
+            conn.execute(f"DELETE FROM outbox WHERE delivered AND ledger_seq IN ({closed})", (until,))
+            # Postings before their headers: their trigger reads the header's effective date.
+            postings = conn.execute(f"DELETE FROM postings WHERE ledger_seq IN ({closed})", (until,)).rowcount
+            journals = conn.execute("DELETE FROM journals WHERE effective_date < ?", (until,)).rowcount
+            # The cumulative tables: per key, a row before the horizon is needed only if no later row
+            # on or before the horizon exists (then it is what as-of the horizon reads). Rows on or
+            # after the horizon stay as they are, so every as-of answer from the horizon on is unchanged.
+            pruned = 0
+            for table, key in (
+                ("balances", ("mandate_id", "account", "currency")),
+                ("day_totals", ("mandate_id",)),
+            ):
+                same_key = " AND ".join(f"x.{column} = {table}.{column}" for column in key)
+                pruned += conn.execute(
+                    f"DELETE FROM {table} WHERE effective_date < ? AND EXISTS (SELECT 1 FROM {table} AS x"
+                    f" WHERE {same_key} AND x.effective_date > {table}.effective_date AND x.effective_date <= ?)",
+                    (until, until),
+                ).rowcount
+        return CloseResult(horizon, previous, journals, postings, pruned)
 
     def _line(self, account: str, currency: str, values: Sequence[Any], instrument_id: str) -> BalanceLine:
         debit, credit, base_debit, base_credit, quantity = values

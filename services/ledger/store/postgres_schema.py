@@ -3,8 +3,9 @@
 The database refuses what would break the ledger's invariants: a deferred constraint trigger
 checks at commit that each journal sums to zero per currency and in base and has exactly the
 postings its header counts; a statement trigger on postings refuses legs for a journal stored by an
-earlier transaction; triggers refuse UPDATE, DELETE and TRUNCATE of journals and postings; postings
-reference their journal through a deferred foreign key.
+earlier transaction; triggers refuse UPDATE and TRUNCATE of journals and postings, any DELETE of them
+that is not before the recorded horizon of a period close, and a journal dated before that horizon;
+postings reference their journal through a deferred foreign key.
 
 The balance check fires once per journal (a constraint trigger on journals, reading its postings)
 rather than once per posting: measured here on batches of 500 three-leg journals, per-posting
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import psycopg
 
-from services.ledger.store.database import IMMUTABLE, UNBALANCED
+from services.ledger.store.database import CLOSED_PERIOD, IMMUTABLE, UNBALANCED
 from services.ledger.store.errors import SchemaTooNew
 
 _MIGRATION_LOCK = 0x1ED6E5  # pg_advisory_xact_lock key: one migrator at a time
@@ -186,6 +187,78 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             delivered boolean NOT NULL
         )""",
         "CREATE INDEX outbox_undelivered ON outbox (ledger_seq) WHERE NOT delivered",
+    ),
+    (
+        # The period close (OPSUITE_LEDGER_KEEP_DAYS): the horizon, and the setting the close ran with.
+        "ALTER TABLE ledger_state ADD COLUMN closed_before date, ADD COLUMN keep_days integer NOT NULL DEFAULT 0",
+        # A horizon only moves forward: moved back, it would reopen a period whose detail is gone
+        # (and whose cumulative rows are pruned, so a posting there would start from a wrong total).
+        """CREATE FUNCTION ledger_stays_closed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'ledger: a closed period stays closed (% to %)', OLD.closed_before, NEW.closed_before
+                USING ERRCODE = 'restrict_violation';
+        END $$""",
+        """CREATE TRIGGER ledger_state_stays_closed BEFORE UPDATE OF closed_before ON ledger_state
+           FOR EACH ROW WHEN (OLD.closed_before IS NOT NULL
+                              AND (NEW.closed_before IS NULL OR NEW.closed_before < OLD.closed_before))
+           EXECUTE FUNCTION ledger_stays_closed()""",
+        # The close deletes by effective date, and GetLedger lists by it.
+        "CREATE INDEX journals_by_date ON journals (effective_date)",
+        # UPDATE stays refused always; DELETE only before the recorded horizon. A posting goes by its
+        # journal's effective date, not by a ledger_seq bound: ledger_seq follows posting order, and a
+        # backdated journal has a high seq and an early date (a future-dated one the reverse). The
+        # store deletes postings before their header, so the header is there to say its date; with
+        # no horizon (or no header) the delete is refused. TRUNCATE stays refused (migration 1).
+        "DROP TRIGGER journals_immutable ON journals",
+        "DROP TRIGGER postings_immutable ON postings",
+        *(
+            f"""CREATE TRIGGER {table}_never_updated BEFORE UPDATE ON {table}
+               FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()"""
+            for table in ("journals", "postings")
+        ),
+        f"""CREATE FUNCTION ledger_delete_closed_journal() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            horizon date;
+        BEGIN
+            SELECT s.closed_before INTO horizon FROM ledger_state AS s WHERE s.id = 1;
+            IF horizon IS NULL OR NOT OLD.effective_date < horizon THEN
+                RAISE EXCEPTION '{IMMUTABLE} (DELETE of journal % dated %: the period closed before %)',
+                    OLD.ledger_seq, OLD.effective_date, COALESCE(horizon::text, 'nothing')
+                    USING ERRCODE = 'restrict_violation';
+            END IF;
+            RETURN OLD;
+        END $$""",
+        f"""CREATE FUNCTION ledger_delete_closed_posting() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            horizon date;
+            day date;
+        BEGIN
+            SELECT s.closed_before INTO horizon FROM ledger_state AS s WHERE s.id = 1;
+            SELECT j.effective_date INTO day FROM journals AS j WHERE j.ledger_seq = OLD.ledger_seq;
+            IF horizon IS NULL OR day IS NULL OR NOT day < horizon THEN
+                RAISE EXCEPTION '{IMMUTABLE} (DELETE of a posting of journal % dated %: the period closed before %)',
+                    OLD.ledger_seq, COALESCE(day::text, 'unknown'), COALESCE(horizon::text, 'nothing')
+                    USING ERRCODE = 'restrict_violation';
+            END IF;
+            RETURN OLD;
+        END $$""",
+        """CREATE TRIGGER journals_deleted_only_when_closed BEFORE DELETE ON journals
+           FOR EACH ROW EXECUTE FUNCTION ledger_delete_closed_journal()""",
+        """CREATE TRIGGER postings_deleted_only_when_closed BEFORE DELETE ON postings
+           FOR EACH ROW EXECUTE FUNCTION ledger_delete_closed_posting()""",
+        # A closed period takes no postings (the store refuses first; this holds whatever the code
+        # does). Once per statement, over the rows it inserted, like the postings check above.
+        f"""CREATE FUNCTION ledger_journals_in_open_period() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF EXISTS (SELECT 1 FROM new_journals AS n JOIN ledger_state AS s ON s.id = 1
+                       WHERE n.effective_date < s.closed_before) THEN
+                RAISE EXCEPTION '{CLOSED_PERIOD}' USING ERRCODE = 'restrict_violation';
+            END IF;
+            RETURN NULL;
+        END $$""",
+        """CREATE TRIGGER journals_in_open_period AFTER INSERT ON journals
+           REFERENCING NEW TABLE AS new_journals
+           FOR EACH STATEMENT EXECUTE FUNCTION ledger_journals_in_open_period()""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

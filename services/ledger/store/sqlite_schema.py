@@ -3,8 +3,10 @@
 Money and quantities are INTEGER micro-units (x 10^6). The database itself refuses what would break
 the ledger's invariants: postings are inserted first and the journal header last, and the header's
 BEFORE INSERT trigger checks the postings sum to zero per currency and in base; postings for a
-stored header, and any UPDATE or DELETE of journals or postings, are refused by triggers; postings
-reference their header through a deferred foreign key, so postings without a header fail at commit.
+stored header, any UPDATE of journals or postings, and any DELETE of them that is not before the
+recorded horizon of a period close, are refused by triggers, and so is a journal dated before that
+horizon; postings reference their header through a deferred foreign key, so postings without a header
+fail at commit.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 
 from services.common.sqlite import migrate_schema
-from services.ledger.store.database import IMMUTABLE, UNBALANCED
+from services.ledger.store.database import CLOSED_PERIOD, IMMUTABLE, UNBALANCED
 from services.ledger.store.errors import SchemaTooNew
 
 # Each migration takes the schema from version i to i+1; never edit one that shipped, append a new one.
@@ -144,6 +146,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             delivered INTEGER NOT NULL CHECK (delivered IN (0, 1))
         )""",
         "CREATE INDEX outbox_undelivered ON outbox (ledger_seq) WHERE NOT delivered",
+    ),
+    (
+        # The period close (OPSUITE_LEDGER_KEEP_DAYS): the horizon, and the setting the close ran with.
+        "ALTER TABLE ledger_state ADD COLUMN closed_before TEXT",
+        "ALTER TABLE ledger_state ADD COLUMN keep_days INTEGER NOT NULL DEFAULT 0",
+        # A horizon only moves forward: moved back, it would reopen a period whose detail is gone
+        # (and whose cumulative rows are pruned, so a posting there would start from a wrong total).
+        """CREATE TRIGGER ledger_state_stays_closed BEFORE UPDATE OF closed_before ON ledger_state
+           WHEN OLD.closed_before IS NOT NULL
+             AND (NEW.closed_before IS NULL OR NEW.closed_before < OLD.closed_before)
+           BEGIN SELECT RAISE(ABORT, 'ledger: a closed period stays closed'); END""",
+        # The close deletes by effective date, and GetLedger lists by it.
+        "CREATE INDEX journals_by_date ON journals (effective_date)",
+        # Deletes: only what lies before the recorded horizon. A posting goes by its journal's
+        # effective date, not by a ledger_seq bound: ledger_seq follows posting order, and a backdated
+        # journal has a high seq and an early date (or a future-dated one the reverse). The store
+        # deletes postings before their header, so the header is there to say its date; with no
+        # horizon (or no header) the comparison is not true and the delete is refused.
+        "DROP TRIGGER journals_never_deleted",
+        "DROP TRIGGER postings_never_deleted",
+        f"""CREATE TRIGGER journals_deleted_only_when_closed BEFORE DELETE ON journals
+           WHEN NOT EXISTS (SELECT 1 FROM ledger_state AS s
+                            WHERE s.id = 1 AND OLD.effective_date < s.closed_before)
+           BEGIN SELECT RAISE(ABORT, '{IMMUTABLE}'); END""",
+        f"""CREATE TRIGGER postings_deleted_only_when_closed BEFORE DELETE ON postings
+           WHEN NOT EXISTS (SELECT 1 FROM journals AS j JOIN ledger_state AS s ON s.id = 1
+                            WHERE j.ledger_seq = OLD.ledger_seq AND j.effective_date < s.closed_before)
+           BEGIN SELECT RAISE(ABORT, '{IMMUTABLE}'); END""",
+        # A closed period takes no postings (the store refuses first; this holds whatever the code does).
+        f"""CREATE TRIGGER journals_in_open_period BEFORE INSERT ON journals
+           WHEN NEW.effective_date < (SELECT closed_before FROM ledger_state WHERE id = 1)
+           BEGIN SELECT RAISE(ABORT, '{CLOSED_PERIOD}'); END""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

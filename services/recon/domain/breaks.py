@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -113,6 +114,14 @@ class Advanced(NamedTuple):
 def break_id_for(item_key: str, generation: int) -> str:
     digest = hashlib.sha256(item_key.encode()).hexdigest()[:20]
     return f"BRK-{digest}" if generation == 1 else f"BRK-{digest}-{generation}"
+
+
+_BREAK_ID = re.compile(r"BRK-[0-9a-f]{20}(-([2-9]|[1-9][0-9]+))?")
+
+
+def looks_like_break_id(text: str) -> bool:
+    """Whether text has the form break_id_for gives (which item key it hashes cannot be told)."""
+    return _BREAK_ID.fullmatch(text) is not None
 
 
 def _action_id(*parts: object) -> str:

@@ -1,4 +1,5 @@
-"""recon's storage: breaks (latest state), their actions, check runs, the change feed, the cursor.
+"""recon's storage: breaks (latest state), their actions, check runs, the change feed, the cursor,
+and the retention horizon closed history is pruned to.
 
 open_store() gives the embedded SQLite store; it implements ReconStore (see base.py for the
 invariants). ChangeSignal (live.py) wakes asyncio watchers of the change feed after each commit.
@@ -13,11 +14,15 @@ from services.recon.store.base import (
     BreakFilter,
     ChangeKind,
     CommitResult,
+    KeepBreak,
+    Pruned,
     ReconStore,
+    Retention,
     Summary,
     Updater,
 )
 from services.recon.store.errors import (
+    ChangesPruned,
     ConflictingRecord,
     ReconStoreError,
     SchemaTooNew,
@@ -42,10 +47,14 @@ __all__ = [
     "BreakFilter",
     "ChangeKind",
     "ChangeSignal",
+    "ChangesPruned",
     "CommitResult",
     "ConflictingRecord",
+    "KeepBreak",
+    "Pruned",
     "ReconStore",
     "ReconStoreError",
+    "Retention",
     "SchemaTooNew",
     "StaleRead",
     "Summary",

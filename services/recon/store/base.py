@@ -2,15 +2,22 @@
 
 Invariants the store keeps (the database enforces them where it can):
 - one row per break id holding its latest state; (item_key, generation) is unique;
-- break actions, check runs and the change feed are append-only (triggers refuse UPDATE and DELETE);
+- break actions, check runs and the change feed are append-only (triggers refuse UPDATE, and DELETE
+  of anything at or after the retention horizon);
 - every stored change of a break gets the next change_seq: 1, 2, 3, ... with no gap, so a
-  watcher that saw change_seq n resumes exactly after n;
+  watcher that saw change_seq n resumes exactly after n; the feed kept is one gap-free run
+  from `Retention.oldest_change_seq` to the head, and change_seq never goes back, pruned or not;
 - commit_check writes the runs, breaks, actions, changes, timing items, the market cursor and the
   state blob in one transaction, or nothing.
+
+Retention (`prune`): closed history before a horizon (a business date) may be deleted, in one
+transaction: change-feed rows before the oldest kept change_seq, check runs of earlier dates, and
+closed breaks none of whose changes is kept, with their actions. An open break is never deleted.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,6 +96,30 @@ class Summary(NamedTuple):
     timing_items: tuple[TimingItem, ...]
 
 
+class Retention(NamedTuple):
+    """What the store has pruned: horizon None when nothing yet. oldest_change_seq: the lowest
+    change_seq the feed still has (or will have next, when every change before it was pruned); a
+    watch may resume after oldest_change_seq - 1 at the earliest."""
+
+    horizon: dt.date | None
+    oldest_change_seq: int
+
+
+class Pruned(NamedTuple):
+    """One prune: the retention after it and how many rows of each kind went."""
+
+    retention: Retention
+    breaks: int
+    actions: int
+    check_runs: int
+    changes: int
+
+
+# Whether a break the horizon would let go must stay all the same: (the break, whether it is the latest
+# generation of its item key) -> keep it. Decided by the domain (domain/retention.py), applied in
+# the store's transaction.
+KeepBreak = Callable[[Break, bool], bool]
+
 # Applied inside the store's write transaction: the break as stored -> (the break after, its actions).
 Updater = Callable[[Break], tuple[Break, Sequence[BreakAction]]]
 
@@ -122,6 +153,22 @@ class ReconStore(Protocol):
         """Run `change` on the stored break under the write lock and store the result, its actions and
         one change-feed entry; returns (break, actions, change_seq). UnknownBreak; any exception
         from `change` (the domain's WorkflowError) leaves everything unchanged."""
+        ...
+
+    def prune(self, horizon: dt.date, keep: KeepBreak | None = None) -> Pruned:
+        """Delete the closed history before `horizon`, in one transaction, and record the horizon.
+
+        Goes: change-feed rows appended before the day end of the latest date checked before the
+        horizon (the feed stays one gap-free run up to the head); check runs dated before the horizon
+        except the latest of each (mandate, comparison); closed breaks none of whose changes is kept
+        (nothing happened to them since before the horizon) unless keep(break, latest generation)
+        says otherwise, with their actions. Open breaks stay whatever their age. A horizon not after
+        the one recorded changes nothing (the horizon only moves forward).
+        """
+        ...
+
+    def retention(self) -> Retention:
+        """The horizon pruned to and the oldest change_seq kept."""
         ...
 
     def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
@@ -172,7 +219,9 @@ class ReconStore(Protocol):
     def summary(self, mandate_id: str = "") -> Summary: ...
 
     def change_feed(self, after_change_seq: int, limit: int) -> list[BreakChange]:
-        """Changes with change_seq > after_change_seq, ascending, at most limit."""
+        """Changes with change_seq > after_change_seq, ascending, at most limit. ChangesPruned when
+        some of them were pruned (after_change_seq < oldest_change_seq - 1): the reader would miss
+        them, so it must start again from the open breaks (a watch from 0)."""
         ...
 
     def head(self) -> int:
@@ -195,7 +244,10 @@ __all__ = [
     "BreakFilter",
     "ChangeKind",
     "CommitResult",
+    "KeepBreak",
+    "Pruned",
     "ReconStore",
+    "Retention",
     "Summary",
     "Updater",
 ]

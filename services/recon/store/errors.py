@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 class ReconStoreError(Exception):
     """Base of every refusal of the recon store."""
@@ -33,3 +35,16 @@ class ConflictingRecord(ReconStoreError):
 
 class SchemaTooNew(ReconStoreError):
     """The database was written by a newer release; this code refuses to touch it."""
+
+
+class ChangesPruned(ReconStoreError):
+    """A read of the change feed from before the oldest change kept: what followed was pruned."""
+
+    def __init__(self, after_change_seq: int, oldest_change_seq: int, horizon: dt.date | None) -> None:
+        super().__init__(
+            f"changes after {after_change_seq} were pruned up to {oldest_change_seq - 1}"
+            f" (closed history before {horizon}); the oldest change kept is {oldest_change_seq}"
+        )
+        self.after_change_seq = after_change_seq
+        self.oldest_change_seq = oldest_change_seq
+        self.horizon = horizon

@@ -3,12 +3,14 @@
 One writer connection behind a lock (BEGIN IMMEDIATE also serialises writers of other processes)
 and one read connection per thread, so readers never wait for the writer; every read method is one
 snapshot. The database refuses what would break the store's invariants: triggers keep actions, runs
-and the change feed append-only, keep a break's identity fixed, and make change_seq gap-free.
+and the change feed append-only, keep a break's identity fixed, and make change_seq gap-free; once
+closed history is pruned (`prune`), they refuse deleting anything at or after the recorded horizon.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import pathlib
 import sqlite3
@@ -21,9 +23,20 @@ from typing import Any
 from services.common.sqlite import SqliteFile, migrate_schema
 from services.recon.domain.records import Break, BreakAction, CheckRun, TimingItem
 from services.recon.store import rows
-from services.recon.store.base import BreakChange, BreakFilter, ChangeKind, CommitResult, Summary, Updater
+from services.recon.store.base import (
+    BreakChange,
+    BreakFilter,
+    ChangeKind,
+    CommitResult,
+    KeepBreak,
+    Pruned,
+    Retention,
+    Summary,
+    Updater,
+)
 from services.recon.store.changes import change_kind
 from services.recon.store.errors import (
+    ChangesPruned,
     ConflictingRecord,
     ReconStoreError,
     SchemaTooNew,
@@ -35,6 +48,20 @@ _log = logging.getLogger(__name__)
 _IN_CHUNK = 500  # far below SQLite's bound-parameter limit
 _OPEN = ("OPEN", "INVESTIGATING")
 _APPEND_ONLY = "recon: {table} are append-only"
+
+# SQL of the retention rules, shared by the triggers and the store's queries.
+_HORIZON = "(SELECT horizon FROM recon_retention WHERE id = 1)"
+_OLDEST = "(SELECT oldest_change_seq FROM recon_retention WHERE id = 1)"
+# The change feed's head: its last change, or just before the oldest kept when every change was pruned.
+_HEAD = f"MAX(IFNULL((SELECT MAX(change_seq) FROM break_changes), 0), {_OLDEST} - 1)"
+# A break the horizon lets go: closed, a horizon recorded, and none of its changes kept (so nothing
+# happened to it since before the horizon). {brk}: the break's alias (OLD in a trigger).
+_PRUNABLE = (
+    "({brk}.status IN ('RESOLVED', 'WRITTEN_OFF')"
+    f" AND {_HORIZON} IS NOT NULL"
+    " AND NOT EXISTS (SELECT 1 FROM break_changes AS kept"
+    f"  WHERE kept.break_id = {{brk}}.break_id AND kept.change_seq >= {_OLDEST}))"
+)
 
 # Each migration takes the schema from version i to i+1; never edit one that shipped, append a new one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -174,6 +201,62 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE breaks ADD COLUMN write_off_journal_id TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX breaks_by_parent ON breaks (parent_break_id, opened_at, break_id)",
         "ALTER TABLE break_actions ADD COLUMN amount TEXT",
+    ),
+    # Issue 12: retention. Closed history before a horizon may be pruned; the triggers that refused
+    # every DELETE now refuse deleting anything at or after the horizon (and keep change_seq going
+    # on from the oldest kept change when every change before it is gone).
+    (
+        # The horizon pruned to (NULL: nothing pruned) and the lowest change_seq the feed still has.
+        """CREATE TABLE recon_retention (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            horizon TEXT,
+            oldest_change_seq INTEGER NOT NULL CHECK (oldest_change_seq >= 1)
+        )""",
+        "INSERT INTO recon_retention (id, horizon, oldest_change_seq) VALUES (1, NULL, 1)",
+        # The change feed's head once each day end's check was committed: where the feed's changes of
+        # a date end, so a horizon (a date) becomes a change_seq to cut the feed at. Dates before the
+        # first check after this migration have no row: their changes are kept until the horizon
+        # passes that check (never cut a feed at a guess).
+        """CREATE TABLE day_heads (
+            as_of_date TEXT PRIMARY KEY,
+            head INTEGER NOT NULL CHECK (head >= 0)
+        ) WITHOUT ROWID""",
+        # Deleting a break checks its changes, and the foreign key checks them too: index them.
+        "CREATE INDEX break_changes_by_break ON break_changes (break_id, change_seq)",
+        "DROP TRIGGER breaks_never_deleted",
+        "DROP TRIGGER break_actions_never_deleted",
+        "DROP TRIGGER check_runs_never_deleted",
+        "DROP TRIGGER break_changes_never_deleted",
+        "DROP TRIGGER break_changes_gap_free",
+        f"""CREATE TRIGGER breaks_deleted_only_before_horizon BEFORE DELETE ON breaks
+           WHEN NOT {_PRUNABLE.format(brk="OLD")}
+           BEGIN SELECT RAISE(ABORT, 'recon: only a break closed before the retention horizon may be deleted');
+           END""",
+        f"""CREATE TRIGGER break_actions_deleted_only_before_horizon BEFORE DELETE ON break_actions
+           WHEN EXISTS (SELECT 1 FROM breaks AS b WHERE b.break_id = OLD.break_id
+                        AND NOT {_PRUNABLE.format(brk="b")})
+           BEGIN SELECT RAISE(ABORT, 'recon: only the actions of a break pruned may be deleted'); END""",
+        f"""CREATE TRIGGER check_runs_deleted_only_before_horizon BEFORE DELETE ON check_runs
+           WHEN NOT IFNULL(OLD.as_of_date < {_HORIZON}, 0)
+           BEGIN SELECT RAISE(ABORT, 'recon: only check runs before the retention horizon may be deleted');
+           END""",
+        f"""CREATE TRIGGER break_changes_deleted_only_before_horizon BEFORE DELETE ON break_changes
+           WHEN OLD.change_seq >= {_OLDEST}
+           BEGIN SELECT RAISE(ABORT, 'recon: only changes before the oldest kept change_seq may be deleted');
+           END""",
+        f"""CREATE TRIGGER break_changes_gap_free BEFORE INSERT ON break_changes
+           WHEN NEW.change_seq IS NOT {_HEAD} + 1
+           BEGIN SELECT RAISE(ABORT, 'recon: change_seq must be the next one'); END""",
+        # The horizon and the oldest kept change only move forward, never past the head + 1.
+        f"""CREATE TRIGGER recon_retention_forward BEFORE UPDATE ON recon_retention
+           WHEN NEW.id IS NOT OLD.id
+             OR NEW.oldest_change_seq < OLD.oldest_change_seq
+             OR NEW.oldest_change_seq > {_HEAD} + 1
+             OR (OLD.horizon IS NOT NULL AND (NEW.horizon IS NULL OR NEW.horizon < OLD.horizon))
+           BEGIN SELECT RAISE(ABORT, 'recon: the retention horizon only moves forward, up to the head');
+           END""",
+        """CREATE TRIGGER recon_retention_never_deleted BEFORE DELETE ON recon_retention
+           BEGIN SELECT RAISE(ABORT, 'recon: the retention record is never deleted'); END""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -320,6 +403,13 @@ class SqliteReconStore:
                 ]
                 if timing_items is not None:
                     self._replace_timing_items(conn, runs, timing_items)
+                if cursor is not None and runs:
+                    # A day end's check: where the feed's changes of its date end (for prune).
+                    conn.execute(
+                        "INSERT INTO day_heads (as_of_date, head) VALUES (?, ?)"
+                        " ON CONFLICT (as_of_date) DO UPDATE SET head = MAX(head, excluded.head)",
+                        (max(r.as_of_date for r in runs).isoformat(), head + len(changes)),
+                    )
                 conn.execute(
                     "UPDATE recon_state SET cursor = IFNULL(?, cursor),"
                     " state = CASE WHEN ? THEN ? ELSE state END WHERE id = 1",
@@ -353,7 +443,7 @@ class SqliteReconStore:
 
     @staticmethod
     def _head(conn: sqlite3.Connection) -> int:
-        return int(conn.execute("SELECT IFNULL(MAX(change_seq), 0) FROM break_changes").fetchone()[0])
+        return int(conn.execute(f"SELECT {_HEAD}").fetchone()[0])
 
     @staticmethod
     def _append_change(
@@ -411,6 +501,67 @@ class SqliteReconStore:
             "INSERT INTO timing_items (mandate_id, comparison, item_id, record) VALUES (?, ?, ?, ?)",
             [(i.mandate_id, i.comparison.value, i.item_id, rows.TIMING.to_json(i)) for i in items],
         )
+
+    def prune(self, horizon: dt.date, keep: KeepBreak | None = None) -> Pruned:
+        try:
+            with self._write() as conn:
+                before = self._retention(conn)
+                if before.horizon is not None and horizon <= before.horizon:
+                    return Pruned(before, 0, 0, 0, 0)
+                # The feed is cut after the day end of the latest date checked before the horizon:
+                # every change up to there was made before the horizon. No such date recorded (a
+                # store older than day_heads): the feed stays whole until the horizon passes one.
+                mark = conn.execute(
+                    "SELECT head FROM day_heads WHERE as_of_date < ? ORDER BY as_of_date DESC LIMIT 1",
+                    (horizon.isoformat(),),
+                ).fetchone()
+                oldest = max(before.oldest_change_seq, mark[0] + 1) if mark else before.oldest_change_seq
+                # First the horizon, so the triggers let exactly what is before it go.
+                conn.execute(
+                    "UPDATE recon_retention SET horizon = ?, oldest_change_seq = ? WHERE id = 1",
+                    (horizon.isoformat(), oldest),
+                )
+                changes = conn.execute("DELETE FROM break_changes WHERE change_seq < ?", (oldest,)).rowcount
+                candidates = conn.execute(
+                    f"SELECT {rows.BREAK.prefixed('b')}, b.generation = (SELECT MAX(x.generation)"
+                    " FROM breaks AS x WHERE x.item_key = b.item_key)"
+                    f" FROM breaks AS b WHERE {_PRUNABLE.format(brk='b')} {_BREAK_ORDER}"
+                ).fetchall()
+                going: list[str] = []
+                for *row, latest in candidates:
+                    brk = rows.BREAK.from_row(row)
+                    if keep is None or not keep(brk, bool(latest)):
+                        going.append(brk.break_id)
+                actions = 0
+                for chunk in _chunks(going):
+                    marks = _marks(len(chunk))
+                    actions += conn.execute(
+                        f"DELETE FROM break_actions WHERE break_id IN ({marks})", chunk
+                    ).rowcount
+                    conn.execute(f"DELETE FROM breaks WHERE break_id IN ({marks})", chunk)
+                # The latest run of each (mandate, comparison) stays whatever its age: it is what
+                # GetReconciliation reports for a mandate not checked since.
+                runs = conn.execute(
+                    "DELETE FROM check_runs WHERE as_of_date < ? AND run_seq NOT IN"
+                    " (SELECT MAX(run_seq) FROM check_runs GROUP BY mandate_id, comparison)",
+                    (horizon.isoformat(),),
+                ).rowcount
+                conn.execute("DELETE FROM day_heads WHERE as_of_date < ?", (horizon.isoformat(),))
+                after = self._retention(conn)
+        except sqlite3.IntegrityError as error:
+            raise ReconStoreError(f"the database refused the prune to {horizon}: {error}") from error
+        return Pruned(after, len(going), actions, runs, changes)
+
+    @staticmethod
+    def _retention(conn: sqlite3.Connection) -> Retention:
+        horizon, oldest = conn.execute(
+            "SELECT horizon, oldest_change_seq FROM recon_retention WHERE id = 1"
+        ).fetchone()
+        return Retention(None if horizon is None else dt.date.fromisoformat(horizon), oldest)
+
+    def retention(self) -> Retention:
+        with self._snapshot() as conn:
+            return self._retention(conn)
 
     # ------------------------------------------------------------------ reading
 
@@ -586,6 +737,9 @@ class SqliteReconStore:
         if limit <= 0:
             return []
         with self._snapshot() as conn:
+            kept = self._retention(conn)
+            if after_change_seq < kept.oldest_change_seq - 1:
+                raise ChangesPruned(after_change_seq, kept.oldest_change_seq, kept.horizon)
             found = conn.execute(
                 f"SELECT c.change_seq, c.kind, c.record, a.action_id IS NOT NULL, {rows.ACTION.prefixed('a')}"
                 " FROM break_changes AS c LEFT JOIN break_actions AS a"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import pathlib
 
 import pytest
@@ -98,3 +99,32 @@ def test_export_from_postgresql(
     text = out.read_text(encoding="utf-8")
     assert "2020-01-07 balance Assets:INC-GBP:Cash:GBP  499987.66 ~ 0 GBP" in text  # 500,000.00 - 12.34
     assert len(load(out)) > 0
+
+
+def test_a_ledger_that_closed_a_period_is_refused_naming_the_horizon(
+    hand_store: HandStore,
+    settings_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: pathlib.Path,
+) -> None:
+    """The export is the ledger from its start; after a period close (OPSUITE_LEDGER_KEEP_DAYS) its
+    start is gone, so it is refused with the horizon rather than written without the closed journals
+    (whose balance assertions would then be wrong)."""
+    store, data_dir = hand_store
+    assert store.close_period(dt.date(2020, 1, 6), keep_days=1) is not None
+    settings_env.setenv("OPSUITE_DATA_DIR", str(data_dir))
+    out = tmp_path / "never.beancount"
+    closed = (
+        "opsuite ledger export: cannot export: the ledger closed the period before 2020-01-06"
+        " (OPSUITE_LEDGER_KEEP_DAYS keeps 1 business days); "
+    )
+    assert main([*EXPORT, "--out", str(out)]) == 1
+    assert capsys.readouterr().err.strip() == closed + (
+        "the journals before it are deleted (balances from it on stay exact), so no listing can start at"
+        " the ledger's start: 2020-01-06 is the first date kept"
+    )
+    assert main([*EXPORT, "--as-of", "2020-01-03", "--out", str(out)]) == 1
+    assert capsys.readouterr().err.strip() == closed + (
+        "balances as of 2020-01-03 are no longer kept: ask as of 2020-01-06 or later"
+    )
+    assert not out.exists()

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from services.recon.domain.breaks import Advanced, advance
+from services.recon.domain.breaks import Advanced, advance, break_id_for
 from services.recon.domain.reconcile import Counts
 from services.recon.domain.records import (
     BreakKind,
@@ -125,3 +125,32 @@ TUESDAY = (
     MONDAY[2],
     diff("MSFT", "-10", kind=BreakKind.BOOK_VS_LEDGER_MISMATCH, comparison=BVL, base="-4000"),
 )
+
+
+# ------------------------------------------------------------ a longer run, for retention
+# Thirty weekdays from Monday 4 March 2024 (no holiday calendar: plain weekdays).
+DAYS = tuple(
+    day for day in (dt.date(2024, 3, 4) + dt.timedelta(days=n) for n in range(42)) if day.weekday() < 5
+)[:30]
+HORIZON = DAYS[20]
+OLD = diff("OLD", "-5")  # breaks on the first day and never closes: an old open break
+RECURRING = diff("USD", "3.00", scope=Scope.CASH)  # a balance key that breaks, closes and breaks again
+OLD_ID = break_id_for(OLD.item_key, 1)
+
+
+def day_differences(i: int) -> list[Difference]:
+    """Day i: the old open break, a break of X<j> for each j seen on days j and j + 1 (closing on day
+    j + 2), and the USD cash break on days 0-1, 10-11 and 25-26 (generations 1, 2 and 3)."""
+    found = [OLD, *(diff(f"X{j}", "7") for j in (i - 1, i) if j >= 0)]
+    if i in (0, 1, 10, 11, 25, 26):
+        found.append(RECURRING)
+    return found
+
+
+def run_days(store: ReconStore, days: Sequence[int]) -> dict[int, int]:
+    """The day-end checks of those days (cursor = day index + 1); the feed's head after each."""
+    heads: dict[int, int] = {}
+    for i in days:
+        _, result = check(store, DAYS[i], day_differences(i), cursor=i + 1)
+        heads[i] = result.head
+    return heads

@@ -92,7 +92,7 @@ def test_a_schema_1_file_is_migrated_with_its_breaks_and_change_feed(
     assert store.get_break("BRK-old") == old  # the new fields take their defaults
     (change,) = store.change_feed(0, 10)
     assert change.record == old
-    assert SCHEMA_VERSION == len(MIGRATIONS) == 2
+    assert SCHEMA_VERSION == len(MIGRATIONS) == 3
     later = dataclasses.replace(old, parent_break_id="BRK-p")
     store.commit_check((), [later], (), cursor=None, state=None)
     assert store.get_break("BRK-old") == later
