@@ -134,6 +134,32 @@ async def _date_of_event(market_addr: str, seq: int) -> dt.date | None:
     return None
 
 
+async def followers_date(market_addr: str) -> dt.date | None:
+    """The simulated date every follower market declares (OPSUITE_MARKET_FOLLOWERS) has reached:
+    the date of the next event the slowest of them will apply, or market's date when all are at its
+    head. A service that deletes history its peers read from (the ledger closing a period that recon
+    still checks) holds it to this date, as market's retention holds events for them.
+
+    None: market declares no followers (nothing to hold for). dt.date.min: hold everything for now
+    (a follower has not acknowledged yet, or market cannot say)."""
+    try:
+        async with grpc.aio.insecure_channel(market_addr, options=CHANNEL_OPTIONS) as channel:
+            clock = await market_pb2_grpc.MarketServiceStub(channel).GetClock(
+                market_pb2.GetClockRequest(), timeout=10
+            )
+    except grpc.aio.AioRpcError:
+        return dt.date.min
+    if not clock.followers:
+        return None
+    slowest = min(f.applied_seq for f in clock.followers)
+    if slowest == 0:
+        return dt.date.min
+    if slowest >= clock.head_seq:
+        return dt.date(clock.sim_date.year, clock.sim_date.month, clock.sim_date.day)
+    # The event after the slowest follower's position is one market still keeps for it.
+    return await _date_of_event(market_addr, slowest + 1) or dt.date.min
+
+
 class _Tracked:
     """The consumer as the stream client sees it: notes the date applied and the seq committed."""
 

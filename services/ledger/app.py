@@ -9,13 +9,14 @@ reports SERVING once caught up with market's head.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
 from decimal import Decimal
 
 from services.common.eventlog import open_event_log
-from services.common.follower import Follower, fetch_reference
+from services.common.follower import Follower, fetch_reference, followers_date
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.ledger.consumer import BOOKED_KINDS, LedgerConsumer
@@ -27,6 +28,8 @@ from services.ledger.settings import LedgerSettings
 from services.ledger.store import open_store
 
 log = logging.getLogger(__name__)
+
+CLOSE_RECHECK_S = 2.0  # how often a held period close is looked at again
 
 
 class LedgerRuntime:
@@ -41,6 +44,7 @@ class LedgerRuntime:
         self.follower: Follower | None = None
         self._stopping = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
+        self._close_task: asyncio.Task[None] | None = None
 
     @property
     def consumer(self) -> LedgerConsumer | None:
@@ -86,16 +90,37 @@ class LedgerRuntime:
             service="ledger",
             market_addr=market_addr,
             make_consumer=lambda: LedgerConsumer(
-                self.store, lambda: LedgerBook.from_market(mandates, instruments), retention
+                self.store,
+                lambda: LedgerBook.from_market(mandates, instruments),
+                retention,
+                # Closes wait for the services that read the ledger, as market's retention does.
+                readers_date=lambda: followers_date(market_addr),
             ),
             kinds=BOOKED_KINDS,
         )
         self.follower.start(health, reference.clock.head_seq)
+        self._close_task = asyncio.create_task(self._close_when_due(), name="ledger-close")
+
+    async def _close_when_due(self) -> None:
+        """Ask the consumer to close what is due every few seconds (LedgerConsumer.close_when_due);
+        a failed attempt is logged and tried again at the next round."""
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=CLOSE_RECHECK_S)
+                return
+            consumer = self.follower.consumer if self.follower is not None else None
+            if isinstance(consumer, LedgerConsumer):
+                try:
+                    await consumer.close_when_due()
+                except Exception:
+                    log.warning("a period close failed; tried again shortly", exc_info=True)
 
     async def stop(self) -> None:
         self._stopping.set()
         if self.follower is not None:
             await self.follower.stop()
+        if self._close_task is not None:
+            await self._close_task
         if self._relay_task is not None:
             await self._relay_task
 

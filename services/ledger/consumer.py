@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from opsuite.market.v1 import market_pb2
 from services.common import telemetry
@@ -51,10 +51,16 @@ class LedgerConsumer:
         store: LedgerStore,
         book_factory: Callable[[], LedgerBook],
         retention: Retention | None = None,
+        readers_date: Callable[[], Awaitable[dt.date | None]] | None = None,
     ) -> None:
         self.store = store
         self._book_factory = book_factory
         self.retention = retention
+        # How far the services that read the ledger have got (common.follower.followers_date): a
+        # close never passes keep_days before it, so recon, checking days behind the ledger at full
+        # speed, is never refused a balance as of a day it still has to check.
+        self._readers_date = readers_date
+        self._closing = asyncio.Lock()
         self._pending: list[JournalDraft] = []
         self._tracer = telemetry.tracer("opsuite.ledger")
         self.journals_posted = 0
@@ -83,9 +89,32 @@ class LedgerConsumer:
             self.book = self._restore()
             raise
         self.journals_posted += len(drafts)
+        await self.close_when_due()
+
+    async def close_when_due(self) -> None:
+        """Close what the retention allows now: after each committed batch, and from the app every
+        few seconds, since a close held for a reader behind the ledger becomes due when that reader
+        moves on, whether or not another batch comes (a finished run sends none)."""
         latest = self.book.current_date
-        if self.retention is not None and self.retention.keep_days and latest is not None:
+        if self.retention is None or not self.retention.keep_days or latest is None:
+            return
+        async with self._closing:  # the batch's close and the app's may be due at once
+            latest = await self._held_latest(latest)
             await asyncio.to_thread(self.close_due, latest)
+
+    async def _held_latest(self, latest: dt.date) -> dt.date:
+        """The latest date a close may count from: the ledger's own, or where its readers stand if
+        they are behind. Asked only when a close would be due, so not at every batch."""
+        if self._readers_date is None or not await asyncio.to_thread(self._close_would_run, latest):
+            return latest
+        readers = await self._readers_date()
+        return latest if readers is None else min(latest, readers)
+
+    def _close_would_run(self, latest: dt.date) -> bool:
+        assert self.retention is not None
+        period = self.store.closed_period()
+        first = self.store.first_date() if period.closed_before is None else None
+        return self.retention.next_close(latest, period.closed_before, first) is not None
 
     def close_due(self, latest: dt.date) -> int:
         """Close the period as far as the retention allows for market's date `latest`, one bounded

@@ -324,3 +324,26 @@ def test_a_tiny_retention_never_strands_a_follower(tmp_path: Path) -> None:
     first_fill = run_opsuite("trace", "FIL-0000001", env=env)
     assert first_fill.returncode == 1
     assert f"among the events market still keeps (from seq {oldest:,}" in " ".join(first_fill.stderr.split())
+
+
+def test_the_ledger_closes_no_period_recon_still_has_to_check(tmp_path: Path) -> None:
+    # The ledger keeps 40 business days and recon runs far behind it at full speed: were the ledger
+    # to close by its own date, recon would be refused the balances of the days it still checks and
+    # wait for ever. It closes only what every declared follower has passed (followers_date).
+    env = suite_env(tmp_path, OPSUITE_LEDGER_KEEP_DAYS="40", OPSUITE_RECON_KEEP_DAYS="40")
+    up = Up.start(
+        "--speed", "max", "--days", "150", "--start", "2007-10-01", env=env, output_path=tmp_path / "out"
+    )
+    try:
+        up.wait_for("done: 150 business days simulated", timeout=300)
+        status = json.loads(run_opsuite("status", "-o", "json", env=env).stdout)
+        dates = {row["service"]: row["simulated_date"] for row in status}
+        assert dates["recon"] == dates["market"], status
+        # It does close, only never ahead of recon: at the latest once recon has caught up, as the
+        # ledger looks at a held close again every few seconds.
+        ledger_log = tmp_path / "logs" / "ledger.log"
+        wait_until(lambda: "closed the ledger's period" in ledger_log.read_text(), timeout=60, what="a close")
+    finally:
+        up.stop()
+    recon_log = (tmp_path / "logs" / "recon.log").read_text()
+    assert "PERIOD_CLOSED" not in recon_log and "closed the period" not in recon_log
