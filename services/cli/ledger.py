@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from services.common.settings import load_settings
 from services.ledger.domain.records import Account, BalanceLine, Journal
 from services.ledger.domain.rules import LedgerBook
-from services.ledger.export.beancount import export_beancount
+from services.ledger.export.beancount import brought_forward_lines, export_beancount
 from services.ledger.settings import LedgerSettings
 from services.ledger.store import LedgerFilter, LedgerStore, open_store
 from services.ledger.store.factory import SQLITE_FILE
@@ -83,12 +83,26 @@ def _read_and_render(store: LedgerStore, requested: Sequence[str], as_of: dt.dat
         raise ExportError(f"unknown mandate {', '.join(map(repr, unknown))}; the ledger has: {known}")
     selected = sorted(set(requested)) if requested else sorted(bases)
 
+    # After a period close the journals before its horizon are gone: the file opens with each
+    # mandate's balances brought forward to it, and the journals kept follow.
+    closed_before = store.closed_period().closed_before
+    if closed_before is not None and as_of is not None and as_of < closed_before:
+        raise ExportError(
+            f"the ledger closed the period before {closed_before.isoformat()} (OPSUITE_LEDGER_KEEP_DAYS): "
+            f"export as of {closed_before.isoformat()} or later"
+        )
     balances: dict[str, Sequence[BalanceLine]] = {}
+    brought_forward: dict[str, Sequence[BalanceLine]] = {}
     journals: list[Journal] = []
     for mandate_id in selected:
         trial = store.trial_balance(mandate_id, as_of)
         balances[mandate_id] = trial.lines
-        journals.extend(_journals(store, mandate_id, as_of, trial.as_of_ledger_seq, len(journals)))
+        kept = list(_journals(store, mandate_id, as_of, trial.as_of_ledger_seq, len(journals), closed_before))
+        journals.extend(kept)
+        if closed_before is not None:
+            on_horizon = [j for j in kept if j.draft.effective_date == closed_before]
+            at_horizon = store.balances(mandate_id, [], closed_before)
+            brought_forward[mandate_id] = brought_forward_lines(at_horizon, on_horizon)
     accounts: list[Account] = []
     for mandate_id in selected:
         accounts.extend(store.accounts(mandate_id, include_closed=True))
@@ -99,6 +113,8 @@ def _read_and_render(store: LedgerStore, requested: Sequence[str], as_of: dt.dat
         as_of=as_of,
         balances=balances,
         lot_methods={m: lot_methods[m] for m in selected if m in lot_methods},
+        brought_forward=brought_forward,
+        closed_before=closed_before,
     )
     horizon = as_of.isoformat() if as_of else "everything posted"
     opened = sum(1 for a in accounts if as_of is None or a.opened_on <= as_of)
@@ -110,10 +126,16 @@ def _read_and_render(store: LedgerStore, requested: Sequence[str], as_of: dt.dat
 
 
 def _journals(
-    store: LedgerStore, mandate_id: str, as_of: dt.date | None, up_to_seq: int, already: int
+    store: LedgerStore,
+    mandate_id: str,
+    as_of: dt.date | None,
+    up_to_seq: int,
+    already: int,
+    closed_before: dt.date | None = None,
 ) -> Iterator[Journal]:
-    """The mandate's journals dated up to as_of, none posted after the trial balance was read."""
-    flt = LedgerFilter(mandate_id=mandate_id, date_to=as_of)
+    """The mandate's journals dated up to as_of (from closed_before, after a close), none posted
+    after the trial balance was read."""
+    flt = LedgerFilter(mandate_id=mandate_id, date_from=closed_before, date_to=as_of)
     after = 0
     count = 0
     while after < up_to_seq:

@@ -42,9 +42,9 @@ ledger's money balance exactly:
   on or before the horizon is closed on the assertion date at the earliest (Beancount sorts a close
   after that day's assertions and refuses assertions on closed accounts), with
   the ledger's date as closed_on metadata.
-- The whole ledger from its start: a ledger that closed a period (OPSUITE_LEDGER_KEEP_DAYS) no
-  longer has its start, and the store refuses the reads an export makes (PeriodClosed, naming the
-  horizon) rather than let a file without the closed journals assert balances that include them.
+- The whole ledger from its start, or, once a period is closed (OPSUITE_LEDGER_KEEP_DAYS), from
+  each mandate's balances brought forward to the day before the horizon (brought_forward_lines),
+  so the journals kept add up to the same balance assertions.
 - Deterministic: the same records give the same bytes. Amounts are exact
   Decimal text, never rounded; money that is exact at its currency's minor
   unit is written at that unit ("100.00", not "100.000000").
@@ -163,6 +163,8 @@ def export_beancount(
     as_of: dt.date | None,
     balances: Mapping[str, Sequence[BalanceLine]],
     lot_methods: Mapping[str, str] | None = None,
+    brought_forward: Mapping[str, Sequence[BalanceLine]] | None = None,
+    closed_before: dt.date | None = None,
 ) -> str:
     """The Beancount text of the selected mandates' ledger as of a date.
 
@@ -170,10 +172,19 @@ def export_beancount(
     as_of: journals with a later effective date are left out (None: every journal given).
     balances: mandate -> its trial balance lines as of as_of; they become the balance assertions.
     lot_methods: mandate -> FIFO or AVERAGE, written as the Securities accounts' booking method.
+    brought_forward, closed_before: after a period close (OPSUITE_LEDGER_KEEP_DAYS) the journals
+        before closed_before are deleted; each mandate's balances just before it (brought_forward_lines)
+        open the file as one transaction dated the day before, so the journals kept and the balance
+        assertions add up as they did before the close.
     Raises ValueError when the records do not fit together (a journal or balance line naming an account
     that is not in `accounts`, a currency Beancount cannot spell, two accounts meeting after renaming).
     """
     selected = sorted(mandates)
+    opening_day = closed_before - dt.timedelta(days=1) if closed_before is not None else None
+    opening = {
+        m: [line for line in (brought_forward or {}).get(m, ()) if line.balance or line.quantity]
+        for m in selected
+    }
     chosen = sorted(
         (
             j
@@ -196,6 +207,16 @@ def export_beancount(
             # An account the ledger's record opens after as_of but a journal uses before it still opens.
             charts.setdefault(key, everything[key])
             first_use.setdefault(key, journal.draft.effective_date)
+    if opening_day is not None:
+        for mandate_id, opening_lines in opening.items():
+            for line in opening_lines:
+                key = (mandate_id, line.account)
+                if key not in everything:
+                    raise ValueError(
+                        f"brought-forward line {line.account} of {mandate_id} is not in the chart given"
+                    )
+                charts.setdefault(key, everything[key])
+                first_use[key] = min(first_use.get(key, opening_day), opening_day)
     exported = _exported_accounts(charts, first_use)
 
     assert_on: dt.date | None
@@ -207,6 +228,9 @@ def export_beancount(
 
     lines = _header(selected, mandates, as_of)
     lines.extend(_opens(exported, lot_methods or {}))
+    if opening_day is not None and closed_before is not None:
+        for mandate_id in selected:
+            lines.extend(_brought_forward(mandate_id, opening[mandate_id], exported, closed_before, mandates))
     for journal in chosen:
         lines.extend(_transaction(journal, exported, mandates[journal.mandate_id]))
     if assert_on is not None:
@@ -274,6 +298,69 @@ def _opens(exported: Mapping[tuple[str, str], _Exported], lot_methods: Mapping[s
             lines.append(f"  opened_on: {string(account.opened_on.isoformat())}")
     lines.append("")
     return lines
+
+
+def brought_forward_lines(
+    at_horizon: Sequence[BalanceLine], on_horizon: Iterable[Journal]
+) -> list[BalanceLine]:
+    """Each account's balance just before the horizon: its balance as of the horizon (inclusive, what
+    the store keeps exact) less the postings of the kept journals dated on it."""
+    totals: dict[tuple[str, str], list[Decimal]] = {}
+    instruments: dict[tuple[str, str], str] = {}
+    for line in at_horizon:
+        key = (line.account, line.currency)
+        totals[key] = [line.balance, line.base_debit_total - line.base_credit_total, line.quantity or ZERO]
+        instruments[key] = line.instrument_id
+    held = {(line.account, line.currency) for line in at_horizon if line.quantity is not None}
+    for journal in on_horizon:
+        for posting in journal.postings:
+            key = (posting.account, posting.currency)
+            total = totals.setdefault(key, [ZERO, ZERO, ZERO])
+            total[0] -= posting.amount
+            total[1] -= posting.base_amount if posting.base_amount is not None else posting.amount
+            if posting.quantity is not None:
+                total[2] -= posting.quantity
+                held.add(key)
+    return [
+        BalanceLine(
+            account=account,
+            currency=currency,
+            debit_total=max(amount, ZERO),
+            credit_total=max(-amount, ZERO),
+            base_debit_total=max(base, ZERO),
+            base_credit_total=max(-base, ZERO),
+            quantity=units if (account, currency) in held else None,
+            instrument_id=instruments.get((account, currency), ""),
+        )
+        for (account, currency), (amount, base, units) in sorted(totals.items())
+    ]
+
+
+def _brought_forward(
+    mandate_id: str,
+    lines: Sequence[BalanceLine],
+    exported: Mapping[tuple[str, str], _Exported],
+    closed_before: dt.date,
+    mandates: Mapping[str, str],
+) -> list[str]:
+    if not lines:
+        return []
+    base = mandates[mandate_id]
+    day = closed_before - dt.timedelta(days=1)
+    out = [
+        f"{day.isoformat()} * {string(mandate_id)} {string('brought forward: the ledger closed the period before ' + closed_before.isoformat())}",
+        f"  closed_before: {string(closed_before.isoformat())}",
+    ]
+    for line in lines:
+        ccy = _currency(line.currency, f"brought-forward line {line.account} of {mandate_id}")
+        out.append(f"  {exported[(mandate_id, line.account)].name}  {money(line.balance, ccy)} {ccy}")
+        if line.quantity is not None:
+            out.append(f"    quantity: {string(quantity(line.quantity))}")
+        base_balance = line.base_debit_total - line.base_credit_total
+        if ccy != base or base_balance != line.balance:
+            out.append(f"    base_amount: {string(money(base_balance, base) + ' ' + base)}")
+    out.append("")
+    return out
 
 
 def _transaction(journal: Journal, exported: Mapping[tuple[str, str], _Exported], base: str) -> list[str]:

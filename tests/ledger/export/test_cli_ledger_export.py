@@ -101,30 +101,38 @@ def test_export_from_postgresql(
     assert len(load(out)) > 0
 
 
-def test_a_ledger_that_closed_a_period_is_refused_naming_the_horizon(
+def test_a_ledger_that_closed_a_period_exports_its_balances_brought_forward(
     hand_store: HandStore,
     settings_env: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     tmp_path: pathlib.Path,
 ) -> None:
-    """The export is the ledger from its start; after a period close (OPSUITE_LEDGER_KEEP_DAYS) its
-    start is gone, so it is refused with the horizon rather than written without the closed journals
-    (whose balance assertions would then be wrong)."""
+    """After a period close (OPSUITE_LEDGER_KEEP_DAYS) the journals before its horizon are gone: the
+    file opens with each mandate's balances brought forward to the day before it, then the journals
+    kept. Beancount checks that they add up to the very balance assertions of the file exported
+    before the close; an as-of inside the closed period is refused naming the horizon."""
     store, data_dir = hand_store
-    assert store.close_period(dt.date(2020, 1, 6), keep_days=1) is not None
     settings_env.setenv("OPSUITE_DATA_DIR", str(data_dir))
-    out = tmp_path / "never.beancount"
-    closed = (
-        "opsuite ledger export: cannot export: the ledger closed the period before 2020-01-06"
-        " (OPSUITE_LEDGER_KEEP_DAYS keeps 1 business days); "
+    before = tmp_path / "before.beancount"
+    assert main([*EXPORT, "--out", str(before)]) == 0
+    assert store.close_period(dt.date(2020, 1, 6), keep_days=1) is not None
+    after = tmp_path / "after.beancount"
+    assert main([*EXPORT, "--out", str(after)]) == 0
+    assert_bean_check_passes(after)
+
+    def assertions(path: pathlib.Path) -> list[str]:
+        return [line for line in path.read_text().splitlines() if " balance " in line]
+
+    assert assertions(after) == assertions(before) != []
+    text = after.read_text()
+    assert "brought forward: the ledger closed the period before 2020-01-06" in text
+    dated = [line[:10] for line in text.splitlines() if line[:4] == "2020" and " * " in line]
+    assert dated and min(dated) == "2020-01-05"  # the brought-forward day; no journal before the horizon
+    capsys.readouterr()
+
+    assert main([*EXPORT, "--as-of", "2020-01-03", "--out", str(tmp_path / "never.beancount")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "opsuite ledger export: the ledger closed the period before 2020-01-06 (OPSUITE_LEDGER_KEEP_DAYS):"
+        " export as of 2020-01-06 or later"
     )
-    assert main([*EXPORT, "--out", str(out)]) == 1
-    assert capsys.readouterr().err.strip() == closed + (
-        "the journals before it are deleted (balances from it on stay exact), so no listing can start at"
-        " the ledger's start: 2020-01-06 is the first date kept"
-    )
-    assert main([*EXPORT, "--as-of", "2020-01-03", "--out", str(out)]) == 1
-    assert capsys.readouterr().err.strip() == closed + (
-        "balances as of 2020-01-03 are no longer kept: ask as of 2020-01-06 or later"
-    )
-    assert not out.exists()
+    assert not (tmp_path / "never.beancount").exists()
