@@ -98,3 +98,25 @@ def start_service(
     service = ServiceProcess(name, process, data_dir / f"{name}.test.log")
     threading.Thread(target=service._pump, daemon=True).start()
     return service
+
+
+def finished_market(data_dir: Path, env: Mapping[str, str], *, timeout: float = 300) -> ServiceProcess:
+    """A market started with `env` and run to the end of its days (its clock no longer running);
+    the caller stops it."""
+    from opsuite.market.v1 import market_pb2, market_pb2_grpc
+    from tests.support.waiting import wait_until
+
+    market = start_service("market", data_dir, env)
+    try:
+        market.wait_serving()
+        with grpc.insecure_channel(market.address) as channel:
+            clock = market_pb2_grpc.MarketServiceStub(channel)
+            wait_until(
+                lambda: not clock.GetClock(market_pb2.GetClockRequest()).running,
+                timeout=timeout,
+                what="market to simulate its days",
+            )
+    except BaseException:
+        market.stop()
+        raise
+    return market

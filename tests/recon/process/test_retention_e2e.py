@@ -21,13 +21,11 @@ import grpc
 import pytest
 
 from opsuite.common.v1 import common_pb2
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.recon.domain.retention import PRUNE_EVERY_BUSINESS_DAYS
 from services.recon.store import SQLITE_FILE, open_store
 from tests.recon.process.unexplained import book_unexplained_fee, business_days
-from tests.support.processes import ServiceProcess, start_service
-from tests.support.waiting import wait_until
+from tests.support.processes import ServiceProcess, finished_market, start_service
 
 SEED, START, DAYS = "7", dt.date(2019, 1, 2), 60
 KEEP_DAYS = 10
@@ -88,14 +86,8 @@ def recons(tmp_path: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
     }
     processes: list[ServiceProcess] = []
     try:
-        market = start_service("market", tmp_path / "market", env)
+        market = finished_market(tmp_path / "market", env)
         processes.append(market)
-        market.wait_serving()
-        with grpc.insecure_channel(market.address) as channel:
-            clock = market_pb2_grpc.MarketServiceStub(channel)
-            wait_until(
-                lambda: not clock.GetClock(market_pb2.GetClockRequest()).running, timeout=300, what="the days"
-            )
         followed = {**env, "OPSUITE_MARKET_ADDR": market.address}
         ledger = start_service("ledger", tmp_path / "ledger", followed)
         processes.append(ledger)

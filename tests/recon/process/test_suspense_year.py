@@ -21,14 +21,12 @@ import grpc
 import pytest
 
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
-from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.scoring.recon_observe import book_planted_cash, observe_services, planted_cash, read_breaks
 from services.scoring.recon_truth import Observed, check_invariants
 from tests.recon.process.unexplained import business_days
-from tests.support.processes import ServiceProcess, start_service
+from tests.support.processes import ServiceProcess, finished_market, start_service
 from tests.support.suites import scaled
-from tests.support.waiting import wait_until
 
 SEED, START = 7, dt.date(2019, 1, 2)
 DAYS = scaled(250, 60)
@@ -47,14 +45,8 @@ def test_a_simulated_year_keeps_the_suspense_invariants_on_both_ledger_backends(
     }
     processes: list[ServiceProcess] = []
     try:
-        market = start_service("market", tmp_path / "market", env)
+        market = finished_market(tmp_path / "market", env)
         processes.append(market)
-        market.wait_serving()
-        with grpc.insecure_channel(market.address) as mc:
-            clock = market_pb2_grpc.MarketServiceStub(mc)
-            wait_until(
-                lambda: not clock.GetClock(market_pb2.GetClockRequest()).running, timeout=300, what="the year"
-            )
         days = business_days(START, DAYS)
         followed = {**env, "OPSUITE_MARKET_ADDR": market.address}
         ledgers = {
