@@ -227,6 +227,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--as-of", type=_date, help="journals dated up to this day (default: everything posted)"
     )
     export.add_argument("--out", help="output file (default: standard output)")
+
+    perf = _command(
+        commands,
+        "perf",
+        "the performance calculators on your own files (no server needed)",
+        "opsuite perf returns --input fund.csv",
+    )
+    perf_commands = perf.add_subparsers(dest="perf_command", required=True, metavar="<command>")
+    returns = _command(
+        perf_commands,
+        "returns",
+        "time-weighted, Modified Dietz and money-weighted returns of a CSV of values and flows",
+        "opsuite perf returns --input fund.csv",
+        "opsuite perf returns --input fund.csv --json",
+    )
+    returns.add_argument(
+        "--input",
+        required=True,
+        help="a CSV with the header date,kind,amount: kind 'value' (market value that date, before its "
+        "flows) or 'flow' (external flow, positive in)",
+    )
+    returns.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     return parser
 
 
@@ -249,6 +271,7 @@ HANDLERS = {
     "recon": ("services.cli.recon.summary", "recon_command"),
     "trace": ("services.cli.trace.command", "trace"),
     "ledger": ("services.cli.ledger", "export"),
+    "perf": ("services.cli.perf", "perf"),
 }
 
 

@@ -10,6 +10,7 @@ The two `opsuite up` examples start their own suites, serve, and are stopped wit
 from __future__ import annotations
 
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,7 +51,18 @@ def _a_break_id(suite: RunningSuite) -> str:
 
 def test_the_readme_shows_every_command() -> None:
     shown = {_args(line)[1] for line in readme_examples()}
-    assert shown == {"up", "status", "view", "recon", "breaks", "break", "trace", "simulate", "ledger"}
+    assert shown == {
+        "up",
+        "status",
+        "view",
+        "recon",
+        "breaks",
+        "break",
+        "trace",
+        "simulate",
+        "ledger",
+        "perf",
+    }
 
 
 @pytest.mark.parametrize(
@@ -58,6 +70,7 @@ def test_the_readme_shows_every_command() -> None:
 )
 def test_each_readme_example_runs(line: str, finished_suite: RunningSuite, tmp_path: Path) -> None:
     args = [word.replace("BRK-...", _a_break_id(finished_suite)) for word in _args(line)]
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")  # the example files, as in a checkout
     result = subprocess.run(
         args, cwd=tmp_path, env={**clean_environment(), **finished_suite.env}, capture_output=True, text=True,
         timeout=300,

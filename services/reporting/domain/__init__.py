@@ -1,0 +1,1 @@
+"""Pure performance maths: no gRPC, contract, telemetry or storage import."""
