@@ -233,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         "perf",
         "the performance calculators on your own files (no server needed)",
         "opsuite perf returns --input fund.csv",
+        "opsuite perf attribution --input segments.csv --json",
     )
     perf_commands = perf.add_subparsers(dest="perf_command", required=True, metavar="<command>")
     returns = _command(
@@ -249,6 +250,38 @@ def build_parser() -> argparse.ArgumentParser:
         "flows) or 'flow' (external flow, positive in)",
     )
     returns.add_argument("--json", action="store_true", help="one JSON object instead of the table")
+    attribution = _command(
+        perf_commands,
+        "attribution",
+        "Brinson attribution per segment and period, linked over the periods",
+        "opsuite perf attribution --input segments.csv",
+        "opsuite perf attribution --input segments.csv --method bhb --linking grap --json",
+    )
+    attribution.add_argument(
+        "--input",
+        required=True,
+        help="a CSV with the header period,segment,portfolio_weight,portfolio_return,benchmark_weight,"
+        "benchmark_return (fractions; one row per period and segment, periods in file order)",
+    )
+    attribution.add_argument(
+        "--method",
+        choices=("bf", "bhb"),
+        default="bf",
+        help="Brinson-Fachler (default) or Brinson-Hood-Beebower",
+    )
+    attribution.add_argument(
+        "--linking",
+        choices=("carino", "menchero", "grap"),
+        default="carino",
+        help="how periods are linked (default carino)",
+    )
+    attribution.add_argument(
+        "--interaction",
+        choices=("separate", "in-selection"),
+        default="separate",
+        help="keep the interaction effect apart (default) or fold it into selection",
+    )
+    attribution.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     return parser
 
 

@@ -18,6 +18,14 @@ from rich.table import Table
 from services.cli.output import print_tables
 
 RETURNS_COLUMNS = ("date", "kind", "amount")
+ATTRIBUTION_COLUMNS = (
+    "period",
+    "segment",
+    "portfolio_weight",
+    "portfolio_return",
+    "benchmark_weight",
+    "benchmark_return",
+)
 
 
 class BadFile(ValueError):
@@ -28,6 +36,8 @@ def perf(args: argparse.Namespace) -> int:
     try:
         if args.perf_command == "returns":
             return _returns(args)
+        if args.perf_command == "attribution":
+            return _attribution(args)
     except BadFile as error:
         print(f"opsuite perf {args.perf_command}: {error}", file=sys.stderr)
         return 2
@@ -71,13 +81,13 @@ def _date(path: Path, line: int, text: str) -> dt.date:
         raise BadFile(f"{path} line {line}: date {text!r} is not a date like 2024-03-31") from None
 
 
-def _amount(path: Path, line: int, text: str) -> Decimal:
+def _amount(path: Path, line: int, text: str, column: str = "amount") -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite():
-        raise BadFile(f"{path} line {line}: amount {text!r} is not a number")
+        raise BadFile(f"{path} line {line}: {column} {text!r} is not a number")
     return value
 
 
@@ -135,3 +145,75 @@ def _returns(args: argparse.Namespace) -> int:
 
 def _percent(value: float) -> str:
     return f"{value * 100:.4f} %"
+
+
+def _attribution(args: argparse.Namespace) -> int:
+    from services.reporting.domain.attribution import (
+        AttributionError,
+        Interaction,
+        Linking,
+        Method,
+        PeriodAttribution,
+        Segment,
+        as_json,
+        attribute_period,
+        link,
+    )
+
+    path = Path(args.input)
+    periods: dict[str, list[Segment]] = {}  # in file order
+    first_line: dict[str, int] = {}
+    for line, row in _rows(path, ATTRIBUTION_COLUMNS):
+        period = row["period"]
+        if not period or not row["segment"]:
+            raise BadFile(f"{path} line {line}: the period and the segment must be named")
+        figures = [_amount(path, line, row[column], column) for column in ATTRIBUTION_COLUMNS[2:]]
+        periods.setdefault(period, []).append(Segment(row["segment"], *figures))
+        first_line.setdefault(period, line)
+    if not periods:
+        raise BadFile(f"{path}: no rows after the header")
+    attributed: list[PeriodAttribution] = []
+    for period, segments in periods.items():
+        try:
+            attributed.append(
+                attribute_period(period, segments, Method(args.method), Interaction(args.interaction))
+            )
+        except AttributionError as error:
+            raise BadFile(f"{path} (period starting line {first_line[period]}): {error}") from None
+    try:
+        linked = link(attributed, Linking(args.linking))
+    except AttributionError as error:
+        raise BadFile(f"{path}: {error}") from None
+    if args.json:
+        json.dump(as_json(attributed, linked), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    title = (
+        f"attribution of {path.name}: {len(attributed)} period(s), "
+        f"{Method(args.method).name.replace('_', '-').title()}, linked by {args.linking}"
+    )
+    table = Table(title=title, caption="basis points; effects add up to the active return")
+    for heading in ("segment", "allocation", "selection", "interaction", "total"):
+        table.add_column(heading, justify="left" if heading == "segment" else "right")
+    for effects in linked.segments:
+        table.add_row(
+            effects.segment,
+            *(_bp(v) for v in (effects.allocation, effects.selection, effects.interaction, effects.total)),
+        )
+    table.add_row(
+        "active return",
+        *(
+            _bp(sum((getattr(e, part) for e in linked.segments), Decimal(0)))
+            for part in ("allocation", "selection", "interaction")
+        ),
+        _bp(linked.active_return),
+    )
+    print_tables(table)
+    print(
+        f"portfolio {_percent(float(linked.portfolio_return))}, benchmark {_percent(float(linked.benchmark_return))}"
+    )
+    return 0
+
+
+def _bp(value: Decimal) -> str:
+    return f"{float(value) * 10_000:.1f}"
