@@ -76,8 +76,9 @@ class Effects:
 
 
 @dataclass(frozen=True, slots=True)
-class PeriodAttribution:
-    period: str
+class Linked:
+    """The effects of a span (a period, or periods linked) and the two returns they explain."""
+
     portfolio_return: Decimal
     benchmark_return: Decimal
     segments: tuple[Effects, ...]
@@ -88,14 +89,8 @@ class PeriodAttribution:
 
 
 @dataclass(frozen=True, slots=True)
-class Linked:
-    portfolio_return: Decimal
-    benchmark_return: Decimal
-    segments: tuple[Effects, ...]
-
-    @property
-    def active_return(self) -> Decimal:
-        return self.portfolio_return - self.benchmark_return
+class PeriodAttribution(Linked):
+    period: str = ""
 
 
 def attribute_period(
@@ -128,7 +123,7 @@ def attribute_period(
         else:
             selection, joint = s.portfolio_weight * (s.portfolio_return - s.benchmark_return), ZERO
         effects.append(Effects(s.name, active_weight * relative, selection, joint))
-    return PeriodAttribution(period, portfolio, benchmark, tuple(effects))
+    return PeriodAttribution(portfolio, benchmark, tuple(effects), period=period)
 
 
 def link(periods: Sequence[PeriodAttribution], linking: Linking = Linking.CARINO) -> Linked:
