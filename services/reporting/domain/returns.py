@@ -81,12 +81,12 @@ def time_weighted(valuations: Sequence[Valuation], flows: Sequence[Flow]) -> Dec
         inside = [f for f in flows if start.date < f.date < end.date]
         begin = Valuation(start.date, start.value + on_start)
         if inside:
-            sub = modified_dietz(begin, end, inside)
+            growth *= 1 + modified_dietz(begin, end, inside)
         else:
             if begin.value == 0:
                 raise ReturnsError(f"the value after the flows of {start.date} is zero: no return from it")
-            sub = end.value / begin.value - 1
-        growth *= 1 + sub
+            # The ratio itself, not 1 + (ratio - 1): a fall to a small fraction keeps its digits.
+            growth *= end.value / begin.value
     return growth - 1
 
 

@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.reporting.domain.returns import (
     Flow,
@@ -113,3 +115,18 @@ def test_records_that_make_no_period_are_refused_in_words(
 ) -> None:
     with pytest.raises(ReturnsError, match=message):
         period_returns(valuations, flows)
+
+
+_values = st.decimals(min_value=D("0.01"), max_value=D("1000000"), places=2)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(_values, min_size=2, max_size=8), st.integers(min_value=1, max_value=40))
+def test_with_no_flows_time_weighted_equals_modified_dietz(values: list[Decimal], spacing: int) -> None:
+    # Without flows both are the end value over the start value less one, however the valuations
+    # in between move: the sub-period ratios telescope (to Decimal's 28 significant digits).
+    valuations = [
+        Valuation(dt.date(2024, 1, 1) + dt.timedelta(days=spacing * i), v) for i, v in enumerate(values)
+    ]
+    dietz = modified_dietz(valuations[0], valuations[-1], [])
+    assert abs(time_weighted(valuations, []) - dietz) <= D("1e-24") * max(D(1), abs(dietz))
