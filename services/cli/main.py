@@ -243,13 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
         "opsuite perf returns --input fund.csv",
         "opsuite perf returns --input fund.csv --json",
     )
-    returns.add_argument(
-        "--input",
-        required=True,
-        help="a CSV with the header date,kind,amount: kind 'value' (market value that date, before its "
+    _add_perf_io(
+        returns,
+        "a CSV with the header date,kind,amount: kind 'value' (market value that date, before its "
         "flows) or 'flow' (external flow, positive in)",
     )
-    returns.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     attribution = _command(
         perf_commands,
         "attribution",
@@ -257,10 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
         "opsuite perf attribution --input segments.csv",
         "opsuite perf attribution --input segments.csv --method bhb --linking grap --json",
     )
-    attribution.add_argument(
-        "--input",
-        required=True,
-        help="a CSV with the header period,segment,portfolio_weight,portfolio_return,benchmark_weight,"
+    _add_perf_io(
+        attribution,
+        "a CSV with the header period,segment,portfolio_weight,portfolio_return,benchmark_weight,"
         "benchmark_return (fractions; one row per period and segment, periods in file order)",
     )
     attribution.add_argument(
@@ -281,8 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="separate",
         help="keep the interaction effect apart (default) or fold it into selection",
     )
-    attribution.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     return parser
+
+
+def _add_perf_io(parser: argparse.ArgumentParser, input_help: str) -> None:
+    """The input file and output switch every `opsuite perf` command takes."""
+    parser.add_argument("--input", required=True, help=input_help)
+    parser.add_argument("--json", action="store_true", help="one JSON object instead of the table")
 
 
 def _version() -> str:

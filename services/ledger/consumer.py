@@ -111,10 +111,14 @@ class LedgerConsumer:
         return latest if readers is None else min(latest, readers)
 
     def _close_would_run(self, latest: dt.date) -> bool:
+        return self._next_horizon(latest) is not None
+
+    def _next_horizon(self, latest: dt.date) -> dt.date | None:
+        """The horizon the next close would close before, from the store's recorded one; None: none due."""
         assert self.retention is not None
         period = self.store.closed_period()
         first = self.store.first_date() if period.closed_before is None else None
-        return self.retention.next_close(latest, period.closed_before, first) is not None
+        return self.retention.next_close(latest, period.closed_before, first)
 
     def close_due(self, latest: dt.date) -> int:
         """Close the period as far as the retention allows for market's date `latest`, one bounded
@@ -122,9 +126,7 @@ class LedgerConsumer:
         assert self.retention is not None
         closes = 0
         while True:
-            period = self.store.closed_period()
-            first = self.store.first_date() if period.closed_before is None else None
-            horizon = self.retention.next_close(latest, period.closed_before, first)
+            horizon = self._next_horizon(latest)
             if horizon is None:
                 return closes
             with self._tracer.start_as_current_span(
