@@ -361,6 +361,8 @@ class PeriodPerformance(_message.Message):
     TRACKING_ERROR_FIELD_NUMBER: _builtins.int
     PNL_FIELD_NUMBER: _builtins.int
     NET_FLOWS_FIELD_NUMBER: _builtins.int
+    ANNUALISED_RETURN_FIELD_NUMBER: _builtins.int
+    HAS_RETURN_FIELD_NUMBER: _builtins.int
     period: Global___Period.ValueType
     portfolio_return: _builtins.float
     benchmark_return: _builtins.float
@@ -370,6 +372,10 @@ class PeriodPerformance(_message.Message):
     """Annualised volatility of daily returns over the period."""
     tracking_error: _builtins.float
     """Annualised standard deviation of daily active returns."""
+    annualised_return: _builtins.float
+    """Geometric annual rate over periods longer than a year; 0 otherwise."""
+    has_return: _builtins.bool
+    """False when the period has no return (it starts at the report's date)."""
     @_builtins.property
     def start(self) -> _common_pb2.Date: ...
     @_builtins.property
@@ -393,10 +399,12 @@ class PeriodPerformance(_message.Message):
         tracking_error: _builtins.float = ...,
         pnl: _common_pb2.Money | None = ...,
         net_flows: _common_pb2.Money | None = ...,
+        annualised_return: _builtins.float = ...,
+        has_return: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "net_flows", b"net_flows", "pnl", b"pnl", "start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_return", b"active_return", "benchmark_return", b"benchmark_return", "end", b"end", "net_flows", b"net_flows", "period", b"period", "pnl", b"pnl", "portfolio_return", b"portfolio_return", "start", b"start", "tracking_error", b"tracking_error", "volatility", b"volatility"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_return", b"active_return", "annualised_return", b"annualised_return", "benchmark_return", b"benchmark_return", "end", b"end", "has_return", b"has_return", "net_flows", b"net_flows", "period", b"period", "pnl", b"pnl", "portfolio_return", b"portfolio_return", "start", b"start", "tracking_error", b"tracking_error", "volatility", b"volatility"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -550,6 +558,7 @@ class Report(_message.Message):
     ATTRIBUTION_FIELD_NUMBER: _builtins.int
     QUARANTINED_PRICES_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
+    LEDGER_FIELD_NUMBER: _builtins.int
     mandate_id: _builtins.str
     name: _builtins.str
     base_currency: _builtins.str
@@ -576,6 +585,10 @@ class Report(_message.Message):
     def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Human-readable caveats ("2 prices replaced by last good price")."""
 
+    @_builtins.property
+    def ledger(self) -> Global___LedgerComparison:
+        """The same NAV from the ledger, side by side with this one."""
+
     def __init__(
         self,
         *,
@@ -592,14 +605,60 @@ class Report(_message.Message):
         attribution: _abc.Iterable[Global___Attribution] | None = ...,
         quarantined_prices: _abc.Iterable[Global___QuarantinedPrice] | None = ...,
         warnings: _abc.Iterable[_builtins.str] | None = ...,
+        ledger: Global___LedgerComparison | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "nav", b"nav"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "ledger", b"ledger", "nav", b"nav"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "as_of_seq", b"as_of_seq", "attribution", b"attribution", "base_currency", b"base_currency", "benchmark", b"benchmark", "cash", b"cash", "holdings", b"holdings", "mandate_id", b"mandate_id", "name", b"name", "nav", b"nav", "performance", b"performance", "quarantined_prices", b"quarantined_prices", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "as_of_seq", b"as_of_seq", "attribution", b"attribution", "base_currency", b"base_currency", "benchmark", b"benchmark", "cash", b"cash", "holdings", b"holdings", "ledger", b"ledger", "mandate_id", b"mandate_id", "name", b"name", "nav", b"nav", "performance", b"performance", "quarantined_prices", b"quarantined_prices", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Report: _TypeAlias = Report  # noqa: Y015
+
+@_typing.final
+class LedgerComparison(_message.Message):
+    """The mandate's NAV as the ledger books it (equity at market: every Assets and Liabilities
+    balance, in the base currency, as of the report's date) beside reporting's own, computed
+    from market's stream without reading the ledger. With no faults the two are equal to the cent.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    LEDGER_NAV_FIELD_NUMBER: _builtins.int
+    DIFFERENCE_FIELD_NUMBER: _builtins.int
+    LEDGER_MARKET_SEQ_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    status: _builtins.str
+    """AGREES, DIFFERS, LEDGER_BEHIND (the ledger has not booked this day end yet) or
+    LEDGER_UNAVAILABLE (no ledger configured, or it did not answer).
+    """
+    ledger_market_seq: _builtins.int
+    """The last market seq the ledger's balances include."""
+    detail: _builtins.str
+    """Why the status is what it is, in a sentence."""
+    @_builtins.property
+    def ledger_nav(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def difference(self) -> _common_pb2.Money:
+        """Reporting's NAV minus the ledger's."""
+
+    def __init__(
+        self,
+        *,
+        status: _builtins.str = ...,
+        ledger_nav: _common_pb2.Money | None = ...,
+        difference: _common_pb2.Money | None = ...,
+        ledger_market_seq: _builtins.int = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["difference", b"difference", "ledger_nav", b"ledger_nav"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "difference", b"difference", "ledger_market_seq", b"ledger_market_seq", "ledger_nav", b"ledger_nav", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LedgerComparison: _TypeAlias = LedgerComparison  # noqa: Y015
 
 @_typing.final
 class GetNavHistoryRequest(_message.Message):

@@ -1,0 +1,83 @@
+"""Wiring: settings in, a servable reporting Service out.
+
+On start reporting asks market for its mandates and instruments and follows the stream
+(services/common/follower.py) from the stored cursor, valuing every mandate at each day end. It
+reports SERVING once caught up with market's head. Reports ask the ledger for its equity at market
+on demand (ledger_view.py); the channel is created in on_start, after telemetry has instrumented gRPC.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import grpc.aio
+
+from opsuite.ledger.v1 import ledger_pb2_grpc
+from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
+from services.common.serve import HealthControl, Service
+from services.common.service_status import Progress
+from services.reporting.consumer import VALUED_KINDS, ReportingConsumer
+from services.reporting.ledger_view import LedgerView, no_ledger
+from services.reporting.server import ReportingContext, ReportingServicer, register
+from services.reporting.settings import ReportingSettings
+from services.reporting.store import open_store
+
+log = logging.getLogger(__name__)
+
+
+class ReportingRuntime:
+    """reporting's store, and the follower that values market's stream into it."""
+
+    def __init__(self, settings: ReportingSettings) -> None:
+        self.settings = settings
+        self.store = open_store(settings.service_dir("reporting"))
+        self.context = ReportingContext(mandates={}, instruments={}, ledger_view=no_ledger)
+        self.follower: Follower | None = None
+        self._channel: grpc.aio.Channel | None = None
+
+    def progress(self) -> Progress:
+        return self.follower.progress() if self.follower is not None else Progress()
+
+    async def start(self, health: HealthControl) -> None:
+        market_addr = self.settings.addr("market")
+        reference = await fetch_reference(market_addr)
+        if self.settings.reporting_use_ledger:
+            self._channel = grpc.aio.insecure_channel(self.settings.addr("ledger"), options=CHANNEL_OPTIONS)
+            self.context.ledger_view = LedgerView(ledger_pb2_grpc.LedgerServiceStub(self._channel))
+        self.context.instruments.update({i.instrument_id: i for i in reference.instruments})
+        self.context.mandates.update({m.mandate_id: m for m in reference.mandates})
+        self.follower = Follower(
+            service="reporting",
+            market_addr=market_addr,
+            make_consumer=lambda: ReportingConsumer(self.store, reference.mandates, reference.instruments),
+            kinds=VALUED_KINDS,
+        )
+        self.follower.start(health, reference.clock.head_seq)
+
+    async def stop(self) -> None:
+        if self.follower is not None:
+            await self.follower.stop()
+        if self._channel is not None:
+            await self._channel.close()
+
+
+def build_service(settings: ReportingSettings) -> Service:
+    runtime = ReportingRuntime(settings)
+    servicer = ReportingServicer(runtime.store, runtime.context)
+
+    async def on_stop() -> None:
+        runtime.store.close()
+
+    return Service(
+        name="reporting",
+        register=lambda server: register(server, servicer),
+        on_start=runtime.start,
+        on_draining=runtime.stop,
+        on_stop=on_stop,
+        ready_on_start=False,
+        progress=runtime.progress,
+        # Until market's mandates are fetched reporting cannot tell a known mandate from an unknown one.
+        unavailable=lambda: (
+            "" if runtime.context.mandates else "reporting is fetching the mandates from market"
+        ),
+    )

@@ -1,0 +1,134 @@
+"""reporting's records to the contract's messages (opsuite.reporting.v1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from opsuite.common.v1 import common_pb2
+from opsuite.reporting.v1 import reporting_pb2
+from services.common.convert import date_to_proto, decimal_to_proto, money_to_proto
+from services.common.market_events import Instrument, Mandate
+from services.reporting.domain.comparison import Comparison
+from services.reporting.domain.periods import Period, PeriodFigures
+from services.reporting.store import NavDay, NavPoint
+
+PERIODS: Mapping[Period, int] = {
+    Period.DAY: reporting_pb2.PERIOD_DAY,
+    Period.MONTH_TO_DATE: reporting_pb2.PERIOD_MONTH_TO_DATE,
+    Period.QUARTER_TO_DATE: reporting_pb2.PERIOD_QUARTER_TO_DATE,
+    Period.YEAR_TO_DATE: reporting_pb2.PERIOD_YEAR_TO_DATE,
+    Period.ONE_YEAR: reporting_pb2.PERIOD_ONE_YEAR,
+    Period.SINCE_INCEPTION: reporting_pb2.PERIOD_SINCE_INCEPTION,
+}
+
+
+def asset_class(instrument: Instrument) -> int:
+    return int(common_pb2.AssetClass.Value(f"ASSET_CLASS_{instrument.asset_class}"))
+
+
+def nav(day: NavDay) -> reporting_pb2.Nav:
+    v, ccy = day.valuation, day.valuation.base_currency
+    return reporting_pb2.Nav(
+        nav=money_to_proto(v.nav, ccy),
+        securities_value=money_to_proto(v.breakdown.securities_value, ccy),
+        cash_value=money_to_proto(v.breakdown.cash_value, ccy),
+        accrued_income=money_to_proto(v.breakdown.accrued_income, ccy),
+        liabilities=money_to_proto(v.breakdown.liabilities, ccy),
+        units_outstanding=decimal_to_proto(day.dealt.units),
+        nav_per_unit=money_to_proto(day.dealt.nav_per_unit, ccy),
+    )
+
+
+def holdings(day: NavDay, instruments: Mapping[str, Instrument]) -> list[reporting_pb2.Holding]:
+    v = day.valuation
+    out = []
+    for h in v.holdings:
+        instrument = instruments[h.instrument_id]
+        base_value = h.base_market_value + h.base_accrued_interest
+        out.append(
+            reporting_pb2.Holding(
+                instrument_id=h.instrument_id,
+                symbol=instrument.symbol,
+                name=instrument.name,
+                asset_class=asset_class(instrument),  # type: ignore[arg-type]
+                sector=instrument.sector,
+                currency=h.currency,
+                quantity=decimal_to_proto(h.quantity),
+                price=decimal_to_proto(h.price),
+                price_date=date_to_proto(h.price_date),
+                accrued_interest=money_to_proto(h.accrued_interest, h.currency),
+                market_value=money_to_proto(h.market_value, h.currency),
+                base_market_value=money_to_proto(h.base_market_value, v.base_currency),
+                fx_rate=decimal_to_proto(h.fx_rate),
+                weight=float(base_value / v.nav) if v.nav else 0.0,
+            )
+        )
+    return out
+
+
+def cash(day: NavDay) -> list[reporting_pb2.CashHolding]:
+    base = day.valuation.base_currency
+    return [
+        reporting_pb2.CashHolding(
+            amount=money_to_proto(c.amount, c.currency),
+            base_amount=money_to_proto(c.base_amount, base),
+            fx_rate=decimal_to_proto(c.fx_rate),
+        )
+        for c in day.valuation.cash
+    ]
+
+
+def performance(figures: PeriodFigures, ccy: str) -> reporting_pb2.PeriodPerformance:
+    return reporting_pb2.PeriodPerformance(
+        period=PERIODS[figures.period],  # type: ignore[arg-type]
+        start=date_to_proto(figures.start),
+        end=date_to_proto(figures.end),
+        portfolio_return=figures.portfolio_return or 0.0,
+        benchmark_return=figures.benchmark_return or 0.0,
+        active_return=figures.active_return or 0.0,
+        volatility=figures.volatility or 0.0,
+        tracking_error=figures.tracking_error or 0.0,
+        pnl=money_to_proto(figures.pnl, ccy),
+        net_flows=money_to_proto(figures.net_flows, ccy),
+        annualised_return=figures.annualised_return or 0.0,
+        has_return=figures.portfolio_return is not None,
+    )
+
+
+def comparison(result: Comparison, ccy: str) -> reporting_pb2.LedgerComparison:
+    message = reporting_pb2.LedgerComparison(
+        status=result.status, ledger_market_seq=result.ledger_market_seq, detail=result.detail
+    )
+    if result.ledger_nav is not None:
+        message.ledger_nav.CopyFrom(money_to_proto(result.ledger_nav, ccy))
+    if result.difference is not None:
+        message.difference.CopyFrom(money_to_proto(result.difference, ccy))
+    return message
+
+
+def summary(mandate: Mandate, day: NavDay | None, return_ytd: float | None) -> reporting_pb2.MandateSummary:
+    message = reporting_pb2.MandateSummary(
+        mandate_id=mandate.mandate_id,
+        name=mandate.name,
+        base_currency=mandate.base_currency,
+        benchmark=mandate.benchmark,
+        return_ytd=return_ytd or 0.0,
+    )
+    if day is not None:
+        ccy = mandate.base_currency
+        message.nav_date.CopyFrom(date_to_proto(day.valuation.date))
+        message.nav.CopyFrom(money_to_proto(day.valuation.nav, ccy))
+        message.nav_per_unit.CopyFrom(money_to_proto(day.dealt.nav_per_unit, ccy))
+    return message
+
+
+def nav_point(point: NavPoint, ccy: str, cumulative: float) -> reporting_pb2.NavPoint:
+    return reporting_pb2.NavPoint(
+        date=date_to_proto(point.date),
+        nav=money_to_proto(point.nav, ccy),
+        nav_per_unit=money_to_proto(point.nav_per_unit, ccy),
+        units_outstanding=decimal_to_proto(point.units),
+        net_flows=money_to_proto(point.flows, ccy),
+        daily_return=float(point.daily_return) if point.daily_return is not None else 0.0,
+        cumulative_return=cumulative,
+    )

@@ -1,0 +1,199 @@
+"""The ReportingService RPCs: each checks its request, reads the store, and answers.
+
+Unknown mandates are NOT_FOUND (naming the known ones); dates outside a mandate's valued history are
+OUT_OF_RANGE (naming the range); before market's mandates are known every RPC is UNAVAILABLE
+(services/common/serve.py's availability gate), and before the first day end is valued a report
+is UNAVAILABLE too, since it will exist shortly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import grpc
+
+from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from services.common.convert import date_from_proto, date_to_proto
+from services.common.market_events import Instrument, Mandate
+from services.common.paging import page_size, position
+from services.common.status import FieldViolation, RequestError, rpc_errors, unknown_id
+from services.reporting import codec
+from services.reporting.domain.comparison import Comparison
+from services.reporting.domain.periods import DailyPoint, Period, figures
+from services.reporting.domain.valuation import DayValuation
+from services.reporting.store import NavDay, NavPoint, ReportingStore
+
+LedgerView = Callable[[DayValuation], Awaitable[Comparison]]
+
+
+@dataclass
+class ReportingContext:
+    """What the RPCs read besides the store: market's reference data and the ledger."""
+
+    mandates: dict[str, Mandate]
+    instruments: dict[str, Instrument]
+    # The ledger's equity at market beside reporting's NAV of a day end.
+    ledger_view: LedgerView
+
+
+def daily_points(history: Sequence[NavPoint]) -> list[DailyPoint]:
+    return [
+        DailyPoint(p.date, p.nav, p.flows, float(p.daily_return) if p.daily_return is not None else None)
+        for p in history
+    ]
+
+
+class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
+    def __init__(self, store: ReportingStore, context: ReportingContext) -> None:
+        self.store = store
+        self.context = context
+
+    def _mandate(self, mandate_id: str) -> Mandate:
+        if not mandate_id:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "mandate_id is required",
+                violations=[
+                    FieldViolation(
+                        "mandate_id", "give a mandate id (ReportingService/ListMandates lists them)"
+                    )
+                ],
+            )
+        mandate = self.context.mandates.get(mandate_id)
+        if mandate is None:
+            raise unknown_id(
+                "mandate_id",
+                "mandate",
+                mandate_id,
+                sorted(self.context.mandates),
+                "ReportingService/ListMandates",
+            )
+        return mandate
+
+    async def _bounds(self, mandate_id: str) -> tuple[dt.date, dt.date]:
+        bounds = await asyncio.to_thread(self.store.bounds, mandate_id)
+        if bounds is None:
+            raise RequestError(
+                grpc.StatusCode.UNAVAILABLE,
+                f"reporting has not valued a day end of {mandate_id} yet; ask again shortly",
+            )
+        return bounds
+
+    @rpc_errors
+    async def ListMandates(
+        self, request: reporting_pb2.ListMandatesRequest, context: grpc.aio.ServicerContext
+    ) -> reporting_pb2.ListMandatesResponse:
+        size = page_size(request.page_size)
+        ids = sorted(self.context.mandates)
+        start = position(request.page_token, at_most=len(ids))
+        page = ids[start : start + size]
+        summaries = []
+        for mandate_id in page:
+            latest = await asyncio.to_thread(self.store.latest, mandate_id)
+            ytd = None
+            if latest is not None:
+                history = await asyncio.to_thread(
+                    self.store.history,
+                    mandate_id,
+                    dt.date(latest.valuation.date.year - 1, 1, 1),
+                    latest.valuation.date,
+                )
+                ytd = figures(Period.YEAR_TO_DATE, daily_points(history)).portfolio_return
+            summaries.append(codec.summary(self.context.mandates[mandate_id], latest, ytd))
+        following = start + len(page)
+        return reporting_pb2.ListMandatesResponse(
+            mandates=summaries, next_page_token=str(following) if following < len(ids) else ""
+        )
+
+    @rpc_errors
+    async def GetReport(
+        self, request: reporting_pb2.GetReportRequest, context: grpc.aio.ServicerContext
+    ) -> reporting_pb2.Report:
+        mandate = self._mandate(request.mandate_id)
+        first, last = await self._bounds(mandate.mandate_id)
+        as_of = date_from_proto(request.as_of, "as_of") if request.HasField("as_of") else last
+        if not first <= as_of <= last:
+            raise _out_of_range("as_of", as_of, first, last)
+        history = await asyncio.to_thread(self.store.history, mandate.mandate_id, first, as_of)
+        day = await asyncio.to_thread(self.store.day, mandate.mandate_id, history[-1].date)
+        assert day is not None
+        return await self._report(mandate, day, history)
+
+    async def _report(
+        self, mandate: Mandate, day: NavDay, history: Sequence[NavPoint]
+    ) -> reporting_pb2.Report:
+        ccy = mandate.base_currency
+        points = daily_points(history)
+        comparison = await self.context.ledger_view(day.valuation)
+        warnings = list(day.valuation.warnings)
+        if comparison.detail and comparison.status != "AGREES":
+            warnings.append(f"ledger: {comparison.detail}")
+        return reporting_pb2.Report(
+            mandate_id=mandate.mandate_id,
+            name=mandate.name,
+            base_currency=ccy,
+            benchmark=mandate.benchmark,
+            as_of=date_to_proto(day.valuation.date),
+            as_of_seq=day.valuation.seq,
+            nav=codec.nav(day),
+            holdings=codec.holdings(day, self.context.instruments),
+            cash=codec.cash(day),
+            performance=[codec.performance(figures(period, points), ccy) for period in Period],
+            warnings=warnings,
+            ledger=codec.comparison(comparison, ccy),
+        )
+
+    @rpc_errors
+    async def GetNavHistory(
+        self, request: reporting_pb2.GetNavHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> reporting_pb2.GetNavHistoryResponse:
+        mandate = self._mandate(request.mandate_id)
+        size = page_size(request.page_size)
+        first, last = await self._bounds(mandate.mandate_id)
+        dates = request.dates
+        start = date_from_proto(dates.start, "dates.start") if dates.HasField("start") else first
+        end = date_from_proto(dates.end, "dates.end") if dates.HasField("end") else last
+        if end < start:
+            raise RequestError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "dates.end is before dates.start",
+                violations=[FieldViolation("dates", f"end {end} is before start {start}")],
+            )
+        if start > last or end < first:
+            raise _out_of_range("dates", start, first, last, end=end)
+        offset = position(request.page_token)
+        # Cumulative returns count from the range's first day end (its own return included).
+        history = await asyncio.to_thread(self.store.history, mandate.mandate_id, start, end)
+        page = history[offset : offset + size]
+        growth = math.prod(1 + float(p.daily_return or 0) for p in history[:offset])
+        points = []
+        for point in page:
+            growth *= 1 + float(point.daily_return or 0)
+            points.append(codec.nav_point(point, mandate.base_currency, growth - 1))
+        following = offset + len(page)
+        return reporting_pb2.GetNavHistoryResponse(
+            mandate_id=mandate.mandate_id,
+            base_currency=mandate.base_currency,
+            points=points,
+            next_page_token=str(following) if following < len(history) else "",
+        )
+
+
+def _out_of_range(
+    field: str, day: dt.date, first: dt.date, last: dt.date, *, end: dt.date | None = None
+) -> RequestError:
+    asked = f"{day}" if end is None else f"{day} to {end}"
+    return RequestError(
+        grpc.StatusCode.OUT_OF_RANGE,
+        f"{field} {asked} is outside the valued history, {first} to {last}",
+        violations=[FieldViolation(field, f"give a date from {first} to {last}")],
+    )
+
+
+def register(server: grpc.aio.Server, servicer: ReportingServicer) -> list[str]:
+    reporting_pb2_grpc.add_ReportingServiceServicer_to_server(servicer, server)
+    return [reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"].full_name]

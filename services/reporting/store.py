@@ -1,0 +1,236 @@
+"""reporting's storage: each mandate's valuation at every day end, and the cursor with the book's state.
+
+One SQLite file (services/common/sqlite.py) under the data directory. A day end's valuations, the
+cursor and the book's state are written in one transaction, so after a crash reporting resumes from
+the last day end it stored, never with a day half written or written twice (a day end applied again
+replaces its own rows: the same events give the same figures).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pathlib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from services.common.sqlite import SqliteFile, migrate_schema
+from services.reporting.domain.valuation import CashValue, DayValuation, Dealt, HoldingValue, NavBreakdown
+
+SQLITE_FILE = "reporting.sqlite3"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE reporting_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            cursor INTEGER NOT NULL,
+            state TEXT
+        )""",
+        "INSERT INTO reporting_state (id, cursor, state) VALUES (1, 0, NULL)",
+        # One row per mandate and day end; money TEXT (exact decimals), the detail as JSON.
+        """CREATE TABLE nav_days (
+            mandate_id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            nav TEXT NOT NULL,
+            flows TEXT NOT NULL,
+            units TEXT NOT NULL,
+            nav_per_unit TEXT NOT NULL,
+            daily_return TEXT,
+            detail TEXT NOT NULL,
+            PRIMARY KEY (mandate_id, date)
+        )""",
+    ),
+)
+
+
+class SchemaTooNew(Exception):
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(f"reporting's store has schema version {found}; this release knows up to {known}")
+
+
+class StoreClosed(Exception):
+    def __init__(self) -> None:
+        super().__init__("reporting's store is closed")
+
+
+@dataclass(frozen=True, slots=True)
+class NavDay:
+    """A stored day end of one mandate: the valuation and the units dealt on it."""
+
+    valuation: DayValuation
+    dealt: Dealt
+
+
+@dataclass(frozen=True, slots=True)
+class NavPoint:
+    """A stored day end without its holdings: what a history and the period figures need."""
+
+    date: dt.date
+    seq: int
+    nav: Decimal
+    flows: Decimal
+    units: Decimal
+    nav_per_unit: Decimal
+    daily_return: Decimal | None
+
+
+class ReportingStore:
+    def __init__(self, path: pathlib.Path) -> None:
+        self._file = SqliteFile(
+            path,
+            migrate=lambda conn: migrate_schema(conn, MIGRATIONS, SchemaTooNew),
+            closed_error=StoreClosed,
+        )
+
+    def load(self) -> tuple[int, str | None]:
+        """The cursor (the seq of the last stored day end, 0 before any) and the book's state then."""
+        with self._file.snapshot() as conn:
+            cursor, state = conn.execute("SELECT cursor, state FROM reporting_state WHERE id = 1").fetchone()
+        return int(cursor), state
+
+    def commit_day_end(self, seq: int, state: str, days: Sequence[NavDay]) -> None:
+        with self._file.write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO nav_days"
+                " (mandate_id, date, seq, nav, flows, units, nav_per_unit, daily_return, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_row(day) for day in days],
+            )
+            conn.execute("UPDATE reporting_state SET cursor = ?, state = ? WHERE id = 1", (seq, state))
+
+    def latest(self, mandate_id: str) -> NavDay | None:
+        with self._file.snapshot() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM nav_days WHERE mandate_id = ? ORDER BY date DESC LIMIT 1",
+                (mandate_id,),
+            ).fetchone()
+        return _nav_day(row) if row else None
+
+    def day(self, mandate_id: str, date: dt.date) -> NavDay | None:
+        with self._file.snapshot() as conn:
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM nav_days WHERE mandate_id = ? AND date = ?",
+                (mandate_id, date.isoformat()),
+            ).fetchone()
+        return _nav_day(row) if row else None
+
+    def bounds(self, mandate_id: str) -> tuple[dt.date, dt.date] | None:
+        """The first and last stored day ends of a mandate."""
+        with self._file.snapshot() as conn:
+            first, last = conn.execute(
+                "SELECT MIN(date), MAX(date) FROM nav_days WHERE mandate_id = ?", (mandate_id,)
+            ).fetchone()
+        return (dt.date.fromisoformat(first), dt.date.fromisoformat(last)) if first else None
+
+    def history(
+        self, mandate_id: str, first: dt.date, last: dt.date, *, offset: int = 0, limit: int | None = None
+    ) -> list[NavPoint]:
+        """Day ends from first to last inclusive, oldest first, without the holdings (the NAV only)."""
+        with self._file.snapshot() as conn:
+            rows = conn.execute(
+                "SELECT date, seq, nav, flows, units, nav_per_unit, daily_return FROM nav_days WHERE mandate_id = ? AND date BETWEEN ? AND ?"
+                " ORDER BY date LIMIT ? OFFSET ?",
+                (mandate_id, first.isoformat(), last.isoformat(), -1 if limit is None else limit, offset),
+            ).fetchall()
+        return [
+            NavPoint(
+                dt.date.fromisoformat(date),
+                int(seq),
+                Decimal(nav),
+                Decimal(flows),
+                Decimal(units),
+                Decimal(per_unit),
+                None if daily is None else Decimal(daily),
+            )
+            for date, seq, nav, flows, units, per_unit, daily in rows
+        ]
+
+    def close(self) -> None:
+        self._file.close()
+
+
+_COLUMNS = "mandate_id, date, seq, nav, flows, units, nav_per_unit, daily_return, detail"
+
+
+def _row(day: NavDay) -> tuple[Any, ...]:
+    v, d = day.valuation, day.dealt
+    detail = {
+        "base_currency": v.base_currency,
+        "breakdown": [
+            str(v.breakdown.securities_value),
+            str(v.breakdown.cash_value),
+            str(v.breakdown.accrued_income),
+            str(v.breakdown.liabilities),
+        ],
+        "holdings": [
+            [
+                h.instrument_id,
+                h.currency,
+                str(h.quantity),
+                str(h.price),
+                h.price_date.isoformat(),
+                str(h.market_value),
+                str(h.accrued_interest),
+                str(h.fx_rate),
+                str(h.base_market_value),
+                str(h.base_accrued_interest),
+            ]
+            for h in v.holdings
+        ],
+        "cash": [[c.currency, str(c.amount), str(c.fx_rate), str(c.base_amount)] for c in v.cash],
+        "warnings": list(v.warnings),
+    }
+    return (
+        v.mandate_id,
+        v.date.isoformat(),
+        v.seq,
+        str(v.nav),
+        str(v.flows),
+        str(d.units),
+        str(d.nav_per_unit),
+        None if d.daily_return is None else str(d.daily_return),
+        json.dumps(detail, separators=(",", ":")),
+    )
+
+
+def _nav_day(row: sqlite3.Row | tuple[Any, ...]) -> NavDay:
+    mandate_id, date, seq, _nav, flows, units, per_unit, daily_return, detail_text = row
+    detail = json.loads(detail_text)
+    securities, cash_value, accrued, liabilities = (Decimal(x) for x in detail["breakdown"])
+    holdings = tuple(
+        HoldingValue(
+            iid,
+            ccy,
+            Decimal(q),
+            Decimal(p),
+            dt.date.fromisoformat(pd),
+            Decimal(mv),
+            Decimal(ai),
+            Decimal(fx),
+            Decimal(bmv),
+            Decimal(bai),
+        )
+        for iid, ccy, q, p, pd, mv, ai, fx, bmv, bai in detail["holdings"]
+    )
+    cash = tuple(CashValue(ccy, Decimal(a), Decimal(fx), Decimal(b)) for ccy, a, fx, b in detail["cash"])
+    valuation = DayValuation(
+        mandate_id=mandate_id,
+        date=dt.date.fromisoformat(date),
+        seq=int(seq),
+        base_currency=detail["base_currency"],
+        breakdown=NavBreakdown(securities, cash_value, accrued, liabilities),
+        holdings=holdings,
+        cash=cash,
+        flows=Decimal(flows),
+        warnings=tuple(detail["warnings"]),
+    )
+    dealt = Dealt(Decimal(units), Decimal(per_unit), None if daily_return is None else Decimal(daily_return))
+    return NavDay(valuation, dealt)
+
+
+def open_store(data_dir: pathlib.Path) -> ReportingStore:
+    return ReportingStore(pathlib.Path(data_dir) / SQLITE_FILE)

@@ -1,0 +1,157 @@
+"""reporting as a user runs it: real market, ledger and reporting processes, probed with grpcurl.
+
+Market simulates its days without faults, the ledger books them, reporting values them; then every
+mandate's report shows reporting's NAV and the ledger's equity at market side by side, equal to the
+cent on every day end.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import grpc
+import pytest
+
+from opsuite.common.v1 import common_pb2
+from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from tests.market.process.test_grpcurl import _grpcurl
+from tests.support.processes import ServiceProcess, finished_market, start_service
+
+ENV = {
+    "OPSUITE_SEED": "21",
+    "OPSUITE_START": "2020-02-03",
+    "OPSUITE_DAYS": "30",
+    "OPSUITE_SPEED": "max",
+    "OPSUITE_FAULT_RATE": "0",
+}
+
+
+@dataclass
+class Suite:
+    market: ServiceProcess
+    ledger: ServiceProcess
+    reporting: ServiceProcess
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
+    root = tmp_path_factory.mktemp("reporting-e2e")
+    market = finished_market(root / "market", ENV)
+    processes = [market]
+    try:
+        peers = {"OPSUITE_MARKET_ADDR": market.address}
+        ledger = start_service("ledger", root / "ledger", {**ENV, **peers})
+        processes.append(ledger)
+        ledger.wait_serving()
+        reporting = start_service(
+            "reporting", root / "reporting", {**ENV, **peers, "OPSUITE_LEDGER_ADDR": ledger.address}
+        )
+        processes.append(reporting)
+        reporting.wait_serving()
+        yield Suite(market, ledger, reporting)
+    finally:
+        for process in reversed(processes):
+            process.stop()
+
+
+def grpcurl(
+    service: ServiceProcess, method: str, body: dict[str, object] | None = None
+) -> subprocess.CompletedProcess[str]:
+    args = ["-d", json.dumps(body)] if body is not None else []
+    return subprocess.run(
+        [_grpcurl(), "-plaintext", *args, service.address, f"opsuite.reporting.v1.ReportingService/{method}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_every_mandate_is_listed_with_its_latest_nav(suite: Suite) -> None:
+    result = grpcurl(suite.reporting, "ListMandates", {})
+    assert result.returncode == 0, result.stderr
+    mandates = json.loads(result.stdout)["mandates"]
+    assert [m["mandate_id"] for m in mandates] == ["BAL-USD", "EQ-EUR", "EQ-JPY", "FI-USD", "INC-GBP"]
+    for mandate in mandates:
+        assert Decimal(mandate["nav"]["amount"]["value"]) > 0, mandate
+        assert mandate["nav_date"] == {"year": 2020, "month": 3, "day": 16}, mandate
+
+
+def test_a_report_shows_the_ledgers_nav_beside_reportings_equal_to_the_cent(suite: Suite) -> None:
+    result = grpcurl(suite.reporting, "GetReport", {"mandate_id": "BAL-USD"})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    nav = Decimal(report["nav"]["nav"]["amount"]["value"])
+    assert report["ledger"]["status"] == "AGREES", report["ledger"]
+    assert Decimal(report["ledger"]["ledger_nav"]["amount"]["value"]) == nav
+    # NAV is its parts: securities + cash + accrued income - liabilities.
+    parts = {
+        k: Decimal(report["nav"][k]["amount"]["value"])
+        for k in ("securities_value", "cash_value", "accrued_income")
+    }
+    liabilities = Decimal(report["nav"].get("liabilities", {}).get("amount", {}).get("value", "0"))
+    assert parts["securities_value"] + parts["cash_value"] + parts["accrued_income"] - liabilities == nav
+    assert [p["period"] for p in report["performance"]] == [
+        "PERIOD_DAY",
+        "PERIOD_MONTH_TO_DATE",
+        "PERIOD_QUARTER_TO_DATE",
+        "PERIOD_YEAR_TO_DATE",
+        "PERIOD_ONE_YEAR",
+        "PERIOD_SINCE_INCEPTION",
+    ]
+    holdings = report["holdings"]
+    assert any(h["asset_class"] == "ASSET_CLASS_GOVERNMENT_BOND" for h in holdings)
+
+
+def _value(money: common_pb2.Money) -> Decimal:
+    return Decimal(money.amount.value)
+
+
+def test_every_day_end_of_every_mandate_agrees_with_the_ledger(suite: Suite) -> None:
+    with grpc.insecure_channel(suite.reporting.address) as channel:
+        stub = reporting_pb2_grpc.ReportingServiceStub(channel)
+        compared = 0
+        for mandate_id in ("BAL-USD", "EQ-EUR", "EQ-JPY", "FI-USD", "INC-GBP"):
+            history = stub.GetNavHistory(
+                reporting_pb2.GetNavHistoryRequest(mandate_id=mandate_id, page_size=1000)
+            )
+            assert len(history.points) == 30
+            assert not history.next_page_token
+            for point in history.points:
+                report = stub.GetReport(
+                    reporting_pb2.GetReportRequest(mandate_id=mandate_id, as_of=point.date)
+                )
+                assert report.as_of == point.date
+                assert _value(report.nav.nav) == _value(point.nav)
+                assert report.ledger.status == "AGREES", (mandate_id, point.date, report.ledger.detail)
+                assert _value(report.ledger.ledger_nav) == _value(point.nav)
+                compared += 1
+    assert compared == 150
+
+
+def test_unknown_mandates_and_dates_outside_the_history_are_refused_with_what_to_ask(suite: Suite) -> None:
+    unknown = grpcurl(suite.reporting, "GetReport", {"mandate_id": "BAL-GBP"})
+    assert unknown.returncode != 0
+    assert "NotFound" in unknown.stderr and "BAL-USD" in unknown.stderr, unknown.stderr
+    early = grpcurl(
+        suite.reporting,
+        "GetReport",
+        {"mandate_id": "BAL-USD", "as_of": {"year": 2019, "month": 12, "day": 31}},
+    )
+    assert "OutOfRange" in early.stderr and "2020-02-03 to 2020-03-16" in early.stderr, early.stderr
+    backwards = grpcurl(
+        suite.reporting,
+        "GetNavHistory",
+        {
+            "mandate_id": "BAL-USD",
+            "dates": {
+                "start": {"year": 2020, "month": 3, "day": 2},
+                "end": {"year": 2020, "month": 2, "day": 3},
+            },
+        },
+    )
+    assert "InvalidArgument" in backwards.stderr, backwards.stderr
