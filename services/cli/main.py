@@ -190,6 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
     recon.add_argument("--mandate", help="only this mandate, for example BAL-USD")
     add_output_argument(recon)
 
+    report = _command(
+        commands,
+        "report",
+        "one mandate's NAV beside the ledger's, its performance and largest holdings (reporting's GetReport)",
+        "opsuite report BAL-USD",
+        "opsuite report FI-USD --as-of 2020-03-02 -o json",
+    )
+    report.add_argument("mandate", help="the mandate's id, for example BAL-USD")
+    report.add_argument("--as-of", type=_date, help="a day end, YYYY-MM-DD (default: the latest valued)")
+    add_output_argument(report)
+
     trace = _command(
         commands,
         "trace",
@@ -307,6 +318,7 @@ HANDLERS = {
     "trace": ("services.cli.trace.command", "trace"),
     "ledger": ("services.cli.ledger", "export"),
     "perf": ("services.cli.perf", "perf"),
+    "report": ("services.cli.report", "report_command"),
 }
 
 

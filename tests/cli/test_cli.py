@@ -25,7 +25,7 @@ def opsuite(*args: str, env: dict[str, str], timeout: float = 180) -> subprocess
 
 
 def test_only_built_services_are_started_each_after_what_it_reads() -> None:
-    assert available_services() == ["market", "ledger", "recon"]
+    assert available_services() == ["market", "ledger", "recon", "reporting"]
 
 
 def test_up_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:

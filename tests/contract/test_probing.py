@@ -18,6 +18,7 @@ from google.protobuf import descriptor_pool
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2
 from opsuite.recon.v1 import recon_pb2
+from opsuite.reporting.v1 import reporting_pb2
 from tests.support.processes import ServiceProcess, start_service
 
 WORLD = {"OPSUITE_SEED": "3", "OPSUITE_START": "2020-02-03", "OPSUITE_DAYS": "3", "OPSUITE_SPEED": "max"}
@@ -25,6 +26,7 @@ SERVICES = {
     "market": market_pb2.DESCRIPTOR.services_by_name["MarketService"],
     "ledger": ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"],
     "recon": recon_pb2.DESCRIPTOR.services_by_name["ReconService"],
+    "reporting": reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"],
 }
 
 
@@ -42,6 +44,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
         env["OPSUITE_LEDGER_ADDR"] = processes["ledger"].address
         processes["recon"] = start_service("recon", root / "recon", env)
         processes["recon"].wait_serving()
+        processes["reporting"] = start_service("reporting", root / "reporting", env)
+        processes["reporting"].wait_serving()
         yield processes
     finally:
         for process in reversed(processes.values()):
@@ -107,7 +111,7 @@ def test_an_unknown_symbol_is_not_found(running: dict[str, ServiceProcess], symb
 
 def test_get_status_on_every_service_says_how_far_it_has_come(running: dict[str, ServiceProcess]) -> None:
     head = None
-    for name in ("market", "ledger", "recon"):
+    for name in ("market", "ledger", "recon", "reporting"):
         result = grpcurl(running[name], "opsuite.common.v1.StatusService/GetStatus")
         assert result.returncode == 0, result.stderr
         status = json.loads(result.stdout)
@@ -136,7 +140,7 @@ def test_opsuite_status_shows_each_service_serving_with_its_progress(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 5}
-    for name in ("market", "ledger", "recon"):
+    for name in ("market", "ledger", "recon", "reporting"):
         assert "SERVING" in rows[name] and "2020-02-05" in rows[name]
 
 

@@ -24,7 +24,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     env = {**WORLD, "FRED_API_KEY": "", "OPSUITE_EVENTLOG_URL": f"sqlite:///{root}/eventlog.sqlite3"}
     processes: dict[str, ServiceProcess] = {}
     try:
-        for name in ("market", "ledger", "recon"):
+        for name in ("market", "ledger", "recon", "reporting"):
             processes[name] = start_service(name, root / name, env)
             processes[name].wait_serving()
             env[f"OPSUITE_{name.upper()}_ADDR"] = processes[name].address
@@ -88,4 +88,11 @@ def test_market_and_ledger_answer_an_unknown_mandate_alike(running: dict[str, Se
 
 def test_recon_answers_an_unknown_mandate_like_the_ledger(running: dict[str, ServiceProcess]) -> None:
     result = grpcurl(running["recon"], '{"mandate_id": "NOPE"}', "opsuite.recon.v1.ReconService/ListBreaks")
+    assert refusal(result) == ("NotFound", f"unknown mandate 'NOPE'; known: {MANDATES}")
+
+
+def test_reporting_answers_an_unknown_mandate_like_the_ledger(running: dict[str, ServiceProcess]) -> None:
+    result = grpcurl(
+        running["reporting"], '{"mandate_id": "NOPE"}', "opsuite.reporting.v1.ReportingService/GetReport"
+    )
     assert refusal(result) == ("NotFound", f"unknown mandate 'NOPE'; known: {MANDATES}")

@@ -8,11 +8,12 @@ cent on every day end.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import grpc
 import pytest
@@ -155,3 +156,40 @@ def test_unknown_mandates_and_dates_outside_the_history_are_refused_with_what_to
         },
     )
     assert "InvalidArgument" in backwards.stderr, backwards.stderr
+
+
+def opsuite_report(suite: Suite, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSUITE_", "OTEL_"))}
+    env["OPSUITE_REPORTING_ADDR"] = suite.reporting.address
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "report", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_opsuite_report_prints_the_nav_beside_the_ledgers_and_the_periods(suite: Suite) -> None:
+    result = opsuite_report(suite, "FI-USD", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ledger"]["status"] == "AGREES"
+    assert report["ledger"]["ledger_nav"] == report["nav"]["nav"]
+    table = opsuite_report(suite, "FI-USD", "--as-of", "2020-03-02")
+    assert table.returncode == 0, table.stderr
+    assert (
+        "FI-USD at 2020-03-02" in table.stdout and "AGREES" in table.stdout and "since inception" in table.stdout
+    )
+    nav = report["nav"]["nav"]["amount"]["value"]
+    assert nav not in table.stdout  # the table shows the 2020-03-02 NAV, not the latest
+
+
+def test_opsuite_report_says_in_one_line_what_is_wrong(suite: Suite) -> None:
+    early = opsuite_report(suite, "FI-USD", "--as-of", "2019-01-02")
+    assert early.returncode == 2
+    assert early.stderr.strip().splitlines() == [
+        "opsuite report: as_of 2019-01-02 is outside the valued history, 2020-02-03 to 2020-03-16"
+    ]
+    unknown = opsuite_report(suite, "NOPE")
+    assert unknown.returncode == 1 and "unknown mandate 'NOPE'; known: BAL-USD" in unknown.stderr

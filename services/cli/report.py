@@ -1,0 +1,155 @@
+"""opsuite report <mandate>: one mandate's NAV, the ledger's beside it, performance and top holdings.
+
+Reads reporting's GetReport. Errors are one line: exit 1 when reporting cannot be reached or has no
+such mandate, 2 when the request itself is wrong (a date outside the valued history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from decimal import Decimal
+
+import grpc
+from google.protobuf import json_format
+from rich.table import Table
+
+from opsuite.common.v1 import common_pb2
+from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from services.cli.output import grouped, numeric_column, print_json, print_tables
+from services.common.settings import load_settings
+
+CALL_TIMEOUT_S = 15.0
+TOP_HOLDINGS = 10
+PERIOD_NAMES = {
+    reporting_pb2.PERIOD_DAY: "1D",
+    reporting_pb2.PERIOD_MONTH_TO_DATE: "MTD",
+    reporting_pb2.PERIOD_QUARTER_TO_DATE: "QTD",
+    reporting_pb2.PERIOD_YEAR_TO_DATE: "YTD",
+    reporting_pb2.PERIOD_ONE_YEAR: "1Y",
+    reporting_pb2.PERIOD_SINCE_INCEPTION: "since inception",
+}
+
+
+def _money(money: common_pb2.Money) -> str:
+    return f"{grouped(Decimal(money.amount.value or '0'))} {money.currency}"
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:+.2f}%"
+
+
+def _date(date: common_pb2.Date) -> str:
+    return dt.date(date.year, date.month, date.day).isoformat()
+
+
+def fetch(mandate_id: str, as_of: dt.date | None) -> reporting_pb2.Report:
+    address = load_settings().addr("reporting")
+    request = reporting_pb2.GetReportRequest(mandate_id=mandate_id)
+    if as_of is not None:
+        request.as_of.CopyFrom(common_pb2.Date(year=as_of.year, month=as_of.month, day=as_of.day))
+    with grpc.insecure_channel(address) as channel:
+        stub = reporting_pb2_grpc.ReportingServiceStub(channel)
+        try:
+            report: reporting_pb2.Report = stub.GetReport(request, timeout=CALL_TIMEOUT_S)
+        except grpc.RpcError as error:
+            raise _failure(error, address) from None
+    return report
+
+
+class ReportFailed(Exception):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _failure(error: grpc.RpcError, address: str) -> ReportFailed:
+    code = error.code()
+    details = " ".join(str(error.details() or "").split())
+    if code is grpc.StatusCode.UNAVAILABLE and "valued" not in details and "fetching" not in details:
+        return ReportFailed(
+            f"reporting does not answer at {address}: start the suite with `opsuite up`, or see where each"
+            " service listens with `opsuite status`",
+            1,
+        )
+    if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE):
+        return ReportFailed(details, 2)
+    return ReportFailed(details or code.name, 1)
+
+
+def nav_table(report: reporting_pb2.Report) -> Table:
+    out = Table(title=f"{report.mandate_id} at {_date(report.as_of)}", caption=report.name)
+    out.add_column("", no_wrap=True)
+    numeric_column(out, "amount")
+    nav = report.nav
+    for label, money in (
+        ("securities", nav.securities_value),
+        ("cash", nav.cash_value),
+        ("accrued income", nav.accrued_income),
+        ("liabilities", nav.liabilities),
+        ("NAV", nav.nav),
+        ("ledger's NAV", report.ledger.ledger_nav),
+        ("difference", report.ledger.difference),
+    ):
+        out.add_row(label, _money(money) if money.amount.value else "-")
+    out.add_row("units", grouped(Decimal(nav.units_outstanding.value or "0")))
+    out.add_row("NAV per unit", _money(nav.nav_per_unit))
+    out.add_row("ledger", f"{report.ledger.status}: {report.ledger.detail}")
+    return out
+
+
+def performance_table(report: reporting_pb2.Report) -> Table:
+    out = Table(title="performance (time-weighted)")
+    out.add_column("period", no_wrap=True)
+    out.add_column("from", no_wrap=True)
+    numeric_column(out, "return")
+    numeric_column(out, "volatility")
+    numeric_column(out, "P&L")
+    numeric_column(out, "net flows")
+    for p in report.performance:
+        out.add_row(
+            PERIOD_NAMES.get(p.period, str(p.period)),
+            _date(p.start),
+            _percent(p.portfolio_return) if p.has_return else "-",
+            f"{p.volatility * 100:.2f}%" if p.volatility else "-",
+            _money(p.pnl),
+            _money(p.net_flows),
+        )
+    return out
+
+
+def holdings_table(report: reporting_pb2.Report) -> Table:
+    holdings = sorted(report.holdings, key=lambda h: -h.weight)[:TOP_HOLDINGS]
+    out = Table(title=f"largest {len(holdings)} of {len(report.holdings)} holdings")
+    out.add_column("instrument", no_wrap=True)
+    out.add_column("name")
+    numeric_column(out, "quantity")
+    numeric_column(out, "price")
+    numeric_column(out, "value")
+    numeric_column(out, "weight")
+    for h in holdings:
+        out.add_row(
+            h.instrument_id,
+            h.name,
+            grouped(Decimal(h.quantity.value)),
+            h.price.value,
+            _money(h.base_market_value),
+            f"{h.weight * 100:.2f}%",
+        )
+    return out
+
+
+def report_command(args: argparse.Namespace) -> int:
+    try:
+        report = fetch(args.mandate, args.as_of)
+    except ReportFailed as error:
+        print(f"opsuite report: {error}", file=sys.stderr)
+        return error.exit_code
+    if args.output == "json":
+        print_json(json_format.MessageToDict(report, preserving_proto_field_name=True))
+        return 0
+    print_tables(nav_table(report), performance_table(report), holdings_table(report))
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    return 0
