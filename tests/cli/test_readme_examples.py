@@ -62,6 +62,7 @@ def test_the_readme_shows_every_command() -> None:
         "simulate",
         "ledger",
         "perf",
+        "report",
     }
 
 
