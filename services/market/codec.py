@@ -21,6 +21,8 @@ from opsuite.market.v1 import market_pb2
 from services.common.convert import date_to_proto, decimal_to_proto, money_to_proto, timestamp_to_proto
 from services.common.enums import enum_from_proto, enum_to_proto
 from services.market.sim.records import (
+    AssetClass,
+    BenchmarkSegment,
     Book,
     BookSnapshot,
     CashFlow,
@@ -323,6 +325,26 @@ def instrument_to_proto(instrument: Instrument) -> market_pb2.Instrument:
     return message
 
 
+def _asset_class(asset_class: AssetClass | None) -> common_pb2.AssetClass.ValueType:
+    """None (a cash segment of a benchmark) is UNSPECIFIED on the wire."""
+    if asset_class is None:
+        return common_pb2.ASSET_CLASS_UNSPECIFIED
+    return enum_to_proto(common_pb2.AssetClass, "ASSET_CLASS_", asset_class)
+
+
+def _benchmark_segment(segment: BenchmarkSegment) -> market_pb2.BenchmarkSegment:
+    return market_pb2.BenchmarkSegment(
+        name=segment.name,
+        weight=segment.weight,
+        asset_class=_asset_class(segment.asset_class),
+        currency=segment.currency,
+        constituents=[
+            market_pb2.BenchmarkConstituent(instrument_id=c.instrument_id, units=decimal_to_proto(c.units))
+            for c in segment.constituents
+        ],
+    )
+
+
 def mandate_to_proto(mandate: Mandate) -> market_pb2.Mandate:
     return market_pb2.Mandate(
         mandate_id=mandate.mandate_id,
@@ -345,6 +367,8 @@ def mandate_to_proto(mandate: Mandate) -> market_pb2.Mandate:
         initial_capital=money_to_proto(mandate.initial_capital, mandate.base_currency),
         lot_method=mandate.lot_method,
         allowed_asset_classes=[a.value for a in mandate.allowed_asset_classes],
+        benchmark_segments=[_benchmark_segment(s) for s in mandate.benchmark_segments],
+        benchmark_roll_off_years=mandate.benchmark_roll_off_years,
     )
 
 

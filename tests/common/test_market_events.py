@@ -50,8 +50,48 @@ def test_every_instrument_and_mandate_decodes_to_what_market_encoded() -> None:
     for mandate in sim.mandates:
         wire = codec.mandate_to_proto(mandate).SerializeToString()
         assert decode_mandate(market_pb2.Mandate.FromString(wire)) == mandate
+    # Every mandate has a benchmark by segment, so its fields were exercised too.
+    assert all(m.benchmark_segments for m in sim.mandates)
     # Both kinds of instrument are in the universe, so the optional bond fields were exercised.
     assert {i.maturity is None for i in sim.instruments} == {True, False}
+
+
+def test_a_mandates_benchmark_segments_round_trip_with_cash_as_unspecified() -> None:
+    sim = Simulation(SimConfig(seed=11, start=START, days=1), load_macro(START))
+    balanced = next(m for m in sim.mandates if m.mandate_id == "BAL-USD")
+    wire = codec.mandate_to_proto(balanced)
+    segments = {s.name: s for s in wire.benchmark_segments}
+    assert list(segments) == ["US equity", "US Treasuries", "USD IG credit", "USD cash"]
+    assert wire.benchmark_roll_off_years == 0.5
+    # A cash segment has no asset class on the wire and no constituents.
+    assert segments["USD cash"].asset_class == common_pb2.ASSET_CLASS_UNSPECIFIED
+    assert not segments["USD cash"].constituents
+    assert segments["US Treasuries"].asset_class == common_pb2.ASSET_CLASS_GOVERNMENT_BOND
+    # Units travel as plain decimals: a Treasury's 40bn face, not 4E+10.
+    assert {c.units.value for c in segments["US Treasuries"].constituents} == {"40000000000"}
+    decoded = decode_mandate(market_pb2.Mandate.FromString(wire.SerializeToString()))
+    assert decoded == balanced
+    assert [s.asset_class for s in decoded.benchmark_segments] == [
+        AssetClass.EQUITY,
+        AssetClass.GOVERNMENT_BOND,
+        AssetClass.CORPORATE_BOND,
+        None,
+    ]
+    assert (
+        decoded.benchmark_segments[0].constituents[0].units
+        == balanced.benchmark_segments[0].constituents[0].units
+    )
+
+
+def test_a_mandate_without_benchmark_segments_decodes_to_the_defaults() -> None:
+    # What a market from before benchmarks were published sends: the same mandate without them.
+    sim = Simulation(SimConfig(seed=11, start=START, days=1), load_macro(START))
+    wire = codec.mandate_to_proto(sim.mandates[0])
+    wire.ClearField("benchmark_segments")
+    wire.ClearField("benchmark_roll_off_years")
+    decoded = decode_mandate(market_pb2.Mandate.FromString(wire.SerializeToString()))
+    assert (decoded.benchmark_segments, decoded.benchmark_roll_off_years) == ((), 0.0)
+    assert decoded.mandate_id == sim.mandates[0].mandate_id
 
 
 def test_only_bonds_are_priced_per_100_of_face() -> None:

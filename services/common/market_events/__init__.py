@@ -88,8 +88,39 @@ class SectorTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class BenchmarkConstituent:
+    """An instrument of a benchmark segment and its index units, for cap weighting.
+
+    units: equities' shares outstanding, bonds' face amount outstanding (in the instrument's
+    currency). Its value on a day is units * unit_price(price, asset class).
+    """
+
+    instrument_id: str
+    units: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkSegment:
+    """One segment of a mandate's benchmark ("US equity", weight 0.58): a fixed share of the
+    benchmark, cap-weighted over its constituents. asset_class is None for a cash segment,
+    which has no constituents."""
+
+    name: str
+    weight: float
+    asset_class: AssetClass | None
+    currency: str
+    constituents: tuple[BenchmarkConstituent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Mandate:
-    """A fund with its base currency, benchmark and investment limits."""
+    """A fund with its base currency, benchmark and investment limits.
+
+    benchmark_segments: the benchmark by segment, in the order its description names them.
+    benchmark_roll_off_years: a bond with less than this many years (days / 365.25) to
+    maturity is out of the benchmark, as it is out of the mandate's targets. Both default
+    to empty, for mandates built without a benchmark's composition.
+    """
 
     mandate_id: str
     name: str
@@ -103,6 +134,8 @@ class Mandate:
     initial_capital: Decimal
     lot_method: str  # FIFO or AVERAGE
     allowed_asset_classes: tuple[AssetClass, ...]
+    benchmark_segments: tuple[BenchmarkSegment, ...] = ()
+    benchmark_roll_off_years: float = 0.0
 
 
 # Bonds are quoted clean per 100 of face value, everything else per unit: the one place

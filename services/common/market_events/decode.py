@@ -18,6 +18,8 @@ from opsuite.market.v1 import market_pb2
 from services.common import telemetry
 from services.common.market_events import (
     AssetClass,
+    BenchmarkConstituent,
+    BenchmarkSegment,
     Book,
     CashFlow,
     CashFlowKind,
@@ -319,6 +321,23 @@ def decode_instrument(m: market_pb2.Instrument) -> Instrument:
     )
 
 
+def _segment_asset_class(value: int) -> AssetClass | None:
+    """A cash segment has no asset class: UNSPECIFIED on the wire, None in the record."""
+    if value == common_pb2.ASSET_CLASS_UNSPECIFIED:
+        return None
+    return AssetClass(_name(common_pb2.AssetClass, "ASSET_CLASS_", value))
+
+
+def _benchmark_segment(m: market_pb2.BenchmarkSegment) -> BenchmarkSegment:
+    return BenchmarkSegment(
+        name=m.name,
+        weight=m.weight,
+        asset_class=_segment_asset_class(m.asset_class),
+        currency=m.currency,
+        constituents=tuple(BenchmarkConstituent(c.instrument_id, _decimal(c.units)) for c in m.constituents),
+    )
+
+
 def decode_mandate(m: market_pb2.Mandate) -> Mandate:
     return Mandate(
         mandate_id=m.mandate_id,
@@ -335,4 +354,6 @@ def decode_mandate(m: market_pb2.Mandate) -> Mandate:
         initial_capital=_amount(m.initial_capital),
         lot_method=m.lot_method,
         allowed_asset_classes=tuple(AssetClass(a) for a in m.allowed_asset_classes),
+        benchmark_segments=tuple(_benchmark_segment(s) for s in m.benchmark_segments),
+        benchmark_roll_off_years=m.benchmark_roll_off_years,
     )

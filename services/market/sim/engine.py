@@ -40,6 +40,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from services.common.calendar import BusinessCalendar
 from services.market.sim import actions as corporate_actions
+from services.market.sim.benchmarks import build_benchmarks
 from services.market.sim.books import InternalBook
 from services.market.sim.confirmations import layout_for_broker, render_confirmation_text
 from services.market.sim.corrections import Entitlement
@@ -186,9 +187,11 @@ class Simulation:
         opening = self._days.first
         self._universe = build_universe(opening.date, opening.yields_pct)
         self.instruments: tuple[Instrument, ...] = self._universe.instruments
-        self.mandates: tuple[Mandate, ...] = build_mandates(self.instruments)
-        mandate_ids = tuple(m.mandate_id for m in self.mandates)
         seed = config.seed
+        # Reference data only: its units draw from their own streams, so no event changes.
+        benchmarks = build_benchmarks(self._universe, seed, opening.fx)
+        self.mandates: tuple[Mandate, ...] = build_mandates(self.instruments, benchmarks)
+        mandate_ids = tuple(m.mandate_id for m in self.mandates)
         self._faults = FaultBook(config.fault_rate)
         self._prices = PriceModel(self._universe, seed)
         self._vendor = SecondVendor(seed, self._faults)

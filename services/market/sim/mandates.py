@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from services.market.sim.records import AssetClass, Instrument, Mandate, SectorTarget
+from services.market.sim.records import AssetClass, BenchmarkSegment, Instrument, Mandate, SectorTarget
 
 SECTOR_BAND = 0.05
 ROLL_OFF_YEARS = 0.5
@@ -142,7 +142,12 @@ def _sector_weights(spec: MandateSpec, instruments: Sequence[Instrument]) -> dic
     return weights
 
 
-def build_mandates(instruments: Sequence[Instrument]) -> tuple[Mandate, ...]:
+def build_mandates(
+    instruments: Sequence[Instrument],
+    benchmarks: Mapping[str, tuple[BenchmarkSegment, ...]] = MappingProxyType({}),
+) -> tuple[Mandate, ...]:
+    """The mandates of MANDATE_SPECS; benchmarks (benchmarks.py, by mandate_id) gives each its
+    benchmark's segments, none when absent."""
     mandates = []
     for spec in MANDATE_SPECS:
         sectors = _sector_weights(spec, instruments)
@@ -168,6 +173,9 @@ def build_mandates(instruments: Sequence[Instrument]) -> tuple[Mandate, ...]:
                 initial_capital=spec.initial_capital,
                 lot_method=spec.lot_method,
                 allowed_asset_classes=tuple(spec.asset_class_weights),
+                benchmark_segments=benchmarks.get(spec.mandate_id, ()),
+                # The benchmark drops a bond when the desk's targets do (is_live).
+                benchmark_roll_off_years=ROLL_OFF_YEARS,
             )
         )
     return tuple(mandates)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from services.common.market_events import (
     AssetClass,
+    BenchmarkConstituent,
+    BenchmarkSegment,
     Book,
     CashFlow,
     CashFlowKind,
@@ -43,6 +45,8 @@ from services.common.market_events import (
 
 __all__ = [
     "AssetClass",
+    "BenchmarkConstituent",
+    "BenchmarkSegment",
     "Book",
     "BookSnapshot",
     "CashFlow",

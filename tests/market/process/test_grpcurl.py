@@ -83,3 +83,45 @@ def test_unary_call_and_stream_with_json(market: ServiceProcess) -> None:
     assert events and all(e["envelope"]["kind"] == "price.tick" for e in events)
     assert all(len(b.get("events", [])) <= 3 for b in batches)
     assert result.returncode == 0 or "DeadlineExceeded" in result.stderr
+
+
+def test_list_mandates_gives_each_benchmark_by_segment_with_its_constituents(market: ServiceProcess) -> None:
+    reply = json.loads(
+        grpcurl(
+            market, "opsuite.market.v1.MarketService/ListMandates", flags=("-d", '{"page_size": 100}')
+        ).stdout
+    )
+    mandates = {m["mandate_id"]: m for m in reply["mandates"]}
+    assert len(mandates) == 5 and "next_page_token" not in reply
+    instruments = {
+        i["instrument_id"]: i
+        for i in json.loads(
+            grpcurl(
+                market, "opsuite.market.v1.MarketService/ListInstruments", flags=("-d", '{"page_size": 1000}')
+            ).stdout
+        )["instruments"]
+    }
+    for mandate in mandates.values():
+        segments = mandate["benchmark_segments"]
+        # The segments are the description's weights, in its order, and sum to 1.
+        assert {s["name"]: s["weight"] for s in segments} == mandate["benchmark_weights"]
+        assert abs(sum(s["weight"] for s in segments) - 1.0) < 1e-9
+        assert mandate["benchmark_roll_off_years"] == 0.5
+        for segment in segments:
+            if "cash" in segment["name"]:
+                # Zero values are left out of the JSON: UNSPECIFIED asset class, no constituents.
+                assert "asset_class" not in segment and "constituents" not in segment
+                continue
+            assert segment["constituents"], segment["name"]
+            for constituent in segment["constituents"]:
+                instrument = instruments[constituent["instrument_id"]]
+                assert (instrument["asset_class"], instrument["currency"]) == (
+                    segment["asset_class"],
+                    segment["currency"],
+                )
+                assert int(constituent["units"]["value"]) > 0
+    balanced = [s["name"] for s in mandates["BAL-USD"]["benchmark_segments"]]
+    assert balanced == ["US equity", "US Treasuries", "USD IG credit", "USD cash"]
+    treasuries = mandates["BAL-USD"]["benchmark_segments"][1]
+    assert treasuries["asset_class"] == "ASSET_CLASS_GOVERNMENT_BOND"
+    assert {c["units"]["value"] for c in treasuries["constituents"]} == {"40000000000"}

@@ -179,7 +179,9 @@ def test_opsuite_report_prints_the_nav_beside_the_ledgers_and_the_periods(suite:
     table = opsuite_report(suite, "FI-USD", "--as-of", "2020-03-02")
     assert table.returncode == 0, table.stderr
     assert (
-        "FI-USD at 2020-03-02" in table.stdout and "AGREES" in table.stdout and "since inception" in table.stdout
+        "FI-USD at 2020-03-02" in table.stdout
+        and "AGREES" in table.stdout
+        and "since inception" in table.stdout
     )
     nav = report["nav"]["nav"]["amount"]["value"]
     assert nav not in table.stdout  # the table shows the 2020-03-02 NAV, not the latest

@@ -1272,6 +1272,79 @@ class SectorTarget(_message.Message):
 Global___SectorTarget: _TypeAlias = SectorTarget  # noqa: Y015
 
 @_typing.final
+class BenchmarkConstituent(_message.Message):
+    """One instrument of a benchmark segment and its index units, for cap weighting: a
+    constituent's value is units x unit value (equities: the price; bonds: the clean
+    price per 100 / 100), its weight in the segment that value over the segment's total.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTRUMENT_ID_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    instrument_id: _builtins.str
+    @_builtins.property
+    def units(self) -> _common_pb2.Decimal:
+        """Equities: shares outstanding (free float); bonds: face amount outstanding, in the
+        instrument's currency. Fixed for the run (the simulation has no issuance or buybacks).
+        """
+
+    def __init__(
+        self,
+        *,
+        instrument_id: _builtins.str = ...,
+        units: _common_pb2.Decimal | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["units", b"units"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instrument_id", b"instrument_id", "units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BenchmarkConstituent: _TypeAlias = BenchmarkConstituent  # noqa: Y015
+
+@_typing.final
+class BenchmarkSegment(_message.Message):
+    """One segment of a mandate's benchmark ("US equity" 58%): its constituents are every
+    instrument of the universe of its asset class and currency.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    WEIGHT_FIELD_NUMBER: _builtins.int
+    ASSET_CLASS_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    CONSTITUENTS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """As in Mandate.benchmark_weights ("US equity", "USD cash")."""
+    weight: _builtins.float
+    """The segment's fixed share of the benchmark; a mandate's segments sum to 1."""
+    asset_class: _common_pb2.AssetClass.ValueType
+    """UNSPECIFIED for a cash segment, which has no constituents."""
+    currency: _builtins.str
+    @_builtins.property
+    def constituents(self) -> _containers.RepeatedCompositeFieldContainer[Global___BenchmarkConstituent]:
+        """In the universe's order (ListInstruments)."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        weight: _builtins.float = ...,
+        asset_class: _common_pb2.AssetClass.ValueType = ...,
+        currency: _builtins.str = ...,
+        constituents: _abc.Iterable[Global___BenchmarkConstituent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset_class", b"asset_class", "constituents", b"constituents", "currency", b"currency", "name", b"name", "weight", b"weight"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BenchmarkSegment: _TypeAlias = BenchmarkSegment  # noqa: Y015
+
+@_typing.final
 class Mandate(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -1307,6 +1380,8 @@ class Mandate(_message.Message):
     INITIAL_CAPITAL_FIELD_NUMBER: _builtins.int
     LOT_METHOD_FIELD_NUMBER: _builtins.int
     ALLOWED_ASSET_CLASSES_FIELD_NUMBER: _builtins.int
+    BENCHMARK_SEGMENTS_FIELD_NUMBER: _builtins.int
+    BENCHMARK_ROLL_OFF_YEARS_FIELD_NUMBER: _builtins.int
     mandate_id: _builtins.str
     name: _builtins.str
     base_currency: _builtins.str
@@ -1317,6 +1392,10 @@ class Mandate(_message.Message):
     max_cash_weight: _builtins.float
     lot_method: _builtins.str
     """FIFO or AVERAGE: the lot method the ledger uses for this mandate."""
+    benchmark_roll_off_years: _builtins.float
+    """A bond with less than this many years to maturity (days / 365.25) is out of the
+    benchmark from that day on, as it is out of the mandate's targets (the desk sells it).
+    """
     @_builtins.property
     def benchmark_weights(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]: ...
     @_builtins.property
@@ -1325,6 +1404,12 @@ class Mandate(_message.Message):
     def initial_capital(self) -> _common_pb2.Money: ...
     @_builtins.property
     def allowed_asset_classes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def benchmark_segments(self) -> _containers.RepeatedCompositeFieldContainer[Global___BenchmarkSegment]:
+        """The benchmark by segment, in the order the description (benchmark) names them, each
+        with its constituents, so its daily return can be computed from its own prices.
+        """
+
     def __init__(
         self,
         *,
@@ -1340,10 +1425,12 @@ class Mandate(_message.Message):
         initial_capital: _common_pb2.Money | None = ...,
         lot_method: _builtins.str = ...,
         allowed_asset_classes: _abc.Iterable[_builtins.str] | None = ...,
+        benchmark_segments: _abc.Iterable[Global___BenchmarkSegment] | None = ...,
+        benchmark_roll_off_years: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["initial_capital", b"initial_capital"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_asset_classes", b"allowed_asset_classes", "base_currency", b"base_currency", "benchmark", b"benchmark", "benchmark_weights", b"benchmark_weights", "initial_capital", b"initial_capital", "lot_method", b"lot_method", "mandate_id", b"mandate_id", "max_cash_weight", b"max_cash_weight", "max_single_name_weight", b"max_single_name_weight", "min_cash_weight", b"min_cash_weight", "name", b"name", "sector_targets", b"sector_targets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_asset_classes", b"allowed_asset_classes", "base_currency", b"base_currency", "benchmark", b"benchmark", "benchmark_roll_off_years", b"benchmark_roll_off_years", "benchmark_segments", b"benchmark_segments", "benchmark_weights", b"benchmark_weights", "initial_capital", b"initial_capital", "lot_method", b"lot_method", "mandate_id", b"mandate_id", "max_cash_weight", b"max_cash_weight", "max_single_name_weight", b"max_single_name_weight", "min_cash_weight", b"min_cash_weight", "name", b"name", "sector_targets", b"sector_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
