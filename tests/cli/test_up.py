@@ -19,6 +19,7 @@ import grpc
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from services.cli.registry import available_services
 from services.cli.suite.preflight import LOCK_FILE
 from services.common.eventlog import open_event_log
 from tests.cli.conftest import RunningSuite, clean_environment, run_opsuite
@@ -280,9 +281,12 @@ def test_fresh_asks_on_a_terminal_and_ctrl_c_stops_the_suite(tmp_path: Path) -> 
 
 
 def test_a_tiny_retention_never_strands_a_follower(tmp_path: Path) -> None:
-    # Market keeps only 200 events, and at full speed it runs far ahead of the ledger and recon:
-    # without the followers' hold (opsuite up declares them, OPSUITE_MARKET_FOLLOWERS) they would
-    # fall behind the retained window and stop with "events are lost to this service".
+    # Market keeps only 200 events, and at full speed it runs far ahead of its followers (the ledger,
+    # recon, reporting): without the followers' hold (opsuite up declares them,
+    # OPSUITE_MARKET_FOLLOWERS) they would fall behind the retained window and stop with "events are
+    # lost to this service".
+    followers = [name for name in available_services() if name != "market"]
+    assert followers == ["ledger", "recon", "reporting"]
     env = suite_env(tmp_path, OPSUITE_RETENTION_EVENTS="200")
     up = Up.start("--speed", "max", "--days", "15", env=env, output_path=tmp_path / "out")
     try:
@@ -294,11 +298,11 @@ def test_a_tiny_retention_never_strands_a_follower(tmp_path: Path) -> None:
             def released() -> bool:
                 clock = stub.GetClock(market_pb2.GetClockRequest(), timeout=10)
                 held = {p.follower: p.applied_seq for p in clock.followers}
-                return held == {"ledger": head, "recon": head} and clock.oldest_seq == head - 199
+                return held == dict.fromkeys(followers, head) and clock.oldest_seq == head - 199
 
-            # Both followers applied every event and said so; then only the last 200 are kept.
-            wait_until(released, timeout=60, what="both followers to acknowledge the head")
-        logs = "".join((tmp_path / "logs" / f"{name}.log").read_text() for name in ("ledger", "recon"))
+            # Every follower applied every event and said so; then only the last 200 are kept.
+            wait_until(released, timeout=60, what="every follower to acknowledge the head")
+        logs = "".join((tmp_path / "logs" / f"{name}.log").read_text() for name in followers)
         assert "older than market's retention" not in logs
     finally:
         up.stop()
