@@ -58,6 +58,12 @@ def accrued_income(ccy: str) -> str:
     return f"Assets:AccruedIncome:{ccy}"
 
 
+def accrued_interest(ccy: str) -> str:
+    """Interest accrued on the bonds held, at the day's quoted accrued per 100 (carried at market,
+    as NAV carries it), between coupons; the change goes to Income:Interest."""
+    return f"Assets:AccruedInterest:{ccy}"
+
+
 def suspense(ccy: str) -> str:
     return f"Assets:Suspense:{ccy}"
 
@@ -155,6 +161,7 @@ STANDARD_ACCOUNTS = (
     pending_receivable,
     pending_payable,
     accrued_income,
+    accrued_interest,
     suspense,
     capital,
     dividends,

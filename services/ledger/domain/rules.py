@@ -2,8 +2,9 @@
 
 LedgerBook.apply takes market events in stream order and returns the
 journals each one causes; the book's state (lots, pending settlements,
-announced dividends and their accruals, last prices, FX rates, marks,
-non-base balances) is what it must remember between events, and
+announced dividends and their accruals, last prices and accrued interest
+quoted, FX rates, marks, bonds' accrued interest carried, non-base balances)
+is what it must remember between events, and
 to_json/from_json carry it losslessly so a restarted consumer continues
 exactly where it stopped. Amounts come from the internal book's events
 (fills, internal cash flows); the custodian's messages only trigger
@@ -11,8 +12,8 @@ settlement, never set its amount.
 
 Idempotency keys are "mkt:<event_id>" for the journal an event books, and
 "mkt:<event_id>:<what>:<mandate>" when one event books several (ex-date
-accruals at the day's first event, marks and FX revaluation at day end), so
-a replay of the same stream gives the same keys.
+accruals at the day's first event, marks, bonds' accrued interest and FX
+revaluation at day end), so a replay of the same stream gives the same keys.
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ class LedgerBook:
         self.pending_fills: dict[str, PendingFill] = {}
         self.dividends: dict[str, Dividend] = {}
         self.prices: dict[str, Decimal] = {}
+        # instrument -> accrued interest per 100 face of its latest primary quote (bonds' quotes carry it)
+        self.accrued_per_100: dict[str, Decimal] = {}
+        # mandate -> bond -> accrued interest carried in Assets:AccruedInterest (the last day end's target)
+        self.accrued_interest: dict[str, dict[str, Decimal]] = {m: {} for m in self.mandates}
         self.fx = FxRates()
         # mandate -> (account, currency) -> [amount, base amount], Assets and Liabilities not in base currency
         self.non_base: dict[str, dict[tuple[str, str], list[Decimal]]] = {m: {} for m in self.mandates}
@@ -156,7 +161,7 @@ class LedgerBook:
         payload = event.payload
         if isinstance(payload, PriceQuote):
             if payload.vendor == PRIMARY_VENDOR:
-                self.prices[payload.instrument_id] = payload.price
+                self._quoted(payload)
         elif isinstance(payload, FxQuote):
             if payload.vendor == PRIMARY_VENDOR:
                 self.fx.update(payload.base_currency, payload.quote_currency, payload.rate)
@@ -171,6 +176,15 @@ class LedgerBook:
         elif isinstance(payload, DayEnd):
             drafts.extend(self._day_end(source))
         return drafts
+
+    def _quoted(self, quote: PriceQuote) -> None:
+        """Remember a primary quote: the price the marks use, and the accrued interest the day end carries."""
+        self.prices[quote.instrument_id] = quote.price
+        if quote.accrued_interest is None:
+            # No figure to carry; the day end leaves the bond's accrual as it is until a quote has one.
+            self.accrued_per_100.pop(quote.instrument_id, None)
+        else:
+            self.accrued_per_100[quote.instrument_id] = quote.accrued_interest
 
     def observe(self, draft: JournalDraft) -> None:
         """Learn the non-base balances of a journal the book did not produce (PostJournal, ReverseJournal),
@@ -348,6 +362,7 @@ class LedgerBook:
         drafts: list[JournalDraft] = []
         for mandate_id in self.mandates:
             drafts.extend(self._mark_to_market(source, mandate_id))
+            drafts.extend(self._accrue_interest(source, mandate_id))
             drafts.extend(self._revalue(source, mandate_id))
         return drafts
 
@@ -381,6 +396,51 @@ class LedgerBook:
             memo="mark to market",
             suffix=f"mtm:{mandate_id}",
         )
+
+    def _accrue_interest(self, source: _Source, mandate_id: str) -> list[JournalDraft]:
+        """Carry each bond's accrued interest at the day's quote, as NAV does, so equity at market equals
+        NAV: target = qty x accrued per 100 / 100, 0 once sold out; post the change since the last target:
+        Dr/Cr Assets:AccruedInterest, Cr/Dr Income:Interest. A purchase's accrued bought (debited to
+        Income:Interest by the fill) comes back as the first accrual, and a coupon (credited by the cash
+        flow) is offset by the reversal of the accrual it pays, so a coupon period's income is the coupon."""
+        lots_by_instrument, carried = self.lots[mandate_id], self.accrued_interest[mandate_id]
+        postings: list[Posting] = []
+        for iid in sorted(set(lots_by_instrument) | set(carried)):
+            instrument = self._instrument(iid)
+            if not instrument.is_bond:
+                continue
+            lots = lots_by_instrument.get(iid)
+            quantity = lots.quantity if lots is not None else ZERO
+            target, memo = self._accrual_target(instrument, quantity)
+            if target is None:
+                continue
+            ccy = instrument.currency
+            change = target - carried.get(iid, ZERO)
+            if change:
+                postings += [
+                    Posting(chart.accrued_interest(ccy), change, ccy, memo=memo),
+                    Posting(chart.interest(ccy), -change, ccy, memo=f"accrued interest of {iid}"),
+                ]
+                self._set_accrual(mandate_id, iid, target)
+        return self._journal(
+            source,
+            mandate_id,
+            JournalKind.ACCRUAL,
+            postings,
+            memo="accrued interest",
+            suffix=f"interest:{mandate_id}",
+        )
+
+    def _accrual_target(self, instrument: InstrumentInfo, quantity: Decimal) -> tuple[Decimal | None, str]:
+        """(accrued interest to carry, memo); None while a bond is held but no quote gave its accrued."""
+        iid = instrument.instrument_id
+        if not quantity:
+            return ZERO, f"{iid} no longer held"
+        per_100 = self.accrued_per_100.get(iid)
+        if per_100 is None:
+            return None, ""
+        target = chart.quantize_money(quantity * per_100 / HUNDRED, instrument.currency)
+        return target, f"{iid}: {quantity} x {per_100} / 100"
 
     def _revalue(self, source: _Source, mandate_id: str) -> list[JournalDraft]:
         """Restate non-base asset and liability balances at the closing rate; the change goes to
@@ -460,6 +520,12 @@ class LedgerBook:
             else:
                 balances.pop(key, None)
 
+    def _set_accrual(self, mandate_id: str, instrument_id: str, value: Decimal) -> None:
+        if value:
+            self.accrued_interest[mandate_id][instrument_id] = value
+        else:
+            self.accrued_interest[mandate_id].pop(instrument_id, None)
+
     def _set_mark(self, mandate_id: str, instrument_id: str, value: Decimal) -> None:
         if value:
             self.unrealized[mandate_id][instrument_id] = value
@@ -494,6 +560,8 @@ class LedgerBook:
                 prices=self.prices,
                 fx_pairs=self.fx.pairs,
                 non_base=self.non_base,
+                accrued_per_100=self.accrued_per_100,
+                accrued_interest=self.accrued_interest,
             )
         )
 
@@ -509,4 +577,6 @@ class LedgerBook:
         book.prices = state.prices
         book.fx = FxRates(state.fx_pairs)
         book.non_base = state.non_base
+        book.accrued_per_100 = state.accrued_per_100
+        book.accrued_interest = state.accrued_interest
         return book

@@ -4,6 +4,13 @@ The consumer stores this JSON in the same transaction as the journals the
 events produced, so a restart continues exactly where it stopped: decimals
 travel as strings (str(Decimal) round-trips exactly), dates as ISO text,
 and every mapping keeps its insertion order, which the rules iterate in.
+
+Version 2 added the bonds' accrued interest (the quoted accrued per 100 and each
+mandate's carried accrual). A version 1 snapshot still loads, with neither: the
+next day end then books the whole accrual to date at once (target - 0), so the
+book catches up rather than stays without it; a bond whose quote the snapshot
+missed waits for the next day's quote. Older code refuses a version 2 snapshot,
+which it would otherwise load while dropping the accruals it carries.
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from typing import Any
 from services.ledger.domain import chart
 from services.ledger.domain.lots import Lots
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# What this code reads: version 1 is version 2 without the accruals of bonds.
+READABLE_VERSIONS = (1, FORMAT_VERSION)
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,8 @@ class BookState:
     prices: dict[str, Decimal]
     fx_pairs: dict[str, Decimal]
     non_base: dict[str, dict[tuple[str, str], list[Decimal]]]
+    accrued_per_100: dict[str, Decimal]
+    accrued_interest: dict[str, dict[str, Decimal]]
 
 
 def _decimals(values: dict[str, Decimal]) -> dict[str, str]:
@@ -133,6 +144,8 @@ def state_to_json(state: BookState) -> str:
             m: [[account, ccy, str(amount), str(base)] for (account, ccy), (amount, base) in balances.items()]
             for m, balances in state.non_base.items()
         },
+        "accrued_per_100": _decimals(state.accrued_per_100),
+        "accrued_interest": {m: _decimals(carried) for m, carried in state.accrued_interest.items()},
     }
     return json.dumps(body, separators=(",", ":"))
 
@@ -141,10 +154,14 @@ def state_from_json(text: str) -> BookState:
     body = json.loads(text)
     # Snapshots written before the book stopped remembering settled fills still carry a "settled" key;
     # it is ignored (a settlement of a fill no longer pending posts nothing either way).
-    if body.get("version") != FORMAT_VERSION:
-        raise ValueError(f"ledger book state version {body.get('version')!r} is not {FORMAT_VERSION}")
+    version = body.get("version")
+    if version not in READABLE_VERSIONS:
+        readable = " or ".join(str(v) for v in READABLE_VERSIONS)
+        raise ValueError(f"ledger book state version {version!r} is not {readable}")
     mandates = {m: MandateInfo(m, base, method) for m, base, method in body["mandates"]}
     instruments = {i: InstrumentInfo(i, ccy, bool(bond)) for i, ccy, bond in body["instruments"]}
+
+    accrued_per_100, accrued_interest = _accruals(body, version, mandates)
 
     def lots_of(mandate_id: str, instrument_id: str, state: list[list[str]]) -> Lots:
         quantum = chart.quantum(instruments[instrument_id].currency)
@@ -180,4 +197,17 @@ def state_from_json(text: str) -> BookState:
             m: {(account, ccy): [Decimal(amount), Decimal(base)] for account, ccy, amount, base in rows}
             for m, rows in body["non_base"].items()
         },
+        accrued_per_100=accrued_per_100,
+        accrued_interest=accrued_interest,
     )
+
+
+def _accruals(
+    body: dict[str, Any], version: int, mandates: dict[str, MandateInfo]
+) -> tuple[dict[str, Decimal], dict[str, dict[str, Decimal]]]:
+    """(accrued per 100 quoted, mandate -> accrued interest carried); version 1 carried neither: none
+    quoted, none booked (see the module docstring)."""
+    if version == 1:
+        return {}, {m: {} for m in mandates}
+    carried = {m: _from_decimals(by_id) for m, by_id in body["accrued_interest"].items()}
+    return _from_decimals(body["accrued_per_100"]), carried

@@ -100,8 +100,18 @@ class Stream:
     def regime(self, day: dt.date) -> list[JournalDraft]:
         return self._emit(day, dt.time(8), "market.regime", payload=regime_state(day))
 
-    def price(self, day: dt.date, instrument_id: str, price: str, ccy: str = "USD") -> list[JournalDraft]:
-        quote = PriceQuote(instrument_id, D(price), ccy, "primary", day)
+    def price(
+        self,
+        day: dt.date,
+        instrument_id: str,
+        price: str,
+        ccy: str = "USD",
+        *,
+        accrued: str | None = None,
+        vendor: str = "primary",
+    ) -> list[JournalDraft]:
+        """A quote; bonds' quotes carry `accrued` interest per 100 face, as market's do."""
+        quote = PriceQuote(instrument_id, D(price), ccy, vendor, day, None if accrued is None else D(accrued))
         return self._emit(day, dt.time(16), "price.tick", payload=quote)
 
     def fx(self, day: dt.date, pair: str, rate: str, vendor: str = "primary") -> list[JournalDraft]:

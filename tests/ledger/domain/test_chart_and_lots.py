@@ -21,6 +21,9 @@ def test_account_names_follow_the_chart() -> None:
     assert chart.pending_receivable("EUR") == "Assets:PendingSettlement:EUR"
     assert chart.pending_payable("EUR") == "Liabilities:PendingSettlement:EUR"
     assert chart.accrued_income("GBP") == "Assets:AccruedIncome:GBP"
+    assert chart.accrued_interest("EUR") == "Assets:AccruedInterest:EUR"
+    assert chart.is_valid_account_name(chart.accrued_interest("EUR"))
+    assert chart.account_currency(chart.accrued_interest("EUR")) == "EUR"
     assert chart.suspense("JPY") == "Assets:Suspense:JPY"
     assert chart.capital("USD") == "Equity:Capital:USD"
     assert chart.dividends("USD") == "Income:Dividends:USD"

@@ -93,6 +93,7 @@ def test_the_standard_chart_opens_every_base_account_on_the_first_day() -> None:
         "Assets:PendingSettlement:EUR",
         "Liabilities:PendingSettlement:EUR",
         "Assets:AccruedIncome:EUR",
+        "Assets:AccruedInterest:EUR",
         "Assets:Suspense:EUR",
         "Equity:Capital:EUR",
         "Income:Dividends:EUR",
