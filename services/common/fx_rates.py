@@ -1,4 +1,5 @@
-"""The day's primary FX rates, and the rate of any currency in any other through USD.
+"""The day's primary FX rates, and the rate of any currency in any other through USD (the ledger and
+reporting convert with the same rates).
 
 Only primary quotes are kept: the published crosses may be distorted by an
 injected fault, the primary pairs (EURUSD, GBPUSD, USDJPY) are the record.

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
-from decimal import ROUND_HALF_EVEN, Decimal
-from types import MappingProxyType
+from decimal import Decimal
 
+# The precision of money is the platform's (reporting rounds the same way); re-exported as the chart's.
+from services.common.money import MINOR_UNITS as MINOR_UNITS
+from services.common.money import quantize_money as quantize_money
+from services.common.money import quantum as quantum
 from services.ledger.domain.records import Account
 
-MINOR_UNITS: Mapping[str, int] = MappingProxyType({"USD": 2, "EUR": 2, "GBP": 2, "JPY": 0})
 QUANTITY_PLACES = 6
 # The largest amount, base amount or quantity one posting may carry, in absolute value: what the
 # storage holds exactly (10^18 micro-units in a signed 64-bit integer), documented in
@@ -29,9 +30,6 @@ _COMPONENT = re.compile(r"[A-Z0-9][A-Za-z0-9-]*")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # Accounts whose last component is an instrument id, not a currency.
 _INSTRUMENT_PARENTS: tuple[str, ...] = ("Assets:Securities", "Assets:Unrealized")
-_QUANTA: Mapping[str, Decimal] = MappingProxyType(
-    {ccy: Decimal(1).scaleb(-places) for ccy, places in MINOR_UNITS.items()}
-)
 
 
 def cash(ccy: str) -> str:
@@ -135,19 +133,6 @@ def is_valid_account_name(name: str) -> bool:
     if len(parts) < 2 or parts[0] not in ROOTS:
         return False
     return all(_COMPONENT.fullmatch(part) for part in parts[1:])
-
-
-def quantum(ccy: str) -> Decimal:
-    """The currency's minor unit (0.01, or 1 for JPY); KeyError for a currency the ledger does not know."""
-    try:
-        return _QUANTA[ccy]
-    except KeyError:
-        raise KeyError(f"currency {ccy!r} is not one of {', '.join(MINOR_UNITS)}") from None
-
-
-def quantize_money(amount: Decimal, ccy: str) -> Decimal:
-    """Half-even to the currency's minor unit (for computed amounts only: inputs are never rounded)."""
-    return amount.quantize(quantum(ccy), rounding=ROUND_HALF_EVEN)
 
 
 def decimal_places(value: Decimal) -> int:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from services.common.fx_rates import FxRates
 from services.common.market_events import (
     CashFlow,
     CashFlowKind,
@@ -42,7 +43,6 @@ from services.common.market_events import (
 )
 from services.ledger.domain import chart
 from services.ledger.domain.lots import Lots
-from services.ledger.domain.rates import FxRates
 from services.ledger.domain.records import AccountType, JournalDraft, JournalKind, Posting
 from services.ledger.domain.state import (
     BookState,

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.ledger.domain.rates import FxRates
+from services.common.fx_rates import FxRates
 from services.ledger.domain.records import (
     Account,
     AccountType,
