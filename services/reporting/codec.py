@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from opsuite.common.v1 import common_pb2
 from opsuite.reporting.v1 import reporting_pb2
 from services.common.convert import date_to_proto, decimal_to_proto, money_to_proto
 from services.common.market_events import Instrument, Mandate
+from services.reporting.domain.attribution import Linked
 from services.reporting.domain.comparison import Comparison
+from services.reporting.domain.period_attribution import GroupSummary
 from services.reporting.domain.periods import Period, PeriodFigures
 from services.reporting.store import NavDay, NavPoint
 
@@ -131,4 +134,32 @@ def nav_point(point: NavPoint, ccy: str, cumulative: float) -> reporting_pb2.Nav
         net_flows=money_to_proto(point.flows, ccy),
         daily_return=float(point.daily_return) if point.daily_return is not None else 0.0,
         cumulative_return=cumulative,
+    )
+
+
+def attribution(
+    period: Period, dimension: str, linked: Linked, groups: Sequence[GroupSummary]
+) -> reporting_pb2.Attribution:
+    effects = {e.segment: e for e in linked.segments}
+    return reporting_pb2.Attribution(
+        period=PERIODS[period],  # type: ignore[arg-type]
+        dimension=dimension,
+        groups=[
+            reporting_pb2.AttributionGroup(
+                group=g.group,
+                portfolio_weight=g.portfolio_weight,
+                benchmark_weight=g.benchmark_weight,
+                portfolio_return=g.portfolio_return,
+                benchmark_return=g.benchmark_return,
+                allocation_effect=float(effects[g.group].allocation),
+                selection_effect=float(effects[g.group].selection),
+                interaction_effect=float(effects[g.group].interaction),
+                total_effect=float(effects[g.group].total),
+            )
+            for g in groups
+        ],
+        total_allocation_effect=float(sum((e.allocation for e in linked.segments), Decimal(0))),
+        total_selection_effect=float(sum((e.selection for e in linked.segments), Decimal(0))),
+        total_interaction_effect=float(sum((e.interaction for e in linked.segments), Decimal(0))),
+        total_active_return=float(linked.active_return),
     )

@@ -7,20 +7,17 @@ applied again to the book as it was at that day end.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Sequence
 
 from opsuite.market.v1 import market_pb2
 from services.common.market_events import Instrument, Mandate
 from services.common.market_events.decode import decode
-from services.reporting.domain.book import ReportingBook
-from services.reporting.domain.valuation import UnitRegister, value
-from services.reporting.store import NavDay, ReportingStore
+from services.reporting.domain.daily import DailyValuer
+from services.reporting.store import ReportingStore
 
 # What reporting reads: the desk's book, prices and rates, income and the investors' flows.
 VALUED_KINDS = (
+    "market.regime",
     "price.tick",
     "fx.rate",
     "trade.fill",
@@ -34,20 +31,16 @@ class ReportingConsumer:
     """The apply/save pair the follower drives, and the cursor it resumes from."""
 
     def __init__(
-        self,
-        store: ReportingStore,
-        mandates: Iterable[Mandate],
-        instruments: Iterable[Instrument],
-        on_day_end: Callable[[dt.date, int, Sequence[NavDay]], None] | None = None,
+        self, store: ReportingStore, mandates: Iterable[Mandate], instruments: Iterable[Instrument]
     ) -> None:
         self.store = store
-        self.book = ReportingBook(mandates, instruments)
-        self.registers = {mandate_id: UnitRegister() for mandate_id in self.book.mandates}
-        self._on_day_end = on_day_end
+        self.valuer = DailyValuer(mandates, instruments)
         self.cursor, state = store.load()
         if state:
-            self._restore(state)
-        self.last_day_end: dt.date | None = self.book.date if self.cursor else None
+            latest = {
+                m: day.valuation for m in self.valuer.book.mandates if (day := store.latest(m)) is not None
+            }
+            self.valuer.restore(state, latest)
 
     def load(self) -> int:
         return self.cursor
@@ -58,35 +51,7 @@ class ReportingConsumer:
     def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
         for message in events:
             event = decode(message)
-            ends = self.book.apply(event)
-            if not ends:
-                continue
-            days = []
-            for end in ends:
-                valuation = value(end, self.book.instruments)
-                days.append(NavDay(valuation, self.registers[valuation.mandate_id].deal(valuation)))
-            self.store.commit_day_end(event.seq, self._state(), days)
-            self.cursor = event.seq
-            self.last_day_end = ends[0].date
-            if self._on_day_end is not None:
-                self._on_day_end(ends[0].date, event.seq, days)
-
-    def _state(self) -> str:
-        return json.dumps(
-            {
-                "book": self.book.to_json(),
-                "units": {
-                    mandate_id: [str(r.units), None if r.last_nav is None else str(r.last_nav)]
-                    for mandate_id, r in self.registers.items()
-                },
-            }
-        )
-
-    def _restore(self, text: str) -> None:
-        data = json.loads(text)
-        self.book.restore(data["book"])
-        for mandate_id, (units, last_nav) in data["units"].items():
-            if mandate_id in self.registers:
-                self.registers[mandate_id] = UnitRegister(
-                    Decimal(units), None if last_nav is None else Decimal(last_nav)
-                )
+            valued = self.valuer.apply(event)
+            if valued:
+                self.store.commit_day_end(event.seq, self.valuer.to_json(), valued)
+                self.cursor = event.seq

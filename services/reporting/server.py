@@ -23,9 +23,11 @@ from services.common.paging import page_size, position
 from services.common.status import FieldViolation, RequestError, rpc_errors, unknown_id
 from services.reporting import codec
 from services.reporting.domain.comparison import Comparison
-from services.reporting.domain.periods import DailyPoint, Period, figures
+from services.reporting.domain.exposure import DIMENSIONS
+from services.reporting.domain.period_attribution import attribute_day, link_days
+from services.reporting.domain.periods import DailyPoint, Period, PeriodFigures, figures
 from services.reporting.domain.valuation import DayValuation
-from services.reporting.store import NavDay, NavPoint, ReportingStore
+from services.reporting.store import DayExposure, NavDay, NavPoint, ReportingStore
 
 LedgerView = Callable[[DayValuation], Awaitable[Comparison]]
 
@@ -42,7 +44,13 @@ class ReportingContext:
 
 def daily_points(history: Sequence[NavPoint]) -> list[DailyPoint]:
     return [
-        DailyPoint(p.date, p.nav, p.flows, float(p.daily_return) if p.daily_return is not None else None)
+        DailyPoint(
+            p.date,
+            p.nav,
+            p.flows,
+            float(p.daily_return) if p.daily_return is not None else None,
+            float(p.benchmark_return) if p.benchmark_return is not None else None,
+        )
         for p in history
     ]
 
@@ -128,6 +136,10 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
     ) -> reporting_pb2.Report:
         ccy = mandate.base_currency
         points = daily_points(history)
+        periods = [figures(period, points) for period in Period]
+        exposures = await asyncio.to_thread(
+            self.store.exposures, mandate.mandate_id, history[0].date, day.valuation.date
+        )
         comparison = await self.context.ledger_view(day.valuation)
         warnings = list(day.valuation.warnings)
         if comparison.detail and comparison.status != "AGREES":
@@ -142,7 +154,8 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
             nav=codec.nav(day),
             holdings=codec.holdings(day, self.context.instruments),
             cash=codec.cash(day),
-            performance=[codec.performance(figures(period, points), ccy) for period in Period],
+            performance=[codec.performance(f, ccy) for f in periods],
+            attribution=attributions(periods, exposures),
             warnings=warnings,
             ledger=codec.comparison(comparison, ccy),
         )
@@ -181,6 +194,26 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
             points=points,
             next_page_token=str(following) if following < len(history) else "",
         )
+
+
+def attributions(
+    periods: Sequence[PeriodFigures], exposures: Sequence[DayExposure]
+) -> list[reporting_pb2.Attribution]:
+    """Each period's attribution by sector and by asset class, from the days it covers that have
+    both a portfolio and a benchmark exposure (none before the second day end)."""
+    out = []
+    for dimension in DIMENSIONS:
+        days = [
+            (e.date, attribute_day(e.date.isoformat(), e.portfolio, e.benchmark, dimension))
+            for e in exposures
+            if e.portfolio is not None and e.benchmark is not None
+        ]
+        for period in periods:
+            covered = [attributed for date, attributed in days if period.start < date <= period.end]
+            if covered:
+                linked, groups = link_days(covered)
+                out.append(codec.attribution(period.period, dimension, linked, groups))
+    return out
 
 
 def _out_of_range(

@@ -18,6 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from services.common.sqlite import SqliteFile, migrate_schema
+from services.reporting.domain.daily import ValuedDay
+from services.reporting.domain.exposure import Exposure, Group
 from services.reporting.domain.valuation import CashValue, DayValuation, Dealt, HoldingValue, NavBreakdown
 
 SQLITE_FILE = "reporting.sqlite3"
@@ -40,7 +42,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             units TEXT NOT NULL,
             nav_per_unit TEXT NOT NULL,
             daily_return TEXT,
+            benchmark_return TEXT,
             detail TEXT NOT NULL,
+            -- the day's weights and returns by group, portfolio and benchmark (attribution)
+            exposure TEXT NOT NULL,
             PRIMARY KEY (mandate_id, date)
         )""",
     ),
@@ -66,6 +71,15 @@ class NavDay:
 
 
 @dataclass(frozen=True, slots=True)
+class DayExposure:
+    """A stored day's weights and returns by group, for attribution."""
+
+    date: dt.date
+    portfolio: Exposure | None
+    benchmark: Exposure | None
+
+
+@dataclass(frozen=True, slots=True)
 class NavPoint:
     """A stored day end without its holdings: what a history and the period figures need."""
 
@@ -76,6 +90,7 @@ class NavPoint:
     units: Decimal
     nav_per_unit: Decimal
     daily_return: Decimal | None
+    benchmark_return: Decimal | None
 
 
 class ReportingStore:
@@ -92,12 +107,11 @@ class ReportingStore:
             cursor, state = conn.execute("SELECT cursor, state FROM reporting_state WHERE id = 1").fetchone()
         return int(cursor), state
 
-    def commit_day_end(self, seq: int, state: str, days: Sequence[NavDay]) -> None:
+    def commit_day_end(self, seq: int, state: str, days: Sequence[ValuedDay]) -> None:
         with self._file.write() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO nav_days"
-                " (mandate_id, date, seq, nav, flows, units, nav_per_unit, daily_return, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO nav_days (mandate_id, date, seq, nav, flows, units, nav_per_unit,"
+                " daily_return, benchmark_return, detail, exposure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_row(day) for day in days],
             )
             conn.execute("UPDATE reporting_state SET cursor = ?, state = ? WHERE id = 1", (seq, state))
@@ -132,7 +146,7 @@ class ReportingStore:
         """Day ends from first to last inclusive, oldest first, without the holdings (the NAV only)."""
         with self._file.snapshot() as conn:
             rows = conn.execute(
-                "SELECT date, seq, nav, flows, units, nav_per_unit, daily_return FROM nav_days WHERE mandate_id = ? AND date BETWEEN ? AND ?"
+                "SELECT date, seq, nav, flows, units, nav_per_unit, daily_return, benchmark_return FROM nav_days WHERE mandate_id = ? AND date BETWEEN ? AND ?"
                 " ORDER BY date LIMIT ? OFFSET ?",
                 (mandate_id, first.isoformat(), last.isoformat(), -1 if limit is None else limit, offset),
             ).fetchall()
@@ -144,10 +158,30 @@ class ReportingStore:
                 Decimal(flows),
                 Decimal(units),
                 Decimal(per_unit),
-                None if daily is None else Decimal(daily),
+                _optional_decimal(daily),
+                _optional_decimal(benchmark),
             )
-            for date, seq, nav, flows, units, per_unit, daily in rows
+            for date, seq, nav, flows, units, per_unit, daily, benchmark in rows
         ]
+
+    def exposures(self, mandate_id: str, first: dt.date, last: dt.date) -> list[DayExposure]:
+        """Each day end's weights and returns by group from first to last inclusive, oldest first."""
+        with self._file.snapshot() as conn:
+            rows = conn.execute(
+                "SELECT date, exposure FROM nav_days WHERE mandate_id = ? AND date BETWEEN ? AND ? ORDER BY date",
+                (mandate_id, first.isoformat(), last.isoformat()),
+            ).fetchall()
+        out = []
+        for date, text in rows:
+            data = json.loads(text)
+            out.append(
+                DayExposure(
+                    dt.date.fromisoformat(date),
+                    _exposure_from(data["portfolio"]),
+                    _exposure_from(data["benchmark"]),
+                )
+            )
+        return out
 
     def close(self) -> None:
         self._file.close()
@@ -156,7 +190,35 @@ class ReportingStore:
 _COLUMNS = "mandate_id, date, seq, nav, flows, units, nav_per_unit, daily_return, detail"
 
 
-def _row(day: NavDay) -> tuple[Any, ...]:
+def _optional_decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _exposure_json(exposure: Exposure | None) -> dict[str, Any] | None:
+    if exposure is None:
+        return None
+    return {
+        "total": str(exposure.total_return),
+        "groups": {
+            dimension: {name: [str(g.weight), str(g.total_return)] for name, g in groups.items()}
+            for dimension, groups in exposure.groups.items()
+        },
+    }
+
+
+def _exposure_from(data: dict[str, Any] | None) -> Exposure | None:
+    if data is None:
+        return None
+    return Exposure(
+        Decimal(data["total"]),
+        {
+            dimension: {name: Group(Decimal(w), Decimal(r)) for name, (w, r) in groups.items()}
+            for dimension, groups in data["groups"].items()
+        },
+    )
+
+
+def _row(day: ValuedDay) -> tuple[Any, ...]:
     v, d = day.valuation, day.dealt
     detail = {
         "base_currency": v.base_currency,
@@ -193,7 +255,12 @@ def _row(day: NavDay) -> tuple[Any, ...]:
         str(d.units),
         str(d.nav_per_unit),
         None if d.daily_return is None else str(d.daily_return),
+        None if day.benchmark_return is None else str(day.benchmark_return),
         json.dumps(detail, separators=(",", ":")),
+        json.dumps(
+            {"portfolio": _exposure_json(day.portfolio), "benchmark": _exposure_json(day.benchmark)},
+            separators=(",", ":"),
+        ),
     )
 
 

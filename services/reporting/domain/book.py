@@ -38,6 +38,7 @@ from services.common.market_events import (
     Mandate,
     MarketEvent,
     PriceQuote,
+    RegimeState,
     Side,
     priced_per_100,
 )
@@ -124,6 +125,10 @@ class ReportingBook:
         self.fx = FxRates()
         self.dividends: dict[str, Dividend] = {}  # by action id, until accrued
         self.date: dt.date | None = None
+        # What a total return needs besides prices: the dividends per share going ex today, by
+        # instrument, and the day's effective fed funds rate (the benchmark's USD cash).
+        self.ex_today: dict[str, Decimal] = {}
+        self.fed_funds_pct: float | None = None
 
     def apply(self, event: MarketEvent) -> list[DayEndBook]:
         """Move the books past one event; at a day end, each mandate's book as it stands then."""
@@ -132,7 +137,9 @@ class ReportingBook:
             self._start_day(day)
             self.date = day
         payload = event.payload
-        if isinstance(payload, PriceQuote):
+        if isinstance(payload, RegimeState):
+            self.fed_funds_pct = payload.fed_funds_pct
+        elif isinstance(payload, PriceQuote):
             if payload.vendor == PRIMARY_VENDOR:
                 self.quotes[payload.instrument_id] = Quote(
                     payload.price, payload.price_date, payload.accrued_interest or ZERO
@@ -160,12 +167,16 @@ class ReportingBook:
 
     def _start_day(self, day: dt.date) -> None:
         """Dividends go ex on the position held at the start of the ex-date."""
+        self.ex_today = {}
         for action_id, dividend in list(self.dividends.items()):
             if dividend.accrued and dividend.pay_date < day:
                 del self.dividends[action_id]
             if dividend.accrued or dividend.ex_date > day:
                 continue
             dividend.accrued = True
+            self.ex_today[dividend.instrument_id] = (
+                self.ex_today.get(dividend.instrument_id, ZERO) + dividend.amount_per_unit
+            )
             for book in self.books.values():
                 quantity = book.positions.get(dividend.instrument_id, ZERO)
                 if quantity <= 0:
@@ -233,6 +244,8 @@ class ReportingBook:
             {
                 "version": STATE_VERSION,
                 "date": self.date.isoformat() if self.date else None,
+                "ex_today": _decimals(self.ex_today),
+                "fed_funds_pct": self.fed_funds_pct,
                 "quotes": {
                     iid: [str(q.price), q.price_date.isoformat(), str(q.accrued_per_100)]
                     for iid, q in self.quotes.items()
@@ -260,6 +273,8 @@ class ReportingBook:
         if data.get("version") != STATE_VERSION:
             raise ValueError(f"reporting state version {data.get('version')}, expected {STATE_VERSION}")
         self.date = dt.date.fromisoformat(data["date"]) if data["date"] else None
+        self.ex_today = {iid: Decimal(amount) for iid, amount in data["ex_today"].items()}
+        self.fed_funds_pct = data["fed_funds_pct"]
         self.quotes = {
             iid: Quote(Decimal(p), dt.date.fromisoformat(d), Decimal(a))
             for iid, (p, d, a) in data["quotes"].items()

@@ -104,8 +104,14 @@ def figures(period: Period, history: Sequence[DailyPoint], end_index: int | None
     days = history[base_index + 1 : end_index + 1]
     returns = [p.daily_return for p in days if p.daily_return is not None]
     benchmark = [p.benchmark_return for p in days if p.benchmark_return is not None]
+    # Tracking error pairs the days both returns exist (the benchmark has none on the first day).
+    paired = [
+        (p.daily_return, p.benchmark_return)
+        for p in days
+        if p.daily_return is not None and p.benchmark_return is not None
+    ]
     portfolio = _link(returns) if returns else None
-    bench = _link(benchmark) if benchmark and len(benchmark) == len(returns) else None
+    bench = _link(benchmark) if benchmark else None
     start, end = history[max(base_index, 0)].date, history[end_index].date
     base_nav = history[base_index].nav if base_index != INCEPTION else ZERO
     net_flows = sum((p.flows for p in days), ZERO)
@@ -118,9 +124,9 @@ def figures(period: Period, history: Sequence[DailyPoint], end_index: int | None
         benchmark_return=bench,
         annualised_return=(1 + portfolio) ** (1 / years) - 1 if portfolio is not None and years > 1 else None,
         volatility=risk.volatility(returns) if len(returns) >= 2 else None,
-        tracking_error=risk.tracking_error(returns, benchmark)
-        if bench is not None and len(returns) >= 2
-        else None,
+        tracking_error=(
+            risk.tracking_error([p for p, _ in paired], [b for _, b in paired]) if len(paired) >= 2 else None
+        ),
         pnl=history[end_index].nav - base_nav - net_flows,
         net_flows=net_flows,
     )

@@ -195,3 +195,25 @@ def test_opsuite_report_says_in_one_line_what_is_wrong(suite: Suite) -> None:
     ]
     unknown = opsuite_report(suite, "NOPE")
     assert unknown.returncode == 1 and "unknown mandate 'NOPE'; known: BAL-USD" in unknown.stderr
+
+
+def test_a_report_attributes_each_periods_active_return_by_sector_and_asset_class(suite: Suite) -> None:
+    with grpc.insecure_channel(suite.reporting.address) as channel:
+        report = reporting_pb2_grpc.ReportingServiceStub(channel).GetReport(
+            reporting_pb2.GetReportRequest(mandate_id="BAL-USD")
+        )
+    performance = {p.period: p for p in report.performance}
+    assert performance[reporting_pb2.PERIOD_SINCE_INCEPTION].benchmark_return != 0
+    seen = {(a.period, a.dimension) for a in report.attribution}
+    for period in (reporting_pb2.PERIOD_MONTH_TO_DATE, reporting_pb2.PERIOD_SINCE_INCEPTION):
+        assert {(period, "sector"), (period, "asset_class")} <= seen
+    for attribution in report.attribution:
+        effects = sum(g.total_effect for g in attribution.groups)
+        assert abs(effects - attribution.total_active_return) < 1e-12
+        assert abs(
+            attribution.total_allocation_effect + attribution.total_selection_effect
+            + attribution.total_interaction_effect - attribution.total_active_return
+        ) < 1e-12  # fmt: skip
+        groups = {g.group for g in attribution.groups}
+        if attribution.dimension == "asset_class":
+            assert groups == {"EQUITY", "GOVERNMENT_BOND", "CORPORATE_BOND", "Cash"}
