@@ -9,8 +9,8 @@ import grpc.aio
 
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.common.convert import date_to_proto, decimal_from_proto
+from services.common.nav.valuation import DayValuation
 from services.reporting.domain.comparison import Comparison, compare, equity_at_market, unavailable
-from services.reporting.domain.valuation import DayValuation
 
 log = logging.getLogger(__name__)
 

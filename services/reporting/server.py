@@ -19,6 +19,7 @@ import grpc
 from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from services.common.convert import date_from_proto, date_to_proto
 from services.common.market_events import Instrument, Mandate
+from services.common.nav.valuation import DayValuation
 from services.common.paging import page_size, position
 from services.common.status import FieldViolation, RequestError, rpc_errors, unknown_id
 from services.reporting import codec
@@ -26,7 +27,6 @@ from services.reporting.domain.comparison import Comparison
 from services.reporting.domain.exposure import DIMENSIONS
 from services.reporting.domain.period_attribution import attribute_day, link_days
 from services.reporting.domain.periods import DailyPoint, Period, PeriodFigures, figures
-from services.reporting.domain.valuation import DayValuation
 from services.reporting.store import DayExposure, NavDay, NavPoint, ReportingStore
 
 LedgerView = Callable[[DayValuation], Awaitable[Comparison]]

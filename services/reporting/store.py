@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from services.common.nav.valuation import CashValue, DayValuation, Dealt, HoldingValue, NavBreakdown
 from services.common.sqlite import SqliteFile, migrate_schema
 from services.reporting.domain.daily import ValuedDay
 from services.reporting.domain.exposure import Exposure, Group
-from services.reporting.domain.valuation import CashValue, DayValuation, Dealt, HoldingValue, NavBreakdown
 
 SQLITE_FILE = "reporting.sqlite3"
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.common.market_events import Instrument, Mandate, MarketEvent
-from services.reporting.domain.book import DayEndBook, ReportingBook
+from services.common.nav.book import DayEndBook, ReportingBook
+from services.common.nav.valuation import DayValuation, Dealt, UnitRegister, value
 from services.reporting.domain.exposure import (
     Exposure,
     benchmark_exposure,
@@ -17,7 +18,6 @@ from services.reporting.domain.exposure import (
     portfolio_exposure,
 )
 from services.reporting.domain.total_returns import TotalReturns
-from services.reporting.domain.valuation import DayValuation, Dealt, UnitRegister, value
 
 
 @dataclass(frozen=True, slots=True)

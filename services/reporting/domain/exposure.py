@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.common.market_events import Instrument, Mandate
+from services.common.nav.valuation import DayValuation
 from services.reporting.domain.total_returns import Move
-from services.reporting.domain.valuation import DayValuation
 
 ZERO = Decimal(0)
 CASH = "Cash"

@@ -12,6 +12,7 @@ from services.common.market_events import (
     Instrument,
     Mandate,
 )
+from services.common.nav.valuation import DayValuation, HoldingValue, NavBreakdown
 from services.reporting.domain.exposure import (
     CASH,
     benchmark_exposure,
@@ -19,7 +20,6 @@ from services.reporting.domain.exposure import (
     portfolio_exposure,
 )
 from services.reporting.domain.total_returns import Move, TotalReturns
-from services.reporting.domain.valuation import DayValuation, HoldingValue, NavBreakdown
 
 D = Decimal
 MON, TUE = dt.date(2021, 3, 1), dt.date(2021, 3, 2)

@@ -16,8 +16,8 @@ from decimal import Decimal
 import pytest
 
 from services.common.market_events import DayEnd
-from services.reporting.domain.book import ReportingBook
-from services.reporting.domain.valuation import UnitRegister, value
+from services.common.nav.book import ReportingBook
+from services.common.nav.valuation import UnitRegister, value
 from tests.ledger.domain.sim_runs import simulated_run
 
 YEAR = 252

@@ -1,4 +1,4 @@
-"""What reporting knows of each mandate from market's stream: the internal book and the day's prices.
+"""A mandate's internal book from market's stream and the day's prices: what its NAV is computed from.
 
 Reporting never reads the ledger to value a fund: it keeps its own book from the same events the
 ledger books (the desk's fills, the internal cash flows, the dividends announced, the primary

@@ -21,7 +21,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 
 from services.common.market_events import Instrument, priced_per_100
 from services.common.money import quantize_money
-from services.reporting.domain.book import DayEndBook
+from services.common.nav.book import DayEndBook
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
