@@ -1,5 +1,6 @@
 """The live view as a person sees it: its panels drawn from the services' replies, at 80×24 in a real
-terminal (tmux), attached to a finished suite by `opsuite view` and under `opsuite up`.
+terminal (tmux), attached to a finished suite by `opsuite view` and under `opsuite up`; reporting's
+NAVs beside the ledger's books, and a plain line in their place when reporting does not answer.
 """
 
 from __future__ import annotations
@@ -22,23 +23,38 @@ import grpc
 import pytest
 from rich.console import Console
 
-from opsuite.common.v1 import status_pb2
+from opsuite.common.v1 import common_pb2, status_pb2
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2
+from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from services.cli.output import grouped
+from services.cli.registry import free_port
 from services.cli.view.layout import Screen
 from services.cli.view.live import LiveView
 from services.cli.view.model import (
     CashRow,
     FillRow,
+    NavBoard,
+    NavRow,
     PriceRow,
     ServiceRow,
     ViewState,
     cash_rows,
+    date_text,
+    nav_row,
     recon_summary,
 )
-from services.cli.view.panels import header, ledger_panel, recon_panel
+from services.cli.view.panels import (
+    REPORTING_TITLE,
+    header,
+    ledger_panel,
+    percent_text,
+    recon_panel,
+    reporting_panel,
+)
+from services.cli.view.reporting import ReportingFeed
+from services.cli.view.sources import Sources
 from services.common.settings import SERVICES
 from tests.cli.conftest import RunningSuite, clean_environment
 from tests.support.processes import ROOT
@@ -316,6 +332,173 @@ def test_attached_the_services_state_is_their_health() -> None:
     assert rows["recon"].state == "-"  # not heard from yet
 
 
+# ---------------------------------------------------------------- reporting's panel, without a server
+
+
+def test_returns_show_as_signed_percentages_to_two_decimals() -> None:
+    assert percent_text(0.012345) == "+1.23%"
+    assert percent_text(-0.0456) == "-4.56%"
+    assert percent_text(1.5) == "+150.00%"
+    assert percent_text(0.00125) == "+0.12%"  # half-even on the decimal, as money rounds
+    assert percent_text(0.00135) == "+0.14%"
+    # Rounded to nothing, a figure has no direction to show.
+    assert percent_text(-0.00004) == "0.00%" and percent_text(0.0) == "0.00%"
+    assert percent_text(None) == "-" and percent_text(float("nan")) == "-"
+
+
+def _summary(
+    mandate: str, ccy: str, nav: str | None, per_unit: str = "", ytd: float = 0.0
+) -> reporting_pb2.MandateSummary:
+    summary = reporting_pb2.MandateSummary(mandate_id=mandate, base_currency=ccy, return_ytd=ytd)
+    if nav is not None:  # reporting has valued a day end of it
+        summary.nav_date.CopyFrom(common_pb2.Date(year=2020, month=2, day=27))
+        summary.nav.amount.value, summary.nav.currency = nav, ccy
+        summary.nav_per_unit.amount.value, summary.nav_per_unit.currency = per_unit, ccy
+    return summary
+
+
+def test_a_reporting_row_shows_nav_grouped_returns_signed_and_dashes_where_there_is_no_figure() -> None:
+    rows = (
+        nav_row(_summary("BAL-USD", "USD", "123456789.01", "101.2345", ytd=-0.0456), 0.012345),
+        nav_row(_summary("EQ-EUR", "EUR", "-1500.25", "99.5", ytd=0.1), None),  # day return not fetched
+        nav_row(_summary("EQ-JPY", "JPY", None, ytd=0.0), 0.5),  # not valued yet: its zeros mean nothing
+    )
+    assert rows[0] == NavRow(
+        "BAL-USD", "2020-02-27", Decimal("123456789.01"), "USD", Decimal("101.2345"), 0.012345, -0.0456
+    )
+    assert (rows[2].nav_date, rows[2].nav, rows[2].nav_per_unit, rows[2].day_return, rows[2].ytd_return) == (
+        "-", None, None, None, None,
+    )  # fmt: skip
+
+    text = _text(reporting_panel(NavBoard(rows=rows), limit=10, compact=True))
+    assert REPORTING_TITLE in text
+    assert _line(text, "BAL-USD").split() == [
+        "BAL-USD", "2020-02-27", "123,456,789.01", "USD", "101.2345", "+1.23%", "-4.56%",
+    ]  # fmt: skip
+    assert _line(text, "EQ-EUR").split() == [
+        "EQ-EUR", "2020-02-27", "-1,500.25", "EUR", "99.5", "-", "+10.00%",
+    ]  # fmt: skip
+    assert _line(text, "EQ-JPY").split() == ["EQ-JPY", "-", "-", "JPY", "-", "-", "-"]
+    # Right-aligned: the NAVs of one column end in the same place.
+    bal, eur = _line(text, "BAL-USD"), _line(text, "EQ-EUR")
+    assert bal.index("123,456,789.01") + len("123,456,789.01") == eur.index("-1,500.25") + len("-1,500.25")
+
+
+def test_reporting_without_figures_is_one_line_saying_why() -> None:
+    assert _text(reporting_panel(NavBoard(absent="not answering at [::1]:50053"), 5, True)).strip() == (
+        "reporting: not answering at [::1]:50053"  # an address with brackets is not taken for markup
+    )
+    assert _text(reporting_panel(NavBoard(), 5, True)).strip() == "reporting: no mandates yet"
+    valued = NavBoard(rows=(nav_row(_summary("BAL-USD", "USD", "1.00", "1"), None),) * 5)
+    assert _text(reporting_panel(valued, 0, True)).strip() == (
+        f"{REPORTING_TITLE} of 5 mandates to 2020-02-27 (no room for rows)"
+    )
+
+
+def _nav_board() -> NavBoard:
+    mandates = {"BAL-USD": "USD", "EQ-EUR": "EUR", "EQ-JPY": "JPY", "FI-USD": "USD", "INC-GBP": "GBP"}
+    return NavBoard(
+        rows=tuple(
+            NavRow(m, "2020-03-16", Decimal("1234567890.12"), c, Decimal("101.2345"), 0.0123, -0.0456)
+            for m, c in mandates.items()
+        )
+    )
+
+
+def test_at_80_by_24_reporting_gives_way_to_the_ledgers_rows_and_at_80_by_40_shows_every_mandate() -> None:
+    services = tuple(
+        ServiceRow(name, "127.0.0.1:50051", "running", 0, 4242, 0, "2020-03-16", "1h02m03s")
+        for name in ("market", "ledger", "recon", "reporting")
+    )
+    state = replace(_busy_state(services, supervised=True), reporting=_nav_board())
+
+    small = _text(Screen(state))
+    assert len(small.rstrip("\n").splitlines()) <= 23, small
+    assert f"{REPORTING_TITLE} of 5 mandates to 2020-03-16 (no room for rows)" in small
+    assert small.count("-123,600,000.00") == 6  # every cash row kept
+    for title in PANEL_TITLES:
+        assert title in small, (title, small)
+
+    tall = _text(Screen(state), height=40)
+    assert len(tall.rstrip("\n").splitlines()) <= 39, tall
+    assert tall.count("1,234,567,890.12") == 5 and tall.count("-4.56%") == 5, tall
+
+
+async def test_sources_say_reporting_is_not_answering_or_not_built() -> None:
+    address = f"127.0.0.1:{free_port('127.0.0.1')}"  # nothing listens there
+    sources = Sources({"reporting": address}, ["reporting"])
+    try:
+        await sources.poll([])
+        assert sources.nav_board() == NavBoard(absent=f"not answering at {address}")
+    finally:
+        await sources.close()
+
+    without = Sources({"reporting": address}, [])  # an installation without services/reporting
+    try:
+        await without.poll([])
+        assert without.nav_board() == NavBoard(absent="not built in this release")
+    finally:
+        await without.close()
+
+
+class _FakeReporting:
+    """ReportingService's two calls the view makes, counted; ListMandates raises `error` when set."""
+
+    def __init__(self, summaries: list[reporting_pb2.MandateSummary]):
+        self.summaries = summaries
+        self.error: grpc.aio.AioRpcError | None = None
+        self.history_calls: list[tuple[str, str, str]] = []
+
+    async def ListMandates(self, request: object, timeout: float) -> reporting_pb2.ListMandatesResponse:
+        if self.error is not None:
+            raise self.error
+        return reporting_pb2.ListMandatesResponse(mandates=self.summaries)
+
+    async def GetNavHistory(
+        self, request: reporting_pb2.GetNavHistoryRequest, timeout: float
+    ) -> reporting_pb2.GetNavHistoryResponse:
+        start, end = date_text(request.dates.start), date_text(request.dates.end)
+        self.history_calls.append((request.mandate_id, start, end))
+        point = reporting_pb2.NavPoint(date=request.dates.end, daily_return=-0.0125)
+        return reporting_pb2.GetNavHistoryResponse(mandate_id=request.mandate_id, points=[point])
+
+
+def _rpc_error(code: grpc.StatusCode, details: str) -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details=details)
+
+
+async def test_the_day_return_is_asked_once_per_mandate_and_nav_date() -> None:
+    fake = _FakeReporting(
+        [_summary("BAL-USD", "USD", "100.00", "1", ytd=0.02), _summary("EQ-JPY", "JPY", None)]
+    )
+    feed = ReportingFeed(None, "127.0.0.1:1")
+    feed.stub = fake  # type: ignore[assignment]
+
+    await feed.poll()
+    await feed.poll()  # same NAV date: nothing new to ask
+    assert fake.history_calls == [("BAL-USD", "2020-02-27", "2020-02-27")]  # not EQ-JPY: not valued yet
+    assert [(r.mandate_id, r.day_return, r.ytd_return) for r in feed.board().rows] == [
+        ("BAL-USD", -0.0125, 0.02),
+        ("EQ-JPY", None, None),
+    ]
+
+    fake.summaries[0].nav_date.day = 28  # the next day end: its own return, asked once
+    await feed.poll()
+    assert fake.history_calls[1:] == [("BAL-USD", "2020-02-28", "2020-02-28")]
+
+    fake.error = _rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
+    await feed.poll()
+    assert feed.board().rows[0].nav_date == "2020-02-28"  # a slow answer keeps the last figures
+    fake.error = _rpc_error(grpc.StatusCode.UNAVAILABLE, "restarting")
+    await feed.poll()
+    assert feed.board() == NavBoard(absent="not answering at 127.0.0.1:1")
+    fake.error = _rpc_error(grpc.StatusCode.INVALID_ARGUMENT, "40 portfolio returns\n but 39")
+    await feed.poll()
+    assert feed.board() == NavBoard(
+        absent="no figures from 127.0.0.1:1: INVALID_ARGUMENT: 40 portfolio returns but 39"
+    )
+
+
 # ---------------------------------------------------------------- in a real terminal
 
 
@@ -415,6 +598,81 @@ def test_opsuite_view_at_80_by_24_shows_every_panel(
     for name in ("market", "ledger", "recon"):
         assert re.search(rf"^{name}\s+serving\s+0\s+{date}", screen, re.MULTILINE), screen
     assert "not built in this release" in screen
+
+    terminal.send("C-c")
+    assert "exit code 0" in terminal.wait_for("exit code")
+
+
+def _navs_by_mandate(suite: RunningSuite) -> dict[str, tuple[reporting_pb2.MandateSummary, float]]:
+    """Each mandate as reporting lists it, with the daily return of its NAV date."""
+    found = {}
+    with grpc.insecure_channel(suite.addresses["reporting"]) as channel:
+        stub = reporting_pb2_grpc.ReportingServiceStub(channel)
+        for summary in stub.ListMandates(reporting_pb2.ListMandatesRequest(), timeout=30).mandates:
+            day = common_pb2.DateRange(start=summary.nav_date, end=summary.nav_date)
+            history = stub.GetNavHistory(
+                reporting_pb2.GetNavHistoryRequest(mandate_id=summary.mandate_id, dates=day), timeout=30
+            )
+            found[summary.mandate_id] = (summary, history.points[-1].daily_return)
+    return found
+
+
+def test_opsuite_view_shows_each_mandates_nav_as_reporting_lists_it(
+    finished_suite: RunningSuite, terminals: list[Terminal]
+) -> None:
+    navs = _navs_by_mandate(finished_suite)
+    assert len(navs) == 5, navs
+    expected = {
+        mandate: [
+            mandate,
+            date_text(summary.nav_date),
+            grouped(Decimal(summary.nav.amount.value)),
+            summary.nav.currency,
+            grouped(Decimal(summary.nav_per_unit.amount.value)),
+            percent_text(day_return),
+            percent_text(summary.return_ytd),
+        ]
+        for mandate, (summary, day_return) in navs.items()
+    }
+    # 40 rows: at 24 the ledger's rows come first and reporting's shrink to one line.
+    terminal = Terminal(
+        [sys.executable, "-m", "services.cli", "view"],
+        env={**clean_environment(), **finished_suite.env},
+        height=40,
+    )
+    terminals.append(terminal)
+
+    def rows() -> dict[str, list[str]]:
+        screen = terminal.screen()
+        if REPORTING_TITLE not in screen:
+            return {}
+        panel = screen.split(REPORTING_TITLE, 1)[1]  # the ledger's rows start with the ids too
+        return {m: line.split() for m in expected for line in panel.splitlines() if line.startswith(m + " ")}
+
+    try:
+        wait_until(lambda: rows() == expected, timeout=60, what="a row per mandate in reporting's panel")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; expected {expected}; the screen:\n{terminal.screen()}") from None
+    assert all(row[1] != "-" and row[5] != "-" for row in expected.values())  # every figure was there
+
+    terminal.send("C-c")
+    assert "exit code 0" in terminal.wait_for("exit code")
+
+
+def test_opsuite_view_says_reporting_is_not_answering_and_shows_the_rest(
+    finished_suite: RunningSuite, terminals: list[Terminal]
+) -> None:
+    cash = _cash_by_mandate(finished_suite)
+    nowhere = f"127.0.0.1:{free_port('127.0.0.1')}"
+    terminal = Terminal(
+        [sys.executable, "-m", "services.cli", "view"],
+        env={**clean_environment(), **finished_suite.env, "OPSUITE_REPORTING_ADDR": nowhere},
+    )
+    terminals.append(terminal)
+
+    screen = terminal.wait_for(f"reporting: not answering at {nowhere}", *PANEL_TITLES, *cash.values())
+    assert REPORTING_TITLE not in screen
+    assert "none open" in screen  # recon's panel as ever
 
     terminal.send("C-c")
     assert "exit code 0" in terminal.wait_for("exit code")

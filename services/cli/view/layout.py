@@ -28,18 +28,24 @@ class Budget:
     ledger: int
     recon: int
     escalations: int
+    reporting: int  # 0: one line saying how many mandates it values
     services: int
 
 
 # Which panel gives up a row first, and down to how many: the market's last ticks matter least,
-# the services' states most (a crashed service must stay visible).
+# the services' states most (a crashed service must stay visible). Reporting's NAVs go to one line
+# before the ledger loses a row: cash, suspense and an unbalanced book are what an operator acts on,
+# and `opsuite report` gives a mandate's NAV in full.
 SHRINK_ORDER = (
     ("escalations", 0),
     ("market", 3),
     ("recon", 3),
-    ("ledger", 3),
+    ("reporting", 3),
     ("market", 1),
     ("recon", 1),
+    ("reporting", 1),
+    ("reporting", 0),
+    ("ledger", 3),
     ("ledger", 1),
     ("services", 1),
 )
@@ -51,6 +57,7 @@ def wanted(state: ViewState) -> Budget:
         ledger=len(state.cash or ()),
         recon=max(len(state.recon.kinds) if state.recon else 0, 1),
         escalations=len(state.recon.escalations) if state.recon else 0,
+        reporting=len(state.reporting.rows) if state.reporting else 0,
         services=len(state.services),
     )
 
@@ -91,6 +98,8 @@ def compose(state: ViewState, budget: Budget, *, compact: bool, paired: bool) ->
         parts.append(_side_by_side(*books))
     else:
         parts.extend(books)
+    if state.reporting is not None:
+        parts.append(panels.reporting_panel(state.reporting, budget.reporting, compact))
     parts.append(
         panels.services_panel(state.services, state.not_built, state.supervised, budget.services, compact)
     )

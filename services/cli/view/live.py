@@ -1,6 +1,6 @@
 """The live view: the world's clock, prices and fills, the ledger's cash and suspense, recon's open
-breaks, and the services; under `opsuite up` (with its children) or attached to a running suite
-by `opsuite view`.
+breaks, reporting's NAVs and returns, and the services; under `opsuite up` (with its children) or
+attached to a running suite by `opsuite view`.
 
 Data comes from the services over gRPC like any client's (view_market.py, view_sources.py);
 what a frame shows is view_model.py, how it is drawn view_panels.py and how it fits the
@@ -203,6 +203,7 @@ class LiveView:
             services=self.service_rows(sources),
             not_built=self.not_built,
             supervised=self.children is not None,
+            reporting=sources.nav_board(),
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from opsuite.ledger.v1 import ledger_pb2
 from opsuite.recon.v1 import recon_pb2
+from opsuite.reporting.v1 import reporting_pb2
 
 CASH_PREFIX = "Assets:Cash:"
 SUSPENSE_PREFIX = "Assets:Suspense:"
@@ -184,6 +185,50 @@ def recon_summary(
     )
 
 
+# ---------------------------------------------------------------- reporting
+
+
+@dataclass(frozen=True)
+class NavRow:
+    """One mandate's latest NAV as reporting values it, beside that day's return and the year's.
+
+    Returns are fractions as reporting sends them (analytics travel as double); None where there
+    is no figure to show: before reporting has valued a day end of the mandate, or a day return
+    not fetched yet.
+    """
+
+    mandate_id: str
+    nav_date: str  # ISO text; "-" before the first valued day end
+    nav: Decimal | None
+    currency: str
+    nav_per_unit: Decimal | None
+    day_return: float | None
+    ytd_return: float | None
+
+
+@dataclass(frozen=True)
+class NavBoard:
+    """reporting's panel: a row per mandate, or (`absent`) why reporting has nothing to show."""
+
+    rows: tuple[NavRow, ...] = ()
+    absent: str = ""  # "not answering at 127.0.0.1:50053", "not built in this release"; "" once it answered
+
+
+def nav_row(summary: reporting_pb2.MandateSummary, day_return: float | None) -> NavRow:
+    """A mandate as ListMandates lists it, with the day return of its NAV date (from GetNavHistory)."""
+    # A mandate not valued yet comes without nav_date, and its zeros (nav, return_ytd) mean nothing.
+    valued = summary.HasField("nav_date")
+    return NavRow(
+        mandate_id=summary.mandate_id,
+        nav_date=date_text(summary.nav_date),
+        nav=decimal(summary.nav.amount.value) if valued else None,
+        currency=summary.nav.currency or summary.base_currency,
+        nav_per_unit=decimal(summary.nav_per_unit.amount.value) if valued else None,
+        day_return=day_return if valued else None,
+        ytd_return=summary.return_ytd if valued else None,
+    )
+
+
 # ---------------------------------------------------------------- services
 
 
@@ -280,3 +325,4 @@ class ViewState:
     services: tuple[ServiceRow, ...]
     not_built: tuple[str, ...]
     supervised: bool  # under `opsuite up` (restarts and pids), or attached by `opsuite view`
+    reporting: NavBoard | None = None  # None: no reporting panel at all (a caller that does not say)

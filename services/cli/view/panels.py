@@ -7,8 +7,9 @@ rather than no panel at all. `compact` drops borders and the widest columns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from rich import box
@@ -21,6 +22,8 @@ from services.cli.output import grouped, numeric_column
 from services.cli.view.model import (
     CashRow,
     FillRow,
+    NavBoard,
+    NavRow,
     PriceRow,
     ReconSummary,
     ServiceRow,
@@ -200,6 +203,76 @@ def escalations_panel(summary: ReconSummary, limit: int, compact: bool) -> Table
             f"{_amount(row.base_amount)} {row.base_currency}",
             row.reason,
         )
+    return table
+
+
+REPORTING_TITLE = "reporting: NAV and returns"
+_CENT = Decimal("0.01")
+
+
+def percent_text(fraction: float | None) -> str:
+    """A return (a fraction) as a signed percentage to 2 decimals: 0.012345 -> "+1.23%"; "-" for none.
+
+    One that rounds to zero is "0.00%": "-0.00%" would claim a direction the figure does not show.
+    """
+    if fraction is None or not math.isfinite(fraction):
+        return "-"
+    # Through the shortest decimal of the double (repr), so rounding is decimal half-even, not binary.
+    percent = (Decimal(repr(fraction)) * 100).quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    return f"{percent:+.2f}%" if percent else "0.00%"
+
+
+def _signed(fraction: float | None) -> str:
+    text = percent_text(fraction)
+    return f"[red]{text}[/]" if text.startswith("-") and text != "-" else text
+
+
+def nav_cells(row: NavRow) -> list[str]:
+    """A mandate's row: id, NAV date, NAV, currency, NAV per unit, day return, YTD return."""
+    return [
+        row.mandate_id,
+        row.nav_date,
+        "-" if row.nav is None else _amount(row.nav),
+        row.currency,
+        "-" if row.nav_per_unit is None else grouped(row.nav_per_unit),
+        _signed(row.day_return),
+        _signed(row.ytd_return),
+    ]
+
+
+def _nav_line(board: NavBoard) -> Text | None:
+    """The panel as one line when reporting has no rows to show: not built, not answering, no mandates."""
+    if board.absent:
+        # Text, not markup: an address such as [::1]:50053 would read as a markup tag.
+        return Text.assemble(("reporting: ", "bold"), (board.absent, "yellow"))
+    if not board.rows:
+        return Text.assemble(("reporting: ", "bold"), "no mandates yet")
+    return None
+
+
+def _valued_to(rows: Sequence[NavRow]) -> str:
+    """How many mandates and their latest NAV date: "5 mandates to 2020-02-27" (or "none valued yet")."""
+    dates = [row.nav_date for row in rows if row.nav_date != "-"]
+    return f"{len(rows)} mandates to {max(dates)}" if dates else f"{len(rows)} mandates, none valued yet"
+
+
+def reporting_panel(board: NavBoard, limit: int, compact: bool) -> RenderableType:
+    """Each mandate's latest NAV and returns; one line when there are none, or no room for any."""
+    line = _nav_line(board)
+    if line is not None:
+        return line
+    if limit <= 0:  # the layout took every row: say what there is, in one line
+        return Text.assemble((REPORTING_TITLE, "bold"), f" of {_valued_to(board.rows)} (no room for rows)")
+    table = _table(_title(REPORTING_TITLE, min(limit, len(board.rows)), len(board.rows), "mandates"), compact)
+    table.add_column("mandate", no_wrap=True)
+    table.add_column("NAV date", no_wrap=True)
+    numeric_column(table, "NAV")
+    table.add_column("ccy", no_wrap=True)
+    numeric_column(table, "NAV/unit")
+    numeric_column(table, "day")
+    numeric_column(table, "YTD")
+    for row in board.rows[:limit]:
+        table.add_row(*nav_cells(row))
     return table
 
 

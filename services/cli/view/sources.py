@@ -1,4 +1,5 @@
-"""The live view's other sources: the ledger's trial balances, recon's open breaks, every service's status.
+"""The live view's other sources: the ledger's trial balances, recon's open breaks, reporting's NAVs
+(view/reporting.py), every service's status.
 
 One channel per service for the view's lifetime; every poll runs concurrently with a short
 deadline, and a source that does not answer keeps its last figures on screen (a restarting
@@ -16,7 +17,15 @@ import grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.cli.suite.status import Answer, probe
-from services.cli.view.model import OPEN_STATUSES, CashRow, ReconSummary, cash_rows, recon_summary
+from services.cli.view.model import (
+    OPEN_STATUSES,
+    CashRow,
+    NavBoard,
+    ReconSummary,
+    cash_rows,
+    recon_summary,
+)
+from services.cli.view.reporting import ReportingFeed
 
 RPC_TIMEOUT_S = 2.0
 STATUS_TIMEOUT_S = 1.0
@@ -30,13 +39,19 @@ class Sources:
         self.cash: dict[str, list[CashRow]] = {}
         self.recon: ReconSummary | None = None
         self.answers: dict[str, Answer] = {}
+        self.reporting = ReportingFeed(self.channels.get("reporting"), addresses.get("reporting", "-"))
 
     async def close(self) -> None:
         for channel in self.channels.values():
             await channel.close()
 
     async def poll(self, mandate_ids: Sequence[str]) -> None:
-        await asyncio.gather(self._poll_ledger(mandate_ids), self._poll_recon(), self._poll_statuses())
+        await asyncio.gather(
+            self._poll_ledger(mandate_ids), self._poll_recon(), self.reporting.poll(), self._poll_statuses()
+        )
+
+    def nav_board(self) -> NavBoard:
+        return self.reporting.board()
 
     def cash_rows(self, mandate_ids: Sequence[str]) -> tuple[CashRow, ...] | None:
         if "ledger" not in self.channels:
