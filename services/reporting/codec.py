@@ -125,7 +125,9 @@ def summary(mandate: Mandate, day: NavDay | None, return_ytd: float | None) -> r
     return message
 
 
-def nav_point(point: NavPoint, ccy: str, cumulative: float) -> reporting_pb2.NavPoint:
+def nav_point(
+    point: NavPoint, ccy: str, cumulative: float, benchmark_cumulative: float
+) -> reporting_pb2.NavPoint:
     return reporting_pb2.NavPoint(
         date=date_to_proto(point.date),
         nav=money_to_proto(point.nav, ccy),
@@ -134,6 +136,8 @@ def nav_point(point: NavPoint, ccy: str, cumulative: float) -> reporting_pb2.Nav
         net_flows=money_to_proto(point.flows, ccy),
         daily_return=float(point.daily_return) if point.daily_return is not None else 0.0,
         cumulative_return=cumulative,
+        benchmark_daily_return=float(point.benchmark_return) if point.benchmark_return is not None else 0.0,
+        benchmark_cumulative_return=benchmark_cumulative,
     )
 
 

@@ -183,10 +183,12 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         history = await asyncio.to_thread(self.store.history, mandate.mandate_id, start, end)
         page = history[offset : offset + size]
         growth = math.prod(1 + float(p.daily_return or 0) for p in history[:offset])
+        benchmark_growth = math.prod(1 + float(p.benchmark_return or 0) for p in history[:offset])
         points = []
         for point in page:
             growth *= 1 + float(point.daily_return or 0)
-            points.append(codec.nav_point(point, mandate.base_currency, growth - 1))
+            benchmark_growth *= 1 + float(point.benchmark_return or 0)
+            points.append(codec.nav_point(point, mandate.base_currency, growth - 1, benchmark_growth - 1))
         following = offset + len(page)
         return reporting_pb2.GetNavHistoryResponse(
             mandate_id=mandate.mandate_id,

@@ -217,3 +217,23 @@ def test_a_report_attributes_each_periods_active_return_by_sector_and_asset_clas
         groups = {g.group for g in attribution.groups}
         if attribution.dimension == "asset_class":
             assert groups == {"EQUITY", "GOVERNMENT_BOND", "CORPORATE_BOND", "Cash"}
+
+
+def test_the_nav_historys_cumulative_returns_end_at_the_reports_since_inception_returns(suite: Suite) -> None:
+    with grpc.insecure_channel(suite.reporting.address) as channel:
+        stub = reporting_pb2_grpc.ReportingServiceStub(channel)
+        report = stub.GetReport(reporting_pb2.GetReportRequest(mandate_id="EQ-EUR"))
+        # Two pages, so the second page's cumulative figures carry the first page's growth.
+        first = stub.GetNavHistory(reporting_pb2.GetNavHistoryRequest(mandate_id="EQ-EUR", page_size=20))
+        second = stub.GetNavHistory(
+            reporting_pb2.GetNavHistoryRequest(
+                mandate_id="EQ-EUR", page_size=20, page_token=first.next_page_token
+            )
+        )
+    assert len(first.points) == 20 and len(second.points) == 10 and not second.next_page_token
+    (inception,) = [p for p in report.performance if p.period == reporting_pb2.PERIOD_SINCE_INCEPTION]
+    last = second.points[-1]
+    assert last.cumulative_return == pytest.approx(inception.portfolio_return, abs=1e-12)
+    assert last.benchmark_cumulative_return == pytest.approx(inception.benchmark_return, abs=1e-12)
+    assert first.points[0].benchmark_daily_return == 0  # no benchmark return on the first day
+    assert any(p.benchmark_daily_return for p in second.points)
