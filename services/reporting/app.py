@@ -8,14 +8,17 @@ on demand (ledger_view.py); the channel is created in on_start, after telemetry 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import grpc.aio
 
 from opsuite.ledger.v1 import ledger_pb2_grpc
+from services.common.eventlog import open_event_log
 from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
+from services.reporting.comparer import NavComparer
 from services.reporting.consumer import VALUED_KINDS, ReportingConsumer
 from services.reporting.ledger_view import LedgerView, no_ledger
 from services.reporting.server import ReportingContext, ReportingServicer, register
@@ -32,8 +35,11 @@ class ReportingRuntime:
         self.settings = settings
         self.store = open_store(settings.service_dir("reporting"))
         self.context = ReportingContext(mandates={}, instruments={}, ledger_view=no_ledger)
+        self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
         self.follower: Follower | None = None
         self._channel: grpc.aio.Channel | None = None
+        self._stopping = asyncio.Event()
+        self._comparing: asyncio.Task[None] | None = None
 
     def progress(self) -> Progress:
         return self.follower.progress() if self.follower is not None else Progress()
@@ -43,7 +49,13 @@ class ReportingRuntime:
         reference = await fetch_reference(market_addr)
         if self.settings.reporting_use_ledger:
             self._channel = grpc.aio.insecure_channel(self.settings.addr("ledger"), options=CHANNEL_OPTIONS)
-            self.context.ledger_view = LedgerView(ledger_pb2_grpc.LedgerServiceStub(self._channel))
+            ledger = ledger_pb2_grpc.LedgerServiceStub(self._channel)
+            self.context.ledger_view = LedgerView(ledger)
+            comparer = NavComparer(self.store, ledger, self.event_log)
+            mandate_ids = sorted(m.mandate_id for m in reference.mandates)
+            self._comparing = asyncio.create_task(
+                comparer.run(self._stopping, mandate_ids), name="reporting-compare"
+            )
         self.context.instruments.update({i.instrument_id: i for i in reference.instruments})
         self.context.mandates.update({m.mandate_id: m for m in reference.mandates})
         self.follower = Follower(
@@ -55,6 +67,9 @@ class ReportingRuntime:
         self.follower.start(health, reference.clock.head_seq)
 
     async def stop(self) -> None:
+        self._stopping.set()
+        if self._comparing is not None:
+            await self._comparing
         if self.follower is not None:
             await self.follower.stop()
         if self._channel is not None:
@@ -67,6 +82,7 @@ def build_service(settings: ReportingSettings) -> Service:
 
     async def on_stop() -> None:
         runtime.store.close()
+        runtime.event_log.close()
 
     return Service(
         name="reporting",

@@ -100,8 +100,25 @@ def performance(figures: PeriodFigures, ccy: str) -> reporting_pb2.PeriodPerform
 
 def comparison(result: Comparison, ccy: str) -> reporting_pb2.LedgerComparison:
     message = reporting_pb2.LedgerComparison(
-        status=result.status, ledger_market_seq=result.ledger_market_seq, detail=result.detail
+        status=result.status,
+        ledger_market_seq=result.ledger_market_seq,
+        detail=result.detail,
+        event_id=result.event_id,
+        causes=[
+            reporting_pb2.NavDifferenceCause(
+                journal_id=j.journal_id,
+                kind=j.kind,
+                effective_date=date_to_proto(j.effective_date),
+                memo=j.memo,
+                posted_by=j.posted_by,
+                equity_effect=money_to_proto(j.equity_effect, ccy),
+                caused_by=list(j.caused_by),
+            )
+            for j in result.causes
+        ],
     )
+    if result.unexplained is not None:
+        message.unexplained.CopyFrom(money_to_proto(result.unexplained, ccy))
     if result.ledger_nav is not None:
         message.ledger_nav.CopyFrom(money_to_proto(result.ledger_nav, ccy))
     if result.difference is not None:

@@ -140,7 +140,9 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         exposures = await asyncio.to_thread(
             self.store.exposures, mandate.mandate_id, history[0].date, day.valuation.date
         )
-        comparison = await self.context.ledger_view(day.valuation)
+        # The comparison stored when the ledger had booked that day end (comparer.py), else asked now.
+        stored = await asyncio.to_thread(self.store.comparison, mandate.mandate_id, day.valuation.date)
+        comparison = stored if stored is not None else await self.context.ledger_view(day.valuation)
         warnings = list(day.valuation.warnings)
         if comparison.detail and comparison.status != "AGREES":
             warnings.append(f"ledger: {comparison.detail}")

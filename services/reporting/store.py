@@ -19,6 +19,7 @@ from typing import Any
 
 from services.common.nav.valuation import CashValue, DayValuation, Dealt, HoldingValue, NavBreakdown
 from services.common.sqlite import SqliteFile, migrate_schema
+from services.reporting.domain.comparison import Comparison, JournalEffect
 from services.reporting.domain.daily import ValuedDay
 from services.reporting.domain.exposure import Exposure, Group
 
@@ -46,6 +47,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             detail TEXT NOT NULL,
             -- the day's weights and returns by group, portfolio and benchmark (attribution)
             exposure TEXT NOT NULL,
+            PRIMARY KEY (mandate_id, date)
+        )""",
+        # Each day end's NAV beside the ledger's, once the ledger had booked that day end.
+        """CREATE TABLE nav_comparisons (
+            mandate_id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            comparison TEXT NOT NULL,
             PRIMARY KEY (mandate_id, date)
         )""",
     ),
@@ -183,11 +192,85 @@ class ReportingStore:
             )
         return out
 
+    def uncompared(self, limit: int) -> list[NavDay]:
+        """Day ends not yet compared with the ledger, in market's order."""
+        with self._file.snapshot() as conn:
+            rows = conn.execute(
+                f"SELECT {', '.join('d.' + c.strip() for c in _COLUMNS.split(','))} FROM nav_days AS d"
+                " LEFT JOIN nav_comparisons AS c ON c.mandate_id = d.mandate_id AND c.date = d.date"
+                " WHERE c.mandate_id IS NULL ORDER BY d.seq, d.mandate_id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_nav_day(row) for row in rows]
+
+    def record_comparison(self, mandate_id: str, date: dt.date, seq: int, comparison: Comparison) -> None:
+        with self._file.write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO nav_comparisons (mandate_id, date, seq, comparison) VALUES (?, ?, ?, ?)",
+                (mandate_id, date.isoformat(), seq, json.dumps(_comparison_json(comparison))),
+            )
+
+    def comparison(self, mandate_id: str, date: dt.date) -> Comparison | None:
+        with self._file.snapshot() as conn:
+            row = conn.execute(
+                "SELECT comparison FROM nav_comparisons WHERE mandate_id = ? AND date = ?",
+                (mandate_id, date.isoformat()),
+            ).fetchone()
+        return _comparison_from(json.loads(row[0])) if row else None
+
+    def last_comparison(self, mandate_id: str, before: dt.date) -> tuple[dt.date, Comparison] | None:
+        """The latest stored comparison of a day end before `before`."""
+        with self._file.snapshot() as conn:
+            row = conn.execute(
+                "SELECT date, comparison FROM nav_comparisons WHERE mandate_id = ? AND date < ?"
+                " ORDER BY date DESC LIMIT 1",
+                (mandate_id, before.isoformat()),
+            ).fetchone()
+        return (dt.date.fromisoformat(row[0]), _comparison_from(json.loads(row[1]))) if row else None
+
     def close(self) -> None:
         self._file.close()
 
 
 _COLUMNS = "mandate_id, date, seq, nav, flows, units, nav_per_unit, daily_return, detail"
+
+
+def _comparison_json(c: Comparison) -> dict[str, Any]:
+    def money(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {
+        "status": c.status,
+        "ledger_nav": money(c.ledger_nav),
+        "difference": money(c.difference),
+        "ledger_market_seq": c.ledger_market_seq,
+        "detail": c.detail,
+        "unexplained": money(c.unexplained),
+        "event_id": c.event_id,
+        "causes": [
+            [j.journal_id, j.kind, j.effective_date.isoformat(), j.memo, j.posted_by, j.source_event_id,
+             list(j.caused_by), str(j.equity_effect)]
+            for j in c.causes
+        ],
+    }  # fmt: skip
+
+
+def _comparison_from(data: dict[str, Any]) -> Comparison:
+    return Comparison(
+        status=data["status"],
+        ledger_nav=_optional_decimal(data["ledger_nav"]),
+        difference=_optional_decimal(data["difference"]),
+        ledger_market_seq=data["ledger_market_seq"],
+        detail=data["detail"],
+        unexplained=_optional_decimal(data["unexplained"]),
+        event_id=data["event_id"],
+        causes=tuple(
+            JournalEffect(
+                jid, kind, dt.date.fromisoformat(date), memo, by, source, tuple(caused), Decimal(effect)
+            )
+            for jid, kind, date, memo, by, source, caused, effect in data["causes"]
+        ),
+    )
 
 
 def _optional_decimal(text: str | None) -> Decimal | None:

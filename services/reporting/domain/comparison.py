@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -12,6 +14,26 @@ LEDGER_BEHIND = "LEDGER_BEHIND"
 LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"
 # What makes up equity at market: everything the fund owns less everything it owes.
 NET_ASSET_ROOTS = ("Assets:", "Liabilities:")
+MARKET_EVENT_PREFIX = "mkt-"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEffect:
+    """A ledger journal and what it does to the ledger's equity at market (base currency)."""
+
+    journal_id: str
+    kind: str
+    effective_date: dt.date
+    memo: str
+    posted_by: str
+    source_event_id: str
+    caused_by: tuple[str, ...]
+    equity_effect: Decimal
+
+    @property
+    def from_market(self) -> bool:
+        """Booked from market's stream, which reporting's book follows too."""
+        return self.source_event_id.startswith(MARKET_EVENT_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +43,9 @@ class Comparison:
     difference: Decimal | None
     ledger_market_seq: int
     detail: str
+    causes: tuple[JournalEffect, ...] = ()
+    unexplained: Decimal | None = None
+    event_id: str = ""
 
 
 def equity_at_market(balances: Iterable[tuple[str, Decimal]]) -> Decimal:
@@ -51,6 +76,26 @@ def compare(
         ledger_market_seq,
         f"reporting's NAV is {difference:+,} {ccy} from the ledger's equity at market",
     )
+
+
+def equity_effect(postings: Iterable[tuple[str, Decimal]]) -> Decimal:
+    """A journal's effect on equity at market: the base amounts of its Assets and Liabilities legs."""
+    return equity_at_market(postings)
+
+
+def explain(comparison: Comparison, journals: Iterable[JournalEffect]) -> Comparison:
+    """A difference with the journals that cause it: those not booked from market's stream that move
+    the ledger's equity (reporting's NAV has no counterpart of them); whatever they leave over is
+    unexplained. NAV - ledger = -(their effects) when they explain it all."""
+    if comparison.difference is None:
+        return comparison
+    causes = tuple(j for j in journals if not j.from_market and j.equity_effect)
+    unexplained = comparison.difference + sum((j.equity_effect for j in causes), Decimal(0))
+    detail = comparison.detail
+    if causes:
+        detail += f"; {len(causes)} journal{'s' if len(causes) > 1 else ''} not from market's stream"
+        detail += " explain it" if not unexplained else f" leave {unexplained:+,} unexplained"
+    return dataclasses.replace(comparison, causes=causes, unexplained=unexplained, detail=detail)
 
 
 def unavailable(reason: str) -> Comparison:

@@ -629,6 +629,9 @@ class LedgerComparison(_message.Message):
     DIFFERENCE_FIELD_NUMBER: _builtins.int
     LEDGER_MARKET_SEQ_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
+    CAUSES_FIELD_NUMBER: _builtins.int
+    UNEXPLAINED_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
     status: _builtins.str
     """AGREES, DIFFERS, LEDGER_BEHIND (the ledger has not booked this day end yet) or
     LEDGER_UNAVAILABLE (no ledger configured, or it did not answer).
@@ -637,11 +640,27 @@ class LedgerComparison(_message.Message):
     """The last market seq the ledger's balances include."""
     detail: _builtins.str
     """Why the status is what it is, in a sentence."""
+    event_id: _builtins.str
+    """The combined event log's record of this difference (reporting.nav_difference), which
+    `opsuite trace` follows to the journals and the breaks behind them; empty when none.
+    """
     @_builtins.property
     def ledger_nav(self) -> _common_pb2.Money: ...
     @_builtins.property
     def difference(self) -> _common_pb2.Money:
         """Reporting's NAV minus the ledger's."""
+
+    @_builtins.property
+    def causes(self) -> _containers.RepeatedCompositeFieldContainer[Global___NavDifferenceCause]:
+        """DIFFERS: the ledger's journals that did not come from market's stream (a person's or recon's:
+        a write-off, a manual correction) and move its equity at market, each with its effect.
+        """
+
+    @_builtins.property
+    def unexplained(self) -> _common_pb2.Money:
+        """What those journals leave unexplained: the difference plus their effects (zero when they
+        explain it all).
+        """
 
     def __init__(
         self,
@@ -651,14 +670,66 @@ class LedgerComparison(_message.Message):
         difference: _common_pb2.Money | None = ...,
         ledger_market_seq: _builtins.int = ...,
         detail: _builtins.str = ...,
+        causes: _abc.Iterable[Global___NavDifferenceCause] | None = ...,
+        unexplained: _common_pb2.Money | None = ...,
+        event_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["difference", b"difference", "ledger_nav", b"ledger_nav"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["difference", b"difference", "ledger_nav", b"ledger_nav", "unexplained", b"unexplained"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "difference", b"difference", "ledger_market_seq", b"ledger_market_seq", "ledger_nav", b"ledger_nav", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["causes", b"causes", "detail", b"detail", "difference", b"difference", "event_id", b"event_id", "ledger_market_seq", b"ledger_market_seq", "ledger_nav", b"ledger_nav", "status", b"status", "unexplained", b"unexplained"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LedgerComparison: _TypeAlias = LedgerComparison  # noqa: Y015
+
+@_typing.final
+class NavDifferenceCause(_message.Message):
+    """A ledger journal that moves the ledger's equity at market and that reporting's book has no
+    counterpart of.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOURNAL_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_DATE_FIELD_NUMBER: _builtins.int
+    MEMO_FIELD_NUMBER: _builtins.int
+    POSTED_BY_FIELD_NUMBER: _builtins.int
+    EQUITY_EFFECT_FIELD_NUMBER: _builtins.int
+    CAUSED_BY_FIELD_NUMBER: _builtins.int
+    journal_id: _builtins.str
+    kind: _builtins.str
+    memo: _builtins.str
+    posted_by: _builtins.str
+    """Who posted it ("recon", a person)."""
+    @_builtins.property
+    def effective_date(self) -> _common_pb2.Date: ...
+    @_builtins.property
+    def equity_effect(self) -> _common_pb2.Money:
+        """Its effect on the ledger's equity at market, base currency."""
+
+    @_builtins.property
+    def caused_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What caused it (a recon break id for a write-off)."""
+
+    def __init__(
+        self,
+        *,
+        journal_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        effective_date: _common_pb2.Date | None = ...,
+        memo: _builtins.str = ...,
+        posted_by: _builtins.str = ...,
+        equity_effect: _common_pb2.Money | None = ...,
+        caused_by: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["effective_date", b"effective_date", "equity_effect", b"equity_effect"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caused_by", b"caused_by", "effective_date", b"effective_date", "equity_effect", b"equity_effect", "journal_id", b"journal_id", "kind", b"kind", "memo", b"memo", "posted_by", b"posted_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NavDifferenceCause: _TypeAlias = NavDifferenceCause  # noqa: Y015
 
 @_typing.final
 class GetNavHistoryRequest(_message.Message):
