@@ -82,7 +82,7 @@ def cash(day: NavDay) -> list[reporting_pb2.CashHolding]:
 
 
 def performance(figures: PeriodFigures, ccy: str) -> reporting_pb2.PeriodPerformance:
-    return reporting_pb2.PeriodPerformance(
+    message = reporting_pb2.PeriodPerformance(
         period=PERIODS[figures.period],  # type: ignore[arg-type]
         start=date_to_proto(figures.start),
         end=date_to_proto(figures.end),
@@ -96,6 +96,17 @@ def performance(figures: PeriodFigures, ccy: str) -> reporting_pb2.PeriodPerform
         annualised_return=figures.annualised_return or 0.0,
         has_return=figures.portfolio_return is not None,
     )
+    # Undefined measures stay absent (optional fields), never 0 or infinity.
+    for field, measure in (
+        ("sharpe_ratio", figures.sharpe),
+        ("sortino_ratio", figures.sortino),
+        ("max_drawdown", figures.max_drawdown),
+        ("information_ratio", figures.information_ratio),
+        ("beta", figures.beta),
+    ):
+        if measure is not None:
+            setattr(message, field, measure)
+    return message
 
 
 def comparison(result: Comparison, ccy: str) -> reporting_pb2.LedgerComparison:

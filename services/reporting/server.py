@@ -50,6 +50,7 @@ def daily_points(history: Sequence[NavPoint]) -> list[DailyPoint]:
             p.flows,
             float(p.daily_return) if p.daily_return is not None else None,
             float(p.benchmark_return) if p.benchmark_return is not None else None,
+            float(p.risk_free_return),
         )
         for p in history
     ]

@@ -44,6 +44,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             nav_per_unit TEXT NOT NULL,
             daily_return TEXT,
             benchmark_return TEXT,
+            risk_free_return TEXT NOT NULL,
             detail TEXT NOT NULL,
             -- the day's weights and returns by group, portfolio and benchmark (attribution)
             exposure TEXT NOT NULL,
@@ -100,6 +101,7 @@ class NavPoint:
     nav_per_unit: Decimal
     daily_return: Decimal | None
     benchmark_return: Decimal | None
+    risk_free_return: Decimal
 
 
 class ReportingStore:
@@ -120,7 +122,8 @@ class ReportingStore:
         with self._file.write() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO nav_days (mandate_id, date, seq, nav, flows, units, nav_per_unit,"
-                " daily_return, benchmark_return, detail, exposure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " daily_return, benchmark_return, risk_free_return, detail, exposure)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_row(day) for day in days],
             )
             conn.execute("UPDATE reporting_state SET cursor = ?, state = ? WHERE id = 1", (seq, state))
@@ -155,7 +158,8 @@ class ReportingStore:
         """Day ends from first to last inclusive, oldest first, without the holdings (the NAV only)."""
         with self._file.snapshot() as conn:
             rows = conn.execute(
-                "SELECT date, seq, nav, flows, units, nav_per_unit, daily_return, benchmark_return FROM nav_days WHERE mandate_id = ? AND date BETWEEN ? AND ?"
+                "SELECT date, seq, nav, flows, units, nav_per_unit, daily_return, benchmark_return, risk_free_return"
+                " FROM nav_days WHERE mandate_id = ? AND date BETWEEN ? AND ?"
                 " ORDER BY date LIMIT ? OFFSET ?",
                 (mandate_id, first.isoformat(), last.isoformat(), -1 if limit is None else limit, offset),
             ).fetchall()
@@ -169,8 +173,9 @@ class ReportingStore:
                 Decimal(per_unit),
                 _optional_decimal(daily),
                 _optional_decimal(benchmark),
+                Decimal(risk_free),
             )
-            for date, seq, nav, flows, units, per_unit, daily, benchmark in rows
+            for date, seq, nav, flows, units, per_unit, daily, benchmark, risk_free in rows
         ]
 
     def exposures(self, mandate_id: str, first: dt.date, last: dt.date) -> list[DayExposure]:
@@ -339,6 +344,7 @@ def _row(day: ValuedDay) -> tuple[Any, ...]:
         str(d.nav_per_unit),
         None if d.daily_return is None else str(d.daily_return),
         None if day.benchmark_return is None else str(day.benchmark_return),
+        str(day.risk_free_return),
         json.dumps(detail, separators=(",", ":")),
         json.dumps(
             {"portfolio": _exposure_json(day.portfolio), "benchmark": _exposure_json(day.benchmark)},

@@ -26,6 +26,7 @@ class ValuedDay:
     dealt: Dealt
     portfolio: Exposure | None  # None on the first day (nothing held the day before)
     benchmark: Exposure | None  # None until every segment has a priced constituent
+    risk_free_return: Decimal = Decimal(0)  # the day's return of cash in the base currency
 
     @property
     def benchmark_return(self) -> Decimal | None:

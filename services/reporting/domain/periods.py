@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -43,6 +43,7 @@ class DailyPoint:
     flows: Decimal
     daily_return: float | None  # None on the first day (nothing before it to compare)
     benchmark_return: float | None = None
+    risk_free_return: float = 0.0  # the day's return of cash in the base currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,11 @@ class PeriodFigures:
     tracking_error: float | None
     pnl: Decimal  # change in NAV less net external flows
     net_flows: Decimal
+    sharpe: float | None = None
+    sortino: float | None = None
+    max_drawdown: float | None = None
+    information_ratio: float | None = None
+    beta: float | None = None
 
     @property
     def active_return(self) -> float | None:
@@ -129,7 +135,26 @@ def figures(period: Period, history: Sequence[DailyPoint], end_index: int | None
         ),
         pnl=history[end_index].nav - base_nav - net_flows,
         net_flows=net_flows,
+        sharpe=_measure(
+            lambda: risk.sharpe(returns, [p.risk_free_return for p in days if p.daily_return is not None])
+        ),
+        sortino=_measure(lambda: risk.sortino(returns)),
+        max_drawdown=_measure(lambda: risk.max_drawdown(returns)) if returns else None,
+        information_ratio=_measure(lambda: risk.information_ratio(*_unzip(paired))),
+        beta=_measure(lambda: risk.beta(*_unzip(paired))),
     )
+
+
+def _measure(compute: Callable[[], float]) -> float | None:
+    """A risk measure, or None where the series cannot give it (risk.RiskError says why)."""
+    try:
+        return compute()
+    except risk.RiskError:
+        return None
+
+
+def _unzip(pairs: Sequence[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    return [p for p, _ in pairs], [b for _, b in pairs]
 
 
 def _link(returns: Sequence[float]) -> float:

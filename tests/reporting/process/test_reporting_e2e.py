@@ -203,7 +203,12 @@ def test_a_report_attributes_each_periods_active_return_by_sector_and_asset_clas
             reporting_pb2.GetReportRequest(mandate_id="BAL-USD")
         )
     performance = {p.period: p for p in report.performance}
-    assert performance[reporting_pb2.PERIOD_SINCE_INCEPTION].benchmark_return != 0
+    inception = performance[reporting_pb2.PERIOD_SINCE_INCEPTION]
+    assert inception.benchmark_return != 0
+    # February and March 2020: the fund fell, so every risk measure is defined.
+    for measure in ("sharpe_ratio", "sortino_ratio", "max_drawdown", "information_ratio", "beta"):
+        assert inception.HasField(measure), measure
+    assert inception.max_drawdown < 0 and not performance[reporting_pb2.PERIOD_DAY].HasField("sharpe_ratio")
     seen = {(a.period, a.dimension) for a in report.attribution}
     for period in (reporting_pb2.PERIOD_MONTH_TO_DATE, reporting_pb2.PERIOD_SINCE_INCEPTION):
         assert {(period, "sector"), (period, "asset_class")} <= seen

@@ -363,6 +363,11 @@ class PeriodPerformance(_message.Message):
     NET_FLOWS_FIELD_NUMBER: _builtins.int
     ANNUALISED_RETURN_FIELD_NUMBER: _builtins.int
     HAS_RETURN_FIELD_NUMBER: _builtins.int
+    SHARPE_RATIO_FIELD_NUMBER: _builtins.int
+    SORTINO_RATIO_FIELD_NUMBER: _builtins.int
+    MAX_DRAWDOWN_FIELD_NUMBER: _builtins.int
+    INFORMATION_RATIO_FIELD_NUMBER: _builtins.int
+    BETA_FIELD_NUMBER: _builtins.int
     period: Global___Period.ValueType
     portfolio_return: _builtins.float
     benchmark_return: _builtins.float
@@ -376,6 +381,17 @@ class PeriodPerformance(_message.Message):
     """Geometric annual rate over periods longer than a year; 0 otherwise."""
     has_return: _builtins.bool
     """False when the period has no return (it starts at the report's date)."""
+    sharpe_ratio: _builtins.float
+    """Risk over the period's daily returns (docs/reporting-conventions.md); absent where the
+    measure is undefined (fewer than two days, no dispersion, no fall below the target).
+    Sharpe: excess over the day's risk-free return (USD: FRED DFF), annualised by sqrt(252).
+    """
+    sortino_ratio: _builtins.float
+    """Sortino: minimum acceptable return 0."""
+    max_drawdown: _builtins.float
+    """Deepest fall from a running peak, counting the first day (negative fraction)."""
+    information_ratio: _builtins.float
+    beta: _builtins.float
     @_builtins.property
     def start(self) -> _common_pb2.Date: ...
     @_builtins.property
@@ -401,12 +417,36 @@ class PeriodPerformance(_message.Message):
         net_flows: _common_pb2.Money | None = ...,
         annualised_return: _builtins.float = ...,
         has_return: _builtins.bool = ...,
+        sharpe_ratio: _builtins.float | None = ...,
+        sortino_ratio: _builtins.float | None = ...,
+        max_drawdown: _builtins.float | None = ...,
+        information_ratio: _builtins.float | None = ...,
+        beta: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "net_flows", b"net_flows", "pnl", b"pnl", "start", b"start"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_beta", b"_beta", "_information_ratio", b"_information_ratio", "_max_drawdown", b"_max_drawdown", "_sharpe_ratio", b"_sharpe_ratio", "_sortino_ratio", b"_sortino_ratio", "beta", b"beta", "end", b"end", "information_ratio", b"information_ratio", "max_drawdown", b"max_drawdown", "net_flows", b"net_flows", "pnl", b"pnl", "sharpe_ratio", b"sharpe_ratio", "sortino_ratio", b"sortino_ratio", "start", b"start"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active_return", b"active_return", "annualised_return", b"annualised_return", "benchmark_return", b"benchmark_return", "end", b"end", "has_return", b"has_return", "net_flows", b"net_flows", "period", b"period", "pnl", b"pnl", "portfolio_return", b"portfolio_return", "start", b"start", "tracking_error", b"tracking_error", "volatility", b"volatility"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_beta", b"_beta", "_information_ratio", b"_information_ratio", "_max_drawdown", b"_max_drawdown", "_sharpe_ratio", b"_sharpe_ratio", "_sortino_ratio", b"_sortino_ratio", "active_return", b"active_return", "annualised_return", b"annualised_return", "benchmark_return", b"benchmark_return", "beta", b"beta", "end", b"end", "has_return", b"has_return", "information_ratio", b"information_ratio", "max_drawdown", b"max_drawdown", "net_flows", b"net_flows", "period", b"period", "pnl", b"pnl", "portfolio_return", b"portfolio_return", "sharpe_ratio", b"sharpe_ratio", "sortino_ratio", b"sortino_ratio", "start", b"start", "tracking_error", b"tracking_error", "volatility", b"volatility"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__beta: _TypeAlias = _typing.Literal["beta"]  # noqa: Y015
+    _WhichOneofArgType__beta: _TypeAlias = _typing.Literal["_beta", b"_beta"]  # noqa: Y015
+    _WhichOneofReturnType__information_ratio: _TypeAlias = _typing.Literal["information_ratio"]  # noqa: Y015
+    _WhichOneofArgType__information_ratio: _TypeAlias = _typing.Literal["_information_ratio", b"_information_ratio"]  # noqa: Y015
+    _WhichOneofReturnType__max_drawdown: _TypeAlias = _typing.Literal["max_drawdown"]  # noqa: Y015
+    _WhichOneofArgType__max_drawdown: _TypeAlias = _typing.Literal["_max_drawdown", b"_max_drawdown"]  # noqa: Y015
+    _WhichOneofReturnType__sharpe_ratio: _TypeAlias = _typing.Literal["sharpe_ratio"]  # noqa: Y015
+    _WhichOneofArgType__sharpe_ratio: _TypeAlias = _typing.Literal["_sharpe_ratio", b"_sharpe_ratio"]  # noqa: Y015
+    _WhichOneofReturnType__sortino_ratio: _TypeAlias = _typing.Literal["sortino_ratio"]  # noqa: Y015
+    _WhichOneofArgType__sortino_ratio: _TypeAlias = _typing.Literal["_sortino_ratio", b"_sortino_ratio"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__beta) -> _WhichOneofReturnType__beta | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__information_ratio) -> _WhichOneofReturnType__information_ratio | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_drawdown) -> _WhichOneofReturnType__max_drawdown | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sharpe_ratio) -> _WhichOneofReturnType__sharpe_ratio | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sortino_ratio) -> _WhichOneofReturnType__sortino_ratio | None: ...
 
 Global___PeriodPerformance: _TypeAlias = PeriodPerformance  # noqa: Y015
 
