@@ -29,6 +29,7 @@ from opsuite.common.v1 import status_pb2, status_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from opsuite.reporting.v1 import reporting_pb2
 
 # Process name (python -m services.<name>) -> the contract files it serves, in start order: each
 # process is given the addresses of those started before it (OPSUITE_<NAME>_ADDR).
@@ -36,6 +37,7 @@ SERVED: dict[str, tuple[pb.FileDescriptor, ...]] = {
     "market": (market_pb2.DESCRIPTOR,),
     "ledger": (ledger_pb2.DESCRIPTOR,),
     "recon": (recon_pb2.DESCRIPTOR,),
+    "reporting": (reporting_pb2.DESCRIPTOR,),
 }
 # Served by every process (the platform): grpc.health.v1.Health and StatusService/GetStatus.
 PLATFORM: tuple[pb.FileDescriptor, ...] = (health_pb2.DESCRIPTOR, status_pb2.DESCRIPTOR)
