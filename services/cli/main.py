@@ -196,10 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
         "one mandate's NAV beside the ledger's, its performance and largest holdings (reporting's GetReport)",
         "opsuite report BAL-USD",
         "opsuite report FI-USD --as-of 2020-03-02 -o json",
+        "opsuite report BAL-USD --html bal-usd.html --attribution-period MTD",
     )
     report.add_argument("mandate", help="the mandate's id, for example BAL-USD")
     report.add_argument("--as-of", type=_date, help="a day end, YYYY-MM-DD (default: the latest valued)")
     add_output_argument(report)
+    report.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write one self-contained HTML page (figures, performance, charts) to FILE instead of the tables",
+    )
+    report.add_argument(
+        "--attribution-period",
+        type=str.upper,
+        choices=("1D", "MTD", "QTD", "YTD", "1Y", "SI"),
+        help="the period whose attribution --html's page charts (default SI, since inception)",
+    )
 
     trace = _command(
         commands,

@@ -1,7 +1,11 @@
 """opsuite report <mandate>: one mandate's NAV, the ledger's beside it, performance and top holdings.
 
 Reads reporting's GetReport. Errors are one line: exit 1 when reporting cannot be reached or has no
-such mandate, 2 when the request itself is wrong (a date outside the valued history).
+such mandate (or the --html file cannot be written), 2 when the request itself is wrong (a date outside
+the valued history).
+
+`--html FILE` writes one self-contained page instead of the tables (services/cli/report_html.py), with
+charts from GetNavHistory over inception to the report's own day end, so it agrees with `--as-of`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from services.common.settings import load_settings
 
 CALL_TIMEOUT_S = 15.0
 TOP_HOLDINGS = 10
+HISTORY_PAGE = 1000  # reporting's largest page
 PERIOD_NAMES = {
     reporting_pb2.PERIOD_DAY: "1D",
     reporting_pb2.PERIOD_MONTH_TO_DATE: "MTD",
@@ -56,6 +61,27 @@ def fetch(mandate_id: str, as_of: dt.date | None) -> reporting_pb2.Report:
         except grpc.RpcError as error:
             raise _failure(error, address) from None
     return report
+
+
+def fetch_history(mandate_id: str, end: common_pb2.Date) -> list[reporting_pb2.NavPoint]:
+    """Every NAV point of the mandate from inception to `end` (the report's day end), oldest first."""
+    address = load_settings().addr("reporting")
+    request = reporting_pb2.GetNavHistoryRequest(mandate_id=mandate_id, page_size=HISTORY_PAGE)
+    request.dates.end.CopyFrom(end)
+    points: list[reporting_pb2.NavPoint] = []
+    with grpc.insecure_channel(address) as channel:
+        stub = reporting_pb2_grpc.ReportingServiceStub(channel)
+        while True:
+            try:
+                page: reporting_pb2.GetNavHistoryResponse = stub.GetNavHistory(
+                    request, timeout=CALL_TIMEOUT_S
+                )
+            except grpc.RpcError as error:
+                raise _failure(error, address) from None
+            points.extend(page.points)
+            if not page.next_page_token or page.next_page_token == request.page_token:
+                return points
+            request.page_token = page.next_page_token
 
 
 class ReportFailed(Exception):
@@ -141,15 +167,43 @@ def holdings_table(report: reporting_pb2.Report) -> Table:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    if args.attribution_period is not None and args.html is None:
+        print(
+            "opsuite report: --attribution-period chooses what --html's page shows; give --html FILE",
+            file=sys.stderr,
+        )
+        return 2
     try:
         report = fetch(args.mandate, args.as_of)
     except ReportFailed as error:
         print(f"opsuite report: {error}", file=sys.stderr)
         return error.exit_code
+    if args.html is not None:
+        return _write_html(report, args)
     if args.output == "json":
         print_json(json_format.MessageToDict(report, preserving_proto_field_name=True))
         return 0
     print_tables(nav_table(report), performance_table(report), holdings_table(report))
     for warning in report.warnings:
         print(f"warning: {warning}")
+    return 0
+
+
+def _write_html(report: reporting_pb2.Report, args: argparse.Namespace) -> int:
+    from services.cli import report_html  # matplotlib loads only for the page
+
+    try:
+        history = fetch_history(report.mandate_id, report.as_of)
+    except ReportFailed as error:
+        print(f"opsuite report: {error}", file=sys.stderr)
+        return error.exit_code
+    period = report_html.PERIODS_BY_LABEL[args.attribution_period or "SI"]
+    page = report_html.render_page(report, history, attribution_period=period)
+    try:
+        report_html.write_atomically(args.html, page)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        print(f"opsuite report: cannot write {args.html}: {reason}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.html}", file=sys.stderr)
     return 0
