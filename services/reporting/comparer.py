@@ -146,6 +146,11 @@ class NavComparer:
         for journal in await self._journals(v.mandate_id, v.base_currency, since, v.date):
             known.setdefault(journal.journal_id, journal)
         explained = explain(result, known.values())
+        if explained.unexplained and since is not None:
+            # A journal dated before the window (posted after its day end was compared) may be the
+            # cause: look at every journal of the mandate before calling anything unexplained.
+            everything = await self._journals(v.mandate_id, v.base_currency, None, v.date)
+            explained = explain(result, everything)
         summary = f"{v.mandate_id} NAV {explained.difference:+,} {v.base_currency} from the ledger's: {explained.detail}"
         return await self._record(day, explained, DIFFERENCE, summary)
 

@@ -23,7 +23,7 @@ from tests.support.waiting import wait_until
 
 # The followers of market's stream, in start order; reporting, dq and documents join this list (and
 # so the kills and the comparison) when they land.
-FOLLOWERS = ("ledger", "recon")
+FOLLOWERS = ("ledger", "recon", "reporting")
 SERVICES = ("market", *FOLLOWERS)
 RPC_TIMEOUT_S = 10.0
 

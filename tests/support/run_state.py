@@ -28,6 +28,7 @@ from opsuite.common.v1 import common_pb2
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from services.common.eventlog import open_event_log
 from services.common.market_events import unit_price
 from services.common.market_events.decode import decode_fx, decode_instrument, decode_price
@@ -135,6 +136,8 @@ class RunState:
     announced_keys: dict[str, str]  # idempotency key -> kind, of every announced journal
     recon_records: dict[str, int]  # recon's event-log records by kind
     problems: list[str]  # inconsistencies within the run itself
+    # (mandate, date) -> reporting's NAV, units and NAV per unit; empty when reporting is not running
+    reporting_navs: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> str:
         kinds = Counter(j.kind.removeprefix("JOURNAL_KIND_") for j in self.journals.values())
@@ -413,7 +416,11 @@ def read_run_state(addresses: Mapping[str, str], data_dir: Path) -> RunState:
                 f"journal {j.idempotency_key} ({ledger_pb2.JournalKind.Name(j.kind)}) was posted through "
                 "PostJournal but never announced in the event log"
             )
+    reporting_navs = (
+        _reporting_navs(addresses["reporting"], mandates, problems) if "reporting" in addresses else {}
+    )
     return RunState(
+        reporting_navs=reporting_navs,
         mandates=mandates,
         day_ends=day_ends,
         journals=journals,
@@ -428,6 +435,35 @@ def read_run_state(addresses: Mapping[str, str], data_dir: Path) -> RunState:
         recon_records=dict(recon_records),
         problems=problems,
     )
+
+
+def _reporting_navs(
+    address: str, mandates: Mapping[str, str], problems: list[str]
+) -> dict[tuple[str, str], str]:
+    """Every day end's NAV, units and NAV per unit as reporting valued them; and, as a problem, a
+    latest report whose difference from the ledger its causes do not explain."""
+    navs: dict[tuple[str, str], str] = {}
+    with channel(address) as r:
+        stub = reporting_pb2_grpc.ReportingServiceStub(r)
+        for mandate in sorted(mandates):
+            history = stub.GetNavHistory(
+                reporting_pb2.GetNavHistoryRequest(mandate_id=mandate, page_size=1_000), timeout=RPC_TIMEOUT_S
+            )
+            if history.next_page_token:
+                problems.append(f"reporting's history of {mandate} has more than 1,000 day ends")
+            for point in history.points:
+                day = f"{point.date.year:04d}-{point.date.month:02d}-{point.date.day:02d}"
+                navs[mandate, day] = (
+                    f"{point.nav.amount.value} {point.units_outstanding.value} {point.nav_per_unit.amount.value}"
+                )
+            ledger = stub.GetReport(
+                reporting_pb2.GetReportRequest(mandate_id=mandate), timeout=RPC_TIMEOUT_S
+            ).ledger
+            if ledger.status == "DIFFERS" and Decimal(ledger.unexplained.amount.value or "0"):
+                problems.append(
+                    f"{mandate}: reporting's NAV differs from the ledger's unexplained: {ledger.detail}"
+                )
+    return navs
 
 
 def _ymd(day: str) -> dict[str, int]:
@@ -500,6 +536,7 @@ SECTIONS = (
     "suspense",
     "market_navs",
     "ledger_navs",
+    "reporting_navs",
     "announced",
     "announced_keys",
     "recon_records",
