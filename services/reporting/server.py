@@ -217,7 +217,10 @@ def attributions(
             covered = [attributed for date, attributed in days if period.start < date <= period.end]
             if covered:
                 linked, groups = link_days(covered)
-                out.append(codec.attribution(period.period, dimension, linked, groups))
+                attribution = codec.attribution(period.period, dimension, linked, groups)
+                if period.active_return is not None:
+                    attribution.not_attributed = period.active_return - attribution.total_active_return
+                out.append(attribution)
     return out
 
 

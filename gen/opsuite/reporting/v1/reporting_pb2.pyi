@@ -512,6 +512,7 @@ class Attribution(_message.Message):
     TOTAL_SELECTION_EFFECT_FIELD_NUMBER: _builtins.int
     TOTAL_INTERACTION_EFFECT_FIELD_NUMBER: _builtins.int
     TOTAL_ACTIVE_RETURN_FIELD_NUMBER: _builtins.int
+    NOT_ATTRIBUTED_FIELD_NUMBER: _builtins.int
     period: Global___Period.ValueType
     dimension: _builtins.str
     """"sector" or "asset_class"."""
@@ -519,7 +520,15 @@ class Attribution(_message.Message):
     total_selection_effect: _builtins.float
     total_interaction_effect: _builtins.float
     total_active_return: _builtins.float
-    """Equal to the period's active return up to linking residual."""
+    """The active return the effects explain, exactly: the holdings-based return (what the
+    previous day end's holdings earned each day, linked) less the benchmark's. The three totals
+    add up to it.
+    """
+    not_attributed: _builtins.float
+    """The period's time-weighted active return (PeriodPerformance.active_return) less
+    total_active_return: what happened inside the days, which holdings-based attribution does not
+    see (trades and their costs, fees, flows).
+    """
     @_builtins.property
     def groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttributionGroup]: ...
     def __init__(
@@ -532,10 +541,11 @@ class Attribution(_message.Message):
         total_selection_effect: _builtins.float = ...,
         total_interaction_effect: _builtins.float = ...,
         total_active_return: _builtins.float = ...,
+        not_attributed: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "groups", b"groups", "period", b"period", "total_active_return", b"total_active_return", "total_allocation_effect", b"total_allocation_effect", "total_interaction_effect", b"total_interaction_effect", "total_selection_effect", b"total_selection_effect"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "groups", b"groups", "not_attributed", b"not_attributed", "period", b"period", "total_active_return", b"total_active_return", "total_allocation_effect", b"total_allocation_effect", "total_interaction_effect", b"total_interaction_effect", "total_selection_effect", b"total_selection_effect"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
