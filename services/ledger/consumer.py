@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 # What the ledger subscribes to: not the custodian's own view, the second vendor or documents.
 BOOKED_KINDS = (
     "market.regime",
+    "fee.accrued",
     "price.tick",
     "fx.rate",
     "trade.fill",

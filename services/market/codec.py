@@ -35,6 +35,7 @@ from services.market.sim.records import (
     DayEnd,
     FaultKind,
     FaultRequest,
+    FeeAccrual,
     Fill,
     FxQuote,
     InjectedFault,
@@ -200,6 +201,17 @@ def _cash_flow(flow: CashFlow) -> market_pb2.CashFlow:
     return message
 
 
+def _fee_accrual(accrual: FeeAccrual) -> market_pb2.FeeAccrual:
+    return market_pb2.FeeAccrual(
+        mandate_id=accrual.mandate_id,
+        amount=money_to_proto(accrual.amount, accrual.currency),
+        accrual_date=date_to_proto(accrual.accrual_date),
+        nav_basis=money_to_proto(accrual.nav_basis, accrual.currency),
+        annual_rate=decimal_to_proto(accrual.annual_rate),
+        days=accrual.days,
+    )
+
+
 def _custodian_cash_flow(flow: CustodianCashFlow) -> market_pb2.CustodianCashFlow:
     return market_pb2.CustodianCashFlow(
         custodian_ref=flow.custodian_ref,
@@ -268,6 +280,7 @@ _PAYLOADS: Mapping[type, tuple[str, object]] = {
     SettlementStatus: ("settlement", _settlement),
     CorporateAction: ("corporate_action", _corporate_action),
     CashFlow: ("cash_flow", _cash_flow),
+    FeeAccrual: ("fee_accrual", _fee_accrual),
     CustodianCashFlow: ("custodian_cash_flow", _custodian_cash_flow),
     CustodianCorrection: ("custodian_correction", _custodian_correction),
     CustodianStatement: ("custodian_statement", _statement),
@@ -369,6 +382,7 @@ def mandate_to_proto(mandate: Mandate) -> market_pb2.Mandate:
         allowed_asset_classes=[a.value for a in mandate.allowed_asset_classes],
         benchmark_segments=[_benchmark_segment(s) for s in mandate.benchmark_segments],
         benchmark_roll_off_years=mandate.benchmark_roll_off_years,
+        management_fee_rate=decimal_to_proto(mandate.management_fee_rate),
     )
 
 

@@ -49,7 +49,8 @@ from services.recon.suspense import SuspensePoster
 log = logging.getLogger(__name__)
 
 # What recon follows: fills and the custodian's view of them (its bookings, settlements and
-# corrections), cash flows on both sides, day ends.
+# corrections), cash flows on both sides (the monthly cashflow.fee among them), day ends. Not the
+# daily fee.accrued: it moves no cash and no holding, so nothing recon compares sees it.
 KINDS = (
     "trade.fill",
     "custodian.trade",

@@ -40,6 +40,7 @@ def test_every_event_of_a_simulated_year_decodes_to_what_market_encoded() -> Non
     assert count == sim.head_seq  # every event the year produced was checked
     assert payloads == {f.name for f in market_pb2.MarketEvent.DESCRIPTOR.oneofs_by_name["payload"].fields}
     assert {"price.tick", "price.vendor", "custodian.settlement", "cashflow.dividend"} <= kinds
+    assert {"fee.accrued", "cashflow.fee"} <= kinds  # management fees accrue daily, are paid monthly
 
 
 def test_every_instrument_and_mandate_decodes_to_what_market_encoded() -> None:
@@ -54,6 +55,16 @@ def test_every_instrument_and_mandate_decodes_to_what_market_encoded() -> None:
     assert all(m.benchmark_segments for m in sim.mandates)
     # Both kinds of instrument are in the universe, so the optional bond fields were exercised.
     assert {i.maturity is None for i in sim.instruments} == {True, False}
+
+
+def test_a_mandates_fee_rate_round_trips_and_an_unset_one_decodes_as_zero() -> None:
+    sim = Simulation(SimConfig(seed=11, start=START, days=1), load_macro(START))
+    balanced = next(m for m in sim.mandates if m.mandate_id == "BAL-USD")
+    wire = codec.mandate_to_proto(balanced)
+    assert wire.management_fee_rate.value == "0.0045"
+    assert decode_mandate(wire).management_fee_rate == Decimal("0.0045")
+    wire.ClearField("management_fee_rate")  # a market that charges no fee
+    assert decode_mandate(wire).management_fee_rate == Decimal(0)
 
 
 def test_a_mandates_benchmark_segments_round_trip_with_cash_as_unspecified() -> None:

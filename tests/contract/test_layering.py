@@ -86,6 +86,8 @@ FORBIDDEN_IN_DOMAIN = (
 
 def _domain_modules() -> list[str]:
     paths = [*SERVICES.glob("*/domain/*.py"), *SERVICES.glob("market/sim/**/*.py")]
+    # The NAV shared by reporting and market (which charges its fees on it) is domain too.
+    paths += [*SERVICES.glob("common/nav/*.py")]
     paths += [SERVICES / "common" / "market_events" / "__init__.py", SERVICES / "common" / "calendar.py"]
     modules = []
     for path in sorted(paths):

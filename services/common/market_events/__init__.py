@@ -136,6 +136,9 @@ class Mandate:
     allowed_asset_classes: tuple[AssetClass, ...]
     benchmark_segments: tuple[BenchmarkSegment, ...] = ()
     benchmark_roll_off_years: float = 0.0
+    # The annual management fee as a fraction of NAV (0.0050 is 50 basis points), accrued daily
+    # (FeeAccrual) and paid monthly (a cashflow.fee); 0 for a mandate that pays none.
+    management_fee_rate: Decimal = Decimal(0)
 
 
 # Bonds are quoted clean per 100 of face value, everything else per unit: the one place
@@ -316,6 +319,23 @@ class CashFlow:
 
 
 @dataclass(frozen=True, slots=True)
+class FeeAccrual:
+    """One day's management fee of a mandate (kind fee.accrued), accrued at the start of
+    accrual_date on the NAV of the previous day end (nav_basis): amount = nav_basis x annual_rate x
+    days / 365, rounded half-even to the minor unit of `currency`, the mandate's base currency;
+    days are the calendar days from that day end's date to accrual_date (3 on a Monday). The
+    accrued balance is paid on the first business day of the next month (a cashflow.fee)."""
+
+    mandate_id: str
+    amount: Decimal
+    currency: str
+    accrual_date: dt.date
+    nav_basis: Decimal
+    annual_rate: Decimal
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
 class CustodianCashFlow:
     custodian_ref: str
     cash_flow_id: str
@@ -393,6 +413,7 @@ Payload = (
     | SettlementStatus
     | CorporateAction
     | CashFlow
+    | FeeAccrual
     | CustodianCashFlow
     | CustodianCorrection
     | CustodianStatement
@@ -404,7 +425,7 @@ Payload = (
 class MarketEvent:
     """One event of market's stream. seq starts at 1; event_id is "mkt-<seq>".
 
-    kind is one of: market.regime, price.tick, price.vendor, fx.rate,
+    kind is one of: market.regime, fee.accrued, price.tick, price.vendor, fx.rate,
     trade.fill, trade.confirmation, custodian.trade, custodian.settlement,
     corporate_action.announced, cashflow.<dividend|coupon|subscription|
     redemption|fee>, custodian.cashflow, custodian.correction,

@@ -32,6 +32,7 @@ from services.common.market_events import (
     CustodianStatement,
     CustodianTrade,
     DayEnd,
+    FeeAccrual,
     Fill,
     FxQuote,
     Instrument,
@@ -213,6 +214,18 @@ def _cash_flow(m: market_pb2.CashFlow) -> CashFlow:
     )
 
 
+def _fee_accrual(m: market_pb2.FeeAccrual) -> FeeAccrual:
+    return FeeAccrual(
+        mandate_id=m.mandate_id,
+        amount=_amount(m.amount),
+        currency=m.amount.currency,
+        accrual_date=_date(m.accrual_date),
+        nav_basis=_amount(m.nav_basis),
+        annual_rate=_decimal(m.annual_rate),
+        days=m.days,
+    )
+
+
 def _custodian_cash_flow(m: market_pb2.CustodianCashFlow) -> CustodianCashFlow:
     return CustodianCashFlow(
         custodian_ref=m.custodian_ref,
@@ -272,6 +285,7 @@ _PAYLOADS: Mapping[str, Callable[[Any], Payload]] = {
     "settlement": _settlement,
     "corporate_action": _corporate_action,
     "cash_flow": _cash_flow,
+    "fee_accrual": _fee_accrual,
     "custodian_cash_flow": _custodian_cash_flow,
     "custodian_correction": _custodian_correction,
     "custodian_statement": _statement,
@@ -356,4 +370,8 @@ def decode_mandate(m: market_pb2.Mandate) -> Mandate:
         allowed_asset_classes=tuple(AssetClass(a) for a in m.allowed_asset_classes),
         benchmark_segments=tuple(_benchmark_segment(s) for s in m.benchmark_segments),
         benchmark_roll_off_years=m.benchmark_roll_off_years,
+        # Unset (a market that charges no fee) decodes as zero.
+        management_fee_rate=_decimal(m.management_fee_rate)
+        if m.HasField("management_fee_rate")
+        else Decimal(0),
     )

@@ -10,7 +10,9 @@ differ, the difference means something (docs/reporting-conventions.md).
   NAV, since cash plus pending is the same either way).
 - A dividend accrues at the start of its ex-date on the position held then, quantized to the
   currency's minor unit, and the cash paid on the pay date comes out of the accrual.
-- Coupons, fees, subscriptions and redemptions move cash on the day their cash flow arrives.
+- Coupons, subscriptions and redemptions move cash on the day their cash flow arrives.
+- Management fees: each fee.accrued adds its amount to the accrued fees owed (a liability, by
+  currency); the monthly cashflow.fee takes the cash out and the same amount off the accrued fees.
 - Bonds carry accrued interest from the day's primary quote.
 
 The state is plain data, serialised to JSON with the cursor at each day end (to_json/from_json).
@@ -32,6 +34,7 @@ from services.common.market_events import (
     CorporateAction,
     CorporateActionKind,
     DayEnd,
+    FeeAccrual,
     Fill,
     FxQuote,
     Instrument,
@@ -85,12 +88,14 @@ class Dividend:
 @dataclass(slots=True)
 class MandateBook:
     """One mandate's internal book: quantities, settled cash, pending trade cash, accrued dividends,
-    and the day's external flows (subscriptions +, redemptions -) in each currency."""
+    management fees accrued and not yet paid (positive: owed), and the day's external flows
+    (subscriptions +, redemptions -) in each currency."""
 
     positions: dict[str, Decimal] = field(default_factory=dict)
     cash: dict[str, Decimal] = field(default_factory=dict)
     pending: dict[str, PendingCash] = field(default_factory=dict)  # by fill id
     accrued_dividends: dict[str, Decimal] = field(default_factory=dict)  # by currency
+    accrued_fees: dict[str, Decimal] = field(default_factory=dict)  # by currency
     flows_today: dict[str, Decimal] = field(default_factory=dict)
 
     def add_cash(self, currency: str, amount: Decimal) -> None:
@@ -109,6 +114,7 @@ class DayEndBook:
     payables: Mapping[str, Decimal]  # unsettled purchases, positive, by currency
     receivables: Mapping[str, Decimal]  # unsettled sales, positive, by currency
     accrued_dividends: Mapping[str, Decimal]
+    accrued_fees: Mapping[str, Decimal]  # management fees accrued and not yet paid, positive
     flows: Mapping[str, Decimal]  # the day's subscriptions less redemptions, by currency
     quotes: Mapping[str, Quote]
     fx: FxRates
@@ -161,6 +167,10 @@ class ReportingBook:
                 )
         elif isinstance(payload, CashFlow):
             self._cash_flow(payload)
+        elif isinstance(payload, FeeAccrual):
+            book = self.books[payload.mandate_id]
+            ccy = payload.currency
+            book.accrued_fees[ccy] = book.accrued_fees.get(ccy, ZERO) + payload.amount
         elif isinstance(payload, DayEnd):
             return self._day_end(payload.date, event.seq)
         return []
@@ -202,6 +212,10 @@ class ReportingBook:
         if flow.kind is CashFlowKind.DIVIDEND:
             ccy = flow.currency
             book.accrued_dividends[ccy] = book.accrued_dividends.get(ccy, ZERO) - flow.amount
+        elif flow.kind is CashFlowKind.FEE:
+            # A fee paid (negative) settles what was accrued: the liability falls by the amount paid.
+            ccy = flow.currency
+            book.accrued_fees[ccy] = book.accrued_fees.get(ccy, ZERO) + flow.amount
         elif flow.kind in EXTERNAL_FLOWS:
             book.flows_today[flow.currency] = book.flows_today.get(flow.currency, ZERO) + flow.amount
 
@@ -226,6 +240,7 @@ class ReportingBook:
                     payables=payables,
                     receivables=receivables,
                     accrued_dividends=dict(book.accrued_dividends),
+                    accrued_fees=dict(book.accrued_fees),
                     flows=dict(book.flows_today),
                     quotes={iid: self.quotes[iid] for iid in book.positions if iid in self.quotes},
                     fx=FxRates(self.fx.pairs),
@@ -304,6 +319,7 @@ def _book_json(book: MandateBook) -> dict[str, Any]:
             for fill_id, p in book.pending.items()
         },
         "accrued_dividends": _decimals(book.accrued_dividends),
+        "accrued_fees": _decimals(book.accrued_fees),
         "flows_today": _decimals(book.flows_today),
     }
 
@@ -320,5 +336,7 @@ def _book_from_json(data: Mapping[str, Any]) -> MandateBook:
             for fill_id, (d, ccy, a) in data["pending"].items()
         },
         accrued_dividends=decimals(data["accrued_dividends"]),
+        # A state saved before fees were accrued has none owed.
+        accrued_fees=decimals(data.get("accrued_fees", {})),
         flows_today=decimals(data["flows_today"]),
     )

@@ -60,7 +60,7 @@ class NavBreakdown:
     securities_value: Decimal
     cash_value: Decimal
     accrued_income: Decimal  # accrued dividends and bond interest
-    liabilities: Decimal  # unsettled purchases less unsettled sales
+    liabilities: Decimal  # unsettled purchases less unsettled sales, plus management fees accrued unpaid
 
     @property
     def nav(self) -> Decimal:
@@ -141,7 +141,7 @@ def value(book: DayEndBook, instruments: Mapping[str, Instrument]) -> DayValuati
         rate, base_amount = to_base(amount, ccy)
         cash.append(CashValue(ccy, amount, rate, base_amount))
     accrued_income = sum((h.base_accrued_interest for h in holdings), ZERO) + in_base(book.accrued_dividends)
-    liabilities = in_base(book.payables) - in_base(book.receivables)
+    liabilities = in_base(book.payables) - in_base(book.receivables) + in_base(book.accrued_fees)
     breakdown = NavBreakdown(
         securities_value=sum((h.base_market_value for h in holdings), ZERO),
         cash_value=sum((c.base_amount for c in cash), ZERO),

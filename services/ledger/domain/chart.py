@@ -98,6 +98,16 @@ def fees(ccy: str) -> str:
     return f"Expenses:Fees:{ccy}"
 
 
+def management_fees(ccy: str) -> str:
+    """The management fee accrued each day on the previous day end's NAV (fee.accrued)."""
+    return f"Expenses:ManagementFees:{ccy}"
+
+
+def accrued_fees(ccy: str) -> str:
+    """Management fees accrued and not yet paid; the monthly cashflow.fee settles them."""
+    return f"Liabilities:AccruedFees:{ccy}"
+
+
 def write_off_losses(ccy: str) -> str:
     """Where recon writes off a cash difference the custodian's statement shows as a loss."""
     return f"Expenses:WriteOffs:{ccy}"
@@ -156,6 +166,8 @@ STANDARD_ACCOUNTS = (
     fx_revaluation,
     commissions,
     fees,
+    management_fees,
+    accrued_fees,
     write_off_losses,
     write_off_gains,
 )

@@ -30,6 +30,7 @@ from services.common.market_events import (
     CorporateAction,
     CorporateActionKind,
     DayEnd,
+    FeeAccrual,
     Fill,
     FxQuote,
     Instrument,
@@ -173,6 +174,8 @@ class LedgerBook:
             self._announced(source, payload)
         elif isinstance(payload, CashFlow):
             drafts.extend(self._cash_flow(source, payload))
+        elif isinstance(payload, FeeAccrual):
+            drafts.extend(self._fee_accrued(source, payload))
         elif isinstance(payload, DayEnd):
             drafts.extend(self._day_end(source))
         return drafts
@@ -355,8 +358,25 @@ class LedgerBook:
         elif kind in (JournalKind.SUBSCRIPTION, JournalKind.REDEMPTION):
             postings.append(Posting(chart.capital(ccy), -amount, ccy))
         else:
-            postings.append(Posting(chart.fees(ccy), -amount, ccy))
+            # A fee paid (negative) settles the management fee accrued: Dr AccruedFees, Cr Cash.
+            postings.append(Posting(chart.accrued_fees(ccy), -amount, ccy))
         return self._journal(source, mandate_id, kind, postings, memo=memo)
+
+    def _fee_accrued(self, source: _Source, accrual: FeeAccrual) -> list[JournalDraft]:
+        """A day's management fee: Dr Expenses:ManagementFees, Cr Liabilities:AccruedFees."""
+        mandate_id = self._mandate(accrual.mandate_id).mandate_id
+        amount, ccy = accrual.amount, accrual.currency
+        return self._journal(
+            source,
+            mandate_id,
+            JournalKind.ACCRUAL,
+            [
+                Posting(chart.management_fees(ccy), amount, ccy),
+                Posting(chart.accrued_fees(ccy), -amount, ccy),
+            ],
+            memo=f"management fee {accrual.accrual_date.isoformat()}: {accrual.nav_basis} {ccy} x "
+            f"{accrual.annual_rate} x {accrual.days} / 365",
+        )
 
     def _day_end(self, source: _Source) -> list[JournalDraft]:
         drafts: list[JournalDraft] = []

@@ -43,7 +43,8 @@ the day it was booked (the later value date, or the pay date when back-valued);
 from the correction day, the same flow value-dated on the pay date (a
 custodian.correction VALUE_DATE). The balance does not move on the correction:
 a statement shows settled cash, not value dates, and statements already sent
-are not restated. Subscriptions and redemptions are booked on their date.
+are not restated. Subscriptions, redemptions and management fee payments are booked on their
+date (the custodian debits the fee), never with a fault.
 """
 
 from __future__ import annotations

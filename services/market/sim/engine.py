@@ -5,9 +5,10 @@ Order of a day's events (sim_time is the business date at the phase's time, UTC)
 | phase | kinds | time |
 |---|---|---|
 | regime | market.regime | 08:00 |
+| fees | fee.accrued, one per mandate valued at the previous day end (fees.py) | 08:00 |
 | prices | price.tick (primary, every live instrument), price.vendor (vendor_b, same order), fx.rate (3 primary, 3 crosses) | 16:00 |
 | corporate actions | corporate_action.announced | 16:15 |
-| cash | cashflow.dividend / coupon (pay date), cashflow.subscription / redemption | 16:20 |
+| cash | cashflow.dividend / coupon (pay date), cashflow.fee (first business day of a month), cashflow.subscription / redemption | 16:20 |
 | desk | trade.fill, each followed by its trade.confirmation | 16:30 |
 | custodian | custodian.trade* (today's fills), then custodian.correction* and the custodian.trade* of late bookings and rebookings (corrections due today, each in turn), then custodian.settlement*, then custodian.cashflow* | 17:00 |
 | statements | custodian.statement, one per mandate | 18:00 |
@@ -18,11 +19,12 @@ confirmation <- fill; custodian.trade <- fill (a rebooking: fill, then the
 custodian.correction that cancelled the booking it replaces); settlement <-
 custodian.trade, fill; cashflow.dividend / coupon <- corporate_action;
 custodian.cashflow <- cashflow (or the corporate action when the internal book
-is not entitled); custodian.correction <- the custodian event it corrects (the
-cancelled custodian.trade, the mis-dated custodian.cashflow; an income
-adjustment: the correction or late booking that caused it, then the
-custodian.cashflow it adjusts, or what the custodian should have paid against);
-fx.rate cross <- the two primary rates it is derived from.
+is not entitled); fee.accrued <- the clock.day_end whose NAV it accrues on;
+cashflow.fee <- the fee.accrued events it pays; custodian.correction <- the
+custodian event it corrects (the cancelled custodian.trade, the mis-dated
+custodian.cashflow; an income adjustment: the correction or late booking that
+caused it, then the custodian.cashflow it adjusts, or what the custodian should
+have paid against); fx.rate cross <- the two primary rates it is derived from.
 
 Determinism: every random draw comes from a stream seeded by (seed, purpose)
 (rng.py); nothing iterates a set or reads the clock. Same seed, start, days
@@ -48,6 +50,7 @@ from services.market.sim.custodian import Booking, Custodian
 from services.market.sim.days import DaySource, Extension
 from services.market.sim.desk import Desk
 from services.market.sim.faults import FaultBook, validate_request
+from services.market.sim.fees import ManagementFees
 from services.market.sim.flows import InvestorFlows
 from services.market.sim.fx import CROSS_LEGS, PRIMARY_PAIRS, FxPublisher
 from services.market.sim.macro import MacroDay, MacroHistory
@@ -86,6 +89,7 @@ UTC = dt.UTC
 # Kinds in the order they appear within a day; kinds sharing a rank interleave.
 KIND_ORDER: tuple[tuple[str, ...], ...] = (
     ("market.regime",),
+    ("fee.accrued",),
     ("price.tick",),
     ("price.vendor",),
     ("fx.rate",),
@@ -101,6 +105,8 @@ KIND_ORDER: tuple[tuple[str, ...], ...] = (
 KIND_RANK: Mapping[str, int] = {kind: rank for rank, kinds in enumerate(KIND_ORDER) for kind in kinds}
 PHASE_TIME: Mapping[str, dt.time] = {
     "market.regime": dt.time(8, 0),
+    # The start of the day: the fee accrues on the previous day end's NAV, before anything moves it.
+    "fee.accrued": dt.time(8, 0),
     "price.tick": dt.time(16, 0),
     "price.vendor": dt.time(16, 0),
     "fx.rate": dt.time(16, 0),
@@ -200,6 +206,7 @@ class Simulation:
         self._flows = InvestorFlows(seed, self.mandates, self._calendar)
         self._book = InternalBook(mandate_ids, {m.mandate_id: m.base_currency for m in self.mandates})
         self._custodian = Custodian(seed, self._faults, self._calendar, mandate_ids)
+        self._fees = ManagementFees(self.mandates, self.instruments)
         self._planned: dict[dt.date, list[corporate_actions.PlannedAction]] = {}
         self._planned_until = opening.date - dt.timedelta(days=1)
         self._plan_actions_through(opening.date)
@@ -318,10 +325,12 @@ class Simulation:
         events = _Day(self, day)
         self._regime = macro_day.regime
         events.emit("market.regime", self._regime_state(macro_day))
+        self._accrue_fees(events, day)
         quotes = self._publish_prices(events, macro_day)
         fx_rates = self._publish_fx(events, macro_day)
         self._announce_actions(events, day, quotes)
         self._pay_income(events, day)
+        self._pay_fees(events, day)
         self._investor_flows(events, day, quotes)
         self._book.settle(day)
         fills, bookings = self._trade(events, day, quotes)
@@ -333,6 +342,8 @@ class Simulation:
             events.emit("custodian.statement", statement, mandate.mandate_id)
         day_end = DayEnd(day, events_in_day=len(events.events) + 1, fills_in_day=fills)
         end_id = events.emit("clock.day_end", day_end)
+        # The NAV book takes every event of the day, this day end included: tomorrow's fees accrue on it.
+        self._fees.observe(events.events)
         self._next += 1
         self._snapshot = BookSnapshot(
             as_of_seq=int(end_id.removeprefix("mkt-")),
@@ -501,6 +512,40 @@ class Simulation:
                 caused_by = (events.emit(CASH_FLOW_EVENT[kind], flow, m, (announced.event_id,)),)
                 self._book.apply_cash_flow(flow)
             self._custodian.pay(entitlement, cash_flow_id, caused_by)
+
+    def _accrue_fees(self, events: _Day, day: dt.date) -> None:
+        """Each mandate's fee for the days since the previous day end, on that day end's NAV."""
+        for due in self._fees.accruals(day):
+            accrual = due.accrual
+            event_id = events.emit("fee.accrued", accrual, accrual.mandate_id, (due.day_end_event_id,))
+            self._fees.accrued(accrual, event_id)
+
+    def _pay_fees(self, events: _Day, day: dt.date) -> None:
+        """On the first business day of a month, each mandate pays the fees it accrued before it:
+        out of the internal book's cash (the desk trades on what is left) and, the same day, debited
+        by the custodian. No fault touches a fee payment (schedule_cash_flow draws none for it)."""
+        for payment in self._fees.payments(day):
+            flow = CashFlow(
+                cash_flow_id=self._next_cash_flow_id(),
+                mandate_id=payment.mandate_id,
+                kind=CashFlowKind.FEE,
+                amount=payment.amount,
+                currency=payment.currency,
+            )
+            event_id = events.emit(
+                CASH_FLOW_EVENT[flow.kind], flow, flow.mandate_id, payment.accrual_event_ids
+            )
+            self._book.apply_cash_flow(flow)
+            self._custodian.schedule_cash_flow(
+                day,
+                flow.cash_flow_id,
+                flow.mandate_id,
+                flow.kind,
+                flow.amount,
+                flow.currency,
+                "",
+                (event_id,),
+            )
 
     def _next_cash_flow_id(self) -> str:
         self._cash_flows += 1

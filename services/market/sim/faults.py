@@ -21,6 +21,10 @@ figures and their sources: docs/custodian-calibration.md.
 
 A settlement delay or fail also carries the confirmation when the broker's
 document shows the late settle date (see custodian.py).
+
+No fault applies to any other cash flow: subscriptions, redemptions and management fee payments
+(cashflow.fee) are booked by the custodian as the internal book has them, on their date, and
+fee accruals (fee.accrued) move no cash at all.
 """
 
 from __future__ import annotations

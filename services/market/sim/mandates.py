@@ -7,6 +7,27 @@ many eligible names each sector has, then equally over the names of a sector.
 Sector bands are the target +/- SECTOR_BAND. The cash target is the middle of
 the cash band. Bonds within ROLL_OFF_YEARS of maturity leave the targets (the
 desk sells them), so no holding ever reaches maturity.
+
+Management fees (annual, a fraction of NAV; accrued daily and paid monthly, fees.py) come from
+published surveys of institutional fees, at the larger-account tier of a fee scale, since these
+mandates run tens to hundreds of millions:
+
+- equities: 60 bp. CAMRADATA's fee report (LAPF Investments, "New report outlines fees paid by
+  institutional investors"): "the average base, or initial, investment management fee for
+  equities is 77.7 basis points (bps) with an average minimum investment of £4 million. Then, once
+  a further £28.4 million has been invested, a fee of 61.9 bps applies"; Mercer (PLANSPONSOR,
+  2004): "the average large-cap fee sits at around 58 bps".
+- government bonds: 25 bp. Mercer, same article: "Fixed-income, for example, usually costs around
+  25 bps, with even less paid for stable government bonds".
+- investment grade credit: 35 bp. CAMRADATA: "For fixed income, the average base fee is 45.7 bps
+  for a minimum investment of £3.6 million, with a discount to 34.5 bps coming in when another
+  £39.2 million has been invested".
+
+A mandate's rate blends these at its asset-class weights, rounded to the nearest 5 bp (an
+assumption: no source quotes these exact mandates): equity 0.97 x 60 = 58.2 -> 0.0060 (EQ-EUR,
+EQ-JPY); fixed income 0.70 x 25 + 0.28 x 35 = 27.3 -> 0.0025 (FI-USD); balanced 0.58 x 60 +
+0.27 x 25 + 0.12 x 35 = 45.75 -> 0.0045 (BAL-USD); income 0.48 x 60 + 0.48 x 35 = 45.6 -> 0.0045
+(INC-GBP).
 """
 
 from __future__ import annotations
@@ -36,6 +57,7 @@ class MandateSpec:
     max_single_name_weight: float
     initial_capital: Decimal
     lot_method: str
+    management_fee_rate: Decimal  # annual, a fraction of NAV (module docstring: sources)
 
 
 EQ = AssetClass.EQUITY
@@ -55,6 +77,7 @@ MANDATE_SPECS: tuple[MandateSpec, ...] = (
         0.06,
         Decimal("250000000"),
         "FIFO",
+        Decimal("0.0045"),
     ),
     MandateSpec(
         "EQ-EUR",
@@ -68,6 +91,7 @@ MANDATE_SPECS: tuple[MandateSpec, ...] = (
         0.15,
         Decimal("150000000"),
         "FIFO",
+        Decimal("0.0060"),
     ),
     MandateSpec(
         "INC-GBP",
@@ -81,6 +105,7 @@ MANDATE_SPECS: tuple[MandateSpec, ...] = (
         0.15,
         Decimal("80000000"),
         "AVERAGE",
+        Decimal("0.0045"),
     ),
     MandateSpec(
         "FI-USD",
@@ -94,6 +119,7 @@ MANDATE_SPECS: tuple[MandateSpec, ...] = (
         0.15,
         Decimal("400000000"),
         "FIFO",
+        Decimal("0.0025"),
     ),
     MandateSpec(
         "EQ-JPY",
@@ -107,6 +133,7 @@ MANDATE_SPECS: tuple[MandateSpec, ...] = (
         0.20,
         Decimal("20000000000"),
         "FIFO",
+        Decimal("0.0060"),
     ),
 )
 
@@ -176,6 +203,7 @@ def build_mandates(
                 benchmark_segments=benchmarks.get(spec.mandate_id, ()),
                 # The benchmark drops a bond when the desk's targets do (is_live).
                 benchmark_roll_off_years=ROLL_OFF_YEARS,
+                management_fee_rate=spec.management_fee_rate,
             )
         )
     return tuple(mandates)

@@ -18,6 +18,7 @@ from services.common.market_events import (
     CorporateAction,
     CorporateActionKind,
     DayEnd,
+    FeeAccrual,
     Fill,
     FxQuote,
     MarketEvent,
@@ -228,6 +229,13 @@ class Stream:
             quantity=None if quantity is None else D(quantity),
         )
         return self._emit(day, dt.time(16, 20), f"cashflow.{kind.lower()}", mandate_id, payload=flow)
+
+    def fee_accrued(
+        self, day: dt.date, mandate_id: str, amount: str, *, nav: str, rate: str, days: int, ccy: str = "USD"
+    ) -> list[JournalDraft]:
+        """A management fee accrued at the start of `day` (08:00, as market emits it)."""
+        accrual = FeeAccrual(mandate_id, D(amount), ccy, day, D(nav), D(rate), days)
+        return self._emit(day, dt.time(8), "fee.accrued", mandate_id, payload=accrual)
 
     def day_end(self, day: dt.date) -> list[JournalDraft]:
         return self._emit(day, dt.time(23, 59), "clock.day_end", payload=DayEnd(day, 0, 0))

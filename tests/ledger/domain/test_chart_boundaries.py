@@ -103,6 +103,8 @@ def test_the_standard_chart_opens_every_base_account_on_the_first_day() -> None:
         "Income:FxRevaluation:EUR",
         "Expenses:Commissions:EUR",
         "Expenses:Fees:EUR",
+        "Expenses:ManagementFees:EUR",
+        "Liabilities:AccruedFees:EUR",
         "Expenses:WriteOffs:EUR",
         "Income:WriteOffs:EUR",
     ]

@@ -282,12 +282,14 @@ def test_subscription_and_redemption_move_capital() -> None:
     ]
     # Capital left: -100000.00 + 25000.00 = -75000.00 (credit).
     assert balances(stream.drafts, "M-FIFO")[("Equity:Capital:USD", "USD")] == D("-75000.00")
-    # A management fee (cash flow -12.34): Dr Expenses:Fees 12.34, Cr Cash 12.34.
+    # A management fee paid (cash flow -12.34) settles the fee accrued: Dr Liabilities:AccruedFees
+    # 12.34, Cr Cash 12.34 (the expense was booked day by day by fee.accrued; see
+    # test_management_fees.py).
     [fee] = stream.cash_flow(D1, "fee", "M-FIFO", "-12.34")
     assert fee.kind is JournalKind.FEE
     assert sorted(legs(fee)) == [
         ("Assets:Cash:USD", D("-12.34"), "USD"),
-        ("Expenses:Fees:USD", D("12.34"), "USD"),
+        ("Liabilities:AccruedFees:USD", D("12.34"), "USD"),
     ]
     check(stream)
 

@@ -76,7 +76,13 @@ def test_every_instrument_alive_is_priced_by_both_vendors_every_day(real_run: Ru
 
 def test_caused_by_points_back_to_earlier_events_of_the_right_kind(real_run: Run) -> None:
     kind_of: dict[str, str] = {}
-    paid = {"cashflow.dividend", "cashflow.coupon", "cashflow.subscription", "cashflow.redemption"}
+    paid = {
+        "cashflow.dividend",
+        "cashflow.coupon",
+        "cashflow.subscription",
+        "cashflow.redemption",
+        "cashflow.fee",
+    }
     # Per kind, the shapes its caused_by may take: the kind of each cause in order.
     expected = {
         "trade.confirmation": [[{"trade.fill"}]],
@@ -85,6 +91,8 @@ def test_caused_by_points_back_to_earlier_events_of_the_right_kind(real_run: Run
         "custodian.settlement": [[{"custodian.trade"}, {"trade.fill"}]],
         "cashflow.dividend": [[{"corporate_action.announced"}]],
         "cashflow.coupon": [[{"corporate_action.announced"}]],
+        # A fee accrues on the NAV of the previous day end.
+        "fee.accrued": [[{"clock.day_end"}]],
         "custodian.cashflow": [[paid | {"corporate_action.announced"}]],
         # A cancellation names the custodian.trade, a value-date correction the custodian.cashflow; an
         # income adjustment the correction or late booking behind it, then what it adjusts.
@@ -97,6 +105,11 @@ def test_caused_by_points_back_to_earlier_events_of_the_right_kind(real_run: Run
     for event in all_events(real_run):
         for cause in event.caused_by:
             assert cause in kind_of, f"{event.event_id} caused by unknown or later {cause}"
+        if event.kind == "cashflow.fee":
+            # A fee payment names every accrual it pays: a month's worth, one per business day.
+            assert len(event.caused_by) >= 15
+            assert {kind_of[c] for c in event.caused_by} == {"fee.accrued"}, event
+            seen.add(event.kind)
         if event.kind in expected:
             shapes = [s for s in expected[event.kind] if len(s) == len(event.caused_by)]
             assert any(
@@ -106,14 +119,20 @@ def test_caused_by_points_back_to_earlier_events_of_the_right_kind(real_run: Run
         if event.kind in ("custodian.statement", "clock.day_end", "price.tick", "market.regime"):
             assert event.caused_by == ()
         kind_of[event.event_id] = event.kind
-    assert seen >= {"custodian.trade", "custodian.correction", "custodian.cashflow"}
+    assert seen >= {
+        "custodian.trade",
+        "custodian.correction",
+        "custodian.cashflow",
+        "fee.accrued",
+        "cashflow.fee",
+    }
 
 
 def test_mandate_id_is_set_exactly_on_mandate_events(real_run: Run) -> None:
     mandates = {m.mandate_id for m in real_run.sim.mandates}
     for event in all_events(real_run):
         prefix = event.kind.split(".")[0]
-        if prefix in ("trade", "custodian", "cashflow"):
+        if prefix in ("trade", "custodian", "cashflow", "fee"):
             assert event.mandate_id in mandates
             assert getattr(event.payload, "mandate_id", event.mandate_id) in (event.mandate_id, "")
         else:

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,62 @@ def test_list_mandates_gives_each_benchmark_by_segment_with_its_constituents(mar
     treasuries = mandates["BAL-USD"]["benchmark_segments"][1]
     assert treasuries["asset_class"] == "ASSET_CLASS_GOVERNMENT_BOND"
     assert {c["units"]["value"] for c in treasuries["constituents"]} == {"40000000000"}
+
+
+def _batches(stdout: str) -> list[dict]:
+    """grpcurl prints one JSON object per streamed message, back to back."""
+    decoder = json.JSONDecoder()
+    text, batches = stdout.strip(), []
+    while text:
+        batch, end = decoder.raw_decode(text)
+        batches.append(batch)
+        text = text[end:].strip()
+    return batches
+
+
+def test_list_mandates_shows_each_fee_rate_and_a_fee_filter_streams_the_accruals(
+    market: ServiceProcess,
+) -> None:
+    reply = json.loads(
+        grpcurl(
+            market, "opsuite.market.v1.MarketService/ListMandates", flags=("-d", '{"page_size": 100}')
+        ).stdout
+    )
+    # Annual rates by type of mandate (services/market/sim/mandates.py gives their sources).
+    assert {m["mandate_id"]: m["management_fee_rate"]["value"] for m in reply["mandates"]} == {
+        "BAL-USD": "0.0045",
+        "EQ-EUR": "0.0060",
+        "INC-GBP": "0.0045",
+        "FI-USD": "0.0025",
+        "EQ-JPY": "0.0060",
+    }
+    result = grpcurl(
+        market,
+        "opsuite.market.v1.MarketService/StreamEvents",
+        flags=("-d", '{"from_seq": 1, "filter": {"kinds": ["fee."]}}', "-max-time", "5"),
+        check=False,
+    )
+    assert result.returncode == 0 or "DeadlineExceeded" in result.stderr
+    events = [e for b in _batches(result.stdout) for e in b.get("events", [])]
+    # The run starts on Monday 2020-02-03: no NAV before its end, so the first accruals are Tuesday's,
+    # one per mandate, at 08:00 on the NAV of Monday's day end.
+    assert len(events) >= 5, result.stderr
+    assert {e["envelope"]["kind"] for e in events} == {"fee.accrued"}
+    assert events[0]["envelope"]["sim_time"] == "2020-02-04T08:00:00Z"
+    by_day: dict[str, list[dict]] = {}
+    for event in events:
+        accrual = event["fee_accrual"]
+        assert event["envelope"]["mandate_id"] == accrual["mandate_id"]
+        date = accrual["accrual_date"]
+        by_day.setdefault(f"{date['year']}-{date['month']:02d}-{date['day']:02d}", []).append(accrual)
+        nav, rate = Decimal(accrual["nav_basis"]["amount"]["value"]), Decimal(accrual["annual_rate"]["value"])
+        currency = accrual["amount"]["currency"]
+        assert currency == accrual["nav_basis"]["currency"]
+        # amount = round_half_even(nav x rate x days / 365) to the cent (the yen for JPY).
+        minor = Decimal(1) if currency == "JPY" else Decimal("0.01")
+        expected = (nav * rate * accrual["days"] / 365).quantize(minor, rounding=ROUND_HALF_EVEN)
+        assert Decimal(accrual["amount"]["amount"]["value"]) == expected > 0
+    complete = [accruals for accruals in by_day.values() if len(accruals) == 5]
+    assert complete and all(a["days"] == 1 for a in by_day["2020-02-04"])
+    if "2020-02-10" in by_day:  # a Monday: Friday to Monday is 3 days
+        assert {a["days"] for a in by_day["2020-02-10"]} == {3}

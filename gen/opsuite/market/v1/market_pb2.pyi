@@ -322,6 +322,7 @@ class MarketEvent(_message.Message):
     CUSTODIAN_STATEMENT_FIELD_NUMBER: _builtins.int
     DAY_END_FIELD_NUMBER: _builtins.int
     CUSTODIAN_CORRECTION_FIELD_NUMBER: _builtins.int
+    FEE_ACCRUAL_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def envelope(self) -> _common_pb2.EventEnvelope: ...
     @_builtins.property
@@ -376,6 +377,10 @@ class MarketEvent(_message.Message):
     def custodian_correction(self) -> Global___CustodianCorrection:
         """kind custodian.correction"""
 
+    @_builtins.property
+    def fee_accrual(self) -> Global___FeeAccrual:
+        """kind fee.accrued"""
+
     def __init__(
         self,
         *,
@@ -393,12 +398,13 @@ class MarketEvent(_message.Message):
         custodian_statement: Global___CustodianStatement | None = ...,
         day_end: Global___DayEnd | None = ...,
         custodian_correction: Global___CustodianCorrection | None = ...,
+        fee_accrual: Global___FeeAccrual | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fee_accrual", b"fee_accrual", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fee_accrual", b"fee_accrual", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["regime", "price", "fx", "fill", "confirmation", "custodian_trade", "settlement", "corporate_action", "cash_flow", "custodian_cash_flow", "custodian_statement", "day_end", "custodian_correction"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["regime", "price", "fx", "fill", "confirmation", "custodian_trade", "settlement", "corporate_action", "cash_flow", "custodian_cash_flow", "custodian_statement", "day_end", "custodian_correction", "fee_accrual"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -935,6 +941,65 @@ class CashFlow(_message.Message):
 Global___CashFlow: _TypeAlias = CashFlow  # noqa: Y015
 
 @_typing.final
+class FeeAccrual(_message.Message):
+    """One day's management fee of a mandate (kind fee.accrued), accrued at the start
+    of accrual_date (08:00, with the day's market.regime) on the NAV of the
+    previous day end, the NAV reporting computes. The accrued balance is paid on
+    the first business day of the next month: a cashflow.fee (CASH_FLOW_KIND_FEE,
+    negative) and its custodian.cashflow. The envelope's caused_by names the
+    clock.day_end the NAV was taken at.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    ACCRUAL_DATE_FIELD_NUMBER: _builtins.int
+    NAV_BASIS_FIELD_NUMBER: _builtins.int
+    ANNUAL_RATE_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    mandate_id: _builtins.str
+    days: _builtins.int
+    """Calendar days from the previous day end's date to accrual_date (actual/365):
+    1 on most days, 3 on a Monday, more after a holiday.
+    """
+    @_builtins.property
+    def amount(self) -> _common_pb2.Money:
+        """nav_basis x annual_rate x days / 365, rounded half-even to the minor unit of
+        the mandate's base currency. Positive: what the mandate owes its manager.
+        """
+
+    @_builtins.property
+    def accrual_date(self) -> _common_pb2.Date: ...
+    @_builtins.property
+    def nav_basis(self) -> _common_pb2.Money:
+        """The mandate's NAV at the previous day end, base currency."""
+
+    @_builtins.property
+    def annual_rate(self) -> _common_pb2.Decimal:
+        """The annual management fee as a fraction (0.0050 is 50 basis points), as in
+        Mandate.management_fee_rate.
+        """
+
+    def __init__(
+        self,
+        *,
+        mandate_id: _builtins.str = ...,
+        amount: _common_pb2.Money | None = ...,
+        accrual_date: _common_pb2.Date | None = ...,
+        nav_basis: _common_pb2.Money | None = ...,
+        annual_rate: _common_pb2.Decimal | None = ...,
+        days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["accrual_date", b"accrual_date", "amount", b"amount", "annual_rate", b"annual_rate", "nav_basis", b"nav_basis"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accrual_date", b"accrual_date", "amount", b"amount", "annual_rate", b"annual_rate", "days", b"days", "mandate_id", b"mandate_id", "nav_basis", b"nav_basis"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeeAccrual: _TypeAlias = FeeAccrual  # noqa: Y015
+
+@_typing.final
 class CustodianCashFlow(_message.Message):
     """A cash movement as the custodian booked it."""
 
@@ -1382,6 +1447,7 @@ class Mandate(_message.Message):
     ALLOWED_ASSET_CLASSES_FIELD_NUMBER: _builtins.int
     BENCHMARK_SEGMENTS_FIELD_NUMBER: _builtins.int
     BENCHMARK_ROLL_OFF_YEARS_FIELD_NUMBER: _builtins.int
+    MANAGEMENT_FEE_RATE_FIELD_NUMBER: _builtins.int
     mandate_id: _builtins.str
     name: _builtins.str
     base_currency: _builtins.str
@@ -1410,6 +1476,13 @@ class Mandate(_message.Message):
         with its constituents, so its daily return can be computed from its own prices.
         """
 
+    @_builtins.property
+    def management_fee_rate(self) -> _common_pb2.Decimal:
+        """The annual management fee as a fraction of NAV (0.0050 is 50 basis points),
+        accrued daily (fee.accrued, actual/365 on the previous day end's NAV) and
+        paid monthly (cashflow.fee). Zero for a mandate that pays none.
+        """
+
     def __init__(
         self,
         *,
@@ -1427,10 +1500,11 @@ class Mandate(_message.Message):
         allowed_asset_classes: _abc.Iterable[_builtins.str] | None = ...,
         benchmark_segments: _abc.Iterable[Global___BenchmarkSegment] | None = ...,
         benchmark_roll_off_years: _builtins.float = ...,
+        management_fee_rate: _common_pb2.Decimal | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["initial_capital", b"initial_capital"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["initial_capital", b"initial_capital", "management_fee_rate", b"management_fee_rate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_asset_classes", b"allowed_asset_classes", "base_currency", b"base_currency", "benchmark", b"benchmark", "benchmark_roll_off_years", b"benchmark_roll_off_years", "benchmark_segments", b"benchmark_segments", "benchmark_weights", b"benchmark_weights", "initial_capital", b"initial_capital", "lot_method", b"lot_method", "mandate_id", b"mandate_id", "max_cash_weight", b"max_cash_weight", "max_single_name_weight", b"max_single_name_weight", "min_cash_weight", b"min_cash_weight", "name", b"name", "sector_targets", b"sector_targets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_asset_classes", b"allowed_asset_classes", "base_currency", b"base_currency", "benchmark", b"benchmark", "benchmark_roll_off_years", b"benchmark_roll_off_years", "benchmark_segments", b"benchmark_segments", "benchmark_weights", b"benchmark_weights", "initial_capital", b"initial_capital", "lot_method", b"lot_method", "management_fee_rate", b"management_fee_rate", "mandate_id", b"mandate_id", "max_cash_weight", b"max_cash_weight", "max_single_name_weight", b"max_single_name_weight", "min_cash_weight", b"min_cash_weight", "name", b"name", "sector_targets", b"sector_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
