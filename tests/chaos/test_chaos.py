@@ -123,7 +123,10 @@ def test_kills_at_seeded_moments_change_nothing(tmp_path: Path) -> None:
 
     started = time.monotonic()
     chaos = Cluster(
-        "chaos", tmp_path / "chaos", _sim_env(SPEED), dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
+        "chaos",
+        tmp_path / "chaos",
+        _sim_env(SPEED),
+        dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True)),
     )
     killer = Killer(
         chaos, random.Random(chaos_seed), days=DAYS, kills=KILLS, write_kills=WRITE_KILLS, writes=plan

@@ -221,7 +221,9 @@ def test_a_report_attributes_each_periods_active_return_by_sector_and_asset_clas
         ) < 1e-12  # fmt: skip
         # What the effects do not explain is the time-weighted active return less theirs.
         active = performance[attribution.period].active_return
-        assert attribution.not_attributed == pytest.approx(active - attribution.total_active_return, abs=1e-15)
+        assert attribution.not_attributed == pytest.approx(
+            active - attribution.total_active_return, abs=1e-15
+        )
         groups = {g.group for g in attribution.groups}
         if attribution.dimension == "asset_class":
             assert groups == {"EQUITY", "GOVERNMENT_BOND", "CORPORATE_BOND", "Cash"}
