@@ -1,4 +1,4 @@
-"""opsuite benchmarks: `make bench` (or `python -m bench [--days N] [--only market|ledger|recon]`).
+"""opsuite benchmarks: `make bench` (or `python -m bench [--days N] [--only market|ledger|recon|reporting]`).
 
 Every figure is printed beside a baseline measured in the same run:
 - simulation: business days per second of the pure simulation, and of the
@@ -8,7 +8,9 @@ Every figure is printed beside a baseline measured in the same run:
   bytes with no work per message (the ceiling);
 - memory: peak resident memory of the market process during the run;
 - ledger: journals and postings per second, PostJournal latency, trial balance at size and
-  against Beancount (bench/ledger.py).
+  against Beancount (bench/ledger.py);
+- reporting: GetReport latency over five years of daily history and 500 holdings, and a year's
+  full recomputation, beside pandas doing the same calculations (bench/reporting_report.py).
 Results go to bench/results.json (a section run alone replaces only its own keys);
 bench/README.md discusses them.
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import grpc
 
-from bench import ledger, recon
+from bench import ledger, recon, reporting_report
 from bench.market_process import start_market
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
@@ -197,10 +199,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1000, help="business days to simulate (default 1000)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument(
-        "--only", choices=("market", "ledger", "recon"), help="run one section (default: all of them)"
+        "--only",
+        choices=("market", "ledger", "recon", "reporting"),
+        help="run one section (default: all of them)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     ledger.add_arguments(parser)
+    reporting_report.add_arguments(parser)
     args = parser.parse_args()
 
     # A section run alone keeps the other section's last results.
@@ -222,6 +227,11 @@ def main() -> None:
         # The matcher against pandas (bench/recon.py); the score against market's ground truth
         # is its own command, `python -m bench.recon_truth` (bench/recon_truth.json).
         results["recon"] = recon.main_section(argparse.Namespace(no_readme=True))
+    if args.only in (None, "reporting"):
+        # The figures measured before the running sums (bench/README.md) stay beside the new ones.
+        previous = results.get("reporting")
+        before = previous.get("before_running_sums") if isinstance(previous, dict) else None
+        results["reporting"] = {**reporting_report.main_section(args), "before_running_sums": before}
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {args.out}")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -23,10 +23,12 @@ from services.common.nav.valuation import DayValuation
 from services.common.paging import page_size, position
 from services.common.status import FieldViolation, RequestError, rpc_errors, unknown_id
 from services.reporting import codec
+from services.reporting.domain.attribution import Linked
 from services.reporting.domain.comparison import Comparison
 from services.reporting.domain.exposure import DIMENSIONS
-from services.reporting.domain.period_attribution import attribute_day, link_days
+from services.reporting.domain.period_attribution import GroupSummary, attribute_day, link_days
 from services.reporting.domain.periods import DailyPoint, Period, PeriodFigures, figures
+from services.reporting.domain.running import Held, RunningSums, link_period
 from services.reporting.store import DayExposure, NavDay, NavPoint, ReportingStore
 
 LedgerView = Callable[[DayValuation], Awaitable[Comparison]]
@@ -127,27 +129,27 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
         as_of = date_from_proto(request.as_of, "as_of") if request.HasField("as_of") else last
         if not first <= as_of <= last:
             raise _out_of_range("as_of", as_of, first, last)
-        history = await asyncio.to_thread(self.store.history, mandate.mandate_id, first, as_of)
-        day = await asyncio.to_thread(self.store.day, mandate.mandate_id, history[-1].date)
-        assert day is not None
-        return await self._report(mandate, day, history)
-
-    async def _report(
-        self, mandate: Mandate, day: NavDay, history: Sequence[NavPoint]
-    ) -> reporting_pb2.Report:
-        ccy = mandate.base_currency
-        points = daily_points(history)
-        periods = [figures(period, points) for period in Period]
-        exposures = await asyncio.to_thread(
-            self.store.exposures, mandate.mandate_id, history[0].date, day.valuation.date
-        )
+        # Read and computed in a worker thread, leaving the event loop to other calls meanwhile.
+        report, day, stored = await asyncio.to_thread(self._report, mandate, first, as_of)
         # The comparison stored when the ledger had booked that day end (comparer.py), else asked now.
-        stored = await asyncio.to_thread(self.store.comparison, mandate.mandate_id, day.valuation.date)
         comparison = stored if stored is not None else await self.context.ledger_view(day.valuation)
-        warnings = list(day.valuation.warnings)
         if comparison.detail and comparison.status != "AGREES":
-            warnings.append(f"ledger: {comparison.detail}")
-        return reporting_pb2.Report(
+            report.warnings.append(f"ledger: {comparison.detail}")
+        report.ledger.CopyFrom(codec.comparison(comparison, mandate.base_currency))
+        return report
+
+    def _report(
+        self, mandate: Mandate, first: dt.date, as_of: dt.date
+    ) -> tuple[reporting_pb2.Report, NavDay, Comparison | None]:
+        """The report of the last day end on or before as_of, without the ledger's side; the day end,
+        and the comparison stored with it if any."""
+        ccy = mandate.base_currency
+        points = self.store.points(mandate.mandate_id, first, as_of)
+        day = self.store.day(mandate.mandate_id, points[-1].date)
+        assert day is not None
+        stored = self.store.comparison(mandate.mandate_id, day.valuation.date)
+        periods = [figures(period, points) for period in Period]
+        report = reporting_pb2.Report(
             mandate_id=mandate.mandate_id,
             name=mandate.name,
             base_currency=ccy,
@@ -158,10 +160,22 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
             holdings=codec.holdings(day, self.context.instruments),
             cash=codec.cash(day),
             performance=[codec.performance(f, ccy) for f in periods],
-            attribution=attributions(periods, exposures),
-            warnings=warnings,
-            ledger=codec.comparison(comparison, ccy),
+            attribution=self._attributions(mandate.mandate_id, periods, first, day.valuation.date),
+            warnings=list(day.valuation.warnings),
         )
+        return report, day, stored
+
+    def _attributions(
+        self, mandate_id: str, periods: Sequence[PeriodFigures], first: dt.date, last: dt.date
+    ) -> list[reporting_pb2.Attribution]:
+        """From the running sums at each period's base and at last (domain/running.py); from every
+        day's exposures when the history up to last holds a day the sums could not carry."""
+        sums = self.store.running_sums(mandate_id, [last, *(p.start for p in periods)])
+        end = sums.get(last)
+        if end is not None and not end.irregular and all(p.start in sums for p in periods):
+            regroupings = self.store.regroupings(mandate_id, min(p.start for p in periods), last)
+            return linked_attributions(periods, sums, regroupings)
+        return attributions(periods, self.store.exposures(mandate_id, first, last))
 
     @rpc_errors
     async def GetNavHistory(
@@ -205,7 +219,8 @@ def attributions(
     periods: Sequence[PeriodFigures], exposures: Sequence[DayExposure]
 ) -> list[reporting_pb2.Attribution]:
     """Each period's attribution by sector and by asset class, from the days it covers that have
-    both a portfolio and a benchmark exposure (none before the second day end)."""
+    both a portfolio and a benchmark exposure (none before the second day end): every day attributed,
+    then linked over each period. linked_attributions gives the same from the running sums."""
     out = []
     for dimension in DIMENSIONS:
         days = [
@@ -216,12 +231,35 @@ def attributions(
         for period in periods:
             covered = [attributed for date, attributed in days if period.start < date <= period.end]
             if covered:
-                linked, groups = link_days(covered)
-                attribution = codec.attribution(period.period, dimension, linked, groups)
-                if period.active_return is not None:
-                    attribution.not_attributed = period.active_return - attribution.total_active_return
-                out.append(attribution)
+                out.append(_attribution(period, dimension, *link_days(covered)))
     return out
+
+
+def linked_attributions(
+    periods: Sequence[PeriodFigures],
+    sums: Mapping[dt.date, RunningSums],
+    regroupings: Sequence[tuple[dt.date, int, Held]],
+) -> list[reporting_pb2.Attribution]:
+    """attributions' answer from the running sums at each period's base (its start) and end, and the
+    day ends whose groups changed after the earliest base (domain/running.py). No day up to the
+    periods' end may be irregular."""
+    out = []
+    for dimension in DIMENSIONS:
+        for period in periods:
+            within = [(days, held) for date, days, held in regroupings if period.start < date <= period.end]
+            linked = link_period(sums[period.start], sums[period.end], within, dimension)
+            if linked is not None:
+                out.append(_attribution(period, dimension, *linked))
+    return out
+
+
+def _attribution(
+    period: PeriodFigures, dimension: str, linked: Linked, groups: Sequence[GroupSummary]
+) -> reporting_pb2.Attribution:
+    attribution = codec.attribution(period.period, dimension, linked, groups)
+    if period.active_return is not None:
+        attribution.not_attributed = period.active_return - attribution.total_active_return
+    return attribution
 
 
 def _out_of_range(

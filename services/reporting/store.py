@@ -4,6 +4,12 @@ One SQLite file (services/common/sqlite.py) under the data directory. A day end'
 cursor and the book's state are written in one transaction, so after a crash reporting resumes from
 the last day end it stored, never with a day half written or written twice (a day end applied again
 replaces its own rows: the same events give the same figures).
+
+A day end is three rows, so that a report reads only what it needs: nav_days the NAV, units and
+returns (small rows, read for a whole history), nav_details the holdings and the day's weights and
+returns by group (read for the report's own day), and nav_attribution attribution's running sums up
+to that day end (domain/running.py; read at a period's base and end). The running sums of a day end
+are its predecessor's advanced by its own exposures, computed when the day end is committed.
 """
 
 from __future__ import annotations
@@ -12,16 +18,18 @@ import datetime as dt
 import json
 import pathlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from services.common.nav.valuation import CashValue, DayValuation, Dealt, HoldingValue, NavBreakdown
 from services.common.sqlite import SqliteFile, migrate_schema
+from services.reporting.domain import running
 from services.reporting.domain.comparison import Comparison, JournalEffect
 from services.reporting.domain.daily import ValuedDay
 from services.reporting.domain.exposure import Exposure, Group
+from services.reporting.domain.periods import DailyPoint
 
 SQLITE_FILE = "reporting.sqlite3"
 
@@ -33,7 +41,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             state TEXT
         )""",
         "INSERT INTO reporting_state (id, cursor, state) VALUES (1, 0, NULL)",
-        # One row per mandate and day end; money TEXT (exact decimals), the detail as JSON.
+        # One row per mandate and day end; money TEXT (exact decimals).
         """CREATE TABLE nav_days (
             mandate_id TEXT NOT NULL,
             date TEXT NOT NULL,
@@ -45,11 +53,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             daily_return TEXT,
             benchmark_return TEXT,
             risk_free_return TEXT NOT NULL,
+            PRIMARY KEY (mandate_id, date)
+        ) WITHOUT ROWID""",
+        # The day end's holdings (JSON), and its weights and returns by group, portfolio and benchmark.
+        """CREATE TABLE nav_details (
+            mandate_id TEXT NOT NULL,
+            date TEXT NOT NULL,
             detail TEXT NOT NULL,
-            -- the day's weights and returns by group, portfolio and benchmark (attribution)
             exposure TEXT NOT NULL,
             PRIMARY KEY (mandate_id, date)
         )""",
+        # Attribution's running sums up to the day end (domain/running.py): attributed and irregular
+        # days so far, the groups held when they changed that day (JSON, else NULL), the sums (JSON).
+        """CREATE TABLE nav_attribution (
+            mandate_id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            attributed INTEGER NOT NULL,
+            irregular INTEGER NOT NULL,
+            regrouped TEXT,
+            sums TEXT NOT NULL,
+            PRIMARY KEY (mandate_id, date)
+        )""",
+        "CREATE INDEX nav_attribution_regrouped ON nav_attribution (mandate_id, date) WHERE regrouped IS NOT NULL",
         # Each day end's NAV beside the ledger's, once the ledger had booked that day end.
         """CREATE TABLE nav_comparisons (
             mandate_id TEXT NOT NULL,
@@ -70,6 +95,17 @@ class SchemaTooNew(Exception):
 class StoreClosed(Exception):
     def __init__(self) -> None:
         super().__init__("reporting's store is closed")
+
+
+class StoreOutdated(Exception):
+    """A file written before the day ends were split in three tables (the store was not released
+    then, so migration 1 changed in place): reporting rebuilds it from market's stream once removed."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        super().__init__(
+            f"reporting's store {path} predates its current layout (nav_days holds the holdings);"
+            " remove the file and reporting rebuilds it from market's stream"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +142,7 @@ class NavPoint:
 
 class ReportingStore:
     def __init__(self, path: pathlib.Path) -> None:
-        self._file = SqliteFile(
-            path,
-            migrate=lambda conn: migrate_schema(conn, MIGRATIONS, SchemaTooNew),
-            closed_error=StoreClosed,
-        )
+        self._file = SqliteFile(path, migrate=_migrate, closed_error=StoreClosed)
 
     def load(self) -> tuple[int, str | None]:
         """The cursor (the seq of the last stored day end, 0 before any) and the book's state then."""
@@ -119,19 +151,40 @@ class ReportingStore:
         return int(cursor), state
 
     def commit_day_end(self, seq: int, state: str, days: Sequence[ValuedDay]) -> None:
+        """The day end's valuations with their running sums (each mandate's last stored day end before
+        it, advanced by its exposures), and the cursor and the book's state, in one transaction."""
         with self._file.write() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO nav_days (mandate_id, date, seq, nav, flows, units, nav_per_unit,"
-                " daily_return, benchmark_return, risk_free_return, detail, exposure)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_row(day) for day in days],
-            )
+            for day in days:
+                v = day.valuation
+                key = (v.mandate_id, v.date.isoformat())
+                before = _sums_before(conn, v.mandate_id, v.date)
+                sums, held = running.advance(before, v.date.isoformat(), day.portfolio, day.benchmark)
+                conn.execute(
+                    "INSERT OR REPLACE INTO nav_days (mandate_id, date, seq, nav, flows, units, nav_per_unit,"
+                    " daily_return, benchmark_return, risk_free_return) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _row(day),
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO nav_details (mandate_id, date, detail, exposure) VALUES (?, ?, ?, ?)",
+                    (*key, _detail_json(v), _exposures_json(day)),
+                )
+                conn.execute(
+                    "INSERT OR REPLACE INTO nav_attribution (mandate_id, date, attributed, irregular, regrouped,"
+                    " sums) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        *key,
+                        sums.days,
+                        sums.irregular,
+                        None if held is None else json.dumps(held, separators=(",", ":")),
+                        _sums_json(sums),
+                    ),
+                )
             conn.execute("UPDATE reporting_state SET cursor = ?, state = ? WHERE id = 1", (seq, state))
 
     def latest(self, mandate_id: str) -> NavDay | None:
         with self._file.snapshot() as conn:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM nav_days WHERE mandate_id = ? ORDER BY date DESC LIMIT 1",
+                f"SELECT {_COLUMNS} FROM {_JOINED} WHERE d.mandate_id = ? ORDER BY d.date DESC LIMIT 1",
                 (mandate_id,),
             ).fetchone()
         return _nav_day(row) if row else None
@@ -139,7 +192,7 @@ class ReportingStore:
     def day(self, mandate_id: str, date: dt.date) -> NavDay | None:
         with self._file.snapshot() as conn:
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM nav_days WHERE mandate_id = ? AND date = ?",
+                f"SELECT {_COLUMNS} FROM {_JOINED} WHERE d.mandate_id = ? AND d.date = ?",
                 (mandate_id, date.isoformat()),
             ).fetchone()
         return _nav_day(row) if row else None
@@ -178,11 +231,67 @@ class ReportingStore:
             for date, seq, nav, flows, units, per_unit, daily, benchmark, risk_free in rows
         ]
 
+    def points(self, mandate_id: str, first: dt.date, last: dt.date) -> list[DailyPoint]:
+        """What the period figures need of each day end from first to last inclusive, oldest first:
+        history() without units, returns as floats (the same floats as float(NavPoint.daily_return))."""
+        with self._file.snapshot() as conn:
+            rows = conn.execute(
+                "SELECT date, nav, flows, daily_return, benchmark_return, risk_free_return"
+                " FROM nav_days WHERE mandate_id = ? AND date BETWEEN ? AND ? ORDER BY date",
+                (mandate_id, first.isoformat(), last.isoformat()),
+            ).fetchall()
+        return [
+            DailyPoint(
+                dt.date.fromisoformat(date),
+                Decimal(nav),
+                Decimal(flows),
+                None if daily is None else float(daily),
+                None if benchmark is None else float(benchmark),
+                float(risk_free),
+            )
+            for date, nav, flows, daily, benchmark, risk_free in rows
+        ]
+
+    def running_sums(self, mandate_id: str, dates: Iterable[dt.date]) -> dict[dt.date, running.RunningSums]:
+        """Attribution's running sums at each of the given day ends that is stored."""
+        wanted = sorted({d.isoformat() for d in dates})
+        with self._file.snapshot() as conn:
+            rows = conn.execute(
+                "SELECT date, attributed, irregular, sums FROM nav_attribution"
+                f" WHERE mandate_id = ? AND date IN ({', '.join('?' * len(wanted))})",
+                (mandate_id, *wanted),
+            ).fetchall()
+        return {
+            dt.date.fromisoformat(date): _sums_from(days, irregular, text)
+            for date, days, irregular, text in rows
+        }
+
+    def regroupings(
+        self, mandate_id: str, after: dt.date, last: dt.date
+    ) -> list[tuple[dt.date, int, running.Held]]:
+        """The day ends after `after` up to last whose groups changed: (date, attributed days so far,
+        the groups held), oldest first."""
+        with self._file.snapshot() as conn:
+            rows = conn.execute(
+                "SELECT date, attributed, regrouped FROM nav_attribution"
+                " WHERE mandate_id = ? AND date > ? AND date <= ? AND regrouped IS NOT NULL ORDER BY date",
+                (mandate_id, after.isoformat(), last.isoformat()),
+            ).fetchall()
+        return [
+            (
+                dt.date.fromisoformat(date),
+                int(days),
+                {dimension: tuple(names) for dimension, names in json.loads(text).items()},
+            )
+            for date, days, text in rows
+        ]
+
     def exposures(self, mandate_id: str, first: dt.date, last: dt.date) -> list[DayExposure]:
         """Each day end's weights and returns by group from first to last inclusive, oldest first."""
         with self._file.snapshot() as conn:
             rows = conn.execute(
-                "SELECT date, exposure FROM nav_days WHERE mandate_id = ? AND date BETWEEN ? AND ? ORDER BY date",
+                "SELECT date, exposure FROM nav_details WHERE mandate_id = ? AND date BETWEEN ? AND ?"
+                " ORDER BY date",
                 (mandate_id, first.isoformat(), last.isoformat()),
             ).fetchall()
         out = []
@@ -201,7 +310,7 @@ class ReportingStore:
         """Day ends not yet compared with the ledger, in market's order."""
         with self._file.snapshot() as conn:
             rows = conn.execute(
-                f"SELECT {', '.join('d.' + c.strip() for c in _COLUMNS.split(','))} FROM nav_days AS d"
+                f"SELECT {_COLUMNS} FROM {_JOINED}"
                 " LEFT JOIN nav_comparisons AS c ON c.mandate_id = d.mandate_id AND c.date = d.date"
                 " WHERE c.mandate_id IS NULL ORDER BY d.seq, d.mandate_id LIMIT ?",
                 (limit,),
@@ -237,7 +346,70 @@ class ReportingStore:
         self._file.close()
 
 
-_COLUMNS = "mandate_id, date, seq, nav, flows, units, nav_per_unit, daily_return, detail"
+_COLUMNS = "d.mandate_id, d.date, d.seq, d.nav, d.flows, d.units, d.nav_per_unit, d.daily_return, x.detail"
+_JOINED = "nav_days AS d JOIN nav_details AS x ON x.mandate_id = d.mandate_id AND x.date = d.date"
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    found = migrate_schema(conn, MIGRATIONS, SchemaTooNew)
+    if found and "detail" in {row[1] for row in conn.execute("PRAGMA table_info(nav_days)")}:
+        raise StoreOutdated(pathlib.Path(conn.execute("PRAGMA database_list").fetchone()[2]))
+
+
+def _sums_before(conn: sqlite3.Connection, mandate_id: str, date: dt.date) -> running.RunningSums:
+    """The running sums of the mandate's last stored day end before date (the start before the first)."""
+    row = conn.execute(
+        "SELECT attributed, irregular, sums FROM nav_attribution WHERE mandate_id = ? AND date < ?"
+        " ORDER BY date DESC LIMIT 1",
+        (mandate_id, date.isoformat()),
+    ).fetchone()
+    return running.START if row is None else _sums_from(*row)
+
+
+def _sums_json(sums: running.RunningSums) -> str:
+    return json.dumps(
+        {
+            dimension: {
+                "growth": [str(d.portfolio_growth), str(d.benchmark_growth)],
+                "held": list(d.held),
+                "groups": {name: _group_sums_json(g) for name, g in d.groups.items()},
+            }
+            for dimension, d in sums.dimensions.items()
+        },
+        separators=(",", ":"),
+    )
+
+
+def _group_sums_json(g: running.GroupSums) -> list[str]:
+    figures = (
+        g.portfolio_weight,
+        g.benchmark_weight,
+        g.portfolio_growth,
+        g.benchmark_growth,
+        g.allocation,
+        g.selection,
+        g.interaction,
+    )
+    return [str(x) for x in figures]
+
+
+def _sums_from(days: int, irregular: int, text: str) -> running.RunningSums:
+    return running.RunningSums(
+        int(days),
+        int(irregular),
+        {
+            dimension: running.DimensionSums(
+                Decimal(d["growth"][0]),
+                Decimal(d["growth"][1]),
+                tuple(d["held"]),
+                {
+                    name: running.GroupSums(*(Decimal(x) for x in figures))
+                    for name, figures in d["groups"].items()
+                },
+            )
+            for dimension, d in json.loads(text).items()
+        },
+    )
 
 
 def _comparison_json(c: Comparison) -> dict[str, Any]:
@@ -308,6 +480,21 @@ def _exposure_from(data: dict[str, Any] | None) -> Exposure | None:
 
 def _row(day: ValuedDay) -> tuple[Any, ...]:
     v, d = day.valuation, day.dealt
+    return (
+        v.mandate_id,
+        v.date.isoformat(),
+        v.seq,
+        str(v.nav),
+        str(v.flows),
+        str(d.units),
+        str(d.nav_per_unit),
+        None if d.daily_return is None else str(d.daily_return),
+        None if day.benchmark_return is None else str(day.benchmark_return),
+        str(day.risk_free_return),
+    )
+
+
+def _detail_json(v: DayValuation) -> str:
     detail = {
         "base_currency": v.base_currency,
         "breakdown": [
@@ -334,22 +521,13 @@ def _row(day: ValuedDay) -> tuple[Any, ...]:
         "cash": [[c.currency, str(c.amount), str(c.fx_rate), str(c.base_amount)] for c in v.cash],
         "warnings": list(v.warnings),
     }
-    return (
-        v.mandate_id,
-        v.date.isoformat(),
-        v.seq,
-        str(v.nav),
-        str(v.flows),
-        str(d.units),
-        str(d.nav_per_unit),
-        None if d.daily_return is None else str(d.daily_return),
-        None if day.benchmark_return is None else str(day.benchmark_return),
-        str(day.risk_free_return),
-        json.dumps(detail, separators=(",", ":")),
-        json.dumps(
-            {"portfolio": _exposure_json(day.portfolio), "benchmark": _exposure_json(day.benchmark)},
-            separators=(",", ":"),
-        ),
+    return json.dumps(detail, separators=(",", ":"))
+
+
+def _exposures_json(day: ValuedDay) -> str:
+    return json.dumps(
+        {"portfolio": _exposure_json(day.portfolio), "benchmark": _exposure_json(day.benchmark)},
+        separators=(",", ":"),
     )
 
 

@@ -31,7 +31,8 @@ from enum import StrEnum
 ZERO = Decimal(0)
 ONE = Decimal(1)
 WEIGHT_SUM_TOLERANCE = Decimal("1e-6")
-_CONTEXT = decimal.Context(prec=40)
+# Linking works at 40 digits (its logarithms and powers).
+LINKING_CONTEXT = decimal.Context(prec=40)
 
 
 class AttributionError(ValueError):
@@ -131,7 +132,7 @@ def link(periods: Sequence[PeriodAttribution], linking: Linking = Linking.CARINO
     A segment missing from a period counts as zero effects there."""
     if not periods:
         raise AttributionError("there is no period to link")
-    with decimal.localcontext(_CONTEXT):
+    with decimal.localcontext(LINKING_CONTEXT):
         portfolio = _growth(p.portfolio_return for p in periods) - ONE
         benchmark = _growth(p.benchmark_return for p in periods) - ONE
         scales = _scales(periods, portfolio, benchmark, linking)
@@ -155,8 +156,9 @@ def _growth(returns: Iterable[Decimal]) -> Decimal:
     return growth
 
 
-def _log_ratio_scale(portfolio: Decimal, benchmark: Decimal) -> Decimal:
-    """(ln(1 + R_p) - ln(1 + R_b)) / (R_p - R_b), its limit 1 / (1 + R) where the two are equal."""
+def log_ratio_scale(portfolio: Decimal, benchmark: Decimal) -> Decimal:
+    """Carino's k: (ln(1 + R_p) - ln(1 + R_b)) / (R_p - R_b), its limit 1 / (1 + R) where the two are
+    equal. Call it inside localcontext(LINKING_CONTEXT), as link does."""
     if portfolio == benchmark:
         return ONE / (ONE + portfolio)
     return ((ONE + portfolio).ln() - (ONE + benchmark).ln()) / (portfolio - benchmark)
@@ -169,8 +171,8 @@ def _scales(
         if p.portfolio_return <= -ONE or p.benchmark_return <= -ONE:
             raise AttributionError(f"period {p.period!r} loses everything (a return of -100 % or less)")
     if linking is Linking.CARINO:
-        k = _log_ratio_scale(portfolio, benchmark)
-        return [_log_ratio_scale(p.portfolio_return, p.benchmark_return) / k for p in periods]
+        k = log_ratio_scale(portfolio, benchmark)
+        return [log_ratio_scale(p.portfolio_return, p.benchmark_return) / k for p in periods]
     if linking is Linking.MENCHERO:
         n = Decimal(len(periods))
         if portfolio == benchmark:

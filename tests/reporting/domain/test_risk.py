@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.reporting.domain.risk import (
     RiskError,
@@ -15,6 +18,7 @@ from services.reporting.domain.risk import (
     max_drawdown_of_values,
     sharpe,
     sortino,
+    stdev,
     tracking_error,
     volatility,
 )
@@ -86,3 +90,17 @@ def test_undefined_measures_say_why() -> None:
         sortino([0.01, 0.02])
     with pytest.raises(RiskError, match="3 portfolio returns but 2 benchmark returns"):
         beta([0.0, 0.1, 0.2], [0.0, 0.1])
+
+
+@given(
+    st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=300),
+    st.sampled_from([1e-12, 1e-6, 1.0, 1e6]),
+    st.sampled_from([0.0, 0.05, 1e3]),
+)
+def test_the_standard_deviation_is_the_exact_one_to_the_last_places(
+    values: list[float], scale: float, shift: float
+) -> None:
+    """stdev in floats against statistics.stdev over exact fractions, spread small or large beside the mean."""
+    series = [shift + scale * v for v in values]
+    exact = statistics.stdev(series)
+    assert stdev(series) == pytest.approx(exact, rel=1e-15, abs=1e-300)
