@@ -68,9 +68,9 @@ class DailyValuer:
                 if weighted_on is not None
                 else None
             )
-            valued.append(
-                ValuedDay(valuation, self.registers[mandate_id].deal(valuation), portfolio, benchmark)
-            )
+            risk_free = cash_rate.get(end.mandate.base_currency, Decimal(0))
+            dealt = self.registers[mandate_id].deal(valuation)
+            valued.append(ValuedDay(valuation, dealt, portfolio, benchmark, risk_free))
             self.previous[mandate_id] = valuation
         return valued
 

@@ -56,3 +56,14 @@ def test_each_benchmark_holds_every_segment_at_its_policy_weight(valued: dict[st
             )
         for name, weight in by_class.items():
             assert abs(classes[name].weight - weight) < Decimal("1e-25"), (mandate.mandate_id, name)
+
+
+def test_a_usd_mandates_risk_free_return_is_the_days_fed_funds_and_others_earn_nothing(
+    valued: dict[str, list[ValuedDay]],
+) -> None:
+    # The last day of the run, Mon 2021-01-04, after Thu 2020-12-31 (New Year's Day a holiday):
+    # fed funds 0.09 % for 4 calendar days, actual/360.
+    bal = valued["BAL-USD"][-1]
+    assert bal.valuation.date.isoformat() == "2021-01-04"
+    assert bal.risk_free_return == Decimal("0.09") / 100 * 4 / 360
+    assert valued["EQ-EUR"][-1].risk_free_return == 0
