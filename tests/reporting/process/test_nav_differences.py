@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 
 import grpc
@@ -24,15 +23,8 @@ import pytest
 from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from services.common.eventlog import open_event_log
 from tests.market.process.test_grpcurl import _grpcurl
-from tests.support.processes import ServiceProcess, finished_market, start_service
+from tests.reporting.process.conftest import Suite, running_suite
 from tests.support.waiting import wait_until
-
-
-@dataclass
-class Suite:
-    ledger: ServiceProcess
-    reporting: ServiceProcess
-    env: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -42,22 +34,9 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
         "OPSUITE_SEED": "4", "OPSUITE_START": "2020-02-03", "OPSUITE_DAYS": "12", "OPSUITE_SPEED": "max",
         "OPSUITE_FAULT_RATE": "0", "OPSUITE_EVENTLOG_URL": f"sqlite:///{root}/eventlog.sqlite3",
     }  # fmt: skip
-    market = finished_market(root / "market", env)
-    processes = [market]
-    try:
-        env["OPSUITE_MARKET_ADDR"] = market.address
-        ledger = start_service("ledger", root / "ledger", env)
-        processes.append(ledger)
-        ledger.wait_serving()
-        env["OPSUITE_LEDGER_ADDR"] = ledger.address
-        reporting = start_service("reporting", root / "reporting", env)
-        processes.append(reporting)
-        reporting.wait_serving()
-        env["OPSUITE_REPORTING_ADDR"] = reporting.address
-        yield Suite(ledger, reporting, env)
-    finally:
-        for process in reversed(processes):
-            process.stop()
+    # Its own suite: the journal it posts changes the books the other reporting tests read.
+    with running_suite(root, env) as running:
+        yield running
 
 
 def _report(suite: Suite) -> reporting_pb2.Report:

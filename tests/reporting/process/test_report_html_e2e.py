@@ -12,67 +12,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import grpc
-import pytest
-
 from opsuite.common.v1 import common_pb2
-from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
+from opsuite.reporting.v1 import reporting_pb2
 from tests.cli.html_page import Page, read_page, urls_outside_namespaces
-from tests.support.processes import ROOT, ServiceProcess, finished_market, start_service
+from tests.reporting.process.conftest import Suite
+from tests.support.processes import ROOT
 
-ENV = {
-    "OPSUITE_SEED": "21",
-    "OPSUITE_START": "2020-02-03",
-    "OPSUITE_DAYS": "30",
-    "OPSUITE_SPEED": "max",
-    "OPSUITE_FAULT_RATE": "0",
-}
 CHARTS = ("growth", "drawdown", "attribution-sector", "attribution-asset-class")
-
-
-@dataclass
-class Suite:
-    reporting: ServiceProcess
-
-    def stub(self, channel: grpc.Channel) -> reporting_pb2_grpc.ReportingServiceStub:
-        return reporting_pb2_grpc.ReportingServiceStub(channel)
-
-    def report(self, mandate_id: str, as_of: common_pb2.Date | None = None) -> reporting_pb2.Report:
-        with grpc.insecure_channel(self.reporting.address) as channel:
-            request = reporting_pb2.GetReportRequest(mandate_id=mandate_id, as_of=as_of)
-            report: reporting_pb2.Report = self.stub(channel).GetReport(request)
-        return report
-
-    def history(self, mandate_id: str) -> list[reporting_pb2.NavPoint]:
-        with grpc.insecure_channel(self.reporting.address) as channel:
-            request = reporting_pb2.GetNavHistoryRequest(mandate_id=mandate_id, page_size=1000)
-            return list(self.stub(channel).GetNavHistory(request).points)
-
-
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
-    root = tmp_path_factory.mktemp("report-html-e2e")
-    market = finished_market(root / "market", ENV)
-    processes = [market]
-    try:
-        peers = {"OPSUITE_MARKET_ADDR": market.address}
-        ledger = start_service("ledger", root / "ledger", {**ENV, **peers})
-        processes.append(ledger)
-        ledger.wait_serving()
-        reporting = start_service(
-            "reporting", root / "reporting", {**ENV, **peers, "OPSUITE_LEDGER_ADDR": ledger.address}
-        )
-        processes.append(reporting)
-        reporting.wait_serving()
-        yield Suite(reporting)
-    finally:
-        for process in reversed(processes):
-            process.stop()
 
 
 def opsuite_report(suite: Suite, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

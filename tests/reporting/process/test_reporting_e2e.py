@@ -11,8 +11,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 
 import grpc
@@ -21,43 +19,8 @@ import pytest
 from opsuite.common.v1 import common_pb2
 from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from tests.market.process.test_grpcurl import _grpcurl
-from tests.support.processes import ServiceProcess, finished_market, start_service
-
-ENV = {
-    "OPSUITE_SEED": "21",
-    "OPSUITE_START": "2020-02-03",
-    "OPSUITE_DAYS": "30",
-    "OPSUITE_SPEED": "max",
-    "OPSUITE_FAULT_RATE": "0",
-}
-
-
-@dataclass
-class Suite:
-    market: ServiceProcess
-    ledger: ServiceProcess
-    reporting: ServiceProcess
-
-
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
-    root = tmp_path_factory.mktemp("reporting-e2e")
-    market = finished_market(root / "market", ENV)
-    processes = [market]
-    try:
-        peers = {"OPSUITE_MARKET_ADDR": market.address}
-        ledger = start_service("ledger", root / "ledger", {**ENV, **peers})
-        processes.append(ledger)
-        ledger.wait_serving()
-        reporting = start_service(
-            "reporting", root / "reporting", {**ENV, **peers, "OPSUITE_LEDGER_ADDR": ledger.address}
-        )
-        processes.append(reporting)
-        reporting.wait_serving()
-        yield Suite(market, ledger, reporting)
-    finally:
-        for process in reversed(processes):
-            process.stop()
+from tests.reporting.process.conftest import Suite
+from tests.support.processes import ServiceProcess
 
 
 def grpcurl(
