@@ -37,7 +37,9 @@ from services.market.sim.records import (
     FaultRequest,
     FeeAccrual,
     Fill,
+    FxDeal,
     FxQuote,
+    FxSettlement,
     InjectedFault,
     Instrument,
     Mandate,
@@ -212,6 +214,30 @@ def _fee_accrual(accrual: FeeAccrual) -> market_pb2.FeeAccrual:
     )
 
 
+def _fx_deal(deal: FxDeal) -> market_pb2.FxDeal:
+    return market_pb2.FxDeal(
+        deal_id=deal.deal_id,
+        mandate_id=deal.mandate_id,
+        bought=money_to_proto(deal.bought_amount, deal.bought_currency),
+        sold=money_to_proto(deal.sold_amount, deal.sold_currency),
+        rate=decimal_to_proto(deal.rate),
+        trade_date=date_to_proto(deal.trade_date),
+        settle_date=date_to_proto(deal.settle_date),
+    )
+
+
+def _fx_settlement(status: FxSettlement) -> market_pb2.FxSettlement:
+    return market_pb2.FxSettlement(
+        custodian_ref=status.custodian_ref,
+        deal_id=status.deal_id,
+        mandate_id=status.mandate_id,
+        state=enum_to_proto(market_pb2.SettlementState, "SETTLEMENT_STATE_", status.state),
+        settle_date=date_to_proto(status.settle_date),
+        bought=money_to_proto(status.bought_amount, status.bought_currency),
+        sold=money_to_proto(status.sold_amount, status.sold_currency),
+    )
+
+
 def _custodian_cash_flow(flow: CustodianCashFlow) -> market_pb2.CustodianCashFlow:
     return market_pb2.CustodianCashFlow(
         custodian_ref=flow.custodian_ref,
@@ -281,6 +307,8 @@ _PAYLOADS: Mapping[type, tuple[str, object]] = {
     CorporateAction: ("corporate_action", _corporate_action),
     CashFlow: ("cash_flow", _cash_flow),
     FeeAccrual: ("fee_accrual", _fee_accrual),
+    FxDeal: ("fx_deal", _fx_deal),
+    FxSettlement: ("fx_settlement", _fx_settlement),
     CustodianCashFlow: ("custodian_cash_flow", _custodian_cash_flow),
     CustodianCorrection: ("custodian_correction", _custodian_correction),
     CustodianStatement: ("custodian_statement", _statement),
@@ -371,6 +399,7 @@ def mandate_to_proto(mandate: Mandate) -> market_pb2.Mandate:
                 target_weight=t.target_weight,
                 min_weight=t.min_weight,
                 max_weight=t.max_weight,
+                currency=t.currency,
             )
             for t in mandate.sector_targets
         ],
@@ -383,6 +412,7 @@ def mandate_to_proto(mandate: Mandate) -> market_pb2.Mandate:
         benchmark_segments=[_benchmark_segment(s) for s in mandate.benchmark_segments],
         benchmark_roll_off_years=mandate.benchmark_roll_off_years,
         management_fee_rate=decimal_to_proto(mandate.management_fee_rate),
+        currencies=list(mandate.currencies),
     )
 
 

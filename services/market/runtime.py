@@ -52,8 +52,9 @@ log = logging.getLogger(__name__)
 SOURCE = "market"
 CONTROL_SOURCE = "market.control"
 FOLLOWERS_META_KEY = "market.followers"  # each declared follower's acknowledged seq (retention.py)
-# Events whose trace starts a new trade-level trace; everything they cause joins it.
-TRACE_ROOT_KINDS = frozenset({"trade.fill"})
+# Events whose trace starts a new trade-level trace; everything they cause joins it. An FX deal is
+# one of its own (it funds several fills, or none): the custodian's report of its settlement joins it.
+TRACE_ROOT_KINDS = frozenset({"trade.fill", "trade.fx"})
 # Which trace an event joins is remembered for the last 30,000 events of fills' traces, about two
 # years of them (a fill and the few events it causes, ~12 fills a day): a custodian's correction
 # comes weeks after its fill, never years, and memory stays flat however long the run.
@@ -372,7 +373,8 @@ class MarketRuntime:
         return records, frames
 
     def _traceparent_for(self, event: SimEvent, day_traceparent: str, day_link: trace.Link) -> str:
-        """A fill starts its own trace (linked to the day's tick); what it causes joins that trace."""
+        """A fill or an FX deal starts its own trace (linked to the day's tick); what it causes joins
+        that trace."""
         if event.kind in TRACE_ROOT_KINDS:
             span = self._tracer.start_span(
                 event.kind,

@@ -48,13 +48,15 @@ from services.recon.suspense import SuspensePoster
 
 log = logging.getLogger(__name__)
 
-# What recon follows: fills and the custodian's view of them (its bookings, settlements and
-# corrections), cash flows on both sides (the monthly cashflow.fee among them), day ends. Not the
+# What recon follows: fills and FX deals and the custodian's view of them (its bookings, settlements
+# and corrections), cash flows on both sides (the monthly cashflow.fee among them), day ends. Not the
 # daily fee.accrued: it moves no cash and no holding, so nothing recon compares sees it.
 KINDS = (
     "trade.fill",
+    "trade.fx",
     "custodian.trade",
     "custodian.settlement",
+    "custodian.fx_settlement",
     "custodian.correction",
     "cashflow.",
     "custodian.cashflow",

@@ -15,14 +15,15 @@ from services.common.market_events.decode import decode
 from services.reporting.domain.daily import DailyValuer
 from services.reporting.store import ReportingStore
 
-# What reporting reads: the desk's book, prices and rates, income, management fees and the
-# investors' flows.
+# What reporting reads: the desk's book (its fills and FX deals), prices and rates, income,
+# management fees and the investors' flows.
 VALUED_KINDS = (
     "market.regime",
     "fee.accrued",
     "price.tick",
     "fx.rate",
     "trade.fill",
+    "trade.fx",
     "corporate_action.announced",
     "cashflow.",
     "clock.day_end",

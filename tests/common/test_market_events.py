@@ -41,6 +41,7 @@ def test_every_event_of_a_simulated_year_decodes_to_what_market_encoded() -> Non
     assert payloads == {f.name for f in market_pb2.MarketEvent.DESCRIPTOR.oneofs_by_name["payload"].fields}
     assert {"price.tick", "price.vendor", "custodian.settlement", "cashflow.dividend"} <= kinds
     assert {"fee.accrued", "cashflow.fee"} <= kinds  # management fees accrue daily, are paid monthly
+    assert {"trade.fx", "custodian.fx_settlement"} <= kinds  # two mandates hold a foreign currency
 
 
 def test_every_instrument_and_mandate_decodes_to_what_market_encoded() -> None:
@@ -72,7 +73,12 @@ def test_a_mandates_benchmark_segments_round_trip_with_cash_as_unspecified() -> 
     balanced = next(m for m in sim.mandates if m.mandate_id == "BAL-USD")
     wire = codec.mandate_to_proto(balanced)
     segments = {s.name: s for s in wire.benchmark_segments}
-    assert list(segments) == ["US equity", "US Treasuries", "USD IG credit", "USD cash"]
+    assert list(segments) == ["US equity", "European equity", "US Treasuries", "USD IG credit", "USD cash"]
+    assert segments["European equity"].currency == "EUR"
+    # The currencies it may hold, base first, and sector targets per sector and currency.
+    assert list(wire.currencies) == ["USD", "EUR"]
+    assert ("Financials", "EUR") in {(t.sector, t.currency) for t in wire.sector_targets}
+    assert decode_mandate(wire).currencies == ("USD", "EUR")
     assert wire.benchmark_roll_off_years == 0.5
     # A cash segment has no asset class on the wire and no constituents.
     assert segments["USD cash"].asset_class == common_pb2.ASSET_CLASS_UNSPECIFIED
@@ -83,6 +89,7 @@ def test_a_mandates_benchmark_segments_round_trip_with_cash_as_unspecified() -> 
     decoded = decode_mandate(market_pb2.Mandate.FromString(wire.SerializeToString()))
     assert decoded == balanced
     assert [s.asset_class for s in decoded.benchmark_segments] == [
+        AssetClass.EQUITY,
         AssetClass.EQUITY,
         AssetClass.GOVERNMENT_BOND,
         AssetClass.CORPORATE_BOND,

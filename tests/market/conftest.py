@@ -124,15 +124,17 @@ def faulty_run(synthetic: MacroHistory) -> Run:
 # check the custodian's corrections could not kill a mutant of the engine's corrections.
 @pytest.fixture
 def corrected_run(synthetic: MacroHistory) -> Run:
-    """Seed 5 at ten times the seeded rates over 80 synthetic days: every kind of correction happens,
-    an income adjustment among them (seeds 3, 7, 11 and 13 have none at this rate and length)."""
-    return run(SimConfig(seed=5, start=SYNTHETIC_START, days=80, fault_rate=10.0), synthetic)
+    """Seed 10 at ten times the seeded rates over 80 synthetic days: every kind of correction happens,
+    an income adjustment among them (seeds 3, 5, 6, 7, 9, 11, 12 and 13 have none at this rate and
+    length since two mandates hold foreign currencies; seed 5 had one before), and a settled
+    cancellation on a day nothing else moves its holding (seed 8 has none)."""
+    return run(SimConfig(seed=10, start=SYNTHETIC_START, days=80, fault_rate=10.0), synthetic)
 
 
 @pytest.fixture(scope="session")
 def corrected_twin(synthetic: MacroHistory) -> Run:
     """corrected_run's clean twin: the same seed with no faults, so the same fills and no errors."""
-    return run(SimConfig(seed=5, start=SYNTHETIC_START, days=80, fault_rate=0.0), synthetic)
+    return run(SimConfig(seed=10, start=SYNTHETIC_START, days=80, fault_rate=0.0), synthetic)
 
 
 def all_events(result: Run) -> Iterator:

@@ -51,6 +51,16 @@ def describe(record: LogRecord) -> str:
         state = _enum(market_pb2.SettlementState, s.state, "SETTLEMENT_STATE_")
         reason = f": {s.reason}" if s.reason else ""
         return f"{s.fill_id} ({s.custodian_ref}) {state} at the custodian{reason}"
+    if which == "fx_deal":
+        deal = event.fx_deal
+        return (
+            f"{deal.deal_id}: buy {_money(deal.bought.amount.value, deal.bought.currency)}, sell "
+            f"{_money(deal.sold.amount.value, deal.sold.currency)} at {deal.rate.value} for {deal.mandate_id}"
+        )
+    if which == "fx_settlement":
+        r = event.fx_settlement
+        state = _enum(market_pb2.SettlementState, r.state, "SETTLEMENT_STATE_")
+        return f"{r.deal_id} ({r.custodian_ref}) {state} at the custodian"
     if which == "confirmation":
         c = event.confirmation
         return f"{c.confirmation_id} from {c.broker} for {c.fill_id}"

@@ -81,10 +81,14 @@ class Instrument:
 
 @dataclass(frozen=True, slots=True)
 class SectorTarget:
+    """A target weight of NAV (base currency) for a sector's names in one currency; currency "" covers
+    the sector's eligible names in every currency."""
+
     sector: str
     target_weight: float
     min_weight: float
     max_weight: float
+    currency: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,14 @@ class Mandate:
     # The annual management fee as a fraction of NAV (0.0050 is 50 basis points), accrued daily
     # (FeeAccrual) and paid monthly (a cashflow.fee); 0 for a mandate that pays none.
     management_fee_rate: Decimal = Decimal(0)
+    # The currencies it may hold instruments and cash in, base currency first; empty means the base
+    # currency alone (a mandate built before mandates held foreign currencies). See `currencies_of`.
+    currencies: tuple[str, ...] = ()
+
+
+def currencies_of(mandate: Mandate) -> tuple[str, ...]:
+    """The currencies a mandate may hold, base currency first (the base alone when none are listed)."""
+    return mandate.currencies or (mandate.base_currency,)
 
 
 # Bonds are quoted clean per 100 of face value, everything else per unit: the one place
@@ -382,6 +394,48 @@ class CustodianCorrection:
 
 
 @dataclass(frozen=True, slots=True)
+class FxDeal:
+    """A spot FX deal of the desk (kind trade.fx): the mandate receives bought_amount of
+    bought_currency and pays sold_amount of sold_currency on settle_date, both positive; one of the
+    two currencies is the mandate's base currency.
+
+    rate: units of the base currency per one unit of the other currency, whichever way the deal goes
+    (the day's primary rate, unrounded, as services/common/fx_rates.py derives it); the base leg is
+    the other leg x rate, half-even to the base currency's minor unit.
+    """
+
+    deal_id: str
+    mandate_id: str
+    bought_currency: str
+    bought_amount: Decimal
+    sold_currency: str
+    sold_amount: Decimal
+    rate: Decimal
+    trade_date: dt.date
+    settle_date: dt.date
+
+    def signed_legs(self) -> tuple[tuple[str, Decimal], tuple[str, Decimal]]:
+        """((currency, +received), (currency, -paid)): the cash it moves, from the mandate's side."""
+        return (self.bought_currency, self.bought_amount), (self.sold_currency, -self.sold_amount)
+
+
+@dataclass(frozen=True, slots=True)
+class FxSettlement:
+    """The custodian's report of an FX deal settling (kind custodian.fx_settlement): when SETTLED, both
+    legs moved in its cash on settle_date. Amounts as on the deal, both positive."""
+
+    custodian_ref: str
+    deal_id: str
+    mandate_id: str
+    state: SettlementState
+    settle_date: dt.date
+    bought_currency: str
+    bought_amount: Decimal
+    sold_currency: str
+    sold_amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Book:
     """Positions (instrument -> quantity) and cash (currency -> amount) of one mandate."""
 
@@ -414,6 +468,8 @@ Payload = (
     | CorporateAction
     | CashFlow
     | FeeAccrual
+    | FxDeal
+    | FxSettlement
     | CustodianCashFlow
     | CustodianCorrection
     | CustodianStatement
@@ -426,9 +482,9 @@ class MarketEvent:
     """One event of market's stream. seq starts at 1; event_id is "mkt-<seq>".
 
     kind is one of: market.regime, fee.accrued, price.tick, price.vendor, fx.rate,
-    trade.fill, trade.confirmation, custodian.trade, custodian.settlement,
-    corporate_action.announced, cashflow.<dividend|coupon|subscription|
-    redemption|fee>, custodian.cashflow, custodian.correction,
+    trade.fill, trade.confirmation, trade.fx, custodian.trade, custodian.settlement,
+    custodian.fx_settlement, corporate_action.announced, cashflow.<dividend|coupon|
+    subscription|redemption|fee>, custodian.cashflow, custodian.correction,
     custodian.statement, clock.day_end.
     """
 

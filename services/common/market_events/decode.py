@@ -34,7 +34,9 @@ from services.common.market_events import (
     DayEnd,
     FeeAccrual,
     Fill,
+    FxDeal,
     FxQuote,
+    FxSettlement,
     Instrument,
     Mandate,
     MarketEvent,
@@ -226,6 +228,34 @@ def _fee_accrual(m: market_pb2.FeeAccrual) -> FeeAccrual:
     )
 
 
+def _fx_deal(m: market_pb2.FxDeal) -> FxDeal:
+    return FxDeal(
+        deal_id=m.deal_id,
+        mandate_id=m.mandate_id,
+        bought_currency=m.bought.currency,
+        bought_amount=_amount(m.bought),
+        sold_currency=m.sold.currency,
+        sold_amount=_amount(m.sold),
+        rate=_decimal(m.rate),
+        trade_date=_date(m.trade_date),
+        settle_date=_date(m.settle_date),
+    )
+
+
+def _fx_settlement(m: market_pb2.FxSettlement) -> FxSettlement:
+    return FxSettlement(
+        custodian_ref=m.custodian_ref,
+        deal_id=m.deal_id,
+        mandate_id=m.mandate_id,
+        state=SettlementState(_name(market_pb2.SettlementState, "SETTLEMENT_STATE_", m.state)),
+        settle_date=_date(m.settle_date),
+        bought_currency=m.bought.currency,
+        bought_amount=_amount(m.bought),
+        sold_currency=m.sold.currency,
+        sold_amount=_amount(m.sold),
+    )
+
+
 def _custodian_cash_flow(m: market_pb2.CustodianCashFlow) -> CustodianCashFlow:
     return CustodianCashFlow(
         custodian_ref=m.custodian_ref,
@@ -286,6 +316,8 @@ _PAYLOADS: Mapping[str, Callable[[Any], Payload]] = {
     "corporate_action": _corporate_action,
     "cash_flow": _cash_flow,
     "fee_accrual": _fee_accrual,
+    "fx_deal": _fx_deal,
+    "fx_settlement": _fx_settlement,
     "custodian_cash_flow": _custodian_cash_flow,
     "custodian_correction": _custodian_correction,
     "custodian_statement": _statement,
@@ -360,7 +392,8 @@ def decode_mandate(m: market_pb2.Mandate) -> Mandate:
         benchmark=m.benchmark,
         benchmark_weights=dict(m.benchmark_weights),
         sector_targets=tuple(
-            SectorTarget(t.sector, t.target_weight, t.min_weight, t.max_weight) for t in m.sector_targets
+            SectorTarget(t.sector, t.target_weight, t.min_weight, t.max_weight, t.currency)
+            for t in m.sector_targets
         ),
         max_single_name_weight=m.max_single_name_weight,
         min_cash_weight=m.min_cash_weight,
@@ -374,4 +407,5 @@ def decode_mandate(m: market_pb2.Mandate) -> Mandate:
         management_fee_rate=_decimal(m.management_fee_rate)
         if m.HasField("management_fee_rate")
         else Decimal(0),
+        currencies=tuple(m.currencies),
     )

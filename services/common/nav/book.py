@@ -13,6 +13,10 @@ differ, the difference means something (docs/reporting-conventions.md).
 - Coupons, subscriptions and redemptions move cash on the day their cash flow arrives.
 - Management fees: each fee.accrued adds its amount to the accrued fees owed (a liability, by
   currency); the monthly cashflow.fee takes the cash out and the same amount off the accrued fees.
+- FX deals (trade.fx): from the trade date the bought leg is a receivable and the sold leg a
+  payable, each in its own currency, until the deal's settle date moves both into cash, as a
+  trade's pending cash does (the custodian's report of it is not needed: it moves the ledger's
+  cash, never the NAV).
 - Bonds carry accrued interest from the day's primary quote.
 
 The state is plain data, serialised to JSON with the cursor at each day end (to_json/from_json).
@@ -36,6 +40,7 @@ from services.common.market_events import (
     DayEnd,
     FeeAccrual,
     Fill,
+    FxDeal,
     FxQuote,
     Instrument,
     Mandate,
@@ -65,7 +70,8 @@ class Quote:
 
 @dataclass(slots=True)
 class PendingCash:
-    """A trade's cash until its settle date: signed from the mandate's side (- a purchase)."""
+    """A trade's cash, or an FX deal's leg, until its settle date: signed from the mandate's side
+    (- a purchase or the leg paid)."""
 
     settle_date: dt.date
     currency: str
@@ -93,7 +99,7 @@ class MandateBook:
 
     positions: dict[str, Decimal] = field(default_factory=dict)
     cash: dict[str, Decimal] = field(default_factory=dict)
-    pending: dict[str, PendingCash] = field(default_factory=dict)  # by fill id
+    pending: dict[str, PendingCash] = field(default_factory=dict)  # by fill id, or "<deal id>:<CCY>"
     accrued_dividends: dict[str, Decimal] = field(default_factory=dict)  # by currency
     accrued_fees: dict[str, Decimal] = field(default_factory=dict)  # by currency
     flows_today: dict[str, Decimal] = field(default_factory=dict)
@@ -155,6 +161,12 @@ class ReportingBook:
                 self.fx.update(payload.base_currency, payload.quote_currency, payload.rate)
         elif isinstance(payload, Fill):
             self._fill(payload)
+        elif isinstance(payload, FxDeal):
+            book = self.books[payload.mandate_id]
+            for currency, amount in payload.signed_legs():
+                book.pending[f"{payload.deal_id}:{currency}"] = PendingCash(
+                    payload.settle_date, currency, amount
+                )
         elif isinstance(payload, CorporateAction):
             if payload.kind == CorporateActionKind.CASH_DIVIDEND and payload.action_id not in self.dividends:
                 currency = payload.currency or self.instruments[payload.instrument_id].currency

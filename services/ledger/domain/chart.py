@@ -70,6 +70,14 @@ def capital(ccy: str) -> str:
     return f"Equity:Capital:{ccy}"
 
 
+def fx_conversion(ccy: str) -> str:
+    """The currency trading account of FX deals: a deal credits it with the currency bought and
+    debits it with the currency sold, each leg at the same base amount, so the deal's journal balances
+    in each currency and in base, and the account's base balance stays zero (it is never revalued:
+    the gain or loss of a currency held is in Income:FxRevaluation)."""
+    return f"Equity:FxConversion:{ccy}"
+
+
 def dividends(ccy: str) -> str:
     return f"Income:Dividends:{ccy}"
 
@@ -159,6 +167,7 @@ STANDARD_ACCOUNTS = (
     accrued_interest,
     suspense,
     capital,
+    fx_conversion,
     dividends,
     interest,
     realized,

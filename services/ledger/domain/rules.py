@@ -4,7 +4,7 @@ LedgerBook.apply takes market events in stream order and returns the
 journals each one causes; the book's state (lots, pending settlements,
 announced dividends and their accruals, last prices and accrued interest
 quoted, FX rates, marks, bonds' accrued interest carried, non-base balances)
-is what it must remember between events, and
+is what it must remember between events (FX deals not yet settled too), and
 to_json/from_json carry it losslessly so a restarted consumer continues
 exactly where it stopped. Amounts come from the internal book's events
 (fills, internal cash flows); the custodian's messages only trigger
@@ -32,7 +32,9 @@ from services.common.market_events import (
     DayEnd,
     FeeAccrual,
     Fill,
+    FxDeal,
     FxQuote,
+    FxSettlement,
     Instrument,
     Mandate,
     MarketEvent,
@@ -51,6 +53,7 @@ from services.ledger.domain.state import (
     InstrumentInfo,
     MandateInfo,
     PendingFill,
+    PendingFx,
     state_from_json,
     state_to_json,
 )
@@ -95,6 +98,7 @@ class LedgerBook:
         self.lots: dict[str, dict[str, Lots]] = {m: {} for m in self.mandates}
         self.unrealized: dict[str, dict[str, Decimal]] = {m: {} for m in self.mandates}
         self.pending_fills: dict[str, PendingFill] = {}
+        self.pending_fx: dict[str, PendingFx] = {}  # FX deals booked, not yet settled, by deal id
         self.dividends: dict[str, Dividend] = {}
         self.prices: dict[str, Decimal] = {}
         # instrument -> accrued interest per 100 face of its latest primary quote (bonds' quotes carry it)
@@ -170,6 +174,10 @@ class LedgerBook:
             drafts.extend(self._fill(source, payload))
         elif isinstance(payload, SettlementStatus):
             drafts.extend(self._settlement(source, payload))
+        elif isinstance(payload, FxDeal):
+            drafts.extend(self._fx_deal(source, payload))
+        elif isinstance(payload, FxSettlement):
+            drafts.extend(self._fx_settlement(source, payload))
         elif isinstance(payload, CorporateAction):
             self._announced(source, payload)
         elif isinstance(payload, CashFlow):
@@ -320,6 +328,74 @@ class LedgerBook:
             memo=f"settlement of {pending.side} {pending.fill_id} (contractual {pending.settle_date.isoformat()})",
         )
 
+    def _fx_deal(self, source: _Source, deal: FxDeal) -> list[JournalDraft]:
+        """Trade date: Dr Assets:PendingSettlement in the currency bought, Cr Liabilities:PendingSettlement
+        in the currency sold, through Equity:FxConversion in each currency, every leg at the deal's
+        base amount (the base leg; the foreign leg x the deal's rate is the same figure), so the journal
+        balances in each currency and in base and books no gain on the trade date."""
+        mandate = self._mandate(deal.mandate_id)
+        base = mandate.base_currency
+        bought, sold = (deal.bought_currency, deal.bought_amount), (deal.sold_currency, deal.sold_amount)
+        if base not in (bought[0], sold[0]):
+            raise ValueError(
+                f"FX deal {deal.deal_id}: neither leg is in {deal.mandate_id}'s base currency {base}"
+            )
+
+        def base_amount(ccy: str, amount: Decimal) -> Decimal:
+            return amount if ccy == base else chart.quantize_money(amount * deal.rate, base)
+
+        bought_base, sold_base = base_amount(*bought), base_amount(*sold)
+        postings = [
+            Posting(chart.pending_receivable(bought[0]), bought[1], bought[0], base_amount=bought_base),
+            Posting(chart.fx_conversion(bought[0]), -bought[1], bought[0], base_amount=-bought_base),
+            Posting(chart.fx_conversion(sold[0]), sold[1], sold[0], base_amount=sold_base),
+            Posting(chart.pending_payable(sold[0]), -sold[1], sold[0], base_amount=-sold_base),
+        ]
+        self.pending_fx[deal.deal_id] = PendingFx(
+            deal.deal_id,
+            mandate.mandate_id,
+            bought[0],
+            bought[1],
+            sold[0],
+            sold[1],
+            deal.settle_date,
+            source.event_id,
+        )
+        return self._journal(
+            source,
+            mandate.mandate_id,
+            JournalKind.TRADE,
+            postings,
+            memo=f"FX {deal.deal_id}: buy {bought[1]} {bought[0]}, sell {sold[1]} {sold[0]} at {deal.rate}",
+        )
+
+    def _fx_settlement(self, source: _Source, status: FxSettlement) -> list[JournalDraft]:
+        """The custodian's first SETTLED report of a deal the ledger booked moves both legs into cash,
+        for the deal's own amounts: Dr Cash, Cr Assets:PendingSettlement (bought); Dr
+        Liabilities:PendingSettlement, Cr Cash (sold)."""
+        if status.state != SettlementState.SETTLED:
+            return []
+        pending = self.pending_fx.pop(status.deal_id, None)
+        if pending is None:
+            return []
+        bought, sold = (
+            (pending.bought_currency, pending.bought_amount),
+            (pending.sold_currency, pending.sold_amount),
+        )
+        postings = [
+            Posting(chart.cash(bought[0]), bought[1], bought[0]),
+            Posting(chart.pending_receivable(bought[0]), -bought[1], bought[0]),
+            Posting(chart.pending_payable(sold[0]), sold[1], sold[0]),
+            Posting(chart.cash(sold[0]), -sold[1], sold[0]),
+        ]
+        return self._journal(
+            source,
+            pending.mandate_id,
+            JournalKind.SETTLEMENT,
+            postings,
+            memo=f"settlement of FX {pending.deal_id} (contractual {pending.settle_date.isoformat()})",
+        )
+
     def _announced(self, source: _Source, action: CorporateAction) -> None:
         """Dividends are remembered for their ex-date accrual; coupons need nothing until paid."""
         if action.kind != CorporateActionKind.CASH_DIVIDEND or action.action_id in self.dividends:
@@ -463,14 +539,15 @@ class LedgerBook:
         return target, f"{iid}: {quantity} x {per_100} / 100"
 
     def _revalue(self, source: _Source, mandate_id: str) -> list[JournalDraft]:
-        """Restate non-base asset and liability balances at the closing rate; the change goes to
-        Income:FxRevaluation:<BASE>. Legs carry amount 0 so each currency still balances."""
+        """Restate non-base asset and liability balances at the closing rate, valuation line by valuation
+        line (_revaluation_targets); the change goes to Income:FxRevaluation:<BASE>. Legs carry amount 0
+        so each currency still balances."""
         base = self.mandates[mandate_id].base_currency
+        targets = self._revaluation_targets(mandate_id, base)
         postings: list[Posting] = []
         total = ZERO
         for (account, ccy), (amount, carried) in sorted(self.non_base[mandate_id].items()):
-            target = chart.quantize_money(amount * self.fx.rate(ccy, base), base)
-            change = target - carried
+            change = targets[(account, ccy)] - carried
             if change:
                 postings.append(
                     Posting(account, ZERO, ccy, base_amount=change, memo=f"{amount} {ccy} at closing rate")
@@ -488,6 +565,38 @@ class LedgerBook:
             memo="FX revaluation",
             suffix=f"fx:{mandate_id}",
         )
+
+    def _revaluation_targets(self, mandate_id: str, base: str) -> dict[tuple[str, str], Decimal]:
+        """The base balance each non-base account is restated to: its valuation lines each converted at
+        the closing rate and rounded to the base currency once, as NAV converts them
+        (docs/ledger-design.md, "Base currency and FX"):
+
+        - an instrument's market value is one line: Assets:Securities at round(cost x rate), and
+          Assets:Unrealized at round((cost + unrealized) x rate) - round(cost x rate), so the two
+          together are the market value converted once;
+        - Assets:AccruedInterest:<CCY> is one line per bond: the sum of each bond's carried accrual
+          converted and rounded (and any other amount in the account converted once);
+        - every other account (cash, pending settlements, accrued income and fees, suspense) is one
+          line per currency: round(balance x rate)."""
+        balances = self.non_base[mandate_id]
+        carried_by_bond = self.accrued_interest[mandate_id]
+        targets: dict[tuple[str, str], Decimal] = {}
+        for (account, ccy), (amount, _) in balances.items():
+            rate = self.fx.rate(ccy, base)
+
+            def converted(value: Decimal, rate: Decimal = rate) -> Decimal:
+                return chart.quantize_money(value * rate, base)
+
+            if account.startswith(chart.unrealized("")):
+                cost = balances.get((chart.securities(chart.instrument_of(account)), ccy), [ZERO, ZERO])[0]
+                targets[(account, ccy)] = converted(cost + amount) - converted(cost)
+            elif account == chart.accrued_interest(ccy):
+                lines = [v for iid, v in carried_by_bond.items() if self._instrument(iid).currency == ccy]
+                rest = amount - sum(lines, ZERO)
+                targets[(account, ccy)] = sum((converted(v) for v in lines), converted(rest))
+            else:
+                targets[(account, ccy)] = converted(amount)
+        return targets
 
     # ------------------------------------------------------------ helpers
 
@@ -582,6 +691,7 @@ class LedgerBook:
                 non_base=self.non_base,
                 accrued_per_100=self.accrued_per_100,
                 accrued_interest=self.accrued_interest,
+                pending_fx=self.pending_fx,
             )
         )
 
@@ -599,4 +709,5 @@ class LedgerBook:
         book.non_base = state.non_base
         book.accrued_per_100 = state.accrued_per_100
         book.accrued_interest = state.accrued_interest
+        book.pending_fx = state.pending_fx
         return book

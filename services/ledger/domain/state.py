@@ -11,6 +11,9 @@ next day end then books the whole accrual to date at once (target - 0), so the
 book catches up rather than stays without it; a bond whose quote the snapshot
 missed waits for the next day's quote. Older code refuses a version 2 snapshot,
 which it would otherwise load while dropping the accruals it carries.
+
+Version 3 added the FX deals booked and not yet settled (pending_fx). A version 1 or 2
+snapshot loads with none: it was written before the stream had FX deals.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from typing import Any
 from services.ledger.domain import chart
 from services.ledger.domain.lots import Lots
 
-FORMAT_VERSION = 2
-# What this code reads: version 1 is version 2 without the accruals of bonds.
-READABLE_VERSIONS = (1, FORMAT_VERSION)
+FORMAT_VERSION = 3
+# What this code reads: version 1 is version 2 without the accruals of bonds, version 2 is version 3
+# without FX deals.
+READABLE_VERSIONS = (1, 2, FORMAT_VERSION)
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,47 @@ class PendingFill:
 
 
 @dataclass(slots=True)
+class PendingFx:
+    """An FX deal booked on its trade date whose legs have not settled yet; amounts positive, as on
+    the deal."""
+
+    deal_id: str
+    mandate_id: str
+    bought_currency: str
+    bought_amount: Decimal
+    sold_currency: str
+    sold_amount: Decimal
+    settle_date: dt.date  # contractual
+    event_id: str
+
+    def to_state(self) -> list[str]:
+        return [
+            self.deal_id,
+            self.mandate_id,
+            self.bought_currency,
+            str(self.bought_amount),
+            self.sold_currency,
+            str(self.sold_amount),
+            self.settle_date.isoformat(),
+            self.event_id,
+        ]
+
+    @classmethod
+    def from_state(cls, row: list[str]) -> PendingFx:
+        deal_id, mandate_id, bought_ccy, bought, sold_ccy, sold, settle_date, event_id = row
+        return cls(
+            deal_id,
+            mandate_id,
+            bought_ccy,
+            Decimal(bought),
+            sold_ccy,
+            Decimal(sold),
+            dt.date.fromisoformat(settle_date),
+            event_id,
+        )
+
+
+@dataclass(slots=True)
 class Dividend:
     """An announced cash dividend; accrued: mandate -> amount accrued at the ex-date, not yet paid."""
 
@@ -93,6 +138,7 @@ class BookState:
     non_base: dict[str, dict[tuple[str, str], list[Decimal]]]
     accrued_per_100: dict[str, Decimal]
     accrued_interest: dict[str, dict[str, Decimal]]
+    pending_fx: dict[str, PendingFx] = field(default_factory=dict)
 
 
 def _decimals(values: dict[str, Decimal]) -> dict[str, str]:
@@ -146,6 +192,7 @@ def state_to_json(state: BookState) -> str:
         },
         "accrued_per_100": _decimals(state.accrued_per_100),
         "accrued_interest": {m: _decimals(carried) for m, carried in state.accrued_interest.items()},
+        "pending_fx": [p.to_state() for p in state.pending_fx.values()],
     }
     return json.dumps(body, separators=(",", ":"))
 
@@ -156,7 +203,8 @@ def state_from_json(text: str) -> BookState:
     # it is ignored (a settlement of a fill no longer pending posts nothing either way).
     version = body.get("version")
     if version not in READABLE_VERSIONS:
-        readable = " or ".join(str(v) for v in READABLE_VERSIONS)
+        *earlier, last = (str(v) for v in READABLE_VERSIONS)
+        readable = f"{', '.join(earlier)} or {last}"
         raise ValueError(f"ledger book state version {version!r} is not {readable}")
     mandates = {m: MandateInfo(m, base, method) for m, base, method in body["mandates"]}
     instruments = {i: InstrumentInfo(i, ccy, bool(bond)) for i, ccy, bond in body["instruments"]}
@@ -199,6 +247,8 @@ def state_from_json(text: str) -> BookState:
         },
         accrued_per_100=accrued_per_100,
         accrued_interest=accrued_interest,
+        # Versions 1 and 2 were written before the stream had FX deals: none pending.
+        pending_fx={row[0]: PendingFx.from_state(row) for row in body.get("pending_fx", [])},
     )
 
 

@@ -62,7 +62,9 @@ BOND_FACE: Mapping[AssetClass, Decimal] = MappingProxyType(
 
 # Segment name (as in MandateSpec.benchmark_weights) -> (asset class, currency); None: cash.
 # "UK equity income" is every GBP equity: the universe has no income screen (each UK name
-# pays a dividend).
+# pays a dividend); "UK equity" (EQ-EUR's foreign segment) is the same names. A segment in a
+# currency other than the mandate's base currency returns in its own currency; turning that
+# into the base currency is the reader's job (the day's primary rates).
 SEGMENTS: Mapping[str, tuple[AssetClass | None, str]] = MappingProxyType(
     {
         "US equity": (AssetClass.EQUITY, "USD"),
@@ -72,6 +74,7 @@ SEGMENTS: Mapping[str, tuple[AssetClass | None, str]] = MappingProxyType(
         "European equity": (AssetClass.EQUITY, "EUR"),
         "EUR cash": (None, "EUR"),
         "UK equity income": (AssetClass.EQUITY, "GBP"),
+        "UK equity": (AssetClass.EQUITY, "GBP"),
         "GBP IG credit": (AssetClass.CORPORATE_BOND, "GBP"),
         "GBP cash": (None, "GBP"),
         "Japanese equity": (AssetClass.EQUITY, "JPY"),

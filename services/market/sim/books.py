@@ -16,6 +16,9 @@ The convention recon, the ledger and reporting reconcile against:
   coupons by the position settled before the coupon date (a buyer who
   settles on or after the coupon date paid no accrued for it).
 - Subscriptions and redemptions: cash in / out on their date.
+- FX deals (trade.fx): both legs are pending from the trade date, like a
+  fill's cash, and move on the deal's settle date: the bought currency in,
+  the sold currency out.
 
 Book (the record) holds positions by trade date and settled cash only; the
 projected cash a manager invests against is cash + pending_cash.
@@ -24,23 +27,42 @@ projected cash a manager invests against is cash + pending_cash.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.market.sim.records import Book, CashFlow, Fill, Side
+from services.market.sim.records import Book, CashFlow, Fill, FxDeal, Side
 
 ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
 class PendingSettlement:
+    """A fill's cash until its settle date, or one leg of an FX deal (fill_id the deal id,
+    instrument_id "" and quantity 0: it moves cash only)."""
+
     settle_date: dt.date
     fill_id: str
     instrument_id: str
     quantity: Decimal  # signed: + bought, - sold
     cash: Decimal  # signed: - paid, + received
     currency: str
+
+
+def cash_floor(
+    settled: Decimal, flows: Sequence[tuple[dt.date, Decimal]], since: dt.date
+) -> tuple[Decimal, Decimal]:
+    """(lowest balance on any date from `since` on, final balance) of settled cash plus dated flows:
+    the balance on `since` counts every flow dated on or before it."""
+    by_date: dict[dt.date, Decimal] = {}
+    for day, amount in flows:
+        by_date[day] = by_date.get(day, ZERO) + amount
+    balance = settled + sum((amount for day, amount in by_date.items() if day <= since), ZERO)
+    lowest = balance
+    for day in sorted(d for d in by_date if d > since):
+        balance += by_date[day]
+        lowest = min(lowest, balance)
+    return lowest, balance
 
 
 def signed_fill(fill: Fill) -> tuple[Decimal, Decimal]:
@@ -76,7 +98,7 @@ class InternalBook:
         return self._cash[mandate_id].get(currency, ZERO)
 
     def pending_cash(self, mandate_id: str, currency: str) -> list[tuple[dt.date, Decimal]]:
-        """(settle date, signed amount) of fills not yet settled, in fill order."""
+        """(settle date, signed amount) of fills and FX deal legs not yet settled, in booking order."""
         return [(p.settle_date, p.cash) for p in self._pending[mandate_id] if p.currency == currency]
 
     def pending(self, mandate_id: str) -> tuple[PendingSettlement, ...]:
@@ -95,6 +117,12 @@ class InternalBook:
             )
         )
 
+    def apply_fx_deal(self, deal: FxDeal) -> None:
+        """Both legs of an FX deal pending until its settle date."""
+        pending = self._pending[deal.mandate_id]
+        for currency, cash in deal.signed_legs():
+            pending.append(PendingSettlement(deal.settle_date, deal.deal_id, "", ZERO, cash, currency))
+
     def settle(self, on: dt.date) -> None:
         """Move every fill due on or before `on` from pending into cash and settled positions."""
         for mandate_id in self._ids:
@@ -108,8 +136,9 @@ class InternalBook:
                     continue
                 cash = self._cash[mandate_id]
                 cash[p.currency] = cash.get(p.currency, ZERO) + p.cash
-                settled = self._settled_positions[mandate_id]
-                settled[p.instrument_id] = settled.get(p.instrument_id, ZERO) + p.quantity
+                if p.instrument_id:  # an FX deal's leg moves cash only
+                    settled = self._settled_positions[mandate_id]
+                    settled[p.instrument_id] = settled.get(p.instrument_id, ZERO) + p.quantity
             self._pending[mandate_id] = keep
 
     def apply_cash_flow(self, flow: CashFlow) -> None:

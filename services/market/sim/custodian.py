@@ -45,6 +45,11 @@ custodian.correction VALUE_DATE). The balance does not move on the correction:
 a statement shows settled cash, not value dates, and statements already sent
 are not restated. Subscriptions, redemptions and management fee payments are booked on their
 date (the custodian debits the fee), never with a fault.
+
+FX deals (trade.fx): the custodian books each deal on its trade date and settles it on its settle
+date, both legs at once (custodian.fx_settlement SETTLED, after the day's trade settlements): the
+bought currency into its cash, the sold currency out, as on the deal. No fault touches an FX
+deal (faults.py), so its statements show both legs on the settle date, as the internal book does.
 """
 
 from __future__ import annotations
@@ -78,6 +83,8 @@ from services.market.sim.records import (
     CustodianTrade,
     FaultKind,
     Fill,
+    FxDeal,
+    FxSettlement,
     Instrument,
     SettlementState,
     Side,
@@ -97,7 +104,15 @@ BOOKING_KINDS = (
 # Settlement faults, which end when the custodian settles late.
 SETTLEMENT_KINDS = (K.SETTLEMENT_DELAY, K.SETTLEMENT_FAIL)
 
-__all__ = ["Booking", "Custodian", "FillOutcome", "ScheduledCashFlow", "price_typo", "quantity_typo"]
+__all__ = [
+    "Booking",
+    "Custodian",
+    "FillOutcome",
+    "FxBooking",
+    "ScheduledCashFlow",
+    "price_typo",
+    "quantity_typo",
+]
 
 
 @dataclass(slots=True)
@@ -109,6 +124,15 @@ class FillOutcome:
     confirm_quantity: Decimal | None = None
     confirm_price: Decimal | None = None
     confirm_settle_date: dt.date | None = None
+
+
+@dataclass(slots=True)
+class FxBooking:
+    """An FX deal as the custodian booked it, until it settles; event_id: the trade.fx's."""
+
+    custodian_ref: str
+    deal: FxDeal
+    event_id: str
 
 
 @dataclass(slots=True)
@@ -136,6 +160,8 @@ class Custodian:
         self._cash_flows: list[ScheduledCashFlow] = []
         self._corrections: list[Correction] = []
         self._entitlements = Entitlements()
+        self._fx: list[FxBooking] = []
+        self._fx_refs = 0
         self._refs = 0
         self._cash_refs = 0
         self._correction_refs = 0
@@ -323,6 +349,39 @@ class Custodian:
             else:
                 keep.append(booking)
         self._open = keep
+        return out
+
+    # ------------------------------------------------------------ FX deals
+
+    def book_fx(self, deal: FxDeal, deal_event_id: str) -> None:
+        """Book an FX deal on its trade date; it settles on its settle date (no fault touches it)."""
+        self._fx_refs += 1
+        self._fx.append(FxBooking(f"CUS-FX-{self._fx_refs:07d}", deal, deal_event_id))
+
+    def fx_settlements_due(self, day: dt.date) -> list[tuple[FxBooking, FxSettlement]]:
+        """The FX deals settling today, in booking order: both legs move the custodian's cash."""
+        due = [b for b in self._fx if b.deal.settle_date <= day]
+        if not due:
+            return []
+        self._fx = [b for b in self._fx if b.deal.settle_date > day]
+        out: list[tuple[FxBooking, FxSettlement]] = []
+        for booking in due:
+            deal = booking.deal
+            cash = self._states[deal.mandate_id].cash
+            for currency, amount in deal.signed_legs():
+                cash[currency] = cash.get(currency, ZERO) + amount
+            report = FxSettlement(
+                custodian_ref=booking.custodian_ref,
+                deal_id=deal.deal_id,
+                mandate_id=deal.mandate_id,
+                state=SettlementState.SETTLED,
+                settle_date=day,
+                bought_currency=deal.bought_currency,
+                bought_amount=deal.bought_amount,
+                sold_currency=deal.sold_currency,
+                sold_amount=deal.sold_amount,
+            )
+            out.append((booking, report))
         return out
 
     @staticmethod

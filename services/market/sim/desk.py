@@ -1,10 +1,12 @@
 """The trading desk: keeps each mandate near its targets and turns orders into fills.
 
 Each business day, per mandate (valued in its base currency at the day's
-primary prices; weights are analytics, so floats):
+primary prices and primary FX rates; weights are analytics, so floats):
 
 - NAV = trade-date holdings at market (bonds with accrued) + projected cash
-  (settled cash + pending settlements + notified investor flows).
+  (settled cash + pending settlements, FX deals' legs included + notified
+  investor flows), every currency converted into the base currency at the
+  day's primary rate, so weights, targets and budgets are all in base.
 - Full rebalance, every name to target, when projected cash nears the top
   of the band, or the lowest future cash balance (pending settlements and
   notified redemptions in date order) nears its bottom (CASH_TRIGGER of the
@@ -13,8 +15,10 @@ primary prices; weights are analytics, so floats):
   single-name maximum, and names leaving the targets (bonds near maturity) trade.
 - Sells first (never more than held), then buys, scaled down to what the
   lowest future cash balance allows above the minimum cash weight, so buys
-  never overdraw the settled cash on any future day. Trades below
-  MIN_TRADE_WEIGHT of NAV are skipped.
+  never overdraw the settled cash on any future day. A purchase in a foreign
+  currency spends that currency's projected surplus first and the base
+  currency for the rest (an FX deal after the fills buys it, fx_deals.py).
+  Trades below MIN_TRADE_WEIGHT of NAV are skipped.
 - Quantities: whole round lots (1 share, 100 for Japan, 1,000 face for bonds).
   An order fills in 1-3 partial fills at the day's primary price plus or
   minus a few ticks of slippage.
@@ -30,14 +34,16 @@ fees for a buy, gross + accrued - commission - fees for a sell.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 
 from services.common.calendar import BusinessCalendar
+from services.common.fx_rates import FxRates
+from services.common.market_events import currencies_of
 from services.market.sim import bonds
-from services.market.sim.books import ZERO, InternalBook
+from services.market.sim.books import ZERO, InternalBook, cash_floor
 from services.market.sim.confirmations import BROKER_NAMES
 from services.market.sim.mandates import cash_target, target_weights
 from services.market.sim.records import Fill, Instrument, Mandate, PriceQuote, Side
@@ -70,7 +76,7 @@ ALL_BROKERS: tuple[str, ...] = tuple(sorted({b for names in BROKERS.values() for
 
 
 def unit_value(instrument: Instrument, quote: PriceQuote) -> float:
-    """Market value of one share or one unit of face, with accrued for bonds."""
+    """Market value of one share or one unit of face, with accrued for bonds, in its own currency."""
     if is_bond(instrument):
         return float(quote.price + (quote.accrued_interest or ZERO)) / 100.0
     return float(quote.price)
@@ -78,25 +84,22 @@ def unit_value(instrument: Instrument, quote: PriceQuote) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Valuation:
+    """A mandate in its base currency: nav, values and cash are base-currency figures."""
+
     nav: float
     values: Mapping[str, float]  # instrument id -> market value of the trade-date position
-    projected_cash: float  # settled + pending + notified flows
-    cash_floor: float  # lowest future balance of settled cash
+    projected_cash: float  # settled + pending + notified flows, every currency
+    cash_floor: float  # lowest future balance of settled cash (each currency's lowest, summed)
+    rates: Mapping[str, float]  # currency -> units of base per unit, the day's primary rate
 
 
-def _cash_floor(
-    settled: Decimal, flows: Sequence[tuple[dt.date, Decimal]], since: dt.date
-) -> tuple[Decimal, Decimal]:
-    """(lowest balance on any date from `since` on, final balance) of settled cash plus dated flows."""
-    by_date: dict[dt.date, Decimal] = {}
-    for day, amount in flows:
-        by_date[day] = by_date.get(day, ZERO) + amount
-    balance = settled + sum((amount for day, amount in by_date.items() if day <= since), ZERO)
-    lowest = balance
-    for day in sorted(d for d in by_date if d > since):
-        balance += by_date[day]
-        lowest = min(lowest, balance)
-    return lowest, balance
+def _rates(mandate: Mandate, held: Iterable[str], fx: FxRates | None) -> dict[str, float]:
+    """Units of base per unit of each of the mandate's currencies and of the `held` ones (a name
+    no longer eligible is still valued to be sold); fx None: the base currency alone (ValueError,
+    from FxRates, for a currency no rate converts)."""
+    base = mandate.base_currency
+    rates = fx if fx is not None else FxRates()
+    return {ccy: float(rates.rate(ccy, base)) for ccy in dict.fromkeys([*currencies_of(mandate), *held])}
 
 
 class Desk:
@@ -114,16 +117,30 @@ class Desk:
         book: InternalBook,
         quotes: Mapping[str, PriceQuote],
         upcoming: Sequence[tuple[dt.date, Decimal]],
+        fx: FxRates | None = None,
     ) -> Valuation:
+        """The mandate at the day's prices and primary rates (`fx`; None for a mandate holding only its
+        base currency); `upcoming`: notified investor flows (base currency)."""
+        positions = book.positions(mandate.mandate_id)
+        priced = [i for i in positions if i in quotes]
+        rates = _rates(mandate, (self._universe.get(i).currency for i in priced), fx)
         values: dict[str, float] = {}
-        for instrument_id, quantity in book.positions(mandate.mandate_id).items():
+        for instrument_id, quantity in positions.items():
             quote = quotes.get(instrument_id)
             if quote is not None:
-                values[instrument_id] = float(quantity) * unit_value(self._universe.get(instrument_id), quote)
-        currency = mandate.base_currency
-        flows = [*book.pending_cash(mandate.mandate_id, currency), *upcoming]
-        lowest, final = _cash_floor(book.cash(mandate.mandate_id, currency), flows, day)
-        return Valuation(sum(values.values()) + float(final), values, float(final), float(lowest))
+                instrument = self._universe.get(instrument_id)
+                values[instrument_id] = (
+                    float(quantity) * unit_value(instrument, quote) * rates[instrument.currency]
+                )
+        projected = lowest_total = 0.0
+        for currency, rate in rates.items():
+            flows = [*book.pending_cash(mandate.mandate_id, currency)]
+            if currency == mandate.base_currency:
+                flows.extend(upcoming)
+            lowest, final = cash_floor(book.cash(mandate.mandate_id, currency), flows, day)
+            projected += float(final) * rate
+            lowest_total += float(lowest) * rate
+        return Valuation(sum(values.values()) + projected, values, projected, lowest_total, rates)
 
     def rebalance(
         self,
@@ -132,9 +149,10 @@ class Desk:
         book: InternalBook,
         quotes: Mapping[str, PriceQuote],
         upcoming: Sequence[tuple[dt.date, Decimal]],
+        fx: FxRates | None = None,
     ) -> list[Fill]:
         """The day's fills for one mandate (sells first, then buys)."""
-        valuation = self.value(day, mandate, book, quotes, upcoming)
+        valuation = self.value(day, mandate, book, quotes, upcoming, fx)
         nav = valuation.nav
         if nav <= 0:
             return []
@@ -154,7 +172,7 @@ class Desk:
             quote = quotes.get(instrument_id)
             if quote is None:
                 continue
-            unit = unit_value(instrument, quote)
+            unit = unit_value(instrument, quote) * valuation.rates[instrument.currency]
             current = valuation.values.get(instrument_id, 0.0)
             weight, target = current / nav, targets.get(instrument_id, 0.0)
             leaving = instrument_id not in targets
@@ -196,23 +214,41 @@ class Desk:
         quotes: Mapping[str, PriceQuote],
         upcoming: Sequence[tuple[dt.date, Decimal]],
     ) -> list[tuple[Instrument, Decimal]]:
-        """Scale buys down so the lowest future cash balance stays above the minimum cash weight."""
+        """Scale buys down so the lowest future base cash balance stays above the minimum cash weight.
+
+        A foreign currency's buys spend its own projected surplus (sells of the day included) first;
+        what they need beyond it is bought with base currency (an FX deal settling with them), so it
+        counts against the base budget at the day's rate. Scaling every buy by budget / required is
+        safe: a currency's shortfall shrinks at least as fast as its buys."""
         if not buys:
             return buys
-        currency = mandate.base_currency
-        proceeds = [(f.settle_date, f.net_amount) for f in sells]
-        flows = [*book.pending_cash(mandate.mandate_id, currency), *upcoming, *proceeds]
+        base = mandate.base_currency
         # Cash for a buy is needed from its settle date on: proceeds that settle by then count.
         first_payment = min(self._calendar.add(day, i.settlement_days) for i, _ in buys)
-        lowest, _ = _cash_floor(book.cash(mandate.mandate_id, currency), flows, first_payment)
-        budget = float(lowest) - max(mandate.min_cash_weight, cash_target(mandate) * 0.5) * valuation.nav
-        cost = [float(q) * unit_value(i, quotes[i.instrument_id]) * (1 + BUY_COST_MARGIN) for i, q in buys]
-        total = sum(cost)
+
+        def lowest(currency: str) -> float:
+            proceeds = [(f.settle_date, f.net_amount) for f in sells if f.currency == currency]
+            flows = [*book.pending_cash(mandate.mandate_id, currency), *proceeds]
+            if currency == base:
+                flows.extend(upcoming)
+            return float(cash_floor(book.cash(mandate.mandate_id, currency), flows, first_payment)[0])
+
+        budget = lowest(base) - max(mandate.min_cash_weight, cash_target(mandate) * 0.5) * valuation.nav
         if budget <= 0:
             return []
-        if total <= budget:
+        cost: dict[str, float] = {}  # by currency, in that currency
+        for instrument, quantity in buys:
+            unit = unit_value(instrument, quotes[instrument.instrument_id])
+            cost[instrument.currency] = cost.get(instrument.currency, 0.0) + float(quantity) * unit * (
+                1 + BUY_COST_MARGIN
+            )
+        required = 0.0
+        for currency, amount in cost.items():
+            own = 0.0 if currency == base else max(0.0, lowest(currency))
+            required += max(0.0, amount - own) * valuation.rates[currency]
+        if required <= budget:
             return buys
-        scale = budget / total
+        scale = budget / required
         fitted = []
         for instrument, quantity in buys:
             lot = lot_size(instrument)

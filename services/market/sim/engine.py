@@ -9,15 +9,16 @@ Order of a day's events (sim_time is the business date at the phase's time, UTC)
 | prices | price.tick (primary, every live instrument), price.vendor (vendor_b, same order), fx.rate (3 primary, 3 crosses) | 16:00 |
 | corporate actions | corporate_action.announced | 16:15 |
 | cash | cashflow.dividend / coupon (pay date), cashflow.fee (first business day of a month), cashflow.subscription / redemption | 16:20 |
-| desk | trade.fill, each followed by its trade.confirmation | 16:30 |
-| custodian | custodian.trade* (today's fills), then custodian.correction* and the custodian.trade* of late bookings and rebookings (corrections due today, each in turn), then custodian.settlement*, then custodian.cashflow* | 17:00 |
+| desk | per mandate: trade.fill, each followed by its trade.confirmation, then the mandate's trade.fx (fx_deals.py) | 16:30 |
+| custodian | custodian.trade* (today's fills), then custodian.correction* and the custodian.trade* of late bookings and rebookings (corrections due today, each in turn), then custodian.settlement*, then custodian.fx_settlement*, then custodian.cashflow* | 17:00 |
 | statements | custodian.statement, one per mandate | 18:00 |
 | end | clock.day_end | 23:59 |
 
 Events get seq 1, 2, 3, ... and event_id "mkt-<seq>". caused_by links:
 confirmation <- fill; custodian.trade <- fill (a rebooking: fill, then the
 custodian.correction that cancelled the booking it replaces); settlement <-
-custodian.trade, fill; cashflow.dividend / coupon <- corporate_action;
+custodian.trade, fill; trade.fx <- the mandate's fills in the currency it funds (none for a
+sweep); custodian.fx_settlement <- trade.fx; cashflow.dividend / coupon <- corporate_action;
 custodian.cashflow <- cashflow (or the corporate action when the internal book
 is not entitled); fee.accrued <- the clock.day_end whose NAV it accrues on;
 cashflow.fee <- the fee.accrued events it pays; custodian.correction <- the
@@ -41,6 +42,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from services.common.calendar import BusinessCalendar
+from services.common.fx_rates import FxRates
+from services.common.market_events import currencies_of
 from services.market.sim import actions as corporate_actions
 from services.market.sim.benchmarks import build_benchmarks
 from services.market.sim.books import InternalBook
@@ -53,6 +56,7 @@ from services.market.sim.faults import FaultBook, validate_request
 from services.market.sim.fees import ManagementFees
 from services.market.sim.flows import InvestorFlows
 from services.market.sim.fx import CROSS_LEGS, PRIMARY_PAIRS, FxPublisher
+from services.market.sim.fx_deals import FxDealer
 from services.market.sim.macro import MacroDay, MacroHistory
 from services.market.sim.macro.market_days import is_nyse_holiday
 from services.market.sim.mandates import build_mandates
@@ -95,9 +99,10 @@ KIND_ORDER: tuple[tuple[str, ...], ...] = (
     ("fx.rate",),
     ("corporate_action.announced",),
     ("cashflow.dividend", "cashflow.coupon", "cashflow.subscription", "cashflow.redemption", "cashflow.fee"),
-    ("trade.fill", "trade.confirmation"),
+    ("trade.fill", "trade.confirmation", "trade.fx"),
     ("custodian.trade", "custodian.correction"),
     ("custodian.settlement",),
+    ("custodian.fx_settlement",),
     ("custodian.cashflow",),
     ("custodian.statement",),
     ("clock.day_end",),
@@ -114,9 +119,11 @@ PHASE_TIME: Mapping[str, dt.time] = {
     "cashflow": dt.time(16, 20),
     "trade.fill": dt.time(16, 30),
     "trade.confirmation": dt.time(16, 30),
+    "trade.fx": dt.time(16, 30),
     "custodian.trade": dt.time(17, 0),
     "custodian.correction": dt.time(17, 0),
     "custodian.settlement": dt.time(17, 0),
+    "custodian.fx_settlement": dt.time(17, 0),
     "custodian.cashflow": dt.time(17, 0),
     "custodian.statement": dt.time(18, 0),
     "clock.day_end": dt.time(23, 59),
@@ -203,6 +210,8 @@ class Simulation:
         self._vendor = SecondVendor(seed, self._faults)
         self._fx = FxPublisher(seed, self._faults)
         self._desk = Desk(seed, self._universe, self._calendar)
+        self._dealer = FxDealer(self._calendar)
+        self._rates = FxRates()  # the day's primary rates, once published
         self._flows = InvestorFlows(seed, self.mandates, self._calendar)
         self._book = InternalBook(mandate_ids, {m.mandate_id: m.base_currency for m in self.mandates})
         self._custodian = Custodian(seed, self._faults, self._calendar, mandate_ids)
@@ -328,6 +337,7 @@ class Simulation:
         self._accrue_fees(events, day)
         quotes = self._publish_prices(events, macro_day)
         fx_rates = self._publish_fx(events, macro_day)
+        self._rates = FxRates({q.pair: q.rate for q in fx_rates if q.pair in PRIMARY_PAIRS})
         self._announce_actions(events, day, quotes)
         self._pay_income(events, day)
         self._pay_fees(events, day)
@@ -557,7 +567,7 @@ class Simulation:
         else:
             navs = {
                 m.mandate_id: self._desk.value(
-                    day, m, self._book, quotes, self._flows.upcoming(m.mandate_id)
+                    day, m, self._book, quotes, self._flows.upcoming(m.mandate_id), self._rates
                 ).nav
                 for m in self.mandates
             }
@@ -592,10 +602,12 @@ class Simulation:
         bookings: list[Booking] = []
         for mandate in self.mandates:
             upcoming = self._flows.upcoming(mandate.mandate_id)
-            for fill in self._desk.rebalance(day, mandate, self._book, quotes, upcoming):
+            fill_events: dict[str, list[str]] = {}  # currency -> the mandate's fills in it today
+            for fill in self._desk.rebalance(day, mandate, self._book, quotes, upcoming, self._rates):
                 count += 1
                 instrument = self._universe.get(fill.instrument_id)
                 fill_event = events.emit("trade.fill", fill, fill.mandate_id)
+                fill_events.setdefault(fill.currency, []).append(fill_event)
                 self._book.apply_fill(fill)
                 outcome = self._custodian.book_fill(fill, instrument, day, fill_event)
                 confirmation_id = "CNF-" + fill.fill_id.removeprefix("FIL-")
@@ -624,7 +636,28 @@ class Simulation:
                     if any(value is not None for value in carried):
                         fault.event_ids.append(confirmation_event)
                 bookings.extend(outcome.bookings)
+            self._deal_fx(events, day, mandate, quotes, upcoming, fill_events)
         return count, bookings
+
+    def _deal_fx(
+        self,
+        events: _Day,
+        day: dt.date,
+        mandate: Mandate,
+        quotes: Mapping[str, PriceQuote],
+        upcoming: list[tuple[dt.date, Decimal]],
+        fill_events: Mapping[str, list[str]],
+    ) -> None:
+        """The mandate's FX deals after its fills: a funding deal is caused by the fills in the
+        currency it buys; a sweep by nothing of the day."""
+        if len(currencies_of(mandate)) < 2:
+            return
+        nav = self._desk.value(day, mandate, self._book, quotes, upcoming, self._rates).nav
+        for deal in self._dealer.deals(day, mandate, self._book, self._rates, nav):
+            funded = deal.bought_currency if deal.bought_currency != mandate.base_currency else ""
+            event_id = events.emit("trade.fx", deal, deal.mandate_id, tuple(fill_events.get(funded, ())))
+            self._book.apply_fx_deal(deal)
+            self._custodian.book_fx(deal, event_id)
 
     def _custodian_day(self, events: _Day, day: dt.date, bookings: list[Booking]) -> None:
         for booking in bookings:
@@ -663,6 +696,8 @@ class Simulation:
                 booking.fault.event_ids.append(event_id)
             if booking.corrects is not None and state is SettlementState.SETTLED:
                 booking.corrects.correction_event_ids.append(event_id)
+        for fx_booking, report in self._custodian.fx_settlements_due(day):
+            events.emit("custodian.fx_settlement", report, report.mandate_id, (fx_booking.event_id,))
         for scheduled in self._custodian.cash_flows_due(day):
             flow = scheduled.flow
             scheduled.event_id = events.emit("custodian.cashflow", flow, flow.mandate_id, scheduled.caused_by)

@@ -18,6 +18,7 @@ figures and their sources: docs/custodian-calibration.md.
 | CORPORATE_ACTION_DATE_MISMATCH | next dividend or coupon | the custodian.cashflow with the wrong value date | the custodian.correction of its value date |
 | VENDOR_STALE_PRICE / VENDOR_PRICE_SPIKE | next day's vendor price | the price.vendor event | (never corrected) |
 | FX_CROSS_INCONSISTENT | next day's cross | the fx.rate event | (never corrected) |
+| (none) | FX deals (trade.fx) | - | - |
 
 A settlement delay or fail also carries the confirmation when the broker's
 document shows the late settle date (see custodian.py).
@@ -25,6 +26,12 @@ document shows the late settle date (see custodian.py).
 No fault applies to any other cash flow: subscriptions, redemptions and management fee payments
 (cashflow.fee) are booked by the custodian as the internal book has them, on their date, and
 fee accruals (fee.accrued) move no cash at all.
+
+No fault applies to FX deals either: the custodian books each one and settles both legs on its
+settle date (custodian.fx_settlement), so its statements move both currencies the day the
+internal book does. A choice, not a calibration: the faults above are drawn per trade from
+published rates for securities settlement, and none was found for a custodian's FX settlements; a
+deal-level fault would also reach the desk's foreign cash, which it funds exactly.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from services.common.market_events import currencies_of
 from services.market.sim.records import (
     AssetClass,
     FaultKind,
@@ -343,7 +351,7 @@ def validate_request(
     holders = [
         m
         for m in mandates
-        if instrument.currency == m.base_currency and instrument.asset_class in m.allowed_asset_classes
+        if instrument.currency in currencies_of(m) and instrument.asset_class in m.allowed_asset_classes
     ]
     if request.mandate_id and all(m.mandate_id != request.mandate_id for m in holders):
         raise ValueError(

@@ -20,7 +20,14 @@ from decimal import Decimal
 from services.common.market_events import Book, FxQuote, PriceQuote, unit_price
 from services.recon.domain.cashflows import match_cash_flows
 from services.recon.domain.config import ReconConfig
-from services.recon.domain.conventions import CASH, SECURITIES, book_items, ledger_items, pending_settlements
+from services.recon.domain.conventions import (
+    CASH,
+    SECURITIES,
+    book_items,
+    ledger_items,
+    pending_fx_legs,
+    pending_settlements,
+)
 from services.recon.domain.followed import FollowedState
 from services.recon.domain.reconcile import Counts, reconcile, timing_item
 from services.recon.domain.records import (
@@ -157,6 +164,7 @@ def compute(
     live = [b for b in state.bookings.values() if b.mandate_id in wanted and b.live]
     settled = state.settled_fill_ids()
     fill_causes = {f.fill_id: state.caused_by_of(f.fill_id) for f in fills}
+    fx_deals = [d for d in state.fx_deals.values() if d.mandate_id in wanted]
 
     trades = match_trades(
         [f.book_trade() for f in fills],
@@ -207,8 +215,11 @@ def compute(
         today=today,
         config=config,
         calendar=calendar,
-        pending=pending_settlements(
-            fills, today=today, comparison=BVC, settled_at_other=settled, caused_by=fill_causes
+        pending=(
+            *pending_settlements(
+                fills, today=today, comparison=BVC, settled_at_other=settled, caused_by=fill_causes
+            ),
+            *pending_fx_legs(fx_deals, today=today, comparison=BVC),
         ),
         reference=reference.instruments,
         valuation=books.valuation,
@@ -232,12 +243,15 @@ def compute(
             today=today,
             config=config,
             calendar=calendar,
-            pending=pending_settlements(
-                fills,
-                today=today,
-                comparison=BVL,
-                settled_at_other=state.ledger_settled_fill_ids(),
-                caused_by=fill_causes,
+            pending=(
+                *pending_settlements(
+                    fills,
+                    today=today,
+                    comparison=BVL,
+                    settled_at_other=state.ledger_settled_fill_ids(),
+                    caused_by=fill_causes,
+                ),
+                *pending_fx_legs(fx_deals, today=today, comparison=BVL),
             ),
             reference=reference.instruments,
             valuation=books.valuation,

@@ -11,6 +11,12 @@ So, for a fill the other side has not settled yet:
 - book vs custodian: the position differs by its quantity from the trade date on,
   the cash by its net amount once the contractual settle date has come;
 - book vs ledger: positions agree; the cash differs once the settle date has come.
+
+An FX deal's two legs are trade cash like a fill's: the internal book moves them on the
+deal's settle date, the custodian and the ledger on the custodian's custodian.fx_settlement
+SETTLED report. So each leg of a deal the custodian has not reported settled explains its
+amount in its currency once the settle date has come, book vs custodian and book vs ledger
+alike (the ledger follows the same report, so ledger vs custodian has nothing pending).
 """
 
 from __future__ import annotations
@@ -132,4 +138,50 @@ def pending_settlements(
                 caused_by=(caused_by or {}).get(fill.fill_id, ()),
             )
         )
+    return tuple(out)
+
+
+class FxDealLike(Protocol):
+    """recon's KeptFxDeal fits: a deal's legs from the mandate's side."""
+
+    @property
+    def deal_id(self) -> str: ...
+    @property
+    def mandate_id(self) -> str: ...
+    @property
+    def trade_date(self) -> dt.date: ...
+    @property
+    def settle_date(self) -> dt.date: ...
+    @property
+    def settled_on(self) -> dt.date | None: ...
+    @property
+    def caused_by(self) -> tuple[str, ...]: ...
+    def signed_legs(self) -> tuple[tuple[str, Decimal], tuple[str, Decimal]]: ...
+
+
+def pending_fx_legs(
+    deals: Iterable[FxDealLike], *, today: dt.date, comparison: Comparison
+) -> tuple[PendingSettlement, ...]:
+    """The legs of FX deals the custodian has not reported settled by `today`, once their settle date
+    has come (the internal book has moved them, the custodian and the ledger not yet): cash only, in
+    each leg's currency. None ledger vs custodian: both move on the same report."""
+    if comparison is Comparison.LEDGER_VS_CUSTODIAN:
+        return ()
+    out: list[PendingSettlement] = []
+    for deal in deals:
+        if deal.settled_on is not None or deal.settle_date > today:
+            continue
+        for currency, amount in deal.signed_legs():
+            out.append(
+                PendingSettlement(
+                    mandate_id=deal.mandate_id,
+                    fill_id=deal.deal_id,
+                    instrument_id="",
+                    currency=currency,
+                    settle_date=deal.settle_date,
+                    quantity=None,
+                    amount=amount,
+                    caused_by=deal.caused_by,
+                )
+            )
     return tuple(out)

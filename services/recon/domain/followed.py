@@ -1,8 +1,9 @@
 """What recon remembers from market's stream between day ends, and how it is kept.
 
 FollowedState applies market_events records (the fills, the custodian's trades, settlements,
-cash flows and corrections, the day ends); to_json() is committed with the cursor at each day end,
-so a restarted recon resumes from exactly what it knew then.
+cash flows and corrections, the desk's FX deals and the custodian's reports of their settlement,
+the day ends); to_json() is committed with the cursor at each day end, so a restarted recon resumes
+from exactly what it knew then.
 
 The custodian's corrections (custodian.correction): CANCEL_TRADE marks a booking cancelled (kept
 for the lineage, no longer a live record; its rebooking arrives as a custodian.trade naming it in
@@ -27,6 +28,8 @@ from services.common.market_events import (
     CustodianCorrection,
     CustodianTrade,
     Fill,
+    FxDeal,
+    FxSettlement,
     MarketEvent,
     SettlementState,
     SettlementStatus,
@@ -44,7 +47,9 @@ from services.recon.domain.records import (
 
 MAX_BREAK_TRACEPARENTS = 50_000
 FLOW_LINEAGE_DAYS = 31  # matched cash flows are kept this long (calendar days) for late adjustments
-STATE_VERSION = 2
+STATE_VERSION = 3
+# Version 1 and 2 states were written before FX deals: they load with none.
+READABLE_VERSIONS = (1, 2, STATE_VERSION)
 
 
 def _encode(value: Any) -> Any:
@@ -264,6 +269,47 @@ class KeptFlow:
         )
 
 
+@dataclass(slots=True)
+class KeptFxDeal:
+    """An FX deal (trade.fx) until the custodian reports it settled: its two legs' cash moves in the
+    internal book on settle_date, at the custodian (and so in the ledger) on its SETTLED report.
+    Amounts positive, as on the deal."""
+
+    deal_id: str
+    mandate_id: str
+    bought_currency: str
+    bought_amount: Decimal
+    sold_currency: str
+    sold_amount: Decimal
+    trade_date: dt.date
+    settle_date: dt.date
+    event_id: str
+    settled_on: dt.date | None = None
+    status_event_ids: list[str] = field(default_factory=list)
+
+    def signed_legs(self) -> tuple[tuple[str, Decimal], tuple[str, Decimal]]:
+        """((currency, +received), (currency, -paid)), from the mandate's side."""
+        return (self.bought_currency, self.bought_amount), (self.sold_currency, -self.sold_amount)
+
+    @property
+    def caused_by(self) -> tuple[str, ...]:
+        return (self.event_id, *self.status_event_ids)
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> KeptFxDeal:
+        return cls(
+            **{
+                **data,
+                "bought_amount": Decimal(data["bought_amount"]),
+                "sold_amount": Decimal(data["sold_amount"]),
+                "trade_date": dt.date.fromisoformat(data["trade_date"]),
+                "settle_date": dt.date.fromisoformat(data["settle_date"]),
+                "settled_on": _date(data["settled_on"]),
+                "status_event_ids": list(data["status_event_ids"]),
+            }
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class DayEnd:
     """One clock.day_end event: the check's as-of."""
@@ -310,6 +356,7 @@ class FollowedState:
     outbox: the event-log records of the last committed check, appended idempotently.
     last_moves: "<mandate>|<instrument or currency>" -> the custodian's latest event that moved that
     position or cash (a settlement, correction or cash flow): what resolves a balance break.
+    fx_deals: FX deals the custodian has not reported settled yet, by deal id.
     """
 
     fills: dict[str, KeptFill] = field(default_factory=dict)
@@ -321,6 +368,7 @@ class FollowedState:
     last_day_end: DayEnd | None = None
     outbox: list[LogEntry] = field(default_factory=list)
     last_moves: dict[str, str] = field(default_factory=dict)
+    fx_deals: dict[str, KeptFxDeal] = field(default_factory=dict)
 
     # -------------------------------------------------------------- applying events
 
@@ -386,6 +434,29 @@ class FollowedState:
             flow.custodian_event_id = event.event_id
             self._moved(payload.mandate_id, event.event_id, payload.currency)
             self._trace(event)
+        elif isinstance(payload, FxDeal):
+            self.fx_deals[payload.deal_id] = KeptFxDeal(
+                deal_id=payload.deal_id,
+                mandate_id=payload.mandate_id,
+                bought_currency=payload.bought_currency,
+                bought_amount=payload.bought_amount,
+                sold_currency=payload.sold_currency,
+                sold_amount=payload.sold_amount,
+                trade_date=payload.trade_date,
+                settle_date=payload.settle_date,
+                event_id=event.event_id,
+            )
+            self._trace(event)
+        elif isinstance(payload, FxSettlement):
+            deal = self.fx_deals.get(payload.deal_id)
+            if deal is not None:
+                deal.status_event_ids.append(event.event_id)
+                if payload.state == SettlementState.SETTLED and deal.settled_on is None:
+                    deal.settled_on = payload.settle_date
+            if payload.state == SettlementState.SETTLED:
+                self._moved(
+                    payload.mandate_id, event.event_id, payload.bought_currency, payload.sold_currency
+                )
         elif isinstance(payload, CustodianCorrection):
             self._correct(payload, event)
         elif isinstance(payload, MarketDayEnd):
@@ -528,7 +599,10 @@ class FollowedState:
             for k, f in self.flows.items()
             if not f.matched or f.first_date is None or f.first_date >= horizon
         }
+        # A deal the custodian has settled moves the same cash on all three books: nothing left to explain.
+        self.fx_deals = {k: d for k, d in self.fx_deals.items() if d.settled_on is None}
         named = {f.event_id for f in self.fills.values()}
+        named.update(d.event_id for d in self.fx_deals.values())
         named.update(b.event_id for b in self.bookings.values())
         for flow in self.flows.values():
             named.update(flow.event_ids)
@@ -551,6 +625,7 @@ class FollowedState:
                 "last_day_end": self.last_day_end.dump() if self.last_day_end else None,
                 "outbox": [_dump(r) for r in self.outbox],
                 "last_moves": self.last_moves,
+                "fx_deals": [_dump(d) for d in self.fx_deals.values()],
             },
             separators=(",", ":"),
         )
@@ -558,7 +633,7 @@ class FollowedState:
     @classmethod
     def from_json(cls, text: str) -> FollowedState:
         data = json.loads(text)
-        if data.get("version") not in (1, STATE_VERSION):
+        if data.get("version") not in READABLE_VERSIONS:
             raise ValueError(f"recon state version {data.get('version')!r} is not known to this code")
         fills = [KeptFill.load(f) for f in data["fills"]]
         bookings = [KeptBooking.load(b) for b in data["bookings"]]
@@ -573,4 +648,5 @@ class FollowedState:
             last_day_end=DayEnd.load(data["last_day_end"]) if data["last_day_end"] else None,
             outbox=[_entry_load(r) for r in data["outbox"]],
             last_moves=dict(data.get("last_moves", {})),
+            fx_deals={d["deal_id"]: KeptFxDeal.load(d) for d in data.get("fx_deals", ())},
         )

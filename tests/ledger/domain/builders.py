@@ -20,7 +20,9 @@ from services.common.market_events import (
     DayEnd,
     FeeAccrual,
     Fill,
+    FxDeal,
     FxQuote,
+    FxSettlement,
     MarketEvent,
     Payload,
     PriceQuote,
@@ -181,6 +183,44 @@ class Stream:
             currency=ccy,
         )
         return self._emit(day, dt.time(17), "custodian.settlement", mandate_id, payload=status)
+
+    def fx_deal(
+        self,
+        day: dt.date,
+        deal_id: str,
+        mandate_id: str,
+        *,
+        bought: tuple[str, str],
+        sold: tuple[str, str],
+        rate: str,
+        settle: dt.date,
+    ) -> list[JournalDraft]:
+        """An FX deal; bought and sold are (amount, currency), rate base per unit of the other currency."""
+        deal = FxDeal(deal_id, mandate_id, bought[1], D(bought[0]), sold[1], D(sold[0]), D(rate), day, settle)
+        return self._emit(day, dt.time(16, 30), "trade.fx", mandate_id, payload=deal)
+
+    def fx_settlement(
+        self,
+        day: dt.date,
+        deal_id: str,
+        mandate_id: str,
+        *,
+        bought: tuple[str, str],
+        sold: tuple[str, str],
+        settled: bool = True,
+    ) -> list[JournalDraft]:
+        report = FxSettlement(
+            custodian_ref="CUS-FX-" + deal_id,
+            deal_id=deal_id,
+            mandate_id=mandate_id,
+            state=SettlementState.SETTLED if settled else SettlementState.FAILED,
+            settle_date=day,
+            bought_currency=bought[1],
+            bought_amount=D(bought[0]),
+            sold_currency=sold[1],
+            sold_amount=D(sold[0]),
+        )
+        return self._emit(day, dt.time(17), "custodian.fx_settlement", mandate_id, payload=report)
 
     def dividend_announced(
         self,

@@ -22,6 +22,7 @@ from services.ledger.domain.state import (
     InstrumentInfo,
     MandateInfo,
     PendingFill,
+    PendingFx,
     state_from_json,
     state_to_json,
 )
@@ -73,12 +74,14 @@ def _state() -> BookState:
         # UST-2030 quoted with 0.75000000 accrued per 100: M1 carries 10000 x 0.75 / 100 = 75.00.
         accrued_per_100={"UST-2030": D("0.75000000")},
         accrued_interest={"M1": {"UST-2030": D("75.00")}, "M2": {}},
+        # M2 (EUR) buys 1,000 GBP for 1,170.00 EUR, settling on D3.
+        pending_fx={"FXD-1": PendingFx("FXD-1", "M2", "GBP", D(1000), "EUR", D("1170.00"), D3, "mkt-7")},
     )
 
 
 # Written by hand from _state() above, key by key in the order state_to_json writes them.
 SNAPSHOT = (
-    '{"version":2,'
+    '{"version":3,'
     '"mandates":[["M1","USD","FIFO"],["M2","EUR","AVERAGE"]],'
     '"instruments":[["US-AAA","USD",false],["UST-2030","USD",true],["JP-6987","JPY",false]],'
     '"date":"2024-03-05",'
@@ -97,7 +100,8 @@ SNAPSHOT = (
     '"fx":{"EURUSD":"1.1000","USDJPY":"150.25"},'
     '"non_base":{"M1":[],"M2":[["Assets:Cash:USD","USD","100.00","90.91"]]},'
     '"accrued_per_100":{"UST-2030":"0.75000000"},'
-    '"accrued_interest":{"M1":{"UST-2030":"75.00"},"M2":{}}}'
+    '"accrued_interest":{"M1":{"UST-2030":"75.00"},"M2":{}},'
+    '"pending_fx":[["FXD-1","M2","GBP","1000","EUR","1170.00","2024-03-06","mkt-7"]]}'
 )
 
 
@@ -120,6 +124,7 @@ def test_the_state_is_read_back_field_by_field() -> None:
     assert state.accrued_per_100 == {"UST-2030": D("0.75000000")}
     assert str(state.accrued_per_100["UST-2030"]) == "0.75000000"  # the quote's digits, kept
     assert state.accrued_interest == {"M1": {"UST-2030": D("75.00")}, "M2": {}}
+    assert state.pending_fx == expected.pending_fx
     # Lots take their method from the mandate and their grid from the instrument's currency (JPY: whole yen).
     fifo, average = state.lots["M1"]["US-AAA"], state.lots["M2"]["JP-6987"]
     assert (fifo.method, fifo.quantum, fifo.to_state()) == ("FIFO", D("0.01"), [["FIL-1", "100", "5000.00"]])
@@ -138,18 +143,18 @@ def test_a_book_before_its_first_event_has_no_date() -> None:
     assert LedgerBook.from_json(text).current_date is None
 
 
-@pytest.mark.parametrize(("version", "shown"), [(3, "3"), (0, "0"), (None, "None"), ("2", "'2'")])
+@pytest.mark.parametrize(("version", "shown"), [(4, "4"), (0, "0"), (None, "None"), ("2", "'2'")])
 def test_a_snapshot_of_another_version_is_refused_with_the_versions_read(version: object, shown: str) -> None:
     body = json.loads(SNAPSHOT)
     body["version"] = version
-    with pytest.raises(ValueError, match=rf"^ledger book state version {shown} is not 1 or 2$"):
+    with pytest.raises(ValueError, match=rf"^ledger book state version {shown} is not 1, 2 or 3$"):
         state_from_json(json.dumps(body))
 
 
 def test_a_snapshot_without_a_version_is_refused() -> None:
     body = json.loads(SNAPSHOT)
     del body["version"]
-    with pytest.raises(ValueError, match=r"^ledger book state version None is not 1 or 2$"):
+    with pytest.raises(ValueError, match=r"^ledger book state version None is not 1, 2 or 3$"):
         state_from_json(json.dumps(body))
 
 
@@ -160,20 +165,35 @@ def test_a_version_2_snapshot_without_its_accruals_is_refused() -> None:
         state_from_json(json.dumps(body))
 
 
-def _version_1(text: str) -> str:
-    """The same snapshot as version 1 wrote it: no accruals of bonds."""
+def _version_2(text: str) -> str:
+    """The same snapshot as version 2 wrote it: no FX deals."""
     body = json.loads(text)
+    del body["pending_fx"]
+    return json.dumps({**body, "version": 2}, separators=(",", ":"))
+
+
+def _version_1(text: str) -> str:
+    """The same snapshot as version 1 wrote it: no accruals of bonds (and no FX deals)."""
+    body = json.loads(_version_2(text))
     del body["accrued_per_100"], body["accrued_interest"]
     return json.dumps({**body, "version": 1}, separators=(",", ":"))
 
 
-def test_a_version_1_snapshot_loads_with_no_accruals_and_is_written_back_as_version_2() -> None:
+def test_a_version_2_snapshot_loads_with_no_fx_deals_pending_and_is_written_back_as_version_3() -> None:
+    state = state_from_json(_version_2(SNAPSHOT))
+    assert state.pending_fx == {}
+    assert state.accrued_interest == {"M1": {"UST-2030": D("75.00")}, "M2": {}}
+    written = json.loads(state_to_json(state))
+    assert (written["version"], written["pending_fx"]) == (3, [])
+
+
+def test_a_version_1_snapshot_loads_with_no_accruals_and_is_written_back_as_version_3() -> None:
     state = state_from_json(_version_1(SNAPSHOT))
     assert state.accrued_per_100 == {}
     assert state.accrued_interest == {"M1": {}, "M2": {}}
     assert state.lots["M1"]["UST-2030"].quantity == D(10000)
     written = json.loads(state_to_json(state))
-    assert written["version"] == 2
+    assert written["version"] == 3
     assert (written["accrued_per_100"], written["accrued_interest"]) == ({}, {"M1": {}, "M2": {}})
 
 

@@ -96,6 +96,7 @@ def test_the_standard_chart_opens_every_base_account_on_the_first_day() -> None:
         "Assets:AccruedInterest:EUR",
         "Assets:Suspense:EUR",
         "Equity:Capital:EUR",
+        "Equity:FxConversion:EUR",
         "Income:Dividends:EUR",
         "Income:Interest:EUR",
         "Income:RealizedGains:EUR",

@@ -7,7 +7,8 @@
 - the cross-check with market's internal book at every day end: Securities quantity per
   instrument equals the internal position, and Assets:Cash per currency equals internal
   cash (exactly with fault_rate=0; with faults, after adding back the ledger's pending
-  settlements of fills whose contractual settle date has passed).
+  settlements of fills whose contractual settle date has passed; FX deals carry no fault and
+  always settle on their date), in every currency the two foreign-holding mandates hold.
 """
 
 from __future__ import annotations
@@ -126,15 +127,16 @@ def _cross_check(run: Run, *, adjust_for_late_settlements: bool) -> int:
             for ccy, cash in internal.cash.items():
                 late_cash = sum((v for f, v in late.items() if book.pending_fill(f).currency == ccy), ZERO)
                 assert amounts[(m, chart.cash(ccy), ccy)] + late_cash == cash, (day.result.date, m, ccy)
-            # Pending accounts hold exactly the fills not yet settled.
+            # Pending accounts hold exactly the fills and the FX deals' legs not yet settled.
+            deals = [d for d in book.pending_fx.values() if d.mandate_id == m]
             for ccy in internal.cash:
                 pending = book.pending(m)
                 owed = sum(
                     (v for f, v in pending.items() if book.pending_fill(f).currency == ccy and v < 0), ZERO
-                )
+                ) - sum((d.sold_amount for d in deals if d.sold_currency == ccy), ZERO)
                 due = sum(
                     (v for f, v in pending.items() if book.pending_fill(f).currency == ccy and v > 0), ZERO
-                )
+                ) + sum((d.bought_amount for d in deals if d.bought_currency == ccy), ZERO)
                 assert amounts[(m, chart.pending_payable(ccy), ccy)] == owed
                 assert amounts[(m, chart.pending_receivable(ccy), ccy)] == due
             # Cost plus unrealized is the market value at the day's primary price.

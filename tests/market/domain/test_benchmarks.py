@@ -45,8 +45,16 @@ def test_every_mandate_has_its_specs_segments_in_order_and_they_sum_to_one(unive
         segments = built[spec.mandate_id]
         assert [(s.name, s.weight) for s in segments] == list(spec.benchmark_weights.items())
         assert math.isclose(sum(s.weight for s in segments), 1.0, abs_tol=1e-12), spec.mandate_id
-        # Single-currency mandates: so is their benchmark.
-        assert {s.currency for s in segments} == {spec.base_currency}
+        # A benchmark holds the mandate's currencies: its cash in the base currency alone.
+        assert {s.currency for s in segments} == set(spec.currencies)
+        assert {s.currency for s in segments if s.asset_class is None} == {spec.base_currency}
+    # The two mandates with a foreign allocation have a foreign segment of the same weight.
+    assert [(s.name, s.weight, s.currency) for s in built["BAL-USD"] if s.currency != "USD"] == [
+        ("European equity", 0.08, "EUR")
+    ]
+    assert [(s.name, s.weight, s.currency) for s in built["EQ-EUR"] if s.currency != "EUR"] == [
+        ("UK equity", 0.20, "GBP")
+    ]
 
 
 def test_constituents_are_every_instrument_of_the_segments_class_and_currency(universe: Universe) -> None:

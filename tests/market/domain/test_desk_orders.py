@@ -18,12 +18,12 @@ from types import MappingProxyType
 import pytest
 
 from services.common.calendar import BusinessCalendar
-from services.market.sim.books import InternalBook
+from services.common.fx_rates import FxRates
+from services.market.sim.books import InternalBook, cash_floor
 from services.market.sim.desk import (
     ALL_BROKERS,
     BROKERS,
     Desk,
-    _cash_floor,
     make_fill,
     unit_value,
 )
@@ -119,6 +119,8 @@ def quote(instrument: Instrument, price: str, accrued: str | None = None) -> Pri
 
 
 QUOTES = {"EU-A": quote(A, "100.00"), "EU-B": quote(B, "50.00"), "US-C": quote(C, "20.00")}
+# What a dollar holding of the euro mandate is valued at: 1.25 USD per EUR.
+EURUSD = FxRates({"EURUSD": Decimal("1.25")})
 
 
 def book_with(cash: str, mandate_id: str = "EQ-TEST") -> InternalBook:
@@ -186,13 +188,13 @@ def test_cash_floor_is_the_lowest_running_balance_after_the_day() -> None:
         (dt.date(2020, 3, 11), Decimal(-300)),
     ]
     # Opening 1,000 - 50 + 20 = 970; 11th: 670; 13th: 70; 16th: 970.
-    assert _cash_floor(Decimal(1000), flows, DAY) == (Decimal(70), Decimal(970))
+    assert cash_floor(Decimal(1000), flows, DAY) == (Decimal(70), Decimal(970))
     # Counting from the 13th, everything up to it is in the opening balance: 70, then 970.
-    assert _cash_floor(Decimal(1000), flows, dt.date(2020, 3, 13)) == (Decimal(70), Decimal(970))
+    assert cash_floor(Decimal(1000), flows, dt.date(2020, 3, 13)) == (Decimal(70), Decimal(970))
     # No flows: the balance is both.
-    assert _cash_floor(Decimal(5), [], DAY) == (Decimal(5), Decimal(5))
+    assert cash_floor(Decimal(5), [], DAY) == (Decimal(5), Decimal(5))
     # A floor never above the opening balance: only inflows later.
-    assert _cash_floor(Decimal(5), [(dt.date(2020, 3, 10), Decimal(1))], DAY) == (Decimal(5), Decimal(6))
+    assert cash_floor(Decimal(5), [(dt.date(2020, 3, 10), Decimal(1))], DAY) == (Decimal(5), Decimal(6))
 
 
 def test_valuation_adds_trade_date_holdings_at_market_and_projected_cash() -> None:
@@ -354,11 +356,12 @@ def test_a_name_above_the_single_name_limit_trades_even_when_not_drifted() -> No
 
 
 def test_a_name_leaving_the_targets_is_sold_whole_however_small() -> None:
-    """C, a dollar stock in a euro mandate, has no target: all 3 held are sold although 60 is far
-    below the minimum trade (0.05 % of NAV = 500); an eligible name 60 off target would stay."""
+    """C, a dollar stock in a euro mandate, has no target: all 3 held are sold although 60 USD
+    (48 EUR at 1.25 USD per EUR: a holding is valued in the base currency) is far below the minimum
+    trade (0.05 % of NAV = 500); an eligible name 48 off target would stay."""
     book = _balanced_book()
     hold(book, C, 3, "20")
-    fills = Desk(1, UNIVERSE, CALENDAR).rebalance(DAY, mandate(), book, QUOTES, [])
+    fills = Desk(1, UNIVERSE, CALENDAR).rebalance(DAY, mandate(), book, QUOTES, [], EURUSD)
     assert totals(fills) == {("US-C", Side.SELL): Decimal(3)}
     assert all(f.currency == "USD" and f.broker in BROKERS["US"] for f in fills)
 
@@ -663,7 +666,7 @@ def test_a_leaving_name_is_sold_whole_even_where_float_division_would_leave_a_sh
     book = _balanced_book()
     hold(book, C, 11, "0.03")
     fills = Desk(1, UNIVERSE, CALENDAR).rebalance(
-        DAY, mandate(), book, {**QUOTES, "US-C": quote(C, "0.03")}, []
+        DAY, mandate(), book, {**QUOTES, "US-C": quote(C, "0.03")}, [], EURUSD
     )
     assert totals(fills) == {("US-C", Side.SELL): Decimal(11)}
 

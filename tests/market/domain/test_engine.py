@@ -287,10 +287,17 @@ def test_seeded_faults_are_applied_and_name_real_events(real_run: Run) -> None:
     faults = real_run.sim.faults()
     assert faults, "60 days at default rates should produce some faults"
     ids = {e.event_id for e in all_events(real_run)}
+    last_day = real_run.days[-1].date
     for fault in faults:
         assert fault.status == "APPLIED" and not fault.on_demand
-        assert fault.applied_date is not None and fault.event_ids and set(fault.event_ids) <= ids
+        assert fault.applied_date is not None and set(fault.event_ids) <= ids
         assert fault.description
+        if not fault.event_ids:
+            # Only a dividend or coupon the custodian books late, on a value date after the run's
+            # last day, has no event yet: its custodian.cashflow would come then.
+            assert fault.kind == "CORPORATE_ACTION_DATE_MISMATCH", fault
+            late = dt.date.fromisoformat(fault.description.split("with value date ")[1][:10])
+            assert late > last_day, fault
     assert [f.fault_id for f in faults] == sorted(f.fault_id for f in faults)
     applied = [f.fault_id for day in real_run.days for f in day.faults_applied]
     assert applied == [f.fault_id for f in faults]

@@ -87,6 +87,15 @@ def _expected_books(result: Run, day_index: int) -> tuple[dict, dict, dict, dict
             custodian_cash[event.mandate_id, event.payload.currency] += event.payload.amount
         if event.kind == "custodian.correction" and event.payload.kind is CorrectionKind.INCOME_ADJUSTMENT:
             custodian_cash[event.mandate_id, event.payload.currency] += event.payload.cash_amount
+        # FX deals carry no fault: the internal book moves both legs on the settle date, the custodian
+        # on its report of the settlement.
+        if event.kind == "trade.fx" and event.payload.settle_date <= day:
+            for currency, amount in event.payload.signed_legs():
+                internal_cash[event.mandate_id, currency] += amount
+        if event.kind == "custodian.fx_settlement":
+            report = event.payload
+            custodian_cash[event.mandate_id, report.bought_currency] += report.bought_amount
+            custodian_cash[event.mandate_id, report.sold_currency] -= report.sold_amount
         if event.kind != "trade.fill":
             continue
         fill: Fill = event.payload
@@ -165,6 +174,16 @@ def test_without_faults_the_custodian_equals_the_internal_book_as_of_settlement(
     assert [f.cash_flow_id for f in custodian_flows] == list(internal_flows)
     for flow in custodian_flows:
         assert flow.amount == internal_flows[flow.cash_flow_id].amount
+    # Every FX deal the desk did settles at the custodian on its settle date, once.
+    deals = {e.payload.deal_id: e.payload for e in all_events(clean_run) if e.kind == "trade.fx"}
+    reports = [e.payload for e in all_events(clean_run) if e.kind == "custodian.fx_settlement"]
+    assert deals and len({r.deal_id for r in reports}) == len(reports)
+    for report in reports:
+        deal = deals[report.deal_id]
+        assert report.state is SettlementState.SETTLED and report.settle_date == deal.settle_date
+        assert (report.bought_amount, report.sold_amount) == (deal.bought_amount, deal.sold_amount)
+    last = clean_run.days[-1].date
+    assert {r.deal_id for r in reports} == {d.deal_id for d in deals.values() if d.settle_date <= last}
 
 
 def test_the_trade_date_book_minus_unsettled_fills_is_the_custodian_book_without_faults(

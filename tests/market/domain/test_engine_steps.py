@@ -430,15 +430,16 @@ def test_income_is_the_entitled_quantity_times_the_announced_rate_in_both_books(
 
 def test_a_coupon_on_a_fill_the_custodian_books_late_is_adjusted_when_it_books_it() -> None:
     """The custodian drops BAL-USD's two fills of 2 January in the bond paying a coupon on 15 January
-    (8,427,000 and 1,105,000 nominal, settling 3 January). Fifteen stale-price requests first take
-    fault ids FLT-000001..15, so the drops are FLT-000016 and FLT-000017, whose own streams draw
-    correction delays of 10 and 1 business days (seed 3): the second fill is booked on 3 January,
-    in time; the first on 16 January, after the coupon. The internal book is paid on 9,532,000
-    nominal at 1.25 per 100: 119,150.00. The custodian pays on what it had settled: 1,105,000 x
-    0.0125 = 13,812.50, and on booking the first fill late it adjusts the coupon by 8,427,000 x
-    0.0125 = 105,337.50, so the two agree again: 13,812.50 + 105,337.50 = 119,150.00."""
-    sim = simulation(days=12, history=synthetic_history(days=30))
-    for _ in range(15):
+    (5,093,000 and 4,439,000 nominal, settling 3 January; seed 10, whose desk splits that order in
+    two). Two stale-price requests first take fault ids FLT-000001..2, so the drops are FLT-000003
+    and FLT-000004, whose own streams draw correction delays of 10 and 1 business days: the second
+    fill is booked on 3 January, in time; the first on 16 January, after the coupon. The internal
+    book is paid on 9,532,000 nominal at 1.25 per 100: 119,150.00. The custodian pays on what it
+    had settled: 4,439,000 x 0.0125 = 55,487.50, and on booking the first fill late it adjusts the
+    coupon by 5,093,000 x 0.0125 = 63,662.50, so the two agree again: 55,487.50 + 63,662.50 =
+    119,150.00."""
+    sim = simulation(days=12, history=synthetic_history(days=30), seed=10)
+    for _ in range(2):
         sim.inject(FaultRequest(kind=K.VENDOR_STALE_PRICE))
     for _ in range(2):
         sim.inject(
@@ -446,9 +447,9 @@ def test_a_coupon_on_a_fill_the_custodian_books_late_is_adjusted_when_it_books_i
         )
     events = [e for _ in range(12) for e in step(sim).events]
     by_id = {e.event_id: e for e in events}
-    first, second = sim.faults()[15:]
+    first, second = sim.faults()[2:]
     assert (first.corrected_date, second.corrected_date) == (dt.date(2019, 1, 16), dt.date(2019, 1, 3))
-    assert by_id[first.event_ids[0]].payload.quantity == Decimal(8427000)
+    assert by_id[first.event_ids[0]].payload.quantity == Decimal(5093000)
     coupons = {
         e.mandate_id: e
         for e in events
@@ -462,7 +463,7 @@ def test_a_coupon_on_a_fill_the_custodian_books_late_is_adjusted_when_it_books_i
         and e.mandate_id == "BAL-USD"
         and e.payload.instrument_id == "UST-20210115"
     ]
-    assert paid.payload.amount == Decimal("13812.50")
+    assert paid.payload.amount == Decimal("55487.50")
     [late] = [e for e in events if e.kind == "custodian.trade" and e.payload.fill_id == first.fill_id]
     [adjustment] = [e for e in events if e.kind == "custodian.correction"]
     assert adjustment.sim_time.date() == late.sim_time.date() == dt.date(2019, 1, 16)
@@ -473,8 +474,8 @@ def test_a_coupon_on_a_fill_the_custodian_books_late_is_adjusted_when_it_books_i
     )
     assert adjustment.payload.cash_flow_id == coupons["BAL-USD"].payload.cash_flow_id
     assert (adjustment.payload.quantity, adjustment.payload.cash_amount) == (
-        Decimal(8427000),
-        Decimal("105337.50"),
+        Decimal(5093000),
+        Decimal("63662.50"),
     )
     assert adjustment.payload.value_date == dt.date(2019, 1, 15)
     assert paid.payload.amount + adjustment.payload.cash_amount == coupons["BAL-USD"].payload.amount

@@ -30,6 +30,8 @@ from services.market.sim.records import (
     DayEnd,
     FeeAccrual,
     Fill,
+    FxDeal,
+    FxSettlement,
     Mandate,
     Side,
 )
@@ -174,6 +176,7 @@ def test_a_fee_payment_takes_cash_out_of_both_books(real_run: Run) -> None:
     cash flows (the fee among them) and the fills settling that day; the custodian's statement by its
     cash flows and settlements. So the desk trades, and the custodian reports, without the fee."""
     fills: list[Fill] = [e.payload for e in all_events(real_run) if e.kind == "trade.fill"]
+    deals: list[FxDeal] = [e.payload for e in all_events(real_run) if e.kind == "trade.fx"]
     for previous, day in zip(real_run.days, real_run.days[1:], strict=False):
         if not any(e.kind == "cashflow.fee" for e in day.events):
             continue
@@ -193,6 +196,17 @@ def test_a_fee_payment_takes_cash_out_of_both_books(real_run: Run) -> None:
                     -f.net_amount if f.side is Side.BUY else f.net_amount
                     for f in fills
                     if f.mandate_id == m and f.settle_date == day.date
+                ),
+                D(0),
+            )
+            # FX deals settling today move the base currency too (the leg bought or sold in it).
+            settling += sum(
+                (
+                    amount
+                    for d in deals
+                    if d.mandate_id == m and d.settle_date == day.date
+                    for currency, amount in d.signed_legs()
+                    if currency == ccy
                 ),
                 D(0),
             )
@@ -222,7 +236,14 @@ def test_a_fee_payment_takes_cash_out_of_both_books(real_run: Run) -> None:
                 ),
                 D(0),
             )
+            for e in day.events:
+                if e.kind == "custodian.fx_settlement" and e.mandate_id == m:
+                    moved += sum((a for c, a in _legs(e.payload) if c == ccy), D(0))
             assert after.cash[ccy] == before.cash[ccy] + moved, (day.date, m)
+
+
+def _legs(report: FxSettlement) -> tuple[tuple[str, D], tuple[str, D]]:
+    return (report.bought_currency, report.bought_amount), (report.sold_currency, -report.sold_amount)
 
 
 def test_the_fee_book_pays_only_accruals_of_earlier_months() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -50,6 +51,30 @@ def test_a_mandate_holds_only_its_currency_and_asset_classes() -> None:
     assert not eligible(mandate, G_LIVE)  # a government bond in an equity mandate
 
 
+def test_a_mandate_with_a_foreign_currency_holds_its_names_in_the_classes_it_allows() -> None:
+    mandate = dataclasses.replace(_mandate({}, classes=(EQ,)), currencies=("USD", "EUR"))
+    assert eligible(mandate, T1) and eligible(mandate, EU)
+    assert not eligible(mandate, G_LIVE)  # still not a bond
+    assert not eligible(mandate, _instrument("GB1", "Tech", currency="GBP"))  # not one of its currencies
+
+
+def test_targets_per_sector_and_currency_split_over_that_currencys_names() -> None:
+    """Tech in USD 0.6 over T1 and T2 (0.3 each), Tech in EUR 0.1 on EU1 alone, Government 0.27 on
+    its one live bond: 0.97 in all, so no scaling. A target naming a currency never spreads over
+    another currency's names of the same sector."""
+    mandate = Mandate(
+        "M", "M", "USD", "b", {},
+        (
+            SectorTarget("Tech", 0.6, 0.55, 0.65, "USD"),
+            SectorTarget("Tech", 0.1, 0.05, 0.15, "EUR"),
+            SectorTarget("Government", 0.27, 0.22, 0.32, "USD"),
+        ),
+        1.0, 0.02, 0.04, Decimal(1), "FIFO", (EQ, GOV), currencies=("USD", "EUR"),
+    )  # fmt: skip
+    weights = target_weights(mandate, [T1, EU, G_GONE, T2, G_LIVE], ON)
+    assert weights == pytest.approx({"T1": 0.3, "EU1": 0.1, "T2": 0.3, "G1": 0.27})
+
+
 def test_bonds_roll_off_half_a_year_before_maturity() -> None:
     assert is_live(G_LIVE, ON) and not is_live(G_GONE, ON)
     assert is_live(G_GONE, ON - dt.timedelta(days=1))  # 183 days before
@@ -88,18 +113,24 @@ def test_built_mandates_spread_asset_classes_over_sectors_by_name_count() -> Non
     mandates = {m.mandate_id: m for m in build_mandates(instruments)}
     assert list(mandates) == ["BAL-USD", "EQ-EUR", "INC-GBP", "FI-USD", "EQ-JPY"]
     balanced = mandates["BAL-USD"]
-    # Equity 0.58 over three USD names: Tech 2 x 0.58 / 3 = 0.386667, Energy 0.193333; Treasuries
-    # 0.27 over two (roll-off does not matter here); credit 0.12. Bands +/- 0.05, floored at 0.
-    assert [(t.sector, t.target_weight, t.min_weight, t.max_weight) for t in balanced.sector_targets] == [
-        ("Tech", 0.386667, 0.336667, 0.436667),
-        ("Energy", 0.193333, 0.143333, 0.243333),
-        ("Government", 0.27, 0.22, 0.32),
-        ("Corporate Credit", 0.12, 0.07, 0.17),
+    # US equity 0.50 over three USD names: Tech 2 x 0.50 / 3 = 0.333333, Energy 0.166667; European
+    # equity 0.08 on the one EUR name, a target of its own (Tech in EUR); Treasuries 0.27 over two
+    # (roll-off does not matter here); credit 0.12. Bands +/- 0.05, floored at 0.
+    assert [
+        (t.sector, t.currency, t.target_weight, t.min_weight, t.max_weight) for t in balanced.sector_targets
+    ] == [
+        ("Tech", "USD", 0.333333, 0.283333, 0.383333),
+        ("Energy", "USD", 0.166667, 0.116667, 0.216667),
+        ("Tech", "EUR", 0.08, 0.03, 0.13),
+        ("Government", "USD", 0.27, 0.22, 0.32),
+        ("Corporate Credit", "USD", 0.12, 0.07, 0.17),
     ]
     assert balanced.allowed_asset_classes == (EQ, GOV, CORP)
+    assert balanced.currencies == ("USD", "EUR")
     assert balanced.name == "Hudson Balanced 60/40"
-    assert balanced.benchmark.startswith("58% US equity / 27% US Treasuries")
-    assert balanced.benchmark_weights["US equity"] == 0.58
+    assert balanced.benchmark.startswith("50% US equity / 8% European equity / 27% US Treasuries")
+    assert balanced.benchmark_weights["US equity"] == 0.50
+    assert balanced.benchmark_weights["European equity"] == 0.08
     assert (balanced.base_currency, balanced.lot_method, balanced.initial_capital) == (
         "USD",
         "FIFO",
@@ -110,9 +141,12 @@ def test_built_mandates_spread_asset_classes_over_sectors_by_name_count() -> Non
         0.05,
         0.06,
     )
-    # EUR equity 0.97 on its one name; its band tops out at 1.0, not 1.02.
-    assert [(t.sector, t.target_weight, t.max_weight) for t in mandates["EQ-EUR"].sector_targets] == [
-        ("Tech", 0.97, 1.0)
-    ]
+    # EUR equity 0.77 on its one name (its band tops out at 0.82); no GBP equity in this universe,
+    # so the UK allocation has no target.
+    assert [
+        (t.sector, t.currency, t.target_weight, t.max_weight) for t in mandates["EQ-EUR"].sector_targets
+    ] == [("Tech", "EUR", 0.77, 0.82)]
+    assert mandates["EQ-EUR"].currencies == ("EUR", "GBP")
     assert mandates["EQ-JPY"].sector_targets == ()  # no JPY names at all
+    assert mandates["EQ-JPY"].currencies == ("JPY",)
     assert mandates["INC-GBP"].lot_method == "AVERAGE"

@@ -122,8 +122,8 @@ def test_list_mandates_gives_each_benchmark_by_segment_with_its_constituents(mar
                 )
                 assert int(constituent["units"]["value"]) > 0
     balanced = [s["name"] for s in mandates["BAL-USD"]["benchmark_segments"]]
-    assert balanced == ["US equity", "US Treasuries", "USD IG credit", "USD cash"]
-    treasuries = mandates["BAL-USD"]["benchmark_segments"][1]
+    assert balanced == ["US equity", "European equity", "US Treasuries", "USD IG credit", "USD cash"]
+    treasuries = mandates["BAL-USD"]["benchmark_segments"][2]
     assert treasuries["asset_class"] == "ASSET_CLASS_GOVERNMENT_BOND"
     assert {c["units"]["value"] for c in treasuries["constituents"]} == {"40000000000"}
 
@@ -185,3 +185,79 @@ def test_list_mandates_shows_each_fee_rate_and_a_fee_filter_streams_the_accruals
     assert complete and all(a["days"] == 1 for a in by_day["2020-02-04"])
     if "2020-02-10" in by_day:  # a Monday: Friday to Monday is 3 days
         assert {a["days"] for a in by_day["2020-02-10"]} == {3}
+
+
+def test_two_mandates_hold_a_foreign_currency_and_a_trade_fx_filter_streams_their_deals(
+    market: ServiceProcess,
+) -> None:
+    reply = json.loads(
+        grpcurl(
+            market, "opsuite.market.v1.MarketService/ListMandates", flags=("-d", '{"page_size": 100}')
+        ).stdout
+    )
+    mandates = {m["mandate_id"]: m for m in reply["mandates"]}
+    # Base currency first, then the foreign one; the others hold their base currency alone.
+    assert {m: mandate["currencies"] for m, mandate in mandates.items()} == {
+        "BAL-USD": ["USD", "EUR"],
+        "EQ-EUR": ["EUR", "GBP"],
+        "INC-GBP": ["GBP"],
+        "FI-USD": ["USD"],
+        "EQ-JPY": ["JPY"],
+    }
+    segments = {
+        m: {s["name"]: (s["weight"], s["currency"]) for s in mandate["benchmark_segments"]}
+        for m, mandate in mandates.items()
+    }
+    assert segments["BAL-USD"]["European equity"] == (0.08, "EUR")
+    assert segments["BAL-USD"]["US equity"] == (0.5, "USD")
+    assert segments["EQ-EUR"] == {
+        "European equity": (0.77, "EUR"),
+        "UK equity": (0.2, "GBP"),
+        "EUR cash": (0.03, "EUR"),
+    }
+    # Sector targets per sector and currency: the foreign ones add up to the foreign allocation.
+    foreign = sum(t["target_weight"] for t in mandates["EQ-EUR"]["sector_targets"] if t["currency"] == "GBP")
+    assert abs(foreign - 0.20) < 1e-5
+    result = grpcurl(
+        market,
+        "opsuite.market.v1.MarketService/StreamEvents",
+        flags=("-d", '{"from_seq": 1, "filter": {"kinds": ["trade.fx"]}}', "-max-time", "5"),
+        check=False,
+    )
+    assert result.returncode == 0 or "DeadlineExceeded" in result.stderr
+    events = [e for b in _batches(result.stdout) for e in b.get("events", [])]
+    assert events, result.stderr
+    assert {e["envelope"]["kind"] for e in events} == {"trade.fx"}
+    assert {e["envelope"]["mandate_id"] for e in events} == {"BAL-USD", "EQ-EUR"}
+    first = events[0]["fx_deal"]
+    # The first day (Monday 2020-02-03) invests the initial capital: BAL-USD buys the euros for its
+    # European equities, spot (Wednesday), at that day's EURUSD; the dollar leg is euros x rate.
+    assert (
+        first["deal_id"],
+        first["mandate_id"],
+        first["bought"]["currency"],
+        first["sold"]["currency"],
+    ) == (
+        "FXD-0000001",
+        "BAL-USD",
+        "EUR",
+        "USD",
+    )
+    assert first["trade_date"] == {"year": 2020, "month": 2, "day": 3}
+    assert first["settle_date"] == {"year": 2020, "month": 2, "day": 5}
+    euros, dollars = Decimal(first["bought"]["amount"]["value"]), Decimal(first["sold"]["amount"]["value"])
+    rate = Decimal(first["rate"]["value"])
+    assert euros % 1000 == 0 and dollars == (euros * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    # The custodian reports each deal settled on its settle date.
+    settled = grpcurl(
+        market,
+        "opsuite.market.v1.MarketService/StreamEvents",
+        flags=("-d", '{"from_seq": 1, "filter": {"kinds": ["custodian.fx_settlement"]}}', "-max-time", "5"),
+        check=False,
+    )
+    reports = [e["fx_settlement"] for b in _batches(settled.stdout) for e in b.get("events", [])]
+    assert reports and reports[0]["deal_id"] == "FXD-0000001"
+    assert (
+        reports[0]["state"] == "SETTLEMENT_STATE_SETTLED"
+        and reports[0]["settle_date"] == first["settle_date"]
+    )

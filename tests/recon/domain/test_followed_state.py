@@ -186,8 +186,8 @@ def test_the_state_survives_its_json_exactly() -> None:
 
 
 def test_a_state_of_an_unknown_version_is_refused() -> None:
-    with pytest.raises(ValueError, match="recon state version 3 is not known"):
-        FollowedState.from_json('{"version": 3}')
+    with pytest.raises(ValueError, match="recon state version 4 is not known"):
+        FollowedState.from_json('{"version": 4}')
 
 
 def test_each_opening_and_aging_of_a_break_is_one_log_entry_naming_it() -> None:

@@ -106,6 +106,8 @@ def test_every_custodian_fault_is_one_break_on_the_day_it_shows(
         shows = settle_dates[fault.fill_id] if fault.kind in SETTLEMENT else fault.applied_date
         if shows > last:
             continue  # settles after the run
+        if fault.kind is K.CORPORATE_ACTION_DATE_MISMATCH and not fault.event_ids:
+            continue  # booked on a value date after the run: no custodian event names the fault yet
         hits = _direct(fault, breaks)
         assert hits, fault
         assert min(b.first_seen_date for b in hits) == shows, (fault, hits)

@@ -1,8 +1,9 @@
 """Restart recon in the middle of a live run: its breaks keep their ids and ages, nothing is
 raised twice, and no suspense journal is posted twice (compared with a recon never interrupted).
-The ledger is given unexplained cash to post (a fee the bank never charged on EQ-EUR, booked on day
-8 and reversed on day 20: no custodian fault of EQ-EUR is open then), so suspense is posted on day
-11 and reversed on day 20 while the victim is killed and restarted.
+The ledger is given unexplained cash to post (a fee the bank never charged on INC-GBP, booked on day
+8 and reversed on day 20: no custodian fault of INC-GBP in GBP is open then; EQ-EUR, used before it
+held GBP, has a price typo in EUR open from day 4 to day 23 since), so suspense is posted on day 11
+and reversed on day 20 while the victim is killed and restarted.
 
 Both recons wait for the ledger at every day end (a check never runs without it), so a ledger slow
 to answer on a busy machine delays a check instead of changing it."""
@@ -60,7 +61,7 @@ def test_a_recon_killed_mid_run_ends_like_one_never_interrupted(tmp_path: Path) 
         processes.append(ledger)
         assert ledger.wait_listening(), ledger.log_text()[-3000:]
         days = business_days(dt.date.fromisoformat(env["OPSUITE_START"]), DAYS)
-        book_unexplained_fee(ledger, "EQ-EUR", "EUR", "2500.00", days[7], reversed_on=days[19])
+        book_unexplained_fee(ledger, "INC-GBP", "GBP", "2500.00", days[7], reversed_on=days[19])
         # The recons start with the ledger, as `opsuite up` could: they wait for it to book each day end.
         wired = {**env, "OPSUITE_MARKET_ADDR": market.address, "OPSUITE_LEDGER_ADDR": ledger.address}
         steady = start_service("recon", tmp_path / "steady", wired)

@@ -323,6 +323,8 @@ class MarketEvent(_message.Message):
     DAY_END_FIELD_NUMBER: _builtins.int
     CUSTODIAN_CORRECTION_FIELD_NUMBER: _builtins.int
     FEE_ACCRUAL_FIELD_NUMBER: _builtins.int
+    FX_DEAL_FIELD_NUMBER: _builtins.int
+    FX_SETTLEMENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def envelope(self) -> _common_pb2.EventEnvelope: ...
     @_builtins.property
@@ -381,6 +383,14 @@ class MarketEvent(_message.Message):
     def fee_accrual(self) -> Global___FeeAccrual:
         """kind fee.accrued"""
 
+    @_builtins.property
+    def fx_deal(self) -> Global___FxDeal:
+        """kind trade.fx"""
+
+    @_builtins.property
+    def fx_settlement(self) -> Global___FxSettlement:
+        """kind custodian.fx_settlement"""
+
     def __init__(
         self,
         *,
@@ -399,12 +409,14 @@ class MarketEvent(_message.Message):
         day_end: Global___DayEnd | None = ...,
         custodian_correction: Global___CustodianCorrection | None = ...,
         fee_accrual: Global___FeeAccrual | None = ...,
+        fx_deal: Global___FxDeal | None = ...,
+        fx_settlement: Global___FxSettlement | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fee_accrual", b"fee_accrual", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fee_accrual", b"fee_accrual", "fill", b"fill", "fx", b"fx", "fx_deal", b"fx_deal", "fx_settlement", b"fx_settlement", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fee_accrual", b"fee_accrual", "fill", b"fill", "fx", b"fx", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cash_flow", b"cash_flow", "confirmation", b"confirmation", "corporate_action", b"corporate_action", "custodian_cash_flow", b"custodian_cash_flow", "custodian_correction", b"custodian_correction", "custodian_statement", b"custodian_statement", "custodian_trade", b"custodian_trade", "day_end", b"day_end", "envelope", b"envelope", "fee_accrual", b"fee_accrual", "fill", b"fill", "fx", b"fx", "fx_deal", b"fx_deal", "fx_settlement", b"fx_settlement", "payload", b"payload", "price", b"price", "regime", b"regime", "settlement", b"settlement"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["regime", "price", "fx", "fill", "confirmation", "custodian_trade", "settlement", "corporate_action", "cash_flow", "custodian_cash_flow", "custodian_statement", "day_end", "custodian_correction", "fee_accrual"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["regime", "price", "fx", "fill", "confirmation", "custodian_trade", "settlement", "corporate_action", "cash_flow", "custodian_cash_flow", "custodian_statement", "day_end", "custodian_correction", "fee_accrual", "fx_deal", "fx_settlement"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -1000,6 +1012,117 @@ class FeeAccrual(_message.Message):
 Global___FeeAccrual: _TypeAlias = FeeAccrual  # noqa: Y015
 
 @_typing.final
+class FxDeal(_message.Message):
+    """A spot FX deal of the desk (kind trade.fx): a mandate buys a foreign currency with
+    its base currency for the purchases it makes in it, or sells a surplus of it back
+    to the base currency (dividends, sale proceeds). At most one deal per mandate,
+    currency and day, for the net amount; dealt at the day's primary rate, settling
+    spot (two business days after the trade date). The envelope's caused_by names the
+    fills in that currency the deal funds (empty for a sweep of surplus cash).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEAL_ID_FIELD_NUMBER: _builtins.int
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    BOUGHT_FIELD_NUMBER: _builtins.int
+    SOLD_FIELD_NUMBER: _builtins.int
+    RATE_FIELD_NUMBER: _builtins.int
+    TRADE_DATE_FIELD_NUMBER: _builtins.int
+    SETTLE_DATE_FIELD_NUMBER: _builtins.int
+    deal_id: _builtins.str
+    """FXD-nnnnnnn."""
+    mandate_id: _builtins.str
+    @_builtins.property
+    def bought(self) -> _common_pb2.Money:
+        """What the mandate receives and pays on the settle date, both positive. One of
+        the two is in the mandate's base currency.
+        """
+
+    @_builtins.property
+    def sold(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def rate(self) -> _common_pb2.Decimal:
+        """Units of the mandate's base currency per one unit of the deal's other
+        currency, whichever way the deal goes: the day's primary rate as every
+        follower converts with it (EURUSD as published for EUR in USD; GBP in EUR
+        through USD, GBPUSD / EURUSD, not rounded). The base leg is the other leg x
+        rate, rounded half-even to the base currency's minor unit.
+        """
+
+    @_builtins.property
+    def trade_date(self) -> _common_pb2.Date: ...
+    @_builtins.property
+    def settle_date(self) -> _common_pb2.Date: ...
+    def __init__(
+        self,
+        *,
+        deal_id: _builtins.str = ...,
+        mandate_id: _builtins.str = ...,
+        bought: _common_pb2.Money | None = ...,
+        sold: _common_pb2.Money | None = ...,
+        rate: _common_pb2.Decimal | None = ...,
+        trade_date: _common_pb2.Date | None = ...,
+        settle_date: _common_pb2.Date | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bought", b"bought", "rate", b"rate", "settle_date", b"settle_date", "sold", b"sold", "trade_date", b"trade_date"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bought", b"bought", "deal_id", b"deal_id", "mandate_id", b"mandate_id", "rate", b"rate", "settle_date", b"settle_date", "sold", b"sold", "trade_date", b"trade_date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FxDeal: _TypeAlias = FxDeal  # noqa: Y015
+
+@_typing.final
+class FxSettlement(_message.Message):
+    """The custodian's report that an FX deal settled or failed to settle today (kind
+    custodian.fx_settlement): when SETTLED, both legs moved in its cash, which its
+    statements show. The envelope's caused_by names the trade.fx. FX deals carry no
+    custodian faults: each settles on its settle date.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTODIAN_REF_FIELD_NUMBER: _builtins.int
+    DEAL_ID_FIELD_NUMBER: _builtins.int
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SETTLE_DATE_FIELD_NUMBER: _builtins.int
+    BOUGHT_FIELD_NUMBER: _builtins.int
+    SOLD_FIELD_NUMBER: _builtins.int
+    custodian_ref: _builtins.str
+    """The custodian's reference of the deal, CUS-FX-nnnnnnn."""
+    deal_id: _builtins.str
+    mandate_id: _builtins.str
+    state: Global___SettlementState.ValueType
+    @_builtins.property
+    def settle_date(self) -> _common_pb2.Date: ...
+    @_builtins.property
+    def bought(self) -> _common_pb2.Money:
+        """As on the deal: received and paid, both positive."""
+
+    @_builtins.property
+    def sold(self) -> _common_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        custodian_ref: _builtins.str = ...,
+        deal_id: _builtins.str = ...,
+        mandate_id: _builtins.str = ...,
+        state: Global___SettlementState.ValueType = ...,
+        settle_date: _common_pb2.Date | None = ...,
+        bought: _common_pb2.Money | None = ...,
+        sold: _common_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["bought", b"bought", "settle_date", b"settle_date", "sold", b"sold"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bought", b"bought", "custodian_ref", b"custodian_ref", "deal_id", b"deal_id", "mandate_id", b"mandate_id", "settle_date", b"settle_date", "sold", b"sold", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FxSettlement: _TypeAlias = FxSettlement  # noqa: Y015
+
+@_typing.final
 class CustodianCashFlow(_message.Message):
     """A cash movement as the custodian booked it."""
 
@@ -1310,16 +1433,26 @@ Global___Instrument: _TypeAlias = Instrument  # noqa: Y015
 
 @_typing.final
 class SectorTarget(_message.Message):
+    """A target weight of NAV (in the base currency) for the names of one sector in one
+    currency: a mandate holding two currencies has a target for its US Financials and
+    another for its European Financials.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     SECTOR_FIELD_NUMBER: _builtins.int
     TARGET_WEIGHT_FIELD_NUMBER: _builtins.int
     MIN_WEIGHT_FIELD_NUMBER: _builtins.int
     MAX_WEIGHT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
     sector: _builtins.str
     target_weight: _builtins.float
     min_weight: _builtins.float
     max_weight: _builtins.float
+    currency: _builtins.str
+    """The currency of the names the target covers; empty covers the sector's
+    eligible names in every currency.
+    """
     def __init__(
         self,
         *,
@@ -1327,10 +1460,11 @@ class SectorTarget(_message.Message):
         target_weight: _builtins.float = ...,
         min_weight: _builtins.float = ...,
         max_weight: _builtins.float = ...,
+        currency: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_weight", b"max_weight", "min_weight", b"min_weight", "sector", b"sector", "target_weight", b"target_weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["currency", b"currency", "max_weight", b"max_weight", "min_weight", b"min_weight", "sector", b"sector", "target_weight", b"target_weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1448,6 +1582,7 @@ class Mandate(_message.Message):
     BENCHMARK_SEGMENTS_FIELD_NUMBER: _builtins.int
     BENCHMARK_ROLL_OFF_YEARS_FIELD_NUMBER: _builtins.int
     MANAGEMENT_FEE_RATE_FIELD_NUMBER: _builtins.int
+    CURRENCIES_FIELD_NUMBER: _builtins.int
     mandate_id: _builtins.str
     name: _builtins.str
     base_currency: _builtins.str
@@ -1483,6 +1618,14 @@ class Mandate(_message.Message):
         paid monthly (cashflow.fee). Zero for a mandate that pays none.
         """
 
+    @_builtins.property
+    def currencies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The currencies the mandate may hold instruments and cash in: its base
+        currency first, then the others. An instrument is eligible when its currency
+        is one of them and its asset class one of allowed_asset_classes. Foreign cash
+        is bought and sold back with FX deals (trade.fx).
+        """
+
     def __init__(
         self,
         *,
@@ -1501,10 +1644,11 @@ class Mandate(_message.Message):
         benchmark_segments: _abc.Iterable[Global___BenchmarkSegment] | None = ...,
         benchmark_roll_off_years: _builtins.float = ...,
         management_fee_rate: _common_pb2.Decimal | None = ...,
+        currencies: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["initial_capital", b"initial_capital", "management_fee_rate", b"management_fee_rate"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_asset_classes", b"allowed_asset_classes", "base_currency", b"base_currency", "benchmark", b"benchmark", "benchmark_roll_off_years", b"benchmark_roll_off_years", "benchmark_segments", b"benchmark_segments", "benchmark_weights", b"benchmark_weights", "initial_capital", b"initial_capital", "lot_method", b"lot_method", "management_fee_rate", b"management_fee_rate", "mandate_id", b"mandate_id", "max_cash_weight", b"max_cash_weight", "max_single_name_weight", b"max_single_name_weight", "min_cash_weight", b"min_cash_weight", "name", b"name", "sector_targets", b"sector_targets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed_asset_classes", b"allowed_asset_classes", "base_currency", b"base_currency", "benchmark", b"benchmark", "benchmark_roll_off_years", b"benchmark_roll_off_years", "benchmark_segments", b"benchmark_segments", "benchmark_weights", b"benchmark_weights", "currencies", b"currencies", "initial_capital", b"initial_capital", "lot_method", b"lot_method", "management_fee_rate", b"management_fee_rate", "mandate_id", b"mandate_id", "max_cash_weight", b"max_cash_weight", "max_single_name_weight", b"max_single_name_weight", "min_cash_weight", b"min_cash_weight", "name", b"name", "sector_targets", b"sector_targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
