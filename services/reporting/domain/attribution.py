@@ -156,11 +156,17 @@ def _growth(returns: Iterable[Decimal]) -> Decimal:
     return growth
 
 
+NEARLY_EQUAL = Decimal("1e-20")
+
+
 def log_ratio_scale(portfolio: Decimal, benchmark: Decimal) -> Decimal:
     """Carino's k: (ln(1 + R_p) - ln(1 + R_b)) / (R_p - R_b), its limit 1 / (1 + R) where the two are
     equal. Call it inside localcontext(LINKING_CONTEXT), as link does."""
-    if portfolio == benchmark:
-        return ONE / (ONE + portfolio)
+    if abs(portfolio - benchmark) < NEARLY_EQUAL:
+        # Equal, or equal but for the last digits of a division (a running product's ratio): the
+        # logarithms' difference would be all rounding there. The limit at the midpoint is exact to
+        # the square of the gap, far below any figure reported.
+        return ONE / (ONE + (portfolio + benchmark) / 2)
     return ((ONE + portfolio).ln() - (ONE + benchmark).ln()) / (portfolio - benchmark)
 
 
