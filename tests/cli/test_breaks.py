@@ -7,6 +7,7 @@ listed whole, in the order a person works them, with the filters narrowing exact
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import grpc
@@ -45,8 +46,16 @@ def _work_order(breaks: list[recon_pb2.Break]) -> list[str]:
     return [b.break_id for b in sorted(breaks, key=lambda b: (-b.age_business_days, -_base(b), b.break_id))]
 
 
+def _position(text: str, break_id: str) -> int:
+    """Where the id is printed whole (BRK-x is a prefix of BRK-x-2, a later generation's id)."""
+    found = re.search(re.escape(break_id) + r"(?![\w-])", text)
+    assert found, f"{break_id} is not printed whole:\n{text}"
+    return found.start()
+
+
 def _line_of(text: str, break_id: str) -> str:
-    lines = [line for line in text.splitlines() if break_id in line]
+    whole = re.compile(re.escape(break_id) + r"(?![\w-])")
+    lines = [line for line in text.splitlines() if whole.search(line)]
     assert lines, f"{break_id} is not printed whole:\n{text}"
     return lines[0]
 
@@ -57,7 +66,7 @@ def test_every_break_is_listed_whole_oldest_first_then_largest(finished_suite: R
     result = finished_suite.opsuite("breaks", "--status", "all")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    printed = [bid for bid in sorted((b.break_id for b in every), key=out.index)]
+    printed = [bid for bid in sorted((b.break_id for b in every), key=lambda bid: _position(out, bid))]
     assert printed == _work_order(every)
     assert f"{len(every)} breaks of any status" in out
     amounts = [

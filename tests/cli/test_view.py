@@ -757,3 +757,23 @@ def test_opsuite_up_shows_a_restarted_service_at_80_by_24(tmp_path: Path, termin
 
     terminal.send("C-c")
     assert "exit code 0" in terminal.wait_for("exit code", timeout=120)
+
+
+def test_a_small_screen_drops_other_currency_cash_lines_before_any_mandates_base_cash() -> None:
+    from services.cli.view.panels import rows_within
+
+    def row(mandate: str, ccy: str) -> CashRow:
+        return CashRow(mandate, ccy, Decimal(1), Decimal(0), 1, 2, True)
+
+    rows = [
+        row("BAL-USD", "USD"),
+        row("BAL-USD", "EUR"),
+        row("EQ-EUR", "EUR"),
+        row("EQ-EUR", "GBP"),
+        row("FI-USD", "USD"),
+    ]
+    assert rows_within(rows, 5) == rows
+    # Four lines: every mandate's first (base) line, then the first other-currency line, in order.
+    assert rows_within(rows, 4) == [rows[0], rows[1], rows[2], rows[4]]
+    assert rows_within(rows, 3) == [rows[0], rows[2], rows[4]]
+    assert rows_within(rows, 2) == [rows[0], rows[2]]

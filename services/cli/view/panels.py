@@ -123,10 +123,26 @@ def fills_panel(rows: Sequence[FillRow], count: int, limit: int, compact: bool) 
     return table
 
 
+def rows_within(rows: Sequence[CashRow], limit: int) -> list[CashRow]:
+    """At most `limit` rows, each mandate's first (its base currency) before any other currency's: a
+    small screen keeps every mandate's base cash and drops the foreign lines first."""
+    if len(rows) <= limit:
+        return list(rows)
+    firsts: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        firsts.setdefault(row.mandate_id, index)
+    rest = [index for index in range(len(rows)) if index not in firsts.values()]
+    kept = sorted([*firsts.values(), *rest][: max(limit, 0)])
+    return [rows[index] for index in kept]
+
+
 def ledger_panel(rows: Sequence[CashRow], limit: int, compact: bool) -> Table:
     mandates = len({row.mandate_id for row in rows})
-    shown = rows[:limit]
+    shown = rows_within(rows, limit)
     title = _title("ledger: cash and suspense", len({r.mandate_id for r in shown}), mandates, "mandates")
+    if len({r.mandate_id for r in shown}) == mandates and len(shown) < len(rows):
+        hidden = len(rows) - len(shown)
+        title += f" ({hidden} other-currency line{'s' if hidden > 1 else ''} hidden)"
     table = _table(title, compact)
     table.add_column("mandate", no_wrap=True)
     numeric_column(table, "cash")
