@@ -76,7 +76,12 @@ class PostgresDatabase:
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._closed = False
+        # Outages seen so far. A connection opened before the latest one may have been cut without
+        # knowing it yet (psycopg marks a connection broken only when a statement fails on it), so it
+        # is replaced before use rather than failing the first request after the server is back.
+        self._outages = 0
         self._write_lock = threading.Lock()
+        self._writer_outages = 0
         self._writer = self._connect()
         migrate(self._writer)
         self._local = threading.local()
@@ -106,6 +111,7 @@ class PostgresDatabase:
         psycopg.connect(self.dsn, connect_timeout=CONNECT_TIMEOUT_S).close()
 
     def _unreachable(self, error: psycopg.Error) -> BackendUnavailable:
+        self._outages += 1
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return reported(BackendUnavailable(self.where, detail, self._probe))
 
@@ -122,7 +128,10 @@ class PostgresDatabase:
         if self._closed:
             raise LedgerStoreError("ledger store is closed")
         conn: psycopg.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "outages", 0) < self._outages:
+            conn.close()  # opened before the latest outage
         if conn is None or conn.closed or conn.broken:
+            self._local.outages = self._outages
             conn = self._connect(reader=True)
             self._local.conn = conn
             with self._readers_lock:
@@ -145,8 +154,12 @@ class PostgresDatabase:
         with self._write_lock:
             if self._closed:
                 raise LedgerStoreError("ledger store is closed")
-            if self._writer.broken or self._writer.closed:  # the server restarted or the network dropped
+            stale = self._writer_outages < self._outages  # opened before the latest outage
+            if (
+                stale or self._writer.broken or self._writer.closed
+            ):  # the server restarted or the network dropped
                 self._writer.close()
+                self._writer_outages = self._outages
                 self._writer = self._connect()
             try:
                 with self._writer.transaction():  # deferred triggers and foreign keys run at its commit
