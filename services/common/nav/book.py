@@ -48,13 +48,11 @@ from services.common.market_events import (
     PriceQuote,
     RegimeState,
     Side,
-    priced_per_100,
 )
 from services.common.money import quantize_money
 
 PRIMARY_VENDOR = "primary"
 ZERO = Decimal(0)
-HUNDRED = Decimal(100)
 EXTERNAL_FLOWS = (CashFlowKind.SUBSCRIPTION, CashFlowKind.REDEMPTION)
 STATE_VERSION = 1
 
@@ -260,9 +258,6 @@ class ReportingBook:
             )
             book.flows_today = {}
         return ends
-
-    def is_bond(self, instrument_id: str) -> bool:
-        return priced_per_100(self.instruments[instrument_id].asset_class)
 
     # ------------------------------------------------------------ state
 

@@ -19,7 +19,7 @@ happened inside the day (trades, their costs, flows): reports show that differen
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -148,7 +148,3 @@ def daily_cash_rate(fed_funds_pct: float | None, days: int) -> Mapping[str, Deci
     if fed_funds_pct is None:
         return {}
     return {"USD": Decimal(repr(fed_funds_pct)) / 100 * days / 360}
-
-
-def merged(groups: Iterable[str]) -> list[str]:
-    return sorted(set(groups))
