@@ -1,7 +1,8 @@
 """A real terminal for tests of what a person sees: a detached tmux session of a given size.
 
 `Terminal.open(command, env=..., width=80, height=24)` runs the command in it; `screen()` is the text
-on screen now (capture-pane; -J joins the lines the terminal wrapped), `wait_for(text)` polls it with a deadline, `type(...)` sends keys.
+on screen now (capture-pane; -J joins the lines the terminal wrapped), `history()` adds what
+scrolled off the top, `wait_for(text)` polls it with a deadline, `type(...)` sends keys.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class Terminal:
 
     def screen(self) -> str:
         return _tmux("capture-pane", "-p", "-J", "-t", self.name).stdout
+
+    def history(self) -> str:
+        """Everything the pane printed, the lines scrolled off the top included (-S -)."""
+        return _tmux("capture-pane", "-p", "-J", "-S", "-", "-t", self.name).stdout
 
     def size(self) -> tuple[int, int]:
         shown = _tmux("display-message", "-p", "-t", self.name, "#{pane_width} #{pane_height}").stdout.split()
