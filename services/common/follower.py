@@ -31,7 +31,7 @@ from services.common.market_events.decode import decode_instrument, decode_manda
 from services.common.outages import BackendUnavailable
 from services.common.serve import MAX_MESSAGE_BYTES, HealthControl
 from services.common.service_status import Progress
-from services.common.stream_client import CursorTooOld, EventStreamClient
+from services.common.stream_client import ApplyFailed, CursorTooOld, EventStreamClient
 
 log = logging.getLogger(__name__)
 
@@ -356,6 +356,12 @@ class Follower:
                     # Expected and already reported (NOT_SERVING with the reason): no traceback.
                     log.warning(
                         "a backend is unreachable; restarting from the stored cursor",
+                        extra={**context, "error": str(error)},
+                    )
+                elif isinstance(error, ApplyFailed):
+                    # A peer restarting mid-check: expected, and the rebuilt consumer redoes the work.
+                    log.warning(
+                        "a peer failed while applying events; restarting from the stored cursor",
                         extra={**context, "error": str(error)},
                     )
                 else:

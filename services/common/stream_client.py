@@ -57,6 +57,14 @@ class CursorTooOld(Exception):
         self.from_seq = from_seq
 
 
+class ApplyFailed(Exception):
+    """`apply` failed on a call of its own to a peer (a day-end check asking market or the ledger).
+
+    Raised instead of the peer's gRPC error so that it is never mistaken for the stream's own
+    failure: resubscribing would apply the batch's events again to a consumer that already holds
+    some of them in memory. The follower rebuilds the consumer from its stored state instead."""
+
+
 class _StreamEnded(Exception):
     """The server closed the stream with OK (for example while shutting down): subscribe again."""
 
@@ -331,9 +339,15 @@ class EventStreamClient:
                     "opsuite.seq.last": last.seq,
                 },
             ):
-                result = self._apply(group)
-                if inspect.isawaitable(result):
-                    await result
+                try:
+                    result = self._apply(group)
+                    if inspect.isawaitable(result):
+                        await result
+                except grpc.aio.AioRpcError as error:
+                    raise ApplyFailed(
+                        f"applying seq {first.seq}..{last.seq} failed on a call to a peer: "
+                        f"{error.code().name}: {error.details()}"
+                    ) from error
         # last_seq covers events the server's filter dropped, so the cursor moves past them too.
         new_seq = max(batch.last_seq, events[-1].envelope.seq if events else 0)
         self.head_seq = max(self.head_seq, new_seq)

@@ -18,7 +18,7 @@ from services.common.follower import Follower, fetch_reference
 from services.common.serve import HealthControl
 
 from .fake_market import FakeMarket, make_event, start_server
-from .test_stream_client import TIMEOUT
+from .test_stream_client import TIMEOUT, peer_unavailable
 
 DAY_ONE = dt.datetime(2020, 1, 2, 21, 0, tzinfo=dt.UTC)
 
@@ -190,3 +190,51 @@ async def test_fetching_the_reference_does_not_retry_what_retrying_cannot_fix() 
     finally:
         await server.stop(None)
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+class DayEndConsumer:
+    """Like recon: applies into memory, commits state and cursor only at day ends (every 10th seq),
+    and a day end asks a peer, which fails once while it restarts (at seq 20)."""
+
+    def __init__(self, store: dict[str, list[int]], peer_down: list[bool]) -> None:
+        self.store = store
+        self.peer_down = peer_down
+        self.state = list(store["state"])  # restored as of the last day end
+
+    def load(self) -> int:
+        return self.store["cursor"][0]
+
+    def save(self, seq: int) -> None:
+        """Nothing between day ends."""
+
+    def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
+        for event in events:
+            seq = event.envelope.seq
+            self.state.append(seq)
+            if seq % 10 == 0:
+                if seq == 20 and self.peer_down[0]:
+                    self.peer_down[0] = False
+                    raise peer_unavailable()
+                self.store["state"], self.store["cursor"] = list(self.state), [seq]
+
+
+async def test_a_peer_failing_during_a_day_end_rebuilds_the_consumer_and_applies_each_event_once() -> None:
+    server, port = await start_server(FakeMarket([dated_event(seq) for seq in range(1, 31)]))
+    health, _ = _health()
+    store: dict[str, list[int]] = {"state": [], "cursor": [0]}
+    follower = Follower(
+        service="test",
+        market_addr=f"127.0.0.1:{port}",
+        make_consumer=lambda: DayEndConsumer(store, peer_down=peer_down),
+        restart_initial_s=0.01,
+    )
+    peer_down = [True]
+    try:
+        follower.start(health, head_at_start=30)
+        await _wait(lambda: store["cursor"] == [30], "the last day end committed")
+        assert follower.restarts == 1
+        # Rebuilt from the day end at seq 10, so seqs 11-20 went in once, not twice.
+        assert store["state"] == list(range(1, 31))
+    finally:
+        await follower.stop()
+        await server.stop(None)

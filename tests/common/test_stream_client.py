@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opsuite.market.v1 import market_pb2
 from services.common import telemetry
 from services.common.cursor import FileCursorStore, MemoryCursorStore
-from services.common.stream_client import CursorTooOld, EventStreamClient
+from services.common.stream_client import ApplyFailed, CursorTooOld, EventStreamClient
 
 from .fake_market import FakeMarket, make_event, start_server
 
@@ -284,3 +284,35 @@ async def test_an_error_in_apply_stops_the_client_without_retrying(
         await asyncio.wait_for(client.run(), TIMEOUT)
     assert cursor.load() == 0
     assert len(servicer.requests) == 1
+
+
+def peer_unavailable() -> grpc.aio.AioRpcError:
+    """What a day-end check's call to market or the ledger raises while that peer restarts."""
+    return grpc.aio.AioRpcError(
+        grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), details="connection refused"
+    )
+
+
+async def test_a_peer_failing_inside_apply_is_not_taken_for_the_stream_breaking(
+    market: tuple[FakeMarket, grpc.aio.Server, int],
+) -> None:
+    # A gRPC error raised by apply looked like the stream's own UNAVAILABLE: the client resubscribed
+    # and applied again the events the consumer already held in memory (recon doubled 25 custodian
+    # coupons in the full chaos run when market died during its day-end GetSnapshot).
+    servicer, _, port = market
+    applied: list[int] = []
+
+    def apply_then_peer_fails(events: Sequence[market_pb2.MarketEvent]) -> None:
+        for event in events:
+            applied.append(event.envelope.seq)
+            if event.envelope.seq == 15:
+                raise peer_unavailable()
+
+    cursor = MemoryCursorStore()
+    client = EventStreamClient(f"127.0.0.1:{port}", cursor, apply_then_peer_fails, service="recon")
+    with pytest.raises(ApplyFailed, match=r"seq 1\.\.100 failed on a call to a peer: UNAVAILABLE") as raised:
+        await asyncio.wait_for(client.run(), TIMEOUT)
+    assert isinstance(raised.value.__cause__, grpc.aio.AioRpcError)
+    assert applied == list(range(1, 16))  # once each: no second subscription re-applied them
+    assert len(servicer.requests) == 1
+    assert cursor.load() == 0
