@@ -166,6 +166,44 @@ def holdings_table(report: reporting_pb2.Report) -> Table:
     return out
 
 
+def attribution_tables(report: reporting_pb2.Report) -> list[Table]:
+    """Since inception, by asset class and, for a mandate in more than one currency, by currency."""
+    tables = []
+    for attribution in report.attribution:
+        if attribution.period != reporting_pb2.PERIOD_SINCE_INCEPTION or attribution.dimension == "sector":
+            continue
+        by_currency = attribution.dimension == "currency"
+        out = Table(
+            title=f"attribution since inception by {attribution.dimension.replace('_', ' ')}"
+            + (" (Karnosky-Singer)" if by_currency else ""),
+            caption=f"active return {_percent(attribution.total_active_return)}, "
+            f"not attributed {_percent(attribution.not_attributed)}",
+        )
+        out.add_column("group", no_wrap=True)
+        for name in ("weight", "benchmark", "allocation", "selection", "interaction"):
+            numeric_column(out, name)
+        if by_currency:
+            numeric_column(out, "currency")
+            numeric_column(out, "cross")
+        numeric_column(out, "total")
+        for g in attribution.groups:
+            effects = [g.allocation_effect, g.selection_effect, g.interaction_effect]
+            if by_currency:
+                effects += [g.currency_effect, g.cross_effect]
+            out.add_row(
+                g.group,
+                f"{g.portfolio_weight * 100:.1f}%",
+                f"{g.benchmark_weight * 100:.1f}%",
+                *(_basis_points(e) for e in [*effects, g.total_effect]),
+            )
+        tables.append(out)
+    return tables
+
+
+def _basis_points(value: float) -> str:
+    return f"{value * 10_000:+.1f} bp"
+
+
 def report_command(args: argparse.Namespace) -> int:
     if args.attribution_period is not None and args.html is None:
         print(
@@ -183,7 +221,9 @@ def report_command(args: argparse.Namespace) -> int:
     if args.output == "json":
         print_json(json_format.MessageToDict(report, preserving_proto_field_name=True))
         return 0
-    print_tables(nav_table(report), performance_table(report), holdings_table(report))
+    print_tables(
+        nav_table(report), performance_table(report), *attribution_tables(report), holdings_table(report)
+    )
     for warning in report.warnings:
         print(f"warning: {warning}")
     return 0

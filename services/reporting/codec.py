@@ -212,6 +212,8 @@ def attribution(
                 selection_effect=float(effects[g.group].selection),
                 interaction_effect=float(effects[g.group].interaction),
                 total_effect=float(effects[g.group].total),
+                currency_effect=float(effects[g.group].currency),
+                cross_effect=float(effects[g.group].cross),
             )
             for g in groups
         ],
@@ -219,4 +221,6 @@ def attribution(
         total_selection_effect=float(sum((e.selection for e in linked.segments), Decimal(0))),
         total_interaction_effect=float(sum((e.interaction for e in linked.segments), Decimal(0))),
         total_active_return=float(linked.active_return),
+        total_currency_effect=float(sum((e.currency for e in linked.segments), Decimal(0))),
+        total_cross_effect=float(sum((e.cross for e in linked.segments), Decimal(0))),
     )

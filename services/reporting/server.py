@@ -25,7 +25,7 @@ from services.common.status import FieldViolation, RequestError, rpc_errors, unk
 from services.reporting import codec
 from services.reporting.domain.attribution import Linked
 from services.reporting.domain.comparison import Comparison
-from services.reporting.domain.exposure import DIMENSIONS
+from services.reporting.domain.exposure import DIMENSIONS, reported_dimensions
 from services.reporting.domain.period_attribution import GroupSummary, attribute_day, link_days
 from services.reporting.domain.periods import DailyPoint, Period, PeriodFigures, figures
 from services.reporting.domain.running import Held, RunningSums, link_period
@@ -160,22 +160,23 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
             holdings=codec.holdings(day, self.context.instruments),
             cash=codec.cash(day),
             performance=[codec.performance(f, ccy) for f in periods],
-            attribution=self._attributions(mandate.mandate_id, periods, first, day.valuation.date),
+            attribution=self._attributions(mandate, periods, first, day.valuation.date),
             warnings=list(day.valuation.warnings),
         )
         return report, day, stored
 
     def _attributions(
-        self, mandate_id: str, periods: Sequence[PeriodFigures], first: dt.date, last: dt.date
+        self, mandate: Mandate, periods: Sequence[PeriodFigures], first: dt.date, last: dt.date
     ) -> list[reporting_pb2.Attribution]:
         """From the running sums at each period's base and at last (domain/running.py); from every
         day's exposures when the history up to last holds a day the sums could not carry."""
+        mandate_id, dimensions = mandate.mandate_id, reported_dimensions(mandate)
         sums = self.store.running_sums(mandate_id, [last, *(p.start for p in periods)])
         end = sums.get(last)
         if end is not None and not end.irregular and all(p.start in sums for p in periods):
             regroupings = self.store.regroupings(mandate_id, min(p.start for p in periods), last)
-            return linked_attributions(periods, sums, regroupings)
-        return attributions(periods, self.store.exposures(mandate_id, first, last))
+            return linked_attributions(periods, sums, regroupings, dimensions)
+        return attributions(periods, self.store.exposures(mandate_id, first, last), dimensions)
 
     @rpc_errors
     async def GetNavHistory(
@@ -216,13 +217,15 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
 
 
 def attributions(
-    periods: Sequence[PeriodFigures], exposures: Sequence[DayExposure]
+    periods: Sequence[PeriodFigures],
+    exposures: Sequence[DayExposure],
+    dimensions: Sequence[str] = DIMENSIONS,
 ) -> list[reporting_pb2.Attribution]:
-    """Each period's attribution by sector and by asset class, from the days it covers that have
+    """Each period's attribution by each dimension (sector, asset class, currency), from the days it covers that have
     both a portfolio and a benchmark exposure (none before the second day end): every day attributed,
     then linked over each period. linked_attributions gives the same from the running sums."""
     out = []
-    for dimension in DIMENSIONS:
+    for dimension in dimensions:
         days = [
             (e.date, attribute_day(e.date.isoformat(), e.portfolio, e.benchmark, dimension))
             for e in exposures
@@ -239,12 +242,13 @@ def linked_attributions(
     periods: Sequence[PeriodFigures],
     sums: Mapping[dt.date, RunningSums],
     regroupings: Sequence[tuple[dt.date, int, Held]],
+    dimensions: Sequence[str] = DIMENSIONS,
 ) -> list[reporting_pb2.Attribution]:
     """attributions' answer from the running sums at each period's base (its start) and end, and the
     day ends whose groups changed after the earliest base (domain/running.py). No day up to the
     periods' end may be irregular."""
     out = []
-    for dimension in DIMENSIONS:
+    for dimension in dimensions:
         for period in periods:
             within = [(days, held) for date, days, held in regroupings if period.start < date <= period.end]
             linked = link_period(sums[period.start], sums[period.end], within, dimension)

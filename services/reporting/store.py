@@ -389,6 +389,8 @@ def _group_sums_json(g: running.GroupSums) -> list[str]:
         g.allocation,
         g.selection,
         g.interaction,
+        g.currency,
+        g.cross,
     )
     return [str(x) for x in figures]
 
@@ -460,7 +462,10 @@ def _exposure_json(exposure: Exposure | None) -> dict[str, Any] | None:
     return {
         "total": str(exposure.total_return),
         "groups": {
-            dimension: {name: [str(g.weight), str(g.total_return)] for name, g in groups.items()}
+            dimension: {
+                name: [str(g.weight), str(g.total_return), str(g.excess_return), str(g.currency_return)]
+                for name, g in groups.items()
+            }
             for dimension, groups in exposure.groups.items()
         },
     }
@@ -472,7 +477,7 @@ def _exposure_from(data: dict[str, Any] | None) -> Exposure | None:
     return Exposure(
         Decimal(data["total"]),
         {
-            dimension: {name: Group(Decimal(w), Decimal(r)) for name, (w, r) in groups.items()}
+            dimension: {name: Group(*(Decimal(x) for x in figures)) for name, figures in groups.items()}
             for dimension, groups in data["groups"].items()
         },
     )

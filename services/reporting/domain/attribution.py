@@ -66,14 +66,19 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class Effects:
+    """A segment's effects. Currency attribution (period_attribution.attribute_currencies) adds the
+    currency's own two: its allocation, and the cross term of local and currency returns."""
+
     segment: str
     allocation: Decimal
     selection: Decimal
     interaction: Decimal
+    currency: Decimal = ZERO
+    cross: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
-        return self.allocation + self.selection + self.interaction
+        return self.allocation + self.selection + self.interaction + self.currency + self.cross
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +144,12 @@ def link(periods: Sequence[PeriodAttribution], linking: Linking = Linking.CARINO
         order: list[str] = []
         for p in periods:
             order.extend(e.segment for e in p.segments if e.segment not in order)
-        totals: dict[str, list[Decimal]] = {name: [ZERO, ZERO, ZERO] for name in order}
+        totals: dict[str, list[Decimal]] = {name: [ZERO] * 5 for name in order}
         for p, scale in zip(periods, scales, strict=True):
             for e in p.segments:
                 total = totals[e.segment]
-                total[0] += e.allocation * scale
-                total[1] += e.selection * scale
-                total[2] += e.interaction * scale
+                for i, effect in enumerate((e.allocation, e.selection, e.interaction, e.currency, e.cross)):
+                    total[i] += effect * scale
     return Linked(portfolio, benchmark, tuple(Effects(name, *totals[name]) for name in order))
 
 

@@ -4,16 +4,19 @@ day's weights and returns by group for attribution. Pure: the consumer persists 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.common.market_events import Instrument, Mandate, MarketEvent
+from services.common.fx_rates import FxRates
+from services.common.market_events import Instrument, Mandate, MarketEvent, currencies_of
 from services.common.nav.book import DayEndBook, ReportingBook
 from services.common.nav.valuation import DayValuation, Dealt, UnitRegister, value
 from services.reporting.domain.exposure import (
+    Currency,
     Exposure,
     benchmark_exposure,
+    currency_days,
     daily_cash_rate,
     portfolio_exposure,
 )
@@ -33,12 +36,17 @@ class ValuedDay:
         return self.benchmark.total_return if self.benchmark is not None else None
 
 
+def _held_ids(valuation: DayValuation | None) -> set[str]:
+    return set() if valuation is None else {h.instrument_id for h in valuation.holdings}
+
+
 class DailyValuer:
     def __init__(self, mandates: Iterable[Mandate], instruments: Iterable[Instrument]) -> None:
         self.book = ReportingBook(mandates, instruments)
         self.total_returns = TotalReturns(self.book.instruments.values())
         self.registers = {mandate_id: UnitRegister() for mandate_id in self.book.mandates}
         self.previous: dict[str, DayValuation] = {}  # each mandate's last valued day end
+        self.fx_before: FxRates | None = None  # the primary rates at the previous day end
 
     def apply(self, event: MarketEvent) -> list[ValuedDay]:
         ends = self.book.apply(event)
@@ -60,11 +68,14 @@ class DailyValuer:
             mandate_id = end.mandate.mandate_id
             valuation = value(end, self.book.instruments)
             before = self.previous.get(mandate_id)
+            currencies = self._currency_days(end.mandate, before, cash_rate)
             portfolio = (
-                portfolio_exposure(before, self.book.instruments, moves) if before is not None else None
+                portfolio_exposure(before, self.book.instruments, moves, currencies)
+                if before is not None
+                else None
             )
             benchmark = (
-                benchmark_exposure(end.mandate, self.book.instruments, weighted_on, moves, cash_rate)
+                benchmark_exposure(end.mandate, self.book.instruments, weighted_on, moves, currencies)
                 if weighted_on is not None
                 else None
             )
@@ -72,13 +83,43 @@ class DailyValuer:
             dealt = self.registers[mandate_id].deal(valuation)
             valued.append(ValuedDay(valuation, dealt, portfolio, benchmark, risk_free))
             self.previous[mandate_id] = valuation
+        self.fx_before = FxRates(self.book.fx.pairs)
         return valued
+
+    def _currency_days(
+        self, mandate: Mandate, before: DayValuation | None, cash_rate: Mapping[str, Decimal]
+    ) -> dict[str, Currency]:
+        """The day of every currency the mandate, its benchmark or yesterday's book holds."""
+        base = mandate.base_currency
+        held = {*currencies_of(mandate), *(s.currency for s in mandate.benchmark_segments)}
+        held |= {i.currency for i in self.book.instruments.values() if i.instrument_id in _held_ids(before)}
+        if before is not None:
+            held |= {c.currency for c in before.cash}
+        fx_before = self.fx_before
+
+        def rate_before(currency: str) -> Decimal:
+            assert fx_before is not None
+            try:
+                return fx_before.rate(currency, base)
+            except ValueError:  # no rate yet at the previous day end: no move measured today
+                return Decimal(0)
+
+        return currency_days(
+            base,
+            sorted(held),
+            rate_before if fx_before is not None else None,
+            lambda currency: self.book.fx.rate(currency, base),
+            cash_rate,
+        )
 
     def to_json(self) -> str:
         return json.dumps(
             {
                 "book": self.book.to_json(),
                 "total_returns": self.total_returns.to_json(),
+                "fx_before": None
+                if self.fx_before is None
+                else {pair: str(rate) for pair, rate in self.fx_before.pairs.items()},
                 "units": {
                     mandate_id: [str(r.units), None if r.last_nav is None else str(r.last_nav)]
                     for mandate_id, r in self.registers.items()
@@ -91,6 +132,10 @@ class DailyValuer:
         data = json.loads(text)
         self.book.restore(data["book"])
         self.total_returns.restore(data["total_returns"])
+        fx_before = data.get("fx_before")
+        self.fx_before = (
+            None if fx_before is None else FxRates({pair: Decimal(r) for pair, r in fx_before.items()})
+        )
         for mandate_id, (units, last_nav) in data["units"].items():
             if mandate_id in self.registers:
                 self.registers[mandate_id] = UnitRegister(

@@ -11,32 +11,69 @@ left it, as it leaves the mandate's targets. A cash segment earns the day's cash
 
 Portfolio: each holding weighs its base value (market value and accrued interest) at the previous
 day end over that day's NAV; everything else in the NAV (cash, accruals, pending settlements) is the
-cash group and earns nothing, as the simulated fund's cash earns nothing. The sum over groups is the
-portfolio's holdings-based return, which differs from the NAV's time-weighted return by what
-happened inside the day (trades, their costs, flows): reports show that difference apart.
+cash group and earns nothing in its own currency, as the simulated fund's cash earns nothing. The
+sum over groups is the portfolio's holdings-based return, which differs from the NAV's time-weighted
+return by what happened inside the day (trades, their costs, flows): reports show that difference
+apart.
+
+Returns are in the base currency: a holding (or benchmark constituent, or cash) in another currency
+earns (1 + r) (1 + e) - 1, its local return r compounded with the currency's move e against the base
+currency over the day (the previous and the day's primary rates). Foreign cash earns e; the rest of
+the cash group (base cash, accruals, pending settlements) counts in the base currency (a pending
+settlement in another currency is a simplification stated in docs/reporting-conventions.md).
+
+For currency attribution (Karnosky-Singer, period_attribution.py) each group also carries its local
+return in excess of its currency's cash rate, x = r - d, and its currency's return including that
+rate, c = (1 + d) (1 + e) - 1, so that its base return is x + c + x e exactly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.common.market_events import Instrument, Mandate
+from services.common.market_events import Instrument, Mandate, currencies_of
 from services.common.nav.valuation import DayValuation
 from services.reporting.domain.total_returns import Move
 
 ZERO = Decimal(0)
 CASH = "Cash"
-DIMENSIONS = ("sector", "asset_class")
+DIMENSIONS = ("sector", "asset_class", "currency")
 DAYS_PER_YEAR = 365.25
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
     weight: Decimal
-    total_return: Decimal  # the group's own return (weighted mean of its members')
+    total_return: Decimal  # the group's own return in the base currency (weighted mean of its members')
+    excess_return: Decimal = ZERO  # local return less the local cash rate, x (weighted mean)
+    currency_return: Decimal = ZERO  # the currency's return with its cash rate, c (weighted mean)
+
+    @property
+    def cross_return(self) -> Decimal:
+        """x e: what compounding the local and the currency return adds (total = x + c + x e)."""
+        return self.total_return - self.excess_return - self.currency_return
+
+
+@dataclass(frozen=True, slots=True)
+class Currency:
+    """A currency's day against the mandate's base currency: its move e, and its cash rate d."""
+
+    move: Decimal = ZERO
+    cash_rate: Decimal = ZERO
+
+    def base_return(self, local_return: Decimal) -> Decimal:
+        return (1 + local_return) * (1 + self.move) - 1
+
+    @property
+    def with_interest(self) -> Decimal:
+        """c: holding the currency's cash for the day, in the base currency."""
+        return (1 + self.cash_rate) * (1 + self.move) - 1
+
+
+Currencies = Mapping[str, Currency]  # currency -> its day; a currency not in it: no move, no rate
 
 
 Groups = Mapping[str, Mapping[str, Group]]  # dimension -> group name -> figures
@@ -48,35 +85,59 @@ class Exposure:
     groups: Groups
 
 
+def reported_dimensions(mandate: Mandate) -> tuple[str, ...]:
+    """The dimensions a mandate's reports attribute by: by currency only where the mandate or its
+    benchmark holds more than one (one currency has no currency bet to explain)."""
+    held = {*currencies_of(mandate), *(s.currency for s in mandate.benchmark_segments)}
+    return DIMENSIONS if len(held) > 1 else tuple(d for d in DIMENSIONS if d != "currency")
+
+
 def _group_names(instrument: Instrument) -> dict[str, str]:
     return {
         "sector": instrument.sector or str(instrument.asset_class),
         "asset_class": str(instrument.asset_class),
+        "currency": instrument.currency,
     }
 
 
-class _Accumulator:
-    """Weights and weight x return per group of each dimension."""
+def _cash_names(currency: str) -> dict[str, str]:
+    return {"sector": CASH, "asset_class": CASH, "currency": currency}
 
-    def __init__(self) -> None:
+
+class _Accumulator:
+    """Per group of each dimension: the weight, and weight x each return (total, excess, currency)."""
+
+    def __init__(self, currencies: Currencies) -> None:
+        self.currencies = currencies
         self.sums: dict[str, dict[str, list[Decimal]]] = {d: {} for d in DIMENSIONS}
 
-    def add(self, names: Mapping[str, str], weight: Decimal, total_return: Decimal) -> None:
+    def add(self, names: Mapping[str, str], weight: Decimal, local_return: Decimal) -> None:
+        currency = self.currencies.get(names["currency"], Currency())
+        total = currency.base_return(local_return)
+        excess = local_return - currency.cash_rate
         for dimension, name in names.items():
-            entry = self.sums[dimension].setdefault(name, [ZERO, ZERO])
+            entry = self.sums[dimension].setdefault(name, [ZERO, ZERO, ZERO, ZERO])
             entry[0] += weight
-            entry[1] += weight * total_return
+            entry[1] += weight * total
+            entry[2] += weight * excess
+            entry[3] += weight * currency.with_interest
 
     def exposure(self) -> Exposure:
         groups = {
             dimension: {
-                name: Group(weight, contribution / weight if weight else ZERO)
-                for name, (weight, contribution) in by_name.items()
+                name: _group(weight, total, excess, currency)
+                for name, (weight, total, excess, currency) in by_name.items()
             }
             for dimension, by_name in self.sums.items()
         }
-        total = sum((contribution for _, contribution in self.sums["asset_class"].values()), ZERO)
+        total = sum((entry[1] for entry in self.sums["asset_class"].values()), ZERO)
         return Exposure(total, groups)
+
+
+def _group(weight: Decimal, total: Decimal, excess: Decimal, currency: Decimal) -> Group:
+    if not weight:
+        return Group(weight, ZERO)
+    return Group(weight, total / weight, excess / weight, currency / weight)
 
 
 def in_benchmark(instrument: Instrument, on: dt.date, roll_off_years: float) -> bool:
@@ -90,16 +151,18 @@ def benchmark_exposure(
     instruments: Mapping[str, Instrument],
     weighted_on: dt.date,
     moves: Mapping[str, Move],
-    cash_rate: Mapping[str, Decimal],
+    currencies: Currencies,
 ) -> Exposure | None:
-    """The benchmark's day, or None when a segment has no constituent with a move (the first day)."""
+    """The benchmark's day, or None when a segment has no constituent with a move (the first day).
+    A cash segment earns its currency's cash rate."""
     if not mandate.benchmark_segments:
         return None
-    acc = _Accumulator()
+    acc = _Accumulator(currencies)
     for segment in mandate.benchmark_segments:
         weight = Decimal(repr(segment.weight))
         if segment.asset_class is None:
-            acc.add({d: CASH for d in DIMENSIONS}, weight, cash_rate.get(segment.currency, ZERO))
+            rate = currencies.get(segment.currency, Currency()).cash_rate
+            acc.add(_cash_names(segment.currency), weight, rate)
             continue
         members = [
             (
@@ -120,12 +183,15 @@ def benchmark_exposure(
 
 
 def portfolio_exposure(
-    previous: DayValuation, instruments: Mapping[str, Instrument], moves: Mapping[str, Move]
+    previous: DayValuation,
+    instruments: Mapping[str, Instrument],
+    moves: Mapping[str, Move],
+    currencies: Currencies,
 ) -> Exposure | None:
     """The portfolio's day from yesterday's holdings, or None when yesterday's NAV was not positive."""
     if previous.nav <= 0:
         return None
-    acc = _Accumulator()
+    acc = _Accumulator(currencies)
     invested = ZERO
     for holding in previous.holdings:
         value = holding.base_market_value + holding.base_accrued_interest
@@ -136,8 +202,32 @@ def portfolio_exposure(
             value / previous.nav,
             move.total_return if move is not None else ZERO,
         )
-    acc.add({d: CASH for d in DIMENSIONS}, (previous.nav - invested) / previous.nav, ZERO)
+    for cash in previous.cash:
+        if cash.currency != previous.base_currency and cash.base_amount:
+            invested += cash.base_amount
+            acc.add(_cash_names(cash.currency), cash.base_amount / previous.nav, ZERO)
+    acc.add(_cash_names(previous.base_currency), (previous.nav - invested) / previous.nav, ZERO)
     return acc.exposure()
+
+
+def currency_days(
+    base_currency: str,
+    currencies: Iterable[str],
+    rate_before: Callable[[str], Decimal] | None,
+    rate_now: Callable[[str], Decimal],
+    cash_rate: Mapping[str, Decimal],
+) -> dict[str, Currency]:
+    """Each currency's day against the base currency: e = rate now / rate before - 1 (units of base
+    per unit of it, the primary rates at the two day ends; 0 with no rate before, the first day),
+    and its cash rate."""
+    days = {}
+    for currency in currencies:
+        move = ZERO
+        if currency != base_currency and rate_before is not None:
+            before = rate_before(currency)
+            move = rate_now(currency) / before - 1 if before else ZERO
+        days[currency] = Currency(move, cash_rate.get(currency, ZERO))
+    return days
 
 
 def daily_cash_rate(fed_funds_pct: float | None, days: int) -> Mapping[str, Decimal]:

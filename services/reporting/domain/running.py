@@ -59,6 +59,8 @@ class GroupSums:
     allocation: Decimal = ZERO  # sum of k_t x the day's allocation effect
     selection: Decimal = ZERO
     interaction: Decimal = ZERO
+    currency: Decimal = ZERO  # currency attribution's two (period_attribution.attribute_currencies)
+    cross: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,8 @@ def _add(sums: DimensionSums, day: AttributedDay) -> DimensionSums:
                 before.allocation + k * e.allocation,
                 before.selection + k * e.selection,
                 before.interaction + k * e.interaction,
+                before.currency + k * e.currency,
+                before.cross + k * e.cross,
             )
         return DimensionSums(
             sums.portfolio_growth * (ONE + a.portfolio_return),
@@ -186,6 +190,8 @@ def link_period(
                     (g.allocation - b.allocation) / scale,
                     (g.selection - b.selection) / scale,
                     (g.interaction - b.interaction) / scale,
+                    (g.currency - b.currency) / scale,
+                    (g.cross - b.cross) / scale,
                 )
             )
             summaries.append(

@@ -15,7 +15,9 @@ from services.common.market_events import (
 from services.common.nav.valuation import DayValuation, HoldingValue, NavBreakdown
 from services.reporting.domain.exposure import (
     CASH,
+    Currency,
     benchmark_exposure,
+    currency_days,
     daily_cash_rate,
     portfolio_exposure,
 )
@@ -88,7 +90,9 @@ def test_the_benchmark_weighs_segments_by_policy_and_constituents_by_cap() -> No
     }
     rate = daily_cash_rate(0.09, 1)
     assert rate == {"USD": D("0.0000025")}  # 0.09 % / 100 x 1 / 360
-    exposure = benchmark_exposure(_mandate(), INSTRUMENTS, MON, moves, rate)
+    currencies = currency_days("USD", ["USD"], None, lambda ccy: D(1), rate)
+    assert currencies == {"USD": Currency(D(0), D("0.0000025"))}
+    exposure = benchmark_exposure(_mandate(), INSTRUMENTS, MON, moves, currencies)
     assert exposure is not None
     equity = D(1000) / D(7000) * D("0.10") + D(6000) / D(7000) * D("-0.05")  # -0.2 / 7
     assert close(exposure.total_return, D("0.6") * equity + D("0.3") * D("0.01") + D("0.1") * D("0.0000025"))
@@ -116,7 +120,7 @@ def test_the_portfolio_weighs_yesterdays_holdings_over_yesterdays_nav_and_the_re
         (holding("AAA", "500"), holding("UST-2031", "290", "10")), (), D(0),
     )  # fmt: skip
     moves = {"AAA": Move(D(50), D("0.02")), "UST-2031": Move(D(1), D("-0.01"))}
-    exposure = portfolio_exposure(previous, INSTRUMENTS, moves)
+    exposure = portfolio_exposure(previous, INSTRUMENTS, moves, {})
     assert exposure is not None
     classes = exposure.groups["asset_class"]
     assert classes["EQUITY"].weight == D("0.5") and classes["GOVERNMENT_BOND"].weight == D("0.3")

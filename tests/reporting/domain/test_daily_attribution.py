@@ -40,7 +40,30 @@ def test_linked_effects_add_up_to_the_years_active_return(
         linked, groups = link_days(attributed)
         total = sum((e.total for e in linked.segments), Decimal(0))
         assert abs(total - linked.active_return) < Decimal("1e-20"), mandate_id
-        assert CASH in {g.group for g in groups}
+        names = {g.group for g in groups}
+        if dimension == "currency":
+            base = days[0].valuation.base_currency
+            assert base in names and CASH not in names, mandate_id
+        else:
+            assert CASH in names, mandate_id
+
+
+def test_by_currency_the_foreign_holdings_carry_a_currency_effect_and_a_base_one_none(
+    valued: dict[str, list[ValuedDay]],
+) -> None:
+    # BAL-USD holds EUR equities (8 % in policy) and EQ-EUR GBP ones (20 %), and so do their
+    # benchmarks: once bought, the foreign currency has a weight on both sides every day, and over
+    # a year in which the euro and the pound moved, the portfolio's weight differing from the
+    # benchmark's leaves a currency effect and a cross effect that are not zero.
+    for mandate_id, foreign in (("BAL-USD", "EUR"), ("EQ-EUR", "GBP")):
+        days = [d for d in valued[mandate_id] if d.portfolio is not None and d.benchmark is not None]
+        for day in days[20:]:  # once the mandate has bought its foreign equities
+            assert day.portfolio is not None and day.benchmark is not None
+            assert day.portfolio.groups["currency"][foreign].weight > 0, (mandate_id, day.valuation.date)
+            assert day.benchmark.groups["currency"][foreign].weight > 0
+        linked, _ = link_days([attribute_day("d", d.portfolio, d.benchmark, "currency") for d in days])  # type: ignore[arg-type]
+        effects = {e.segment: e for e in linked.segments}
+        assert effects[foreign].currency != 0 and effects[foreign].cross != 0, mandate_id
 
 
 def test_each_benchmark_holds_every_segment_at_its_policy_weight(valued: dict[str, list[ValuedDay]]) -> None:

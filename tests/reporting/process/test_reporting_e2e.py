@@ -160,7 +160,9 @@ def test_opsuite_report_says_in_one_line_what_is_wrong(suite: Suite) -> None:
     assert unknown.returncode == 1 and "unknown mandate 'NOPE'; known: BAL-USD" in unknown.stderr
 
 
-def test_a_report_attributes_each_periods_active_return_by_sector_and_asset_class(suite: Suite) -> None:
+def test_a_report_attributes_each_periods_active_return_by_sector_asset_class_and_currency(
+    suite: Suite,
+) -> None:
     with grpc.insecure_channel(suite.reporting.address) as channel:
         report = reporting_pb2_grpc.ReportingServiceStub(channel).GetReport(
             reporting_pb2.GetReportRequest(mandate_id="BAL-USD")
@@ -174,13 +176,15 @@ def test_a_report_attributes_each_periods_active_return_by_sector_and_asset_clas
     assert inception.max_drawdown < 0 and not performance[reporting_pb2.PERIOD_DAY].HasField("sharpe_ratio")
     seen = {(a.period, a.dimension) for a in report.attribution}
     for period in (reporting_pb2.PERIOD_MONTH_TO_DATE, reporting_pb2.PERIOD_SINCE_INCEPTION):
-        assert {(period, "sector"), (period, "asset_class")} <= seen
+        # BAL-USD holds European equities in euros: attributed by currency too (Karnosky-Singer).
+        assert {(period, "sector"), (period, "asset_class"), (period, "currency")} <= seen
     for attribution in report.attribution:
         effects = sum(g.total_effect for g in attribution.groups)
         assert abs(effects - attribution.total_active_return) < 1e-12
         assert abs(
             attribution.total_allocation_effect + attribution.total_selection_effect
-            + attribution.total_interaction_effect - attribution.total_active_return
+            + attribution.total_interaction_effect + attribution.total_currency_effect
+            + attribution.total_cross_effect - attribution.total_active_return
         ) < 1e-12  # fmt: skip
         # What the effects do not explain is the time-weighted active return less theirs.
         active = performance[attribution.period].active_return
@@ -190,6 +194,18 @@ def test_a_report_attributes_each_periods_active_return_by_sector_and_asset_clas
         groups = {g.group for g in attribution.groups}
         if attribution.dimension == "asset_class":
             assert groups == {"EQUITY", "GOVERNMENT_BOND", "CORPORATE_BOND", "Cash"}
+            assert attribution.total_currency_effect == 0 and attribution.total_cross_effect == 0
+        if attribution.dimension == "currency":
+            assert groups == {"USD", "EUR"}
+            if attribution.period == reporting_pb2.PERIOD_SINCE_INCEPTION:
+                euro = next(g for g in attribution.groups if g.group == "EUR")
+                assert euro.currency_effect != 0 and euro.portfolio_weight > 0 and euro.benchmark_weight > 0
+    # A mandate in one currency has no currency bet to explain.
+    with grpc.insecure_channel(suite.reporting.address) as channel:
+        single = reporting_pb2_grpc.ReportingServiceStub(channel).GetReport(
+            reporting_pb2.GetReportRequest(mandate_id="INC-GBP")
+        )
+    assert single.attribution and {a.dimension for a in single.attribution} == {"sector", "asset_class"}
 
 
 def test_the_nav_historys_cumulative_returns_end_at_the_reports_since_inception_returns(suite: Suite) -> None:
@@ -210,3 +226,24 @@ def test_the_nav_historys_cumulative_returns_end_at_the_reports_since_inception_
     assert last.benchmark_cumulative_return == pytest.approx(inception.benchmark_return, abs=1e-12)
     assert first.points[0].benchmark_daily_return == 0  # no benchmark return on the first day
     assert any(p.benchmark_daily_return for p in second.points)
+
+
+def test_opsuite_report_prints_the_attribution_since_inception_by_currency(suite: Suite) -> None:
+    with grpc.insecure_channel(suite.reporting.address) as channel:
+        report = reporting_pb2_grpc.ReportingServiceStub(channel).GetReport(
+            reporting_pb2.GetReportRequest(mandate_id="BAL-USD")
+        )
+    by_currency = next(
+        a
+        for a in report.attribution
+        if a.dimension == "currency" and a.period == reporting_pb2.PERIOD_SINCE_INCEPTION
+    )
+    euro = next(g for g in by_currency.groups if g.group == "EUR")
+    table = opsuite_report(suite, "BAL-USD")
+    assert table.returncode == 0, table.stderr
+    assert "attribution since inception by asset class" in table.stdout
+    assert "attribution since inception by currency (Karnosky-Singer)" in table.stdout
+    euro_row = next(line for line in table.stdout.splitlines() if line.strip("│ ").startswith("EUR "))
+    # The euro's currency and total effects as the service sent them, in basis points.
+    assert f"{euro.currency_effect * 10_000:+.1f} bp" in euro_row
+    assert f"{euro.total_effect * 10_000:+.1f} bp" in euro_row

@@ -18,7 +18,7 @@ import asyncio
 import datetime as dt
 import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from services.common.nav.valuation import CashValue, DayValuation, NavBreakdown,
 from services.reporting import codec
 from services.reporting.domain.attribution import AttributionError
 from services.reporting.domain.daily import DailyValuer, ValuedDay
-from services.reporting.domain.exposure import DIMENSIONS, Exposure, Group
+from services.reporting.domain.exposure import DIMENSIONS, Exposure, Group, reported_dimensions
 from services.reporting.domain.periods import Period, figures
 from services.reporting.ledger_view import no_ledger
 from services.reporting.server import ReportingContext, ReportingServicer, attributions, daily_points
@@ -43,10 +43,11 @@ CLOSE = 1e-12
 FIELDS = (
     "portfolio_weight", "benchmark_weight", "portfolio_return", "benchmark_return",
     "allocation_effect", "selection_effect", "interaction_effect", "total_effect",
+    "currency_effect", "cross_effect",
 )  # fmt: skip
 TOTALS = (
     "total_allocation_effect", "total_selection_effect", "total_interaction_effect",
-    "total_active_return", "not_attributed",
+    "total_active_return", "not_attributed", "total_currency_effect", "total_cross_effect",
 )  # fmt: skip
 
 
@@ -76,14 +77,14 @@ def _as_of_dates(store: ReportingStore, mandate_id: str) -> list[dt.date]:
 
 
 def _straightforward(
-    store: ReportingStore, mandate_id: str, ccy: str, as_of: dt.date
+    store: ReportingStore, mandate_id: str, ccy: str, as_of: dt.date, dimensions: Sequence[str] = DIMENSIONS
 ) -> reporting_pb2.Report:
     first, _ = store.bounds(mandate_id) or (as_of, as_of)
     history = store.history(mandate_id, first, as_of)
     periods = [figures(period, daily_points(history)) for period in Period]
     return reporting_pb2.Report(
         performance=[codec.performance(f, ccy) for f in periods],
-        attribution=attributions(periods, store.exposures(mandate_id, first, history[-1].date)),
+        attribution=attributions(periods, store.exposures(mandate_id, first, history[-1].date), dimensions),
     )
 
 
@@ -98,7 +99,9 @@ def _compare(servicer: ReportingServicer, mandate: Mandate, as_of: dt.date) -> i
     """The handler's report beside the straightforward one; returns the group figures compared."""
     request = reporting_pb2.GetReportRequest(mandate_id=mandate.mandate_id, as_of=date_to_proto(as_of))
     report = asyncio.run(servicer.GetReport(request, None))
-    expected = _straightforward(servicer.store, mandate.mandate_id, mandate.base_currency, as_of)
+    expected = _straightforward(
+        servicer.store, mandate.mandate_id, mandate.base_currency, as_of, reported_dimensions(mandate)
+    )
     where = f"{mandate.mandate_id} as of {as_of}"
     assert list(report.performance) == list(expected.performance), where
     assert [(a.period, a.dimension) for a in report.attribution] == [

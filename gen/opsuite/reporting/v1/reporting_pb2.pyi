@@ -452,8 +452,8 @@ Global___PeriodPerformance: _TypeAlias = PeriodPerformance  # noqa: Y015
 
 @_typing.final
 class AttributionGroup(_message.Message):
-    """Brinson-Fachler attribution of one group (a sector or an asset class)
-    over one period.
+    """Brinson-Fachler attribution of one group (a sector, an asset class or a
+    currency) over one period.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -467,8 +467,10 @@ class AttributionGroup(_message.Message):
     SELECTION_EFFECT_FIELD_NUMBER: _builtins.int
     INTERACTION_EFFECT_FIELD_NUMBER: _builtins.int
     TOTAL_EFFECT_FIELD_NUMBER: _builtins.int
+    CURRENCY_EFFECT_FIELD_NUMBER: _builtins.int
+    CROSS_EFFECT_FIELD_NUMBER: _builtins.int
     group: _builtins.str
-    """Sector name, or asset class name (EQUITY, GOVERNMENT_BOND, ...)."""
+    """Sector name, asset class name (EQUITY, GOVERNMENT_BOND, ...), or currency."""
     portfolio_weight: _builtins.float
     benchmark_weight: _builtins.float
     portfolio_return: _builtins.float
@@ -477,7 +479,14 @@ class AttributionGroup(_message.Message):
     selection_effect: _builtins.float
     interaction_effect: _builtins.float
     total_effect: _builtins.float
-    """Sum of the three effects."""
+    """Sum of the effects (three, five by currency)."""
+    currency_effect: _builtins.float
+    """By currency (Karnosky-Singer), the three above are the currency's local markets on their
+    returns in excess of its cash rate; currency_effect is the currency bet, (portfolio weight -
+    benchmark weight) x (the currency's return with its cash rate - the benchmark's), and
+    cross_effect what compounding local and currency returns adds. Zero in other dimensions.
+    """
+    cross_effect: _builtins.float
     def __init__(
         self,
         *,
@@ -490,10 +499,12 @@ class AttributionGroup(_message.Message):
         selection_effect: _builtins.float = ...,
         interaction_effect: _builtins.float = ...,
         total_effect: _builtins.float = ...,
+        currency_effect: _builtins.float = ...,
+        cross_effect: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocation_effect", b"allocation_effect", "benchmark_return", b"benchmark_return", "benchmark_weight", b"benchmark_weight", "group", b"group", "interaction_effect", b"interaction_effect", "portfolio_return", b"portfolio_return", "portfolio_weight", b"portfolio_weight", "selection_effect", b"selection_effect", "total_effect", b"total_effect"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocation_effect", b"allocation_effect", "benchmark_return", b"benchmark_return", "benchmark_weight", b"benchmark_weight", "cross_effect", b"cross_effect", "currency_effect", b"currency_effect", "group", b"group", "interaction_effect", b"interaction_effect", "portfolio_return", b"portfolio_return", "portfolio_weight", b"portfolio_weight", "selection_effect", b"selection_effect", "total_effect", b"total_effect"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -513,9 +524,13 @@ class Attribution(_message.Message):
     TOTAL_INTERACTION_EFFECT_FIELD_NUMBER: _builtins.int
     TOTAL_ACTIVE_RETURN_FIELD_NUMBER: _builtins.int
     NOT_ATTRIBUTED_FIELD_NUMBER: _builtins.int
+    TOTAL_CURRENCY_EFFECT_FIELD_NUMBER: _builtins.int
+    TOTAL_CROSS_EFFECT_FIELD_NUMBER: _builtins.int
     period: Global___Period.ValueType
     dimension: _builtins.str
-    """"sector" or "asset_class"."""
+    """"sector", "asset_class", or "currency" (Karnosky-Singer, for a mandate or benchmark in more
+    than one currency).
+    """
     total_allocation_effect: _builtins.float
     total_selection_effect: _builtins.float
     total_interaction_effect: _builtins.float
@@ -529,6 +544,11 @@ class Attribution(_message.Message):
     total_active_return: what happened inside the days, which holdings-based attribution does not
     see (trades and their costs, fees, flows).
     """
+    total_currency_effect: _builtins.float
+    """By currency: the sums of the groups' currency and cross effects (zero otherwise); the five
+    totals add up to total_active_return.
+    """
+    total_cross_effect: _builtins.float
     @_builtins.property
     def groups(self) -> _containers.RepeatedCompositeFieldContainer[Global___AttributionGroup]: ...
     def __init__(
@@ -542,10 +562,12 @@ class Attribution(_message.Message):
         total_interaction_effect: _builtins.float = ...,
         total_active_return: _builtins.float = ...,
         not_attributed: _builtins.float = ...,
+        total_currency_effect: _builtins.float = ...,
+        total_cross_effect: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "groups", b"groups", "not_attributed", b"not_attributed", "period", b"period", "total_active_return", b"total_active_return", "total_allocation_effect", b"total_allocation_effect", "total_interaction_effect", b"total_interaction_effect", "total_selection_effect", b"total_selection_effect"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dimension", b"dimension", "groups", b"groups", "not_attributed", b"not_attributed", "period", b"period", "total_active_return", b"total_active_return", "total_allocation_effect", b"total_allocation_effect", "total_cross_effect", b"total_cross_effect", "total_currency_effect", b"total_currency_effect", "total_interaction_effect", b"total_interaction_effect", "total_selection_effect", b"total_selection_effect"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
