@@ -2,10 +2,10 @@
 
 The page shows, from reporting's GetReport and GetNavHistory: a header (mandate, day end, NAV, NAV
 per unit, units, the NAV's parts and the ledger comparison's status), the performance table (1D to
-since inception: return, benchmark, active, volatility, tracking error, P&L), four charts (growth of
-the portfolio against its benchmark since inception, the portfolio's drawdown, and the attribution of
-the chosen period's active return by sector and by asset class), the largest holdings and the report's
-warnings.
+since inception: return, benchmark, active, volatility, tracking error, P&L), four or five charts
+(growth of the portfolio against its benchmark since inception, the portfolio's drawdown, and the
+attribution of the chosen period's active return by sector, by asset class and, for a mandate in more
+than one currency, by currency), the largest holdings and the report's warnings.
 
 Charts: matplotlib, saved as SVG and written inline into the page. Why matplotlib and not plotly:
 - the page needs no JavaScript at all: it opens the same in any browser, in a mail client's
@@ -21,6 +21,17 @@ The trade-off: the charts are static (no hover read-outs); the tables carry the 
 
 Every text that comes from the server is escaped: html.escape for the page, and `$` is escaped for
 matplotlib (which would read `$...$` as mathematics); matplotlib escapes <, > and & in the SVG.
+
+The growth and drawdown charts share their dates, so their plot areas get the same left and right
+edges (the widest margins either needs: the growth chart's end labels, the wider tick labels): one day
+has one x on both, and a trough can be read up against the line above it.
+
+Attribution: each chart's note reconciles the effects with the performance table. Attribution is
+holdings-based (what the previous day end's holdings earned), so its effects add up to
+`total_active_return`, which is not the time-weighted active return the tiles and the table show; the
+difference, `not_attributed`, is what happened inside the days (trades and their costs, fees, flows).
+The note gives the explained part, the time-weighted active return (their sum, as the contract defines
+`not_attributed`) and the rest, so the page never shows two unexplained "active returns".
 
 Drawdown: the wealth index is 1 + cumulative return (GetNavHistory counts the cumulative return from
 the value before the first day end, so 1 is where it starts); the drawdown is the index over its
@@ -48,6 +59,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 from matplotlib.typing import RcKeyType
@@ -67,10 +79,23 @@ PERIOD_LABELS = {
     reporting_pb2.PERIOD_SINCE_INCEPTION: "SI",
 }
 PERIODS_BY_LABEL = {label: period for period, label in PERIOD_LABELS.items()}
-DIMENSIONS = (("sector", "sector"), ("asset_class", "asset class"))
+# (dimension, as the page names it, whether the page says so when reporting sent none): reporting
+# attributes by currency only for a mandate in more than one currency, so its absence is no news.
+DIMENSIONS = (
+    ("sector", "sector", True),
+    ("asset_class", "asset class", True),
+    ("currency", "currency", False),
+)
+# Reporting names asset-class groups by the contract's enum (EQUITY, GOVERNMENT_BOND) and cash "Cash";
+# the page shows them as words. A name it does not know is shown as sent.
+ASSET_CLASS_NAMES = {
+    name.removeprefix("ASSET_CLASS_"): name.removeprefix("ASSET_CLASS_").replace("_", " ").capitalize()
+    for name, number in common_pb2.AssetClass.items()
+    if number != common_pb2.ASSET_CLASS_UNSPECIFIED
+}
 
 # Colours: a dark blue for the portfolio, grey for the benchmark, red for losses, and the
-# Okabe-Ito palette (distinguishable with colour-blindness) for the three effects.
+# Okabe-Ito palette (distinguishable with colour-blindness) for the effects.
 PORTFOLIO = "#1f4e79"
 BENCHMARK = "#8c8c8c"
 LOSS = "#c0392b"
@@ -79,6 +104,15 @@ EFFECTS = (
     ("selection", "selection_effect", "#E69F00"),
     ("interaction", "interaction_effect", "#009E73"),
 )
+# Karnosky-Singer: the three above on local returns in excess of each currency's cash rate, then the
+# currency bet and what compounding local and currency returns adds.
+CURRENCY_EFFECTS = (
+    *EFFECTS,
+    ("currency", "currency_effect", "#D55E00"),
+    ("cross", "cross_effect", "#CC79A7"),
+)
+METHODS = {"currency": "Karnosky-Singer"}  # every other dimension: Brinson-Fachler
+BONDS = {common_pb2.ASSET_CLASS_GOVERNMENT_BOND, common_pb2.ASSET_CLASS_CORPORATE_BOND}
 STATUS_CLASS = {"AGREES": "ok", "DIFFERS": "bad", "LEDGER_BEHIND": "warn", "LEDGER_UNAVAILABLE": "muted"}
 
 STYLE: dict[RcKeyType, Any] = {
@@ -192,16 +226,50 @@ def _days(points: Sequence[reporting_pb2.NavPoint]) -> np.ndarray[Any, np.dtype[
     return np.array([_date(p.date) for p in points], dtype="datetime64[D]")
 
 
-def growth_chart(
+def _plot_area(figure: Figure) -> Axes:
+    axes = figure.add_subplot()
+    axes.patch.set_gid("plot-area")  # named in the SVG, so a test can find the plot area's edges
+    return axes
+
+
+def align_plot_areas(*figures: Figure) -> None:
+    """Give every figure's plot area the left and right edges of the narrowest one constrained layout
+    makes for any of them, then fix them: the figures are the same width, so one date gets one x on
+    each. Each keeps its own top and bottom."""
+    with matplotlib.rc_context(STYLE):
+        for figure in figures:
+            figure.draw_without_rendering()  # runs constrained layout, which places the axes
+    boxes = [figure.axes[0].get_position() for figure in figures]
+    left = max(box.x0 for box in boxes)
+    right = min(box.x1 for box in boxes)
+    for figure, box in zip(figures, boxes, strict=True):
+        figure.set_layout_engine("none")  # constrained layout would move the axes again when saved
+        figure.axes[0].set_position((left, box.y0, right - left, box.height))
+
+
+def history_charts(
     points: Sequence[reporting_pb2.NavPoint], benchmark_name: str, *, with_benchmark: bool
-) -> str:
+) -> tuple[str, str]:
+    """The growth and the drawdown chart as SVG, their plot areas aligned."""
+    growth = growth_figure(points, with_benchmark=with_benchmark)
+    drawdown = drawdown_figure(points)
+    align_plot_areas(growth, drawdown)
+    label = "Growth since inception: portfolio" + (
+        f" against its benchmark ({benchmark_name})" if with_benchmark else ""
+    )
+    return _svg(growth, "growth", label), _svg(
+        drawdown, "drawdown", "Drawdown of the portfolio since inception"
+    )
+
+
+def growth_figure(points: Sequence[reporting_pb2.NavPoint], *, with_benchmark: bool) -> Figure:
     dates = _days(points)
     portfolio = [p.cumulative_return for p in points]
     benchmark = [p.benchmark_cumulative_return for p in points]
     lines = [(portfolio, PORTFOLIO)] + ([(benchmark, BENCHMARK)] if with_benchmark else [])
     with matplotlib.rc_context(STYLE):
         figure = _figure(9.5, 3.6)
-        axes = figure.add_subplot()
+        axes = _plot_area(figure)
         marker = "o" if len(points) == 1 else None
         axes.axhline(0, color="#999999", linewidth=0.8)
         axes.plot(dates, portfolio, color=PORTFOLIO, linewidth=2, marker=marker, label="portfolio")
@@ -251,18 +319,15 @@ def growth_chart(
         axes.set_ylabel("cumulative return")
         axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2)
         axes.margins(x=0)
-        label = "Growth since inception: portfolio" + (
-            f" against its benchmark ({benchmark_name})" if with_benchmark else ""
-        )
-        return _svg(figure, "growth", label)
+        return figure
 
 
-def drawdown_chart(points: Sequence[reporting_pb2.NavPoint]) -> str:
+def drawdown_figure(points: Sequence[reporting_pb2.NavPoint]) -> Figure:
     dates = _days(points)
     drawdown = drawdowns([p.cumulative_return for p in points])
     with matplotlib.rc_context(STYLE):
         figure = _figure(9.5, 2.8)
-        axes = figure.add_subplot()
+        axes = _plot_area(figure)
         axes.fill_between(dates, drawdown, 0, color=LOSS, alpha=0.25, linewidth=0, step=None)
         axes.plot(dates, drawdown, color=LOSS, linewidth=1.4, marker="o" if len(points) == 1 else None)
         if drawdown and min(drawdown) < 0:
@@ -283,19 +348,33 @@ def drawdown_chart(points: Sequence[reporting_pb2.NavPoint]) -> str:
         low = min(drawdown, default=0.0)
         axes.set_ylim(min(low * 1.3, -0.001), 0.0005)
         axes.margins(x=0)
-        return _svg(figure, "drawdown", "Drawdown of the portfolio since inception")
+        return figure
+
+
+def effects_of(attribution: reporting_pb2.Attribution) -> tuple[tuple[str, str, str], ...]:
+    """The effects of the attribution's dimension: (label, field of AttributionGroup, colour)."""
+    return CURRENCY_EFFECTS if attribution.dimension == "currency" else EFFECTS
+
+
+def group_name(attribution: reporting_pb2.Attribution, group: str) -> str:
+    if attribution.dimension == "asset_class":
+        return ASSET_CLASS_NAMES.get(group, group)
+    return group
 
 
 def attribution_chart(attribution: reporting_pb2.Attribution, name: str, label: str) -> str:
-    """Grouped horizontal bars: the three effects of each group in basis points, its total as a
-    diamond; groups ordered by total effect, the largest contribution at the top."""
+    """Grouped horizontal bars: the effects of each group in basis points (three, five by currency),
+    its total as a diamond; groups ordered by total effect, the largest contribution at the top."""
     groups = sorted(attribution.groups, key=lambda g: g.total_effect, reverse=True)
+    effects = effects_of(attribution)
     with matplotlib.rc_context(STYLE):
-        figure = _figure(9.5, 1.3 + 0.42 * max(len(groups), 1))
-        axes = figure.add_subplot()
+        # Each bar keeps its thickness whatever the number of effects; the group's row grows instead.
         height = 0.26
-        positions = list(range(len(groups)))
-        for offset, (effect_label, field, colour) in zip((-height, 0.0, height), EFFECTS, strict=True):
+        figure = _figure(9.5, 1.3 + 0.42 * len(effects) / 3 * max(len(groups), 1))
+        axes = figure.add_subplot()
+        positions = [i * len(effects) / 3 for i in range(len(groups))]
+        for i, (effect_label, field, colour) in enumerate(effects):
+            offset = (i - (len(effects) - 1) / 2) * height
             axes.barh(
                 [y + offset for y in positions],
                 [getattr(g, field) * 10_000 for g in groups],
@@ -313,12 +392,21 @@ def attribution_chart(attribution: reporting_pb2.Attribution, name: str, label: 
             label="total",
         )
         axes.axvline(0, color="#777777", linewidth=0.8)
-        axes.set_yticks(positions, [_mpl_text(g.group) for g in groups])
+        axes.set_yticks(positions, [_mpl_text(group_name(attribution, g.group)) for g in groups])
         axes.invert_yaxis()
         axes.grid(axis="y", visible=False)
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:+g}"))
         axes.set_xlabel("effect on the active return (basis points)")
-        axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=4)
+        # The legend reads in the bars' order, top to bottom, the total last (matplotlib would put it first).
+        handles, labels = axes.get_legend_handles_labels()
+        order = [labels.index(effect_label) for effect_label, _, _ in effects] + [labels.index("total")]
+        axes.legend(
+            [handles[i] for i in order],
+            [labels[i] for i in order],
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncols=len(order),
+        )
         return _svg(figure, name, label)
 
 
@@ -337,6 +425,13 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _sentence(text: str) -> str:
+    """Service text, written as a phrase ("equal to the cent"), as a sentence of its own on the page."""
+    if not text:
+        return ""
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
 def _signed_class(value: float) -> str:
     return "pos" if value > 0 else "neg" if value < 0 else ""
 
@@ -348,8 +443,9 @@ def _tiles(report: reporting_pb2.Report) -> str:
     ledger_note = ledger.detail
     if ledger.ledger_nav.amount.value:
         ledger_note = (
-            f"ledger {_money(ledger.ledger_nav)}; difference {_money(ledger.difference)}. {ledger.detail}"
-        )
+            f"ledger {_money(ledger.ledger_nav)}; difference {_money(ledger.difference)}. "
+            f"{_sentence(ledger.detail)}"
+        ).rstrip()
     tiles = [
         _Tile(f"NAV ({nav.nav.currency})", _amount(nav.nav), f"at {_date(report.as_of).isoformat()}"),
         _Tile(
@@ -437,6 +533,14 @@ def _performance(report: reporting_pb2.Report) -> str:
     )
 
 
+def _price(holding: reporting_pb2.Holding) -> str:
+    """The price in its own currency, named always (as the value's is): next to a value in the base
+    currency, a bare 9.02 of a GBP stock reads as euros."""
+    if not holding.price.value:
+        return "-"
+    return f"{holding.price.value} {holding.currency}".rstrip()
+
+
 def _holdings(report: reporting_pb2.Report) -> str:
     holdings = sorted(report.holdings, key=lambda h: -h.weight)[:TOP_HOLDINGS]
     head = "".join(
@@ -447,14 +551,24 @@ def _holdings(report: reporting_pb2.Report) -> str:
         f"<tr><td>{_e(h.instrument_id)}{' <span class=flag title=quarantined>Q</span>' if h.price_quarantined else ''}</td>"
         f"<td>{_e(h.name)}</td><td>{_e(h.sector)}</td>"
         f'<td class="num">{_e(grouped(_decimal(h.quantity.value)))}</td>'
-        f'<td class="num">{_e(h.price.value)}</td>'
+        f'<td class="num">{_e(_price(h))}</td>'
         f'<td class="num">{_e(_money(h.base_market_value))}</td>'
         f'<td class="num">{_e(_percent(h.weight, signed=False))}</td></tr>'
         for h in holdings
     )
+    # Quantity × price is the value only for a share in the base currency: say what else is at play,
+    # for the rows shown.
+    notes = []
+    if any(h.asset_class in BONDS for h in holdings):
+        notes.append("bond quantities are face amounts and prices clean, per 100 of face")
+    if any(h.currency and h.currency != report.base_currency for h in holdings):
+        notes.append(
+            f"values in another currency are converted to {report.base_currency} at the day end's rate"
+        )
+    note = f'<p class="table-note">{_e(_sentence("; ".join(notes)))}</p>' if notes else ""
     return (
         f'<table class="holdings"><caption>Largest {len(holdings)} of {len(report.holdings)} holdings</caption>'
-        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>{note}"
     )
 
 
@@ -466,24 +580,45 @@ def _chart(ident: str, title: str, body: str, note: str = "") -> str:
     )
 
 
+def attribution_note(attribution: reporting_pb2.Attribution) -> str:
+    """How the effects add up, and how what they explain stands to the time-weighted active return."""
+    explained = attribution.total_active_return
+    active = explained + attribution.not_attributed  # the contract's definition of not_attributed
+    effects = " + ".join(
+        f"{effect_label} {_bp(getattr(attribution, f'total_{field}'))}"
+        for effect_label, field, _ in effects_of(attribution)
+    )
+    method = METHODS.get(attribution.dimension, "Brinson-Fachler")
+    local = (
+        ", the first three on local returns in excess of each currency's cash rate"
+        if attribution.dimension == "currency"
+        else ""
+    )
+    return (
+        f"The effects explain {_percent(explained)} of the {_percent(active)} active return (time-weighted, "
+        f"as in the performance table); {_percent(attribution.not_attributed)} is not attributed: trades "
+        "and their costs, fees and flows inside the days, which holdings-based attribution does not see. "
+        f"{effects[:1].upper()}{effects[1:]} = {_percent(explained)} ({method}{local})."
+    )
+
+
 def _attribution_section(report: reporting_pb2.Report, period: reporting_pb2.Period.ValueType) -> str:
     period_name = PERIOD_NAMES.get(period, str(period))
     figures = []
-    for dimension, dimension_name in DIMENSIONS:
+    for dimension, dimension_name, said_when_missing in DIMENSIONS:
         ident = f"attribution-{dimension.replace('_', '-')}"
         title = f"Attribution by {dimension_name}, {period_name}"
         attribution = attribution_of(report, period, dimension)
         if attribution is None or not attribution.groups:
-            figures.append(
-                _chart(ident, title, "", f"reporting sent no {dimension_name} attribution for {period_name}.")
-            )
+            if said_when_missing:
+                figures.append(
+                    _chart(
+                        ident, title, "", f"reporting sent no {dimension_name} attribution for {period_name}."
+                    )
+                )
             continue
-        note = (
-            f"Active return {_percent(attribution.total_active_return)} = allocation "
-            f"{_bp(attribution.total_allocation_effect)} + selection {_bp(attribution.total_selection_effect)}"
-            f" + interaction {_bp(attribution.total_interaction_effect)} (Brinson-Fachler)."
-        )
-        figures.append(_chart(ident, title, attribution_chart(attribution, ident, title), note))
+        chart = attribution_chart(attribution, ident, title)
+        figures.append(_chart(ident, title, chart, attribution_note(attribution)))
     return "".join(figures)
 
 
@@ -521,17 +656,16 @@ def render_page(
         )
     )
     if history:
+        growth_svg, drawdown_svg = history_charts(history, report.benchmark, with_benchmark=with_benchmark)
         growth = _chart(
             "growth",
             "Growth since inception: portfolio"
             + (" against benchmark" if with_benchmark else "")
             + " (cumulative return)",
-            growth_chart(history, report.benchmark, with_benchmark=with_benchmark),
+            growth_svg,
             growth_note,
         )
-        drawdown = _chart(
-            "drawdown", "Drawdown since inception (below the previous peak)", drawdown_chart(history)
-        )
+        drawdown = _chart("drawdown", "Drawdown since inception (below the previous peak)", drawdown_svg)
     else:
         growth = _chart("growth", "Growth since inception", "", "reporting sent no NAV history.")
         drawdown = _chart("drawdown", "Drawdown since inception", "", "reporting sent no NAV history.")
@@ -589,7 +723,7 @@ figure.chart { margin: 0; background: #fff; border: 1px solid var(--line); borde
 figure.chart figcaption { font-weight: 650; font-size: 15px; margin-bottom: 6px; }
 figure.chart svg { display: block; width: 100%; height: auto; }
 figure.chart svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif !important; }
-figure.chart .note, .warnings li { color: var(--muted); font-size: 13px; margin: 6px 0 0; }
+figure.chart .note, .warnings li, .table-note { color: var(--muted); font-size: 13px; margin: 6px 0 0; }
 .figures { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 .figures table.performance { flex: 1 1 640px; width: auto; }
 .figures table.breakdown { flex: 0 1 300px; width: auto; }

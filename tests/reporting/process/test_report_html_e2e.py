@@ -3,8 +3,8 @@ reporting processes, and `python -m services.cli` pointed at reporting by OPSUIT
 
 The page it writes is one self-contained file whose figures are reporting's: the NAV of GetReport, the
 growth and drawdown of GetNavHistory's cumulative returns, and every sector group of the since-inception
-attribution. The page is read with html.parser (tests/cli/html_page.py); no browser is driven here, as the
-project has no browser harness.
+attribution. The page is read with html.parser (tests/cli/html_page.py); test_report_html_browser.py opens it in a
+real Chromium.
 """
 
 from __future__ import annotations
