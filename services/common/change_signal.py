@@ -1,6 +1,7 @@
-"""Waking asyncio watchers of the change feed: an asyncio.Condition the store's commits notify.
+"""Waking asyncio watchers of a change feed: an asyncio.Condition a store's commits notify.
 
-The store calls its listeners from whichever thread committed (a handler's worker thread, the
+Any store with numbered changes and subscribe(listener) serves (recon's breaks, dq's issues); the
+store calls its listeners from whichever thread committed (a handler's worker thread, the
 day-end check's thread); the listener hands the new head to the event loop, which notifies the
 condition. A watcher waits for "head beyond what I have read" under the condition, so a commit
 between its last read and its wait is never missed, and nothing polls.
@@ -10,8 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
+from typing import Protocol
 
-from services.recon.store.base import ReconStore
+
+class ChangeFeed(Protocol):
+    def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        """Call listener(head) after every commit that appended changes (from the committing thread);
+        returns the function that unsubscribes it."""
+        ...
 
 
 class SignalClosed(Exception):
@@ -21,7 +29,7 @@ class SignalClosed(Exception):
 class ChangeSignal:
     """Create inside the running event loop; close() to stop listening to the store."""
 
-    def __init__(self, store: ReconStore, head: int = 0) -> None:
+    def __init__(self, store: ChangeFeed, head: int = 0) -> None:
         """head: the store's head when known. Too low is safe (a waiter re-reads the feed once more);
         too high is not, so read it before creating the signal, never after."""
         self._loop = asyncio.get_running_loop()

@@ -4,7 +4,7 @@ The rules live elsewhere: the workflow (which status moves are allowed) in domai
 buckets in domain/aging.py, what a change of a break is and the gap-free change feed in store/.
 This module maps requests, responses and errors. The day-end check that fills the store is not
 here: it is handed in as `run_check` (RunCheck) and commits through the same store, whose commits
-wake WatchBreaks streams (store/live.py).
+wake WatchBreaks streams (services/common/change_signal.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import grpc
 
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from services.common.change_signal import SignalClosed
 from services.common.convert import decimal_from_proto
 from services.common.limits import MAX_NAME_CHARS, MAX_PAGE_BYTES, MAX_TEXT_CHARS, too_long
 from services.common.paging import DEFAULT_PAGE, MAX_PAGE
@@ -43,7 +44,6 @@ from services.recon.store import (
     Retention,
     UnknownBreak,
 )
-from services.recon.store.live import SignalClosed
 
 WATCH_BATCH = 256  # change-feed rows read per round trip of a watch
 

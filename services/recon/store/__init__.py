@@ -2,13 +2,14 @@
 and the retention horizon closed history is pruned to.
 
 open_store() gives the embedded SQLite store; it implements ReconStore (see base.py for the
-invariants). ChangeSignal (live.py) wakes asyncio watchers of the change feed after each commit.
+invariants). ChangeSignal (services/common/change_signal.py) wakes asyncio watchers of the change feed after each commit.
 """
 
 from __future__ import annotations
 
 import pathlib
 
+from services.common.change_signal import ChangeSignal
 from services.recon.store.base import (
     BreakChange,
     BreakFilter,
@@ -29,7 +30,6 @@ from services.recon.store.errors import (
     StaleRead,
     UnknownBreak,
 )
-from services.recon.store.live import ChangeSignal
 
 SQLITE_FILE = "recon.sqlite3"
 

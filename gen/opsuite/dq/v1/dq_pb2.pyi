@@ -45,6 +45,22 @@ class _IssueKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_IssueKind.V
     ISSUE_KIND_FX_STALE: _IssueKind.ValueType  # 6
     ISSUE_KIND_HOLDINGS_BOOK_VS_CUSTODIAN: _IssueKind.ValueType  # 7
     ISSUE_KIND_HOLDINGS_BOOK_VS_LEDGER: _IssueKind.ValueType  # 8
+    ISSUE_KIND_PRICE_NON_POSITIVE: _IssueKind.ValueType  # 9
+    """A price of zero or less."""
+    ISSUE_KIND_PRICE_OFF_TICK: _IssueKind.ValueType  # 10
+    """A price that is not a multiple of the instrument's tick size."""
+    ISSUE_KIND_PRICE_VS_CURVE: _IssueKind.ValueType  # 11
+    """A bond's price far from the one its coupon, maturity and the day's curve imply."""
+    ISSUE_KIND_FX_INVERSE: _IssueKind.ValueType  # 12
+    """A pair and its inverse that are not each other's reciprocal."""
+    ISSUE_KIND_HOLDINGS_WEIGHTS: _IssueKind.ValueType  # 13
+    """A mandate's position weights and cash do not add up to one."""
+    ISSUE_KIND_HOLDINGS_MARKET_VALUE: _IssueKind.ValueType  # 14
+    """Quantity times price disagrees with the market value a feed states."""
+    ISSUE_KIND_REFERENCE_IDENTIFIER: _IssueKind.ValueType  # 15
+    """An ISIN or CUSIP whose check digit is wrong."""
+    ISSUE_KIND_REFERENCE_MISSING_FIELD: _IssueKind.ValueType  # 16
+    """An instrument without a sector or a currency."""
 
 class IssueKind(_IssueKind, metaclass=_IssueKindEnumTypeWrapper):
     """---------------------------------------------------------------- issues
@@ -66,6 +82,22 @@ ISSUE_KIND_FX_TRIANGULATION: IssueKind.ValueType  # 5
 ISSUE_KIND_FX_STALE: IssueKind.ValueType  # 6
 ISSUE_KIND_HOLDINGS_BOOK_VS_CUSTODIAN: IssueKind.ValueType  # 7
 ISSUE_KIND_HOLDINGS_BOOK_VS_LEDGER: IssueKind.ValueType  # 8
+ISSUE_KIND_PRICE_NON_POSITIVE: IssueKind.ValueType  # 9
+"""A price of zero or less."""
+ISSUE_KIND_PRICE_OFF_TICK: IssueKind.ValueType  # 10
+"""A price that is not a multiple of the instrument's tick size."""
+ISSUE_KIND_PRICE_VS_CURVE: IssueKind.ValueType  # 11
+"""A bond's price far from the one its coupon, maturity and the day's curve imply."""
+ISSUE_KIND_FX_INVERSE: IssueKind.ValueType  # 12
+"""A pair and its inverse that are not each other's reciprocal."""
+ISSUE_KIND_HOLDINGS_WEIGHTS: IssueKind.ValueType  # 13
+"""A mandate's position weights and cash do not add up to one."""
+ISSUE_KIND_HOLDINGS_MARKET_VALUE: IssueKind.ValueType  # 14
+"""Quantity times price disagrees with the market value a feed states."""
+ISSUE_KIND_REFERENCE_IDENTIFIER: IssueKind.ValueType  # 15
+"""An ISIN or CUSIP whose check digit is wrong."""
+ISSUE_KIND_REFERENCE_MISSING_FIELD: IssueKind.ValueType  # 16
+"""An instrument without a sector or a currency."""
 Global___IssueKind: _TypeAlias = IssueKind  # noqa: Y015
 
 class _Severity:
@@ -98,6 +130,8 @@ class _IssueStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_IssueStat
     ISSUE_STATUS_OPEN: _IssueStatus.ValueType  # 1
     ISSUE_STATUS_RESOLVED: _IssueStatus.ValueType  # 2
     """Closed because a later value passed the check."""
+    ISSUE_STATUS_ACKNOWLEDGED: _IssueStatus.ValueType  # 3
+    """Open, and a person has seen it (AcknowledgeIssue)."""
 
 class IssueStatus(_IssueStatus, metaclass=_IssueStatusEnumTypeWrapper):
     """Whether an issue still holds."""
@@ -106,6 +140,8 @@ ISSUE_STATUS_UNSPECIFIED: IssueStatus.ValueType  # 0
 ISSUE_STATUS_OPEN: IssueStatus.ValueType  # 1
 ISSUE_STATUS_RESOLVED: IssueStatus.ValueType  # 2
 """Closed because a later value passed the check."""
+ISSUE_STATUS_ACKNOWLEDGED: IssueStatus.ValueType  # 3
+"""Open, and a person has seen it (AcknowledgeIssue)."""
 Global___IssueStatus: _TypeAlias = IssueStatus  # noqa: Y015
 
 class _SubjectKind:
@@ -159,6 +195,26 @@ class Issue(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class StatisticsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ISSUE_ID_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
     SEVERITY_FIELD_NUMBER: _builtins.int
@@ -181,6 +237,13 @@ class Issue(_message.Message):
     CAUSED_BY_FIELD_NUMBER: _builtins.int
     TRACE_ID_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    CHECK_ID_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    FIRST_SEEN_FIELD_NUMBER: _builtins.int
+    LAST_SEEN_FIELD_NUMBER: _builtins.int
+    STATISTICS_FIELD_NUMBER: _builtins.int
+    UNEXPECTED_COUNT_FIELD_NUMBER: _builtins.int
+    UNEXPECTED_SAMPLE_FIELD_NUMBER: _builtins.int
     issue_id: _builtins.str
     kind: Global___IssueKind.ValueType
     severity: Global___Severity.ValueType
@@ -204,6 +267,11 @@ class Issue(_message.Message):
     trace_id: _builtins.str
     message: _builtins.str
     """One-line human message ("AAPL vendor_b 182.40 vs primary 171.10 (+6.6%)")."""
+    check_id: _builtins.str
+    """The check (its id in the checks file) and its rule."""
+    rule: _builtins.str
+    unexpected_count: _builtins.int
+    """Rows the check found unexpected, and a few of them ("instrument=qty" ...)."""
     @_builtins.property
     def observed_value(self) -> _common_pb2.Decimal:
         """The value checked and the reference it was checked against (the other
@@ -230,6 +298,20 @@ class Issue(_message.Message):
     def caused_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Events checked (the price ticks, the FX rates, the statements)."""
 
+    @_builtins.property
+    def first_seen(self) -> _timestamp_pb2.Timestamp:
+        """First and last simulated time the check failed for this subject."""
+
+    @_builtins.property
+    def last_seen(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def statistics(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """What the check measured ("mad", "median", "z", "peers_median" ...), as a
+        Great Expectations result's statistics.
+        """
+
+    @_builtins.property
+    def unexpected_sample(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
@@ -255,10 +337,17 @@ class Issue(_message.Message):
         caused_by: _abc.Iterable[_builtins.str] | None = ...,
         trace_id: _builtins.str = ...,
         message: _builtins.str = ...,
+        check_id: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        first_seen: _timestamp_pb2.Timestamp | None = ...,
+        last_seen: _timestamp_pb2.Timestamp | None = ...,
+        statistics: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        unexpected_count: _builtins.int = ...,
+        unexpected_sample: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["detected_at", b"detected_at", "difference", b"difference", "observed_value", b"observed_value", "reference_value", b"reference_value", "resolved_at", b"resolved_at", "value_date", b"value_date"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["detected_at", b"detected_at", "difference", b"difference", "first_seen", b"first_seen", "last_seen", b"last_seen", "observed_value", b"observed_value", "reference_value", b"reference_value", "resolved_at", b"resolved_at", "value_date", b"value_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["caused_by", b"caused_by", "currency_pair", b"currency_pair", "detected_at", b"detected_at", "deviation", b"deviation", "difference", b"difference", "instrument_id", b"instrument_id", "issue_id", b"issue_id", "kind", b"kind", "mandate_id", b"mandate_id", "message", b"message", "observed_value", b"observed_value", "quarantined", b"quarantined", "reference_value", b"reference_value", "resolved_at", b"resolved_at", "resolved_by_event_id", b"resolved_by_event_id", "severity", b"severity", "stale_business_days", b"stale_business_days", "status", b"status", "threshold", b"threshold", "trace_id", b"trace_id", "value_date", b"value_date", "vendor", b"vendor"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caused_by", b"caused_by", "check_id", b"check_id", "currency_pair", b"currency_pair", "detected_at", b"detected_at", "deviation", b"deviation", "difference", b"difference", "first_seen", b"first_seen", "instrument_id", b"instrument_id", "issue_id", b"issue_id", "kind", b"kind", "last_seen", b"last_seen", "mandate_id", b"mandate_id", "message", b"message", "observed_value", b"observed_value", "quarantined", b"quarantined", "reference_value", b"reference_value", "resolved_at", b"resolved_at", "resolved_by_event_id", b"resolved_by_event_id", "rule", b"rule", "severity", b"severity", "stale_business_days", b"stale_business_days", "statistics", b"statistics", "status", b"status", "threshold", b"threshold", "trace_id", b"trace_id", "unexpected_count", b"unexpected_count", "unexpected_sample", b"unexpected_sample", "value_date", b"value_date", "vendor", b"vendor"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -544,10 +633,18 @@ class GetQuarantineRequest(_message.Message):
     INSTRUMENT_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    AS_OF_DATE_FIELD_NUMBER: _builtins.int
     subject_kind: Global___SubjectKind.ValueType
     instrument_id: _builtins.str
     page_size: _builtins.int
     page_token: _builtins.str
+    @_builtins.property
+    def as_of_date(self) -> _common_pb2.Date:
+        """Unset: what is quarantined now. Set: every value of that business date dq
+        rejected, whether or not it has come right since (what a consumer valuing
+        that day end must not use). OUT_OF_RANGE past the date dq has checked.
+        """
+
     def __init__(
         self,
         *,
@@ -555,10 +652,11 @@ class GetQuarantineRequest(_message.Message):
         instrument_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        as_of_date: _common_pb2.Date | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["instrument_id", b"instrument_id", "page_size", b"page_size", "page_token", b"page_token", "subject_kind", b"subject_kind"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "instrument_id", b"instrument_id", "page_size", b"page_size", "page_token", b"page_token", "subject_kind", b"subject_kind"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -714,6 +812,140 @@ class CheckPricesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckPricesResponse: _TypeAlias = CheckPricesResponse  # noqa: Y015
+
+@_typing.final
+class ListChecksRequest(_message.Message):
+    """---------------------------------------------------------------- checks"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChecksRequest: _TypeAlias = ListChecksRequest  # noqa: Y015
+
+@_typing.final
+class Check(_message.Message):
+    """One check as declared in the checks file."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ThresholdsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    CHECK_ID_FIELD_NUMBER: _builtins.int
+    FAMILY_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    THRESHOLDS_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    check_id: _builtins.str
+    family: _builtins.str
+    """price, fx, holdings, reference."""
+    rule: _builtins.str
+    severity: Global___Severity.ValueType
+    description: _builtins.str
+    subject: _builtins.str
+    """The subjects it applies to ("asset_class=EQUITY"); empty: all."""
+    @_builtins.property
+    def thresholds(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """The rule's thresholds by name."""
+
+    def __init__(
+        self,
+        *,
+        check_id: _builtins.str = ...,
+        family: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        severity: Global___Severity.ValueType = ...,
+        description: _builtins.str = ...,
+        thresholds: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        subject: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["check_id", b"check_id", "description", b"description", "family", b"family", "rule", b"rule", "severity", b"severity", "subject", b"subject", "thresholds", b"thresholds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Check: _TypeAlias = Check  # noqa: Y015
+
+@_typing.final
+class ListChecksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHECKS_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    """Where they came from: the file OPSUITE_DQ_CHECKS named, or "defaults"."""
+    next_page_token: _builtins.str
+    @_builtins.property
+    def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Check]: ...
+    def __init__(
+        self,
+        *,
+        checks: _abc.Iterable[Global___Check] | None = ...,
+        source: _builtins.str = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checks", b"checks", "next_page_token", b"next_page_token", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChecksResponse: _TypeAlias = ListChecksResponse  # noqa: Y015
+
+@_typing.final
+class AcknowledgeIssueRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ISSUE_ID_FIELD_NUMBER: _builtins.int
+    issue_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        issue_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["issue_id", b"issue_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AcknowledgeIssueRequest: _TypeAlias = AcknowledgeIssueRequest  # noqa: Y015
 
 @_typing.final
 class WatchIssuesRequest(_message.Message):

@@ -59,6 +59,16 @@ class DqServiceStub:
                 request_serializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.WatchIssuesRequest.SerializeToString,
                 response_deserializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.IssueChange.FromString,
                 _registered_method=True)
+        self.ListChecks = channel.unary_unary(
+                '/opsuite.dq.v1.DqService/ListChecks',
+                request_serializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.ListChecksRequest.SerializeToString,
+                response_deserializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.ListChecksResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeIssue = channel.unary_unary(
+                '/opsuite.dq.v1.DqService/AcknowledgeIssue',
+                request_serializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.AcknowledgeIssueRequest.SerializeToString,
+                response_deserializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.Issue.FromString,
+                _registered_method=True)
 
 
 class DqServiceServicer:
@@ -101,6 +111,21 @@ class DqServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListChecks(self, request, context):
+        """The checks dq runs (its checks file: OPSUITE_DQ_CHECKS, or the defaults).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeIssue(self, request, context):
+        """A person has seen an open issue: ACKNOWLEDGED until the data comes right.
+        NOT_FOUND for an unknown issue; FAILED_PRECONDITION for a resolved one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DqServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +153,16 @@ def add_DqServiceServicer_to_server(servicer, server):
                     servicer.WatchIssues,
                     request_deserializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.WatchIssuesRequest.FromString,
                     response_serializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.IssueChange.SerializeToString,
+            ),
+            'ListChecks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChecks,
+                    request_deserializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.ListChecksRequest.FromString,
+                    response_serializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.ListChecksResponse.SerializeToString,
+            ),
+            'AcknowledgeIssue': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeIssue,
+                    request_deserializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.AcknowledgeIssueRequest.FromString,
+                    response_serializer=opsuite_dot_dq_dot_v1_dot_dq__pb2.Issue.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +300,60 @@ class DqService:
             '/opsuite.dq.v1.DqService/WatchIssues',
             opsuite_dot_dq_dot_v1_dot_dq__pb2.WatchIssuesRequest.SerializeToString,
             opsuite_dot_dq_dot_v1_dot_dq__pb2.IssueChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListChecks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/opsuite.dq.v1.DqService/ListChecks',
+            opsuite_dot_dq_dot_v1_dot_dq__pb2.ListChecksRequest.SerializeToString,
+            opsuite_dot_dq_dot_v1_dot_dq__pb2.ListChecksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeIssue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/opsuite.dq.v1.DqService/AcknowledgeIssue',
+            opsuite_dot_dq_dot_v1_dot_dq__pb2.AcknowledgeIssueRequest.SerializeToString,
+            opsuite_dot_dq_dot_v1_dot_dq__pb2.Issue.FromString,
             options,
             channel_credentials,
             insecure,

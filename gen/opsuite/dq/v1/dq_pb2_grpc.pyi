@@ -49,6 +49,12 @@ class DqServiceStub:
     """
     WatchIssues: _grpc.UnaryStreamMultiCallable[_dq_pb2.WatchIssuesRequest, _dq_pb2.IssueChange]
     """Streams every new and changed issue from a cursor, then live."""
+    ListChecks: _grpc.UnaryUnaryMultiCallable[_dq_pb2.ListChecksRequest, _dq_pb2.ListChecksResponse]
+    """The checks dq runs (its checks file: OPSUITE_DQ_CHECKS, or the defaults)."""
+    AcknowledgeIssue: _grpc.UnaryUnaryMultiCallable[_dq_pb2.AcknowledgeIssueRequest, _dq_pb2.Issue]
+    """A person has seen an open issue: ACKNOWLEDGED until the data comes right.
+    NOT_FOUND for an unknown issue; FAILED_PRECONDITION for a resolved one.
+    """
 
 @_typing.type_check_only
 class DqServiceAsyncStub(DqServiceStub):
@@ -67,6 +73,12 @@ class DqServiceAsyncStub(DqServiceStub):
     """
     WatchIssues: _aio.UnaryStreamMultiCallable[_dq_pb2.WatchIssuesRequest, _dq_pb2.IssueChange]  # type: ignore[assignment]
     """Streams every new and changed issue from a cursor, then live."""
+    ListChecks: _aio.UnaryUnaryMultiCallable[_dq_pb2.ListChecksRequest, _dq_pb2.ListChecksResponse]  # type: ignore[assignment]
+    """The checks dq runs (its checks file: OPSUITE_DQ_CHECKS, or the defaults)."""
+    AcknowledgeIssue: _aio.UnaryUnaryMultiCallable[_dq_pb2.AcknowledgeIssueRequest, _dq_pb2.Issue]  # type: ignore[assignment]
+    """A person has seen an open issue: ACKNOWLEDGED until the data comes right.
+    NOT_FOUND for an unknown issue; FAILED_PRECONDITION for a resolved one.
+    """
 
 class DqServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -112,5 +124,23 @@ class DqServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_dq_pb2.IssueChange], _abc.AsyncIterator[_dq_pb2.IssueChange]]:
         """Streams every new and changed issue from a cursor, then live."""
+
+    @_abc_1.abstractmethod
+    def ListChecks(
+        self,
+        request: _dq_pb2.ListChecksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dq_pb2.ListChecksResponse, _abc.Awaitable[_dq_pb2.ListChecksResponse]]:
+        """The checks dq runs (its checks file: OPSUITE_DQ_CHECKS, or the defaults)."""
+
+    @_abc_1.abstractmethod
+    def AcknowledgeIssue(
+        self,
+        request: _dq_pb2.AcknowledgeIssueRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_dq_pb2.Issue, _abc.Awaitable[_dq_pb2.Issue]]:
+        """A person has seen an open issue: ACKNOWLEDGED until the data comes right.
+        NOT_FOUND for an unknown issue; FAILED_PRECONDITION for a resolved one.
+        """
 
 def add_DqServiceServicer_to_server(servicer: DqServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
