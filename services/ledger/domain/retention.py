@@ -61,7 +61,10 @@ class Retention:
         if self.keep_days == 0:
             return None
         start = closed_before if closed_before is not None else first_date
-        if start is None:
+        # A latest date at or before the start closes nothing (the horizon is before it), and is not
+        # counted back from: dt.date.min, "hold everything" from a reader not yet heard from, would
+        # overflow.
+        if start is None or latest <= start:
             return None
         target = self.horizon(latest)
         if target <= start or self.calendar.count_between(start, target) < self.step:

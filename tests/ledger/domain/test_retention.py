@@ -36,6 +36,15 @@ def test_nothing_closes_with_keep_days_0_or_an_empty_ledger() -> None:
         Retention(-1)
 
 
+def test_a_reader_not_heard_from_holds_every_close_without_overflowing() -> None:
+    # followers_date answers dt.date.min ("hold everything") until every follower has acknowledged;
+    # counting 1,260 business days back from it overflowed (OverflowError in the ledger's consumer,
+    # restarted 39 times a year in bench/README.md's suite-on-disk run).
+    assert Retention(1260).next_close(dt.date.min, None, dt.date(2020, 1, 2)) is None
+    assert Retention(1260).next_close(dt.date.min, dt.date(2020, 1, 2), None) is None
+    assert Retention(5).next_close(dt.date(2020, 1, 2), dt.date(2020, 1, 2), None) is None
+
+
 def test_closes_come_in_steps_and_keep_between_keep_days_and_keep_days_plus_a_step() -> None:
     """A ledger followed for two years, day by day: every close moves the horizon a whole step, and
     what is kept (the horizon to the latest date) always spans keep_days to keep_days + step - 1
