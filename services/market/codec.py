@@ -358,6 +358,8 @@ def instrument_to_proto(instrument: Instrument) -> market_pb2.Instrument:
         issuer=instrument.issuer,
         spread_bp=instrument.spread_bp,
         day_count=instrument.day_count,
+        isin=instrument.isin,
+        cusip=instrument.cusip,
     )
     if instrument.coupon_rate_pct is not None:
         message.coupon_rate_pct.CopyFrom(decimal_to_proto(instrument.coupon_rate_pct))

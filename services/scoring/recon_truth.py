@@ -6,8 +6,8 @@ Simulation.faults()). A run of recon is *observed*, either from the real service
 pure replay of the simulation through recon's domain (recon_replay.py: book vs custodian only, no
 ledger), and scored here:
 
-- **Recall per fault kind** (the custodian's, settlement and corporate-action kinds; vendor and FX
-  faults are dq's and are only counted): a fault is found when an item-level break names it: a
+- **Recall per fault kind** (the custodian's, settlement and corporate-action kinds; price (vendor_b
+  and primary) and FX faults are dq's and are only counted): a fault is found when an item-level break names it: a
   trade-level break on its fill, or a cash-flow break whose lineage holds one of its events. A fault
   is due once its effect shows: booking errors on the trade date (the fault's applied date),
   settlement faults on the fill's contractual settle date, value-date faults on the pay date (the
@@ -50,7 +50,7 @@ CUSTODIAN_KINDS = (
 SETTLEMENT_KINDS = ("SETTLEMENT_DELAY", "SETTLEMENT_FAIL")
 CORPORATE_ACTION_KINDS = ("CORPORATE_ACTION_DATE_MISMATCH",)
 RECON_KINDS = CUSTODIAN_KINDS + SETTLEMENT_KINDS + CORPORATE_ACTION_KINDS
-NOT_RECONS = ("VENDOR_STALE_PRICE", "VENDOR_PRICE_SPIKE", "FX_CROSS_INCONSISTENT")
+NOT_RECONS = ("VENDOR_STALE_PRICE", "VENDOR_PRICE_SPIKE", "PRIMARY_PRICE_SPIKE", "FX_CROSS_INCONSISTENT")
 ITEM_SCOPES = ("TRADE", "CASH_FLOW")
 LVC = "LEDGER_VS_CUSTODIAN"
 GRACE_BUSINESS_DAYS = 2  # recon's settlement grace: how long a corrected fault may still show in balances

@@ -19,7 +19,9 @@ import pytest
 
 from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
+from services.market.sim.faults import FaultBook
 from services.market.sim.macro import REGIME_EQUITY, MacroDay, MacroHistory
+from services.market.sim.primary import PrimaryPublisher
 from services.market.sim.records import DayResult
 
 REAL_START = dt.date(2020, 2, 3)
@@ -88,9 +90,20 @@ class Run:
     days: tuple[DayResult, ...]
 
 
-def run(config: SimConfig, history: MacroHistory, *, injections: dict[int, list] | None = None) -> Run:
-    """Step a fresh simulation to the end; injections[k] are injected before the k-th step (0-based)."""
+def run(
+    config: SimConfig,
+    history: MacroHistory,
+    *,
+    injections: dict[int, list] | None = None,
+    bad_print_rate: float | None = None,
+) -> Run:
+    """Step a fresh simulation to the end; injections[k] are injected before the k-th step (0-based).
+
+    bad_print_rate: the primary's bad prints (PRIMARY_PRICE_SPIKE) as at this fault rate, whatever
+    config.fault_rate says; they are recorded in a fault book of their own, not in the run's."""
     sim = Simulation(config, history)
+    if bad_print_rate is not None:
+        sim._primary = PrimaryPublisher(config.seed, FaultBook(bad_print_rate))
     results = []
     while not sim.finished:
         for request in (injections or {}).get(len(results), []):
@@ -133,8 +146,13 @@ def corrected_run(synthetic: MacroHistory) -> Run:
 
 @pytest.fixture(scope="session")
 def corrected_twin(synthetic: MacroHistory) -> Run:
-    """corrected_run's clean twin: the same seed with no faults, so the same fills and no errors."""
-    return run(SimConfig(seed=10, start=SYNTHETIC_START, days=80, fault_rate=0.0), synthetic)
+    """corrected_run's clean twin: the same seed with no custodian faults, so the same fills and no
+    errors. It keeps corrected_run's bad prints of the primary: they are in the NAV the management
+    fees accrue on (fees.py values the stream), so without them the fees, the cash the desk trades
+    on and then the fills would differ."""
+    return run(
+        SimConfig(seed=10, start=SYNTHETIC_START, days=80, fault_rate=0.0), synthetic, bad_print_rate=10.0
+    )
 
 
 def all_events(result: Run) -> Iterator:

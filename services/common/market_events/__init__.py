@@ -77,6 +77,8 @@ class Instrument:
     issuer: str = ""
     spread_bp: int = 0
     day_count: str = ""  # "ACT/ACT" (governments), "30/360" (corporates)
+    isin: str = ""  # ISO 6166: country code, 9-character national id, check digit
+    cusip: str = ""  # US-listed instruments only; empty otherwise
 
 
 @dataclass(frozen=True, slots=True)

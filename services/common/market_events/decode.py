@@ -364,6 +364,8 @@ def decode_instrument(m: market_pb2.Instrument) -> Instrument:
         issuer=m.issuer,
         spread_bp=m.spread_bp,
         day_count=m.day_count,
+        isin=m.isin,
+        cusip=m.cusip,
     )
 
 

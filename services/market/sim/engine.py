@@ -6,7 +6,7 @@ Order of a day's events (sim_time is the business date at the phase's time, UTC)
 |---|---|---|
 | regime | market.regime | 08:00 |
 | fees | fee.accrued, one per mandate valued at the previous day end (fees.py) | 08:00 |
-| prices | price.tick (primary, every live instrument), price.vendor (vendor_b, same order), fx.rate (3 primary, 3 crosses) | 16:00 |
+| prices | price.tick (primary, every live instrument; a bad print included), price.vendor (vendor_b, same order), fx.rate (3 primary, 3 crosses) | 16:00 |
 | corporate actions | corporate_action.announced | 16:15 |
 | cash | cashflow.dividend / coupon (pay date), cashflow.fee (first business day of a month), cashflow.subscription / redemption | 16:20 |
 | desk | per mandate: trade.fill, each followed by its trade.confirmation, then the mandate's trade.fx (fx_deals.py) | 16:30 |
@@ -26,6 +26,15 @@ custodian event it corrects (the cancelled custodian.trade, the mis-dated
 custodian.cashflow; an income adjustment: the correction or late booking that
 caused it, then the custodian.cashflow it adjusts, or what the custodian should
 have paid against); fx.rate cross <- the two primary rates it is derived from.
+
+True and published prices: the simulation keeps each instrument's true price, and price.tick
+publishes it except on a primary bad print (PRIMARY_PRICE_SPIKE, primary.py), which only the
+published event carries. The desk values, orders and fills at the true price, dividends are
+announced on it, vendor_b quotes off it and the next day's price steps from it. What follows the
+stream sees the published price: the day-end snapshot (GetSnapshot's prices) and the NAV the
+management fees accrue on (fees.py reads the day's events), as do the ledger's marks and
+reporting's NAV. So on a bad-print day the fee accrued the next morning is on a NAV with the bad
+print, as reporting shows it.
 
 Determinism: every random draw comes from a stream seeded by (seed, purpose)
 (rng.py); nothing iterates a set or reads the clock. Same seed, start, days
@@ -61,6 +70,7 @@ from services.market.sim.macro import MacroDay, MacroHistory
 from services.market.sim.macro.market_days import is_nyse_holiday
 from services.market.sim.mandates import build_mandates
 from services.market.sim.prices import PriceModel
+from services.market.sim.primary import PrimaryPublisher
 from services.market.sim.records import (
     BookSnapshot,
     CashFlow,
@@ -207,6 +217,7 @@ class Simulation:
         mandate_ids = tuple(m.mandate_id for m in self.mandates)
         self._faults = FaultBook(config.fault_rate)
         self._prices = PriceModel(self._universe, seed)
+        self._primary = PrimaryPublisher(seed, self._faults)
         self._vendor = SecondVendor(seed, self._faults)
         self._fx = FxPublisher(seed, self._faults)
         self._desk = Desk(seed, self._universe, self._calendar)
@@ -335,7 +346,7 @@ class Simulation:
         self._regime = macro_day.regime
         events.emit("market.regime", self._regime_state(macro_day))
         self._accrue_fees(events, day)
-        quotes = self._publish_prices(events, macro_day)
+        quotes, published = self._publish_prices(events, macro_day)
         fx_rates = self._publish_fx(events, macro_day)
         self._rates = FxRates({q.pair: q.rate for q in fx_rates if q.pair in PRIMARY_PAIRS})
         self._announce_actions(events, day, quotes)
@@ -358,7 +369,7 @@ class Simulation:
         self._snapshot = BookSnapshot(
             as_of_seq=int(end_id.removeprefix("mkt-")),
             as_of_date=day,
-            prices=tuple(quotes.values()),
+            prices=published,  # as the stream has them, bad prints included
             fx_rates=fx_rates,
             internal_books=tuple(self._book.book(m.mandate_id) for m in self.mandates),
             custodian_books=tuple(self._custodian.book(m.mandate_id, m.base_currency) for m in self.mandates),
@@ -386,9 +397,13 @@ class Simulation:
             origin=day.origin,
         )
 
-    def _publish_prices(self, events: _Day, macro_day: MacroDay) -> dict[str, PriceQuote]:
+    def _publish_prices(
+        self, events: _Day, macro_day: MacroDay
+    ) -> tuple[dict[str, PriceQuote], tuple[PriceQuote, ...]]:
+        """The day's true primary quotes by instrument (what the desk sees) and the published ones
+        (what price.tick says: a bad print differs from the true price)."""
         day = macro_day.date
-        primary = self._prices.step(
+        true = self._prices.step(
             day,
             macro_day.equity_drift_annual,
             macro_day.equity_vol_annual,
@@ -396,14 +411,19 @@ class Simulation:
             macro_day.regime,
             macro_day.risk_shock,
         )
-        for quote in primary:
-            events.emit("price.tick", quote)
         by_id = {i.instrument_id: i for i in self.instruments}
-        for quote, fault in self._vendor.quotes(day, primary, by_id):
+        published = []
+        for quote, fault in self._primary.publish(day, true, by_id):
+            event_id = events.emit("price.tick", quote)
+            if fault is not None:
+                fault.event_ids.append(event_id)
+            published.append(quote)
+        # vendor_b prices off the true price, so on a bad print the two vendors disagree.
+        for quote, fault in self._vendor.quotes(day, true, by_id):
             event_id = events.emit("price.vendor", quote)
             if fault is not None:
                 fault.event_ids.append(event_id)
-        return {quote.instrument_id: quote for quote in primary}
+        return {quote.instrument_id: quote for quote in true}, tuple(published)
 
     def _publish_fx(self, events: _Day, macro_day: MacroDay) -> tuple[FxQuote, ...]:
         published = []

@@ -17,11 +17,25 @@ figures and their sources: docs/custodian-calibration.md.
 | SETTLEMENT_FAIL | next fill | custodian.trade, the FAILED settlement, the later SETTLED one | the later SETTLED custodian.settlement |
 | CORPORATE_ACTION_DATE_MISMATCH | next dividend or coupon | the custodian.cashflow with the wrong value date | the custodian.correction of its value date |
 | VENDOR_STALE_PRICE / VENDOR_PRICE_SPIKE | next day's vendor price | the price.vendor event | (never corrected) |
+| PRIMARY_PRICE_SPIKE | next day's primary price | the price.tick event carrying the bad print | (never corrected) |
 | FX_CROSS_INCONSISTENT | next day's cross | the fx.rate event | (never corrected) |
 | (none) | FX deals (trade.fx) | - | - |
 
 A settlement delay or fail also carries the confirmation when the broker's
 document shows the late settle date (see custodian.py).
+
+A primary bad print (PRIMARY_PRICE_SPIKE, primary.py) touches only the published price.tick of
+one instrument for one day. The simulation's true price stays the desk's: its valuation, orders
+and fills, the dividends it announces, the next day's price path and vendor_b's quote (so the two
+vendors disagree that day). Whatever reads the stream sees the bad print: the ledger's marks,
+reporting's NAV, market's own day-end snapshot (GetSnapshot) and the NAV its management fees
+accrue on (fees.py). The next day's print is right again; nobody corrects the bad one.
+
+Rates: docs/custodian-calibration.md gives each rate's source or the assumption behind it. No
+published rate was found for wrong prices of a primary (official) pricing vendor, so
+PRIMARY_PRICE_SPIKE's 0.02 % per instrument-day is an assumption: well below vendor_b's spike
+rate (0.05 %), since a fund's book-of-record vendor is the one whose prices are checked hardest
+before they are published (the doc's "Price and FX faults").
 
 No fault applies to any other cash flow: subscriptions, redemptions and management fee payments
 (cashflow.fee) are booked by the custodian as the internal book has them, on their date, and
@@ -54,9 +68,9 @@ from services.market.sim.records import (
 
 K = FaultKind
 
-# Per fill for custodian faults, per dividend/coupon booking for the date
-# mismatch, per instrument-day for the vendor, per cross-day for FX. SETTLEMENT_FAIL's
-# figure is the blend at the simulation's fill mix; a fill draws its asset class's rate
+# Per fill for custodian faults, per dividend/coupon booking for the date mismatch, per
+# instrument-day for vendor_b and the primary, per cross-day for FX. SETTLEMENT_FAIL's figure
+# is the blend at the simulation's fill mix; a fill draws its asset class's rate
 # (ASSET_CLASS_RATES).
 SEEDED_RATES: Mapping[FaultKind, float] = MappingProxyType(
     {
@@ -70,6 +84,7 @@ SEEDED_RATES: Mapping[FaultKind, float] = MappingProxyType(
         K.VENDOR_STALE_PRICE: 0.002,
         K.VENDOR_PRICE_SPIKE: 0.0005,
         K.FX_CROSS_INCONSISTENT: 0.004,
+        K.PRIMARY_PRICE_SPIKE: 0.0002,
     }
 )
 # Where a kind's rate depends on the fill's asset class (instead of SEEDED_RATES).
@@ -167,6 +182,7 @@ TRADE_KINDS: tuple[FaultKind, ...] = (
     K.SETTLEMENT_FAIL,
 )
 VENDOR_KINDS: tuple[FaultKind, ...] = (K.VENDOR_STALE_PRICE, K.VENDOR_PRICE_SPIKE)
+PRIMARY_KINDS: tuple[FaultKind, ...] = (K.PRIMARY_PRICE_SPIKE,)
 CASH_FLOW_KINDS: tuple[FaultKind, ...] = (K.CORPORATE_ACTION_DATE_MISMATCH,)
 FX_KINDS: tuple[FaultKind, ...] = (K.FX_CROSS_INCONSISTENT,)
 
@@ -341,7 +357,7 @@ def validate_request(
         return
     if request.currency_pair:
         raise ValueError(f"currency_pair: only {K.FX_CROSS_INCONSISTENT} takes a currency pair")
-    if kind in VENDOR_KINDS:
+    if kind in VENDOR_KINDS or kind in PRIMARY_KINDS:
         if request.mandate_id:
             raise ValueError(f"mandate_id: not used by {kind}; give instrument_id or nothing")
         return

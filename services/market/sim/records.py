@@ -99,6 +99,7 @@ class FaultKind(enum.StrEnum):
     VENDOR_STALE_PRICE = "VENDOR_STALE_PRICE"
     VENDOR_PRICE_SPIKE = "VENDOR_PRICE_SPIKE"
     FX_CROSS_INCONSISTENT = "FX_CROSS_INCONSISTENT"
+    PRIMARY_PRICE_SPIKE = "PRIMARY_PRICE_SPIKE"
 
 
 class FaultStatus(enum.StrEnum):
@@ -129,7 +130,7 @@ class InjectedFault:
     """Ground truth of one fault, seeded or on demand.
 
     corrected_date: the day the custodian corrected it (None while it has not, and always for
-    vendor and FX faults); correction_event_ids: the events of that correction (faults.py).
+    vendor, primary price and FX faults); correction_event_ids: the events of that correction (faults.py).
     """
 
     fault_id: str

@@ -18,6 +18,9 @@ Bonds are issued on the simulation's start date at par-ish coupons (the
 start-date yield floored to 1/8 %), so their maturities are always ahead
 whatever date the history is replayed from. GBP corporates are priced off the
 US Treasury curve plus their spread: the FRED snapshot has no gilt curve.
+
+Every instrument has an ISIN, and a US one a CUSIP: synthetic, derived from its id with valid
+check digits (identifiers.py).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from types import MappingProxyType
 
 from services.common.market_events import priced_per_100
 from services.market.sim.bonds import curve_yield
+from services.market.sim.identifiers import identifiers
 from services.market.sim.records import AssetClass, Instrument
 
 GOVERNMENT_SECTOR = "Government"
@@ -199,8 +203,10 @@ def equity_id(spec: EquitySpec) -> str:
 
 def _equity(spec: EquitySpec) -> Instrument:
     convention = MARKETS[spec.market]
+    instrument_id = equity_id(spec)
+    isin, cusip = identifiers(instrument_id, spec.market)
     return Instrument(
-        instrument_id=equity_id(spec),
+        instrument_id=instrument_id,
         symbol=spec.symbol,
         name=spec.name,
         asset_class=AssetClass.EQUITY,
@@ -209,6 +215,8 @@ def _equity(spec: EquitySpec) -> Instrument:
         market=spec.market,
         tick_size=convention.tick_size,
         settlement_days=convention.settlement_days,
+        isin=isin,
+        cusip=cusip,
     )
 
 
@@ -218,8 +226,10 @@ def _bond(spec: BondSpec, start: dt.date, curve_pct: Mapping[str, float]) -> Ins
     coupon = coupon_for_yield(curve_yield(curve_pct, years) + spec.spread_bp / 100.0)
     government = spec.asset_class is AssetClass.GOVERNMENT_BOND
     symbol = f"{'T' if government else spec.ticker} {_coupon_text(coupon)} {maturity:%m/%d/%y}"
+    instrument_id = f"{spec.ticker}-{maturity:%Y%m%d}"
+    isin, cusip = identifiers(instrument_id, spec.market)
     return Instrument(
-        instrument_id=f"{spec.ticker}-{maturity:%Y%m%d}",
+        instrument_id=instrument_id,
         symbol=symbol,
         name=f"{spec.issuer} {coupon}% {maturity:%d %b %Y}",
         asset_class=spec.asset_class,
@@ -234,6 +244,8 @@ def _bond(spec: BondSpec, start: dt.date, curve_pct: Mapping[str, float]) -> Ins
         issuer=spec.issuer,
         spread_bp=spec.spread_bp,
         day_count="ACT/ACT" if government else "30/360",
+        isin=isin,
+        cusip=cusip,
     )
 
 

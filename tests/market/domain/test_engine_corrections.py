@@ -1,8 +1,9 @@
 """The custodian's corrections in the stream: what a follower sees, and the books agreeing again.
 
 corrected_run errs at ten times the seeded rates for 80 synthetic days; corrected_twin is the same
-seed with no faults. The desk, investor flows and the internal book never read the custodian, so
-the twin's fills are the same and its custodian is the one that made no mistake.
+seed with no custodian faults (it keeps the primary's bad prints, which reach the fees). The desk,
+investor flows and the internal book never read the custodian, so the twin's fills are the same and
+its custodian is the one that made no mistake.
 """
 
 from __future__ import annotations

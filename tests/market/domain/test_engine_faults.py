@@ -253,6 +253,7 @@ def test_fault_event_ids_carry_the_fault(faulty_run: Run) -> None:
         K.VENDOR_STALE_PRICE: "price.vendor",
         K.VENDOR_PRICE_SPIKE: "price.vendor",
         K.FX_CROSS_INCONSISTENT: "fx.rate",
+        K.PRIMARY_PRICE_SPIKE: "price.tick",
     }
     for fault in faulty_run.sim.faults():
         first = kind_of[fault.event_ids[0]]
@@ -282,6 +283,19 @@ def test_fault_event_ids_carry_the_fault(faulty_run: Run) -> None:
             )
             move = abs(quote.price / primary.price - 1)
             assert Decimal("0.07") < move < Decimal("0.26")
+        if fault.kind is K.PRIMARY_PRICE_SPIKE:
+            # One event, the bad print itself; vendor_b that day prices off the true price.
+            (event_id,) = fault.event_ids
+            tick = kind_of[event_id].payload
+            assert tick.instrument_id == fault.instrument_id and tick.price_date == fault.applied_date
+            vendor = next(
+                e.payload
+                for e in kind_of.values()
+                if e.kind == "price.vendor"
+                and e.payload.instrument_id == tick.instrument_id
+                and e.payload.price_date == tick.price_date
+            )
+            assert Decimal("0.07") < abs(tick.price / vendor.price - 1) < Decimal("0.27")
         if fault.kind is K.FX_CROSS_INCONSISTENT:
             rate = kind_of[fault.event_ids[0]]
             legs = {kind_of[i].payload.pair: kind_of[i].payload.rate for i in rate.caused_by}
@@ -489,12 +503,33 @@ def test_inject_rejects_targets_it_cannot_find(
 
 
 def test_injections_do_not_change_prices_or_the_internal_book(synthetic: MacroHistory) -> None:
+    """Every kind injected once: the published prices change only at the primary's bad print (one
+    instrument, one day) and the internal book not at all. The bad print does reach the next
+    morning's fee accruals (their NAV is the stream's, fees.py), but those are paid on the first
+    business day of February, after this run, so no cash moves."""
     config = SimConfig(seed=4, start=SYNTHETIC_START, days=20)
     requests = [FaultRequest(kind) for kind in FaultKind]
     plain, injected = run(config, synthetic), run(config, synthetic, injections={2: requests})
+    [bad_print] = [f for f in injected.sim.faults() if f.kind is K.PRIMARY_PRICE_SPIKE and f.on_demand]
+    assert bad_print.applied_date == injected.days[2].date
     for a, b in zip(plain.days, injected.days, strict=True):
-        assert a.snapshot.prices == b.snapshot.prices
+        moved = {
+            (p.instrument_id, p.price_date): (p.price, q.price)
+            for p, q in zip(a.snapshot.prices, b.snapshot.prices, strict=True)
+            if p != q
+        }
+        if a.date == bad_print.applied_date:
+            [(key, (true, printed))] = moved.items()
+            assert key == (bad_print.instrument_id, a.date)
+            assert Decimal("0.07") < abs(printed / true - 1) < Decimal("0.26")
+        else:
+            assert moved == {}
         assert a.snapshot.internal_books == b.snapshot.internal_books
+    accruals = [
+        [e.payload for e in day.events if e.kind == "fee.accrued"]
+        for day in (plain.days[3], injected.days[3])
+    ]
+    assert accruals[0] != accruals[1]
     on_demand = [f for f in injected.sim.faults() if f.on_demand]
     assert len(on_demand) == len(requests) and all(f.status is FaultStatus.APPLIED for f in on_demand)
 

@@ -23,6 +23,7 @@ from services.market.sim.faults import FaultBook
 from services.market.sim.fx import CROSS_LEGS, FxPublisher
 from services.market.sim.macro import MacroHistory
 from services.market.sim.prices import PriceModel
+from services.market.sim.primary import PrimaryPublisher
 from services.market.sim.records import (
     CashFlow,
     CashFlowKind,
@@ -31,6 +32,7 @@ from services.market.sim.records import (
     FaultKind,
     FaultRequest,
     FaultStatus,
+    InjectedFault,
     SettlementState,
     Side,
     SimEvent,
@@ -538,21 +540,27 @@ def test_a_coupon_the_custodian_paid_nothing_on_is_credited_when_it_books_the_fi
 
 
 def test_prices_vendor_and_fx_are_the_parts_own_output_for_the_runs_seed() -> None:
-    """Replaying the price model, the second vendor and the FX publisher, each built with the
-    run's seed, over the same macro days gives exactly the published events: the engine hands
-    each part the seed and the day's macro figures (the regime too: 45 days reach the synthetic
-    stress and crisis regimes, where corporate spreads move)."""
+    """Replaying the price model, the primary's publisher, the second vendor and the FX publisher,
+    each built with the run's seed, over the same macro days gives exactly the published events:
+    the engine hands each part the seed and the day's macro figures (the regime too: 45 days reach
+    the synthetic stress and crisis regimes, where corporate spreads move), and vendor_b the true
+    prices, not the published ones. At rate 3 the run has bad prints (0.06 % per instrument-day)."""
     history = synthetic_history(days=45)
     seed, rate = 7, 3.0
     sim = Simulation(SimConfig(seed=seed, start=SYNTHETIC_START, days=45, fault_rate=rate), history)
     universe = build_universe(history.days[0].date, history.days[0].yields_pct)
     prices, faults = PriceModel(universe, seed), FaultBook(rate)
-    vendor, fx = SecondVendor(seed, faults), FxPublisher(seed, faults)
+    primary, vendor, fx = (
+        PrimaryPublisher(seed, faults),
+        SecondVendor(seed, faults),
+        FxPublisher(seed, faults),
+    )
     by_id = {i.instrument_id: i for i in universe.instruments}
     regimes = set()
+    bad_prints = 0
     for macro_day in history.days:
         result = step(sim)
-        primary = prices.step(
+        true = prices.step(
             macro_day.date,
             macro_day.equity_drift_annual,
             macro_day.equity_vol_annual,
@@ -560,15 +568,26 @@ def test_prices_vendor_and_fx_are_the_parts_own_output_for_the_runs_seed() -> No
             macro_day.regime,
             macro_day.risk_shock,
         )
-        assert [e.payload for e in of_kind(result, "price.tick")] == primary
+        published = primary.publish(macro_day.date, true, by_id)
+        bad_prints += sum(1 for _, fault in published if fault is not None)
+        assert [e.payload for e in of_kind(result, "price.tick")] == [q for q, _ in published]
         assert [e.payload for e in of_kind(result, "price.vendor")] == [
-            q for q, _ in vendor.quotes(macro_day.date, primary, by_id)
+            q for q, _ in vendor.quotes(macro_day.date, true, by_id)
         ]
         assert [e.payload for e in of_kind(result, "fx.rate")] == [
             q for q, _ in fx.quotes(macro_day.date, macro_day.fx)
         ]
         regimes.add(macro_day.regime)
     assert regimes == {"calm", "stress", "crisis"}
+    assert bad_prints > 0
+    price_kinds = {FaultKind.PRIMARY_PRICE_SPIKE, FaultKind.VENDOR_STALE_PRICE, FaultKind.VENDOR_PRICE_SPIKE}
+
+    def described(records: tuple[InjectedFault, ...]) -> list[tuple]:
+        return [
+            (f.kind, f.instrument_id, f.applied_date, f.description) for f in records if f.kind in price_kinds
+        ]
+
+    assert described(faults.records()) == described(sim.faults())
 
 
 def test_the_desk_and_the_custodian_draw_from_the_runs_seed() -> None:

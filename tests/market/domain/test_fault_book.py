@@ -10,6 +10,7 @@ import pytest
 from services.market.sim.faults import (
     CASH_FLOW_KINDS,
     FX_KINDS,
+    PRIMARY_KINDS,
     SEEDED_RATES,
     TRADE_KINDS,
     VENDOR_KINDS,
@@ -254,5 +255,5 @@ def test_invalid_requests_say_which_field_is_wrong(request_: FaultRequest, messa
 
 
 def test_the_kind_groups_partition_the_fault_kinds() -> None:
-    groups = (TRADE_KINDS, VENDOR_KINDS, CASH_FLOW_KINDS, FX_KINDS)
+    groups = (TRADE_KINDS, VENDOR_KINDS, PRIMARY_KINDS, CASH_FLOW_KINDS, FX_KINDS)
     assert sorted(k for group in groups for k in group) == sorted(FaultKind)

@@ -75,11 +75,13 @@ def test_bonds_are_issued_on_the_start_date_with_coupons_off_the_curve_plus_spre
         "UST-20310615", "T 1 7/8 06/15/31", "United States Treasury 1.875% 15 Jun 2031",
         AssetClass.GOVERNMENT_BOND, "USD", "Government", "US", Decimal("0.001"), 1,
         Decimal("1.875"), dt.date(2031, 6, 15), 2, "United States Treasury", 0, "ACT/ACT",
+        "US2UU7LQGC16", "2UU7LQGC1",
     )  # fmt: skip
     assert by_id["MDWY-20290615"] == Instrument(
         "MDWY-20290615", "MDWY 3 1/8 06/15/29", "Medway Utilities 3.125% 15 Jun 2029",
         AssetClass.CORPORATE_BOND, "GBP", "Corporate Credit", "UK", Decimal("0.001"), 2,
         Decimal("3.125"), dt.date(2029, 6, 15), 2, "Medway Utilities", 130, "30/360",
+        "GB00MWV69S04", "",
     )  # fmt: skip
 
 
@@ -112,7 +114,7 @@ def test_equities_take_their_markets_conventions_and_are_keyed_by_market_and_sym
     assert len(universe.instruments) == len(EQUITIES) + len(BONDS)
     assert universe.get("JP-6987") == Instrument(
         "JP-6987", "6987", "Hoshino Electronics", AssetClass.EQUITY, "JPY", "Information Technology", "JP",
-        Decimal(1), 2,
+        Decimal(1), 2, isin="JP3126798226",
     )  # fmt: skip
     assert universe.get("UK-BRCN") == Instrument(
         "UK-BRCN",
@@ -124,6 +126,7 @@ def test_equities_take_their_markets_conventions_and_are_keyed_by_market_and_sym
         "UK",
         Decimal("0.01"),
         2,
+        isin="GB00D4LHPK05",
     )
     # The model parameters are keyed by the same ids.
     assert universe.equity_specs["EU-SOLV"] == next(s for s in EQUITIES if s.symbol == "SOLV")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import json_format
 
+from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.cli.registry import free_port
 from services.common.cursor import FileCursorStore
@@ -78,6 +80,71 @@ def test_dropped_trade_on_demand_is_booked_late_by_the_custodian_and_survives_a_
             assert list(booking.envelope.caused_by) == [fills[fill_id].envelope.event_id]
         else:
             assert (day.year, day.month, day.day) == (trade_date.year, trade_date.month, trade_date.day)
+
+
+def _ymd(date: common_pb2.Date) -> tuple[int, int, int]:
+    return (date.year, date.month, date.day)
+
+
+def test_a_bad_print_on_demand_hits_the_named_instruments_next_primary_price(tmp_path: Path) -> None:
+    """InjectFault(PRIMARY_PRICE_SPIKE, instrument_id) waits for the next business day, then that
+    day's price.tick of the instrument carries the bad print: ListInjectedFaults names that event.
+    vendor_b disagrees with it that day (it prices off the true price) and agrees again the next."""
+    days = 8
+    env = market_env(OPSUITE_SPEED="4", OPSUITE_DAYS=str(days), OPSUITE_FAULT_RATE="0")
+    market = start_service("market", tmp_path / "data", env)
+    market.wait_serving()
+    try:
+        with grpc.insecure_channel(market.address) as channel:
+            stub = market_pb2_grpc.MarketServiceStub(channel)
+            before = stub.GetClock(market_pb2.GetClockRequest()).business_days_elapsed
+            fault = stub.InjectFault(
+                market_pb2.InjectFaultRequest(
+                    kind=market_pb2.FAULT_KIND_PRIMARY_PRICE_SPIKE, instrument_id="US-NWSF"
+                )
+            )
+            after = stub.GetClock(market_pb2.GetClockRequest()).business_days_elapsed
+            assert fault.status == market_pb2.FAULT_STATUS_PENDING and fault.on_demand
+            assert fault.instrument_id == "US-NWSF" and not fault.event_ids
+            events = read_events(stub, from_seq=1, day_ends=days)
+            [applied] = stub.ListInjectedFaults(
+                market_pb2.ListInjectedFaultsRequest(kind=market_pb2.FAULT_KIND_PRIMARY_PRICE_SPIKE)
+            ).faults
+    finally:
+        assert market.stop() == 0
+    assert after < days, "the run ended before the request: nothing left to hit"
+    assert (applied.fault_id, applied.status, applied.instrument_id) == (
+        fault.fault_id,
+        market_pb2.FAULT_STATUS_APPLIED,
+        "US-NWSF",
+    )
+    assert not applied.HasField("corrected_date") and not applied.correction_event_ids
+    dates = [_ymd(e.day_end.date) for e in events if e.envelope.kind == "clock.day_end"]
+    # The request was taken while the clock stood between `before` and `after` days elapsed:
+    # the next business day is the one after it.
+    assert before <= dates.index(_ymd(applied.applied_date)) <= after
+    by_id = {e.envelope.event_id: e for e in events}
+    [event_id] = applied.event_ids
+    tick = by_id[event_id]
+    assert tick.envelope.kind == "price.tick" and tick.price.instrument_id == "US-NWSF"
+    assert _ymd(tick.price.price_date) == _ymd(applied.applied_date)
+
+    def price(kind: str, date: tuple[int, int, int]) -> Decimal:
+        [found] = [
+            Decimal(e.price.price.value)
+            for e in events
+            if e.envelope.kind == kind
+            and e.price.instrument_id == "US-NWSF"
+            and _ymd(e.price.price_date) == date
+        ]
+        return found
+
+    day = _ymd(applied.applied_date)
+    assert Decimal("0.07") < abs(price("price.tick", day) / price("price.vendor", day) - 1) < Decimal("0.27")
+    following = dates.index(day) + 1
+    if following < len(dates):
+        next_day = dates[following]
+        assert abs(price("price.tick", next_day) / price("price.vendor", next_day) - 1) < Decimal("0.0025")
 
 
 async def test_subscriber_resumes_after_market_restart_without_gap_or_duplicate(tmp_path: Path) -> None:

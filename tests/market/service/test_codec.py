@@ -175,6 +175,9 @@ def test_reference_data_and_faults(real_run: Run) -> None:
     assert _date(message.maturity_date) == bond.maturity
     assert Decimal(message.coupon_rate_pct.value) == bond.coupon_rate_pct
     assert not codec.instrument_to_proto(sim.instruments[0]).HasField("maturity_date")
+    assert (message.isin, message.cusip) == (bond.isin, bond.cusip) and message.cusip
+    japanese = codec.instrument_to_proto(sim.instrument("JP-6987"))
+    assert japanese.isin.startswith("JP3") and japanese.cusip == ""
     mandate = codec.mandate_to_proto(sim.mandates[0])
     assert mandate.initial_capital.currency == sim.mandates[0].base_currency
     assert list(mandate.allowed_asset_classes) == [a.value for a in sim.mandates[0].allowed_asset_classes]

@@ -169,6 +169,10 @@ class _FaultKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FaultKind.V
     FAULT_KIND_VENDOR_STALE_PRICE: _FaultKind.ValueType  # 8
     FAULT_KIND_VENDOR_PRICE_SPIKE: _FaultKind.ValueType  # 9
     FAULT_KIND_FX_CROSS_INCONSISTENT: _FaultKind.ValueType  # 10
+    FAULT_KIND_PRIMARY_PRICE_SPIKE: _FaultKind.ValueType  # 11
+    """A bad print on the primary vendor: one instrument's price.tick for one day is off by
+    8-25 % (either way, rounded to its tick); vendor_b and the next day's print are right.
+    """
 
 class FaultKind(_FaultKind, metaclass=_FaultKindEnumTypeWrapper): ...
 
@@ -183,6 +187,10 @@ FAULT_KIND_CORPORATE_ACTION_DATE_MISMATCH: FaultKind.ValueType  # 7
 FAULT_KIND_VENDOR_STALE_PRICE: FaultKind.ValueType  # 8
 FAULT_KIND_VENDOR_PRICE_SPIKE: FaultKind.ValueType  # 9
 FAULT_KIND_FX_CROSS_INCONSISTENT: FaultKind.ValueType  # 10
+FAULT_KIND_PRIMARY_PRICE_SPIKE: FaultKind.ValueType  # 11
+"""A bad print on the primary vendor: one instrument's price.tick for one day is off by
+8-25 % (either way, rounded to its tick); vendor_b and the next day's print are right.
+"""
 Global___FaultKind: _TypeAlias = FaultKind  # noqa: Y015
 
 class _FaultStatus:
@@ -1381,6 +1389,8 @@ class Instrument(_message.Message):
     ISSUER_FIELD_NUMBER: _builtins.int
     SPREAD_BP_FIELD_NUMBER: _builtins.int
     DAY_COUNT_FIELD_NUMBER: _builtins.int
+    ISIN_FIELD_NUMBER: _builtins.int
+    CUSIP_FIELD_NUMBER: _builtins.int
     instrument_id: _builtins.str
     symbol: _builtins.str
     name: _builtins.str
@@ -1396,6 +1406,12 @@ class Instrument(_message.Message):
     spread_bp: _builtins.int
     """Corporate bonds: spread over the Treasury curve in basis points."""
     day_count: _builtins.str
+    isin: _builtins.str
+    """ISIN (ISO 6166): country code, 9-character national id, check digit. Synthetic,
+    like the companies, but with valid check digits.
+    """
+    cusip: _builtins.str
+    """CUSIP: US-listed instruments only (the national id inside a US ISIN); empty otherwise."""
     @_builtins.property
     def tick_size(self) -> _common_pb2.Decimal: ...
     @_builtins.property
@@ -1422,10 +1438,12 @@ class Instrument(_message.Message):
         issuer: _builtins.str = ...,
         spread_bp: _builtins.int = ...,
         day_count: _builtins.str = ...,
+        isin: _builtins.str = ...,
+        cusip: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["coupon_rate_pct", b"coupon_rate_pct", "maturity_date", b"maturity_date", "tick_size", b"tick_size"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset_class", b"asset_class", "coupon_rate_pct", b"coupon_rate_pct", "coupons_per_year", b"coupons_per_year", "currency", b"currency", "day_count", b"day_count", "instrument_id", b"instrument_id", "issuer", b"issuer", "market", b"market", "maturity_date", b"maturity_date", "name", b"name", "sector", b"sector", "settlement_days", b"settlement_days", "spread_bp", b"spread_bp", "symbol", b"symbol", "tick_size", b"tick_size"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset_class", b"asset_class", "coupon_rate_pct", b"coupon_rate_pct", "coupons_per_year", b"coupons_per_year", "currency", b"currency", "cusip", b"cusip", "day_count", b"day_count", "instrument_id", b"instrument_id", "isin", b"isin", "issuer", b"issuer", "market", b"market", "maturity_date", b"maturity_date", "name", b"name", "sector", b"sector", "settlement_days", b"settlement_days", "spread_bp", b"spread_bp", "symbol", b"symbol", "tick_size", b"tick_size"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1695,7 +1713,11 @@ class Snapshot(_message.Message):
     @_builtins.property
     def as_of_date(self) -> _common_pb2.Date: ...
     @_builtins.property
-    def prices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Price]: ...
+    def prices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Price]:
+        """The day's primary prices as price.tick published them, a bad print
+        (FAULT_KIND_PRIMARY_PRICE_SPIKE) included.
+        """
+
     @_builtins.property
     def fx_rates(self) -> _containers.RepeatedCompositeFieldContainer[Global___FxRate]: ...
     @_builtins.property
@@ -1997,7 +2019,9 @@ class InjectFaultRequest(_message.Message):
     Empty lets the simulation choose.
     """
     instrument_id: _builtins.str
-    """Vendor faults: the instrument whose price is hit. Empty lets the simulation choose."""
+    """Vendor and primary price faults: the instrument whose price is hit. Empty lets
+    the simulation choose.
+    """
     currency_pair: _builtins.str
     """FX faults: the cross to distort, for example "EURGBP"."""
     def __init__(
@@ -2054,7 +2078,7 @@ class InjectedFault(_message.Message):
     @_builtins.property
     def corrected_date(self) -> _common_pb2.Date:
         """The business day the custodian corrected its error, unset while it has not
-        (and for vendor and FX faults, which nobody corrects): the late booking of a
+        (and for price and FX faults, which nobody corrects): the late booking of a
         dropped trade, the cancellation of a duplicate, the cancellation and
         rebooking of a mistyped trade, the late settlement of a delayed or failed
         one, the value-date correction of a dividend or coupon.
