@@ -28,6 +28,7 @@ from services.common.follower import CHANNEL_OPTIONS, Consumer, Follower, Market
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.common.status import FieldViolation, RequestError
+from services.common.stopping import Stopped
 from services.recon.checker import KINDS, DayEndChecker
 from services.recon.codec import Lineage
 from services.recon.consumer import ReconConsumer
@@ -37,7 +38,6 @@ from services.recon.domain.records import Break, CheckRun, InstrumentRef
 from services.recon.event_records import EventRecords
 from services.recon.peers.ledger import LedgerPeer, LedgerUnavailable, reconnection
 from services.recon.peers.market import MarketPeer
-from services.recon.peers.stopping import Stopped
 from services.recon.server import ReconServicer, check_refused_at_shutdown, register
 from services.recon.settings import ReconSettings
 from services.recon.store import open_store

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from opentelemetry import trace
 
+from services.common.stopping import Stopped
 from services.recon.break_spans import trace_opened
 from services.recon.domain.breaks import advance
 from services.recon.domain.check import Reference, compute
@@ -40,7 +41,6 @@ from services.recon.domain.runs import check_runs
 from services.recon.event_records import EventRecords
 from services.recon.peers.ledger import LedgerPeer
 from services.recon.peers.market import MarketPeer
-from services.recon.peers.stopping import Stopped
 from services.recon.peers.wire import books_from
 from services.recon.persistence import CheckOutcome, commit_check, skip_day_end
 from services.recon.store import ReconStore, ReconStoreError

@@ -1,7 +1,8 @@
 """Wiring: settings in, a servable reporting Service out.
 
 On start reporting asks market for its mandates and instruments and follows the stream
-(services/common/follower.py) from the stored cursor, valuing every mandate at each day end. It
+(services/common/follower.py) from the stored cursor, valuing every mandate at each day end, once
+dq has checked that day (dq_view.py; OPSUITE_REPORTING_USE_DQ=false values without it). It
 reports SERVING once caught up with market's head. Reports ask the ledger for its equity at market
 on demand (ledger_view.py); the channel is created in on_start, after telemetry has instrumented gRPC.
 """
@@ -13,13 +14,16 @@ import logging
 
 import grpc.aio
 
+from opsuite.dq.v1 import dq_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2_grpc
 from services.common.eventlog import open_event_log
 from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
+from services.common.stopping import Stopped
 from services.reporting.comparer import NavComparer
 from services.reporting.consumer import VALUED_KINDS, ReportingConsumer
+from services.reporting.dq_view import DqQuarantine
 from services.reporting.ledger_view import LedgerView, no_ledger
 from services.reporting.server import ReportingContext, ReportingServicer, register
 from services.reporting.settings import ReportingSettings
@@ -38,6 +42,7 @@ class ReportingRuntime:
         self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
         self.follower: Follower | None = None
         self._channel: grpc.aio.Channel | None = None
+        self._dq_channel: grpc.aio.Channel | None = None
         self._stopping = asyncio.Event()
         self._comparing: asyncio.Task[None] | None = None
 
@@ -58,13 +63,25 @@ class ReportingRuntime:
             )
         self.context.instruments.update({i.instrument_id: i for i in reference.instruments})
         self.context.mandates.update({m.mandate_id: m for m in reference.mandates})
-        self.follower = Follower(
+        quarantine: DqQuarantine | None = None
+        follower = Follower(
             service="reporting",
             market_addr=market_addr,
-            make_consumer=lambda: ReportingConsumer(self.store, reference.mandates, reference.instruments),
+            make_consumer=lambda: ReportingConsumer(
+                self.store, reference.mandates, reference.instruments, quarantine
+            ),
             kinds=VALUED_KINDS,
+            stop_quietly_on=(Stopped,),
         )
-        self.follower.start(health, reference.clock.head_seq)
+        if self.settings.reporting_use_dq:
+            self._dq_channel = grpc.aio.insecure_channel(self.settings.addr("dq"), options=CHANNEL_OPTIONS)
+            quarantine = DqQuarantine(dq_pb2_grpc.DqServiceStub(self._dq_channel), follower.stopping, health)
+        else:
+            log.warning(
+                "reporting runs without dq (OPSUITE_REPORTING_USE_DQ=false): every price as published"
+            )
+        self.follower = follower
+        follower.start(health, reference.clock.head_seq)
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -72,8 +89,9 @@ class ReportingRuntime:
             await self._comparing
         if self.follower is not None:
             await self.follower.stop()
-        if self._channel is not None:
-            await self._channel.close()
+        for channel in (self._channel, self._dq_channel):
+            if channel is not None:
+                await channel.close()
 
 
 def build_service(settings: ReportingSettings) -> Service:

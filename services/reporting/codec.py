@@ -15,6 +15,7 @@ from services.reporting.domain.attribution import Linked
 from services.reporting.domain.comparison import Comparison
 from services.reporting.domain.period_attribution import GroupSummary
 from services.reporting.domain.periods import Period, PeriodFigures
+from services.reporting.domain.quarantine import QuarantinedPrice
 from services.reporting.store import NavDay, NavPoint
 
 PERIODS: Mapping[Period, int] = {
@@ -134,6 +135,20 @@ def performance(figures: PeriodFigures, ccy: str) -> reporting_pb2.PeriodPerform
     return message
 
 
+def quarantined(prices: Sequence[QuarantinedPrice], ccy: str) -> list[reporting_pb2.QuarantinedPrice]:
+    return [
+        reporting_pb2.QuarantinedPrice(
+            instrument_id=q.instrument_id,
+            dq_issue_id=q.issue_id,
+            rejected_price=decimal_to_proto(q.rejected_price),
+            used_price=decimal_to_proto(q.used_price),
+            used_price_date=date_to_proto(q.used_price_date),
+            nav_effect=money_to_proto(q.nav_effect, ccy),
+        )
+        for q in prices
+    ]
+
+
 def comparison(result: Comparison, ccy: str) -> reporting_pb2.LedgerComparison:
     message = reporting_pb2.LedgerComparison(
         status=result.status,
@@ -152,6 +167,7 @@ def comparison(result: Comparison, ccy: str) -> reporting_pb2.LedgerComparison:
             )
             for j in result.causes
         ],
+        quarantined_prices=quarantined(result.quarantined, ccy),
     )
     if result.unexplained is not None:
         message.unexplained.CopyFrom(money_to_proto(result.unexplained, ccy))

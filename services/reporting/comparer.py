@@ -123,6 +123,8 @@ class NavComparer:
         if (
             previous is not None
             and existing is None
+            and not day.quarantined
+            and not previous.quarantined
             and (previous.status, previous.difference)
             == (
                 result.status,
@@ -145,12 +147,12 @@ class NavComparer:
         known = {j.journal_id: j for j in previous.causes} if previous is not None and since is None else {}
         for journal in await self._journals(v.mandate_id, v.base_currency, since, v.date):
             known.setdefault(journal.journal_id, journal)
-        explained = explain(result, known.values())
+        explained = explain(result, known.values(), day.quarantined)
         if explained.unexplained and since is not None:
             # A journal dated before the window (posted after its day end was compared) may be the
             # cause: look at every journal of the mandate before calling anything unexplained.
             everything = await self._journals(v.mandate_id, v.base_currency, None, v.date)
-            explained = explain(result, everything)
+            explained = explain(result, everything, day.quarantined)
         summary = f"{v.mandate_id} NAV {explained.difference:+,} {v.base_currency} from the ledger's: {explained.detail}"
         return await self._record(day, explained, DIFFERENCE, summary)
 

@@ -162,6 +162,7 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
             performance=[codec.performance(f, ccy) for f in periods],
             attribution=self._attributions(mandate, periods, first, day.valuation.date),
             warnings=list(day.valuation.warnings),
+            quarantined_prices=codec.quarantined(day.quarantined, ccy),
         )
         return report, day, stored
 

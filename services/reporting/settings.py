@@ -12,3 +12,8 @@ class ReportingSettings(Settings):
         default=True,
         description="true or false: whether reports show the ledger's NAV beside reporting's own",
     )
+    reporting_use_dq: bool = Field(
+        default=True,
+        description="true or false: whether each day end waits for dq's quarantine and values a rejected"
+        " price at the last good one (provisional NAV)",
+    )

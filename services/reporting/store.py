@@ -30,6 +30,7 @@ from services.reporting.domain.comparison import Comparison, JournalEffect
 from services.reporting.domain.daily import ValuedDay
 from services.reporting.domain.exposure import Exposure, Group
 from services.reporting.domain.periods import DailyPoint
+from services.reporting.domain.quarantine import QuarantinedPrice
 
 SQLITE_FILE = "reporting.sqlite3"
 
@@ -110,10 +111,12 @@ class StoreOutdated(Exception):
 
 @dataclass(frozen=True, slots=True)
 class NavDay:
-    """A stored day end of one mandate: the valuation and the units dealt on it."""
+    """A stored day end of one mandate: the valuation and the units dealt on it, and the holdings
+    valued at a last good price because dq quarantined the day's (a provisional NAV)."""
 
     valuation: DayValuation
     dealt: Dealt
+    quarantined: tuple[QuarantinedPrice, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +169,7 @@ class ReportingStore:
                 )
                 conn.execute(
                     "INSERT OR REPLACE INTO nav_details (mandate_id, date, detail, exposure) VALUES (?, ?, ?, ?)",
-                    (*key, _detail_json(v), _exposures_json(day)),
+                    (*key, _detail_json(v, day.quarantined), _exposures_json(day)),
                 )
                 conn.execute(
                     "INSERT OR REPLACE INTO nav_attribution (mandate_id, date, attributed, irregular, regrouped,"
@@ -431,6 +434,7 @@ def _comparison_json(c: Comparison) -> dict[str, Any]:
              list(j.caused_by), str(j.equity_effect)]
             for j in c.causes
         ],
+        "quarantined": _quarantined_json(c.quarantined),
     }  # fmt: skip
 
 
@@ -449,6 +453,24 @@ def _comparison_from(data: dict[str, Any]) -> Comparison:
             )
             for jid, kind, date, memo, by, source, caused, effect in data["causes"]
         ),
+        quarantined=_quarantined_from(data.get("quarantined", ())),
+    )
+
+
+def _quarantined_json(quarantined: Sequence[QuarantinedPrice]) -> list[list[str]]:
+    return [
+        [q.instrument_id, q.issue_id, str(q.rejected_price), str(q.used_price), q.used_price_date.isoformat(),
+         str(q.nav_effect)]
+        for q in quarantined
+    ]  # fmt: skip
+
+
+def _quarantined_from(rows: Iterable[Sequence[str]]) -> tuple[QuarantinedPrice, ...]:
+    return tuple(
+        QuarantinedPrice(
+            iid, issue, Decimal(rejected), Decimal(used), dt.date.fromisoformat(on), Decimal(effect)
+        )
+        for iid, issue, rejected, used, on, effect in rows
     )
 
 
@@ -499,7 +521,7 @@ def _row(day: ValuedDay) -> tuple[Any, ...]:
     )
 
 
-def _detail_json(v: DayValuation) -> str:
+def _detail_json(v: DayValuation, quarantined: Sequence[QuarantinedPrice] = ()) -> str:
     detail = {
         "base_currency": v.base_currency,
         "breakdown": [
@@ -525,6 +547,7 @@ def _detail_json(v: DayValuation) -> str:
         ],
         "cash": [[c.currency, str(c.amount), str(c.fx_rate), str(c.base_amount)] for c in v.cash],
         "warnings": list(v.warnings),
+        "quarantined": _quarantined_json(quarantined),
     }
     return json.dumps(detail, separators=(",", ":"))
 
@@ -568,7 +591,7 @@ def _nav_day(row: sqlite3.Row | tuple[Any, ...]) -> NavDay:
         warnings=tuple(detail["warnings"]),
     )
     dealt = Dealt(Decimal(units), Decimal(per_unit), None if daily_return is None else Decimal(daily_return))
-    return NavDay(valuation, dealt)
+    return NavDay(valuation, dealt, _quarantined_from(detail.get("quarantined", ())))
 
 
 def open_store(data_dir: pathlib.Path) -> ReportingStore:

@@ -29,10 +29,10 @@ from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.common import telemetry
 from services.common.convert import date_to_proto
 from services.common.status import details_of, status_from_error
+from services.common.stopping import check_running, pause, unless_stopped
 from services.recon.domain.followed import DayEnd
 from services.recon.domain.records import Break
 from services.recon.domain.suspense import LedgerJournal
-from services.recon.peers.stopping import check_running, pause, unless_stopped
 from services.recon.peers.wire import journal_request
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ import grpc
 import grpc.aio
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
-from services.recon.peers.stopping import unless_stopped
+from services.common.stopping import unless_stopped
 
 log = logging.getLogger(__name__)
 RPC_TIMEOUT_S = 10.0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+
+from services.reporting.domain.quarantine import QuarantinedPrice
 
 AGREES = "AGREES"
 DIFFERS = "DIFFERS"
@@ -46,6 +48,7 @@ class Comparison:
     causes: tuple[JournalEffect, ...] = ()
     unexplained: Decimal | None = None
     event_id: str = ""
+    quarantined: tuple[QuarantinedPrice, ...] = ()
 
 
 def equity_at_market(balances: Iterable[tuple[str, Decimal]]) -> Decimal:
@@ -83,19 +86,35 @@ def equity_effect(postings: Iterable[tuple[str, Decimal]]) -> Decimal:
     return equity_at_market(postings)
 
 
-def explain(comparison: Comparison, journals: Iterable[JournalEffect]) -> Comparison:
-    """A difference with the journals that cause it: those not booked from market's stream that move
-    the ledger's equity (reporting's NAV has no counterpart of them); whatever they leave over is
-    unexplained. NAV - ledger = -(their effects) when they explain it all."""
+def explain(
+    comparison: Comparison, journals: Iterable[JournalEffect], quarantined: Sequence[QuarantinedPrice] = ()
+) -> Comparison:
+    """A difference with what causes it: the journals not booked from market's stream that move the
+    ledger's equity (reporting's NAV has no counterpart of them), and the prices dq quarantined that
+    reporting replaced with the last good ones (the ledger marks at the official price: quarantine.py);
+    whatever they leave over is unexplained. NAV - ledger = (the prices' nav effects) - (the journals'
+    effects) when they explain it all."""
     if comparison.difference is None:
         return comparison
     causes = tuple(j for j in journals if not j.from_market and j.equity_effect)
-    unexplained = comparison.difference + sum((j.equity_effect for j in causes), Decimal(0))
-    detail = comparison.detail
+    priced = tuple(q for q in quarantined if q.nav_effect)
+    unexplained = (
+        comparison.difference
+        + sum((j.equity_effect for j in causes), Decimal(0))
+        - sum((q.nav_effect for q in priced), Decimal(0))
+    )
+    named = []
     if causes:
-        detail += f"; {len(causes)} journal{'s' if len(causes) > 1 else ''} not from market's stream"
+        named.append(f"{len(causes)} journal{'s' if len(causes) > 1 else ''} not from market's stream")
+    if priced:
+        named.append(f"{len(priced)} price{'s' if len(priced) > 1 else ''} quarantined by dq")
+    detail = comparison.detail
+    if named:
+        detail += "; " + " and ".join(named)
         detail += " explain it" if not unexplained else f" leave {unexplained:+,} unexplained"
-    return dataclasses.replace(comparison, causes=causes, unexplained=unexplained, detail=detail)
+    return dataclasses.replace(
+        comparison, causes=causes, unexplained=unexplained, detail=detail, quarantined=priced
+    )
 
 
 def unavailable(reason: str) -> Comparison:

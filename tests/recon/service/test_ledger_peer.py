@@ -23,6 +23,7 @@ from opsuite.common.v1 import common_pb2
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from services.cli.registry import free_port
 from services.common.status import abort
+from services.common.stopping import Stopped
 from services.recon.app import PEER_CHANNEL_OPTIONS
 from services.recon.checker import DayEndChecker
 from services.recon.domain.check import Reference
@@ -31,7 +32,6 @@ from services.recon.domain.records import Break, BreakKind, Comparison, Scope
 from services.recon.domain.suspense import due_journal
 from services.recon.peers import ledger as ledger_peer
 from services.recon.peers.ledger import LedgerPeer, LedgerUnavailable, reconnection
-from services.recon.peers.stopping import Stopped
 from tests.recon.builders import BREAK_DAY, CONFIG, M, a_break
 
 DAY_END = DayEnd(

@@ -1,6 +1,6 @@
 """One finished suite for the reporting tests that only read: market (its 30 days run to the end,
-no faults), the ledger and reporting as real processes, started once for the package. A test that
-changes the books (test_nav_differences.py) starts its own."""
+no faults), the ledger, dq and reporting as real processes, started once for the package. A test
+that changes the books (test_nav_differences.py) starts its own."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ ENV = {
 class Suite:
     market: ServiceProcess
     ledger: ServiceProcess
+    dq: ServiceProcess
     reporting: ServiceProcess
     env: dict[str, str]  # the run's settings with every service's address, for a command pointed at it
 
@@ -46,21 +47,26 @@ class Suite:
 
 @contextmanager
 def running_suite(root: Path, env: Mapping[str, str]) -> Iterator[Suite]:
-    """market run to its end, then the ledger and reporting following it; all stopped on exit."""
+    """market run to its end, then the ledger, dq and reporting following it; all stopped on exit."""
     market = finished_market(root / "market", env)
     processes = [market]
     try:
         peers = {**env, "OPSUITE_MARKET_ADDR": market.address}
         ledger = start_service("ledger", root / "ledger", peers)
         processes.append(ledger)
+        dq = start_service("dq", root / "dq", peers)
+        processes.append(dq)
         ledger.wait_serving()
+        dq.wait_serving()
         reporting = start_service(
-            "reporting", root / "reporting", {**peers, "OPSUITE_LEDGER_ADDR": ledger.address}
+            "reporting",
+            root / "reporting",
+            {**peers, "OPSUITE_LEDGER_ADDR": ledger.address, "OPSUITE_DQ_ADDR": dq.address},
         )
         processes.append(reporting)
         reporting.wait_serving()
         addresses = {f"OPSUITE_{p.name.upper()}_ADDR": p.address for p in processes}
-        yield Suite(market, ledger, reporting, {**env, **addresses})
+        yield Suite(market, ledger, dq, reporting, {**env, **addresses})
     finally:
         for process in reversed(processes):
             process.stop()

@@ -584,6 +584,7 @@ class QuarantinedPrice(_message.Message):
     REJECTED_PRICE_FIELD_NUMBER: _builtins.int
     USED_PRICE_FIELD_NUMBER: _builtins.int
     USED_PRICE_DATE_FIELD_NUMBER: _builtins.int
+    NAV_EFFECT_FIELD_NUMBER: _builtins.int
     instrument_id: _builtins.str
     dq_issue_id: _builtins.str
     @_builtins.property
@@ -594,6 +595,12 @@ class QuarantinedPrice(_message.Message):
     def used_price(self) -> _common_pb2.Decimal: ...
     @_builtins.property
     def used_price_date(self) -> _common_pb2.Date: ...
+    @_builtins.property
+    def nav_effect(self) -> _common_pb2.Money:
+        """This NAV's valuation of the holding less its valuation at the rejected (official) price, base
+        currency: what the ledger, which marks at the official price, has more than this NAV.
+        """
+
     def __init__(
         self,
         *,
@@ -602,10 +609,11 @@ class QuarantinedPrice(_message.Message):
         rejected_price: _common_pb2.Decimal | None = ...,
         used_price: _common_pb2.Decimal | None = ...,
         used_price_date: _common_pb2.Date | None = ...,
+        nav_effect: _common_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["rejected_price", b"rejected_price", "used_price", b"used_price", "used_price_date", b"used_price_date"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["nav_effect", b"nav_effect", "rejected_price", b"rejected_price", "used_price", b"used_price", "used_price_date", b"used_price_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["dq_issue_id", b"dq_issue_id", "instrument_id", b"instrument_id", "rejected_price", b"rejected_price", "used_price", b"used_price", "used_price_date", b"used_price_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dq_issue_id", b"dq_issue_id", "instrument_id", b"instrument_id", "nav_effect", b"nav_effect", "rejected_price", b"rejected_price", "used_price", b"used_price", "used_price_date", b"used_price_date"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -704,6 +712,7 @@ class LedgerComparison(_message.Message):
     CAUSES_FIELD_NUMBER: _builtins.int
     UNEXPLAINED_FIELD_NUMBER: _builtins.int
     EVENT_ID_FIELD_NUMBER: _builtins.int
+    QUARANTINED_PRICES_FIELD_NUMBER: _builtins.int
     status: _builtins.str
     """AGREES, DIFFERS, LEDGER_BEHIND (the ledger has not booked this day end yet) or
     LEDGER_UNAVAILABLE (no ledger configured, or it did not answer).
@@ -734,6 +743,12 @@ class LedgerComparison(_message.Message):
         explain it all).
         """
 
+    @_builtins.property
+    def quarantined_prices(self) -> _containers.RepeatedCompositeFieldContainer[Global___QuarantinedPrice]:
+        """DIFFERS: the prices dq quarantined that this NAV replaced with the last good ones (the
+        ledger marks at the official price); their nav_effect adds up to what they explain.
+        """
+
     def __init__(
         self,
         *,
@@ -745,10 +760,11 @@ class LedgerComparison(_message.Message):
         causes: _abc.Iterable[Global___NavDifferenceCause] | None = ...,
         unexplained: _common_pb2.Money | None = ...,
         event_id: _builtins.str = ...,
+        quarantined_prices: _abc.Iterable[Global___QuarantinedPrice] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["difference", b"difference", "ledger_nav", b"ledger_nav", "unexplained", b"unexplained"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["causes", b"causes", "detail", b"detail", "difference", b"difference", "event_id", b"event_id", "ledger_market_seq", b"ledger_market_seq", "ledger_nav", b"ledger_nav", "status", b"status", "unexplained", b"unexplained"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["causes", b"causes", "detail", b"detail", "difference", b"difference", "event_id", b"event_id", "ledger_market_seq", b"ledger_market_seq", "ledger_nav", b"ledger_nav", "quarantined_prices", b"quarantined_prices", "status", b"status", "unexplained", b"unexplained"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,4 +1,5 @@
-"""Stopping in the middle of a check: what a peer call raises when the service shuts down."""
+"""Stopping in the middle of work that waits for a peer (recon's day-end check, reporting's valuation):
+what a peer call raises when the service shuts down."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ T = TypeVar("T")
 
 
 class Stopped(Exception):
-    """The service is shutting down in the middle of a check: nothing of it was committed."""
+    """The service is shutting down in the middle of a day end's work: nothing of it was committed."""
 
 
 async def pause(stopping: asyncio.Event, seconds: float) -> None:
