@@ -10,21 +10,17 @@ to the combined event log with the trace of the event that caused it, so `opsuit
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from collections.abc import Sequence
 
 from services.common.eventlog import open_event_log
 from services.common.eventlog.records import DuplicateEvent, NewRecord
 from services.common.follower import Follower, fetch_reference
-from services.common.market_events import PriceQuote
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.dq.consumer import CHECKED_KINDS, DqConsumer, Recorded
 from services.dq.domain.config import load_checks
 from services.dq.domain.issues import ChangeKind
-from services.dq.domain.prices import PriceChecks
-from services.dq.domain.results import CheckResult
 from services.dq.server import DqContext, DqServicer, register
 from services.dq.settings import DqSettings
 from services.dq.store import open_store
@@ -57,7 +53,6 @@ class DqRuntime:
         reference = await fetch_reference(market_addr)
         self.context.instruments.update({i.instrument_id: i for i in reference.instruments})
         self.context.mandates.update({m.mandate_id: m for m in reference.mandates})
-        self.context.vet = self.vet
         self.follower = Follower(
             service="dq",
             market_addr=market_addr,
@@ -96,15 +91,6 @@ class DqRuntime:
         for record in records:
             with contextlib.suppress(DuplicateEvent):
                 self.event_log.append(SOURCE, [record])
-
-    def vet(self, quotes: Sequence[PriceQuote]) -> list[tuple[PriceQuote, list[CheckResult]]]:
-        """Each quote against the checks' state at the last committed day end, nothing recorded
-        (PriceChecks.vet judges on a copy); ValueError for a price dated before that day end."""
-        _, _, state = self.store.load()
-        checks = PriceChecks(self.checks, self.context.instruments.values())
-        if state:
-            checks.restore(json.loads(state)["prices"])
-        return [(quote, checks.vet(quote)) for quote in quotes]
 
     async def stop(self) -> None:
         if self.follower is not None:

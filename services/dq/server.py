@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,11 +27,16 @@ from services.common.status import FieldViolation, RequestError, invalid_argumen
 from services.dq import codec
 from services.dq.domain.config import CheckSet
 from services.dq.domain.issues import Issue, IssueStatus, QuarantineEntry
+from services.dq.domain.prices import PriceChecks
 from services.dq.domain.results import CheckResult, IssueKind, Severity, SubjectKind
 from services.dq.store import DqStore, IssueFilter
 
 WATCH_BATCH = 256
 MAX_PRICES_CHECKED = 1_000
+# A price to vet has at most this many integer digits (no instrument is priced near 10^18): the
+# off-tick rule divides it by the tick (0.001 at the finest), and a quotient past decimal's 28
+# digits cannot be computed (DivisionImpossible).
+MAX_PRICE_INTEGER_DIGITS = 18
 
 KINDS = {codec.kind_to_proto(kind): kind for kind in IssueKind}
 SEVERITIES = {codec.severity_to_proto(severity): severity for severity in Severity}
@@ -44,9 +50,6 @@ SUBJECT_KINDS = {
     dq_pb2.SUBJECT_KIND_FX_RATE: SubjectKind.CURRENCY_PAIR,
 }
 
-# Prices to vet -> each with the results the live checks would give it now (nothing recorded).
-PriceVetter = Callable[[Sequence[PriceQuote]], list[tuple[PriceQuote, list[CheckResult]]]]
-
 
 @dataclass
 class DqContext:
@@ -57,7 +60,6 @@ class DqContext:
     mandates: dict[str, Mandate] = field(default_factory=dict)
     instruments: dict[str, Instrument] = field(default_factory=dict)
     progress: Callable[[], Progress] = Progress
-    vet: PriceVetter | None = None
 
 
 class DqServicer(dq_pb2_grpc.DqServiceServicer):
@@ -278,10 +280,8 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
                 ]
             )
         quotes = [self._quote(index, price) for index, price in enumerate(request.prices)]
-        if self.context.vet is None:
-            raise RequestError(grpc.StatusCode.UNAVAILABLE, "dq has not checked a day yet")
         try:
-            verdicts = await asyncio.to_thread(self.context.vet, quotes)
+            verdicts = await asyncio.to_thread(self._vet, quotes)
         except ValueError as error:
             raise RequestError(
                 grpc.StatusCode.OUT_OF_RANGE,
@@ -311,6 +311,15 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
                 response.rejected_count += 1
         return response
 
+    def _vet(self, quotes: Sequence[PriceQuote]) -> list[tuple[PriceQuote, list[CheckResult]]]:
+        """Each quote against the checks' state at the last committed day end, nothing recorded
+        (PriceChecks.vet judges on a copy); ValueError for a price dated before that day end."""
+        _, _, state = self.store.load()
+        checks = PriceChecks(self.context.checks, self.context.instruments.values())
+        if state:
+            checks.restore(json.loads(state)["prices"])
+        return [(quote, checks.vet(quote)) for quote in quotes]
+
     def _quote(self, index: int, price: dq_pb2.PriceToCheck) -> PriceQuote:
         where = f"prices[{index}]"
         violations = too_long([(f"{where}.instrument_id", price.instrument_id, MAX_NAME_CHARS)])
@@ -325,6 +334,15 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
         if not price.HasField("price"):
             raise invalid_argument([FieldViolation(f"{where}.price", "required")])
         value = decimal_from_proto(price.price, f"{where}.price")
+        if value and value.adjusted() >= MAX_PRICE_INTEGER_DIGITS:
+            raise invalid_argument(
+                [
+                    FieldViolation(
+                        f"{where}.price",
+                        f"at most {MAX_PRICE_INTEGER_DIGITS} integer digits, got {value.adjusted() + 1}",
+                    )
+                ]
+            )
         vendor = price.vendor or "primary"
         if vendor not in ("primary", "vendor_b"):
             raise invalid_argument(
