@@ -18,12 +18,13 @@ from opsuite.dq.v1 import dq_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2_grpc
 from services.common.eventlog import open_event_log
 from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
+from services.common.peer_wait import PeerWait
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.common.stopping import Stopped
 from services.reporting.comparer import NavComparer
 from services.reporting.consumer import VALUED_KINDS, ReportingConsumer
-from services.reporting.dq_view import DqQuarantine
+from services.reporting.dq_view import WAIT_ALSO_ON, DqQuarantine
 from services.reporting.ledger_view import LedgerView, no_ledger
 from services.reporting.server import ReportingContext, ReportingServicer, register
 from services.reporting.settings import ReportingSettings
@@ -75,7 +76,8 @@ class ReportingRuntime:
         )
         if self.settings.reporting_use_dq:
             self._dq_channel = grpc.aio.insecure_channel(self.settings.addr("dq"), options=CHANNEL_OPTIONS)
-            quarantine = DqQuarantine(dq_pb2_grpc.DqServiceStub(self._dq_channel), follower.stopping, health)
+            wait = PeerWait("dq", follower.stopping, health, also_wait_on=WAIT_ALSO_ON)
+            quarantine = DqQuarantine(dq_pb2_grpc.DqServiceStub(self._dq_channel), wait)
         else:
             log.warning(
                 "reporting runs without dq (OPSUITE_REPORTING_USE_DQ=false): every price as published"
