@@ -50,6 +50,12 @@ def _amount(text: str) -> Decimal:
     raise argparse.ArgumentTypeError(f"{text!r}: give an amount of 0 or more, like 5000 or 1250.50")
 
 
+def _limit(text: str) -> int:
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r}: give how many to show, a whole number like 50")
+
+
 def _add_world_arguments(parser: argparse.ArgumentParser, *, days_help: str) -> None:
     parser.add_argument("--seed", type=int, help="simulation seed (OPSUITE_SEED, default 7)")
     parser.add_argument(
@@ -213,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the period whose attribution --html's page charts (default SI, since inception)",
     )
 
+    _add_dq(commands)
+
     trace = _command(
         commands,
         "trace",
@@ -304,6 +312,104 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_dq(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`opsuite dq` alone is where data quality stands; its subcommands read the rest of DqService."""
+    dq = _command(
+        commands,
+        "dq",
+        "where data quality stands: open issues by severity, quarantined values, each check's counts",
+        "opsuite dq",
+        "opsuite dq issues --min-severity warning --limit 20",
+        "opsuite dq issue dq-12",
+        "opsuite dq quarantine --as-of 2020-03-02 -o json",
+    )
+    add_output_argument(dq)
+    # Not required: `opsuite dq` alone prints the status.
+    dq_commands = dq.add_subparsers(dest="dq_command", metavar="<command>")
+    checks = _command(
+        dq_commands,
+        "checks",
+        "the checks dq runs, with their thresholds, and the file they come from",
+        "opsuite dq checks",
+        "opsuite dq checks -o json",
+    )
+    add_output_argument(checks, inherited=True)
+    issues = _command(
+        dq_commands,
+        "issues",
+        "dq's issues, newest first",
+        "opsuite dq issues",
+        "opsuite dq issues --status open --min-severity critical",
+        "opsuite dq issues --kind price_spike --instrument US-MDVX --from 2020-02-03 --to 2020-02-28",
+    )
+    issues.add_argument(
+        "--status",
+        choices=("open", "acknowledged", "resolved"),
+        help="only issues in this state (default: any; acknowledged ones are open and seen)",
+    )
+    issues.add_argument(
+        "--kind",
+        action="append",
+        help="only this kind, for example price_spike or price-vendor-mismatch (repeatable, or comma-separated)",
+    )
+    issues.add_argument(
+        "--min-severity",
+        choices=("info", "warning", "critical"),
+        help="only issues at least this severe",
+    )
+    subject = issues.add_mutually_exclusive_group()
+    subject.add_argument(
+        "--instrument", metavar="ID", help="only this instrument's issues, for example US-MDVX"
+    )
+    subject.add_argument(
+        "--mandate", metavar="ID", help="only this mandate's (holdings) issues, for example BAL-USD"
+    )
+    issues.add_argument(
+        "--from", dest="first", metavar="DATE", type=_date, help="value dates from this day, YYYY-MM-DD"
+    )
+    issues.add_argument(
+        "--to", dest="last", metavar="DATE", type=_date, help="value dates up to this day, YYYY-MM-DD"
+    )
+    issues.add_argument(
+        "--limit",
+        metavar="N",
+        type=_limit,
+        default=50,
+        help="show at most this many, the newest (default 50)",
+    )
+    add_output_argument(issues, inherited=True)
+    one_issue = _command(
+        dq_commands,
+        "issue",
+        "one issue in full: its figures, statistics, the events it is about and how to trace them",
+        "opsuite dq issue dq-12",
+    )
+    one_issue.add_argument("id", help="the issue's id (dq-<n>), as `opsuite dq issues` prints it")
+    add_output_argument(one_issue, inherited=True)
+    ack = _command(
+        dq_commands,
+        "ack",
+        "acknowledge an open issue: a person has seen it (it stays open until the data comes right)",
+        "opsuite dq ack dq-12",
+    )
+    ack.add_argument("id", help="the issue's id (dq-<n>), as `opsuite dq issues` prints it")
+    add_output_argument(ack, inherited=True)
+    quarantine = _command(
+        dq_commands,
+        "quarantine",
+        "the values dq holds back, each with the last good value used instead",
+        "opsuite dq quarantine",
+        "opsuite dq quarantine --as-of 2020-03-02",
+    )
+    quarantine.add_argument(
+        "--as-of",
+        metavar="DATE",
+        type=_date,
+        help="every value of this business day dq rejected, come right since or not (default: what is held now)",
+    )
+    add_output_argument(quarantine, inherited=True)
+
+
 def _add_perf_io(parser: argparse.ArgumentParser, input_help: str) -> None:
     """The input file and output switch every `opsuite perf` command takes."""
     parser.add_argument("--input", required=True, help=input_help)
@@ -331,6 +437,7 @@ HANDLERS = {
     "ledger": ("services.cli.ledger", "export"),
     "perf": ("services.cli.perf", "perf"),
     "report": ("services.cli.report", "report_command"),
+    "dq": ("services.cli.dq.command", "dq_command"),
 }
 
 

@@ -25,12 +25,14 @@ PIPE_WIDTH = 200  # a pipe has no width of its own; wide enough for a break's ro
 UNBOUNDED = 10_000
 
 
-def add_output_argument(parser: argparse.ArgumentParser) -> None:
+def add_output_argument(parser: argparse.ArgumentParser, *, inherited: bool = False) -> None:
+    """`inherited`: a subcommand's, which keeps what its parent command was given (`opsuite dq -o json
+    issues`) unless given again; argparse would otherwise reset it to the subcommand's default."""
     parser.add_argument(
         "-o",
         "--output",
         choices=OUTPUT_FORMATS,
-        default="table",
+        default=argparse.SUPPRESS if inherited else "table",
         help="table for people (default) or json for scripts",
     )
 

@@ -15,41 +15,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from opsuite.market.v1 import market_pb2
-from services.common.market_events import (
-    Book,
-    CustodianStatement,
-    FxQuote,
-    Instrument,
-    Mandate,
-    MarketEvent,
-    PriceQuote,
-    RegimeState,
-)
+from services.common.market_events import Instrument, Mandate, MarketEvent
 from services.common.market_events.decode import decode
-from services.common.nav.book import DayEndBook, ReportingBook
+from services.dq.checking import CHECKED_KINDS, StreamChecks
 from services.dq.domain.config import CheckSet
-from services.dq.domain.fx import FxChecks
-from services.dq.domain.holdings import check_weights
 from services.dq.domain.issues import IssueBook, IssueChange
-from services.dq.domain.prices import PriceChecks
-from services.dq.domain.reference import check_identifiers
-from services.dq.domain.results import CheckResult, Family
+from services.dq.domain.results import CheckResult
 from services.dq.store import CheckCount, DayCommit, DqStore
 
-# What dq reads: prices and rates, the regime (the curve, the day's volatility), and what moves the
-# desk's book (to value each mandate's holdings at the day end).
-CHECKED_KINDS = (
-    "market.regime",
-    "fee.accrued",
-    "price.",
-    "fx.rate",
-    "trade.fill",
-    "trade.fx",
-    "corporate_action.announced",
-    "cashflow.",
-    "custodian.statement",
-    "clock.day_end",
-)
+__all__ = ["CHECKED_KINDS", "DqConsumer", "Recorded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +47,23 @@ class DqConsumer:
     ) -> None:
         self.store = store
         self.checks = checks
-        self.instruments = {i.instrument_id: i for i in instruments}
-        self.book = ReportingBook(mandates, self.instruments.values())
-        self.prices = PriceChecks(checks, self.instruments.values())
-        self.fx = FxChecks(checks)
-        self.issues = IssueBook()
+        # The checks themselves, shared with the pure replay (services/scoring/dq_replay.py).
+        self.checking = StreamChecks(checks, mandates, instruments)
+        self.instruments = self.checking.instruments
+        self.book = self.checking.book
+        self.prices = self.checking.prices
+        self.fx = self.checking.fx
         self.counts: dict[str, CheckCount] = {c.check_id: c for c in store.counts()}
         self._on_commit = on_commit
         self._day_changes: list[IssueChange] = []
         self._traces: dict[str, str] = {}  # market event id -> its trace id, for today's events
         self.cursor, self.as_of_date, state = store.load()
         if state:
-            self._restore(json.loads(state))
+            self.checking.restore(json.loads(state))
+
+    @property
+    def issues(self) -> IssueBook:
+        return self.checking.issues
 
     # ------------------------------------------------------------ the follower's side
 
@@ -95,6 +74,9 @@ class DqConsumer:
         """Nothing to commit between day ends: each day end commits itself."""
 
     def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
+        # A person's acknowledgements (AcknowledgeIssue, stored at once) reach the issues before the
+        # batch's checks, so an issue that resolves in this batch was already seen as acknowledged.
+        self._take_acknowledgements()
         for message in events:
             event = decode(message)
             if message.envelope.traceparent:
@@ -104,54 +86,11 @@ class DqConsumer:
     # ------------------------------------------------------------ checking
 
     def _check(self, event: MarketEvent) -> None:
-        payload = event.payload
-        results: list[CheckResult] = []
-        if isinstance(payload, RegimeState):
-            self.prices.regime(event.event_id, payload)
-        elif isinstance(payload, PriceQuote):
-            if payload.vendor == "primary":
-                results = self.prices.primary(event.event_id, payload)
-            else:
-                results = self.prices.vendor(event.event_id, payload)
-        elif isinstance(payload, FxQuote):
-            results = self.fx.rate(event.event_id, payload)
-        elif isinstance(payload, CustodianStatement):
-            pass  # statements feed the holdings comparisons (not yet checked: see docs/data-quality.md)
-        ends = self.book.apply(event)
-        if ends:
-            results += self._day_end(event, ends)
-        self._record(results, event.sim_time)
-        if ends:
-            self._commit(event, ends[0].date)
-
-    def _day_end(self, event: MarketEvent, ends: Sequence[DayEndBook]) -> list[CheckResult]:
-        date = ends[0].date
-        held = {iid for end in ends for iid, quantity in end.positions.items() if quantity}
-        results = self.prices.day_end(date, held)
-        for end in ends:
-            check = self.checks.select(Family.HOLDINGS, "weights", {"mandate_id": end.mandate.mandate_id})
-            if check is None:
-                continue
-            book = Book(end.mandate.mandate_id, end.positions, end.cash)
-            prices = {iid: quote.price for iid, quote in end.quotes.items() if quote.price_date == date}
-            results.append(
-                check_weights(
-                    check, book, end.mandate.base_currency, self.instruments, prices, end.fx.pairs, date,
-                    (event.event_id,),
-                )
-            )  # fmt: skip
-        for instrument in self.instruments.values():
-            results += check_identifiers(
-                self.checks,
-                instrument.instrument_id,
-                instrument.isin,
-                instrument.cusip,
-                instrument.sector,
-                instrument.currency,
-                date,
-                {"asset_class": instrument.asset_class.value, "market": instrument.market},
-            )
-        return results
+        checked = self.checking.apply(event)
+        self._record(checked.results, event.sim_time)
+        self._day_changes += checked.changes
+        if checked.day_end is not None:
+            self._commit(event, checked.day_end)
 
     def _record(self, results: Sequence[CheckResult], at: dt.datetime) -> None:
         for result in results:
@@ -160,13 +99,15 @@ class DqConsumer:
             self.counts[result.check_id] = CheckCount(
                 result.check_id, checked + 1, failed + (not result.success), at
             )
-            self._day_changes += self.issues.apply(result, at)
 
-    def _commit(self, event: MarketEvent, date: dt.date) -> None:
+    def _take_acknowledgements(self) -> None:
         for issue_id in sorted(self.store.acknowledged(), key=lambda i: int(i.removeprefix("dq-"))):
             issue = self.issues.get(issue_id)
             if issue is not None and not issue.acknowledged:
                 self._day_changes.append(self.issues.acknowledge(issue_id))
+
+    def _commit(self, event: MarketEvent, date: dt.date) -> None:
+        self._take_acknowledgements()
         changes = self._day_changes
         quarantined = self.issues.quarantine()
         recorded = [Recorded(c, self._trace_of(c)) for c in changes]
@@ -197,18 +138,4 @@ class DqConsumer:
     # ------------------------------------------------------------ state
 
     def _state(self) -> dict[str, object]:
-        return {
-            "book": self.book.to_json(),
-            "prices": self.prices.to_json(),
-            "fx": self.fx.to_json(),
-            "issues": self.issues.to_json(),
-        }
-
-    def _restore(self, data: dict[str, object]) -> None:
-        book, prices, fx, issues = data["book"], data["prices"], data["fx"], data["issues"]
-        assert isinstance(book, str) and isinstance(prices, dict) and isinstance(fx, dict)
-        assert isinstance(issues, dict)
-        self.book.restore(book)
-        self.prices.restore(prices)
-        self.fx.restore(fx)
-        self.issues = IssueBook.restore(issues)
+        return self.checking.to_json()

@@ -19,6 +19,15 @@ COMMANDS = {
     "recon": "where reconciliation stands per mandate",
     "trace": "follow one break, event, trade or trace from the market tick to the ledger journal",
     "ledger": "the book of record, read from its store",
+    "dq": "where data quality stands: open issues by severity, quarantined values, each check's counts",
+}
+SUBCOMMANDS = {
+    "ledger export": "write the ledger as a file bean-check accepts",
+    "dq checks": "the checks dq runs, with their thresholds, and the file they come from",
+    "dq issues": "dq's issues, newest first",
+    "dq issue": "one issue in full: its figures, statistics, the events it is about and how to trace them",
+    "dq ack": "acknowledge an open issue: a person has seen it (it stays open until the data comes right)",
+    "dq quarantine": "the values dq holds back, each with the last good value used instead",
 }
 
 
@@ -37,20 +46,31 @@ def test_version_is_the_installed_one() -> None:
     assert result.stdout.strip() == f"opsuite {importlib.metadata.version('opsuite')}"
 
 
-@pytest.mark.parametrize("name", [*COMMANDS, "ledger export"])
+@pytest.mark.parametrize("name", [*COMMANDS, *SUBCOMMANDS])
 def test_each_command_says_what_it_does_and_shows_an_example(name: str) -> None:
     result = run_opsuite(*name.split(), "--help", env={})
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
-    assert COMMANDS.get(name, "write the ledger as a file bean-check accepts") in out
+    assert {**COMMANDS, **SUBCOMMANDS}[name] in out
     examples = result.stdout.split("examples:\n", 1)[1]
     assert examples.lstrip().startswith(f"opsuite {name}")
 
 
-@pytest.mark.parametrize("name", ["breaks", "break", "recon", "trace", "status"])
+@pytest.mark.parametrize(
+    "name",
+    ["breaks", "break", "recon", "trace", "status", "dq", *(n for n in SUBCOMMANDS if n.startswith("dq "))],
+)
 def test_every_command_that_prints_a_table_takes_json(name: str) -> None:
-    result = run_opsuite(name, "--help", env={})
+    result = run_opsuite(*name.split(), "--help", env={})
     assert "-o {table,json}, --output {table,json}" in result.stdout
+
+
+def test_dq_lists_its_subcommands() -> None:
+    result = run_opsuite("dq", "--help", env={})
+    listed = " ".join(result.stdout.split())
+    for name, summary in SUBCOMMANDS.items():
+        if name.startswith("dq "):
+            assert f"{name.removeprefix('dq ')} {summary}" in listed
 
 
 def test_up_and_view_take_their_flags_for_scripts() -> None:

@@ -1,9 +1,10 @@
 """Every `opsuite` example of the README runs as written.
 
-The examples are read from the README's "What runs" block. Each runs in a subprocess from a scratch
-directory with `.venv/bin/` taken as this interpreter's; the commands that read a suite are pointed
-at the shared finished suite by its OPSUITE_*_ADDR variables (the README's defaults are the same
-variables unset). `BRK-...` stands for a break id (the README says so) and becomes a real one.
+The examples are read from the README's "What runs" section (its blocks of `sh`). Each runs in a
+subprocess from a scratch directory with `.venv/bin/` taken as this interpreter's; the commands that
+read a suite are pointed at the shared finished suite by its OPSUITE_*_ADDR variables (the README's
+defaults are the same variables unset). `BRK-...` stands for a break id and `dq-...` for a dq issue
+id (the README says so); each becomes a real one.
 The two `opsuite up` examples start their own suites, serve, and are stopped with Ctrl-C's SIGINT.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from opsuite.dq.v1 import dq_pb2, dq_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from tests.cli.conftest import RunningSuite, clean_environment
 from tests.cli.up_support import Up, suite_env
@@ -30,9 +32,9 @@ BIN = Path(sys.executable).parent
 
 
 def readme_examples() -> list[str]:
-    text = README.read_text()
-    block = text.split("## What runs", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
-    return [line for line in block.splitlines() if line.startswith(".venv/bin/opsuite ")]
+    section = README.read_text().split("## What runs", 1)[1].split("\n## ", 1)[0]
+    blocks = [part.split("```", 1)[0] for part in section.split("```sh")[1:]]
+    return [line for block in blocks for line in block.splitlines() if line.startswith(".venv/bin/opsuite ")]
 
 
 def _args(line: str) -> list[str]:
@@ -49,6 +51,20 @@ def _a_break_id(suite: RunningSuite) -> str:
     return str(page.breaks[0].break_id)
 
 
+def _a_dq_issue_id(suite: RunningSuite) -> str:
+    with grpc.insecure_channel(suite.addresses["dq"]) as channel:
+        page = dq_pb2_grpc.DqServiceStub(channel).ListIssues(dq_pb2.ListIssuesRequest(page_size=1))
+    assert page.issues, "the finished suite has dq issues"
+    return str(page.issues[0].issue_id)
+
+
+def _real_ids(word: str, suite: RunningSuite) -> str:
+    """An example's placeholder id as a real one of the suite's."""
+    if word == "BRK-...":
+        return _a_break_id(suite)
+    return _a_dq_issue_id(suite) if word == "dq-..." else word
+
+
 def test_the_readme_shows_every_command() -> None:
     shown = {_args(line)[1] for line in readme_examples()}
     assert shown == {
@@ -63,6 +79,7 @@ def test_the_readme_shows_every_command() -> None:
         "ledger",
         "perf",
         "report",
+        "dq",
     }
 
 
@@ -70,7 +87,7 @@ def test_the_readme_shows_every_command() -> None:
     "line", [line for line in readme_examples() if " up " not in line and " view" not in line]
 )
 def test_each_readme_example_runs(line: str, finished_suite: RunningSuite, tmp_path: Path) -> None:
-    args = [word.replace("BRK-...", _a_break_id(finished_suite)) for word in _args(line)]
+    args = [_real_ids(word, finished_suite) for word in _args(line)]
     shutil.copytree(ROOT / "examples", tmp_path / "examples")  # the example files, as in a checkout
     result = subprocess.run(
         args, cwd=tmp_path, env={**clean_environment(), **finished_suite.env}, capture_output=True, text=True,

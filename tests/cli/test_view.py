@@ -1,6 +1,7 @@
 """The live view as a person sees it: its panels drawn from the services' replies, at 80×24 in a real
 terminal (tmux), attached to a finished suite by `opsuite view` and under `opsuite up`; reporting's
-NAVs beside the ledger's books, and a plain line in their place when reporting does not answer.
+NAVs beside the ledger's books, and a plain line in their place when reporting does not answer;
+dq's open issues and the values it holds back (in a real terminal: tests/dq/process/test_dq_view.py).
 """
 
 from __future__ import annotations
@@ -24,16 +25,19 @@ import pytest
 from rich.console import Console
 
 from opsuite.common.v1 import common_pb2, status_pb2
+from opsuite.dq.v1 import dq_pb2, dq_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2
 from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from services.cli.output import grouped
 from services.cli.registry import free_port
+from services.cli.view.dq import DqFeed
 from services.cli.view.layout import Screen
 from services.cli.view.live import LiveView
 from services.cli.view.model import (
     CashRow,
+    DqBoard,
     FillRow,
     NavBoard,
     NavRow,
@@ -42,11 +46,13 @@ from services.cli.view.model import (
     ViewState,
     cash_rows,
     date_text,
+    dq_board,
     nav_row,
     recon_summary,
 )
 from services.cli.view.panels import (
     REPORTING_TITLE,
+    dq_panel,
     header,
     ledger_panel,
     percent_text,
@@ -275,7 +281,7 @@ def test_the_header_says_real_data_on_a_real_day_and_nothing_before_the_first() 
 
 def test_the_plain_line_says_real_or_synthetic() -> None:
     view = LiveView({n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console())
-    sources = SimpleNamespace(recon=None, answers={})
+    sources = SimpleNamespace(recon=None, answers={}, dq_board=lambda: DqBoard(absent="not built"))
 
     def line(clock: market_pb2.Clock) -> str:
         market = SimpleNamespace(clock=clock, events_per_second=10.0, fill_count=3)
@@ -499,6 +505,213 @@ async def test_the_day_return_is_asked_once_per_mandate_and_nav_date() -> None:
     )
 
 
+# ---------------------------------------------------------------- dq's panel, without a server
+
+
+def _dq_status(held_back: int, critical: int = 1, warning: int = 2) -> dq_pb2.DqStatus:
+    status = dq_pb2.DqStatus(
+        health="critical" if held_back or critical else "degraded" if warning else "ok",
+        open_issue_count=critical + warning,
+        quarantined_count=held_back,
+        as_of_date=common_pb2.Date(year=2020, month=3, day=2),
+    )
+    for severity, count in (
+        (dq_pb2.SEVERITY_CRITICAL, critical),
+        (dq_pb2.SEVERITY_WARNING, warning),
+        (dq_pb2.SEVERITY_INFO, 0),
+    ):
+        status.open_by_severity.add(severity=severity, count=count)
+    return status
+
+
+def _held_back(instrument: str, rejected: str, last_good: str | None, issue: str) -> dq_pb2.QuarantineEntry:
+    entry = dq_pb2.QuarantineEntry(
+        subject_kind=dq_pb2.SUBJECT_KIND_PRICE,
+        instrument_id=instrument,
+        vendor="vendor_b",
+        rejected_date=common_pb2.Date(year=2020, month=3, day=2),
+        issue_id=issue,
+    )
+    entry.rejected_value.value = rejected
+    if last_good is not None:
+        entry.last_good_value.value = last_good
+        entry.last_good_date.CopyFrom(common_pb2.Date(year=2020, month=2, day=28))
+    return entry
+
+
+def _dq_entries() -> list[dq_pb2.QuarantineEntry]:
+    return [
+        _held_back("US-NWSF", "188.27", "160.46", "dq-13"),
+        _held_back("JP-2817", "5087", "12345.5", "dq-11"),
+        _held_back("UK-MRSY", "12.30", None, "dq-1"),  # nothing of it has passed yet
+    ]
+
+
+def test_the_dq_board_counts_open_issues_by_severity_and_lists_what_is_held_back() -> None:
+    board = dq_board(_dq_status(held_back=3), _dq_entries())
+
+    assert (board.as_of, board.health, board.open, board.held_back) == ("2020-03-02", "critical", 3, 3)
+    assert board.open_by_severity == (("critical", 1), ("warning", 2), ("info", 0))
+    assert [
+        (r.subject, r.vendor, r.rejected, r.last_good, r.last_good_date, r.issue_id) for r in board.rows
+    ] == [
+        ("US-NWSF", "vendor_b", Decimal("188.27"), Decimal("160.46"), "2020-02-28", "dq-13"),
+        ("JP-2817", "vendor_b", Decimal("5087"), Decimal("12345.5"), "2020-02-28", "dq-11"),
+        ("UK-MRSY", "vendor_b", Decimal("12.30"), None, "-", "dq-1"),
+    ]
+    # A count dq says is larger than the page it sent (the view asks for one page) is kept.
+    assert dq_board(_dq_status(held_back=60), _dq_entries()).held_back == 60
+
+
+def test_the_dq_panel_puts_each_rejected_value_beside_its_last_good_one() -> None:
+    board = dq_board(_dq_status(held_back=3), _dq_entries())
+    text = _text(dq_panel(board, limit=10, compact=True))
+
+    assert "dq 2020-03-02: critical, open 1 crit 2 warn 0 info, 3 held back" in text
+    boxed = _text(dq_panel(board, limit=10, compact=False), width=120)
+    assert "dq as of 2020-03-02: critical, open 1 critical 2 warning 0 info, 3 held back" in boxed
+    assert _line(text, "US-NWSF").split() == [
+        "US-NWSF",
+        "vendor_b",
+        "188.27",
+        "160.46",
+        "2020-02-28",
+        "dq-13",
+    ]
+    assert _line(text, "JP-2817").split() == [
+        "JP-2817",
+        "vendor_b",
+        "5,087",
+        "12,345.5",
+        "2020-02-28",
+        "dq-11",
+    ]
+    assert _line(text, "UK-MRSY").split() == ["UK-MRSY", "vendor_b", "12.30", "none", "yet", "-", "dq-1"]
+    # Right-aligned: the rejected values end in one column, the last good ones in another.
+    nwsf, jp = _line(text, "US-NWSF"), _line(text, "JP-2817")
+    assert nwsf.index("188.27") + len("188.27") == jp.index("5,087") + len("5,087")
+    assert nwsf.index("160.46") + len("160.46") == jp.index("12,345.5") + len("12,345.5")
+
+    cut = _text(dq_panel(board, limit=1, compact=True))
+    assert "1 of 3 held back" in cut and "US-NWSF" in cut and "JP-2817" not in cut
+
+
+def test_dq_without_rows_is_one_line_with_its_counts() -> None:
+    calm = dq_board(_dq_status(held_back=0, critical=0, warning=0), [])
+    assert _text(dq_panel(calm, 5, True)).strip() == (
+        "dq 2020-03-02: ok, open 0 crit 0 warn 0 info, nothing held back"
+    )
+    held = dq_board(_dq_status(held_back=3), _dq_entries())
+    assert _text(dq_panel(held, 0, True)).strip() == (
+        "dq 2020-03-02: critical, open 1 crit 2 warn 0 info, 3 held back (no room)"
+    )
+    assert _text(dq_panel(held, 0, False), width=120).strip() == (
+        "dq as of 2020-03-02: critical, open 1 critical 2 warning 0 info, 3 held back (no room for rows)"
+    )
+    assert _text(dq_panel(DqBoard(absent="not answering at [::1]:50054"), 5, True)).strip() == (
+        "dq: not answering at [::1]:50054"  # an address with brackets is not taken for markup
+    )
+
+
+def test_at_80_by_24_dq_keeps_its_counts_and_every_cash_row_and_at_80_by_40_its_rows() -> None:
+    services = tuple(
+        ServiceRow(name, "127.0.0.1:50051", "running", 0, 4242, 0, "2020-03-16", "1h02m03s")
+        for name in ("market", "ledger", "dq", "recon", "reporting")
+    )
+    state = replace(
+        _busy_state(services, supervised=True),
+        reporting=_nav_board(),
+        dq=dq_board(_dq_status(held_back=3), _dq_entries()),
+    )
+
+    small = _text(Screen(state))
+    assert len(small.rstrip("\n").splitlines()) <= 23, small
+    assert "dq 2020-03-02: critical, open 1 crit 2 warn 0 info, 3 held back (no room)" in small
+    assert small.count("-123,600,000.00") == 6  # every cash row kept
+    # The line dq's counts take is the market's last tick: its panels are down to their titles.
+    assert "last prices (0 of 10 watched)" in small and "last fills (4,321 seen, none shown)" in small
+    for title in PANEL_TITLES:
+        assert title in small, (title, small)
+
+    tall = _text(Screen(state), height=40)
+    assert len(tall.rstrip("\n").splitlines()) <= 39, tall
+    for instrument in ("US-NWSF", "JP-2817", "UK-MRSY"):
+        assert _line(tall, instrument), tall
+
+
+def test_the_plain_line_says_dq_open_issues_and_values_held_back() -> None:
+    view = LiveView({n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console())
+    market = SimpleNamespace(clock=_clock(), events_per_second=10.0, fill_count=3)
+
+    def line(board: DqBoard) -> str:
+        sources = SimpleNamespace(recon=None, answers={}, dq_board=lambda: board)
+        return view.plain_line(market, sources)  # type: ignore[arg-type]
+
+    assert " dq_open=3 quarantined=3" in line(dq_board(_dq_status(held_back=3), _dq_entries()))
+    # A dq that does not answer has no counts to give (the services' state says it is down).
+    assert "dq_open" not in line(DqBoard(absent="not answering at h:3"))
+
+
+async def test_sources_say_dq_is_not_answering_or_not_built() -> None:
+    address = f"127.0.0.1:{free_port('127.0.0.1')}"  # nothing listens there
+    sources = Sources({"dq": address}, ["dq"])
+    try:
+        await sources.poll([])
+        assert sources.dq_board() == DqBoard(absent=f"not answering at {address}")
+    finally:
+        await sources.close()
+
+    without = Sources({"dq": address}, [])  # an installation without services/dq
+    try:
+        await without.poll([])
+        assert without.dq_board() == DqBoard(absent="not built in this release")
+    finally:
+        await without.close()
+
+
+class _FakeDq:
+    """DqService's two calls the view makes; both raise `error` when set."""
+
+    def __init__(self, status: dq_pb2.DqStatus, entries: list[dq_pb2.QuarantineEntry]):
+        self.status = status
+        self.entries = entries
+        self.error: grpc.aio.AioRpcError | None = None
+        self.page_sizes: list[int] = []
+
+    async def GetStatus(self, request: object, timeout: float) -> dq_pb2.DqStatus:
+        if self.error is not None:
+            raise self.error
+        return self.status
+
+    async def GetQuarantine(
+        self, request: dq_pb2.GetQuarantineRequest, timeout: float
+    ) -> dq_pb2.GetQuarantineResponse:
+        self.page_sizes.append(request.page_size)
+        if self.error is not None:
+            raise self.error
+        return dq_pb2.GetQuarantineResponse(entries=self.entries)
+
+
+async def test_the_dq_feed_keeps_its_last_figures_through_a_slow_answer_and_clears_them_when_down() -> None:
+    fake = _FakeDq(_dq_status(held_back=3), _dq_entries())
+    feed = DqFeed(None, "127.0.0.1:1")
+    feed.stub = fake  # type: ignore[assignment]
+
+    await feed.poll()
+    assert feed.board() == dq_board(fake.status, fake.entries)
+    assert fake.page_sizes == [50]  # one page: more never fits on a screen, the count says how many
+
+    fake.error = _rpc_error(grpc.StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
+    await feed.poll()
+    assert feed.board().held_back == 3  # a slow answer keeps the last figures
+    fake.error = _rpc_error(grpc.StatusCode.UNAVAILABLE, "dq is fetching the mandates from market")
+    await feed.poll()
+    assert feed.board() == DqBoard(absent="not answering at 127.0.0.1:1")
+    fake.error = _rpc_error(grpc.StatusCode.INTERNAL, "store\n closed")
+    await feed.poll()
+    assert feed.board() == DqBoard(absent="no figures from 127.0.0.1:1: INTERNAL: store closed")
+
+
 # ---------------------------------------------------------------- in a real terminal
 
 
@@ -702,6 +915,9 @@ def test_opsuite_view_plain_prints_lines_until_interrupted(
             process.wait()
     line = next(line for line in out.read_text().splitlines() if "breaks_open=" in line)
     assert f"seq={grouped(clock.head_seq)}" in line and "breaks_open=0 escalated=0" in line, line
+    with grpc.insecure_channel(finished_suite.addresses["dq"]) as channel:
+        dq = dq_pb2_grpc.DqServiceStub(channel).GetStatus(dq_pb2.GetStatusRequest(), timeout=30)
+    assert f"dq_open={dq.open_issue_count} quarantined={dq.quarantined_count}" in line, line
 
 
 def test_opsuite_view_without_a_suite_says_so(tmp_path: Path) -> None:

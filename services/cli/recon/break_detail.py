@@ -15,9 +15,10 @@ from typing import Any
 import grpc
 
 from opsuite.recon.v1 import recon_pb2
+from services.cli.client import FAILED, USAGE, CommandFailed
 from services.cli.output import print_json
 from services.cli.recon.break_tables import print_detail
-from services.cli.recon.client import FAILED, USAGE, CommandFailed, Recon, connect
+from services.cli.recon.client import Recon, connect
 from services.cli.recon.rows import Row, action_row, break_row, by_age_then_amount, log_record_row
 
 BREAK_PREFIX = "BRK-"

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Iterable, Sequence
 
 import grpc
 from rich.table import Table
 
 from opsuite.recon.v1 import recon_pb2
+from services.cli.client import CommandFailed, choose
 from services.cli.output import grouped, numeric_column, print_json, print_tables
-from services.cli.recon.client import USAGE, CommandFailed, connect
+from services.cli.recon.client import connect
 from services.cli.recon.rows import (
     KIND_NAMES,
     OPEN_STATUSES,
@@ -28,32 +28,13 @@ from services.cli.recon.rows import (
 from services.common.convert import decimal_to_proto
 
 EVERY_STATUS = "all"
-V = TypeVar("V", bound=int)
-
-
-def _choose(
-    given: Sequence[str], names: Mapping[V, str], what: str, option: str, *, also: Sequence[str] = ()
-) -> list[V]:
-    """The enum values named by short names (any case, - or _, repeated or comma-separated)."""
-    by_name = {name: number for number, name in names.items()}
-    chosen: list[V] = []
-    for text in given:
-        for part in text.split(","):
-            key = part.strip().lower().replace("-", "_")
-            if key in also:
-                continue
-            if key not in by_name:
-                known = ", ".join([*by_name, *also])
-                raise CommandFailed(f"{part.strip()!r} is not a {what}; give {option} one of: {known}", USAGE)
-            chosen.append(by_name[key])
-    return chosen
 
 
 def statuses(given: Sequence[str] | None) -> list[recon_pb2.BreakStatus.ValueType]:
     """None: the open ones (OPEN and INVESTIGATING); "all": every status (recon's empty filter)."""
     if not given:
         return list(OPEN_STATUSES)
-    chosen = _choose(given, STATUS_NAMES, "break status", "--status", also=(EVERY_STATUS,))
+    chosen = choose(given, STATUS_NAMES, "break status", "--status", also=(EVERY_STATUS,))
     wants_all = any(part.strip().lower() == EVERY_STATUS for text in given for part in text.split(","))
     return [] if wants_all else chosen
 
@@ -61,7 +42,7 @@ def statuses(given: Sequence[str] | None) -> list[recon_pb2.BreakStatus.ValueTyp
 def request_of(args: argparse.Namespace) -> recon_pb2.ListBreaksRequest:
     request = recon_pb2.ListBreaksRequest(
         mandate_id=args.mandate or "",
-        kinds=_choose(args.kind or [], KIND_NAMES, "break kind", "--kind"),
+        kinds=choose(args.kind or [], KIND_NAMES, "break kind", "--kind"),
         statuses=statuses(args.status),
         min_age_business_days=args.min_age or 0,
     )

@@ -1,67 +1,23 @@
-"""Talking to recon from the command line: one channel, every page, and errors a person can act on.
+"""Talking to recon from the command line: every page of its breaks, and the mandates it knows.
 
-Every failure becomes a CommandFailed with one line and an exit code: 1 when recon cannot be
-reached or has nothing by that name, 2 when the request itself is wrong (the person can fix it),
-so no command prints a gRPC traceback.
+Calls and their failures go through services/cli/client.py, as every command's do: one line and
+exit code 1 when recon cannot be reached or has nothing by that name, 2 when the request is wrong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TypeVar
-
-import grpc
 
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from services.cli.client import USAGE, CommandFailed, ServiceClient, channel_to
 from services.common.paging import MAX_PAGE
-from services.common.settings import load_settings
-
-CALL_TIMEOUT_S = 15.0
-USAGE = 2  # the person asked for something that cannot be: a fix names itself
-FAILED = 1  # recon is not there, or answered that nothing matches
-
-Request = TypeVar("Request")
-Reply = TypeVar("Reply")
 
 
-class CommandFailed(Exception):
-    """One line for stderr and the exit code the command returns; `status`: recon's answer, if any."""
-
-    def __init__(self, message: str, exit_code: int, status: grpc.StatusCode | None = None) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-        self.status = status
-
-
-class Recon:
+class Recon(ServiceClient[recon_pb2_grpc.ReconServiceStub]):
     """recon's stub at `address`, with each call turned into a reply or a CommandFailed."""
 
-    def __init__(self, stub: recon_pb2_grpc.ReconServiceStub, address: str) -> None:
-        self.stub = stub
-        self.address = address
-
-    def call(self, method: Callable[..., Reply], request: object) -> Reply:
-        try:
-            return method(request, timeout=CALL_TIMEOUT_S)
-        except grpc.RpcError as error:
-            raise self._failure(error) from None
-
-    def _failure(self, error: grpc.RpcError) -> CommandFailed:
-        code = error.code()
-        # A multi-line detail would break the promise of one line on stderr.
-        details = " ".join(str(error.details() or "").split())
-        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            return CommandFailed(
-                f"recon does not answer at {self.address} ({code.name.lower()}): start the suite with "
-                "`opsuite up`, or see where each service listens with `opsuite status`",
-                FAILED,
-            )
-        if code is grpc.StatusCode.INVALID_ARGUMENT:
-            return CommandFailed(f"recon refused the request: {details}", USAGE, code)
-        if code is grpc.StatusCode.NOT_FOUND:
-            return CommandFailed(details, FAILED, code)
-        return CommandFailed(f"recon answered {code.name}: {details}", FAILED, code)
+    service = "recon"
 
     def list_breaks(self, request: recon_pb2.ListBreaksRequest) -> list[recon_pb2.Break]:
         """Every break the request matches, page after page."""
@@ -95,6 +51,5 @@ class Recon:
 @contextmanager
 def connect() -> Iterator[Recon]:
     """recon at the address the settings give (OPSUITE_RECON_ADDR), for the length of a command."""
-    address = load_settings().addr("recon")
-    with grpc.insecure_channel(address) as channel:
+    with channel_to("recon") as (channel, address):
         yield Recon(recon_pb2_grpc.ReconServiceStub(channel), address)

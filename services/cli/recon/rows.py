@@ -1,61 +1,31 @@
 """recon's replies as plain rows: what `opsuite breaks`, `break` and `recon` print, as a table or JSON.
 
-One conversion for every command, so a break reads the same everywhere: enums by their short
-lower-case names (the names the commands accept), dates as ISO text, amounts as decimal strings
-(never floats, so no figure loses a cent on its way to a script), absent figures as None.
+One conversion for every command, so a break reads the same everywhere; values as every command
+writes them (services/cli/wire.py): enums by their short lower-case names, dates as ISO text,
+amounts as decimal strings, absent figures as None.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from google.protobuf import timestamp_pb2
+from typing import Any
 
 from opsuite.common.v1 import common_pb2
 from opsuite.recon.v1 import recon_pb2
-
-if TYPE_CHECKING:
-    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+from services.cli.wire import date_text, decimal_text, short_names, time_text
 
 Row = dict[str, Any]
-V = TypeVar("V", bound=int)
 
-
-def _short_names(enum: _EnumTypeWrapper[V], prefix: str) -> dict[V, str]:
-    return {
-        enum.Value(name): name.removeprefix(prefix).lower()
-        for name in enum.keys()  # noqa: SIM118  # an enum wrapper, not a dict: no iteration of its own
-        if not name.endswith("_UNSPECIFIED")
-    }
-
-
-KIND_NAMES = _short_names(recon_pb2.BreakKind, "BREAK_KIND_")
-STATUS_NAMES = _short_names(recon_pb2.BreakStatus, "BREAK_STATUS_")
-COMPARISON_NAMES = _short_names(recon_pb2.Comparison, "COMPARISON_")
-SCOPE_NAMES = _short_names(recon_pb2.Scope, "SCOPE_")
-ACTION_NAMES = _short_names(recon_pb2.ActionKind, "ACTION_KIND_")
+KIND_NAMES = short_names(recon_pb2.BreakKind, "BREAK_KIND_")
+STATUS_NAMES = short_names(recon_pb2.BreakStatus, "BREAK_STATUS_")
+COMPARISON_NAMES = short_names(recon_pb2.Comparison, "COMPARISON_")
+SCOPE_NAMES = short_names(recon_pb2.Scope, "SCOPE_")
+ACTION_NAMES = short_names(recon_pb2.ActionKind, "ACTION_KIND_")
 OPEN_STATUSES = (recon_pb2.BREAK_STATUS_OPEN, recon_pb2.BREAK_STATUS_INVESTIGATING)
-
-
-def decimal_text(value: common_pb2.Decimal) -> str | None:
-    return value.value or None
 
 
 def money_text(value: common_pb2.Money) -> str | None:
     return value.amount.value or None
-
-
-def date_text(value: common_pb2.Date) -> str | None:
-    if not value.year:
-        return None
-    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-
-
-def time_text(value: timestamp_pb2.Timestamp) -> str | None:
-    if not (value.seconds or value.nanos):
-        return None
-    return value.ToDatetime().strftime("%Y-%m-%d %H:%M")
 
 
 def magnitude(amount: str | None) -> Decimal:

@@ -16,9 +16,11 @@ from typing import Any
 from rich.table import Table
 
 from opsuite.recon.v1 import recon_pb2
+from services.cli.client import CommandFailed
 from services.cli.output import grouped, numeric_column, print_json, print_tables
-from services.cli.recon.client import CommandFailed, Recon, connect
-from services.cli.recon.rows import KIND_NAMES, date_text, decimal_text
+from services.cli.recon.client import Recon, connect
+from services.cli.recon.rows import KIND_NAMES
+from services.cli.wire import date_text, decimal_text
 
 Summary = dict[str, Any]
 

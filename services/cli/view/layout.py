@@ -2,7 +2,8 @@
 
 The screen is composed for the console's size on every refresh (so a resize applies at
 once): borders only when there is room for them, prices beside fills, ledger beside recon on
-a wide console; then rows are taken away, least needed first, until the whole fits.
+a wide console, then dq and reporting; then rows are taken away, least needed first, until the
+whole fits.
 """
 
 from __future__ import annotations
@@ -24,27 +25,36 @@ PAIRED_MIN_WIDTH = 150  # ledger and recon side by side
 class Budget:
     """Rows each panel may show."""
 
-    market: int  # prices and fills, side by side
+    market: int  # prices and fills, side by side; 0: their titles, one line
     ledger: int
     recon: int
     escalations: int
     reporting: int  # 0: one line saying how many mandates it values
+    dq: int  # values held back; 0: one line of dq's counts
     services: int
 
 
 # Which panel gives up a row first, and down to how many: the market's last ticks matter least,
 # the services' states most (a crashed service must stay visible). Reporting's NAVs go to one line
 # before the ledger loses a row: cash, suspense and an unbalanced book are what an operator acts on,
-# and `opsuite report` gives a mandate's NAV in full.
+# and `opsuite report` gives a mandate's NAV in full. dq's held-back values keep a row longer than
+# reporting's NAVs (a value held back changes what the NAVs are made of) and go to one line, whose
+# counts stay, before the ledger loses one; `opsuite dq quarantine` lists them in full. Before that,
+# the market's last tick goes (its panels to one line each): at 80×24 the line dq's counts take
+# would otherwise be a mandate's cash.
 SHRINK_ORDER = (
     ("escalations", 0),
     ("market", 3),
     ("recon", 3),
     ("reporting", 3),
+    ("dq", 3),
     ("market", 1),
     ("recon", 1),
     ("reporting", 1),
     ("reporting", 0),
+    ("dq", 1),
+    ("market", 0),
+    ("dq", 0),
     ("ledger", 3),
     ("ledger", 1),
     ("services", 1),
@@ -58,6 +68,7 @@ def wanted(state: ViewState) -> Budget:
         recon=max(len(state.recon.kinds) if state.recon else 0, 1),
         escalations=len(state.recon.escalations) if state.recon else 0,
         reporting=len(state.reporting.rows) if state.reporting else 0,
+        dq=len(state.dq.rows) if state.dq else 0,
         services=len(state.services),
     )
 
@@ -98,6 +109,8 @@ def compose(state: ViewState, budget: Budget, *, compact: bool, paired: bool) ->
         parts.append(_side_by_side(*books))
     else:
         parts.extend(books)
+    if state.dq is not None:
+        parts.append(panels.dq_panel(state.dq, budget.dq, compact))
     if state.reporting is not None:
         parts.append(panels.reporting_panel(state.reporting, budget.reporting, compact))
     parts.append(

@@ -1,6 +1,6 @@
 """The live view: the world's clock, prices and fills, the ledger's cash and suspense, recon's open
-breaks, reporting's NAVs and returns, and the services; under `opsuite up` (with its children) or
-attached to a running suite by `opsuite view`.
+breaks, dq's open issues and the values it holds back, reporting's NAVs and returns, and the
+services; under `opsuite up` (with its children) or attached to a running suite by `opsuite view`.
 
 Data comes from the services over gRPC like any client's (view_market.py, view_sources.py);
 what a frame shows is view_model.py, how it is drawn view_panels.py and how it fits the
@@ -153,6 +153,10 @@ class LiveView:
         if sources.recon is not None:
             parts.append(f"breaks_open={grouped(sources.recon.open)}")
             parts.append(f"escalated={grouped(sources.recon.escalated)}")
+        dq = sources.dq_board()
+        if not dq.absent:  # dq's counts once it answers; a dq that does not is in not_serving
+            parts.append(f"dq_open={grouped(dq.open)}")
+            parts.append(f"quarantined={grouped(dq.held_back)}")
         down = [
             row.name for row in self.service_rows(sources) if not row.state.startswith(("running", "serving"))
         ]
@@ -204,6 +208,7 @@ class LiveView:
             not_built=self.not_built,
             supervised=self.children is not None,
             reporting=sources.nav_board(),
+            dq=sources.dq_board(),
         )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from opsuite.dq.v1 import dq_pb2
 from opsuite.ledger.v1 import ledger_pb2
 from opsuite.recon.v1 import recon_pb2
 from opsuite.reporting.v1 import reporting_pb2
@@ -229,6 +230,66 @@ def nav_row(summary: reporting_pb2.MandateSummary, day_return: float | None) -> 
     )
 
 
+# ---------------------------------------------------------------- dq
+
+
+@dataclass(frozen=True)
+class HeldBackRow:
+    """A value dq holds back (quarantine), beside the last good value downstream uses instead."""
+
+    subject: str  # an instrument, or a currency pair
+    vendor: str
+    rejected: Decimal
+    rejected_date: str
+    last_good: Decimal | None  # None: nothing of it has passed yet
+    last_good_date: str
+    issue_id: str
+
+
+@dataclass(frozen=True)
+class DqBoard:
+    """dq's panel: open issues by severity and what is held back, or (`absent`) why there is nothing."""
+
+    as_of: str = "-"  # the last business day dq has checked; "-" before the first
+    health: str = ""  # "ok", "degraded" or "critical", as dq says it
+    open_by_severity: tuple[tuple[str, int], ...] = ()  # (severity, open issues), worst first
+    open: int = 0
+    held_back: int = 0  # how many values are held back (more than `rows` when the page was cut)
+    rows: tuple[HeldBackRow, ...] = ()
+    absent: str = ""  # "not answering at 127.0.0.1:50054", "not built in this release"; "" once it answered
+
+
+DQ_SEVERITIES = (
+    ("critical", dq_pb2.SEVERITY_CRITICAL),
+    ("warning", dq_pb2.SEVERITY_WARNING),
+    ("info", dq_pb2.SEVERITY_INFO),
+)
+
+
+def dq_board(status: dq_pb2.DqStatus, entries: Sequence[dq_pb2.QuarantineEntry]) -> DqBoard:
+    """dq's GetStatus and the entries of GetQuarantine (what is held back now), as the panel shows them."""
+    counts = {entry.severity: entry.count for entry in status.open_by_severity}
+    return DqBoard(
+        as_of=date_text(status.as_of_date),
+        health=status.health,
+        open_by_severity=tuple((name, counts.get(number, 0)) for name, number in DQ_SEVERITIES),
+        open=status.open_issue_count,
+        held_back=max(status.quarantined_count, len(entries)),
+        rows=tuple(
+            HeldBackRow(
+                subject=entry.instrument_id or entry.currency_pair,
+                vendor=entry.vendor,
+                rejected=decimal(entry.rejected_value.value),
+                rejected_date=date_text(entry.rejected_date),
+                last_good=decimal(entry.last_good_value.value) if entry.HasField("last_good_value") else None,
+                last_good_date=date_text(entry.last_good_date),
+                issue_id=entry.issue_id,
+            )
+            for entry in entries
+        ),
+    )
+
+
 # ---------------------------------------------------------------- services
 
 
@@ -326,3 +387,4 @@ class ViewState:
     not_built: tuple[str, ...]
     supervised: bool  # under `opsuite up` (restarts and pids), or attached by `opsuite view`
     reporting: NavBoard | None = None  # None: no reporting panel at all (a caller that does not say)
+    dq: DqBoard | None = None  # None: no dq panel at all

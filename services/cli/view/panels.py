@@ -21,6 +21,7 @@ from opsuite.market.v1 import market_pb2
 from services.cli.output import grouped, numeric_column
 from services.cli.view.model import (
     CashRow,
+    DqBoard,
     FillRow,
     NavBoard,
     NavRow,
@@ -97,7 +98,14 @@ def day_origin(clock: Any, compact: bool) -> str:
     return text + (f"   real data ended {real_end}" if real_end else "")
 
 
-def prices_panel(rows: Sequence[PriceRow], limit: int, compact: bool) -> Table:
+def _title_only(title: str) -> Text:
+    """A panel the layout took every row from, as its title alone: one line, still on screen."""
+    return Text(title, style="bold")
+
+
+def prices_panel(rows: Sequence[PriceRow], limit: int, compact: bool) -> RenderableType:
+    if limit <= 0 and rows:
+        return _title_only(f"last prices (0 of {len(rows)} watched)")
     table = _table(_title("last prices", min(limit, len(rows)), len(rows), "watched"), compact)
     table.add_column("instrument", no_wrap=True, overflow="ellipsis")
     numeric_column(table, "price")
@@ -107,7 +115,9 @@ def prices_panel(rows: Sequence[PriceRow], limit: int, compact: bool) -> Table:
     return table
 
 
-def fills_panel(rows: Sequence[FillRow], count: int, limit: int, compact: bool) -> Table:
+def fills_panel(rows: Sequence[FillRow], count: int, limit: int, compact: bool) -> RenderableType:
+    if limit <= 0 and rows:
+        return _title_only(f"last fills ({grouped(count)} seen, none shown)")
     table = _table(f"last fills ({grouped(count)} seen)", compact)
     if not compact:
         table.add_column("date", no_wrap=True)
@@ -289,6 +299,61 @@ def reporting_panel(board: NavBoard, limit: int, compact: bool) -> RenderableTyp
     numeric_column(table, "YTD")
     for row in board.rows[:limit]:
         table.add_row(*nav_cells(row))
+    return table
+
+
+_HEALTH_STYLES = {"ok": "green", "degraded": "yellow", "critical": "red"}
+
+
+# Compact, the severities are abbreviated so the one line fits 80 columns with its counts.
+_SHORT_SEVERITIES = {"critical": "crit", "warning": "warn", "info": "info"}
+
+
+def _dq_summary(board: DqBoard, compact: bool, shown: int | None = None) -> str:
+    """The panel's title, or its one line: as of when, dq's health, open issues by severity and how
+    many values are held back (`shown` of them, when the panel has room for fewer rows)."""
+    style = _HEALTH_STYLES.get(board.health, "yellow")
+    severities = " ".join(
+        f"{_count(count)} {_SHORT_SEVERITIES.get(name, name) if compact else name}"
+        for name, count in board.open_by_severity
+    )
+    held = f"{grouped(board.held_back)} held back"
+    if shown is not None and shown < board.held_back:
+        held = f"{shown} of {held}"
+    elif not board.held_back:
+        held = "[green]nothing held back[/]"
+    as_of = board.as_of if compact else f"as of {board.as_of}"
+    return f"dq {as_of}: [{style}]{board.health or '-'}[/], open {severities}, {held}"
+
+
+def dq_panel(board: DqBoard, limit: int, compact: bool) -> RenderableType:
+    """dq's open issues by severity, then each value held back beside the last good value used instead;
+    one line when nothing is held back, or there is no room for rows."""
+    if board.absent:
+        # Text, not markup: an address such as [::1]:50054 would read as a markup tag.
+        return Text.assemble(("dq: ", "bold"), (board.absent, "yellow"))
+    if not board.rows:
+        return Text.from_markup(f"[bold]{_dq_summary(board, compact)}[/]")
+    if limit <= 0:  # the layout took every row: say what there is, in one line
+        room = " (no room)" if compact else " (no room for rows)"
+        return Text.from_markup(f"[bold]{_dq_summary(board, compact)}[/]{room}")
+    shown = board.rows[:limit]
+    table = _table(_dq_summary(board, compact, len(shown)), compact)
+    table.add_column("held back", no_wrap=True, overflow="ellipsis")
+    table.add_column("vendor", no_wrap=True)
+    numeric_column(table, "rejected")
+    if not compact:
+        table.add_column("of", no_wrap=True)
+    numeric_column(table, "last good")
+    table.add_column("good on" if not compact else "of", no_wrap=True)
+    table.add_column("issue", no_wrap=True)
+    for row in shown:
+        cells = [row.subject, row.vendor, f"[red]{grouped(row.rejected)}[/]"]
+        if not compact:
+            cells.append(row.rejected_date)
+        last_good = "none yet" if row.last_good is None else grouped(row.last_good)
+        cells += [last_good, row.last_good_date, row.issue_id]
+        table.add_row(*cells)
     return table
 
 

@@ -62,7 +62,7 @@ class ReportingFeed:
             if error.code() == grpc.StatusCode.UNAVAILABLE:
                 self.unavailable, self.summaries = True, None
             else:
-                self.unavailable, self.failure = False, _failure_text(error)
+                self.unavailable, self.failure = False, failure_text(error)
             return
         self.unavailable, self.failure, self.summaries = False, "", summaries
         missing = [s for s in summaries if s.HasField("nav_date") and self._day_return(s) is None]
@@ -101,7 +101,7 @@ class ReportingFeed:
             self.day_returns[summary.mandate_id] = (date_text(day), history.points[-1].daily_return)
 
 
-def _failure_text(error: grpc.aio.AioRpcError) -> str:
+def failure_text(error: grpc.aio.AioRpcError) -> str:
     details = " ".join(str(error.details() or "").split())  # one line, whatever the service sent
     return f"{error.code().name}: {details}" if details else error.code().name
 

@@ -1,5 +1,5 @@
 """The live view's other sources: the ledger's trial balances, recon's open breaks, reporting's NAVs
-(view/reporting.py), every service's status.
+(view/reporting.py), dq's issues and quarantine (view/dq.py), every service's status.
 
 One channel per service for the view's lifetime; every poll runs concurrently with a short
 deadline, and a source that does not answer keeps its last figures on screen (a restarting
@@ -17,9 +17,11 @@ import grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.cli.suite.status import Answer, probe
+from services.cli.view.dq import DqFeed
 from services.cli.view.model import (
     OPEN_STATUSES,
     CashRow,
+    DqBoard,
     NavBoard,
     ReconSummary,
     cash_rows,
@@ -40,6 +42,7 @@ class Sources:
         self.recon: ReconSummary | None = None
         self.answers: dict[str, Answer] = {}
         self.reporting = ReportingFeed(self.channels.get("reporting"), addresses.get("reporting", "-"))
+        self.dq = DqFeed(self.channels.get("dq"), addresses.get("dq", "-"))
 
     async def close(self) -> None:
         for channel in self.channels.values():
@@ -47,11 +50,18 @@ class Sources:
 
     async def poll(self, mandate_ids: Sequence[str]) -> None:
         await asyncio.gather(
-            self._poll_ledger(mandate_ids), self._poll_recon(), self.reporting.poll(), self._poll_statuses()
+            self._poll_ledger(mandate_ids),
+            self._poll_recon(),
+            self.reporting.poll(),
+            self.dq.poll(),
+            self._poll_statuses(),
         )
 
     def nav_board(self) -> NavBoard:
         return self.reporting.board()
+
+    def dq_board(self) -> DqBoard:
+        return self.dq.board()
 
     def cash_rows(self, mandate_ids: Sequence[str]) -> tuple[CashRow, ...] | None:
         if "ledger" not in self.channels:

@@ -58,7 +58,9 @@ class CustodianFeed:
         positions = {iid: quantity for iid, quantity in book.positions.items()}
         for pending in self._pending.values():
             if pending.mandate_id == book.mandate_id:
-                positions[pending.instrument_id] = positions.get(pending.instrument_id, ZERO) + pending.quantity
+                positions[pending.instrument_id] = (
+                    positions.get(pending.instrument_id, ZERO) + pending.quantity
+                )
         return {iid: quantity for iid, quantity in positions.items() if quantity}
 
     def to_json(self) -> dict[str, Any]:

@@ -234,12 +234,16 @@ def stale(
         vendor=quote.vendor,
         observed=quote.price,
         reference=other.price if other is not None else None,
-        deviation=evidence.other_move or 0.0,
+        # In the threshold's unit (business days unchanged); the other vendor's move is a statistic.
+        deviation=float(days),
         threshold=check.threshold("days"),
         value_date=quote.price_date,
         caused_by=(event_id,),
         stale_business_days=days,
-        statistics={"peers_moved": evidence.peers_moved} if evidence.peers_moved is not None else {},
+        statistics={
+            **({"peers_moved": evidence.peers_moved} if evidence.peers_moved is not None else {}),
+            **({"other_move": evidence.other_move} if evidence.other_move is not None else {}),
+        },
         message=message,
     )
 
@@ -268,11 +272,13 @@ def spike(
         vendor=quote.vendor,
         observed=quote.price,
         reference=reference,
-        deviation=move.net,
+        # In the threshold's unit (a robust z); the return net of peers is a statistic.
+        deviation=scored.z,
         threshold=limit,
         value_date=quote.price_date,
         caused_by=(event_id,),
         statistics={
+            "net_return": move.net,
             "z": scored.z,
             "median": scored.median,
             "mad": scored.mad,

@@ -125,8 +125,9 @@ class CheckResult:
     observed / reference: the value checked and what it was checked against (the other vendor,
     the last good value, the curve-implied price, the triangulated cross); None where there is
     none (a missing price has no observed value).
-    deviation: the signed relative difference (observed / reference - 1) or the score the rule
-    uses (a robust z, a weight shortfall); threshold: the limit it was held to, in the same unit.
+    deviation: what the rule measured, in its threshold's unit: a signed relative difference
+    (observed / reference - 1) against a tolerance, a robust z against a spike's limit, business days
+    against a staleness limit, a weight shortfall; threshold: the limit it was held to.
     value_date: the business date of the checked value. caused_by: the events checked, the
     checked value's own event first.
     unexpected_count: rows that failed, for checks over many rows (holdings); 1 or 0 otherwise.

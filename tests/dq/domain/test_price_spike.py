@@ -141,7 +141,9 @@ def test_a_gap_spreads_the_move_over_its_business_days() -> None:
     assert result.success
     assert result.statistics["gap"] == 2.0
     assert result.statistics["z"] == pytest.approx(math.log(1.11) / math.sqrt(2) / 0.01)
-    assert result.deviation == pytest.approx(math.log(1.11))
+    # deviation in the threshold's unit (the z), the net return beside it.
+    assert result.deviation == result.statistics["z"] and result.threshold == 8
+    assert result.statistics["net_return"] == pytest.approx(math.log(1.11))
     assert (
         result.message
         == "US-A primary 111.00 vs last good 100.00: +10.4% net of peers over 2 business days (z=+7.4, limit ±8)"

@@ -44,16 +44,18 @@ def test_a_quarantined_price_values_the_holding_at_the_last_good_one_and_says_by
     )
     last_good = next(h for h in before.valuation.holdings if h.instrument_id == holding.instrument_id)
     assert last_good.price != holding.price  # the instrument moved: the replacement shows
-    rejected = RejectedPrice(holding.instrument_id, "dq-7", holding.price, last_good.price, last_good.price_date)
+    rejected = RejectedPrice(
+        holding.instrument_id, "dq-7", holding.price, last_good.price, last_good.price_date
+    )
 
     quarantined = _run({DAY: [rejected]})
     day = _mandate(quarantined[DAY])
     # Worked from the figures: the holding's market value at the last good price, rounded to the
     # cent as the ledger rounds it (an equity in the base currency: no conversion), less the official.
     effect = quantize_money(holding.quantity * last_good.price, "USD") - holding.market_value
-    assert [(q.instrument_id, q.issue_id, q.rejected_price, q.used_price, q.nav_effect) for q in day.quarantined] == [
-        (holding.instrument_id, "dq-7", holding.price, last_good.price, effect)
-    ]
+    assert [
+        (q.instrument_id, q.issue_id, q.rejected_price, q.used_price, q.nav_effect) for q in day.quarantined
+    ] == [(holding.instrument_id, "dq-7", holding.price, last_good.price, effect)]
     assert day.valuation.nav == today.valuation.nav + effect
     valued = next(h for h in day.valuation.holdings if h.instrument_id == holding.instrument_id)
     assert (valued.price, valued.price_date) == (last_good.price, last_good.price_date)

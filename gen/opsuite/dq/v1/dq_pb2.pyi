@@ -257,7 +257,10 @@ class Issue(_message.Message):
     vendor: _builtins.str
     """Vendor of the value found wanting ("primary", "vendor_b", "cross")."""
     deviation: _builtins.float
-    """Relative deviation as a fraction, and the rule's threshold (analytics)."""
+    """What the rule measured and the limit it was held to, in one unit (analytics): a relative
+    deviation as a fraction against a tolerance (vendor divergence, FX, vs curve), a robust z
+    against a spike's limit, business days against a staleness limit.
+    """
     threshold: _builtins.float
     stale_business_days: _builtins.int
     """Stale issues: business days without a fresh value."""
