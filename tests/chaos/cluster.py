@@ -21,9 +21,9 @@ from tests.support.processes import ServiceProcess, start_service
 from tests.support.run_state import channel
 from tests.support.waiting import wait_until
 
-# The followers of market's stream, in start order; reporting, dq and documents join this list (and
-# so the kills and the comparison) when they land.
-FOLLOWERS = ("ledger", "recon", "reporting")
+# The followers of market's stream, in start order (services/cli/registry.py); documents joins this
+# list (and so the kills and the comparison) when it lands.
+FOLLOWERS = ("ledger", "dq", "recon", "reporting")
 SERVICES = ("market", *FOLLOWERS)
 RPC_TIMEOUT_S = 10.0
 

@@ -1,11 +1,11 @@
-"""Chaos (issue 9): SIGKILLs of market, ledger, recon and reporting at moments drawn from a logged seed, some while
-a write is in flight, change nothing: the run ends with the same books as an uninterrupted run of
-the same simulation seed.
+"""Chaos (issue 9): SIGKILLs of market, ledger, dq, recon and reporting at moments drawn from a
+logged seed, some while a write is in flight, change nothing: the run ends with the same books as an
+uninterrupted run of the same simulation seed.
 
 Two runs of OPSUITE_SEED=7 from 2020-02-03, each as real processes sharing one data directory
 (and so one combined event log), the way `opsuite up` runs them:
 
-- the reference: market at full speed, ledger and recon never interrupted, run until both have
+- the reference: market at full speed, its followers never interrupted, run until each has
   applied market's last event; then the planned writes (tests/chaos/writes.py) are made once each;
 - the chaos run: market at a live speed while the killer (tests/chaos/killer.py, seeded by
   OPSUITE_CHAOS_SEED, default 7) SIGKILLs a service, restarts it on the same address and data,
@@ -22,14 +22,20 @@ and day (market's internal book valued at its prices and FX, and the ledger's as
 liabilities in base, and reporting's NAV, units and NAV per unit; a latest report whose difference
 from the ledger its causes do not explain is a problem of the run), the journals announced in the
 combined event log (count per kind, and by key), recon's event-log records per kind and market's
-events (seq, id, kind). A write answered with anything but UNAVAILABLE or DEADLINE_EXCEEDED (what
-a client retries) while a service restarts, a service that exits on its own, or one that does not
-exit 0 on SIGTERM at the end, fails the test too.
+events (seq, id, kind); and dq's end state: every issue by id (kind, subject, vendor, check,
+status, figures, simulated times, causes), its change feed by change number (kind, issue, status),
+the values it rejected on each day end and what is quarantined at the end (rejected and last good
+values and dates, issue, event), and its issues announced in the combined event log (each raised
+and resolved issue once: a problem of the run otherwise). A write answered with anything but
+UNAVAILABLE or DEADLINE_EXCEEDED (what a client retries) while a service restarts, a service that
+exits on its own, or one that does not exit 0 on SIGTERM at the end, fails the test too.
 
 Full mode (CI=true or OPSUITE_TEST_FULL=1): 60 business days, at least 50 kills, at least 10 of
 them during a write. Quick mode: 20 days, 8 kills, 3 during a write. Followers added later
-(dq, documents) join tests/chaos/cluster.py's FOLLOWERS, and so the kills and the
-comparison. Run with -s to see the kills.
+(documents) join tests/chaos/cluster.py's FOLLOWERS, and so the kills and the
+comparison. dq takes no planned writes (an acknowledgement shows as a change at the next day end,
+so one made at another moment of the run would change the change numbers). Run with -s to see
+the kills.
 """
 
 from __future__ import annotations

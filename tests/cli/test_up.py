@@ -47,13 +47,14 @@ def _bound(sock: socket.socket, host: str, port: int) -> bool:
 
 
 def test_a_signal_during_start_up_stops_every_service(tmp_path: Path) -> None:
-    # A year at full speed: recon is still catching up when the signal comes.
+    # A year at full speed: dq, started right after the ledger serves, is still catching up when the
+    # signal comes (recon and reporting, started after dq, are not running yet).
     up = Up.start("--speed", "max", "--days", "250", env=suite_env(tmp_path), output_path=tmp_path / "out")
     try:
         up.wait_for("✓ ledger")
         assert "all services serving" not in up.output()
         started = up.services()
-        assert sorted(started.values()) == ["ledger", "market", "recon"]
+        assert sorted(started.values()) == ["dq", "ledger", "market"]
         up.signal(signal.SIGTERM)
         assert up.wait(timeout=30) == 0, up.output()
         assert services_of(up.process.pid) == {}
@@ -213,7 +214,13 @@ def test_a_restart_resumes_and_says_from_where_and_another_run_is_refused(
         # simulated date they stand at: 5 business days from 2020-01-02 end on 2020-01-08.
         status = run_opsuite("status", "-o", "json", env=env)
         dates = {row["service"]: row["simulated_date"] for row in json.loads(status.stdout)}
-        assert dates == {**dates, "market": "2020-01-08", "ledger": "2020-01-08", "recon": "2020-01-08"}
+        assert dates == {
+            **dates,
+            "market": "2020-01-08",
+            "ledger": "2020-01-08",
+            "dq": "2020-01-08",
+            "recon": "2020-01-08",
+        }
     finally:
         again.stop()
 
@@ -283,11 +290,11 @@ def test_fresh_asks_on_a_terminal_and_ctrl_c_stops_the_suite(tmp_path: Path) -> 
 
 def test_a_tiny_retention_never_strands_a_follower(tmp_path: Path) -> None:
     # Market keeps only 200 events, and at full speed it runs far ahead of its followers (the ledger,
-    # recon, reporting): without the followers' hold (opsuite up declares them,
+    # dq, recon, reporting): without the followers' hold (opsuite up declares them,
     # OPSUITE_MARKET_FOLLOWERS) they would fall behind the retained window and stop with "events are
     # lost to this service".
     followers = [name for name in available_services() if name != "market"]
-    assert followers == ["ledger", "recon", "reporting"]
+    assert followers == ["ledger", "dq", "recon", "reporting"]
     env = suite_env(tmp_path, OPSUITE_RETENTION_EVENTS="200")
     up = Up.start("--speed", "max", "--days", "15", env=env, output_path=tmp_path / "out")
     try:

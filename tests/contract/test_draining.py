@@ -41,6 +41,9 @@ def test_every_service_reports_not_serving_while_it_drains(tmp_path: Path) -> No
         ledger = start_service("ledger", tmp_path / "ledger", {**ENV, "OPSUITE_MARKET_ADDR": market.address})
         services.append(ledger)
         ledger.wait_serving()
+        dq = start_service("dq", tmp_path / "dq", {**ENV, "OPSUITE_MARKET_ADDR": market.address})
+        services.append(dq)
+        dq.wait_serving()
         recon = start_service(
             "recon",
             tmp_path / "recon",
@@ -49,7 +52,7 @@ def test_every_service_reports_not_serving_while_it_drains(tmp_path: Path) -> No
         services.append(recon)
         recon.wait_serving()
         # Followers first, so each one's peers are still there while it drains.
-        for service in (recon, ledger, market):
+        for service in (recon, dq, ledger, market):
             heard = _watch_then_terminate(service)
             assert heard == [
                 health_pb2.HealthCheckResponse.SERVING,

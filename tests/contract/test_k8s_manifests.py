@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
+from services.cli.registry import available_services
 from services.common.serve import LIVENESS
+from services.common.settings import SERVICES
 
 K8S = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 BASE = K8S / "base"
@@ -90,6 +92,52 @@ def test_every_opsuite_service_has_deployment_service_and_service_account() -> N
         assert pod["serviceAccountName"] == name
         (container,) = pod["containers"]
         assert container["command"] == ["python", "-m", f"services.{name}"]
+
+
+def _env(deployment: Doc) -> dict[str, str]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def _admits(callee: str, caller: Doc, port: int) -> bool:
+    """Whether a NetworkPolicy of the callee's pods lets the caller's pods in on `port`."""
+    labels = caller["spec"]["template"]["metadata"]["labels"]
+    for policy in _of_kind(_docs(BASE), "NetworkPolicy"):
+        if policy["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") != callee:
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            sources = [peer["podSelector"].get("matchLabels", {}) for peer in rule.get("from", [])]
+            ports = [p["port"] for p in rule.get("ports", [])]
+            if port in ports and any(source.items() <= labels.items() for source in sources):
+                return True
+    return False
+
+
+def test_every_service_opsuite_up_starts_is_deployed() -> None:
+    deployed = {d["metadata"]["name"] for d in _opsuite_deployments()}
+    assert set(available_services()) <= deployed
+    assert {"dq", "reporting"} <= deployed
+
+
+def test_each_service_listens_on_its_port_and_finds_the_services_it_reads_at_theirs() -> None:
+    """OPSUITE_<SVC>_ADDR: a pod's own is every interface on its Service's port; each other one
+    names that service's Service and port, whose NetworkPolicy lets this pod in."""
+    deployments = {d["metadata"]["name"]: d for d in _opsuite_deployments()}
+    edges = set()
+    for name, deployment in deployments.items():
+        env = _env(deployment)
+        assert env[f"OPSUITE_{name.upper()}_ADDR"] == f"0.0.0.0:{_service_port(name)}", name
+        for peer in SERVICES:
+            address = env.get(f"OPSUITE_{peer.upper()}_ADDR")
+            if peer == name or address is None:
+                continue
+            assert peer in deployments, f"{name} reads {peer}, which is not deployed"
+            assert address == f"{peer}:{_service_port(peer)}", (name, peer, address)
+            assert _admits(peer, deployment, _service_port(peer)), f"no NetworkPolicy lets {name} into {peer}"
+            edges.add((name, peer))
+    # dq follows market's stream; reporting reads dq's quarantine at each day end.
+    assert {("dq", "market"), ("reporting", "dq"), ("reporting", "market"), ("recon", "ledger")} <= edges
+    assert {peer for caller, peer in edges if caller == "dq"} == {"market"}
 
 
 def test_opsuite_probes_are_native_grpc_on_the_service_port() -> None:
@@ -179,7 +227,8 @@ def test_kustomize_renders(folder: pathlib.Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     rendered = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
-    markets = [d for d in rendered if d["kind"] == "Deployment" and d["metadata"]["name"] == "market"]
-    assert len(markets) == 1
-    env = {e["name"] for e in markets[0]["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert ("OTEL_EXPORTER_OTLP_ENDPOINT" in env) == (folder != BASE)
+    deployments = {d["metadata"]["name"]: d for d in rendered if d["kind"] == "Deployment"}
+    assert set(available_services()) <= set(deployments)
+    for name in available_services():
+        env = {e["name"] for e in deployments[name]["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert ("OTEL_EXPORTER_OTLP_ENDPOINT" in env) == (folder != BASE), name

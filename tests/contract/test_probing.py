@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pool
 
+from opsuite.dq.v1 import dq_pb2
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2
 from opsuite.recon.v1 import recon_pb2
@@ -25,6 +26,7 @@ WORLD = {"OPSUITE_SEED": "3", "OPSUITE_START": "2020-02-03", "OPSUITE_DAYS": "3"
 SERVICES = {
     "market": market_pb2.DESCRIPTOR.services_by_name["MarketService"],
     "ledger": ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"],
+    "dq": dq_pb2.DESCRIPTOR.services_by_name["DqService"],
     "recon": recon_pb2.DESCRIPTOR.services_by_name["ReconService"],
     "reporting": reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"],
 }
@@ -36,16 +38,11 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     env = {**WORLD, "OPSUITE_EVENTLOG_URL": f"sqlite:///{root}/eventlog.sqlite3"}
     processes: dict[str, ServiceProcess] = {}
     try:
-        processes["market"] = start_service("market", root / "market", env)
-        processes["market"].wait_serving()
-        env["OPSUITE_MARKET_ADDR"] = processes["market"].address
-        processes["ledger"] = start_service("ledger", root / "ledger", env)
-        processes["ledger"].wait_serving()
-        env["OPSUITE_LEDGER_ADDR"] = processes["ledger"].address
-        processes["recon"] = start_service("recon", root / "recon", env)
-        processes["recon"].wait_serving()
-        processes["reporting"] = start_service("reporting", root / "reporting", env)
-        processes["reporting"].wait_serving()
+        # In start order, each given the addresses of those it reads (reporting reads dq's quarantine).
+        for name in ("market", "ledger", "dq", "recon", "reporting"):
+            processes[name] = start_service(name, root / name, env)
+            processes[name].wait_serving()
+            env[f"OPSUITE_{name.upper()}_ADDR"] = processes[name].address
         yield processes
     finally:
         for process in reversed(processes.values()):
@@ -111,7 +108,7 @@ def test_an_unknown_symbol_is_not_found(running: dict[str, ServiceProcess], symb
 
 def test_get_status_on_every_service_says_how_far_it_has_come(running: dict[str, ServiceProcess]) -> None:
     head = None
-    for name in ("market", "ledger", "recon", "reporting"):
+    for name in ("market", "ledger", "dq", "recon", "reporting"):
         result = grpcurl(running[name], "opsuite.common.v1.StatusService/GetStatus")
         assert result.returncode == 0, result.stderr
         status = json.loads(result.stdout)
@@ -140,12 +137,12 @@ def test_opsuite_status_shows_each_service_serving_with_its_progress(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 5}
-    for name in ("market", "ledger", "recon", "reporting"):
+    for name in ("market", "ledger", "dq", "recon", "reporting"):
         assert "SERVING" in rows[name] and "2020-02-05" in rows[name]
 
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-DEFAULT_PORTS = {"50051": "market", "50056": "ledger", "50052": "recon"}
+DEFAULT_PORTS = {"50051": "market", "50056": "ledger", "50052": "recon", "50054": "dq"}
 # Server streams follow market live and never end by themselves: the README shows them for a
 # person to watch and Ctrl-C; here they run for a bounded time and must have printed something.
 STREAMING = ("StreamEvents", "WatchBreaks")
@@ -261,6 +258,11 @@ def test_a_garbage_page_token_is_invalid_argument_on_every_paged_list(
             ("ListInstruments", market_pb2.ListInstrumentsRequest),
         ],
         "recon": [("ListBreaks", recon_pb2.ListBreaksRequest)],
+        "dq": [
+            ("ListIssues", dq_pb2.ListIssuesRequest),
+            ("GetQuarantine", dq_pb2.GetQuarantineRequest),
+            ("ListChecks", dq_pb2.ListChecksRequest),
+        ],
     }
     for name, methods in calls.items():
         service = SERVICES[name]

@@ -1,6 +1,7 @@
-"""Unknown ids and kinds as a grpcurl user meets them, against real market, ledger and recon
-processes: NOT_FOUND (or INVALID_ARGUMENT for a value outside a filter's vocabulary) with the
-known values in the message, the same way on every service."""
+"""Unknown ids and kinds as a grpcurl user meets them, against real market, ledger, dq, recon and
+reporting processes: NOT_FOUND (or INVALID_ARGUMENT for a value outside a filter's vocabulary,
+OUT_OF_RANGE for a date or cursor past what the service has) with the known values in the
+message, the same way on every service."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     env = {**WORLD, "FRED_API_KEY": "", "OPSUITE_EVENTLOG_URL": f"sqlite:///{root}/eventlog.sqlite3"}
     processes: dict[str, ServiceProcess] = {}
     try:
-        for name in ("market", "ledger", "recon", "reporting"):
+        for name in ("market", "ledger", "dq", "recon", "reporting"):
             processes[name] = start_service(name, root / name, env)
             processes[name].wait_serving()
             env[f"OPSUITE_{name.upper()}_ADDR"] = processes[name].address
@@ -96,3 +97,71 @@ def test_reporting_answers_an_unknown_mandate_like_the_ledger(running: dict[str,
         running["reporting"], '{"mandate_id": "NOPE"}', "opsuite.reporting.v1.ReportingService/GetReport"
     )
     assert refusal(result) == ("NotFound", f"unknown mandate 'NOPE'; known: {MANDATES}")
+
+
+def test_dq_answers_an_unknown_mandate_like_the_ledger(running: dict[str, ServiceProcess]) -> None:
+    for method in ("GetStatus", "ListIssues", "WatchIssues"):
+        result = grpcurl(running["dq"], '{"mandate_id": "NOPE"}', f"opsuite.dq.v1.DqService/{method}")
+        assert refusal(result) == ("NotFound", f"unknown mandate 'NOPE'; known: {MANDATES}"), method
+        assert result.stdout.strip() == ""  # a watch sends nothing before refusing
+
+
+def test_dq_answers_an_unknown_instrument_naming_the_rpc_that_lists_them(
+    running: dict[str, ServiceProcess],
+) -> None:
+    for method in ("ListIssues", "GetQuarantine"):
+        code, message = refusal(
+            grpcurl(running["dq"], '{"instrument_id": "US-NWSX"}', f"opsuite.dq.v1.DqService/{method}")
+        )
+        assert code == "NotFound", (method, message)
+        # Too many to list: the nearest, and where to find them all.
+        assert message.startswith("unknown instrument 'US-NWSX'; nearest: US-NWSF"), (method, message)
+        assert "market's ListInstruments lists all" in message, (method, message)
+    code, message = refusal(
+        grpcurl(
+            running["dq"],
+            '{"prices": [{"instrument_id": "NOPE", "price": {"value": "100"}}]}',
+            "opsuite.dq.v1.DqService/CheckPrices",
+        )
+    )
+    assert code == "NotFound" and message.startswith("unknown instrument 'NOPE'; "), message
+
+
+def test_dq_answers_an_unknown_issue_with_the_rpc_that_lists_them(running: dict[str, ServiceProcess]) -> None:
+    result = grpcurl(running["dq"], '{"issue_id": "dq-999999"}', "opsuite.dq.v1.DqService/AcknowledgeIssue")
+    assert refusal(result) == ("NotFound", "no issue 'dq-999999'; ListIssues names them")
+    result = grpcurl(running["dq"], "{}", "opsuite.dq.v1.DqService/AcknowledgeIssue")
+    assert refusal(result) == ("InvalidArgument", "issue_id: required: an id from ListIssues (dq-<n>)")
+
+
+def test_dq_refuses_values_outside_its_vocabulary_and_range(running: dict[str, ServiceProcess]) -> None:
+    dq = running["dq"]
+    # An enum number the contract does not have (grpcurl sends numbers as they are).
+    result = grpcurl(dq, '{"kinds": [99]}', "opsuite.dq.v1.DqService/ListIssues")
+    assert refusal(result) == ("InvalidArgument", "kinds[0]: 99 is not an IssueKind")
+    result = grpcurl(dq, '{"subject_kind": 7}', "opsuite.dq.v1.DqService/GetQuarantine")
+    assert refusal(result) == ("InvalidArgument", "subject_kind: 7 is not a SubjectKind")
+    # A day dq has not checked yet (the run's three days end on 2020-02-05).
+    code, message = refusal(
+        grpcurl(
+            dq,
+            '{"as_of_date": {"year": 2030, "month": 1, "day": 2}}',
+            "opsuite.dq.v1.DqService/GetQuarantine",
+        )
+    )
+    assert code == "OutOfRange"
+    assert message.startswith("as_of_date 2030-01-02 is past the last day dq has checked (up to 2020-02-05)")
+    # A watch resumed beyond the latest change.
+    code, message = refusal(
+        grpcurl(dq, '{"after_change_seq": "999999999"}', "opsuite.dq.v1.DqService/WatchIssues")
+    )
+    assert code == "OutOfRange" and message.startswith(
+        "after_change_seq 999999999 is beyond the latest change"
+    )
+    # A price no instrument comes near: refused, not failed in the off-tick arithmetic.
+    result = grpcurl(
+        dq,
+        '{"prices": [{"instrument_id": "US-NWSF", "price": {"value": "999999999999999999999999999999"}}]}',
+        "opsuite.dq.v1.DqService/CheckPrices",
+    )
+    assert refusal(result) == ("InvalidArgument", "prices[0].price: at most 18 integer digits, got 30")

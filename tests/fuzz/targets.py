@@ -4,14 +4,15 @@
 files whose services it serves; `PLATFORM` the files of the services every process serves (health
 and `opsuite.common.v1.StatusService`, from services/common/serve.py). Every method of every
 service of those files is fuzzed: nothing is listed per RPC, so a new RPC is fuzzed the day it is
-in the contract. A new service (reporting, dq, documents) is one entry in `SERVED` and, when it
-has writes, one function in `STATE` that reads what its writes change (so the suite can show that
-a rejected write changed nothing).
+in the contract. A new service (documents) is one entry in `SERVED` and, when it has writes, one
+function in `STATE` that reads what its writes change (so the suite can show that a rejected write
+changed nothing).
 
 Reads and writes: a method whose name starts with one of `READ_VERBS` is a read (Get, List, Watch,
-Stream, and health's Check); any other (PostJournal, ReverseJournal, UpdateBreak, RunCheck,
-InjectFault, AcknowledgeEvents) is a write. A read that changes state is caught all the same: the state must be the
-same before and after a read's whole fuzz.
+Stream, health's Check and dq's CheckPrices, which records nothing); any other (PostJournal,
+ReverseJournal, UpdateBreak, RunCheck, InjectFault, AcknowledgeEvents, AcknowledgeIssue) is a
+write. A read that changes state is caught all the same: the state must be the same before and
+after a read's whole fuzz.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
 from opsuite.common.v1 import status_pb2, status_pb2_grpc
+from opsuite.dq.v1 import dq_pb2, dq_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
@@ -36,6 +38,7 @@ from opsuite.reporting.v1 import reporting_pb2
 SERVED: dict[str, tuple[pb.FileDescriptor, ...]] = {
     "market": (market_pb2.DESCRIPTOR,),
     "ledger": (ledger_pb2.DESCRIPTOR,),
+    "dq": (dq_pb2.DESCRIPTOR,),
     "recon": (recon_pb2.DESCRIPTOR,),
     "reporting": (reporting_pb2.DESCRIPTOR,),
 }
@@ -144,10 +147,31 @@ def recon_state(channels: Channels) -> list[Message]:
     return [*breaks, overview]
 
 
+def dq_state(channels: Channels) -> list[Message]:
+    """Every issue as ListIssues shows it (an acknowledged one reads ACKNOWLEDGED at once), what is
+    quarantined, and the status (open issues by severity)."""
+    stub = dq_pb2_grpc.DqServiceStub(channels["dq"])
+    issues = _pages(
+        lambda token: stub.ListIssues(
+            dq_pb2.ListIssuesRequest(page_size=1_000, page_token=token), timeout=TIMEOUT_S
+        ),
+        "issues",
+    )
+    quarantine = _pages(
+        lambda token: stub.GetQuarantine(
+            dq_pb2.GetQuarantineRequest(page_size=1_000, page_token=token), timeout=TIMEOUT_S
+        ),
+        "quarantined values",
+    )
+    status = stub.GetStatus(dq_pb2.GetStatusRequest(), timeout=TIMEOUT_S)
+    return [*issues, *quarantine, status]
+
+
 # Process name -> what its writes change, as messages (compared serialized; shown as text on a change).
 STATE: dict[str, Callable[[Channels], list[Message]]] = {
     "market": market_state,
     "ledger": ledger_state,
+    "dq": dq_state,
     "recon": recon_state,
 }
 

@@ -1,11 +1,11 @@
 """The fuzz suite: every method of every service, requests generated from the descriptors.
 
-One real suite (market, ledger, recon as processes, each with health and GetStatus) for the
-whole module. Every method that `targets.py` enumerates from the generated contract gets at least
-300 requests in full mode (CI=true or OPSUITE_TEST_FULL=1; at least 10,000 in all) and 40 in
-quick mode: hypothesis messages built from the input descriptor with plausible values harvested
-from the services' replies, raw bodies that do not decode (or decode with surprises), and two
-bodies at gRPC's 4 MB limit (`requests.py` says what each kind holds). Server streams are read
+One real suite (market, ledger, dq, recon and reporting as processes, each with health and
+GetStatus) for the whole module. Every method that `targets.py` enumerates from the generated
+contract gets at least 300 requests in full mode (CI=true or OPSUITE_TEST_FULL=1; at least 10,000
+in all) and 40 in quick mode: hypothesis messages built from the input descriptor with plausible
+values harvested from the services' replies, raw bodies that do not decode (or decode with
+surprises), and two bodies at gRPC's 4 MB limit (`requests.py` says what each kind holds). Server streams are read
 for 0 to 3 messages and cancelled, under a short deadline: CANCELLED and DEADLINE_EXCEEDED are
 then the test's doing.
 
@@ -13,13 +13,14 @@ What must hold, for every request:
 - its status is never INTERNAL, UNKNOWN or DATA_LOSS (a bug, whatever the request), nor
   UNIMPLEMENTED (every method of the contract is served); a reply decodes as the output message;
 - rejected writes change nothing. The approach: the run is frozen before the fuzz (speed max,
-  market has produced its 15 days, ledger and recon have applied its stream to the head: see
+  market has produced its 15 days, every follower has applied its stream to the head: see
   `targets.settle`), so state changes only through accepted writes. Writes are sent one at a
   time; for each one the service refused, the state every process's writes change
-  (`targets.STATE`: market's injected faults and head, each mandate's trial balance, recon's
-  breaks and latest runs) is read before and after and must be the same. An accepted write may
-  change it (the next write compares with the state after it). Reads are sent 16 at a time, and
-  the state must be the same before and after all of a read's requests, accepted or not.
+  (`targets.STATE`: market's injected faults and head, each mandate's trial balance, dq's issues
+  and quarantine, recon's breaks and latest runs) is read before and after and must be the same.
+  An accepted write may change it (the next write compares with the state after it). Reads are
+  sent 16 at a time, and the state must be the same before and after all of a read's requests,
+  accepted or not.
 And after the fuzz every process answers health Check SERVING and GetStatus serving, and exits 0
 on SIGTERM.
 

@@ -122,6 +122,7 @@ def test_every_method_of_every_served_service_is_a_target_reads_first() -> None:
     assert writes == sorted(writes)
     assert {t.method.name for t in found if t.writes} == {
         "AcknowledgeEvents",
+        "AcknowledgeIssue",
         "InjectFault",
         "PostJournal",
         "ReverseJournal",

@@ -6,9 +6,13 @@ suspense journals recon posted, and the combined event log's announcements of jo
 `read_run_state(addresses, data_dir)` reads a run whose services still answer; `compare(expected,
 actual)` says, section by section, what differs, in lines a person can read.
 
-NAVs: there is no reporting service yet, so a mandate's NAV is valued here from market's day-end
-snapshot (internal book at the primary vendor's prices and FX) and, on the ledger's side, as its
-assets plus liabilities in the base currency. Reporting's own NAVs extend this when it lands.
+NAVs: a mandate's NAV is valued here from market's day-end snapshot (internal book at the primary
+vendor's prices and FX) and, on the ledger's side, as its assets plus liabilities in the base
+currency; reporting's own NAVs, units and NAV per unit beside them when reporting runs.
+
+dq, when it runs: every issue by id (kind, subject, status, figures, times), its change feed by
+change number (WatchIssues), the values it rejected on each day end and what is quarantined at
+the end (GetQuarantine), and its announcements of issues in the combined event log.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import grpc
+from google.protobuf import timestamp_pb2
 
 from opsuite.common.v1 import common_pb2
+from opsuite.dq.v1 import dq_pb2, dq_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
@@ -32,6 +38,7 @@ from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from services.common.eventlog import open_event_log
 from services.common.market_events import unit_price
 from services.common.market_events.decode import decode_fx, decode_instrument, decode_price
+from services.common.status import details_of, status_from_error
 from services.scoring.recon_observe import read_breaks
 
 # Reconnect quickly to a service that was restarted on the same address.
@@ -121,6 +128,66 @@ class BreakView(NamedTuple):
     caused_by: tuple[str, ...]
 
 
+class DqIssueView(NamedTuple):
+    kind: str
+    severity: str
+    status: str
+    instrument_id: str
+    currency_pair: str
+    mandate_id: str
+    vendor: str
+    check_id: str
+    rule: str
+    value_date: str
+    observed_value: str
+    reference_value: str
+    difference: str
+    deviation: float
+    threshold: float
+    stale_business_days: int
+    quarantined: bool
+    first_seen: str
+    last_seen: str
+    detected_at: str
+    resolved_at: str
+    resolved_by_event_id: str
+    caused_by: tuple[str, ...]
+    statistics: tuple[tuple[str, float], ...]
+    unexpected_count: int
+    unexpected_sample: tuple[str, ...]
+    message: str
+
+
+class DqChangeView(NamedTuple):
+    kind: str
+    issue_id: str
+    status: str
+    last_seen: str
+
+
+class DqEntryView(NamedTuple):
+    rejected_value: str
+    rejected_date: str
+    last_good_value: str
+    last_good_date: str
+    issue_id: str
+    event_id: str
+    since: str
+
+
+# (subject kind, instrument, currency pair, vendor): one quarantined value's subject.
+DqSubject = tuple[str, str, str, str]
+
+
+@dataclasses.dataclass
+class DqState:
+    issues: dict[str, DqIssueView] = dataclasses.field(default_factory=dict)
+    changes: dict[int, DqChangeView] = dataclasses.field(default_factory=dict)  # change_seq -> change
+    change_head: int = 0
+    rejected: dict[tuple[str, DqSubject], DqEntryView] = dataclasses.field(default_factory=dict)
+    quarantined: dict[DqSubject, DqEntryView] = dataclasses.field(default_factory=dict)
+
+
 @dataclasses.dataclass
 class RunState:
     mandates: dict[str, str]  # mandate -> base currency
@@ -138,6 +205,16 @@ class RunState:
     problems: list[str]  # inconsistencies within the run itself
     # (mandate, date) -> reporting's NAV, units and NAV per unit; empty when reporting is not running
     reporting_navs: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)
+    # dq's end state (empty when dq is not running): issue id -> issue; change number -> change
+    # (WatchIssues resumes after a number, so the feed is read from change 2; change 1 is the
+    # raising of dq-1, in dq_issues); (day end, subject) -> value rejected that day; subject ->
+    # value quarantined at the end; dq's event-log records, event id -> kind
+    dq_issues: dict[str, DqIssueView] = dataclasses.field(default_factory=dict)
+    dq_changes: dict[int, DqChangeView] = dataclasses.field(default_factory=dict)
+    dq_change_head: dict[str, int] = dataclasses.field(default_factory=dict)
+    dq_rejected: dict[tuple[str, DqSubject], DqEntryView] = dataclasses.field(default_factory=dict)
+    dq_quarantined: dict[DqSubject, DqEntryView] = dataclasses.field(default_factory=dict)
+    dq_records: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> str:
         kinds = Counter(j.kind.removeprefix("JOURNAL_KIND_") for j in self.journals.values())
@@ -147,6 +224,12 @@ class RunState:
             f"({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))}), {len(self.breaks)} breaks "
             f"({', '.join(f'{k} {n}' for k, n in sorted(statuses.items()))}), "
             f"{len(self.suspense)} suspense journals, {sum(self.announced.values())} journals announced"
+            + (
+                f"; dq: {len(self.dq_issues)} issues, {self.dq_change_head.get('head', 0)} changes, "
+                f"{len(self.dq_rejected)} values rejected, {len(self.dq_quarantined)} quarantined at the end"
+                if self.dq_issues or self.dq_change_head
+                else ""
+            )
         )
 
 
@@ -405,6 +488,7 @@ def read_run_state(addresses: Mapping[str, str], data_dir: Path) -> RunState:
             else:
                 announced_keys[key] = kind
         recon_records.update(record.kind for record in _records(event_log, "recon"))
+        dq_records = {record.event_id: record.kind for record in _records(event_log, "dq")}
         market_events.update((r.seq, (r.event_id, r.kind)) for r in _records(event_log, "market"))
     finally:
         event_log.close()
@@ -419,8 +503,21 @@ def read_run_state(addresses: Mapping[str, str], data_dir: Path) -> RunState:
     reporting_navs = (
         _reporting_navs(addresses["reporting"], mandates, problems) if "reporting" in addresses else {}
     )
+    dq = (
+        read_dq(addresses["dq"], [day for day, _seq in day_ends], problems)
+        if "dq" in addresses
+        else DqState()
+    )
+    if "dq" in addresses:
+        _check_dq_records(dq, dq_records, problems)
     return RunState(
         reporting_navs=reporting_navs,
+        dq_issues=dq.issues,
+        dq_changes=dq.changes,
+        dq_change_head={"head": dq.change_head} if "dq" in addresses else {},
+        dq_rejected=dq.rejected,
+        dq_quarantined=dq.quarantined,
+        dq_records=dq_records if "dq" in addresses else {},
         mandates=mandates,
         day_ends=day_ends,
         journals=journals,
@@ -464,6 +561,143 @@ def _reporting_navs(
                     f"{mandate}: reporting's NAV differs from the ledger's unexplained: {ledger.detail}"
                 )
     return navs
+
+
+def _timestamp(value: timestamp_pb2.Timestamp) -> str:
+    return value.ToJsonString() if value.seconds or value.nanos else ""
+
+
+def _dq_issue_view(issue: dq_pb2.Issue) -> DqIssueView:
+    return DqIssueView(
+        kind=dq_pb2.IssueKind.Name(issue.kind),
+        severity=dq_pb2.Severity.Name(issue.severity),
+        status=dq_pb2.IssueStatus.Name(issue.status),
+        instrument_id=issue.instrument_id,
+        currency_pair=issue.currency_pair,
+        mandate_id=issue.mandate_id,
+        vendor=issue.vendor,
+        check_id=issue.check_id,
+        rule=issue.rule,
+        value_date=date(issue.value_date),
+        observed_value=number(issue.observed_value.value),
+        reference_value=number(issue.reference_value.value),
+        difference=number(issue.difference.value),
+        deviation=issue.deviation,
+        threshold=issue.threshold,
+        stale_business_days=issue.stale_business_days,
+        quarantined=issue.quarantined,
+        first_seen=_timestamp(issue.first_seen),
+        last_seen=_timestamp(issue.last_seen),
+        detected_at=_timestamp(issue.detected_at),
+        resolved_at=_timestamp(issue.resolved_at),
+        resolved_by_event_id=issue.resolved_by_event_id,
+        caused_by=tuple(issue.caused_by),
+        statistics=tuple(sorted(issue.statistics.items())),
+        unexpected_count=issue.unexpected_count,
+        unexpected_sample=tuple(issue.unexpected_sample),
+        message=issue.message,
+    )
+
+
+def _dq_entries(stub: dq_pb2_grpc.DqServiceStub, as_of: str = "") -> dict[DqSubject, DqEntryView]:
+    found: dict[DqSubject, DqEntryView] = {}
+    token = ""
+    while True:
+        request = dq_pb2.GetQuarantineRequest(page_size=PAGE, page_token=token)
+        if as_of:
+            request.as_of_date.CopyFrom(common_pb2.Date(**_ymd(as_of)))
+        page = stub.GetQuarantine(request, timeout=RPC_TIMEOUT_S)
+        for e in page.entries:
+            subject = (dq_pb2.SubjectKind.Name(e.subject_kind), e.instrument_id, e.currency_pair, e.vendor)
+            found[subject] = DqEntryView(
+                number(e.rejected_value.value),
+                date(e.rejected_date),
+                number(e.last_good_value.value),
+                date(e.last_good_date),
+                e.issue_id,
+                e.event_id,
+                _timestamp(e.since),
+            )
+        if not (token := page.next_page_token):
+            return found
+
+
+def _dq_change_head(stub: dq_pb2_grpc.DqServiceStub) -> int:
+    """The latest change number: what WatchIssues names when asked to resume beyond it."""
+    call = stub.WatchIssues(dq_pb2.WatchIssuesRequest(after_change_seq=2**63), timeout=RPC_TIMEOUT_S)
+    try:
+        for change in call:
+            raise AssertionError(f"dq streamed a change beyond 2**63: {change}")
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.OUT_OF_RANGE:
+            raise
+        status = status_from_error(error)
+        info = details_of(status)[1] if status is not None else None
+        assert info is not None and "head" in info.metadata, error.details()
+        return int(info.metadata["head"])
+    raise AssertionError("dq's WatchIssues ended without refusing a cursor beyond its head")
+
+
+def read_dq(address: str, days: Iterable[str], problems: list[str]) -> DqState:
+    """dq's issues, its change feed (from change 2 to the head), the values rejected on each day
+    end, and what is quarantined at the end."""
+    state = DqState()
+    with channel(address) as c:
+        stub = dq_pb2_grpc.DqServiceStub(c)
+        token = ""
+        while True:
+            page = stub.ListIssues(
+                dq_pb2.ListIssuesRequest(page_size=PAGE, page_token=token), timeout=RPC_TIMEOUT_S
+            )
+            state.issues.update((i.issue_id, _dq_issue_view(i)) for i in page.issues)
+            if not (token := page.next_page_token):
+                break
+        state.change_head = _dq_change_head(stub)
+        if state.change_head >= 2:
+            call = stub.WatchIssues(dq_pb2.WatchIssuesRequest(after_change_seq=1), timeout=RPC_TIMEOUT_S)
+            try:
+                for change in call:
+                    state.changes[change.change_seq] = DqChangeView(
+                        dq_pb2.IssueChangeKind.Name(change.kind),
+                        change.issue.issue_id,
+                        dq_pb2.IssueStatus.Name(change.issue.status),
+                        _timestamp(change.issue.last_seen),
+                    )
+                    if change.change_seq >= state.change_head:
+                        break
+            finally:
+                call.cancel()
+        for day in days:
+            for subject, entry in _dq_entries(stub, day).items():
+                state.rejected[day, subject] = entry
+        state.quarantined = _dq_entries(stub)
+    numbers = sorted(int(i.removeprefix("dq-")) for i in state.issues)
+    if numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"dq's issue ids are not dq-1 .. dq-{len(numbers)} without gaps: {numbers[:20]}")
+    if sorted(state.changes) != list(range(2, state.change_head + 1)):
+        problems.append(f"dq's change feed is not every change from 2 to its head {state.change_head}")
+    for seq, change in state.changes.items():
+        if change.issue_id not in state.issues:
+            problems.append(
+                f"dq's change {seq} is of issue {change.issue_id}, which ListIssues does not show"
+            )
+    return state
+
+
+def _check_dq_records(dq: DqState, records: Mapping[str, str], problems: list[str]) -> None:
+    """Every issue raised (and every one resolved) is announced once in the combined event log."""
+    expected = {f"{issue_id}-raised": "dq.issue.raised" for issue_id in dq.issues}
+    expected.update(
+        {f"{issue_id}-resolved": "dq.issue.resolved" for issue_id, i in dq.issues.items() if i.resolved_at}
+    )
+    missing = sorted(set(expected) - set(records), key=lambda e: int(e.split("-")[1]))
+    if missing:
+        problems.append(f"dq never announced in the event log: {', '.join(missing[:10])}")
+    unknown = sorted(set(records) - set(expected))
+    if unknown:
+        problems.append(
+            f"dq announced in the event log what its issues do not show: {', '.join(unknown[:10])}"
+        )
 
 
 def _ymd(day: str) -> dict[str, int]:
@@ -540,6 +774,12 @@ SECTIONS = (
     "announced",
     "announced_keys",
     "recon_records",
+    "dq_issues",
+    "dq_changes",
+    "dq_change_head",
+    "dq_rejected",
+    "dq_quarantined",
+    "dq_records",
     "day_ends",
     "mandates",
 )

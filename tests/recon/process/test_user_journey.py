@@ -54,7 +54,7 @@ def test_a_dropped_trade_from_tick_to_its_late_booking(tmp_path: Path) -> None:
                 addresses[match[1]] = match[2]
             if "all services serving" in line or "start-up failed" in line:
                 break
-        assert set(addresses) == {"market", "ledger", "recon", "reporting"}, addresses
+        assert set(addresses) == {"market", "ledger", "dq", "recon", "reporting"}, addresses
         with (
             grpc.insecure_channel(addresses["market"]) as market_channel,
             grpc.insecure_channel(addresses["recon"]) as recon_channel,
@@ -124,5 +124,5 @@ def test_a_dropped_trade_from_tick_to_its_late_booking(tmp_path: Path) -> None:
         up.send_signal(signal.SIGINT)
         rest, _ = up.communicate(timeout=60)
     assert up.returncode == 0, rest
-    for name in ("market", "ledger", "recon", "reporting"):
+    for name in ("market", "ledger", "dq", "recon", "reporting"):
         assert f"stopped {name} (exit code 0)" in rest
