@@ -97,7 +97,13 @@ async def _fetch_reference(market_addr: str) -> MarketReference:
 
 
 class Consumer(Protocol):
-    """What a follower gives the runtime: its cursor, and how it applies and commits events."""
+    """What a follower gives the runtime: its cursor, and how it applies and commits events.
+
+    A consumer that commits only at some events (recon, reporting and dq at day ends: save is a
+    no-op between them) keeps `cursor`, the seq it last committed; the runtime acknowledges that to
+    market, never a batch it has only applied in memory, so market's retention keeps every event a
+    restart would read again.
+    """
 
     def load(self) -> int:
         """The market seq it has committed up to (0: nothing yet)."""
@@ -174,7 +180,8 @@ class _Tracked:
         saved = self.consumer.save(seq)
         if inspect.isawaitable(saved):
             await saved
-        await self.follower._committed(seq)
+        durable = getattr(self.consumer, "cursor", seq)
+        await self.follower._committed(seq, durable if isinstance(durable, int) else seq)
 
     async def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
         applied = self.consumer.apply(events)
@@ -216,6 +223,7 @@ class Follower:
         self.simulated_date: dt.date | None = None
         self.restarts = 0
         self.committed_seq = 0
+        self.durable_seq = 0  # what a restart resumes after: acknowledged to market
         self._committed_changed = asyncio.Condition()
         self._health: HealthControl | None = None
         self._ready = False
@@ -255,7 +263,7 @@ class Follower:
     # -------------------------------------------------------------- internals
 
     async def _acknowledge(self) -> None:
-        """Tell market, about once a second, the seq committed so far. Failures wait for the next
+        """Tell market, about once a second, the seq committed durably so far. Failures wait for the next
         round (market restarting is no reason to stop following); a market that does not declare
         this service a follower is told once in the log, then left alone."""
         acknowledged = 0
@@ -264,7 +272,7 @@ class Follower:
             while not self._stopping.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), timeout=ACKNOWLEDGE_EVERY_S)
-                seq = self.committed_seq
+                seq = self.durable_seq
                 if seq == acknowledged:
                     continue
                 request = market_pb2.AcknowledgeEventsRequest(follower=self.service, applied_seq=seq)
@@ -287,7 +295,8 @@ class Follower:
                 await self._committed_changed.wait_for(lambda: self.committed_seq >= seq)
         return self.committed_seq
 
-    async def _committed(self, seq: int) -> None:
+    async def _committed(self, seq: int, durable: int) -> None:
+        self.durable_seq = max(self.durable_seq, durable)
         async with self._committed_changed:
             self.committed_seq = max(self.committed_seq, seq)
             self._committed_changed.notify_all()
@@ -312,6 +321,7 @@ class Follower:
                 consumer = await asyncio.to_thread(self._make_consumer)
                 self.consumer = consumer
                 self.committed_seq = max(self.committed_seq, consumer.load())
+                self.durable_seq = max(self.durable_seq, consumer.load())
                 tracked = _Tracked(consumer, self)
                 self.client = EventStreamClient(
                     self.market_addr, tracked, tracked.apply, service=self.service, kinds=self._kinds

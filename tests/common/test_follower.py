@@ -238,3 +238,40 @@ async def test_a_peer_failing_during_a_day_end_rebuilds_the_consumer_and_applies
     finally:
         await follower.stop()
         await server.stop(None)
+
+
+async def test_market_hears_of_the_last_day_end_committed_not_of_a_batch_held_in_memory() -> None:
+    # A consumer committing only at day ends (every 10th seq, like recon, reporting and dq) has
+    # applied 25 events but committed 20: acknowledging 25 would let market's retention trim events
+    # 21-25, which a restart must read again.
+    market = FakeMarket([dated_event(seq) for seq in range(1, 26)])
+    acknowledged: list[int] = []
+
+    class Acknowledging(FakeMarket):
+        async def AcknowledgeEvents(
+            self, request: market_pb2.AcknowledgeEventsRequest, context: grpc.aio.ServicerContext
+        ) -> market_pb2.AcknowledgeEventsResponse:
+            acknowledged.append(request.applied_seq)
+            return market_pb2.AcknowledgeEventsResponse()
+
+    servicer = Acknowledging(market.events)
+    server, port = await start_server(servicer)
+    health, _ = _health()
+    store: dict[str, list[int]] = {"state": [], "cursor": [0]}
+
+    class DayEnds(DayEndConsumer):
+        @property
+        def cursor(self) -> int:
+            return self.store["cursor"][0]
+
+    follower = Follower(
+        service="test", market_addr=f"127.0.0.1:{port}", make_consumer=lambda: DayEnds(store, [False])
+    )
+    try:
+        follower.start(health, head_at_start=25)
+        await _wait(lambda: follower.committed_seq == 25, "every batch applied")
+        await _wait(lambda: bool(acknowledged), "an acknowledgement")
+        assert acknowledged == [20] and follower.durable_seq == 20
+    finally:
+        await follower.stop()
+        await server.stop(None)
