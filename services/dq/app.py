@@ -9,18 +9,17 @@ to the combined event log with the trace of the event that caused it, so `opsuit
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import logging
-from collections.abc import Sequence
 
-from services.common.eventlog import open_event_log
-from services.common.eventlog.records import DuplicateEvent, NewRecord
+from services.common.eventlog import EventLogError, open_event_log
 from services.common.follower import Follower, fetch_reference
+from services.common.outages import BackendUnavailable
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
-from services.dq.consumer import CHECKED_KINDS, DqConsumer, Recorded
+from services.dq.announcements import Relay
+from services.dq.consumer import CHECKED_KINDS, DqConsumer
 from services.dq.domain.config import load_checks
-from services.dq.domain.issues import ChangeKind
 from services.dq.server import DqContext, DqServicer, register
 from services.dq.settings import DqSettings
 from services.dq.store import open_store
@@ -43,12 +42,15 @@ class DqRuntime:
             progress=self.progress,
         )
         self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
+        self.relay = Relay(self.store, self.event_log)
         self.follower: Follower | None = None
 
     def progress(self) -> Progress:
         return self.follower.progress() if self.follower is not None else Progress()
 
     async def start(self, health: HealthControl) -> None:
+        # What a crash left undelivered after its day end was committed.
+        await asyncio.to_thread(self.relay.deliver)
         market_addr = self.settings.addr("market")
         reference = await fetch_reference(market_addr)
         self.context.instruments.update({i.instrument_id: i for i in reference.instruments})
@@ -57,40 +59,21 @@ class DqRuntime:
             service="dq",
             market_addr=market_addr,
             make_consumer=lambda: DqConsumer(
-                self.store, self.checks, reference.mandates, reference.instruments, on_commit=self.record
+                self.store, self.checks, reference.mandates, reference.instruments, on_commit=self.deliver
             ),
             kinds=CHECKED_KINDS,
         )
         self.follower.start(health, reference.clock.head_seq)
 
-    def record(self, recorded: Sequence[Recorded]) -> None:
-        """Issues raised and resolved, to the combined event log (once: a replay after a crash
-        appends the same ids, which the log refuses as duplicates)."""
-        records = []
-        for item in recorded:
-            change, issue = item.change, item.change.issue
-            if change.kind is ChangeKind.UPDATED:
-                continue
-            happened = "raised" if change.kind is ChangeKind.RAISED else "resolved"
-            at = issue.first_seen if change.kind is ChangeKind.RAISED else issue.resolved_at
-            assert at is not None
-            records.append(
-                NewRecord(
-                    event_id=f"{issue.issue_id}-{happened}",
-                    kind=f"dq.issue.{happened}",
-                    sim_time=at,
-                    trace_id=item.trace_id,
-                    caused_by=issue.caused_by
-                    if happened == "raised"
-                    else (issue.resolved_by,)
-                    if issue.resolved_by
-                    else (),
-                    summary=f"{issue.issue_id} {happened}: {issue.message}",
-                )
+    def deliver(self, _: object = None) -> None:
+        """The issue changes' records still in the outbox, to the combined event log; an event log
+        that cannot take them now gets them after a later day end (they wait in the outbox)."""
+        try:
+            self.relay.deliver()
+        except (EventLogError, BackendUnavailable) as error:
+            log.warning(
+                "the event log is unreachable: dq's records follow later", extra={"error": str(error)}
             )
-        for record in records:
-            with contextlib.suppress(DuplicateEvent):
-                self.event_log.append(SOURCE, [record])
 
     async def stop(self) -> None:
         if self.follower is not None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from opsuite.market.v1 import market_pb2
 from services.common.market_events import Instrument, Mandate, MarketEvent
 from services.common.market_events.decode import decode
+from services.dq.announcements import announcements
 from services.dq.checking import CHECKED_KINDS, StreamChecks
 from services.dq.domain.config import CheckSet
 from services.dq.domain.issues import IssueBook, IssueChange
@@ -111,6 +112,7 @@ class DqConsumer:
         changes = self._day_changes
         quarantined = self.issues.quarantine()
         recorded = [Recorded(c, self._trace_of(c)) for c in changes]
+        records = announcements((r.change, r.trace_id) for r in recorded)
         self.store.commit_day(
             DayCommit(
                 cursor=event.seq,
@@ -121,6 +123,7 @@ class DqConsumer:
                 quarantined=quarantined,
                 counts=sorted(self.counts.values(), key=lambda c: c.check_id),
                 trace_ids={r.change.issue.issue_id: r.trace_id for r in recorded if r.trace_id},
+                records=records,
             )
         )
         self.cursor, self.as_of_date = event.seq, date

@@ -25,7 +25,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from services.common.eventlog import NewRecord
 from services.common.sqlite import SqliteFile, migrate_schema
+from services.dq.announcements import record_from_json, record_to_json
 from services.dq.domain.issues import (
     ChangeKind,
     Issue,
@@ -96,6 +98,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE acknowledged (
             issue_id TEXT PRIMARY KEY
         ) WITHOUT ROWID""",
+        # The event-log records of the day ends' issue changes, until delivered (announcements.py).
+        """CREATE TABLE outbox (
+            outbox_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE,
+            record TEXT NOT NULL,
+            delivered INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX outbox_undelivered ON outbox (outbox_id) WHERE delivered = 0",
     ),
 )
 
@@ -152,6 +162,8 @@ class DayCommit:
     counts: Sequence[CheckCount]
     # issue id -> the trace of the event that raised it ("" for none)
     trace_ids: Mapping[str, str] = field(default_factory=dict)
+    # The event-log records of the changes, delivered after the commit (announcements.py).
+    records: Sequence[NewRecord] = ()
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -244,12 +256,32 @@ class DqStore:
                         count.last_checked_at.isoformat() if count.last_checked_at else None,
                     ),
                 )
+            for record in day.records:
+                # A day end applied again after a crash makes the same records: kept once.
+                conn.execute(
+                    "INSERT OR IGNORE INTO outbox (event_id, record) VALUES (?, ?)",
+                    (record.event_id, json.dumps(record_to_json(record), separators=(",", ":"))),
+                )
             conn.execute(
                 "UPDATE dq_state SET cursor = ?, as_of_date = ?, state = ? WHERE id = 1",
                 (day.cursor, day.as_of_date.isoformat(), day.state),
             )
         if day.changes:
             self._notify(max(c.change_seq for c in day.changes))
+
+    def undelivered(self, limit: int) -> list[tuple[int, NewRecord]]:
+        with self._file.snapshot() as conn:
+            rows = conn.execute(
+                "SELECT outbox_id, record FROM outbox WHERE delivered = 0 ORDER BY outbox_id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [(int(outbox_id), record_from_json(json.loads(text))) for outbox_id, text in rows]
+
+    def mark_delivered(self, outbox_ids: list[int]) -> None:
+        with self._file.write() as conn:
+            conn.executemany(
+                "UPDATE outbox SET delivered = 1 WHERE outbox_id = ?", [(i,) for i in outbox_ids]
+            )
 
     def acknowledge(self, issue_id: str) -> None:
         with self._file.write() as conn:
