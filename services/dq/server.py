@@ -37,6 +37,7 @@ MAX_PRICES_CHECKED = 1_000
 # off-tick rule divides it by the tick (0.001 at the finest), and a quotient past decimal's 28
 # digits cannot be computed (DivisionImpossible).
 MAX_PRICE_INTEGER_DIGITS = 18
+MAX_DAYS_AHEAD = dt.timedelta(days=31)
 
 KINDS = {codec.kind_to_proto(kind): kind for kind in IssueKind}
 SEVERITIES = {codec.severity_to_proto(severity): severity for severity in Severity}
@@ -238,17 +239,24 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
         entries: list[QuarantineEntry]
         if request.HasField("as_of_date"):
             day = date_from_proto(request.as_of_date, "as_of_date")
-            if as_of is None or day > as_of:
-                checked = f"up to {as_of}" if as_of else "no day yet"
+            checked = await asyncio.to_thread(self.store.checked_dates)
+            if checked is None or day > checked[1]:
+                said = f"up to {checked[1]}" if checked else "no day yet"
                 raise RequestError(
                     grpc.StatusCode.OUT_OF_RANGE,
-                    f"as_of_date {day} is past the last day dq has checked ({checked}); ask again once "
+                    f"as_of_date {day} is past the last day dq has checked ({said}); ask again once "
                     "dq has checked it (GetStatus as_of_date)",
-                    violations=[
-                        FieldViolation("as_of_date", f"at most {as_of}" if as_of else "no day checked yet")
-                    ],
+                    violations=[FieldViolation("as_of_date", f"at most {checked[1]}" if checked else said)],
                     reason="NOT_CHECKED_YET",
-                    metadata={"as_of_date": as_of.isoformat() if as_of else ""},
+                    metadata={"as_of_date": checked[1].isoformat() if checked else ""},
+                )
+            if day < checked[0]:
+                # A day dq never checked has no answer: "nothing rejected" would be a guess.
+                raise RequestError(
+                    grpc.StatusCode.OUT_OF_RANGE,
+                    f"as_of_date {day} is before the first day dq checked, {checked[0]}",
+                    violations=[FieldViolation("as_of_date", f"a day from {checked[0]} to {checked[1]}")],
+                    reason="NOT_CHECKED",
                 )
             entries = await asyncio.to_thread(self.store.rejected_on, day)
         else:
@@ -279,7 +287,8 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
                     )
                 ]
             )
-        quotes = [self._quote(index, price) for index, price in enumerate(request.prices)]
+        # None: no prices given, so the latest of every instrument from each vendor (_vet reads them).
+        quotes = [self._quote(index, price) for index, price in enumerate(request.prices)] or None
         try:
             verdicts = await asyncio.to_thread(self._vet, quotes)
         except ValueError as error:
@@ -311,14 +320,15 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
                 response.rejected_count += 1
         return response
 
-    def _vet(self, quotes: Sequence[PriceQuote]) -> list[tuple[PriceQuote, list[CheckResult]]]:
+    def _vet(self, quotes: Sequence[PriceQuote] | None) -> list[tuple[PriceQuote, list[CheckResult]]]:
         """Each quote against the checks' state at the last committed day end, nothing recorded
-        (PriceChecks.vet judges on a copy); ValueError for a price dated before that day end."""
+        (PriceChecks.vet judges on a copy); None vets the latest price of each instrument from each
+        vendor. ValueError for a price dated before that day end."""
         _, _, state = self.store.load()
         checks = PriceChecks(self.context.checks, self.context.instruments.values())
         if state:
             checks.restore(json.loads(state)["prices"])
-        return [(quote, checks.vet(quote)) for quote in quotes]
+        return [(quote, checks.vet(quote)) for quote in (checks.latest() if quotes is None else quotes)]
 
     def _quote(self, index: int, price: dq_pb2.PriceToCheck) -> PriceQuote:
         where = f"prices[{index}]"
@@ -364,6 +374,15 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
         )
         if day is None:
             raise RequestError(grpc.StatusCode.UNAVAILABLE, "dq has not checked a day yet")
+        if as_of is not None and day > as_of + MAX_DAYS_AHEAD:
+            # The checks judge a price against the days before it: a month past the last one is no
+            # longer the same market.
+            raise RequestError(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"{where}.price_date {day} is more than {MAX_DAYS_AHEAD.days} days after the last day dq has"
+                f" checked ({as_of})",
+                violations=[FieldViolation(f"{where}.price_date", f"at most {as_of + MAX_DAYS_AHEAD}")],
+            )
         return PriceQuote(price.instrument_id, value, instrument.currency, vendor, day)
 
     # ------------------------------------------------------------ checks and watching

@@ -48,10 +48,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE dq_state (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             cursor INTEGER NOT NULL,
+            first_date TEXT,
             as_of_date TEXT,
             state TEXT
         )""",
-        "INSERT INTO dq_state (id, cursor, as_of_date, state) VALUES (1, 0, NULL, NULL)",
+        "INSERT INTO dq_state (id, cursor, first_date, as_of_date, state) VALUES (1, 0, NULL, NULL, NULL)",
         # Each issue as of its latest change; the filters of ListIssues are columns.
         """CREATE TABLE issues (
             number INTEGER PRIMARY KEY,
@@ -193,6 +194,12 @@ class DqStore:
             ).fetchone()
         return int(cursor), dt.date.fromisoformat(date) if date else None, state
 
+    def checked_dates(self) -> tuple[dt.date, dt.date] | None:
+        """The first and the last day end dq has checked; None before the first."""
+        with self._file.snapshot() as conn:
+            first, last = conn.execute("SELECT first_date, as_of_date FROM dq_state WHERE id = 1").fetchone()
+        return (dt.date.fromisoformat(first), dt.date.fromisoformat(last)) if first and last else None
+
     def commit_day(self, day: DayCommit) -> None:
         with self._file.write() as conn:
             for change in day.changes:
@@ -263,8 +270,9 @@ class DqStore:
                     (record.event_id, json.dumps(record_to_json(record), separators=(",", ":"))),
                 )
             conn.execute(
-                "UPDATE dq_state SET cursor = ?, as_of_date = ?, state = ? WHERE id = 1",
-                (day.cursor, day.as_of_date.isoformat(), day.state),
+                "UPDATE dq_state SET cursor = ?, first_date = COALESCE(first_date, ?), as_of_date = ?, state = ?"
+                " WHERE id = 1",
+                (day.cursor, day.as_of_date.isoformat(), day.as_of_date.isoformat(), day.state),
             )
         if day.changes:
             self._notify(max(c.change_seq for c in day.changes))

@@ -365,6 +365,19 @@ class PriceChecks:
         series = self._series.get((instrument_id, vendor))
         return series.last_good if series is not None else None
 
+    def latest(self) -> list[PriceQuote]:
+        """Each instrument's price from each vendor on the last day seen, as published (CheckPrices
+        with no prices vets these)."""
+        if self._date is None:
+            return []
+        quotes = []
+        for (iid, vendor), series in sorted(self._series.items()):
+            instrument = self._instruments.get(iid)
+            if series.previous is None or series.previous_day != self._day or instrument is None:
+                continue
+            quotes.append(PriceQuote(iid, series.previous, instrument.currency, vendor, self._date))
+        return quotes
+
     def to_json(self) -> dict[str, Any]:
         return {
             "day": self._day,

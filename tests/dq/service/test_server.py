@@ -177,6 +177,12 @@ async def test_the_quarantine_now_and_as_of_a_date(served: Served) -> None:
     later = pb.GetQuarantineRequest(as_of_date=date_to_proto(DAY + dt.timedelta(days=3)))
     said = await refusal(served.stub.GetQuarantine(later), grpc.StatusCode.OUT_OF_RANGE)
     assert said.reason == "NOT_CHECKED_YET" and said.metadata == {"as_of_date": DAY.isoformat()}
+    # Before the first day dq checked there is no answer either ("nothing rejected" would be a guess).
+    before = pb.GetQuarantineRequest(as_of_date=date_to_proto(dt.date(2020, 1, 31)))
+    said = await refusal(served.stub.GetQuarantine(before), grpc.StatusCode.OUT_OF_RANGE)
+    assert said.reason == "NOT_CHECKED" and said.violations == {
+        "as_of_date": "a day from 2020-02-03 to 2020-03-27"
+    }
 
 
 async def test_status_counts_each_check_and_says_critical_while_something_is_quarantined(
@@ -255,6 +261,33 @@ async def test_check_prices_vets_without_recording(served: Served) -> None:
         price_date=date_to_proto(dt.date(2020, 2, 3)),
     )
     await refusal(served.stub.CheckPrices(pb.CheckPricesRequest(prices=[old])), grpc.StatusCode.OUT_OF_RANGE)
+    far = pb.PriceToCheck(
+        instrument_id="US-NWSF",
+        price=common_pb2.Decimal(value="1"),
+        price_date=date_to_proto(dt.date(9999, 12, 31)),
+    )
+    said = await refusal(
+        served.stub.CheckPrices(pb.CheckPricesRequest(prices=[far])), grpc.StatusCode.OUT_OF_RANGE
+    )
+    assert "prices[0].price_date" in said.violations
+
+
+async def test_check_prices_with_none_given_vets_the_latest_price_of_each_instrument_from_each_vendor(
+    served: Served,
+) -> None:
+    reply = await served.stub.CheckPrices(pb.CheckPricesRequest())
+    day = run().days[FILLED_DAYS - 1]
+    published = {
+        (e.payload.instrument_id, e.payload.vendor): e.payload.price
+        for e in day.events
+        if isinstance(e.payload, PriceQuote)
+    }
+    vetted = {(v.price.instrument_id, v.price.vendor): Decimal(v.price.price.value) for v in reply.verdicts}
+    assert vetted == published
+    assert {_date(v.price.price_date) for v in reply.verdicts} == {DAY}
+    # The day's two stale vendor_b prints are rejected again; the rest of the day's prices pass.
+    rejected = sorted(v.price.instrument_id for v in reply.verdicts if not v.accepted)
+    assert rejected == ["US-PLSN", "US-SUMT"] and reply.rejected_count == 2
 
 
 async def _next(call: Any) -> pb.IssueChange:
