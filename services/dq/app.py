@@ -1,5 +1,8 @@
 """Wiring: settings in, a servable dq Service out.
 
+With the ledger (OPSUITE_DQ_USE_LEDGER, the default) each day end also waits for the ledger's
+holdings as of it, so the three feeds are compared on every day end whatever the timing.
+
 On start dq reads its checks (OPSUITE_DQ_CHECKS, or the shipped defaults; a bad file stops the
 start with the file's own error), asks market for its mandates and instruments, and follows the
 stream (services/common/follower.py) from the stored cursor, checking every price and rate as it
@@ -12,14 +15,20 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import grpc.aio
+
+from opsuite.ledger.v1 import ledger_pb2_grpc
 from services.common.eventlog import EventLogError, open_event_log
-from services.common.follower import Follower, fetch_reference
+from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
 from services.common.outages import BackendUnavailable
+from services.common.peer_wait import PeerWait
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
+from services.common.stopping import Stopped
 from services.dq.announcements import Relay
 from services.dq.consumer import CHECKED_KINDS, DqConsumer
 from services.dq.domain.config import load_checks
+from services.dq.ledger_view import LedgerFeed
 from services.dq.server import DqContext, DqServicer, register
 from services.dq.settings import DqSettings
 from services.dq.store import open_store
@@ -44,6 +53,7 @@ class DqRuntime:
         self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
         self.relay = Relay(self.store, self.event_log)
         self.follower: Follower | None = None
+        self._channel: grpc.aio.Channel | None = None
 
     def progress(self) -> Progress:
         return self.follower.progress() if self.follower is not None else Progress()
@@ -55,15 +65,29 @@ class DqRuntime:
         reference = await fetch_reference(market_addr)
         self.context.instruments.update({i.instrument_id: i for i in reference.instruments})
         self.context.mandates.update({m.mandate_id: m for m in reference.mandates})
-        self.follower = Follower(
+        ledger: LedgerFeed | None = None
+        follower = Follower(
             service="dq",
             market_addr=market_addr,
             make_consumer=lambda: DqConsumer(
-                self.store, self.checks, reference.mandates, reference.instruments, on_commit=self.deliver
+                self.store,
+                self.checks,
+                reference.mandates,
+                reference.instruments,
+                on_commit=self.deliver,
+                ledger=ledger,
             ),
             kinds=CHECKED_KINDS,
+            stop_quietly_on=(Stopped,),
         )
-        self.follower.start(health, reference.clock.head_seq)
+        if self.settings.dq_use_ledger:
+            self._channel = grpc.aio.insecure_channel(self.settings.addr("ledger"), options=CHANNEL_OPTIONS)
+            wait = PeerWait("ledger", follower.stopping, health)
+            ledger = LedgerFeed(ledger_pb2_grpc.LedgerServiceStub(self._channel), wait)
+        else:
+            log.warning("dq runs without the ledger (OPSUITE_DQ_USE_LEDGER=false): book vs custodian only")
+        self.follower = follower
+        follower.start(health, reference.clock.head_seq)
 
     def deliver(self, _: object = None) -> None:
         """The issue changes' records still in the outbox, to the combined event log; an event log
@@ -78,6 +102,8 @@ class DqRuntime:
     async def stop(self) -> None:
         if self.follower is not None:
             await self.follower.stop()
+        if self._channel is not None:
+            await self._channel.close()
 
 
 def build_service(settings: DqSettings) -> Service:

@@ -3,8 +3,10 @@ runs (services/dq/consumer.py) and what a replay of a simulation through dq runs
 (services/scoring/dq_replay.py), so both raise the same issues from the same events.
 
 Prices and rates are checked as they arrive (PriceChecks, FxChecks); each mandate's book follows the
-events that move it (ReportingBook), and at each day end the held instruments' prices, the
-holdings' weights and the instruments' identifiers are checked. Every result goes through the
+events that move it (ReportingBook), the custodian's trade-date positions follow its bookings and
+statements (domain/custodian_feed.py), and at each day end the held instruments' prices, the
+holdings' weights, the holdings feeds against each other (book, custodian and, where the caller
+gives it, the ledger, with the ledger's market values) and the instruments' identifiers are checked. Every result goes through the
 IssueBook in the order it came. Committing (a day end's changes, the cursor, the counters) and
 acknowledgements are the consumer's.
 """
@@ -18,18 +20,22 @@ from typing import Any
 
 from services.common.market_events import (
     Book,
+    CustodianCorrection,
     CustodianStatement,
+    CustodianTrade,
     FxQuote,
     Instrument,
     Mandate,
     MarketEvent,
     PriceQuote,
     RegimeState,
+    SettlementStatus,
 )
 from services.common.nav.book import DayEndBook, ReportingBook
 from services.dq.domain.config import CheckSet
+from services.dq.domain.custodian_feed import CustodianFeed
 from services.dq.domain.fx import FxChecks
-from services.dq.domain.holdings import check_weights
+from services.dq.domain.holdings import FeedHoldings, check_market_values, check_weights, compare_feeds
 from services.dq.domain.issues import IssueBook, IssueChange
 from services.dq.domain.prices import PriceChecks
 from services.dq.domain.reference import check_identifiers
@@ -47,6 +53,9 @@ CHECKED_KINDS = (
     "trade.fx",
     "corporate_action.announced",
     "cashflow.",
+    "custodian.trade",
+    "custodian.settlement",
+    "custodian.correction",
     "custodian.statement",
     "clock.day_end",
 )
@@ -78,10 +87,13 @@ class StreamChecks:
         self.book = ReportingBook(mandates, self.instruments.values())
         self.prices = PriceChecks(checks, self.instruments.values())
         self.fx = FxChecks(checks)
+        self.custodian = CustodianFeed()
+        self.statements: dict[str, CustodianStatement] = {}  # today's, by mandate
         self.issues = IssueBook()
 
-    def apply(self, event: MarketEvent) -> Checked:
-        """Checks one event and applies its results to the issues at the event's simulated time."""
+    def apply(self, event: MarketEvent, ledger: Mapping[str, FeedHoldings] | None = None) -> Checked:
+        """Checks one event and applies its results to the issues at the event's simulated time.
+        ledger: at a day end, each mandate's holdings in the ledger as of it (None: no ledger)."""
         payload = event.payload
         results: list[CheckResult] = []
         if isinstance(payload, RegimeState):
@@ -93,30 +105,29 @@ class StreamChecks:
                 results = self.prices.vendor(event.event_id, payload)
         elif isinstance(payload, FxQuote):
             results = self.fx.rate(event.event_id, payload)
+        elif isinstance(payload, CustodianTrade):
+            self.custodian.booked(payload)
+        elif isinstance(payload, SettlementStatus):
+            self.custodian.settlement(payload)
+        elif isinstance(payload, CustodianCorrection):
+            self.custodian.corrected(payload)
         elif isinstance(payload, CustodianStatement):
-            pass  # statements feed the holdings comparisons (not yet checked: see docs/data-quality.md)
+            self.statements[payload.book.mandate_id] = payload
         ends = self.book.apply(event)
         if ends:
-            results += self._day_end(event, ends)
+            results += self._day_end(event, ends, ledger)
+            self.statements = {}
         changes = [change for result in results for change in self.issues.apply(result, event.sim_time)]
         return Checked(results, changes, ends[0].date if ends else None)
 
-    def _day_end(self, event: MarketEvent, ends: Sequence[DayEndBook]) -> list[CheckResult]:
+    def _day_end(
+        self, event: MarketEvent, ends: Sequence[DayEndBook], ledger: Mapping[str, FeedHoldings] | None
+    ) -> list[CheckResult]:
         date = ends[0].date
         held = {iid for end in ends for iid, quantity in end.positions.items() if quantity}
         results = self.prices.day_end(date, held)
         for end in ends:
-            check = self.checks.select(Family.HOLDINGS, "weights", {"mandate_id": end.mandate.mandate_id})
-            if check is None:
-                continue
-            book = Book(end.mandate.mandate_id, end.positions, end.cash)
-            prices = {iid: quote.price for iid, quote in end.quotes.items() if quote.price_date == date}
-            results.append(
-                check_weights(
-                    check, book, end.mandate.base_currency, self.instruments, prices, end.fx.pairs, date,
-                    (event.event_id,),
-                )
-            )  # fmt: skip
+            results += self._holdings(event, end, ledger.get(end.mandate.mandate_id) if ledger else None)
         for instrument in self.instruments.values():
             results += check_identifiers(
                 self.checks,
@@ -130,6 +141,41 @@ class StreamChecks:
             )
         return results
 
+    def _holdings(
+        self, event: MarketEvent, end: DayEndBook, ledger: FeedHoldings | None
+    ) -> list[CheckResult]:
+        mandate_id, date = end.mandate.mandate_id, end.date
+        prices = {iid: quote.price for iid, quote in end.quotes.items() if quote.price_date == date}
+        results = []
+        check = self.checks.select(Family.HOLDINGS, "weights", {"mandate_id": mandate_id})
+        if check is not None:
+            book = Book(mandate_id, end.positions, end.cash)
+            results.append(
+                check_weights(
+                    check, book, end.mandate.base_currency, self.instruments, prices, end.fx.pairs, date,
+                    (event.event_id,),
+                )
+            )  # fmt: skip
+        statement = self.statements.get(mandate_id)
+        book_positions = {iid: quantity for iid, quantity in end.positions.items() if quantity}
+        results += compare_feeds(
+            self.checks,
+            mandate_id,
+            book_positions,
+            self.custodian.positions(statement) if statement is not None else None,
+            dict(ledger.positions) if ledger is not None else None,
+            date,
+            (event.event_id,),
+        )
+        check = self.checks.select(Family.HOLDINGS, "market_value", {"mandate_id": mandate_id})
+        if check is not None and ledger is not None:
+            results.append(
+                check_market_values(
+                    check, mandate_id, ledger.market_values, self.instruments, prices, date, (event.event_id,)
+                )
+            )
+        return results
+
     # ------------------------------------------------------------ state
 
     def to_json(self) -> dict[str, object]:
@@ -137,6 +183,7 @@ class StreamChecks:
             "book": self.book.to_json(),
             "prices": self.prices.to_json(),
             "fx": self.fx.to_json(),
+            "custodian": self.custodian.to_json(),
             "issues": self.issues.to_json(),
         }
 
@@ -147,4 +194,5 @@ class StreamChecks:
         self.book.restore(book)
         self.prices.restore(prices)
         self.fx.restore(fx)
+        self.custodian.restore(data.get("custodian", {}))
         self.issues = IssueBook.restore(issues)

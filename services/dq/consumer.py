@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from opsuite.market.v1 import market_pb2
-from services.common.market_events import Instrument, Mandate, MarketEvent
+from services.common.market_events import DayEnd, Instrument, Mandate, MarketEvent
 from services.common.market_events.decode import decode
 from services.dq.announcements import announcements
 from services.dq.checking import CHECKED_KINDS, StreamChecks
 from services.dq.domain.config import CheckSet
 from services.dq.domain.issues import IssueBook, IssueChange
 from services.dq.domain.results import CheckResult
+from services.dq.ledger_view import LedgerFeed
 from services.dq.store import CheckCount, DayCommit, DqStore
 
 __all__ = ["CHECKED_KINDS", "DqConsumer", "Recorded"]
@@ -45,6 +46,7 @@ class DqConsumer:
         mandates: Iterable[Mandate],
         instruments: Iterable[Instrument],
         on_commit: Callable[[Sequence[Recorded]], None] | None = None,
+        ledger: LedgerFeed | None = None,
     ) -> None:
         self.store = store
         self.checks = checks
@@ -56,6 +58,7 @@ class DqConsumer:
         self.fx = self.checking.fx
         self.counts: dict[str, CheckCount] = {c.check_id: c for c in store.counts()}
         self._on_commit = on_commit
+        self.ledger = ledger
         self._day_changes: list[IssueChange] = []
         self._traces: dict[str, str] = {}  # market event id -> its trace id, for today's events
         self.cursor, self.as_of_date, state = store.load()
@@ -74,7 +77,7 @@ class DqConsumer:
     def save(self, seq: int) -> None:
         """Nothing to commit between day ends: each day end commits itself."""
 
-    def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
+    async def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
         # A person's acknowledgements (AcknowledgeIssue, stored at once) reach the issues before the
         # batch's checks, so an issue that resolves in this batch was already seen as acknowledged.
         self._take_acknowledgements()
@@ -82,12 +85,17 @@ class DqConsumer:
             event = decode(message)
             if message.envelope.traceparent:
                 self._traces[event.event_id] = message.envelope.traceparent.split("-")[1]
-            self._check(event)
+            await self._check(event)
 
     # ------------------------------------------------------------ checking
 
-    def _check(self, event: MarketEvent) -> None:
-        checked = self.checking.apply(event)
+    async def _check(self, event: MarketEvent) -> None:
+        ledger = None
+        if self.ledger is not None and isinstance(event.payload, DayEnd):
+            # The ledger's holdings as of this day end, once it has booked it (it may be behind).
+            mandates = sorted(self.checking.book.mandates)
+            ledger = await self.ledger.holdings(mandates, event.payload.date, event.seq)
+        checked = self.checking.apply(event, ledger)
         self._record(checked.results, event.sim_time)
         self._day_changes += checked.changes
         if checked.day_end is not None:

@@ -235,7 +235,7 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
             self._check_instrument(request.instrument_id)
         size = page_size(request.page_size)
         offset = position(request.page_token)
-        cursor, as_of, _ = await asyncio.to_thread(self.store.load)
+        cursor, _, _ = await asyncio.to_thread(self.store.load)
         entries: list[QuarantineEntry]
         if request.HasField("as_of_date"):
             day = date_from_proto(request.as_of_date, "as_of_date")

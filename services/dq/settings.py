@@ -14,3 +14,6 @@ class DqSettings(Settings):
         default=None,
         description="the path of an existing TOML file of dq's checks, or nothing for the defaults",
     )
+    # True: each day end waits for the ledger's holdings as of it (book vs custodian vs ledger, and
+    # the ledger's market values); False: book vs custodian only.
+    dq_use_ledger: bool = Field(default=True, description="true or false")

@@ -40,6 +40,7 @@ closed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import statistics
@@ -917,6 +918,9 @@ class _Year:
         self.min_other_move = _per_instrument(stale, "min_other_move")[:, None]
         self.peer_moved_share = _per_instrument(stale, "peer_moved_share")[:, None]
         self.stale_ticks = _ratios(stale, "min_other_ticks")
+        divergence = self.sel["vendor_divergence"]
+        self.blame_min_z = _per_instrument(divergence, "blame_min_z")
+        self.blame_ratio = _per_instrument(divergence, "blame_ratio")
         other_z = np.where(self.has_check["stale"][:, 0], self.max_other_z[:, 0], np.inf)
         self.smallest_z = np.minimum(self.spike_z[:, 0], other_z)[:, None]
 
@@ -945,7 +949,6 @@ class _Year:
         diverging &= difference * ticks_d > ticks_n * self.tick_units
         self.diverging = diverging
         divergent = list(zip(*(a.tolist() for a in np.nonzero(diverging)), strict=True))
-        blamed: dict[tuple[int, int], tuple[frozenset[str], str]] = {}
         own_p = primary.has & ~primary.rejected & (primary.units > 0)
         own_v = vendor.has & ~vendor.rejected & (vendor.units > 0)
         blamed_p, blamed_v = self._first_guess(diverging)
@@ -960,8 +963,10 @@ class _Year:
             self._moves(vendor, accepted_v, ix)
             self._stale(vendor, primary, accepted_p, ix)
             self._stale(primary, vendor, accepted_v, ix)
-            changed = self._blame(ix, divergent, blamed, blamed_p, blamed_v)
-            ix = np.array(sorted(changed), dtype=np.int64)
+            ix = self._blame(ix, blamed_p, blamed_v)
+        blamed = self._verdicts(divergent, blamed_p, blamed_v)
+        if blamed is None:
+            return dataclasses.replace(per_event(self.checks, c), fallback="rules.blame disagreed")
         self.accepted_p = own_p & ~blamed_p
         quote_checks = {
             "non_positive": ((p_non_positive, v_non_positive), (primary.has, vendor.has)),
@@ -969,22 +974,14 @@ class _Year:
         }
         return self._results(quote_checks, both, divergent, blamed, rounds)
 
-    def _blame(
-        self,
-        ix: IntArray,
-        divergent: Sequence[tuple[int, int]],
-        blamed: dict[tuple[int, int], tuple[frozenset[str], str]],
-        blamed_p: BoolArray,
-        blamed_v: BoolArray,
-    ) -> set[int]:
-        """rules.blame on each divergent day of the instruments ix, from this round's evidence;
-        records the verdicts and returns the instruments whose blames changed."""
+    def _verdicts(
+        self, divergent: Sequence[tuple[int, int]], blamed_p: BoolArray, blamed_v: BoolArray
+    ) -> dict[tuple[int, int], tuple[frozenset[str], str]] | None:
+        """rules.blame itself on every divergent day, from the final evidence: the verdicts' words,
+        and the last word (None if it ever blamed otherwise than the arrays did)."""
         c, primary, vendor = self.c, self.primary, self.vendor
-        todo = set(ix.tolist())
-        changed: set[int] = set()
+        blamed: dict[tuple[int, int], tuple[frozenset[str], str]] = {}
         for i, day in divergent:
-            if i not in todo:
-                continue
             check = self.sel["vendor_divergence"][i]
             assert check is not None
             verdict = rules.blame(
@@ -995,12 +992,37 @@ class _Year:
                 self._evidence(vendor, i, day),
                 self._evidence(primary, i, day),
             )
+            if (PRIMARY in verdict[0], c.vendor in verdict[0]) != (blamed_p[i, day], blamed_v[i, day]):
+                return None
             blamed[(i, day)] = verdict
-            on_p, on_v = PRIMARY in verdict[0], c.vendor in verdict[0]
-            if on_p != blamed_p[i, day] or on_v != blamed_v[i, day]:
-                blamed_p[i, day], blamed_v[i, day] = on_p, on_v
-                changed.add(i)
-        return changed
+        return blamed
+
+    def _blame(self, ix: IntArray, blamed_p: BoolArray, blamed_v: BoolArray) -> IntArray:
+        """rules.blame's steps on every divergent day of the instruments ix, from this round's
+        evidence (prices.py lists them: a vendor rejected by its own checks, else the stale one,
+        else the spiking one, else one whose |z| is at least blame_min_z and blame_ratio x the
+        other's, the vendor first; else both). Updates the blames; returns the instruments whose
+        blames changed."""
+        p, v = self.primary, self.vendor
+        rows = np.zeros(self.n, dtype=np.bool_)
+        rows[ix] = True
+        i, day = np.nonzero(self.diverging & rows[:, None])
+        p_z = np.where(p.moved[i, day], np.where(p.scored[i, day], p.z[i, day], p.prior[i, day]), np.nan)
+        v_z = np.where(v.moved[i, day], np.where(v.scored[i, day], v.z[i, day], v.prior[i, day]), np.nan)
+        floor, ratio = self.blame_min_z[i], self.blame_ratio[i]
+        both_z = ~np.isnan(p_z) & ~np.isnan(v_z)
+        with np.errstate(invalid="ignore"):
+            v_out = both_z & (np.abs(v_z) >= floor) & (np.abs(v_z) >= ratio * np.abs(p_z))
+            p_out = both_z & (np.abs(p_z) >= floor) & (np.abs(p_z) >= ratio * np.abs(v_z))
+        p_rejected, v_rejected = p.rejected[i, day], v.rejected[i, day]
+        p_stale, v_stale = p.stale[i, day], v.stale[i, day]
+        p_spike, v_spike = p.spike[i, day], v.spike[i, day]
+        steps = [p_rejected != v_rejected, p_stale != v_stale, p_spike != v_spike, v_out, p_out]
+        on_v = np.select(steps, [v_rejected, v_stale, v_spike, True, False], default=True)
+        on_p = np.select(steps, [p_rejected, p_stale, p_spike, False, True], default=True)
+        changed = (on_v != blamed_v[i, day]) | (on_p != blamed_p[i, day])
+        blamed_v[i, day], blamed_p[i, day] = on_v, on_p
+        return np.unique(i[changed])
 
     def _first_guess(self, diverging: BoolArray) -> tuple[BoolArray, BoolArray]:
         """Blames to start from, as the rules would mostly decide them: a vendor rejected by its

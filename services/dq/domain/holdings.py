@@ -31,6 +31,15 @@ ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
+class FeedHoldings:
+    """A feed's view of one mandate at a day end: positions by instrument, and the market values it
+    states (the ledger's: cost plus the mark, in the instrument's currency)."""
+
+    positions: Mapping[str, Decimal]
+    market_values: Sequence[StatedValue] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class StatedValue:
     """A position's market value as a feed states it, in the instrument's currency."""
 

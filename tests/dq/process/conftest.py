@@ -122,7 +122,10 @@ def dq_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DqSuite]:
     market, spiked = _spike_the_last_day(data_dir)
     processes = [market]
     try:
-        dq = start_service("dq", data_dir, {**WORLD, "OPSUITE_MARKET_ADDR": market.address})
+        # No ledger in this suite: dq compares the book with the custodian only.
+        dq = start_service(
+            "dq", data_dir, {**WORLD, "OPSUITE_MARKET_ADDR": market.address, "OPSUITE_DQ_USE_LEDGER": "false"}
+        )
         processes.append(dq)
         dq.wait_serving()
         _caught_up(dq, market)

@@ -53,7 +53,12 @@ def test_the_replay_raises_the_issues_the_real_service_raises(tmp_path: Path) ->
     }
     market = finished_market(tmp_path / "market", env)
     try:
-        dq = start_service("dq", tmp_path / "dq", {**env, "OPSUITE_MARKET_ADDR": market.address})
+        # The replay has no ledger: neither has this dq (book against custodian only).
+        dq = start_service(
+            "dq",
+            tmp_path / "dq",
+            {**env, "OPSUITE_MARKET_ADDR": market.address, "OPSUITE_DQ_USE_LEDGER": "false"},
+        )
         try:
             dq.wait_serving(timeout=300)
             served = _service_issues(dq.address, market.address)

@@ -4,6 +4,7 @@ that there are issues, open and resolved, and quarantined prices)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import pathlib
 from collections.abc import AsyncIterator, Iterator
@@ -35,7 +36,7 @@ def fill(store: DqStore, days: int = DAYS) -> DqConsumer:
     world = run()
     consumer = DqConsumer(store, load_checks(), world.mandates, world.instruments)
     for day in world.days[:days]:
-        consumer.apply([event_to_proto(e) for e in day.events])
+        asyncio.run(consumer.apply([event_to_proto(e) for e in day.events]))
     return consumer
 
 

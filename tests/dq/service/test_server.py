@@ -1,7 +1,8 @@
 """DqService over a store the real consumer filled: every RPC's answers, filters, paging and refusals.
 
-Figures come from the simulated run (tests/dq/service/conftest.py): through 2020-03-27 dq raised 42
-issues; at that day end four are open (US-PLSN and US-SUMT: vendor_b repeated its price while the
+Figures come from the simulated run (tests/dq/service/conftest.py): through 2020-03-27 dq raised 50
+issues (8 of them positions the custodian had booked wrong, corrected since); at that day end four are
+open (US-PLSN and US-SUMT: vendor_b repeated its price while the
 primary and the peers moved, a critical mismatch and a stale warning each) and two prices quarantined.
 """
 
@@ -58,7 +59,7 @@ async def test_open_issues_are_the_days_two_stale_vendor_prints_newest_first(ser
 
 async def test_filters_narrow_and_pages_cover_everything_once(served: Served) -> None:
     everything = (await served.stub.ListIssues(pb.ListIssuesRequest(page_size=1000))).issues
-    assert len(everything) == 42 and not any(i.status == pb.ISSUE_STATUS_ACKNOWLEDGED for i in everything)
+    assert len(everything) == 50 and not any(i.status == pb.ISSUE_STATUS_ACKNOWLEDGED for i in everything)
     paged: list[str] = []
     token = ""
     while True:
@@ -143,7 +144,7 @@ async def test_an_acknowledgement_reaches_the_issues_change_feed_at_the_next_day
     # A restarted dq (the state as of the stored day end) checks the next day.
     consumer = await asyncio.to_thread(fill, served.store, 0)
     world = run()
-    await asyncio.to_thread(consumer.apply, [event_to_proto(e) for e in world.days[FILLED_DAYS].events])
+    await consumer.apply([event_to_proto(e) for e in world.days[FILLED_DAYS].events])
     changes = served.store.changes_after(head, 100)
     acknowledged = [c for c in changes if c.issue.issue_id == target]
     assert acknowledged and acknowledged[0].issue.acknowledged
@@ -306,7 +307,7 @@ async def test_a_watch_from_zero_sends_the_open_issues_then_the_next_day_ends_ch
     # The next day end, committed from a worker thread as the follower does: the four resolve.
     consumer = await asyncio.to_thread(fill, served.store, 0)
     events = [event_to_proto(e) for e in run().days[FILLED_DAYS].events]
-    await asyncio.to_thread(consumer.apply, events)
+    await consumer.apply(events)
     live = [await _next(call) for _ in range(served.store.head() - head)]
     assert [c.change_seq for c in live] == list(range(head + 1, served.store.head() + 1))
     resolved = {c.issue.issue_id for c in live if c.kind == pb.ISSUE_CHANGE_KIND_RESOLVED}
