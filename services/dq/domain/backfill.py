@@ -14,19 +14,23 @@ comparison of prices is exact):
 - the peers' move of each day (the median of the other peers' log returns, and the share that
   moved) and each instrument's running peer index;
 - each price's move from its last good price, and the spike's robust z against the last `window`
-  accepted returns (sorted windows: median, MAD, the floor), the stale verdict.
+  accepted returns (sorted windows: median, MAD, the floor), the stale verdict. A z is computed
+  in full only where it can matter: the floor bounds it once the median is known, and a price whose
+  bound reaches no threshold and that decides no blame cannot fail (its z is left NaN).
 Vectorised with a guard: a bond's price against the curve (vs_curve). The curve-implied price is
 computed in floats for every bond and day; any whose rounding to the tick lies within 1e-6 of a
 half tick is recomputed by rules.vs_curve itself (Backfill.scalar_curve counts them).
+Vectorised in rounds: which vendor to blame when the two diverge. The blame needs each vendor's
+spike score, which depends on which earlier prices were accepted, which depends on earlier blames:
+every evidence array is computed for an assumed acceptance (a first guess of the blames), the blame
+steps of rules.blame are applied to every divergent day at once, and the instruments whose blames
+changed are computed again, until nothing changes. A day's blame depends only on earlier days, so
+the fixed point is the per-event answer (Backfill.rounds: one or two on simulated years).
 Per event, by the per-event code itself:
 - the MAD's fallback (1.2533 x the mean absolute deviation, a correctly rounded fsum mean) for the
-  few windows whose MAD is zero;
-- which vendor to blame when two diverge (rules.blame). The blame needs each vendor's spike score,
-  which depends on which earlier prices were accepted, which depends on earlier blames: the
-  backfill computes every evidence array for an assumed acceptance (at first every price its own
-  checks did not reject), decides each divergent day's blame with rules.blame, and computes again
-  the instruments whose blames changed, until nothing changes. A day's blame depends only on earlier
-  days, so the fixed point is the per-event answer (Backfill.rounds: usually two).
+  windows whose MAD is zero;
+- the final word on every divergent day: rules.blame, from the final evidence, words the verdict
+  and must blame as the rounds did (else the whole stretch is checked per event);
 - the failing results themselves, built by price_rules.py's functions from the evidence, so their
   values and messages are the per-event ones. Floats computed from logarithms (returns, z, medians)
   may differ from the per-event ones in the last place (NumPy's log against math.log).
@@ -257,9 +261,9 @@ class Backfill:
     """failures: every failing result, as the per-event path raises them (by date).
     evaluated / failed: results per check id, passing and failing / failing only.
     rounds: evaluations until the blames settled; divergent: instrument-days whose two vendors
-    diverged (blame decided by rules.blame); scalar_curve: bond prices recomputed by rules.vs_curve;
-    mean_abs_fallbacks: spike windows whose MAD was zero; fallback: why PriceChecks checked the
-    whole stretch instead ("" when the backfill did)."""
+    diverged (each given rules.blame's final word); scalar_curve: bond prices recomputed by
+    rules.vs_curve; mean_abs_fallbacks: windows scored in full (over all rounds) whose MAD was zero;
+    fallback: why PriceChecks checked the whole stretch instead ("" when the backfill did)."""
 
     failures: tuple[CheckResult, ...]
     evaluated: Mapping[str, int]
