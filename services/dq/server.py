@@ -113,6 +113,19 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
             if count is not None and count.last_checked_at is not None:
                 summary.last_checked_at.FromDatetime(count.last_checked_at)
             status.checks.append(summary)
+        for family in sorted({c.family.value for c in checks}):
+            members = [c for c in checks if c.family.value == family]
+            opened = [i for i in open_issues if i.check_id in {c.check_id for c in members}]
+            counted = [counts[c.check_id] for c in members if c.check_id in counts]
+            status.families.append(
+                dq_pb2.FamilySummary(
+                    family=family,
+                    status=_health(opened, quarantined=False),
+                    checked_count=sum(c.checked for c in counted),
+                    failed_count=sum(c.failed for c in counted),
+                    open_issue_count=len(opened),
+                )
+            )
         by_severity: dict[Severity, int] = {}
         for issue in open_issues:
             by_severity[issue.severity] = by_severity.get(issue.severity, 0) + 1
@@ -122,13 +135,7 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
                     severity=codec.severity_to_proto(severity), count=by_severity.get(severity, 0)
                 )
             )
-        status.health = (
-            "critical"
-            if status.quarantined_count or by_severity.get(Severity.CRITICAL)
-            else "degraded"
-            if by_severity.get(Severity.WARNING)
-            else "ok"
-        )
+        status.health = _health(open_issues, quarantined=bool(status.quarantined_count))
         return status
 
     # ------------------------------------------------------------ issues
@@ -489,6 +496,14 @@ class DqServicer(dq_pb2_grpc.DqServiceServicer):
         if first is not None and last is not None and last < first:
             raise invalid_argument([FieldViolation("dates", f"end {last} is before start {first}")])
         return first, last
+
+
+def _health(open_issues: Sequence[Issue], *, quarantined: bool) -> str:
+    """critical: something is held back or a critical issue is open; degraded: a warning is open."""
+    severities = {issue.severity for issue in open_issues}
+    if quarantined or Severity.CRITICAL in severities:
+        return "critical"
+    return "degraded" if Severity.WARNING in severities else "ok"
 
 
 def _shutting_down(after_change_seq: int) -> RequestError:

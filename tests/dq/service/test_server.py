@@ -201,6 +201,13 @@ async def test_status_counts_each_check_and_says_critical_while_something_is_qua
     stored = served.store.issues(IssueFilter(), 0, 1000)
     assert stale.failed_count == sum(i.occurrences for i in stored if i.check_id == "price.stale")
     assert stale.open_issue_count == 2 and stale.checked_count > stale.failed_count
+    families = {f.family: f for f in status.families}
+    assert list(families) == ["fx", "holdings", "price", "reference"]
+    assert (families["price"].status, families["price"].open_issue_count) == ("critical", 4)
+    assert families["price"].failed_count == sum(
+        c.failed_count for n, c in checks.items() if n.startswith("price.")
+    )
+    assert (families["fx"].status, families["holdings"].status, families["reference"].status) == ("ok",) * 3
     said = await refusal(
         served.stub.GetStatus(pb.GetStatusRequest(mandate_id="NOPE")), grpc.StatusCode.NOT_FOUND
     )

@@ -436,6 +436,7 @@ class DqStatus(_message.Message):
     OPEN_BY_SEVERITY_FIELD_NUMBER: _builtins.int
     QUARANTINED_COUNT_FIELD_NUMBER: _builtins.int
     HEALTH_FIELD_NUMBER: _builtins.int
+    FAMILIES_FIELD_NUMBER: _builtins.int
     applied_seq: _builtins.int
     head_seq: _builtins.int
     open_issue_count: _builtins.int
@@ -450,6 +451,10 @@ class DqStatus(_message.Message):
     def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___CheckSummary]: ...
     @_builtins.property
     def open_by_severity(self) -> _containers.RepeatedCompositeFieldContainer[Global___SeverityCount]: ...
+    @_builtins.property
+    def families(self) -> _containers.RepeatedCompositeFieldContainer[Global___FamilySummary]:
+        """The checks rolled up by family (price, fx, holdings, reference)."""
+
     def __init__(
         self,
         *,
@@ -461,14 +466,50 @@ class DqStatus(_message.Message):
         open_by_severity: _abc.Iterable[Global___SeverityCount] | None = ...,
         quarantined_count: _builtins.int = ...,
         health: _builtins.str = ...,
+        families: _abc.Iterable[Global___FamilySummary] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_seq", b"applied_seq", "as_of_date", b"as_of_date", "checks", b"checks", "head_seq", b"head_seq", "health", b"health", "open_by_severity", b"open_by_severity", "open_issue_count", b"open_issue_count", "quarantined_count", b"quarantined_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_seq", b"applied_seq", "as_of_date", b"as_of_date", "checks", b"checks", "families", b"families", "head_seq", b"head_seq", "health", b"health", "open_by_severity", b"open_by_severity", "open_issue_count", b"open_issue_count", "quarantined_count", b"quarantined_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DqStatus: _TypeAlias = DqStatus  # noqa: Y015
+
+@_typing.final
+class FamilySummary(_message.Message):
+    """One check family: its health, what it checked and what is open."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FAMILY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    CHECKED_COUNT_FIELD_NUMBER: _builtins.int
+    FAILED_COUNT_FIELD_NUMBER: _builtins.int
+    OPEN_ISSUE_COUNT_FIELD_NUMBER: _builtins.int
+    family: _builtins.str
+    """price, fx, holdings, reference."""
+    status: _builtins.str
+    """"ok", "degraded" (warnings open) or "critical" (a critical issue open)."""
+    checked_count: _builtins.int
+    failed_count: _builtins.int
+    open_issue_count: _builtins.int
+    def __init__(
+        self,
+        *,
+        family: _builtins.str = ...,
+        status: _builtins.str = ...,
+        checked_count: _builtins.int = ...,
+        failed_count: _builtins.int = ...,
+        open_issue_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checked_count", b"checked_count", "failed_count", b"failed_count", "family", b"family", "open_issue_count", b"open_issue_count", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FamilySummary: _TypeAlias = FamilySummary  # noqa: Y015
 
 @_typing.final
 class GetStatusRequest(_message.Message):
