@@ -41,7 +41,11 @@ def test_every_service_reports_not_serving_while_it_drains(tmp_path: Path) -> No
         ledger = start_service("ledger", tmp_path / "ledger", {**ENV, "OPSUITE_MARKET_ADDR": market.address})
         services.append(ledger)
         ledger.wait_serving()
-        dq = start_service("dq", tmp_path / "dq", {**ENV, "OPSUITE_MARKET_ADDR": market.address})
+        dq = start_service(
+            "dq",
+            tmp_path / "dq",
+            {**ENV, "OPSUITE_MARKET_ADDR": market.address, "OPSUITE_LEDGER_ADDR": ledger.address},
+        )
         services.append(dq)
         dq.wait_serving()
         recon = start_service(

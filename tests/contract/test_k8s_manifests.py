@@ -135,9 +135,15 @@ def test_each_service_listens_on_its_port_and_finds_the_services_it_reads_at_the
             assert address == f"{peer}:{_service_port(peer)}", (name, peer, address)
             assert _admits(peer, deployment, _service_port(peer)), f"no NetworkPolicy lets {name} into {peer}"
             edges.add((name, peer))
-    # dq follows market's stream; reporting reads dq's quarantine at each day end.
-    assert {("dq", "market"), ("reporting", "dq"), ("reporting", "market"), ("recon", "ledger")} <= edges
-    assert {peer for caller, peer in edges if caller == "dq"} == {"market"}
+    # dq follows market's stream and reads the ledger's holdings; reporting reads dq's quarantine.
+    assert {
+        ("dq", "market"),
+        ("dq", "ledger"),
+        ("reporting", "dq"),
+        ("reporting", "market"),
+        ("recon", "ledger"),
+    } <= edges
+    assert {peer for caller, peer in edges if caller == "dq"} == {"market", "ledger"}
 
 
 def test_opsuite_probes_are_native_grpc_on_the_service_port() -> None:

@@ -54,7 +54,8 @@ def running_suite(root: Path, env: Mapping[str, str]) -> Iterator[Suite]:
         peers = {**env, "OPSUITE_MARKET_ADDR": market.address}
         ledger = start_service("ledger", root / "ledger", peers)
         processes.append(ledger)
-        dq = start_service("dq", root / "dq", peers)
+        ledger.wait_listening()
+        dq = start_service("dq", root / "dq", {**peers, "OPSUITE_LEDGER_ADDR": ledger.address})
         processes.append(dq)
         ledger.wait_serving()
         dq.wait_serving()

@@ -64,9 +64,9 @@ def test_a_bad_print_makes_a_provisional_nav_that_the_ledger_comparison_explains
         market.wait_serving()
         peers = {**ENV, "OPSUITE_MARKET_ADDR": market.address}
         ledger = start_service("ledger", tmp_path / "ledger", peers)
-        dq = start_service("dq", tmp_path / "dq", peers)
-        processes += [ledger, dq]
         ledger.wait_listening()
+        dq = start_service("dq", tmp_path / "dq", {**peers, "OPSUITE_LEDGER_ADDR": ledger.address})
+        processes += [ledger, dq]
         dq.wait_listening()
         reporting = start_service(
             "reporting",
