@@ -68,9 +68,10 @@ from services.reporting import codec, server
 from services.reporting.domain import running
 from services.reporting.domain.daily import ValuedDay
 from services.reporting.domain.exposure import (
-    DIMENSIONS,
+    Currency,
     Exposure,
     benchmark_exposure,
+    currency_days,
     daily_cash_rate,
     portfolio_exposure,
 )
@@ -171,6 +172,15 @@ class DayInputs:
     day: ValuedDay
 
 
+# What a report of the bench's one-currency mandate attributes by (exposure.reported_dimensions).
+REPORTED = ("sector", "asset_class")
+
+
+def usd_only(cash_rate: Mapping[str, Decimal]) -> dict[str, Currency]:
+    """The bench mandate's one currency: no move, the day's USD cash rate."""
+    return currency_days("USD", ["USD"], None, lambda _: Decimal(1), cash_rate)
+
+
 class Market:
     """Deterministic synthetic prices, trades and flows for one mandate, one business day at a time."""
 
@@ -264,8 +274,9 @@ class Market:
             valuation = self._valuation(t, prices, flows)
             weighted_on = self.dates[t - 1]
             cash_rate = daily_cash_rate(2.0 + 1.5 * math.sin(t / 200), (self.dates[t] - weighted_on).days)
-            portfolio = portfolio_exposure(previous, self.by_id, moves)
-            benchmark = benchmark_exposure(self.mandate, self.by_id, weighted_on, moves, cash_rate)
+            currencies = usd_only(cash_rate)
+            portfolio = portfolio_exposure(previous, self.by_id, moves, currencies)
+            benchmark = benchmark_exposure(self.mandate, self.by_id, weighted_on, moves, currencies)
             day = ValuedDay(
                 valuation,
                 self.register.deal(valuation),
@@ -301,7 +312,9 @@ def pandas_exposures_from_json(rows: Sequence[tuple[str, str]]) -> pd.DataFrame:
             continue
         for side, records in sides.items():
             for dimension, groups in data[side]["groups"].items():
-                for name, (w, r) in groups.items():
+                if dimension not in REPORTED:
+                    continue
+                for name, (w, r, *_) in groups.items():
                     records.append((date, dimension, name, float(w), float(r)))
     return _joined(
         pd.DataFrame(sides["portfolio"], columns=["date", "dimension", "group", "wp", "rp"]),
@@ -402,7 +415,7 @@ def pandas_exposures_from_holdings(holdings: pd.DataFrame, constituents: pd.Data
         / constituents.groupby(["date", "segment"])["cap"].transform("sum")
     )
     c["c"] = c["w"] * c["r"]
-    for dimension in DIMENSIONS:
+    for dimension in REPORTED:
         g = (
             h.groupby(["date", dimension])[["w", "c"]]
             .sum()
@@ -704,8 +717,8 @@ def year_exposures(year: Sequence[DayInputs], market: Market) -> list[DayExposur
     return [
         DayExposure(
             d.day.valuation.date,
-            portfolio_exposure(d.previous, market.by_id, d.moves),
-            benchmark_exposure(market.mandate, market.by_id, d.weighted_on, d.moves, d.cash_rate),
+            portfolio_exposure(d.previous, market.by_id, d.moves, usd_only(d.cash_rate)),
+            benchmark_exposure(market.mandate, market.by_id, d.weighted_on, d.moves, usd_only(d.cash_rate)),
         )
         for d in year
     ]
@@ -717,7 +730,7 @@ def straightforward_attribution(
     """Brinson-Fachler for every day, Carino over each period's days (what GetReport did on every
     call before the running sums): server.attributions."""
     periods = [figures(period, _points(year)) for period in Period]
-    return [codec.performance(f, "USD") for f in periods], server.attributions(periods, exposures)
+    return [codec.performance(f, "USD") for f in periods], server.attributions(periods, exposures, REPORTED)
 
 
 def running_attribution(
@@ -735,7 +748,7 @@ def running_attribution(
             regroupings.append((e.date, current.days, held))
     periods = [figures(period, _points(year)) for period in Period]
     return [codec.performance(f, "USD") for f in periods], server.linked_attributions(
-        periods, sums, regroupings
+        periods, sums, regroupings, REPORTED
     )
 
 
@@ -760,6 +773,8 @@ def _same_exposures(year: Sequence[DayInputs], frame: pd.DataFrame) -> int:
         for side, exposure in (("p", d.day.portfolio), ("b", d.day.benchmark)):
             assert isinstance(exposure, Exposure)
             for dimension, groups in exposure.groups.items():
+                if dimension not in REPORTED:
+                    continue
                 for name, g in groups.items():
                     row = indexed.loc[(date, dimension, name)]
                     for mine, theirs in ((g.weight, row[f"w{side}"]), (g.total_return, row[f"r{side}"])):

@@ -74,6 +74,7 @@ class Currency:
 
 
 Currencies = Mapping[str, Currency]  # currency -> its day; a currency not in it: no move, no rate
+NO_MOVE = Currency()
 
 
 Groups = Mapping[str, Mapping[str, Group]]  # dimension -> group name -> figures
@@ -112,15 +113,20 @@ class _Accumulator:
         self.sums: dict[str, dict[str, list[Decimal]]] = {d: {} for d in DIMENSIONS}
 
     def add(self, names: Mapping[str, str], weight: Decimal, local_return: Decimal) -> None:
-        currency = self.currencies.get(names["currency"], Currency())
-        total = currency.base_return(local_return)
-        excess = local_return - currency.cash_rate
+        currency = self.currencies.get(names["currency"], NO_MOVE)
+        # The products once per holding, then added to its group in each dimension (Decimal is slow).
+        total = weight * (local_return if not currency.move else currency.base_return(local_return))
+        excess = weight * (local_return - currency.cash_rate) if currency.cash_rate else weight * local_return
+        held = weight * currency.with_interest if currency.move or currency.cash_rate else ZERO
         for dimension, name in names.items():
-            entry = self.sums[dimension].setdefault(name, [ZERO, ZERO, ZERO, ZERO])
-            entry[0] += weight
-            entry[1] += weight * total
-            entry[2] += weight * excess
-            entry[3] += weight * currency.with_interest
+            entry = self.sums[dimension].get(name)
+            if entry is None:
+                self.sums[dimension][name] = [weight, total, excess, held]
+            else:
+                entry[0] += weight
+                entry[1] += total
+                entry[2] += excess
+                entry[3] += held
 
     def exposure(self) -> Exposure:
         groups = {
