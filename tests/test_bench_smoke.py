@@ -1,0 +1,43 @@
+"""The benchmarks still run: each through its own command in its quick mode. Their figures are not
+asserted (speed is measured, not asserted); what is asserted is what each bench checks itself: that
+the baseline it times agrees with the project's answer (pandas with reporting to 1e-9, pandas and
+the vectorised backfill with dq's per-event checks), or it stops with an error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.processes import ROOT
+
+
+def _bench(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=240, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_the_reporting_bench_runs_and_pandas_agrees() -> None:
+    out = _bench(
+        "bench.reporting_report",
+        "--reporting-days",
+        "120",
+        "--reporting-holdings",
+        "40",
+        "--reporting-calls",
+        "5",
+    )
+    assert "figures agree to 1e-09" in out
+
+
+@pytest.mark.slow
+def test_the_dq_bench_runs_and_every_path_raises_the_same_issues(tmp_path: Path) -> None:
+    out = _bench("bench.dq_checks", "--quick", "--json", str(tmp_path / "dq_checks.json"))
+    assert "per event only 0, pandas only 0" in out
+    assert (tmp_path / "dq_checks.json").exists()
