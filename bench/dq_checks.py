@@ -13,8 +13,7 @@ section. A price point is one price.tick or price.vendor quote. Measured in the 
   holdings and identifier checks, every result through the IssueBook; no ledger feed), from
   records, and as the live stream: parsing market's EventBatch bytes (256 events a batch) and
   decoding each event (services/common/market_events/decode.py) first. No storage: the consumer's
-  commit at each day end is not measured here. (In a tree without services/dq/checking.py, a copy
-  of the consumer's former _check runs instead; the JSON says which.)
+  commit at each day end is not measured here.
 - pandas: a straightforward pandas implementation of the same price checks (non-positive,
   off-tick, vendor divergence with its blame, stale, spike: the robust z net of the peers' median
   move, against a rolling 60-return window with the MAD and its fallback) over the year as
@@ -54,10 +53,7 @@ import pandas as pd
 
 from opsuite.market.v1 import market_pb2
 from services.common.market_events import (
-    Book,
-    CustodianStatement,
     DayEnd,
-    FxQuote,
     Instrument,
     Mandate,
     MarketEvent,
@@ -65,24 +61,16 @@ from services.common.market_events import (
     RegimeState,
 )
 from services.common.market_events.decode import decode
-from services.common.nav.book import DayEndBook, ReportingBook
+from services.common.nav.book import ReportingBook
+from services.dq.checking import StreamChecks
 from services.dq.consumer import CHECKED_KINDS
 from services.dq.domain import backfill as bf
 from services.dq.domain.config import CheckSet, load_checks
-from services.dq.domain.fx import FxChecks
-from services.dq.domain.holdings import check_weights
-from services.dq.domain.issues import IssueBook
 from services.dq.domain.prices import REFERENCE_VOL, PriceChecks
-from services.dq.domain.reference import check_identifiers
 from services.dq.domain.results import PRIMARY, CheckResult, Family
 from services.market.codec import event_to_proto
 from services.market.fred import load_macro
 from services.market.sim.engine import SimConfig, Simulation
-
-try:  # the service's per-event code, where the consumer has it (services/dq/checking.py)
-    from services.dq.checking import StreamChecks as SERVICE_CHECKS
-except ImportError:  # an older tree: the consumer's _check, copied below (ConsumerCopy)
-    SERVICE_CHECKS = None  # type: ignore[assignment,misc]
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 7
@@ -159,81 +147,12 @@ def per_event_prices(checks: CheckSet, year: Year, events: Sequence[MarketEvent]
     return failing
 
 
-class ConsumerCopy:
-    """A copy of what services/dq/consumer.py's DqConsumer._check did with each event before the
-    service's per-event code moved to services/dq/checking.py (used only where that module is not
-    there): prices and rates checked as they arrive, the mandates' book, and at each day end the held
-    instruments' prices, the holdings' weights and the identifiers; every result through the
-    IssueBook."""
-
-    def __init__(self, checks: CheckSet, year: Year) -> None:
-        self.checks = checks
-        self.instruments = {i.instrument_id: i for i in year.instruments}
-        self.book = ReportingBook(year.mandates, self.instruments.values())
-        self.prices = PriceChecks(checks, self.instruments.values())
-        self.fx = FxChecks(checks)
-        self.issues = IssueBook()
-        self.results = 0
-        self.changes = 0
-
-    def check(self, event: MarketEvent) -> None:
-        payload = event.payload
-        results: list[CheckResult] = []
-        if isinstance(payload, RegimeState):
-            self.prices.regime(event.event_id, payload)
-        elif isinstance(payload, PriceQuote):
-            if payload.vendor == PRIMARY:
-                results = self.prices.primary(event.event_id, payload)
-            else:
-                results = self.prices.vendor(event.event_id, payload)
-        elif isinstance(payload, FxQuote):
-            results = self.fx.rate(event.event_id, payload)
-        elif isinstance(payload, CustodianStatement):
-            pass
-        ends = self.book.apply(event)
-        if ends:
-            results += self._day_end(event, ends)
-        self.results += len(results)
-        for result in results:
-            self.changes += len(self.issues.apply(result, event.sim_time))
-
-    def _day_end(self, event: MarketEvent, ends: Sequence[DayEndBook]) -> list[CheckResult]:
-        date = ends[0].date
-        held = {iid for end in ends for iid, quantity in end.positions.items() if quantity}
-        results = self.prices.day_end(date, held)
-        for end in ends:
-            check = self.checks.select(Family.HOLDINGS, "weights", {"mandate_id": end.mandate.mandate_id})
-            if check is None:
-                continue
-            book = Book(end.mandate.mandate_id, end.positions, end.cash)
-            prices = {iid: quote.price for iid, quote in end.quotes.items() if quote.price_date == date}
-            results.append(
-                check_weights(
-                    check, book, end.mandate.base_currency, self.instruments, prices, end.fx.pairs, date,
-                    (event.event_id,),
-                )
-            )  # fmt: skip
-        for instrument in self.instruments.values():
-            results += check_identifiers(
-                self.checks,
-                instrument.instrument_id,
-                instrument.isin,
-                instrument.cusip,
-                instrument.sector,
-                instrument.currency,
-                date,
-                {"asset_class": instrument.asset_class.value, "market": instrument.market},
-            )
-        return results
-
-
 class ServiceStream:
     """The service's own per-event code (services/dq/checking.py's StreamChecks, which the consumer
     runs for every event), without a ledger feed, counting its results and issue changes."""
 
     def __init__(self, checks: CheckSet, year: Year) -> None:
-        assert SERVICE_CHECKS is not None
-        self.inner = SERVICE_CHECKS(checks, year.mandates, year.instruments)
+        self.inner = StreamChecks(checks, year.mandates, year.instruments)
         self.results = 0
         self.changes = 0
 
@@ -243,13 +162,11 @@ class ServiceStream:
         self.changes += len(checked.changes)
 
 
-def stream_checks(checks: CheckSet, year: Year) -> ServiceStream | ConsumerCopy:
-    return ServiceStream(checks, year) if SERVICE_CHECKS is not None else ConsumerCopy(checks, year)
+def stream_checks(checks: CheckSet, year: Year) -> ServiceStream:
+    return ServiceStream(checks, year)
 
 
-def stream_from_records(
-    checks: CheckSet, year: Year, events: Sequence[MarketEvent]
-) -> ServiceStream | ConsumerCopy:
+def stream_from_records(checks: CheckSet, year: Year, events: Sequence[MarketEvent]) -> ServiceStream:
     stream = stream_checks(checks, year)
     for event in events:
         stream.check(event)
@@ -266,7 +183,7 @@ def wire_batches(events: Sequence[MarketEvent]) -> list[bytes]:
     return out
 
 
-def live_stream(checks: CheckSet, year: Year, batches: Sequence[bytes]) -> ServiceStream | ConsumerCopy:
+def live_stream(checks: CheckSet, year: Year, batches: Sequence[bytes]) -> ServiceStream:
     """Parse each batch, decode each event, check it: the consumer's apply()."""
     stream = stream_checks(checks, year)
     for raw in batches:
@@ -642,9 +559,7 @@ def main_section(args: argparse.Namespace) -> dict[str, Any]:
             "vs_per_event": per_event_s / live_s,
             "results": stream.results,
             "issue_changes": stream.changes,
-            "code": "services.dq.checking.StreamChecks"
-            if SERVICE_CHECKS is not None
-            else "bench copy of DqConsumer._check",
+            "code": "services.dq.checking.StreamChecks",
         },
         "pandas": {
             "seconds": pandas_s,

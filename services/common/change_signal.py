@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import threading
 from collections.abc import Callable
 from typing import Protocol
+
+_log = logging.getLogger(__name__)
 
 
 class ChangeFeed(Protocol):
@@ -20,6 +24,36 @@ class ChangeFeed(Protocol):
         """Call listener(head) after every commit that appended changes (from the committing thread);
         returns the function that unsubscribes it."""
         ...
+
+
+class CommitListeners:
+    """A store's side of a change feed: listeners called with the new head after each commit that
+    appended changes, from the committing thread."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._listeners: list[Callable[[int], None]] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def notify(self, head: int) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(head)
+            except Exception:  # a watcher's failure must not undo or hide a committed change
+                _log.exception("a change-feed listener failed", extra={"store": self._name})
 
 
 class SignalClosed(Exception):

@@ -20,11 +20,11 @@ import datetime as dt
 import json
 import pathlib
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from services.common.change_signal import CommitListeners
 from services.common.eventlog import NewRecord
 from services.common.sqlite import SqliteFile, migrate_schema
 from services.dq.announcements import record_from_json, record_to_json
@@ -178,8 +178,7 @@ def _number(issue_id: str) -> int:
 class DqStore:
     def __init__(self, path: pathlib.Path) -> None:
         self._file = SqliteFile(path, migrate=_migrate, closed_error=StoreClosed)
-        self._listeners: list[Callable[[int], None]] = []
-        self._listeners_lock = threading.Lock()
+        self._listeners = CommitListeners("dq")
 
     def close(self) -> None:
         self._file.close()
@@ -302,21 +301,10 @@ class DqStore:
     # ------------------------------------------------------------ change feed
 
     def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
-        with self._listeners_lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._listeners_lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def _notify(self, head: int) -> None:
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener(head)
+        self._listeners.notify(head)
 
     def head(self) -> int:
         with self._file.snapshot() as conn:

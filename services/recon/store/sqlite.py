@@ -14,12 +14,12 @@ import datetime as dt
 import logging
 import pathlib
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from services.common.change_signal import CommitListeners
 from services.common.sqlite import SqliteFile, migrate_schema
 from services.recon.domain.records import Break, BreakAction, CheckRun, TimingItem
 from services.recon.store import rows
@@ -331,8 +331,7 @@ class SqliteReconStore:
             closed_error=lambda: ReconStoreError("recon store is closed"),
             prepare=_prepare_connection,
         )
-        self._listeners: list[Callable[[int], None]] = []
-        self._listeners_lock = threading.Lock()
+        self._listeners = CommitListeners("recon")
 
     # ------------------------------------------------------------------ connections
 
@@ -345,24 +344,10 @@ class SqliteReconStore:
     # ------------------------------------------------------------------ writing
 
     def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
-        with self._listeners_lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._listeners_lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def _notify(self, head: int) -> None:
-        with self._listeners_lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(head)
-            except Exception:  # a watcher's failure must not undo or hide a committed change
-                _log.exception("recon store listener failed")
+        self._listeners.notify(head)
 
     def commit_check(
         self,
