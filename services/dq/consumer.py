@@ -58,6 +58,7 @@ class DqConsumer:
         self.fx = self.checking.fx
         self.counts: dict[str, CheckCount] = {c.check_id: c for c in store.counts()}
         self._on_commit = on_commit
+        self._acknowledgements_seen = -1
         self.ledger = ledger
         self._day_changes: list[IssueChange] = []
         self._traces: dict[str, str] = {}  # market event id -> its trace id, for today's events
@@ -110,6 +111,9 @@ class DqConsumer:
             )
 
     def _take_acknowledgements(self) -> None:
+        if self._acknowledgements_seen == self.store.acknowledgements:
+            return  # nothing acknowledged since the last read (the first read happens once a consumer is built)
+        self._acknowledgements_seen = self.store.acknowledgements
         for issue_id in sorted(self.store.acknowledged(), key=lambda i: int(i.removeprefix("dq-"))):
             issue = self.issues.get(issue_id)
             if issue is not None and not issue.acknowledged:

@@ -179,6 +179,9 @@ class DqStore:
     def __init__(self, path: pathlib.Path) -> None:
         self._file = SqliteFile(path, migrate=_migrate, closed_error=StoreClosed)
         self._listeners = CommitListeners("dq")
+        # Acknowledgements made through this store object since it opened: the consumer reads the
+        # table again only when it moved, not at every batch.
+        self.acknowledgements = 0
 
     def close(self) -> None:
         self._file.close()
@@ -293,6 +296,7 @@ class DqStore:
     def acknowledge(self, issue_id: str) -> None:
         with self._file.write() as conn:
             conn.execute("INSERT OR IGNORE INTO acknowledged (issue_id) VALUES (?)", (issue_id,))
+        self.acknowledgements += 1
 
     def acknowledged(self) -> set[str]:
         with self._file.snapshot() as conn:
