@@ -1,0 +1,1 @@
+"""The documents service's measurement sets: a confirmation corpus and an SOP question set."""
