@@ -75,6 +75,9 @@ class Extraction:
     bond: the document gives the quantity as a face amount or the price as a percentage of par
     (MT515 FAMT/AMOR or 90A PRCT, FIX PriceType(423)=1), so the gross amount is quantity x price
     / 100 rather than quantity x price.
+    instrument_ref: an instrument identifier the document prints that is neither an ISIN nor a
+    CUSIP (market's own confirmations print its internal instrument id as "Security ID"), as
+    printed, or None; it is not a canonical field, so it is never compared as one.
     """
 
     format: str
@@ -82,6 +85,7 @@ class Extraction:
     fields: tuple[Field, ...]
     warnings: tuple[str, ...] = ()
     bond: bool = False
+    instrument_ref: str | None = None
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -104,8 +108,8 @@ class Extraction:
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready dict: format, layout, bond, fields (name -> value, confidence, page,
-        snippet, in canonical order) and warnings."""
-        return {
+        snippet, in canonical order) and warnings, and instrument_ref when the document gave one."""
+        result: dict[str, object] = {
             "format": self.format,
             "layout": self.layout,
             "bond": self.bond,
@@ -120,3 +124,6 @@ class Extraction:
             },
             "warnings": list(self.warnings),
         }
+        if self.instrument_ref is not None:
+            result["instrument_ref"] = self.instrument_ref
+        return result

@@ -27,47 +27,53 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from opsuite.common.v1 import common_pb2 as opsuite_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$opsuite/documents/v1/documents.proto\x12\x14opsuite.documents.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eopsuite/common/v1/common.proto\"i\n\x1a\x45xtractConfirmationRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x12\n\nmandate_id\x18\x04 \x01(\t\"`\n\x0e\x45xtractedField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x0c\n\x04page\x18\x04 \x01(\x05\x12\x0f\n\x07snippet\x18\x05 \x01(\t\"\xd3\x04\n\x0e\x45xtractedTrade\x12\x0e\n\x06\x62roker\x18\x01 \x01(\t\x12\x0e\n\x06layout\x18\x02 \x01(\t\x12\x18\n\x10\x63onfirmation_ref\x18\x03 \x01(\t\x12\x0f\n\x07\x66ill_id\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x05 \x01(\t\x12\x12\n\nmandate_id\x18\x06 \x01(\t\x12\x10\n\x08security\x18\x07 \x01(\t\x12\x15\n\rinstrument_id\x18\x08 \x01(\t\x12\x0c\n\x04side\x18\t \x01(\t\x12,\n\x08quantity\x18\n \x01(\x0b\x32\x1a.opsuite.common.v1.Decimal\x12)\n\x05price\x18\x0b \x01(\x0b\x32\x1a.opsuite.common.v1.Decimal\x12.\n\x0cgross_amount\x18\x0c \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12\x32\n\x10\x61\x63\x63rued_interest\x18\r \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12,\n\ncommission\x18\x0e \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12&\n\x04\x66\x65\x65s\x18\x0f \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12,\n\nnet_amount\x18\x10 \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12+\n\ntrade_date\x18\x11 \x01(\x0b\x32\x17.opsuite.common.v1.Date\x12,\n\x0bsettle_date\x18\x12 \x01(\x0b\x32\x17.opsuite.common.v1.Date\"z\n\rFieldMismatch\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x16\n\x0e\x64ocument_value\x18\x02 \x01(\t\x12\x12\n\nbook_value\x18\x03 \x01(\t\x12.\n\ndifference\x18\x04 \x01(\x0b\x32\x1a.opsuite.common.v1.Decimal\"\xc9\x01\n\x0bMatchResult\x12\x31\n\x06status\x18\x01 \x01(\x0e\x32!.opsuite.documents.v1.MatchStatus\x12\x0f\n\x07\x66ill_id\x18\x02 \x01(\t\x12\x12\n\nmandate_id\x18\x03 \x01(\t\x12\x37\n\nmismatches\x18\x04 \x03(\x0b\x32#.opsuite.documents.v1.FieldMismatch\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x1a\n\x12\x63\x61ndidate_fill_ids\x18\x06 \x03(\t\"\x9f\x02\n\x1b\x45xtractConfirmationResponse\x12\x15\n\rextraction_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63ontent_sha256\x18\x02 \x01(\t\x12\x33\n\x05trade\x18\x03 \x01(\x0b\x32$.opsuite.documents.v1.ExtractedTrade\x12\x34\n\x06\x66ields\x18\x04 \x03(\x0b\x32$.opsuite.documents.v1.ExtractedField\x12\x30\n\x05match\x18\x05 \x01(\x0b\x32!.opsuite.documents.v1.MatchResult\x12\x10\n\x08\x65vent_id\x18\x06 \x01(\t\x12\x10\n\x08trace_id\x18\x07 \x01(\t\x12\x10\n\x08warnings\x18\x08 \x03(\t\"I\n\nAskRequest\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x15\n\rmax_citations\x18\x02 \x01(\x05\x12\x12\n\npolicy_ids\x18\x03 \x03(\t\"\x8d\x01\n\x08\x43itation\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x14\n\x0cpolicy_title\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\x12\x12\n\npassage_id\x18\x04 \x01(\t\x12\x0f\n\x07section\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\"t\n\x0b\x41skResponse\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\t\x12\x31\n\tcitations\x18\x02 \x03(\x0b\x32\x1e.opsuite.documents.v1.Citation\x12\x10\n\x08grounded\x18\x03 \x01(\x08\x12\x10\n\x08trace_id\x18\x04 \x01(\t\"\x81\x02\n\x06Policy\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12/\n\x0e\x65\x66\x66\x65\x63tive_date\x18\x04 \x01(\x0b\x32\x17.opsuite.common.v1.Date\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x12\x16\n\x0e\x63ontent_sha256\x18\x06 \x01(\t\x12\x15\n\rpassage_count\x18\x07 \x01(\x05\x12/\n\x0bingested_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15superseded_by_version\x18\t \x01(\t\"X\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x1a\n\x12include_superseded\x18\x03 \x01(\x08\"_\n\x14ListPoliciesResponse\x12.\n\x08policies\x18\x01 \x03(\x0b\x32\x1c.opsuite.documents.v1.Policy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa0\x01\n\x13IngestPolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12/\n\x0e\x65\x66\x66\x65\x63tive_date\x18\x04 \x01(\x0b\x32\x17.opsuite.common.v1.Date\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\x0c\"q\n\x14IngestPolicyResponse\x12,\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.opsuite.documents.v1.Policy\x12\x18\n\x10passages_indexed\x18\x02 \x01(\x05\x12\x11\n\tunchanged\x18\x03 \x01(\x08*\x9a\x01\n\x0bMatchStatus\x12\x1c\n\x18MATCH_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14MATCH_STATUS_MATCHED\x10\x01\x12\x1b\n\x17MATCH_STATUS_MISMATCHED\x10\x02\x12\x1a\n\x16MATCH_STATUS_UNMATCHED\x10\x03\x12\x1a\n\x16MATCH_STATUS_AMBIGUOUS\x10\x04\x32\xeb\x03\n\x10\x44ocumentsService\x12\x9d\x01\n\x13\x45xtractConfirmation\x12\x30.opsuite.documents.v1.ExtractConfirmationRequest\x1a\x31.opsuite.documents.v1.ExtractConfirmationResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/api/documents/extract:\x01*\x12i\n\x03\x41sk\x12 .opsuite.documents.v1.AskRequest\x1a!.opsuite.documents.v1.AskResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/api/documents/ask:\x01*\x12\x65\n\x0cListPolicies\x12).opsuite.documents.v1.ListPoliciesRequest\x1a*.opsuite.documents.v1.ListPoliciesResponse\x12\x65\n\x0cIngestPolicy\x12).opsuite.documents.v1.IngestPolicyRequest\x1a*.opsuite.documents.v1.IngestPolicyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$opsuite/documents/v1/documents.proto\x12\x14opsuite.documents.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eopsuite/common/v1/common.proto\"i\n\x1a\x45xtractConfirmationRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x10\n\x08\x66ilename\x18\x03 \x01(\t\x12\x12\n\nmandate_id\x18\x04 \x01(\t\"`\n\x0e\x45xtractedField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\x0c\n\x04page\x18\x04 \x01(\x05\x12\x0f\n\x07snippet\x18\x05 \x01(\t\"\xb6\x05\n\x0e\x45xtractedTrade\x12\x0e\n\x06\x62roker\x18\x01 \x01(\t\x12\x0e\n\x06layout\x18\x02 \x01(\t\x12\x18\n\x10\x63onfirmation_ref\x18\x03 \x01(\t\x12\x0f\n\x07\x66ill_id\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x05 \x01(\t\x12\x12\n\nmandate_id\x18\x06 \x01(\t\x12\x10\n\x08security\x18\x07 \x01(\t\x12\x15\n\rinstrument_id\x18\x08 \x01(\t\x12\x0c\n\x04side\x18\t \x01(\t\x12,\n\x08quantity\x18\n \x01(\x0b\x32\x1a.opsuite.common.v1.Decimal\x12)\n\x05price\x18\x0b \x01(\x0b\x32\x1a.opsuite.common.v1.Decimal\x12.\n\x0cgross_amount\x18\x0c \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12\x32\n\x10\x61\x63\x63rued_interest\x18\r \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12,\n\ncommission\x18\x0e \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12&\n\x04\x66\x65\x65s\x18\x0f \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12,\n\nnet_amount\x18\x10 \x01(\x0b\x32\x18.opsuite.common.v1.Money\x12+\n\ntrade_date\x18\x11 \x01(\x0b\x32\x17.opsuite.common.v1.Date\x12,\n\x0bsettle_date\x18\x12 \x01(\x0b\x32\x17.opsuite.common.v1.Date\x12\x0c\n\x04isin\x18\x13 \x01(\t\x12\r\n\x05\x63usip\x18\x14 \x01(\t\x12\x10\n\x08\x63urrency\x18\x15 \x01(\t\x12\x14\n\x0c\x63ounterparty\x18\x16 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x17 \x01(\t\x12\x0c\n\x04\x62ond\x18\x18 \x01(\x08\"\x9a\x01\n\x0bRuleFailure\x12\x0c\n\x04rule\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12=\n\x06values\x18\x03 \x03(\x0b\x32-.opsuite.documents.v1.RuleFailure.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"z\n\rFieldMismatch\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x16\n\x0e\x64ocument_value\x18\x02 \x01(\t\x12\x12\n\nbook_value\x18\x03 \x01(\t\x12.\n\ndifference\x18\x04 \x01(\x0b\x32\x1a.opsuite.common.v1.Decimal\"\xd9\x01\n\x0bMatchResult\x12\x31\n\x06status\x18\x01 \x01(\x0e\x32!.opsuite.documents.v1.MatchStatus\x12\x0f\n\x07\x66ill_id\x18\x02 \x01(\t\x12\x12\n\nmandate_id\x18\x03 \x01(\t\x12\x37\n\nmismatches\x18\x04 \x03(\x0b\x32#.opsuite.documents.v1.FieldMismatch\x12\r\n\x05score\x18\x05 \x01(\x01\x12\x1a\n\x12\x63\x61ndidate_fill_ids\x18\x06 \x03(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\"\xeb\x02\n\x1b\x45xtractConfirmationResponse\x12\x15\n\rextraction_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63ontent_sha256\x18\x02 \x01(\t\x12\x33\n\x05trade\x18\x03 \x01(\x0b\x32$.opsuite.documents.v1.ExtractedTrade\x12\x34\n\x06\x66ields\x18\x04 \x03(\x0b\x32$.opsuite.documents.v1.ExtractedField\x12\x30\n\x05match\x18\x05 \x01(\x0b\x32!.opsuite.documents.v1.MatchResult\x12\x10\n\x08\x65vent_id\x18\x06 \x01(\t\x12\x10\n\x08trace_id\x18\x07 \x01(\t\x12\x10\n\x08warnings\x18\x08 \x03(\t\x12\x38\n\rrule_failures\x18\t \x03(\x0b\x32!.opsuite.documents.v1.RuleFailure\x12\x10\n\x08\x62reak_id\x18\n \x01(\t\"I\n\nAskRequest\x12\x10\n\x08question\x18\x01 \x01(\t\x12\x15\n\rmax_citations\x18\x02 \x01(\x05\x12\x12\n\npolicy_ids\x18\x03 \x03(\t\"\x8d\x01\n\x08\x43itation\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\x14\n\x0cpolicy_title\x18\x02 \x01(\t\x12\x16\n\x0epolicy_version\x18\x03 \x01(\t\x12\x12\n\npassage_id\x18\x04 \x01(\t\x12\x0f\n\x07section\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\"t\n\x0b\x41skResponse\x12\x0e\n\x06\x61nswer\x18\x01 \x01(\t\x12\x31\n\tcitations\x18\x02 \x03(\x0b\x32\x1e.opsuite.documents.v1.Citation\x12\x10\n\x08grounded\x18\x03 \x01(\x08\x12\x10\n\x08trace_id\x18\x04 \x01(\t\"\x81\x02\n\x06Policy\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12/\n\x0e\x65\x66\x66\x65\x63tive_date\x18\x04 \x01(\x0b\x32\x17.opsuite.common.v1.Date\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x12\x16\n\x0e\x63ontent_sha256\x18\x06 \x01(\t\x12\x15\n\rpassage_count\x18\x07 \x01(\x05\x12/\n\x0bingested_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15superseded_by_version\x18\t \x01(\t\"X\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x1a\n\x12include_superseded\x18\x03 \x01(\x08\"_\n\x14ListPoliciesResponse\x12.\n\x08policies\x18\x01 \x03(\x0b\x32\x1c.opsuite.documents.v1.Policy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xa0\x01\n\x13IngestPolicyRequest\x12\x11\n\tpolicy_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12/\n\x0e\x65\x66\x66\x65\x63tive_date\x18\x04 \x01(\x0b\x32\x17.opsuite.common.v1.Date\x12\x14\n\x0c\x63ontent_type\x18\x05 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\x0c\"q\n\x14IngestPolicyResponse\x12,\n\x06policy\x18\x01 \x01(\x0b\x32\x1c.opsuite.documents.v1.Policy\x12\x18\n\x10passages_indexed\x18\x02 \x01(\x05\x12\x11\n\tunchanged\x18\x03 \x01(\x08*\x9a\x01\n\x0bMatchStatus\x12\x1c\n\x18MATCH_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14MATCH_STATUS_MATCHED\x10\x01\x12\x1b\n\x17MATCH_STATUS_MISMATCHED\x10\x02\x12\x1a\n\x16MATCH_STATUS_UNMATCHED\x10\x03\x12\x1a\n\x16MATCH_STATUS_AMBIGUOUS\x10\x04\x32\xeb\x03\n\x10\x44ocumentsService\x12\x9d\x01\n\x13\x45xtractConfirmation\x12\x30.opsuite.documents.v1.ExtractConfirmationRequest\x1a\x31.opsuite.documents.v1.ExtractConfirmationResponse\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/api/documents/extract:\x01*\x12i\n\x03\x41sk\x12 .opsuite.documents.v1.AskRequest\x1a!.opsuite.documents.v1.AskResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/api/documents/ask:\x01*\x12\x65\n\x0cListPolicies\x12).opsuite.documents.v1.ListPoliciesRequest\x1a*.opsuite.documents.v1.ListPoliciesResponse\x12\x65\n\x0cIngestPolicy\x12).opsuite.documents.v1.IngestPolicyRequest\x1a*.opsuite.documents.v1.IngestPolicyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'opsuite.documents.v1.documents_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_RULEFAILURE_VALUESENTRY']._loaded_options = None
+  _globals['_RULEFAILURE_VALUESENTRY']._serialized_options = b'8\001'
   _globals['_DOCUMENTSSERVICE'].methods_by_name['ExtractConfirmation']._loaded_options = None
   _globals['_DOCUMENTSSERVICE'].methods_by_name['ExtractConfirmation']._serialized_options = b'\202\323\344\223\002\033\"\026/api/documents/extract:\001*'
   _globals['_DOCUMENTSSERVICE'].methods_by_name['Ask']._loaded_options = None
   _globals['_DOCUMENTSSERVICE'].methods_by_name['Ask']._serialized_options = b'\202\323\344\223\002\027\"\022/api/documents/ask:\001*'
-  _globals['_MATCHSTATUS']._serialized_start=2641
-  _globals['_MATCHSTATUS']._serialized_end=2795
+  _globals['_MATCHSTATUS']._serialized_start=2989
+  _globals['_MATCHSTATUS']._serialized_end=3143
   _globals['_EXTRACTCONFIRMATIONREQUEST']._serialized_start=157
   _globals['_EXTRACTCONFIRMATIONREQUEST']._serialized_end=262
   _globals['_EXTRACTEDFIELD']._serialized_start=264
   _globals['_EXTRACTEDFIELD']._serialized_end=360
   _globals['_EXTRACTEDTRADE']._serialized_start=363
-  _globals['_EXTRACTEDTRADE']._serialized_end=958
-  _globals['_FIELDMISMATCH']._serialized_start=960
-  _globals['_FIELDMISMATCH']._serialized_end=1082
-  _globals['_MATCHRESULT']._serialized_start=1085
-  _globals['_MATCHRESULT']._serialized_end=1286
-  _globals['_EXTRACTCONFIRMATIONRESPONSE']._serialized_start=1289
-  _globals['_EXTRACTCONFIRMATIONRESPONSE']._serialized_end=1576
-  _globals['_ASKREQUEST']._serialized_start=1578
-  _globals['_ASKREQUEST']._serialized_end=1651
-  _globals['_CITATION']._serialized_start=1654
-  _globals['_CITATION']._serialized_end=1795
-  _globals['_ASKRESPONSE']._serialized_start=1797
-  _globals['_ASKRESPONSE']._serialized_end=1913
-  _globals['_POLICY']._serialized_start=1916
-  _globals['_POLICY']._serialized_end=2173
-  _globals['_LISTPOLICIESREQUEST']._serialized_start=2175
-  _globals['_LISTPOLICIESREQUEST']._serialized_end=2263
-  _globals['_LISTPOLICIESRESPONSE']._serialized_start=2265
-  _globals['_LISTPOLICIESRESPONSE']._serialized_end=2360
-  _globals['_INGESTPOLICYREQUEST']._serialized_start=2363
-  _globals['_INGESTPOLICYREQUEST']._serialized_end=2523
-  _globals['_INGESTPOLICYRESPONSE']._serialized_start=2525
-  _globals['_INGESTPOLICYRESPONSE']._serialized_end=2638
-  _globals['_DOCUMENTSSERVICE']._serialized_start=2798
-  _globals['_DOCUMENTSSERVICE']._serialized_end=3289
+  _globals['_EXTRACTEDTRADE']._serialized_end=1057
+  _globals['_RULEFAILURE']._serialized_start=1060
+  _globals['_RULEFAILURE']._serialized_end=1214
+  _globals['_RULEFAILURE_VALUESENTRY']._serialized_start=1169
+  _globals['_RULEFAILURE_VALUESENTRY']._serialized_end=1214
+  _globals['_FIELDMISMATCH']._serialized_start=1216
+  _globals['_FIELDMISMATCH']._serialized_end=1338
+  _globals['_MATCHRESULT']._serialized_start=1341
+  _globals['_MATCHRESULT']._serialized_end=1558
+  _globals['_EXTRACTCONFIRMATIONRESPONSE']._serialized_start=1561
+  _globals['_EXTRACTCONFIRMATIONRESPONSE']._serialized_end=1924
+  _globals['_ASKREQUEST']._serialized_start=1926
+  _globals['_ASKREQUEST']._serialized_end=1999
+  _globals['_CITATION']._serialized_start=2002
+  _globals['_CITATION']._serialized_end=2143
+  _globals['_ASKRESPONSE']._serialized_start=2145
+  _globals['_ASKRESPONSE']._serialized_end=2261
+  _globals['_POLICY']._serialized_start=2264
+  _globals['_POLICY']._serialized_end=2521
+  _globals['_LISTPOLICIESREQUEST']._serialized_start=2523
+  _globals['_LISTPOLICIESREQUEST']._serialized_end=2611
+  _globals['_LISTPOLICIESRESPONSE']._serialized_start=2613
+  _globals['_LISTPOLICIESRESPONSE']._serialized_end=2708
+  _globals['_INGESTPOLICYREQUEST']._serialized_start=2711
+  _globals['_INGESTPOLICYREQUEST']._serialized_end=2871
+  _globals['_INGESTPOLICYRESPONSE']._serialized_start=2873
+  _globals['_INGESTPOLICYRESPONSE']._serialized_end=2986
+  _globals['_DOCUMENTSSERVICE']._serialized_start=3146
+  _globals['_DOCUMENTSSERVICE']._serialized_end=3637
 # @@protoc_insertion_point(module_scope)

@@ -74,7 +74,12 @@ class ExtractConfirmationRequest(_message.Message):
     content: _builtins.bytes
     """The document itself (base64 in JSON)."""
     content_type: _builtins.str
-    """"application/pdf" or "text/plain"."""
+    """"application/pdf"; "text/plain" (a confirmation as text); SWIFT MT515 as
+    "application/x-swift-mt515", "application/vnd.swift.mt515" or
+    "text/x-swift"; FIX 4.4 Confirmation (35=AK) as "application/fix",
+    "application/x-fix" or "text/x-fix" (SOH or '|' between fields). Empty,
+    "application/octet-stream" or "text/plain" are detected from the content.
+    """
     filename: _builtins.str
     """Original file name, for the record only."""
     mandate_id: _builtins.str
@@ -156,6 +161,12 @@ class ExtractedTrade(_message.Message):
     NET_AMOUNT_FIELD_NUMBER: _builtins.int
     TRADE_DATE_FIELD_NUMBER: _builtins.int
     SETTLE_DATE_FIELD_NUMBER: _builtins.int
+    ISIN_FIELD_NUMBER: _builtins.int
+    CUSIP_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    COUNTERPARTY_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    BOND_FIELD_NUMBER: _builtins.int
     broker: _builtins.str
     layout: _builtins.str
     """The broker's layout recognised."""
@@ -169,6 +180,16 @@ class ExtractedTrade(_message.Message):
     instrument_id: _builtins.str
     side: _builtins.str
     """"BUY" or "SELL"."""
+    isin: _builtins.str
+    cusip: _builtins.str
+    currency: _builtins.str
+    """ISO 4217 code of the amounts and the price."""
+    counterparty: _builtins.str
+    """The broker or executing firm as the document names it."""
+    format: _builtins.str
+    """How the document came: "pdf", "text", "mt515" or "fix44"."""
+    bond: _builtins.bool
+    """The document gives a face amount and a price in percent of par."""
     @_builtins.property
     def quantity(self) -> _common_pb2.Decimal: ...
     @_builtins.property
@@ -208,14 +229,73 @@ class ExtractedTrade(_message.Message):
         net_amount: _common_pb2.Money | None = ...,
         trade_date: _common_pb2.Date | None = ...,
         settle_date: _common_pb2.Date | None = ...,
+        isin: _builtins.str = ...,
+        cusip: _builtins.str = ...,
+        currency: _builtins.str = ...,
+        counterparty: _builtins.str = ...,
+        format: _builtins.str = ...,
+        bond: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["accrued_interest", b"accrued_interest", "commission", b"commission", "fees", b"fees", "gross_amount", b"gross_amount", "net_amount", b"net_amount", "price", b"price", "quantity", b"quantity", "settle_date", b"settle_date", "trade_date", b"trade_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "accrued_interest", b"accrued_interest", "broker", b"broker", "commission", b"commission", "confirmation_ref", b"confirmation_ref", "fees", b"fees", "fill_id", b"fill_id", "gross_amount", b"gross_amount", "instrument_id", b"instrument_id", "layout", b"layout", "mandate_id", b"mandate_id", "net_amount", b"net_amount", "price", b"price", "quantity", b"quantity", "security", b"security", "settle_date", b"settle_date", "side", b"side", "trade_date", b"trade_date"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "accrued_interest", b"accrued_interest", "bond", b"bond", "broker", b"broker", "commission", b"commission", "confirmation_ref", b"confirmation_ref", "counterparty", b"counterparty", "currency", b"currency", "cusip", b"cusip", "fees", b"fees", "fill_id", b"fill_id", "format", b"format", "gross_amount", b"gross_amount", "instrument_id", b"instrument_id", "isin", b"isin", "layout", b"layout", "mandate_id", b"mandate_id", "net_amount", b"net_amount", "price", b"price", "quantity", b"quantity", "security", b"security", "settle_date", b"settle_date", "side", b"side", "trade_date", b"trade_date"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExtractedTrade: _TypeAlias = ExtractedTrade  # noqa: Y015
+
+@_typing.final
+class RuleFailure(_message.Message):
+    """A rule of the document's own figures that it breaks (check digits, gross =
+    quantity x price, net by side, the settlement cycle), with the values read.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    RULE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    VALUES_FIELD_NUMBER: _builtins.int
+    rule: _builtins.str
+    """"isin", "cusip", "isin_cusip", "gross_amount", "net_amount", "settlement_date"."""
+    message: _builtins.str
+    @_builtins.property
+    def values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Each figure the rule read, and "expected": what it should have been."""
+
+    def __init__(
+        self,
+        *,
+        rule: _builtins.str = ...,
+        message: _builtins.str = ...,
+        values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "rule", b"rule", "values", b"values"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RuleFailure: _TypeAlias = RuleFailure  # noqa: Y015
 
 @_typing.final
 class FieldMismatch(_message.Message):
@@ -263,11 +343,16 @@ class MatchResult(_message.Message):
     MISMATCHES_FIELD_NUMBER: _builtins.int
     SCORE_FIELD_NUMBER: _builtins.int
     CANDIDATE_FILL_IDS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     status: Global___MatchStatus.ValueType
     fill_id: _builtins.str
     mandate_id: _builtins.str
     score: _builtins.float
     """Similarity of the best candidate in [0, 1] (analytics)."""
+    reason: _builtins.str
+    """Why this outcome: the reference that named the fill, or how many fills
+    were candidates.
+    """
     @_builtins.property
     def mismatches(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldMismatch]: ...
     @_builtins.property
@@ -283,10 +368,11 @@ class MatchResult(_message.Message):
         mismatches: _abc.Iterable[Global___FieldMismatch] | None = ...,
         score: _builtins.float = ...,
         candidate_fill_ids: _abc.Iterable[_builtins.str] | None = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_fill_ids", b"candidate_fill_ids", "fill_id", b"fill_id", "mandate_id", b"mandate_id", "mismatches", b"mismatches", "score", b"score", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_fill_ids", b"candidate_fill_ids", "fill_id", b"fill_id", "mandate_id", b"mandate_id", "mismatches", b"mismatches", "reason", b"reason", "score", b"score", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -306,12 +392,16 @@ class ExtractConfirmationResponse(_message.Message):
     EVENT_ID_FIELD_NUMBER: _builtins.int
     TRACE_ID_FIELD_NUMBER: _builtins.int
     WARNINGS_FIELD_NUMBER: _builtins.int
+    RULE_FAILURES_FIELD_NUMBER: _builtins.int
+    BREAK_ID_FIELD_NUMBER: _builtins.int
     extraction_id: _builtins.str
     content_sha256: _builtins.str
     """SHA-256 of the content, hex."""
     event_id: _builtins.str
     """Id of the extraction's record in the combined event log."""
     trace_id: _builtins.str
+    break_id: _builtins.str
+    """The recon break a mismatch raised (CONFIRMATION_MISMATCH); empty when none."""
     @_builtins.property
     def trade(self) -> Global___ExtractedTrade: ...
     @_builtins.property
@@ -321,6 +411,10 @@ class ExtractConfirmationResponse(_message.Message):
     @_builtins.property
     def warnings(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Fields that could not be read, low-confidence reads, and the like."""
+
+    @_builtins.property
+    def rule_failures(self) -> _containers.RepeatedCompositeFieldContainer[Global___RuleFailure]:
+        """The rules of the document's own figures that it breaks."""
 
     def __init__(
         self,
@@ -333,10 +427,12 @@ class ExtractConfirmationResponse(_message.Message):
         event_id: _builtins.str = ...,
         trace_id: _builtins.str = ...,
         warnings: _abc.Iterable[_builtins.str] | None = ...,
+        rule_failures: _abc.Iterable[Global___RuleFailure] | None = ...,
+        break_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["match", b"match", "trade", b"trade"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_sha256", b"content_sha256", "event_id", b"event_id", "extraction_id", b"extraction_id", "fields", b"fields", "match", b"match", "trace_id", b"trace_id", "trade", b"trade", "warnings", b"warnings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["break_id", b"break_id", "content_sha256", b"content_sha256", "event_id", b"event_id", "extraction_id", b"extraction_id", "fields", b"fields", "match", b"match", "rule_failures", b"rule_failures", "trace_id", b"trace_id", "trade", b"trade", "warnings", b"warnings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

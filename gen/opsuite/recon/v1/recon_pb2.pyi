@@ -1035,6 +1035,137 @@ class UpdateBreakRequest(_message.Message):
 Global___UpdateBreakRequest: _TypeAlias = UpdateBreakRequest  # noqa: Y015
 
 @_typing.final
+class RaisedDifference(_message.Message):
+    """One field on which the raising service's document and the book disagree."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIELD_FIELD_NUMBER: _builtins.int
+    OTHER_VALUE_FIELD_NUMBER: _builtins.int
+    BOOK_VALUE_FIELD_NUMBER: _builtins.int
+    field: _builtins.str
+    other_value: _builtins.str
+    book_value: _builtins.str
+    def __init__(
+        self,
+        *,
+        field: _builtins.str = ...,
+        other_value: _builtins.str = ...,
+        book_value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["book_value", b"book_value", "field", b"field", "other_value", b"other_value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RaisedDifference: _TypeAlias = RaisedDifference  # noqa: Y015
+
+@_typing.final
+class RaiseBreakRequest(_message.Message):
+    """A break found by another service."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    FILL_ID_FIELD_NUMBER: _builtins.int
+    INSTRUMENT_ID_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    DIFFERENCES_FIELD_NUMBER: _builtins.int
+    CAUSED_BY_FIELD_NUMBER: _builtins.int
+    AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    BOOK_QUANTITY_FIELD_NUMBER: _builtins.int
+    OTHER_QUANTITY_FIELD_NUMBER: _builtins.int
+    BOOK_AMOUNT_FIELD_NUMBER: _builtins.int
+    OTHER_AMOUNT_FIELD_NUMBER: _builtins.int
+    kind: Global___BreakKind.ValueType
+    """BREAK_KIND_CONFIRMATION_MISMATCH is the one kind another service raises."""
+    source: _builtins.str
+    """The raising service ("documents")."""
+    idempotency_key: _builtins.str
+    """Makes the call idempotent: documents passes the document's SHA-256."""
+    mandate_id: _builtins.str
+    fill_id: _builtins.str
+    instrument_id: _builtins.str
+    description: _builtins.str
+    """What disagrees, in words a person can act on."""
+    @_builtins.property
+    def differences(self) -> _containers.RepeatedCompositeFieldContainer[Global___RaisedDifference]: ...
+    @_builtins.property
+    def caused_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Combined-event-log ids of what caused it (the extraction record, the
+        confirmation event), so `opsuite trace` reaches the break from them.
+        """
+
+    @_builtins.property
+    def as_of_date(self) -> _common_pb2.Date:
+        """The business date the difference was found; unset means recon's latest
+        checked day.
+        """
+
+    @_builtins.property
+    def book_quantity(self) -> _common_pb2.Decimal:
+        """Trade breaks: the book's quantity and the document's, and their amounts."""
+
+    @_builtins.property
+    def other_quantity(self) -> _common_pb2.Decimal: ...
+    @_builtins.property
+    def book_amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def other_amount(self) -> _common_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        kind: Global___BreakKind.ValueType = ...,
+        source: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
+        mandate_id: _builtins.str = ...,
+        fill_id: _builtins.str = ...,
+        instrument_id: _builtins.str = ...,
+        description: _builtins.str = ...,
+        differences: _abc.Iterable[Global___RaisedDifference] | None = ...,
+        caused_by: _abc.Iterable[_builtins.str] | None = ...,
+        as_of_date: _common_pb2.Date | None = ...,
+        book_quantity: _common_pb2.Decimal | None = ...,
+        other_quantity: _common_pb2.Decimal | None = ...,
+        book_amount: _common_pb2.Money | None = ...,
+        other_amount: _common_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "book_amount", b"book_amount", "book_quantity", b"book_quantity", "other_amount", b"other_amount", "other_quantity", b"other_quantity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "book_amount", b"book_amount", "book_quantity", b"book_quantity", "caused_by", b"caused_by", "description", b"description", "differences", b"differences", "fill_id", b"fill_id", "idempotency_key", b"idempotency_key", "instrument_id", b"instrument_id", "kind", b"kind", "mandate_id", b"mandate_id", "other_amount", b"other_amount", "other_quantity", b"other_quantity", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RaiseBreakRequest: _TypeAlias = RaiseBreakRequest  # noqa: Y015
+
+@_typing.final
+class RaiseBreakResponse(_message.Message):
+    """The break as recon holds it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BREAK_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    created: _builtins.bool
+    """False when the key was seen before and the existing break is returned."""
+    def __init__(
+        self,
+        *,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["break", b"break"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["break", b"break", "created", b"created"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RaiseBreakResponse: _TypeAlias = RaiseBreakResponse  # noqa: Y015
+
+@_typing.final
 class WatchBreaksRequest(_message.Message):
     """Which breaks to watch, and from where."""
 

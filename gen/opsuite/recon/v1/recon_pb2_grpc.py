@@ -64,6 +64,11 @@ class ReconServiceStub:
                 request_serializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RunCheckRequest.SerializeToString,
                 response_deserializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RunCheckResponse.FromString,
                 _registered_method=True)
+        self.RaiseBreak = channel.unary_unary(
+                '/opsuite.recon.v1.ReconService/RaiseBreak',
+                request_serializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakRequest.SerializeToString,
+                response_deserializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakResponse.FromString,
+                _registered_method=True)
 
 
 class ReconServiceServicer:
@@ -119,6 +124,15 @@ class ReconServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RaiseBreak(self, request, context):
+        """Raises a break another service found (documents: a confirmation that
+        disagrees with its fill). Idempotent by idempotency_key: the same key
+        again returns the break it raised and changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReconServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -151,6 +165,11 @@ def add_ReconServiceServicer_to_server(servicer, server):
                     servicer.RunCheck,
                     request_deserializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RunCheckRequest.FromString,
                     response_serializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RunCheckResponse.SerializeToString,
+            ),
+            'RaiseBreak': grpc.unary_unary_rpc_method_handler(
+                    servicer.RaiseBreak,
+                    request_deserializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakRequest.FromString,
+                    response_serializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -315,6 +334,33 @@ class ReconService:
             '/opsuite.recon.v1.ReconService/RunCheck',
             opsuite_dot_recon_dot_v1_dot_recon__pb2.RunCheckRequest.SerializeToString,
             opsuite_dot_recon_dot_v1_dot_recon__pb2.RunCheckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RaiseBreak(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/opsuite.recon.v1.ReconService/RaiseBreak',
+            opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakRequest.SerializeToString,
+            opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,6 +64,11 @@ class ReconServiceStub:
     """Streams every new and changed break from a cursor, then live."""
     RunCheck: _grpc.UnaryUnaryMultiCallable[_recon_pb2.RunCheckRequest, _recon_pb2.RunCheckResponse]
     """Runs a check now instead of waiting for the next simulated day end."""
+    RaiseBreak: _grpc.UnaryUnaryMultiCallable[_recon_pb2.RaiseBreakRequest, _recon_pb2.RaiseBreakResponse]
+    """Raises a break another service found (documents: a confirmation that
+    disagrees with its fill). Idempotent by idempotency_key: the same key
+    again returns the break it raised and changes nothing.
+    """
 
 @_typing.type_check_only
 class ReconServiceAsyncStub(ReconServiceStub):
@@ -91,6 +96,11 @@ class ReconServiceAsyncStub(ReconServiceStub):
     """Streams every new and changed break from a cursor, then live."""
     RunCheck: _aio.UnaryUnaryMultiCallable[_recon_pb2.RunCheckRequest, _recon_pb2.RunCheckResponse]  # type: ignore[assignment]
     """Runs a check now instead of waiting for the next simulated day end."""
+    RaiseBreak: _aio.UnaryUnaryMultiCallable[_recon_pb2.RaiseBreakRequest, _recon_pb2.RaiseBreakResponse]  # type: ignore[assignment]
+    """Raises a break another service found (documents: a confirmation that
+    disagrees with its fill). Idempotent by idempotency_key: the same key
+    again returns the break it raised and changes nothing.
+    """
 
 class ReconServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -151,5 +161,16 @@ class ReconServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_recon_pb2.RunCheckResponse, _abc.Awaitable[_recon_pb2.RunCheckResponse]]:
         """Runs a check now instead of waiting for the next simulated day end."""
+
+    @_abc_1.abstractmethod
+    def RaiseBreak(
+        self,
+        request: _recon_pb2.RaiseBreakRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_recon_pb2.RaiseBreakResponse, _abc.Awaitable[_recon_pb2.RaiseBreakResponse]]:
+        """Raises a break another service found (documents: a confirmation that
+        disagrees with its fill). Idempotent by idempotency_key: the same key
+        again returns the break it raised and changes nothing.
+        """
 
 def add_ReconServiceServicer_to_server(servicer: ReconServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
