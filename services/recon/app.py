@@ -34,6 +34,7 @@ from services.recon.codec import Lineage
 from services.recon.consumer import ReconConsumer
 from services.recon.domain.check import Reference
 from services.recon.domain.config import ReconConfig
+from services.recon.domain.raised import RaisedItem
 from services.recon.domain.records import Break, CheckRun, InstrumentRef
 from services.recon.event_records import EventRecords
 from services.recon.peers.ledger import LedgerPeer, LedgerUnavailable, reconnection
@@ -173,6 +174,40 @@ class ReconRuntime:
                 metadata={"ledger_code": error.code} if error.code else None,
             ) from None
 
+    async def raise_break(self, item: RaisedItem) -> tuple[Break, bool]:
+        """RaiseBreak: a break another service found, as of the latest day end checked."""
+        consumer, checker = self.consumer, self.checker
+        if self.follower is not None and self.follower.stopping.is_set():
+            raise RequestError(
+                grpc.StatusCode.UNAVAILABLE,
+                "recon is shutting down: no break was raised; raise it again once recon serves again",
+                reason="SHUTTING_DOWN",
+            )
+        state = consumer.at_day_end if consumer is not None else None
+        if checker is None or consumer is None or state is None or state.last_day_end is None:
+            raise RequestError(
+                grpc.StatusCode.UNAVAILABLE,
+                "recon has not checked a simulated day end yet, so it cannot date a break; raise it again "
+                "after the first day end",
+                reason="NO_DAY_END",
+            )
+        state.break_traceparents = consumer.state.break_traceparents
+        try:
+            return await checker.raise_break(state, item)
+        except Stopped:
+            raise RequestError(
+                grpc.StatusCode.UNAVAILABLE,
+                "recon is shutting down: no break was raised",
+                reason="SHUTTING_DOWN",
+            ) from None
+        except LedgerUnavailable as error:
+            raise RequestError(
+                grpc.StatusCode.UNAVAILABLE,
+                "recon's day-end check is waiting for the ledger, so no break was raised now; raise it again "
+                f"shortly. {error.reason}",
+                reason="LEDGER_UNAVAILABLE",
+            ) from None
+
     async def write_off(self, break_id: str) -> None:
         """UpdateBreak wrote a break off: post its write-off journal now if the ledger answers."""
         consumer, checker = self.consumer, self.checker
@@ -232,6 +267,7 @@ def build_service(settings: ReconSettings) -> Service:
         config=runtime.config,
         sim_clock=runtime.sim_time,
         write_off=runtime.write_off,
+        raise_break=runtime.raise_break,
     )
 
     async def on_draining() -> None:

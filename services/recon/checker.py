@@ -30,11 +30,12 @@ from opentelemetry import trace
 
 from services.common.stopping import Stopped
 from services.recon.break_spans import trace_opened
-from services.recon.domain.breaks import advance
+from services.recon.domain.breaks import Advanced, advance
 from services.recon.domain.check import Reference, compute
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.followed import DayEnd, FollowedState
 from services.recon.domain.log_entries import log_records
+from services.recon.domain.raised import NO_COVERAGE, RaisedItem, carried, existing, raised_difference
 from services.recon.domain.records import Break, CheckRun, RunContext
 from services.recon.domain.retention import Followed, horizon_of, keeps, prune_due
 from services.recon.domain.runs import check_runs
@@ -115,6 +116,61 @@ class DayEndChecker:
         )
         async with self._turn_unless_waiting():
             return await self._check(state, day_end, trigger="on_demand", mandates=mandates)
+
+    async def raise_break(self, state: FollowedState, item: RaisedItem) -> tuple[Break, bool]:
+        """A break another service found, opened as of the latest day end checked (or the item's
+        date), committed with its event-log records; (the break, True) when opened now, (the break
+        it raised before, False) when the same item was raised already (nothing changes then).
+
+        LedgerUnavailable, with nothing changed, while a day-end check holds the checker waiting
+        for the ledger (the raiser retries).
+        """
+        day_end = state.last_day_end
+        assert day_end is not None, "the caller refuses a raise before the first day end"
+        today = item.as_of_date or day_end.date
+        current = trace.get_current_span().get_span_context()
+        run = RunContext(
+            run_id=f"RAISED-{item.source}-{item.key[:16]}",
+            as_of_date=today,
+            sim_time=day_end.sim_time,
+            at=_wall_clock(),
+            covered=NO_COVERAGE,  # covers nothing: raising never resolves another break
+            trace_id=trace.format_trace_id(current.trace_id) if current.is_valid else "",
+            as_of_seq=day_end.seq,
+            trigger="raised",
+        )
+        before: list[Break] = []
+
+        def decide(latest: Mapping[str, Break]) -> CheckOutcome:
+            before.clear()  # decided again after a StaleRead: only the last decision counts
+            found = existing(latest, item)
+            if found is not None:
+                before.append(found)
+                return CheckOutcome(Advanced((), (), (), (), ()), (), (), (), ())
+            advanced = advance(
+                latest.values(),
+                [raised_difference(item)],
+                run=run,
+                today=today,
+                calendar=state.calendar(),
+                config=self.config,
+            )
+            advanced = trace_opened(advanced, state)
+            return CheckOutcome(
+                advanced=advanced,
+                runs=(),
+                changed=tuple(b for b in advanced.breaks if latest.get(b.item_key) != b),
+                timing_items=(),
+                records=log_records(advanced, today, day_end.sim_time),
+            )
+
+        async with self._turn_unless_waiting():
+            outcome = await commit_check(self.store, decide, state=state, cursor=None, keep_timing_items=True)
+            if before:
+                return before[-1], False
+            await self.records.append(outcome.records)
+        (opened,) = outcome.advanced.opened
+        return opened, True
 
     @contextlib.asynccontextmanager
     async def _turn_unless_waiting(self) -> AsyncIterator[None]:
@@ -201,9 +257,11 @@ class DayEndChecker:
                 for key, brk in latest.items()
                 if brk.status.is_open
             }
+            # Raised breaks (a confirmation's, from documents) are carried while open, so they age.
+            raised = carried(b for b in latest.values() if b.mandate_id in wanted)
             advanced = advance(
                 latest.values(),
-                computed.differences,
+                (*computed.differences, *raised),
                 run=run,
                 today=day_end.date,
                 calendar=state.calendar(),

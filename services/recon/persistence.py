@@ -47,11 +47,13 @@ async def commit_check(
     *,
     state: FollowedState,
     cursor: int | None,
+    keep_timing_items: bool = False,
 ) -> CheckOutcome:
     """Decide the check from the stored breaks and commit it in one transaction.
 
     cursor given (a day-end check): the cursor and the state, with the outcome's records as its
-    outbox, are committed too; None (an on-demand check): both stay as they are. When a person
+    outbox, are committed too; None (an on-demand check): both stay as they are. keep_timing_items:
+    the stored timing items stay (a raised break is no check of them). When a person
     updated a break between the read and the commit, the breaks are read and decided again.
     """
     for attempt in range(STALE_READ_RETRIES):
@@ -70,7 +72,7 @@ async def commit_check(
                 outcome.advanced.actions,
                 cursor=cursor,
                 state=blob,
-                timing_items=outcome.timing_items,
+                timing_items=None if keep_timing_items else outcome.timing_items,
                 expected_head=head,
             )
         except StaleRead:

@@ -17,7 +17,7 @@ import grpc
 
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.common.change_signal import SignalClosed
-from services.common.convert import decimal_from_proto
+from services.common.convert import date_from_proto, decimal_from_proto, money_from_proto
 from services.common.limits import MAX_NAME_CHARS, MAX_PAGE_BYTES, MAX_TEXT_CHARS, too_long
 from services.common.paging import DEFAULT_PAGE, MAX_PAGE
 from services.common.status import (
@@ -33,6 +33,7 @@ from services.recon.domain.breaks import InvalidUpdate, TransitionRefused, looks
 from services.recon.domain.check import Reference
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.overview import overview
+from services.recon.domain.raised import MAX_KEY_CHARS, RAISABLE_KINDS, RaisedItem
 from services.recon.domain.records import Break, BreakAction, BreakKind, BreakStatus, CheckRun
 from services.recon.store import (
     BreakChange,
@@ -49,6 +50,9 @@ WATCH_BATCH = 256  # change-feed rows read per round trip of a watch
 
 # mandate_id or None for every mandate -> the runs the check recorded.
 RunChecker = Callable[[str | None], Awaitable[Sequence[CheckRun]]]
+# a finding another service raises -> (its break, whether it was opened now).
+BreakRaiser = Callable[[RaisedItem], Awaitable[tuple[Break, bool]]]
+MAX_CAUSED_BY = 32
 # market's mandates and instruments, as recon read them at start-up; None until it has.
 ReferenceLookup = Callable[[], Reference | None]
 LineageLookup = Callable[[Break], Awaitable[codec.Lineage]]
@@ -163,8 +167,10 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         sim_clock: Callable[[], dt.datetime] | None = None,
         write_off: WriteOff | None = None,
         reference: ReferenceLookup | None = None,
+        raise_break: BreakRaiser | None = None,
     ) -> None:
         self.store = store
+        self._raise_break = raise_break
         self._reference = reference
         self._write_off = write_off
         self.config = config or ReconConfig.default()
@@ -523,6 +529,103 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         # A check compares every comparison of the mandate (they share one snapshot of the books).
         runs = await self._run_check(request.mandate_id or None)
         return recon_pb2.RunCheckResponse(runs=[codec.run_to_proto(r) for r in runs])
+
+    @rpc_errors
+    async def RaiseBreak(
+        self, request: recon_pb2.RaiseBreakRequest, context: grpc.aio.ServicerContext
+    ) -> recon_pb2.RaiseBreakResponse:
+        item = self._raised_item(request)
+        if self._raise_break is None:
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "no checker configured: this recon process only serves stored results",
+                reason="NO_CHECKER",
+            )
+        if self._closing:
+            raise RequestError(
+                grpc.StatusCode.UNAVAILABLE,
+                "recon is shutting down: no break was raised; raise it again once recon serves again",
+                reason="SHUTTING_DOWN",
+            )
+        brk, created = await self._raise_break(item)
+        return recon_pb2.RaiseBreakResponse(record=codec.break_to_proto(brk), created=created)
+
+    def _raised_item(self, request: recon_pb2.RaiseBreakRequest) -> RaisedItem:
+        """The request as a RaisedItem; INVALID_ARGUMENT naming every bad field, NOT_FOUND for an
+        unknown mandate or instrument."""
+        violations: list[FieldViolation] = []
+        kind: BreakKind | None = None
+        try:
+            kind = codec.break_kind_from_proto(request.kind, "kind")
+        except RequestError as error:
+            violations.extend(error.violations)
+        if kind is not None and kind not in RAISABLE_KINDS:
+            violations.append(
+                FieldViolation(
+                    "kind",
+                    f"{kind.value} is found by recon's own checks; another service raises only "
+                    + ", ".join(sorted(k.value for k in RAISABLE_KINDS)),
+                )
+            )
+        for name in ("source", "idempotency_key", "mandate_id", "description"):
+            if not getattr(request, name).strip():
+                violations.append(FieldViolation(name, f"{name} is required"))
+        if not request.fill_id and not request.instrument_id:
+            violations.append(
+                FieldViolation("fill_id", "name the fill (or at least the instrument) it is about")
+            )
+        if len(request.caused_by) > MAX_CAUSED_BY:
+            violations.append(FieldViolation("caused_by", f"at most {MAX_CAUSED_BY} event ids"))
+        violations += too_long(
+            [
+                ("source", request.source, MAX_NAME_CHARS),
+                ("idempotency_key", request.idempotency_key, MAX_KEY_CHARS),
+                ("mandate_id", request.mandate_id, MAX_NAME_CHARS),
+                ("fill_id", request.fill_id, MAX_NAME_CHARS),
+                ("instrument_id", request.instrument_id, MAX_NAME_CHARS),
+                ("description", request.description, MAX_TEXT_CHARS),
+                *((f"caused_by[{i}]", e, MAX_NAME_CHARS) for i, e in enumerate(request.caused_by)),
+            ]
+        )
+        figures: dict[str, object] = {}
+        currency = ""
+        quantities = (("book_quantity", request.book_quantity), ("other_quantity", request.other_quantity))
+        for name, quantity in quantities:
+            if quantity.value:
+                try:
+                    figures[name] = decimal_from_proto(quantity, name)
+                except RequestError as error:
+                    violations.extend(error.violations)
+        for name, money in (("book_amount", request.book_amount), ("other_amount", request.other_amount)):
+            if money.currency or money.amount.value:
+                try:
+                    figures[name], currency = money_from_proto(money, name)
+                except RequestError as error:
+                    violations.extend(error.violations)
+        as_of = None
+        if request.HasField("as_of_date"):
+            try:
+                as_of = date_from_proto(request.as_of_date, "as_of_date")
+            except RequestError as error:
+                violations.extend(error.violations)
+        if violations:
+            raise invalid_argument(violations)
+        assert kind is not None
+        self._check_mandate(request.mandate_id)
+        self._check_instrument(request.instrument_id)
+        return RaisedItem(
+            kind=kind,
+            source=request.source.strip(),
+            key=request.idempotency_key.strip(),
+            mandate_id=request.mandate_id,
+            fill_id=request.fill_id,
+            instrument_id=request.instrument_id,
+            currency=currency,
+            description=request.description.strip(),
+            caused_by=tuple(request.caused_by),
+            as_of_date=as_of,
+            **figures,  # type: ignore[arg-type]
+        )
 
 
 def register(server: grpc.aio.Server, servicer: ReconServicer) -> list[str]:
