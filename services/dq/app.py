@@ -19,13 +19,13 @@ import grpc.aio
 
 from opsuite.ledger.v1 import ledger_pb2_grpc
 from services.common.eventlog import EventLogError, open_event_log
+from services.common.eventlog.outbox import Relay
 from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
 from services.common.outages import BackendUnavailable
 from services.common.peer_wait import PeerWait
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.common.stopping import Stopped
-from services.dq.announcements import Relay
 from services.dq.consumer import CHECKED_KINDS, DqConsumer
 from services.dq.domain.config import load_checks
 from services.dq.ledger_view import LedgerFeed
@@ -51,7 +51,7 @@ class DqRuntime:
             progress=self.progress,
         )
         self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
-        self.relay = Relay(self.store, self.event_log)
+        self.relay = Relay(self.store, self.event_log, SOURCE)
         self.follower: Follower | None = None
         self._channel: grpc.aio.Channel | None = None
 

@@ -26,8 +26,8 @@ from typing import Any
 
 from services.common.change_signal import CommitListeners
 from services.common.eventlog import NewRecord
+from services.common.eventlog.outbox import record_from_json, record_to_json
 from services.common.sqlite import SqliteFile, migrate_schema
-from services.dq.announcements import record_from_json, record_to_json
 from services.dq.domain.issues import (
     ChangeKind,
     Issue,

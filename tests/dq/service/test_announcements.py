@@ -6,7 +6,8 @@ from __future__ import annotations
 import pathlib
 
 from services.common.eventlog import open_event_log
-from services.dq.announcements import SOURCE, Relay
+from services.common.eventlog.outbox import Relay
+from services.dq.announcements import SOURCE
 from services.dq.store import IssueFilter, open_store
 from tests.dq.service.conftest import FILLED_DAYS, fill
 
@@ -24,7 +25,7 @@ def test_every_issue_raised_and_resolved_is_delivered_once_even_after_a_crash_be
     pending = store.undelivered(1000)
     assert {record.event_id for _, record in pending} == expected
     event_log = open_event_log(None, tmp_path / "log")
-    relay = Relay(store, event_log)
+    relay = Relay(store, event_log, SOURCE)
     assert relay.deliver() == len(expected)  # what the restarted dq does first
     assert relay.deliver() == 0 and not store.undelivered(10)
     logged = event_log.read(SOURCE, 1, 1000)
