@@ -1,0 +1,355 @@
+"""Hybrid retrieval (services/documents/domain/retrieval.py): the tokenizer, the query glossary, the
+fusion of the dense and BM25 rankings worked by hand on small fake vectors, the refusal threshold,
+and the answer and refusal texts. No model: vectors are written out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from services.documents.domain.policies import PolicyDocument, Section, parse_policy
+from services.documents.domain.retrieval import (
+    RRF_K,
+    SCORE_THRESHOLD,
+    Hit,
+    Index,
+    Passage,
+    answer,
+    best_sentences,
+    decide,
+    decision_score,
+    embedding_text,
+    expand_query,
+    passages_of,
+    refusal_text,
+    rrf,
+    sentences,
+    stem,
+    tokens,
+)
+
+
+def _passage(policy_id: str, heading: str, text: str, title: str = "", version: str = "1.0") -> Passage:
+    section = Section(f"{policy_id}#{heading.lower()}", heading, 2, text, (title or policy_id, heading))
+    return Passage(policy_id, title or policy_id.title(), version, section)
+
+
+# ---------------------------------------------------------------- tokens and the glossary
+
+
+def test_tokens_lowercase_drop_stopwords_and_strip_plurals() -> None:
+    assert tokens("Who approves the Breaks and the write-offs of 2 funds?") == [
+        "approve",
+        "break",
+        "write",
+        "off",
+        "2",
+        "fund",
+    ]
+    # Contraction remnants (s, t, ve ...) are stopwords, so the "T" of T+1 goes too.
+    assert tokens("It's the bank's T+1 status") == ["bank", "1", "status"]
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("policies", "policy"),
+        ("breaks", "break"),
+        ("classes", "class"),
+        ("matches", "match"),
+        ("prices", "price"),
+        ("process", "process"),
+        ("status", "status"),
+        ("basis", "basis"),
+        ("fees", "fee"),
+        ("bps", "bps"),
+        ("t2s", "t2s"),
+    ],
+)
+def test_stem_strips_plurals_only(word: str, expected: str) -> None:
+    assert stem(word) == expected
+
+
+def test_expand_query_appends_the_policies_words_once() -> None:
+    assert expand_query("The bank shows a money difference.") == (
+        "The bank shows a money difference. (custodian; break; cash)"
+    )
+    # Two phrases with the same expansion add it once.
+    assert expand_query("Banks and custody") == "Banks and custody (custodian)"
+    # Whole words only: "embankment" is not a bank; "PM" matches in any case.
+    assert expand_query("The embankment") == "The embankment"
+    assert expand_query("Ask the PM") == "Ask the PM (portfolio manager)"
+    assert expand_query("went into the red") == "went into the red (overdraft)"
+
+
+# ---------------------------------------------------------------- fusion worked by hand
+
+# Three passages of three tokens each (equal lengths, so BM25's length normalisation is 1) and
+# unit vectors in two dimensions.
+TEXTS = ("fail fail cash", "cash cash cash", "fail cash cash")
+VECTORS = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+QUERY = np.array([0.8, 0.6])
+
+
+def _index() -> Index:
+    passages = [_passage("p", f"h{i}", text) for i, text in enumerate(TEXTS)]
+    # The heading joins the BM25 text: give each the same neutral one.
+    passages = [
+        Passage(
+            p.policy_id,
+            p.policy_title,
+            p.policy_version,
+            Section(p.section.passage_id, "x", 2, p.section.text, ()),
+        )
+        for p in passages
+    ]
+    return Index(passages, VECTORS)
+
+
+def test_fusion_arithmetic_by_hand() -> None:
+    hits = _index().search("fail", QUERY, k=3, rrf_k=10, expand=False)
+    # Cosines: p0 0.8, p1 0.6*0.8 + 0.8*0.6 = 0.96, p2 0.6 -> dense ranks p1 1, p0 2, p2 3.
+    by_id = {hit.passage.section.passage_id: hit for hit in hits}
+    assert [by_id[f"p#h{i}"].cosine for i in range(3)] == pytest.approx([0.8, 0.96, 0.6])
+    assert [by_id[f"p#h{i}"].dense_rank for i in range(3)] == [2, 1, 3]
+    # BM25+ of "fail": idf = ln((3 + 1) / 2); score = idf * (delta + tf (k1 + 1) / (tf + k1)) with
+    # dl = avgdl, k1 = 1.5, delta = 1: tf 2 -> idf * (1 + 5 / 3.5), tf 0 -> idf * 1, tf 1 -> idf * 2.
+    idf = math.log(2)
+    assert [by_id[f"p#h{i}"].bm25 for i in range(3)] == pytest.approx([idf * (1 + 5 / 3.5), idf, 2 * idf])
+    assert [by_id[f"p#h{i}"].bm25_rank for i in range(3)] == [1, 3, 2]
+    # RRF with k = 10: p0 1/12 + 1/11 = 0.17424, p1 1/11 + 1/13 = 0.16783, p2 1/13 + 1/12 = 0.16026.
+    assert [hit.passage.section.passage_id for hit in hits] == ["p#h0", "p#h1", "p#h2"]
+    assert [hit.score for hit in hits] == pytest.approx([1 / 12 + 1 / 11, 1 / 11 + 1 / 13, 1 / 13 + 1 / 12])
+    assert hits[0].score == pytest.approx(0.174242, abs=1e-6)
+
+
+def test_the_fused_order_here_holds_for_any_constant() -> None:
+    # p0's ranks (2, 1) beat p1's (1, 3) whatever k: 1/(k+2) + 1/(k+1) > 1/(k+1) + 1/(k+3).
+    for k in (0.5, 10, 60, 1000):
+        hits = _index().search("fail", QUERY, k=3, rrf_k=k, expand=False)
+        assert [hit.passage.section.passage_id for hit in hits] == ["p#h0", "p#h1", "p#h2"]
+    assert rrf([2, 1], 0.5) == pytest.approx(1 / 2.5 + 1 / 1.5)
+    assert rrf([1, 3], 60) == pytest.approx(1 / 61 + 1 / 63)
+
+
+def test_equal_scores_share_the_best_rank_and_ties_go_to_the_higher_cosine() -> None:
+    # No query word is in the corpus: every BM25 score is 0 and every BM25 rank 1.
+    hits = _index().search("overdraft", QUERY, k=3, rrf_k=10, expand=False)
+    assert [hit.bm25_rank for hit in hits] == [1, 1, 1]
+    assert [hit.bm25 for hit in hits] == [0.0, 0.0, 0.0]
+    # The order is then the dense order.
+    assert [hit.passage.section.passage_id for hit in hits] == ["p#h1", "p#h0", "p#h2"]
+    assert hits[0].score == pytest.approx(1 / 11 + 1 / 11)
+
+
+def test_k_limits_the_hits_and_the_default_constant_is_used() -> None:
+    index = _index()
+    assert len(index.search("fail", QUERY, k=2, expand=False)) == 2
+    assert index.search("fail", QUERY, k=0, expand=False) == []
+    top = index.search("fail", QUERY, k=1, expand=False)[0]
+    assert top.score == pytest.approx(1 / (RRF_K + top.dense_rank) + 1 / (RRF_K + top.bm25_rank))
+
+
+def test_the_query_vector_is_normalised_and_checked() -> None:
+    index = _index()
+    assert index.search("fail", QUERY * 5, k=1, expand=False)[0].cosine == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="3 dimensions, the index 2"):
+        index.search("fail", np.array([1.0, 0.0, 0.0]))
+
+
+def test_a_search_can_be_restricted_to_some_policies() -> None:
+    passages = [
+        _passage("a", "one", "fail cash"),
+        _passage("b", "two", "fail fail"),
+        _passage("b", "three", "cash"),
+    ]
+    index = Index(passages, VECTORS)
+    hits = index.search("fail", QUERY, k=5, policy_ids=["b"], expand=False)
+    assert [hit.passage.policy_id for hit in hits] == ["b", "b"]
+    # Ranks are among the allowed passages only.
+    assert sorted(hit.dense_rank for hit in hits) == [1, 2]
+    assert index.search("fail", QUERY, policy_ids=["nope"], expand=False) == []
+
+
+def test_the_question_is_expanded_for_bm25_unless_told_not_to() -> None:
+    passages = [_passage("a", "one", "custodian booking"), _passage("a", "two", "cash forecast")]
+    index = Index(passages, np.array([[1.0, 0.0], [0.0, 1.0]]))
+    # "bank" is in neither passage; expanded, the question also asks for "custodian".
+    plain = index.search("bank", np.array([0.0, 1.0]), k=2, expand=False)
+    expanded = index.search("bank", np.array([0.0, 1.0]), k=2)
+    assert plain[0].bm25 == plain[1].bm25 == 0.0
+    assert expanded[0].bm25 > 0.0
+    assert {hit.passage.section.heading: hit.bm25_rank for hit in expanded} == {"one": 1, "two": 2}
+
+
+def test_an_index_refuses_vectors_that_do_not_match_its_passages() -> None:
+    passages = [_passage("a", "one", "text")]
+    with pytest.raises(ValueError, match="one embedding row per passage"):
+        Index(passages, np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="all zeros"):
+        Index(passages, np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="at least one passage"):
+        Index([], np.zeros((0, 3)))
+
+
+def test_build_embeds_each_passage_text_once_in_order() -> None:
+    document = parse_policy(
+        "# Cash\n\n## Accounts\n\nUSD and EUR accounts.\n\n## Overdrafts\n\nNever overdrawn.\n"
+    )
+    seen: list[str] = []
+
+    def embed(texts: Sequence[str]) -> NDArray[np.float64]:
+        seen.extend(texts)
+        return np.eye(len(texts))
+
+    index = Index.build([document], embed)
+    assert seen == ["USD and EUR accounts.", "Never overdrawn."]
+    assert [p.section.heading for p in index.passages] == ["Accounts", "Overdrafts"]
+    assert index.passages[0].policy_title == "Cash"
+    assert index.passages[0].lexical_text == "Accounts\nUSD and EUR accounts."
+
+
+def test_embedding_text_shapes() -> None:
+    section = Section(
+        "p#a", "Stale FX Rates", 3, "Unchanged two days.", ("Pricing", "Stale", "Stale FX Rates")
+    )
+    assert embedding_text(section, "text") == "Unchanged two days."
+    assert embedding_text(section, "heading") == "Stale FX Rates. Unchanged two days."
+    assert embedding_text(section, "path") == "Pricing > Stale > Stale FX Rates. Unchanged two days."
+
+
+# ---------------------------------------------------------------- the decision
+
+
+def _hit(cosine: float, passage: Passage | None = None, score: float = 0.1) -> Hit:
+    return Hit(passage or _passage("p", "h", "Text."), score, cosine, 1.0, 1, 1)
+
+
+def test_decide_compares_the_top_cosine_with_the_threshold() -> None:
+    hits = [_hit(0.30), _hit(0.50), _hit(0.20)]
+    assert decision_score(hits) == 0.50
+    assert decide(hits, threshold=0.50) is True
+    assert decide(hits, threshold=0.5000001) is False
+    assert decide([], threshold=0.0) is False
+    assert decide([_hit(SCORE_THRESHOLD)]) is True
+    assert decide([_hit(SCORE_THRESHOLD - 0.01)]) is False
+
+
+# ---------------------------------------------------------------- answers and refusals
+
+FAILS = _passage(
+    "settlement-fails",
+    "Daily Fail Chasing",
+    "By 10:00 each business day the analyst reviews every open fail. Each contact is recorded "
+    "on the item as a comment. A fail the firm caused is corrected the same day.",
+    title="Settlement Fails",
+)
+CASH = _passage(
+    "cash-and-overdrafts",
+    "Target Cash Ranges",
+    "Each fund keeps cash between 1 % and 5 % of its NAV. The portfolio manager is told when it leaves the range.",
+    title="Cash and Overdrafts",
+    version="",
+)
+
+
+def test_a_grounded_answer_quotes_the_most_relevant_sentences_of_the_cited_passages() -> None:
+    hits = [_hit(0.62, FAILS, 0.18), _hit(0.40, CASH, 0.15)]
+    result = answer("Where is each contact with the broker recorded?", hits, threshold=0.5)
+    assert result.grounded is True
+    # Two sentences of the best passage, in their order: the one about contacts and, by the tie
+    # rule, the first one.
+    assert result.text.splitlines()[0] == (
+        'According to Settlement Fails v1.0, "Daily Fail Chasing" [1]: “By 10:00 each business day the '
+        "analyst reviews every open fail. Each contact is recorded on the item as a comment.”"
+    )
+    assert result.text.splitlines()[1] == (
+        'See also Cash and Overdrafts, "Target Cash Ranges" [2]: “Each fund keeps cash between 1 % and 5 % of its NAV.”'
+    )
+    for quoted in (
+        "Each contact is recorded on the item as a comment.",
+        "Each fund keeps cash between 1 % and 5 %",
+    ):
+        assert quoted in result.text
+    first = result.citations[0]
+    assert (first.policy_id, first.policy_title, first.policy_version) == (
+        "settlement-fails",
+        "Settlement Fails",
+        "1.0",
+    )
+    assert (first.section, first.passage_id, first.score) == (
+        "Daily Fail Chasing",
+        FAILS.section.passage_id,
+        0.18,
+    )
+    assert first.text == FAILS.section.text
+    assert [c.policy_id for c in result.citations] == ["settlement-fails", "cash-and-overdrafts"]
+
+
+def test_max_citations_limits_what_is_cited() -> None:
+    hits = [_hit(0.62, FAILS), _hit(0.40, CASH)]
+    result = answer("contact", hits, threshold=0.5, max_citations=1)
+    assert len(result.citations) == 1
+    assert "[2]" not in result.text
+
+
+def test_a_refusal_says_the_policies_do_not_cover_it_and_names_the_nearest() -> None:
+    other_fail = _passage(
+        "settlement-fails", "Closing a Fail", "Closed at day end.", title="Settlement Fails"
+    )
+    hits = [_hit(0.31, FAILS), _hit(0.30, other_fail), _hit(0.29, CASH)]
+    result = answer("What is the wifi password?", hits, threshold=0.42)
+    assert result.grounded is False
+    assert result.citations == ()
+    assert result.nearest_policies == ("Settlement Fails", "Cash and Overdrafts")
+    assert result.text == (
+        "Not an answer: the policies do not cover this question. The nearest policies found are "
+        '"Settlement Fails" and "Cash and Overdrafts", and they do not answer it.'
+    )
+
+
+def test_refusal_text_with_one_or_no_policy() -> None:
+    assert refusal_text(["Cash"]).endswith('The nearest policy found is "Cash", and it does not answer it.')
+    assert refusal_text([]).endswith("There are no policies to search.")
+    assert answer("anything", []).grounded is False
+
+
+def test_sentences_keep_a_list_or_table_with_the_sentence_that_introduces_it() -> None:
+    text = (
+        "Cycles are fixed on trade date. They are:\n\n- Equities: T+2.\n- Treasuries: T+1.\n\n"
+        "Thresholds:\n\n| Fund | Threshold |\n|---|---|\n| Equity | 0.50 % |\n\nA last sentence! And 2 more."
+    )
+    assert sentences(text) == [
+        "Cycles are fixed on trade date.",
+        "They are:\nEquities: T+2.\nTreasuries: T+1.",
+        "Thresholds:\nFund | Threshold\nEquity | 0.50 %",
+        "A last sentence!",
+        "And 2 more.",
+    ]
+    # A list with no introducing sentence: one unit per item.
+    assert sentences("- one.\n- two.") == ["one.", "two."]
+
+
+def test_best_sentences_prefers_shared_words_and_keeps_text_order() -> None:
+    text = "Cash is reconciled daily. Fails are chased each morning. Claims are approved monthly."
+    assert best_sentences("who approves claims for fails", text, 2) == [
+        "Fails are chased each morning.",
+        "Claims are approved monthly.",
+    ]
+    assert best_sentences("nothing shared", text, 1) == ["Cash is reconciled daily."]
+
+
+def test_passages_of_documents_carry_the_policy_and_the_section() -> None:
+    documents: list[PolicyDocument] = [
+        parse_policy("---\nversion: 2\n---\n# Fees\n\n## Accrual\n\nDaily.\n"),
+        parse_policy("# Cash\n\n## Range\n\n1 to 5 %.\n"),
+    ]
+    passages = passages_of(documents)
+    assert [(p.policy_id, p.policy_title, p.policy_version, p.section.heading) for p in passages] == [
+        ("fees", "Fees", "2", "Accrual"),
+        ("cash", "Cash", "", "Range"),
+    ]
