@@ -50,8 +50,10 @@ mutate: $(STAMP)
 status: $(STAMP)
 	$(BIN)/opsuite status
 
-# Re-pin constraints.txt to what the virtualenv holds now (after a pyproject.toml change).
+# Re-pin constraints.txt to what the virtualenv holds now (after a pyproject.toml change). torch is
+# pinned without its +cpu label, which only PyTorch's own index serves: pip then takes a local CPU
+# wheel where one is offered (find-links) and PyPI's build elsewhere.
 lock: $(STAMP)
 	@{ echo "# Exact versions of every dependency, so a fresh clone installs the same thing."; \
 	   echo "# Regenerate after changing pyproject.toml: make lock"; \
-	   $(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^opsuite'; } > constraints.txt
+	   $(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^opsuite' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt

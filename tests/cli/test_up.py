@@ -294,7 +294,7 @@ def test_a_tiny_retention_never_strands_a_follower(tmp_path: Path) -> None:
     # OPSUITE_MARKET_FOLLOWERS) they would fall behind the retained window and stop with "events are
     # lost to this service".
     followers = [name for name in available_services() if name != "market"]
-    assert followers == ["ledger", "dq", "recon", "reporting"]
+    assert followers == ["ledger", "dq", "recon", "reporting", "documents"]
     env = suite_env(tmp_path, OPSUITE_RETENTION_EVENTS="200")
     up = Up.start("--speed", "max", "--days", "15", env=env, output_path=tmp_path / "out")
     try:

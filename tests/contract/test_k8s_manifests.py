@@ -24,6 +24,8 @@ BASE = K8S / "base"
 TRACING = K8S / "components" / "tracing"
 KUSTOMIZATION_DIRS = [BASE, TRACING, K8S / "overlays" / "tracing"]
 OPSUITE_IMAGE = "opsuite:latest"
+# documents runs its own image, the one that carries torch and the model (deploy/Dockerfile).
+OPSUITE_IMAGES = frozenset({OPSUITE_IMAGE, "opsuite-documents:latest"})
 
 Doc = dict[str, Any]
 
@@ -52,7 +54,7 @@ def _opsuite_deployments() -> list[Doc]:
     found = [
         doc
         for doc in _deployments()
-        if any(c["image"] == OPSUITE_IMAGE for c in doc["spec"]["template"]["spec"]["containers"])
+        if any(c["image"] in OPSUITE_IMAGES for c in doc["spec"]["template"]["spec"]["containers"])
     ]
     assert found, "no Deployment runs the opsuite image"
     return found

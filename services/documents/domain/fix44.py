@@ -13,7 +13,7 @@ What is read (confidence 0.99 unless said, page 0, "tag=value" as printed for a 
 - 54 Side side (1 buy, 3 buy minus: BUY; 2 sell, 4 sell plus, 5 and 6 sell short: SELL)
 - 80 AllocQty quantity, else 53 Quantity; 6 AvgPx price; 15 Currency currency; PriceType(423)=1
   (a percentage, of par for bonds; FIX 4.4 codes 2 as per unit) marks the trade a bond
-- 107 SecurityDesc security_name, else 55 Symbol; 48 SecurityID with 22 IDSource (4 or ISIN:
+- 107 SecurityDesc security_name (a 55 Symbol alone is a code, not a name); 48 SecurityID with 22 IDSource (4 or ISIN:
   isin, 1: cusip), and the same from the SecurityAltID group (455 with 456); an identifier whose
   check digit is wrong is kept, with a warning
 - 381 GrossTradeAmt gross_amount; 159 AccruedInterestAmt accrued_interest; 118 NetMoney net_amount
@@ -35,6 +35,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
+from stdnum import bic
 from stdnum import cusip as cusip_number
 from stdnum import isin as isin_number
 
@@ -241,9 +242,9 @@ class _Reading:
             self.warnings.append("773=3: a rejected confirmation request, not a confirmation")
 
     def instrument(self) -> None:
-        name_tag = 107 if self.top.get(107, "").strip() else 55
-        if self.top.get(name_tag, "").strip() not in ("", "[N/A]", "N/A"):
-            self.text("security_name", name_tag)
+        # The security's name is SecurityDesc (107); a Symbol (55) alone is a ticker or code, not a name.
+        if self.top.get(107, "").strip() not in ("", "[N/A]", "N/A"):
+            self.text("security_name", 107)
         ids = (
             [(self.top[48], self.top.get(22, ""), f"48={self.top[48]} 22={self.top.get(22, '')}")]
             if 48 in self.top
@@ -335,7 +336,14 @@ class _Reading:
             party = next((entry for entry in parties if entry.get(452) == role), None)
             if party is not None and party[448].strip():
                 snippet = " ".join(f"{tag}={value}" for tag, value in party.items())
-                self.add("counterparty", party[448].strip(), snippet)
+                name = party[448].strip()
+                if party.get(447) == "B" or bic.is_valid(name):
+                    # A BIC names no firm a person reads: the counterparty is the firm's name.
+                    self.warnings.append(
+                        f"the counterparty is given only as BIC {name}: no counterparty name"
+                    )
+                else:
+                    self.add("counterparty", name, snippet)
                 return
 
 

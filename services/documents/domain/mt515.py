@@ -386,6 +386,9 @@ class _Reading:
                     "message, the client itself: the parties contradict the buy/sell indicator, so no "
                     "counterparty"
                 )
+            elif party.tag == "95P":
+                # A BIC names no firm a person reads: the counterparty is the firm's name (95Q).
+                self.warnings.append(f"{party.snippet}: the counterparty is given only as BIC {party.rest}")
             else:
                 self.add("counterparty", _party(party), party)
             return

@@ -13,7 +13,8 @@ reader's warning, not a rule's failure):
   term is a printed, already rounded amount; an absent charge counts as zero;
 - settlement_date: the trade date plus the settlement cycle in business days (market's
   conventions: equities T+2, government bonds T+1, other bonds T+2; an instrument the book knows
-  brings its own cycle), in the calendar given (weekends and the calendar's holidays skipped).
+  brings its own cycle), in the calendar given (weekends and the calendar's holidays skipped); for
+  a document matched to a fill, the fill's settle date (the convention in market's own calendar).
 """
 
 from __future__ import annotations
@@ -183,20 +184,25 @@ def _amount_rules(extraction: Extraction) -> list[RuleFailure]:
 
 
 def _settlement_rule(
-    extraction: Extraction, calendar: BusinessCalendar, known_settlement_days: int | None
+    extraction: Extraction,
+    calendar: BusinessCalendar,
+    known_settlement_days: int | None,
+    book_settle_date: dt.date | None,
 ) -> list[RuleFailure]:
     trade_text, settle_text = extraction.value("trade_date"), extraction.value("settlement_date")
     if trade_text is None or settle_text is None:
         return []
     trade, settle = dt.date.fromisoformat(trade_text), dt.date.fromisoformat(settle_text)
     days = settlement_days(extraction, known_settlement_days)
-    expected = calendar.add(trade, days)
+    # The book's settle date of the matched trade is the convention applied in market's own calendar
+    # (its holidays included), so it wins over counting weekdays here.
+    expected = book_settle_date or calendar.add(trade, days)
     if settle == expected:
         return []
     kind = (
         "equities" if not extraction.bond else ("government bonds" if is_government(extraction) else "bonds")
     )
-    basis = "this instrument" if known_settlement_days is not None else kind
+    basis = "this instrument" if known_settlement_days is not None or book_settle_date else kind
     return [
         RuleFailure(
             "settlement_date",
@@ -219,10 +225,14 @@ def validate(
     *,
     calendar: BusinessCalendar | None = None,
     known_settlement_days: int | None = None,
+    book_settle_date: dt.date | None = None,
 ) -> tuple[RuleFailure, ...]:
-    """Every rule the document breaks, in the order of the module's list."""
+    """Every rule the document breaks, in the order of the module's list. book_settle_date: the
+    settle date the book gave the trade the document confirms, when it is known."""
     return (
         *_identifier_rules(extraction),
         *_amount_rules(extraction),
-        *_settlement_rule(extraction, calendar or BusinessCalendar(), known_settlement_days),
+        *_settlement_rule(
+            extraction, calendar or BusinessCalendar(), known_settlement_days, book_settle_date
+        ),
     )

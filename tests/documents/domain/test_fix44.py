@@ -61,7 +61,7 @@ def test_the_published_confirmation() -> None:
         "trade_date": "2006-02-17",
         "side": "BUY",
         "quantity": "1000",
-        "security_name": "TESTA",
+        # 55=TESTA is a Symbol, not a name: no security_name.
         "price": "20",
         "gross_amount": "20000",
         "net_amount": "2000",
@@ -111,11 +111,12 @@ def test_a_hand_written_bond_purchase_from_a_log() -> None:
         "accrued_interest": "4125.00",
         "net_amount": "992286.33",
         "account": "ACC-7781",
-        "counterparty": "BRKRUS33",  # the executing firm (452=1), not the contra firm
+        # The executing firm (452=1) is given only as a BIC (447=B): no counterparty name.
     }
     assert extraction.warnings == (
         "the 29 characters before 8=FIX were left out: '2020-03-12 18:00:00.123 [in]'",
         "commission computed: 0.0005 x gross amount 987650.00 = 493.83 (12=0.0005 13=2)",
+        "the counterparty is given only as BIC BRKRUS33: no counterparty name",
     )
     commission = extraction.field("commission")
     assert commission is not None and commission.confidence == 0.9
@@ -141,7 +142,7 @@ def test_a_hand_written_equity_sale() -> None:
         "quantity": "2500",
         "isin": "US0378331005",
         "cusip": "037833100",
-        "security_name": "AAPL",
+        # 55=AAPL is a ticker, not a name: no security_name.
         "price": "171.10",
         "currency": "USD",
         "gross_amount": "427750.00",

@@ -156,12 +156,15 @@ def test_the_published_bond_purchase() -> None:
         "accrued_interest": "7000",
         "commission": "100",
         "net_amount": "4047151.32",
-        # The client buys: the seller of the confirmation parties is the counterparty.
-        "counterparty": "CFPIDEFF",
+        # The client buys: the seller (95P::SELL//CFPIDEFF) is the counterparty, given only as a BIC,
+        # so there is no counterparty name.
     }
     # 97A::SAFE//1234567 sits with the seller's settlement party: it is not the client's account.
     assert extraction.value("account") is None
-    assert extraction.warnings == ("ISIN GB0123412345 fails its check digit",)
+    assert extraction.warnings == (
+        "ISIN GB0123412345 fails its check digit",
+        ":95P::SELL//CFPIDEFF: the counterparty is given only as BIC CFPIDEFF",
+    )
     price = extraction.field("price")
     assert price == Field("price", "101.001283", 0.99, 0, ":90A::DEAL//PRCT/101,001283")
 
@@ -222,19 +225,19 @@ def test_parties_that_contradict_the_indicator_give_no_counterparty() -> None:
 
 def test_a_counterparty_by_bic_by_proprietary_code_and_by_the_selr_spelling() -> None:
     by_bic = _sale_with(":95Q::BUYR//EXAMPLE BROKER LLC\nNEW YORK", ":95P::BUYR//BRKRUS33XXX")
-    assert parse_mt515(by_bic).value("counterparty") == "BRKRUS33XXX"
+    assert parse_mt515(by_bic).value("counterparty") is None  # a BIC names no firm a person reads
+    assert any("only as BIC BRKRUS33XXX" in w for w in parse_mt515(by_bic).warnings)
     by_code = _sale_with(":95Q::BUYR//EXAMPLE BROKER LLC\nNEW YORK", ":95R::BUYR/DTCYID/00005")
     assert parse_mt515(by_code).value("counterparty") == "DTCYID/00005"
     bought = PUBLISHED.replace(":95P::SELL//CFPIDEFF\n:16S:CONFPRTY", ":95P::SELR//CFPIDEFF\n:16S:CONFPRTY")
-    assert parse_mt515(bought).value("counterparty") == "CFPIDEFF"
+    assert any("only as BIC CFPIDEFF" in w for w in parse_mt515(bought).warnings)
 
 
 def test_the_counterparty_falls_back_to_the_settlement_parties() -> None:
     without = PUBLISHED.replace(":16R:CONFPRTY\n:95P::SELL//CFPIDEFF\n:16S:CONFPRTY\n", "")
     extraction = parse_mt515(without)
-    counterparty = extraction.field("counterparty")
-    assert counterparty is not None and counterparty.value == "CFPIDEFF"
-    assert counterparty.snippet == ":95P::SELL//CFPIDEFF"
+    assert extraction.value("counterparty") is None
+    assert ":95P::SELL//CFPIDEFF: the counterparty is given only as BIC CFPIDEFF" in extraction.warnings
 
 
 # A bond sale, hand written, cancelled: 1,000,000 face at 98.765 % = 987,650.00; accrued 4,125.00;
@@ -290,13 +293,14 @@ def test_a_hand_written_bond_sale() -> None:
         "commission": "250",
         "fees": "-2.50",  # OTHR with the sign N; the EUR levy is left out
         "net_amount": "991527.50",
-        "counterparty": "BRKRGB2L",
+        # The counterparty is given only as a BIC (BRKRGB2L): no counterparty name.
     }
     assert extraction.warnings == (
         "23G:CANC: this message cancels an earlier confirmation",
         ":98B::SETT//UKWN: no date given, so no settlement_date",
         ":19A::LEVY//EUR3,20: in EUR, the trade in USD; left out of fees",
         ":19A::MARG//USD100,: MARG is not read into any field; left out",
+        ":95P::BUYR//BRKRGB2L: the counterparty is given only as BIC BRKRGB2L",
     )
 
 

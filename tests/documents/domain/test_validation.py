@@ -170,3 +170,14 @@ def test_settlement_skips_the_calendar_s_holidays() -> None:
     trade = _equity_buy(trade_date="2020-07-02", settlement_date="2020-07-07")
     assert validate(trade, calendar=calendar) == ()
     assert _rules(trade) == ["settlement_date"]  # without the holiday T+2 is Monday 6 July
+
+
+def test_the_matched_fill_s_settle_date_is_the_convention_in_market_s_calendar() -> None:
+    # Market's calendar closed Friday 3 July 2020: its fill of Thursday 2 July settles Tuesday 7 July.
+    trade = _equity_buy(trade_date="2020-07-02", settlement_date="2020-07-07")
+    assert validate(trade, book_settle_date=dt.date(2020, 7, 7)) == ()
+    (failure,) = validate(
+        _equity_buy(trade_date="2020-07-02", settlement_date="2020-07-06"),
+        book_settle_date=dt.date(2020, 7, 7),
+    )
+    assert failure.values["expected"] == "2020-07-07" and "this instrument" in failure.message

@@ -1,0 +1,28 @@
+"""documents' own settings (environment, prefix OPSUITE_)."""
+
+from __future__ import annotations
+
+from pydantic import DirectoryPath, Field
+
+from services.common.settings import Settings
+
+
+class DocumentsSettings(Settings):
+    # Uploads larger than this are refused (RESOURCE_EXHAUSTED) before any parsing.
+    documents_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="bytes, 1024 or more")
+    # PDF text runs in worker processes with these limits, so a hostile file costs one worker.
+    documents_workers: int = Field(
+        default=2, ge=1, le=16, description="a number of worker processes, 1 to 16"
+    )
+    documents_worker_memory_mb: int = Field(default=512, ge=64, description="megabytes, 64 or more")
+    documents_worker_timeout_s: float = Field(default=10.0, gt=0, description="seconds, more than 0")
+    documents_max_pages: int = Field(default=50, ge=1, description="pages, 1 or more")
+    # A folder of the user's own confirmation templates (*.toml), read beside the shipped ones.
+    documents_templates: DirectoryPath | None = Field(
+        default=None, description="the path of an existing folder of template files, or nothing"
+    )
+    # True: a confirmation that disagrees with its fill raises a recon break (RaiseBreak).
+    documents_raise_breaks: bool = Field(default=True, description="true or false")
+    # True: load the embedding model (SOP answers use dense and BM25 retrieval); False: BM25 only,
+    # for a machine without the model (answers are then less good; the service says so in GetStatus).
+    documents_use_model: bool = Field(default=True, description="true or false")
