@@ -25,7 +25,8 @@ from services.documents.pipeline import Concluder, content_sha256, owed
 from services.documents.store import DocumentsStore, KeptConfirmation
 
 log = logging.getLogger(__name__)
-KINDS = ("trade.fill", "trade.confirmation")
+# clock.day_end too: nothing to apply, but it moves the simulated date GetStatus reports.
+KINDS = ("trade.fill", "trade.confirmation", "clock.day_end")
 MARKET_SOURCE = "market"
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pool
 
+from opsuite.documents.v1 import documents_pb2
 from opsuite.dq.v1 import dq_pb2
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2
@@ -29,7 +30,11 @@ SERVICES = {
     "dq": dq_pb2.DESCRIPTOR.services_by_name["DqService"],
     "recon": recon_pb2.DESCRIPTOR.services_by_name["ReconService"],
     "reporting": reporting_pb2.DESCRIPTOR.services_by_name["ReportingService"],
+    "documents": documents_pb2.DESCRIPTOR.services_by_name["DocumentsService"],
 }
+# Probing needs no answers from the SOP assistant, so documents runs without loading its model here
+# (its Ask and IngestPolicy answer UNAVAILABLE, saying so); tests/documents runs it with the model.
+DOCUMENTS_WITHOUT_MODEL = {"OPSUITE_DOCUMENTS_USE_MODEL": "false"}
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +44,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     processes: dict[str, ServiceProcess] = {}
     try:
         # In start order, each given the addresses of those it reads (reporting reads dq's quarantine).
-        for name in ("market", "ledger", "dq", "recon", "reporting"):
-            processes[name] = start_service(name, root / name, env)
+        for name in ("market", "ledger", "dq", "recon", "reporting", "documents"):
+            extra = DOCUMENTS_WITHOUT_MODEL if name == "documents" else {}
+            processes[name] = start_service(name, root / name, {**env, **extra})
             processes[name].wait_serving()
             env[f"OPSUITE_{name.upper()}_ADDR"] = processes[name].address
         yield processes
@@ -108,7 +114,7 @@ def test_an_unknown_symbol_is_not_found(running: dict[str, ServiceProcess], symb
 
 def test_get_status_on_every_service_says_how_far_it_has_come(running: dict[str, ServiceProcess]) -> None:
     head = None
-    for name in ("market", "ledger", "dq", "recon", "reporting"):
+    for name in ("market", "ledger", "dq", "recon", "reporting", "documents"):
         result = grpcurl(running[name], "opsuite.common.v1.StatusService/GetStatus")
         assert result.returncode == 0, result.stderr
         status = json.loads(result.stdout)
@@ -137,7 +143,7 @@ def test_opsuite_status_shows_each_service_serving_with_its_progress(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 5}
-    for name in ("market", "ledger", "dq", "recon", "reporting"):
+    for name in ("market", "ledger", "dq", "recon", "reporting", "documents"):
         assert "SERVING" in rows[name] and "2020-02-05" in rows[name]
 
 
