@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 import pytest
@@ -38,6 +39,8 @@ class DocumentsWorld:
     documents_stub: documents_pb2_grpc.DocumentsServiceStub
     event_log: EventLog
     clock: market_pb2.Clock
+    eventlog_url: str
+    recon_data_dir: Path
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +96,8 @@ def documents_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docume
                 documents_pb2_grpc.DocumentsServiceStub(dc),
                 event_log,
                 clock,
+                eventlog_url,
+                root / "recon",
             )
             event_log.close()
     finally:

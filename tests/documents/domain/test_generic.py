@@ -559,3 +559,169 @@ def test_a_label_and_its_figure_with_one_space_between() -> None:
 
 def test_a_text_with_windows_line_ends_reads_the_same() -> None:
     assert read(COLONS.replace("\n", "\r\n")) == read(COLONS)
+
+
+# ---------------------------------------------------------------- layouts added with the second pass
+
+
+@pytest.mark.parametrize(
+    ("label", "field"),
+    [
+        ("Amount EUR", "gross_amount"),  # a currency code after the label is the amount's currency
+        ("Net amount GBP", "net_amount"),
+        ("Price USD", "price"),
+    ],
+)
+def test_a_currency_code_after_a_label_does_not_hide_it(label: str, field: str) -> None:
+    assert field in {name for name, score in label_fields(label) if score >= 0.9}
+
+
+@pytest.mark.parametrize(
+    ("label", "field"),
+    [
+        ("Bill to account", "account"),  # the label's last word names the field
+        ("Client trade reference", "trade_reference"),
+        ("Invoice to account", "account"),
+    ],
+)
+def test_a_label_that_ends_with_a_synonym_matches_weakly(label: str, field: str) -> None:
+    assert (field, 0.6) in label_fields(label)
+
+
+def test_a_label_that_ends_with_a_synonym_is_read_after_a_colon() -> None:
+    found = read("Example Brokers Ltd\nInvoice to account: XB-0071-PF\nTrade date: 2020-03-12\n")
+    assert found["account"] == "XB-0071-PF"
+
+
+def test_an_excluded_label_stays_excluded_when_it_ends_with_a_synonym() -> None:
+    assert "account" not in {name for name, _ in label_fields("Current account")}
+    assert "account" not in {name for name, _ in label_fields("Cash account")}
+
+
+DEALER_TICKET = """KESTON BOND DESK LLC                     CONFIRMATION
+REF KB-771204   ACCT 4410-22-7   DESK 12   CCY USD
+
+WE SOLD TO YOU          350,000 FACE
+DESCRIPTION             ALDER MUNICIPAL UTILITY 3.125% DUE JUN 1, 2031
+CUSIP 037833100         PRICE 98.455   YIELD 3.310 TO WORST
+TRADE DATE Jun 4, 2021    SETTLE Jun 8, 2021
+
+PRINCIPAL          344,592.50
+ACCRUED INT          2,126.74
+NET AMOUNT         346,719.24
+"""
+
+
+def test_labels_glued_to_their_values_in_a_dealers_ticket() -> None:
+    extraction = read_generic([DEALER_TICKET])
+    found = values(extraction)
+    assert found["trade_reference"] == "KB-771204"  # "REF code" in one chunk
+    assert found["account"] == "4410-22-7"  # not "DESK 12", the chunk after "ACCT 4410-22-7"
+    assert found["price"] == "98.455"  # not the yield printed after it
+    assert found["quantity"] == "350000"  # "350,000 FACE"
+    assert found["side"] == "BUY"
+    assert found["gross_amount"] == "344592.50"
+    assert extraction.bond is True  # 350,000 x 98.455 / 100 = principal
+
+
+def test_a_glued_pair_before_a_bare_value_is_left_to_the_label_reading() -> None:
+    found = read("Example Ltd\nCommission (0.20%)      12.50\nPRICE 10.00      USD 5.00\n")
+    assert found["commission"] == "12.50"  # the rate in parentheses belongs to the label
+
+
+def test_shs_is_a_number_of_shares() -> None:
+    assert read("Example Dealers LLC\nWE BOUGHT FROM YOU    1,250 SHS\n")["quantity"] == "1250"
+
+
+LINE_ITEMS = """Bexley Harbour Markets Limited
+Invoice 2209-BHM-41187
+Account to bill: BH-3310-07
+Trade date: 14 June 2022
+Settlement date: 16 June 2022
+
+ No  Description                          Quantity        Rate       Amount GBP
+ --  -----------------------------------  --------  ----------  ---------------
+ 1   Sale GBP nominal                      120,000     97.125%       116,550.00
+     Medway Utilities 2.750% 15/02/2028
+     ISIN GB00B1VWPJ53
+ 2   Accrued interest, 119 days                         2.750%         1,078.91
+ 3   Commission                                          0.05%           (58.28)
+                                                      Due to you     117,570.63
+"""
+
+
+def test_an_invoice_line_whose_quantity_times_rate_is_its_amount_is_the_trade() -> None:
+    extraction = read_generic([LINE_ITEMS])
+    found = values(extraction)
+    assert found["quantity"] == "120000"
+    assert found["price"] == "97.125"  # the rate of the line, in percent of par
+    assert found["gross_amount"] == "116550.00"
+    assert found["security_name"] == "Medway Utilities 2.750% 15/02/2028"  # under the "Sale" line
+    assert found["side"] == "SELL"
+    assert found["accrued_interest"] == "1078.91"
+    assert found["commission"] == "58.28"
+    assert found["account"] == "BH-3310-07"
+    assert found["trade_reference"] == "2209-BHM-41187"  # the number after the title
+    assert extraction.bond is True
+
+
+def test_an_invoice_line_that_names_the_security_is_its_name() -> None:
+    document = """Example Markets Ltd
+ #  Description                  Quantity     Unit cost        Amount
+ 1  Ridgeway Holdings plc ord       2,000        3.4150      6,830.00
+ 2  Commission                                                 17.08
+"""
+    found = read(document)
+    assert found["security_name"] == "Ridgeway Holdings plc ord"
+    assert (found["quantity"], found["price"], found["gross_amount"]) == ("2000", "3.415", "6830.00")
+
+
+def test_an_invoice_line_whose_figures_disagree_is_not_the_trade() -> None:
+    document = """Example Markets Ltd
+ #  Description                  Quantity          Rate        Amount
+ 1  Widgets                           100          2.00        999.00
+"""
+    found = read(document)
+    assert "price" not in found  # 100 x 2.00 is not 999.00, and "Rate" alone is not a price label
+
+
+def test_a_description_that_names_only_the_side_is_no_security() -> None:
+    assert "security_name" not in read("Example Ltd\nDescription: Purchase EUR nominal\n")
+
+
+def test_a_brand_in_the_letterhead_is_named_in_full_in_the_footer() -> None:
+    document = """SKAGEN
+Order confirmation
+
+QUANTITY
+100
+
+Skagen Fondsmægler ASA, Oslo. Supervised by Finanstilsynet.
+"""
+    assert read(document)["counterparty"] == "Skagen Fondsmægler ASA"
+
+
+def test_a_legal_name_that_does_not_start_with_the_brand_is_not_the_house() -> None:
+    document = "SKAGEN\nOrder confirmation\n\nQuantity\n100\n\nInstrument\nNorsk Hydro ASA\n"
+    assert "counterparty" not in read(document)
+
+
+@pytest.mark.parametrize(
+    ("heading", "reference"),
+    [
+        ("TRADE CONFIRMATION TC-2021-000412", "TC-2021-000412"),
+        ("Contract note no. 88120", "88120"),
+        ("*** CONFIRMATION 7741-A ***", "7741-A"),
+    ],
+)
+def test_the_number_after_the_documents_title_is_the_trade_reference(heading: str, reference: str) -> None:
+    assert read(f"Example Brokers Ltd\n{heading}\nTrade date: 2020-03-12\n")["trade_reference"] == reference
+
+
+def test_a_date_after_the_title_is_no_reference() -> None:
+    assert "trade_reference" not in read("Example Brokers Ltd\nTrade confirmation 12.03.2020\nQuantity: 10\n")
+
+
+def test_a_sentence_that_starts_with_the_brand_and_ends_in_a_legal_form_is_no_name() -> None:
+    document = "Trade notification\n\nQuantity\n100\n\nTrade executed by Pemberton Securities Ltd\n"
+    assert read(document).get("counterparty") != "Trade executed by Pemberton Securities Ltd"

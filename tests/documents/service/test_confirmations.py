@@ -5,7 +5,10 @@ raises in recon, and every refusal, with the service still SERVING after each.""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import grpc
@@ -71,6 +74,30 @@ def test_market_s_confirmations_that_carry_a_custodian_error_are_each_one_break(
     }
     for brk in breaks:
         assert expected_field[carried[brk.fill_id].kind] in brk.description, brk.description
+
+
+def test_opsuite_trace_follows_a_confirmation_break_to_the_document_and_the_fill(
+    world: DocumentsWorld,
+) -> None:
+    brk = _confirmation_breaks(world)[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSUITE_", "OTEL_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "trace", brk.break_id, "-o", "json"],
+        # trace reads the break from recon's store under the data directory, the chain from the log.
+        env={
+            **env,
+            "OPSUITE_EVENTLOG_URL": world.eventlog_url,
+            "OPSUITE_DATA_DIR": str(world.recon_data_dir),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    kinds = [row["kind"] for row in json.loads(result.stdout)["records"]]
+    # The chain: the fill, market's confirmation of it, the document read from it, the break.
+    for kind in ("trade.fill", "trade.confirmation", "document.mismatched", "break.opened"):
+        assert kind in kinds, kinds
 
 
 def test_a_market_confirmation_pdf_uploaded_matches_its_fill(world: DocumentsWorld) -> None:
