@@ -12,14 +12,27 @@ handful of ways. The reader looks for each of them:
   bought", the broker's own side ("we sold to you" is the client's purchase, "we bought from you"
   its sale), "a nominal amount of EUR 1,000,000 of X", "at a clean price of 98.765 %", "the
   consideration amounts to", "accrued interest of", "the net proceeds of", "for settlement on";
+- a label and its value in one chunk with a single space: a figure ("PRICE 87.223", read also
+  when another such pair follows it: "PRICE 87.223   YIELD 4.830"), or an account or reference
+  that is one code with a digit ("REF CFI5625806   ACCT 77-30918-2"); such a chunk is then not a
+  label for the chunk after it, unless that chunk is a bare figure ("VAT at 20%   0.80");
+- an invoice's line items: under a header with a quantity, a rate (or price) and an amount
+  column, the row whose quantity x rate is its amount (/ 100 for a rate in percent of par) is the
+  trade; when its description names only the side ("Purchase", "Sale EUR nominal") the security
+  is the description on the lines under it, up to an identifier line (ISIN ..., CUSIP ...);
 - patterns: ISINs anywhere, a CUSIP where the word CUSIP labels it (a nine-digit account number
   passes the CUSIP check digit one time in ten), each only with a valid check digit
   (python-stdnum); the house's name in the letterhead (as printed elsewhere in mixed case when
-  it is).
-Labels are matched against a table of synonyms per canonical field (SYNONYMS; EXCLUDED holds the
-labels that look alike but are not the field: "your ref" and "order no." are not the trade
-reference, "account type" is not an account, "tax point" is a date and not a tax), and a value
-counts only when it reads as the field's type (a date, an amount, a side, ...).
+  it is), or, when the letterhead prints only a brand ("NORDVIK"), the legal name that starts
+  with the brand elsewhere ("Nordvik Securities AB, Stockholm."); the number printed after the
+  document's title ("CONTRACT NOTE / INVOICE AGM-CN-2291648", "Confirmation no. 88120") as the
+  trade reference; a number followed by "shs" or a bare "FACE" as the quantity.
+Labels are matched against a table of synonyms per canonical field (SYNONYMS: a currency code
+after the label is dropped, "Amount EUR", and a label that ends with a synonym matches weakly,
+"Bill to account"; EXCLUDED holds the labels that look alike but are not the field: "your ref"
+and "order no." are not the trade reference, "account type" is not an account, "tax point" is a
+date and not a tax), and a value counts only when it reads as the field's type (a date, an
+amount, a side, ...; a security name is never only a side word, "Purchase").
 
 The document's own conventions decide how numbers and dates read: a decimal comma when its amounts
 end in ",dd" (1.234,56; 1 234,56; 98,765 %), a point otherwise (1'234.56 is Swiss); day first when
@@ -35,9 +48,11 @@ candidates (which of two numbers is the gross: the one equal to quantity x price
 ever computed: a field the document does not print is absent. Amounts are read without their
 sign (a charge in parentheses is still a charge), and the side is the client's.
 
-Confidence: 0.85 for a labelled value (colon or leader), 0.8 for a value found by spacing or in
-a table, 0.75 for a stacked one, 0.7 for a sentence, 0.6 to 0.7 for the letterhead, the side
-implied by the direction of the money and a counted currency.
+Confidence: 0.85 for a labelled value (colon or leader) and for an invoice line whose figures
+agree, 0.8 for a value found by spacing or in a table, 0.75 for a stacked one or one glued to its
+label, 0.7 for a sentence, 0.6 to 0.7 for the letterhead (0.6 for a brand's name found below it),
+the number after the title, the side implied by the direction of the money and a counted
+currency.
 """
 
 from __future__ import annotations
@@ -271,6 +286,24 @@ _CCY = r"(?:[A-Z]{3}\s?|[$€£¥]\s?)"
 _GLUED = re.compile(
     r"^(?P<label>[^\W\d_][^\d$€£¥(]*?)\s+(?P<value>[-(\u2212]?(?:[A-Z]{3}\s?|[$€£¥]\s?)?\d[\d.,'\s%]*\)?)$"
 )
+# A label and a code with one space between ("REF CFI5625806", "ACCT 77-30918-2"): the code is one
+# token with a digit in it.
+_GLUED_CODE = re.compile(
+    r"^(?P<label>[^\W\d_][^\d$€£¥(]*?)\s+(?P<value>[A-Z0-9][A-Z0-9/_.-]*\d[A-Z0-9/_.-]*)$"
+)
+# Column headers that are the unit price in an invoice of line items (quantity x rate = amount).
+_RATE_HEADERS = frozenset({"rate", "unit rate", "unit cost", "cost per unit", "each", "rate per unit"})
+# A line that gives the security's identifiers, not its name.
+_IDENTIFIER_LINE = re.compile(r"^\s*(?:ISIN|CUSIP|SEDOL|WKN|Valor|Ticker|Symbol|RIC)\b", re.IGNORECASE)
+# A document's title and its number: "CONTRACT NOTE / INVOICE AGM-CN-2291648".
+_TITLE_REFERENCE = re.compile(
+    r"^(?:[*#=\s]*)(?:trade\s+|transaction\s+|deal\s+)?(?:confirmation|contract\s+note|invoice|advice|"
+    r"settlement\s+note)(?:\s*/\s*[A-Za-z]+)?\s+(?:no\.?\s*|number\s+|#\s*)?"
+    r"(?P<ref>[A-Z0-9][A-Z0-9/_.-]*\d[A-Z0-9/_.-]*)[*#=\s]*$",
+    re.IGNORECASE,
+)
+# A chunk that starts with a figure is a value, not a label or a pair.
+_VALUE_START = re.compile(r"^[-(\u2212]?(?:[A-Z]{3}\s?|[$€£¥]\s?)?\d")
 
 
 # ---------------------------------------------------------------- candidates
@@ -323,10 +356,15 @@ _FEE_ENDINGS = ("gebühr", "gebühren", "steuer", "abgabe", "spesen")
 _FEE_EXCLUDED_WORDS = tuple(_words(one) for one in FEE_EXCLUDED)
 
 
+_CURRENCY_WORDS = frozenset(code.casefold() for code in CURRENCIES)
+
+
 @lru_cache(maxsize=8192)
 def label_fields(label: str) -> tuple[tuple[str, float], ...]:
     """The fields a printed label may name, each with how well it matches (see SYNONYMS)."""
     words = _words(label)
+    if len(words) > 1 and words[-1] in _CURRENCY_WORDS:
+        words = words[:-1]  # "Amount EUR" is the amount, in euros
     if not words or len(words) > 9 or not any(ch.isalpha() for ch in label):
         return ()
     found: list[tuple[str, float]] = []
@@ -341,14 +379,46 @@ def label_fields(label: str) -> tuple[tuple[str, float], ...]:
                 score = max(score, 1.0)
             elif not exact and words[: len(phrase)] == phrase:
                 score = max(score, 0.9)
-            elif not exact and len(phrase) > 1 and _contains(words, phrase):
-                score = max(score, 0.6)
+            elif not exact and (
+                (len(phrase) > 1 and _contains(words, phrase)) or words[-len(phrase) :] == phrase
+            ):
+                score = max(score, 0.6)  # the phrase inside, or the label's last words ("Bill to account")
         if score:
             found.append((name, score))
     charge = any(word in FEE_WORDS or word.endswith(_FEE_ENDINGS) for word in words)
     if charge and not any(_contains(words, phrase) for phrase in _FEE_EXCLUDED_WORDS):
         found.append(("fees", 0.9))
     return tuple(found)
+
+
+def _holds_its_value(text: str) -> bool:
+    """A chunk that is a label and a value ("PRICE 87.223", "REF CFI5625806"; what is in
+    parentheses is the label's: "Commission (0.20%)"). Before a bare figure it is still a label
+    and the figure its value ("VAT at 20%   0.80")."""
+    bare = re.sub(r"\([^)]*\)", " ", text).strip()
+    return bool(_GLUED.match(bare) or _GLUED_CODE.match(bare))
+
+
+_SIDE_WORDS = frozenset({"buy", "sell", "bought", "sold", "purchase", "purchased", "sale"})
+_SIDE_ONLY_WORDS = _SIDE_WORDS | {"of", "nominal", "face", "shares", "shs"}
+
+
+def _side_only(text: str) -> bool:
+    """A description that names a side and nothing else ("Purchase", "Sale USD nominal")."""
+    words = [word for word in _words(text) if word not in _CURRENCY_WORDS]
+    return bool(_SIDE_WORDS & set(words)) and all(word in _SIDE_ONLY_WORDS for word in words)
+
+
+def _proper_name(text: str) -> bool:
+    """Two words or more, each capitalised or a connective ("Nordvik Securities AB", "Banque de
+    Savoie SA"), with no digit: a name, not a sentence that ends in one."""
+    words = text.split()
+    connectives = {"&", "and", "of", "de", "du", "des", "la", "le", "di", "del", "und", "van", "von", "der"}
+    return (
+        len(words) >= 2
+        and not re.search(r"\d", text)
+        and all(word[0].isupper() or word.casefold() in connectives for word in words)
+    )
 
 
 def _is_label(text: str) -> bool:
@@ -604,6 +674,8 @@ class _Document:
             )
             if len(value) < 3 or not re.search(r"[A-Za-z]{2}", value) or _ISIN.fullmatch(value):
                 return
+            if _side_only(value):
+                return  # "Purchase", "Sale USD nominal": the line's side, not the security
         elif name == "counterparty":
             value = value.strip(" ,;")
             if len(value) < 3 or not re.search(r"[A-Za-z]{3}", value):
@@ -624,6 +696,12 @@ class _Document:
                 explicit = chunk.separator in ("colon", "leader")
                 if not fields or at + 1 >= len(chunks):
                     continue
+                if (
+                    not explicit
+                    and _holds_its_value(chunk.text)
+                    and not _VALUE_START.match(chunks[at + 1].text)
+                ):
+                    continue  # "PRICE 87.223  YIELD 4.830": a label with its own value (glued), not the next chunk's
                 if not explicit and not any(score >= 0.9 for _, score in fields):
                     continue
                 if not explicit and any(score >= 0.9 for _, score in labels[at + 1]):
@@ -651,8 +729,10 @@ class _Document:
                     )
 
     def glued(self) -> None:
-        """A label and its figure with one space between them ("Commission 12.50"), where the
-        chunk stands alone or before another label: figures only (amounts, numbers, dates)."""
+        """A label and its figure with one space between them ("Commission 12.50", "PRICE 87.223"),
+        where the chunk stands alone or before a chunk that is not a bare value (another label, or
+        another such pair: "PRICE 87.223   YIELD 4.830"): figures (amounts, numbers, dates), and an
+        account or a reference when its value is one code with a digit ("ACCT 77-30918-2")."""
         for line in self.lines:
             if is_pipe_row(line.text) or is_rule(line.text):
                 continue
@@ -660,15 +740,102 @@ class _Document:
             for at, chunk in enumerate(chunks):
                 if chunk.separator in ("colon", "leader"):
                     continue
-                if at + 1 < len(chunks) and not _is_label(chunks[at + 1].text):
+                if at + 1 < len(chunks) and (
+                    _VALUE_START.match(chunks[at + 1].text) and not _is_label(chunks[at + 1].text)
+                ):
                     continue
                 match = _GLUED.match(chunk.text)
-                if match is None:
+                if match is not None:
+                    for name, score in label_fields(match.group("label")):
+                        if score >= 0.9 and field_kind(name) in ("money", "number", "date"):
+                            start = chunk.start + match.start("value")
+                            self.offer(name, match.group("value"), STACKED, line, start)
+                code = _GLUED_CODE.match(chunk.text)
+                if code is not None and self.read.date(code.group("value")) is None:
+                    for name, score in label_fields(code.group("label")):
+                        if score == 1.0 and name in ("account", "trade_reference"):
+                            start = chunk.start + code.start("value")
+                            self.offer(name, code.group("value"), STACKED, line, start)
+
+    def line_items(self) -> None:
+        """An invoice's numbered line items: a header with a quantity, a rate (or price) and an
+        amount column. The row whose quantity x rate is its amount (/ 100 for a rate in percent
+        of par) is the trade: its quantity, price and gross. When that row's description names
+        only the side ("Purchase", "Sale EUR nominal"), the side is read from it and the security
+        is the description printed on the lines under it (up to an identifier line)."""
+        by_page: dict[int, list[_Line]] = {}
+        for line in self.lines:
+            by_page.setdefault(line.page, []).append(line)
+        for lines in by_page.values():
+            texts = [line.text for line in lines]
+            for index, text in enumerate(texts):
+                if not text.strip() or is_rule(text) or re.search(r"\d", text):
                     continue
-                for name, score in label_fields(match.group("label")):
-                    if score >= 0.9 and field_kind(name) in ("money", "number", "date"):
-                        start = chunk.start + match.start("value")
-                        self.offer(name, match.group("value"), STACKED, line, start)
+                cells = pipe_cells(text) if is_pipe_row(text) else space_cells(text)
+                roles: dict[str, int] = {}
+                for column, cell in enumerate(cells):
+                    names = {name for name, score in label_fields(cell.text.rstrip(":")) if score >= 0.9}
+                    if "quantity" in names:
+                        roles.setdefault("quantity", column)
+                    elif "price" in names or " ".join(_words(cell.text)) in _RATE_HEADERS:
+                        roles.setdefault("price", column)
+                    elif "gross_amount" in names:
+                        roles.setdefault("gross_amount", column)
+                    elif "security_name" in names:
+                        roles.setdefault("description", column)
+                if not {"quantity", "price", "gross_amount"} <= roles.keys():
+                    continue
+                columns = {role: column_values(texts, index, column) for role, column in roles.items()}
+                rows = len(columns["quantity"])
+                for row in range(rows):
+                    found = self._line_item(columns, row)
+                    if found is None:
+                        continue
+                    line = lines[columns["quantity"][row][0]]
+                    for name, value in found.items():
+                        column = cells[roles[name]].start
+                        self.add(name, value, LABELLED, line, column)
+                    if "description" in columns:
+                        self._line_item_description(columns, row, lines, cells[roles["description"]].start)
+                    break
+
+    def _line_item(self, columns: dict[str, list[tuple[int, str]]], row: int) -> dict[str, str] | None:
+        quantity = self.read.number(columns["quantity"][row][1], percent_ok=False)
+        price = self.read.number(columns["price"][row][1], percent_ok=True)
+        amounts = self.read.amounts(columns["gross_amount"][row][1])
+        if quantity is None or price is None or not amounts:
+            return None
+        amount = Decimal(amounts[0][0])
+        tolerance = Decimal(1).scaleb(-decimal_places(amount))
+        product = Decimal(quantity[0]) * Decimal(price[0])
+        for scale in (Decimal(1), Decimal("0.01")):
+            if amount and abs(product * scale - amount) <= tolerance:
+                if price[2]:
+                    self.percent_price = True
+                return {"quantity": quantity[0], "price": price[0], "gross_amount": amounts[0][0]}
+        return None
+
+    def _line_item_description(
+        self, columns: dict[str, list[tuple[int, str]]], row: int, lines: Sequence[_Line], column: int
+    ) -> None:
+        index, description = columns["description"][row]
+        if not _side_only(description):
+            self.offer_text("security_name", description, TABLE, lines[index], column)
+            return
+        self.add("side", self.read.side(description), TABLE, lines[index], column)
+        parts: list[str] = []
+        for following in range(row + 1, min(row + 3, len(columns["description"]))):
+            _, text = columns["description"][following]
+            figures = any(
+                re.search(r"\d", columns[role][following][1]) for role in columns if role != "description"
+            )
+            if figures or not text.strip() or _IDENTIFIER_LINE.match(text):
+                break
+            parts.append(text)
+        if parts:
+            self.offer_text(
+                "security_name", " ".join(parts), TABLE, lines[columns["description"][row + 1][0]], column
+            )
 
     def tables(self) -> None:
         """Column tables (a header row of labels, values under it) and stacked label/value lines."""
@@ -754,10 +921,10 @@ class _Document:
         """Sentences, across line breaks."""
         amount = rf"(?:{_CCY})?(?P<a>{NUMBER})(?:\s?[A-Z]{{3}}\b)?"
         patterns: list[tuple[str, str, str]] = [
-            ("quantity", "number", rf"(?P<a>{NUMBER})\)?\s+(?:ordinary\s+|common\s+|registered\s+|bearer\s+)?(?:shares|units)\b"),
+            ("quantity", "number", rf"(?P<a>{NUMBER})\)?\s+(?:ordinary\s+|common\s+|registered\s+|bearer\s+)?(?:shares|units|shs)\b"),
             ("quantity", "number", rf"\bnominal\s+(?:amount\s+|value\s+)?of\s+(?:{_CCY})?(?P<a>{NUMBER})"),
             ("quantity", "number", rf"\bface\s+(?:amount|value)\s+of\s+(?:{_CCY})?(?P<a>{NUMBER})"),
-            ("quantity", "number", rf"(?:{_CCY})?(?P<a>{NUMBER})\s+(?:[A-Z]{{3}}\s+)?(?:nominal|face\s+(?:amount|value)|par)\b"),
+            ("quantity", "number", rf"(?:{_CCY})?(?P<a>{NUMBER})\s+(?:[A-Z]{{3}}\s+)?(?:nominal|face(?:\s+(?:amount|value))?|par)\b"),
             ("price", "price", rf"\b(?:at\s+(?:a|the)\s+)?(?:clean\s+|net\s+|average\s+|execution\s+|deal\s+)?price\s+of\s+(?:{_CCY})?(?P<a>{NUMBER})(?P<pct>\s*%)?"),
             ("price", "price", rf"(?:^|\s)at\s+(?:{_CCY})?(?P<a>{NUMBER})(?:(?P<pct>\s*%)|(?=\s*(?:[A-Z]{{3}}\b|per\b|each\b|$|,|\.\s|\.$)))"),
             ("gross_amount", "money", rf"\b(?:gross\s+amount|gross\s+consideration|consideration|principal\s+amount|gross\s+value|market\s+value|transaction\s+value|gross\s+proceeds)(?:\s+of\s+the\s+(?:transaction|trade))?\s+(?:is|amounts\s+to|of|was|comes\s+to|totals?)\s+{amount}"),
@@ -923,6 +1090,46 @@ class _Document:
                 self.add("counterparty", self._as_printed(name), LETTERHEAD, line, line.text.find(chunk))
                 return
 
+    def brand(self) -> None:
+        """A letterhead that prints only the house's brand ("NORDVIK") names it in full elsewhere,
+        usually in the footer: the brand's first word followed by more words and a legal form
+        ("Nordvik Securities AB, Stockholm.")."""
+        if any(one.name == "counterparty" for one in self.candidates):
+            return
+        first = next((line for line in self.lines if line.page == 0 and line.text.strip()), None)
+        if first is None:
+            return
+        words = first.text.split()
+        if not 1 <= len(words) <= 3 or not re.fullmatch(r"[^\W\d_]{3,}", words[0]):
+            return
+        pattern = re.compile(rf"(?<!\w){re.escape(words[0])}(?!\w)", re.IGNORECASE)
+        for line in self.lines:
+            if line is first:
+                continue
+            for match in pattern.finditer(line.text):
+                tail = re.split(r",|;|\.\s|\s[-–]\s|\s{2,}", line.text[match.start() :])[0].strip()
+                legal = _LEGAL_AT_END.match(tail)
+                if legal is None or not _proper_name(legal.group(1)):
+                    continue
+                self.add(
+                    "counterparty", self._as_printed(legal.group(1)), LETTERHEAD - 0.05, line, match.start()
+                )
+                return
+
+    def title_reference(self) -> None:
+        """The document's title followed by its number in the heading ("CONTRACT NOTE / INVOICE
+        AGM-CN-2291648", "Trade Confirmation 2020-0412-77"): the trade reference."""
+        head = [line for line in self.lines if line.page == 0][:12]
+        for line in head:
+            for chunk in _chunks(line.text):
+                match = _TITLE_REFERENCE.match(chunk.text)
+                if match is None or self.read.date(match.group("ref")) is not None:
+                    continue
+                self.offer_text(
+                    "trade_reference", match.group("ref"), TITLE, line, chunk.start + match.start("ref")
+                )
+                return
+
     def _as_printed(self, name: str) -> str:
         """The name as the document prints it in mixed case, when it does (letterheads shout)."""
         if not name.isupper():
@@ -1061,12 +1268,15 @@ def read_generic(pages: Sequence[str], *, is_pdf: bool = False) -> Extraction:
     document = _Document(pages)
     document.pairs()
     document.glued()
+    document.line_items()
     document.tables()
     document.narrative()
     document.labelled_dates()
     document.sides()
     document.identifiers()
     document.letterhead()
+    document.brand()
+    document.title_reference()
     document.currency()
     chosen, bond, warnings = document.choose()
     fields = tuple(

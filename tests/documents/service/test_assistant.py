@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -211,3 +212,24 @@ def grpcurl() -> str:
     binary = shutil.which("grpcurl", path=str(Path(sys.executable).parent))
     assert binary is not None, "grpcurl is missing from the virtualenv: the dev extra installs it"
     return binary
+
+
+def _readme_assistant_examples() -> list[list[str]]:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    block = readme.split("The SOP assistant:\n\n```sh", 1)[1].split("```", 1)[0]
+    return [shlex.split(line)[1:] for line in block.splitlines() if line.startswith("$G ")]
+
+
+def test_the_readme_s_assistant_examples_answer_and_refuse_as_it_says(
+    world: DocumentsWorld, grpcurl: str
+) -> None:
+    answered, refused = _readme_assistant_examples()
+    replies = []
+    for args in (answered, refused):
+        args = [world.documents.address if a == "127.0.0.1:50055" else a for a in args]
+        done = subprocess.run([grpcurl, *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        replies.append(json.loads(done.stdout))
+    assert replies[0]["grounded"] is True
+    assert replies[0]["citations"][0]["section"] == "Escalation Triggers"
+    assert "grounded" not in replies[1] and "citations" not in replies[1]  # proto3 JSON omits false and []
