@@ -124,7 +124,9 @@ def test_the_readme_view_example_runs(finished_suite: RunningSuite, tmp_path: Pa
 @pytest.mark.parametrize("line", [line for line in readme_examples() if " up " in line])
 def test_each_readme_up_example_serves_and_stops(line: str, tmp_path: Path) -> None:
     args = _args(line)[2:]  # after `opsuite up`
-    up = Up.start(*args, env=suite_env(tmp_path), output_path=tmp_path / "out", plain=False)
+    # As written: documents with its model, as `make up` starts it.
+    env = suite_env(tmp_path, OPSUITE_DOCUMENTS_USE_MODEL="true")
+    up = Up.start(*args, env=env, output_path=tmp_path / "out", plain=False)
     try:
         up.wait_for("done:" if "--days" in args else "all services serving", timeout=600)
         up.signal(signal.SIGINT)

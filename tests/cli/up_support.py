@@ -20,10 +20,15 @@ from tests.support.waiting import wait_until
 
 
 def suite_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a suite of its own: its data directory and free ports. documents runs
+    without its embedding model here (these suites test the supervisor, not the SOP assistant; each
+    would spend 10 to 20 s and 0.5 GB loading it); `**extra` may turn it back on, as the README's
+    examples do, and the shared finished suite (conftest.py) and tests/documents run with it."""
     ports = free_ports(len(SERVICES))
     return {
         "OPSUITE_DATA_DIR": str(data_dir),
         "OPSUITE_SHUTDOWN_GRACE_S": "5",
+        "OPSUITE_DOCUMENTS_USE_MODEL": "false",
         **{
             f"OPSUITE_{name.upper()}_ADDR": f"127.0.0.1:{port}"
             for name, port in zip(SERVICES, ports, strict=True)
