@@ -1,34 +1,40 @@
-"""SOP assistant retrieval: `python -m bench.documents.retrieval_eval [--split calibration|heldout|both]`.
+"""SOP assistant retrieval: `python -m bench.documents.retrieval_eval [--splits calibration,heldout,heldout2]`.
 
 Measures the documents service's policy retrieval (services/documents/domain/retrieval.py) on the
 question sets in bench/documents/questions/ against the shipped policies
 (services/documents/policies/*.md), with the real model (services/documents/embedding.py, offline).
 
-Per split, and per policy:
+Per split, and per policy, end to end (through `answer`, with the parameters in retrieval.py):
 
 - hit@1, hit@3: the expected section (policy id and heading as written) is the first, or among
   the first three, citations of a grounded answer; a covered question that is refused is a miss.
-- refusal accuracy: uncovered questions refused / uncovered questions.
-- false refusals: covered questions refused.
+- uncovered refused: uncovered questions refused / uncovered questions.
+- covered refused (false refusals): covered questions refused.
 
-On calibration only, the sweeps that chose the parameters in retrieval.py: the RRF constant, what
-the dense side embeds for a passage, query expansion on or off, and the refusal threshold (the
-accuracy of the grounded/refused decision at each threshold); and the dense-only and BM25-only
-rankings for comparison. The threshold the rule picks (`choose_threshold`) is printed beside the
-one retrieval.py uses. Also timed: importing and loading the model, encoding.
+calibration.toml and heldout.toml are the DEVELOPMENT sets: the design, the glossary and the
+refusal model were chosen on them, so on them this script also measures (section "development"):
 
-The held-out split is for the final figures only: run it once with the chosen parameters and
-report what it says; nothing is tuned on it (the default split is calibration for that reason).
+- the ideas tried, each as the ranking alone (hit@1 / hit@3, no refusal) on both sets: the first
+  version (S-stemmer, the first 31-entry glossary, the passage text only on the dense side), then
+  one change at a time towards the final design, and a few alternatives;
+- the refusal model: every candidate feature's separation of covered from uncovered (area under
+  the ROC), the logistic fit on the 120 development questions that gives retrieval.py's
+  coefficients (and a check that retrieval.py holds them), the threshold rule, a cross-split check
+  (fitted on one development set, tested on the other), and the threshold sweep.
 
-Writes bench/documents/retrieval_eval.json (--json to write elsewhere).
+heldout2.toml is the held-out split: it is evaluated with everything fixed and reported as it is;
+nothing is tuned on it. Writes bench/documents/retrieval_eval.json (--json to write elsewhere).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
+import math
 import os
+import re
 import resource
 import statistics
 import sys
@@ -39,13 +45,65 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = ROOT / "bench" / "documents" / "questions"
 POLICIES = ROOT / "services" / "documents" / "policies"
 OUTPUT = ROOT / "bench" / "documents" / "retrieval_eval.json"
 
-RRF_K_GRID = (1, 5, 10, 20, 30, 60, 100)
-THRESHOLD_GRID = tuple(round(0.30 + 0.01 * i, 2) for i in range(31))
+DEVELOPMENT = ("calibration", "heldout")
+SPLITS = ("calibration", "heldout", "heldout2")
+RRF_K_GRID = (1, 5, 10, 20, 60)
+
+# The first version's glossary (retrieval.py before this revision), for the ideas table.
+FIRST_GLOSSARY: tuple[tuple[str, str], ...] = (
+    (r"banks?", "custodian"),
+    (r"custody", "custodian"),
+    (r"mismatch(?:es)?|discrepanc(?:y|ies)|exceptions?|differences?", "break"),
+    (r"holdings?", "position"),
+    (r"money", "cash"),
+    (r"(?:price )?feeds?|data providers?|providers?", "vendor price"),
+    (r"(?:its|the|his|her|our|their|a) marks?", "price"),
+    (r"unit prices?|prices? per unit|dealing prices?", "NAV per unit"),
+    (r"(?:fund )?valuations?", "NAV"),
+    (r"pay-?outs?", "dividend income"),
+    (r"interest payments?", "coupon income"),
+    (r"sign-?offs?|signs? off|signed off", "approval"),
+    (r"cash(?:ed|es|ing)? out|pull(?:s|ed|ing)? (?:\w+ )?money out|withdraw\w*", "redemption"),
+    (r"put(?:s|ting)? (?:\w+ )?money in", "subscription"),
+    (r"overdrawn|(?:went|gone|goes|go) negative|negative balance|in(?:to)? the red", "overdraft"),
+    (r"currency (?:deal|trade)s?|fx trades?", "FX deal"),
+    (r"value dates?", "settlement date"),
+    (r"flag(?:s|ged|ging)? (?:\w+ )?up", "escalated escalation"),
+    (r"aging", "ageing"),
+    (r"write(?:s)? off|written off|writing off", "write-off"),
+    (r"pms?", "portfolio manager"),
+    (r"ops", "operations"),
+    (r"double bookings?|booked twice", "duplicate"),
+    (r"jump(?:s|ed)?|surge[ds]?|plunge[ds]?", "spike move"),
+    (r"block(?:s|ed)?|frozen|freeze", "quarantined held back"),
+    (r"alerts?", "issue"),
+    (r"accounting|books", "ledger"),
+    (r"liquidity", "cash"),
+    (r"management charges?", "management fee"),
+    (r"corporate events?", "corporate actions"),
+    (r"stuck|didn't deliver|not delivered|hasn't delivered", "fail"),
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def first_stem(word: str) -> str:
+    """The first version's plural stripper (Harman's S-stemmer), for the ideas table."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
 
 
 @dataclass(frozen=True)
@@ -58,6 +116,10 @@ class Question:
     @property
     def covered(self) -> bool:
         return self.policy_id is not None
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        return (self.policy_id, self.section or "") if self.policy_id is not None else None
 
 
 def load_questions(split: str) -> list[Question]:
@@ -72,32 +134,21 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _pct(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 1) if whole else 0.0
+
+
 # ---------------------------------------------------------------- metrics
-
-
-def _key(policy_id: str, heading: str) -> tuple[str, str]:
-    return (policy_id, heading)
 
 
 def ranking_metrics(
     questions: Sequence[Question], rankings: Sequence[Sequence[tuple[str, str]]]
 ) -> dict[str, Any]:
     """hit@1 and hit@3 of plain rankings (no refusal) over the covered questions."""
-    covered = [(q, r) for q, r in zip(questions, rankings, strict=True) if q.covered]
-    hit1 = sum(1 for q, r in covered if r[:1] == [_key(q.policy_id or "", q.section or "")])
-    hit3 = sum(1 for q, r in covered if _key(q.policy_id or "", q.section or "") in r[:3])
-    n = len(covered)
-    return {
-        "covered": n,
-        "hit@1": hit1,
-        "hit@3": hit3,
-        "hit@1_pct": _pct(hit1, n),
-        "hit@3_pct": _pct(hit3, n),
-    }
-
-
-def _pct(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 1) if whole else 0.0
+    covered = [(q.key, r) for q, r in zip(questions, rankings, strict=True) if q.covered]
+    hit1 = sum(1 for key, r in covered if list(r[:1]) == [key])
+    hit3 = sum(1 for key, r in covered if key in r[:3])
+    return {"covered": len(covered), "hit@1": hit1, "hit@3": hit3, "hit@3_pct": _pct(hit3, len(covered))}
 
 
 def end_to_end(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -123,42 +174,68 @@ def end_to_end(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def threshold_sweep(records: Sequence[dict[str, Any]], grid: Sequence[float]) -> list[dict[str, Any]]:
-    """The grounded/refused decision at each threshold: accuracy, refusals, hit@3 end to end."""
-    rows = []
-    for threshold in grid:
-        grounded = [r["decision_score"] >= threshold for r in records]
-        correct = sum(1 for r, g in zip(records, grounded, strict=True) if g == r["covered"])
-        uncovered_refused = sum(
-            1 for r, g in zip(records, grounded, strict=True) if not r["covered"] and not g
-        )
-        false_refusals = sum(1 for r, g in zip(records, grounded, strict=True) if r["covered"] and not g)
-        hit3 = sum(
-            1
-            for r, g in zip(records, grounded, strict=True)
-            if r["covered"] and g and r["retrieval_rank"] is not None and r["retrieval_rank"] <= 3
-        )
-        rows.append(
-            {
-                "threshold": threshold,
-                "decision_accuracy_pct": _pct(correct, len(records)),
-                "correct": correct,
-                "uncovered_refused": uncovered_refused,
-                "false_refusals": false_refusals,
-                "hit@3": hit3,
-            }
-        )
-    return rows
+def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """Area under the ROC: the chance a positive scores above a negative (ties count half)."""
+    wins = sum((p > n) + 0.5 * (p == n) for p in positive for n in negative)
+    return round(wins / (len(positive) * len(negative)), 3) if positive and negative else 0.0
 
 
-def choose_threshold(sweep: Sequence[dict[str, Any]]) -> float:
-    """The rule, fixed before the sweep was read: the best decision accuracy; where several
-    thresholds tie, the middle of the first run of them (a margin on both sides)."""
-    best = max(row["correct"] for row in sweep)
+# ---------------------------------------------------------------- the refusal model
+
+
+def fit_logistic(features: np.ndarray, covered: np.ndarray, c: float = 1.0) -> tuple[np.ndarray, float]:
+    """L2-penalised logistic regression (penalty 1 / (2 c) on the weights of standardised features,
+    classes weighted to balance: scikit-learn's LogisticRegression(C=c, class_weight="balanced")),
+    fitted by Newton's method. Returns the weights and the bias in the features' own units."""
+    mean, scale = features.mean(axis=0), features.std(axis=0)
+    x = np.hstack([(features - mean) / scale, np.ones((len(features), 1))])
+    y = covered.astype(float)
+    weight = np.where(y == 1, len(y) / (2 * y.sum()), len(y) / (2 * (len(y) - y.sum())))
+    penalty = np.diag([1.0 / c] * (x.shape[1] - 1) + [0.0])
+    beta = np.zeros(x.shape[1])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-x @ beta))
+        gradient = x.T @ (weight * (p - y)) + penalty @ beta
+        hessian = (x * (weight * p * (1 - p))[:, None]).T @ x + penalty
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-12:
+            break
+    weights = beta[:-1] / scale
+    return weights, float(beta[-1] - (beta[:-1] * mean / scale).sum())
+
+
+def outcomes(rows: Sequence[dict[str, Any]], grounded: Sequence[bool]) -> dict[str, int]:
+    """End-to-end counts of a decision: hit@1 and hit@3 answered, uncovered refused, covered refused."""
+    pairs = list(zip(rows, grounded, strict=True))
+    return {
+        "hit@1": sum(1 for r, g in pairs if r["covered"] and g and r["retrieval_rank"] == 1),
+        "hit@3": sum(1 for r, g in pairs if r["covered"] and g and (r["retrieval_rank"] or 99) <= 3),
+        "uncovered_refused": sum(1 for r, g in pairs if not r["covered"] and not g),
+        "covered_refused": sum(1 for r, g in pairs if r["covered"] and not g),
+    }
+
+
+def choose_threshold(scores: Sequence[float], rows: Sequence[dict[str, Any]]) -> float:
+    """The rule, fixed before the sweep was read: the most correct outcomes, a correct outcome being
+    a covered question answered with its section in the top three or an uncovered question
+    refused; where several thresholds tie, the middle of the first run of them. Candidates are the
+    midpoints between consecutive distinct scores."""
+    distinct = sorted(set(scores))
+    cuts = [
+        distinct[0] - 1,
+        *((a + b) / 2 for a, b in itertools.pairwise(distinct)),
+        distinct[-1] + 1,
+    ]
+    values = []
+    for cut in cuts:
+        counts = outcomes(rows, [s >= cut for s in scores])
+        values.append(counts["hit@3"] + counts["uncovered_refused"])
+    best = max(values)
     run: list[float] = []
-    for row in sweep:
-        if row["correct"] == best:
-            run.append(row["threshold"])
+    for cut, value in zip(cuts, values, strict=True):
+        if value == best:
+            run.append(cut)
         elif run:
             break
     return run[(len(run) - 1) // 2]
@@ -167,31 +244,30 @@ def choose_threshold(sweep: Sequence[dict[str, Any]]) -> float:
 # ---------------------------------------------------------------- the evaluation
 
 
-def evaluate(
-    questions: Sequence[Question],
-    search: Callable[[Question], list[Any]],
-    threshold: float,
-) -> list[dict[str, Any]]:
-    from services.documents.domain.retrieval import MAX_CITATIONS, answer, decision_score
+def evaluate(questions: Sequence[Question], search: Callable[[Question], list[Any]]) -> list[dict[str, Any]]:
+    """Per-question records of the end-to-end answer and the decision's features."""
+    from services.documents.domain.retrieval import MAX_CITATIONS, answer, decision_features, decision_score
 
     records = []
     for question in questions:
         hits = search(question)
-        result = answer(question.text, hits, threshold=threshold)
-        cited = [_key(c.policy_id, c.section) for c in result.citations]
-        expected = _key(question.policy_id or "", question.section or "") if question.covered else None
-        ranked = [_key(h.passage.policy_id, h.passage.section.heading) for h in hits]
+        result = answer(question.text, hits)
+        cited = [(c.policy_id, c.section) for c in result.citations]
+        ranked = [(h.passage.policy_id, h.passage.section.heading) for h in hits]
+        unit_cosine, bm25 = decision_features(hits)
         records.append(
             {
                 "id": question.id,
                 "covered": question.covered,
-                "expected": f"{expected[0]} / {expected[1]}" if expected else None,
+                "expected": " / ".join(question.key) if question.key else None,
                 "grounded": result.grounded,
                 "decision_score": round(decision_score(hits), 4),
+                "unit_cosine": round(unit_cosine, 4),
+                "bm25": round(bm25, 3),
                 # Rank of the expected section among the citations (None: not cited or refused).
-                "rank": cited.index(expected) + 1 if expected in cited else None,
+                "rank": cited.index(question.key) + 1 if question.key in cited else None,
                 # Its rank among the retrieved hits whatever the decision.
-                "retrieval_rank": ranked.index(expected) + 1 if expected in ranked else None,
+                "retrieval_rank": ranked.index(question.key) + 1 if question.key in ranked else None,
                 "top": [f"{p} / {s}" for p, s in ranked[:MAX_CITATIONS]],
             }
         )
@@ -206,16 +282,24 @@ def per_policy(records: Sequence[dict[str, Any]], questions: Sequence[Question])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("calibration", "heldout", "both"), default="calibration")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--splits",
+        default=",".join(SPLITS),
+        help="comma-separated question files to report end to end (default: all three); the "
+        "development measurements always run on calibration and heldout",
+    )
     parser.add_argument("--json", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
+    splits = [s for s in args.splits.split(",") if s]
+    for split in splits:
+        if split not in SPLITS:
+            parser.error(f"unknown split {split!r}: choose from {', '.join(SPLITS)}")
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     rss_before = _rss_mb()
     started = time.perf_counter()
-    import numpy as np
     import sentence_transformers  # noqa: F401  (timed: the import is most of a cold start)
 
     from services.documents import embedding
@@ -229,15 +313,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     documents = [parse_policy(path.read_bytes()) for path in sorted(POLICIES.glob("*.md"))]
     passages = retrieval.passages_of(documents)
+    texts = retrieval.embedding_texts(passages)
     t0 = time.perf_counter()
-    vectors = embedding.embed([p.embedding_text for p in passages], model)
+    vectors = embedding.embed(texts, model)
     passages_seconds = time.perf_counter() - t0
     index = retrieval.Index(passages, vectors)
 
-    calibration = load_questions("calibration")
+    dev = {split: load_questions(split) for split in DEVELOPMENT}
     # Encode latency: one question at a time, as the service does for each Ask.
     latencies = []
-    for question in calibration:
+    for question in dev["calibration"][:10]:
         t0 = time.perf_counter()
         embedding.embed([retrieval.expand_query(question.text)], model)
         latencies.append(time.perf_counter() - t0)
@@ -246,140 +331,218 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_seconds": round(loaded - imported, 2),
         "encode_one_question_ms_median": round(1000 * statistics.median(latencies), 1),
         "encode_one_question_ms_max": round(1000 * max(latencies), 1),
-        "encode_passages_seconds": round(passages_seconds, 2),
+        "encode_passages_and_units_seconds": round(passages_seconds, 2),
         "passages": len(passages),
+        "embedded_texts": len(texts),
         "rss_mb_before_import": round(rss_before),
         "rss_mb_model_loaded": round(rss_loaded),
-        "rss_mb_after_encoding": round(_rss_mb()),
         "torch_threads": __import__("torch").get_num_threads(),
     }
 
-    def vectors_of(texts: Sequence[str]) -> Any:
-        return embedding.embed(list(texts), model)
+    cache: dict[str, Any] = {}
+
+    def vectors_of(batch: Sequence[str]) -> None:
+        missing = list(dict.fromkeys(t for t in batch if t not in cache))
+        if missing:
+            cache.update(zip(missing, embedding.embed(missing, model), strict=True))
+
+    first_glossary = retrieval.compile_glossary(FIRST_GLOSSARY)
+
+    def first_tokens(text: str) -> list[str]:
+        return [first_stem(w) for w in _WORD.findall(text.lower()) if w not in retrieval.STOPWORDS]
+
+    every = [q for split in DEVELOPMENT for q in dev[split]]
+    vectors_of([retrieval.expand_query(q.text) for q in every])
+    vectors_of([retrieval.expand_query(q.text, first_glossary) for q in every])
 
     def searcher(
-        expand: bool = True, rrf_k: float = retrieval.RRF_K, idx: Any = index
+        idx: Any = index, glossary: Any = None, rrf_k: float = retrieval.RRF_K
     ) -> Callable[[Question], list[Any]]:
-        cache: dict[str, Any] = {}
-
         def run(question: Question) -> list[Any]:
-            text = retrieval.expand_query(question.text) if expand else question.text
-            if text not in cache:
-                cache[text] = vectors_of([text])[0]
+            text = retrieval.expand_query(question.text, glossary)
+            vectors_of([text])
             return list(
-                idx.search(question.text, cache[text], k=retrieval.SEARCH_K, rrf_k=rrf_k, expand=expand)
+                idx.search(question.text, cache[text], k=retrieval.SEARCH_K, rrf_k=rrf_k, glossary=glossary)
             )
 
         return run
 
+    def rankings(run: Callable[[Question], list[Any]], split: str) -> dict[str, Any]:
+        ranked = [[(h.passage.policy_id, h.passage.section.heading) for h in run(q)] for q in dev[split]]
+        return ranking_metrics(dev[split], ranked)
+
+    # ------------------------------------------------------------ development: the ideas tried
+    n = len(passages)
+    text_rows = np.cumsum([0, *(1 + len(p.unit_texts) for p in passages[:-1])])
+    text_only = np.asarray(vectors)[text_rows]
+    first_index = retrieval.Index(passages, text_only, tokenize=first_tokens)
+    vectors_of([retrieval.embedding_text(p.section, "path") for p in passages])
+    path_vectors = np.array([cache[retrieval.embedding_text(p.section, "path")] for p in passages])
+    full_path = np.asarray(vectors).copy()
+    full_path[text_rows] = path_vectors
+    variants: list[tuple[str, Callable[[Question], list[Any]]]] = [
+        ("first version: S-stemmer, first glossary (31), text only", searcher(first_index, first_glossary)),
+        (
+            "+ Snowball stemmer",
+            searcher(retrieval.Index(passages, text_only), first_glossary),
+        ),
+        (
+            "+ operations glossary (GLOSSARY)",
+            searcher(retrieval.Index(passages, text_only)),
+        ),
+        ("+ unit vectors (heading: sentence), max-pooled = FINAL", searcher()),
+        ("final, but the first glossary", searcher(index, first_glossary)),
+        ("final, but the S-stemmer", searcher(retrieval.Index(passages, vectors, tokenize=first_tokens))),
+        (
+            "final, but heading path + text as the passage vector",
+            searcher(retrieval.Index(passages, full_path)),
+        ),
+        *((f"final, RRF k={k}", searcher(rrf_k=k)) for k in RRF_K_GRID if k != retrieval.RRF_K),
+    ]
+    ideas = {name: {split: rankings(run, split) for split in DEVELOPMENT} for name, run in variants}
+    assert n == len(index.passages)
+
+    # ------------------------------------------------------------ development: the refusal model
+    dev_records = {split: evaluate(dev[split], searcher()) for split in DEVELOPMENT}
+    feature_rows: list[dict[str, Any]] = []
+    for split in DEVELOPMENT:
+        run = searcher()
+        for question, record in zip(dev[split], dev_records[split], strict=True):
+            hits = run(question)
+            text = retrieval.expand_query(question.text)
+            text_cosines, unit_cosines = index.cosines(cache[text])
+            feature_rows.append(
+                {
+                    "split": split,
+                    "covered": question.covered,
+                    "retrieval_rank": record["retrieval_rank"],
+                    "unit cosine of the first hit": hits[0].unit_cosine,
+                    "best BM25 among the hits": max(h.bm25 for h in hits),
+                    "top text cosine (the first version's score)": float(text_cosines.max()),
+                    "best unit cosine of any passage": float(unit_cosines.max()),
+                    "text cosine of the first hit": hits[0].cosine,
+                    "dense margin, first to second": float(
+                        np.diff(np.sort(text_cosines + unit_cosines)[-2:])[0] / 2
+                    ),
+                    "dense and BM25 agree on the first": float(
+                        hits[0].dense_rank == 1 and hits[0].bm25_rank == 1
+                    ),
+                }
+            )
+    names = [k for k in feature_rows[0] if k not in ("split", "covered", "retrieval_rank")]
+    separation = {
+        name: {
+            split: auc(
+                [r[name] for r in feature_rows if r["split"] == split and r["covered"]],
+                [r[name] for r in feature_rows if r["split"] == split and not r["covered"]],
+            )
+            for split in DEVELOPMENT
+        }
+        for name in names
+    }
+    model_features = ["unit cosine of the first hit", "best BM25 among the hits"]
+
+    def matrix(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> np.ndarray:
+        return np.array([[r[c] for c in columns] for r in rows], dtype=float)
+
+    def fitted(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> tuple[np.ndarray, float, float]:
+        x = matrix(rows, columns)
+        weights, bias = fit_logistic(x, np.array([r["covered"] for r in rows]))
+        scores = list(x @ weights + bias)
+        return weights, bias, choose_threshold(scores, rows)
+
+    weights, bias, threshold = fitted(feature_rows, model_features)
+    constants = [retrieval.DECISION_WEIGHT_UNIT, retrieval.DECISION_WEIGHT_BM25]
+    matches = bool(
+        np.allclose(constants, weights, rtol=0.01)
+        and math.isclose(retrieval.DECISION_BIAS, bias, rel_tol=0.01, abs_tol=0.01)
+        and math.isclose(retrieval.SCORE_THRESHOLD, threshold, abs_tol=0.01)
+    )
+    cross: dict[str, Any] = {}
+    for columns in (
+        model_features,
+        ["top text cosine (the first version's score)"],
+        *([c] for c in model_features),
+    ):
+        label = " + ".join(columns)
+        cross[label] = {}
+        for fit_on, test_on in (DEVELOPMENT, DEVELOPMENT[::-1]):
+            train = [r for r in feature_rows if r["split"] == fit_on]
+            test = [r for r in feature_rows if r["split"] == test_on]
+            w, b, cut = fitted(train, columns)
+            cross[label][f"fitted on {fit_on}, tested on {test_on}"] = outcomes(
+                test, [s >= cut for s in matrix(test, columns) @ w + b]
+            )
+    model_scores = list(matrix(feature_rows, model_features) @ np.array(constants) + retrieval.DECISION_BIAS)
+    sweep = []
+    for cut in np.arange(-1.0, 2.01, 0.2):
+        cut = round(float(cut) + retrieval.SCORE_THRESHOLD, 3)
+        row: dict[str, Any] = {"threshold": cut}
+        for split in DEVELOPMENT:
+            chosen = [(r, s) for r, s in zip(feature_rows, model_scores, strict=True) if r["split"] == split]
+            row[split] = outcomes([r for r, _ in chosen], [s >= cut for _, s in chosen])
+        sweep.append(row)
+    refusal = {
+        "features": model_features,
+        "separation_auc": separation,
+        "fit": {
+            "rows": len(feature_rows),
+            "weights": [round(float(w), 5) for w in weights],
+            "bias": round(bias, 5),
+            "threshold_by_rule": round(threshold, 4),
+            "rule": "most correct outcomes (covered answered with its section in the top 3, plus "
+            "uncovered refused); ties: the middle of the first run of best thresholds",
+            "retrieval_py_holds_this_fit": matches,
+            "retrieval_py": {
+                "weights": constants,
+                "bias": retrieval.DECISION_BIAS,
+                "threshold": retrieval.SCORE_THRESHOLD,
+            },
+        },
+        "cross_split": cross,
+        "sweep_around_the_threshold": sweep,
+    }
+
     result: dict[str, Any] = {
         "date": dt.date.today().isoformat(),
-        "command": "python -m bench.documents.retrieval_eval --split " + args.split,
+        "command": "python -m bench.documents.retrieval_eval --splits " + ",".join(splits),
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
         "parameters": {
             "rrf_k": retrieval.RRF_K,
+            "decision": "logit = w_unit * unit cosine of the first hit + w_bm25 * best BM25 among the hits "
+            "+ bias >= threshold",
+            "decision_weights": constants,
+            "decision_bias": retrieval.DECISION_BIAS,
             "score_threshold": retrieval.SCORE_THRESHOLD,
-            "decision": "top cosine among the hits (expanded question vs passage text)",
             "passage_shape": retrieval.PASSAGE_SHAPE,
+            "dense": "passage text cosine + best unit (heading: sentence) cosine",
+            "stemmer": "Snowball English (snowballstemmer)",
             "search_k": retrieval.SEARCH_K,
             "max_citations": retrieval.MAX_CITATIONS,
             "glossary_entries": len(retrieval.GLOSSARY),
             "bm25": {"k1": retrieval.BM25_K1, "b": retrieval.BM25_B, "delta": retrieval.BM25_DELTA},
         },
         "model": model_figures,
+        "development": {"ideas (ranking only, hit@1 / hit@3 of 45)": ideas, "refusal": refusal},
+        "splits": {},
     }
 
-    # ------------------------------------------------------------ calibration sweeps
-    cal = calibration
-    sweeps: dict[str, Any] = {}
-
-    def fused_rankings(run: Callable[[Question], list[Any]]) -> list[list[tuple[str, str]]]:
-        return [[_key(h.passage.policy_id, h.passage.section.heading) for h in run(q)] for q in cal]
-
-    sweeps["rrf_k"] = [
-        {"rrf_k": k, **ranking_metrics(cal, fused_rankings(searcher(rrf_k=k)))} for k in RRF_K_GRID
-    ]
-    sweeps["query_expansion"] = {
-        "expanded": ranking_metrics(cal, fused_rankings(searcher(expand=True))),
-        "plain": ranking_metrics(cal, fused_rankings(searcher(expand=False))),
-    }
-
-    # Dense-only and BM25-only rankings (calibration), and what the dense side embeds.
-    expanded_vectors = vectors_of([retrieval.expand_query(q.text) for q in cal])
-    plain_vectors = vectors_of([q.text for q in cal])
-
-    def dense_rankings(passage_vectors: Any, query_vectors: Any) -> list[list[tuple[str, str]]]:
-        scores = np.asarray(query_vectors) @ np.asarray(passage_vectors).T
-        return [
-            [
-                _key(passages[j].policy_id, passages[j].section.heading)
-                for j in np.argsort(-row, kind="stable")
-            ]
-            for row in scores
-        ]
-
-    def bm25_rankings(expand: bool) -> list[list[tuple[str, str]]]:
-        out = []
-        for q in cal:
-            scores = index.bm25_scores(retrieval.expand_query(q.text) if expand else q.text)
-            out.append(
-                [
-                    _key(passages[j].policy_id, passages[j].section.heading)
-                    for j in np.argsort(-scores, kind="stable")
-                ]
-            )
-        return out
-
-    shapes: dict[str, Any] = {"text": "text", "heading + text": "heading", "heading path + text": "path"}
-    sweeps["passage_shape"] = {}
-    for name, shape in shapes.items():
-        shape_vectors = vectors_of([retrieval.embedding_text(p.section, shape) for p in passages])
-        shape_index = retrieval.Index(passages, shape_vectors)
-        sweeps["passage_shape"][name] = {
-            "dense only": ranking_metrics(cal, dense_rankings(shape_vectors, expanded_vectors)),
-            "fused": ranking_metrics(cal, fused_rankings(searcher(idx=shape_index))),
-        }
-    result["calibration_comparison"] = {
-        "fused (dense + BM25, RRF)": sweeps["query_expansion"]["expanded"],
-        "dense only": ranking_metrics(cal, dense_rankings(vectors, expanded_vectors)),
-        "BM25 only": ranking_metrics(cal, bm25_rankings(True)),
-        "fused, no query expansion": sweeps["query_expansion"]["plain"],
-        "dense only, no query expansion": ranking_metrics(cal, dense_rankings(vectors, plain_vectors)),
-        "BM25 only, no query expansion": ranking_metrics(cal, bm25_rankings(False)),
-        "note": "rankings only (no refusal): hit@k of the top k passages over the 45 covered questions",
-    }
-
-    cal_records = evaluate(cal, searcher(), retrieval.SCORE_THRESHOLD)
-    sweeps["threshold"] = threshold_sweep(cal_records, THRESHOLD_GRID)
-    chosen = choose_threshold(sweeps["threshold"])
-    sweeps["threshold_rule"] = (
-        "best decision accuracy on calibration; ties: the middle of the first run of best thresholds"
-    )
-    sweeps["threshold_chosen_by_rule"] = chosen
-    uncovered_scores = [r["decision_score"] for r in cal_records if not r["covered"]]
-    sweeps["threshold_refusing_every_uncovered"] = round(max(uncovered_scores) + 0.005, 3)
-    result["calibration_sweeps"] = sweeps
-
-    # ------------------------------------------------------------ the splits
-    splits = ("calibration", "heldout") if args.split == "both" else (args.split,)
-    result["splits"] = {}
+    # ------------------------------------------------------------ the splits, end to end
     for split in splits:
-        questions = cal if split == "calibration" else load_questions(split)
-        records = (
-            cal_records
-            if split == "calibration"
-            else evaluate(questions, searcher(), retrieval.SCORE_THRESHOLD)
-        )
+        questions = dev[split] if split in dev else load_questions(split)
+        records = dev_records[split] if split in dev_records else evaluate(questions, searcher())
         result["splits"][split] = {
+            "role": "development" if split in DEVELOPMENT else "held-out (evaluated once, everything fixed)",
             "overall": end_to_end(records),
             "per_policy": per_policy(records, questions),
             "questions": records,
         }
+    result["model"]["total_seconds"] = round(time.perf_counter() - started, 1)
 
     args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _print(result)
-    if chosen != retrieval.SCORE_THRESHOLD:
-        print(f"\nNOTE: the rule picks threshold {chosen}, retrieval.py uses {retrieval.SCORE_THRESHOLD}")
+    if not matches:
+        print("\nNOTE: retrieval.py's decision constants differ from this fit (see development.refusal.fit)")
     return 0
 
 
@@ -387,40 +550,44 @@ def _print(result: dict[str, Any]) -> None:
     m = result["model"]
     print(
         f"model: import {m['import_seconds']} s, load {m['load_seconds']} s, one question "
-        f"{m['encode_one_question_ms_median']} ms (median), {m['passages']} passages "
-        f"{m['encode_passages_seconds']} s, RSS {m['rss_mb_model_loaded']} MB loaded"
+        f"{m['encode_one_question_ms_median']} ms (median), {m['passages']} passages and their units "
+        f"({m['embedded_texts']} texts) {m['encode_passages_and_units_seconds']} s, "
+        f"RSS {m['rss_mb_model_loaded']} MB loaded; total {m['total_seconds']} s"
     )
-    sweeps = result["calibration_sweeps"]
-    print("\ncalibration, RRF constant (fused ranking, hit@1 / hit@3 of 45):")
-    for row in sweeps["rrf_k"]:
-        print(f"  k={row['rrf_k']:<4} {row['hit@1']:>3} {row['hit@3']:>3}")
-    print("\ncalibration, what the dense side embeds (hit@1 / hit@3 of 45, dense only and fused):")
-    for name, row in sweeps["passage_shape"].items():
-        dense, fused = row["dense only"], row["fused"]
-        print(
-            f"  {name:<22} {dense['hit@1']:>3} {dense['hit@3']:>3}   {fused['hit@1']:>3} {fused['hit@3']:>3}"
-        )
-    print("\ncalibration, rankings compared (hit@1 / hit@3 of 45, no refusal):")
-    for name, row in result["calibration_comparison"].items():
-        if isinstance(row, dict):
-            print(f"  {name:<34} {row['hit@1']:>3} {row['hit@3']:>3}")
-    print("\ncalibration, refusal threshold on the top cosine (60 questions: 45 covered, 15 uncovered):")
-    print("  threshold  accuracy  uncovered refused  false refusals  hit@3")
-    for row in sweeps["threshold"]:
-        print(
-            f"  {row['threshold']:<9.2f}  {row['decision_accuracy_pct']:>6.1f} %  {row['uncovered_refused']:>10}/15"
-            f"  {row['false_refusals']:>14}  {row['hit@3']:>5}"
-        )
+    development = result["development"]
+    print("\ndevelopment, the ideas (ranking only: hit@1 / hit@3 of 45, calibration | heldout):")
+    for name, row in development["ideas (ranking only, hit@1 / hit@3 of 45)"].items():
+        cal, held = row["calibration"], row["heldout"]
+        print(f"  {name:<60} {cal['hit@1']:>3} {cal['hit@3']:>3} | {held['hit@1']:>3} {held['hit@3']:>3}")
+    refusal = development["refusal"]
+    print("\ndevelopment, refusal: separation of covered from uncovered (ROC area, calibration | heldout):")
+    for name, row in refusal["separation_auc"].items():
+        print(f"  {name:<45} {row['calibration']:.3f} | {row['heldout']:.3f}")
+    fit = refusal["fit"]
     print(
-        f"  rule picks {sweeps['threshold_chosen_by_rule']}; refusing every uncovered needs >= "
-        f"{sweeps['threshold_refusing_every_uncovered']}"
+        f"  fit on {fit['rows']} questions: weights {fit['weights']}, bias {fit['bias']}, threshold "
+        f"{fit['threshold_by_rule']} (retrieval.py holds it: {fit['retrieval_py_holds_this_fit']})"
     )
+    print("  cross-split (hit@1, hit@3, uncovered refused, covered refused):")
+    for label, row in refusal["cross_split"].items():
+        for how, o in row.items():
+            print(
+                f"    {label:<52} {how:<42} {o['hit@1']:>3} {o['hit@3']:>3} {o['uncovered_refused']:>3} "
+                f"{o['covered_refused']:>3}"
+            )
+    print("  sweep (threshold: calibration | heldout as hit@3, uncovered refused, covered refused):")
+    for row in refusal["sweep_around_the_threshold"]:
+        c, h = row["calibration"], row["heldout"]
+        print(
+            f"    {row['threshold']:>7.3f}  {c['hit@3']:>3} {c['uncovered_refused']:>3} {c['covered_refused']:>3} | "
+            f"{h['hit@3']:>3} {h['uncovered_refused']:>3} {h['covered_refused']:>3}"
+        )
     for split, data in result["splits"].items():
         o = data["overall"]
         print(
-            f"\n{split}: hit@1 {o['hit@1']}/{o['covered']} ({o['hit@1_pct']} %), hit@3 {o['hit@3']}/{o['covered']} "
-            f"({o['hit@3_pct']} %), uncovered refused {o['uncovered_refused']}/{o['uncovered']} "
-            f"({o['refusal_accuracy_pct']} %), false refusals {o['false_refusals']}/{o['covered']}"
+            f"\n{split} ({data['role']}): hit@1 {o['hit@1']}/{o['covered']} ({o['hit@1_pct']} %), hit@3 "
+            f"{o['hit@3']}/{o['covered']} ({o['hit@3_pct']} %), uncovered refused {o['uncovered_refused']}/"
+            f"{o['uncovered']} ({o['refusal_accuracy_pct']} %), covered refused {o['false_refusals']}/{o['covered']}"
         )
         for name, p in data["per_policy"].items():
             if name == "(uncovered)":
@@ -428,7 +595,7 @@ def _print(result: dict[str, Any]) -> None:
             else:
                 print(
                     f"  {name:<26} hit@1 {p['hit@1']}/{p['covered']}  hit@3 {p['hit@3']}/{p['covered']}  "
-                    f"false refusals {p['false_refusals']}"
+                    f"covered refused {p['false_refusals']}"
                 )
 
 

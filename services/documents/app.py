@@ -105,7 +105,7 @@ class DocumentsRuntime:
         instruments = {i.instrument_id: i for i in reference.instruments}
         concluder = Concluder(self.store, instruments, self.settings.documents_raise_breaks)
         self.context.concluder = concluder
-        if self.settings.documents_raise_breaks:
+        if self.settings.documents_raise_breaks or self.settings.documents_raise_market_breaks:
             self._channel = grpc.aio.insecure_channel(self.settings.addr("recon"), options=CHANNEL_OPTIONS)
             self.breaks.recon = recon_pb2_grpc.ReconServiceStub(self._channel)
         self.context.deliver = self.deliver
@@ -113,7 +113,12 @@ class DocumentsRuntime:
 
         def make_consumer() -> DocumentsConsumer:
             self.consumer = DocumentsConsumer(
-                self.store, concluder, self.templates, brokers, self._after_commit
+                self.store,
+                concluder,
+                self.templates,
+                brokers,
+                self._after_commit,
+                raise_breaks=self.settings.documents_raise_market_breaks,
             )
             return self.consumer
 

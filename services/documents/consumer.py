@@ -52,12 +52,14 @@ class DocumentsConsumer:
         templates: Sequence[Template],
         brokers: Mapping[str, str],
         on_commit: Callable[[], None],
+        raise_breaks: bool = False,
     ) -> None:
         self.store = store
         self.concluder = concluder
         self.templates = tuple(templates)
         self.brokers = brokers  # template name -> the house it belongs to
         self.on_commit = on_commit
+        self.raise_breaks = raise_breaks
         self.confirmations_read = 0
         self.mismatches_found = 0
         self._fills: dict[str, tuple[BookFill, str]] = {}
@@ -110,6 +112,7 @@ class DocumentsConsumer:
             carried_by=event.event_id,
             pending=pending,
             broker=confirmation.broker,
+            raise_break=self.raise_breaks,
         )
         response = response_to_proto(outcome)
         records, breaks = owed(outcome)

@@ -24,7 +24,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from services.documents.domain.policies import PolicyDocument, parse_policy, policy_from_pdf_text
-from services.documents.domain.retrieval import Answer, Index, answer, expand_query, passages_of
+from services.documents.domain.retrieval import (
+    Answer,
+    Index,
+    answer,
+    embedding_texts,
+    expand_query,
+    passages_of,
+)
 from services.documents.store import DocumentsStore, PolicyRow
 
 MARKDOWN_TYPES = frozenset({"text/markdown", "text/x-markdown", "text/plain"})
@@ -115,7 +122,7 @@ class PolicyLibrary:
                 document.policy_id, document.title, chosen, document.effective_date, document.sections
             )
             passages = passages_of([document])
-            vectors = self.embed([p.embedding_text for p in passages])
+            vectors = self.embed(embedding_texts(passages))
             row = PolicyRow(
                 policy_id=document.policy_id,
                 version=chosen,
@@ -161,14 +168,14 @@ class PolicyLibrary:
                     effective=row.effective_date,
                 )
             )
-            matrices.append(
-                np.frombuffer(row.vectors, dtype=np.float32).reshape(row.passage_count, DIMENSIONS)
-            )
+            # One row per passage and sentence (embedding_texts); rows stored one per passage by an
+            # earlier release still load (each sentence then takes its passage's vector).
+            matrices.append(np.frombuffer(row.vectors, dtype=np.float32).reshape(-1, DIMENSIONS))
         self._rows = rows
         if not documents:
             self._index = None
             return
-        self._index = Index(passages_of(documents), np.vstack(matrices))
+        self._index = Index.of_documents(zip(documents, matrices, strict=True))
 
     def rows(self, include_superseded: bool = False) -> list[PolicyRow]:
         return self.store.policies(include_superseded=include_superseded)

@@ -119,7 +119,9 @@ class Concluder:
         mandate_hint: str = "",
         pending: Mapping[str, tuple[BookFill, str]] | None = None,
         broker: str = "",
+        raise_break: bool | None = None,
     ) -> Outcome:
+        """raise_break: whether a mismatch owes recon a break (None: the concluder's setting)."""
         pending = pending or {}
         named = self._named(extraction, pending)
         candidates = [] if named is not None else self._candidates(extraction, pending, mandate_hint)
@@ -162,7 +164,8 @@ class Concluder:
             summary=summary,
         )
         request = None
-        if self.raise_breaks and found.status is MatchStatus.MISMATCHED and fill is not None:
+        raising = self.raise_breaks if raise_break is None else raise_break
+        if raising and found.status is MatchStatus.MISMATCHED and fill is not None:
             request = _break_request(extraction, found, fill, sha256, extraction_id, broker)
         return Outcome(extraction_id, sha256, extraction, failures, found, record, request, broker)
 

@@ -21,8 +21,12 @@ class DocumentsSettings(Settings):
     documents_templates: DirectoryPath | None = Field(
         default=None, description="the path of an existing folder of template files, or nothing"
     )
-    # True: a confirmation that disagrees with its fill raises a recon break (RaiseBreak).
+    # True: an uploaded confirmation that disagrees with its fill raises a recon break (RaiseBreak).
     documents_raise_breaks: bool = Field(default=True, description="true or false")
+    # True: market's own confirmations that disagree with their fills raise recon breaks too. Off by
+    # default: market sends no corrected confirmation when the custodian corrects its error, so such
+    # a break could never close by itself (docs/documents.md, "Market's own confirmations").
+    documents_raise_market_breaks: bool = Field(default=False, description="true or false")
     # True: load the embedding model (SOP answers use dense and BM25 retrieval); False: BM25 only,
     # for a machine without the model (answers are then less good; the service says so in GetStatus).
     documents_use_model: bool = Field(default=True, description="true or false")

@@ -52,8 +52,11 @@ def test_a_signal_during_start_up_stops_every_service(tmp_path: Path) -> None:
     up = Up.start("--speed", "max", "--days", "250", env=suite_env(tmp_path), output_path=tmp_path / "out")
     try:
         up.wait_for("✓ ledger")
+        # dq is started right after the ledger serves: its process appears a moment later.
+        started = wait_until(
+            lambda: (found := up.services()) and "dq" in found.values() and found, what="dq to be started"
+        )
         assert "all services serving" not in up.output()
-        started = up.services()
         assert sorted(started.values()) == ["dq", "ledger", "market"]
         up.signal(signal.SIGTERM)
         assert up.wait(timeout=30) == 0, up.output()

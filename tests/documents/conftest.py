@@ -68,9 +68,13 @@ def documents_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docume
         recon = start_service("recon", root / "recon", {**followers, "OPSUITE_RECON_USE_LEDGER": "false"})
         processes.append(recon)
         recon.wait_serving()
-        documents = start_service(
-            "documents", root / "documents", {**followers, "OPSUITE_RECON_ADDR": recon.address}
-        )
+        # Market's own mismatched confirmations raise breaks here (off by default: docs/documents.md).
+        documents_env = {
+            **followers,
+            "OPSUITE_RECON_ADDR": recon.address,
+            "OPSUITE_DOCUMENTS_RAISE_MARKET_BREAKS": "true",
+        }
+        documents = start_service("documents", root / "documents", documents_env)
         processes.append(documents)
         assert documents.wait_listening(), documents.log_text()[-3000:]
         with (

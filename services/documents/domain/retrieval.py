@@ -2,13 +2,16 @@
 
 The SOP assistant finds the passages that answer a question by two rankings fused:
 
-- dense: cosine similarity between the question's embedding and each passage's (the vectors are
-  computed outside the domain, by services/documents/embedding.py, and passed in; they are unit
-  length, so the cosine is a dot product);
+- dense: each passage is embedded twice over (the vectors are computed outside the domain, by
+  services/documents/embedding.py, and passed in; they are unit length, so a cosine is a dot
+  product): its whole text, and each of its quotable units (`sentences`: a sentence, a list item, a
+  table row) after its heading ("Stale FX Rates: An FX rate unchanged for two business days ...").
+  A passage's dense score is the cosine of its text plus the best cosine among its units: a
+  question that asks about one sentence of a long section still finds it;
 - lexical: BM25+ (rank_bm25.BM25Plus; unlike BM25 Okapi its idf never goes negative on a small
   corpus) over each passage's heading and text, tokenised by `tokens`: lowercase words, English
-  stopwords dropped, plurals stripped (a tiny S-stemmer: "breaks" and "break" match, "prices" and
-  "price"; a longer -ing/-ed/-e stripper did no better on calibration).
+  stopwords dropped, the rest reduced by the Snowball English (Porter 2) stemmer
+  ("escalated" and "escalation" -> "escal", "settling" and "settled" -> "settl").
 
 They are fused by reciprocal rank fusion: score = 1 / (RRF_K + dense rank) + 1 / (RRF_K + BM25 rank),
 ranks 1-based, equal scores sharing the best rank. RRF needs no score normalisation, which matters
@@ -16,121 +19,296 @@ here: cosines sit in [0.1, 0.7] and BM25 scores are unbounded.
 
 Questions are written the way people speak ("the bank" for the custodian, "a money break" for a
 cash break, "the feed" for a price vendor) and the policies in their own vocabulary, so the question
-is expanded before both rankings: each phrase of GLOSSARY found in it appends the policies' word
+is expanded before both rankings: each phrase of GLOSSARY found in it appends the policies' words
 for it ("... at the bank? (custodian)"). The glossary is general operations usage, one entry per
-synonym, not one per question (though written with the calibration questions in view).
+synonym group, not one per question (though written with the development questions in view).
 
-Whether the policies answer the question at all is decided by a threshold on the top cosine among
-the hits (`decide`), not by always citing the top k: a question no policy covers gets a refusal
-naming the nearest policies, marked as not an answer.
+Whether the policies answer the question at all is decided by a two-feature logistic model
+(`decision_score`): the best unit cosine of the first hit and the best BM25 score among the hits,
+each of which separates covered from uncovered questions better than the top cosine did. A question
+no policy covers gets a refusal naming the nearest policies, marked as not an answer.
 
-Every parameter below was chosen on bench/documents/questions/calibration.toml only (60
-questions: 45 covered, 15 uncovered); heldout.toml was evaluated once, afterwards, with these values
-(`python -m bench.documents.retrieval_eval --split both`, results in
-bench/documents/retrieval_eval.json). End to end (a refused covered question is a miss), on
-2026-11-30:
+Evidence: `python -m bench.documents.retrieval_eval` (results in bench/documents/retrieval_eval.json).
+The question sets bench/documents/questions/calibration.toml and heldout.toml (60 questions each:
+45 covered, 15 uncovered) are both development sets: every parameter and the glossary were chosen
+on them, so their figures are optimistic. heldout2.toml was evaluated once, at the end, with
+everything fixed. End to end (a refused covered question is a miss), on 2026-11-30:
 
-    split        hit@1          hit@3          uncovered refused   covered refused
-    calibration  26/45 57.8 %   34/45 75.6 %   12/15 80.0 %         5/45
-    held-out     22/45 48.9 %   29/45 64.4 %    8/15 53.3 %         5/45
+    split                   hit@1          hit@3          uncovered refused   covered refused
+    calibration (dev)       29/45 64.4 %   42/45 93.3 %   12/15 80.0 %         1/45
+    heldout (dev)           29/45 64.4 %   40/45 88.9 %   14/15 93.3 %         3/45
+    heldout2 (held out)     23/45 51.1 %   32/45 71.1 %   11/15 73.3 %         9/45
 
-Both are short of the targets (hit@3 >= 90 %, every uncovered question refused). Ranking alone
-(no refusal), held-out hit@3 is 32/45 (calibration 37/45); the uncovered held-out questions reach a
-top cosine of 0.54 where the calibration ones stopped at 0.48, so the threshold did not transfer.
+On heldout2 the ranking alone has hit@1 26 and hit@3 37 of 45 (82.2 %), and 5 of the 9 covered
+questions refused had their section in the top three: short of the targets (hit@3 >= 90 %, every
+uncovered question refused), and well short of the development figures, which the glossary and the
+refusal model were fitted to. See DEVELOPMENT below for what each change did there.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import snowballstemmer  # type: ignore[import-untyped]
 from numpy.typing import NDArray
 from rank_bm25 import BM25Plus  # type: ignore[import-untyped]
 
 from services.documents.domain.policies import PolicyDocument, Section
 
-# ---------------------------------------------------------------- parameters (chosen on calibration)
+# ---------------------------------------------------------------- parameters
 
-# Evidence: bench/documents/retrieval_eval.py on calibration.toml (45 covered questions, 15
-# uncovered), figures out of 45 as hit@1 / hit@3 of the ranking alone (no refusal).
+# DEVELOPMENT: figures from bench/documents/retrieval_eval.py ("development" in its JSON), as
+# hit@1 / hit@3 of the ranking alone (no refusal), calibration | heldout, 45 covered questions each;
+# one change at a time, kept when hit@3 rose on one set without falling on the other:
 #
-# Query expansion (GLOSSARY), fused ranking: with 29 / 37, without 19 / 27. Dense only: with 25 / 34,
-# without 18 / 28. BM25 only: with 21 / 31, without 17 / 22.
+#   first version (S-stemmer, 31-entry glossary, passage text only)   29 37 | 23 32
+#   + Snowball stemmer                                                26 37 | 25 36
+#   + the operations glossary below (94 entries)                      30 40 | 30 41
+#   + unit vectors, max-pooled (the final design)                     29 42 | 32 43
+#   final, but the first glossary                                     25 37 | 24 38
+#   final, but the S-stemmer                                          30 41 | 31 41
+#   final, but heading path + text as the passage vector              33 42 | 29 43 (not kept)
 #
-# Reciprocal rank fusion constant, fused ranking: k=1 27 / 34, k=5 28 / 36, k=10 29 / 37,
-# k=20 29 / 36, k=30..100 29 / 35. Rule: best hit@3, then best hit@1.
+# Also tried outside the script (same sets; not kept): windows of 2 or 3 units instead of single
+# units (no better); bigram tokens, BM25 over the heading twice or over the heading path (within a
+# question); z-score fusion or weighted RRF instead of plain RRF (no better on both); a logistic
+# learning-to-rank over the cosines, BM25 and RRF fitted on one set (no better than RRF on the
+# other); embedding the plain question, or the mean of plain and expanded, for the dense side (worse).
+# A cross-encoder reranker was not tried: no package in the PyPI name list says it ships a
+# cross-encoder's weights for offline use (the runtime cannot download one).
+#
+# Reciprocal rank fusion constant, unchanged from the first version (10): on the final design
+# k = 5..60 are within one question of each other on both sets.
 RRF_K = 10
-# What the dense side embeds for a passage (PassageShape): dense only / fused, at k=10:
-# "text" 25 / 34 and 29 / 37, "heading" (heading + text) 26 / 34 and 29 / 33, "path" (heading
-# path + text) 22 / 34 and 26 / 37. The heading still counts: BM25 indexes heading + text.
+# What the dense side embeds for a passage's own vector (PassageShape); the units always carry
+# their heading. "text" kept: "heading" and "path" did no better on both sets.
 PassageShape = Literal["text", "heading", "path"]
 PASSAGE_SHAPE: PassageShape = "text"
-# Refusal threshold on the top cosine among the hits (expanded question against passage text).
-# Other decision scores compared on calibration (area under the ROC of covered vs uncovered): top
-# cosine 0.90, cosine of the first fused hit 0.88, mean of the top three cosines 0.89, the fused
-# RRF score 0.73, top cosine plus a BM25 z-score 0.90 (no better, one more parameter).
-# Threshold sweep (accuracy of the grounded/refused decision over the 60 questions; uncovered
-# refused of 15; covered refused of 45): 0.35 80.0 % 5 2; 0.40 81.7 % 8 4; 0.41 83.3 % 9 4;
-# 0.42 86.7 % 12 5; 0.43 83.3 % 12 7; 0.45 80.0 % 13 10; 0.46 81.7 % 14 10; 0.49 76.7 % 15 14;
-# 0.50 75.0 % 15 15. Rule (fixed before reading the sweep): the best accuracy, the middle of the
-# first run of ties: 0.42. Refusing every uncovered calibration question would need 0.49 and refuse
-# 14 of the 45 covered ones (hit@3 26 of 45 instead of 34): the two targets cannot both be met
-# with this model, and the rule takes the best balance of the two errors.
-SCORE_THRESHOLD = 0.42
 # Hits a search returns by default (the decision looks at all of them) and citations in an answer.
 SEARCH_K = 10
 MAX_CITATIONS = 3
 # Sentences quoted from the best passage, and from each further cited passage.
 QUOTED_SENTENCES_TOP = 2
 QUOTED_SENTENCES_OTHER = 1
-# BM25+ parameters: rank_bm25's defaults (k1 1.5, b 0.75, delta 1); not tuned.
+# BM25+ parameters: rank_bm25's defaults (k1 1.5, b 0.75, delta 1); k1 0.9..2, b 0.3..1 and
+# delta 0..1 moved hit@3 by at most a question either way.
 BM25_K1 = 1.5
 BM25_B = 0.75
 BM25_DELTA = 1.0
 
+# The refusal decision: grounded when DECISION_WEIGHT_UNIT * (best unit cosine of the first hit)
+# + DECISION_WEIGHT_BM25 * (best BM25 score among the hits) + DECISION_BIAS >= SCORE_THRESHOLD.
+# A logistic regression (L2, C = 1, classes weighted to balance, standardised features) fitted on
+# the 120 development questions (90 covered, 15 + 15 uncovered); SCORE_THRESHOLD is then the
+# logit that the rule picks: the most correct outcomes (covered questions whose section is in the
+# top three and that are answered, plus uncovered questions refused), ties to the middle of the
+# first run. The fit, the features compared and the cross-split check are in retrieval_eval.json
+# ("refusal"). Separation of covered from uncovered (ROC area, calibration | heldout): unit cosine
+# of the first hit 0.910 | 0.947, best BM25 0.927 | 0.913, the first version's top cosine
+# 0.910 | 0.910. Cross-split (fitted and thresholded on one set, tested on the other: hit@3,
+# uncovered refused of 15, covered refused of 45): this model 40, 13, 3 on heldout and 42, 10, 0 on
+# calibration; the top cosine alone 40, 7, 4 and 35, 11, 7. End to end on the sets it was fitted on:
+# calibration 42, 12, 1; heldout 40, 14, 3. Refusing every development uncovered question would
+# take a threshold of about +0.6 and refuse 10 and 6 covered ones (hit@3 33 and 38): the two
+# targets still cannot both be met, and the rule takes the balance. The coefficients are in the features'
+# own units: BM25 scores depend on the corpus (its idf and average length), so a much larger
+# library of policies would want the model refitted.
+DECISION_WEIGHT_UNIT = 16.87
+DECISION_WEIGHT_BM25 = 0.1066
+DECISION_BIAS = -11.664
+SCORE_THRESHOLD = -0.3985
+
 # Colloquial operations wording -> the policies' words, appended to a question that uses it.
 # Patterns are matched on whole words, case-insensitively. Written from general operations usage,
-# but with the calibration questions in view: its gain on calibration (hit@3 27 -> 37 of 45) is
-# optimistic, and the held-out split is what measures it.
+# with the development questions in view: its gain there (ranking hit@3 of 90, 75 -> 85 with
+# everything else final) is optimistic, and heldout2 is what measures it.
 GLOSSARY: tuple[tuple[str, str], ...] = (
-    (r"banks?", "custodian"),
-    (r"custody", "custodian"),
-    (r"mismatch(?:es)?|discrepanc(?:y|ies)|exceptions?|differences?", "break"),
-    (r"holdings?", "position"),
-    (r"money", "cash"),
-    (r"(?:price )?feeds?|data providers?|providers?", "vendor price"),
-    (r"(?:its|the|his|her|our|their|a) marks?", "price"),
-    (r"unit prices?|prices? per unit|dealing prices?", "NAV per unit"),
-    (r"(?:fund )?valuations?", "NAV"),
-    (r"pay-?outs?", "dividend income"),
-    (r"interest payments?", "coupon income"),
-    (r"sign-?offs?|signs? off|signed off", "approval"),
-    (r"cash(?:ed|es|ing)? out|pull(?:s|ed|ing)? (?:\w+ )?money out|withdraw\w*", "redemption"),
-    (r"put(?:s|ting)? (?:\w+ )?money in", "subscription"),
-    (r"overdrawn|(?:went|gone|goes|go) negative|negative balance|in(?:to)? the red", "overdraft"),
-    (r"currency (?:deal|trade)s?|fx trades?", "FX deal"),
-    (r"value dates?", "settlement date"),
-    (r"flag(?:s|ged|ging)? (?:\w+ )?up", "escalated escalation"),
-    (r"aging", "ageing"),
-    (r"write(?:s)? off|written off|writing off", "write-off"),
-    (r"pms?", "portfolio manager"),
-    (r"ops", "operations"),
-    (r"double bookings?|booked twice", "duplicate"),
-    (r"jump(?:s|ed)?|surge[ds]?|plunge[ds]?", "spike move"),
-    (r"block(?:s|ed)?|frozen|freeze", "quarantined held back"),
-    (r"alerts?", "issue"),
-    (r"accounting|books", "ledger"),
-    (r"liquidity", "cash"),
-    (r"management charges?", "management fee"),
-    (r"corporate events?", "corporate actions"),
-    (r"stuck|didn't deliver|not delivered|hasn't delivered", "fail"),
+    # who
+    (r"banks?|custody|custodians?|depot|sub-?custodians?", "custodian"),
+    (r"pms?|fund managers?|portfolio managers?", "portfolio manager"),
+    (r"the desk|traders?|trading desk|dealing desk", "desk traded"),
+    (r"ops|middle office|back office|operations team", "operations"),
+    (
+        r"head of (?:ops|operations)|coo|senior management|senior|management team|someone senior|anyone senior",
+        "head of operations",
+    ),
+    (r"boss|supervisor|team leader|line manager|my manager", "team lead"),
+    (r"accountants?|fund accounting|the accountants", "fund accountant"),
+    (r"trustees?|depositar(?:y|ies)", "trustee depositary"),
+    (r"regulators?|compliance", "compliance"),
+    (r"dealers?|brokers?|the street|counterpart(?:y|ies)|the other side", "counterparty broker"),
+    (r"investors?|clients?|unit ?holders?|shareholders? in the fund", "investors"),
+    # reconciliation and breaks
+    (r"recs?|recons?|reconciliations?|matching", "reconciliation"),
+    (
+        r"mismatch(?:es)?|discrepanc(?:y|ies)|exceptions?|differences?|gaps?|variances?|out of balance|breaks?",
+        "break difference",
+    ),
+    (
+        r"do(?:es)?n'?t (?:agree|match|tie|tie up|square|line up|reconcile)|don't all agree|disagree\w*",
+        "break difference disagree",
+    ),
+    (r"tolerances?|acceptable|tolerable|ignor(?:e|ed|ing)|let (?:it )?go|small enough", "tolerance"),
+    (r"double[- ]bookings?|booked twice|duplicat\w*", "duplicate"),
+    (r"aging|ageing|how old|days old|oldest", "ageing age bucket"),
+    (
+        r"flag(?:s|ged|ging)? (?:\w+ )?up|escalat\w*|bump(?:ed)? up|raise[ds]? with|kick(?:ed)? upstairs",
+        "escalated escalation",
+    ),
+    (
+        r"write(?:s)? off|written off|writing off|write-offs?|accept (?:the|their) (?:bank's |custodian's )?figure",
+        "write-off",
+    ),
+    (
+        r"parked|parking|suspense|holding account|unexplained|can't explain|cannot explain|nobody can explain",
+        "suspense unexplained",
+    ),
+    (r"comes? back|came back|reappear\w*|recurr\w*|re-?opened|reopen\w*", "recurrence new break"),
+    (
+        r"mark(?:ed)? (?:it |the item )?(?:as )?(?:done|closed|resolved)|close (?:it|the item) (?:out|off)?",
+        "close closure",
+    ),
+    (r"audit trail|history", "audit trail records"),
+    (r"registers?|logs?|logbooks?|error logs?", "log"),
+    (
+        r"retain\w*|retention|archiv\w*|hold on to|keep (?:it|them|records|the paperwork) for|how long (?:do|must|should) we keep",
+        "kept records years",
+    ),
+    (r"paperwork|documentation|evidence", "records"),
+    # prices
+    (
+        r"(?:price )?feeds?|data providers?|providers?|pricing sources?|bloomberg|reuters|refinitiv",
+        "vendor price",
+    ),
+    (r"(?:its|the|his|her|our|their|a) marks?|quotes?|closing prices?|closes?", "price"),
+    (
+        r"unit prices?|prices? per unit|dealing prices?|nav per (?:share|unit)|share prices? of the fund",
+        "NAV per unit",
+    ),
+    (r"(?:fund )?valuations?|net asset values?|fund values?", "NAV"),
+    (r"mistakes?|slips?|errors?|mispric\w*|wrong(?:ly)?|incorrect\w*", "error"),
+    (r"materiality|material|significant", "materiality threshold"),
+    (r"jump(?:s|ed)?|surge[ds]?|plunge[ds]?|spiked?|big moves?|outliers?|unusual moves?", "spike move"),
+    (r"block(?:s|ed)?|frozen|freeze|suspend\w*|rejected|held back|hold back", "quarantined held back"),
+    (r"unfrozen|unfreeze|unblock\w*|lift(?:ed|s)?", "quarantine lifts"),
+    (
+        r"stale|unchanged|same (?:price|rate|number|value)|identical|repeated|didn'?t move|not moved",
+        "stale unchanged repeats",
+    ),
+    (r"alerts?|warnings?|red flags?", "issue"),
+    (r"overrides?|use (?:his|her|their|our) own (?:level|price)|own level|manual prices?", "override"),
+    (r"challeng\w*|disput\w*|query the vendor", "price challenge"),
+    (
+        r"isins?|cusips?|sedols?|identifiers?|check digits?|static data|security master",
+        "reference data identifiers",
+    ),
+    (r"rates curve|yield curve|curve", "yield curve implied price"),
+    (r"pence|scaling|decimal point", "tick scaling"),
+    (r"fx rates?|exchange rates?|currency rates?|dollar-yen|cable|eur\w{3}|usd\w{3}|gbp\w{3}", "FX rate"),
+    # currencies and instruments
+    (
+        r"euros?|dollars?|yen|sterling|pounds|foreign currenc(?:y|ies)|non-base currenc(?:y|ies)",
+        "foreign currency",
+    ),
+    (r"left-?over|surplus|excess|spare", "surplus"),
+    (r"profit|p&l|p ?and ?l|gains?|income statement", "profit and loss gain"),
+    (r"apart|spread between|gap between", "difference"),
+    (r"stocks?|shares?|equit(?:y|ies)|small caps?|large caps?|blue chips?", "equities shares"),
+    (r"bonds?|gilts?|treasur(?:y|ies)|credits?|fixed income", "bonds"),
+    (r"nominal|face|par amount|par value", "face value position"),
+    # positions and cash
+    (r"holdings?|positions?|quantit(?:y|ies)|units held|inventory", "position"),
+    (r"money|liquidity|cash balances?|funds available", "cash"),
+    (r"(?:bank )?statements?", "custodian statement"),
+    (
+        r"overdrawn|(?:went|gone|goes|go|going) negative|negative balance|in(?:to)? the red|below zero|debit balance|short of cash",
+        "overdraft",
+    ),
+    (r"interest charges?|debit interest|overdraft interest", "overdraft interest"),
+    (
+        r"currency (?:deal|trade)s?|fx (?:trade|deal|spot)s?|spot fx|buy(?:s|ing)? (?:euros|dollars|yen|sterling)",
+        "FX deal",
+    ),
+    (r"projection\w*|forecast\w*|cash ladder|outlook", "cash forecast"),
+    (r"rebalanc\w*|cash (?:band|range|weight|target)s?|uninvested|idle cash", "target cash range band"),
+    (r"management charges?|amcs?|annual management charges?|fees?", "management fee"),
+    (
+        r"cash(?:ed|es|ing)? out|pull(?:s|ed|ing)? (?:\w+ )?money out|withdraw\w*|redeem\w*|redemptions?",
+        "redemption",
+    ),
+    (r"put(?:s|ting)? (?:\w+ )?money in|invest(?:s|ing)? (?:new )?money|subscri\w*|inflows?", "subscription"),
+    (
+        r"compensat\w*|make (?:them|him|her|investors|the fund) whole|pay(?:ing)? back|refund\w*|reimburs\w*",
+        "compensation reimburse",
+    ),
+    (r"claim(?:s|ing)? back|recover\w*|penalt(?:y|ies)|csdr", "claim penalty"),
+    # settlement
+    (r"value dates?|settle dates?|settlement dates?", "settlement date"),
+    (
+        r"stuck|didn'?t deliver|not delivered|hasn'?t (?:delivered|handed over|settled|gone through)|non-?deliver\w*"
+        r"|failed (?:trade|delivery|settlement)|unsettled|outstanding (?:trade|delivery)",
+        "fail",
+    ),
+    (r"late|delay\w*|overdue", "late"),
+    (r"buy(?:ing)? in|buy-?ins?|source (?:them|it|the shares|the bonds) elsewhere|replacement", "buy-in"),
+    (r"close (?:it )?out for (?:money|cash)|cash settl\w*|settle (?:it )?in cash", "cash settlement"),
+    (r"ssis?|standing (?:settlement )?instructions?", "standing settlement instructions"),
+    (
+        r"t\+\d|settlement cycles?|when (?:does|do|should) (?:it|they|the trade) settle",
+        "contractual settlement cycle",
+    ),
+    (r"book(?:ed)? (?:it|the trade)|booking", "booking"),
+    # income and corporate actions
+    (r"pay-?outs?|dividends?|divs?", "dividend income"),
+    (r"interest payments?|coupons?|bond interest", "coupon income"),
+    (r"corporate events?|corp(?:orate)? actions?", "corporate actions"),
+    (
+        r"ex-?dates?|goes ex|went ex|gone ex|ex-?div\w*|record dates?|pay(?:ment)? dates?",
+        "ex-date record date payment date",
+    ),
+    (r"entitle\w*|do we (?:still )?get|are we owed|owed", "entitlement"),
+    (r"market claims?", "market claim"),
+    (r"receivables?|accru\w*", "accrual receivable"),
+    (r"announce\w*|notices?|notifications? of", "announcement"),
+    (r"unpaid|not (?:yet )?(?:been )?paid|never paid|still owed", "outstanding unpaid income"),
+    # accounting
+    (r"accounting|books|general ledger|gl|ledgers?", "ledger"),
+    (r"journals?|entr(?:y|ies)|postings?|amend\w*", "journal entry"),
+    (r"sign-?offs?|signs? off|signed off|okay|authori[sz]\w*|approv\w*|green light", "approval"),
+    (r"publish\w*|releas\w* (?:the )?(?:price|nav)", "released"),
+    # what people do
+    (
+        r"tell|let (?:\w+ )?know|inform\w*|notif\w*|who needs to (?:know|hear)|report to",
+        "informed reported notified",
+    ),
+    (r"fix\w*|cure\w*|correct\w*|put right|sort (?:it )?out|resolv\w*", "corrected cured resolved"),
+    (r"chas\w*|follow(?:ing)? up|ring|phon\w*|contact\w*", "chase contact"),
+    (r"month-?end|monthly|each month|after the month closes", "monthly month-end report"),
+    (r"packs?|mi|management information", "report pack"),
+    (r"why (?:did )?it happen\w*|root causes?|cause", "root cause"),
+    (r"percentages?|rates? of fail\w*|fail rates?", "fail rate"),
+    (r"acknowledg\w*|mark(?:ed)? (?:it )?as seen|seen it", "acknowledge"),
+    (r"scope|covered|fall under|in scope|apply to", "scope covered"),
+    (r"working (?:on )?|investigat\w*|owner\w*|assign\w*|statuses|status", "investigating status owner"),
 )
-_GLOSSARY = tuple(
-    (re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.IGNORECASE), words) for pattern, words in GLOSSARY
-)
+
+Glossary = tuple[tuple[re.Pattern[str], str], ...]
+
+
+def compile_glossary(entries: Iterable[tuple[str, str]]) -> Glossary:
+    """Glossary entries as whole-word, case-insensitive patterns with the words they append."""
+    return tuple(
+        (re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.IGNORECASE), words) for pattern, words in entries
+    )
+
+
+_GLOSSARY = compile_glossary(GLOSSARY)
 
 # English stopwords (with the remnants of contractions the word pattern leaves: didn't -> didn, t).
 STOPWORDS = frozenset(
@@ -145,37 +323,33 @@ STOPWORDS = frozenset(
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 _WORD = re.compile(r"[a-z0-9]+")
+_STEMMER = snowballstemmer.stemmer("english")
 
 
+@functools.lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """Plural to singular, after Harman's S-stemmer: policies -> policy, breaks -> break, classes -> class.
+    """The Snowball English (Porter 2) stem of a lowercase word; words with digits are kept.
 
-    Words of three letters or fewer and words with digits are kept; so are -ss, -us and -is words
-    (process, status, basis).
+    "escalated" and "escalation" -> "escal", "settling" and "settled" -> "settl", "policies" -> "polici".
     """
-    if len(word) <= 3 or not word.isalpha():
+    if not word.isalpha():
         return word
-    if word.endswith("ies") and not word.endswith(("eies", "aies")):
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+    return str(_STEMMER.stemWord(word))
 
 
 def tokens(text: str) -> list[str]:
-    """Lowercase words without stopwords, plurals stripped; the BM25 side's tokens."""
+    """Lowercase words without stopwords, stemmed; the BM25 side's tokens."""
     return [stem(word) for word in _WORD.findall(text.lower()) if word not in STOPWORDS]
 
 
-def expand_query(question: str) -> str:
+def expand_query(question: str, glossary: Glossary | None = None) -> str:
     """The question with the policies' words for its colloquial phrases appended in parentheses.
 
-    This is the text both rankings see: the caller embeds it for the dense side.
+    This is the text both rankings see: the caller embeds it for the dense side. glossary defaults
+    to GLOSSARY (compiled).
     """
     extra: list[str] = []
-    for pattern, words in _GLOSSARY:
+    for pattern, words in _GLOSSARY if glossary is None else glossary:
         if pattern.search(question) and words not in extra:
             extra.append(words)
     return f"{question} ({'; '.join(extra)})" if extra else question
@@ -195,8 +369,13 @@ class Passage:
 
     @property
     def embedding_text(self) -> str:
-        """What the dense side embeds for this passage (PASSAGE_SHAPE)."""
+        """What the dense side embeds for this passage as a whole (PASSAGE_SHAPE)."""
         return embedding_text(self.section, PASSAGE_SHAPE)
+
+    @property
+    def unit_texts(self) -> tuple[str, ...]:
+        """What the dense side embeds for each quotable unit of the passage: "<heading>: <unit>"."""
+        return tuple(f"{self.section.heading}: {unit}" for unit in sentences(self.section.text))
 
     @property
     def lexical_text(self) -> str:
@@ -213,6 +392,13 @@ def embedding_text(section: Section, shape: PassageShape) -> str:
     return section.text
 
 
+def embedding_texts(passages: Iterable[Passage]) -> list[str]:
+    """Every text the dense side embeds for these passages, passage by passage: its embedding_text,
+    then its unit_texts. One embedding row per text, in this order, is what `Index` takes; the
+    layout is per passage, so the rows of several documents can be stacked in document order."""
+    return [text for passage in passages for text in (passage.embedding_text, *passage.unit_texts)]
+
+
 def passages_of(documents: Iterable[PolicyDocument]) -> list[Passage]:
     """Every section of every document as a passage, in order."""
     return [
@@ -227,11 +413,16 @@ class Hit:
     passage: Passage
     # The fused score: 1 / (RRF_K + dense_rank) + 1 / (RRF_K + bm25_rank).
     score: float
-    # Raw scores and 1-based ranks of the two sides (ties share the best rank).
+    # Cosine of the (expanded) question with the passage's whole text.
     cosine: float
+    # Raw BM25+ score; 1-based ranks of the two sides (ties share the best rank). The dense rank
+    # orders cosine + unit_cosine.
     bm25: float
     dense_rank: int
     bm25_rank: int
+    # The best cosine of the question with one of the passage's units (the passage's cosine when
+    # the index has no unit vectors).
+    unit_cosine: float
 
 
 def _ranks(scores: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -248,22 +439,52 @@ def rrf(ranks: Sequence[int], k: float) -> float:
 
 
 class Index:
-    """Passages, their unit embedding vectors (one row per passage) and a BM25+ over their text."""
+    """Passages, their unit embedding vectors and a BM25+ over their text.
 
-    def __init__(self, passages: Sequence[Passage], vectors: NDArray[np.floating]) -> None:
+    vectors holds either one row per text of `embedding_texts(passages)` (each passage's own vector
+    then one per unit: the full dense side), or one row per passage (its embedding_text only, as
+    stored before the units were embedded: units then score as the passage itself, which ranks
+    as the text-only dense side did but leaves the decision less sure; see `decision_score`).
+    """
+
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        vectors: NDArray[np.floating],
+        *,
+        tokenize: Callable[[str], list[str]] = tokens,
+    ) -> None:
         if not passages:
             raise ValueError("an index needs at least one passage: ingest a policy first")
         matrix = np.asarray(vectors, dtype=np.float64)
-        if matrix.ndim != 2 or matrix.shape[0] != len(passages):
+        unit_counts = [len(passage.unit_texts) for passage in passages]
+        full_rows = len(passages) + sum(unit_counts)
+        if matrix.ndim != 2 or matrix.shape[0] not in (len(passages), full_rows):
             raise ValueError(
-                f"expected one embedding row per passage ({len(passages)}), got an array of shape {matrix.shape}"
+                f"expected one embedding row per passage ({len(passages)}) or one per text of "
+                f"embedding_texts ({full_rows}), got an array of shape {matrix.shape}"
             )
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         if np.any(norms == 0):
             raise ValueError("a passage's embedding is all zeros: embed its text again")
+        matrix = matrix / norms
         self.passages: tuple[Passage, ...] = tuple(passages)
-        self.vectors: NDArray[np.float64] = matrix / norms
-        corpus = [tokens(passage.lexical_text) for passage in self.passages]
+        self.has_units = matrix.shape[0] == full_rows and full_rows > len(passages)
+        if self.has_units:
+            starts = np.cumsum([0, *(1 + count for count in unit_counts[:-1])])
+            self.vectors: NDArray[np.float64] = matrix[starts]
+            # Each unit row and the passage it belongs to.
+            rows = [
+                start + 1 + j for start, count in zip(starts, unit_counts, strict=True) for j in range(count)
+            ]
+            self.unit_vectors: NDArray[np.float64] = matrix[rows]
+            self.unit_owner: NDArray[np.int64] = np.repeat(np.arange(len(passages)), unit_counts)
+        else:
+            self.vectors = matrix
+            self.unit_vectors = matrix
+            self.unit_owner = np.arange(len(passages))
+        self._tokenize = tokenize
+        corpus = [tokenize(passage.lexical_text) for passage in self.passages]
         # BM25 needs a non-empty average length; a passage of stopwords only still counts.
         corpus = [document or ["\x00"] for document in corpus]
         self._bm25 = BM25Plus(corpus, k1=BM25_K1, b=BM25_B, delta=BM25_DELTA)
@@ -272,13 +493,62 @@ class Index:
     def build(
         cls, documents: Iterable[PolicyDocument], embed: Callable[[Sequence[str]], NDArray[np.floating]]
     ) -> Index:
-        """An index of the documents' passages, embedding their text with `embed`."""
+        """An index of the documents' passages, embedding their texts and units with `embed`."""
         passages = passages_of(documents)
-        return cls(passages, embed([passage.embedding_text for passage in passages]))
+        return cls(passages, embed(embedding_texts(passages)))
+
+    @classmethod
+    def of_documents(
+        cls,
+        parts: Iterable[tuple[PolicyDocument, NDArray[np.floating]]],
+        *,
+        tokenize: Callable[[str], list[str]] = tokens,
+    ) -> Index:
+        """An index over several documents, each with its own stored embedding rows: one per text of
+        embedding_texts (the full dense side) or one per passage (rows stored before the units were
+        embedded: each unit then takes its passage's vector, which scores as the text-only design
+        did). Documents of both kinds can be mixed."""
+        passages: list[Passage] = []
+        matrices: list[NDArray[np.float64]] = []
+        for document, vectors in parts:
+            own = passages_of([document])
+            matrix = np.asarray(vectors, dtype=np.float64)
+            texts = len(embedding_texts(own))
+            if matrix.ndim == 2 and matrix.shape[0] == len(own) != texts:
+                counts = [1 + len(passage.unit_texts) for passage in own]
+                matrix = np.repeat(matrix, counts, axis=0)
+            elif matrix.ndim != 2 or matrix.shape[0] != texts:
+                raise ValueError(
+                    f"policy {document.policy_id}: expected {len(own)} or {texts} embedding rows, "
+                    f"got an array of shape {matrix.shape}"
+                )
+            passages.extend(own)
+            matrices.append(matrix)
+        if not passages:
+            raise ValueError("an index needs at least one passage: ingest a policy first")
+        return cls(passages, np.vstack(matrices), tokenize=tokenize)
 
     def bm25_scores(self, question: str) -> NDArray[np.float64]:
         """BM25+ score of every passage for the (already expanded) question."""
-        return np.asarray(self._bm25.get_scores(tokens(question)), dtype=np.float64)
+        return np.asarray(self._bm25.get_scores(self._tokenize(question)), dtype=np.float64)
+
+    def cosines(self, query_vector: NDArray[np.floating]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Per passage: the cosine with its text, and the best cosine with one of its units."""
+        query = np.asarray(query_vector, dtype=np.float64).reshape(-1)
+        if query.shape[0] != self.vectors.shape[1]:
+            raise ValueError(
+                f"query vector has {query.shape[0]} dimensions, the index {self.vectors.shape[1]}"
+            )
+        norm = float(np.linalg.norm(query))
+        if not norm:
+            zeros = np.zeros(len(self.passages))
+            return zeros, zeros.copy()
+        query = query / norm
+        text = self.vectors @ query
+        best = np.full(len(self.passages), -np.inf)
+        np.maximum.at(best, self.unit_owner, self.unit_vectors @ query)
+        # A passage without units (its text is only a table rule, say) scores as its text.
+        return text, np.where(np.isfinite(best), best, text)
 
     def search(
         self,
@@ -289,22 +559,18 @@ class Index:
         rrf_k: float = RRF_K,
         policy_ids: Iterable[str] = (),
         expand: bool = True,
+        glossary: Glossary | None = None,
     ) -> list[Hit]:
         """The k best passages by reciprocal rank fusion of the dense and the BM25 rankings.
 
         query_vector is the embedding of expand_query(question) (of the question itself when
         expand is False). policy_ids, when given, restricts the search to those policies (the
-        ranks are then among their passages). Ties in the fused score go to the higher cosine,
-        then to the passage's order in the index.
+        ranks are then among their passages). Ties in the fused score go to the higher dense
+        score, then to the passage's order in the index.
         """
-        query = np.asarray(query_vector, dtype=np.float64).reshape(-1)
-        if query.shape[0] != self.vectors.shape[1]:
-            raise ValueError(
-                f"query vector has {query.shape[0]} dimensions, the index {self.vectors.shape[1]}"
-            )
-        norm = float(np.linalg.norm(query))
-        cosines = self.vectors @ (query / norm) if norm else np.zeros(len(self.passages))
-        bm25 = self.bm25_scores(expand_query(question) if expand else question)
+        text_cosines, unit_cosines = self.cosines(query_vector)
+        dense = text_cosines + unit_cosines
+        bm25 = self.bm25_scores(expand_query(question, glossary) if expand else question)
         allowed = set(policy_ids)
         rows = np.array(
             [i for i, passage in enumerate(self.passages) if not allowed or passage.policy_id in allowed],
@@ -312,18 +578,19 @@ class Index:
         )
         if rows.size == 0:
             return []
-        dense_ranks = _ranks(cosines[rows])
+        dense_ranks = _ranks(dense[rows])
         bm25_ranks = _ranks(bm25[rows])
         fused = 1.0 / (rrf_k + dense_ranks) + 1.0 / (rrf_k + bm25_ranks)
-        order = sorted(range(rows.size), key=lambda i: (-fused[i], -cosines[rows[i]], rows[i]))
+        order = sorted(range(rows.size), key=lambda i: (-fused[i], -dense[rows[i]], rows[i]))
         return [
             Hit(
                 passage=self.passages[rows[i]],
                 score=float(fused[i]),
-                cosine=float(cosines[rows[i]]),
+                cosine=float(text_cosines[rows[i]]),
                 bm25=float(bm25[rows[i]]),
                 dense_rank=int(dense_ranks[i]),
                 bm25_rank=int(bm25_ranks[i]),
+                unit_cosine=float(unit_cosines[rows[i]]),
             )
             for i in order[: max(k, 0)]
         ]
@@ -332,13 +599,30 @@ class Index:
 # ---------------------------------------------------------------- the decision and the answer
 
 
+def decision_features(hits: Sequence[Hit]) -> tuple[float, float]:
+    """What the decision is taken on: the best unit cosine of the first hit, and the best BM25
+    score among the hits ((0, 0) without hits)."""
+    if not hits:
+        return 0.0, 0.0
+    return hits[0].unit_cosine, max(hit.bm25 for hit in hits)
+
+
 def decision_score(hits: Sequence[Hit]) -> float:
-    """The score the decision is taken on: the top cosine among the hits (0 without hits)."""
-    return max((hit.cosine for hit in hits), default=0.0)
+    """The decision's logit: DECISION_WEIGHT_UNIT * unit cosine + DECISION_WEIGHT_BM25 * BM25 +
+    DECISION_BIAS over `decision_features` (-inf without hits). Grounded at SCORE_THRESHOLD or more.
+
+    An index without unit vectors gives the first hit's text cosine as its unit cosine: on the
+    development questions that is 0.006 lower on average but anywhere from 0.13 lower to 0.18
+    higher, so such an index decides less surely (and ranks as the text-only design did).
+    """
+    if not hits:
+        return -math.inf
+    unit_cosine, bm25 = decision_features(hits)
+    return DECISION_WEIGHT_UNIT * unit_cosine + DECISION_WEIGHT_BM25 * bm25 + DECISION_BIAS
 
 
 def decide(hits: Sequence[Hit], threshold: float = SCORE_THRESHOLD) -> bool:
-    """Grounded (True) when the best passage is close enough to the question to answer from."""
+    """Grounded (True) when the policies answer the question well enough to quote them."""
     return bool(hits) and decision_score(hits) >= threshold
 
 

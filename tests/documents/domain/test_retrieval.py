@@ -1,6 +1,6 @@
 """Hybrid retrieval (services/documents/domain/retrieval.py): the tokenizer, the query glossary, the
-fusion of the dense and BM25 rankings worked by hand on small fake vectors, the refusal threshold,
-and the answer and refusal texts. No model: vectors are written out."""
+fusion of the dense and BM25 rankings worked by hand on small fake vectors, the passages' unit
+vectors, the refusal decision, and the answer and refusal texts. No model: vectors are written out."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from numpy.typing import NDArray
 
 from services.documents.domain.policies import PolicyDocument, Section, parse_policy
 from services.documents.domain.retrieval import (
+    DECISION_BIAS,
+    DECISION_WEIGHT_BM25,
+    DECISION_WEIGHT_UNIT,
+    GLOSSARY,
     RRF_K,
     SCORE_THRESHOLD,
     Hit,
@@ -20,9 +24,12 @@ from services.documents.domain.retrieval import (
     Passage,
     answer,
     best_sentences,
+    compile_glossary,
     decide,
+    decision_features,
     decision_score,
     embedding_text,
+    embedding_texts,
     expand_query,
     passages_of,
     refusal_text,
@@ -41,9 +48,9 @@ def _passage(policy_id: str, heading: str, text: str, title: str = "", version: 
 # ---------------------------------------------------------------- tokens and the glossary
 
 
-def test_tokens_lowercase_drop_stopwords_and_strip_plurals() -> None:
+def test_tokens_lowercase_drop_stopwords_and_stem() -> None:
     assert tokens("Who approves the Breaks and the write-offs of 2 funds?") == [
-        "approve",
+        "approv",
         "break",
         "write",
         "off",
@@ -55,28 +62,27 @@ def test_tokens_lowercase_drop_stopwords_and_strip_plurals() -> None:
 
 
 @pytest.mark.parametrize(
-    ("word", "expected"),
+    ("words", "expected"),
     [
-        ("policies", "policy"),
-        ("breaks", "break"),
-        ("classes", "class"),
-        ("matches", "match"),
-        ("prices", "price"),
-        ("process", "process"),
-        ("status", "status"),
-        ("basis", "basis"),
-        ("fees", "fee"),
-        ("bps", "bps"),
-        ("t2s", "t2s"),
+        # One stem for the forms of a word, so the question's form need not be the policy's.
+        (("escalated", "escalation", "escalate"), "escal"),
+        (("settling", "settled", "settles"), "settl"),
+        (("breaks", "break"), "break"),
+        (("prices", "price", "priced"), "price"),
+        (("policies", "policy"), "polici"),
+        (("status",), "status"),
+        # Words with digits are kept as they are.
+        (("t2s",), "t2s"),
+        (("bps",), "bps"),
     ],
 )
-def test_stem_strips_plurals_only(word: str, expected: str) -> None:
-    assert stem(word) == expected
+def test_stem_is_snowball_english(words: tuple[str, ...], expected: str) -> None:
+    assert {stem(word) for word in words} == {expected}
 
 
 def test_expand_query_appends_the_policies_words_once() -> None:
     assert expand_query("The bank shows a money difference.") == (
-        "The bank shows a money difference. (custodian; break; cash)"
+        "The bank shows a money difference. (custodian; break difference; cash)"
     )
     # Two phrases with the same expansion add it once.
     assert expand_query("Banks and custody") == "Banks and custody (custodian)"
@@ -84,6 +90,36 @@ def test_expand_query_appends_the_policies_words_once() -> None:
     assert expand_query("The embankment") == "The embankment"
     assert expand_query("Ask the PM") == "Ask the PM (portfolio manager)"
     assert expand_query("went into the red") == "went into the red (overdraft)"
+    assert expand_query("the balance is below zero") == "the balance is below zero (overdraft)"
+
+
+def test_expand_query_takes_another_glossary() -> None:
+    mine = compile_glossary([("recs?", "reconciliation"), ("nav", "net asset value")])
+    assert (
+        expand_query("The recs and the NAV", mine) == "The recs and the NAV (reconciliation; net asset value)"
+    )
+    assert expand_query("The recs", compile_glossary([])) == "The recs"
+
+
+def test_every_glossary_entry_compiles_and_matches_whole_words_only() -> None:
+    table = compile_glossary(GLOSSARY)
+    assert len(table) == len(GLOSSARY)
+    for pattern, words in table:
+        assert words.strip() == words and words
+        # No empty alternative (it would match between any two words).
+        assert pattern.search(" ") is None, pattern.pattern
+    # Whole words: "ops" is not in "opsuite", "gap" not in "gaps-analysis", "face" not in "surface".
+    for text in ("opsuite", "gaps-analysis", "surface", "stockholm"):
+        assert expand_query(text) == text
+
+
+def test_an_index_tokenises_with_the_function_it_is_given() -> None:
+    passages = [_passage("a", "one", "settled"), _passage("a", "two", "cash")]
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0]])
+    stemmed = Index(passages, vectors)
+    exact = Index(passages, vectors, tokenize=lambda text: text.lower().split())
+    assert stemmed.bm25_scores("settling")[0] > 0.0
+    assert exact.bm25_scores("settling")[0] == 0.0
 
 
 # ---------------------------------------------------------------- fusion worked by hand
@@ -188,8 +224,11 @@ def test_the_question_is_expanded_for_bm25_unless_told_not_to() -> None:
 
 def test_an_index_refuses_vectors_that_do_not_match_its_passages() -> None:
     passages = [_passage("a", "one", "text")]
-    with pytest.raises(ValueError, match="one embedding row per passage"):
-        Index(passages, np.zeros((2, 3)))
+    # One row (the passage) or two (the passage and its one unit) fit; three do not.
+    with pytest.raises(
+        ValueError, match=r"one embedding row per passage \(1\) or one per text of embedding_texts \(2\)"
+    ):
+        Index(passages, np.ones((3, 3)))
     with pytest.raises(ValueError, match="all zeros"):
         Index(passages, np.zeros((1, 3)))
     with pytest.raises(ValueError, match="at least one passage"):
@@ -207,7 +246,14 @@ def test_build_embeds_each_passage_text_once_in_order() -> None:
         return np.eye(len(texts))
 
     index = Index.build([document], embed)
-    assert seen == ["USD and EUR accounts.", "Never overdrawn."]
+    # Each passage's text, then each of its units after its heading.
+    assert seen == [
+        "USD and EUR accounts.",
+        "Accounts: USD and EUR accounts.",
+        "Never overdrawn.",
+        "Overdrafts: Never overdrawn.",
+    ]
+    assert index.has_units
     assert [p.section.heading for p in index.passages] == ["Accounts", "Overdrafts"]
     assert index.passages[0].policy_title == "Cash"
     assert index.passages[0].lexical_text == "Accounts\nUSD and EUR accounts."
@@ -222,21 +268,123 @@ def test_embedding_text_shapes() -> None:
     assert embedding_text(section, "path") == "Pricing > Stale > Stale FX Rates. Unchanged two days."
 
 
+# ---------------------------------------------------------------- unit vectors
+
+
+def _unit_index() -> Index:
+    """Two passages of two units each; every vector in three dimensions, unit length."""
+    passages = [
+        _passage("p", "a", "First of a. Second of a."),
+        _passage("p", "b", "First of b. Second of b."),
+    ]
+    assert [p.unit_texts for p in passages] == [
+        ("a: First of a.", "a: Second of a."),
+        ("b: First of b.", "b: Second of b."),
+    ]
+    assert embedding_texts(passages) == [
+        "First of a. Second of a.",
+        "a: First of a.",
+        "a: Second of a.",
+        "First of b. Second of b.",
+        "b: First of b.",
+        "b: Second of b.",
+    ]
+    rows = np.array(
+        [
+            [1.0, 0.0, 0.0],  # a's text
+            [1.0, 0.0, 0.0],  # a's first unit
+            [0.0, 0.6, 0.8],  # a's second unit
+            [0.8, 0.6, 0.0],  # b's text
+            [0.8, 0.6, 0.0],  # b's first unit
+            [0.0, 1.0, 0.0],  # b's second unit
+        ]
+    )
+    return Index(passages, rows)
+
+
+def test_a_passage_scores_its_text_and_its_best_unit() -> None:
+    index = _unit_index()
+    assert index.has_units
+    query = np.array([0.0, 0.0, 1.0])
+    text, best_unit = index.cosines(query)
+    assert list(text) == pytest.approx([0.0, 0.0])
+    # a's second unit is the only one close to the query.
+    assert list(best_unit) == pytest.approx([0.8, 0.0])
+    hits = index.search("nothing shared", query, k=2, expand=False)
+    assert [hit.passage.section.heading for hit in hits] == ["a", "b"]
+    assert [(hit.cosine, hit.unit_cosine) for hit in hits] == [
+        pytest.approx((0.0, 0.8)),
+        pytest.approx((0.0, 0.0)),
+    ]
+    assert [hit.dense_rank for hit in hits] == [1, 2]
+
+
+def test_the_dense_rank_orders_text_plus_best_unit() -> None:
+    index = _unit_index()
+    # a: text 0.8, best unit 0.8 (the first) -> 1.6; b: text 0.96, best unit 0.96 -> 1.92.
+    hits = index.search("nothing shared", np.array([0.8, 0.6, 0.0]), k=2, expand=False)
+    assert [hit.passage.section.heading for hit in hits] == ["b", "a"]
+    assert [hit.cosine + hit.unit_cosine for hit in hits] == pytest.approx([2.0, 1.6])
+
+
+def test_without_unit_vectors_a_passage_scores_its_text_twice_over() -> None:
+    passages = [_passage("p", "a", "One. Two."), _passage("p", "b", "Three.")]
+    index = Index(passages, np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert not index.has_units
+    hit = index.search("x", np.array([0.6, 0.8]), k=1, expand=False)[0]
+    assert hit.passage.section.heading == "b"
+    assert (hit.cosine, hit.unit_cosine) == pytest.approx((0.8, 0.8))
+
+
+def test_the_rows_of_several_documents_stack_in_document_order() -> None:
+    first = parse_policy("# A\n\n## One\n\nAlpha. Beta.\n")
+    second = parse_policy("# B\n\n## Two\n\nGamma.\n")
+
+    def embed(texts: Sequence[str]) -> NDArray[np.float64]:
+        # A vector per text that remembers which text it is.
+        return np.array([[1.0, float(hash(text) % 97)] for text in texts])
+
+    one = embed(embedding_texts(passages_of([first])))
+    two = embed(embedding_texts(passages_of([second])))
+    stacked = Index(passages_of([first, second]), np.vstack([one, two]))
+    whole = Index.build([first, second], embed)
+    assert np.array_equal(stacked.vectors, whole.vectors)
+    assert np.array_equal(stacked.unit_vectors, whole.unit_vectors)
+    assert list(stacked.unit_owner) == [0, 0, 1]
+
+
 # ---------------------------------------------------------------- the decision
 
 
-def _hit(cosine: float, passage: Passage | None = None, score: float = 0.1) -> Hit:
-    return Hit(passage or _passage("p", "h", "Text."), score, cosine, 1.0, 1, 1)
+def _hit(cosine: float, passage: Passage | None = None, score: float = 0.1, bm25: float = 1.0) -> Hit:
+    return Hit(passage or _passage("p", "h", "Text."), score, cosine, bm25, 1, 1, cosine)
 
 
-def test_decide_compares_the_top_cosine_with_the_threshold() -> None:
-    hits = [_hit(0.30), _hit(0.50), _hit(0.20)]
-    assert decision_score(hits) == 0.50
-    assert decide(hits, threshold=0.50) is True
-    assert decide(hits, threshold=0.5000001) is False
-    assert decide([], threshold=0.0) is False
-    assert decide([_hit(SCORE_THRESHOLD)]) is True
-    assert decide([_hit(SCORE_THRESHOLD - 0.01)]) is False
+def test_the_decision_features_are_the_first_hits_unit_cosine_and_the_best_bm25() -> None:
+    first = Hit(_passage("p", "h", "Text."), 0.2, 0.40, 10.0, 1, 2, 0.55)
+    second = Hit(_passage("p", "i", "Text."), 0.1, 0.60, 30.0, 2, 1, 0.70)
+    assert decision_features([first, second]) == (0.55, 30.0)
+    assert decision_features([]) == (0.0, 0.0)
+    assert decision_score([first, second]) == pytest.approx(
+        DECISION_WEIGHT_UNIT * 0.55 + DECISION_WEIGHT_BM25 * 30.0 + DECISION_BIAS
+    )
+    assert decision_score([]) == -math.inf
+
+
+def test_decide_compares_the_logit_with_the_threshold() -> None:
+    # Both features count for answering.
+    assert DECISION_WEIGHT_UNIT > 0 and DECISION_WEIGHT_BM25 > 0
+    # The unit cosine at which a hit with BM25 score 40 is exactly at the threshold.
+    edge = (SCORE_THRESHOLD - DECISION_BIAS - DECISION_WEIGHT_BM25 * 40.0) / DECISION_WEIGHT_UNIT
+    assert 0.3 < edge < 0.6
+    assert decide([_hit(edge + 1e-6, bm25=40.0)]) is True
+    assert decide([_hit(edge - 1e-3, bm25=40.0)]) is False
+    # A stronger lexical match lowers the cosine needed.
+    assert decide([_hit(edge - 1e-3, bm25=45.0)]) is True
+    assert decide([], threshold=-1e9) is False
+    hits = [_hit(0.5, bm25=20.0)]
+    assert decide(hits, threshold=decision_score(hits)) is True
+    assert decide(hits, threshold=decision_score(hits) + 1e-9) is False
 
 
 # ---------------------------------------------------------------- answers and refusals
@@ -258,8 +406,9 @@ CASH = _passage(
 
 
 def test_a_grounded_answer_quotes_the_most_relevant_sentences_of_the_cited_passages() -> None:
-    hits = [_hit(0.62, FAILS, 0.18), _hit(0.40, CASH, 0.15)]
-    result = answer("Where is each contact with the broker recorded?", hits, threshold=0.5)
+    hits = [_hit(0.62, FAILS, 0.18, bm25=40.0), _hit(0.40, CASH, 0.15)]
+    assert decide(hits)
+    result = answer("Where is each contact with the broker recorded?", hits)
     assert result.grounded is True
     # Two sentences of the best passage, in their order: the one about contacts and, by the tie
     # rule, the first one.
@@ -291,8 +440,8 @@ def test_a_grounded_answer_quotes_the_most_relevant_sentences_of_the_cited_passa
 
 
 def test_max_citations_limits_what_is_cited() -> None:
-    hits = [_hit(0.62, FAILS), _hit(0.40, CASH)]
-    result = answer("contact", hits, threshold=0.5, max_citations=1)
+    hits = [_hit(0.62, FAILS, bm25=40.0), _hit(0.40, CASH)]
+    result = answer("contact", hits, max_citations=1)
     assert len(result.citations) == 1
     assert "[2]" not in result.text
 
@@ -302,7 +451,9 @@ def test_a_refusal_says_the_policies_do_not_cover_it_and_names_the_nearest() -> 
         "settlement-fails", "Closing a Fail", "Closed at day end.", title="Settlement Fails"
     )
     hits = [_hit(0.31, FAILS), _hit(0.30, other_fail), _hit(0.29, CASH)]
-    result = answer("What is the wifi password?", hits, threshold=0.42)
+    assert not decide(hits)
+    result = answer("What is the wifi password?", hits)
+    assert answer("What is the wifi password?", hits, threshold=-1e9).grounded is True
     assert result.grounded is False
     assert result.citations == ()
     assert result.nearest_policies == ("Settlement Fails", "Cash and Overdrafts")
@@ -353,3 +504,21 @@ def test_passages_of_documents_carry_the_policy_and_the_section() -> None:
         ("fees", "Fees", "2", "Accrual"),
         ("cash", "Cash", "", "Range"),
     ]
+
+
+def test_an_index_of_documents_takes_each_documents_rows_in_either_layout() -> None:
+    old = parse_policy("# A\n\n## One\n\nAlpha. Beta.\n\n## Two\n\nGamma.\n")
+    new = parse_policy("# B\n\n## Three\n\nDelta. Epsilon.\n")
+    old_rows = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # one per passage, as stored before units
+    new_rows = np.array([[0.0, 0.0, 1.0], [0.6, 0.8, 0.0], [0.0, 0.6, 0.8]])  # Three's text, then its units
+    index = Index.of_documents([(old, old_rows), (new, new_rows)])
+    assert [p.section.heading for p in index.passages] == ["One", "Two", "Three"]
+    assert index.has_units
+    text, best_unit = index.cosines(np.array([0.0, 0.6, 0.8]))
+    # The old document's units score as their passage; the new one's as themselves.
+    assert list(text) == pytest.approx([0.0, 0.6, 0.8])
+    assert list(best_unit) == pytest.approx([0.0, 0.6, 1.0])
+    with pytest.raises(ValueError, match="policy b: expected 1 or 3 embedding rows"):
+        Index.of_documents([(new, np.ones((2, 3)))])
+    with pytest.raises(ValueError, match="at least one passage"):
+        Index.of_documents([])
