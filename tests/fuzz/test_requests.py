@@ -128,4 +128,5 @@ def test_every_method_of_every_served_service_is_a_target_reads_first() -> None:
         "ReverseJournal",
         "UpdateBreak",
         "RunCheck",
+        "RaiseBreak",
     }
