@@ -98,7 +98,6 @@ class DocumentsRuntime:
                 "the SOP assistant is off in this process (OPSUITE_DOCUMENTS_USE_MODEL=false); "
                 "confirmations are still extracted"
             )
-        await self.deliver()  # what a crash left owed
         market_addr = self.settings.addr("market")
         reference = await fetch_reference(market_addr)
         self.context.mandates.update({m.mandate_id: m for m in reference.mandates})
@@ -109,6 +108,7 @@ class DocumentsRuntime:
             self._channel = grpc.aio.insecure_channel(self.settings.addr("recon"), options=CHANNEL_OPTIONS)
             self.breaks.recon = recon_pb2_grpc.ReconServiceStub(self._channel)
         self.context.deliver = self.deliver
+        await self.deliver()  # what a crash left owed, now that recon's stub is set
         brokers: Mapping[str, str] = {t.name: t.broker for t in self.templates}
 
         def make_consumer() -> DocumentsConsumer:
