@@ -112,3 +112,14 @@ def timestamp_to_proto(value: datetime.datetime) -> timestamp_pb2.Timestamp:
 def timestamp_from_proto(ts: timestamp_pb2.Timestamp) -> datetime.datetime:
     """An aware datetime in UTC."""
     return ts.ToDatetime(tzinfo=datetime.UTC)
+
+
+def timestamp_from_request(ts: timestamp_pb2.Timestamp, field: str) -> datetime.datetime:
+    """A request's Timestamp as an aware datetime in UTC; RequestError naming `field` when it is
+    outside the years 1 to 9999 or its nanos are out of range."""
+    try:
+        return timestamp_from_proto(ts)
+    except (ValueError, OverflowError) as error:
+        raise _invalid(
+            field, f"seconds={ts.seconds} nanos={ts.nanos} is not a time: {error}", "INVALID_TIMESTAMP"
+        ) from None

@@ -23,10 +23,10 @@ from collections.abc import Mapping
 import grpc.aio
 
 from opsuite.recon.v1 import recon_pb2_grpc
-from services.common.eventlog import EventLogError, open_event_log
+from services.common.eventlog import open_event_log
 from services.common.eventlog.outbox import Relay
 from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
-from services.common.outages import BackendUnavailable
+from services.common.redelivery import Redelivery
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.documents.break_relay import BreakRelay
@@ -73,6 +73,9 @@ class DocumentsRuntime:
         self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
         self.relay = Relay(self.store, self.event_log, SOURCE)
         self.breaks = BreakRelay(self.store, None)
+        self.redelivery = Redelivery("documents' records and breaks", self._deliver_all)
+        self._stopping = asyncio.Event()
+        self._redelivery_task: asyncio.Task[None] | None = None
         self.follower: Follower | None = None
         self.consumer: DocumentsConsumer | None = None
         self._channel: grpc.aio.Channel | None = None
@@ -108,7 +111,10 @@ class DocumentsRuntime:
             self._channel = grpc.aio.insecure_channel(self.settings.addr("recon"), options=CHANNEL_OPTIONS)
             self.breaks.recon = recon_pb2_grpc.ReconServiceStub(self._channel)
         self.context.deliver = self.deliver
-        await self.deliver()  # what a crash left owed, now that recon's stub is set
+        self._redelivery_task = asyncio.create_task(
+            self.redelivery.run(self._stopping), name="documents-redelivery"
+        )
+        self.redelivery.ask()  # what a crash left owed, now that recon's stub is set
         brokers: Mapping[str, str] = {t.name: t.broker for t in self.templates}
 
         def make_consumer() -> DocumentsConsumer:
@@ -154,21 +160,28 @@ class DocumentsRuntime:
         await health.backend_up(MODEL)
 
     def _after_commit(self) -> None:
-        asyncio.get_running_loop().create_task(self.deliver())
+        self.redelivery.ask()
+
+    async def _deliver_all(self) -> bool:
+        records_delivered = await asyncio.to_thread(self.relay.deliver_or_defer)
+        await self.breaks.deliver()
+        return records_delivered and not self.breaks.owes()
 
     async def deliver(self) -> Mapping[str, str]:
-        """What is owed after a commit: event-log records, then the breaks recon can take now."""
-        try:
-            await asyncio.to_thread(self.relay.deliver)
-        except (EventLogError, BackendUnavailable) as error:
-            log.warning(
-                "the event log is unreachable: documents' records follow later", extra={"error": str(error)}
-            )
-        return await self.breaks.deliver()
+        """What is owed now (an upload's answer names the break it raised): event-log records, then
+        the breaks recon can take now; what cannot go now is left to the retries."""
+        records_delivered = await asyncio.to_thread(self.relay.deliver_or_defer)
+        taken = await self.breaks.deliver()
+        if not records_delivered or self.breaks.owes():
+            self.redelivery.ask()
+        return taken
 
     async def stop(self) -> None:
         if self.follower is not None:
             await self.follower.stop()
+        self._stopping.set()
+        if self._redelivery_task is not None:
+            await self._redelivery_task
         if self._model_task is not None:
             self._model_task.cancel()
         if self._channel is not None:

@@ -1,8 +1,8 @@
 """The breaks documents owes recon, delivered from the store's outbox by RaiseBreak.
 
 A break is owed from the commit of the extraction that found the mismatch; it is raised after the
-commit and again at start-up and after later commits while recon cannot take it, so a crash or an
-absent recon loses nothing. RaiseBreak is idempotent by the document's SHA-256, so raising one twice
+commit, and retried with backoff (services/common/redelivery.py) from then and from start-up while
+recon cannot take it, so a crash or an absent recon loses nothing. RaiseBreak is idempotent by the document's SHA-256, so raising one twice
 (a crash after recon answered, before the outbox row was deleted) opens one break.
 """
 
@@ -33,6 +33,10 @@ class BreakRelay:
         self._lock = asyncio.Lock()
         self.raised = 0
         self.refused = 0
+
+    def owes(self) -> bool:
+        """Whether a break recon could take is still owed (none is, without recon)."""
+        return self.recon is not None and bool(self.store.breaks_owed(1))
 
     async def deliver(self) -> dict[str, str]:
         """Raise every break owed; {extraction id: break id} of those recon took now."""

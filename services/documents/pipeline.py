@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from opsuite.common.v1 import common_pb2
 from opsuite.recon.v1 import recon_pb2
+from services.common.convert import date_to_proto, timestamp_to_proto
 from services.common.eventlog import NewRecord
 from services.common.market_events import Instrument
 from services.documents.domain.fields import Extraction
@@ -166,13 +167,21 @@ class Concluder:
         request = None
         raising = self.raise_breaks if raise_break is None else raise_break
         if raising and found.status is MatchStatus.MISMATCHED and fill is not None:
-            request = _break_request(extraction, found, fill, sha256, extraction_id, broker)
+            request = _break_request(extraction, found, fill, sha256, extraction_id, broker, sim_time)
         return Outcome(extraction_id, sha256, extraction, failures, found, record, request, broker)
 
 
 def _break_request(
-    extraction: Extraction, found: Match, fill: BookFill, sha256: str, extraction_id: str, broker: str
+    extraction: Extraction,
+    found: Match,
+    fill: BookFill,
+    sha256: str,
+    extraction_id: str,
+    broker: str,
+    found_at: dt.datetime,
 ) -> recon_pb2.RaiseBreakRequest:
+    """The break a mismatch owes recon, dated by when the document arrived in the simulation (a
+    market confirmation's event time), so recon ages it the same however late it is delivered."""
     differences = [
         recon_pb2.RaisedDifference(field=d.field, other_value=d.document_value, book_value=d.book_value)
         for d in found.differences
@@ -195,6 +204,8 @@ def _break_request(
         description=description.replace("  ", " "),
         differences=differences,
         caused_by=[extraction_id],
+        as_of_date=date_to_proto(found_at.date()),
+        found_at=timestamp_to_proto(found_at),
     )
     quantity = extraction.value("quantity")
     if quantity is not None and any(d.field == "quantity" for d in found.differences):

@@ -18,11 +18,11 @@ import logging
 import grpc.aio
 
 from opsuite.ledger.v1 import ledger_pb2_grpc
-from services.common.eventlog import EventLogError, open_event_log
+from services.common.eventlog import open_event_log
 from services.common.eventlog.outbox import Relay
 from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
-from services.common.outages import BackendUnavailable
 from services.common.peer_wait import PeerWait
+from services.common.redelivery import Redelivery
 from services.common.serve import HealthControl, Service
 from services.common.service_status import Progress
 from services.common.stopping import Stopped
@@ -52,15 +52,23 @@ class DqRuntime:
         )
         self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
         self.relay = Relay(self.store, self.event_log, SOURCE)
+        self.redelivery = Redelivery(
+            "dq's event-log records", lambda: asyncio.to_thread(self.relay.deliver_or_defer)
+        )
         self.follower: Follower | None = None
         self._channel: grpc.aio.Channel | None = None
+        self._stopping = asyncio.Event()
+        self._redelivery_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def progress(self) -> Progress:
         return self.follower.progress() if self.follower is not None else Progress()
 
     async def start(self, health: HealthControl) -> None:
         # What a crash left undelivered after its day end was committed.
-        await asyncio.to_thread(self.relay.deliver)
+        self._loop = asyncio.get_running_loop()
+        self._redelivery_task = asyncio.create_task(self.redelivery.run(self._stopping), name="dq-redelivery")
+        self.redelivery.ask()
         market_addr = self.settings.addr("market")
         reference = await fetch_reference(market_addr)
         self.context.instruments.update({i.instrument_id: i for i in reference.instruments})
@@ -90,18 +98,18 @@ class DqRuntime:
         follower.start(health, reference.clock.head_seq)
 
     def deliver(self, _: object = None) -> None:
-        """The issue changes' records still in the outbox, to the combined event log; an event log
-        that cannot take them now gets them after a later day end (they wait in the outbox)."""
-        try:
-            self.relay.deliver()
-        except (EventLogError, BackendUnavailable) as error:
-            log.warning(
-                "the event log is unreachable: dq's records follow later", extra={"error": str(error)}
-            )
+        """The issue changes' records still in the outbox, to the combined event log (called in the
+        consumer's thread after each commit); an event log that cannot take them now gets them from
+        the retries (they wait in the outbox)."""
+        if not self.relay.deliver_or_defer() and self._loop is not None:
+            self._loop.call_soon_threadsafe(self.redelivery.ask)
 
     async def stop(self) -> None:
         if self.follower is not None:
             await self.follower.stop()
+        self._stopping.set()
+        if self._redelivery_task is not None:
+            await self._redelivery_task
         if self._channel is not None:
             await self._channel.close()
 

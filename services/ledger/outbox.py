@@ -10,7 +10,6 @@ is stored once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import threading
@@ -18,6 +17,7 @@ import threading
 from opsuite.ledger.v1 import ledger_pb2
 from services.common.eventlog import DuplicateEvent, EventLog, EventLogError, NewRecord
 from services.common.outages import BackendUnavailable
+from services.common.redelivery import Redelivery
 from services.ledger import codec
 from services.ledger.domain.records import Journal
 from services.ledger.store import LedgerStore
@@ -61,13 +61,11 @@ class OutboxRelay:
         self.event_log = event_log
         # One delivery at a time in this process keeps the log in posting order.
         self._lock = threading.Lock()
-        self._retry_initial_s = retry_initial_s
-        self._retry_max_s = retry_max_s
-        self._undelivered = asyncio.Event()
+        self.redelivery = Redelivery(
+            "the ledger's event-log records", self._attempt, initial_s=retry_initial_s, max_s=retry_max_s
+        )
 
-    async def deliver_now(self) -> None:
-        """Deliver what is undelivered; during an outage leave it to run() (the journals are committed,
-        their records follow once the backend answers)."""
+    async def _attempt(self) -> bool:
         try:
             await asyncio.to_thread(self.deliver)
         except BackendUnavailable as error:
@@ -75,29 +73,18 @@ class OutboxRelay:
                 "the event log is unreachable: its records follow when it answers",
                 extra={"error": str(error)},
             )
-            self._undelivered.set()
+            return False
+        return True
+
+    async def deliver_now(self) -> None:
+        """Deliver what is undelivered; during an outage leave it to run() (the journals are committed,
+        their records follow once the backend answers)."""
+        if not await self._attempt():
+            self.redelivery.ask()
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Until stopping: whenever a delivery failed, retry it with backoff until it succeeds."""
-        while not stopping.is_set():
-            waiter = asyncio.ensure_future(self._undelivered.wait())
-            stopper = asyncio.ensure_future(stopping.wait())
-            await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
-            delay = self._retry_initial_s
-            while self._undelivered.is_set() and not stopping.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stopping.wait(), timeout=delay)
-                try:
-                    delivered = await asyncio.to_thread(self.deliver)
-                except BackendUnavailable:
-                    delay = min(self._retry_max_s, delay * 2)
-                    continue
-                self._undelivered.clear()
-                log.info(
-                    "delivered the outbox to the event log after an outage", extra={"records": delivered}
-                )
+        await self.redelivery.run(stopping)
 
     def deliver(self) -> int:
         """Append every undelivered item, one append per item; returns how many were delivered.

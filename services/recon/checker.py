@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -35,7 +36,15 @@ from services.recon.domain.check import Reference, compute
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.followed import DayEnd, FollowedState
 from services.recon.domain.log_entries import log_records
-from services.recon.domain.raised import NO_COVERAGE, RaisedItem, carried, existing, raised_difference
+from services.recon.domain.raised import (
+    NO_COVERAGE,
+    RaisedItem,
+    carried,
+    carried_through,
+    checked_since,
+    existing,
+    raised_difference,
+)
 from services.recon.domain.records import Break, CheckRun, RunContext
 from services.recon.domain.retention import Followed, horizon_of, keeps, prune_due
 from services.recon.domain.runs import check_runs
@@ -63,6 +72,11 @@ KINDS = (
     "custodian.cashflow",
     "clock.day_end",
 )
+
+
+def _day_end_run_id(day_end: DayEnd) -> str:
+    """The id of the check of a day end (an on-demand check of it adds a suffix)."""
+    return f"RUN-{day_end.date.isoformat()}-{day_end.seq}"
 
 
 def _wall_clock() -> dt.datetime:
@@ -132,13 +146,26 @@ class DayEndChecker:
         run = RunContext(
             run_id=f"RAISED-{item.source}-{item.key[:16]}",
             as_of_date=today,
-            sim_time=day_end.sim_time,
+            sim_time=item.found_at or day_end.sim_time,
             at=_wall_clock(),
             covered=NO_COVERAGE,  # covers nothing: raising never resolves another break
             trace_id=trace.format_trace_id(current.trace_id) if current.is_valid else "",
             as_of_seq=day_end.seq,
             trigger="raised",
         )
+        # Raised as of a day already checked: carried through the checks it missed, each as that
+        # check (the latest under its own run id; earlier ones' seqs are not kept, so named by day).
+        missed = checked_since(item.as_of_date, state.dates) if item.as_of_date is not None else []
+        carrying = [
+            dataclasses.replace(
+                run,
+                run_id=_day_end_run_id(day_end) if day == day_end.date else f"{run.run_id}@{day.isoformat()}",
+                as_of_date=day,
+                sim_time=dt.datetime.combine(day, day_end.sim_time.timetz()),
+                trigger="day_end",
+            )
+            for day in missed
+        ]
         before: list[Break] = []
 
         def decide(latest: Mapping[str, Break]) -> CheckOutcome:
@@ -147,21 +174,29 @@ class DayEndChecker:
             if found is not None:
                 before.append(found)
                 return CheckOutcome(Advanced((), (), (), (), ()), (), (), (), ())
-            advanced = advance(
+            calendar = state.calendar()
+            opening = advance(
                 latest.values(),
                 [raised_difference(item)],
                 run=run,
                 today=today,
-                calendar=state.calendar(),
+                calendar=calendar,
                 config=self.config,
             )
-            advanced = trace_opened(advanced, state)
+            opening = trace_opened(opening, state)
+            steps = [
+                (opening, run),
+                *zip(carried_through(opening, carrying, calendar, self.config), carrying, strict=True),
+            ]
+            final = steps[-1][0]
             return CheckOutcome(
-                advanced=advanced,
+                advanced=opening._replace(
+                    breaks=final.breaks, actions=tuple(a for step, _ in steps for a in step.actions)
+                ),
                 runs=(),
-                changed=tuple(b for b in advanced.breaks if latest.get(b.item_key) != b),
+                changed=tuple(b for b in final.breaks if latest.get(b.item_key) != b),
                 timing_items=(),
-                records=log_records(advanced, today, day_end.sim_time),
+                records=[r for step, by in steps for r in log_records(step, by.as_of_date, by.sim_time)],
             )
 
         async with self._turn_unless_waiting():
@@ -170,7 +205,8 @@ class DayEndChecker:
                 return before[-1], False
             await self.records.append(outcome.records)
         (opened,) = outcome.advanced.opened
-        return opened, True
+        # As the checks it missed left it (the break as opened when it missed none).
+        return next(b for b in outcome.advanced.breaks if b.break_id == opened.break_id), True
 
     @contextlib.asynccontextmanager
     async def _turn_unless_waiting(self) -> AsyncIterator[None]:
@@ -238,7 +274,7 @@ class DayEndChecker:
         current = trace.get_current_span().get_span_context()
         suffix = "" if at_day_end else f"-{trigger}-{started.strftime('%Y%m%dT%H%M%S%f')}"
         run = RunContext(
-            run_id=f"RUN-{day_end.date.isoformat()}-{day_end.seq}{suffix}",
+            run_id=f"{_day_end_run_id(day_end)}{suffix}",
             as_of_date=day_end.date,
             sim_time=day_end.sim_time,
             at=started,

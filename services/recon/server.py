@@ -17,7 +17,12 @@ import grpc
 
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.common.change_signal import SignalClosed
-from services.common.convert import date_from_proto, decimal_from_proto, money_from_proto
+from services.common.convert import (
+    date_from_proto,
+    decimal_from_proto,
+    money_from_proto,
+    timestamp_from_request,
+)
 from services.common.limits import MAX_NAME_CHARS, MAX_PAGE_BYTES, MAX_TEXT_CHARS, too_long
 from services.common.paging import DEFAULT_PAGE, MAX_PAGE
 from services.common.status import (
@@ -608,6 +613,12 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
                 as_of = date_from_proto(request.as_of_date, "as_of_date")
             except RequestError as error:
                 violations.extend(error.violations)
+        found_at = None
+        if request.HasField("found_at"):
+            try:
+                found_at = timestamp_from_request(request.found_at, "found_at")
+            except RequestError as error:
+                violations.extend(error.violations)
         if violations:
             raise invalid_argument(violations)
         assert kind is not None
@@ -624,6 +635,7 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
             description=request.description.strip(),
             caused_by=tuple(request.caused_by),
             as_of_date=as_of,
+            found_at=found_at,
             **figures,  # type: ignore[arg-type]
         )
 

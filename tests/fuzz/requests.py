@@ -12,7 +12,9 @@ recursively, so a new RPC, message or field is fuzzed the day it lands. Three ki
   values, seqs, page tokens, dates of the run; and whole messages that share fields with the
   request (a Journal for PostJournalRequest, a Break for UpdateBreakRequest, a request the
   service accepted before), copied and then partly overwritten, so that requests get past
-  validation into the code behind it;
+  validation into the code behind it; and the samples a service accepts that no reply hands
+  out (`Plausible.offer`: documents' confirmations and policies, as bytes, and questions),
+  offered for their own request type's fields only;
 - raw bodies: random bytes, truncated and bit-flipped serializations, truncated and overlong
   varints, lengths past the end, wrong wire types, invalid UTF-8 in a (nested) string field,
   deep and stray groups, invalid field numbers, and unknown fields (which do decode).
@@ -21,7 +23,7 @@ recursively, so a new RPC, message or field is fuzzed the day it lands. Three ki
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -195,11 +197,20 @@ class Plausible:
     them; strategies read a frozen copy (`freeze`), taken before each hypothesis run, since a
     strategy whose choices depend on state that changes under it is flaky to hypothesis."""
 
-    def __init__(self, per_key: int = 500, per_type: int = 200, max_message_bytes: int = 20_000) -> None:
+    def __init__(
+        self,
+        per_key: int = 500,
+        per_type: int = 200,
+        max_message_bytes: int = 20_000,
+        max_bytes_value: int = 200_000,
+    ) -> None:
         self._lock = threading.Lock()
         self._per_key, self._per_type, self._max_bytes = per_key, per_type, max_message_bytes
+        self._max_bytes_value = max_bytes_value  # a bytes value kept (a document) is at most this long
         self._strings: dict[str, list[str]] = {}
         self._ints: dict[str, list[int]] = {}
+        self._bytes: dict[str, list[bytes]] = {}
+        self._offered: dict[str, list[Message]] = {}  # request type -> the samples offered, in order
         self._messages: dict[str, list[Message]] = {}
         self._members: dict[tuple[str, str], set[Any]] = {}
         self._turn: dict[tuple[str, str], int] = {}
@@ -212,6 +223,7 @@ class Plausible:
         with self._lock:
             self.strings = {key: list(pool) for key, pool in self._strings.items()}
             self.ints = {key: list(pool) for key, pool in self._ints.items()}
+            self.bytes = {key: list(pool) for key, pool in self._bytes.items()}
             self.messages = {key: list(pool) for key, pool in self._messages.items()}
             self.descriptors = dict(self._descriptors)
             self._sources = {}
@@ -245,8 +257,22 @@ class Plausible:
         with self._lock:
             self._keep_message(message)
 
-    def _keep_message(self, message: Message) -> None:
-        if message.ByteSize() > self._max_bytes:
+    def offer(self, message: Message) -> None:
+        """A request a service accepts that no reply hands out (an uploaded document, a question):
+        a template for its type whatever its size, and its values (bytes too) for the fields of
+        requests of its type only (scoped: a confirmation is no policy's content)."""
+        with self._lock:
+            self._offered.setdefault(message.DESCRIPTOR.full_name, []).append(message)
+            self._keep_message(message, limit=False)
+            self._walk(message, 1_000, message.DESCRIPTOR.full_name, scoped_only=True)
+
+    def offered(self, type_name: str) -> list[Message]:
+        """The samples offered for requests of this type, as they were offered."""
+        with self._lock:
+            return list(self._offered.get(type_name, ()))
+
+    def _keep_message(self, message: Message, limit: bool = True) -> None:
+        if limit and message.ByteSize() > self._max_bytes:
             return
         descriptor = message.DESCRIPTOR
         self._descriptors.setdefault(descriptor.full_name, descriptor)
@@ -260,8 +286,9 @@ class Plausible:
             copy.SerializePartialToString(deterministic=True),
         )
 
-    def _walk(self, message: Message, items: int, scope: str = "") -> None:
-        self._keep_message(message)
+    def _walk(self, message: Message, items: int, scope: str = "", scoped_only: bool = False) -> None:
+        if not scoped_only:
+            self._keep_message(message)
         for field, value in message.ListFields():
             if is_map(field):
                 values: Sequence[Any] = list(value.values())[:items]
@@ -272,12 +299,17 @@ class Plausible:
                 values = [value]
             for item in values:
                 keys = _harvest_keys(field.name)
-                keys += [f"{scope}:{key}" for key in keys] if scope else []
+                scoped = [f"{scope}:{key}" for key in keys] if scope else []
+                keys = scoped if scoped_only else keys + scoped
                 if field.type == F.TYPE_MESSAGE:
-                    self._walk(item, items)
+                    if not scoped_only:
+                        self._walk(item, items)
                 elif field.type == F.TYPE_STRING and item and len(item) <= 300:
                     for key in keys:
                         self._keep("string", self._strings, key, item, item)
+                elif field.type == F.TYPE_BYTES and item and len(item) <= self._max_bytes_value:
+                    for key in keys:
+                        self._keep("bytes", self._bytes, key, item, item)
                 elif field.type in INT_RANGES:
                     for key in keys:
                         self._keep("int", self._ints, key, item, item)
@@ -286,7 +318,11 @@ class Plausible:
 
     def _pool(self, kind: str, keys: Sequence[str]) -> list[Any]:
         """The pool of the first of `keys` that has values."""
-        pools = self.strings if kind == "string" else self.ints
+        pools: Mapping[str, list[Any]] = self.ints
+        if kind == "string":
+            pools = self.strings
+        elif kind == "bytes":
+            pools = self.bytes
         return next((pools[key] for key in keys if pools.get(key)), [])
 
     def count(self, kind: str, keys: Sequence[str]) -> int:
@@ -571,7 +607,9 @@ class Requests:
                 return SHORT_TEXT if small else WILD_TEXT
             return self.plausible_string(field.name, scope)
         if kind == F.TYPE_BYTES:
-            return st.binary(max_size=16) if small or not wild else BYTES
+            if wild:
+                return st.binary(max_size=16) if small else BYTES
+            return self.plausible_bytes(field.name, scope)
         if kind == F.TYPE_BOOL:
             return st.booleans()
         if kind == F.TYPE_DOUBLE:
@@ -605,6 +643,28 @@ class Requests:
             return value
 
         return draw_string()
+
+    def plausible_bytes(self, name: str, scope: str = "") -> Strategy[bytes]:
+        """A value offered for the field (a whole document), now and then cut short or with one
+        byte flipped; a few random bytes where nothing was offered."""
+        keys = request_keys(name, scope)
+        plausible = self.plausible
+
+        @st.composite
+        def draw_bytes(draw: st.DrawFn) -> bytes:
+            count = plausible.count("bytes", keys)
+            if not count:
+                return draw(st.binary(max_size=16))
+            value: bytes = plausible.pick("bytes", keys, draw(st.integers(0, count - 1))) or b""
+            near = draw(st.integers(0, 11))
+            if near == 1:
+                value = value[: draw(st.integers(0, len(value)))]
+            elif near == 2 and value:
+                at = draw(st.integers(0, len(value) - 1))
+                value = value[:at] + bytes([value[at] ^ draw(st.integers(1, 255))]) + value[at + 1 :]
+            return value
+
+        return draw_bytes()
 
     def plausible_int(self, name: str, low: int, high: int, scope: str = "") -> Strategy[int]:
         keys = request_keys(name, scope)

@@ -1,13 +1,15 @@
 """The fuzz suite: every method of every service, requests generated from the descriptors.
 
-One real suite (market, ledger, dq, recon and reporting as processes, each with health and
-GetStatus) for the whole module. Every method that `targets.py` enumerates from the generated
-contract gets at least 300 requests in full mode (CI=true or OPSUITE_TEST_FULL=1; at least 10,000
-in all) and 40 in quick mode: hypothesis messages built from the input descriptor with plausible
-values harvested from the services' replies, raw bodies that do not decode (or decode with
-surprises), and two bodies at gRPC's 4 MB limit (`requests.py` says what each kind holds). Server streams are read
-for 0 to 3 messages and cancelled, under a short deadline: CANCELLED and DEADLINE_EXCEEDED are
-then the test's doing.
+One real suite (market, ledger, recon, documents with its embedding model, dq and reporting as
+processes, each with health and GetStatus) for the whole module. Every method that `targets.py`
+enumerates from the generated contract gets at least 300 requests in full mode (CI=true or
+OPSUITE_TEST_FULL=1; at least 10,000 in all) and 40 in quick mode: hypothesis messages built from
+the input descriptor with plausible values harvested from the services' replies, raw bodies that
+do not decode (or decode with surprises), and two bodies at gRPC's 4 MB limit (`requests.py` says
+what each kind holds); what a service accepts that no reply hands out (documents' confirmations,
+policies and questions) comes from `targets.SAMPLES`: each sample is sent once as it is, then
+offered to the generated requests. Server streams are read for 0 to 3 messages and cancelled, under
+a short deadline: CANCELLED and DEADLINE_EXCEEDED are then the test's doing.
 
 What must hold, for every request:
 - its status is never INTERNAL, UNKNOWN or DATA_LOSS (a bug, whatever the request), nor
@@ -17,10 +19,13 @@ What must hold, for every request:
   `targets.settle`), so state changes only through accepted writes. Writes are sent one at a
   time; for each one the service refused, the state every process's writes change
   (`targets.STATE`: market's injected faults and head, each mandate's trial balance, dq's issues
-  and quarantine, recon's breaks and latest runs) is read before and after and must be the same.
+  and quarantine, recon's breaks and latest runs, documents' policies) is read before and after
+  and must be the same.
   An accepted write may change it (the next write compares with the state after it). Reads are
   sent 16 at a time, and the state must be the same before and after all of a read's requests,
-  accepted or not.
+  accepted or not. A process slow to serve (documents, loading its model: `targets.SLOW_TO_SERVE`)
+  has applied market's stream before the fuzz starts, serves before its first target, and its
+  state is read from then on.
 And after the fuzz every process answers health Check SERVING and GetStatus serving, and exits 0
 on SIGTERM.
 
@@ -56,7 +61,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from opsuite.common.v1 import status_pb2, status_pb2_grpc
 from tests.fuzz.requests import Call, Plausible, Requests, oversized_bodies
-from tests.fuzz.targets import SERVED, STATE, Target, settle, targets
+from tests.fuzz.targets import SAMPLES, SERVED, SLOW_TO_SERVE, STATE, Target, settle, targets
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.suites import full, scaled
 
@@ -111,8 +116,11 @@ class Suite:
     channels: dict[str, grpc.Channel]
     plausible: Plausible
     requests: Requests
+    joined: set[str]  # the processes serving, whose state is read (SLOW_TO_SERVE join later)
     tallies: dict[str, Tally] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _join_lock: threading.Lock = field(default_factory=threading.Lock)
+    _readers: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(len(STATE)))
 
     # ------------------------------------------------------------ one call
 
@@ -169,14 +177,38 @@ class Suite:
     # ------------------------------------------------------------ state
 
     def state(self) -> dict[str, list[Message]]:
-        return {name: read(self.channels) for name, read in STATE.items()}
+        """What the writes of every process that has joined change, read from all at once."""
+        futures = {
+            name: self._readers.submit(read, self.channels)
+            for name, read in STATE.items()
+            if name in self.joined
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+    def join(self, process: str) -> None:
+        """A process slow to serve: wait until it serves, then read it like the others (its state,
+        and its reads for plausible values)."""
+        with self._join_lock:
+            if process in self.joined:
+                return
+            self.processes[process].wait_serving(timeout=300)
+            settle(self.channels)
+            self.plausible.freeze()
+            for target in TARGETS:
+                if target.process == process and not target.writes and not target.method.server_streaming:
+                    self._seed_unary(target)
+            self.joined.add(process)
 
     # ------------------------------------------------------------ plausible values
 
     def seed_plausible(self) -> None:
         """Ask every read for what there is (empty requests, then one plausible value per field,
-        following page tokens), so that the fuzz starts with the run's ids, accounts and dates."""
-        reads = [t for t in TARGETS if not t.writes]
+        following page tokens), so that the fuzz starts with the run's ids, accounts and dates; and
+        take the samples of what the services accept that no reply hands out (targets.SAMPLES)."""
+        for samples in SAMPLES.values():
+            for sample in samples(self.channels):
+                self.plausible.offer(sample)
+        reads = [t for t in TARGETS if not t.writes and t.process in self.joined]
         streams = [t for t in reads if t.method.server_streaming]
         with ThreadPoolExecutor(len(streams) or 1) as pool:
             # Streams: everything they send within a few seconds (market's whole run, recon's open breaks).
@@ -227,6 +259,7 @@ class Suite:
     # ------------------------------------------------------------ one RPC's fuzz
 
     def fuzz(self, target: Target, count: int) -> Tally:
+        self.join(target.process)
         started = time.monotonic()
         tally = self.tallies.setdefault(target.id, Tally())
         before_reads = None if target.writes else self.state()
@@ -236,6 +269,10 @@ class Suite:
         try:
             for call in oversized_bodies(target.method.input_type):
                 dispatch(call)
+            # Each sample as it is (a whole confirmation, a policy, a question), so that the paths
+            # past validation are taken whatever hypothesis draws.
+            for sample in self.plausible.offered(target.method.input_type.full_name):
+                dispatch(Call("sample", sample.SerializeToString(), sample))
             for round_ in range(100):
                 remaining = count - tally.requests - finish(wait=False)
                 if remaining <= 0:
@@ -375,24 +412,41 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Suite]:
     env = {**WORLD, "OPSUITE_EVENTLOG_URL": f"sqlite:///{root}/eventlog.sqlite3"}
     processes: dict[str, ServiceProcess] = {}
     channels: dict[str, grpc.Channel] = {}
+    built: Suite | None = None
     try:
         for name in SERVED:
             processes[name] = start_service(name, root / name, env)
-            processes[name].wait_serving()
+            if name in SLOW_TO_SERVE:
+                assert processes[name].wait_listening(), processes[name].log_text()[-3000:]
+            else:
+                processes[name].wait_serving()
             env[f"OPSUITE_{name.upper()}_ADDR"] = processes[name].address
             channels[name] = grpc.insecure_channel(processes[name].address)
-        settle(channels)
+        settle(channels, loading=SLOW_TO_SERVE)
         plausible = Plausible()
-        built = Suite(processes, channels, plausible, Requests(plausible))
+        built = Suite(processes, channels, plausible, Requests(plausible), set(SERVED) - SLOW_TO_SERVE)
         built.seed_plausible()
         yield built
     finally:
+        if built is not None:
+            built._readers.shutdown()
         for channel in channels.values():
             channel.close()
-        codes = {name: process.stop() for name, process in reversed(processes.items())}
+        codes = _stop(processes)
     assert codes == dict.fromkeys(codes, 0), f"exit codes on SIGTERM: {codes}\n" + "\n".join(
         f"{n}: {p.log_text()[-2000:]}" for n, p in processes.items()
     )
+
+
+def _stop(processes: dict[str, ServiceProcess]) -> dict[str, int]:
+    """SIGTERM each process, the last started first, once the one started after it has exited; but
+    a slow-to-serve one nothing depends on exits in the background (documents takes seconds to exit
+    with its model loaded)."""
+    with ThreadPoolExecutor(max(1, len(SLOW_TO_SERVE))) as background:
+        slow = {name: background.submit(processes[name].stop) for name in SLOW_TO_SERVE if name in processes}
+        codes = {name: p.stop() for name, p in reversed(processes.items()) if name not in slow}
+        codes.update((name, future.result()) for name, future in slow.items())
+    return codes
 
 
 # Findings whose fix is outside this suite's reach (reported, with the request that shows them): the
@@ -428,6 +482,7 @@ def test_every_request_is_answered_with_a_status_naming_its_cause(suite: Suite, 
 @pytest.mark.slow
 def test_after_the_fuzz_every_service_is_serving_and_every_rpc_had_its_share(suite: Suite) -> None:
     for name, channel in suite.channels.items():
+        suite.join(name)  # (when -k selected none of its RPCs)
         health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
         assert health.status == health_pb2.HealthCheckResponse.SERVING, name
         status = status_pb2_grpc.StatusServiceStub(channel).GetStatus(

@@ -9,6 +9,7 @@ from google.protobuf import descriptor_pb2, struct_pb2
 from google.protobuf.message import DecodeError, Message
 from hypothesis import HealthCheck, given, settings
 
+from opsuite.documents.v1 import documents_pb2
 from opsuite.ledger.v1 import ledger_pb2
 from opsuite.market.v1 import market_pb2
 from tests.fuzz.requests import (
@@ -109,6 +110,36 @@ def test_a_reply_sharing_fields_with_a_request_is_its_template() -> None:
     ]
 
 
+def test_an_offered_sample_is_a_template_and_its_values_serve_its_own_request_type_only() -> None:
+    plausible = Plausible()
+    document = b"%PDF-1.4 " + b"x" * 30_000  # larger than a harvested template may be
+    plausible.offer(
+        documents_pb2.ExtractConfirmationRequest(content=document, content_type="application/pdf")
+    )
+    plausible.freeze()
+    extract = documents_pb2.ExtractConfirmationRequest.DESCRIPTOR
+    assert plausible.pick("bytes", request_keys("content", extract.full_name), 0) == document
+    assert (
+        plausible.pick(
+            "bytes", request_keys("content", documents_pb2.IngestPolicyRequest.DESCRIPTOR.full_name), 0
+        )
+        is None
+    )
+    assert plausible.pick("string", request_keys("content_type"), 0) is None
+    assert [name for name, _ in plausible.sources(extract)] == [extract.full_name]
+
+    contents: list[bytes] = []
+
+    @FAST
+    @given(Requests(plausible).message(extract))
+    def generated(request: Message) -> None:
+        assert isinstance(request, documents_pb2.ExtractConfirmationRequest)
+        contents.append(request.content)
+
+    generated()
+    assert document in contents
+
+
 def test_every_method_of_every_served_service_is_a_target_reads_first() -> None:
     found = targets()
     for process, files in SERVED.items():
@@ -129,4 +160,6 @@ def test_every_method_of_every_served_service_is_a_target_reads_first() -> None:
         "UpdateBreak",
         "RunCheck",
         "RaiseBreak",
+        "ExtractConfirmation",
+        "IngestPolicy",
     }

@@ -13,15 +13,28 @@ currency; reporting's own NAVs, units and NAV per unit beside them when reportin
 dq, when it runs: every issue by id (kind, subject, status, figures, times), its change feed by
 change number (WatchIssues), the values it rejected on each day end and what is quarantined at
 the end (GetQuarantine), and its announcements of issues in the combined event log.
+
+documents, when it runs: for every confirmation market sent, the extraction documents made of it
+(match status, fill, mandate, mismatched fields, the rules of its own figures it breaks, layout),
+by extraction id; and its document.* records in the combined event log per kind. No RPC lists
+extractions, so they are read from documents' SQLite store, through a copy taken read-only
+(`documents_store`: tests may read a service's files) and services/documents/store.py's API; and
+the breaks it still owes recon at the end (none, in a run that went well). Its cursor at market's
+head, one extraction and one record for each confirmation, and no record still owed to the event
+log are checked within the run (`problems`). The CONFIRMATION_MISMATCH breaks documents raised are
+among recon's breaks; recon's event-log records of them are counted by break (`raised_records`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import re
+import sqlite3
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,6 +43,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from opsuite.common.v1 import common_pb2
+from opsuite.documents.v1 import documents_pb2
 from opsuite.dq.v1 import dq_pb2, dq_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
@@ -39,6 +53,8 @@ from services.common.eventlog import open_event_log
 from services.common.market_events import unit_price
 from services.common.market_events.decode import decode_fx, decode_instrument, decode_price
 from services.common.status import details_of, status_from_error
+from services.documents.pipeline import content_sha256, extraction_id_of
+from services.documents.store import SQLITE_FILE, DocumentsStore
 from services.scoring.recon_observe import read_breaks
 
 # Reconnect quickly to a service that was restarted on the same address.
@@ -51,6 +67,7 @@ CHANNEL_OPTIONS = [
 PAGE = 1000
 RPC_TIMEOUT_S = 60.0
 _KIND_IN_SUMMARY = re.compile(r"\((JOURNAL_KIND_[A-Z_]+)\)")
+_BREAK_OF_RECORD = re.compile(r"rec-(BRK-[0-9a-f]+)-")
 
 
 def channel(address: str) -> grpc.Channel:
@@ -175,6 +192,18 @@ class DqEntryView(NamedTuple):
     since: str
 
 
+class DocumentView(NamedTuple):
+    """What documents made of one of market's confirmations."""
+
+    confirmation_id: str
+    status: str
+    fill_id: str
+    mandate_id: str
+    mismatches: tuple[tuple[str, str, str], ...]  # (field, on the document, in the book)
+    rule_failures: tuple[str, ...]
+    layout: str
+
+
 # (subject kind, instrument, currency pair, vendor): one quarantined value's subject.
 DqSubject = tuple[str, str, str, str]
 
@@ -215,6 +244,15 @@ class RunState:
     dq_rejected: dict[tuple[str, DqSubject], DqEntryView] = dataclasses.field(default_factory=dict)
     dq_quarantined: dict[DqSubject, DqEntryView] = dataclasses.field(default_factory=dict)
     dq_records: dict[str, str] = dataclasses.field(default_factory=dict)
+    # documents' end state (empty when documents is not running): extraction id -> what it made of
+    # market's confirmation; its event-log records per kind
+    documents_extractions: dict[str, DocumentView] = dataclasses.field(default_factory=dict)
+    documents_records: dict[str, int] = dataclasses.field(default_factory=dict)
+    # the breaks documents still owes recon at the end (extraction id -> fill), raised by none
+    documents_owed: dict[str, str] = dataclasses.field(default_factory=dict)
+    # recon's event-log records of the breaks another service raised (RaiseBreak), by (break, kind);
+    # recon_records counts the others
+    raised_records: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> str:
         kinds = Counter(j.kind.removeprefix("JOURNAL_KIND_") for j in self.journals.values())
@@ -228,6 +266,16 @@ class RunState:
                 f"; dq: {len(self.dq_issues)} issues, {self.dq_change_head.get('head', 0)} changes, "
                 f"{len(self.dq_rejected)} values rejected, {len(self.dq_quarantined)} quarantined at the end"
                 if self.dq_issues or self.dq_change_head
+                else ""
+            )
+            + (
+                f"; documents: {len(self.documents_extractions)} confirmations extracted ("
+                + ", ".join(
+                    f"{k.removeprefix('MATCH_STATUS_')} {n}"
+                    for k, n in sorted(Counter(v.status for v in self.documents_extractions.values()).items())
+                )
+                + ")"
+                if self.documents_extractions
                 else ""
             )
         )
@@ -487,9 +535,17 @@ def read_run_state(addresses: Mapping[str, str], data_dir: Path) -> RunState:
                 problems.append(f"the event log announces the journal of key {key} twice")
             else:
                 announced_keys[key] = kind
-        recon_records.update(record.kind for record in _records(event_log, "recon"))
+        raised = {i for i, b in breaks.items() if b.opened_in_run_id.startswith("RAISED-")}
+        raised_records: Counter[tuple[str, str]] = Counter()
+        for record in _records(event_log, "recon"):
+            of = _BREAK_OF_RECORD.match(record.event_id)
+            if of and of.group(1) in raised:
+                raised_records[of.group(1), record.kind] += 1
+            else:
+                recon_records[record.kind] += 1
         dq_records = {record.event_id: record.kind for record in _records(event_log, "dq")}
         market_events.update((r.seq, (r.event_id, r.kind)) for r in _records(event_log, "market"))
+        documents_records = [(r.event_id, r.kind) for r in _records(event_log, "documents")]
     finally:
         event_log.close()
     for j in raw:
@@ -510,7 +566,18 @@ def read_run_state(addresses: Mapping[str, str], data_dir: Path) -> RunState:
     )
     if "dq" in addresses:
         _check_dq_records(dq, dq_records, problems)
+    extractions, owed = (
+        read_documents(addresses["market"], data_dir, documents_records, problems)
+        if "documents" in addresses
+        else ({}, {})
+    )
     return RunState(
+        documents_extractions=extractions,
+        documents_owed=owed,
+        raised_records=dict(raised_records),
+        documents_records=dict(Counter(kind for _, kind in documents_records))
+        if "documents" in addresses
+        else {},
         reporting_navs=reporting_navs,
         dq_issues=dq.issues,
         dq_changes=dq.changes,
@@ -700,6 +767,123 @@ def _check_dq_records(dq: DqState, records: Mapping[str, str], problems: list[st
         )
 
 
+def market_confirmations(market_address: str) -> tuple[int, list[market_pb2.Confirmation]]:
+    """market's head seq, and every confirmation it sent up to it, in stream order."""
+    found: list[market_pb2.Confirmation] = []
+    with channel(market_address) as m:
+        market = market_pb2_grpc.MarketServiceStub(m)
+        head = market.GetClock(market_pb2.GetClockRequest(), timeout=RPC_TIMEOUT_S).head_seq
+        if head == 0:
+            return head, found
+        call = market.StreamEvents(
+            market_pb2.StreamEventsRequest(
+                from_seq=1,
+                filter=market_pb2.EventFilter(kinds=["trade.confirmation"]),
+                max_batch_size=10_000,
+            ),
+            timeout=RPC_TIMEOUT_S,
+        )
+        try:
+            for batch in call:
+                found.extend(e.confirmation for e in batch.events if e.envelope.seq <= head)
+                if batch.last_seq >= head:
+                    break
+        finally:
+            call.cancel()
+    return head, found
+
+
+@contextlib.contextmanager
+def documents_store(data_dir: Path) -> Iterator[DocumentsStore]:
+    """documents' store as it is now, read-only: the service's file is copied through a read-only
+    SQLite connection (its committed state, the WAL included; nothing is written to it, so this can
+    be done while documents runs), and the copy opened with DocumentsStore."""
+    source = data_dir / "documents" / SQLITE_FILE
+    with tempfile.TemporaryDirectory(prefix="documents-store-") as folder:
+        copy = Path(folder) / SQLITE_FILE
+        with (
+            contextlib.closing(sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)) as original,
+            contextlib.closing(sqlite3.connect(copy)) as target,
+        ):
+            original.backup(target)
+        store = DocumentsStore(copy)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def documents_owed(data_dir: Path) -> tuple[int, int]:
+    """(breaks documents still owes recon, records it still owes the event log), 100 at most each."""
+    with documents_store(data_dir) as store:
+        return len(store.breaks_owed(100)), len(store.undelivered(100))
+
+
+def _document_view(confirmation_id: str, response: documents_pb2.ExtractConfirmationResponse) -> DocumentView:
+    return DocumentView(
+        confirmation_id=confirmation_id,
+        status=documents_pb2.MatchStatus.Name(response.match.status),
+        fill_id=response.match.fill_id,
+        mandate_id=response.match.mandate_id,
+        mismatches=tuple(
+            sorted((m.field, m.document_value, m.book_value) for m in response.match.mismatches)
+        ),
+        rule_failures=tuple(sorted(f.rule for f in response.rule_failures)),
+        layout=response.trade.layout,
+    )
+
+
+def read_documents(
+    market_address: str, data_dir: Path, records: list[tuple[str, str]], problems: list[str]
+) -> tuple[dict[str, DocumentView], dict[str, str]]:
+    """What documents made of each of market's confirmations, by extraction id (the SHA-256 of the
+    confirmation's text names it), and the breaks it still owes recon (extraction id -> fill); as
+    problems of the run: a cursor short of market's head, a confirmation without its extraction or
+    its event-log record (or with more than one record), an extraction or a record of no
+    confirmation, and records still owed to the event log at the end."""
+    head, confirmations = market_confirmations(market_address)
+    ids = {extraction_id_of(content_sha256(c.text.encode())): c.confirmation_id for c in confirmations}
+    found: dict[str, DocumentView] = {}
+    with documents_store(data_dir) as store:
+        cursor = store.cursor()
+        if cursor != head:
+            problems.append(f"documents' cursor is at seq {cursor}, market's head at {head}")
+        for extraction_id, confirmation_id in ids.items():
+            raw = store.extraction(extraction_id)
+            if raw is None:
+                problems.append(f"documents has no extraction of market's confirmation {confirmation_id}")
+                continue
+            found[extraction_id] = _document_view(
+                confirmation_id, documents_pb2.ExtractConfirmationResponse.FromString(raw)
+            )
+        if (count := store.extraction_count()) != len(found):
+            problems.append(
+                f"documents holds {count} extractions; market sent {len(ids)} confirmations "
+                f"({len(found)} of them extracted)"
+            )
+        owed = {
+            extraction_id: recon_pb2.RaiseBreakRequest.FromString(request).fill_id
+            for _, extraction_id, request in store.breaks_owed(1_000)
+        }
+        if undelivered := len(store.undelivered(1_000)):
+            problems.append(f"documents still owes the event log {undelivered} records at the end")
+    announced = Counter(event_id for event_id, _ in records)
+    missing = [ids[e] for e in ids if e not in announced]
+    if missing:
+        problems.append(
+            f"documents never announced the extraction of {len(missing)} confirmations in the event log: "
+            + ", ".join(missing[:10])
+        )
+    twice = sorted(e for e, n in announced.items() if n > 1)
+    unknown = sorted(e for e in announced if e not in ids)
+    if twice or unknown:
+        problems.append(
+            f"documents announced in the event log {len(twice)} extractions more than once "
+            f"({', '.join(twice[:5])}) and {len(unknown)} of no confirmation ({', '.join(unknown[:5])})"
+        )
+    return found, owed
+
+
 def _ymd(day: str) -> dict[str, int]:
     parsed = dt.date.fromisoformat(day)
     return {"year": parsed.year, "month": parsed.month, "day": parsed.day}
@@ -780,6 +964,10 @@ SECTIONS = (
     "dq_rejected",
     "dq_quarantined",
     "dq_records",
+    "documents_extractions",
+    "documents_records",
+    "documents_owed",
+    "raised_records",
     "day_ends",
     "mandates",
 )

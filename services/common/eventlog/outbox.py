@@ -1,16 +1,22 @@
 """A service's records on their way to the combined event log: kept in the service's own store with
 the commit that made them (an outbox), delivered after it and at start-up, so a crash between the
-two loses nothing. Event ids are the records' own, so a record delivered twice is stored once.
-dq and documents use it."""
+two loses nothing; and retried while the event log cannot take them (services/common/redelivery.py),
+so records owed at a run's last commit arrive too. Event ids are the records' own, so a record
+delivered twice is stored once. dq and documents use it."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
+import threading
 from typing import Protocol
 
 from services.common.eventlog.base import EventLog
-from services.common.eventlog.records import DuplicateEvent, NewRecord
+from services.common.eventlog.records import DuplicateEvent, EventLogError, NewRecord
+from services.common.outages import BackendUnavailable
+
+log = logging.getLogger(__name__)
 
 _BATCH = 200
 
@@ -56,8 +62,28 @@ class Relay:
         self.store = store
         self.event_log = event_log
         self.source = source
+        # One delivery at a time (after a commit, and a retry) keeps the records in commit order.
+        self._lock = threading.Lock()
+
+    def deliver_or_defer(self) -> bool:
+        """Deliver what is owed; False, with a warning, when the event log cannot take it now (it
+        stays in the outbox for a retry)."""
+        try:
+            self.deliver()
+        except (EventLogError, BackendUnavailable) as error:
+            log.warning(
+                "the event log is unreachable: %s's records follow later",
+                self.source,
+                extra={"error": str(error)},
+            )
+            return False
+        return True
 
     def deliver(self) -> int:
+        with self._lock:
+            return self._deliver()
+
+    def _deliver(self) -> int:
         delivered = 0
         while True:
             pending = self.store.undelivered(_BATCH)

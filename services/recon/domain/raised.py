@@ -11,6 +11,10 @@ No check compares confirmations, so no check run covers CONFIRMATION_VS_BOOK and
 such a break: a person resolves or writes it off (a corrected confirmation is a new document and
 raises, or not, its own break). While it is open each day-end check carries it (`carried`), so it
 ages and escalates with the rest; once closed it is not carried, so it stays closed.
+
+A break raised as of a day recon has checked already (documents was down or behind) is carried
+through those checks at once (`carried_through`), as they would have carried it had it arrived in
+time: how late it arrives changes neither the break nor its aging and escalation records.
 """
 
 from __future__ import annotations
@@ -20,7 +24,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.recon.domain.records import Break, BreakKind, Comparison, Coverage, Difference, Outcome, Scope
+from services.recon.domain.aging import Calendar
+from services.recon.domain.breaks import Advanced, advance
+from services.recon.domain.config import ReconConfig
+from services.recon.domain.records import (
+    Break,
+    BreakKind,
+    Comparison,
+    Coverage,
+    Difference,
+    Outcome,
+    RunContext,
+    Scope,
+)
 
 RAISED_COMPARISON = Comparison.CONFIRMATION_VS_BOOK
 RAISABLE_KINDS: frozenset[BreakKind] = frozenset({BreakKind.CONFIRMATION_MISMATCH})
@@ -45,6 +61,7 @@ class RaisedItem:
     book_amount: Decimal | None = None
     other_amount: Decimal | None = None
     as_of_date: dt.date | None = None
+    found_at: dt.datetime | None = None  # simulated time; the break's opened_at
 
 
 def item_key_of(source: str, key: str, mandate_id: str, kind: BreakKind) -> str:
@@ -118,6 +135,34 @@ def carried(latest: Iterable[Break]) -> tuple[Difference, ...]:
         for brk in latest
         if brk.comparison is RAISED_COMPARISON and brk.status.is_open
     )
+
+
+def checked_since(as_of: dt.date, checked: Iterable[dt.date]) -> list[dt.date]:
+    """The checked day ends from `as_of` on, oldest first: the checks that carry a break raised as
+    of that day had it arrived before them (that day's own check included)."""
+    return sorted(day for day in checked if day >= as_of)
+
+
+def carried_through(
+    opening: Advanced, runs: Iterable[RunContext], calendar: Calendar, config: ReconConfig
+) -> list[Advanced]:
+    """After `opening` (the raise), each of `runs` (the checks it missed, oldest first) carrying the
+    break it opened, as that check would have: one Advanced per run, each from the one before."""
+    (opened,) = opening.opened
+    steps: list[Advanced] = []
+    current = {b.item_key: b for b in opening.breaks}
+    for run in runs:
+        step = advance(
+            current.values(),
+            carried([current[opened.item_key]]),
+            run=run,
+            today=run.as_of_date,
+            calendar=calendar,
+            config=config,
+        )
+        steps.append(step)
+        current = {b.item_key: b for b in step.breaks}
+    return steps
 
 
 def existing(latest: Mapping[str, Break], item: RaisedItem) -> Break | None:

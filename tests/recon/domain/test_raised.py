@@ -10,7 +10,15 @@ import pytest
 
 from services.recon.domain.aging import as_calendar
 from services.recon.domain.breaks import advance, update
-from services.recon.domain.raised import NO_COVERAGE, RaisedItem, carried, existing, raised_difference
+from services.recon.domain.raised import (
+    NO_COVERAGE,
+    RaisedItem,
+    carried,
+    carried_through,
+    checked_since,
+    existing,
+    raised_difference,
+)
 from services.recon.domain.records import (
     ActionKind,
     Break,
@@ -105,3 +113,38 @@ def test_a_resolved_raised_break_stays_resolved_at_later_day_ends() -> None:
     assert carried([resolved]) == ()
     (after,) = _day_end([resolved], DAYS[1])
     assert after == resolved
+
+
+def test_a_raise_that_arrives_late_ends_as_one_that_arrived_in_time() -> None:
+    """Raised as of Friday 1 March, it reaches recon after the checks of 1 .. 13 March (documents
+    was down); carried through those checks at once, it is the break that arrived before them and
+    was carried by each: ages 0 .. 8 business days, the buckets it passed through, the same actions
+    by kind, the latest check's run last."""
+    item = _item(as_of_date=DAYS[0])
+    checked = DAYS[:9]  # 1 .. 13 March
+    in_time = _raise([], item, DAYS[0])
+    in_time_actions = []
+    for day in checked:
+        step = advance(
+            in_time, carried(in_time), run=run_on(day), today=day, calendar=CALENDAR, config=CONFIG
+        )
+        in_time, in_time_actions = list(step.breaks), [*in_time_actions, *step.actions]
+
+    assert checked_since(DAYS[0], [*checked, dt.date(2024, 2, 29)]) == checked
+    opening = advance(
+        [], [raised_difference(item)], run=run_on(DAYS[0], covered=NO_COVERAGE), today=DAYS[0],
+        calendar=CALENDAR, config=CONFIG,
+    )  # fmt: skip
+    steps = carried_through(opening, [run_on(day, covered=NO_COVERAGE) for day in checked], CALENDAR, CONFIG)
+    (late,) = steps[-1].breaks
+    (timely,) = in_time
+    assert late == timely
+    # 13 March is 8 business days after 1 March: bucket 8+ of the default aging (0-1, 2-3, 4-7, 8+).
+    assert (late.age_business_days, late.aging_bucket, late.last_run_id) == (8, "8+", "RUN-2024-03-13-0")
+    late_actions = [a.kind for step in steps for a in step.actions]
+    assert late_actions == [a.kind for a in in_time_actions]
+    assert late_actions.count(ActionKind.AGED) == 3  # into 2-3, 4-7 and 8+ on the way
+
+
+def test_a_raise_as_of_a_day_not_yet_checked_is_carried_by_no_check() -> None:
+    assert checked_since(DAYS[5], DAYS[:5]) == []

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from google.protobuf import timestamp_pb2
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
@@ -131,6 +132,35 @@ def test_a_check_does_not_resolve_it_and_a_person_can(world: World) -> None:
     assert not again.created and again.record.status == recon_pb2.BREAK_STATUS_RESOLVED
 
 
+def test_a_break_raised_as_of_a_checked_day_is_aged_through_the_checks_since(world: World) -> None:
+    """Raised as of Monday 3 February (the run's first day) after recon checked 3 .. 10 February:
+    opened then, at the time it was found, and carried through the five checks since, as if it had
+    arrived in time: age 5 in bucket 4-7, not yet escalated (the SLA of 5 business days is passed
+    at age 6), the latest check's run last; its records: opened, aged into 2-3 (5 Feb, age 2),
+    aged into 4-7 (7 Feb, age 4)."""
+    found_at = timestamp_pb2.Timestamp(seconds=1_580_747_400)  # 2020-02-03 16:30 UTC
+    brk = world.recon.RaiseBreak(
+        _request(
+            world,
+            key="ee" * 32,
+            caused_by=["doc-late"],
+            as_of_date=common_pb2.Date(year=2020, month=2, day=3),
+            found_at=found_at,
+        )
+    ).record
+    assert world.clock.sim_date == common_pb2.Date(year=2020, month=2, day=10)
+    assert brk.first_seen_date == common_pb2.Date(year=2020, month=2, day=3)
+    assert brk.opened_at == found_at
+    assert (brk.age_business_days, brk.aging_bucket, brk.escalated) == (5, "4-7", False)
+    assert brk.last_run_id.startswith("RUN-2020-02-10-") and brk.opened_in_run_id.startswith("RAISED-")
+    records = [(r.kind, r.event_id) for r in world.event_log.effects_of("doc-late")]
+    assert records == [
+        ("break.opened", f"rec-{brk.break_id}-opened-2020-02-03"),
+        ("break.aged", f"rec-{brk.break_id}-aged-2020-02-05"),
+        ("break.aged", f"rec-{brk.break_id}-aged-2020-02-07"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("changes", "code", "field"),
     [
@@ -143,6 +173,11 @@ def test_a_check_does_not_resolve_it_and_a_person_can(world: World) -> None:
             "book_quantity",
         ),
         ({"mandate_id": "NO-SUCH-FUND"}, grpc.StatusCode.NOT_FOUND, "mandate_id"),
+        (
+            {"found_at": timestamp_pb2.Timestamp(seconds=10**12)},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "found_at",
+        ),
     ],
 )
 def test_bad_input_is_refused_and_changes_nothing(

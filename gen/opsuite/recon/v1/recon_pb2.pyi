@@ -1081,6 +1081,7 @@ class RaiseBreakRequest(_message.Message):
     OTHER_QUANTITY_FIELD_NUMBER: _builtins.int
     BOOK_AMOUNT_FIELD_NUMBER: _builtins.int
     OTHER_AMOUNT_FIELD_NUMBER: _builtins.int
+    FOUND_AT_FIELD_NUMBER: _builtins.int
     kind: Global___BreakKind.ValueType
     """BREAK_KIND_CONFIRMATION_MISMATCH is the one kind another service raises."""
     source: _builtins.str
@@ -1103,7 +1104,9 @@ class RaiseBreakRequest(_message.Message):
     @_builtins.property
     def as_of_date(self) -> _common_pb2.Date:
         """The business date the difference was found; unset means recon's latest
-        checked day.
+        checked day. A date recon has checked already opens the break as the
+        checks of that day and after would have, had it arrived in time (aged,
+        and escalated, through each of them), so when it arrives changes nothing.
         """
 
     @_builtins.property
@@ -1116,6 +1119,13 @@ class RaiseBreakRequest(_message.Message):
     def book_amount(self) -> _common_pb2.Money: ...
     @_builtins.property
     def other_amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def found_at(self) -> _timestamp_pb2.Timestamp:
+        """The simulated time the difference was found (documents: the
+        confirmation's), the break's opened_at; unset means the time of recon's
+        latest checked day end.
+        """
+
     def __init__(
         self,
         *,
@@ -1133,10 +1143,11 @@ class RaiseBreakRequest(_message.Message):
         other_quantity: _common_pb2.Decimal | None = ...,
         book_amount: _common_pb2.Money | None = ...,
         other_amount: _common_pb2.Money | None = ...,
+        found_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "book_amount", b"book_amount", "book_quantity", b"book_quantity", "other_amount", b"other_amount", "other_quantity", b"other_quantity"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "book_amount", b"book_amount", "book_quantity", b"book_quantity", "found_at", b"found_at", "other_amount", b"other_amount", "other_quantity", b"other_quantity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "book_amount", b"book_amount", "book_quantity", b"book_quantity", "caused_by", b"caused_by", "description", b"description", "differences", b"differences", "fill_id", b"fill_id", "idempotency_key", b"idempotency_key", "instrument_id", b"instrument_id", "kind", b"kind", "mandate_id", b"mandate_id", "other_amount", b"other_amount", "other_quantity", b"other_quantity", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "book_amount", b"book_amount", "book_quantity", b"book_quantity", "caused_by", b"caused_by", "description", b"description", "differences", b"differences", "fill_id", b"fill_id", "found_at", b"found_at", "idempotency_key", b"idempotency_key", "instrument_id", b"instrument_id", "kind", b"kind", "mandate_id", b"mandate_id", "other_amount", b"other_amount", "other_quantity", b"other_quantity", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
