@@ -115,14 +115,12 @@ class DocumentsRuntime:
             self.redelivery.run(self._stopping), name="documents-redelivery"
         )
         self.redelivery.ask()  # what a crash left owed, now that recon's stub is set
-        brokers: Mapping[str, str] = {t.name: t.broker for t in self.templates}
 
         def make_consumer() -> DocumentsConsumer:
             self.consumer = DocumentsConsumer(
                 self.store,
                 concluder,
                 self.templates,
-                brokers,
                 self._after_commit,
                 raise_breaks=self.settings.documents_raise_market_breaks,
             )

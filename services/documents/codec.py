@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 
 from opsuite.documents.v1 import documents_pb2
 from services.common.convert import date_to_proto, decimal_to_proto, money_to_proto
@@ -24,15 +23,6 @@ _MONEY_FIELDS = {
     "fees": "fees",
     "net_amount": "net_amount",
 }
-
-
-def _decimal(text: str | None) -> Decimal | None:
-    if text is None:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return None
 
 
 def trade_to_proto(extraction: Extraction, match: Match, broker: str) -> documents_pb2.ExtractedTrade:
@@ -58,11 +48,11 @@ def trade_to_proto(extraction: Extraction, match: Match, broker: str) -> documen
         if match.reason.startswith("the document's reference"):
             trade.fill_id = match.fill.fill_id
     for name, target in (("quantity", trade.quantity), ("price", trade.price)):
-        number = _decimal(value(name))
+        number = extraction.decimal(name)
         if number is not None:
             target.CopyFrom(decimal_to_proto(number))
     for name, attribute in _MONEY_FIELDS.items():
-        amount = _decimal(value(name))
+        amount = extraction.decimal(name)
         if amount is not None and currency:
             getattr(trade, attribute).CopyFrom(money_to_proto(amount, currency))
     for name, date_field in (("trade_date", trade.trade_date), ("settlement_date", trade.settle_date)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from opsuite.market.v1 import market_pb2
 from services.common.market_events import Confirmation, Fill, MarketEvent
@@ -50,14 +50,12 @@ class DocumentsConsumer:
         store: DocumentsStore,
         concluder: Concluder,
         templates: Sequence[Template],
-        brokers: Mapping[str, str],
         on_commit: Callable[[], None],
         raise_breaks: bool = False,
     ) -> None:
         self.store = store
         self.concluder = concluder
         self.templates = tuple(templates)
-        self.brokers = brokers  # template name -> the house it belongs to
         self.on_commit = on_commit
         self.raise_breaks = raise_breaks
         self.confirmations_read = 0

@@ -8,6 +8,7 @@ no grouping, sides BUY or SELL), so the service and its clients compare document
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 CANONICAL_FIELDS: tuple[str, ...] = (
     "trade_date",
@@ -105,6 +106,16 @@ class Extraction:
         """The canonical value of the field called name, or None when the document did not give it."""
         found = self.field(name)
         return None if found is None else found.value
+
+    def decimal(self, name: str) -> Decimal | None:
+        """The field's value as a Decimal, or None when absent or not a number."""
+        text = self.value(name)
+        if text is None:
+            return None
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            return None
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-ready dict: format, layout, bond, fields (name -> value, confidence, page,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 
 from stdnum import cusip as stdnum_cusip
@@ -68,16 +68,6 @@ def settlement_days(extraction: Extraction, known: int | None = None) -> int:
     if not extraction.bond:
         return EQUITY_SETTLEMENT_DAYS
     return GOVERNMENT_SETTLEMENT_DAYS if is_government(extraction) else OTHER_BOND_SETTLEMENT_DAYS
-
-
-def _decimal(extraction: Extraction, name: str) -> Decimal | None:
-    text = extraction.value(name)
-    if text is None:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return None
 
 
 def _identifier_problem(
@@ -130,8 +120,8 @@ def _amount_rules(extraction: Extraction) -> list[RuleFailure]:
     failures: list[RuleFailure] = []
     currency = extraction.value("currency") or ""
     unit = minor_unit(currency)
-    quantity, price = _decimal(extraction, "quantity"), _decimal(extraction, "price")
-    gross = _decimal(extraction, "gross_amount")
+    quantity, price = extraction.decimal("quantity"), extraction.decimal("price")
+    gross = extraction.decimal("gross_amount")
     if quantity is not None and price is not None and gross is not None:
         scale = Decimal(100) if extraction.bond else Decimal(1)
         expected = (quantity * price / scale).quantize(unit, rounding=ROUND_HALF_EVEN)
@@ -153,11 +143,11 @@ def _amount_rules(extraction: Extraction) -> list[RuleFailure]:
                     ),
                 )
             )
-    net, side = _decimal(extraction, "net_amount"), extraction.value("side")
+    net, side = extraction.decimal("net_amount"), extraction.value("side")
     if gross is not None and net is not None and side in ("BUY", "SELL"):
-        commission = _decimal(extraction, "commission") or Decimal(0)
-        fees = _decimal(extraction, "fees") or Decimal(0)
-        accrued = _decimal(extraction, "accrued_interest") or Decimal(0)
+        commission = extraction.decimal("commission") or Decimal(0)
+        fees = extraction.decimal("fees") or Decimal(0)
+        accrued = extraction.decimal("accrued_interest") or Decimal(0)
         charges = commission + fees
         expected = gross + accrued + (charges if side == "BUY" else -charges)
         if expected != net:
