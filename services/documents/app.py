@@ -136,7 +136,7 @@ class DocumentsRuntime:
         try:
             from services.documents.embedding import embed, load_model
 
-            model = await asyncio.to_thread(load_model)
+            model = await asyncio.to_thread(load_model, self.settings.documents_torch_threads)
             library = PolicyLibrary(self.store, lambda texts: embed(texts, model))
             added = await asyncio.to_thread(library.ingest_shipped)
             await asyncio.to_thread(library.load)

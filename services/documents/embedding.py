@@ -60,8 +60,9 @@ def model_path() -> Path:
     return path
 
 
-def load_model() -> SentenceTransformer:
-    """A new SentenceTransformer of the packaged model, on the CPU, without network access."""
+def load_model(torch_threads: int | None = None) -> SentenceTransformer:
+    """A new SentenceTransformer of the packaged model, on the CPU, without network access;
+    torch_threads sets the process's torch threads (None leaves torch's default: one per core)."""
     path = model_path()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -76,6 +77,10 @@ def load_model() -> SentenceTransformer:
     # The "Loading weights" progress bar would land in the service's log.
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    if torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(torch_threads)
     dimensions = model.get_embedding_dimension()
     if dimensions != DIMENSIONS:
         raise ModelUnavailableError(

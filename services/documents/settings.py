@@ -27,6 +27,10 @@ class DocumentsSettings(Settings):
     # default: market sends no corrected confirmation when the custodian corrects its error, so such
     # a break could never close by itself (docs/documents.md, "Market's own confirmations").
     documents_raise_market_breaks: bool = Field(default=False, description="true or false")
-    # True: load the embedding model (SOP answers use dense and BM25 retrieval); False: BM25 only,
-    # for a machine without the model (answers are then less good; the service says so in GetStatus).
+    # True: load the embedding model for the SOP assistant (Ask, IngestPolicy, ListPolicies); False:
+    # those answer UNAVAILABLE saying so, and confirmations are still extracted (a machine or a test
+    # that needs no answers saves the model's 10-20 s and 0.5 GB).
     documents_use_model: bool = Field(default=True, description="true or false")
+    # Threads torch computes one question's embedding with. One by default: on the 2-core machine it
+    # was as fast at the median as two and without their bursts at p95 (bench/README.md, "Ask, warm").
+    documents_torch_threads: int = Field(default=1, ge=1, le=64, description="threads, 1 to 64")
