@@ -30,8 +30,8 @@ Four figures, each beside a baseline measured in the same run:
    `embed([question])` of the same model in this process. Also timed: the embedding of the
    expanded question (the model call Ask makes), PolicyLibrary.ask in this process (the shipped
    policies in a store of its own: Ask without gRPC), and the bare embed with one torch thread
-   (the service runs two, one a core). For each question every path runs once, in a rotating
-   order, each after a pause (--pause-ms, 100): torch's threads spin a while after a call, and a
+   (the service runs OPSUITE_DOCUMENTS_TORCH_THREADS, one by default). For each question every
+   path runs once, in a rotating order, each after a pause (--pause-ms, 100): torch's threads spin a while after a call, and a
    call on the heels of another process's is slower for it on two cores. The service's answers
    and this process's must cite the same sections, or the bench exits with 1.
 3. Model load: `python -c` processes (nothing imported before) each timing the import of
