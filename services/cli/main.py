@@ -1,4 +1,5 @@
-"""opsuite: an investment operations back office (market, ledger, recon) on one live simulation."""
+"""opsuite: an investment operations back office (market, ledger, recon, reporting, dq, documents) on one
+live simulation."""
 
 from __future__ import annotations
 
@@ -220,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_dq(commands)
+    _add_documents(commands)
 
     trace = _command(
         commands,
@@ -310,6 +312,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the interaction effect apart (default) or fold it into selection",
     )
     return parser
+
+
+def _add_documents(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    extract = _command(
+        commands,
+        "extract",
+        "read a broker confirmation (PDF, text, SWIFT MT515, FIX 4.4) and match it to the book",
+        "opsuite extract confirmation.pdf",
+        "opsuite extract trade.fix --mandate BAL-USD -o json",
+    )
+    extract.add_argument("file", help="the confirmation's file")
+    extract.add_argument(
+        "--content-type",
+        help="the document's type, for example application/pdf (default: from the file's suffix, "
+        "else detected from the content)",
+    )
+    extract.add_argument("--mandate", help="consider only this mandate's fills when matching")
+    add_output_argument(extract)
+    ask = _command(
+        commands,
+        "ask",
+        "ask the SOP assistant; the answer quotes the policy sections it rests on, or says they do not cover it",
+        'opsuite ask "how long before a failed trade is escalated?"',
+        "opsuite ask what happens when a price goes stale --policy pricing-and-stale-prices",
+    )
+    ask.add_argument("question", nargs="+", help="the question (quotes optional)")
+    ask.add_argument(
+        "--policy",
+        action="append",
+        help="search only this policy (its id; repeatable), for example settlement-fails",
+    )
+    add_output_argument(ask)
 
 
 def _add_dq(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -438,6 +472,8 @@ HANDLERS = {
     "perf": ("services.cli.perf", "perf"),
     "report": ("services.cli.report", "report_command"),
     "dq": ("services.cli.dq.command", "dq_command"),
+    "extract": ("services.cli.documents", "extract_command"),
+    "ask": ("services.cli.documents", "ask_command"),
 }
 
 

@@ -80,6 +80,8 @@ def test_the_readme_shows_every_command() -> None:
         "perf",
         "report",
         "dq",
+        "extract",
+        "ask",
     }
 
 
