@@ -1,4 +1,4 @@
-"""SOP assistant retrieval: `python -m bench.documents.retrieval_eval [--splits calibration,heldout,heldout2]`.
+"""SOP assistant retrieval: `python -m bench.documents.retrieval_eval [--splits calibration,heldout,heldout2,heldout3]`.
 
 Measures the documents service's policy retrieval (services/documents/domain/retrieval.py) on the
 question sets in bench/documents/questions/ against the shipped policies
@@ -22,8 +22,10 @@ refusal model were chosen on them, so on them this script also measures (section
   coefficients (and a check that retrieval.py holds them), the threshold rule, a cross-split check
   (fitted on one development set, tested on the other), and the threshold sweep.
 
-heldout2.toml is the held-out split: it is evaluated with everything fixed and reported as it is;
-nothing is tuned on it. Writes bench/documents/retrieval_eval.json (--json to write elsewhere).
+heldout2.toml was the held-out split of the first tuning; its scores were read, so it is seen now.
+heldout3.toml (written 2026-12-01 by someone who read the policies only, not this code nor the other
+question sets) is the held-out split: evaluated with everything fixed and reported as it is; nothing
+is tuned on it. Writes bench/documents/retrieval_eval.json (--json to write elsewhere).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ POLICIES = ROOT / "services" / "documents" / "policies"
 OUTPUT = ROOT / "bench" / "documents" / "retrieval_eval.json"
 
 DEVELOPMENT = ("calibration", "heldout")
-SPLITS = ("calibration", "heldout", "heldout2")
+SPLITS = ("calibration", "heldout", "heldout2", "heldout3")
 RRF_K_GRID = (1, 5, 10, 20, 60)
 
 # The first version's glossary (retrieval.py before this revision), for the ideas table.
