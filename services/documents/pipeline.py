@@ -167,7 +167,7 @@ class Concluder:
         request = None
         raising = self.raise_breaks if raise_break is None else raise_break
         if raising and found.status is MatchStatus.MISMATCHED and fill is not None:
-            request = _break_request(extraction, found, fill, sha256, extraction_id, broker, sim_time)
+            request = _break_request(extraction, found, fill, sha256, (extraction_id, carried_by), broker, sim_time)
         return Outcome(extraction_id, sha256, extraction, failures, found, record, request, broker)
 
 
@@ -176,12 +176,16 @@ def _break_request(
     found: Match,
     fill: BookFill,
     sha256: str,
-    extraction_id: str,
+    causes: tuple[str, str],
     broker: str,
     found_at: dt.datetime,
 ) -> recon_pb2.RaiseBreakRequest:
     """The break a mismatch owes recon, dated by when the document arrived in the simulation (a
-    market confirmation's event time), so recon ages it the same however late it is delivered."""
+    market confirmation's event time), so recon ages it the same however late it is delivered.
+    causes: the extraction's record and the event that carried the document (market's
+    trade.confirmation; "" for an upload): recon resolves the break when the broker replaces that
+    confirmation."""
+    extraction_id, carried_by = causes
     differences = [
         recon_pb2.RaisedDifference(field=d.field, other_value=d.document_value, book_value=d.book_value)
         for d in found.differences
@@ -203,7 +207,7 @@ def _break_request(
         instrument_id=fill.instrument_id,
         description=description.replace("  ", " "),
         differences=differences,
-        caused_by=[extraction_id],
+        caused_by=[c for c in (extraction_id, carried_by) if c],
         as_of_date=date_to_proto(found_at.date()),
         found_at=timestamp_to_proto(found_at),
     )

@@ -23,10 +23,10 @@ class DocumentsSettings(Settings):
     )
     # True: an uploaded confirmation that disagrees with its fill raises a recon break (RaiseBreak).
     documents_raise_breaks: bool = Field(default=True, description="true or false")
-    # True: market's own confirmations that disagree with their fills raise recon breaks too. Off by
-    # default: market sends no corrected confirmation when the custodian corrects its error, so such
-    # a break could never close by itself (docs/documents.md, "Market's own confirmations").
-    documents_raise_market_breaks: bool = Field(default=False, description="true or false")
+    # True: market's own confirmations that disagree with their fills raise recon breaks too; each
+    # closes when the broker replaces the confirmation (docs/documents.md, "Market's own
+    # confirmations"). False: they are read and recorded only.
+    documents_raise_market_breaks: bool = Field(default=True, description="true or false")
     # True: load the embedding model for the SOP assistant (Ask, IngestPolicy, ListPolicies); False:
     # those answer UNAVAILABLE saying so, and confirmations are still extracted (a machine or a test
     # that needs no answers saves the model's 10-20 s and 0.5 GB).

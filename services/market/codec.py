@@ -140,6 +140,7 @@ def confirmation_to_proto(confirmation: Confirmation) -> market_pb2.Confirmation
         broker=confirmation.broker,
         layout=confirmation.layout,
         text=confirmation.text,
+        replaces_confirmation_id=confirmation.replaces_confirmation_id,
     )
 
 

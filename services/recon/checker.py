@@ -39,9 +39,9 @@ from services.recon.domain.log_entries import log_records
 from services.recon.domain.raised import (
     NO_COVERAGE,
     RaisedItem,
-    carried,
     carried_through,
     checked_since,
+    closing,
     existing,
     raised_difference,
 )
@@ -59,10 +59,13 @@ from services.recon.suspense import SuspensePoster
 log = logging.getLogger(__name__)
 
 # What recon follows: fills and FX deals and the custodian's view of them (its bookings, settlements
-# and corrections), cash flows on both sides (the monthly cashflow.fee among them), day ends. Not the
-# daily fee.accrued: it moves no cash and no holding, so nothing recon compares sees it.
+# and corrections), cash flows on both sides (the monthly cashflow.fee among them), day ends, and
+# broker confirmations (only a corrected one matters: it closes a break raised on the one it
+# replaces). Not the daily fee.accrued: it moves no cash and no holding, so nothing recon compares
+# sees it.
 KINDS = (
     "trade.fill",
+    "trade.confirmation",
     "trade.fx",
     "custodian.trade",
     "custodian.settlement",
@@ -186,7 +189,12 @@ class DayEndChecker:
             opening = trace_opened(opening, state)
             steps = [
                 (opening, run),
-                *zip(carried_through(opening, carrying, calendar, self.config), carrying, strict=True),
+                # Fewer steps than checks when the document was withdrawn on the way (resolved).
+                *zip(
+                    carried_through(opening, carrying, calendar, self.config, state.replaced_confirmations),
+                    carrying,
+                    strict=False,
+                ),
             ]
             final = steps[-1][0]
             return CheckOutcome(
@@ -293,16 +301,19 @@ class DayEndChecker:
                 for key, brk in latest.items()
                 if brk.status.is_open
             }
-            # Raised breaks (a confirmation's, from documents) are carried while open, so they age.
-            raised = carried(b for b in latest.values() if b.mandate_id in wanted)
+            # Raised breaks (a confirmation's, from documents) are carried while open, so they age,
+            # and resolved once the broker replaced the confirmation they name.
+            raised, raised_coverage, withdrawn_by = closing(
+                latest.values(), state.replaced_confirmations, day_end.date, wanted
+            )
             advanced = advance(
                 latest.values(),
                 (*computed.differences, *raised),
-                run=run,
+                run=dataclasses.replace(run, covered=run.covered | raised_coverage),
                 today=day_end.date,
                 calendar=state.calendar(),
                 config=self.config,
-                resolved_by=resolved_by,
+                resolved_by={**resolved_by, **withdrawn_by},
             )
             advanced = trace_opened(advanced, state)
             for brk in advanced.resolved:

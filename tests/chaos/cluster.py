@@ -26,13 +26,10 @@ from tests.support.waiting import wait_until
 FOLLOWERS = ("ledger", "dq", "recon", "reporting", "documents")
 SERVICES = ("market", *FOLLOWERS)
 # One service's own settings. documents runs without its embedding model: the chaos run tests the
-# durable stream state and the breaks documents owes recon, not the model (which only Ask and
-# IngestPolicy use), and each restart would otherwise spend 10-20 s and 0.5 GB loading it. And
-# market's own mismatched confirmations raise recon breaks (off by default), since they are the
-# breaks documents owes recon in a run without uploads.
-SERVICE_ENV: dict[str, dict[str, str]] = {
-    "documents": {"OPSUITE_DOCUMENTS_USE_MODEL": "false", "OPSUITE_DOCUMENTS_RAISE_MARKET_BREAKS": "true"}
-}
+# durable stream state and the breaks documents owes recon (market's own mismatched confirmations,
+# the breaks of a run without uploads), not the model (which only Ask and IngestPolicy use), and
+# each restart would otherwise spend 10-20 s and 0.5 GB loading it.
+SERVICE_ENV: dict[str, dict[str, str]] = {"documents": {"OPSUITE_DOCUMENTS_USE_MODEL": "false"}}
 RPC_TIMEOUT_S = 10.0
 # How long documents may take, once caught up, to deliver what its last commits owe (it delivers
 # after each commit, in the background).

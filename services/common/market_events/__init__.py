@@ -258,7 +258,8 @@ class Fill:
 
 @dataclass(frozen=True, slots=True)
 class Confirmation:
-    """A broker's trade confirmation; its text may carry the custodian's errors."""
+    """A broker's trade confirmation; its text may carry the custodian's errors. A corrected one
+    names the confirmation it cancels and replaces (replaces_confirmation_id)."""
 
     confirmation_id: str
     fill_id: str
@@ -266,6 +267,7 @@ class Confirmation:
     broker: str
     layout: str
     text: str
+    replaces_confirmation_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,7 @@ def _confirmation(m: market_pb2.Confirmation) -> Confirmation:
         broker=m.broker,
         layout=m.layout,
         text=m.text,
+        replaces_confirmation_id=m.replaces_confirmation_id,
     )
 
 

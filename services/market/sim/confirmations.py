@@ -341,11 +341,17 @@ def render_confirmation_text(
     price: Decimal | None = None,
     settle_date: dt.date | None = None,
     confirmation_id: str,
+    replaces: str = "",
 ) -> str:
-    """The confirmation of a fill in a broker layout; overrides carry a custodian error into it."""
+    """The confirmation of a fill in a broker layout; overrides carry a custodian error into it. A
+    corrected confirmation (`replaces`: the id of the one it cancels) opens with a line saying so,
+    as brokers head a corrected confirmation."""
     if layout not in _RENDERERS:
         raise ValueError(f"unknown layout {layout!r}; choose one of {LAYOUTS}")
     if instrument.instrument_id != fill.instrument_id:
         raise ValueError(f"instrument {instrument.instrument_id} is not the fill's {fill.instrument_id}")
     terms = _Terms(fill, instrument, quantity, price, settle_date)
-    return _RENDERERS[layout](fill, instrument, terms, confirmation_id)
+    text = _RENDERERS[layout](fill, instrument, terms, confirmation_id)
+    if replaces:
+        text = f"CORRECTED CONFIRMATION - CANCELS AND REPLACES {replaces}\n\n{text}"
+    return text

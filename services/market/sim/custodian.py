@@ -13,9 +13,11 @@ for fails, per asset class):
   figures, commission and fees as on the fill. The broker confirmation
   carries the same wrong figure;
 - settles it on the contractual settle date (custodian.settlement SETTLED), or
-  late (SETTLEMENT_DELAY; the confirmation shows the late date), or reports
-  FAILED on the settle date and settles later (SETTLEMENT_FAIL); how late is
-  drawn from the fault's delay distribution (faults.correction_delay).
+  late (SETTLEMENT_DELAY), or reports FAILED on the settle date and settles
+  later (SETTLEMENT_FAIL); how late is drawn from the fault's delay
+  distribution (faults.correction_delay). The broker's confirmation shows the
+  contractual date either way: a late settlement is the custodian's event, not
+  a term the broker confirmed.
 
 Every booking error and mis-dated income is corrected after a delay drawn from
 faults.CORRECTION_DELAYS (corrections.py says what each correction does). The
@@ -101,6 +103,9 @@ BOOKING_KINDS = (
     K.CUSTODIAN_QUANTITY_TYPO,
     K.CUSTODIAN_PRICE_TYPO,
 )
+# Errors the broker's confirmation carries too (the custodian booked from it), so the broker
+# sends a corrected confirmation when the custodian corrects the booking.
+CONFIRMED_TYPOS = (K.CUSTODIAN_QUANTITY_TYPO, K.CUSTODIAN_PRICE_TYPO)
 # Settlement faults, which end when the custodian settles late.
 SETTLEMENT_KINDS = (K.SETTLEMENT_DELAY, K.SETTLEMENT_FAIL)
 
@@ -123,7 +128,6 @@ class FillOutcome:
     fault: Fault | None = None
     confirm_quantity: Decimal | None = None
     confirm_price: Decimal | None = None
-    confirm_settle_date: dt.date | None = None
 
 
 @dataclass(slots=True)
@@ -240,7 +244,6 @@ class Custodian:
             booking = self._booking(fill, instrument, fill.quantity, fill.price, late, fill_event_id, fault)
             outcome.bookings = [booking]
             if kind is K.SETTLEMENT_DELAY:
-                outcome.confirm_settle_date = late
                 description = (
                     f"fill {fill.fill_id} settles {late} at the custodian, {lag} business day(s) late"
                 )
@@ -396,6 +399,19 @@ class Custodian:
     def pending_corrections(self) -> tuple[Correction, ...]:
         """Corrections scheduled and not yet made, in scheduling order."""
         return tuple(self._corrections)
+
+    def confirmations_corrected(self, day: dt.date, mandate_id: str) -> list[Correction]:
+        """The mandate's quantity and price typos the custodian corrects on `day` (still to be made:
+        the custodian phase makes them): the broker's corrected confirmation of each precedes the
+        custodian's rebooking that day."""
+        return [
+            c
+            for c in self._corrections
+            if c.due <= day
+            and c.fault.kind in CONFIRMED_TYPOS
+            and c.fill is not None
+            and c.fill.mandate_id == mandate_id
+        ]
 
     def corrections_due(self, day: dt.date) -> list[AppliedCorrection]:
         """Make the corrections due by `day` (before its settlements), in scheduling order."""

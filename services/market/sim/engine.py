@@ -9,13 +9,14 @@ Order of a day's events (sim_time is the business date at the phase's time, UTC)
 | prices | price.tick (primary, every live instrument; a bad print included), price.vendor (vendor_b, same order), fx.rate (3 primary, 3 crosses) | 16:00 |
 | corporate actions | corporate_action.announced | 16:15 |
 | cash | cashflow.dividend / coupon (pay date), cashflow.fee (first business day of a month), cashflow.subscription / redemption | 16:20 |
-| desk | per mandate: trade.fill, each followed by its trade.confirmation, then the mandate's trade.fx (fx_deals.py) | 16:30 |
+| desk | per mandate: trade.fill, each followed by its trade.confirmation, then the broker's corrected trade.confirmation of each custodian typo corrected today, then the mandate's trade.fx (fx_deals.py) | 16:30 |
 | custodian | custodian.trade* (today's fills), then custodian.correction* and the custodian.trade* of late bookings and rebookings (corrections due today, each in turn), then custodian.settlement*, then custodian.fx_settlement*, then custodian.cashflow* | 17:00 |
 | statements | custodian.statement, one per mandate | 18:00 |
 | end | clock.day_end | 23:59 |
 
 Events get seq 1, 2, 3, ... and event_id "mkt-<seq>". caused_by links:
-confirmation <- fill; custodian.trade <- fill (a rebooking: fill, then the
+confirmation <- fill (a corrected one: fill, then the confirmation it replaces);
+custodian.trade <- fill (a rebooking: fill, then the
 custodian.correction that cancelled the booking it replaces); settlement <-
 custodian.trade, fill; trade.fx <- the mandate's fills in the currency it funds (none for a
 sweep); custodian.fx_settlement <- trade.fx; cashflow.dividend / coupon <- corporate_action;
@@ -57,7 +58,7 @@ from services.market.sim import actions as corporate_actions
 from services.market.sim.benchmarks import build_benchmarks
 from services.market.sim.books import InternalBook
 from services.market.sim.confirmations import layout_for_broker, render_confirmation_text
-from services.market.sim.corrections import Entitlement
+from services.market.sim.corrections import Correction, Entitlement
 from services.market.sim.custodian import Booking, Custodian
 from services.market.sim.days import DaySource, Extension
 from services.market.sim.desk import Desk
@@ -236,6 +237,8 @@ class Simulation:
         self._cash_flows = 0
         self._confirmations: OrderedDict[str, tuple[Confirmation, Fill]] = OrderedDict()
         self._confirmation_of_fill: dict[str, str] = {}
+        # fill id -> (id, event id) of its confirmation that carries a custodian typo, until corrected
+        self._wrong_confirmations: dict[str, tuple[str, str]] = {}
         self.confirmations_forgotten = 0
         self._head_seq = 0
         self._next = 0
@@ -306,14 +309,18 @@ class Simulation:
     def _oldest_kept_number(self) -> int | None:
         if not self.confirmations_forgotten or not self._confirmations:
             return None
-        return int(next(iter(self._confirmations)).removeprefix("CNF-"))
+        # A corrected confirmation's id is its first's with -C: the number is the fill's either way.
+        return int(next(iter(self._confirmations)).removeprefix("CNF-").split("-")[0])
 
     def _keep_confirmation(self, confirmation: Confirmation, fill: Fill) -> None:
+        """Kept for GetConfirmation; a fill's id names its latest confirmation (a corrected one once
+        sent)."""
         self._confirmations[confirmation.confirmation_id] = (confirmation, fill)
         self._confirmation_of_fill[fill.fill_id] = confirmation.confirmation_id
         while len(self._confirmations) > CONFIRMATIONS_KEPT:
-            _, (_, oldest_fill) = self._confirmations.popitem(last=False)
-            del self._confirmation_of_fill[oldest_fill.fill_id]
+            oldest_id, (_, oldest_fill) = self._confirmations.popitem(last=False)
+            if self._confirmation_of_fill.get(oldest_fill.fill_id) == oldest_id:
+                del self._confirmation_of_fill[oldest_fill.fill_id]
             self.confirmations_forgotten += 1
 
     def checked(self, request: FaultRequest) -> FaultRequest:
@@ -638,7 +645,6 @@ class Simulation:
                     layout,
                     quantity=outcome.confirm_quantity,
                     price=outcome.confirm_price,
-                    settle_date=outcome.confirm_settle_date,
                     confirmation_id=confirmation_id,
                 )
                 confirmation = Confirmation(
@@ -652,12 +658,41 @@ class Simulation:
                 if fault is not None:
                     if fault.kind is FaultKind.CUSTODIAN_DROP_TRADE:
                         fault.event_ids.append(fill_event)
-                    carried = (outcome.confirm_quantity, outcome.confirm_price, outcome.confirm_settle_date)
-                    if any(value is not None for value in carried):
+                    if outcome.confirm_quantity is not None or outcome.confirm_price is not None:
                         fault.event_ids.append(confirmation_event)
+                        self._wrong_confirmations[fill.fill_id] = (confirmation_id, confirmation_event)
                 bookings.extend(outcome.bookings)
+            for correction in self._custodian.confirmations_corrected(day, mandate.mandate_id):
+                self._correct_confirmation(events, correction)
             self._deal_fx(events, day, mandate, quotes, upcoming, fill_events)
         return count, bookings
+
+    def _correct_confirmation(self, events: _Day, correction: Correction) -> None:
+        """The broker's corrected confirmation of a fill whose first one carried the custodian's typo:
+        the fill's own figures, its own id (the first's with -C), naming the one it cancels and
+        replaces; caused by the fill and the wrong confirmation, and part of the fault's correction."""
+        fill, instrument = correction.fill, correction.instrument
+        assert fill is not None and instrument is not None
+        wrong_id, wrong_event = self._wrong_confirmations.pop(fill.fill_id)
+        corrected_id = f"{wrong_id}-C"
+        layout = layout_for_broker(fill.broker)
+        text = render_confirmation_text(
+            fill, instrument, layout, confirmation_id=corrected_id, replaces=wrong_id
+        )
+        confirmation = Confirmation(
+            corrected_id,
+            fill.fill_id,
+            fill.mandate_id,
+            fill.broker,
+            layout,
+            text,
+            replaces_confirmation_id=wrong_id,
+        )
+        event = events.emit(
+            "trade.confirmation", confirmation, fill.mandate_id, (correction.fill_event_id, wrong_event)
+        )
+        self._keep_confirmation(confirmation, fill)
+        correction.fault.correction_event_ids.append(event)
 
     def _deal_fx(
         self,

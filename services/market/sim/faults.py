@@ -12,7 +12,7 @@ figures and their sources: docs/custodian-calibration.md.
 |---|---|---|---|
 | CUSTODIAN_DROP_TRADE | next fill | the fill the custodian did not book | the late custodian.trade, its settlement, income adjustments |
 | CUSTODIAN_DUPLICATE_TRADE | next fill | the duplicate custodian.trade, then its settlement(s) | the custodian.correction cancelling it, income adjustments |
-| CUSTODIAN_QUANTITY_TYPO / PRICE_TYPO | next fill | custodian.trade, the confirmation carrying the typo, settlement(s) | the cancellation, the rebooked custodian.trade, its settlement, income adjustments |
+| CUSTODIAN_QUANTITY_TYPO / PRICE_TYPO | next fill | custodian.trade, the confirmation carrying the typo, settlement(s) | the broker's corrected trade.confirmation, the cancellation, the rebooked custodian.trade, its settlement, income adjustments |
 | SETTLEMENT_DELAY | next fill | custodian.trade, then the late custodian.settlement | the late SETTLED custodian.settlement |
 | SETTLEMENT_FAIL | next fill | custodian.trade, the FAILED settlement, the later SETTLED one | the later SETTLED custodian.settlement |
 | CORPORATE_ACTION_DATE_MISMATCH | next dividend or coupon | the custodian.cashflow with the wrong value date | the custodian.correction of its value date |
@@ -21,8 +21,8 @@ figures and their sources: docs/custodian-calibration.md.
 | FX_CROSS_INCONSISTENT | next day's cross | the fx.rate event | (never corrected) |
 | (none) | FX deals (trade.fx) | - | - |
 
-A settlement delay or fail also carries the confirmation when the broker's
-document shows the late settle date (see custodian.py).
+A settlement delay or fail never reaches the broker's confirmation: it shows the contractual
+settle date (see custodian.py).
 
 A primary bad print (PRIMARY_PRICE_SPIKE, primary.py) touches only the published price.tick of
 one instrument for one day. The simulation's true price stays the desk's: its valuation, orders

@@ -23,6 +23,7 @@ from typing import Any
 from services.common.calendar import BusinessCalendar
 from services.common.market_events import (
     CashFlow,
+    Confirmation,
     CorrectionKind,
     CustodianCashFlow,
     CustodianCorrection,
@@ -47,9 +48,10 @@ from services.recon.domain.records import (
 
 MAX_BREAK_TRACEPARENTS = 50_000
 FLOW_LINEAGE_DAYS = 31  # matched cash flows are kept this long (calendar days) for late adjustments
-STATE_VERSION = 3
-# Version 1 and 2 states were written before FX deals: they load with none.
-READABLE_VERSIONS = (1, 2, STATE_VERSION)
+STATE_VERSION = 4
+# Version 1 and 2 states were written before FX deals, 3 before replaced confirmations: they load
+# with none.
+READABLE_VERSIONS = (1, 2, 3, STATE_VERSION)
 
 
 def _encode(value: Any) -> Any:
@@ -357,6 +359,9 @@ class FollowedState:
     last_moves: "<mandate>|<instrument or currency>" -> the custodian's latest event that moved that
     position or cash (a settlement, correction or cash flow): what resolves a balance break.
     fx_deals: FX deals the custodian has not reported settled yet, by deal id.
+    replaced_confirmations: the event id of a broker confirmation the broker cancelled and replaced
+    -> (the replacing confirmation's event id, its date): what closes a break raised on the
+    replaced one (services/recon/domain/raised.py). One a corrected custodian typo, so not pruned.
     """
 
     fills: dict[str, KeptFill] = field(default_factory=dict)
@@ -369,6 +374,7 @@ class FollowedState:
     outbox: list[LogEntry] = field(default_factory=list)
     last_moves: dict[str, str] = field(default_factory=dict)
     fx_deals: dict[str, KeptFxDeal] = field(default_factory=dict)
+    replaced_confirmations: dict[str, tuple[str, dt.date]] = field(default_factory=dict)
 
     # -------------------------------------------------------------- applying events
 
@@ -459,6 +465,10 @@ class FollowedState:
                 )
         elif isinstance(payload, CustodianCorrection):
             self._correct(payload, event)
+        elif isinstance(payload, Confirmation):
+            # A corrected confirmation is caused by its fill, then by the confirmation it replaces.
+            if payload.replaces_confirmation_id and len(event.caused_by) > 1:
+                self.replaced_confirmations[event.caused_by[1]] = (event.event_id, event.sim_time.date())
         elif isinstance(payload, MarketDayEnd):
             day_end = DayEnd(
                 seq=event.seq,
@@ -626,6 +636,10 @@ class FollowedState:
                 "outbox": [_dump(r) for r in self.outbox],
                 "last_moves": self.last_moves,
                 "fx_deals": [_dump(d) for d in self.fx_deals.values()],
+                "replaced_confirmations": {
+                    replaced: [by, day.isoformat()]
+                    for replaced, (by, day) in self.replaced_confirmations.items()
+                },
             },
             separators=(",", ":"),
         )
@@ -649,4 +663,8 @@ class FollowedState:
             outbox=[_entry_load(r) for r in data["outbox"]],
             last_moves=dict(data.get("last_moves", {})),
             fx_deals={d["deal_id"]: KeptFxDeal.load(d) for d in data.get("fx_deals", ())},
+            replaced_confirmations={
+                replaced: (by, dt.date.fromisoformat(day))
+                for replaced, (by, day) in data.get("replaced_confirmations", {}).items()
+            },
         )

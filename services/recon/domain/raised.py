@@ -7,10 +7,14 @@ event-log records. Its item key carries the raiser and its idempotency key (docu
 document's SHA-256), so the same document raised again finds its break and changes nothing, and a
 second, different document about the same fill is a break of its own.
 
-No check compares confirmations, so no check run covers CONFIRMATION_VS_BOOK and none auto-resolves
-such a break: a person resolves or writes it off (a corrected confirmation is a new document and
-raises, or not, its own break). While it is open each day-end check carries it (`carried`), so it
-ages and escalates with the rest; once closed it is not carried, so it stays closed.
+No check compares confirmations, so recon never resolves such a break on its own findings: a person
+resolves or writes it off, or the broker withdraws the document. A broker that cancels and replaces
+a confirmation (market's corrected trade.confirmation, recon's FollowedState.replaced_confirmations)
+withdraws it: a raised break whose causes name the replaced confirmation's event is resolved by the
+day-end check of the replacement's day, resolved by the replacing event (`withdrawn`). The
+replacement is a document of its own: read, it raises, or not, its own break. While a raised break
+is open and not withdrawn each day-end check carries it (`carried`), so it ages and escalates with
+the rest; once closed it is not carried, so it stays closed.
 
 A break raised as of a day recon has checked already (documents was down or behind) is carried
 through those checks at once (`carried_through`), as they would have carried it had it arrived in
@@ -19,6 +23,7 @@ time: how late it arrives changes neither the break nor its aging and escalation
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -106,6 +111,33 @@ def raised_difference(item: RaisedItem) -> Difference:
     )
 
 
+Replaced = Mapping[str, tuple[str, dt.date]]  # replaced confirmation event -> (replacing event, its day)
+
+
+def withdrawn(brk: Break, replaced: Replaced, day: dt.date) -> str:
+    """The event that withdrew a raised break's document by `day` (the broker's replacement of the
+    confirmation it names among its causes), "" when none did."""
+    found = [replaced[cause] for cause in brk.caused_by if cause in replaced and replaced[cause][1] <= day]
+    return min(found, key=lambda by: by[1])[0] if found else ""
+
+
+def closing(
+    latest: Iterable[Break], replaced: Replaced, day: dt.date, mandates: Iterable[str]
+) -> tuple[tuple[Difference, ...], frozenset[Coverage], dict[str, str]]:
+    """What a check of `day` over `mandates` applies to the raised breaks: the differences it carries
+    (the open ones not withdrawn), the coverage that resolves the withdrawn ones (every mandate's
+    confirmations: the others are carried, so only the withdrawn resolve), and item key -> the
+    event that resolved each withdrawn one."""
+    wanted = set(mandates)
+    open_raised = [
+        b for b in latest if b.comparison is RAISED_COMPARISON and b.status.is_open and b.mandate_id in wanted
+    ]
+    resolved_by = {b.item_key: by for b in open_raised if (by := withdrawn(b, replaced, day))}
+    kept = carried(b for b in open_raised if b.item_key not in resolved_by)
+    coverage = frozenset(Coverage(mandate, RAISED_COMPARISON, Scope.TRADE) for mandate in sorted(wanted))
+    return kept, coverage, resolved_by
+
+
 def carried(latest: Iterable[Break]) -> tuple[Difference, ...]:
     """The open raised breaks as the differences a day-end check carries, so they age; figures and
     lineage as raised."""
@@ -144,24 +176,35 @@ def checked_since(as_of: dt.date, checked: Iterable[dt.date]) -> list[dt.date]:
 
 
 def carried_through(
-    opening: Advanced, runs: Iterable[RunContext], calendar: Calendar, config: ReconConfig
+    opening: Advanced,
+    runs: Iterable[RunContext],
+    calendar: Calendar,
+    config: ReconConfig,
+    replaced: Replaced | None = None,
 ) -> list[Advanced]:
-    """After `opening` (the raise), each of `runs` (the checks it missed, oldest first) carrying the
-    break it opened, as that check would have: one Advanced per run, each from the one before."""
+    """After `opening` (the raise), each of `runs` (the checks it missed, oldest first) applying to
+    the break it opened what that check would have: carried, or resolved when its document was
+    withdrawn by then (the last step then). One Advanced per run, each from the one before."""
     (opened,) = opening.opened
     steps: list[Advanced] = []
     current = {b.item_key: b for b in opening.breaks}
     for run in runs:
+        kept, coverage, resolved_by = closing(
+            [current[opened.item_key]], replaced or {}, run.as_of_date, [opened.mandate_id]
+        )
         step = advance(
             current.values(),
-            carried([current[opened.item_key]]),
-            run=run,
+            kept,
+            run=dataclasses.replace(run, covered=run.covered | coverage),
             today=run.as_of_date,
             calendar=calendar,
             config=config,
+            resolved_by=resolved_by,
         )
         steps.append(step)
         current = {b.item_key: b for b in step.breaks}
+        if resolved_by:
+            break
     return steps
 
 

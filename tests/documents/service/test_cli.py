@@ -46,7 +46,10 @@ def test_opsuite_extract_reads_a_confirmation_pdf_and_names_its_fill(
     shown = run_opsuite("extract", str(path), env=env)
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
-    assert lines[0].startswith("doc-") and f"a pdf confirmation, layout {document.confirmation.layout}" in lines[0]
+    assert (
+        lines[0].startswith("doc-")
+        and f"a pdf confirmation, layout {document.confirmation.layout}" in lines[0]
+    )
     assert lines[1].startswith(f"match: MATCHED fill {fill} of {document.confirmation.mandate_id}")
     assert "fields read" in shown.stdout and "net_amount" in shown.stdout
 

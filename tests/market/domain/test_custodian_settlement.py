@@ -120,11 +120,7 @@ def test_a_clean_fill_is_booked_as_filled_and_settles_on_its_settle_date() -> No
     fill = equity_fill()
     outcome = cus.book_fill(fill, EQUITY, TRADE_DAY)
     assert outcome.fault is None
-    assert (outcome.confirm_quantity, outcome.confirm_price, outcome.confirm_settle_date) == (
-        None,
-        None,
-        None,
-    )
+    assert (outcome.confirm_quantity, outcome.confirm_price) == (None, None)
     [booking] = outcome.bookings
     trade = booking.trade
     assert trade.custodian_ref == "CUS-0000001"
@@ -295,7 +291,7 @@ def test_a_quantity_typo_books_the_wrong_quantity_and_its_own_net_amount(side: S
     wrong = booking.trade.quantity
     assert wrong in QUANTITY_TYPOS_OF_1200
     assert outcome.confirm_quantity == wrong
-    assert outcome.confirm_price is None and outcome.confirm_settle_date is None
+    assert outcome.confirm_price is None
     assert booking.trade.price == fill.price and booking.fault is outcome.fault
     # The custodian's net follows its own figure: gross = wrong x 123.45 (exact to the cent),
     # no accrued interest, and the fill's 16.18 of costs added for a buy, taken off for a sell.
@@ -400,7 +396,9 @@ def test_a_settlement_delay_settles_late_by_its_drawn_lag() -> None:
     [booking] = outcome.bookings
     lag = CORRECTION_DELAYS[K.SETTLEMENT_DELAY].days(on_demand_lag_draw())
     late = CALENDAR.add(SETTLE_DAY, lag)
-    assert booking.settle_on == late and outcome.confirm_settle_date == late
+    assert booking.settle_on == late
+    # The broker confirms the contractual date: the late settlement is the custodian's event.
+    assert (outcome.confirm_quantity, outcome.confirm_price) == (None, None)
     assert booking.fail_on is None
     # The trade keeps its contractual settle date; only when it settles moves.
     assert booking.trade.settle_date == SETTLE_DAY
@@ -448,7 +446,7 @@ def test_a_settlement_fail_reports_failed_on_the_settle_date_then_settles_late()
     late = CALENDAR.add(SETTLE_DAY, CORRECTION_DELAYS[K.SETTLEMENT_FAIL].days(on_demand_lag_draw()))
     assert booking.fail_on == SETTLE_DAY and booking.settle_on == late
     # The broker's confirmation shows the contractual date: a fail is not a late confirmation.
-    assert outcome.confirm_settle_date is None
+    assert (outcome.confirm_quantity, outcome.confirm_price) == (None, None)
     [record] = faults.records()
     assert record.description == f"fill FIL-0000001 fails to settle on {SETTLE_DAY}, settles {late}"
     assert cus.settlements_due(SETTLE_DAY) == [(booking, SettlementState.FAILED)]

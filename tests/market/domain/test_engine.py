@@ -85,7 +85,8 @@ def test_caused_by_points_back_to_earlier_events_of_the_right_kind(real_run: Run
     }
     # Per kind, the shapes its caused_by may take: the kind of each cause in order.
     expected = {
-        "trade.confirmation": [[{"trade.fill"}]],
+        # A first confirmation, or the broker's correction of one: the fill, then the one it replaces.
+        "trade.confirmation": [[{"trade.fill"}], [{"trade.fill"}, {"trade.confirmation"}]],
         # A first booking, or a rebooking after the cancellation of the booking it replaces.
         "custodian.trade": [[{"trade.fill"}], [{"trade.fill"}, {"custodian.correction"}]],
         "custodian.settlement": [[{"custodian.trade"}, {"trade.fill"}]],

@@ -189,8 +189,19 @@ def test_each_fault_records_when_and_by_which_events_it_was_corrected(corrected_
                 <= calendar.count_between(trade_date, fault.corrected_date)
                 <= correction_delay(fault.kind).longest
             )
-            expected = "custodian.trade" if fault.kind is K.CUSTODIAN_DROP_TRADE else "custodian.correction"
+            expected = {
+                K.CUSTODIAN_DROP_TRADE: "custodian.trade",
+                K.CUSTODIAN_DUPLICATE_TRADE: "custodian.correction",
+                # The broker's corrected confirmation, at 16:30, before the custodian's cancellation.
+                K.CUSTODIAN_QUANTITY_TYPO: "trade.confirmation",
+                K.CUSTODIAN_PRICE_TYPO: "trade.confirmation",
+            }[fault.kind]
             assert first.kind == expected and getattr(first.payload, "fill_id", "") == fault.fill_id
+            if expected == "trade.confirmation":
+                wrong = next(events[i] for i in fault.event_ids if events[i].kind == "trade.confirmation")
+                assert first.payload.replaces_confirmation_id == wrong.payload.confirmation_id
+                assert first.caused_by[1] == wrong.event_id
+                assert events[fault.correction_event_ids[1]].kind == "custodian.correction"
     corrective = [
         e
         for e in events.values()

@@ -247,7 +247,7 @@ def test_fault_event_ids_carry_the_fault(faulty_run: Run) -> None:
         K.CUSTODIAN_DUPLICATE_TRADE: "custodian.trade",
         K.CUSTODIAN_QUANTITY_TYPO: "trade.confirmation",
         K.CUSTODIAN_PRICE_TYPO: "trade.confirmation",
-        K.SETTLEMENT_DELAY: "trade.confirmation",
+        K.SETTLEMENT_DELAY: "custodian.trade",
         K.SETTLEMENT_FAIL: "custodian.trade",
         K.CORPORATE_ACTION_DATE_MISMATCH: "custodian.cashflow",
         K.VENDOR_STALE_PRICE: "price.vendor",

@@ -618,23 +618,56 @@ def test_the_regime_event_rounds_the_slope_to_six_places() -> None:
     assert event.payload.curve_slope_pct == 0.2  # 2.7000004 - 2.50 = 0.2000004 -> 0.2
 
 
-@pytest.mark.parametrize("kind", [K.CUSTODIAN_PRICE_TYPO, K.SETTLEMENT_DELAY])
-def test_a_custodian_error_reaches_the_broker_confirmation(kind: FaultKind) -> None:
-    sim = simulation(days=8)
-    sim.inject(FaultRequest(kind=kind))
-    events = {e.event_id: e for _ in range(8) for e in step(sim).events}
+def test_a_custodian_typo_reaches_the_broker_confirmation_and_its_correction_the_broker_s() -> None:
+    sim = simulation(days=30, history=synthetic_history(days=32))
+    sim.inject(FaultRequest(kind=K.CUSTODIAN_PRICE_TYPO))
+    events = {e.event_id: e for _ in range(30) for e in step(sim).events}
     [fault] = sim.faults()
     carried = [events[i] for i in fault.event_ids]
     assert carried[0].kind == "trade.confirmation"
     confirmation = carried[0].payload
-    _, fill, instrument = sim.confirmation(confirmation.confirmation_id)  # type: ignore[misc]
+    kept = sim.confirmation(confirmation.confirmation_id)
+    assert kept is not None
+    _, fill, instrument = kept
     booked = next(e.payload for e in carried if e.kind == "custodian.trade")
-    if kind is K.CUSTODIAN_PRICE_TYPO:
-        override = {"price": booked.price}
-    else:
-        [settled] = [e.payload for e in carried if e.kind == "custodian.settlement"]
-        override = {"settle_date": settled.settle_date}
-        assert settled.settle_date > fill.settle_date
     assert confirmation.text == render_confirmation_text(
-        fill, instrument, confirmation.layout, confirmation_id=confirmation.confirmation_id, **override
+        fill,
+        instrument,
+        confirmation.layout,
+        confirmation_id=confirmation.confirmation_id,
+        price=booked.price,
+    )
+    # Corrected within 30 business days (the delay's longest): the broker's confirmation of the
+    # fill's own figures, cancelling and replacing the wrong one; the fill's id now names it.
+    assert fault.corrected_date is not None
+    corrected = events[fault.correction_event_ids[0]].payload
+    assert (corrected.confirmation_id, corrected.replaces_confirmation_id) == (
+        f"{confirmation.confirmation_id}-C",
+        confirmation.confirmation_id,
+    )
+    assert corrected.text == render_confirmation_text(
+        fill, instrument, confirmation.layout, confirmation_id=corrected.confirmation_id,
+        replaces=confirmation.confirmation_id,
+    )  # fmt: skip
+    assert corrected.text.startswith(
+        f"CORRECTED CONFIRMATION - CANCELS AND REPLACES {confirmation.confirmation_id}"
+    )
+    latest = sim.confirmation(fill.fill_id)
+    assert latest is not None and latest[0] == corrected
+
+
+def test_a_settlement_delay_does_not_reach_the_broker_confirmation() -> None:
+    sim = simulation(days=8)
+    sim.inject(FaultRequest(kind=K.SETTLEMENT_DELAY))
+    events = {e.event_id: e for _ in range(8) for e in step(sim).events}
+    [fault] = sim.faults()
+    assert all(events[i].kind != "trade.confirmation" for i in fault.event_ids)
+    settled = next(events[i].payload for i in fault.event_ids if events[i].kind == "custodian.settlement")
+    kept = sim.confirmation(settled.fill_id)
+    assert kept is not None
+    confirmation, fill, instrument = kept
+    assert settled.settle_date > fill.settle_date
+    # The contractual date, as the broker confirmed it.
+    assert confirmation.text == render_confirmation_text(
+        fill, instrument, confirmation.layout, confirmation_id=confirmation.confirmation_id
     )

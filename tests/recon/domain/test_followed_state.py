@@ -12,6 +12,7 @@ import pytest
 from services.common.market_events import (
     CashFlow,
     CashFlowKind,
+    Confirmation,
     CorrectionKind,
     CustodianCashFlow,
     CustodianCorrection,
@@ -186,8 +187,25 @@ def test_the_state_survives_its_json_exactly() -> None:
 
 
 def test_a_state_of_an_unknown_version_is_refused() -> None:
-    with pytest.raises(ValueError, match="recon state version 4 is not known"):
-        FollowedState.from_json('{"version": 4}')
+    with pytest.raises(ValueError, match="recon state version 5 is not known"):
+        FollowedState.from_json('{"version": 5}')
+
+
+def test_a_corrected_confirmation_records_which_one_it_replaces_and_survives_the_json() -> None:
+    """Only a corrected confirmation is kept: by the event of the one it replaces (its second
+    cause), with its own event and day. A version 3 state (before them) loads with none."""
+    state = FollowedState()
+    first = Confirmation("CNF-1", "FIL-1", "BAL-USD", "kestrel", "kestrel", "text")
+    state.apply(dataclasses.replace(event(7, first), caused_by=("mkt-1",)))
+    assert state.replaced_confirmations == {}
+    corrected = dataclasses.replace(first, confirmation_id="CNF-1-C", replaces_confirmation_id="CNF-1")
+    state.apply(dataclasses.replace(event(30, corrected), caused_by=("mkt-1", "mkt-7")))
+    assert state.replaced_confirmations == {"mkt-7": ("mkt-30", T.date())}
+    assert FollowedState.from_json(state.to_json()) == state
+    old = json.loads(state.to_json())
+    old["version"] = 3
+    del old["replaced_confirmations"]
+    assert FollowedState.from_json(json.dumps(old)).replaced_confirmations == {}
 
 
 def test_each_opening_and_aging_of_a_break_is_one_log_entry_naming_it() -> None:

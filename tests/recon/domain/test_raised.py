@@ -16,6 +16,7 @@ from services.recon.domain.raised import (
     carried,
     carried_through,
     checked_since,
+    closing,
     existing,
     raised_difference,
 )
@@ -148,3 +149,53 @@ def test_a_raise_that_arrives_late_ends_as_one_that_arrived_in_time() -> None:
 
 def test_a_raise_as_of_a_day_not_yet_checked_is_carried_by_no_check() -> None:
     assert checked_since(DAYS[5], DAYS[:5]) == []
+
+
+def _check(breaks: list[Break], day: dt.date, replaced: dict[str, tuple[str, dt.date]]) -> list[Break]:
+    """A day-end check as the checker makes it: raised breaks carried, or resolved once withdrawn."""
+    kept, coverage, resolved_by = closing(breaks, replaced, day, [M])
+    run = run_on(day, covered=coverage)
+    return list(
+        advance(
+            breaks, kept, run=run, today=day, calendar=CALENDAR, config=CONFIG, resolved_by=resolved_by
+        ).breaks
+    )
+
+
+def test_a_break_on_a_confirmation_the_broker_replaced_resolves_at_the_replacement_s_check() -> None:
+    """The document's break names market's confirmation event mkt-5 among its causes; the broker
+    replaces it (mkt-90) on Wednesday 6 March: carried on the 4th and 5th, resolved on the 6th by
+    mkt-90, and not reopened after."""
+    replaced = {"mkt-5": ("mkt-90", DAYS[3])}
+    breaks = _raise([], _item(caused_by=("doc-1", "mkt-5")), DAYS[0])
+    for day in DAYS[1:3]:
+        breaks = _check(breaks, day, replaced)
+        assert breaks[0].status is BreakStatus.OPEN
+    breaks = _check(breaks, DAYS[3], replaced)
+    (brk,) = breaks
+    assert (brk.status, brk.resolved_by_event_id, brk.age_business_days) == (
+        BreakStatus.RESOLVED,
+        "mkt-90",
+        2,
+    )
+    assert _check(breaks, DAYS[4], replaced) == breaks
+    # A break on another confirmation, or an upload's (no market event among its causes), stays.
+    (other,) = _check(_raise([], _item(caused_by=("doc-2", "mkt-6")), DAYS[0]), DAYS[3], replaced)
+    assert other.status is BreakStatus.OPEN
+
+
+def test_a_late_raise_on_a_replaced_confirmation_ends_resolved_as_a_timely_one() -> None:
+    replaced = {"mkt-5": ("mkt-90", DAYS[3])}
+    item = _item(caused_by=("doc-1", "mkt-5"), as_of_date=DAYS[0])
+    timely = _raise([], item, DAYS[0])
+    for day in DAYS[:9]:
+        timely = _check(timely, day, replaced)
+    opening = advance(
+        [], [raised_difference(item)], run=run_on(DAYS[0], covered=NO_COVERAGE), today=DAYS[0],
+        calendar=CALENDAR, config=CONFIG,
+    )  # fmt: skip
+    runs = [run_on(day, covered=NO_COVERAGE) for day in DAYS[:9]]
+    steps = carried_through(opening, runs, CALENDAR, CONFIG, replaced)
+    assert len(steps) == 4  # 1 .. 6 March: resolved at the 6th's check, nothing after
+    assert list(steps[-1].breaks) == timely
+    assert timely[0].status is BreakStatus.RESOLVED

@@ -728,6 +728,7 @@ class Confirmation(_message.Message):
     BROKER_FIELD_NUMBER: _builtins.int
     LAYOUT_FIELD_NUMBER: _builtins.int
     TEXT_FIELD_NUMBER: _builtins.int
+    REPLACES_CONFIRMATION_ID_FIELD_NUMBER: _builtins.int
     confirmation_id: _builtins.str
     fill_id: _builtins.str
     mandate_id: _builtins.str
@@ -735,6 +736,11 @@ class Confirmation(_message.Message):
     layout: _builtins.str
     """Which of the broker layouts the document uses."""
     text: _builtins.str
+    replaces_confirmation_id: _builtins.str
+    """A corrected confirmation: the id of the confirmation it cancels and
+    replaces (the broker's, sent when the custodian corrects the error the
+    first one carried); empty for a first confirmation.
+    """
     def __init__(
         self,
         *,
@@ -744,10 +750,11 @@ class Confirmation(_message.Message):
         broker: _builtins.str = ...,
         layout: _builtins.str = ...,
         text: _builtins.str = ...,
+        replaces_confirmation_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["broker", b"broker", "confirmation_id", b"confirmation_id", "fill_id", b"fill_id", "layout", b"layout", "mandate_id", b"mandate_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["broker", b"broker", "confirmation_id", b"confirmation_id", "fill_id", b"fill_id", "layout", b"layout", "mandate_id", b"mandate_id", "replaces_confirmation_id", b"replaces_confirmation_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
