@@ -77,9 +77,9 @@ KINDS = (
 )
 
 
-def _day_end_run_id(day_end: DayEnd) -> str:
-    """The id of the check of a day end (an on-demand check of it adds a suffix)."""
-    return f"RUN-{day_end.date.isoformat()}-{day_end.seq}"
+def _check_run_id(day: dt.date, seq: int) -> str:
+    """The id of the check of the day end at `seq` (an on-demand check of it adds a suffix)."""
+    return f"RUN-{day.isoformat()}-{seq}"
 
 
 def _wall_clock() -> dt.datetime:
@@ -157,12 +157,16 @@ class DayEndChecker:
             trigger="raised",
         )
         # Raised as of a day already checked: carried through the checks it missed, each as that
-        # check (the latest under its own run id; earlier ones' seqs are not kept, so named by day).
+        # check, under its run id (by day, for a state kept before day-end seqs were).
         missed = checked_since(item.as_of_date, state.dates) if item.as_of_date is not None else []
         carrying = [
             dataclasses.replace(
                 run,
-                run_id=_day_end_run_id(day_end) if day == day_end.date else f"{run.run_id}@{day.isoformat()}",
+                run_id=(
+                    _check_run_id(day, state.day_end_seqs[day])
+                    if day in state.day_end_seqs
+                    else f"{run.run_id}@{day.isoformat()}"
+                ),
                 as_of_date=day,
                 sim_time=dt.datetime.combine(day, day_end.sim_time.timetz()),
                 trigger="day_end",
@@ -282,7 +286,7 @@ class DayEndChecker:
         current = trace.get_current_span().get_span_context()
         suffix = "" if at_day_end else f"-{trigger}-{started.strftime('%Y%m%dT%H%M%S%f')}"
         run = RunContext(
-            run_id=f"{_day_end_run_id(day_end)}{suffix}",
+            run_id=f"{_check_run_id(day_end.date, day_end.seq)}{suffix}",
             as_of_date=day_end.date,
             sim_time=day_end.sim_time,
             at=started,

@@ -359,6 +359,8 @@ class FollowedState:
     last_moves: "<mandate>|<instrument or currency>" -> the custodian's latest event that moved that
     position or cash (a settlement, correction or cash flow): what resolves a balance break.
     fx_deals: FX deals the custodian has not reported settled yet, by deal id.
+    day_end_seqs: each business date's clock.day_end seq (a state before version 4: none), so a
+    break raised late is carried through each missed check under that check's own run id.
     replaced_confirmations: the event id of a broker confirmation the broker cancelled and replaced
     -> (the replacing confirmation's event id, its date): what closes a break raised on the
     replaced one (services/recon/domain/raised.py). One a corrected custodian typo, so not pruned.
@@ -375,6 +377,8 @@ class FollowedState:
     last_moves: dict[str, str] = field(default_factory=dict)
     fx_deals: dict[str, KeptFxDeal] = field(default_factory=dict)
     replaced_confirmations: dict[str, tuple[str, dt.date]] = field(default_factory=dict)
+    # business date -> the seq of its clock.day_end: names the check of a past day (raised.py)
+    day_end_seqs: dict[dt.date, int] = field(default_factory=dict)
 
     # -------------------------------------------------------------- applying events
 
@@ -479,6 +483,7 @@ class FollowedState:
             )
             if not self.dates or self.dates[-1] < day_end.date:
                 self.dates.append(day_end.date)
+                self.day_end_seqs[day_end.date] = day_end.seq
             self.last_day_end = day_end
             return day_end
         return None
@@ -636,6 +641,7 @@ class FollowedState:
                 "outbox": [_dump(r) for r in self.outbox],
                 "last_moves": self.last_moves,
                 "fx_deals": [_dump(d) for d in self.fx_deals.values()],
+                "day_end_seqs": {day.isoformat(): seq for day, seq in self.day_end_seqs.items()},
                 "replaced_confirmations": {
                     replaced: [by, day.isoformat()]
                     for replaced, (by, day) in self.replaced_confirmations.items()
@@ -663,6 +669,9 @@ class FollowedState:
             outbox=[_entry_load(r) for r in data["outbox"]],
             last_moves=dict(data.get("last_moves", {})),
             fx_deals={d["deal_id"]: KeptFxDeal.load(d) for d in data.get("fx_deals", ())},
+            day_end_seqs={
+                dt.date.fromisoformat(day): int(seq) for day, seq in data.get("day_end_seqs", {}).items()
+            },
             replaced_confirmations={
                 replaced: (by, dt.date.fromisoformat(day))
                 for replaced, (by, day) in data.get("replaced_confirmations", {}).items()
