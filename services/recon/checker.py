@@ -44,6 +44,7 @@ from services.recon.domain.raised import (
     closing,
     existing,
     raised_difference,
+    withdraw,
 )
 from services.recon.domain.records import Break, CheckRun, RunContext
 from services.recon.domain.retention import Followed, horizon_of, keeps, prune_due
@@ -307,18 +308,19 @@ class DayEndChecker:
             }
             # Raised breaks (a confirmation's, from documents) are carried while open, so they age,
             # and resolved once the broker replaced the confirmation they name.
-            raised, raised_coverage, withdrawn_by = closing(
+            raised, withdrawn_by = closing(
                 latest.values(), state.replaced_confirmations, day_end.date, wanted
             )
             advanced = advance(
                 latest.values(),
                 (*computed.differences, *raised),
-                run=dataclasses.replace(run, covered=run.covered | raised_coverage),
+                run=run,
                 today=day_end.date,
                 calendar=state.calendar(),
                 config=self.config,
-                resolved_by={**resolved_by, **withdrawn_by},
+                resolved_by=resolved_by,
             )
+            advanced = withdraw(advanced, withdrawn_by, run)
             advanced = trace_opened(advanced, state)
             for brk in advanced.resolved:
                 if not brk.held_in_suspense:  # else its reversal's span is still to come

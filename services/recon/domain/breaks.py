@@ -384,19 +384,8 @@ def advance(
             or not run.covers(brk.mandate_id, brk.comparison, brk.scope)
         ):
             continue
-        final = closing.get(key)
-        closed = dataclasses.replace(
-            brk,
-            status=S.RESOLVED,
-            resolved_at=run.sim_time,
-            updated_at=run.sim_time,
-            resolved_by_event_id=(resolved_by or {}).get(key, ""),
-            last_run_id=run.run_id,
-            book_date=final.book_date if final is not None else brk.book_date,
-            other_date=final.other_date if final is not None else brk.other_date,
-            description=final.description if final is not None else brk.description,
-        )
-        actions.append(_auto_action(closed, ActionKind.AUTO_RESOLVED, run, brk.status))
+        closed, action = auto_resolved(brk, run, (resolved_by or {}).get(key, ""), closing.get(key))
+        actions.append(action)
         resolved.append(closed)
         changed.append(closed)
         after[key] = closed
@@ -407,6 +396,26 @@ def advance(
         resolved=tuple(resolved),
         changed=tuple(changed),
     )
+
+
+def auto_resolved(
+    brk: Break, run: RunContext, resolved_by: str = "", final: Difference | None = None
+) -> tuple[Break, BreakAction]:
+    """The open break as `run` resolves it (its difference went away, or what it is about was
+    withdrawn), resolved by the event `resolved_by`; `final`: the last difference seen of it (its
+    dates and description then), and the action that records it."""
+    closed = dataclasses.replace(
+        brk,
+        status=S.RESOLVED,
+        resolved_at=run.sim_time,
+        updated_at=run.sim_time,
+        resolved_by_event_id=resolved_by,
+        last_run_id=run.run_id,
+        book_date=final.book_date if final is not None else brk.book_date,
+        other_date=final.other_date if final is not None else brk.other_date,
+        description=final.description if final is not None else brk.description,
+    )
+    return closed, _auto_action(closed, ActionKind.AUTO_RESOLVED, run, brk.status)
 
 
 # ---------------------------------------------------------------- workflow

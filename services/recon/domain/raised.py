@@ -23,14 +23,13 @@ time: how late it arrives changes neither the break nor its aging and escalation
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from services.recon.domain.aging import Calendar
-from services.recon.domain.breaks import Advanced, advance
+from services.recon.domain.breaks import Advanced, advance, auto_resolved
 from services.recon.domain.config import ReconConfig
 from services.recon.domain.records import (
     Break,
@@ -123,19 +122,37 @@ def withdrawn(brk: Break, replaced: Replaced, day: dt.date) -> str:
 
 def closing(
     latest: Iterable[Break], replaced: Replaced, day: dt.date, mandates: Iterable[str]
-) -> tuple[tuple[Difference, ...], frozenset[Coverage], dict[str, str]]:
-    """What a check of `day` over `mandates` applies to the raised breaks: the differences it carries
-    (the open ones not withdrawn), the coverage that resolves the withdrawn ones (every mandate's
-    confirmations: the others are carried, so only the withdrawn resolve), and item key -> the
-    event that resolved each withdrawn one."""
+) -> tuple[tuple[Difference, ...], dict[str, str]]:
+    """What a check of `day` over `mandates` does with the open raised breaks: the differences it
+    carries (those not withdrawn), and item key -> the event that withdrew each of the others,
+    which `withdraw` resolves."""
     wanted = set(mandates)
     open_raised = [
         b for b in latest if b.comparison is RAISED_COMPARISON and b.status.is_open and b.mandate_id in wanted
     ]
-    resolved_by = {b.item_key: by for b in open_raised if (by := withdrawn(b, replaced, day))}
-    kept = carried(b for b in open_raised if b.item_key not in resolved_by)
-    coverage = frozenset(Coverage(mandate, RAISED_COMPARISON, Scope.TRADE) for mandate in sorted(wanted))
-    return kept, coverage, resolved_by
+    withdrawn_by = {b.item_key: by for b in open_raised if (by := withdrawn(b, replaced, day))}
+    return carried(b for b in open_raised if b.item_key not in withdrawn_by), withdrawn_by
+
+
+def withdraw(advanced: Advanced, withdrawn_by: Mapping[str, str], run: RunContext) -> Advanced:
+    """`advanced` with each withdrawn break (item key -> the replacing event) resolved by `run`,
+    and nothing else touched (no coverage: every other break stays as the run left it)."""
+    if not withdrawn_by:
+        return advanced
+    after = {b.item_key: b for b in advanced.breaks}
+    actions, resolved = list(advanced.actions), list(advanced.resolved)
+    changed = {b.item_key: b for b in advanced.changed}
+    for key in sorted(withdrawn_by):
+        closed, action = auto_resolved(after[key], run, withdrawn_by[key])
+        after[key] = changed[key] = closed
+        actions.append(action)
+        resolved.append(closed)
+    return advanced._replace(
+        breaks=tuple(after[k] for k in sorted(after)),
+        actions=tuple(actions),
+        resolved=tuple(resolved),
+        changed=tuple(changed.values()),
+    )
 
 
 def carried(latest: Iterable[Break]) -> tuple[Difference, ...]:
@@ -189,21 +206,16 @@ def carried_through(
     steps: list[Advanced] = []
     current = {b.item_key: b for b in opening.breaks}
     for run in runs:
-        kept, coverage, resolved_by = closing(
+        kept, withdrawn_by = closing(
             [current[opened.item_key]], replaced or {}, run.as_of_date, [opened.mandate_id]
         )
         step = advance(
-            current.values(),
-            kept,
-            run=dataclasses.replace(run, covered=run.covered | coverage),
-            today=run.as_of_date,
-            calendar=calendar,
-            config=config,
-            resolved_by=resolved_by,
+            current.values(), kept, run=run, today=run.as_of_date, calendar=calendar, config=config
         )
+        step = withdraw(step, withdrawn_by, run)
         steps.append(step)
         current = {b.item_key: b for b in step.breaks}
-        if resolved_by:
+        if withdrawn_by:
             break
     return steps
 

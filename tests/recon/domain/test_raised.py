@@ -19,6 +19,7 @@ from services.recon.domain.raised import (
     closing,
     existing,
     raised_difference,
+    withdraw,
 )
 from services.recon.domain.records import (
     ActionKind,
@@ -153,13 +154,10 @@ def test_a_raise_as_of_a_day_not_yet_checked_is_carried_by_no_check() -> None:
 
 def _check(breaks: list[Break], day: dt.date, replaced: dict[str, tuple[str, dt.date]]) -> list[Break]:
     """A day-end check as the checker makes it: raised breaks carried, or resolved once withdrawn."""
-    kept, coverage, resolved_by = closing(breaks, replaced, day, [M])
-    run = run_on(day, covered=coverage)
-    return list(
-        advance(
-            breaks, kept, run=run, today=day, calendar=CALENDAR, config=CONFIG, resolved_by=resolved_by
-        ).breaks
-    )
+    kept, withdrawn_by = closing(breaks, replaced, day, [M])
+    run = run_on(day)
+    advanced = advance(breaks, kept, run=run, today=day, calendar=CALENDAR, config=CONFIG)
+    return list(withdraw(advanced, withdrawn_by, run).breaks)
 
 
 def test_a_break_on_a_confirmation_the_broker_replaced_resolves_at_the_replacement_s_check() -> None:
@@ -199,3 +197,21 @@ def test_a_late_raise_on_a_replaced_confirmation_ends_resolved_as_a_timely_one()
     assert len(steps) == 4  # 1 .. 6 March: resolved at the 6th's check, nothing after
     assert list(steps[-1].breaks) == timely
     assert timely[0].status is BreakStatus.RESOLVED
+
+
+def test_withdrawing_one_raised_break_leaves_the_others_of_its_mandate_open() -> None:
+    """Found by the chaos suite: a late raise carried through a missed check must resolve its own
+    break only, never another open raised break of the same mandate."""
+    replaced = {"mkt-5": ("mkt-90", DAYS[3])}
+    other = _raise([], _item(key="cd34", caused_by=("doc-2", "mkt-6")), DAYS[0])
+    item = _item(caused_by=("doc-1", "mkt-5"), as_of_date=DAYS[0])
+    opening = advance(
+        other, [raised_difference(item)], run=run_on(DAYS[0], covered=NO_COVERAGE), today=DAYS[0],
+        calendar=CALENDAR, config=CONFIG,
+    )  # fmt: skip
+    steps = carried_through(
+        opening, [run_on(day, covered=NO_COVERAGE) for day in DAYS[:5]], CALENDAR, CONFIG, replaced
+    )
+    by_key = {b.item_key: b for b in steps[-1].breaks}
+    assert by_key[other[0].item_key] == other[0]  # untouched
+    assert by_key[opening.opened[0].item_key].status is BreakStatus.RESOLVED
