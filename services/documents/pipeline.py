@@ -167,7 +167,9 @@ class Concluder:
         request = None
         raising = self.raise_breaks if raise_break is None else raise_break
         if raising and found.status is MatchStatus.MISMATCHED and fill is not None:
-            request = _break_request(extraction, found, fill, sha256, (extraction_id, carried_by), broker, sim_time)
+            request = _break_request(
+                extraction, found, fill, sha256, (extraction_id, carried_by), broker, sim_time
+            )
         return Outcome(extraction_id, sha256, extraction, failures, found, record, request, broker)
 
 
