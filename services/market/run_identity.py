@@ -4,7 +4,9 @@ Market records the identity in the event log when a run begins and compares it o
 `opsuite up` reads the same record first, to refuse before anything starts. The data is part of the
 identity (its source, its last business day and a hash of every observation), because the replay
 and the synthetic days past the data are computed from it: other data would replay another world
-under the old events. The number of days is not: a run may be resumed with more days, or none.
+under the old events. So is the version of the simulation's rules (WORLD_VERSION): a release whose
+simulation makes other events of the same seed would replay another world too. The number of days
+is not: a run may be resumed with more days, or none.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from collections.abc import Mapping
 from services.market.run_plan import RunPlan
 
 RUN_META_KEY = "market.run"  # the event log's meta key the identity is stored under
+# The version of what a seed makes of the data: raised by every change to the simulation that changes
+# its events (2: the broker's corrected confirmations, and settlement delays off the confirmation).
+WORLD_VERSION = 2
 
 _LABELS = {
     "seed": "seed",
@@ -25,6 +30,7 @@ _LABELS = {
     "data_source": "data",
     "data_last": "data ending",
     "data_hash": "data hash",
+    "world": "simulation version",
 }
 _SOURCES = {"snapshot": "the FRED snapshot", "fred": "live FRED"}
 NOT_RECORDED = "(not recorded)"
@@ -38,6 +44,7 @@ class RunIdentity:
     data_source: str  # "snapshot" or "fred"
     data_last: dt.date  # the last business day of the real data
     data_hash: str  # series.fingerprint of the data
+    world: int = WORLD_VERSION  # the simulation's rules
 
     @classmethod
     def of(cls, seed: int, fault_rate: float, plan: RunPlan) -> RunIdentity:
@@ -51,6 +58,7 @@ class RunIdentity:
             "data_source": self.data_source,
             "data_last": self.data_last.isoformat(),
             "data_hash": self.data_hash,
+            "world": self.world,
         }
 
     def to_json(self) -> str:

@@ -8,7 +8,7 @@ import datetime as dt
 from types import MappingProxyType
 
 from services.market.fred import load_snapshot
-from services.market.run_identity import RunIdentity, parse_record
+from services.market.run_identity import WORLD_VERSION, RunIdentity, parse_record
 from services.market.run_plan import plan_for_series
 from services.market.sim.series import SeriesSet, fingerprint
 
@@ -65,5 +65,14 @@ def test_a_record_of_an_older_version_without_the_data_is_another_run() -> None:
     older = parse_record('{"seed": 7, "start": "2020-03-02", "fault_rate": 1, "data_source": "snapshot"}')
     assert wanted.differences(older) == [
         "data ending (not recorded), not 2021-01-04",
+        f"simulation version (not recorded), not {WORLD_VERSION}",
     ]
+
+
+def test_a_run_of_another_simulation_version_is_another_run() -> None:
+    """A release whose simulation makes other events of a seed refuses to resume an older run (its
+    replay would be another world under the stored events)."""
+    wanted = RunIdentity.of(7, 1.0, plan_for_series(load_snapshot(), START, 5))
+    stored = {**wanted.as_record(), "world": WORLD_VERSION - 1}
+    assert wanted.differences(stored) == [f"simulation version {WORLD_VERSION - 1}, not {WORLD_VERSION}"]
     assert parse_record("not json") == {} and parse_record("[1]") == {} and parse_record(None) == {}
