@@ -160,17 +160,21 @@ class DocumentsRuntime:
     def _after_commit(self) -> None:
         self.redelivery.ask()
 
-    async def _deliver_all(self) -> bool:
-        records_delivered = await asyncio.to_thread(self.relay.deliver_or_defer)
-        await self.breaks.deliver()
-        return records_delivered and not self.breaks.owes()
-
-    async def deliver(self) -> Mapping[str, str]:
-        """What is owed now (an upload's answer names the break it raised): event-log records, then
-        the breaks recon can take now; what cannot go now is left to the retries."""
+    async def _deliver_now(self) -> tuple[Mapping[str, str], bool]:
+        """Event-log records, then the breaks recon can take now: {extraction id: break id} of
+        those it took, and whether nothing is left owed."""
         records_delivered = await asyncio.to_thread(self.relay.deliver_or_defer)
         taken = await self.breaks.deliver()
-        if not records_delivered or self.breaks.owes():
+        return taken, records_delivered and not await asyncio.to_thread(self.breaks.owes)
+
+    async def _deliver_all(self) -> bool:
+        return (await self._deliver_now())[1]
+
+    async def deliver(self) -> Mapping[str, str]:
+        """What is owed now (an upload's answer names the break it raised); what cannot go now is
+        left to the retries."""
+        taken, done = await self._deliver_now()
+        if not done:
             self.redelivery.ask()
         return taken
 
