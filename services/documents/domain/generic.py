@@ -106,7 +106,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "trade day", "bargain date", "contract date", "date of transaction", "date of execution",
         "handelstag", "schlusstag", "handelsdatum", "abschlusstag", "date d opération",
         "date de négociation", "date d exécution", "trading date", "traded on", "executed on",
-        "trade dt",
+        "trade dt", "date$",
     ),
     "settlement_date": (
         "settlement date", "settle date", "settlement", "value date", "valuta", "valutadatum",
@@ -127,13 +127,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "price": (
         "price", "execution price", "deal price", "avg price", "average price", "trade price",
         "clean price", "unit price", "price per share", "kurs", "ausführungskurs", "cours", "prix",
-        "net price", "executed price", "avg px", "px$",
+        "net price", "executed price", "avg px", "px$", "dealing price", "traded price",
     ),
     "gross_amount": (
         "gross amount", "consideration", "principal", "principal amount", "gross consideration",
         "gross$", "kurswert", "market value", "transaction value", "trade amount", "gross value",
         "gross proceeds", "montant brut", "amount$", "trade value", "gross trade amount",
-        "value of securities", "contract value", "consideration amount",
+        "value of securities", "contract value", "consideration amount", "countervalue", "counter value",
+        "gross countervalue", "cash value", "transaction amount", "principal value", "trade consideration",
     ),
     "commission": (
         "commission", "commissions", "brokerage", "brokerage fee", "courtage", "provision",
@@ -150,12 +151,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "amount to your debit", "amount to your credit", "debit value", "credit value",
         "ausmachender betrag", "montant net", "net total", "grand total", "total payable", "total cost",
         "net cash", "net$", "net settlement", "total to pay", "total due from you", "total due to you",
-        "net amount due", "amount debited", "amount credited", "net amount payable",
+        "net amount due", "amount debited", "amount credited", "net amount payable", "total to settle",
+        "amount receivable", "net amount receivable", "total receivable", "settlement total",
     ),
     "account": (
         "account", "account no", "account number", "acct", "a/c", "securities account", "client account",
         "your account", "portfolio", "depot", "depotnummer", "custody account", "compte", "account id",
-        "account nr", "acct no", "depot no", "portfolio no", "client id",
+        "account nr", "acct no", "depot no", "portfolio no", "client id", "dossier", "securities dossier",
+        "custody acct", "safekeeping account", "depository account", "securities acct", "trading account",
     ),
     "counterparty": (
         "counterparty", "executing broker", "broker$", "dealer$", "executed by", "contra party",
@@ -171,6 +174,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "note no", "advice no", "contract note no", "execution id", "exec id", "confirmation$",
         "trade confirmation no", "reference no", "reference number", "booking ref", "booking no",
         "referenz", "abrechnungsnummer", "référence", "notre référence", "contract note no",
+        "contract note$", "execution note no", "execution note$", "trade note no", "confirmation code",
     ),
     "currency": (
         "currency", "ccy", "settlement currency", "trade currency", "währung", "devise", "price currency",
@@ -180,6 +184,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "security", "description", "security description", "stock", "issue$", "instrument", "security name",
         "securities$", "wertpapier", "wertpapierbezeichnung", "titre", "designation", "bond$",
         "name of security", "instrument name", "product", "issue name", "stock name", "bezeichnung",
+        "company$", "company name",
     ),
     "isin": ("isin", "isin code", "isin no"),
     "cusip": ("cusip", "cusip no", "cusip number"),
@@ -201,7 +206,7 @@ EXCLUDED: dict[str, tuple[str, ...]] = {
     "net_amount": (
         "total charges", "total fees", "total commission", "total commissions", "total tax",
         "total taxes", "total quantity", "subtotal", "total costs and charges", "total charges and taxes",
-        "net price", "total fees and charges",
+        "net price", "total fees and charges", "average", "total shares",
     ),
     "account": (
         "account type", "account name", "current account", "account executive", "account manager",
@@ -230,7 +235,7 @@ FEE_WORDS = frozenset(
     {
         "fee", "fees", "levy", "levies", "stamp", "tax", "taxes", "duty", "charge", "charges", "vat",
         "ftt", "sdrt", "taf", "spesen", "gebühr", "gebühren", "frais", "taxe", "impôt", "stempel",
-        "stempelsteuer", "umsatzabgabe", "costs", "surcharge", "gst",
+        "stempelsteuer", "umsatzabgabe", "costs", "surcharge", "gst", "expenses", "expense",
     }
 )  # fmt: skip
 FEE_EXCLUDED = (
@@ -298,10 +303,17 @@ _IDENTIFIER_LINE = re.compile(r"^\s*(?:ISIN|CUSIP|SEDOL|WKN|Valor|Ticker|Symbol|
 # A document's title and its number: "CONTRACT NOTE / INVOICE AGM-CN-2291648".
 _TITLE_REFERENCE = re.compile(
     r"^(?:[*#=\s]*)(?:trade\s+|transaction\s+|deal\s+)?(?:confirmation|contract\s+note|invoice|advice|"
-    r"settlement\s+note)(?:\s*/\s*[A-Za-z]+)?\s+(?:no\.?\s*|number\s+|#\s*)?"
+    r"settlement\s+note|execution\s+note|trade\s+note|dealing\s+note)(?:\s*/\s*[A-Za-z]+)?(?:\s*\([^)]*\))?"
+    r"\s+(?:no\.?\s*|number\s+|#\s*)?"
     r"(?P<ref>[A-Z0-9][A-Z0-9/_.-]*\d[A-Z0-9/_.-]*)[*#=\s]*$",
     re.IGNORECASE,
 )
+# An e-mail's header lines, above the letterhead of a confirmation sent by mail.
+_EMAIL_HEADER = re.compile(
+    r"^\s*(?:from|sent|to|cc|bcc|subject|date|reply-to|attachments?)\s*:", re.IGNORECASE
+)
+# The row of a table of fills that adds them up: "Total / Average Price   6,800   119.6000".
+_TOTAL_ROW = re.compile(r"^\W*(?:total|average|avg|aggregate)\b", re.IGNORECASE)
 # A chunk that starts with a figure is a value, not a label or a pair.
 _VALUE_START = re.compile(r"^[-(\u2212]?(?:[A-Z]{3}\s?|[$€£¥]\s?)?\d")
 
@@ -357,6 +369,7 @@ _FEE_EXCLUDED_WORDS = tuple(_words(one) for one in FEE_EXCLUDED)
 
 
 _CURRENCY_WORDS = frozenset(code.casefold() for code in CURRENCIES)
+_COMMISSION_ENDINGS = frozenset({"commission", "commissions", "brokerage", "courtage"})
 
 
 @lru_cache(maxsize=8192)
@@ -385,10 +398,50 @@ def label_fields(label: str) -> tuple[tuple[str, float], ...]:
                 score = max(score, 0.6)  # the phrase inside, or the label's last words ("Bill to account")
         if score:
             found.append((name, score))
+    if words[-1] in _COMMISSION_ENDINGS and not any(
+        _contains(words, phrase) for phrase in _EXCLUDED_WORDS["commission"]
+    ):  # "Bank commission", "Dealer brokerage"
+        found = [one for one in found if one[0] != "commission"] + [("commission", 0.9)]
     charge = any(word in FEE_WORDS or word.endswith(_FEE_ENDINGS) for word in words)
     if charge and not any(_contains(words, phrase) for phrase in _FEE_EXCLUDED_WORDS):
         found.append(("fees", 0.9))
     return tuple(found)
+
+
+def _bare(text: str) -> str:
+    """The text without what is in parentheses ("Qty (antall)" is "Qty")."""
+    return re.sub(r"\([^)]*\)", " ", text).strip()
+
+
+def _blank_parentheses(text: str) -> str:
+    """The text with what is in parentheses blanked, every position kept: "Price (clean, % of
+    nominal) 100,870" reads as a label and its figure."""
+    return re.sub(r"\([^)]*\)", lambda match: " " * len(match.group(0)), text)
+
+
+def _header_row(text: str, chunks: Sequence[_Chunk], labels: Sequence[tuple[tuple[str, float], ...]]) -> bool:
+    """A row of column headings ("Stock  Stock Name  Order No.  Time  Quantity  Price"): three
+    cells or more, no figure, at least half of them labels."""
+    if (
+        len(chunks) < 3
+        or re.search(r"\d", text)
+        or any(chunk.separator in ("colon", "leader") for chunk in chunks)
+    ):
+        return False
+    strong = sum(any(score >= 0.9 for _, score in one) for one in labels)
+    return strong * 2 >= len(chunks)
+
+
+def _figure_follows(chunks: Sequence[_Chunk], at: int) -> bool:
+    """The chunk at `at` is a figure, or a currency code apart from the figure after it ("EUR
+    1.086,32" printed in two columns)."""
+    if _VALUE_START.match(chunks[at].text):
+        return True
+    return (
+        chunks[at].text in CURRENCIES
+        and at + 1 < len(chunks)
+        and bool(_VALUE_START.match(chunks[at + 1].text))
+    )
 
 
 def _holds_its_value(text: str) -> bool:
@@ -499,7 +552,7 @@ def _date_order(text: str, currency: str | None) -> DateOrder:
             month_first += 1
     if day_first != month_first:
         return "dmy" if day_first > month_first else "mdy"
-    return "mdy" if currency == "USD" or "$" in text else "dmy"
+    return "mdy" if currency == "USD" or (currency is None and "$" in text) else "dmy"
 
 
 # ---------------------------------------------------------------- reading one value
@@ -687,20 +740,21 @@ class _Document:
     def pairs(self) -> None:
         """Label and value on one line, several pairs side by side."""
         for line in self.lines:
-            if is_pipe_row(line.text) or is_rule(line.text):
+            if is_rule(line.text):
+                continue
+            if is_pipe_row(line.text):
+                self._pipe_pair(line)
                 continue
             chunks = _chunks(line.text)
             labels = [label_fields(chunk.text) for chunk in chunks]
+            if _header_row(line.text, chunks, labels):
+                continue  # a table's header: its values are under it (tables), not beside
             for at, chunk in enumerate(chunks):
                 fields = [(name, score) for name, score in labels[at] if score >= 0.6]
                 explicit = chunk.separator in ("colon", "leader")
                 if not fields or at + 1 >= len(chunks):
                     continue
-                if (
-                    not explicit
-                    and _holds_its_value(chunk.text)
-                    and not _VALUE_START.match(chunks[at + 1].text)
-                ):
+                if not explicit and _holds_its_value(chunk.text) and not _figure_follows(chunks, at + 1):
                     continue  # "PRICE 87.223  YIELD 4.830": a label with its own value (glued), not the next chunk's
                 if not explicit and not any(score >= 0.9 for _, score in fields):
                     continue
@@ -728,6 +782,27 @@ class _Document:
                         name, source, confidence * (1 if score >= 0.9 else 0.9), line, run[0].start, run
                     )
 
+    def _pipe_pair(self, line: _Line) -> None:
+        """A boxed row of a label and its value ("| Market value (kursverdi) |  824 000,00 |"): the
+        first cell names the field, the last cell holding a figure or text is its value."""
+        cells = pipe_cells(line.text)
+        if len(cells) < 2:
+            return
+        values = [cell for cell in cells[1:] if cell.text]
+        if not values or any(_is_label(cell.text.rstrip(":")) for cell in values):
+            return
+        value = values[-1]
+        label = cells[0].text
+        if re.search(r"\d", _bare(label)):
+            if not _VALUE_START.match(value.text):
+                return
+            # "Brokerage (kurtasje) 0,05 %, min. 99", "Accrued int. (renter), 15 days": the label
+            # is what precedes its rate or its count of days
+            label = re.split(r"\d", _blank_parentheses(label), maxsplit=1)[0].strip(" ,;:")
+        for name, score in label_fields(label.rstrip(":")):
+            if score >= 0.9 or (score >= 0.6 and field_kind(name) == "money"):
+                self.offer(name, value.text, LABELLED, line, value.start)
+
     def glued(self) -> None:
         """A label and its figure with one space between them ("Commission 12.50", "PRICE 87.223"),
         where the chunk stands alone or before a chunk that is not a bare value (another label, or
@@ -744,7 +819,7 @@ class _Document:
                     _VALUE_START.match(chunks[at + 1].text) and not _is_label(chunks[at + 1].text)
                 ):
                     continue
-                match = _GLUED.match(chunk.text)
+                match = _GLUED.match(_blank_parentheses(chunk.text))
                 if match is not None:
                     for name, score in label_fields(match.group("label")):
                         if score >= 0.9 and field_kind(name) in ("money", "number", "date"):
@@ -787,17 +862,17 @@ class _Document:
                     continue
                 columns = {role: column_values(texts, index, column) for role, column in roles.items()}
                 rows = len(columns["quantity"])
-                for row in range(rows):
+                agreeing = [row for row in range(rows) if self._line_item(columns, row) is not None]
+                totals = [row for row in agreeing if _TOTAL_ROW.search(texts[columns["quantity"][row][0]])]
+                for row in totals[:1] or agreeing[:1]:  # several fills: their total row is the trade
                     found = self._line_item(columns, row)
-                    if found is None:
-                        continue
+                    assert found is not None
                     line = lines[columns["quantity"][row][0]]
                     for name, value in found.items():
                         column = cells[roles[name]].start
                         self.add(name, value, LABELLED, line, column)
-                    if "description" in columns:
+                    if "description" in columns and row not in totals:
                         self._line_item_description(columns, row, lines, cells[roles["description"]].start)
-                    break
 
     def _line_item(self, columns: dict[str, list[tuple[int, str]]], row: int) -> dict[str, str] | None:
         quantity = self.read.number(columns["quantity"][row][1], percent_ok=False)
@@ -858,7 +933,8 @@ class _Document:
                 ]
                 ruled = index + 1 < len(texts) and is_rule(texts[index + 1])
                 if is_pipe_row(text):
-                    header = sum(strong) >= max(1, len(cells) / 2)
+                    figures = any(re.search(r"\d", _bare(cell.text)) for cell in cells)
+                    header = sum(strong) >= max(1, len(cells) / 2) or (not figures and any(strong))
                 elif len(cells) == 1:
                     header = strong[0] and self._stacked_label(texts, index, cells[0].text)
                 else:
@@ -878,6 +954,14 @@ class _Document:
                     if not rows:
                         continue
                     row_index, value = rows[0]
+                    kind = field_kind(options[0][0]) if options else "text"
+                    if len(rows) > 1 and kind in ("number", "money"):
+                        total = next(
+                            ((at, text) for at, text in rows[1:] if text and _TOTAL_ROW.search(texts[at])),
+                            None,
+                        )
+                        if total is not None:
+                            row_index, value = total  # fills, then their total and average price
                     if not value:
                         continue
                     for name, score in options:
@@ -1076,7 +1160,11 @@ class _Document:
                     self.add("isin", match.group(1), LABELLED if labelled else 0.75, line, match.start(1))
 
     def letterhead(self) -> None:
-        first = [line for line in self.lines if line.page == 0 and line.text.strip()][:3]
+        first = [
+            line
+            for line in self.lines
+            if line.page == 0 and line.text.strip() and not _EMAIL_HEADER.match(line.text)
+        ][:3]
         for line in first:
             for chunk in re.split(r"\s{2,}|\s[·|]\s|\s[-–]\s", line.text.strip()):
                 name = chunk.strip(" ,")
@@ -1119,7 +1207,7 @@ class _Document:
     def title_reference(self) -> None:
         """The document's title followed by its number in the heading ("CONTRACT NOTE / INVOICE
         AGM-CN-2291648", "Trade Confirmation 2020-0412-77"): the trade reference."""
-        head = [line for line in self.lines if line.page == 0][:12]
+        head = [line for line in self.lines if line.page == 0][:20]
         for line in head:
             for chunk in _chunks(line.text):
                 match = _TITLE_REFERENCE.match(chunk.text)

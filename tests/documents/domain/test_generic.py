@@ -725,3 +725,103 @@ def test_a_date_after_the_title_is_no_reference() -> None:
 def test_a_sentence_that_starts_with_the_brand_and_ends_in_a_legal_form_is_no_name() -> None:
     document = "Trade notification\n\nQuantity\n100\n\nTrade executed by Pemberton Securities Ltd\n"
     assert read(document).get("counterparty") != "Trade executed by Pemberton Securities Ltd"
+
+
+# ---------------------------------------------------------------- boxed forms, fills, letters by mail
+
+
+def test_a_boxed_form_reads_labels_above_values_and_label_value_rows() -> None:
+    # A form of boxed cells (each label over its value) and a boxed specification whose rows are a
+    # label with a rate in it and the amount: 1 500 x 64,10 = 96 150,00; 96 150,00 + 48,08 + 35,00
+    # = 96 233,08 (a purchase).
+    text = """NORRFJORD BANK AB
+CONTRACT NOTE - PURCHASE
+
++----------------------------+----------------------------+----------------------------+
+| Contract note (avräkning)  | Trade date (affärsdag)     | Settl. date (likviddag)    |
+| 2024-118842                | 05.03.2024                 | 07.03.2024                 |
++----------------------------+----------------------------+----------------------------+
+| Client no.                 | Custody acct. (depå)       | Order no.                  |
+| 5531907                    | 42 7710 208                | 99120044                   |
++----------------------------+----------------------------+----------------------------+
+| Qty (antal)                | Price (kurs)               | Currency (valuta)          |
+| 1 500                      | 64,10                      | SEK                        |
++----------------------------+----------------------------+----------------------------+
+
++-------------------------------------------------------+------------------------------+
+| Market value (kursvärde)                              |                    96 150,00 |
+| Brokerage (courtage) 0,05 %, min. SEK 39              |                        48,08 |
+| Settlement fee (avvecklingsavgift)                    |                        35,00 |
++-------------------------------------------------------+------------------------------+
+| Amount payable (att betala)                           |                    96 233,08 |
++-------------------------------------------------------+------------------------------+
+"""
+    got = read(text)
+    assert got["trade_reference"] == "2024-118842"
+    assert got["trade_date"] == "2024-03-05"
+    assert got["settlement_date"] == "2024-03-07"
+    assert got["account"] == "42 7710 208"
+    assert (got["quantity"], got["price"], got["currency"]) == ("1500", "64.1", "SEK")
+    assert (got["gross_amount"], got["commission"], got["fees"]) == ("96150.00", "48.08", "35.00")
+    assert got["net_amount"] == "96233.08"
+
+
+def test_a_table_of_fills_is_read_at_its_total_row_and_its_headings_are_not_values() -> None:
+    # Two fills, 3,000 and 1,500 at 42.500 and 42.800: 127,500.00 + 64,200.00 = 191,700.00 for
+    # 4,500 shares at 42.6000 on average; 191,700.00 + 479.25 + 191.70 = 192,370.95.
+    text = """KOWLOON BAY SECURITIES LIMITED
+CONTRACT NOTE
+
+A/C No.  : 71-220931-4            Contract No. : K240305-0311
+Trade Date : 05-Mar-24            Settle Date  : 07-Mar-24
+
+We have this day BOUGHT for your account as your agent:
+
+---------------------------------------------------------------------------------
+Stock  Stock Name        Order No.   Quantity       Price        Amount (HKD)
+---------------------------------------------------------------------------------
+00388  TAI HANG POWER    7712003        3,000      42.500          127,500.00
+                         7712003        1,500      42.800           64,200.00
+                                     --------                 ---------------
+       Total / Average Price            4,500     42.6000          191,700.00
+---------------------------------------------------------------------------------
+                               Consideration                      191,700.00
+                               Brokerage                              479.25
+                               Stamp Duty                             191.70
+                               Amount Payable by You (HKD)        192,370.95
+"""
+    got = read(text)
+    assert (got["quantity"], got["price"], got["gross_amount"]) == ("4500", "42.6", "191700.00")
+    assert got["security_name"] == "TAI HANG POWER"
+    assert got["net_amount"] == "192370.95"
+    assert got["trade_date"] == "2024-03-05"
+
+
+def test_a_label_with_words_in_parentheses_glued_to_its_figure() -> None:
+    # One space only between the label's parentheses and the price.
+    got = read(
+        "Security      BTP 3,10% 01/03/2030\nPrice (clean, % of nominal) 99,450\nNominal value 500.000\n"
+    )
+    assert got["price"] == "99.45"
+
+
+def test_dates_in_a_dollar_that_is_not_the_us_dollar_read_day_first() -> None:
+    # Australian dollars print "$" too; 02/09/2020 is the 2nd of September there.
+    text = "CONSIDERATION (AUD):   $9,495.00\nDATE:   02/09/2020\nSETTLEMENT DATE:   04/09/2020\n"
+    got = read(text)
+    assert (got["trade_date"], got["settlement_date"]) == ("2020-09-02", "2020-09-04")
+
+
+def test_a_confirmation_sent_by_mail_names_its_house_below_the_mail_headers() -> None:
+    text = """From:     Confirms <confirms@harbourline.example>
+Sent:     Monday, March 4, 2024 6:02 PM
+To:       ops@client.example
+Subject:  Trade Confirmation
+
+Harbourline Capital Markets LLC
+Execution note (trade advice) No. 2024/0091823
+Quantity    100
+"""
+    got = read(text)
+    assert got["counterparty"] == "Harbourline Capital Markets LLC"
+    assert got["trade_reference"] == "2024/0091823"
