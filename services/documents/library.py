@@ -32,6 +32,7 @@ from services.documents.domain.retrieval import (
     expand_query,
     passages_of,
 )
+from services.documents.domain.scope import OutOfScope, Topic, parse_topics
 from services.documents.store import DocumentsStore, PolicyRow
 
 MARKDOWN_TYPES = frozenset({"text/markdown", "text/x-markdown", "text/plain"})
@@ -49,6 +50,15 @@ class Ingested:
     row: PolicyRow
     passages_indexed: int
     unchanged: bool
+
+
+OUT_OF_SCOPE_FILE = "out_of_scope.toml"
+
+
+def shipped_topics() -> tuple[Topic, ...]:
+    """The topics no shipped policy covers (services/documents/policies/out_of_scope.toml)."""
+    entry = resources.files("services.documents").joinpath("policies", OUT_OF_SCOPE_FILE)
+    return parse_topics(entry.read_text(encoding="utf-8"))
 
 
 def shipped_policies() -> list[tuple[str, bytes]]:
@@ -81,12 +91,18 @@ def _next_version(existing: Sequence[PolicyRow]) -> str:
 
 
 class PolicyLibrary:
-    def __init__(self, store: DocumentsStore, embed: Embed) -> None:
+    def __init__(self, store: DocumentsStore, embed: Embed, topics: Sequence[Topic] | None = None) -> None:
         self.store = store
         self.embed = embed
         self._lock = threading.Lock()
         self._index: Index | None = None
         self._rows: list[PolicyRow] = []
+        chosen = shipped_topics() if topics is None else tuple(topics)
+        self._topics = OutOfScope(
+            chosen, self.embed([one.text for one in chosen]) if chosen else np.zeros((0, 1))
+        )
+        # The topics the current library does not cover (see services/documents/domain/scope.py).
+        self._scope = self._topics
 
     def ingest(
         self,
@@ -174,8 +190,10 @@ class PolicyLibrary:
         self._rows = rows
         if not documents:
             self._index = None
+            self._scope = self._topics
             return
         self._index = Index.of_documents(zip(documents, matrices, strict=True))
+        self._scope = self._topics.active(np.vstack([self._index.vectors, self._index.unit_vectors]))
 
     def rows(self, include_superseded: bool = False) -> list[PolicyRow]:
         return self.store.policies(include_superseded=include_superseded)
@@ -184,9 +202,15 @@ class PolicyLibrary:
         return {row.policy_id for row in self._rows}
 
     def ask(self, question: str, *, max_citations: int, policy_ids: Sequence[str] = ()) -> Answer:
-        index = self._index
+        index, scope = self._index, self._scope
         if index is None:
             return answer(question, [])
         query = self.embed([expand_query(question)])[0]
         hits = index.search(question, query, policy_ids=policy_ids)
-        return answer(question, hits, max_citations=max_citations)
+        return answer(
+            question, hits, scope=scope.nearest(query), topics=scope.topics, max_citations=max_citations
+        )
+
+    def out_of_scope(self) -> tuple[Topic, ...]:
+        """The topics the current library does not cover."""
+        return self._scope.topics

@@ -60,6 +60,7 @@ from numpy.typing import NDArray
 from rank_bm25 import BM25Plus  # type: ignore[import-untyped]
 
 from services.documents.domain.policies import PolicyDocument, Section
+from services.documents.domain.scope import NO_TOPIC_COSINE, Nearest, Topic
 
 # ---------------------------------------------------------------- parameters
 
@@ -119,10 +120,11 @@ BM25_DELTA = 1.0
 # targets still cannot both be met, and the rule takes the balance. The coefficients are in the features'
 # own units: BM25 scores depend on the corpus (its idf and average length), so a much larger
 # library of policies would want the model refitted.
-DECISION_WEIGHT_UNIT = 16.87
-DECISION_WEIGHT_BM25 = 0.1066
-DECISION_BIAS = -11.664
-SCORE_THRESHOLD = -0.3985
+DECISION_WEIGHT_UNIT = 15.67707
+DECISION_WEIGHT_BM25 = 0.09066
+DECISION_WEIGHT_OUT_OF_SCOPE = -20.77812
+DECISION_BIAS = -0.91973
+SCORE_THRESHOLD = -0.9176
 
 # Colloquial operations wording -> the policies' words, appended to a question that uses it.
 # Patterns are matched on whole words, case-insensitively. Written from general operations usage,
@@ -599,17 +601,21 @@ class Index:
 # ---------------------------------------------------------------- the decision and the answer
 
 
-def decision_features(hits: Sequence[Hit]) -> tuple[float, float]:
-    """What the decision is taken on: the best unit cosine of the first hit, and the best BM25
-    score among the hits ((0, 0) without hits)."""
+def decision_features(
+    hits: Sequence[Hit], out_of_scope: float = NO_TOPIC_COSINE
+) -> tuple[float, float, float]:
+    """What the decision is taken on: the best unit cosine of the first hit, the best BM25 score
+    among the hits ((0, 0) without hits) and the question's cosine to the nearest topic no policy
+    covers (services/documents/domain/scope.py)."""
     if not hits:
-        return 0.0, 0.0
-    return hits[0].unit_cosine, max(hit.bm25 for hit in hits)
+        return 0.0, 0.0, out_of_scope
+    return hits[0].unit_cosine, max(hit.bm25 for hit in hits), out_of_scope
 
 
-def decision_score(hits: Sequence[Hit]) -> float:
+def decision_score(hits: Sequence[Hit], out_of_scope: float = NO_TOPIC_COSINE) -> float:
     """The decision's logit: DECISION_WEIGHT_UNIT * unit cosine + DECISION_WEIGHT_BM25 * BM25 +
-    DECISION_BIAS over `decision_features` (-inf without hits). Grounded at SCORE_THRESHOLD or more.
+    DECISION_WEIGHT_OUT_OF_SCOPE * nearest out-of-scope cosine + DECISION_BIAS over
+    `decision_features` (-inf without hits). Grounded at SCORE_THRESHOLD or more.
 
     An index without unit vectors gives the first hit's text cosine as its unit cosine: on the
     development questions that is 0.006 lower on average but anywhere from 0.13 lower to 0.18
@@ -617,13 +623,20 @@ def decision_score(hits: Sequence[Hit]) -> float:
     """
     if not hits:
         return -math.inf
-    unit_cosine, bm25 = decision_features(hits)
-    return DECISION_WEIGHT_UNIT * unit_cosine + DECISION_WEIGHT_BM25 * bm25 + DECISION_BIAS
+    unit_cosine, bm25, scope = decision_features(hits, out_of_scope)
+    return (
+        DECISION_WEIGHT_UNIT * unit_cosine
+        + DECISION_WEIGHT_BM25 * bm25
+        + DECISION_WEIGHT_OUT_OF_SCOPE * scope
+        + DECISION_BIAS
+    )
 
 
-def decide(hits: Sequence[Hit], threshold: float = SCORE_THRESHOLD) -> bool:
+def decide(
+    hits: Sequence[Hit], out_of_scope: float = NO_TOPIC_COSINE, threshold: float = SCORE_THRESHOLD
+) -> bool:
     """Grounded (True) when the policies answer the question well enough to quote them."""
-    return bool(hits) and decision_score(hits) >= threshold
+    return bool(hits) and decision_score(hits, out_of_scope) >= threshold
 
 
 @dataclass(frozen=True, slots=True)
@@ -713,12 +726,19 @@ def best_sentences(question: str, text: str, count: int) -> list[str]:
     return [candidates[i] for i in sorted(scored[: max(count, 0)])]
 
 
+def _topic_name(topic: Topic) -> str:
+    """How a refusal names a topic: its text up to the first colon ("Securities lending"), in
+    lower case after the first word's capital."""
+    name = topic.text.split(":", 1)[0].strip().rstrip(".")
+    return name[:1].lower() + name[1:] if name[:2] != name[:2].upper() else name
+
+
 def _label(passage: Passage) -> str:
     version = f" v{passage.policy_version}" if passage.policy_version else ""
     return f'{passage.policy_title}{version}, "{passage.section.heading}"'
 
 
-def refusal_text(nearest: Sequence[str]) -> str:
+def refusal_text(nearest: Sequence[str], topic: str | None = None) -> str:
     names = [f'"{title}"' for title in nearest]
     if not names:
         where = "There are no policies to search."
@@ -726,29 +746,42 @@ def refusal_text(nearest: Sequence[str]) -> str:
         where = f"The nearest policy found is {names[0]}, and it does not answer it."
     else:
         where = f"The nearest policies found are {', '.join(names[:-1])} and {names[-1]}, and they do not answer it."
-    return f"Not an answer: the policies do not cover this question. {where}"
+    about = f" It reads as a question about {topic}, which no policy covers." if topic else ""
+    return f"Not an answer: the policies do not cover this question.{about} {where}"
 
 
 def answer(
     question: str,
     hits: Sequence[Hit],
     *,
+    scope: Nearest | None = None,
+    topics: Sequence[Topic] = (),
     threshold: float = SCORE_THRESHOLD,
     max_citations: int = MAX_CITATIONS,
 ) -> Answer:
-    """The answer quoting the best passages, or a refusal naming the nearest policies.
+    """The answer quoting the best passages, or a refusal naming the nearest policies (and the
+    topic no policy covers that the question reads as, when that topic is nearer to it than the
+    best passage: scope is the nearest of `topics`).
 
     A grounded answer quotes, verbatim, the QUOTED_SENTENCES_TOP sentences of the best passage
     that share the most words with the question, then QUOTED_SENTENCES_OTHER of each further
     cited passage, each with its policy, version and section, numbered like the citations.
     """
-    if not decide(hits, threshold):
+    out_of_scope = scope.cosine if scope is not None else NO_TOPIC_COSINE
+    if not decide(hits, out_of_scope, threshold):
         nearest: list[str] = []
         for hit in hits:
             if hit.passage.policy_title not in nearest:
                 nearest.append(hit.passage.policy_title)
         nearest = nearest[:2]
-        return Answer(refusal_text(nearest), (), False, tuple(nearest))
+        topic = None
+        if (
+            scope is not None
+            and scope.topic_id is not None
+            and (not hits or scope.cosine > hits[0].unit_cosine)
+        ):
+            topic = next((_topic_name(one) for one in topics if one.topic_id == scope.topic_id), None)
+        return Answer(refusal_text(nearest, topic), (), False, tuple(nearest))
     cited = list(hits[: max(max_citations, 1)])
     parts: list[str] = []
     for number, hit in enumerate(cited, start=1):

@@ -15,6 +15,7 @@ from services.documents.domain.policies import PolicyDocument, Section, parse_po
 from services.documents.domain.retrieval import (
     DECISION_BIAS,
     DECISION_WEIGHT_BM25,
+    DECISION_WEIGHT_OUT_OF_SCOPE,
     DECISION_WEIGHT_UNIT,
     GLOSSARY,
     RRF_K,
@@ -38,6 +39,7 @@ from services.documents.domain.retrieval import (
     stem,
     tokens,
 )
+from services.documents.domain.scope import NO_TOPIC_COSINE, Nearest, OutOfScope, Topic, parse_topics
 
 
 def _passage(policy_id: str, heading: str, text: str, title: str = "", version: str = "1.0") -> Passage:
@@ -360,22 +362,49 @@ def _hit(cosine: float, passage: Passage | None = None, score: float = 0.1, bm25
     return Hit(passage or _passage("p", "h", "Text."), score, cosine, bm25, 1, 1, cosine)
 
 
-def test_the_decision_features_are_the_first_hits_unit_cosine_and_the_best_bm25() -> None:
+def test_the_decision_features_are_the_first_hits_unit_cosine_the_best_bm25_and_the_nearest_topic() -> None:
     first = Hit(_passage("p", "h", "Text."), 0.2, 0.40, 10.0, 1, 2, 0.55)
     second = Hit(_passage("p", "i", "Text."), 0.1, 0.60, 30.0, 2, 1, 0.70)
-    assert decision_features([first, second]) == (0.55, 30.0)
-    assert decision_features([]) == (0.0, 0.0)
-    assert decision_score([first, second]) == pytest.approx(
-        DECISION_WEIGHT_UNIT * 0.55 + DECISION_WEIGHT_BM25 * 30.0 + DECISION_BIAS
+    assert decision_features([first, second], 0.31) == (0.55, 30.0, 0.31)
+    assert decision_features([]) == (0.0, 0.0, NO_TOPIC_COSINE)
+    assert decision_score([first, second], 0.31) == pytest.approx(
+        DECISION_WEIGHT_UNIT * 0.55
+        + DECISION_WEIGHT_BM25 * 30.0
+        + DECISION_WEIGHT_OUT_OF_SCOPE * 0.31
+        + DECISION_BIAS
     )
     assert decision_score([]) == -math.inf
 
 
+def test_a_question_near_a_topic_no_policy_covers_is_refused_and_the_refusal_names_the_topic() -> None:
+    # The same hit: answered when the question is far from every out-of-scope topic, refused
+    # when one is nearer to it than the passage.
+    hits = [_hit(0.55, FAILS, bm25=20.0)]
+    lending = Topic("securities-lending", "Securities lending: recalling lent shares and collateral.")
+    assert DECISION_WEIGHT_OUT_OF_SCOPE < 0
+    assert decide(hits, 0.2) is True
+    assert decide(hits, 0.6) is False
+    refused = answer(
+        "Can we recall lent shares?", hits, scope=Nearest(lending.topic_id, 0.6), topics=[lending]
+    )
+    assert refused.grounded is False
+    assert "It reads as a question about securities lending, which no policy covers." in refused.text
+    # A topic farther than the best passage is not named, even in a refusal.
+    low = [_hit(0.30, FAILS, bm25=2.0)]
+    quiet = answer("Lunch?", low, scope=Nearest(lending.topic_id, 0.25), topics=[lending])
+    assert quiet.grounded is False and "securities lending" not in quiet.text
+
+
 def test_decide_compares_the_logit_with_the_threshold() -> None:
-    # Both features count for answering.
+    # Both retrieval features count for answering.
     assert DECISION_WEIGHT_UNIT > 0 and DECISION_WEIGHT_BM25 > 0
-    # The unit cosine at which a hit with BM25 score 40 is exactly at the threshold.
-    edge = (SCORE_THRESHOLD - DECISION_BIAS - DECISION_WEIGHT_BM25 * 40.0) / DECISION_WEIGHT_UNIT
+    # The unit cosine at which a hit with BM25 score 40 is exactly at the threshold (no topic near).
+    edge = (
+        SCORE_THRESHOLD
+        - DECISION_BIAS
+        - DECISION_WEIGHT_BM25 * 40.0
+        - DECISION_WEIGHT_OUT_OF_SCOPE * NO_TOPIC_COSINE
+    ) / DECISION_WEIGHT_UNIT
     assert 0.3 < edge < 0.6
     assert decide([_hit(edge + 1e-6, bm25=40.0)]) is True
     assert decide([_hit(edge - 1e-3, bm25=40.0)]) is False
@@ -522,3 +551,35 @@ def test_an_index_of_documents_takes_each_documents_rows_in_either_layout() -> N
         Index.of_documents([(new, np.ones((2, 3)))])
     with pytest.raises(ValueError, match="at least one passage"):
         Index.of_documents([])
+
+
+# ---------------------------------------------------------------- what the policies do not cover
+
+
+def test_out_of_scope_topics_parse_and_bad_files_say_what_is_wrong() -> None:
+    topics = parse_topics('[[topic]]\nid = "proxy-voting"\ntext = "Proxy voting:  who votes\\nour shares."\n')
+    assert topics == (Topic("proxy-voting", "Proxy voting: who votes our shares."),)
+    with pytest.raises(ValueError, match="not kebab-case"):
+        parse_topics('[[topic]]\nid = "Proxy Voting"\ntext = "x"\n')
+    with pytest.raises(ValueError, match="used twice"):
+        parse_topics('[[topic]]\nid = "a"\ntext = "x"\n[[topic]]\nid = "a"\ntext = "y"\n')
+    with pytest.raises(ValueError, match="empty"):
+        parse_topics('[[topic]]\nid = "a"\ntext = " "\n')
+    with pytest.raises(ValueError, match="not valid TOML"):
+        parse_topics("[[topic]\n")
+
+
+def test_a_topic_the_library_covers_is_retired_and_the_nearest_topic_is_found() -> None:
+    topics = [Topic("lending", "Securities lending."), Topic("voting", "Proxy voting.")]
+    # Unit vectors in the plane: lending along x, voting along y.
+    scope = OutOfScope(topics, np.array([[1.0, 0.0], [0.0, 2.0]]))
+    # A library whose only passage is at 45 degrees: cosine 0.707 to both (>= RETIRED_AT 0.66).
+    assert scope.active(np.array([[1.0, 1.0]])).topics == ()
+    # One along x covers lending only; voting stays out of scope.
+    remaining = scope.active(np.array([[3.0, 0.0]]))
+    assert [one.topic_id for one in remaining.topics] == ["voting"]
+    nearest = scope.nearest(np.array([0.6, 0.8]))
+    assert nearest.topic_id == "voting" and nearest.cosine == pytest.approx(0.8)
+    assert remaining.active(np.array([[0.0, 1.0]])).nearest(np.array([0.0, 1.0])) == Nearest(
+        None, NO_TOPIC_COSINE
+    )

@@ -76,6 +76,11 @@ def test_an_off_topic_question_is_refused_not_answered(world: DocumentsWorld) ->
 
 def test_a_users_policy_is_ingested_answered_from_and_superseded(world: DocumentsWorld) -> None:
     stub = world.documents_stub
+    question = documents_pb2.AskRequest(question="By what time must a recall of lent securities be sent?")
+    # Before: no shipped policy covers securities lending, and the refusal says which topic it is
+    # (services/documents/policies/out_of_scope.toml).
+    before = stub.Ask(question)
+    assert not before.grounded and "securities lending" in before.answer.lower()
     first = stub.IngestPolicy(
         documents_pb2.IngestPolicyRequest(content=OWN_POLICY_V1, content_type="text/markdown")
     )
@@ -93,6 +98,9 @@ def test_a_users_policy_is_ingested_answered_from_and_superseded(world: Document
     )
     assert reply.grounded and "10:00" in reply.answer
     assert reply.citations[0].section == "Recall Deadlines"
+    # After: the policy covers the topic, which no longer counts against answering (it is retired).
+    after = stub.Ask(question)
+    assert after.grounded and after.citations[0].policy_id == "securities-lending-recalls"
     second = stub.IngestPolicy(
         documents_pb2.IngestPolicyRequest(content=OWN_POLICY_V2, content_type="text/markdown")
     )
