@@ -64,6 +64,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from itertools import combinations
 
 from stdnum import cusip as cusip_number
 from stdnum import isin as isin_number
@@ -78,6 +79,7 @@ from services.documents.domain.normalise import (
     side_text,
 )
 from services.documents.domain.templates import (
+    Cell,
     column_values,
     decimal_places,
     field_kind,
@@ -107,27 +109,32 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "handelstag", "schlusstag", "handelsdatum", "abschlusstag", "date d opération",
         "date de négociation", "date d exécution", "trading date", "traded on", "executed on",
         "trade dt", "date$",
+        "fecha contratación", "fecha de contratación", "fecha de operación", "fecha operación", "fecha de ejecución", "data operazione", "data esecuzione", "data di esecuzione", "data de negociação", "data do pregão", "data da operação", "transactiedatum", "handelsdag", "data transakcji",
     ),
     "settlement_date": (
         "settlement date", "settle date", "settlement", "value date", "valuta", "valutadatum",
         "contractual settlement date", "contractual settlement", "settlement day", "payment date",
         "delivery date", "date de règlement", "date de valeur", "settles", "sett date", "stl date",
         "settl date", "settles on", "settlement on", "value$", "settle",
+        "fecha liquidación", "fecha de liquidación", "fecha valor", "data valuta", "data regolamento", "data di regolamento", "data de liquidação", "data liquidação", "afwikkelingsdatum", "valutadag", "data rozliczenia",
     ),
     "side": (
         "side", "b/s", "buy/sell", "buy / sell", "bought/sold", "transaction type", "trade type",
         "transaction$", "direction", "type$", "sens", "geschäftsart", "order side", "action$",
+        "tipo de operación", "operación$", "tipo operazione", "segno$", "operação$", "tipo de operação", "c/v", "compra/venta", "compra/venda", "soort transactie",
     ),
     "quantity": (
         "quantity", "qty", "shares", "units", "nominal", "nominal amount", "nominal value",
         "face amount", "face value", "principal amount", "par value", "par amount", "stück",
         "stueck", "anzahl", "nennwert", "quantité", "number of shares", "no of shares", "volume$",
         "original face", "amount nominal", "quantity/nominal", "nominal/quantity",
+        "cantidad", "títulos", "número de títulos", "nº de títulos", "quantità", "quantidade", "aantal", "valor nominal", "nominale", "face value", "ilość", "nº títulos", "n títulos", "nº de títulos",
     ),
     "price": (
         "price", "execution price", "deal price", "avg price", "average price", "trade price",
         "clean price", "unit price", "price per share", "kurs", "ausführungskurs", "cours", "prix",
         "net price", "executed price", "avg px", "px$", "dealing price", "traded price",
+        "precio", "precio ex cupón", "precio medio", "cambio$", "prezzo", "prezzo medio", "preço", "preço médio", "koers", "cena",
     ),
     "gross_amount": (
         "gross amount", "consideration", "principal", "principal amount", "gross consideration",
@@ -135,15 +142,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "gross proceeds", "montant brut", "amount$", "trade value", "gross trade amount",
         "value of securities", "contract value", "consideration amount", "countervalue", "counter value",
         "gross countervalue", "cash value", "transaction amount", "principal value", "trade consideration",
+        "efectivo", "importe efectivo", "efectivo bruto", "importe bruto", "controvalore", "valor bruto", "valor da operação", "valor das operações", "brutobedrag", "transactiebedrag", "wartość",
     ),
     "commission": (
         "commission", "commissions", "brokerage", "brokerage fee", "courtage", "provision",
         "agent commission", "broker commission", "commission fee", "comm$",
+        "comisión", "comision", "comisión de intermediación", "comisiones", "commissione", "commissioni", "corretagem", "provisie", "prowizja", "taxable value of supply",
     ),
     "fees": (),  # by the words in FEE_WORDS
     "accrued_interest": (
         "accrued interest", "accrued", "accrued int", "interest$", "stückzinsen", "stückzins",
         "coupon couru", "intérêts courus", "accrued coupon", "accrued interest amount",
+        "cupón corrido", "intereses corridos", "rateo", "rateo interessi", "rateo cedola", "juros", "juros corridos", "opgelopen rente",
     ),
     "net_amount": (
         "net amount", "net consideration", "total", "amount due", "settlement amount", "net proceeds",
@@ -153,12 +163,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "net cash", "net$", "net settlement", "total to pay", "total due from you", "total due to you",
         "net amount due", "amount debited", "amount credited", "net amount payable", "total to settle",
         "amount receivable", "net amount receivable", "total receivable", "settlement total",
+        "líquido", "importe líquido", "líquido a su favor", "líquido a su cargo", "total líquido", "netto", "importo netto", "netto da regolare", "valor líquido", "líquido para operações", "nettobedrag", "te betalen", "te ontvangen", "net amount receivable", "net amount payable",
     ),
     "account": (
         "account", "account no", "account number", "acct", "a/c", "securities account", "client account",
         "your account", "portfolio", "depot", "depotnummer", "custody account", "compte", "account id",
         "account nr", "acct no", "depot no", "portfolio no", "client id", "dossier", "securities dossier",
         "custody acct", "safekeeping account", "depository account", "securities acct", "trading account",
+        "cuenta de valores", "cuenta valores", "cuenta$", "conto titoli", "dossier titoli", "conta$", "conta de custódia", "rekening", "effectenrekening", "rachunek", "client code", "client code ucc", "ucc",
     ),
     "counterparty": (
         "counterparty", "executing broker", "broker$", "dealer$", "executed by", "contra party",
@@ -175,16 +187,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "trade confirmation no", "reference no", "reference number", "booking ref", "booking no",
         "referenz", "abrechnungsnummer", "référence", "notre référence", "contract note no",
         "contract note$", "execution note no", "execution note$", "trade note no", "confirmation code",
+        "nº de operación", "n de operación", "número de operación", "referencia$", "riferimento", "numero operazione", "n operazione", "referência", "número da nota", "nota nº", "nr nota", "transactienummer", "numer transakcji",
     ),
     "currency": (
         "currency", "ccy", "settlement currency", "trade currency", "währung", "devise", "price currency",
         "curr$",
+        "divisa", "moneda", "moeda", "valuta del titolo", "waluta",
     ),
     "security_name": (
         "security", "description", "security description", "stock", "issue$", "instrument", "security name",
         "securities$", "wertpapier", "wertpapierbezeichnung", "titre", "designation", "bond$",
         "name of security", "instrument name", "product", "issue name", "stock name", "bezeichnung",
         "company$", "company name",
+        "valor$", "título$", "emisión$", "descripción", "titolo$", "denominazione", "ativo$", "especificação do título", "fondsnaam", "instrumentnaam", "papier wartościowy",
     ),
     "isin": ("isin", "isin code", "isin no"),
     "cusip": ("cusip", "cusip no", "cusip number"),
@@ -201,12 +216,13 @@ EXCLUDED: dict[str, tuple[str, ...]] = {
     "quantity": ("price", "amount due", "consideration", "open", "remaining", "outstanding"),
     "price": ("yield", "type", "currency", "amount", "consideration", "value"),
     "gross_amount": ("net", "total", "due", "payable", "interest", "fee", "commission", "tax"),
-    "commission": ("rate", "currency", "total"),
+    "commission": ("rate", "currency", "total", "per unit", "per share"),
     "accrued_interest": ("interest days", "interest rate", "rate", "period"),
     "net_amount": (
         "total charges", "total fees", "total commission", "total commissions", "total tax",
         "total taxes", "total quantity", "subtotal", "total costs and charges", "total charges and taxes",
-        "net price", "total fees and charges", "average", "total shares",
+        "net price", "total fees and charges", "average", "total shares", "total costs", "total cost of",
+        "net rate", "net total before",
     ),
     "account": (
         "account type", "account name", "current account", "account executive", "account manager",
@@ -223,7 +239,7 @@ EXCLUDED: dict[str, tuple[str, ...]] = {
     "security_name": (
         "security id", "security code", "security type", "securities account", "issue date", "issue price",
         "stock exchange", "instrument id", "instrument type", "product type", "issuer", "security no",
-        "description of charges",
+        "description of charges", "description of service", "of service", "services",
     ),
     "fees": (),
     "isin": (),
@@ -235,14 +251,17 @@ FEE_WORDS = frozenset(
     {
         "fee", "fees", "levy", "levies", "stamp", "tax", "taxes", "duty", "charge", "charges", "vat",
         "ftt", "sdrt", "taf", "spesen", "gebühr", "gebühren", "frais", "taxe", "impôt", "stempel",
-        "stempelsteuer", "umsatzabgabe", "costs", "surcharge", "gst", "expenses", "expense",
+        "stempelsteuer", "umsatzabgabe", "costs", "surcharge", "gst", "expenses", "expense", "cgst", "sgst",
+        "igst", "canon", "cánones", "cánon", "gastos", "impuesto", "tasa", "tasas", "spese", "imposta",
+        "commissioni di negoziazione", "taxa", "taxas", "emolumentos", "kosten", "belasting", "opłata",
     }
 )  # fmt: skip
 FEE_EXCLUDED = (
     "commission", "commissions", "brokerage", "courtage", "total", "tax point", "tax id", "tax lot",
     "taxable", "accrued", "net", "gross", "incl", "including", "excl", "tax year", "tax reference",
     "tax status", "tax residence", "withholding", "subtotal", "fee schedule", "free", "amount due",
-    "amount to your", "due from you", "due to you", "payable",
+    "amount to your", "due from you", "due to you", "payable", "no", "number", "nr", "registration",
+    "registered", "id", "gstin", "income tax", "vat reg", "invoice", "act",
 )  # fmt: skip
 
 CURRENCIES = frozenset(
@@ -252,7 +271,13 @@ CURRENCIES = frozenset(
         "THB", "ISK", "RUB", "SAR", "AED",
     }
 )  # fmt: skip
-_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR"}
+# Currencies printed with letters before the figure, where no ISO code is printed: rupees ("Rs.
+# 1,23,456.00", "(Rs.)" over a column) and rand ("R 299.73", "Price (R)").
+_LETTER_SYMBOLS = (
+    ("INR", re.compile(r"(?<![\w.])Rs\.?(?=\s?\d|\))")),
+    ("ZAR", re.compile(r"(?<![\w.])R(?=\s?\d|\))")),
+)
 _LEGAL = (
     r"(?:LLC|L\.L\.C\.|Ltd\.?|Limited|plc|PLC|AG|SA|S\.A\.|SE|GmbH|Inc\.?|Incorporated|N\.V\.|NV|B\.V\.|"
     r"AB|ASA|A/S|LLP|L\.P\.|LP|S\.p\.A\.|SpA|K\.K\.|KK|Oyj|SAS|S\.A\.S\.|Corp\.?|Corporation|Pty|"
@@ -313,7 +338,7 @@ _EMAIL_HEADER = re.compile(
     r"^\s*(?:from|sent|to|cc|bcc|subject|date|reply-to|attachments?)\s*:", re.IGNORECASE
 )
 # The row of a table of fills that adds them up: "Total / Average Price   6,800   119.6000".
-_TOTAL_ROW = re.compile(r"^\W*(?:total|average|avg|aggregate)\b", re.IGNORECASE)
+_TOTAL_ROW = re.compile(r"^\W*(?:total|average|avg|aggregate|sub[- ]?total)\b", re.IGNORECASE)
 # A chunk that starts with a figure is a value, not a label or a pair.
 _VALUE_START = re.compile(r"^[-(\u2212]?(?:[A-Z]{3}\s?|[$€£¥]\s?)?\d")
 
@@ -381,7 +406,10 @@ def label_fields(label: str) -> tuple[tuple[str, float], ...]:
     if not words or len(words) > 9 or not any(ch.isalpha() for ch in label):
         return ()
     found: list[tuple[str, float]] = []
+    before = re.search(r"\bbefore\b", label, re.IGNORECASE) is not None  # "Net Total (Before Levies)"
     for name, synonyms in _SYNONYM_WORDS.items():
+        if before and name == "net_amount":
+            continue
         if any(_contains(words, phrase) for phrase in _EXCLUDED_WORDS[name]):
             continue
         score = 0.0
@@ -430,6 +458,41 @@ def _header_row(text: str, chunks: Sequence[_Chunk], labels: Sequence[tuple[tupl
         return False
     strong = sum(any(score >= 0.9 for _, score in one) for one in labels)
     return strong * 2 >= len(chunks)
+
+
+def _wrapped_headings(texts: Sequence[str], index: int, cells: Sequence[Cell]) -> list[str] | None:
+    """Column headings printed over two lines ("Gross Rate /" over "Trade Price"), then a rule:
+    each heading with the words under it, or None when the line is not such a heading."""
+    if len(cells) < 3 or index + 2 >= len(texts) or is_pipe_row(texts[index]):
+        return None
+    second, third = texts[index + 1], texts[index + 2]
+    if re.search(r"\d", texts[index]) or not second.strip() or is_rule(second) or not is_rule(third):
+        return None
+    if any(_VALUE_START.match(part.text) for part in space_cells(second)):
+        return None  # a row of figures, not headings ("per Rs.100" is a heading)
+    headings = [cell.text for cell in cells]
+    for part in space_cells(second):
+        overlaps = [min(part.end, cell.end) - max(part.start, cell.start) for cell in cells]
+        best = max(range(len(cells)), key=lambda at: overlaps[at])
+        if overlaps[best] <= 0:
+            return None
+        headings[best] = f"{headings[best]} {part.text}"
+    return headings
+
+
+def _aligned_below(texts: Sequence[str], index: int, cells: Sequence[Cell]) -> bool:
+    """A row of headings over a row of values cell for cell, each value starting where its heading
+    does ("NOMINAL (EUR)   PRECIO (%)" over "2.000.000,00   99,031"): a grid, whatever the
+    share of its headings that are labels."""
+    following = next(
+        (text for text in texts[index + 1 : index + 3] if text.strip() and not is_rule(text)), None
+    )
+    if following is None or len(cells) < 2:
+        return False
+    below = space_cells(following)
+    return len(below) == len(cells) and all(
+        abs(a.start - b.start) <= 2 for a, b in zip(cells, below, strict=True)
+    )
 
 
 def _figure_follows(chunks: Sequence[_Chunk], at: int) -> bool:
@@ -532,7 +595,10 @@ def _conventions(text: str) -> Conventions:
         currency = codes.most_common(1)[0][0]
     else:
         symbols = Counter(ch for ch in text if ch in _SYMBOLS)
-        currency = _SYMBOLS[symbols.most_common(1)[0][0]] if symbols else None
+        for code, pattern in _LETTER_SYMBOLS:
+            symbols[code] += len(pattern.findall(text))
+        symbol = symbols.most_common(1)[0][0] if symbols and symbols.most_common(1)[0][1] else None
+        currency = _SYMBOLS.get(symbol, symbol) if symbol else None
     order = _date_order(text, currency)
     broker = re.search(
         r"\bwe\s+(?:have\s+)?(?:sold|bought|purchased)\s+(?:\w+\s+){0,2}?(?:to|from)\s+you\b",
@@ -733,6 +799,8 @@ class _Document:
             value = value.strip(" ,;")
             if len(value) < 3 or not re.search(r"[A-Za-z]{3}", value):
                 return
+            if len(value.split()) < 2 and not (_LEGAL_AT_END.match(value) or _HOUSE_WORDS.search(value)):
+                return  # "Dealer  JvR": a person's initials, not the house
         self.add(name, value, confidence, line, column)
 
     # -- the ways values are printed
@@ -918,27 +986,42 @@ class _Document:
         for line in self.lines:
             by_page.setdefault(line.page, []).append(line)
         for lines in by_page.values():
-            texts = [line.text for line in lines]
-            for index, text in enumerate(texts):
-                if not text.strip() or is_rule(text):
+            page_texts = [line.text for line in lines]
+            continuations: set[int] = set()
+            for index, text in enumerate(page_texts):
+                if not text.strip() or is_rule(text) or index in continuations:
                     continue
                 cells = pipe_cells(text) if is_pipe_row(text) else space_cells(text)
                 if not cells:
                     continue
-                fields = [label_fields(cell.text.rstrip(":")) for cell in cells]
+                headings = [cell.text for cell in cells]
+                texts, shift = page_texts, 0
+                wrapped = _wrapped_headings(page_texts, index, cells)
+                if wrapped is not None:
+                    # The headings run on to the next line: read them whole, and the rows under both.
+                    headings, texts, shift = wrapped, [*page_texts[: index + 1], *page_texts[index + 2 :]], 1
+                    continuations.add(index + 1)
+                fields = [label_fields(heading.rstrip(":")) for heading in headings]
                 strong = [
                     any(score >= 0.9 for _, score in one)
                     and not re.search(r"\d", re.sub(r"\([^)]*\)", "", cell.text))
                     for one, cell in zip(fields, cells, strict=True)
                 ]
                 ruled = index + 1 < len(texts) and is_rule(texts[index + 1])
+                digits = bool(re.search(r"\d", text))
                 if is_pipe_row(text):
                     figures = any(re.search(r"\d", _bare(cell.text)) for cell in cells)
                     header = sum(strong) >= max(1, len(cells) / 2) or (not figures and any(strong))
                 elif len(cells) == 1:
                     header = strong[0] and self._stacked_label(texts, index, cells[0].text)
                 else:
-                    header = all(strong) or sum(strong) >= max(2, len(cells) / 2)
+                    header = (
+                        all(strong)
+                        or sum(strong) >= max(2, len(cells) / 2)
+                        or (any(strong) and not digits and _aligned_below(texts, index, cells))
+                        # headings over a rule: a table, however few of its headings are labels
+                        or (ruled and sum(strong) >= 2 and not digits)
+                    )
                 if not header:
                     continue
                 data = self._data_row(texts, index, len(cells) == 1)
@@ -964,6 +1047,8 @@ class _Document:
                             row_index, value = total  # fills, then their total and average price
                     if not value:
                         continue
+                    if shift and row_index > index:
+                        row_index += shift
                     for name, score in options:
                         if score >= 0.9 or (score >= 0.6 and ruled):
                             self.offer(name, value, confidence, lines[row_index], cells[column].start)
@@ -1064,6 +1149,64 @@ class _Document:
                     elif cusip_number.is_valid(printed):
                         self.add(name, printed, LABELLED, line, column)
             self._security_sentences(number, page, starts)
+
+    def products(self) -> None:
+        """A row whose figures multiply: quantity x price = amount (/ 100 for a price in percent of
+        par), in that order on one line ("LPT  Limpopo ...  600  299.73  179 838.00"), whatever its
+        headings say: the trade's quantity, price and gross. The first such row counts."""
+        for line in self.lines:
+            masked = _DATE.sub(lambda m: " " * len(m.group(0)), line.text)
+            masked = re.sub(r"\d{1,2}:\d{2}(?::\d{2})?", lambda m: " " * len(m.group(0)), masked)
+            figures: list[tuple[Decimal, str, int]] = []
+            for match in _AMOUNT.finditer(masked):
+                after = (match.group("after") or "").strip().lower()
+                if after.startswith("day"):
+                    continue
+                try:
+                    text = decimal_text(match.group("num"), self.conventions.style).lstrip("-")
+                except ValueError:
+                    continue
+                figures.append((Decimal(text), text, match.start("num")))
+            if len(figures) < 3 or len(figures) > 12:
+                continue
+            for (quantity, _, q_at), (price, _, p_at), (gross, g_text, g_at) in combinations(figures, 3):
+                if quantity < 1 or gross <= price or gross < 100 or price in (0, 1) or quantity == gross:
+                    continue
+                tolerance = Decimal(1).scaleb(-decimal_places(gross))
+                product = quantity * price
+                if abs(product - gross) <= tolerance or abs(product / 100 - gross) <= tolerance:
+                    confidence = TABLE - 0.1
+                    self.add("quantity", format(quantity.normalize(), "f"), confidence, line, q_at)
+                    self.add("price", format(price.normalize(), "f"), confidence, line, p_at)
+                    self.add("gross_amount", g_text, confidence, line, g_at)
+                    return
+
+    def printed_products(self) -> None:
+        """The gross printed apart from its quantity and price ("Pay in / Pay out obligation
+        54,78,000.00" under a table of 10,000 at 547.80): an amount anywhere in the document equal
+        to a quantity read times a price read (/ 100 for a bond) is a candidate for the gross. It
+        is read, never computed: the product must be printed."""
+        quantities = _best_per_value(one for one in self.candidates if one.name == "quantity")
+        prices = _best_per_value(one for one in self.candidates if one.name == "price")
+        if not quantities or not prices:
+            return
+        wanted: dict[Decimal, float] = {}
+        for quantity in quantities:
+            for price in prices:
+                product = Decimal(quantity.value) * Decimal(price.value)
+                confidence = min(quantity.confidence, price.confidence) - 0.1
+                for value in (product, product / 100):
+                    wanted[value] = max(wanted.get(value, 0.0), confidence)
+        for line in self.lines:
+            for value, at, money_like in self.read.amounts(line.text):
+                amount = Decimal(value)
+                if not money_like or amount < 100:
+                    continue
+                tolerance = Decimal(1).scaleb(-decimal_places(amount))
+                for product, confidence in wanted.items():
+                    if abs(product - amount) <= tolerance and amount == amount.quantize(tolerance):
+                        self.add("gross_amount", value, confidence, line, at)
+                        break
 
     def labelled_dates(self) -> None:
         """A date right after its label in running text: "Trade date 01.04.2021, value date ..."."""
@@ -1175,8 +1318,30 @@ class _Document:
                     name = legal.group(1)
                 if len(name) < 4 or re.search(r"\d", name):
                     continue
-                self.add("counterparty", self._as_printed(name), LETTERHEAD, line, line.text.find(chunk))
+                self.add(
+                    "counterparty",
+                    self._with_legal_form(self._as_printed(name)),
+                    LETTERHEAD,
+                    line,
+                    line.text.find(chunk),
+                )
                 return
+
+    def _with_legal_form(self, name: str) -> str:
+        """A letterhead that prints the house without its legal form ("SWARTBERG SECURITIES")
+        names it in full elsewhere: "Swartberg Securities (Pty) Ltd"."""
+        if _LEGAL_AT_END.match(name):
+            return name
+        pattern = re.compile(
+            r"(?<!\w)"
+            + r"\s+".join(re.escape(word) for word in name.split())
+            + rf"(?:\s*\([^)]{{1,12}}\))?\s+{_LEGAL}(?!\w)",
+            re.IGNORECASE,
+        )
+        found = [match.group(0) for match in pattern.finditer(self.text)]
+        mixed = [one for one in found if not one.isupper()]
+        chosen = (mixed or found or [name])[0]
+        return " ".join(chosen.split())
 
     def brand(self) -> None:
         """A letterhead that prints only the house's brand ("NORDVIK") names it in full elsewhere,
@@ -1359,6 +1524,8 @@ def read_generic(pages: Sequence[str], *, is_pdf: bool = False) -> Extraction:
     document.line_items()
     document.tables()
     document.narrative()
+    document.products()
+    document.printed_products()
     document.labelled_dates()
     document.sides()
     document.identifiers()

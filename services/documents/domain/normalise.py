@@ -269,8 +269,18 @@ def _named_month_date(printed: str, text: str, order: DateOrder) -> str:
     return readings[0].isoformat()
 
 
-_BUY_WORDS = frozenset({"buy", "buys", "bought", "bot", "purchase", "purchased", "purchases", "buyi", "kauf"})
-_SELL_WORDS = frozenset({"sell", "sells", "sold", "sale", "sales", "verkauf", "short"})
+_BUY_WORDS = frozenset(
+    {
+        "buy", "buys", "bought", "bot", "purchase", "purchased", "purchases", "buyi", "kauf", "compra", "compras",
+        "acquisto", "acquisti", "aankoop", "kupno", "achat", "kjøp", "köp",
+    }
+)  # fmt: skip
+_SELL_WORDS = frozenset(
+    {
+        "sell", "sells", "sold", "sale", "sales", "verkauf", "short", "venta", "ventas", "venda", "vendas",
+        "vendita", "vendite", "verkoop", "sprzedaż", "vente", "salg", "sälj", "försäljning",
+    }
+)  # fmt: skip
 # A single letter is a side only when it is the whole value (B or S in a column).
 _LETTERS = {"b": "BUY", "s": "SELL"}
 _CLIENT_MARKERS = ("your account", "for you", "your behalf", "as agent", "as your agent", "you ")
@@ -278,7 +288,7 @@ _CLIENT_MARKERS = ("your account", "for you", "your behalf", "as agent", "as you
 
 def side_text(printed: str, perspective: Perspective = "client") -> str:
     """BUY or SELL for the client (see the module for the wording read)."""
-    words = re.findall(r"[a-zäöü]+", printed.lower())
+    words = re.findall(r"[^\W\d_]+", printed.lower())
     text = " ".join(words) + " "
     if len(words) == 1 and words[0] in _LETTERS:
         words = ["buy" if _LETTERS[words[0]] == "BUY" else "sell"]

@@ -825,3 +825,74 @@ Quantity    100
     got = read(text)
     assert got["counterparty"] == "Harbourline Capital Markets LLC"
     assert got["trade_reference"] == "2024/0091823"
+
+
+def test_headings_wrapped_over_two_lines_a_sub_total_and_a_gross_printed_apart() -> None:
+    # Two fills, 400 + 100 = 500 shares at 80.10; the gross 500 x 80.10 = 40,050.00 is printed
+    # only in the obligation below the table ("Pay in obligation"), never beside its label.
+    text = """CONTRACT NOTE No. : KC/2024/000881
+Trade Date : 05-03-2024            Settlement Date : 06-03-2024
+
+Trade No.   Security                      B/S   Quantity   Gross Rate /    Net Total (Before
+                                                            Trade Price    Levies) (Rs.)
+------------------------------------------------------------------------------------------
+5512001     KAVERI TEXTILES LTD           S          400      80.1000         32,000.00
+5512002                                   S          100      80.1000          8,000.00
+            Sub Total                                500      80.1000         40,000.00
+------------------------------------------------------------------------------------------
+
+Pay in / Pay out obligation                          40,050.00
+Brokerage                                                50.00
+Stamp duty                                                1.20
+Net amount receivable by client                      39,998.80
+"""
+    got = read(text)
+    assert (got["side"], got["quantity"], got["price"]) == ("SELL", "500", "80.1")
+    assert got["gross_amount"] == "40050.00"
+    assert got["security_name"] == "KAVERI TEXTILES LTD"
+    assert got["currency"] == "INR"  # "(Rs.)": rupees, though no ISO code is printed
+    assert got["fees"] == "1.20"  # the net total before levies is not a levy
+
+
+def test_a_spanish_settlement_note_read_from_its_grid_of_headings() -> None:
+    # 1.500 acciones a 12,340 = 18.510,00; 18.510,00 + 9,26 + 1,10 = 18.520,36 (una compra).
+    text = """BANCO DEL EBRO, S.A.                                  NOTA DE LIQUIDACIÓN
+TIPO DE OPERACIÓN   FECHA CONTRATACIÓN    FECHA LIQUIDACIÓN     Nº DE OPERACIÓN
+COMPRA              04/03/2024            06/03/2024            RV-2024-0001187
+
+VALOR                                             ISIN
+EBRO ALIMENTACIÓN, S.A.                           ES0112501012
+
+Nº TÍTULOS          CAMBIO (EUR)          CUENTA DE VALORES
+1.500               12,340                0099 0001 22 4400017
+
+Efectivo                                     18.510,00
+Comisión de intermediación                        9,26
+Canon de Bolsa                                    1,10
+Líquido a su cargo                           18.520,36
+"""
+    got = read(text)
+    assert (got["side"], got["trade_date"], got["settlement_date"]) == ("BUY", "2024-03-04", "2024-03-06")
+    assert (got["quantity"], got["price"], got["gross_amount"]) == ("1500", "12.34", "18510.00")
+    assert (got["commission"], got["fees"], got["net_amount"]) == ("9.26", "1.10", "18520.36")
+    assert got["trade_reference"] == "RV-2024-0001187"
+    assert got["account"] == "0099 0001 22 4400017"
+    assert got["security_name"] == "EBRO ALIMENTACIÓN, S.A."
+
+
+def test_a_row_whose_figures_multiply_is_the_trade_and_numbers_of_registration_are_not_fees() -> None:
+    # 250 x 118.40 = 29,600.00, under headings run together with single spaces.
+    text = """KAROO SECURITIES                                    CONTRACT NOTE
+Karoo Securities (Pty) Ltd   VAT No. 4410099921
+Dealer   PvdM
+
+Share code  Instrument            Quantity Price (R) Consideration (R)
+KRM         Karoo Mining Limited       250    118.40         29 600.00
+Brokerage                                                       88.80
+Settlement fee                                                  12.00
+"""
+    got = read(text)
+    assert (got["quantity"], got["price"], got["gross_amount"]) == ("250", "118.4", "29600.00")
+    assert got["currency"] == "ZAR"
+    assert got["counterparty"] == "Karoo Securities (Pty) Ltd"
+    assert got["fees"] == "12.00"
