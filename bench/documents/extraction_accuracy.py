@@ -62,9 +62,9 @@ from services.market.sim.universe import is_bond
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 DEFAULT_JSON = Path(__file__).resolve().parent / "extraction_accuracy.json"
-GROUPS = ("templated", "market", "formats", "unseen", "heldout2", "heldout3", "heldout4")
+GROUPS = ("templated", "market", "formats", "unseen", "heldout2", "heldout3", "heldout4", "heldout5")
 # The groups of layouts no template is written for: they measure the generic reader.
-GENERIC_GROUPS = ("unseen", "heldout2", "heldout3", "heldout4")
+GENERIC_GROUPS = ("unseen", "heldout2", "heldout3", "heldout4", "heldout5")
 MARKET_START = dt.date(2020, 2, 3)
 SUFFIXES = (".txt", ".pdf", ".fix")
 
