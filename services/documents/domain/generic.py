@@ -1195,8 +1195,8 @@ class _Document:
             for price in prices:
                 product = Decimal(quantity.value) * Decimal(price.value)
                 confidence = min(quantity.confidence, price.confidence) - 0.1
-                for value in (product, product / 100):
-                    wanted[value] = max(wanted.get(value, 0.0), confidence)
+                for scaled in (product, product / 100):
+                    wanted[scaled] = max(wanted.get(scaled, 0.0), confidence)
         for line in self.lines:
             for value, at, money_like in self.read.amounts(line.text):
                 amount = Decimal(value)
