@@ -13,6 +13,11 @@ from collections.abc import Iterator
 
 import pytest
 
+# One finished suite (`opsuite up`) for every folder that reads one: tests/cli, tests/edge.
+from tests.support.finished_suite import finished_suite
+
+__all__ = ["finished_suite"]
+
 REDIS_URL = os.environ.get("OPSUITE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_DSN = os.environ.get("OPSUITE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import socket
 
-from services.common.settings import SERVICES, Settings
+from services.common.settings import EDGE, SERVICES, Settings
 
 # The order `opsuite up` starts them in: each after the services it reads from.
 START_ORDER = ("market", "ledger", "dq", "recon", "reporting", "documents")
@@ -26,6 +26,15 @@ def available_services() -> list[str]:
     return found
 
 
+def edge_available() -> bool:
+    """True when this installation has the HTTP/JSON edge (services/edge/), which `opsuite up` starts
+    after every service it fronts."""
+    try:
+        return importlib.util.find_spec(f"services.{EDGE}.__main__") is not None
+    except ModuleNotFoundError:
+        return False
+
+
 def split_address(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host.strip("[]") or "127.0.0.1", int(port)
@@ -38,9 +47,10 @@ def free_port(host: str) -> int:
 
 
 def concrete_addresses(settings: Settings) -> dict[str, str]:
-    """Every service's address with port 0 replaced by a free port, so the others can find it."""
+    """Every service's address, and the edge's, with port 0 replaced by a free port, so the others
+    can find it (and `opsuite up` can print it)."""
     addresses = {}
-    for name in SERVICES:
-        host, port = split_address(settings.addr(name))
+    for name in (*SERVICES, EDGE):
+        host, port = split_address(settings.edge_addr if name == EDGE else settings.addr(name))
         addresses[name] = f"{host}:{port or free_port(host)}"
     return addresses

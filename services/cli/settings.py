@@ -6,7 +6,7 @@ import importlib
 
 from pydantic import Field
 
-from services.common.settings import Settings, SettingsError, load_settings
+from services.common.settings import EDGE, Settings, SettingsError, load_settings
 
 
 class SupervisorSettings(Settings):
@@ -20,10 +20,10 @@ class SupervisorSettings(Settings):
 
 def suite_settings_classes() -> list[type[Settings]]:
     """The settings of the supervisor and of every service this installation has."""
-    from services.cli.registry import available_services
+    from services.cli.registry import available_services, edge_available
 
     classes: list[type[Settings]] = [SupervisorSettings]
-    for name in available_services():
+    for name in [*available_services(), *([EDGE] if edge_available() else [])]:
         module = importlib.import_module(f"services.{name}.settings")
         classes.extend(
             value

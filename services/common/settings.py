@@ -26,6 +26,9 @@ DEFAULT_PORTS = {
     "documents": 50055,
     "ledger": 50056,
 }
+# The HTTP/JSON edge (services/edge/) is no gRPC service of SERVICES: it fronts them, over HTTP.
+EDGE = "edge"
+DEFAULT_EDGE_PORT = 8080
 
 
 def _default_data_dir() -> pathlib.Path:
@@ -68,6 +71,8 @@ class Settings(BaseSettings):
     dq_addr: str = Field(default=f"127.0.0.1:{DEFAULT_PORTS['dq']}", description=ADDRESS)
     documents_addr: str = Field(default=f"127.0.0.1:{DEFAULT_PORTS['documents']}", description=ADDRESS)
     ledger_addr: str = Field(default=f"127.0.0.1:{DEFAULT_PORTS['ledger']}", description=ADDRESS)
+    # Where the HTTP/JSON edge listens (services/edge/), and where a browser or curl finds it.
+    edge_addr: str = Field(default=f"127.0.0.1:{DEFAULT_EDGE_PORT}", description=ADDRESS)
     # "" means the embedded SQLite log under data_dir; redis://... selects Redis Streams.
     eventlog_url: str = Field(
         default="", description="nothing (SQLite under the data directory) or redis://host:port/db[#prefix]"
@@ -76,7 +81,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=10.0, ge=0, description="seconds, a number 0 or more")
 
     @field_validator(
-        "market_addr", "recon_addr", "reporting_addr", "dq_addr", "documents_addr", "ledger_addr"
+        "market_addr", "recon_addr", "reporting_addr", "dq_addr", "documents_addr", "ledger_addr", "edge_addr"
     )
     @classmethod
     def _addr_is_host_port(cls, value: str) -> str:

@@ -34,7 +34,7 @@ def test_up_starts_serves_and_stops_cleanly(tmp_path: Path) -> None:
     result = opsuite(
         "up", "--speed", "max", "--days", "15", "--seed", "3", "--start", "2020-03-02",
         "--data-dir", str(tmp_path), "--no-view", "--for-seconds", "4",
-        env={**{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES}, "OPSUITE_SHUTDOWN_GRACE_S": "5"},
+        env={**{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in (*SERVICES, "edge")}, "OPSUITE_SHUTDOWN_GRACE_S": "5"},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "market" in result.stdout and "serving on 127.0.0.1:" in result.stdout
@@ -64,7 +64,7 @@ def test_bad_arguments_are_explained(tmp_path: Path) -> None:
 def test_up_refuses_a_start_outside_the_data_before_starting_anything(tmp_path: Path) -> None:
     result = opsuite(
         "up", "--start", "1980-01-02", "--data-dir", str(tmp_path), "--no-view",
-        env={f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES},
+        env={f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in (*SERVICES, "edge")},
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stdout.strip().splitlines() == [
@@ -79,7 +79,7 @@ def test_up_rolls_a_holiday_start_and_says_where_the_synthetic_days_begin(tmp_pa
         "up", "--start", "2020-12-25", "--days", "10", "--speed", "max", "--data-dir", str(tmp_path),
         "--no-view", "--for-seconds", "0",
         # Only the start-up messages matter here; documents' model would only take CPU.
-        env={**{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES}, "OPSUITE_DOCUMENTS_USE_MODEL": "false"},
+        env={**{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in (*SERVICES, "edge")}, "OPSUITE_DOCUMENTS_USE_MODEL": "false"},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()

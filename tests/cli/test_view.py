@@ -941,7 +941,7 @@ def test_opsuite_up_shows_a_restarted_service_at_80_by_24(tmp_path: Path, termin
     env = {
         **clean_environment(),
         "OPSUITE_SHUTDOWN_GRACE_S": "5",
-        **{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES},
+        **{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in (*SERVICES, "edge")},
     }
     terminal = Terminal(
         [sys.executable, "-m", "services.cli", "up", "--speed", "max", "--days", "10", "--seed", "3",

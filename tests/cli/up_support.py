@@ -24,7 +24,7 @@ def suite_env(data_dir: Path, **extra: str) -> dict[str, str]:
     without its embedding model here (these suites test the supervisor, not the SOP assistant; each
     would spend 10 to 20 s and 0.5 GB loading it); `**extra` may turn it back on, as the README's
     examples do, and the shared finished suite (conftest.py) and tests/documents run with it."""
-    ports = free_ports(len(SERVICES))
+    *ports, edge_port = free_ports(len(SERVICES) + 1)
     return {
         "OPSUITE_DATA_DIR": str(data_dir),
         "OPSUITE_SHUTDOWN_GRACE_S": "5",
@@ -33,6 +33,7 @@ def suite_env(data_dir: Path, **extra: str) -> dict[str, str]:
             f"OPSUITE_{name.upper()}_ADDR": f"127.0.0.1:{port}"
             for name, port in zip(SERVICES, ports, strict=True)
         },
+        "OPSUITE_EDGE_ADDR": f"127.0.0.1:{edge_port}",
         **extra,
     }
 

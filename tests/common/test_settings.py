@@ -114,6 +114,7 @@ def test_each_service_reads_its_own_settings_and_the_common_ones(
     assert set(Settings.model_fields) == {
         "data_dir",
         *(f"{name}_addr" for name in SERVICES),
+        "edge_addr",  # the HTTP/JSON edge, which fronts the services (services/edge/)
         "eventlog_url",
         "log_level",
         "shutdown_grace_s",

@@ -67,6 +67,8 @@ class Child:
     failures_in_a_row: int = 0
     started_at: float = field(default_factory=time.monotonic)
     log_offset: int = 0  # where this process's lines start in log_path
+    # True for the HTTP/JSON edge: serving means answering GET /healthz, not gRPC health.
+    http: bool = False
 
     @property
     def alive(self) -> bool:
@@ -130,7 +132,7 @@ async def wait_serving(child: Child, timeout: float) -> None:
                     if error.code() != grpc.StatusCode.UNAVAILABLE:
                         raise
 
-    waiter = asyncio.ensure_future(serving())
+    waiter = asyncio.ensure_future(_http_serving(child.address) if child.http else serving())
     died = asyncio.ensure_future(child.process.wait())
     try:
         done, _ = await asyncio.wait({waiter, died}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -144,6 +146,25 @@ async def wait_serving(child: Child, timeout: float) -> None:
     if died in done:
         raise StartupFailed(child, failure_reason(child))
     raise StartupFailed(child, f"not serving after {timeout:.0f} s")
+
+
+async def _http_serving(address: str) -> None:
+    """Ask GET /healthz until it answers 200 (the edge listens a moment after it starts)."""
+    host, _, port = address.rpartition(":")
+    while True:
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            reader, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+            try:
+                writer.write(
+                    f"GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n".encode()
+                )
+                await writer.drain()
+                status_line = await reader.readline()
+            finally:
+                writer.close()
+            if status_line.split()[1:2] == [b"200"]:
+                return
+        await asyncio.sleep(0.1)  # the interval between asks, not a stand-in for readiness
 
 
 async def stop_child(child: Child, grace_s: float) -> int | None:

@@ -21,7 +21,7 @@ import time
 from rich.console import Console
 from rich.markup import escape
 
-from services.cli.registry import MARKET_FOLLOWERS, available_services, concrete_addresses
+from services.cli.registry import MARKET_FOLLOWERS, available_services, concrete_addresses, edge_available
 from services.cli.settings import SupervisorSettings, check_environment
 from services.cli.suite.completion import wait_until_done
 from services.cli.suite.preflight import DataDirLock, Refused, check_addresses_free
@@ -38,7 +38,7 @@ from services.cli.suite.supervisor import (
     wait_serving,
 )
 from services.cli.view.live import LiveView
-from services.common.settings import load_settings
+from services.common.settings import EDGE, load_settings
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, str]:
@@ -123,10 +123,17 @@ async def _start_all(children: list[Child], env: dict[str, str], timeout_s: floa
             await launch(child, env)
             await wait_serving(child, timeout_s)
             pid = child.process.pid if child.process else "?"
-            console.print(
-                f"[green]✓[/] {child.name:<10} serving on {child.address} "
-                f"(pid {pid}, {time.monotonic() - child.started_at:.1f} s)"
-            )
+            took = time.monotonic() - child.started_at
+            if child.http:
+                url = f"http://{child.address}"
+                console.print(
+                    f"[green]✓[/] {child.name:<10} {url} (pid {pid}, {took:.1f} s): the HTTP/JSON API, "
+                    f"its docs at {url}/docs"
+                )
+            else:
+                console.print(
+                    f"[green]✓[/] {child.name:<10} serving on {child.address} (pid {pid}, {took:.1f} s)"
+                )
 
 
 async def _stop_all(children: list[Child], grace_s: float, console: Console) -> bool:
@@ -157,6 +164,9 @@ async def _supervise(
     env.setdefault("OPSUITE_MARKET_FOLLOWERS", ",".join(name for name in names if name in MARKET_FOLLOWERS))
     logs = settings.data_dir / "logs"
     children = [Child(name, addresses[name], logs / f"{name}.log") for name in names]
+    if edge_available():  # started last, after every service it fronts; stopped first
+        children.append(Child(EDGE, addresses[EDGE], logs / f"{EDGE}.log", http=True))
+    listening = {child.name: child.address for child in children}
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -173,7 +183,7 @@ async def _supervise(
         loop.add_signal_handler(signum, on_signal, signum)
 
     try:
-        lock = DataDirLock.acquire(settings.data_dir, {n: addresses[n] for n in names})
+        lock = DataDirLock.acquire(settings.data_dir, listening)
     except Refused as refused:
         console.print(f"[red]opsuite up: {escape(str(refused))}[/]")
         return 2
@@ -181,7 +191,7 @@ async def _supervise(
         if lock.stale_owner is not None:
             console.print(f"taking over {lock.path}: its owner (pid {lock.stale_owner}) is no longer running")
         try:
-            check_addresses_free({name: addresses[name] for name in names})
+            check_addresses_free(listening)
             _prepare(args, settings, names, console)
         except Refused as refused:
             console.print(f"[red]opsuite up: {escape(str(refused))}[/]")
@@ -229,8 +239,9 @@ async def _run(
         )
         for child in children
     }
-    done = asyncio.ensure_future(wait_until_done(addresses, [c.name for c in children], started))
-    view = LiveView(addresses, children, plain=args.no_view or not console.is_terminal, console=console)
+    services = [child for child in children if not child.http]  # the edge has no stream to follow
+    done = asyncio.ensure_future(wait_until_done(addresses, [c.name for c in services], started))
+    view = LiveView(addresses, services, plain=args.no_view or not console.is_terminal, console=console)
     view_task = asyncio.ensure_future(view.run())
     deadline = None if args.for_seconds is None else time.monotonic() + args.for_seconds
     waiting: set[asyncio.Future[object]] = {stop_requested, done, *keepers}  # type: ignore[arg-type]

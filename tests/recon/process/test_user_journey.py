@@ -28,7 +28,7 @@ def _env(data_dir: Path) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("OPSUITE_", "OTEL_"))}
     return {
         **base,
-        **{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in SERVICES},
+        **{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in (*SERVICES, "edge")},
         "OPSUITE_DATA_DIR": str(data_dir),
         "OPSUITE_SHUTDOWN_GRACE_S": "5",
         "PYTHONUNBUFFERED": "1",
