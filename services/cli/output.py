@@ -14,11 +14,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rich.console import Console, RenderableType
 from rich.table import Table
+
+from services.common.text import grouped
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "add_output_argument",
+    "grouped",
+    "numeric_column",
+    "print_json",
+    "print_tables",
+]
 
 OUTPUT_FORMATS = ("table", "json")
 PIPE_WIDTH = 200  # a pipe has no width of its own; wide enough for a break's row on one line
@@ -41,27 +51,6 @@ def print_json(payload: Any) -> None:
     """One JSON document on stdout; decimals stay strings so no amount loses a cent."""
     json.dump(payload, sys.stdout, indent=2, default=str, ensure_ascii=False)
     sys.stdout.write("\n")
-
-
-def grouped(value: Decimal | int | float | str, places: int | None = None) -> str:
-    """`value` with thousands separators, its own decimals kept unless `places` says how many.
-
-    grouped("-123600000.5") == "-123,600,000.5"; grouped(1234567) == "1,234,567";
-    grouped("12.345", 2) == "12.34" (half-even, as Decimal quantizes); non-numbers come back as given.
-    """
-    if isinstance(value, float):
-        value = Decimal(repr(value))
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    if not number.is_finite():
-        return str(value)
-    if places is not None:
-        number = number.quantize(Decimal(1).scaleb(-places))
-    elif number.as_tuple().exponent > 0:  # type: ignore[operator]  # finite, so an int
-        number = number.quantize(Decimal(1))  # 1E+3 prints as 1,000
-    return f"{number:,}" if places is None else f"{number:,.{places}f}"
 
 
 def numeric_column(table: Table, header: str, **options: Any) -> None:

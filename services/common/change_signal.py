@@ -70,12 +70,18 @@ class ChangeSignal:
         self._condition = asyncio.Condition()
         self._head = head
         self._closed = False
+        self._waiting = 0
         self._pending: set[asyncio.Task[None]] = set()
         self._unsubscribe = store.subscribe(self._from_any_thread)
 
     @property
     def head(self) -> int:
         return self._head
+
+    @property
+    def waiting(self) -> int:
+        """How many watchers wait in wait_beyond now (a cancelled watcher is no longer counted)."""
+        return self._waiting
 
     def _from_any_thread(self, head: int) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is left to wake
@@ -95,11 +101,15 @@ class ChangeSignal:
     async def wait_beyond(self, seq: int) -> int:
         """Wait until a change after `seq` is committed; returns the head then. SignalClosed when
         the signal is closed first (or already was)."""
-        async with self._condition:
-            await self._condition.wait_for(lambda: self._closed or self._head > seq)
-            if self._closed:
-                raise SignalClosed
-            return self._head
+        self._waiting += 1
+        try:
+            async with self._condition:
+                await self._condition.wait_for(lambda: self._closed or self._head > seq)
+                if self._closed:
+                    raise SignalClosed
+                return self._head
+        finally:
+            self._waiting -= 1
 
     def close(self) -> None:
         """Stop listening to the store and wake every watcher with SignalClosed (call in the loop)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
 
 import grpc
@@ -20,7 +20,7 @@ from services.common import telemetry
 from services.common.convert import date_to_proto
 from services.common.enums import enum_from_proto
 from services.common.eventlog.batch import normalise_trace_id
-from services.common.limits import MAX_NAME_CHARS, MAX_TEXT_CHARS, too_long
+from services.common.limits import MAX_NAME_CHARS, MAX_PAGE_BYTES, MAX_TEXT_CHARS, too_long
 from services.common.paging import page_size, position
 from services.common.status import (
     FieldViolation,
@@ -30,6 +30,7 @@ from services.common.status import (
     rpc_errors,
     unknown_id,
 )
+from services.common.watchers import Watchers
 from services.ledger import codec
 from services.ledger.domain.chart import standard_chart
 from services.ledger.domain.records import AccountType, JournalDraft
@@ -50,6 +51,7 @@ from services.ledger.store import (
     UnknownAccount,
 )
 from services.ledger.store.batch import check_open_period
+from services.ledger.watch import TRIAL_BALANCE_INTERVAL_S, WATCH_BATCH, journal_filter, watch_start
 
 # The longest GetBalances waits for min_market_seq when the caller set no deadline.
 MAX_BALANCE_WAIT_S = 30.0
@@ -123,6 +125,12 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def __init__(self, store: LedgerStore, context: LedgerContext) -> None:
         self.store = store
         self.context = context
+        # The watches' wake-up: each post that wrote journals; closed when the ledger drains.
+        self.watchers = Watchers(store, "ledger")
+
+    def close(self) -> None:
+        """Shutting down: open watches end now with UNAVAILABLE (saying where to resume)."""
+        self.watchers.close()
 
     def _base(self, mandate_id: str, field: str = "mandate_id") -> str:
         if not mandate_id:
@@ -402,15 +410,20 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     ) -> ledger_pb2.TrialBalance:
         base = self._base(request.mandate_id)
         as_of = codec.optional_date(request.as_of, "as_of")
+        return await self._trial_balance(request.mandate_id, base, as_of)
+
+    async def _trial_balance(
+        self, mandate_id: str, base: str, as_of: dt.date | None
+    ) -> ledger_pb2.TrialBalance:
         # The cursor first: every journal of the events up to it is then in the trial balance read after.
         market_seq = (await asyncio.to_thread(self.store.load_cursor))[0]
         try:
-            result = await asyncio.to_thread(self.store.trial_balance, request.mandate_id, as_of)
+            result = await asyncio.to_thread(self.store.trial_balance, mandate_id, as_of)
         except PeriodClosed as error:
             raise _period_closed(error, "as_of") from error
         totals = trial_balance_totals(result.lines)
         message = ledger_pb2.TrialBalance(
-            mandate_id=request.mandate_id,
+            mandate_id=mandate_id,
             base_currency=base,
             lines=[codec.trial_balance_line_to_proto(line, base) for line in result.lines],
             totals=[
@@ -496,6 +509,74 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             accounts=[codec.account_to_proto(a) for a in page],
             next_page_token=str(start + size) if start + size < len(accounts) else "",
         )
+
+    # ------------------------------------------------------------ watches
+
+    @rpc_errors
+    async def WatchJournals(
+        self, request: ledger_pb2.WatchJournalsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ledger_pb2.JournalBatch]:
+        flt = journal_filter(request)
+        if request.mandate_id:
+            self._base(request.mandate_id)  # NOT_FOUND: a watch of no mandate would wait for ever
+        position = request.after_ledger_seq
+        # Before the first read: a commit after the read then wakes the wait (ChangeSignal).
+        signal = self.watchers.signal(f"after_ledger_seq={position}")
+        position = await watch_start(self.store, position)
+        while True:
+            # The head first: once a read returns less than a batch, every journal up to it was read.
+            head = await asyncio.to_thread(self.store.head)
+            journals = await asyncio.to_thread(
+                self.store.journals, flt, after_seq=position, limit=WATCH_BATCH
+            )
+            batch, size = ledger_pb2.JournalBatch(), 0
+            for journal in journals:
+                message = codec.journal_to_proto(journal, self.context.base_currencies[journal.mandate_id])
+                size += message.ByteSize()
+                if batch.journals and size > MAX_PAGE_BYTES:
+                    # Large enough already (marks post a leg per holding): the rest in the next message.
+                    batch.head_ledger_seq = max(head, batch.journals[-1].ledger_seq)
+                    yield batch
+                    batch, size = ledger_pb2.JournalBatch(), message.ByteSize()
+                batch.journals.append(message)
+            if batch.journals:
+                position = batch.journals[-1].ledger_seq
+                batch.head_ledger_seq = max(head, position)
+                yield batch
+            if len(journals) == WATCH_BATCH:
+                continue
+            position = max(position, head)
+            await self.watchers.wait_beyond(signal, position, f"after_ledger_seq={position}")
+
+    @rpc_errors
+    async def WatchTrialBalance(
+        self, request: ledger_pb2.WatchTrialBalanceRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ledger_pb2.TrialBalance]:
+        violations = too_long([("mandate_id", request.mandate_id, MAX_NAME_CHARS)])
+        if violations:
+            raise invalid_argument(violations)
+        base = self._base(request.mandate_id)
+        resume = "the same request"
+        signal = self.watchers.signal(resume)
+        loop = asyncio.get_running_loop()
+        sent, sent_at = b"", -TRIAL_BALANCE_INTERVAL_S
+        while True:
+            head = await asyncio.to_thread(self.store.head)
+            message = await self._trial_balance(request.mandate_id, base, None)
+            # market_seq moves with every batch the ledger books; what the panel shows moves only
+            # with the mandate's own journals.
+            shown = ledger_pb2.TrialBalance()
+            shown.CopyFrom(message)
+            shown.ClearField("market_seq")
+            key = shown.SerializeToString(deterministic=True)
+            if key != sent:
+                yield message
+                sent, sent_at = key, loop.time()
+            await self.watchers.wait_beyond(signal, head, resume)
+            # Changes that come close together are sent as one: at most one trial balance an interval.
+            delay = sent_at + TRIAL_BALANCE_INTERVAL_S - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
 
 
 def register(server: grpc.aio.Server, servicer: LedgerServicer) -> list[str]:

@@ -268,6 +268,7 @@ def build_service(settings: ReconSettings) -> Service:
         sim_clock=runtime.sim_time,
         write_off=runtime.write_off,
         raise_break=runtime.raise_break,
+        event_log=runtime.event_log,
     )
 
     async def on_draining() -> None:

@@ -23,6 +23,7 @@ from services.common.convert import (
     money_from_proto,
     timestamp_from_request,
 )
+from services.common.eventlog import EventLog
 from services.common.limits import MAX_NAME_CHARS, MAX_PAGE_BYTES, MAX_TEXT_CHARS, too_long
 from services.common.paging import DEFAULT_PAGE, MAX_PAGE
 from services.common.status import (
@@ -33,7 +34,9 @@ from services.common.status import (
     rpc_errors,
     unknown_id,
 )
+from services.common.trace_chain import BadId, NothingFound, ScanTimedOut, nothing_found_line
 from services.recon import codec
+from services.recon.chain import chain_of, chain_request, chain_to_proto
 from services.recon.domain.breaks import InvalidUpdate, TransitionRefused, looks_like_break_id, update
 from services.recon.domain.check import Reference
 from services.recon.domain.config import ReconConfig
@@ -160,7 +163,8 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
     write-off journal of a break just written off (None: this process posts nothing). reference:
     market's mandates and instruments, which unknown ids in a request are checked against
     (NOT_FOUND), UNAVAILABLE while it returns None (recon has not read them from market yet);
-    None: ids are not checked (a process serving stored results without market)."""
+    None: ids are not checked (a process serving stored results without market). event_log: the
+    combined event log GetChain reads (None: GetChain is FAILED_PRECONDITION)."""
 
     def __init__(
         self,
@@ -173,8 +177,10 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         write_off: WriteOff | None = None,
         reference: ReferenceLookup | None = None,
         raise_break: BreakRaiser | None = None,
+        event_log: EventLog | None = None,
     ) -> None:
         self.store = store
+        self._event_log = event_log
         self._raise_break = raise_break
         self._reference = reference
         self._write_off = write_off
@@ -381,6 +387,39 @@ class ReconServicer(recon_pb2_grpc.ReconServiceServicer):
         if found is None:
             raise await self._missing(request.break_id)
         return await self._detail(*found)
+
+    @rpc_errors
+    async def GetChain(
+        self, request: recon_pb2.GetChainRequest, context: grpc.aio.ServicerContext
+    ) -> recon_pb2.Chain:
+        identifier, seeds = chain_request(request)
+        if self._event_log is None:
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                "this recon process has no combined event log, so it has no chains to give",
+                reason="NO_EVENT_LOG",
+            )
+        try:
+            chain = await asyncio.to_thread(
+                chain_of, self.store, self._event_log, identifier, seeds, context.time_remaining()
+            )
+        except NothingFound as error:
+            raise RequestError(
+                grpc.StatusCode.NOT_FOUND,
+                nothing_found_line(identifier, str(error)),
+                violations=[FieldViolation("id", "nothing in the event log or recon's store has this id")],
+                reason="NOTHING_FOUND",
+                metadata={"id": identifier},
+            ) from None
+        except BadId as error:
+            raise invalid_argument([FieldViolation("id", str(error))]) from None
+        except ScanTimedOut as error:
+            raise RequestError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"{error}; call again with a longer deadline",
+                reason="SEARCH_TIMED_OUT",
+            ) from None
+        return chain_to_proto(chain)
 
     # ------------------------------------------------------------ workflow
 

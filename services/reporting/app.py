@@ -104,11 +104,15 @@ def build_service(settings: ReportingSettings) -> Service:
         runtime.store.close()
         runtime.event_log.close()
 
+    async def on_draining() -> None:
+        servicer.close()  # open WatchNav streams end now, saying where to resume
+        await runtime.stop()
+
     return Service(
         name="reporting",
         register=lambda server: register(server, servicer),
         on_start=runtime.start,
-        on_draining=runtime.stop,
+        on_draining=on_draining,
         on_stop=on_stop,
         ready_on_start=False,
         progress=runtime.progress,

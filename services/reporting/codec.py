@@ -16,7 +16,7 @@ from services.reporting.domain.comparison import Comparison
 from services.reporting.domain.period_attribution import GroupSummary
 from services.reporting.domain.periods import Period, PeriodFigures
 from services.reporting.domain.quarantine import QuarantinedPrice
-from services.reporting.store import NavDay, NavPoint
+from services.reporting.store import NavDay, NavPoint, NavRow
 
 PERIODS: Mapping[Period, int] = {
     Period.DAY: reporting_pb2.PERIOD_DAY,
@@ -240,3 +240,25 @@ def attribution(
         total_currency_effect=float(sum((e.currency for e in linked.segments), Decimal(0))),
         total_cross_effect=float(sum((e.cross for e in linked.segments), Decimal(0))),
     )
+
+
+def nav_change(row: NavRow, return_ytd: float | None, *, current: bool) -> reporting_pb2.NavChange:
+    day, ccy = row.day, row.day.valuation.base_currency
+    v = day.valuation
+    message = reporting_pb2.NavChange(
+        as_of_seq=v.seq,
+        mandate_id=v.mandate_id,
+        base_currency=ccy,
+        as_of_date=date_to_proto(v.date),
+        nav=nav(day),
+        net_flows=money_to_proto(v.flows, ccy),
+        uses_quarantined_prices=bool(day.quarantined),
+        current=current,
+    )
+    if day.dealt.daily_return is not None:
+        message.daily_return = float(day.dealt.daily_return)
+    if row.benchmark_return is not None:
+        message.benchmark_daily_return = float(row.benchmark_return)
+    if return_ytd is not None:
+        message.return_ytd = return_ytd
+    return message

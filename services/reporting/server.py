@@ -11,18 +11,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import grpc
 
 from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from services.common.convert import date_from_proto, date_to_proto
+from services.common.limits import MAX_NAME_CHARS, too_long
 from services.common.market_events import Instrument, Mandate
 from services.common.nav.valuation import DayValuation
 from services.common.paging import page_size, position
-from services.common.status import FieldViolation, RequestError, rpc_errors, unknown_id
-from services.reporting import codec
+from services.common.status import FieldViolation, RequestError, invalid_argument, rpc_errors, unknown_id
+from services.common.watchers import Watchers
+from services.reporting import codec, nav_feed
 from services.reporting.domain.attribution import Linked
 from services.reporting.domain.comparison import Comparison
 from services.reporting.domain.exposure import DIMENSIONS, reported_dimensions
@@ -62,6 +64,12 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
     def __init__(self, store: ReportingStore, context: ReportingContext) -> None:
         self.store = store
         self.context = context
+        # WatchNav's wake-up: each committed day end; closed when reporting drains (close()).
+        self.watchers = Watchers(store, "reporting")
+
+    def close(self) -> None:
+        """Shutting down: open watches end now with UNAVAILABLE (saying where to resume)."""
+        self.watchers.close()
 
     def _mandate(self, mandate_id: str) -> Mandate:
         if not mandate_id:
@@ -215,6 +223,43 @@ class ReportingServicer(reporting_pb2_grpc.ReportingServiceServicer):
             points=points,
             next_page_token=str(following) if following < len(history) else "",
         )
+
+    @rpc_errors
+    async def WatchNav(
+        self, request: reporting_pb2.WatchNavRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[reporting_pb2.NavChange]:
+        violations = too_long([("mandate_id", request.mandate_id, MAX_NAME_CHARS)])
+        if violations:
+            raise invalid_argument(violations)
+        if request.mandate_id:
+            self._mandate(request.mandate_id)  # NOT_FOUND: a watch of no mandate would wait for ever
+        mandate_id, position = request.mandate_id, request.after_seq
+        # Before the first read: a commit after the read then wakes the wait (ChangeSignal).
+        signal = self.watchers.signal(f"after_seq={position}")
+        if position == 0:
+            position, current = await asyncio.to_thread(nav_feed.latest, self.store, mandate_id)
+            for change in current:
+                yield change
+        else:
+            head = await asyncio.to_thread(self.store.cursor)
+            if position > head:
+                raise RequestError(
+                    grpc.StatusCode.OUT_OF_RANGE,
+                    f"after_seq {position} is beyond the last day end valued, seq {head}; resume from "
+                    f"{head}, or 0 for each mandate's latest NAV",
+                    violations=[FieldViolation("after_seq", f"at most {head}")],
+                    reason="CURSOR_AHEAD",
+                    metadata={"head": str(head)},
+                )
+        while True:
+            until, found = await asyncio.to_thread(nav_feed.after, self.store, position, mandate_id)
+            for change in found:
+                yield change
+                position = change.as_of_seq
+            if until > position:
+                position = until  # read to there (the day ends of other mandates included)
+                continue
+            await self.watchers.wait_beyond(signal, position, f"after_seq={position}")
 
 
 def attributions(

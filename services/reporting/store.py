@@ -18,11 +18,12 @@ import datetime as dt
 import json
 import pathlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from services.common.change_signal import CommitListeners
 from services.common.nav.valuation import CashValue, DayValuation, Dealt, HoldingValue, NavBreakdown
 from services.common.sqlite import SqliteFile, migrate_schema
 from services.reporting.domain import running
@@ -85,6 +86,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (mandate_id, date)
         )""",
     ),
+    # WatchNav reads the day ends committed after a seq.
+    ("CREATE INDEX nav_days_seq ON nav_days (seq, mandate_id)",),
 )
 
 
@@ -143,15 +146,35 @@ class NavPoint:
     risk_free_return: Decimal
 
 
+@dataclass(frozen=True, slots=True)
+class NavRow:
+    """A stored day end as WatchNav sends it: the day end, and the benchmark's return that day."""
+
+    day: NavDay
+    benchmark_return: Decimal | None
+
+
 class ReportingStore:
+    """Commits notify subscribers (subscribe) with the cursor: WatchNav's wake-up."""
+
     def __init__(self, path: pathlib.Path) -> None:
         self._file = SqliteFile(path, migrate=_migrate, closed_error=StoreClosed)
+        self._listeners = CommitListeners("reporting")
+
+    def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        """Call listener(cursor) after every committed day end (from the committing thread)."""
+        return self._listeners.subscribe(listener)
 
     def load(self) -> tuple[int, str | None]:
         """The cursor (the seq of the last stored day end, 0 before any) and the book's state then."""
         with self._file.snapshot() as conn:
             cursor, state = conn.execute("SELECT cursor, state FROM reporting_state WHERE id = 1").fetchone()
         return int(cursor), state
+
+    def cursor(self) -> int:
+        """The seq of the last stored day end (0 before any)."""
+        with self._file.snapshot() as conn:
+            return int(conn.execute("SELECT cursor FROM reporting_state WHERE id = 1").fetchone()[0])
 
     def commit_day_end(self, seq: int, state: str, days: Sequence[ValuedDay]) -> None:
         """The day end's valuations with their running sums (each mandate's last stored day end before
@@ -183,6 +206,7 @@ class ReportingStore:
                     ),
                 )
             conn.execute("UPDATE reporting_state SET cursor = ?, state = ? WHERE id = 1", (seq, state))
+        self._listeners.notify(seq)
 
     def latest(self, mandate_id: str) -> NavDay | None:
         with self._file.snapshot() as conn:
@@ -191,6 +215,39 @@ class ReportingStore:
                 (mandate_id,),
             ).fetchone()
         return _nav_day(row) if row else None
+
+    def latest_navs(self, mandate_id: str = "") -> tuple[int, list[NavRow]]:
+        """The cursor, and each mandate's latest day end ("": every mandate) as of it, in market's
+        order (the mandates of one day end by id); read in one snapshot."""
+        with self._file.snapshot() as conn:
+            cursor = int(conn.execute("SELECT cursor FROM reporting_state WHERE id = 1").fetchone()[0])
+            rows = conn.execute(
+                f"SELECT {_COLUMNS}, d.benchmark_return FROM {_JOINED}"
+                " WHERE (? = '' OR d.mandate_id = ?)"
+                " AND d.date = (SELECT MAX(m.date) FROM nav_days AS m WHERE m.mandate_id = d.mandate_id)"
+                " ORDER BY d.seq, d.mandate_id",
+                (mandate_id, mandate_id),
+            ).fetchall()
+        return cursor, [_nav_row(row) for row in rows]
+
+    def navs_after(self, after_seq: int, mandate_id: str = "", days: int = 64) -> tuple[int, list[NavRow]]:
+        """The day ends committed after after_seq ("": of every mandate), at most `days` of them, in
+        market's order (the mandates of one day end by id), and the seq to read after next: the
+        cursor when these are all there are, else the last day end's. One snapshot."""
+        with self._file.snapshot() as conn:
+            cursor = int(conn.execute("SELECT cursor FROM reporting_state WHERE id = 1").fetchone()[0])
+            seqs = conn.execute(
+                "SELECT DISTINCT seq FROM nav_days WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+                (after_seq, cursor, days + 1),
+            ).fetchall()
+            until = cursor if len(seqs) <= days else int(seqs[days - 1][0])
+            rows = conn.execute(
+                f"SELECT {_COLUMNS}, d.benchmark_return FROM {_JOINED}"
+                " WHERE d.seq > ? AND d.seq <= ? AND (? = '' OR d.mandate_id = ?)"
+                " ORDER BY d.seq, d.mandate_id",
+                (after_seq, until, mandate_id, mandate_id),
+            ).fetchall()
+        return until, [_nav_row(row) for row in rows]
 
     def day(self, mandate_id: str, date: dt.date) -> NavDay | None:
         with self._file.snapshot() as conn:
@@ -354,9 +411,10 @@ _JOINED = "nav_days AS d JOIN nav_details AS x ON x.mandate_id = d.mandate_id AN
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    found = migrate_schema(conn, MIGRATIONS, SchemaTooNew)
-    if found and "detail" in {row[1] for row in conn.execute("PRAGMA table_info(nav_days)")}:
+    # The earlier layout first: the later migrations assume the current one.
+    if "detail" in {row[1] for row in conn.execute("PRAGMA table_info(nav_days)")}:
         raise StoreOutdated(pathlib.Path(conn.execute("PRAGMA database_list").fetchone()[2]))
+    migrate_schema(conn, MIGRATIONS, SchemaTooNew)
 
 
 def _sums_before(conn: sqlite3.Connection, mandate_id: str, date: dt.date) -> running.RunningSums:
@@ -592,6 +650,10 @@ def _nav_day(row: sqlite3.Row | tuple[Any, ...]) -> NavDay:
     )
     dealt = Dealt(Decimal(units), Decimal(per_unit), None if daily_return is None else Decimal(daily_return))
     return NavDay(valuation, dealt, _quarantined_from(detail.get("quarantined", ())))
+
+
+def _nav_row(row: sqlite3.Row | tuple[Any, ...]) -> NavRow:
+    return NavRow(_nav_day(tuple(row[:-1])), _optional_decimal(row[-1]))
 
 
 def open_store(data_dir: pathlib.Path) -> ReportingStore:

@@ -51,11 +51,15 @@ REQUIRED_RPCS: dict[str, set[str]] = {
     },
 }
 
-# The only streaming RPCs, all server-streaming.
+# The only streaming RPCs, all server-streaming (the live panels' watches: issue "HTTP/JSON edge and
+# live dashboard").
 SERVER_STREAMING = {
     "opsuite.market.v1.MarketService.StreamEvents",
     "opsuite.recon.v1.ReconService.WatchBreaks",
     "opsuite.dq.v1.DqService.WatchIssues",
+    "opsuite.reporting.v1.ReportingService.WatchNav",
+    "opsuite.ledger.v1.LedgerService.WatchJournals",
+    "opsuite.ledger.v1.LedgerService.WatchTrialBalance",
 }
 
 # RPCs that page although their name does not start with "List".
@@ -74,6 +78,8 @@ SEED_ROUTES: dict[str, tuple[str, str, str]] = {
     "opsuite.documents.v1.DocumentsService.ExtractConfirmation": ("post", "/api/documents/extract", "*"),
     "opsuite.documents.v1.DocumentsService.Ask": ("post", "/api/documents/ask", "*"),
     "opsuite.ledger.v1.LedgerService.GetLedger": ("get", "/api/ledger", ""),
+    # Not the seed's: the chain `opsuite trace` prints, for the dashboard (docs/architecture.md).
+    "opsuite.recon.v1.ReconService.GetChain": ("get", "/api/trace/{id}", ""),
 }
 
 # Name parts (split on "_") that say a field carries money, a quantity or a price.

@@ -148,10 +148,17 @@ def test_opsuite_status_shows_each_service_serving_with_its_progress(
 
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-DEFAULT_PORTS = {"50051": "market", "50056": "ledger", "50052": "recon", "50054": "dq", "50055": "documents"}
+DEFAULT_PORTS = {
+    "50051": "market",
+    "50056": "ledger",
+    "50052": "recon",
+    "50053": "reporting",
+    "50054": "dq",
+    "50055": "documents",
+}
 # Server streams follow market live and never end by themselves: the README shows them for a
 # person to watch and Ctrl-C; here they run for a bounded time and must have printed something.
-STREAMING = ("StreamEvents", "WatchBreaks")
+STREAMING = ("StreamEvents", "WatchBreaks", "WatchNav", "WatchJournals", "WatchTrialBalance")
 
 
 def readme_grpcurl_commands() -> list[str]:

@@ -1,143 +1,121 @@
 """opsuite trace <id>: one chain, from the market tick to the ledger journal, for the thing asked about.
 
-It reads the combined event log (OPSUITE_EVENTLOG_URL, or the SQLite log under OPSUITE_DATA_DIR),
-where every service records what it did with the ids of the events that caused it. The chain of
-an event is what caused it (up to the fill), what it caused in turn, and the whole life of every
-break on the way; the chain of a break is its causes, its own records (opened, aged, escalated,
-resolved), the event that resolved it and the journals posted for it. Other breaks of the same
-trade share its trace, so a trace is never taken whole unless a trace id is what was asked.
+The chain is the platform's (services/common/trace_chain/: what an id names, how its chain grows,
+the line for each record), so it is the same whichever way it is read:
 
-Market's events are kept only for its retention window (services/market/retention.py): a cause
-that was trimmed is named, with the oldest seq market still keeps, so a chain that reaches past
-retention says so rather than looking complete.
+- from recon's GetChain when recon answers (OPSUITE_RECON_ADDR): recon reads its own breaks and the
+  combined event log, as in a cluster, where this command cannot reach either file;
+- from the files when recon does not run (a finished run inspected offline): the combined event log
+  (OPSUITE_EVENTLOG_URL, or the SQLite log under OPSUITE_DATA_DIR) and recon's store under the data
+  directory. A line on stderr says so.
+
+A fault id (FLT-...) is market's ground truth: this command asks market which events carry the fault
+(ListInjectedFaults, as only people and tests do) and traces those, either way.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Sequence
 
+import grpc
 from rich.table import Table
 
+from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from services.cli.client import address_variable, one_line
 from services.cli.output import print_json, print_tables
-from services.cli.trace.lookup import (
-    ACCEPTED,
-    MARKET_SOURCE,
-    BreakRef,
-    NothingFound,
-    Subject,
-    break_of_record,
-    subject_of,
-)
-from services.cli.trace.market_text import describe
-from services.common.eventlog import EventLog, LogRecord
+from services.common.eventlog import EventLog
 from services.common.eventlog.factory import DEFAULT_FILE
-from services.common.eventlog.records import trace_order
 from services.common.settings import Settings, load_settings
+from services.common.trace_chain import (
+    ACCEPTED,
+    FAULT_PREFIX,
+    BadId,
+    BreakRef,
+    ChainLink,
+    NothingFound,
+    TracedChain,
+    check_id,
+    find_chain,
+    nothing_found_line,
+)
+
+MARKET_TIMEOUT_S = 10.0
+# GetChain of a trade id searches market's events: long on a long run, so a generous deadline.
+RECON_TIMEOUT_S = 120.0
+USAGE = 2
 
 
-def _belongs(record: LogRecord, break_id: str) -> bool:
-    """A record of this break (not of its next generation BRK-...-2), or a journal posted for it."""
-    ref = break_of_record(record)
-    return (ref is not None and ref.break_id == break_id) or break_id in record.caused_by
+class TraceFailed(Exception):
+    """The one line for stderr, and the exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
-class Chain:
-    """Records gathered by walking causes up and effects down, and the breaks met on the way."""
-
-    def __init__(self, log: EventLog) -> None:
-        self.log = log
-        self.found: dict[str, LogRecord] = {}
-        self.breaks: dict[str, BreakRef] = {}
-        self.missing: set[str] = set()  # causes named but no longer in the log (past retention)
-
-    def add(self, records: Iterable[LogRecord]) -> list[LogRecord]:
-        """The records not found before, now found; each break record names its break."""
-        new = []
-        for record in records:
-            if record.event_id in self.found:
-                continue
-            self.found[record.event_id] = record
-            new.append(record)
-            ref = break_of_record(record)
-            if ref is not None:
-                self.breaks.setdefault(ref.break_id, ref)
-        return new
-
-    def causes(self, records: Iterable[LogRecord]) -> None:
-        frontier = list(records)
-        while frontier:
-            record = frontier.pop()
-            for cause in record.caused_by:
-                if cause.startswith("BRK-"):  # a journal posted for a break names the break
-                    self.breaks.setdefault(cause, BreakRef(cause, trace_id=record.trace_id))
-                    continue
-                found = self.log.get(cause)
-                if found is None:
-                    self.missing.add(cause)
-                frontier.extend(self.add([found] if found is not None else []))
-
-    def effects(self, records: Iterable[LogRecord]) -> None:
-        frontier = list(records)
-        while frontier:
-            record = frontier.pop()
-            frontier.extend(self.add(self.log.effects_of(record.event_id)))
-
-    def break_life(self, ref: BreakRef) -> list[LogRecord]:
-        """Every record of one break: found through its trace, its causes and its own id."""
-        candidates = [
-            *(self.log.by_trace(ref.trace_id) if ref.trace_id else []),
-            *(r for cause in ref.caused_by for r in self.log.effects_of(cause)),
-            *self.log.effects_of(ref.break_id),
-        ]
-        return [r for r in candidates if _belongs(r, ref.break_id)]
+def _fault(settings: Settings, fault_id: str) -> market_pb2.InjectedFault:
+    address = settings.addr("market")
+    request = market_pb2.ListInjectedFaultsRequest(page_size=1000)
+    with grpc.insecure_channel(address) as channel:
+        stub = market_pb2_grpc.MarketServiceStub(channel)
+        while True:
+            try:
+                reply: market_pb2.ListInjectedFaultsResponse = stub.ListInjectedFaults(
+                    request, timeout=MARKET_TIMEOUT_S
+                )
+            except grpc.RpcError as error:
+                raise NothingFound(
+                    f"fault ids are market's: market does not answer at {address} "
+                    f"({error.code().name.lower()}); start the suite with `opsuite up`, or see `opsuite status`"
+                ) from None
+            for fault in reply.faults:
+                if fault.fault_id == fault_id:
+                    return fault
+            if not reply.next_page_token:
+                raise NothingFound(f"market injected no fault {fault_id!r}")
+            request.page_token = reply.next_page_token
 
 
-@dataclass(frozen=True)
-class Found:
-    records: list[LogRecord]  # oldest first
-    past_retention: tuple[str, ...] = ()  # causes named by the records that were trimmed
-    oldest_retained_seq: int = 0  # market's oldest event still in the log
+def _from_recon(settings: Settings, identifier: str, seeds: Sequence[str] | None) -> TracedChain | None:
+    """The chain from recon's GetChain; None when recon does not answer (not running, or too old to
+    have GetChain), so the files are read instead."""
+    from services.recon.chain import chain_from_proto
 
-    def retention_note(self) -> str:
-        if not self.past_retention:
-            return ""
-        shown = ", ".join(self.past_retention[:5]) + (" ..." if len(self.past_retention) > 5 else "")
-        return (
-            f"the chain reaches past market's retention: {len(self.past_retention):,} earlier event(s) "
-            f"({shown}) are no longer in the event log, which keeps market's events from seq "
-            f"{self.oldest_retained_seq:,} (OPSUITE_RETENTION_EVENTS, OPSUITE_RETENTION_DAYS)"
-        )
-
-
-def chain(log: EventLog, subject: Subject) -> Found:
-    if not subject.grow:
-        return Found(sorted(subject.seeds, key=trace_order))
-    walk = Chain(log)
-    seeds = walk.add(subject.seeds)
-    walk.causes(seeds)
-    walk.effects(seeds)
-    walk.causes(walk.add(subject.extra))
-    for ref in subject.breaks:
-        walk.breaks.setdefault(ref.break_id, ref)
-    done: set[str] = set()
-    while pending := [ref for break_id, ref in walk.breaks.items() if break_id not in done]:
-        for ref in pending:
-            done.add(ref.break_id)
-            life = walk.add(walk.break_life(ref))
-            walk.causes(life)
-            walk.effects(life)
-    records = sorted(walk.found.values(), key=trace_order)
-    if not walk.missing:
-        return Found(records)
-    return Found(records, tuple(sorted(walk.missing, key=_seq_order)), log.oldest(MARKET_SOURCE))
+    address = settings.addr("recon")
+    request = recon_pb2.GetChainRequest(id=identifier, seed_event_ids=seeds or ())
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = recon_pb2_grpc.ReconServiceStub(channel).GetChain(request, timeout=RECON_TIMEOUT_S)
+        except grpc.RpcError as error:
+            code, details = error.code(), one_line(error.details())
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNIMPLEMENTED):
+                return None
+            if code is grpc.StatusCode.NOT_FOUND:
+                raise TraceFailed(details) from None
+            if code is grpc.StatusCode.INVALID_ARGUMENT:
+                raise TraceFailed(f"{details}. Accepted: {ACCEPTED}", USAGE) from None
+            raise TraceFailed(
+                f"recon at {address} ({address_variable('recon')}) answered {code.name}: {details}"
+            ) from None
+    return chain_from_proto(reply)
 
 
-def _seq_order(event_id: str) -> tuple[int, str]:
-    number = event_id.rpartition("-")[2]
-    return (int(number) if number.isdigit() else 0, event_id)
+def _stored_break(settings: Settings, break_id: str) -> BreakRef | None:
+    """The break as recon stored it; None when it has none (or no store at all: nothing is created)."""
+    from services.recon.chain import stored_break
+    from services.recon.store import SQLITE_FILE, open_store  # only breaks need recon's store
+
+    path = settings.data_dir / "recon" / SQLITE_FILE
+    if not path.exists():
+        return None
+    store = open_store(path.parent)
+    try:
+        return stored_break(store, break_id)
+    finally:
+        store.close()
 
 
 def _open_log(settings: Settings) -> EventLog:
@@ -152,59 +130,98 @@ def _open_log(settings: Settings) -> EventLog:
     return open_event_log(settings.eventlog_url or None, settings.data_dir)
 
 
-def _row(record: LogRecord) -> dict[str, object]:
+def _from_files(settings: Settings, identifier: str, seeds: Sequence[str] | None) -> TracedChain:
+    log = _open_log(settings)
+    try:
+        return find_chain(
+            identifier, log, lambda break_id: _stored_break(settings, break_id), fault_events=seeds
+        )
+    finally:
+        log.close()
+
+
+def find(identifier: str, settings: Settings) -> tuple[TracedChain, bool]:
+    """The chain of the (checked) id, and whether recon gave it (False: read from the files)."""
+    seeds: tuple[str, ...] | None = None
+    description = ""
+    if identifier.startswith(FAULT_PREFIX):
+        fault = _fault(settings, identifier)
+        seeds, description = (*fault.event_ids, *fault.correction_event_ids), fault.description
+    chain = _from_recon(settings, identifier, seeds)
+    from_recon = chain is not None
+    if chain is None:
+        chain = _from_files(settings, identifier, seeds)
+    if description:
+        chain = TracedChain(
+            f"{chain.title}: {description}",
+            chain.links,
+            chain.break_ids,
+            chain.past_retention,
+            chain.oldest_retained_seq,
+        )
+    return chain, from_recon
+
+
+def _row(link: ChainLink) -> dict[str, object]:
     return {
-        "sim_time": record.sim_time.isoformat(),
-        "source": record.source,
-        "kind": record.kind,
-        "event_id": record.event_id,
-        "what": describe(record),
-        "caused_by": list(record.caused_by),
-        "mandate_id": record.mandate_id,
-        "trace_id": record.trace_id,
+        "sim_time": link.sim_time.isoformat(),
+        "source": link.source,
+        "kind": link.kind,
+        "event_id": link.event_id,
+        "what": link.description,
+        "caused_by": list(link.caused_by),
+        "mandate_id": link.mandate_id,
+        "trace_id": link.trace_id,
     }
 
 
-def _table(subject: Subject, records: list[LogRecord]) -> Table:
-    traces = sorted({r.trace_id for r in records if r.trace_id})
+def _table(chain: TracedChain) -> Table:
+    traces = chain.trace_ids
     out = Table(
-        title=f"{subject.title}: {len(records):,} record(s), oldest first",
+        title=f"{chain.title}: {len(chain.links):,} record(s), oldest first",
         caption=f"trace {', '.join(traces)}" if traces else None,
     )
     out.add_column("simulated time", no_wrap=True)
     out.add_column("kind", no_wrap=True)
     out.add_column("event", no_wrap=True)
     out.add_column("what", overflow="fold")
-    for record in records:
-        out.add_row(
-            record.sim_time.strftime("%Y-%m-%d %H:%M"), record.kind, record.event_id, describe(record)
-        )
+    for link in chain.links:
+        out.add_row(link.sim_time.strftime("%Y-%m-%d %H:%M"), link.kind, link.event_id, link.description)
     return out
 
 
 def trace(args: argparse.Namespace) -> int:
     settings = load_settings()
     try:
-        log = _open_log(settings)
-        try:
-            subject = subject_of(args.id.strip(), log, settings)
-            found = chain(log, subject)
-        finally:
-            log.close()
+        identifier = check_id(args.id)
+    except BadId as error:
+        print(f"opsuite trace: {args.id!r} is not an id: {error}. Accepted: {ACCEPTED}", file=sys.stderr)
+        return USAGE
+    try:
+        chain, from_recon = find(identifier, settings)
     except NothingFound as error:
-        print(f"opsuite trace: nothing found for {args.id!r}: {error}. Accepted: {ACCEPTED}", file=sys.stderr)
+        print(f"opsuite trace: {nothing_found_line(identifier, str(error))}", file=sys.stderr)
         return 1
+    except TraceFailed as error:
+        print(f"opsuite trace: {error}", file=sys.stderr)
+        return error.exit_code
+    if not from_recon:
+        print(
+            f"opsuite trace: recon does not answer at {settings.addr('recon')} ({address_variable('recon')}): "
+            f"read the event log and recon's store under {settings.data_dir} instead",
+            file=sys.stderr,
+        )
     if args.output == "json":
         print_json(
             {
-                "subject": subject.title,
-                "records": [_row(r) for r in found.records],
-                "past_retention": list(found.past_retention),
-                "oldest_retained_seq": found.oldest_retained_seq or None,
+                "subject": chain.title,
+                "records": [_row(link) for link in chain.links],
+                "past_retention": list(chain.past_retention),
+                "oldest_retained_seq": chain.oldest_retained_seq or None,
             }
         )
     else:
-        print_tables(_table(subject, found.records))
-        if found.past_retention:
-            print(found.retention_note())
+        print_tables(_table(chain))
+        if chain.past_retention:
+            print(chain.retention_note())
     return 0

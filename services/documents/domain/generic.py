@@ -1169,7 +1169,9 @@ class _Document:
                 figures.append((Decimal(text), text, match.start("num")))
             if len(figures) < 3 or len(figures) > 12:
                 continue
-            for (quantity, _q_text, q_at), (price, _p_text, p_at), (gross, g_text, g_at) in combinations(figures, 3):
+            for (quantity, _q_text, q_at), (price, _p_text, p_at), (gross, g_text, g_at) in combinations(
+                figures, 3
+            ):
                 if quantity < 1 or gross <= price or gross < 100 or price in (0, 1) or quantity == gross:
                     continue
                 tolerance = Decimal(1).scaleb(-decimal_places(gross))

@@ -17,7 +17,7 @@ Invariants both backends keep (and the database enforces where it can):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -120,6 +120,19 @@ class LedgerStore(Protocol):
         UnknownJournal, AlreadyReversed, TooPrecise, InvalidDraft, Unbalanced, PeriodClosed (a new
         journal dated before the horizon of a period close); then nothing is written.
         """
+        ...
+
+    def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        """Call listener(head) after every post() that wrote journals (from the committing thread),
+        head being the last ledger_seq then; returns the function that unsubscribes it."""
+        ...
+
+    def head(self) -> int:
+        """The last ledger_seq posted (0 before any journal)."""
+        ...
+
+    def first_kept_seq(self) -> int:
+        """The lowest ledger_seq still stored (a period close deletes journals); 0 with none stored."""
         ...
 
     def load_cursor(self) -> tuple[int, str | None]:

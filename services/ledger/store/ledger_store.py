@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 import uuid6
 
+from services.common.change_signal import CommitListeners
 from services.ledger.domain.records import Account, BalanceLine, Journal, JournalDraft, JournalKind, Posting
 from services.ledger.store import batch
 from services.ledger.store.base import (
@@ -49,6 +50,7 @@ class SqlLedgerStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._listeners = CommitListeners("ledger")
         # Each (account, currency) key k with its latest cumulative row b on or before a date (the
         # first "?"): a trial balance reads one row per key.
         self._latest = (
@@ -119,6 +121,8 @@ class SqlLedgerStore:
             if refused is None:
                 raise
             raise refused from error
+        if new_drafts:
+            self._listeners.notify(last_seq + len(new_drafts))
         fresh = {
             seq: Journal(journal_id=jid, ledger_seq=seq, posted_at=posted_at, draft=draft)
             for seq, jid, draft in zip(seqs, ids, new_drafts, strict=True)
@@ -321,6 +325,18 @@ class SqlLedgerStore:
             )
             journals[seq] = Journal(journal_id, seq, db.moment(posted_at), draft, reversed_by)
         return journals
+
+    def subscribe(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        return self._listeners.subscribe(listener)
+
+    def head(self) -> int:
+        with self.db.snapshot() as conn:
+            return int(conn.execute("SELECT last_seq FROM ledger_state WHERE id = 1").fetchone()[0])
+
+    def first_kept_seq(self) -> int:
+        with self.db.snapshot() as conn:
+            first = conn.execute("SELECT MIN(ledger_seq) FROM journals").fetchone()[0]
+        return 0 if first is None else int(first)
 
     def load_cursor(self) -> tuple[int, str | None]:
         with self.db.snapshot() as conn:

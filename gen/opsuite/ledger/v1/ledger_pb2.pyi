@@ -916,3 +916,99 @@ class ListAccountsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAccountsResponse: _TypeAlias = ListAccountsResponse  # noqa: Y015
+
+@_typing.final
+class WatchJournalsRequest(_message.Message):
+    """---------------------------------------------------------------- watching
+
+    Which journals to watch, and from where; each set filter narrows them.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_PREFIX_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    AFTER_LEDGER_SEQ_FIELD_NUMBER: _builtins.int
+    mandate_id: _builtins.str
+    """Empty means every mandate."""
+    account_prefix: _builtins.str
+    """Keeps journals with at least one posting to an account whose name
+    starts with the prefix, by whole components ("Assets:Cash" keeps
+    "Assets:Cash:USD", not "Assets:Cashbox"). Its first component is one of
+    Assets, Liabilities, Equity, Income, Expenses.
+    """
+    kind: Global___JournalKind.ValueType
+    """UNSPECIFIED keeps every kind."""
+    after_ledger_seq: _builtins.int
+    """Resume after this journal (the ledger_seq of the last one seen): every
+    journal kept after it, then live. 0 starts with the journals posted from
+    now on (GetLedger lists those before).
+    """
+    def __init__(
+        self,
+        *,
+        mandate_id: _builtins.str = ...,
+        account_prefix: _builtins.str = ...,
+        kind: Global___JournalKind.ValueType = ...,
+        after_ledger_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_prefix", b"account_prefix", "after_ledger_seq", b"after_ledger_seq", "kind", b"kind", "mandate_id", b"mandate_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchJournalsRequest: _TypeAlias = WatchJournalsRequest  # noqa: Y015
+
+@_typing.final
+class JournalBatch(_message.Message):
+    """Journals the ledger posted, as WatchJournals streams them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOURNALS_FIELD_NUMBER: _builtins.int
+    HEAD_LEDGER_SEQ_FIELD_NUMBER: _builtins.int
+    head_ledger_seq: _builtins.int
+    """The ledger_seq of the last journal the ledger had posted when the batch
+    was read (journals a filter left out included).
+    """
+    @_builtins.property
+    def journals(self) -> _containers.RepeatedCompositeFieldContainer[Global___Journal]:
+        """In ledger order (ledger_seq), each with its postings; never empty."""
+
+    def __init__(
+        self,
+        *,
+        journals: _abc.Iterable[Global___Journal] | None = ...,
+        head_ledger_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["head_ledger_seq", b"head_ledger_seq", "journals", b"journals"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JournalBatch: _TypeAlias = JournalBatch  # noqa: Y015
+
+@_typing.final
+class WatchTrialBalanceRequest(_message.Message):
+    """Which mandate's trial balance to watch."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    mandate_id: _builtins.str
+    """Required."""
+    def __init__(
+        self,
+        *,
+        mandate_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mandate_id", b"mandate_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchTrialBalanceRequest: _TypeAlias = WatchTrialBalanceRequest  # noqa: Y015

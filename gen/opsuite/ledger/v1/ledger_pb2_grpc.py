@@ -64,6 +64,16 @@ class LedgerServiceStub:
                 request_serializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.ListAccountsRequest.SerializeToString,
                 response_deserializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.ListAccountsResponse.FromString,
                 _registered_method=True)
+        self.WatchJournals = channel.unary_stream(
+                '/opsuite.ledger.v1.LedgerService/WatchJournals',
+                request_serializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.WatchJournalsRequest.SerializeToString,
+                response_deserializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.JournalBatch.FromString,
+                _registered_method=True)
+        self.WatchTrialBalance = channel.unary_stream(
+                '/opsuite.ledger.v1.LedgerService/WatchTrialBalance',
+                request_serializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.WatchTrialBalanceRequest.SerializeToString,
+                response_deserializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.TrialBalance.FromString,
+                _registered_method=True)
 
 
 class LedgerServiceServicer:
@@ -116,6 +126,32 @@ class LedgerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchJournals(self, request, context):
+        """Every journal the ledger posts from now on (or after a ledger_seq), in
+        ledger order, in batches, filtered by mandate, account prefix and kind:
+        a live journal feed. No polling: each commit wakes the stream.
+        INVALID_ARGUMENT for a malformed filter (an account prefix outside the
+        five roots, an unknown kind); NOT_FOUND for an unknown mandate;
+        OUT_OF_RANGE for an after_ledger_seq beyond the last journal, or before
+        the journals a period close deleted; UNAVAILABLE, naming where to resume,
+        when the ledger shuts down.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchTrialBalance(self, request, context):
+        """One mandate's trial balance, as GetTrialBalance answers it for the latest
+        posting: first as it is now, then again each time a journal of the
+        mandate changes it (changes that come close together are sent as one, at
+        most two a second). What a panel of balances and suspense shows, without
+        re-implementing the ledger's arithmetic from journals. NOT_FOUND for an
+        unknown mandate; INVALID_ARGUMENT without one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LedgerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -148,6 +184,16 @@ def add_LedgerServiceServicer_to_server(servicer, server):
                     servicer.ListAccounts,
                     request_deserializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.ListAccountsRequest.FromString,
                     response_serializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.ListAccountsResponse.SerializeToString,
+            ),
+            'WatchJournals': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJournals,
+                    request_deserializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.WatchJournalsRequest.FromString,
+                    response_serializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.JournalBatch.SerializeToString,
+            ),
+            'WatchTrialBalance': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchTrialBalance,
+                    request_deserializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.WatchTrialBalanceRequest.FromString,
+                    response_serializer=opsuite_dot_ledger_dot_v1_dot_ledger__pb2.TrialBalance.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -312,6 +358,60 @@ class LedgerService:
             '/opsuite.ledger.v1.LedgerService/ListAccounts',
             opsuite_dot_ledger_dot_v1_dot_ledger__pb2.ListAccountsRequest.SerializeToString,
             opsuite_dot_ledger_dot_v1_dot_ledger__pb2.ListAccountsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchJournals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/opsuite.ledger.v1.LedgerService/WatchJournals',
+            opsuite_dot_ledger_dot_v1_dot_ledger__pb2.WatchJournalsRequest.SerializeToString,
+            opsuite_dot_ledger_dot_v1_dot_ledger__pb2.JournalBatch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchTrialBalance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/opsuite.ledger.v1.LedgerService/WatchTrialBalance',
+            opsuite_dot_ledger_dot_v1_dot_ledger__pb2.WatchTrialBalanceRequest.SerializeToString,
+            opsuite_dot_ledger_dot_v1_dot_ledger__pb2.TrialBalance.FromString,
             options,
             channel_credentials,
             insecure,

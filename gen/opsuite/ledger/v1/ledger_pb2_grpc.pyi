@@ -67,6 +67,24 @@ class LedgerServiceStub:
     """Balances of named accounts as of a date."""
     ListAccounts: _grpc.UnaryUnaryMultiCallable[_ledger_pb2.ListAccountsRequest, _ledger_pb2.ListAccountsResponse]
     """The chart of accounts."""
+    WatchJournals: _grpc.UnaryStreamMultiCallable[_ledger_pb2.WatchJournalsRequest, _ledger_pb2.JournalBatch]
+    """Every journal the ledger posts from now on (or after a ledger_seq), in
+    ledger order, in batches, filtered by mandate, account prefix and kind:
+    a live journal feed. No polling: each commit wakes the stream.
+    INVALID_ARGUMENT for a malformed filter (an account prefix outside the
+    five roots, an unknown kind); NOT_FOUND for an unknown mandate;
+    OUT_OF_RANGE for an after_ledger_seq beyond the last journal, or before
+    the journals a period close deleted; UNAVAILABLE, naming where to resume,
+    when the ledger shuts down.
+    """
+    WatchTrialBalance: _grpc.UnaryStreamMultiCallable[_ledger_pb2.WatchTrialBalanceRequest, _ledger_pb2.TrialBalance]
+    """One mandate's trial balance, as GetTrialBalance answers it for the latest
+    posting: first as it is now, then again each time a journal of the
+    mandate changes it (changes that come close together are sent as one, at
+    most two a second). What a panel of balances and suspense shows, without
+    re-implementing the ledger's arithmetic from journals. NOT_FOUND for an
+    unknown mandate; INVALID_ARGUMENT without one.
+    """
 
 @_typing.type_check_only
 class LedgerServiceAsyncStub(LedgerServiceStub):
@@ -91,6 +109,24 @@ class LedgerServiceAsyncStub(LedgerServiceStub):
     """Balances of named accounts as of a date."""
     ListAccounts: _aio.UnaryUnaryMultiCallable[_ledger_pb2.ListAccountsRequest, _ledger_pb2.ListAccountsResponse]  # type: ignore[assignment]
     """The chart of accounts."""
+    WatchJournals: _aio.UnaryStreamMultiCallable[_ledger_pb2.WatchJournalsRequest, _ledger_pb2.JournalBatch]  # type: ignore[assignment]
+    """Every journal the ledger posts from now on (or after a ledger_seq), in
+    ledger order, in batches, filtered by mandate, account prefix and kind:
+    a live journal feed. No polling: each commit wakes the stream.
+    INVALID_ARGUMENT for a malformed filter (an account prefix outside the
+    five roots, an unknown kind); NOT_FOUND for an unknown mandate;
+    OUT_OF_RANGE for an after_ledger_seq beyond the last journal, or before
+    the journals a period close deleted; UNAVAILABLE, naming where to resume,
+    when the ledger shuts down.
+    """
+    WatchTrialBalance: _aio.UnaryStreamMultiCallable[_ledger_pb2.WatchTrialBalanceRequest, _ledger_pb2.TrialBalance]  # type: ignore[assignment]
+    """One mandate's trial balance, as GetTrialBalance answers it for the latest
+    posting: first as it is now, then again each time a journal of the
+    mandate changes it (changes that come close together are sent as one, at
+    most two a second). What a panel of balances and suspense shows, without
+    re-implementing the ledger's arithmetic from journals. NOT_FOUND for an
+    unknown mandate; INVALID_ARGUMENT without one.
+    """
 
 class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -148,5 +184,35 @@ class LedgerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_ledger_pb2.ListAccountsResponse, _abc.Awaitable[_ledger_pb2.ListAccountsResponse]]:
         """The chart of accounts."""
+
+    @_abc_1.abstractmethod
+    def WatchJournals(
+        self,
+        request: _ledger_pb2.WatchJournalsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_ledger_pb2.JournalBatch], _abc.AsyncIterator[_ledger_pb2.JournalBatch]]:
+        """Every journal the ledger posts from now on (or after a ledger_seq), in
+        ledger order, in batches, filtered by mandate, account prefix and kind:
+        a live journal feed. No polling: each commit wakes the stream.
+        INVALID_ARGUMENT for a malformed filter (an account prefix outside the
+        five roots, an unknown kind); NOT_FOUND for an unknown mandate;
+        OUT_OF_RANGE for an after_ledger_seq beyond the last journal, or before
+        the journals a period close deleted; UNAVAILABLE, naming where to resume,
+        when the ledger shuts down.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchTrialBalance(
+        self,
+        request: _ledger_pb2.WatchTrialBalanceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_ledger_pb2.TrialBalance], _abc.AsyncIterator[_ledger_pb2.TrialBalance]]:
+        """One mandate's trial balance, as GetTrialBalance answers it for the latest
+        posting: first as it is now, then again each time a journal of the
+        mandate changes it (changes that come close together are sent as one, at
+        most two a second). What a panel of balances and suspense shows, without
+        re-implementing the ledger's arithmetic from journals. NOT_FOUND for an
+        unknown mandate; INVALID_ARGUMENT without one.
+        """
 
 def add_LedgerServiceServicer_to_server(servicer: LedgerServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

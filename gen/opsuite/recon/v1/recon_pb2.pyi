@@ -1292,3 +1292,146 @@ class RunCheckResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RunCheckResponse: _TypeAlias = RunCheckResponse  # noqa: Y015
+
+@_typing.final
+class GetChainRequest(_message.Message):
+    """---------------------------------------------------------------- chains
+
+    What to trace.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    SEED_EVENT_IDS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """A break id (BRK-...), an event id of the combined event log (mkt-42,
+    rec-..., ldg-..., dq-...), a 32-hex trace id, a journal id, a fill
+    (FIL-...), a custodian reference (CUS-...), a confirmation (CNF-...), a
+    cash flow (CF-...), or a fault (FLT-...) given with seed_event_ids.
+    Printable ASCII without spaces, at most 256 characters; blanks around it
+    are ignored.
+    """
+    @_builtins.property
+    def seed_event_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only with a fault id: the events that carry the fault and its corrections
+        (MarketService/ListInjectedFaults: event_ids, then correction_event_ids),
+        at most 256. Which events a fault hit is market's ground truth, which no
+        service reads, so the caller passes them; the chain grows from them
+        together.
+        """
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        seed_event_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "seed_event_ids", b"seed_event_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChainRequest: _TypeAlias = GetChainRequest  # noqa: Y015
+
+@_typing.final
+class ChainRecord(_message.Message):
+    """One record of a chain."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORD_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    BREAK_IDS_FIELD_NUMBER: _builtins.int
+    description: _builtins.str
+    """The line a person reads, as `opsuite trace` prints it: the record's
+    summary, or for a market event a line read from the event ("FIL-12: BUY
+    1,000 US-NWSF @ 12.50 (net 12,508.75 USD) for BAL-USD").
+    """
+    @_builtins.property
+    def record(self) -> _common_pb2.LogRecord:
+        """The combined event log's record: the service that recorded it (source),
+        its seq there, its event id, its kind (what happened, dotted), simulated
+        time, trace id, the ids of the events that caused it, its mandate, and its
+        own summary (empty for market's events, which carry the event instead).
+        """
+
+    @_builtins.property
+    def break_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The breaks the record is of (recon's records of a break) or was posted
+        for (a suspense or write-off journal names its break); empty for others.
+        """
+
+    def __init__(
+        self,
+        *,
+        record: _common_pb2.LogRecord | None = ...,
+        description: _builtins.str = ...,
+        break_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["record", b"record"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["break_ids", b"break_ids", "description", b"description", "record", b"record"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChainRecord: _TypeAlias = ChainRecord  # noqa: Y015
+
+@_typing.final
+class Chain(_message.Message):
+    """A chain, oldest first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TITLE_FIELD_NUMBER: _builtins.int
+    RECORDS_FIELD_NUMBER: _builtins.int
+    BREAK_IDS_FIELD_NUMBER: _builtins.int
+    REACHES_PAST_RETENTION_FIELD_NUMBER: _builtins.int
+    PAST_RETENTION_FIELD_NUMBER: _builtins.int
+    OLDEST_RETAINED_SEQ_FIELD_NUMBER: _builtins.int
+    title: _builtins.str
+    """What the id named: "break BRK-...", "trace <trace id>", "event mkt-42",
+    "journal <id>", "trade.fill FIL-..." (the first market event naming a
+    trade id), "fault FLT-...".
+    """
+    reaches_past_retention: _builtins.bool
+    """True when causes named by the records are no longer in the event log
+    because market's retention trimmed them (past_retention names them): the
+    chain starts later than it did.
+    """
+    oldest_retained_seq: _builtins.int
+    """The oldest market seq the event log still keeps, when
+    reaches_past_retention; 0 otherwise.
+    """
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChainRecord]:
+        """In trace order: simulated time first, then the order the log recorded
+        them.
+        """
+
+    @_builtins.property
+    def break_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Every break met on the way, sorted."""
+
+    @_builtins.property
+    def past_retention(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The causes trimmed, oldest first; empty when none is."""
+
+    def __init__(
+        self,
+        *,
+        title: _builtins.str = ...,
+        records: _abc.Iterable[Global___ChainRecord] | None = ...,
+        break_ids: _abc.Iterable[_builtins.str] | None = ...,
+        reaches_past_retention: _builtins.bool = ...,
+        past_retention: _abc.Iterable[_builtins.str] | None = ...,
+        oldest_retained_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["break_ids", b"break_ids", "oldest_retained_seq", b"oldest_retained_seq", "past_retention", b"past_retention", "reaches_past_retention", b"reaches_past_retention", "records", b"records", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Chain: _TypeAlias = Chain  # noqa: Y015

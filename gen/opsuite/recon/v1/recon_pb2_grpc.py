@@ -69,6 +69,11 @@ class ReconServiceStub:
                 request_serializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakRequest.SerializeToString,
                 response_deserializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakResponse.FromString,
                 _registered_method=True)
+        self.GetChain = channel.unary_unary(
+                '/opsuite.recon.v1.ReconService/GetChain',
+                request_serializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.GetChainRequest.SerializeToString,
+                response_deserializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.Chain.FromString,
+                _registered_method=True)
 
 
 class ReconServiceServicer:
@@ -133,6 +138,19 @@ class ReconServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetChain(self, request, context):
+        """The chain of anything the suite prints an id for, from the market tick
+        that caused it to the ledger journal that booked it, read from the
+        combined event log and recon's breaks: what `opsuite trace <id>` shows.
+        NOT_FOUND, saying what was looked for and where, when nothing has the id;
+        INVALID_ARGUMENT for an id nothing can have, and for a fault id without
+        its events; DEADLINE_EXCEEDED when the search of market's events for a
+        trade id outlasts the call's deadline.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReconServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +188,11 @@ def add_ReconServiceServicer_to_server(servicer, server):
                     servicer.RaiseBreak,
                     request_deserializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakRequest.FromString,
                     response_serializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakResponse.SerializeToString,
+            ),
+            'GetChain': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChain,
+                    request_deserializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.GetChainRequest.FromString,
+                    response_serializer=opsuite_dot_recon_dot_v1_dot_recon__pb2.Chain.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -361,6 +384,33 @@ class ReconService:
             '/opsuite.recon.v1.ReconService/RaiseBreak',
             opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakRequest.SerializeToString,
             opsuite_dot_recon_dot_v1_dot_recon__pb2.RaiseBreakResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/opsuite.recon.v1.ReconService/GetChain',
+            opsuite_dot_recon_dot_v1_dot_recon__pb2.GetChainRequest.SerializeToString,
+            opsuite_dot_recon_dot_v1_dot_recon__pb2.Chain.FromString,
             options,
             channel_credentials,
             insecure,

@@ -69,6 +69,15 @@ class ReconServiceStub:
     disagrees with its fill). Idempotent by idempotency_key: the same key
     again returns the break it raised and changes nothing.
     """
+    GetChain: _grpc.UnaryUnaryMultiCallable[_recon_pb2.GetChainRequest, _recon_pb2.Chain]
+    """The chain of anything the suite prints an id for, from the market tick
+    that caused it to the ledger journal that booked it, read from the
+    combined event log and recon's breaks: what `opsuite trace <id>` shows.
+    NOT_FOUND, saying what was looked for and where, when nothing has the id;
+    INVALID_ARGUMENT for an id nothing can have, and for a fault id without
+    its events; DEADLINE_EXCEEDED when the search of market's events for a
+    trade id outlasts the call's deadline.
+    """
 
 @_typing.type_check_only
 class ReconServiceAsyncStub(ReconServiceStub):
@@ -100,6 +109,15 @@ class ReconServiceAsyncStub(ReconServiceStub):
     """Raises a break another service found (documents: a confirmation that
     disagrees with its fill). Idempotent by idempotency_key: the same key
     again returns the break it raised and changes nothing.
+    """
+    GetChain: _aio.UnaryUnaryMultiCallable[_recon_pb2.GetChainRequest, _recon_pb2.Chain]  # type: ignore[assignment]
+    """The chain of anything the suite prints an id for, from the market tick
+    that caused it to the ledger journal that booked it, read from the
+    combined event log and recon's breaks: what `opsuite trace <id>` shows.
+    NOT_FOUND, saying what was looked for and where, when nothing has the id;
+    INVALID_ARGUMENT for an id nothing can have, and for a fault id without
+    its events; DEADLINE_EXCEEDED when the search of market's events for a
+    trade id outlasts the call's deadline.
     """
 
 class ReconServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -171,6 +189,21 @@ class ReconServiceServicer(metaclass=_abc_1.ABCMeta):
         """Raises a break another service found (documents: a confirmation that
         disagrees with its fill). Idempotent by idempotency_key: the same key
         again returns the break it raised and changes nothing.
+        """
+
+    @_abc_1.abstractmethod
+    def GetChain(
+        self,
+        request: _recon_pb2.GetChainRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_recon_pb2.Chain, _abc.Awaitable[_recon_pb2.Chain]]:
+        """The chain of anything the suite prints an id for, from the market tick
+        that caused it to the ledger journal that booked it, read from the
+        combined event log and recon's breaks: what `opsuite trace <id>` shows.
+        NOT_FOUND, saying what was looked for and where, when nothing has the id;
+        INVALID_ARGUMENT for an id nothing can have, and for a fault id without
+        its events; DEADLINE_EXCEEDED when the search of market's events for a
+        trade id outlasts the call's deadline.
         """
 
 def add_ReconServiceServicer_to_server(servicer: ReconServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

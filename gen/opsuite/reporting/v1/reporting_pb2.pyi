@@ -938,3 +938,120 @@ class GetNavHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetNavHistoryResponse: _TypeAlias = GetNavHistoryResponse  # noqa: Y015
+
+@_typing.final
+class WatchNavRequest(_message.Message):
+    """Which mandates' NAV to watch, and from where."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    AFTER_SEQ_FIELD_NUMBER: _builtins.int
+    mandate_id: _builtins.str
+    """The mandate to watch; empty watches every mandate."""
+    after_seq: _builtins.int
+    """Resume after the day end of this market seq (the as_of_seq of the last
+    NavChange seen): every NAV valued after it, then live. 0 starts with each
+    mandate's latest NAV.
+    """
+    def __init__(
+        self,
+        *,
+        mandate_id: _builtins.str = ...,
+        after_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_seq", b"after_seq", "mandate_id", b"mandate_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchNavRequest: _TypeAlias = WatchNavRequest  # noqa: Y015
+
+@_typing.final
+class NavChange(_message.Message):
+    """One mandate's NAV at one day end, as WatchNav streams it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AS_OF_SEQ_FIELD_NUMBER: _builtins.int
+    MANDATE_ID_FIELD_NUMBER: _builtins.int
+    BASE_CURRENCY_FIELD_NUMBER: _builtins.int
+    AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    NAV_FIELD_NUMBER: _builtins.int
+    NET_FLOWS_FIELD_NUMBER: _builtins.int
+    DAILY_RETURN_FIELD_NUMBER: _builtins.int
+    BENCHMARK_DAILY_RETURN_FIELD_NUMBER: _builtins.int
+    RETURN_YTD_FIELD_NUMBER: _builtins.int
+    USES_QUARANTINED_PRICES_FIELD_NUMBER: _builtins.int
+    CURRENT_FIELD_NUMBER: _builtins.int
+    as_of_seq: _builtins.int
+    """Market seq of the day end valued. NAVs arrive in its order (the mandates
+    of one day end by id), so a watcher resumes after the last it saw.
+    """
+    mandate_id: _builtins.str
+    base_currency: _builtins.str
+    """The currency of every amount below."""
+    daily_return: _builtins.float
+    """Time-weighted return of the day (fraction); unset on the first day end,
+    which has nothing before it.
+    """
+    benchmark_daily_return: _builtins.float
+    """The benchmark's return that day (fraction); unset when there is none."""
+    return_ytd: _builtins.float
+    """Time-weighted return since the start of the year, as ListMandates gives
+    it (fraction); unset when there is none yet.
+    """
+    uses_quarantined_prices: _builtins.bool
+    """True when dq quarantined a price of that day and the last good one was
+    used instead: the NAV is provisional.
+    """
+    current: _builtins.bool
+    """True for the latest NAV of a mandate sent when a watch starts from 0;
+    false for a NAV valued after the watch's starting point.
+    """
+    @_builtins.property
+    def as_of_date(self) -> _common_pb2.Date:
+        """The business day valued."""
+
+    @_builtins.property
+    def nav(self) -> Global___Nav:
+        """The NAV and its parts, the units outstanding and the NAV per unit."""
+
+    @_builtins.property
+    def net_flows(self) -> _common_pb2.Money:
+        """Subscriptions minus redemptions that day."""
+
+    def __init__(
+        self,
+        *,
+        as_of_seq: _builtins.int = ...,
+        mandate_id: _builtins.str = ...,
+        base_currency: _builtins.str = ...,
+        as_of_date: _common_pb2.Date | None = ...,
+        nav: Global___Nav | None = ...,
+        net_flows: _common_pb2.Money | None = ...,
+        daily_return: _builtins.float | None = ...,
+        benchmark_daily_return: _builtins.float | None = ...,
+        return_ytd: _builtins.float | None = ...,
+        uses_quarantined_prices: _builtins.bool = ...,
+        current: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_benchmark_daily_return", b"_benchmark_daily_return", "_daily_return", b"_daily_return", "_return_ytd", b"_return_ytd", "as_of_date", b"as_of_date", "benchmark_daily_return", b"benchmark_daily_return", "daily_return", b"daily_return", "nav", b"nav", "net_flows", b"net_flows", "return_ytd", b"return_ytd"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_benchmark_daily_return", b"_benchmark_daily_return", "_daily_return", b"_daily_return", "_return_ytd", b"_return_ytd", "as_of_date", b"as_of_date", "as_of_seq", b"as_of_seq", "base_currency", b"base_currency", "benchmark_daily_return", b"benchmark_daily_return", "current", b"current", "daily_return", b"daily_return", "mandate_id", b"mandate_id", "nav", b"nav", "net_flows", b"net_flows", "return_ytd", b"return_ytd", "uses_quarantined_prices", b"uses_quarantined_prices"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__benchmark_daily_return: _TypeAlias = _typing.Literal["benchmark_daily_return"]  # noqa: Y015
+    _WhichOneofArgType__benchmark_daily_return: _TypeAlias = _typing.Literal["_benchmark_daily_return", b"_benchmark_daily_return"]  # noqa: Y015
+    _WhichOneofReturnType__daily_return: _TypeAlias = _typing.Literal["daily_return"]  # noqa: Y015
+    _WhichOneofArgType__daily_return: _TypeAlias = _typing.Literal["_daily_return", b"_daily_return"]  # noqa: Y015
+    _WhichOneofReturnType__return_ytd: _TypeAlias = _typing.Literal["return_ytd"]  # noqa: Y015
+    _WhichOneofArgType__return_ytd: _TypeAlias = _typing.Literal["_return_ytd", b"_return_ytd"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__benchmark_daily_return) -> _WhichOneofReturnType__benchmark_daily_return | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__daily_return) -> _WhichOneofReturnType__daily_return | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__return_ytd) -> _WhichOneofReturnType__return_ytd | None: ...
+
+Global___NavChange: _TypeAlias = NavChange  # noqa: Y015

@@ -49,6 +49,11 @@ class ReportingServiceStub:
                 request_serializer=opsuite_dot_reporting_dot_v1_dot_reporting__pb2.GetNavHistoryRequest.SerializeToString,
                 response_deserializer=opsuite_dot_reporting_dot_v1_dot_reporting__pb2.GetNavHistoryResponse.FromString,
                 _registered_method=True)
+        self.WatchNav = channel.unary_stream(
+                '/opsuite.reporting.v1.ReportingService/WatchNav',
+                request_serializer=opsuite_dot_reporting_dot_v1_dot_reporting__pb2.WatchNavRequest.SerializeToString,
+                response_deserializer=opsuite_dot_reporting_dot_v1_dot_reporting__pb2.NavChange.FromString,
+                _registered_method=True)
 
 
 class ReportingServiceServicer:
@@ -76,6 +81,19 @@ class ReportingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchNav(self, request, context):
+        """Each mandate's NAV as reporting values it: first the latest NAV of every
+        mandate asked for (current = true), then each NAV valued since, as each
+        day end is committed (no polling: the commit wakes the stream). Resumes
+        after a day end with after_seq. NOT_FOUND for an unknown mandate;
+        INVALID_ARGUMENT for a malformed one; OUT_OF_RANGE for an after_seq beyond
+        the last day end valued; UNAVAILABLE, naming where to resume, when
+        reporting shuts down.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +111,11 @@ def add_ReportingServiceServicer_to_server(servicer, server):
                     servicer.GetNavHistory,
                     request_deserializer=opsuite_dot_reporting_dot_v1_dot_reporting__pb2.GetNavHistoryRequest.FromString,
                     response_serializer=opsuite_dot_reporting_dot_v1_dot_reporting__pb2.GetNavHistoryResponse.SerializeToString,
+            ),
+            'WatchNav': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchNav,
+                    request_deserializer=opsuite_dot_reporting_dot_v1_dot_reporting__pb2.WatchNavRequest.FromString,
+                    response_serializer=opsuite_dot_reporting_dot_v1_dot_reporting__pb2.NavChange.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +199,33 @@ class ReportingService:
             '/opsuite.reporting.v1.ReportingService/GetNavHistory',
             opsuite_dot_reporting_dot_v1_dot_reporting__pb2.GetNavHistoryRequest.SerializeToString,
             opsuite_dot_reporting_dot_v1_dot_reporting__pb2.GetNavHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchNav(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/opsuite.reporting.v1.ReportingService/WatchNav',
+            opsuite_dot_reporting_dot_v1_dot_reporting__pb2.WatchNavRequest.SerializeToString,
+            opsuite_dot_reporting_dot_v1_dot_reporting__pb2.NavChange.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,6 +44,15 @@ class ReportingServiceStub:
     """
     GetNavHistory: _grpc.UnaryUnaryMultiCallable[_reporting_pb2.GetNavHistoryRequest, _reporting_pb2.GetNavHistoryResponse]
     """Daily NAV of one mandate over a date range, paged, oldest first."""
+    WatchNav: _grpc.UnaryStreamMultiCallable[_reporting_pb2.WatchNavRequest, _reporting_pb2.NavChange]
+    """Each mandate's NAV as reporting values it: first the latest NAV of every
+    mandate asked for (current = true), then each NAV valued since, as each
+    day end is committed (no polling: the commit wakes the stream). Resumes
+    after a day end with after_seq. NOT_FOUND for an unknown mandate;
+    INVALID_ARGUMENT for a malformed one; OUT_OF_RANGE for an after_seq beyond
+    the last day end valued; UNAVAILABLE, naming where to resume, when
+    reporting shuts down.
+    """
 
 @_typing.type_check_only
 class ReportingServiceAsyncStub(ReportingServiceStub):
@@ -56,6 +65,15 @@ class ReportingServiceAsyncStub(ReportingServiceStub):
     """
     GetNavHistory: _aio.UnaryUnaryMultiCallable[_reporting_pb2.GetNavHistoryRequest, _reporting_pb2.GetNavHistoryResponse]  # type: ignore[assignment]
     """Daily NAV of one mandate over a date range, paged, oldest first."""
+    WatchNav: _aio.UnaryStreamMultiCallable[_reporting_pb2.WatchNavRequest, _reporting_pb2.NavChange]  # type: ignore[assignment]
+    """Each mandate's NAV as reporting values it: first the latest NAV of every
+    mandate asked for (current = true), then each NAV valued since, as each
+    day end is committed (no polling: the commit wakes the stream). Resumes
+    after a day end with after_seq. NOT_FOUND for an unknown mandate;
+    INVALID_ARGUMENT for a malformed one; OUT_OF_RANGE for an after_seq beyond
+    the last day end valued; UNAVAILABLE, naming where to resume, when
+    reporting shuts down.
+    """
 
 class ReportingServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -83,5 +101,20 @@ class ReportingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_reporting_pb2.GetNavHistoryResponse, _abc.Awaitable[_reporting_pb2.GetNavHistoryResponse]]:
         """Daily NAV of one mandate over a date range, paged, oldest first."""
+
+    @_abc_1.abstractmethod
+    def WatchNav(
+        self,
+        request: _reporting_pb2.WatchNavRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_reporting_pb2.NavChange], _abc.AsyncIterator[_reporting_pb2.NavChange]]:
+        """Each mandate's NAV as reporting values it: first the latest NAV of every
+        mandate asked for (current = true), then each NAV valued since, as each
+        day end is committed (no polling: the commit wakes the stream). Resumes
+        after a day end with after_seq. NOT_FOUND for an unknown mandate;
+        INVALID_ARGUMENT for a malformed one; OUT_OF_RANGE for an after_seq beyond
+        the last day end valued; UNAVAILABLE, naming where to resume, when
+        reporting shuts down.
+        """
 
 def add_ReportingServiceServicer_to_server(servicer: ReportingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
