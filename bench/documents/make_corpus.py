@@ -22,6 +22,11 @@ digits (python-stdnum); a US ISIN embeds the CUSIP and a UK ISIN the SEDOL. Outp
 one random.Random per layout seeded by a string (stable across runs and Python processes), and PDFs
 carry a fixed creation date as services/market/pdf.py does, so a rerun rewrites identical bytes.
 
+The held-out groups' generators (make_heldout2.py to make_heldout5.py) use this module's helpers, not
+copies of them: securities, money arithmetic, trades and their dates, the balanced plan of a layout's
+documents (PlannedLayout, write_planned_group) and the writing of documents, PDFs and truth
+(write_documents).
+
 Public material followed for the two message formats (structure only; nothing copied):
 - SWIFT MT515 Client Confirmation of Purchase or Sale: the format specification in ISO 15022's data
   field dictionary (https://www.iso20022.org/15022/uhb/finmt515.htm): sequence A GENL (:20C::SEME,
@@ -58,6 +63,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from fpdf import FPDF
 from stdnum import cusip as stdnum_cusip
@@ -69,6 +75,7 @@ DOCS_PER_LAYOUT = 12
 MESSAGES_PER_FORMAT = 6
 CORPUS = Path(__file__).resolve().parent / "corpus"
 PDF_CREATION_DATE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+CREATOR = "opsuite bench/documents/make_corpus.py"  # the PDFs' creator
 MINOR_UNITS = {"JPY": 0}  # every other currency here has 2
 CANONICAL_FIELDS = (
     "trade_date",
@@ -103,8 +110,23 @@ MONTHS = (
     "November",
     "December",
 )
+SPANISH_MONTHS = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 SOH = "\x01"
+PAGE_BREAK = "\f"  # a line holding only this starts a new PDF page (two blank lines in text)
 
 
 # ---------------------------------------------------------------- numbers and dates
@@ -245,6 +267,21 @@ def pick_trade_date(rng: random.Random) -> dt.date:
         if day.month == 7 and day.day <= 7:
             continue
         return day
+
+
+def weekday_holidays(listed: str) -> set[dt.date]:
+    """A market's holidays from a listing of ISO dates separated by white space."""
+    return {dt.date.fromisoformat(day) for day in listed.split()}
+
+
+def pick_open_date(rng: random.Random, holidays: set[dt.date], settle_days: int) -> dt.date:
+    """A trade date (pick_trade_date) such that neither it nor any day up to its settlement is a
+    holiday of the market, so that weekday-only T+n settlement is also the real one."""
+    while True:
+        day = pick_trade_date(rng)
+        settle = add_business_days(day, settle_days)
+        if not any(day + dt.timedelta(days=n) in holidays for n in range((settle - day).days + 1)):
+            return day
 
 
 def wrap(paragraph: str, width: int) -> list[str]:
@@ -599,16 +636,23 @@ class Trade:
         return self.side == "BUY"
 
 
-Charges = Callable[[Security, str, Decimal, Decimal], tuple[Decimal | None, list[tuple[str, Decimal]]]]
+ChargeList = list[tuple[str, Decimal]]
+Charges = Callable[[Security, str, Decimal, Decimal], tuple[Decimal | None, ChargeList]]
 
 
-def accrued_interest(sec: Security, face: Decimal, settle: dt.date) -> tuple[Decimal, int]:
-    assert sec.coupon is not None and sec.maturity is not None
+def coupon_period(sec: Security, settle: dt.date) -> tuple[dt.date, dt.date]:
+    """The last coupon date on or before settlement and the next one, counted back from maturity."""
+    assert sec.maturity is not None
     months = 12 // sec.frequency
     last = sec.maturity
     while last > settle:
         last = add_months(last, -months)
-    following = add_months(last, months)
+    return last, add_months(last, months)
+
+
+def accrued_interest(sec: Security, face: Decimal, settle: dt.date) -> tuple[Decimal, int]:
+    assert sec.coupon is not None and sec.maturity is not None
+    last, following = coupon_period(sec, settle)
     if sec.day_count == "30/360":
         d1, d2 = min(last.day, 30), settle.day
         if d2 == 31 and d1 == 30:
@@ -668,6 +712,32 @@ def make_trade(
     )
 
 
+def restate_accrued(trade: Trade, accrued: Decimal, days: int) -> None:
+    """Replace make_trade's accrued interest by a market's own convention, and the net with it."""
+    costs = (trade.commission or Decimal(0)) + trade.fees
+    trade.accrued, trade.days = accrued, days
+    trade.net = trade.gross + (costs if trade.buy else -costs) + accrued
+
+
+def pick_bond_date(
+    rng: random.Random,
+    sec: Security,
+    holidays: set[dt.date],
+    settle_days: int,
+    quiet_days: int,
+    period: Callable[[Security, dt.date], tuple[dt.date, dt.date]] = coupon_period,
+) -> dt.date:
+    """A trade date (pick_open_date) whose settlement is not a coupon date and not within
+    `quiet_days` before the next coupon (the record date, shut or books-closed period), so that no
+    trade is ex-interest; `period` gives the coupon dates around a settlement date."""
+    while True:
+        trade_date = pick_open_date(rng, holidays, settle_days)
+        settle = add_business_days(trade_date, settle_days)
+        last, following = period(sec, settle)
+        if settle != last and (following - settle).days > quiet_days:
+            return trade_date
+
+
 def pick_equity_quantity(rng: random.Random, currency: str) -> Decimal:
     if currency == "JPY":
         return Decimal(rng.choice((1, 2, 3, 5, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80)) * 100)
@@ -715,6 +785,13 @@ def pick_equity_price(rng: random.Random, currency: str, decimals: int) -> Decim
     return Decimal(rng.randint(low * scale, high * scale)).scaleb(-decimals)
 
 
+def tick_price(rng: random.Random, low: str, high: str, tick: Callable[[Decimal], Decimal]) -> Decimal:
+    """A price between low and high on the market's tick grid (one tick at the least)."""
+    value = Decimal(rng.randint(int(Decimal(low) * 1000), int(Decimal(high) * 1000))) / 1000
+    step = tick(value)
+    return max(step, (value / step).to_integral_value(rounding=ROUND_HALF_EVEN) * step)
+
+
 def pick_bond_price(rng: random.Random, sec: Security) -> Decimal:
     if sec.government and sec.currency == "USD":
         return Decimal(rng.randint(88 * 32, 106 * 32)) / 32  # 32nds, exact in decimals (99.28125)
@@ -727,6 +804,20 @@ def pick_face(rng: random.Random, currency: str) -> Decimal:
     return Decimal(
         rng.choice((25000, 50000, 100000, 150000, 200000, 250000, 300000, 500000, 750000, 1000000, 2000000))
     )
+
+
+def pick_quantity_and_price(
+    rng: random.Random, sec: Security, decimals: int | tuple[int, ...]
+) -> tuple[Decimal, Decimal]:
+    """A face amount and a price for a bond; for a share, a quantity and a price in whole yen or
+    with `decimals` decimals (drawn from them when they are a tuple)."""
+    if sec.kind == "bond":
+        return pick_face(rng, sec.currency), pick_bond_price(rng, sec)
+    if sec.currency == "JPY":
+        decimals = 0
+    elif isinstance(decimals, tuple):
+        decimals = rng.choice(decimals)
+    return pick_equity_quantity(rng, sec.currency), pick_equity_price(rng, sec.currency, decimals)
 
 
 def exec_time(rng: random.Random, start: int = 9, end: int = 15) -> str:
@@ -1567,31 +1658,43 @@ def approximate_yield(sec: Security, price: Decimal, settle: dt.date) -> str:
     return f"{value.quantize(Decimal('0.001'))}"
 
 
-def layout_trades(layout: Layout) -> list[tuple[Trade, bool]]:
-    """The layout's twelve trades, each with whether it is printed to PDF."""
-    rng = random.Random(f"{SEED}:{layout.name}")
-    kinds = ["bond"] * layout.bond_count + ["equity"] * (DOCS_PER_LAYOUT - layout.bond_count)
-    rng.shuffle(kinds)
-    sides = ["BUY", "SELL"] * (DOCS_PER_LAYOUT // 2)
-    rng.shuffle(sides)
+def balanced_plan(
+    rng: random.Random, bonds: int, pdfs: int, bond_pdfs: int, *, balanced: bool = True
+) -> list[tuple[str, str, bool]]:
+    """Kinds, client sides and PDF flags for twelve documents: six buys and six sells, `pdfs` of
+    them printed to PDF (`bond_pdfs` of those bonds, when there are bonds) and, when `balanced`,
+    both sides among the bonds and among the equities."""
+    while True:
+        kinds = ["bond"] * bonds + ["equity"] * (DOCS_PER_LAYOUT - bonds)
+        rng.shuffle(kinds)
+        sides = ["BUY", "SELL"] * (DOCS_PER_LAYOUT // 2)
+        rng.shuffle(sides)
+        ok = True
+        for kind in {"bond", "equity"} & set(kinds):
+            chosen = {s for k, s in zip(kinds, sides, strict=True) if k == kind}
+            if kind == "bond" and bonds < 2:
+                continue
+            ok = ok and chosen == {"BUY", "SELL"}
+        if ok or not balanced:
+            break
     bond_index = [i for i, k in enumerate(kinds) if k == "bond"]
     equity_index = [i for i, k in enumerate(kinds) if k == "equity"]
-    pdf = set(rng.sample(bond_index, 2)) if bond_index else set()
-    pdf |= set(rng.sample(equity_index, 5 - len(pdf)))
+    pdf = set(rng.sample(bond_index, bond_pdfs)) if bond_index else set()
+    pdf |= set(rng.sample(equity_index, pdfs - len(pdf)))
+    return [(k, s, i in pdf) for i, (k, s) in enumerate(zip(kinds, sides, strict=True))]
+
+
+def layout_trades(layout: Layout) -> list[tuple[Trade, bool]]:
+    """The layout's twelve trades, each with whether it is printed to PDF (five of them, two bonds
+    among those when there are bonds; the sides are not balanced within each kind)."""
+    rng = random.Random(f"{SEED}:{layout.name}")
     trades = []
-    for i, (kind, side) in enumerate(zip(kinds, sides, strict=True)):
+    for i, (kind, side, as_pdf) in enumerate(balanced_plan(rng, layout.bond_count, 5, 2, balanced=False)):
         sec = rng.choice(layout.bonds if kind == "bond" else layout.equities)
         trade_date = pick_trade_date(rng)
-        if kind == "bond":
-            quantity, price = pick_face(rng, sec.currency), pick_bond_price(rng, sec)
-        else:
-            decimals = 0 if sec.currency == "JPY" else rng.choice(layout.equity_decimals)
-            quantity, price = (
-                pick_equity_quantity(rng, sec.currency),
-                pick_equity_price(rng, sec.currency, decimals),
-            )
-            if sec.currency == "JPY" and rng.random() < 0.25:
-                price += Decimal("0.5")
+        quantity, price = pick_quantity_and_price(rng, sec, layout.equity_decimals)
+        if kind == "equity" and sec.currency == "JPY" and rng.random() < 0.25:
+            price += Decimal("0.5")
         extra = {
             "time": exec_time(rng),
             "order": str(rng.randint(10_000_000, 99_999_999)),
@@ -1616,7 +1719,7 @@ def layout_trades(layout: Layout) -> list[tuple[Trade, bool]]:
         )
         if kind == "bond":
             trade.extra["yield"] = approximate_yield(sec, price, trade.settle_date)
-        trades.append((trade, i in pdf))
+        trades.append((trade, as_pdf))
     return trades
 
 
@@ -1658,18 +1761,24 @@ def truth(t: Trade, stated: Iterable[str], security_name: str | None, content_ty
     }
 
 
-def render_pdf(rendered: Rendered, *, title: str, author: str) -> bytes:
-    """One A4 page (more if long); lines are placed as written, never re-wrapped, so every figure
-    stays on one line and pypdf extracts the text as printed."""
-    pdf = FPDF(format="A4")
+def render_pdf(
+    rendered: Rendered, *, title: str, author: str, creator: str, landscape: bool = False, margin: float = 15
+) -> bytes:
+    """One A4 page (more if long, or where a line is PAGE_BREAK); lines are placed as written, never
+    re-wrapped, so every figure stays on one line and pypdf extracts the text as printed. The
+    creation date is fixed, so a rerun writes identical bytes."""
+    pdf = FPDF(orientation="L" if landscape else "P", format="A4")
     pdf.set_creation_date(PDF_CREATION_DATE)
     pdf.set_title(title)
     pdf.set_author(author)
-    pdf.set_creator("opsuite bench/documents/make_corpus.py")
-    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.set_creator(creator)
+    pdf.set_auto_page_break(auto=True, margin=margin)
     pdf.add_page()
     height = rendered.size * 0.5
     for index, line in enumerate(rendered.lines):
+        if line == PAGE_BREAK:
+            pdf.add_page()
+            continue
         bold = "B" if index < rendered.bold_lines else ""
         pdf.set_font(rendered.font, bold, rendered.size)
         pdf.cell(0, height, line if line else " ", new_x="LMARGIN", new_y="NEXT")
@@ -1688,33 +1797,130 @@ def clear(directory: Path) -> None:
             path.unlink()
 
 
-def write_layout(layout: Layout) -> list[Path]:
-    directory = CORPUS / layout.group / layout.name
+Document = tuple[Trade, Rendered, bool]  # a trade, as rendered, and whether it is printed to PDF
+
+
+def write_documents(
+    directory: Path,
+    documents: Iterable[Document],
+    *,
+    author: str,
+    creator: str,
+    landscape: bool = False,
+    margin: float = 15,
+) -> list[Path]:
+    """Empty `directory` of an earlier run's output, then write each document there, as a PDF
+    (render_pdf) or a UTF-8 text file, with its truth beside it. Trailing spaces are dropped, and a
+    counterparty the layout prints otherwise than as registered replaces the trade's in the truth."""
     clear(directory)
     written = []
-    for trade, as_pdf in layout_trades(layout):
-        rendered = layout.render(trade)
-        rendered.lines = [line.rstrip() for line in rendered.lines]
+    for trade, rendered, as_pdf in documents:
+        doc_id = trade.doc_id
+        rendered.lines = [line if line == PAGE_BREAK else line.rstrip() for line in rendered.lines]
         if rendered.counterparty is not None:
             trade.counterparty = rendered.counterparty
         for line in rendered.lines:
             line.encode("latin-1")  # the PDF core fonts are Latin-1; the text files are UTF-8
         if as_pdf:
-            path = directory / f"{trade.doc_id}.pdf"
-            path.write_bytes(
-                render_pdf(rendered, title=f"Trade confirmation {trade.doc_id}", author=layout.house)
+            path = directory / f"{doc_id}.pdf"
+            title = f"Trade confirmation {doc_id}"
+            pdf = render_pdf(
+                rendered, title=title, author=author, creator=creator, landscape=landscape, margin=margin
             )
+            path.write_bytes(pdf)
             content_type = "application/pdf"
         else:
-            path = directory / f"{trade.doc_id}.txt"
-            path.write_text("\n".join(rendered.lines) + "\n", encoding="utf-8")
+            path = directory / f"{doc_id}.txt"
+            text_lines = ["\n" if line == PAGE_BREAK else line for line in rendered.lines]
+            path.write_text("\n".join(text_lines) + "\n", encoding="utf-8")
             content_type = "text/plain"
         write_json(
-            directory / f"{trade.doc_id}.truth.json",
+            directory / f"{doc_id}.truth.json",
             truth(trade, rendered.stated, rendered.security_name, content_type),
         )
         written.append(path)
     return written
+
+
+def report(written: list[Path], where: Path) -> None:
+    pdfs = sum(1 for path in written if path.suffix == ".pdf")
+    print(f"wrote {len(written)} documents ({pdfs} PDF) and their truth under {where}")
+
+
+def write_layout(layout: Layout) -> list[Path]:
+    documents = ((trade, layout.render(trade), as_pdf) for trade, as_pdf in layout_trades(layout))
+    return write_documents(
+        CORPUS / layout.group / layout.name, documents, author=layout.house, creator=CREATOR
+    )
+
+
+# ---------------------------------------------------------------- the held-out groups' layouts
+
+
+Item = TypeVar("Item")  # what a held-out layout deals: a Security, or a house's own listing of one
+
+
+@dataclass(frozen=True)
+class PlannedLayout(Generic[Item]):
+    """A layout of a held-out group (make_heldout2.py and later): twelve documents on a balanced plan,
+    each built from the next item of a shuffled deck of its kind."""
+
+    name: str
+    house: str
+    build: Callable[[random.Random, str, str, str, Item], Trade]  # (rng, doc_id, kind, side, item)
+    render: Callable[[Trade, bool], Rendered]  # (trade, printed to PDF) -> Rendered
+    equities: tuple[Item, ...]
+    bonds: tuple[Item, ...]
+    bond_count: int
+    pdfs: int
+    bond_pdfs: int
+    landscape: bool = False  # its PDFs are printed on landscape pages
+
+
+def planned_documents(
+    layout: PlannedLayout[Item], rng: random.Random, check: Callable[[Trade], None] | None = None
+) -> list[Document]:
+    """The layout's twelve trades (each passed to `check`, when given), rendered, each with whether
+    it is printed to PDF (balanced_plan). Securities are dealt from a shuffled deck of each kind, so
+    that every one is used before any repeats."""
+    plan = balanced_plan(rng, layout.bond_count, layout.pdfs, layout.bond_pdfs)
+    decks: dict[str, list[Item]] = {"equity": [], "bond": []}
+    out = []
+    for index, (kind, side, as_pdf) in enumerate(plan):
+        deck = decks[kind]
+        if not deck:
+            items = layout.bonds if kind == "bond" else layout.equities
+            deck += rng.sample(items, k=len(items))
+        trade = layout.build(rng, f"{layout.name}-{index + 1:02d}", kind, side, deck.pop())
+        if check is not None:
+            check(trade)
+        out.append((trade, layout.render(trade, as_pdf), as_pdf))
+    return out
+
+
+def write_planned_group(
+    group: str,
+    layouts: Iterable[PlannedLayout[Item]],
+    *,
+    seed: str,
+    creator: str,
+    margin: float = 15,
+    check: Callable[[Trade], None] | None = None,
+) -> None:
+    """Write each layout's documents (planned_documents, with a random.Random seeded with `seed`
+    followed by the layout's name) under CORPUS / group / the layout's name, and say so."""
+    written: list[Path] = []
+    for layout in layouts:
+        directory = CORPUS / group / layout.name
+        written += write_documents(
+            directory,
+            planned_documents(layout, random.Random(seed + layout.name), check),
+            author=layout.house,
+            creator=creator,
+            landscape=layout.landscape,
+            margin=margin,
+        )
+    report(written, CORPUS / group)
 
 
 # ---------------------------------------------------------------- SWIFT MT515
@@ -1754,6 +1960,35 @@ def charges_market(sec: Security, side: str, qty: Decimal, gross: Decimal) -> tu
     if ccy in {"USD", "EUR"} and not items:
         items.append(("CHAR", Decimal("2.50")))
     return commission, items
+
+
+def message_trade(
+    name: str,
+    index: int,
+    sec: Security,
+    side: str,
+    trade_date: dt.date,
+    quantity: Decimal,
+    price: Decimal,
+    account: str,
+    party: Counterparty,
+    reference: str,
+) -> Trade:
+    """The trade of the standard message `name`-NN (the formats group), with the market's charges."""
+    return make_trade(
+        layout=name,
+        group="formats",
+        doc_id=f"{name}-{index + 1:02d}",
+        sec=sec,
+        side=side,
+        trade_date=trade_date,
+        quantity=quantity,
+        price=price,
+        charges=charges_market,
+        account=account,
+        counterparty=party.name,
+        reference=reference,
+    )
 
 
 MT515_CASES = (
@@ -1800,29 +2035,9 @@ MT515_CASES = (
 def mt515_message(rng: random.Random, index: int) -> tuple[bytes, dict]:
     sec, side, party, client_bic, account = MT515_CASES[index]
     trade_date = pick_trade_date(rng)
-    if sec.kind == "bond":
-        quantity, price = pick_face(rng, sec.currency), pick_bond_price(rng, sec)
-    else:
-        decimals = 0 if sec.currency == "JPY" else 2
-        quantity, price = (
-            pick_equity_quantity(rng, sec.currency),
-            pick_equity_price(rng, sec.currency, decimals),
-        )
+    quantity, price = pick_quantity_and_price(rng, sec, 2)
     reference = f"{party.bic[:4]}{trade_date:%y%m%d}{rng.randint(1000, 9999)}"
-    t = make_trade(
-        layout="mt515",
-        group="formats",
-        doc_id=f"mt515-{index + 1:02d}",
-        sec=sec,
-        side=side,
-        trade_date=trade_date,
-        quantity=quantity,
-        price=price,
-        charges=charges_market,
-        account=account,
-        counterparty=party.name,
-        reference=reference,
-    )
+    t = message_trade("mt515", index, sec, side, trade_date, quantity, price, account, party, reference)
     ccy = t.currency
     if sec.kind == "bond":
         name = f"{caps(sec.issuer)} {swift_number(sec.coupon or Decimal(0))} {d_swift(sec.maturity)}"
@@ -1895,31 +2110,9 @@ def mt515_message(rng: random.Random, index: int) -> tuple[bytes, dict]:
         f"{{2:I515{client_bic}XXXXN}}{{4:"
     )
     text = header + "\r\n" + "\r\n".join(lines) + "\r\n-}"
-    stated = {
-        "trade_date",
-        "settlement_date",
-        "side",
-        "quantity",
-        "isin",
-        "security_name",
-        "price",
-        "currency",
-        "gross_amount",
-        "net_amount",
-        "account",
-        "trade_reference",
-    }
-    if sec.cusip:
-        stated.add("cusip")
+    stated = stated_for(t, cusip=True, counterparty=not party.show_name) | {"security_name"}
     if party.show_name:
-        stated.add("counterparty")
         t.counterparty = party.name.upper()
-    if t.commission is not None:
-        stated.add("commission")
-    if t.fee_items:
-        stated.add("fees")
-    if t.bond:
-        stated.add("accrued_interest")
     return text.encode("ascii"), truth(t, stated, name, "text/plain")
 
 
@@ -1967,32 +2160,12 @@ def fix_percentage(coupon: Decimal | None) -> str:
 def fix_confirmation(rng: random.Random, index: int) -> tuple[bytes, dict]:
     sec, side, party, with_desc = FIX_CASES[index]
     trade_date = pick_trade_date(rng)
-    if sec.kind == "bond":
-        quantity, price = pick_face(rng, sec.currency), pick_bond_price(rng, sec)
-    else:
-        decimals = 0 if sec.currency == "JPY" else rng.choice((2, 4))
-        quantity, price = (
-            pick_equity_quantity(rng, sec.currency),
-            pick_equity_price(rng, sec.currency, decimals),
-        )
+    quantity, price = pick_quantity_and_price(rng, sec, (2, 4))
     account = rng.choice(
         ("OPS-FI-GLOBAL", "OPS-BAL-USD") if sec.kind == "bond" else ("OPS-EQ-GLOBAL", "OPS-BAL-USD")
     )
     confirm_id = f"{party.bic[:4]}-C{trade_date:%y%m%d}-{rng.randint(100, 999)}"
-    t = make_trade(
-        layout="fix44",
-        group="formats",
-        doc_id=f"fix44-{index + 1:02d}",
-        sec=sec,
-        side=side,
-        trade_date=trade_date,
-        quantity=quantity,
-        price=price,
-        charges=charges_market,
-        account=account,
-        counterparty=party.name,
-        reference=confirm_id,
-    )
+    t = message_trade("fix44", index, sec, side, trade_date, quantity, price, account, party, confirm_id)
     ccy = t.currency
     if sec.kind == "bond":
         desc = f"{sec.issuer.upper()} {sec.coupon}% {sec.maturity:%m/%d/%Y}" if sec.maturity else sec.issuer
@@ -2064,31 +2237,9 @@ def fix_confirmation(rng: random.Random, index: int) -> tuple[bytes, dict]:
         fields.append((136, str(len(t.fee_items))))
         for qualifier, value in t.fee_items:
             fields += [(137, fix_amount(value, ccy)), (138, ccy), (139, FIX_MISC_FEE_TYPE[qualifier])]
-    stated = {
-        "trade_date",
-        "settlement_date",
-        "side",
-        "quantity",
-        "isin",
-        "price",
-        "currency",
-        "gross_amount",
-        "net_amount",
-        "account",
-        "trade_reference",
-    }
-    if sec.cusip:
-        stated.add("cusip")
+    stated = stated_for(t, cusip=True, counterparty=not party.show_name)
     if with_desc:
         stated.add("security_name")
-    if party.show_name:
-        stated.add("counterparty")
-    if t.commission is not None:
-        stated.add("commission")
-    if t.fee_items:
-        stated.add("fees")
-    if t.bond:
-        stated.add("accrued_interest")
     return fix_message(fields), truth(t, stated, desc if with_desc else None, "text/plain")
 
 
@@ -2116,8 +2267,7 @@ def main() -> None:
     for layout in LAYOUTS:
         written += write_layout(layout)
     written += write_formats()
-    pdfs = sum(1 for path in written if path.suffix == ".pdf")
-    print(f"wrote {len(written)} documents ({pdfs} PDF) and their truth under {CORPUS}")
+    report(written, CORPUS)
 
 
 if __name__ == "__main__":

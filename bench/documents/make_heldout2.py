@@ -26,39 +26,35 @@ confirmations, without reading the extractor, its templates or its tests:
   and, from 2023, the AFRC levy, at the rates of the trade date. Dates as 12-Mar-20 (two-digit
   years). HKD equities only (HK, Cayman, Bermuda and H-share issuers, short stock names).
 
-The helpers of make_corpus.py (securities, money arithmetic, trades, truth, PDF settings) are
-imported, not copied; that module is not changed. Everything is invented: houses, issuers, accounts,
-references, people, telephone and bank numbers. ISINs and CUSIPs (and the CINS inside a Cayman or
-Bermuda ISIN) carry valid check digits; the distractor ABA routing number, Italian IBAN and VAT
-number do too. Output is deterministic: one random.Random per layout, seeded with a string, and a
-fixed PDF creation date.
+The helpers of make_corpus.py (securities, money arithmetic, trades, holiday-aware trade dates, the
+balanced plan of sides, kinds and PDFs, and the writing of documents, PDFs and truth) are imported,
+not copied. Everything is invented: houses, issuers, accounts, references, people, telephone and
+bank numbers. ISINs and CUSIPs (and the CINS inside a Cayman or Bermuda ISIN) carry valid check
+digits; the distractor ABA routing number, Italian IBAN and VAT number do too. Output is
+deterministic: one random.Random per layout, seeded with a string, and a fixed PDF creation date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, ROUND_UP, Decimal
-from pathlib import Path
 from typing import Any
 
-from fpdf import FPDF
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
 
 from bench.documents.make_corpus import (
-    CORPUS,
     MONTHS,
-    PDF_CREATION_DATE,
+    PAGE_BREAK,
     WEEKDAYS,
+    PlannedLayout,
     Rendered,
     Security,
     Trade,
     add_business_days,
     approximate_yield,
-    clear,
     d_dmy,
     de,
     decimals_of,
@@ -71,22 +67,21 @@ from bench.documents.make_corpus import (
     pick_equity_price,
     pick_equity_quantity,
     pick_face,
-    pick_trade_date,
+    pick_open_date,
     price_decimals,
     stated_for,
-    truth,
     us,
     us_bond,
     us_equity,
+    weekday_holidays,
     with_cusip_check,
     with_isin_check,
-    write_json,
+    write_planned_group,
 )
 
 SEED = "opsuite-documents-heldout2-v1"
 GROUP = "heldout2"
-DOCS_PER_LAYOUT = 12
-PAGE_BREAK = "\f"  # a line holding only this starts a new PDF page (two blank lines in text)
+CREATOR = "opsuite bench/documents/make_heldout2.py"  # the PDFs' creator
 
 
 # ---------------------------------------------------------------- dates and small helpers
@@ -202,20 +197,10 @@ def hk_holidays() -> set[dt.date]:
         "2023-01-02 2023-01-23 2023-01-24 2023-01-25 2023-04-05 2023-04-07 2023-04-10 2023-05-01 2023-05-26 "
         "2023-06-22 2023-10-02 2023-10-23 2023-12-25 2023-12-26"
     )
-    return {dt.date.fromisoformat(day) for day in listed.split()}
+    return weekday_holidays(listed)
 
 
 US_HOLIDAYS, TARGET_HOLIDAYS, HK_HOLIDAYS = us_holidays(), target_holidays(), hk_holidays()
-
-
-def pick_open_date(rng: random.Random, holidays: set[dt.date], settle_days: int) -> dt.date:
-    """A trade date (make_corpus.pick_trade_date) such that neither it nor any day up to its
-    settlement is a holiday of the market, so that weekday-only T+n settlement is also the real one."""
-    while True:
-        day = pick_trade_date(rng)
-        settle = add_business_days(day, settle_days)
-        if not any(day + dt.timedelta(days=n) in holidays for n in range((settle - day).days + 1)):
-            return day
 
 
 def limit_price(price: Decimal, step: Decimal, steps: int, side: str) -> Decimal:
@@ -223,29 +208,6 @@ def limit_price(price: Decimal, step: Decimal, steps: int, side: str) -> Decimal
     if side == "BUY":
         return price.quantize(Decimal("0.01"), rounding=ROUND_CEILING) + step * steps
     return price.quantize(Decimal("0.01"), rounding=ROUND_FLOOR) - step * steps
-
-
-def balanced_plan(rng: random.Random, bonds: int, pdfs: int, bond_pdfs: int) -> list[tuple[str, str, bool]]:
-    """Kinds, client sides and PDF flags for twelve documents: six buys and six sells, and both
-    sides among the bonds and among the equities."""
-    while True:
-        kinds = ["bond"] * bonds + ["equity"] * (DOCS_PER_LAYOUT - bonds)
-        rng.shuffle(kinds)
-        sides = ["BUY", "SELL"] * (DOCS_PER_LAYOUT // 2)
-        rng.shuffle(sides)
-        ok = True
-        for kind in {"bond", "equity"} & set(kinds):
-            chosen = {s for k, s in zip(kinds, sides, strict=True) if k == kind}
-            if kind == "bond" and bonds < 2:
-                continue
-            ok = ok and chosen == {"BUY", "SELL"}
-        if ok:
-            break
-    bond_index = [i for i, k in enumerate(kinds) if k == "bond"]
-    equity_index = [i for i, k in enumerate(kinds) if k == "equity"]
-    pdf = set(rng.sample(bond_index, bond_pdfs)) if bond_index else set()
-    pdf |= set(rng.sample(equity_index, pdfs - len(pdf)))
-    return [(k, s, i in pdf) for i, (k, s) in enumerate(zip(kinds, sides, strict=True))]
 
 
 # ---------------------------------------------------------------- ridgeline (US prime broker e-mail)
@@ -966,18 +928,7 @@ def render_harcourt(t: Trade, printed: bool) -> Rendered:
 # ---------------------------------------------------------------- the three layouts and output
 
 
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    house: str
-    build: Callable[..., Trade]  # (rng, doc_id, kind, side, security) -> Trade
-    render: Callable[[Trade, bool], Rendered]  # (trade, printed to PDF) -> Rendered
-    equities: tuple[Any, ...]  # Security, or HKStock for harcourt
-    bonds: tuple[Any, ...]
-    bond_count: int
-    pdfs: int
-    bond_pdfs: int
-
+Layout = PlannedLayout[Any]  # dealing a Security, or an HKStock for harcourt
 
 LAYOUTS = (
     Layout(
@@ -1006,79 +957,8 @@ LAYOUTS = (
 )
 
 
-def layout_documents(layout: Layout) -> list[tuple[Trade, Rendered, bool]]:
-    """The layout's twelve trades, rendered, each with whether it is printed to PDF. Securities are
-    dealt from a shuffled deck of each kind, so that every one is used before any repeats."""
-    rng = random.Random(f"{SEED}:{layout.name}")
-    plan = balanced_plan(rng, layout.bond_count, layout.pdfs, layout.bond_pdfs)
-    decks: dict[str, list[Any]] = {"equity": [], "bond": []}
-    out = []
-    for index, (kind, side, as_pdf) in enumerate(plan):
-        deck = decks[kind]
-        if not deck:
-            securities = layout.bonds if kind == "bond" else layout.equities
-            deck += rng.sample(securities, k=len(securities))
-        trade = layout.build(rng, f"{layout.name}-{index + 1:02d}", kind, side, deck.pop())
-        rendered = layout.render(trade, as_pdf)
-        rendered.lines = [line if line == PAGE_BREAK else line.rstrip() for line in rendered.lines]
-        out.append((trade, rendered, as_pdf))
-    return out
-
-
-def render_pdf_pages(rendered: Rendered, *, title: str, author: str) -> bytes:
-    """As make_corpus.render_pdf (lines placed as written, fixed creation date), with PAGE_BREAK
-    lines starting a new page."""
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(PDF_CREATION_DATE)
-    pdf.set_title(title)
-    pdf.set_author(author)
-    pdf.set_creator("opsuite bench/documents/make_heldout2.py")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    height = rendered.size * 0.5
-    for index, line in enumerate(rendered.lines):
-        if line == PAGE_BREAK:
-            pdf.add_page()
-            continue
-        bold = "B" if index < rendered.bold_lines else ""
-        pdf.set_font(rendered.font, bold, rendered.size)
-        pdf.cell(0, height, line if line else " ", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
-def write_layout(layout: Layout) -> list[Path]:
-    directory = CORPUS / GROUP / layout.name
-    clear(directory)
-    written = []
-    for trade, rendered, as_pdf in layout_documents(layout):
-        doc_id = trade.doc_id
-        for line in rendered.lines:
-            line.encode("latin-1")  # the PDF core fonts are Latin-1; the text files are UTF-8
-        if as_pdf:
-            path = directory / f"{doc_id}.pdf"
-            path.write_bytes(
-                render_pdf_pages(rendered, title=f"Trade confirmation {doc_id}", author=layout.house)
-            )
-            content_type = "application/pdf"
-        else:
-            path = directory / f"{doc_id}.txt"
-            text_lines = ["\n" if line == PAGE_BREAK else line for line in rendered.lines]
-            path.write_text("\n".join(text_lines) + "\n", encoding="utf-8")
-            content_type = "text/plain"
-        write_json(
-            directory / f"{doc_id}.truth.json",
-            truth(trade, rendered.stated, rendered.security_name, content_type),
-        )
-        written.append(path)
-    return written
-
-
 def main() -> None:
-    written: list[Path] = []
-    for layout in LAYOUTS:
-        written += write_layout(layout)
-    pdfs = sum(1 for path in written if path.suffix == ".pdf")
-    print(f"wrote {len(written)} documents ({pdfs} PDF) and their truth under {CORPUS / GROUP}")
+    write_planned_group(GROUP, LAYOUTS, seed=f"{SEED}:", creator=CREATOR)
 
 
 if __name__ == "__main__":

@@ -48,41 +48,37 @@ Trustee bond names with issue and maturity years ("17/27 2,85 %"); IIROC Dealer 
 debt securities, the general average-price statement), bilingual Quebec dealer forms, and the
 Canadian ACT/365 accrued-interest convention.
 
-The helpers of make_corpus.py (securities, money arithmetic, trades, truth, PDF settings) and of
-make_heldout2.py (holiday-aware trade dates, the balanced plan of sides, kinds and PDFs) are
-imported, not copied; neither module is changed. Everything is invented: houses, issuers, people,
-accounts, references, telephone and bank numbers. ISINs and CUSIPs carry valid check digits, as do
-the ABN, the Norwegian organisation and account numbers and the BPAY reference in the distractors.
-Output is deterministic: one random.Random per layout seeded with a string, and a fixed PDF creation
-date.
+The helpers of make_corpus.py (securities, money arithmetic, trades, holiday-aware trade dates, the
+balanced plan of sides, kinds and PDFs, and the writing of documents, PDFs and truth) and
+make_heldout2.py's calendars are imported, not copied. Everything is invented: houses, issuers,
+people, accounts, references, telephone and bank numbers. ISINs and CUSIPs carry valid check digits,
+as do the ABN, the Norwegian organisation and account numbers and the BPAY reference in the
+distractors. Output is deterministic: one random.Random per layout seeded with a string, and a fixed
+PDF creation date.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
-from pathlib import Path
+from decimal import ROUND_HALF_UP, ROUND_UP, Decimal
 
-from fpdf import FPDF
 from stdnum import luhn
 from stdnum.au import abn as stdnum_abn
 from stdnum.no import kontonr as stdnum_kontonr
 from stdnum.no import orgnr as stdnum_orgnr
 
 from bench.documents.make_corpus import (
-    CORPUS,
     MONTHS,
-    PDF_CREATION_DATE,
+    ChargeList,
+    PlannedLayout,
     Rendered,
     Security,
     Trade,
     add_business_days,
-    add_months,
     approximate_yield,
-    clear,
+    coupon_period,
     d_dmy,
     d_dot,
     d_iso,
@@ -92,34 +88,29 @@ from bench.documents.make_corpus import (
     keep,
     make_trade,
     money,
+    pick_bond_date,
     pick_bond_price,
     pick_equity_quantity,
     pick_face,
+    pick_open_date,
     price_decimals,
+    restate_accrued,
     stated_for,
-    truth,
+    tick_price,
     us,
     us_equity,
     with_cusip_check,
     with_isin_check,
     wrap,
-    write_json,
+    write_planned_group,
 )
-from bench.documents.make_heldout2 import (
-    GOOD_FRIDAYS,
-    US_HOLIDAYS,
-    balanced_plan,
-    nth_weekday,
-    pick_open_date,
-)
+from bench.documents.make_heldout2 import GOOD_FRIDAYS, US_HOLIDAYS, nth_weekday
 
 SEED = "opsuite-documents-heldout3-v1"
 GROUP = "heldout3"
-DOCS_PER_LAYOUT = 12
+CREATOR = "opsuite bench/documents/make_heldout3.py"  # the PDFs' creator
 YEARS = range(2019, 2024)
 EASTER_SUNDAYS = tuple(day + dt.timedelta(days=2) for day in GOOD_FRIDAYS)
-
-ChargeList = list[tuple[str, Decimal]]
 
 
 # ---------------------------------------------------------------- small helpers
@@ -139,13 +130,6 @@ def monday_if_weekend(day: dt.date) -> dt.date:
     return day + dt.timedelta(days={5: 2, 6: 1}.get(day.weekday(), 0))
 
 
-def tick_price(rng: random.Random, low: str, high: str, tick: Callable[[Decimal], Decimal]) -> Decimal:
-    """A price between low and high on the market's tick grid."""
-    value = Decimal(rng.randint(int(Decimal(low) * 1000), int(Decimal(high) * 1000))) / 1000
-    step = tick(value)
-    return (value / step).to_integral_value(rounding=ROUND_HALF_EVEN) * step
-
-
 def asx_tick(price: Decimal) -> Decimal:
     return Decimal("0.001") if price < Decimal("0.10") else Decimal("0.005") if price < 2 else Decimal("0.01")
 
@@ -159,40 +143,6 @@ def nordic_tick(price: Decimal) -> Decimal:
 
 def tsx_tick(price: Decimal) -> Decimal:
     return Decimal("0.005") if price < Decimal("0.50") else Decimal("0.01")
-
-
-def coupon_period(sec: Security, settle: dt.date) -> tuple[dt.date, dt.date]:
-    """The last coupon date on or before settlement and the next one (as make_corpus counts them)."""
-    assert sec.maturity is not None
-    months = 12 // sec.frequency
-    last = sec.maturity
-    while last > settle:
-        last = add_months(last, -months)
-    return last, add_months(last, months)
-
-
-def restate_accrued(trade: Trade, accrued: Decimal, days: int) -> None:
-    """Replace make_corpus's accrued interest by a market's own convention, and the net with it."""
-    costs = (trade.commission or Decimal(0)) + trade.fees
-    trade.accrued, trade.days = accrued, days
-    trade.net = trade.gross + (costs if trade.buy else -costs) + accrued
-
-
-def render_pdf(rendered: Rendered, *, title: str, author: str) -> bytes:
-    """As make_corpus.render_pdf: lines placed as written, never re-wrapped, fixed creation date."""
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(PDF_CREATION_DATE)
-    pdf.set_title(title)
-    pdf.set_author(author)
-    pdf.set_creator("opsuite bench/documents/make_heldout3.py")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    height = rendered.size * 0.5
-    for index, line in enumerate(rendered.lines):
-        bold = "B" if index < rendered.bold_lines else ""
-        pdf.set_font(rendered.font, bold, rendered.size)
-        pdf.cell(0, height, line if line else " ", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
 
 
 # ---------------------------------------------------------------- market calendars (2019-2023)
@@ -376,12 +326,8 @@ def tallowood_trade(rng: random.Random, doc_id: str, kind: str, side: str, listi
     account, address, hin, bsb, bank_account = rng.choice(TALLOWOOD_ACCOUNTS)
     if kind == "bond":
         quantity, price = pick_face(rng, "AUD"), pick_bond_price(rng, sec)
-        while True:  # never settle inside the ex-interest period before a coupon
-            trade_date = pick_open_date(rng, AU_HOLIDAYS, sec.settle_days)
-            settle = add_business_days(trade_date, sec.settle_days)
-            last, following = coupon_period(sec, settle)
-            if (following - settle).days > 8 and settle != last:
-                break
+        # never settle on a coupon date or inside the ex-interest period before one
+        trade_date = pick_bond_date(rng, sec, AU_HOLIDAYS, sec.settle_days, 8)
     else:
         quantity = pick_equity_quantity(rng, "AUD")
         price = tick_price(rng, listing.low, listing.high, asx_tick)
@@ -1127,18 +1073,7 @@ def render_beaupre(t: Trade, printed: bool) -> Rendered:
 # ---------------------------------------------------------------- the three layouts and output
 
 
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    house: str
-    build: Callable[[random.Random, str, str, str, Listing], Trade]
-    render: Callable[[Trade, bool], Rendered]  # (trade, printed to PDF) -> Rendered
-    equities: tuple[Listing, ...]
-    bonds: tuple[Listing, ...]
-    bond_count: int
-    pdfs: int
-    bond_pdfs: int
-
+Layout = PlannedLayout[Listing]
 
 LAYOUTS = (
     Layout(
@@ -1167,55 +1102,8 @@ LAYOUTS = (
 )
 
 
-def layout_documents(layout: Layout) -> list[tuple[Trade, Rendered, bool]]:
-    """The layout's twelve trades, rendered, each with whether it is printed to PDF. Securities are
-    dealt from a shuffled deck of each kind, so that every one is used before any repeats."""
-    rng = random.Random(f"{SEED}/{layout.name}")
-    plan = balanced_plan(rng, layout.bond_count, layout.pdfs, layout.bond_pdfs)
-    decks: dict[str, list[Listing]] = {"equity": [], "bond": []}
-    out = []
-    for index, (kind, side, as_pdf) in enumerate(plan):
-        deck = decks[kind]
-        if not deck:
-            listings = layout.bonds if kind == "bond" else layout.equities
-            deck += rng.sample(listings, k=len(listings))
-        trade = layout.build(rng, f"{layout.name}-{index + 1:02d}", kind, side, deck.pop())
-        rendered = layout.render(trade, as_pdf)
-        rendered.lines = [line.rstrip() for line in rendered.lines]
-        out.append((trade, rendered, as_pdf))
-    return out
-
-
-def write_layout(layout: Layout) -> list[Path]:
-    directory = CORPUS / GROUP / layout.name
-    clear(directory)
-    written = []
-    for trade, rendered, as_pdf in layout_documents(layout):
-        doc_id = trade.doc_id
-        for line in rendered.lines:
-            line.encode("latin-1")  # the PDF core fonts are Latin-1; the text files are UTF-8
-        if as_pdf:
-            path = directory / f"{doc_id}.pdf"
-            path.write_bytes(render_pdf(rendered, title=f"Trade confirmation {doc_id}", author=layout.house))
-            content_type = "application/pdf"
-        else:
-            path = directory / f"{doc_id}.txt"
-            path.write_text("\n".join(rendered.lines) + "\n", encoding="utf-8")
-            content_type = "text/plain"
-        write_json(
-            directory / f"{doc_id}.truth.json",
-            truth(trade, rendered.stated, rendered.security_name, content_type),
-        )
-        written.append(path)
-    return written
-
-
 def main() -> None:
-    written: list[Path] = []
-    for layout in LAYOUTS:
-        written += write_layout(layout)
-    pdfs = sum(1 for path in written if path.suffix == ".pdf")
-    print(f"wrote {len(written)} documents ({pdfs} PDF) and their truth under {CORPUS / GROUP}")
+    write_planned_group(GROUP, LAYOUTS, seed=f"{SEED}/", creator=CREATOR)
 
 
 if __name__ == "__main__":

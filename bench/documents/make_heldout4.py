@@ -55,9 +55,9 @@ accrued interest and books-closed period; Spanish bank notes ("nota de liquidaci
 cánones de Bolsa y de liquidación, cupón corrido, cargo/abono), the Spanish financial transactions
 tax (Ley 5/2020) and Iberclear settlement.
 
-The helpers of make_corpus.py (securities, money arithmetic, trades, truth, PDF settings) and of
-make_heldout2.py (holiday-aware trade dates, the balanced plan of sides, kinds and PDFs, the TARGET2
-calendar) are imported, not copied; neither module is changed, and neither is make_heldout3.py.
+The helpers of make_corpus.py (securities, money arithmetic, trades, holiday-aware trade dates, the
+balanced plan of sides, kinds and PDFs, tick prices, coupon periods, accrued restatement, and the
+writing of documents, PDFs and truth) and make_heldout2.py's calendars are imported, not copied.
 Everything is invented: houses, issuers, people, accounts, references, telephone and bank numbers.
 ISINs carry valid check digits, as do the GSTIN, the Spanish CIF, DNI letters, CCC account numbers
 and IBANs in the distractors. Output is deterministic: one random.Random per layout seeded with a
@@ -69,12 +69,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-from pathlib import Path
 
-from fpdf import FPDF
 from stdnum import luhn
 from stdnum.es import ccc as stdnum_ccc
 from stdnum.es import cif as stdnum_cif
@@ -83,15 +80,16 @@ from stdnum.in_ import gstin as stdnum_gstin
 from stdnum.in_ import pan as stdnum_pan
 
 from bench.documents.make_corpus import (
-    CORPUS,
-    PDF_CREATION_DATE,
+    SPANISH_MONTHS,
+    ChargeList,
+    Charges,
+    PlannedLayout,
     Rendered,
     Security,
     Trade,
     add_business_days,
-    add_months,
     approximate_yield,
-    clear,
+    coupon_period,
     d_dmy,
     de,
     isin_bond,
@@ -99,43 +97,26 @@ from bench.documents.make_corpus import (
     make_trade,
     money,
     number,
+    pick_bond_date,
     pick_bond_price,
     pick_equity_quantity,
     pick_face,
+    pick_open_date,
     price_decimals,
+    restate_accrued,
     stated_for,
-    truth,
+    tick_price,
+    weekday_holidays,
     with_isin_check,
     wrap,
-    write_json,
+    write_planned_group,
 )
-from bench.documents.make_heldout2 import (
-    GOOD_FRIDAYS,
-    TARGET_HOLIDAYS,
-    balanced_plan,
-    pick_open_date,
-)
+from bench.documents.make_heldout2 import GOOD_FRIDAYS, TARGET_HOLIDAYS
 
 SEED = "opsuite-documents-heldout4-v1"
 GROUP = "heldout4"
 YEARS = range(2019, 2024)
-SPANISH_MONTHS = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
-
-ChargeList = list[tuple[str, Decimal]]
-Charges = Callable[[Security, str, Decimal, Decimal], tuple[Decimal | None, ChargeList]]
+CREATOR = "opsuite bench/documents/make_heldout4.py"  # the PDFs' creator
 
 
 # ---------------------------------------------------------------- small helpers
@@ -158,67 +139,8 @@ def half_up(value: Decimal, currency: str = "EUR") -> Decimal:
     return money(value, currency, ROUND_HALF_UP)
 
 
-def tick_price(rng: random.Random, low: str, high: str, tick: Callable[[Decimal], Decimal]) -> Decimal:
-    """A price between low and high on the market's tick grid."""
-    value = Decimal(rng.randint(int(Decimal(low) * 1000), int(Decimal(high) * 1000))) / 1000
-    step = tick(value)
-    return max(step, (value / step).to_integral_value(rounding=ROUND_HALF_EVEN) * step)
-
-
-def coupon_period(sec: Security, settle: dt.date) -> tuple[dt.date, dt.date]:
-    """The last coupon date on or before settlement and the next one (as make_corpus counts them)."""
-    assert sec.maturity is not None
-    months = 12 // sec.frequency
-    last = sec.maturity
-    while last > settle:
-        last = add_months(last, -months)
-    return last, add_months(last, months)
-
-
-def restate_accrued(trade: Trade, accrued: Decimal, days: int) -> None:
-    """Replace make_corpus's accrued interest by a market's own convention, and the net with it."""
-    costs = (trade.commission or Decimal(0)) + trade.fees
-    trade.accrued, trade.days = accrued, days
-    trade.net = trade.gross + (costs if trade.buy else -costs) + accrued
-
-
-def pick_bond_date(
-    rng: random.Random, sec: Security, holidays: set[dt.date], settle_days: int, quiet_days: int
-) -> dt.date:
-    """A trade date whose settlement is not a coupon date and not within `quiet_days` before the next
-    coupon (the record date, shut or books-closed period), so that no trade is ex-interest."""
-    while True:
-        trade_date = pick_open_date(rng, holidays, settle_days)
-        settle = add_business_days(trade_date, settle_days)
-        last, following = coupon_period(sec, settle)
-        if settle != last and (following - settle).days > quiet_days:
-            return trade_date
-
-
-def render_pdf(rendered: Rendered, *, title: str, author: str, landscape: bool = False) -> bytes:
-    """As make_corpus.render_pdf: lines placed as written, never re-wrapped, fixed creation date;
-    optionally on a landscape page."""
-    pdf = FPDF(orientation="L" if landscape else "P", format="A4")
-    pdf.set_creation_date(PDF_CREATION_DATE)
-    pdf.set_title(title)
-    pdf.set_author(author)
-    pdf.set_creator("opsuite bench/documents/make_heldout4.py")
-    pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.add_page()
-    height = rendered.size * 0.5
-    for index, line in enumerate(rendered.lines):
-        bold = "B" if index < rendered.bold_lines else ""
-        pdf.set_font(rendered.font, bold, rendered.size)
-        pdf.cell(0, height, line if line else " ", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
 def plural(count: int | None, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
-
-
-def weekday_holidays(listed: str) -> set[dt.date]:
-    return {dt.date.fromisoformat(day) for day in listed.split()}
 
 
 # ---------------------------------------------------------------- vindhya (Indian stockbroker)
@@ -1386,19 +1308,7 @@ def render_albarracin(t: Trade, printed: bool) -> Rendered:
 # ---------------------------------------------------------------- the three layouts and output
 
 
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    house: str
-    build: Callable[[random.Random, str, str, str, Listing], Trade]
-    render: Callable[[Trade, bool], Rendered]  # (trade, printed to PDF) -> Rendered
-    equities: tuple[Listing, ...]
-    bonds: tuple[Listing, ...]
-    bond_count: int
-    pdfs: int
-    bond_pdfs: int
-    landscape: bool = False
-
+Layout = PlannedLayout[Listing]
 
 LAYOUTS = (
     Layout(
@@ -1449,63 +1359,8 @@ def check_figures(t: Trade) -> None:
     assert add_business_days(t.trade_date, t.sec.settle_days) == t.settle_date, t.doc_id
 
 
-def layout_documents(layout: Layout) -> list[tuple[Trade, Rendered, bool]]:
-    """The layout's twelve trades, rendered, each with whether it is printed to PDF. Securities are
-    dealt from a shuffled deck of each kind, so that every one is used before any repeats."""
-    rng = random.Random(f"{SEED}/{layout.name}")
-    plan = balanced_plan(rng, layout.bond_count, layout.pdfs, layout.bond_pdfs)
-    decks: dict[str, list[Listing]] = {"equity": [], "bond": []}
-    out = []
-    for index, (kind, side, as_pdf) in enumerate(plan):
-        deck = decks[kind]
-        if not deck:
-            listings = layout.bonds if kind == "bond" else layout.equities
-            deck += rng.sample(listings, k=len(listings))
-        trade = layout.build(rng, f"{layout.name}-{index + 1:02d}", kind, side, deck.pop())
-        check_figures(trade)
-        rendered = layout.render(trade, as_pdf)
-        rendered.lines = [line.rstrip() for line in rendered.lines]
-        out.append((trade, rendered, as_pdf))
-    return out
-
-
-def write_layout(layout: Layout) -> list[Path]:
-    directory = CORPUS / GROUP / layout.name
-    clear(directory)
-    written = []
-    for trade, rendered, as_pdf in layout_documents(layout):
-        doc_id = trade.doc_id
-        for line in rendered.lines:
-            line.encode("latin-1")  # the PDF core fonts are Latin-1; the text files are UTF-8
-        if as_pdf:
-            path = directory / f"{doc_id}.pdf"
-            path.write_bytes(
-                render_pdf(
-                    rendered,
-                    title=f"Trade confirmation {doc_id}",
-                    author=layout.house,
-                    landscape=layout.landscape,
-                )
-            )
-            content_type = "application/pdf"
-        else:
-            path = directory / f"{doc_id}.txt"
-            path.write_text("\n".join(rendered.lines) + "\n", encoding="utf-8")
-            content_type = "text/plain"
-        write_json(
-            directory / f"{doc_id}.truth.json",
-            truth(trade, rendered.stated, rendered.security_name, content_type),
-        )
-        written.append(path)
-    return written
-
-
 def main() -> None:
-    written: list[Path] = []
-    for layout in LAYOUTS:
-        written += write_layout(layout)
-    pdfs = sum(1 for path in written if path.suffix == ".pdf")
-    print(f"wrote {len(written)} documents ({pdfs} PDF) and their truth under {CORPUS / GROUP}")
+    write_planned_group(GROUP, LAYOUTS, seed=f"{SEED}/", creator=CREATOR, margin=12, check=check_figures)
 
 
 if __name__ == "__main__":

@@ -55,14 +55,14 @@ Mexican brokerage confirmations and the Banxico conventions for Bonos M (VN $100
 accrued interest actual/360, prices per 100 of nominal), the commission plus 16 % IVA, Indeval
 settlement, BMV and BIVA, and the SIC.
 
-The helpers of make_corpus.py (securities, money arithmetic, trades, truth, PDF settings),
-make_heldout2.py (holiday-aware trade dates, the TARGET2 calendar, the balanced plan of sides, kinds
-and PDFs) and make_heldout4.py (tick prices, coupon periods, accrued restatement, the figure checks)
-are imported, not copied; none of those modules is changed. Everything is invented: houses,
-issuers, people, accounts, references, telephone and bank numbers. ISINs carry valid check digits,
-as do the Singapore UEN, the Belgian enterprise number, the Belgian account numbers and IBANs, the
-Mexican RFCs and CLABEs in the distractors. Output is deterministic: one random.Random per layout
-seeded with a string, and a fixed PDF creation date.
+The helpers of make_corpus.py (securities, money arithmetic, trades, holiday-aware trade dates, the
+balanced plan of sides, kinds and PDFs, tick prices, coupon periods, accrued restatement, and the
+writing of documents, PDFs and truth), make_heldout2.py's calendars and make_heldout4.py's figure
+checks are imported, not copied. Everything is invented: houses, issuers, people, accounts,
+references, telephone and bank numbers. ISINs carry valid check digits, as do the Singapore UEN, the
+Belgian enterprise number, the Belgian account numbers and IBANs, the Mexican RFCs and CLABEs in the
+distractors. Output is deterministic: one random.Random per layout seeded with a string, and a fixed
+PDF creation date.
 """
 
 from __future__ import annotations
@@ -70,59 +70,51 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
-from pathlib import Path
 
-from fpdf import FPDF
 from stdnum import iban as stdnum_iban
 from stdnum.mx import rfc as stdnum_rfc
 from stdnum.sg import uen as stdnum_uen
 
 from bench.documents.make_corpus import (
-    CORPUS,
     MONTHS,
-    PDF_CREATION_DATE,
+    SPANISH_MONTHS,
     US_EQUITIES,
+    ChargeList,
+    Charges,
+    PlannedLayout,
     Rendered,
     Security,
     Trade,
     add_business_days,
     approximate_yield,
-    clear,
+    coupon_period,
     d_dmy,
     de,
+    exec_time,
     isin_bond,
     keep,
     make_trade,
     money,
+    pick_bond_date,
+    pick_open_date,
     price_decimals,
+    restate_accrued,
     stated_for,
-    truth,
+    tick_price,
     us,
+    weekday_holidays,
     with_isin_check,
     wrap,
-    write_json,
+    write_planned_group,
 )
-from bench.documents.make_heldout2 import (
-    GOOD_FRIDAYS,
-    TARGET_HOLIDAYS,
-    balanced_plan,
-    nth_weekday,
-    pick_open_date,
-)
-from bench.documents.make_heldout4 import (
-    check_figures,
-    coupon_period,
-    half_up,
-    pick_bond_date,
-    restate_accrued,
-    tick_price,
-)
+from bench.documents.make_heldout2 import GOOD_FRIDAYS, TARGET_HOLIDAYS, nth_weekday
+from bench.documents.make_heldout4 import check_figures, half_up
 
 SEED = "opsuite-documents-heldout5-v1"
 GROUP = "heldout5"
+CREATOR = "opsuite bench/documents/make_heldout5.py"  # the PDFs' creator
 YEARS = range(2019, 2024)
 DUTCH_MONTHS = (
     "januari",
@@ -138,25 +130,7 @@ DUTCH_MONTHS = (
     "november",
     "december",
 )
-SPANISH_MONTHS = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
 SPANISH_ABBREVIATIONS = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
-
-ChargeList = list[tuple[str, Decimal]]
-Charges = Callable[[Security, str, Decimal, Decimal], tuple[Decimal | None, ChargeList]]
-
 
 # ---------------------------------------------------------------- small helpers
 
@@ -177,33 +151,8 @@ class Listing:
     flag: bool = False
 
 
-def render_pdf(rendered: Rendered, *, title: str, author: str) -> bytes:
-    """As make_corpus.render_pdf: lines placed as written, never re-wrapped, fixed creation date."""
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(PDF_CREATION_DATE)
-    pdf.set_title(title)
-    pdf.set_author(author)
-    pdf.set_creator("opsuite bench/documents/make_heldout5.py")
-    pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.add_page()
-    height = rendered.size * 0.5
-    for index, line in enumerate(rendered.lines):
-        bold = "B" if index < rendered.bold_lines else ""
-        pdf.set_font(rendered.font, bold, rendered.size)
-        pdf.cell(0, height, line if line else " ", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
-
-
-def weekday_holidays(listed: str) -> set[dt.date]:
-    return {dt.date.fromisoformat(day) for day in listed.split()}
-
-
 def pick_from(rng: random.Random, choices: tuple[int, ...]) -> Decimal:
     return Decimal(rng.choice(choices))
-
-
-def clock(rng: random.Random, start: int = 9, end: int = 16) -> str:
-    return f"{rng.randint(start, end):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
 
 
 # ---------------------------------------------------------------- kallang (Singapore stockbroker)
@@ -436,7 +385,7 @@ def kallang_trade(rng: random.Random, doc_id: str, kind: str, side: str, listing
     trade.extra = {
         "client": client.account,
         "order": f"{trade_date:%y%m%d}{rng.randint(1_000_000, 9_999_999)}",
-        "time": clock(rng, 9, 16),
+        "time": exec_time(rng, 9, 16),
         "name": listing.name,
         "code": listing.code,
         "printed": d_sg(add_business_days(trade_date, 1)),
@@ -773,7 +722,7 @@ def leiedal_trade(rng: random.Random, doc_id: str, kind: str, side: str, listing
         "your_ref": f"{client.reference_prefix}-{rng.randint(100_000, 999_999)}"
         if client.reference_prefix
         else "",
-        "time": clock(rng, 9, 17),
+        "time": exec_time(rng, 9, 17),
         "issued": d_nl_long(add_business_days(trade_date, 1)),
         "name": listing.name,
     }
@@ -1078,15 +1027,6 @@ def mx_accrued(sec: Security, face: Decimal, settle: dt.date) -> tuple[Decimal, 
     return money(face * sec.coupon / 100 * Decimal(days) / 360, "MXN"), days
 
 
-def pick_mx_bond_date(rng: random.Random, sec: Security) -> dt.date:
-    while True:
-        trade_date = pick_open_date(rng, MX_HOLIDAYS, 1)
-        settle = add_business_days(trade_date, 1)
-        last, following = mx_coupon_period(sec, settle)
-        if settle != last and (following - settle).days > 3:
-            return trade_date
-
-
 def mx_yield(sec: Security, price: Decimal, settle: dt.date) -> str:
     return f"{Decimal(approximate_yield(sec, price, settle)):.4f}"
 
@@ -1099,7 +1039,7 @@ def tepeyac_trade(rng: random.Random, doc_id: str, kind: str, side: str, listing
         titles = rng.choice((2_000, 5_000, 10_000, 20_000, 25_000, 50_000, 100_000))
         quantity = Decimal(titles * 100)
         price = Decimal(rng.randint(88_000_000, 107_000_000)).scaleb(-6)
-        trade_date = pick_mx_bond_date(rng, sec)
+        trade_date = pick_bond_date(rng, sec, MX_HOLIDAYS, 1, 3, mx_coupon_period)
     else:
         quantity = Decimal(rng.choice((100, 200, 300, 500, 800, 1000, 1500, 2000, 2500, 4000, 5000, 8000)))
         if listing.flag:
@@ -1283,18 +1223,7 @@ def render_tepeyac(t: Trade, printed: bool) -> Rendered:
 # ---------------------------------------------------------------- the three layouts and output
 
 
-@dataclass(frozen=True)
-class Layout:
-    name: str
-    house: str
-    build: Callable[[random.Random, str, str, str, Listing], Trade]
-    render: Callable[[Trade, bool], Rendered]  # (trade, printed to PDF) -> Rendered
-    equities: tuple[Listing, ...]
-    bonds: tuple[Listing, ...]
-    bond_count: int
-    pdfs: int
-    bond_pdfs: int
-
+Layout = PlannedLayout[Listing]
 
 LAYOUTS = (
     Layout("kallang", KALLANG_HOUSE, kallang_trade, render_kallang, KALLANG_EQUITIES, KALLANG_BONDS, 4, 5, 2),
@@ -1303,56 +1232,8 @@ LAYOUTS = (
 )
 
 
-def layout_documents(layout: Layout) -> list[tuple[Trade, Rendered, bool]]:
-    """The layout's twelve trades, rendered, each with whether it is printed to PDF. Securities are
-    dealt from a shuffled deck of each kind, so that every one is used before any repeats."""
-    rng = random.Random(f"{SEED}/{layout.name}")
-    plan = balanced_plan(rng, layout.bond_count, layout.pdfs, layout.bond_pdfs)
-    decks: dict[str, list[Listing]] = {"equity": [], "bond": []}
-    out = []
-    for index, (kind, side, as_pdf) in enumerate(plan):
-        deck = decks[kind]
-        if not deck:
-            listings = layout.bonds if kind == "bond" else layout.equities
-            deck += rng.sample(listings, k=len(listings))
-        trade = layout.build(rng, f"{layout.name}-{index + 1:02d}", kind, side, deck.pop())
-        check_figures(trade)
-        rendered = layout.render(trade, as_pdf)
-        rendered.lines = [line.rstrip() for line in rendered.lines]
-        out.append((trade, rendered, as_pdf))
-    return out
-
-
-def write_layout(layout: Layout) -> list[Path]:
-    directory = CORPUS / GROUP / layout.name
-    clear(directory)
-    written = []
-    for trade, rendered, as_pdf in layout_documents(layout):
-        doc_id = trade.doc_id
-        for line in rendered.lines:
-            line.encode("latin-1")  # the PDF core fonts are Latin-1; the text files are UTF-8
-        if as_pdf:
-            path = directory / f"{doc_id}.pdf"
-            path.write_bytes(render_pdf(rendered, title=f"Trade confirmation {doc_id}", author=layout.house))
-            content_type = "application/pdf"
-        else:
-            path = directory / f"{doc_id}.txt"
-            path.write_text("\n".join(rendered.lines) + "\n", encoding="utf-8")
-            content_type = "text/plain"
-        write_json(
-            directory / f"{doc_id}.truth.json",
-            truth(trade, rendered.stated, rendered.security_name, content_type),
-        )
-        written.append(path)
-    return written
-
-
 def main() -> None:
-    written: list[Path] = []
-    for layout in LAYOUTS:
-        written += write_layout(layout)
-    pdfs = sum(1 for path in written if path.suffix == ".pdf")
-    print(f"wrote {len(written)} documents ({pdfs} PDF) and their truth under {CORPUS / GROUP}")
+    write_planned_group(GROUP, LAYOUTS, seed=f"{SEED}/", creator=CREATOR, margin=12, check=check_figures)
 
 
 if __name__ == "__main__":
