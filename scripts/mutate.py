@@ -51,6 +51,7 @@ TESTS: dict[str, tuple[str, ...]] = {
         "tests/common/test_market_events.py",
         "tests/recon/domain/test_aging_calendar.py",
     ),
+    "dashboard": ("tests/edge/dashboard/domain",),
 }
 
 
@@ -60,6 +61,7 @@ def _folders() -> list[tuple[str, Path]]:
     folders = [(COMMON, ROOT / "services/common" / module) for module in COMMON_PURE]
     folders.append(("market", ROOT / "services/market/sim"))
     folders += [(domain.parent.name, domain) for domain in sorted(ROOT.glob("services/*/domain"))]
+    folders.append(("dashboard", ROOT / "services/edge/dashboard/domain"))  # the edge's dashboard
     return folders
 
 

@@ -6,8 +6,12 @@
 - `/healthz` (200 while serving) and `/readyz` (200 when every service the routes call answers
   SERVING on grpc.health.v1, else 503 naming the ones that do not).
 
-It composes: `extra_routes` (a dashboard, say) are matched before the annotated routes, and
-`app.state` holds the table, the channels and the options for them. Every error is a
+It composes: `extra_routes` (the dashboard, services/edge/dashboard/) are matched before the
+annotated routes; `lifespans` run for the app's lifetime (the dashboard's feeds), `untraced` paths
+get no server span (an event stream lives as long as its browser), and `on_drain` is what the
+process calls on SIGTERM before it stops accepting (the dashboard ends its event streams, which
+would otherwise hold the shutdown for its whole grace period). `app.state` holds the table, the
+channels and the options for them. Every error is a
 google.rpc.Status in JSON. The channels are closed when the app shuts down.
 """
 
@@ -15,7 +19,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -54,6 +59,9 @@ def create_app(
     options: EdgeOptions | None = None,
     *,
     extra_routes: Sequence[BaseRoute] = (),
+    lifespans: Sequence[Callable[[Starlette], contextlib.AbstractAsyncContextManager[Any]]] = (),
+    untraced: Sequence[str] = (),
+    on_drain: Sequence[Callable[[], None]] = (),
     title: str = TITLE,
 ) -> Starlette:
     """The edge's ASGI app; RouteError when an annotated route takes one of the edge's own paths."""
@@ -93,7 +101,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                for extra in lifespans:
+                    await stack.enter_async_context(extra(app))
+                yield
         finally:
             await channels.close()
 
@@ -106,7 +117,9 @@ def create_app(
             *extra_routes,
             Mount("", app=Gateway(routes, channels, options, own_paths={p: ("GET",) for p in OWN_PATHS})),
         ],
-        middleware=[Middleware(TracingMiddleware, untraced=("/healthz", "/readyz", "/docs/assets"))],
+        middleware=[
+            Middleware(TracingMiddleware, untraced=("/healthz", "/readyz", "/docs/assets", *untraced))
+        ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,
     )
@@ -114,4 +127,5 @@ def create_app(
     app.state.channels = channels
     app.state.options = options
     app.state.openapi = document
+    app.state.on_drain = tuple(on_drain)
     return app

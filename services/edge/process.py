@@ -28,6 +28,8 @@ from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.settings import EDGE, SettingsError, load_settings
 from services.common.telemetry import init_telemetry, shutdown_telemetry
 from services.edge.app import create_app
+from services.edge.dashboard.app import BACKENDS as DASHBOARD_BACKENDS
+from services.edge.dashboard.app import Dashboard
 from services.edge.gateway import EdgeOptions
 from services.edge.routes import RouteError, contract_routes
 from services.edge.settings import EdgeSettings
@@ -44,13 +46,25 @@ def _plain_uvicorn_records(record: logging.LogRecord) -> bool:
 
 
 def build_app(settings: EdgeSettings) -> Starlette:
-    """The edge over the contract this installation carries, calling each service at its address."""
+    """The edge over the contract this installation carries, calling each service at its address,
+    with the live dashboard at / (services/edge/dashboard/), which reads the services it shows."""
     routes = contract_routes()
-    addresses = {backend: settings.addr(backend) for backend in routes.backends()}
+    backends = {*routes.backends(), *DASHBOARD_BACKENDS}
+    addresses = {backend: settings.addr(backend) for backend in sorted(backends)}
     options = EdgeOptions(
         default_deadline_s=settings.edge_deadline_s, max_body_bytes=settings.edge_max_body_bytes
     )
-    return create_app(routes, AddressedChannels(addresses), options)
+    channels = AddressedChannels(addresses)
+    dashboard = Dashboard(channels, addresses, deadline_s=settings.edge_deadline_s)
+    return create_app(
+        routes,
+        channels,
+        options,
+        extra_routes=dashboard.routes(),
+        lifespans=(dashboard.running,),
+        untraced=dashboard.untraced,
+        on_drain=(dashboard.drain,),
+    )
 
 
 class _Server(uvicorn.Server):
@@ -66,7 +80,10 @@ def _listen(address: str) -> socket.socket:
     host, _, port = address.rpartition(":")
     host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on connections of a socket whose proto says
+    # TCP. Without it Nagle held each response's body back until the client acknowledged its
+    # headers, 40 ms (delayed ACK) for every answer on a kept-alive connection.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("" if host in _WILDCARD_HOSTS else host, int(port)))
@@ -109,6 +126,8 @@ async def serve(app: Starlette, settings: EdgeSettings) -> int:
             _log.warning("already shutting down", extra={"signal": signal.Signals(signum).name})
             return
         _log.info("shutting down", extra={"signal": signal.Signals(signum).name})
+        for drain in getattr(app.state, "on_drain", ()):
+            drain()  # end the never-ending responses (the dashboard's event streams) first
         server.should_exit = True
 
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -154,6 +155,11 @@ def _parse_body(body: bytes) -> tuple[object, list[Violation]]:
         return json.loads(text), []
     except json.JSONDecodeError as error:
         return None, [Violation("body", f"not JSON: {error.msg} at line {error.lineno} column {error.colno}")]
+    except RecursionError:  # arrays or objects nested about a thousand deep: Python's parser stops
+        return None, [Violation("body", "JSON nested too deeply to read: no request nests so far")]
+    except ValueError:  # an integer of more digits than int() takes (sys.get_int_max_str_digits)
+        digits = sys.get_int_max_str_digits()
+        return None, [Violation("body", f"a JSON number of more than {digits:,} digits: no field takes one")]
 
 
 def _merge_body(route: Route, request: Message, document: object) -> list[Violation]:

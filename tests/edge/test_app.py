@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from services.edge.app import create_app
+from services.edge.domain.deadlines import MAX_DEADLINE_S
 from services.edge.domain.http_status import http_status
 from services.edge.gateway import EdgeOptions
 from services.edge.openapi import openapi_document
@@ -163,6 +164,29 @@ async def test_deadlines_pass_through(edge: httpx.AsyncClient) -> None:
     bad = await edge.get("/v1/slow", headers={"grpc-timeout": "soon"})
     assert bad.status_code == 400
     assert bad.json()["details"][0]["fieldViolations"][0]["field"] == "grpc-timeout"
+
+
+async def test_a_deadline_gRPC_cannot_hold_is_a_hundred_years_not_an_instant_504(
+    edge: httpx.AsyncClient,
+) -> None:
+    """Found by tests/fuzz/test_edge_schemathesis.py: X-Request-Timeout 6.9e16 (or grpc-timeout
+    99999999H, which gRPC's format allows) was DEADLINE_EXCEEDED within 2 ms, the deadline wrapped
+    past 2262 into the past inside gRPC's core."""
+    for headers in ({"X-Request-Timeout": "6.874943384198148e+16"}, {"grpc-timeout": "99999999H"}):
+        answer = await edge.get("/v1/slow", headers=headers)
+        assert answer.status_code == 200, answer.text
+        # What the service sees is what gRPC's wire format carries of it (at most 27000H, 3 years).
+        assert 365 * 24 * 3600 < float(answer.json()["remainingS"]) <= MAX_DEADLINE_S
+
+
+async def test_bodies_pythons_json_parser_gives_up_on_are_400_not_500(edge: httpx.AsyncClient) -> None:
+    for body, violation in (
+        (b"[" * 100_000 + b"]" * 100_000, "JSON nested too deeply to read: no request nests so far"),
+        (b'{"i64": ' + b"1" * 5_000 + b"}", "a JSON number of more than 4,300 digits: no field takes one"),
+    ):
+        answer = await edge.post("/v1/echo", content=body)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["details"][0]["fieldViolations"] == [{"field": "body", "description": violation}]
 
 
 async def test_requests_the_edge_refuses_before_calling(edge: httpx.AsyncClient) -> None:

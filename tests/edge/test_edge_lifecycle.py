@@ -3,6 +3,7 @@ setting or a taken port explained, and SIGTERM draining the requests in flight b
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from services.common.settings import load_settings
+from services.edge.process import _listen
 from services.edge.settings import EdgeSettings
 from tests.support.processes import ROOT
 from tests.support.waiting import wait_until
@@ -104,3 +106,33 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0() -> None:
         if helper.poll() is None:
             helper.kill()
             helper.wait()
+
+
+def test_answers_on_a_kept_alive_connection_are_not_held_back() -> None:
+    """The listening socket is TCP's (IPPROTO_TCP), so asyncio sets TCP_NODELAY on each connection
+    it accepts. Made with proto 0 it left Nagle on, and every answer on a kept-alive connection
+    waited for the client's delayed ACK, 40 ms at least (found timing
+    tests/fuzz/test_edge_schemathesis.py, whose 1,000 requests spent 40 s waiting for it). Checked
+    on the accepted connection itself, not by timing answers."""
+
+    async def nodelay_of_an_accepted_connection() -> int:
+        with _listen("127.0.0.1:0") as sock:
+            assert sock.proto == socket.IPPROTO_TCP
+            accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+            def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                option = writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                accepted.set_result(option)
+                writer.close()
+
+            server = await asyncio.start_server(on_connection, sock=sock)
+            host, port = sock.getsockname()[:2]
+            _, client = await asyncio.open_connection(host, port)
+            try:
+                return await asyncio.wait_for(accepted, 10)
+            finally:
+                client.close()
+                server.close()
+                await server.wait_closed()
+
+    assert asyncio.run(nodelay_of_an_accepted_connection()) != 0

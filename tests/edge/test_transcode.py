@@ -145,6 +145,25 @@ def test_bodies_that_cannot_be_read(table: RouteTable) -> None:
     assert set(refusal(table, "POST", "/v1/echo", b'{"i32": "many"}')) == {"i32"}
 
 
+def test_bodies_pythons_parser_gives_up_on_are_refused_not_failed(table: RouteTable) -> None:
+    """json.loads raises RecursionError on arrays or objects nested about a thousand deep, and
+    ValueError on an integer of more than 4,300 digits: both were a 500 (found probing the edge
+    beside the schemathesis fuzz, tests/fuzz/test_edge_schemathesis.py)."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert refusal(table, "POST", "/v1/echo", deep) == {
+        "body": "JSON nested too deeply to read: no request nests so far"
+    }
+    nested = b'{"node": ' + b'{"child": ' * 5_000 + b"{}" + b"}" * 5_001
+    assert refusal(table, "POST", "/v1/echo", nested) == {
+        "body": "JSON nested too deeply to read: no request nests so far"
+    }
+    long_number = b'{"i64": ' + b"1" * 5_000 + b"}"
+    assert refusal(table, "POST", "/v1/echo", long_number) == {
+        "body": "a JSON number of more than 4,300 digits: no field takes one"
+    }
+    assert "i64" in refusal(table, "POST", "/v1/echo", b'{"i64": ' + b"9" * 4_000 + b"}")  # parsed: too large
+
+
 def test_an_empty_body_is_an_empty_request(table: RouteTable) -> None:
     assert request_of(table, "POST", "/v1/echo", b"") == {}
     assert request_of(table, "POST", "/v1/echo", b"  \n") == {}

@@ -128,7 +128,7 @@ async def _start_all(children: list[Child], env: dict[str, str], timeout_s: floa
                 url = f"http://{child.address}"
                 console.print(
                     f"[green]✓[/] {child.name:<10} {url} (pid {pid}, {took:.1f} s): the HTTP/JSON API, "
-                    f"its docs at {url}/docs"
+                    f"its docs at {url}/docs, the live dashboard at {url}/"
                 )
             else:
                 console.print(

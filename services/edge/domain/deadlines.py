@@ -4,6 +4,11 @@ the edge's default.
 `grpc-timeout` is gRPC's own format (doc/PROTOCOL-HTTP2.md: "Timeout → TimeoutValue TimeoutUnit",
 at most 8 digits, then H, M, S, m, u or n): `5S`, `200m`. `X-Request-Timeout` is plain seconds
 (`2.5`). A value that is neither is refused (ValueError, with what is accepted), not ignored.
+
+A deadline longer than MAX_DEADLINE_S (a hundred years) is taken as that, as grpc-go clamps one it
+cannot hold: gRPC's core keeps a call's deadline as nanoseconds since 1970 in 64 bits, which end in
+2262, and a timeout reaching past that (`99999999H`, `X-Request-Timeout: 1e12`) wraps into the past,
+so the call would fail at once with DEADLINE_EXCEEDED (a 504 no service caused).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ _UNIT_SECONDS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e
 
 GRPC_TIMEOUT_HEADER = "grpc-timeout"
 REQUEST_TIMEOUT_HEADER = "x-request-timeout"
+MAX_DEADLINE_S = 100 * 365 * 24 * 3600.0
 
 
 def parse_grpc_timeout(text: str) -> float:
@@ -46,9 +52,12 @@ def parse_request_timeout(text: str) -> float:
 
 def deadline_seconds(headers: dict[str, str], default_s: float) -> float:
     """The call's timeout from the request's headers (lower-case names): grpc-timeout first, then
-    X-Request-Timeout, else `default_s`. ValueError when a header given is not understood."""
+    X-Request-Timeout, else `default_s`; at most MAX_DEADLINE_S. ValueError when a header given is
+    not understood."""
     if GRPC_TIMEOUT_HEADER in headers:
-        return parse_grpc_timeout(headers[GRPC_TIMEOUT_HEADER])
-    if REQUEST_TIMEOUT_HEADER in headers:
-        return parse_request_timeout(headers[REQUEST_TIMEOUT_HEADER])
-    return default_s
+        seconds = parse_grpc_timeout(headers[GRPC_TIMEOUT_HEADER])
+    elif REQUEST_TIMEOUT_HEADER in headers:
+        seconds = parse_request_timeout(headers[REQUEST_TIMEOUT_HEADER])
+    else:
+        seconds = default_s
+    return min(seconds, MAX_DEADLINE_S)

@@ -6,7 +6,12 @@ import grpc
 import pytest
 from google.rpc import code_pb2
 
-from services.edge.domain.deadlines import deadline_seconds, parse_grpc_timeout, parse_request_timeout
+from services.edge.domain.deadlines import (
+    MAX_DEADLINE_S,
+    deadline_seconds,
+    parse_grpc_timeout,
+    parse_request_timeout,
+)
 from services.edge.domain.http_status import CODES, code_name, http_status
 
 # Copied from the "HTTP Mapping:" line of each code's comment in google/rpc/code.proto.
@@ -95,3 +100,16 @@ def test_grpc_timeout_wins_then_request_timeout_then_the_default() -> None:
     assert deadline_seconds({"grpc-timeout": "100m", "x-request-timeout": "7"}, 30.0) == pytest.approx(0.1)
     assert deadline_seconds({"x-request-timeout": "7"}, 30.0) == 7.0
     assert deadline_seconds({}, 30.0) == 30.0
+
+
+def test_a_deadline_past_what_grpc_holds_is_a_hundred_years() -> None:
+    """gRPC's core keeps a deadline as int64 nanoseconds since 1970: a timeout past 2262 wrapped
+    into the past and the call failed at once, a 504 in 2 ms (the schemathesis fuzz found it with
+    X-Request-Timeout: 6.874943384198148e+16)."""
+    assert MAX_DEADLINE_S == 100 * 365 * 24 * 3600
+    assert deadline_seconds({"grpc-timeout": "99999999H"}, 30.0) == MAX_DEADLINE_S
+    assert deadline_seconds({"x-request-timeout": "6.874943384198148e+16"}, 30.0) == MAX_DEADLINE_S
+    assert deadline_seconds({"x-request-timeout": "1e308"}, 30.0) == MAX_DEADLINE_S
+    assert deadline_seconds({}, 1e12) == MAX_DEADLINE_S
+    assert deadline_seconds({"grpc-timeout": "99999999M"}, 30.0) == MAX_DEADLINE_S  # 190 years
+    assert deadline_seconds({"grpc-timeout": "99999999S"}, 30.0) == 99999999.0  # three years: kept
