@@ -95,6 +95,7 @@ class LedgerRuntime:
                 retention,
                 # Closes wait for the services that read the ledger, as market's retention does.
                 readers_date=lambda: followers_date(market_addr),
+                outbox=self.outbox,
             ),
             kinds=BOOKED_KINDS,
         )

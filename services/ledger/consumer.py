@@ -8,6 +8,11 @@ the cursor and the rules' state in ONE database transaction, so a crash at
 any moment neither loses nor doubles a journal: after a restart the book is
 rebuilt from the stored state and the stream resumes after the stored cursor.
 
+With an outbox relay (the service always has one), the batch's trade, settlement and cash-flow
+journals are announced in the same transaction (outbox.stream_kind) and the relay hands them to the
+combined event log right after the commit: a crash between the two loses nothing (the relay delivers
+what is owed at startup), and a replayed batch announces nothing again.
+
 After a committed batch, when market's date has moved far enough, `save` closes the period before
 the retention horizon (domain/retention.py), in transactions of its own: a crash between the batch
 and the close leaves a close that is simply due again at the next batch.
@@ -26,6 +31,7 @@ from services.common.market_events.decode import decode
 from services.ledger.domain.records import JournalDraft
 from services.ledger.domain.retention import Retention
 from services.ledger.domain.rules import LedgerBook
+from services.ledger.outbox import OutboxRelay, stream_kind
 from services.ledger.store import LedgerStore
 
 log = logging.getLogger(__name__)
@@ -55,8 +61,10 @@ class LedgerConsumer:
         book_factory: Callable[[], LedgerBook],
         retention: Retention | None = None,
         readers_date: Callable[[], Awaitable[dt.date | None]] | None = None,
+        outbox: OutboxRelay | None = None,
     ) -> None:
         self.store = store
+        self.outbox = outbox  # None: nothing announced (no event log)
         self._book_factory = book_factory
         self.retention = retention
         # How far the services that read the ledger have got (common.follower.followers_date): a
@@ -85,13 +93,22 @@ class LedgerConsumer:
             with self._tracer.start_as_current_span(
                 "ledger.commit", attributes={"journals": len(drafts), "seq": seq}
             ):
-                await asyncio.to_thread(self.store.post, drafts, open_missing=True, cursor=seq, state=state)
+                await asyncio.to_thread(
+                    self.store.post,
+                    drafts,
+                    open_missing=True,
+                    cursor=seq,
+                    state=state,
+                    announce=stream_kind if self.outbox is not None else None,
+                )
         except Exception:
             # The rules ran ahead of the database: forget them and start again from what was stored.
             log.exception("could not commit a batch; rebuilding the book from the stored state")
             self.book = self._restore()
             raise
         self.journals_posted += len(drafts)
+        if self.outbox is not None:
+            await self.outbox.deliver_now()  # before a close, which waits for undelivered records
         await self.close_when_due()
 
     async def close_when_due(self) -> None:

@@ -2,9 +2,16 @@
 
 post(..., announce=kind) writes an outbox row in the journal's own transaction, so a crash after
 the commit cannot lose the event-log record: the relay delivers whatever is undelivered, right
-after each PostJournal and at startup. Appending is idempotent (the record's event id is derived
-from the journal id), so a record delivered twice, by two relays or a crash before mark_delivered,
-is stored once.
+after each PostJournal, after each committed batch of market's stream and at startup. Appending is
+idempotent (the record's event id is derived from the journal id, and a journal is posted once per
+idempotency key, so once per source event), so a record delivered twice, by two relays or a crash
+before mark_delivered, is stored once.
+
+Two kinds of journal are announced: those posted through PostJournal and ReverseJournal
+(journal.posted / journal.reversed, caused by what the caller named), and the journals booked from
+market's stream that a chain follows (journal.booked, stream_kind): trades, settlements and cash
+flows, each caused by the market event(s) it booked (stream_causes). The daily marks, FX
+revaluations and accruals are not announced (docs/ledger-design.md, "Event-log records").
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from services.common.eventlog import DuplicateEvent, EventLog, EventLogError, Ne
 from services.common.outages import BackendUnavailable
 from services.common.redelivery import Redelivery
 from services.ledger import codec
-from services.ledger.domain.records import Journal
+from services.ledger.domain import chart
+from services.ledger.domain.records import Journal, JournalDraft, JournalKind, Posting
 from services.ledger.store import LedgerStore
 
 log = logging.getLogger(__name__)
@@ -27,13 +35,64 @@ log = logging.getLogger(__name__)
 SOURCE = "ledger"
 POSTED = "journal.posted"
 REVERSED = "journal.reversed"
+BOOKED = "journal.booked"  # a journal booked from market's stream
+# The stream journals a chain follows: what booked a trade, its settlement and a cash flow. Not the
+# marks, FX revaluations and accruals: every position or mandate every day, caused by no trade.
+ANNOUNCED_STREAM_KINDS = frozenset(
+    {
+        JournalKind.TRADE,
+        JournalKind.SETTLEMENT,
+        JournalKind.DIVIDEND,
+        JournalKind.COUPON,
+        JournalKind.FEE,
+        JournalKind.SUBSCRIPTION,
+        JournalKind.REDEMPTION,
+    }
+)
 _BATCH = 100
+# The leg a booked journal's summary names: the first on a cash or pending-settlement account (the
+# money the journal moves), else its first leg.
+_MONEY_ACCOUNTS = ("Assets:Cash:", "Assets:PendingSettlement:", "Liabilities:PendingSettlement:")
+
+
+def stream_kind(draft: JournalDraft) -> str | None:
+    """The outbox kind of a journal booked from market's stream: BOOKED for the kinds a chain
+    follows, None (not announced) for the others."""
+    return BOOKED if draft.kind in ANNOUNCED_STREAM_KINDS else None
+
+
+def stream_causes(draft: JournalDraft) -> tuple[str, ...]:
+    """The market events a stream journal booked: its source event; for a settlement also what the
+    settlement settles (the settlement event's own causes: the custodian's booking and the fill, or
+    the FX deal), so a chain reaching the fill reaches the journal of its settlement too."""
+    if draft.kind is JournalKind.SETTLEMENT:
+        return (draft.source_event_id, *(c for c in draft.caused_by if c != draft.source_event_id))
+    return (draft.source_event_id,)
+
+
+def _money_leg(postings: tuple[Posting, ...]) -> Posting:
+    return next((p for p in postings if p.account.startswith(_MONEY_ACCOUNTS)), postings[0])
 
 
 def announcement(journal: Journal, kind: str) -> NewRecord:
     """The event-log record of a posted journal."""
     draft = journal.draft
     kind_name = ledger_pb2.JournalKind.Name(codec.kind_to_proto(draft.kind))
+    if kind == BOOKED:
+        leg = _money_leg(draft.postings)
+        side = "Dr" if leg.amount >= 0 else "Cr"
+        return NewRecord(
+            event_id=f"ldg-{journal.journal_id}",
+            kind=kind,
+            # A stream journal belongs to the moment of the event it booked, right after it.
+            sim_time=draft.sim_time,
+            trace_id=draft.trace_id,
+            caused_by=stream_causes(draft),
+            mandate_id=draft.mandate_id,
+            summary=f"journal {journal.journal_id} ({kind_name}) booked {draft.source_event_id}: "
+            f"{side} {leg.account} {chart.quantize_money(abs(leg.amount), leg.currency):,} {leg.currency};"
+            f" {draft.memo}",
+        )
     return NewRecord(
         event_id=f"ldg-{journal.journal_id}",
         kind=kind,
@@ -87,15 +146,27 @@ class OutboxRelay:
         await self.redelivery.run(stopping)
 
     def deliver(self) -> int:
-        """Append every undelivered item, one append per item; returns how many were delivered.
+        """Append every undelivered item; returns how many were delivered.
 
-        An item already in the log (DuplicateEvent) counts as delivered. On any other error the
-        items appended so far are marked and the error propagates: the failed item and those after
-        it stay undelivered for the next call.
+        Each batch of items is first appended at once (one transaction of the log, a stream batch
+        books hundreds); when the log refuses the batch (an item already in it, or one it will never
+        take: nothing of the batch is written then), its items are appended one at a time. An item
+        already in the log (DuplicateEvent) counts as delivered. On any other error the items
+        appended so far are marked and the error propagates: the failed item and those after it
+        stay undelivered for the next call.
         """
         delivered = 0
         with self._lock:
             while items := self.store.undelivered(_BATCH):
+                if len(items) > 1:
+                    try:
+                        self.event_log.append(SOURCE, [announcement(i.journal, i.kind) for i in items])
+                    except (ValueError, EventLogError):
+                        pass  # one at a time below says which
+                    else:
+                        self.store.mark_delivered([item.outbox_id for item in items])
+                        delivered += len(items)
+                        continue
                 done: list[int] = []
                 try:
                     for item in items:

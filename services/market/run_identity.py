@@ -20,8 +20,9 @@ from services.market.run_plan import RunPlan
 
 RUN_META_KEY = "market.run"  # the event log's meta key the identity is stored under
 # The version of what a seed makes of the data: raised by every change to the simulation that changes
-# its events (2: the broker's corrected confirmations, and settlement delays off the confirmation).
-WORLD_VERSION = 2
+# its events (2: the broker's corrected confirmations, and settlement delays off the confirmation;
+# 3: each trade.fill caused by its instrument's price.tick of the day).
+WORLD_VERSION = 3
 
 _LABELS = {
     "seed": "seed",

@@ -168,3 +168,76 @@ def test_an_id_nothing_can_have_is_refused_saying_why(
 ) -> None:
     with pytest.raises(BadId, match=problem):
         _chain(log, identifier, **options)
+
+
+def _tick_log(data_dir: Path) -> EventLog:
+    """One tick priced two fills (mkt-2 of BRK-7, mkt-3 another mandate's); the ledger booked both
+    fills and the first one's settlement, and posted a suspense journal caused by the other fill."""
+    from services.common.eventlog import NewRecord, open_event_log
+    from tests.support.chain_log import T0
+
+    def market(seq: int, kind: str, caused_by: tuple[str, ...], hour: int) -> NewRecord:
+        return NewRecord(
+            f"mkt-{seq}", kind, T0.replace(hour=hour), trace_id=TRACE, caused_by=caused_by, seq=seq
+        )
+
+    def ledger(event_id: str, caused_by: tuple[str, ...], kind: str = "journal.booked") -> NewRecord:
+        return NewRecord(event_id, kind, T0, trace_id=TRACE, caused_by=caused_by, summary=event_id)
+
+    log = open_event_log(None, data_dir)
+    log.append(
+        "market",
+        [
+            market(1, "price.tick", (), 16),
+            market(2, "trade.fill", ("mkt-1",), 16),
+            market(3, "trade.fill", ("mkt-1",), 16),
+            market(4, "custodian.trade", ("mkt-2",), 17),
+            market(5, "custodian.settlement", ("mkt-4", "mkt-2"), 17),
+            market(6, "trade.confirmation", ("mkt-3",), 17),
+        ],
+    )
+    log.append(
+        "recon",
+        [
+            NewRecord(
+                "rec-BRK-7-opened-2020-03-02",
+                "break.opened",
+                T0.replace(hour=23),
+                caused_by=("mkt-2", "mkt-4"),
+            )
+        ],
+    )
+    log.append(
+        "ledger",
+        [
+            ledger("ldg-fill", ("mkt-2",)),
+            ledger("ldg-other-fill", ("mkt-3",)),
+            ledger("ldg-settlement", ("mkt-5", "mkt-4", "mkt-2")),
+            ledger("ldg-posted", ("mkt-3",), kind="journal.posted"),
+        ],
+    )
+    return log
+
+
+def test_a_tick_is_a_root_cause_only_and_the_fills_journals_come_with_it(tmp_path: Path) -> None:
+    """The break's causes go up to the tick, never back down to the tick's other fills; the ledger's
+    journals that booked the fill and its settlement join the chain (and the settlement with them)."""
+    log = _tick_log(tmp_path)
+    try:
+        chain = find_chain("BRK-7", log, {"BRK-7": BreakRef("BRK-7", ("mkt-2", "mkt-4"), "")}.get)
+        ids = _ids(chain)
+        assert ids[0] == "mkt-1"
+        assert set(ids) == {
+            "mkt-1",
+            "mkt-2",
+            "mkt-4",
+            "mkt-5",
+            "rec-BRK-7-opened-2020-03-02",
+            "ldg-fill",
+            "ldg-settlement",
+        }
+        # The fill's own chain walks its effects down, and its cause up only: not the other fill.
+        fill = _ids(find_chain("mkt-2", log, {}.get))
+        assert fill[0] == "mkt-1" and not {"mkt-3", "mkt-6", "ldg-other-fill", "ldg-posted"} & set(fill)
+    finally:
+        log.close()

@@ -67,6 +67,11 @@ CHANNEL_OPTIONS = [
 PAGE = 1000
 RPC_TIMEOUT_S = 60.0
 _KIND_IN_SUMMARY = re.compile(r"\((JOURNAL_KIND_[A-Z_]+)\)")
+# The stream journals the ledger records in the event log (services/ledger/outbox.py).
+_RECORDED_STREAM_KINDS = frozenset(
+    ledger_pb2.JournalKind.Value(f"JOURNAL_KIND_{kind}")
+    for kind in ("TRADE", "SETTLEMENT", "DIVIDEND", "COUPON", "FEE", "SUBSCRIPTION", "REDEMPTION")
+)
 _BREAK_OF_RECORD = re.compile(r"rec-(BRK-[0-9a-f]+)-")
 
 
@@ -522,7 +527,8 @@ def read_run_state(addresses: Mapping[str, str], data_dir: Path) -> RunState:
     event_log = open_event_log(None, data_dir)
     try:
         for record in _records(event_log, "ledger"):
-            if record.kind != "journal.posted":
+            # PostJournal's journals, and those booked from market's stream that a chain follows.
+            if record.kind not in ("journal.posted", "journal.booked"):
                 continue
             match = _KIND_IN_SUMMARY.search(record.summary)
             kind = match.group(1) if match else "?"
@@ -555,6 +561,15 @@ def read_run_state(addresses: Mapping[str, str], data_dir: Path) -> RunState:
             problems.append(
                 f"journal {j.idempotency_key} ({ledger_pb2.JournalKind.Name(j.kind)}) was posted through "
                 "PostJournal but never announced in the event log"
+            )
+        if (
+            j.idempotency_key.startswith("mkt:")
+            and j.kind in _RECORDED_STREAM_KINDS
+            and j.idempotency_key not in announced_keys
+        ):
+            problems.append(
+                f"journal {j.idempotency_key} ({ledger_pb2.JournalKind.Name(j.kind)}) was booked from "
+                "market's stream but never recorded in the event log"
             )
     reporting_navs = (
         _reporting_navs(addresses["reporting"], mandates, problems) if "reporting" in addresses else {}

@@ -1,9 +1,16 @@
 """Growing a chain over the combined event log, from the records an id names (lookup.py).
 
-The chain of an event is what caused it (up to the fill), what it caused in turn, and the whole life
-of every break on the way; the chain of a break is its causes, its own records (opened, aged,
-escalated, resolved), the event that resolved it and the journals posted for it. Other breaks of
-the same trade share its trace, so a trace is never taken whole unless a trace id is what was asked.
+The chain of an event is what caused it (up to the price tick the fill was priced on), what it caused
+in turn, and the whole life of every break on the way; the chain of a break is its causes, its own
+records (opened, aged, escalated, resolved), the event that resolved it and the journals posted for
+it. Other breaks of the same trade share its trace, so a trace is never taken whole unless a trace id
+is what was asked.
+
+Causes are walked up only, never back down: a tick causes every fill of its instrument that day, so
+the effects of an ancestor would bring in the other fills (and theirs). The one exception is the
+ledger's journals that booked an ancestor (journal.booked, services/ledger/outbox.py): the journal
+of the fill and of its settlement belong to the chain, and the ledger records no journal of a tick
+(its marks are not in the log), so a tick stays a root cause.
 
 Market's events are kept only for its retention window (services/market/retention.py): a cause
 that was trimmed is named, with the oldest seq market still keeps, so a chain that reaches past
@@ -19,6 +26,9 @@ from services.common.eventlog.records import trace_order
 from services.common.trace_chain.lookup import MARKET_SOURCE, Subject, break_of_record, breaks_of
 from services.common.trace_chain.market_text import describe
 from services.common.trace_chain.records import BreakRef, ChainLink, TracedChain
+
+LEDGER_SOURCE = "ledger"
+BOOKED_KIND = "journal.booked"  # services/ledger/outbox.py BOOKED: a journal booked from market's stream
 
 
 def _belongs(record: LogRecord, break_id: str) -> bool:
@@ -60,7 +70,22 @@ class _Walk:
                 found = self.log.get(cause)
                 if found is None:
                     self.missing.add(cause)
-                frontier.extend(self.add([found] if found is not None else []))
+                    continue
+                new = self.add([found])
+                frontier.extend(new)
+                for ancestor in new:
+                    frontier.extend(self.add(self.bookings(ancestor)))
+
+    def bookings(self, record: LogRecord) -> list[LogRecord]:
+        """The ledger's journals that booked a market event (its trade, settlement, cash flow); none of
+        its other effects."""
+        if record.source != MARKET_SOURCE:
+            return []
+        return [
+            r
+            for r in self.log.effects_of(record.event_id)
+            if r.source == LEDGER_SOURCE and r.kind == BOOKED_KIND
+        ]
 
     def effects(self, records: Iterable[LogRecord]) -> None:
         frontier = list(records)

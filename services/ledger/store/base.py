@@ -92,6 +92,10 @@ class TrialBalanceResult:
     as_of_ledger_seq: int
 
 
+# post()'s announce: one event kind for every new journal, a kind per draft (None: not announced), or None.
+Announce = str | Callable[[JournalDraft], str | None] | None
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """A journal announced by post() and not yet delivered to the event log; outbox_id orders them."""
@@ -109,12 +113,13 @@ class LedgerStore(Protocol):
         open_missing: bool,
         cursor: int | None = None,
         state: str | None = None,
-        announce: str | None = None,
+        announce: Announce = None,
     ) -> list[PostResult]:
         """Post a batch in one transaction with the cursor and state blob (None leaves either unchanged).
 
         announce: an event kind; each newly posted journal (not a replay) gets an outbox row of that
-        kind in the same transaction, for undelivered() to hand to the event log.
+        kind in the same transaction, for undelivered() to hand to the event log. Or a function of
+        the draft giving its kind, None for a journal not announced (the stream's marks).
 
         Results are in the drafts' order. Raises IdempotencyConflict, UnknownAccount, ClosedAccount,
         UnknownJournal, AlreadyReversed, TooPrecise, InvalidDraft, Unbalanced, PeriodClosed (a new

@@ -24,6 +24,7 @@ from services.common.change_signal import CommitListeners
 from services.ledger.domain.records import Account, BalanceLine, Journal, JournalDraft, JournalKind, Posting
 from services.ledger.store import batch
 from services.ledger.store.base import (
+    Announce,
     ClosedPeriod,
     CloseResult,
     LedgerFilter,
@@ -43,6 +44,17 @@ _REVERSED_BY = (
     "COALESCE((SELECT r.journal_id FROM journals AS r"
     "  WHERE r.reverses_journal_id = j.journal_id AND r.reverses_journal_id <> ''), '')"
 )
+
+
+def _announced(
+    announce: Announce, drafts: Sequence[JournalDraft], seqs: Sequence[int]
+) -> list[tuple[int, str]]:
+    """(ledger_seq, outbox kind) of each new journal post() announces."""
+    if not announce:
+        return []
+    if isinstance(announce, str):
+        return [(seq, announce) for seq in seqs]
+    return [(seq, kind) for seq, draft in zip(seqs, drafts, strict=True) if (kind := announce(draft))]
 
 
 class SqlLedgerStore:
@@ -78,7 +90,7 @@ class SqlLedgerStore:
         open_missing: bool,
         cursor: int | None = None,
         state: str | None = None,
-        announce: str | None = None,
+        announce: Announce = None,
     ) -> list[PostResult]:
         drafts = list(drafts)
         for draft in drafts:
@@ -103,10 +115,11 @@ class SqlLedgerStore:
                     hashes = [plan.hashes[i] for i in plan.new]
                     self._write_journals(conn, new_drafts, seqs, ids, hashes, posted_at)
                     self.db.write_totals(conn, new_drafts, seqs)
-                    if announce:
+                    announced = _announced(announce, new_drafts, seqs)
+                    if announced:
                         conn.executemany(
                             "INSERT INTO outbox (ledger_seq, kind, delivered) VALUES (?, ?, ?)",
-                            [(seq, announce, False) for seq in seqs],
+                            [(seq, kind, False) for seq, kind in announced],
                         )
                 conn.execute(
                     "UPDATE ledger_state SET last_seq = ?, cursor = COALESCE(?, cursor),"

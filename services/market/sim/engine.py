@@ -15,7 +15,10 @@ Order of a day's events (sim_time is the business date at the phase's time, UTC)
 | end | clock.day_end | 23:59 |
 
 Events get seq 1, 2, 3, ... and event_id "mkt-<seq>". caused_by links:
-confirmation <- fill (a corrected one: fill, then the confirmation it replaces);
+trade.fill <- the day's price.tick of its instrument (the desk fills only at a true quote of the
+day, and every true quote has its price.tick, so every fill has one; on a bad-print day the tick
+published another price than the true one the fill is at, and is still its cause: the one event
+that priced the instrument that day); confirmation <- fill (a corrected one: fill, then the confirmation it replaces);
 custodian.trade <- fill (a rebooking: fill, then the
 custodian.correction that cancelled the booking it replaces); settlement <-
 custodian.trade, fill; trade.fx <- the mandate's fills in the currency it funds (none for a
@@ -353,7 +356,7 @@ class Simulation:
         self._regime = macro_day.regime
         events.emit("market.regime", self._regime_state(macro_day))
         self._accrue_fees(events, day)
-        quotes, published = self._publish_prices(events, macro_day)
+        quotes, published, ticks = self._publish_prices(events, macro_day)
         fx_rates = self._publish_fx(events, macro_day)
         self._rates = FxRates({q.pair: q.rate for q in fx_rates if q.pair in PRIMARY_PAIRS})
         self._announce_actions(events, day, quotes)
@@ -361,7 +364,7 @@ class Simulation:
         self._pay_fees(events, day)
         self._investor_flows(events, day, quotes)
         self._book.settle(day)
-        fills, bookings = self._trade(events, day, quotes)
+        fills, bookings = self._trade(events, day, quotes, ticks)
         self._custodian_day(events, day, bookings)
         for mandate in self.mandates:
             statement = CustodianStatement(
@@ -406,9 +409,10 @@ class Simulation:
 
     def _publish_prices(
         self, events: _Day, macro_day: MacroDay
-    ) -> tuple[dict[str, PriceQuote], tuple[PriceQuote, ...]]:
-        """The day's true primary quotes by instrument (what the desk sees) and the published ones
-        (what price.tick says: a bad print differs from the true price)."""
+    ) -> tuple[dict[str, PriceQuote], tuple[PriceQuote, ...], dict[str, str]]:
+        """The day's true primary quotes by instrument (what the desk sees), the published ones
+        (what price.tick says: a bad print differs from the true price) and the price.tick event of
+        each instrument (one per true quote, so one for every instrument the desk can fill)."""
         day = macro_day.date
         true = self._prices.step(
             day,
@@ -420,8 +424,10 @@ class Simulation:
         )
         by_id = {i.instrument_id: i for i in self.instruments}
         published = []
+        ticks: dict[str, str] = {}
         for quote, fault in self._primary.publish(day, true, by_id):
             event_id = events.emit("price.tick", quote)
+            ticks[quote.instrument_id] = event_id
             if fault is not None:
                 fault.event_ids.append(event_id)
             published.append(quote)
@@ -430,7 +436,7 @@ class Simulation:
             event_id = events.emit("price.vendor", quote)
             if fault is not None:
                 fault.event_ids.append(event_id)
-        return {quote.instrument_id: quote for quote in true}, tuple(published)
+        return {quote.instrument_id: quote for quote in true}, tuple(published), ticks
 
     def _publish_fx(self, events: _Day, macro_day: MacroDay) -> tuple[FxQuote, ...]:
         published = []
@@ -623,8 +629,10 @@ class Simulation:
     # ------------------------------------------------------------ trading and the custodian
 
     def _trade(
-        self, events: _Day, day: dt.date, quotes: Mapping[str, PriceQuote]
+        self, events: _Day, day: dt.date, quotes: Mapping[str, PriceQuote], ticks: Mapping[str, str]
     ) -> tuple[int, list[Booking]]:
+        """ticks: the day's price.tick event of each instrument, each fill's cause (the desk fills
+        only at a true quote of the day, and every true quote has its price.tick)."""
         count = 0
         bookings: list[Booking] = []
         for mandate in self.mandates:
@@ -633,7 +641,8 @@ class Simulation:
             for fill in self._desk.rebalance(day, mandate, self._book, quotes, upcoming, self._rates):
                 count += 1
                 instrument = self._universe.get(fill.instrument_id)
-                fill_event = events.emit("trade.fill", fill, fill.mandate_id)
+                tick = ticks.get(fill.instrument_id)
+                fill_event = events.emit("trade.fill", fill, fill.mandate_id, (tick,) if tick else ())
                 fill_events.setdefault(fill.currency, []).append(fill_event)
                 self._book.apply_fill(fill)
                 outcome = self._custodian.book_fill(fill, instrument, day, fill_event)

@@ -11,7 +11,8 @@ import pytest
 
 from services.common.eventlog import EventLog, LogRecord, NewRecord, open_event_log
 from services.common.sqlite import migrate_schema
-from services.ledger.outbox import POSTED, REVERSED, OutboxRelay, announcement
+from services.ledger.domain.records import JournalKind
+from services.ledger.outbox import BOOKED, POSTED, REVERSED, OutboxRelay, announcement, stream_kind
 from services.ledger.store import LedgerStore, Unbalanced, open_store, postgres_schema, sqlite_schema
 from services.ledger.store.factory import SQLITE_FILE
 from tests.ledger.store.conftest import DAY, Raw, draft, leg, subscription
@@ -122,11 +123,82 @@ def test_a_failed_append_is_retried_by_the_next_delivery(store: LedgerStore, eve
     ids = [f"ldg-{p.journal.journal_id}" for p in posted]
     relay = OutboxRelay(store, FailingOnce(event_log, ids[1]))  # type: ignore[arg-type]
     with pytest.raises(ConnectionError):
-        relay.deliver()
-    assert [r.event_id for r in event_log.read("ledger", 0, 100)] == ids[:1]
-    assert [i.journal.journal_id for i in store.undelivered()] == [p.journal.journal_id for p in posted[1:]]
-    assert relay.deliver() == 2
+        relay.deliver()  # the items go in one append: none of them is in the log
+    assert event_log.read("ledger", 0, 100) == []
+    assert [i.journal.journal_id for i in store.undelivered()] == [p.journal.journal_id for p in posted]
+    assert relay.deliver() == 3
     assert [r.event_id for r in event_log.read("ledger", 0, 100)] == ids
+    assert store.undelivered() == []
+
+
+def test_a_batch_with_a_record_already_in_the_log_is_delivered_one_by_one(
+    store: LedgerStore, event_log: EventLog
+) -> None:
+    posted = store.post([subscription(f"k{n}") for n in range(3)], open_missing=True, announce=POSTED)
+    # A crash between the append of the middle one and its mark: the batch append is refused whole.
+    event_log.append("ledger", [announcement(posted[1].journal, POSTED)])
+    assert OutboxRelay(store, event_log).deliver() == 3
+    assert [r.event_id for r in event_log.read("ledger", 0, 100)] == [
+        f"ldg-{posted[i].journal.journal_id}" for i in (1, 0, 2)
+    ]
+    assert store.undelivered() == []
+
+
+def test_stream_journals_are_announced_by_kind_caused_by_what_they_booked(
+    store: LedgerStore, event_log: EventLog
+) -> None:
+    """The consumer's announce: a trade, a settlement and a cash flow are recorded as journal.booked,
+    caused by the market event booked (a settlement also by what it settles), with the money leg in
+    the summary; a mark is not recorded."""
+    base = {"trace_id": "ab" * 16}
+    trade = draft(
+        "mkt:mkt-7",
+        leg("Expenses:Fees:USD", "1200.00"),
+        leg("Liabilities:PendingSettlement:USD", "-1200.00"),
+        kind=JournalKind.TRADE,
+        source_event_id="mkt-7",
+        caused_by=("mkt-2",),
+        memo="BUY 120 US-AAA @ 10.00 (FIL-1)",
+        **base,
+    )
+    settlement = draft(
+        "mkt:mkt-9",
+        leg("Liabilities:PendingSettlement:USD", "1200.00"),
+        leg("Assets:Cash:USD", "-1200.00"),
+        kind=JournalKind.SETTLEMENT,
+        source_event_id="mkt-9",
+        caused_by=("mkt-8", "mkt-7"),
+        **base,
+    )
+    mark = draft(
+        "mkt:mkt-10",
+        leg("Expenses:Fees:USD", "5.00"),
+        leg("Income:UnrealizedGains:USD", "-5.00"),
+        kind=JournalKind.MARK_TO_MARKET,
+        source_event_id="mkt-10",
+        caused_by=(),
+        **base,
+    )
+    posted = store.post([trade, settlement, mark], open_missing=True, announce=stream_kind)
+    assert [i.kind for i in store.undelivered()] == [BOOKED, BOOKED]
+    assert OutboxRelay(store, event_log).deliver() == 2
+    trade_record, settlement_record = event_log.read("ledger", 0, 100)
+    trade_id = posted[0].journal.journal_id
+    assert (trade_record.event_id, trade_record.kind, trade_record.caused_by) == (
+        f"ldg-{trade_id}",
+        BOOKED,
+        ("mkt-7",),
+    )
+    assert trade_record.summary == (
+        f"journal {trade_id} (JOURNAL_KIND_TRADE) booked mkt-7: Cr Liabilities:PendingSettlement:USD "
+        "1,200.00 USD; BUY 120 US-AAA @ 10.00 (FIL-1)"
+    )
+    assert trade_record.sim_time == dt.datetime.combine(DAY, dt.time(16, 30), tzinfo=dt.UTC)
+    assert trade_record.trace_id == "ab" * 16
+    assert settlement_record.caused_by == ("mkt-9", "mkt-8", "mkt-7")
+    assert "Dr Liabilities:PendingSettlement:USD 1,200.00 USD" in settlement_record.summary
+    # A replayed batch (a restart before the cursor moved) announces nothing again.
+    store.post([trade, settlement, mark], open_missing=True, announce=stream_kind)
     assert store.undelivered() == []
 
 

@@ -85,6 +85,8 @@ def test_caused_by_points_back_to_earlier_events_of_the_right_kind(real_run: Run
     }
     # Per kind, the shapes its caused_by may take: the kind of each cause in order.
     expected = {
+        # The desk fills at the day's price of the instrument (checked further below: that very tick).
+        "trade.fill": [[{"price.tick"}]],
         # A first confirmation, or the broker's correction of one: the fill, then the one it replaces.
         "trade.confirmation": [[{"trade.fill"}], [{"trade.fill"}, {"trade.confirmation"}]],
         # A first booking, or a rebooking after the cancellation of the booking it replaces.
@@ -103,7 +105,12 @@ def test_caused_by_points_back_to_earlier_events_of_the_right_kind(real_run: Run
         ],
     }
     seen: set[str] = set()
+    tick_of: dict[tuple[str, object], str] = {}  # (instrument, day) -> its price.tick
     for event in all_events(real_run):
+        if event.kind == "price.tick":
+            tick_of[(event.payload.instrument_id, event.sim_time.date())] = event.event_id
+        if event.kind == "trade.fill":
+            assert event.caused_by == (tick_of[(event.payload.instrument_id, event.payload.trade_date)],)
         for cause in event.caused_by:
             assert cause in kind_of, f"{event.event_id} caused by unknown or later {cause}"
         if event.kind == "cashflow.fee":
@@ -121,6 +128,7 @@ def test_caused_by_points_back_to_earlier_events_of_the_right_kind(real_run: Run
             assert event.caused_by == ()
         kind_of[event.event_id] = event.kind
     assert seen >= {
+        "trade.fill",
         "custodian.trade",
         "custodian.correction",
         "custodian.cashflow",

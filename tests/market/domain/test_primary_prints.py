@@ -320,6 +320,14 @@ def test_the_desk_fills_at_the_true_price_on_a_bad_print_day_and_fees_accrue_on_
     span = (BOND_SLIPPAGE_TICKS if instrument.maturity else EQUITY_SLIPPAGE_TICKS) * instrument.tick_size
     for fill in (f for f in _fills_on(hit, day) if f.instrument_id == target.instrument_id):
         assert abs(fill.price - true.price) <= span < abs(fill.price - printed.price)
+    # Each fill of the instrument still names that day's tick as its cause: the event that priced it,
+    # though the price it published is the print and the fill is at the true price.
+    fill_events = [
+        e
+        for e in hit.days[k].events
+        if e.kind == "trade.fill" and e.payload.instrument_id == target.instrument_id
+    ]
+    assert fill_events and all(e.caused_by == (tick.event_id,) for e in fill_events)
     assert hit.days[k].snapshot.internal_books == clean.days[k].snapshot.internal_books
     assert [p for p in hit.days[k].snapshot.prices if p != printed] == [
         p for p in clean.days[k].snapshot.prices if p != true

@@ -29,6 +29,8 @@ from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import wait_until
 
 FAULTS = (market_pb2.FAULT_KIND_CUSTODIAN_DROP_TRADE, market_pb2.FAULT_KIND_CUSTODIAN_QUANTITY_TYPO)
+# A third fault, on EQ-EUR's first fill (seed 21): an EU-RHNA buy whose tick priced a BAL-USD fill too.
+SIBLING_MANDATE = "EQ-EUR"
 WORLD = {"OPSUITE_SEED": "21", "OPSUITE_START": "2020-02-03", "OPSUITE_DAYS": "25", "OPSUITE_FAULT_RATE": "0"}
 
 
@@ -62,6 +64,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             market_stub = market_pb2_grpc.MarketServiceStub(mc)
             for kind in FAULTS:
                 market_stub.InjectFault(market_pb2.InjectFaultRequest(kind=kind))
+            market_stub.InjectFault(market_pb2.InjectFaultRequest(kind=FAULTS[1], mandate_id=SIBLING_MANDATE))
             wait_until(
                 lambda: not market_stub.GetClock(market_pb2.GetClockRequest()).running,
                 what="the market to finish its days",
@@ -87,9 +90,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             process.stop()
 
 
-def _fault_break(world: World, kind: int) -> tuple[market_pb2.InjectedFault, recon_pb2.Break]:
-    """A fault of that kind and the trade-level break recon opened for its fill."""
-    fault = next(f for f in world.faults if f.kind == kind and f.fill_id)
+def _fault_break(
+    world: World, kind: int, mandate: str = ""
+) -> tuple[market_pb2.InjectedFault, recon_pb2.Break]:
+    """A fault of that kind (requested for that mandate, "" for one the simulation chose) and the
+    trade-level break recon opened for its fill."""
+    fault = next(
+        f
+        for f in world.faults
+        if f.kind == kind
+        and f.fill_id
+        and (f.mandate_id == mandate if mandate else f.mandate_id != SIBLING_MANDATE)
+    )
     breaks = world.recon_stub.ListBreaks(recon_pb2.ListBreaksRequest(page_size=1000)).breaks
     found = next(b for b in breaks if b.fill_id == fault.fill_id and not b.parent_break_id)
     return fault, found
@@ -128,6 +140,54 @@ def test_the_chain_of_an_injected_faults_break_from_fill_to_break(world: World, 
     assert not chain.reaches_past_retention
     # One implementation: recon's answer is the platform's chain over the same files.
     assert chain_from_proto(chain) == _offline(world, brk.break_id)
+
+
+@pytest.mark.parametrize(
+    ("kind", "mandate"), [(FAULTS[0], ""), (FAULTS[1], ""), (FAULTS[1], SIBLING_MANDATE)]
+)
+def test_a_custodian_faults_chain_goes_from_the_tick_to_the_journals_that_booked_the_fill(
+    world: World, kind: int, mandate: str
+) -> None:
+    """The chain starts at the price.tick the desk filled on, the tick's only record there: none of
+    its other effects (the other fills of that instrument that day, theirs) comes with it. Then the
+    fill, the custodian's events of it, the break's records, and the ledger's journals that booked the
+    fill (journal.booked, caused by the fill) and its settlement when the custodian settled it."""
+    _, brk = _fault_break(world, kind, mandate)
+    chain = world.recon_stub.GetChain(recon_pb2.GetChainRequest(id=brk.break_id), timeout=30)
+    records = [r.record for r in chain.records]
+    ids = [r.event_id for r in records]
+    fill = next(r for r in records if r.kind == "trade.fill")
+    tick = records[0]
+    assert tick.kind == "price.tick" and tuple(fill.caused_by) == (tick.event_id,)
+    assert [r.event_id for r in records if r.kind == "price.tick"] == [tick.event_id]
+    log = open_event_log(world.env["OPSUITE_EVENTLOG_URL"], world.root)
+    try:
+        other_fills = [r.event_id for r in log.effects_of(tick.event_id) if r.event_id != fill.event_id]
+        others = [*other_fills, *(r.event_id for f in other_fills for r in log.effects_of(f))]
+        custodian = [r for r in log.effects_of(fill.event_id) if r.kind.startswith("custodian.")]
+        settled = [r for r in custodian if r.kind == "custodian.settlement"]
+        booked = {
+            r.event_id: r
+            for r in log.read("ledger", 0, 1_000_000)
+            if r.kind == "journal.booked" and fill.event_id in r.caused_by
+        }
+    finally:
+        log.close()
+    if mandate:  # the tick priced another mandate's fill too, with its own journal
+        assert other_fills and any(i.startswith("ldg-") for i in others)
+    assert not set(others) & set(ids), "the tick's other effects came with it"
+    if kind == market_pb2.FAULT_KIND_CUSTODIAN_QUANTITY_TYPO:
+        assert custodian and {r.event_id for r in custodian if r.kind == "custodian.trade"} <= set(ids)
+    assert any(i.startswith(f"rec-{brk.break_id}-opened-") for i in ids)
+    # The trade's journal, booked from the fill (and the settlement's, when it came), with a line
+    # naming its account, amount and currency.
+    trade = [r for r in records if r.kind == "journal.booked" and tuple(r.caused_by) == (fill.event_id,)]
+    assert len(trade) == 1 and trade[0].source == "ledger"
+    assert "(JOURNAL_KIND_TRADE) booked " + fill.event_id in trade[0].summary
+    assert "PendingSettlement:" in trade[0].summary
+    assert set(booked) <= set(ids)
+    if settled:
+        assert any("(JOURNAL_KIND_SETTLEMENT)" in booked[i].summary for i in booked)
 
 
 def test_a_fault_is_traced_from_the_events_market_says_it_hit(world: World) -> None:
