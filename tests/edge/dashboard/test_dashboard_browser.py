@@ -7,12 +7,12 @@ What a person sees, with no reload and no sleep (each wait is Playwright's, boun
 - the page loads with no console error and makes no request anywhere but the edge;
 - the simulated day changes on the page;
 - a fault injected with market's InjectFault (a custodian quantity typo on BAL-USD's next fill) appears
-  as a break at the day end of that fill, and its page shows the chain fill -> custodian -> break;
+  as a break at the day end of that fill, and its page shows the chain from the price tick the fill
+  was dealt on, through the fill, the ledger journal that booked it and the custodian, to the break;
 - an accounting error (a fee the bank never charged, the recon README's example: a manual journal in
   the ledger) is a ledger-vs-custodian cash break that nothing explains, which recon posts to
   suspense after 3 business days: its page, live, shows the chain down to that suspense journal.
-  (A custodian fault never reaches suspense: its cash breaks are explained by its trade break, and
-  the ledger announces only the journals posted through PostJournal to the combined event log.)
+  (A custodian fault never reaches suspense: its cash breaks are explained by its trade break.)
 - a confirmation uploaded (examples/confirmation-halvorsen.txt) shows its fields, validation and match;
 - an SOP question shows its answer and citations.
 Screenshots of the dashboard, the break pages and the documents panel go to build/screenshots/.
@@ -143,7 +143,9 @@ def test_the_live_dashboard_in_a_browser(tmp_path: Path) -> None:
             browser.goto(f"{edge}/breaks/{typo_id}")
             expect(page.locator("h1")).to_have_text(f"Break {typo_id}")
             chain = page.locator("table.chain tbody tr")
+            expect(chain.first).to_contain_text("price.tick")  # the tick the fill was dealt on
             expect(chain.filter(has_text="trade.fill")).to_have_count(1)
+            expect(chain.filter(has_text="journal.booked")).not_to_have_count(0)  # the ledger's booking
             expect(chain.filter(has_text="custodian.trade")).not_to_have_count(0)
             expect(chain.filter(has_text="break.opened")).to_have_count(1)
             with grpc.insecure_channel(env["OPSUITE_MARKET_ADDR"]) as channel:
