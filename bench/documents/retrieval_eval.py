@@ -444,6 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = searcher()
         for question, record in zip(dev[split], dev_records[split], strict=True):
             hits = run(question)
+            nearest_topic = scope_of(question).cosine
             text = retrieval.expand_query(question.text)
             text_cosines, unit_cosines = index.cosines(cache[text])
             feature_rows.append(
@@ -453,9 +454,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "retrieval_rank": record["retrieval_rank"],
                     "unit cosine of the first hit": hits[0].unit_cosine,
                     "best BM25 among the hits": max(h.bm25 for h in hits),
-                    "nearest out-of-scope topic cosine": scope_of(question).cosine,
+                    "nearest out-of-scope topic cosine": nearest_topic,
                     "unit cosine of the first hit less the nearest topic's": hits[0].unit_cosine
-                    - scope_of(question).cosine,
+                    - nearest_topic,
                     "top text cosine (the first version's score)": float(text_cosines.max()),
                     "best unit cosine of any passage": float(unit_cosines.max()),
                     "text cosine of the first hit": hits[0].cosine,

@@ -29,6 +29,9 @@ from numpy.typing import NDArray
 # A topic at least this near (cosine) to some passage or sentence of the library is covered by it.
 RETIRED_AT = 0.66
 _ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# The feature's value when no topic counts: the median nearest-topic cosine of the development
+# questions (bench/documents/retrieval_eval.py), so the decision then leans neither way.
+NO_TOPIC_COSINE = 0.42
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +105,3 @@ class OutOfScope:
         cosines = self.vectors @ (query / norm)
         at = int(cosines.argmax())
         return Nearest(self.topics[at].topic_id, float(cosines[at]))
-
-
-# The feature's value when no topic counts: the median nearest-topic cosine of the development
-# questions (bench/documents/retrieval_eval.py), so the decision then leans neither way.
-NO_TOPIC_COSINE = 0.42
