@@ -10,7 +10,9 @@ Every figure is printed beside a baseline measured in the same run:
 - ledger: journals and postings per second, PostJournal latency, trial balance at size and
   against Beancount (bench/ledger.py);
 - reporting: GetReport latency over five years of daily history and 500 holdings, and a year's
-  full recomputation, beside pandas doing the same calculations (bench/reporting_report.py).
+  full recomputation, beside pandas doing the same calculations (bench/reporting_report.py);
+- edge: each annotated RPC through the HTTP/JSON edge against the same call over gRPC, latency and
+  requests per second (bench/edge.py).
 Results go to bench/results.json (a section run alone replaces only its own keys);
 bench/README.md discusses them.
 """
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import grpc
 
-from bench import ledger, recon, reporting_report
+from bench import edge, ledger, recon, reporting_report
 from bench.market_process import start_market
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
@@ -201,10 +203,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument(
         "--only",
-        choices=("market", "ledger", "recon", "reporting"),
+        choices=("market", "ledger", "recon", "reporting", "edge"),
         help="run one section (default: all of them)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer requests where a section has a quick mode (edge)"
+    )
     ledger.add_arguments(parser)
     reporting_report.add_arguments(parser)
     args = parser.parse_args()
@@ -233,6 +238,8 @@ def main() -> None:
         previous = results.get("reporting")
         before = previous.get("before_running_sums") if isinstance(previous, dict) else None
         results["reporting"] = {**reporting_report.main_section(args), "before_running_sums": before}
+    if args.only in (None, "edge"):
+        results["edge"] = {**edge.main_section(args), "machine": _machine()}
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {args.out}")
 
