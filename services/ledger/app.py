@@ -66,10 +66,23 @@ class LedgerRuntime:
         consumer = self.consumer
         return consumer.book.current_date if consumer is not None else None
 
+    def _market_head(self) -> int:
+        """Market's head as the stream last reported it (0 before the stream answers)."""
+        client = self.follower.client if self.follower is not None else None
+        return client.head_seq if client is not None else 0
+
     async def wait_for_market_seq(self, seq: int, timeout: float) -> int:
+        """Wait until the journals of market's events up to seq are committed (or timeout)."""
         if self.follower is None:
             return 0
-        return await self.follower.wait_for_committed(seq, timeout)
+        deadline = asyncio.get_running_loop().time() + timeout
+        applied = await self.follower.wait_for_committed(seq, timeout)
+        consumer = self.consumer
+        if consumer is None or applied < seq:
+            return applied
+        # The follower counts a batch held for the next commit; the store has it once the consumer's
+        # cursor passes it.
+        return await consumer.wait_for_cursor(seq, deadline - asyncio.get_running_loop().time())
 
     def progress(self) -> Progress:
         return self.follower.progress() if self.follower is not None else Progress()
@@ -96,6 +109,8 @@ class LedgerRuntime:
                 # Closes wait for the services that read the ledger, as market's retention does.
                 readers_date=lambda: followers_date(market_addr),
                 outbox=self.outbox,
+                batches_per_commit=self.settings.ledger_batches_per_commit,
+                market_head=self._market_head,
             ),
             kinds=BOOKED_KINDS,
         )
@@ -120,6 +135,14 @@ class LedgerRuntime:
         self._stopping.set()
         if self.follower is not None:
             await self.follower.stop()
+        consumer = self.consumer
+        if consumer is not None:
+            try:
+                await consumer.flush()  # the batches held for a commit: the cursor persists what was booked
+            except Exception:
+                log.warning(
+                    "could not commit the batches held at stop; they are booked again at start", exc_info=True
+                )
         if self._close_task is not None:
             await self._close_task
         if self._relay_task is not None:

@@ -13,6 +13,14 @@ journals are announced in the same transaction (outbox.stream_kind) and the rela
 combined event log right after the commit: a crash between the two loses nothing (the relay delivers
 what is owed at startup), and a replayed batch announces nothing again.
 
+Several stream batches per transaction (`batches_per_commit`, OPSUITE_LEDGER_BATCHES_PER_COMMIT):
+while market's head is ahead of the batch just applied (catching up), `save` holds the batch and
+commits it with the next ones, up to batches_per_commit of them in one transaction; a batch at the
+head commits at once, with whatever is held. The cursor still commits with exactly the journals and
+state of the events up to it, so a crash loses only batches never committed, which the stream sends
+again from the stored cursor; only the lag of a commit grows while catching up. `cursor` is the seq
+committed (what the follower acknowledges to market), and `wait_for_cursor` what a read waits on.
+
 After a committed batch, when market's date has moved far enough, `save` closes the period before
 the retention horizon (domain/retention.py), in transactions of its own: a crash between the batch
 and the close leaves a close that is simply due again at the next batch.
@@ -21,6 +29,7 @@ and the close leaves a close that is simply due again at the next batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -62,6 +71,9 @@ class LedgerConsumer:
         retention: Retention | None = None,
         readers_date: Callable[[], Awaitable[dt.date | None]] | None = None,
         outbox: OutboxRelay | None = None,
+        *,
+        batches_per_commit: int = 1,
+        market_head: Callable[[], int] | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox  # None: nothing announced (no event log)
@@ -75,11 +87,24 @@ class LedgerConsumer:
         self._pending: list[JournalDraft] = []
         self._tracer = telemetry.tracer("opsuite.ledger")
         self.journals_posted = 0
+        if batches_per_commit < 1:
+            raise ValueError(f"batches_per_commit must be 1 or more, not {batches_per_commit}")
+        self.batches_per_commit = batches_per_commit
+        # Market's head as the stream last reported it; None: unknown, so every batch commits at once.
+        self._market_head = market_head
+        self._held = 0  # stream batches applied and saved, not committed yet
+        self._held_seq = 0
+        self._unsaved = False  # events applied since the last save (their batch is not complete)
+        self._committing = asyncio.Lock()  # a flush at shutdown and the stream's own commit
+        self._cursor_moved = asyncio.Condition()
         self.book = self._restore()
 
     def _restore(self) -> LedgerBook:
-        _, state = self.store.load_cursor()
-        return LedgerBook.from_json(state) if state else self._book_factory()
+        cursor, state = self.store.load_cursor()
+        self.cursor = cursor  # the market seq committed with its journals and state
+        book = LedgerBook.from_json(state) if state else self._book_factory()
+        self.committed_date = book.current_date  # market's date as of the cursor
+        return book
 
     # CursorStore ----------------------------------------------------------
 
@@ -87,35 +112,72 @@ class LedgerConsumer:
         return self.store.load_cursor()[0]
 
     async def save(self, seq: int) -> None:
-        drafts, self._pending = self._pending, []
-        state = self.book.to_json()
-        try:
-            with self._tracer.start_as_current_span(
-                "ledger.commit", attributes={"journals": len(drafts), "seq": seq}
-            ):
-                await asyncio.to_thread(
-                    self.store.post,
-                    drafts,
-                    open_missing=True,
-                    cursor=seq,
-                    state=state,
-                    announce=stream_kind if self.outbox is not None else None,
-                )
-        except Exception:
-            # The rules ran ahead of the database: forget them and start again from what was stored.
-            log.exception("could not commit a batch; rebuilding the book from the stored state")
-            self.book = self._restore()
-            raise
-        self.journals_posted += len(drafts)
+        """The stream batch applied up to seq is complete: commit it, now or with the next batches."""
+        self._unsaved = False
+        self._held += 1
+        self._held_seq = seq
+        if self._held < self.batches_per_commit and not self._at_head(seq):
+            return  # catching up: more batches are on their way, and commit with this one
+        await self._commit()
+
+    async def flush(self) -> None:
+        """Commit the batches held (at shutdown: the cursor reaches what was applied). A batch half
+        applied is left: its events come again from the stored cursor."""
+        if self._held and not self._unsaved:
+            await self._commit()
+
+    def _at_head(self, seq: int) -> bool:
+        return self._market_head is None or seq >= self._market_head()
+
+    async def _commit(self) -> None:
+        async with self._committing:
+            if not self._held:
+                return
+            seq, batches = self._held_seq, self._held
+            drafts, self._pending, self._held = self._pending, [], 0
+            state = self.book.to_json()
+            try:
+                with self._tracer.start_as_current_span(
+                    "ledger.commit", attributes={"journals": len(drafts), "seq": seq, "batches": batches}
+                ):
+                    results = await asyncio.to_thread(
+                        self.store.post,
+                        drafts,
+                        open_missing=True,
+                        cursor=seq,
+                        state=state,
+                        announce=stream_kind if self.outbox is not None else None,
+                    )
+            except Exception:
+                # The rules ran ahead of the database: forget them and start again from what was stored.
+                log.exception("could not commit a batch; rebuilding the book from the stored state")
+                self.book = self._restore()
+                raise
+            self.journals_posted += len(drafts)
+            self.committed_date = self.book.current_date
+            async with self._cursor_moved:
+                self.cursor = seq
+                self._cursor_moved.notify_all()
         if self.outbox is not None:
-            await self.outbox.deliver_now()  # before a close, which waits for undelivered records
+            # Before a close, which waits for undelivered records; the journals just posted are not read back.
+            await self.outbox.deliver_now(
+                {r.journal.ledger_seq: r.journal for r in results if not r.replayed}
+            )
         await self.close_when_due()
+
+    async def wait_for_cursor(self, seq: int, timeout: float) -> int:
+        """Return once the events up to seq are committed, or after timeout seconds; the cursor."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, timeout)), self._cursor_moved:
+                await self._cursor_moved.wait_for(lambda: self.cursor >= seq)
+        return self.cursor
 
     async def close_when_due(self) -> None:
         """Close what the retention allows now: after each committed batch, and from the app every
         few seconds, since a close held for a reader behind the ledger becomes due when that reader
         moves on, whether or not another batch comes (a finished run sends none)."""
-        latest = self.book.current_date
+        # Market's date as committed: journals held for the next commit must not be closed out.
+        latest = self.committed_date
         if self.retention is None or not self.retention.keep_days or latest is None:
             return
         async with self._closing:  # the batch's close and the app's may be due at once
@@ -174,6 +236,7 @@ class LedgerConsumer:
     # apply ------------------------------------------------------------------
 
     def apply(self, events: Sequence[market_pb2.MarketEvent]) -> None:
+        self._unsaved = True
         for event in events:
             for draft in self.book.apply(decode(event)):
                 # The journal's span: a child of the apply span, itself the child of the event's span.

@@ -20,6 +20,7 @@ import asyncio
 import datetime as dt
 import logging
 import threading
+from collections.abc import Mapping
 
 from opsuite.ledger.v1 import ledger_pb2
 from services.common.eventlog import DuplicateEvent, EventLog, EventLogError, NewRecord
@@ -124,9 +125,9 @@ class OutboxRelay:
             "the ledger's event-log records", self._attempt, initial_s=retry_initial_s, max_s=retry_max_s
         )
 
-    async def _attempt(self) -> bool:
+    async def _attempt(self, posted: Mapping[int, Journal] | None = None) -> bool:
         try:
-            await asyncio.to_thread(self.deliver)
+            await asyncio.to_thread(self.deliver, posted)
         except BackendUnavailable as error:
             log.warning(
                 "the event log is unreachable: its records follow when it answers",
@@ -135,18 +136,20 @@ class OutboxRelay:
             return False
         return True
 
-    async def deliver_now(self) -> None:
+    async def deliver_now(self, posted: Mapping[int, Journal] | None = None) -> None:
         """Deliver what is undelivered; during an outage leave it to run() (the journals are committed,
-        their records follow once the backend answers)."""
-        if not await self._attempt():
+        their records follow once the backend answers). posted: as for deliver()."""
+        if not await self._attempt(posted):
             self.redelivery.ask()
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Until stopping: whenever a delivery failed, retry it with backoff until it succeeds."""
         await self.redelivery.run(stopping)
 
-    def deliver(self) -> int:
-        """Append every undelivered item; returns how many were delivered.
+    def deliver(self, posted: Mapping[int, Journal] | None = None) -> int:
+        """Append every undelivered item; returns how many were delivered. posted: journals just
+        committed by the caller, by ledger_seq (store.post's results), announced as they are instead
+        of being read back (the consumer hands its batch's).
 
         Each batch of items is first appended at once (one transaction of the log, a stream batch
         books hundreds); when the log refuses the batch (an item already in it, or one it will never
@@ -157,7 +160,7 @@ class OutboxRelay:
         """
         delivered = 0
         with self._lock:
-            while items := self.store.undelivered(_BATCH):
+            while items := self.store.undelivered(_BATCH, posted):
                 if len(items) > 1:
                     try:
                         self.event_log.append(SOURCE, [announcement(i.journal, i.kind) for i in items])

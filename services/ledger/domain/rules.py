@@ -57,7 +57,7 @@ from services.ledger.domain.state import (
     state_from_json,
     state_to_json,
 )
-from services.ledger.domain.validation import with_base_amounts
+from services.ledger.domain.validation import filled_base_amounts
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -474,8 +474,9 @@ class LedgerBook:
             ccy = instrument.currency
             lots = lots_by_instrument.get(iid)
             target = ZERO
-            if lots is not None and lots.quantity:
-                value = lots.quantity * price / HUNDRED if instrument.is_bond else lots.quantity * price
+            quantity = lots.quantity if lots is not None else ZERO
+            if lots is not None and quantity:
+                value = quantity * price / HUNDRED if instrument.is_bond else quantity * price
                 target = chart.quantize_money(value, ccy) - lots.cost
             change = target - marks.get(iid, ZERO)
             if change:
@@ -616,21 +617,25 @@ class LedgerBook:
         if len(legs) < 2:
             return []
         key = f"mkt:{source.event_id}" + (f":{suffix}" if suffix else "")
-        mandate = self.mandates[mandate_id]
+        base = self.mandates[mandate_id].base_currency
+        rates: dict[str, Decimal] = {}  # a journal converts its legs of one currency at one rate
+
+        def rate(ccy: str) -> Decimal:
+            if (found := rates.get(ccy)) is None:
+                found = rates[ccy] = self.fx.rate(ccy, base)
+            return found
+
         draft = JournalDraft(
             mandate_id=mandate_id,
             kind=kind,
             effective_date=source.day,
             sim_time=source.sim_time,
-            postings=legs,
+            postings=filled_base_amounts(legs, base, rate),
             idempotency_key=key,
             memo=memo,
             source_event_id=source.event_id,
             trace_id=source.trace_id,
             caused_by=source.caused_by if caused_by is None else caused_by,
-        )
-        draft = with_base_amounts(
-            draft, mandate.base_currency, lambda ccy: self.fx.rate(ccy, mandate.base_currency)
         )
         self._track_non_base(draft)
         return [draft]

@@ -17,7 +17,7 @@ Invariants both backends keep (and the database enforces where it can):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -178,8 +178,9 @@ class LedgerStore(Protocol):
         """Open the accounts not in the chart yet (a mandate's standard chart); returns how many."""
         ...
 
-    def undelivered(self, limit: int = 100) -> list[OutboxItem]:
-        """The oldest outbox items not marked delivered, in posting order, at most limit."""
+    def undelivered(self, limit: int = 100, known: Mapping[int, Journal] | None = None) -> list[OutboxItem]:
+        """The oldest outbox items not marked delivered, in posting order, at most limit. known: journals
+        the caller has just posted, by ledger_seq (post's results), used as they are rather than read."""
         ...
 
     def mark_delivered(self, outbox_ids: Sequence[int]) -> None: ...

@@ -20,6 +20,7 @@ from services.ledger.store.errors import (
     ClosedAccount,
     IdempotencyConflict,
     InvalidDraft,
+    LedgerStoreError,
     OutOfRange,
     PeriodClosed,
     TooPrecise,
@@ -49,19 +50,29 @@ def tidy(value: Decimal) -> Decimal:
     return value
 
 
-def check_scale(value: Decimal, what: str) -> None:
-    """Refuse a value the storage cannot hold exactly (never round)."""
+Micros = tuple[int, int, int | None]  # a posting's amount, base amount and quantity in micro-units
+
+
+def scaled(value: Decimal, what: str) -> int:
+    """value in integer micro-units; refused when the storage cannot hold it exactly (never round)."""
     if not isinstance(value, Decimal) or not value.is_finite():
         raise InvalidDraft(f"{what} must be a finite Decimal, got {value!r}")
     try:
-        scaled = value.scaleb(SCALE)
-        integral = scaled == scaled.to_integral_value()
+        shifted = value.scaleb(SCALE)
+        integral = shifted == shifted.to_integral_value()
     except InvalidOperation as error:  # more digits than the decimal context holds
         raise OutOfRange(f"{what} {value} is out of the ledger's range") from error
     if not integral:
         raise TooPrecise(what, value)
-    if abs(scaled) > MAX_MICROS:
+    micros = int(shifted)
+    if abs(micros) > MAX_MICROS:
         raise OutOfRange(f"{what} {value} is out of the ledger's range (at most 10^12)")
+    return micros
+
+
+def check_scale(value: Decimal, what: str) -> None:
+    """Refuse a value the storage cannot hold exactly (never round)."""
+    scaled(value, what)
 
 
 def to_micros(value: Decimal) -> int:
@@ -73,8 +84,9 @@ def from_micros(micros: int) -> Decimal:
     return tidy(Decimal(micros).scaleb(-SCALE))
 
 
-def check_draft(draft: JournalDraft) -> None:
-    """What the store itself needs; the domain's validation (chart, currency minor units) comes first."""
+def check_draft(draft: JournalDraft) -> tuple[Micros, ...]:
+    """What the store itself needs; the domain's validation (chart, currency minor units) comes first.
+    Returns each posting's figures in micro-units (for the content hash, and SQLite's columns)."""
     if not draft.mandate_id:
         raise InvalidDraft("a journal needs a mandate_id")
     if not draft.idempotency_key:
@@ -83,29 +95,41 @@ def check_draft(draft: JournalDraft) -> None:
         raise InvalidDraft(f"journal {draft.idempotency_key!r} has no postings")
     if not isinstance(draft.effective_date, dt.date) or isinstance(draft.effective_date, dt.datetime):
         raise InvalidDraft(f"journal {draft.idempotency_key!r}: effective_date must be a date")
+    figures: list[Micros] = []
     for index, posting in enumerate(draft.postings):
-        where = f"journal {draft.idempotency_key!r} posting {index} ({posting.account})"
-        if not posting.account or not posting.currency:
-            raise InvalidDraft(f"{where}: account and currency are required")
-        if posting.base_amount is None:
+        base = posting.base_amount
+        if not posting.account or not posting.currency or base is None:
+            where = f"journal {draft.idempotency_key!r} posting {index} ({posting.account})"
+            if not posting.account or not posting.currency:
+                raise InvalidDraft(f"{where}: account and currency are required")
             raise InvalidDraft(f"{where}: base_amount must be set before storing")
-        check_scale(posting.amount, f"{where} amount")
-        check_scale(posting.base_amount, f"{where} base_amount")
-        if posting.quantity is not None:
-            check_scale(posting.quantity, f"{where} quantity")
+        try:
+            quantity = None if posting.quantity is None else scaled(posting.quantity, "quantity")
+            figures.append((scaled(posting.amount, "amount"), scaled(base, "base_amount"), quantity))
+        except LedgerStoreError:
+            # Refused: again, saying which journal and posting (the label is built only for a refusal).
+            where = f"journal {draft.idempotency_key!r} posting {index} ({posting.account})"
+            check_scale(posting.amount, f"{where} amount")
+            check_scale(base, f"{where} base_amount")
+            if posting.quantity is not None:
+                check_scale(posting.quantity, f"{where} quantity")
+            raise
+    return tuple(figures)
 
 
-def _micros_text(value: Decimal | None) -> str | None:
-    return None if value is None else str(to_micros(value))
-
-
-def content_hash(draft: JournalDraft) -> str:
+def content_hash(draft: JournalDraft, figures: Sequence[Micros] | None = None) -> str:
     """A canonical hash of what makes two drafts "the same journal" for idempotency.
 
     Covers mandate, kind, effective date, postings, memo, source event and the reversed journal;
     not sim_time, trace id, caused_by, posted_by or the reversal reason (a retry may differ there).
-    Amounts enter as micro-units so 1.5 and 1.50 hash alike. Stored: never change the recipe.
+    Amounts enter as micro-units so 1.5 and 1.50 hash alike (figures: check_draft's, when known).
+    Stored: never change the recipe.
     """
+    postings = (
+        [(p, to_micros(p.amount), _micros(p.base_amount), _micros(p.quantity)) for p in draft.postings]
+        if figures is None
+        else [(p, *f) for p, f in zip(draft.postings, figures, strict=True)]
+    )
     content = [
         draft.mandate_id,
         str(draft.kind),
@@ -113,15 +137,15 @@ def content_hash(draft: JournalDraft) -> str:
         [
             [
                 p.account,
-                _micros_text(p.amount),
+                str(amount),
                 p.currency,
-                _micros_text(p.base_amount),
-                _micros_text(p.quantity),
+                None if base is None else str(base),
+                None if quantity is None else str(quantity),
                 p.instrument_id,
                 p.lot_id,
                 p.memo,
             ]
-            for p in draft.postings
+            for p, amount, base, quantity in postings
         ],
         draft.memo,
         draft.source_event_id,
@@ -129,6 +153,10 @@ def content_hash(draft: JournalDraft) -> str:
     ]
     text = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _micros(value: Decimal | None) -> int | None:
+    return None if value is None else to_micros(value)
 
 
 @dataclass(frozen=True)
@@ -152,9 +180,18 @@ class KeyPlan:
     hashes: list[str]
 
 
-def plan_keys(drafts: Sequence[JournalDraft], stored: Mapping[str, StoredKey], next_seq: int) -> KeyPlan:
-    """Resolve idempotency for a batch; new drafts get ledger_seq next_seq, next_seq + 1, ... in order."""
-    hashes = [content_hash(draft) for draft in drafts]
+def plan_keys(
+    drafts: Sequence[JournalDraft],
+    stored: Mapping[str, StoredKey],
+    next_seq: int,
+    figures: Sequence[Sequence[Micros]] | None = None,
+) -> KeyPlan:
+    """Resolve idempotency for a batch; new drafts get ledger_seq next_seq, next_seq + 1, ... in order.
+    figures: each draft's check_draft result, when known."""
+    if figures is None:
+        hashes = [content_hash(draft) for draft in drafts]
+    else:
+        hashes = [content_hash(draft, f) for draft, f in zip(drafts, figures, strict=True)]
     replays: list[int | None] = []
     new: list[int] = []
     in_batch: dict[str, tuple[int, str]] = {}  # key -> (ledger_seq, hash) of a draft earlier in this batch
@@ -328,6 +365,23 @@ def balance_deltas(drafts: Iterable[JournalDraft]) -> dict[BalanceKey, Delta]:
             if p.quantity is not None:
                 delta.quantity = (delta.quantity or Decimal(0)) + p.quantity
     return deltas
+
+
+def split_by_latest(
+    drafts: Iterable[JournalDraft], latest: Mapping[str, dt.date]
+) -> tuple[set[str], set[str]]:
+    """(fast, general): the drafts' mandates split by whether all their drafts are dated on or after
+    the mandate's latest cumulative row (`latest`; none stored counts as fast). For a fast mandate
+    no stored cumulative row lies after a date the batch posts on, so each (key, date) row of the
+    batch is the latest row on or before that date plus the batch's running sum up to it, and
+    nothing later needs an update."""
+    earliest: dict[str, dt.date] = {}
+    for draft in drafts:
+        day = earliest.get(draft.mandate_id)
+        if day is None or draft.effective_date < day:
+            earliest[draft.mandate_id] = draft.effective_date
+    fast = {m for m, day in earliest.items() if m not in latest or day >= latest[m]}
+    return fast, set(earliest) - fast
 
 
 @dataclass

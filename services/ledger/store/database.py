@@ -49,6 +49,8 @@ class Database(Protocol):
     posted_at_column: str
     # Appended to a SELECT that reads a row the same write transaction then changes.
     for_update: str
+    # True: money and quantities are stored as integer micro-units (batch.check_draft's figures).
+    money_in_micros: bool
     # Joins balance_keys AS k to its latest balances row b (debit, credit, base_debit, base_credit,
     # quantity) on or before a date, its one "?": each planner wants its own form to read one row.
     latest_balance: str

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -93,13 +93,12 @@ class SqlLedgerStore:
         announce: Announce = None,
     ) -> list[PostResult]:
         drafts = list(drafts)
-        for draft in drafts:
-            batch.check_draft(draft)
+        figures = [batch.check_draft(draft) for draft in drafts]
         new_drafts: list[JournalDraft] = []
         try:
             with self.db.write() as conn:
                 last_seq, posted_at = self.db.begin_post(conn)
-                plan = batch.plan_keys(drafts, self._stored_keys(conn, drafts), last_seq + 1)
+                plan = batch.plan_keys(drafts, self._stored_keys(conn, drafts), last_seq + 1, figures)
                 new_drafts = [drafts[index] for index in plan.new]
                 # Read under the writers' lock: a close cannot slip in between this and the insert.
                 period = self._closed(conn)
@@ -113,7 +112,8 @@ class SqlLedgerStore:
                 self._write_accounts(conn, accounts)
                 if new_drafts:
                     hashes = [plan.hashes[i] for i in plan.new]
-                    self._write_journals(conn, new_drafts, seqs, ids, hashes, posted_at)
+                    new_figures = [figures[i] for i in plan.new]
+                    self._write_journals(conn, new_drafts, new_figures, seqs, ids, hashes, posted_at)
                     self.db.write_totals(conn, new_drafts, seqs)
                     announced = _announced(announce, new_drafts, seqs)
                     if announced:
@@ -206,24 +206,29 @@ class SqlLedgerStore:
         self,
         conn: Session,
         drafts: Sequence[JournalDraft],
+        figures: Sequence[Sequence[batch.Micros]],
         seqs: Sequence[int],
         ids: Sequence[str],
         hashes: Sequence[str],
         posted_at: dt.datetime,
     ) -> None:
         db = self.db
-        db.insert(
-            conn,
-            "postings",
-            _POSTING_COLUMNS,
-            [
+        if db.money_in_micros:  # check_draft's figures are the column values
+            rows = [
+                (seq, number, d.mandate_id, p.account, p.currency, amount, base, quantity, p.instrument_id,
+                 p.lot_id, p.memo)
+                for seq, d, legs in zip(seqs, drafts, figures, strict=True)
+                for number, (p, (amount, base, quantity)) in enumerate(zip(d.postings, legs, strict=True))
+            ]  # fmt: skip
+        else:
+            rows = [
                 (seq, number, d.mandate_id, p.account, p.currency, db.money(p.amount),
                  db.money(p.base_amount),  # type: ignore[arg-type]  # checked by check_draft
                  self._optional_money(p.quantity), p.instrument_id, p.lot_id, p.memo)
                 for seq, d in zip(seqs, drafts, strict=True)
                 for number, p in enumerate(d.postings)
-            ],
-        )  # fmt: skip
+            ]  # fmt: skip
+        db.insert(conn, "postings", _POSTING_COLUMNS, rows)
         posted = db.time(posted_at)
         db.insert(
             conn,
@@ -268,14 +273,15 @@ class SqlLedgerStore:
 
     # ------------------------------------------------------------------ the outbox
 
-    def undelivered(self, limit: int = 100) -> list[OutboxItem]:
+    def undelivered(self, limit: int = 100, known: Mapping[int, Journal] | None = None) -> list[OutboxItem]:
+        known = known or {}
         with self.db.snapshot() as conn:
             rows = conn.execute(
                 "SELECT ledger_seq, kind FROM outbox WHERE NOT delivered ORDER BY ledger_seq LIMIT ?",
                 (limit,),
             ).fetchall()
-            journals = self._load(conn, [seq for seq, _ in rows])
-        return [OutboxItem(seq, kind, journals[seq]) for seq, kind in rows]
+            journals = self._load(conn, [seq for seq, _ in rows if seq not in known])
+        return [OutboxItem(seq, kind, known[seq] if seq in known else journals[seq]) for seq, kind in rows]
 
     def mark_delivered(self, outbox_ids: Sequence[int]) -> None:
         with self.db.write() as conn:

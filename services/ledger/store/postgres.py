@@ -42,6 +42,60 @@ _COPY_TYPES = {
 }  # fmt: skip
 
 
+# The cumulative tables for the new journals (ledger_seq first..last) of mandates with no stored row
+# after the batch's dates (PostgresDatabase.write_totals), in one statement: the totals per (key, date)
+# summed from the postings just copied (each dated by its journal: dates[ledger_seq - first + 1], the
+# journals' effective dates in ledger_seq order), running sums over the batch's dates, added to the latest stored
+# row on or before each date; inserted, or replacing that row when it is of the same date. Every part
+# of one statement reads the snapshot from before it, never a row it wrote.
+_UPSERT_TOTALS = """
+WITH new_postings AS (
+    SELECT p.mandate_id AS m, p.account AS a, p.currency AS c,
+        (%(dates)s::date[])[p.ledger_seq - %(first)s + 1] AS d,
+        SUM(GREATEST(p.amount, 0)) AS debit, SUM(GREATEST(-p.amount, 0)) AS credit,
+        SUM(GREATEST(p.base_amount, 0)) AS base_debit, SUM(GREATEST(-p.base_amount, 0)) AS base_credit,
+        SUM(p.quantity) AS quantity
+    FROM postings AS p
+    WHERE p.ledger_seq BETWEEN %(first)s AND %(last)s AND p.mandate_id = ANY(%(mandates)s::text[])
+    GROUP BY 1, 2, 3, 4
+), keys AS (
+    INSERT INTO balance_keys (mandate_id, account, currency)
+    SELECT DISTINCT m, a, c FROM new_postings ON CONFLICT DO NOTHING
+), new_days AS (
+    SELECT mandate_id AS m, effective_date AS d, COUNT(*) AS journals, SUM(posting_count) AS postings,
+        MAX(ledger_seq) AS max_seq
+    FROM journals WHERE ledger_seq BETWEEN %(first)s AND %(last)s AND mandate_id = ANY(%(mandates)s::text[])
+    GROUP BY mandate_id, effective_date
+), days AS (
+    INSERT INTO day_totals (mandate_id, effective_date, journal_count, posting_count, max_seq)
+    SELECT n.m, n.d, COALESCE(t.journal_count, 0) + n.journals, COALESCE(t.posting_count, 0) + n.postings,
+        GREATEST(COALESCE(t.max_seq, 0), n.max_seq)
+    FROM (SELECT m, d, SUM(journals) OVER w AS journals, SUM(postings) OVER w AS postings,
+            MAX(max_seq) OVER w AS max_seq
+          FROM new_days WINDOW w AS (PARTITION BY m ORDER BY d)) AS n
+    LEFT JOIN LATERAL (SELECT x.journal_count, x.posting_count, x.max_seq FROM day_totals AS x
+        WHERE x.mandate_id = n.m AND x.effective_date <= n.d ORDER BY x.effective_date DESC LIMIT 1) AS t ON true
+    ON CONFLICT (mandate_id, effective_date) DO UPDATE SET journal_count = EXCLUDED.journal_count,
+        posting_count = EXCLUDED.posting_count, max_seq = EXCLUDED.max_seq
+)
+INSERT INTO balances (mandate_id, account, currency, effective_date, debit, credit, base_debit, base_credit,
+    quantity)
+SELECT n.m, n.a, n.c, n.d, COALESCE(b.debit, 0) + n.debit, COALESCE(b.credit, 0) + n.credit,
+    COALESCE(b.base_debit, 0) + n.base_debit, COALESCE(b.base_credit, 0) + n.base_credit,
+    CASE WHEN n.quantity IS NULL THEN b.quantity ELSE COALESCE(b.quantity, 0) + n.quantity END
+FROM (SELECT m, a, c, d, SUM(debit) OVER w AS debit, SUM(credit) OVER w AS credit,
+        SUM(base_debit) OVER w AS base_debit, SUM(base_credit) OVER w AS base_credit,
+        SUM(quantity) OVER w AS quantity
+      FROM new_postings WINDOW w AS (PARTITION BY m, a, c ORDER BY d)) AS n
+LEFT JOIN LATERAL (SELECT x.debit, x.credit, x.base_debit, x.base_credit, x.quantity FROM balances AS x
+    WHERE x.mandate_id = n.m AND x.account = n.a AND x.currency = n.c AND x.effective_date <= n.d
+    ORDER BY x.effective_date DESC LIMIT 1) AS b ON true
+ON CONFLICT (mandate_id, account, currency, effective_date) DO UPDATE SET debit = EXCLUDED.debit,
+    credit = EXCLUDED.credit, base_debit = EXCLUDED.base_debit, base_credit = EXCLUDED.base_credit,
+    quantity = EXCLUDED.quantity
+"""
+
+
 class _Session:
     """A connection that takes the store's "?" placeholders."""
 
@@ -66,6 +120,7 @@ class PostgresDatabase:
 
     sim_time_column = "sim_time"
     posted_at_column = "posted_at"
+    money_in_micros = False
     for_update = " FOR UPDATE"
     latest_balance = (
         "CROSS JOIN LATERAL (SELECT b.debit, b.credit, b.base_debit, b.base_credit, b.quantity"
@@ -188,9 +243,41 @@ class PostgresDatabase:
                 copy.write_row(row)
 
     def write_totals(self, conn: Session, drafts: Sequence[JournalDraft], seqs: Sequence[int]) -> None:
+        """Add the batch's new journals (ledger_seq seqs, postings already copied) to the cumulative
+        tables. A mandate whose journals are all dated on or after its latest cumulative row (the
+        stream's case) takes one upsert per (key, date), its totals summed by the server from the
+        postings just copied, all in one statement; any other mandate (a backdated PostJournal) takes
+        the general path."""
+        raw = _raw(conn)
+        mandates = sorted({d.mandate_id for d in drafts})
+        latest = {
+            m: day
+            for m, day in raw.execute(
+                "SELECT m, (SELECT MAX(t.effective_date) FROM day_totals AS t WHERE t.mandate_id = m)"
+                " FROM unnest(%s::text[]) AS m",
+                (mandates,),
+            )
+            if day is not None
+        }
+        fast, slow = batch.split_by_latest(drafts, latest)
+        if fast:
+            raw.execute(
+                _UPSERT_TOTALS,
+                {
+                    "first": seqs[0],
+                    "last": seqs[-1],
+                    "mandates": sorted(fast),
+                    "dates": [d.effective_date for d in drafts],
+                },
+            )
+        if slow:
+            chosen = [(seq, d) for seq, d in zip(seqs, drafts, strict=True) if d.mandate_id in slow]
+            self._general_totals(raw, [d for _, d in chosen], [seq for seq, _ in chosen])
+
+    @staticmethod
+    def _general_totals(raw: psycopg.Connection, drafts: Sequence[JournalDraft], seqs: Sequence[int]) -> None:
         """Insert each missing (key, date) row as a copy of the latest earlier row (one statement: it
         sees only the pre-batch rows), then add the deltas to every row on or after the date."""
-        raw = _raw(conn)
         deltas = sorted(batch.balance_deltas(drafts).items())
         columns = list(zip(*[(m, a, c, d) for (m, a, c, d), _ in deltas], strict=True))
         amounts = list(

@@ -18,7 +18,7 @@ from typing import Any
 from services.common.sqlite import SqliteFile
 from services.ledger.domain.records import JournalDraft
 from services.ledger.store import batch
-from services.ledger.store.database import UNBALANCED, Session
+from services.ledger.store.database import UNBALANCED, Session, marks
 from services.ledger.store.errors import LedgerStoreError, OutOfRange, Unbalanced
 from services.ledger.store.ledger_store import SqlLedgerStore
 from services.ledger.store.sqlite_schema import migrate
@@ -35,6 +35,7 @@ class SqliteDatabase:
 
     sim_time_column = "sim_time_us"
     posted_at_column = "posted_at_us"
+    money_in_micros = True
     for_update = ""  # BEGIN IMMEDIATE already holds the file's write lock
     latest_balance = (
         "JOIN balances AS b ON b.mandate_id = k.mandate_id AND b.account = k.account"
@@ -71,6 +72,90 @@ class SqliteDatabase:
         )
 
     def write_totals(self, conn: Session, drafts: Sequence[JournalDraft], seqs: Sequence[int]) -> None:
+        """Add the batch's new journals (ledger_seq seqs, postings already inserted) to the cumulative
+        tables. A mandate whose journals are all dated on or after its latest cumulative row (the
+        stream's case) takes one upsert per (key, date), its totals summed in SQL from the postings
+        just inserted; any other mandate (a backdated PostJournal) takes the general path."""
+        fast, slow = batch.split_by_latest(drafts, self._latest_days(conn, drafts))
+        if fast:
+            self._upsert_totals(conn, seqs[0], seqs[-1], sorted(fast))
+        if slow:
+            chosen = [(seq, d) for seq, d in zip(seqs, drafts, strict=True) if d.mandate_id in slow]
+            self._general_totals(conn, [d for _, d in chosen], [seq for seq, _ in chosen])
+
+    def _latest_days(self, conn: Session, drafts: Sequence[JournalDraft]) -> dict[str, dt.date]:
+        """Each mandate's latest day_totals date (its balances rows are never later)."""
+        found = {}
+        for mandate_id in sorted({d.mandate_id for d in drafts}):
+            day = conn.execute(
+                "SELECT MAX(effective_date) FROM day_totals WHERE mandate_id = ?", (mandate_id,)
+            ).fetchone()[0]
+            if day is not None:
+                found[mandate_id] = dt.date.fromisoformat(day)
+        return found
+
+    @staticmethod
+    def _upsert_totals(conn: Session, first: int, last: int, mandates: Sequence[str]) -> None:
+        """One statement per table: the new journals' totals per (key, date) from the postings and
+        headers with ledger_seq first..last, running sums over the batch's dates, added to the latest
+        stored row on or before each date, inserted or (the latest row's own date) replaced. SQLite
+        reads the whole SELECT before it writes (it reads the table it inserts into), so every date
+        starts from the stored rows, never from a row this statement wrote."""
+        within = f"BETWEEN ? AND ? AND {{}} IN ({marks(len(mandates))})"
+        params = (first, last, *mandates)
+        conn.execute(
+            "INSERT INTO balance_keys (mandate_id, account, currency)"
+            f" SELECT DISTINCT mandate_id, account, currency FROM postings WHERE ledger_seq {within.format('mandate_id')}"
+            " ON CONFLICT DO NOTHING",
+            params,
+        )
+        conn.execute(
+            "INSERT INTO balances (mandate_id, account, currency, effective_date, debit, credit, base_debit,"
+            " base_credit, quantity)"
+            " SELECT n.m, n.a, n.c, n.d, IFNULL(b.debit, 0) + n.debit, IFNULL(b.credit, 0) + n.credit,"
+            " IFNULL(b.base_debit, 0) + n.base_debit, IFNULL(b.base_credit, 0) + n.base_credit,"
+            " CASE WHEN n.quantity IS NULL THEN b.quantity ELSE IFNULL(b.quantity, 0) + n.quantity END"
+            " FROM (SELECT m, a, c, d, SUM(debit) OVER w AS debit, SUM(credit) OVER w AS credit,"
+            "   SUM(base_debit) OVER w AS base_debit, SUM(base_credit) OVER w AS base_credit,"
+            "   SUM(quantity) OVER w AS quantity"
+            "  FROM (SELECT p.mandate_id AS m, p.account AS a, p.currency AS c, j.effective_date AS d,"
+            "    SUM(MAX(p.amount, 0)) AS debit, SUM(MAX(-p.amount, 0)) AS credit,"
+            "    SUM(MAX(p.base_amount, 0)) AS base_debit, SUM(MAX(-p.base_amount, 0)) AS base_credit,"
+            "    SUM(p.quantity) AS quantity"
+            "   FROM postings AS p JOIN journals AS j ON j.ledger_seq = p.ledger_seq"
+            f"   WHERE p.ledger_seq {within.format('p.mandate_id')}"
+            "   GROUP BY p.mandate_id, p.account, p.currency, j.effective_date)"
+            "  WINDOW w AS (PARTITION BY m, a, c ORDER BY d)) AS n"
+            " LEFT JOIN balances AS b ON b.mandate_id = n.m AND b.account = n.a AND b.currency = n.c"
+            "  AND b.effective_date = (SELECT x.effective_date FROM balances AS x WHERE x.mandate_id = n.m"
+            "   AND x.account = n.a AND x.currency = n.c AND x.effective_date <= n.d"
+            "   ORDER BY x.effective_date DESC LIMIT 1)"
+            " WHERE true"
+            " ON CONFLICT (mandate_id, account, currency, effective_date) DO UPDATE SET debit = excluded.debit,"
+            " credit = excluded.credit, base_debit = excluded.base_debit, base_credit = excluded.base_credit,"
+            " quantity = excluded.quantity",
+            params,
+        )
+        conn.execute(
+            "INSERT INTO day_totals (mandate_id, effective_date, journal_count, posting_count, max_seq)"
+            " SELECT n.m, n.d, IFNULL(t.journal_count, 0) + n.journals, IFNULL(t.posting_count, 0) + n.postings,"
+            " max(IFNULL(t.max_seq, 0), n.max_seq)"
+            " FROM (SELECT m, d, SUM(journals) OVER w AS journals, SUM(postings) OVER w AS postings,"
+            "   MAX(max_seq) OVER w AS max_seq"
+            "  FROM (SELECT mandate_id AS m, effective_date AS d, COUNT(*) AS journals,"
+            "    SUM(posting_count) AS postings, MAX(ledger_seq) AS max_seq"
+            f"   FROM journals WHERE ledger_seq {within.format('mandate_id')} GROUP BY mandate_id, effective_date)"
+            "  WINDOW w AS (PARTITION BY m ORDER BY d)) AS n"
+            " LEFT JOIN day_totals AS t ON t.mandate_id = n.m AND t.effective_date = (SELECT x.effective_date"
+            "  FROM day_totals AS x WHERE x.mandate_id = n.m AND x.effective_date <= n.d"
+            "  ORDER BY x.effective_date DESC LIMIT 1)"
+            " WHERE true"
+            " ON CONFLICT (mandate_id, effective_date) DO UPDATE SET journal_count = excluded.journal_count,"
+            " posting_count = excluded.posting_count, max_seq = excluded.max_seq",
+            params,
+        )
+
+    def _general_totals(self, conn: Session, drafts: Sequence[JournalDraft], seqs: Sequence[int]) -> None:
         """Insert each missing (key, date) row as a copy of the latest earlier row, then add the deltas
         to every row on or after the date. All inserts come before all updates, so each inserted row
         holds the pre-batch total at its date."""

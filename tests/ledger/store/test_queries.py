@@ -217,6 +217,40 @@ def test_trial_balance_as_of_equals_replaying_the_postings(
     for start in range(0, len(drafts), cut):  # several batches, dates in random order (backdating)
         results = store.post(drafts[start : start + cut], open_missing=True)
         posted.extend((r.journal.ledger_seq, r.journal.draft) for r in results)
+    _check_trial_balances(store, mandate, posted, data)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    specs=st.lists(journals(), min_size=1, max_size=12),
+    others=st.lists(journals(), min_size=1, max_size=6),
+    cut=st.integers(1, 4),
+    data=st.data(),
+)
+def test_batches_in_date_order_beside_a_mandate_posting_out_of_order(
+    store: LedgerStore, specs: list, others: list, cut: int, data: st.DataObject
+) -> None:
+    """The stream's case, each batch dated on or after the mandate's latest stored date (often on it)
+    and spanning several dates (one upsert per row, from running sums), in the same batches as a
+    second mandate's journals in random order (the general path): both as replaying the postings."""
+    mandate, other = f"M{next(_mandates)}", f"M{next(_mandates)}"
+    ordered = _drafts(mandate, sorted(specs, key=lambda spec: spec[0]))
+    unordered = _drafts(other, others)
+    posted: dict[str, list[tuple[int, JournalDraft]]] = {mandate: [], other: []}
+    for number, start in enumerate(range(0, len(ordered), cut)):
+        batch = ordered[start : start + cut] + unordered[number : number + 1]
+        for r in store.post(batch, open_missing=True):
+            posted[r.journal.mandate_id].append((r.journal.ledger_seq, r.journal.draft))
+    if len(unordered) > len(posted[other]):
+        rest = store.post(unordered[len(posted[other]) :], open_missing=True)
+        posted[other].extend((r.journal.ledger_seq, r.journal.draft) for r in rest)
+    for name, journals_posted in posted.items():
+        _check_trial_balances(store, name, journals_posted, data)
+
+
+def _check_trial_balances(
+    store: LedgerStore, mandate: str, posted: list[tuple[int, JournalDraft]], data: st.DataObject
+) -> None:
     days = [None, *(DAY + dt.timedelta(days=n) for n in range(-1, 14))]
     for as_of in data.draw(st.lists(st.sampled_from(days), min_size=1, max_size=4)):
         result = store.trial_balance(mandate, as_of)
