@@ -106,3 +106,40 @@ def test_open_store_picks_the_backend(tmp_path: pathlib.Path) -> None:
     assert (tmp_path / SQLITE_FILE).exists()
     with pytest.raises(ValueError, match="postgresql://"):
         open_store("mysql://root@localhost/ledger", tmp_path)
+
+
+def test_a_journals_postings_come_before_its_header_even_in_one_transaction(
+    store: LedgerStore, raw: Raw
+) -> None:
+    """The balance is checked when the header goes in (PostgreSQL: once per statement since schema
+    version 4, no longer at commit), so a leg added after the header, in the same transaction, would
+    go unchecked: it is refused on both backends."""
+    store.post([subscription("s")], open_missing=True)
+    header_first = [_header(raw, 2), *_journal(raw, 2, "10.00", "-10.00")[:2]]
+    with pytest.raises(raw.error, match="does not balance"):  # a header without its postings yet
+        raw.run(*header_first)
+    # Balanced postings, then a header, then one more pair that keeps it balanced: refused all the same.
+    with pytest.raises(raw.error, match="immutable"):
+        raw.run(
+            *_journal(raw, 2, "10.00", "-10.00"),
+            _POSTING.format(seq=2, no=2, account="Assets:Cash:USD", amount=raw.money("5")),
+            _POSTING.format(seq=2, no=3, account="Equity:Capital:USD", amount=raw.money("-5")),
+        )
+    assert raw.scalar("SELECT COUNT(*) FROM journals") == 1
+    assert raw.scalar("SELECT COUNT(*) FROM postings") == 2
+
+
+def test_several_journals_in_one_statement_are_each_checked(store: LedgerStore, raw: Raw) -> None:
+    """One statement of headers (the store's COPY or executemany): one unbalanced journal among
+    balanced ones refuses the statement, naming it."""
+    store.post([subscription("s")], open_missing=True)
+    postings = [
+        *_journal(raw, 2, "10.00", "-10.00")[:2],
+        *_journal(raw, 3, "10.00", "-9.99")[:2],
+        *_journal(raw, 4, "1.00", "-1.00")[:2],
+    ]
+    headers = [_header(raw, seq) for seq in (2, 3, 4)]
+    values = ", ".join(h[h.index("VALUES") + len("VALUES") :] for h in headers)
+    with pytest.raises(raw.error, match=r"does not balance" + ("" if raw.sqlite else r" \(ledger_seq 3: ")):
+        raw.run(*postings, headers[0][: headers[0].index("VALUES") + len("VALUES")] + values)
+    assert raw.scalar("SELECT COUNT(*) FROM journals") == 1
