@@ -8,6 +8,7 @@ service appends what it did, with the ids of the events that caused it, so
 
 from services.common.eventlog.base import EventLog
 from services.common.eventlog.factory import open_event_log
+from services.common.eventlog.framing import FramedRun
 from services.common.eventlog.records import (
     DuplicateEvent,
     EventLogError,
@@ -24,6 +25,7 @@ __all__ = [
     "DuplicateEvent",
     "EventLog",
     "EventLogError",
+    "FramedRun",
     "LogRecord",
     "NewRecord",
     "RedisEventLog",

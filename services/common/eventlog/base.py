@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from services.common.eventlog.framing import FramedRun
 from services.common.eventlog.records import LogRecord, NewRecord, StoredPayload
 
 
@@ -19,6 +20,26 @@ class EventLog(Protocol):
 
         Raises SequenceConflict when a given seq is not head+1 (+i), DuplicateEvent when an
         event id is already in the log or repeated in the batch, ValueError on malformed records.
+        """
+        ...
+
+    def append_block(self, source: str, records: Sequence[NewRecord]) -> FramedRun:
+        """append(), and in the same transaction the batch's payloads as one pre-framed block
+        (framing.py), which read_framed serves without touching the records one by one. Returns the
+        block (its first_seq is the first record's seq) rather than LogRecords: the writer that
+        appends a day at a time (market's clock) needs nothing else.
+
+        Raises what append raises, and ValueError for a kind or mandate_id that holds a line break.
+        """
+        ...
+
+    def read_framed(self, source: str, from_seq: int, limit: int) -> FramedRun:
+        """What read_payloads returns, framed as one run: at most limit records from from_seq on (the
+        oldest retained for <= 0), from the blocks of append_block where they cover the range and
+        framed from the records where they do not (records appended by append(), or by a version
+        that stored no blocks); the same bytes either way.
+
+        Raises RetentionExceeded when 0 < from_seq < oldest(source); an empty run when from_seq > head.
         """
         ...
 

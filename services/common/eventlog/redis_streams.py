@@ -2,6 +2,8 @@
 
 Keys, all under one prefix P (default "opsuite"):
   P:stream:<source>   one stream per source; entry id "<seq>-0", so XRANGE reads by seq
+  P:blocks:<source>   the batches of append_block, pre-framed; entry id "<last seq>-0", so an
+                      XRANGE from "<seq>-0" starts with the block that holds seq
   P:heads             hash source -> last seq
   P:oldest            hash source -> lowest retained seq (absent means 1)
   P:ids               hash event_id -> "<seq>:<source>"
@@ -15,6 +17,7 @@ Redis node (not Redis Cluster).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Sequence
@@ -23,12 +26,24 @@ from typing import Any, TypeVar
 import redis
 
 from services.common.eventlog.batch import (
+    PreparedBatch,
+    block_of,
     check_head,
     check_limit,
     check_source,
     normalise_trace_id,
     prepare,
+    prepare_block,
     stored,
+)
+from services.common.eventlog.framing import (
+    FramedRun,
+    frame_run,
+    join_runs,
+    pack_ends,
+    pack_labels,
+    unpack_ends,
+    unpack_labels,
 )
 from services.common.eventlog.records import (
     DuplicateEvent,
@@ -44,16 +59,18 @@ from services.common.eventlog.records import (
 from services.common.outages import BackendUnavailable, reported
 
 # Each record travels as 8 fixed arguments then its causes: a count and the ids, so ids are
-# passed verbatim (no JSON round trip inside Lua that could re-encode them differently).
+# passed verbatim (no JSON round trip inside Lua that could re-encode them differently). ARGV[6..9]
+# are the batch's block (frames, ends, kinds, mandate ids) or four empty strings for none; it is
+# added to the blocks stream under the id "<last seq>-0", with its first seq.
 _APPEND = """
-local stream, heads, ids = KEYS[1], KEYS[2], KEYS[3]
+local stream, heads, ids, blocks = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local prefix, source, pinned, count, recorded = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local head = tonumber(redis.call('HGET', heads, source) or '0')
 if pinned ~= '' and tonumber(pinned) ~= head then
   return {'conflict', head}
 end
 local records = {}
-local pos = 6
+local pos = 10
 for i = 1, count do
   local r = {eid = ARGV[pos], kind = ARGV[pos + 1], sim = ARGV[pos + 2], payload = ARGV[pos + 3],
              trace = ARGV[pos + 4], mandate = ARGV[pos + 5], summary = ARGV[pos + 6], causes = {}}
@@ -84,6 +101,10 @@ for i, r in ipairs(records) do
     redis.call('SADD', prefix .. ':effects:' .. cause, member)
   end
 end
+if ARGV[6] ~= '' then
+  redis.call('XADD', blocks, string.format('%d-0', head + count), 'a', string.format('%d', head + 1),
+             'f', ARGV[6], 'n', ARGV[7], 'k', ARGV[8], 'm', ARGV[9])
+end
 redis.call('HSET', heads, source, string.format('%d', head + count))
 return {'ok', head}
 """
@@ -91,7 +112,7 @@ return {'ok', head}
 # Trims at most `chunk` records per call, so a large trim never blocks Redis for long;
 # returns {removed, done}. The indexes of each removed record are removed with it.
 _TRIM = """
-local stream, heads, oldest_key, ids = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stream, heads, oldest_key, ids, blocks = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local prefix, source, before, chunk = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local head = tonumber(redis.call('HGET', heads, source) or '0')
 local floor = tonumber(redis.call('HGET', oldest_key, source) or '1')
@@ -114,6 +135,8 @@ for _, entry in ipairs(entries) do
   end
 end
 redis.call('XTRIM', stream, 'MINID', string.format('%d-0', stop + 1))
+-- a block is kept while any of its records is (its id is its last seq)
+redis.call('XTRIM', blocks, 'MINID', string.format('%d-0', stop + 1))
 redis.call('HSET', oldest_key, source, string.format('%d', stop + 1))
 if stop + 1 >= target then
   return {#entries, 1}
@@ -122,11 +145,13 @@ return {#entries, 0}
 """
 
 _TRIM_CHUNK = 1000
+_BLOCKS_PER_CALL = 32  # blocks one XRANGE of read_framed asks for (market's are a day, ~150 events)
 # A Redis that does not answer within these is treated as unreachable (an outage, retried).
 CONNECT_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 10.0
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
+_Entries = list[tuple[bytes, dict[bytes, bytes]]]  # what XRANGE answers this client
 
 
 def _reachable(method: _Method) -> _Method:
@@ -200,19 +225,45 @@ class RedisEventLog:
     def _stream(self, source: str) -> str:
         return f"{self.prefix}:stream:{source}"
 
+    def _blocks(self, source: str) -> str:
+        return f"{self.prefix}:blocks:{source}"
+
     @_reachable
     def append(self, source: str, records: Sequence[NewRecord]) -> list[LogRecord]:
         batch = prepare(source, records)
         if not batch.records:
             return []
         recorded_at = dt.datetime.now(dt.UTC)
+        head = self._append(batch, to_micros(recorded_at), None)
+        return stored(batch, head, recorded_at)
+
+    @_reachable
+    def append_block(self, source: str, records: Sequence[NewRecord]) -> FramedRun:
+        batch = prepare_block(source, records)
+        if not batch.records:
+            return FramedRun(self.head(source) + 1, b"", [], [], [])
+        block = block_of(batch, 0)  # its bytes do not depend on the head
+        head = self._append(batch, to_micros(dt.datetime.now(dt.UTC)), block)
+        return dataclasses.replace(block, first_seq=head + 1)
+
+    def _append(self, batch: PreparedBatch, recorded_us: int, block: FramedRun | None) -> int:
+        """Run the append script; returns the head the batch followed."""
         args: list[str | bytes | int] = [
             self.prefix,
-            source,
+            batch.source,
             "" if batch.pinned_head is None else batch.pinned_head,
             len(batch.records),
-            to_micros(recorded_at),
+            recorded_us,
         ]
+        if block is None:
+            args += ["", "", "", ""]
+        else:
+            args += [
+                block.frames,
+                pack_ends(block.ends),
+                pack_labels(block.kinds),
+                pack_labels(block.mandate_ids),
+            ]
         for record, sim_us in zip(batch.records, batch.sim_micros, strict=True):
             args += [
                 record.event_id,
@@ -225,13 +276,79 @@ class RedisEventLog:
                 len(record.caused_by),
                 *record.caused_by,
             ]
-        outcome, detail = self._append_script(keys=[self._stream(source), self._heads, self._ids], args=args)
+        keys = [self._stream(batch.source), self._heads, self._ids, self._blocks(batch.source)]
+        outcome, detail = self._append_script(keys=keys, args=args)
         if outcome == b"conflict":
             check_head(batch, int(detail))
             raise EventLogError(f"Redis reported a conflict at head {int(detail)} the batch does not have")
         if outcome == b"duplicate":
             raise DuplicateEvent(_text(detail))
-        return stored(batch, int(detail), recorded_at)
+        return int(detail)
+
+    @_reachable
+    def read_framed(self, source: str, from_seq: int, limit: int) -> FramedRun:
+        check_source(source)
+        check_limit(limit)
+        blocks_key = self._blocks(source)
+        # One MULTI/EXEC for the retention check and the first blocks, as read() does; what follows
+        # reads forward, and a trim that overtakes it is found as a hole (RetentionExceeded).
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hget(self._heads, source)
+        pipe.hget(self._oldest, source)
+        pipe.xrange(blocks_key, min=f"{from_seq}-0" if from_seq > 0 else "-", count=_BLOCKS_PER_CALL)
+        stored_head, stored_oldest, first_entries = pipe.execute()
+        entries: _Entries = first_entries
+        head = 0 if stored_head is None else int(stored_head)
+        oldest = 1 if stored_oldest is None else int(stored_oldest)
+        if 0 < from_seq < oldest:
+            raise RetentionExceeded(source, from_seq, oldest)
+        cursor = max(from_seq, oldest)
+        stop = min(head, cursor + limit - 1)  # the last seq wanted
+        runs: list[FramedRun] = []
+        while cursor <= stop:
+            for entry_id, fields in entries:
+                if int(entry_id.split(b"-", 1)[0]) < cursor:
+                    continue  # read from "-": a block wholly before the oldest retained record
+                first_seq = int(fields[b"a"])
+                if first_seq > cursor:  # records without a block: framed one by one
+                    runs.append(self._framed_entries(source, cursor, min(first_seq - 1, stop)))
+                    cursor = runs[-1].last_seq + 1
+                    if cursor > stop:
+                        break
+                ends = unpack_ends(fields[b"n"])
+                count = len(ends)
+                block = FramedRun(
+                    first_seq,
+                    fields[b"f"],
+                    ends,
+                    unpack_labels(_text(fields[b"k"]), count),
+                    unpack_labels(_text(fields[b"m"]), count),
+                )
+                runs.append(block.cut(cursor, stop - cursor + 1))
+                cursor = runs[-1].last_seq + 1
+                if cursor > stop:
+                    break
+            if cursor > stop:
+                break
+            if len(entries) < _BLOCKS_PER_CALL:  # no block further on: the rest has none
+                runs.append(self._framed_entries(source, cursor, stop))
+                break
+            entries = self._client.xrange(blocks_key, min=f"{cursor}-0", count=_BLOCKS_PER_CALL)  # type: ignore[assignment]
+        return join_runs(runs) if runs else FramedRun(cursor, b"", [], [], [])
+
+    def _framed_entries(self, source: str, first: int, last: int) -> FramedRun:
+        # Without decode_responses, entries are (id, {field: value}) of bytes; the library types
+        # every form, as for zrange below.
+        entries: _Entries = self._client.xrange(self._stream(source), min=f"{first}-0", max=f"{last}-0")  # type: ignore[assignment]
+        seqs = [int(entry_id.split(b"-", 1)[0]) for entry_id, _ in entries]
+        if seqs != list(range(first, last + 1)):
+            raise RetentionExceeded(source, first, self.oldest(source))
+        return frame_run(
+            first,
+            [fields[b"p"] for _, fields in entries],
+            [_text(fields[b"k"]) for _, fields in entries],
+            [_text(fields[b"m"]) for _, fields in entries],
+        )
 
     @_reachable
     def read(self, source: str, from_seq: int, limit: int) -> list[LogRecord]:
@@ -266,7 +383,7 @@ class RedisEventLog:
     @_reachable
     def trim(self, source: str, before_seq: int) -> int:
         check_source(source)
-        keys = [self._stream(source), self._heads, self._oldest, self._ids]
+        keys = [self._stream(source), self._heads, self._oldest, self._ids, self._blocks(source)]
         removed = 0
         while True:
             count, done = self._trim_script(keys=keys, args=[self.prefix, source, before_seq, _TRIM_CHUNK])

@@ -8,6 +8,7 @@ own table so they survive trimming every record.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import pathlib
@@ -17,12 +18,24 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from services.common.eventlog.batch import (
+    PreparedBatch,
+    block_of,
     check_head,
     check_limit,
     check_source,
     normalise_trace_id,
     prepare,
+    prepare_block,
     stored,
+)
+from services.common.eventlog.framing import (
+    FramedRun,
+    frame_run,
+    join_runs,
+    pack_ends,
+    pack_labels,
+    unpack_ends,
+    unpack_labels,
 )
 from services.common.eventlog.records import (
     DuplicateEvent,
@@ -70,6 +83,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             oldest INTEGER NOT NULL
         ) WITHOUT ROWID""",
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    ),
+    # 2: blocks, the batches of append_block pre-framed (framing.py), found by their last seq. A
+    # rowid table: its rows are tens of kilobytes, which a WITHOUT ROWID table stores badly.
+    (
+        """CREATE TABLE blocks (
+            source TEXT NOT NULL,
+            last_seq INTEGER NOT NULL,
+            first_seq INTEGER NOT NULL,
+            frames BLOB NOT NULL,
+            ends BLOB NOT NULL,
+            kinds TEXT NOT NULL,
+            mandate_ids TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX blocks_by_last_seq ON blocks (source, last_seq)",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -153,52 +180,149 @@ class SqliteEventLog:
         if not batch.records:
             return []
         recorded_at = dt.datetime.now(dt.UTC)
-        recorded_us = to_micros(recorded_at)
+        head = self._write_batch(batch, to_micros(recorded_at), block=None)
+        return stored(batch, head, recorded_at)
+
+    def append_block(self, source: str, records: Sequence[NewRecord]) -> FramedRun:
+        batch = prepare_block(source, records)
+        if not batch.records:
+            return FramedRun(self.head(source) + 1, b"", [], [], [])
+        recorded_us = to_micros(dt.datetime.now(dt.UTC))
+        block = block_of(batch, 0)  # framed before the transaction: its bytes do not depend on the head
+        head = self._write_batch(batch, recorded_us, block=block)
+        return dataclasses.replace(block, first_seq=head + 1)
+
+    def _write_batch(self, batch: PreparedBatch, recorded_us: int, *, block: FramedRun | None) -> int:
+        """Write a prepared batch (and its block) in one transaction; returns the head it followed."""
+        source = batch.source
         with self._write() as conn:
             head, oldest = self._position(conn, source)
             check_head(batch, head)
-            event_ids = [record.event_id for record in batch.records]
-            for start in range(0, len(event_ids), _IN_CHUNK):
-                chunk = event_ids[start : start + _IN_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                row = conn.execute(
-                    f"SELECT event_id FROM records WHERE event_id IN ({marks}) LIMIT 1", chunk
-                ).fetchone()
-                if row is not None:
-                    raise DuplicateEvent(row[0])
-            conn.executemany(
-                f"INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+            micros = batch.sim_micros
+            try:
+                conn.executemany(
+                    f"INSERT INTO records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            source,
+                            head + 1 + index,
+                            record.event_id,
+                            record.kind,
+                            micros[index],
+                            record.payload,
+                            record.trace_id,
+                            json.dumps(record.caused_by) if record.caused_by else "[]",
+                            record.mandate_id,
+                            record.summary,
+                            recorded_us,
+                        )
+                        for index, record in enumerate(batch.records)
+                    ],
+                )
+            except sqlite3.IntegrityError:
+                # Ids are unique in the log: the constraint found one already there. Which one is
+                # looked up with the batch undone, still holding the write lock.
+                conn.execute("ROLLBACK")
+                duplicate = self._first_stored(conn, [record.event_id for record in batch.records])
+                if duplicate is None:
+                    raise
+                raise DuplicateEvent(duplicate) from None
+            causes = [
+                (cause, source, head + 1 + index)
+                for index, record in enumerate(batch.records)
+                if record.caused_by
+                for cause in record.caused_by
+            ]
+            if causes:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO causes (cause_id, source, seq) VALUES (?, ?, ?)", causes
+                )
+            if block is not None:
+                conn.execute(
+                    "INSERT INTO blocks (source, last_seq, first_seq, frames, ends, kinds, mandate_ids)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         source,
-                        head + 1 + index,
-                        record.event_id,
-                        record.kind,
-                        batch.sim_micros[index],
-                        record.payload,
-                        record.trace_id,
-                        json.dumps(record.caused_by),
-                        record.mandate_id,
-                        record.summary,
-                        recorded_us,
-                    )
-                    for index, record in enumerate(batch.records)
-                ],
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO causes (cause_id, source, seq) VALUES (?, ?, ?)",
-                [
-                    (cause, source, head + 1 + index)
-                    for index, record in enumerate(batch.records)
-                    for cause in record.caused_by
-                ],
-            )
+                        head + len(block),
+                        head + 1,
+                        block.frames,
+                        pack_ends(block.ends),
+                        pack_labels(block.kinds),
+                        pack_labels(block.mandate_ids),
+                    ),
+                )
             conn.execute(
                 "INSERT INTO sources (source, head, oldest) VALUES (?, ?, ?)"
                 " ON CONFLICT (source) DO UPDATE SET head = excluded.head",
                 (source, head + len(batch.records), oldest),
             )
-        return stored(batch, head, recorded_at)
+        return head
+
+    @staticmethod
+    def _first_stored(conn: sqlite3.Connection, event_ids: list[str]) -> str | None:
+        """The first of event_ids already in the log, or None."""
+        for start in range(0, len(event_ids), _IN_CHUNK):
+            chunk = event_ids[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            row = conn.execute(
+                f"SELECT event_id FROM records WHERE event_id IN ({marks}) LIMIT 1", chunk
+            ).fetchone()
+            if row is not None:
+                return str(row[0])
+        return None
+
+    def read_framed(self, source: str, from_seq: int, limit: int) -> FramedRun:
+        check_source(source)
+        check_limit(limit)
+        with self._snapshot() as conn:
+            head, oldest = self._position(conn, source)
+            if 0 < from_seq < oldest:
+                raise RetentionExceeded(source, from_seq, oldest)
+            cursor = max(from_seq, oldest)
+            stop = min(head, cursor + limit - 1)  # the last seq wanted
+            runs: list[FramedRun] = []
+            if cursor <= stop:
+                blocks = conn.execute(
+                    "SELECT first_seq, frames, ends, kinds, mandate_ids FROM blocks"
+                    " WHERE source = ? AND last_seq >= ? ORDER BY last_seq",
+                    (source, cursor),
+                )
+                try:
+                    for first_seq, frames, ends, kinds, mandate_ids in blocks:
+                        if first_seq > cursor:  # records without a block: framed one by one
+                            runs.append(self._framed_rows(conn, source, cursor, min(first_seq - 1, stop)))
+                            cursor = runs[-1].last_seq + 1
+                            if cursor > stop:
+                                break
+                        stored_ends = unpack_ends(ends)
+                        count = len(stored_ends)
+                        block = FramedRun(
+                            first_seq,
+                            frames,
+                            stored_ends,
+                            unpack_labels(kinds, count),
+                            unpack_labels(mandate_ids, count),
+                        )
+                        runs.append(block.cut(cursor, stop - cursor + 1))
+                        cursor = runs[-1].last_seq + 1
+                        if cursor > stop:
+                            break
+                finally:
+                    blocks.close()
+                if cursor <= stop:
+                    runs.append(self._framed_rows(conn, source, cursor, stop))
+        return join_runs(runs) if runs else FramedRun(cursor, b"", [], [], [])
+
+    @staticmethod
+    def _framed_rows(conn: sqlite3.Connection, source: str, first: int, last: int) -> FramedRun:
+        rows = conn.execute(
+            "SELECT seq, kind, mandate_id, payload FROM records WHERE source = ? AND seq BETWEEN ? AND ?"
+            " ORDER BY seq",
+            (source, first, last),
+        ).fetchall()
+        if len(rows) != last - first + 1 or (rows and rows[0][0] != first):
+            raise EventLogError(f"source {source!r}: records {first} to {last} are not all in the log")
+        return frame_run(first, [row[3] for row in rows], [row[1] for row in rows], [row[2] for row in rows])
 
     def read(self, source: str, from_seq: int, limit: int) -> list[LogRecord]:
         return [_row_to_record(row) for row in self._retained(_COLUMNS, source, from_seq, limit)]
@@ -239,6 +363,8 @@ class SqliteEventLog:
             if target <= oldest:
                 return 0
             conn.execute("DELETE FROM causes WHERE source = ? AND seq < ?", (source, target))
+            # A block is kept while any of its records is: a read from oldest cuts into it.
+            conn.execute("DELETE FROM blocks WHERE source = ? AND last_seq < ?", (source, target))
             removed = conn.execute(
                 "DELETE FROM records WHERE source = ? AND seq < ?", (source, target)
             ).rowcount
