@@ -10,11 +10,16 @@ runtime telemetry, filled by the server, not simulation content.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf import json_format, timestamp_pb2
+from google.protobuf.message import Message
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2
@@ -57,6 +62,25 @@ def _side(member: enum.Enum) -> market_pb2.Side.ValueType:
     return enum_to_proto(market_pb2.Side, "SIDE_", member)
 
 
+@functools.lru_cache(maxsize=64)
+def _settlement_state(member: enum.Enum) -> market_pb2.SettlementState.ValueType:
+    return enum_to_proto(market_pb2.SettlementState, "SETTLEMENT_STATE_", member)
+
+
+# ---------------------------------------------------------------- in place
+#
+# The payloads of most events (prices, fills, the custodian's trades, settlements and statements,
+# fee accruals) are written into the event's message field by field: it runs for every event market
+# produces, and setting fields in place costs about half of building sub-messages and copying them
+# in. The bytes are the same either way (tests/market/service/test_codec.py holds them to a
+# reference).
+
+
+def _set_money(message: common_pb2.Money, amount: Decimal, currency: str) -> None:
+    message.amount.value = _decimal_text(amount)
+    message.currency = currency
+
+
 # ---------------------------------------------------------------- payloads
 
 
@@ -87,18 +111,23 @@ def synthetic_origin_to_proto(origin: SyntheticOrigin | None) -> market_pb2.Synt
 
 
 def price_to_proto(quote: PriceQuote) -> market_pb2.Price:
-    message = market_pb2.Price(
-        instrument_id=quote.instrument_id,
-        price=decimal_to_proto(quote.price),
-        currency=quote.currency,
-        vendor=quote.vendor,
-        price_date=date_to_proto(quote.price_date),
-    )
+    message = market_pb2.Price()
+    _fill_price(message, quote)
+    return message
+
+
+def _fill_price(message: market_pb2.Price, quote: PriceQuote) -> None:
+    """Write quote into message field by field: two thirds of the events are prices, and setting
+    fields in place costs about half of building sub-messages and copying them in."""
+    message.instrument_id = quote.instrument_id
+    message.price.value = _decimal_text(quote.price)
+    message.currency = quote.currency
+    message.vendor = quote.vendor
+    message.price_date.CopyFrom(_date(quote.price_date))
     if quote.accrued_interest is not None:
-        message.accrued_interest.CopyFrom(decimal_to_proto(quote.accrued_interest))
+        message.accrued_interest.value = _decimal_text(quote.accrued_interest)
     if quote.yield_pct is not None:
         message.yield_pct = quote.yield_pct
-    return message
 
 
 def fx_to_proto(quote: FxQuote) -> market_pb2.FxRate:
@@ -112,24 +141,28 @@ def fx_to_proto(quote: FxQuote) -> market_pb2.FxRate:
 
 
 def fill_to_proto(fill: Fill) -> market_pb2.Fill:
+    message = market_pb2.Fill()
+    _fill_fill(message, fill)
+    return message
+
+
+def _fill_fill(message: market_pb2.Fill, fill: Fill) -> None:
     currency = fill.currency
-    return market_pb2.Fill(
-        fill_id=fill.fill_id,
-        order_id=fill.order_id,
-        mandate_id=fill.mandate_id,
-        instrument_id=fill.instrument_id,
-        side=_side(fill.side),
-        quantity=decimal_to_proto(fill.quantity),
-        price=decimal_to_proto(fill.price),
-        gross_amount=money_to_proto(fill.gross_amount, currency),
-        accrued_interest=money_to_proto(fill.accrued_interest, currency),
-        commission=money_to_proto(fill.commission, currency),
-        fees=money_to_proto(fill.fees, currency),
-        net_amount=money_to_proto(fill.net_amount, currency),
-        trade_date=date_to_proto(fill.trade_date),
-        settle_date=date_to_proto(fill.settle_date),
-        broker=fill.broker,
-    )
+    message.fill_id = fill.fill_id
+    message.order_id = fill.order_id
+    message.mandate_id = fill.mandate_id
+    message.instrument_id = fill.instrument_id
+    message.side = _side(fill.side)
+    message.quantity.value = _decimal_text(fill.quantity)
+    message.price.value = _decimal_text(fill.price)
+    _set_money(message.gross_amount, fill.gross_amount, currency)
+    _set_money(message.accrued_interest, fill.accrued_interest, currency)
+    _set_money(message.commission, fill.commission, currency)
+    _set_money(message.fees, fill.fees, currency)
+    _set_money(message.net_amount, fill.net_amount, currency)
+    message.trade_date.CopyFrom(_date(fill.trade_date))
+    message.settle_date.CopyFrom(_date(fill.settle_date))
+    message.broker = fill.broker
 
 
 def confirmation_to_proto(confirmation: Confirmation) -> market_pb2.Confirmation:
@@ -144,34 +177,30 @@ def confirmation_to_proto(confirmation: Confirmation) -> market_pb2.Confirmation
     )
 
 
-def _custodian_trade(trade: CustodianTrade) -> market_pb2.CustodianTrade:
-    return market_pb2.CustodianTrade(
-        custodian_ref=trade.custodian_ref,
-        fill_id=trade.fill_id,
-        mandate_id=trade.mandate_id,
-        instrument_id=trade.instrument_id,
-        side=_side(trade.side),
-        quantity=decimal_to_proto(trade.quantity),
-        price=decimal_to_proto(trade.price),
-        net_amount=money_to_proto(trade.net_amount, trade.currency),
-        trade_date=date_to_proto(trade.trade_date),
-        settle_date=date_to_proto(trade.settle_date),
-        replaces_ref=trade.replaces_ref,
-    )
+def _fill_custodian_trade(message: market_pb2.CustodianTrade, trade: CustodianTrade) -> None:
+    message.custodian_ref = trade.custodian_ref
+    message.fill_id = trade.fill_id
+    message.mandate_id = trade.mandate_id
+    message.instrument_id = trade.instrument_id
+    message.side = _side(trade.side)
+    message.quantity.value = _decimal_text(trade.quantity)
+    message.price.value = _decimal_text(trade.price)
+    _set_money(message.net_amount, trade.net_amount, trade.currency)
+    message.trade_date.CopyFrom(_date(trade.trade_date))
+    message.settle_date.CopyFrom(_date(trade.settle_date))
+    message.replaces_ref = trade.replaces_ref
 
 
-def _settlement(status: SettlementStatus) -> market_pb2.SettlementStatus:
-    return market_pb2.SettlementStatus(
-        fill_id=status.fill_id,
-        custodian_ref=status.custodian_ref,
-        mandate_id=status.mandate_id,
-        instrument_id=status.instrument_id,
-        state=enum_to_proto(market_pb2.SettlementState, "SETTLEMENT_STATE_", status.state),
-        settle_date=date_to_proto(status.settle_date),
-        quantity=decimal_to_proto(status.quantity),
-        cash_amount=money_to_proto(status.cash_amount, status.currency),
-        reason=status.reason,
-    )
+def _fill_settlement(message: market_pb2.SettlementStatus, status: SettlementStatus) -> None:
+    message.fill_id = status.fill_id
+    message.custodian_ref = status.custodian_ref
+    message.mandate_id = status.mandate_id
+    message.instrument_id = status.instrument_id
+    message.state = _settlement_state(status.state)
+    message.settle_date.CopyFrom(_date(status.settle_date))
+    message.quantity.value = _decimal_text(status.quantity)
+    _set_money(message.cash_amount, status.cash_amount, status.currency)
+    message.reason = status.reason
 
 
 def _corporate_action(action: CorporateAction) -> market_pb2.CorporateAction:
@@ -204,15 +233,13 @@ def _cash_flow(flow: CashFlow) -> market_pb2.CashFlow:
     return message
 
 
-def _fee_accrual(accrual: FeeAccrual) -> market_pb2.FeeAccrual:
-    return market_pb2.FeeAccrual(
-        mandate_id=accrual.mandate_id,
-        amount=money_to_proto(accrual.amount, accrual.currency),
-        accrual_date=date_to_proto(accrual.accrual_date),
-        nav_basis=money_to_proto(accrual.nav_basis, accrual.currency),
-        annual_rate=decimal_to_proto(accrual.annual_rate),
-        days=accrual.days,
-    )
+def _fill_fee_accrual(message: market_pb2.FeeAccrual, accrual: FeeAccrual) -> None:
+    message.mandate_id = accrual.mandate_id
+    _set_money(message.amount, accrual.amount, accrual.currency)
+    message.accrual_date.CopyFrom(_date(accrual.accrual_date))
+    _set_money(message.nav_basis, accrual.nav_basis, accrual.currency)
+    message.annual_rate.value = _decimal_text(accrual.annual_rate)
+    message.days = accrual.days
 
 
 def _fx_deal(deal: FxDeal) -> market_pb2.FxDeal:
@@ -272,20 +299,26 @@ def _custodian_correction(correction: CustodianCorrection) -> market_pb2.Custodi
 
 
 def book_to_proto(book: Book) -> market_pb2.MandateBook:
-    return market_pb2.MandateBook(
-        mandate_id=book.mandate_id,
-        positions=[
-            market_pb2.Position(instrument_id=instrument_id, quantity=decimal_to_proto(quantity))
-            for instrument_id, quantity in book.positions.items()
-        ],
-        cash=[money_to_proto(amount, currency) for currency, amount in book.cash.items()],
-    )
+    message = market_pb2.MandateBook()
+    _fill_book(message, book)
+    return message
 
 
-def _statement(statement: CustodianStatement) -> market_pb2.CustodianStatement:
-    return market_pb2.CustodianStatement(
-        statement_date=date_to_proto(statement.statement_date), book=book_to_proto(statement.book)
-    )
+def _fill_book(message: market_pb2.MandateBook, book: Book) -> None:
+    message.mandate_id = book.mandate_id
+    add_position = message.positions.add
+    for instrument_id, quantity in book.positions.items():
+        position = add_position()
+        position.instrument_id = instrument_id
+        position.quantity.value = _decimal_text(quantity)
+    add_cash = message.cash.add
+    for currency, amount in book.cash.items():
+        _set_money(add_cash(), amount, currency)
+
+
+def _fill_statement(message: market_pb2.CustodianStatement, statement: CustodianStatement) -> None:
+    message.statement_date.CopyFrom(_date(statement.statement_date))
+    _fill_book(message.book, statement.book)
 
 
 def _day_end(day_end: DayEnd) -> market_pb2.DayEnd:
@@ -296,43 +329,78 @@ def _day_end(day_end: DayEnd) -> market_pb2.DayEnd:
     )
 
 
-# payload type -> (oneof field, converter)
-_PAYLOADS: Mapping[type, tuple[str, object]] = {
+# payload type -> (oneof field, converter to a message copied in)
+_PAYLOADS: Mapping[type, tuple[str, Callable[[Any], Message]]] = {
     RegimeState: ("regime", _regime),
-    PriceQuote: ("price", price_to_proto),
     FxQuote: ("fx", fx_to_proto),
-    Fill: ("fill", fill_to_proto),
     Confirmation: ("confirmation", confirmation_to_proto),
-    CustodianTrade: ("custodian_trade", _custodian_trade),
-    SettlementStatus: ("settlement", _settlement),
     CorporateAction: ("corporate_action", _corporate_action),
     CashFlow: ("cash_flow", _cash_flow),
-    FeeAccrual: ("fee_accrual", _fee_accrual),
     FxDeal: ("fx_deal", _fx_deal),
     FxSettlement: ("fx_settlement", _fx_settlement),
     CustodianCashFlow: ("custodian_cash_flow", _custodian_cash_flow),
     CustodianCorrection: ("custodian_correction", _custodian_correction),
-    CustodianStatement: ("custodian_statement", _statement),
     DayEnd: ("day_end", _day_end),
+}
+# payload type -> (oneof field, writer into the event's field): the frequent ones, written in place
+_IN_PLACE: Mapping[type, tuple[str, Callable[[Any, Any], None]]] = {
+    PriceQuote: ("price", _fill_price),
+    Fill: ("fill", _fill_fill),
+    CustodianTrade: ("custodian_trade", _fill_custodian_trade),
+    SettlementStatus: ("settlement", _fill_settlement),
+    FeeAccrual: ("fee_accrual", _fill_fee_accrual),
+    CustodianStatement: ("custodian_statement", _fill_statement),
 }
 
 
 def event_to_proto(event: SimEvent) -> market_pb2.MarketEvent:
-    """The wire form of one event; envelope.traceparent is left for the server to fill."""
-    try:
-        field, convert = _PAYLOADS[type(event.payload)]
-    except KeyError:
-        raise TypeError(f"event {event.event_id}: no wire form for {type(event.payload).__name__}") from None
-    envelope = common_pb2.EventEnvelope(
-        seq=event.seq,
-        event_id=event.event_id,
-        sim_time=timestamp_to_proto(event.sim_time),
-        source=SOURCE,
-        kind=event.kind,
-        caused_by=list(event.caused_by),
-        mandate_id=event.mandate_id,
-    )
-    return market_pb2.MarketEvent(envelope=envelope, **{field: convert(event.payload)})  # type: ignore[operator]
+    """The wire form of one event; envelope.traceparent is left for the server to fill. The envelope
+    and the frequent payloads are written in place (see above), the day's few times and dates
+    copied from a cache."""
+    payload = event.payload
+    message = market_pb2.MarketEvent()
+    in_place = _IN_PLACE.get(type(payload))
+    if in_place is not None:
+        field, write = in_place
+        target = getattr(message, field)
+        target.SetInParent()  # the payload is set even if every field it has is a default
+        write(target, payload)
+    else:
+        try:
+            field, convert = _PAYLOADS[type(payload)]
+        except KeyError:
+            raise TypeError(f"event {event.event_id}: no wire form for {type(payload).__name__}") from None
+        getattr(message, field).CopyFrom(convert(payload))
+    envelope = message.envelope
+    envelope.seq = event.seq
+    envelope.event_id = event.event_id
+    envelope.sim_time.CopyFrom(_timestamp(event.sim_time))
+    envelope.source = SOURCE
+    envelope.kind = event.kind
+    if event.caused_by:
+        envelope.caused_by.extend(event.caused_by)
+    envelope.mandate_id = event.mandate_id
+    return message
+
+
+# A day's events share a handful of times and dates: their messages are made once, and copied in.
+@functools.lru_cache(maxsize=256)
+def _timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:
+    return timestamp_to_proto(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _date(value: dt.date) -> common_pb2.Date:
+    return date_to_proto(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    """decimal_to_proto(value).value without the message: plain notation, never a signed zero."""
+    if not value.is_finite():
+        raise ValueError(f"cannot send a non-finite decimal: {value}")
+    if not value and value.is_signed():
+        value = -value
+    return format(value, "f")
 
 
 def event_to_json(message: market_pb2.MarketEvent) -> str:

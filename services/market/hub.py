@@ -1,52 +1,30 @@
 """The recent tail of the event stream, held in memory, ready to send.
 
-Each event is kept once, already framed as a `repeated MarketEvent events = 1`
-entry of EventBatch (tag, length, bytes), so a batch for a subscriber is a
-concatenation of frames plus two varints: no protobuf parsing or
-re-serialising per subscriber. Older events are read back from the event log.
-The tail is bounded, so memory does not grow with the history or with slow
-subscribers: each subscriber holds only the batch it is sending.
+The tail is kept as the days' blocks, as the event log stores them (services/common/eventlog/
+framing.py): each event framed as a `repeated MarketEvent events = 1` entry of EventBatch (tag,
+length, bytes), a day's frames concatenated, with where each ends and each event's kind and mandate.
+A batch for a subscriber is a slice of those bytes plus two varints: no protobuf parsing or
+re-serialising per subscriber or per event. Older events are read back from the event log in the
+same form. The tail is bounded, so memory does not grow with the history or with slow subscribers:
+each subscriber holds only the page it is sending from.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
-EVENTS_FIELD_TAG = b"\x0a"  # field 1, wire type 2 (length-delimited)
-HEAD_SEQ_TAG = b"\x10"  # field 2, varint
-LAST_SEQ_TAG = b"\x18"  # field 3, varint
+from services.common.eventlog.framing import FramedRun, encode_varint, join_runs
 
+HEAD_SEQ_TAG = b"\x10"  # EventBatch field 2, varint
+LAST_SEQ_TAG = b"\x18"  # EventBatch field 3, varint
 
-def encode_varint(value: int) -> bytes:
-    if value < 0x80:  # the common cases first: this runs once per event
-        return bytes((value,))
-    if value < 0x4000:
-        return bytes(((value & 0x7F) | 0x80, value >> 7))
-    out = bytearray()
-    while value >= 0x80:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
+__all__ = ["EventFilter", "EventHub", "encode_batch", "encode_varint", "kept_frames"]
 
 
-class FramedEvent(NamedTuple):
-    """An event ready to send. A NamedTuple: built once per event, so construction cost matters."""
-
-    seq: int
-    kind: str
-    mandate_id: str
-    frame: bytes  # EVENTS_FIELD_TAG + varint(len) + serialized MarketEvent
-
-    @classmethod
-    def from_serialized(cls, seq: int, kind: str, mandate_id: str, payload: bytes) -> FramedEvent:
-        return cls(seq, kind, mandate_id, EVENTS_FIELD_TAG + encode_varint(len(payload)) + payload)
-
-
-def encode_batch(frames: Iterable[bytes], head_seq: int, last_seq: int) -> bytes:
+def encode_batch(frames: Iterable[bytes | memoryview], head_seq: int, last_seq: int) -> bytes:
     """Serialized EventBatch built from pre-framed events."""
     return b"".join((*frames, HEAD_SEQ_TAG, encode_varint(head_seq), LAST_SEQ_TAG, encode_varint(last_seq)))
 
@@ -60,24 +38,46 @@ class EventFilter:
     def keeps_everything(self) -> bool:
         return not self.kinds and not self.mandate_ids
 
-    def keeps(self, event: FramedEvent) -> bool:
-        if self.kinds and not event.kind.startswith(self.kinds):
+    def keeps(self, kind: str, mandate_id: str) -> bool:
+        if self.kinds and not kind.startswith(self.kinds):
             return False
         # Market-wide events (no mandate) always pass a mandate filter.
-        return not (self.mandate_ids and event.mandate_id and event.mandate_id not in self.mandate_ids)
+        return not (self.mandate_ids and mandate_id and mandate_id not in self.mandate_ids)
+
+
+def kept_frames(run: FramedRun, begin: int, end: int, event_filter: EventFilter) -> list[memoryview]:
+    """The frames of run's events begin..end-1 (indexes) that event_filter keeps, consecutive kept
+    events as one slice."""
+    if event_filter.keeps_everything:
+        return [run.span(begin, end)]
+    kinds, mandate_ids, keeps = run.kinds, run.mandate_ids, event_filter.keeps
+    pieces: list[memoryview] = []
+    start = -1  # the first of the kept events not yet in pieces
+    for index in range(begin, end):
+        if keeps(kinds[index], mandate_ids[index]):
+            if start < 0:
+                start = index
+        elif start >= 0:
+            pieces.append(run.span(start, index))
+            start = -1
+    if start >= 0:
+        pieces.append(run.span(start, end))
+    return pieces
 
 
 class EventHub:
     """Bounded in-memory tail of the stream with a notification on every new head.
 
-    Seqs are gap-free, so an event's position is its seq minus the first
-    seq held. The list is compacted when it reaches twice the capacity, which
-    keeps appends amortised O(1) and slices O(batch).
+    Holds the published runs (a day each), in order and gap-free. When they reach twice the capacity
+    in events, the oldest runs are dropped down to about the capacity, which keeps publishing
+    amortised O(1).
     """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._events: list[FramedEvent] = []
+        self._runs: list[FramedRun] = []
+        self._firsts: list[int] = []  # each run's first seq, for bisect
+        self._count = 0  # events held
         self._changed = asyncio.Condition()
         self.head_seq = 0
         self.closed = False
@@ -85,24 +85,32 @@ class EventHub:
     @property
     def first_seq(self) -> int:
         """Lowest seq held in memory; head_seq + 1 when empty."""
-        return self._events[0].seq if self._events else self.head_seq + 1
+        return self._firsts[0] if self._runs else self.head_seq + 1
 
     def __len__(self) -> int:
-        return len(self._events)
+        return self._count
 
     def reset_head(self, head_seq: int) -> None:
         """Set the head after a replay from the log, with nothing in memory yet."""
-        self._events.clear()
+        self._runs.clear()
+        self._firsts.clear()
+        self._count = 0
         self.head_seq = head_seq
 
-    async def publish(self, events: Sequence[FramedEvent]) -> None:
-        if events:
-            if events[0].seq != self.head_seq + 1:
-                raise ValueError(f"gap in the stream: head {self.head_seq}, next {events[0].seq}")
-            self._events.extend(events)
-            if len(self._events) >= 2 * self.capacity:
-                del self._events[: len(self._events) - self.capacity]
-            self.head_seq = events[-1].seq
+    async def publish(self, run: FramedRun) -> None:
+        if len(run):
+            if run.first_seq != self.head_seq + 1:
+                raise ValueError(f"gap in the stream: head {self.head_seq}, next {run.first_seq}")
+            self._runs.append(run)
+            self._firsts.append(run.first_seq)
+            self._count += len(run)
+            if self._count >= 2 * self.capacity:
+                drop = 0
+                while self._count - len(self._runs[drop]) >= self.capacity:
+                    self._count -= len(self._runs[drop])
+                    drop += 1
+                del self._runs[:drop], self._firsts[:drop]
+            self.head_seq = run.last_seq
         async with self._changed:
             self._changed.notify_all()
 
@@ -116,9 +124,19 @@ class EventHub:
         async with self._changed:
             await self._changed.wait_for(lambda: self.head_seq > seq or self.closed)
 
-    def slice(self, from_seq: int, limit: int) -> list[FramedEvent] | None:
-        """Up to `limit` events from from_seq on, or None when from_seq is no longer in memory."""
-        if not self._events or from_seq < self._events[0].seq:
+    def read(self, from_seq: int, limit: int) -> FramedRun | None:
+        """Up to `limit` events from from_seq on as one run (empty past the head), or None when
+        from_seq is no longer in memory."""
+        if not self._runs or from_seq < self._firsts[0]:
             return None
-        start = from_seq - self._events[0].seq
-        return self._events[start : start + limit]
+        if from_seq > self.head_seq:
+            return FramedRun(from_seq, b"", [], [], [])
+        index = bisect.bisect_right(self._firsts, from_seq) - 1
+        pieces: list[FramedRun] = []
+        cursor, remaining = from_seq, limit
+        while remaining > 0 and index < len(self._runs):
+            piece = self._runs[index].cut(cursor, remaining)
+            pieces.append(piece)
+            cursor, remaining = piece.last_seq + 1, remaining - len(piece)
+            index += 1
+        return join_runs(pieces)

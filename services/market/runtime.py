@@ -28,10 +28,10 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from services.common import telemetry
-from services.common.eventlog import DuplicateEvent, EventLog, NewRecord, SequenceConflict
+from services.common.eventlog import DuplicateEvent, EventLog, FramedRun, NewRecord, SequenceConflict
 from services.common.outages import BackendUnavailable
 from services.market import codec
-from services.market.hub import EventHub, FramedEvent
+from services.market.hub import EventHub
 from services.market.retention import Retention, RetentionPolicy
 from services.market.run_identity import RUN_META_KEY, RunIdentity, parse_record
 from services.market.run_plan import plan_for_history
@@ -277,20 +277,21 @@ class MarketRuntime:
                 raise
             if produced is None:
                 break
-            records, frames, day, snapshot = produced
-            if not await self._log_day(records):
+            records, day, snapshot = produced
+            block = await self._log_day(records)
+            if block is None:
                 break  # stopped while the event log was unreachable: the day was never published
             self.events_produced += len(records)
             # The day's books are kept before its events go out, so a subscriber that sees the
             # day end can ask for them at once. Checkpoints change only here, on the event loop,
             # where GetSnapshot reads them.
             self._remember(snapshot)
-            await self.hub.publish(frames)
+            await self.hub.publish(block)
             self.published = day
         if self.sim.finished and not self._stopping.is_set():
             log.info("the simulation reached its end", extra={"head_seq": self.hub.head_seq})
 
-    def _produce_day(self) -> tuple[list[NewRecord], list[FramedEvent], PublishedDay, BookSnapshot] | None:
+    def _produce_day(self) -> tuple[list[NewRecord], PublishedDay, BookSnapshot] | None:
         with self._sim_lock:
             self._apply_controls(self._pending_controls)
             day = self.sim.step()
@@ -301,20 +302,20 @@ class MarketRuntime:
                 context=otel_context.Context(),
                 attributes={"sim.date": day.date.isoformat(), "sim.regime": day.regime},
             ) as day_span:
-                records, frames = self._encode(day.events, day_span)
+                records = self._encode(day.events, day_span)
                 day_span.set_attribute("events", len(records))
             published = PublishedDay(day.date, day.regime, self.sim.days_elapsed, _origin_of(self.sim))
-            return records, frames, published, day.snapshot
+            return records, published, day.snapshot
 
-    async def _log_day(self, records: list[NewRecord]) -> bool:
-        """Append the day to the event log, waiting out an outage (retried with backoff); False if
-        stopped first. A day is published only once it is in the log, so a restart replays it."""
+    async def _log_day(self, records: list[NewRecord]) -> FramedRun | None:
+        """Append the day to the event log, waiting out an outage (retried with backoff); its block
+        (the day's events framed, as the hub keeps them), or None if stopped first. A day is
+        published only once it is in the log, so a restart replays it."""
         delay = self.outage_retry_initial_s
         retried = False
         while True:
             try:
-                await asyncio.to_thread(self._append_day, records, retried)
-                return True
+                return await asyncio.to_thread(self._append_day, records, retried)
             except BackendUnavailable as error:
                 log.warning(
                     "cannot write the day to the event log: the clock waits for it",
@@ -323,12 +324,14 @@ class MarketRuntime:
             retried = True
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=delay)
-                return False
+                return None
             delay = min(self.outage_retry_max_s, delay * 2)
 
-    def _append_day(self, records: list[NewRecord], retried: bool) -> None:
+    def _append_day(self, records: list[NewRecord], retried: bool) -> FramedRun:
+        """Append the day (its records and its block) to the event log; returns the block."""
+        first_seq = records[0].seq or 0
         try:
-            self.event_log.append(SOURCE, records)
+            block = self.event_log.append_block(SOURCE, records)
         except (SequenceConflict, DuplicateEvent):
             # The connection dropped after an earlier attempt was written (appends are atomic):
             # the day is in the log when its last seq is and its first event is.
@@ -338,16 +341,15 @@ class MarketRuntime:
                 and self.event_log.get(records[0].event_id) is not None
             ):
                 raise
-        self.retention.on_day(records[0].seq or 0)
+            block = self.event_log.read_framed(SOURCE, first_seq, len(records))
+        self.retention.on_day(first_seq)
         self._trim(records[-1].seq or 0)
+        return block
 
-    def _encode(
-        self, events: Sequence[SimEvent], day_span: trace.Span
-    ) -> tuple[list[NewRecord], list[FramedEvent]]:
+    def _encode(self, events: Sequence[SimEvent], day_span: trace.Span) -> list[NewRecord]:
         day_traceparent = telemetry.current_traceparent()
         day_link = trace.Link(day_span.get_span_context())
         records: list[NewRecord] = []
-        frames: list[FramedEvent] = []
         trace_ids: dict[str, str] = {}  # a day has few distinct traceparents and many events
         for event in events:
             traceparent = self._traceparent_for(event, day_traceparent, day_link)
@@ -356,7 +358,9 @@ class MarketRuntime:
                 trace_id = trace_ids[traceparent] = telemetry.trace_id_of(traceparent)
             message = codec.event_to_proto(event)
             message.envelope.traceparent = traceparent
-            payload = message.SerializeToString()
+            # Deterministic: a regime's map of curve yields is written in key order, not in the
+            # order of a per-process hash, so a seed's events are the same bytes in every process.
+            payload = message.SerializeToString(deterministic=True)
             records.append(
                 NewRecord(
                     event_id=event.event_id,
@@ -369,8 +373,7 @@ class MarketRuntime:
                     seq=event.seq,
                 )
             )
-            frames.append(FramedEvent.from_serialized(event.seq, event.kind, event.mandate_id, payload))
-        return records, frames
+        return records
 
     def _traceparent_for(self, event: SimEvent, day_traceparent: str, day_link: trace.Link) -> str:
         """A fill or an FX deal starts its own trace (linked to the day's tick); what it causes joins

@@ -18,7 +18,7 @@ from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.convert import date_to_proto, timestamp_to_proto
 from services.common.enums import enum_from_proto
-from services.common.eventlog import RetentionExceeded
+from services.common.eventlog import FramedRun, RetentionExceeded
 from services.common.paging import page_size, position
 from services.common.status import (
     FieldViolation,
@@ -29,7 +29,7 @@ from services.common.status import (
     unknown_id,
 )
 from services.market import codec
-from services.market.hub import EventFilter, FramedEvent, encode_batch
+from services.market.hub import EventFilter, encode_batch, kept_frames
 from services.market.pdf import render_confirmation_pdf
 from services.market.retention import UnknownFollower
 from services.market.runtime import SOURCE, ClockState, MarketRuntime
@@ -163,7 +163,10 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
                 reason="CURSOR_AHEAD",
                 metadata={"head_seq": str(hub.head_seq)},
             )
-        backlog: list[FramedEvent] = []
+        # The page this subscriber sends from: events of the in-memory tail, or of the event log's
+        # blocks when it catches up from older events; several batches per page (per thread hop
+        # for the log), and bounded, so a subscriber holds at most a page.
+        page: FramedRun | None = None
         while True:
             if hub.closed:
                 # Shutting down: end now, clean and retryable, saying where to resume, rather than
@@ -177,26 +180,36 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
             if cursor > hub.head_seq:
                 await hub.wait_beyond(cursor - 1)
                 continue
-            frames = hub.slice(cursor, limit)
-            if frames is None:
-                # Catching up from the log: read a page of several batches per thread hop, and
-                # hold only that page (bounded) for this subscriber.
-                if not backlog or backlog[0].seq != cursor:
-                    backlog = await self._read_log(cursor, max(limit, CATCH_UP_PAGE))
-                frames, backlog = backlog[:limit], backlog[limit:]
-            last_seq = frames[-1].seq
+            if (
+                page is None
+                or not page.first_seq <= cursor <= page.last_seq
+                # Less than a batch left while the tail holds more: a full batch from the tail.
+                or (
+                    page.last_seq - cursor < limit - 1
+                    and page.last_seq < hub.head_seq
+                    and cursor >= hub.first_seq
+                )
+            ):
+                size = max(limit, CATCH_UP_PAGE)
+                page = hub.read(cursor, size)
+                if page is None:
+                    page = await self._read_log(cursor, size)
+                if not len(page):
+                    raise RuntimeError(f"seq {cursor} is neither in memory nor in the event log")
+            begin = cursor - page.first_seq
+            end = min(begin + limit, len(page))
+            last_seq = page.first_seq + end - 1
             cursor = last_seq + 1
-            kept = frames if event_filter.keeps_everything else [f for f in frames if event_filter.keeps(f)]
-            if not kept and cursor <= hub.head_seq:
+            frames = kept_frames(page, begin, end, event_filter)
+            if not frames and cursor <= hub.head_seq:
                 continue  # keep reading: send an empty batch only to report progress at the head
-            yield encode_batch((f.frame for f in kept), hub.head_seq, last_seq)
+            yield encode_batch(frames, hub.head_seq, last_seq)
 
-    async def _read_log(self, cursor: int, limit: int) -> list[FramedEvent]:
+    async def _read_log(self, cursor: int, limit: int) -> FramedRun:
         try:
-            stored = await asyncio.to_thread(self.runtime.event_log.read_payloads, SOURCE, cursor, limit)
+            return await asyncio.to_thread(self.runtime.event_log.read_framed, SOURCE, cursor, limit)
         except RetentionExceeded as error:
             raise out_of_range(cursor, error.oldest_seq) from error
-        return [FramedEvent.from_serialized(*record) for record in stored]
 
     # ------------------------------------------------------------ queries
 
