@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 from decimal import Decimal
 
@@ -18,6 +19,8 @@ from services.common.status import RequestError
 from services.market import codec
 from services.market.runtime import ClockState
 from services.market.server import clock_to_proto
+from services.market.sim.engine import SimConfig, Simulation
+from services.market.sim.macro import MacroHistory
 from services.market.sim.records import (
     AssetClass,
     CashFlowKind,
@@ -34,7 +37,7 @@ from services.market.sim.records import (
     SimEvent,
     SyntheticOrigin,
 )
-from tests.market.conftest import Run, all_events
+from tests.market.conftest import REAL_START, Run, all_events
 
 
 def _date(message: common_pb2.Date) -> dt.date:
@@ -391,3 +394,28 @@ def test_the_clock_says_whether_its_day_is_synthetic_and_where_the_real_data_end
     assert _date(synthetic.synthetic.block_first) == dt.date(2008, 9, 2)
     assert _date(synthetic.synthetic.block_last) == dt.date(2008, 9, 30)
     assert not real.HasField("synthetic")
+
+
+# The sha256 of every event's bytes (serialized deterministically) of two runs, as the encoder that
+# built each payload from sub-messages made them (2026-12-01). Events are now written in place, field
+# by field; the bytes must not change. A change to the simulation that changes its events changes
+# these too: then raise WORLD_VERSION (services/market/run_identity.py) and take the new digests.
+_REFERENCE_DIGESTS = {
+    (7, 60, 1.0): "d32ddff28a51ed7cfd70d154777825c1fa4ed6f3c7251dd688f491a96a46ccff",
+    (11, 40, 10.0): "73be4094f6485bbf3f1369b4df0ce536a4f9a3c191668f80672af1c8f436ed25",
+}
+
+
+@pytest.mark.parametrize(("seed", "days", "fault_rate"), list(_REFERENCE_DIGESTS))
+def test_events_encode_to_the_reference_bytes(
+    real_history: MacroHistory, seed: int, days: int, fault_rate: float
+) -> None:
+    sim = Simulation(SimConfig(seed=seed, start=REAL_START, days=days, fault_rate=fault_rate), real_history)
+    digest = hashlib.sha256()
+    payloads: set[str] = set()
+    while (day := sim.step()) is not None:
+        for event in day.events:
+            payloads.add(type(event.payload).__name__)
+            digest.update(codec.event_to_proto(event).SerializeToString(deterministic=True))
+    assert len(payloads) == 16  # every kind of payload, the in-place ones and the others
+    assert digest.hexdigest() == _REFERENCE_DIGESTS[(seed, days, fault_rate)]
