@@ -23,8 +23,12 @@ install: $(STAMP)
 up: $(STAMP)
 	$(BIN)/opsuite up $(ARGS)
 
+# Two pytest-xdist workers, each test file a unit of work taken in collection order (the chaos suite,
+# the longest, first); each worker that reaches a test of the shared finished suite starts its own.
+# `make test WORKERS=0` runs in one process (for -s or --pdb).
+WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS)
 
 protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py

@@ -1,5 +1,6 @@
 """One finished suite shared by every test folder (the command line's, the edge's): `opsuite up` as a
-user runs it. tests/conftest.py registers the fixture once, so a whole run starts one such suite.
+user runs it. tests/conftest.py registers the fixture once, so a whole run starts one such suite (one
+per pytest-xdist worker that reaches a test using it: each worker is its own session).
 
 `finished_suite` starts `opsuite up --speed max` on free loopback ports in a temporary data
 directory, waits until market's clock has ended and every service has applied market's whole
