@@ -2,8 +2,9 @@
 
 Every figure is measured beside a baseline from the same run:
 - throughput: journals and postings per second while consuming a simulated year as fast as possible
-  (the service's consumer path in-process, and store.post alone), on SQLite and PostgreSQL, against a
-  plain batched COPY of the same number of two-leg journals into two minimal PostgreSQL tables;
+  (the service's consumer path in-process, and store.post alone), on SQLite and PostgreSQL, each
+  against its own baseline: the same journals and postings written into two minimal tables with a
+  plain batched COPY (PostgreSQL) or executemany (SQLite);
 - post_journal: PostJournal latency (p50, p99) through the real gRPC services, against a trivial call
   (grpc.health.v1.Health/Check, and ListAccounts with page_size 1) on the same server;
 - trial_balance: GetTrialBalance's store call at 1 and 10 million postings, against a naive
@@ -244,7 +245,7 @@ def consume_year(
     """The consumer's path without the network: the service's own LedgerConsumer
     (services/ledger/consumer.py), driven as the stream client drives it, apply(batch) then
     save(its last seq) for each stream batch. Per stream batch that is the posting rules over its
-    events; per commit (one stream batch each before 2026-12-02, up to batches_per_commit since) the
+    events; per commit (one stream batch each until issue 17, up to batches_per_commit since) the
     rules' state as JSON, one store.post with cursor, state and the outbox rows of the journals it
     announces, and the relay appending those to the combined event log (SQLite, in data_dir, as the
     service's default). Market's head is the year's last event, so the last batch commits at once."""
@@ -261,7 +262,7 @@ def consume_year(
     head = year.batches[-1][-1].envelope.seq
     options: dict[str, Any] = {}
     accepted = inspect.signature(LedgerConsumer).parameters
-    if "market_head" in accepted:  # the code before 2026-12-02 committed every stream batch
+    if "market_head" in accepted:  # the code before issue 17 committed every stream batch
         from services.ledger.settings import DEFAULT_BATCHES_PER_COMMIT
 
         options["market_head"] = lambda: head
