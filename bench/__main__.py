@@ -2,10 +2,12 @@
 
 Every figure is printed beside a baseline measured in the same run:
 - simulation: business days per second of the pure simulation, and of the
-  whole market path (simulate, encode, trace, append to the SQLite event log);
+  whole market path (simulate, encode, trace, append to the SQLite event log),
+  measured day by day in turn so the machine's load weighs on both alike;
 - streaming: events per second delivered by market to 1 and to 5 concurrent
   subscribers, against a bare grpc.aio server streaming the very same batch
-  bytes with no work per message (the ceiling);
+  bytes with no work per message (the ceiling), each row the median of
+  --repeats pairs, with each server's CPU time per event;
 - memory: peak resident memory of the market process during the run;
 - ledger: journals and postings per second, PostJournal latency, trial balance at size and
   against Beancount (bench/ledger.py);
@@ -21,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import platform
+import statistics
 import struct
 import subprocess
 import sys
@@ -46,6 +50,8 @@ SEED = 7
 
 
 def bench_simulation(days: int) -> dict[str, float]:
+    """The pure simulation and the whole market path, day by day in turn (which goes first
+    alternating), so a change in the machine's load weighs on both alike."""
     from services.common.eventlog import open_event_log
     from services.market.fred import load_macro
     from services.market.runtime import ClockSettings, MarketRuntime
@@ -54,21 +60,37 @@ def bench_simulation(days: int) -> dict[str, float]:
     macro = load_macro(START)
     config = SimConfig(seed=SEED, start=START, days=days)
     sim = Simulation(config, macro)
-    started = time.perf_counter()
     events = 0
-    while (day := sim.step()) is not None:
-        events += len(day.events)
-    pure_s = time.perf_counter() - started
+    pure_s = full_s = 0.0
+
+    def pure_day() -> bool:
+        nonlocal events, pure_s
+        started = time.perf_counter()
+        day = sim.step()
+        pure_s += time.perf_counter() - started
+        events += len(day.events) if day is not None else 0
+        return day is not None
 
     with tempfile.TemporaryDirectory() as tmp:
         runtime = MarketRuntime(
             config, macro, open_event_log(None, Path(tmp)), ClockSettings(None), retention_events=10**9
         )
-        started = time.perf_counter()
-        # _produce_day simulates, traces and encodes; the service then appends the day to the log.
-        while (produced := runtime._produce_day()) is not None:
-            runtime._append_day(produced[0], retried=False)
-        full_s = time.perf_counter() - started
+
+        def full_day() -> bool:
+            nonlocal full_s
+            started = time.perf_counter()
+            # _produce_day simulates, traces and encodes; the service then appends the day (its
+            # records and its pre-framed block) to the log, as the clock does.
+            produced = runtime._produce_day()
+            if produced is not None:
+                runtime._append_day(produced[0], retried=False)
+            full_s += time.perf_counter() - started
+            return produced is not None
+
+        for day in itertools.count():
+            ran = [pure_day(), full_day()] if day % 2 == 0 else [full_day(), pure_day()]
+            if not any(ran):
+                break
         runtime.event_log.close()
     return {
         "days": days,
@@ -78,6 +100,7 @@ def bench_simulation(days: int) -> dict[str, float]:
         "market_path_days_per_s": days / full_s,
         "market_path_events_per_s": events / full_s,
         "market_path_vs_pure": pure_s / full_s,
+        "load_average_1m": os.getloadavg()[0],
     }
 
 
@@ -109,9 +132,18 @@ def _capture_batches(address: str, from_seq: int, head: int, batch_size: int, pa
     return total
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user and system, every thread) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _run_clients(
-    address: str, method: str, count: int, from_seq: int, events: int, batch_size: int
+    address: str, method: str, count: int, from_seq: int, events: int, batch_size: int, server_pid: int
 ) -> dict[str, float]:
+    """Run `count` subscribers at once; their total events per second and the server's CPU time per
+    event delivered (which the machine's load hardly changes, unlike the rate)."""
+    cpu_before = _cpu_seconds(server_pid)
     clients = [
         subprocess.Popen(
             [
@@ -130,9 +162,16 @@ def _run_clients(
         for _ in range(count)
     ]
     results = [json.loads(c.communicate(timeout=600)[0]) for c in clients]
+    cpu = _cpu_seconds(server_pid) - cpu_before
     events = sum(r["events"] for r in results)
     seconds = max(r["seconds"] for r in results)
-    return {"subscribers": count, "events": events, "seconds": seconds, "events_per_s": events / seconds}
+    return {
+        "subscribers": count,
+        "events": events,
+        "seconds": seconds,
+        "events_per_s": events / seconds,
+        "server_cpu_us_per_event": cpu / events * 1e6,
+    }
 
 
 def _peak_rss_mib(pid: int) -> float:
@@ -142,7 +181,7 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def bench_streaming(days: int, batch_size: int) -> dict[str, object]:
+def bench_streaming(days: int, batch_size: int, repeats: int = 3) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         market, address = start_market(
             Path(tmp) / "data",
@@ -167,8 +206,21 @@ def bench_streaming(days: int, batch_size: int) -> dict[str, object]:
                     assert bare.stdout is not None
                     bare_address = f"127.0.0.1:{int(bare.stdout.readline())}"
                     for count in (1, 5):
-                        ceiling = _run_clients(bare_address, BARE_METHOD, count, 1, events, batch_size)
-                        served = _run_clients(address, MARKET_METHOD, count, from_seq, events, batch_size)
+                        # Each figure beside its ceiling measured just before it, `repeats` times;
+                        # the row is the pair with the median ratio, the others are kept beside it.
+                        pairs = []
+                        for _ in range(repeats):
+                            ceiling = _run_clients(
+                                bare_address, BARE_METHOD, count, 1, events, batch_size, bare.pid
+                            )
+                            served = _run_clients(
+                                address, MARKET_METHOD, count, from_seq, events, batch_size, market.pid
+                            )
+                            ratio = served["events_per_s"] / ceiling["events_per_s"]
+                            pairs.append((ratio, served, ceiling, os.getloadavg()[0]))
+                        ratio, served, ceiling, load = sorted(pairs, key=lambda pair: pair[0])[
+                            len(pairs) // 2
+                        ]
                         rows.append(
                             {
                                 "scenario": scenario,
@@ -176,7 +228,17 @@ def bench_streaming(days: int, batch_size: int) -> dict[str, object]:
                                 "subscribers": count,
                                 "market_events_per_s": served["events_per_s"],
                                 "bare_grpc_events_per_s": ceiling["events_per_s"],
-                                "market_vs_bare": served["events_per_s"] / ceiling["events_per_s"],
+                                "market_vs_bare": ratio,
+                                # CPU of the server process per event, median of the repeats
+                                "market_cpu_us_per_event": statistics.median(
+                                    pair[1]["server_cpu_us_per_event"] for pair in pairs
+                                ),
+                                "bare_grpc_cpu_us_per_event": statistics.median(
+                                    pair[2]["server_cpu_us_per_event"] for pair in pairs
+                                ),
+                                "load_average_1m": load,
+                                "ratios_of_repeats": [round(pair[0], 3) for pair in pairs],
+                                "load_averages_of_repeats": [round(pair[3], 2) for pair in pairs],
                             }
                         )
                 finally:
@@ -201,6 +263,9 @@ def main() -> None:
     )
     parser.add_argument("--days", type=int, default=1000, help="business days to simulate (default 1000)")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="market streaming: runs of each row, the median is kept"
+    )
     parser.add_argument(
         "--only",
         choices=("market", "ledger", "recon", "reporting", "edge"),
@@ -257,14 +322,18 @@ def bench_market(args: argparse.Namespace) -> dict[str, object]:
         f"  whole market path     {simulation['market_path_days_per_s']:8.1f} business days/s"
         f"  = {simulation['market_path_vs_pure']:.2f} x the pure simulation"
         f"  ({simulation['market_path_events_per_s']:,.0f} events/s into the log)"
+        f"  load average {simulation['load_average_1m']:.2f}"
     )
     print("streaming: market vs a bare grpc.aio stream of the same batch bytes ...", flush=True)
-    streaming = bench_streaming(args.days, args.batch_size)
+    streaming = bench_streaming(args.days, args.batch_size, args.repeats)
     for row in streaming["rows"]:  # type: ignore[union-attr]
         print(
             f"  {row['scenario']:<20} {row['subscribers']} subscriber(s): market {row['market_events_per_s']:12,.0f} events/s"
             f"   bare grpc {row['bare_grpc_events_per_s']:12,.0f} events/s"
-            f"   ratio {row['market_vs_bare']:.2f}"
+            f"   ratio {row['market_vs_bare']:.2f} (median of {row['ratios_of_repeats']},"
+            f" load {row['load_averages_of_repeats']})\n"
+            f"  {'':<20} server CPU per event: market {row['market_cpu_us_per_event']:.2f} us,"
+            f" bare grpc {row['bare_grpc_cpu_us_per_event']:.2f} us"
         )
     print(
         f"  market peak RSS {streaming['market_peak_rss_mib']:.0f} MiB over {streaming['head_seq']:,} events"
