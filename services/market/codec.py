@@ -353,8 +353,9 @@ _IN_PLACE: Mapping[type, tuple[str, Callable[[Any, Any], None]]] = {
 }
 
 
-def event_to_proto(event: SimEvent) -> market_pb2.MarketEvent:
-    """The wire form of one event; envelope.traceparent is left for the server to fill. The envelope
+def event_to_proto(event: SimEvent, traceparent: str = "") -> market_pb2.MarketEvent:
+    """The wire form of one event; envelope.traceparent is the server's to give (runtime telemetry,
+    not simulation content: empty by default). The envelope
     and the frequent payloads are written in place (see above), the day's few times and dates
     copied from a cache."""
     payload = event.payload
@@ -377,6 +378,8 @@ def event_to_proto(event: SimEvent) -> market_pb2.MarketEvent:
     envelope.sim_time.CopyFrom(_timestamp(event.sim_time))
     envelope.source = SOURCE
     envelope.kind = event.kind
+    if traceparent:
+        envelope.traceparent = traceparent
     if event.caused_by:
         envelope.caused_by.extend(event.caused_by)
     envelope.mandate_id = event.mandate_id

@@ -350,27 +350,29 @@ class MarketRuntime:
         day_traceparent = telemetry.current_traceparent()
         day_link = trace.Link(day_span.get_span_context())
         records: list[NewRecord] = []
+        append, event_to_proto = records.append, codec.event_to_proto
         trace_ids: dict[str, str] = {}  # a day has few distinct traceparents and many events
         for event in events:
             traceparent = self._traceparent_for(event, day_traceparent, day_link)
             trace_id = trace_ids.get(traceparent)
             if trace_id is None:
                 trace_id = trace_ids[traceparent] = telemetry.trace_id_of(traceparent)
-            message = codec.event_to_proto(event)
-            message.envelope.traceparent = traceparent
             # Deterministic: a regime's map of curve yields is written in key order, not in the
             # order of a per-process hash, so a seed's events are the same bytes in every process.
-            payload = message.SerializeToString(deterministic=True)
-            records.append(
+            payload = event_to_proto(event, traceparent).SerializeToString(deterministic=True)
+            # NewRecord(event_id, kind, sim_time, payload, trace_id, caused_by, mandate_id, summary,
+            # seq), by position: this runs for every event.
+            append(
                 NewRecord(
-                    event_id=event.event_id,
-                    kind=event.kind,
-                    sim_time=event.sim_time,
-                    payload=payload,
-                    trace_id=trace_id,
-                    caused_by=event.caused_by,
-                    mandate_id=event.mandate_id,
-                    seq=event.seq,
+                    event.event_id,
+                    event.kind,
+                    event.sim_time,
+                    payload,
+                    trace_id,
+                    event.caused_by,
+                    event.mandate_id,
+                    "",
+                    event.seq,
                 )
             )
         return records
