@@ -18,6 +18,12 @@ from tests.support.finished_suite import finished_suite
 
 __all__ = ["finished_suite"]
 
+# pytest-xdist's workers (`make test`) start with LINES=24 and COLUMNS=80 in their environment, which
+# every program a test starts would take for its terminal's size, a tmux pane's of 80x40 included.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _size in ("LINES", "COLUMNS"):
+        os.environ.pop(_size, None)
+
 REDIS_URL = os.environ.get("OPSUITE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_DSN = os.environ.get("OPSUITE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
