@@ -1,4 +1,4 @@
-"""opsuite benchmarks: `make bench` (or `python -m bench [--days N] [--only market|ledger|recon|reporting]`).
+"""opsuite benchmarks: `make bench` (or `python -m bench [--days N] [--only SECTION]`).
 
 Every figure is printed beside a baseline measured in the same run:
 - simulation: business days per second of the pure simulation, and of the
@@ -14,7 +14,11 @@ Every figure is printed beside a baseline measured in the same run:
 - reporting: GetReport latency over five years of daily history and 500 holdings, and a year's
   full recomputation, beside pandas doing the same calculations (bench/reporting_report.py);
 - edge: each annotated RPC through the HTTP/JSON edge against the same call over gRPC, latency and
-  requests per second (bench/edge.py).
+  requests per second (bench/edge.py);
+- suite: `opsuite up --speed max` for a year, every follower's catch-up against market's own time,
+  and each process's memory and CPU (bench/suite.py);
+- latency: a live run, from the day end that reveals a break to the break in WatchBreaks and to
+  its suspense journal (bench/latency.py).
 Results go to bench/results.json (a section run alone replaces only its own keys);
 bench/README.md discusses them.
 """
@@ -38,7 +42,7 @@ from pathlib import Path
 
 import grpc
 
-from bench import edge, ledger, recon, reporting_report
+from bench import edge, latency, ledger, recon, reporting_report, suite
 from bench.market_process import start_market
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
@@ -274,7 +278,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("market", "ledger", "recon", "reporting", "edge"),
+        choices=("market", "ledger", "recon", "reporting", "edge", "suite", "latency"),
         help="run one section (default: all of them)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
@@ -283,6 +287,8 @@ def main() -> None:
     )
     ledger.add_arguments(parser)
     reporting_report.add_arguments(parser)
+    suite.add_arguments(parser)
+    latency.add_arguments(parser)
     args = parser.parse_args()
 
     # A section run alone keeps the other section's last results.
@@ -311,6 +317,10 @@ def main() -> None:
         results["reporting"] = {**reporting_report.main_section(args), "before_running_sums": before}
     if args.only in (None, "edge"):
         results["edge"] = {**edge.main_section(args), "machine": _machine()}
+    if args.only in (None, "suite"):
+        results["suite"] = {**suite.main_section(args), "machine": _machine()}
+    if args.only in (None, "latency"):
+        results["latency"] = {**latency.main_section(args), "machine": _machine()}
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {args.out}")
 
