@@ -7,8 +7,7 @@ import socket
 
 from services.common.settings import EDGE, SERVICES, Settings
 
-# The order services are listed in: market, then the followers of its stream, each after the services it
-# reads from (`opsuite up` starts market, then the followers together: services/cli/suite/up.py).
+# The order `opsuite up` starts them in: each after the services it reads from.
 START_ORDER = ("market", "ledger", "dq", "recon", "reporting", "documents")
 # Every service but market follows market's stream (services/common/follower.py).
 MARKET_FOLLOWERS = tuple(name for name in START_ORDER if name != "market")

@@ -3,8 +3,8 @@
 Before anything starts: the run is planned (a weekend start rolls to the next business day, a run
 longer than the data is shortened, each said once), the data directory is locked, every address is
 checked free, and a previous run is either resumed (said so, and from where) or, with --fresh,
-deleted after the person has seen what goes. Then market starts, the services that follow its stream
-together once it serves, and the edge once they all do; a signal at any moment stops them all. A service that crashes later is
+deleted after the person has seen what goes. Then the services start in order, each after the
+ones it reads from; a signal at any moment stops them all. A service that crashes later is
 restarted with backoff (supervisor.py), and a run with an end says once when it is done.
 """
 
@@ -117,46 +117,23 @@ def _prepare(
 
 
 async def _start_all(children: list[Child], env: dict[str, str], timeout_s: float, console: Console) -> None:
-    """Market first, since every other service follows its stream; then the followers all at once,
-    since each catches up on its own and, at a day end, waits for the peers it reads until they
-    have reached it (services/common/peer_wait.py, recon's peers/ledger.py), so none needs another
-    to have caught up before it starts; the edge last, once every service it fronts serves."""
-    stages = [
-        [child for child in children if child.name == "market"],
-        [child for child in children if child.name != "market" and not child.http],
-        [child for child in children if child.http],
-    ]
     with console.status("starting") as progress:
-        for stage in (stage for stage in stages if stage):
-            progress.update(
-                "starting " + ", ".join(f"{child.name} on {child.address}" for child in stage) + " ..."
-            )
-            for child in stage:
-                await launch(child, env)
-            pending = {asyncio.ensure_future(wait_serving(child, timeout_s)): child for child in stage}
-            try:
-                while pending:
-                    done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    for waiting in done:
-                        child = pending.pop(waiting)
-                        waiting.result()  # StartupFailed: the others' waits are cancelled below
-                        _print_serving(child, console)
-            finally:
-                for waiting in pending:
-                    waiting.cancel()
-
-
-def _print_serving(child: Child, console: Console) -> None:
-    pid = child.process.pid if child.process else "?"
-    took = time.monotonic() - child.started_at
-    if child.http:
-        url = f"http://{child.address}"
-        console.print(
-            f"[green]✓[/] {child.name:<10} {url} (pid {pid}, {took:.1f} s): the HTTP/JSON API, "
-            f"its docs at {url}/docs, the live dashboard at {url}/"
-        )
-    else:
-        console.print(f"[green]✓[/] {child.name:<10} serving on {child.address} (pid {pid}, {took:.1f} s)")
+        for child in children:
+            progress.update(f"starting {child.name} on {child.address} ...")
+            await launch(child, env)
+            await wait_serving(child, timeout_s)
+            pid = child.process.pid if child.process else "?"
+            took = time.monotonic() - child.started_at
+            if child.http:
+                url = f"http://{child.address}"
+                console.print(
+                    f"[green]✓[/] {child.name:<10} {url} (pid {pid}, {took:.1f} s): the HTTP/JSON API, "
+                    f"its docs at {url}/docs, the live dashboard at {url}/"
+                )
+            else:
+                console.print(
+                    f"[green]✓[/] {child.name:<10} serving on {child.address} (pid {pid}, {took:.1f} s)"
+                )
 
 
 async def _stop_all(children: list[Child], grace_s: float, console: Console) -> bool:
