@@ -103,7 +103,7 @@ def test_a_recon_killed_mid_run_ends_like_one_never_interrupted(tmp_path: Path) 
             return _breaks(steady) == _breaks(survivor) and bool(_breaks(steady))
 
         with contextlib.suppress(AssertionError):  # the assertion below shows the difference
-            wait_until(both_done, timeout=60, what="both recons to check the last day end")
+            wait_until(both_done, timeout=180, what="both recons to check the last day end")
         expected, actual = _breaks(steady), _breaks(survivor)
         assert actual == expected
         posted = {b[6] for b in expected.values() if b[6]}
