@@ -41,7 +41,7 @@ def build_runtime(settings: MarketSettings) -> MarketRuntime:
 
 def build_service(settings: MarketSettings) -> Service:
     runtime = build_runtime(settings)
-    servicer = MarketServicer(runtime)
+    servicer = MarketServicer(runtime, allow_fault_injection=settings.allow_fault_injection)
 
     async def on_start(health: HealthControl) -> None:
         await runtime.start()

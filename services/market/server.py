@@ -95,9 +95,27 @@ def clock_to_proto(state: ClockState) -> market_pb2.Clock:
     return clock
 
 
+FAULT_INJECTION_VARIABLE = "OPSUITE_ALLOW_FAULT_INJECTION"
+
+
+def fault_injection_refused() -> RequestError:
+    # FAILED_PRECONDITION, not PERMISSION_DENIED: the status code docs give PERMISSION_DENIED for a
+    # caller who lacks permission, and tie it to the caller's identity (UNAUTHENTICATED when there is
+    # none). Here every caller is refused alike, because of how this market is configured, and none
+    # should retry until an operator changes that: the docs' case (c) of FAILED_PRECONDITION.
+    return RequestError(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        f"fault injection is disabled on this market: start it with {FAULT_INJECTION_VARIABLE}=true "
+        "to let InjectFault schedule faults (`opsuite up` does, for the local demo); nothing was injected",
+        reason="FAULT_INJECTION_DISABLED",
+        metadata={"setting": FAULT_INJECTION_VARIABLE},
+    )
+
+
 class MarketServicer(market_pb2_grpc.MarketServiceServicer):
-    def __init__(self, runtime: MarketRuntime) -> None:
+    def __init__(self, runtime: MarketRuntime, *, allow_fault_injection: bool = False) -> None:
         self.runtime = runtime
+        self.allow_fault_injection = allow_fault_injection
         # In the order ListMandates and ListInstruments give them.
         self.mandate_ids = tuple(m.mandate_id for m in runtime.sim.mandates)
         self.instrument_ids = tuple(i.instrument_id for i in runtime.sim.instruments)
@@ -292,6 +310,9 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
     async def InjectFault(
         self, request: market_pb2.InjectFaultRequest, context: grpc.aio.ServicerContext
     ) -> market_pb2.InjectedFault:
+        # Before the request is read: a market that refuses faults says so whatever was asked.
+        if not self.allow_fault_injection:
+            raise fault_injection_refused()
         fault_request = codec.fault_request_from_proto(request)
         # Ids this run does not have are NOT_FOUND; a target that exists but does not fit the kind
         # (the simulation's rules, below) is INVALID_ARGUMENT.

@@ -28,6 +28,13 @@ class MarketSettings(Settings):
     fault_rate: float = Field(
         default=1.0, ge=0, description="a number 0 or more (1 is the seeded rate, 0 disables seeded faults)"
     )
+    # InjectFault changes the simulated world (a dropped trade, a price spike): off unless an operator
+    # asks for it, so a deployed market cannot be made to lie by whoever reaches its port. The local
+    # demo (`opsuite up`) turns it on; a test that injects faults says so in its environment.
+    allow_fault_injection: bool = Field(
+        default=False,
+        description="true or false (true lets InjectFault schedule faults; false refuses it)",
+    )
     retention_events: int = Field(default=2_000_000, ge=1, description="a whole number of events, 1 or more")
     # Keep only the last N simulated business days as well (whichever limit trims more); 0: no age limit.
     retention_days: int = Field(default=0, ge=0, description="a whole number of business days, 0 or more")

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import grpc
+import pytest
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
@@ -100,6 +101,22 @@ def test_a_second_suite_on_taken_addresses_is_refused(finished_suite: RunningSui
     assert f"address already in use: market ({market})" in result.stdout
     assert "OPSUITE_MARKET_ADDR" in result.stdout
     assert not (tmp_path / "logs").exists()  # nothing was started
+
+
+def test_opsuite_up_lets_market_take_faults(finished_suite: RunningSuite) -> None:
+    """The local demo allows fault injection (market refuses it by default): a fault for a mandate the
+    run does not have gets past that refusal to the check of its target, and changes nothing."""
+    with grpc.insecure_channel(finished_suite.addresses["market"]) as channel:
+        stub = market_pb2_grpc.MarketServiceStub(channel)
+        before = stub.ListInjectedFaults(market_pb2.ListInjectedFaultsRequest(page_size=1000), timeout=10)
+        request = market_pb2.InjectFaultRequest(
+            kind=market_pb2.FAULT_KIND_CUSTODIAN_DROP_TRADE, mandate_id="NOPE"
+        )
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.InjectFault(request, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.NOT_FOUND, refused.value.details()
+        after = stub.ListInjectedFaults(market_pb2.ListInjectedFaultsRequest(page_size=1000), timeout=10)
+    assert after == before
 
 
 def test_the_run_says_once_when_it_is_done(finished_suite: RunningSuite) -> None:

@@ -68,7 +68,8 @@ def documents_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docume
     }
     processes: list[ServiceProcess] = []
     try:
-        market = start_service("market", root / "market", env)
+        # The custodian errors are injected with InjectFault, which market refuses unless allowed.
+        market = start_service("market", root / "market", {**env, "OPSUITE_ALLOW_FAULT_INJECTION": "true"})
         processes.append(market)
         market.wait_serving()
         followers = {**env, "OPSUITE_MARKET_ADDR": market.address}

@@ -66,7 +66,14 @@ from tests.support.processes import ServiceProcess, start_service
 from tests.support.suites import full, scaled
 
 TARGETS = targets()
-WORLD = {"OPSUITE_SEED": "5", "OPSUITE_START": "2020-02-03", "OPSUITE_DAYS": "15", "OPSUITE_SPEED": "max"}
+WORLD = {
+    "OPSUITE_SEED": "5",
+    "OPSUITE_START": "2020-02-03",
+    "OPSUITE_DAYS": "15",
+    "OPSUITE_SPEED": "max",
+    # InjectFault is fuzzed past its refusal: the faults it takes are checked like every write.
+    "OPSUITE_ALLOW_FAULT_INJECTION": "true",
+}
 VERBOSE = bool(os.environ.get("OPSUITE_FUZZ_VERBOSE"))  # the most frequent answers of each RPC
 SEED = int(os.environ.get("OPSUITE_FUZZ_SEED", "20200203"))
 # Full mode: 6,000 requests at least, 150 an RPC at least: 10,000 and 300 until 2026-12-01, when

@@ -43,7 +43,8 @@ ENV = {
 
 
 def _suite(root: Path, env: dict[str, str]) -> list[ServiceProcess]:
-    market = start_service("market", root / "market", env)
+    # A fault is injected during the outage (InjectFault), which market refuses unless it is allowed.
+    market = start_service("market", root / "market", {**env, "OPSUITE_ALLOW_FAULT_INJECTION": "true"})
     market.wait_serving()
     ledger = start_service("ledger", root / "ledger", {**env, "OPSUITE_MARKET_ADDR": market.address})
     ledger.wait_serving()

@@ -162,6 +162,9 @@ async def _supervise(
     # Market keeps every event a follower it starts has not applied yet, so none is stranded by
     # retention however far behind it falls (services/market/retention.py).
     env.setdefault("OPSUITE_MARKET_FOLLOWERS", ",".join(name for name in names if name in MARKET_FOLLOWERS))
+    # The local demo lets a person inject faults (market refuses them by default); a person who sets
+    # OPSUITE_ALLOW_FAULT_INJECTION=false keeps them off.
+    env.setdefault("OPSUITE_ALLOW_FAULT_INJECTION", "true")
     logs = settings.data_dir / "logs"
     children = [Child(name, addresses[name], logs / f"{name}.log") for name in names]
     if edge_available():  # started last, after every service it fronts; stopped first

@@ -68,8 +68,16 @@ class DqSuite:
 def _spike_the_last_day(data_dir: Path) -> tuple[ServiceProcess, market_pb2.InjectedFault]:
     """market resumed for one day more, slowly, with a vendor_b spike of an equity asked for at once;
     returned once that day is simulated (its clock stopped), still serving."""
+    # The spike is asked for with InjectFault, which market refuses unless it is allowed.
     market = start_service(
-        "market", data_dir, {**WORLD, "OPSUITE_DAYS": str(DAYS + 1), "OPSUITE_SPEED": LAST_DAY_SPEED}
+        "market",
+        data_dir,
+        {
+            **WORLD,
+            "OPSUITE_DAYS": str(DAYS + 1),
+            "OPSUITE_SPEED": LAST_DAY_SPEED,
+            "OPSUITE_ALLOW_FAULT_INJECTION": "true",
+        },
     )
     try:
         market.wait_serving()

@@ -75,7 +75,10 @@ def test_the_live_dashboard_in_a_browser(tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     started = time.monotonic()
-    env = suite_env(tmp_path / "suite", OPSUITE_DOCUMENTS_USE_MODEL="true")
+    # It injects a fault (InjectFault): opsuite up allows that already; the test says it relies on it.
+    env = suite_env(
+        tmp_path / "suite", OPSUITE_DOCUMENTS_USE_MODEL="true", OPSUITE_ALLOW_FAULT_INJECTION="true"
+    )
     up = Up.start(
         "--speed", "1", "--seed", "7", "--start", START, "--fault-rate", "0",
         env=env, output_path=tmp_path / "up.out",

@@ -27,9 +27,18 @@ def market_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+def market_settings() -> dict[str, str]:
+    """What a module's market is started with besides market_env(): none, so InjectFault is refused
+    (market's default); a module that injects faults overrides this fixture to say so."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def market(
+    tmp_path_factory: pytest.TempPathFactory, market_settings: dict[str, str]
+) -> Iterator[ServiceProcess]:
     """One market per test module, run to the end of its days; stopped with SIGTERM afterwards."""
-    service = start_service("market", tmp_path_factory.mktemp("market"), market_env())
+    service = start_service("market", tmp_path_factory.mktemp("market"), market_env(**market_settings))
     try:
         service.wait_serving()
         yield service

@@ -25,7 +25,9 @@ from tests.support.waiting import wait_until
 def test_dropped_trade_on_demand_is_booked_late_by_the_custodian_and_survives_a_restart(
     tmp_path: Path,
 ) -> None:
-    env = market_env(OPSUITE_SPEED="4", OPSUITE_DAYS="12", OPSUITE_FAULT_RATE="0")
+    env = market_env(
+        OPSUITE_SPEED="4", OPSUITE_DAYS="12", OPSUITE_FAULT_RATE="0", OPSUITE_ALLOW_FAULT_INJECTION="true"
+    )
     address = f"127.0.0.1:{free_port('127.0.0.1')}"
     market = start_service("market", tmp_path / "data", env, address=address)
     market.wait_serving()
@@ -91,7 +93,12 @@ def test_a_bad_print_on_demand_hits_the_named_instruments_next_primary_price(tmp
     day's price.tick of the instrument carries the bad print: ListInjectedFaults names that event.
     vendor_b disagrees with it that day (it prices off the true price) and agrees again the next."""
     days = 8
-    env = market_env(OPSUITE_SPEED="4", OPSUITE_DAYS=str(days), OPSUITE_FAULT_RATE="0")
+    env = market_env(
+        OPSUITE_SPEED="4",
+        OPSUITE_DAYS=str(days),
+        OPSUITE_FAULT_RATE="0",
+        OPSUITE_ALLOW_FAULT_INJECTION="true",
+    )
     market = start_service("market", tmp_path / "data", env)
     market.wait_serving()
     try:

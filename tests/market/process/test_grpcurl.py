@@ -53,6 +53,35 @@ def test_describe_shows_every_rpc(market: ServiceProcess) -> None:
     assert ".opsuite.common.v1.Decimal amount" in message
 
 
+def test_inject_fault_is_refused_by_default_naming_the_setting_and_injects_nothing(
+    market: ServiceProcess,
+) -> None:
+    """This module's market is started without OPSUITE_ALLOW_FAULT_INJECTION: a well-formed request is
+    FAILED_PRECONDITION (the market's configuration refuses it, whoever asks), naming the variable."""
+
+    def on_demand() -> list[str]:
+        listed = json.loads(
+            grpcurl(
+                market,
+                "opsuite.market.v1.MarketService/ListInjectedFaults",
+                flags=("-d", '{"page_size": 1000}'),
+            ).stdout
+        )
+        return [f["fault_id"] for f in listed.get("faults", []) if f.get("on_demand")]
+
+    before = on_demand()
+    refused = grpcurl(
+        market,
+        "opsuite.market.v1.MarketService/InjectFault",
+        flags=("-d", '{"kind": "FAULT_KIND_CUSTODIAN_DROP_TRADE", "mandate_id": "BAL-USD"}'),
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "Code: FailedPrecondition" in refused.stderr, refused.stderr
+    assert "OPSUITE_ALLOW_FAULT_INJECTION=true" in refused.stderr
+    assert before == on_demand() == []
+
+
 def test_health_check(market: ServiceProcess) -> None:
     reply = json.loads(grpcurl(market, "grpc.health.v1.Health/Check").stdout)
     assert reply == {"status": "SERVING"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import grpc
 import pytest
@@ -12,6 +13,14 @@ from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.common.status import details_of, status_from_error
 from tests.market.process.conftest import DAYS, read_events
+from tests.market.process.test_grpcurl import grpcurl
+from tests.support.processes import ServiceProcess
+
+
+@pytest.fixture(scope="module")
+def market_settings() -> dict[str, str]:
+    # This module injects a fault (through grpcurl) and checks InjectFault's refusals of bad requests.
+    return {"OPSUITE_ALLOW_FAULT_INJECTION": "true"}
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +227,23 @@ def test_cursor_ahead_of_the_head_is_refused(stub: market_pb2_grpc.MarketService
         next(iter(stub.StreamEvents(market_pb2.StreamEventsRequest(from_seq=10**12), timeout=5)))
     assert raised.value.code() == grpc.StatusCode.OUT_OF_RANGE
     assert "beyond the head" in raised.value.details()
+
+
+def test_a_market_that_allows_faults_injects_one_asked_through_grpcurl(market: ServiceProcess) -> None:
+    """OPSUITE_ALLOW_FAULT_INJECTION=true (market_settings): grpcurl's InjectFault is taken, pending
+    until a next business day (this market has ended its days), and listed as on demand."""
+    asked = json.loads(
+        grpcurl(
+            market,
+            "opsuite.market.v1.MarketService/InjectFault",
+            flags=("-d", '{"kind": "FAULT_KIND_CUSTODIAN_DROP_TRADE", "mandate_id": "BAL-USD"}'),
+        ).stdout
+    )
+    assert asked["fault_id"].startswith("FLT-") and asked["on_demand"] is True
+    assert asked["status"] == "FAULT_STATUS_PENDING" and asked["mandate_id"] == "BAL-USD"
+    listed = json.loads(
+        grpcurl(
+            market, "opsuite.market.v1.MarketService/ListInjectedFaults", flags=("-d", '{"page_size": 1000}')
+        ).stdout
+    )
+    assert asked["fault_id"] in [f["fault_id"] for f in listed["faults"] if f.get("on_demand")]

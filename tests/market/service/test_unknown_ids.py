@@ -38,7 +38,8 @@ async def stub(tmp_path: Path) -> AsyncIterator[market_pb2_grpc.MarketServiceStu
     )
     await runtime.start()  # three days as fast as possible, so a stream has events to send
     server = grpc.aio.server()
-    register(server, MarketServicer(runtime))
+    # Fault injection on: the InjectFault tests below reach the checks of its targets.
+    register(server, MarketServicer(runtime, allow_fault_injection=True))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     try:

@@ -57,7 +57,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     env = {**WORLD, "OPSUITE_SPEED": "4", "OPSUITE_EVENTLOG_URL": f"sqlite:///{root}/eventlog.sqlite3"}
     processes: list[ServiceProcess] = []
     try:
-        market = start_service("market", root / "market", env)
+        # The faults are injected with InjectFault, which market refuses unless it is allowed.
+        market = start_service("market", root / "market", {**env, "OPSUITE_ALLOW_FAULT_INJECTION": "true"})
         processes.append(market)
         market.wait_serving()
         with grpc.insecure_channel(market.address) as mc:

@@ -66,6 +66,8 @@ def _world(
         "OPSUITE_SPEED": speed,
         "OPSUITE_EVENTLOG_URL": eventlog_url,
         **({"OPSUITE_FAULT_RATE": fault_rate} if fault_rate is not None else {}),
+        # The world that injects faults (InjectFault) says so; market refuses them otherwise.
+        **({"OPSUITE_ALLOW_FAULT_INJECTION": "true"} if inject else {}),
     }
     processes: list[ServiceProcess] = []
 

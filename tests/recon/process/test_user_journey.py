@@ -35,6 +35,8 @@ def _env(data_dir: Path) -> dict[str, str]:
         "COLUMNS": "220",
         # The journey needs no document answers; the model would only take CPU from the run.
         "OPSUITE_DOCUMENTS_USE_MODEL": "false",
+        # It injects a fault (InjectFault): opsuite up allows that already; the test says it relies on it.
+        "OPSUITE_ALLOW_FAULT_INJECTION": "true",
     }
 
 

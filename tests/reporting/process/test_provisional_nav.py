@@ -32,6 +32,8 @@ ENV = {
     "OPSUITE_DAYS": str(DAYS),
     "OPSUITE_SPEED": "4",
     "OPSUITE_FAULT_RATE": "0",
+    # The bad print is injected with InjectFault, which market refuses unless this says otherwise.
+    "OPSUITE_ALLOW_FAULT_INJECTION": "true",
 }
 
 
