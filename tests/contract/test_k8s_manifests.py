@@ -35,6 +35,7 @@ KUSTOMIZATION_DIRS = [
     K8S / "base",
     K8S / "components" / "tracing",
     K8S / "components" / "postgres",
+    K8S / "components" / "tls",
     K8S / "overlays" / "dev",
     K8S / "overlays" / "production",
 ]
@@ -358,3 +359,35 @@ def test_production_keeps_each_services_store_on_its_own_volume(production: Rend
             continue
         assert set(volume) == {"name", "persistentVolumeClaim"}, name
         assert volume["persistentVolumeClaim"]["claimName"] in claims, name
+
+
+def _secret_file(rendered: Rendered, workload: str, path: str) -> tuple[str, str]:
+    """The Secret and key a file path of the workload's container comes from."""
+    for mount in rendered.container(workload)["volumeMounts"]:
+        if path.startswith(mount["mountPath"] + "/"):
+            (volume,) = [v for v in rendered.pod(workload)["volumes"] if v["name"] == mount["name"]]
+            assert mount.get("readOnly") is True, (workload, mount)
+            return volume["secret"]["secretName"], path[len(mount["mountPath"]) + 1 :]
+    raise AssertionError(f"{workload}: nothing is mounted at {path}")
+
+
+def test_production_speaks_mutual_tls_between_the_processes(production: Rendered) -> None:
+    """Every service serves TLS and requires a client certificate; the edge and the services dial
+    with the suite's certificate; everything comes from the Secret opsuite-tls."""
+    for name in OPSUITE:
+        env = production.values(name)
+        files = {_secret_file(production, name, env[f"OPSUITE_TLS_{part}"]) for part in ("CERT", "KEY", "CA")}
+        assert files == {("opsuite-tls", "tls.crt"), ("opsuite-tls", "tls.key"), ("opsuite-tls", "ca.crt")}, (
+            name
+        )
+        if name != EDGE:
+            assert env["OPSUITE_TLS_CLIENT_AUTH"] == "true", name
+            # Native probes cannot speak TLS: the plaintext health port answers them.
+            assert env["OPSUITE_HEALTH_PORT"] != env[f"OPSUITE_{name.upper()}_ADDR"].rpartition(":")[2], name
+
+
+def test_dev_is_plaintext(dev: Rendered) -> None:
+    for name in OPSUITE:
+        assert not {
+            v for v in dev.values(name) if v.startswith("OPSUITE_TLS_") or v == "OPSUITE_HEALTH_PORT"
+        }, name
