@@ -8,6 +8,7 @@ edge (which `opsuite up` starts) is checked too. Readiness is polled on /readyz,
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -39,6 +40,9 @@ FIX_CONFIRMATION = (
     "PVVTMDM3ODMzMTAwNQEyMj00ATgwPTEwMAE2PTE3MS4xMAExNT1VU0QBMzgxPTE3MTEwLjAwATEyPTguNTYBMTM9MwExMTg9MTcxMTguNTYBNzk9QkFMLVVT"
     "RAExMD0wNTIB"
 )
+# A shipped policy, ingested again as it is: IngestPolicy succeeds and changes nothing (unchanged),
+# over HTTP and over gRPC alike, so the shared suite's assistant answers as before.
+SHIPPED_POLICY = (ROOT / "services" / "documents" / "policies" / "break-escalation.md").read_bytes()
 # What each route is asked here, by (method, template): the query string or the JSON body. A route
 # not listed is asked with nothing, so a new annotation is exercised the day it is added.
 ASKED: dict[tuple[str, str], dict[str, Any]] = {
@@ -49,6 +53,21 @@ ASKED: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/documents/extract"): {"json": {"content": FIX_CONFIRMATION}},
     ("POST", "/api/documents/ask"): {
         "json": {"question": "How long can a double booking at the bank sit there before it gets escalated?"}
+    },
+    ("POST", "/api/documents/policies"): {
+        "json": {"content": base64.b64encode(SHIPPED_POLICY).decode(), "contentType": "text/markdown"}
+    },
+}
+# The writes that would change the shared suite if they succeeded, asked for what the service refuses
+# (an unknown mandate, an unknown break): each must be refused over HTTP as over gRPC, so the route
+# is shown to reach its RPC. test_edge_auth.py makes each succeed through the edge.
+REFUSED: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/market/faults"): {
+        "json": {"kind": "FAULT_KIND_CUSTODIAN_DROP_TRADE", "mandateId": "NOPE"}
+    },
+    ("PATCH", "/api/recon/breaks/{break_id}"): {
+        "path": "/api/recon/breaks/BRK-NOPE",
+        "json": {"actor": "edge-test", "comment": "no such break"},
     },
 }
 
@@ -106,7 +125,7 @@ def test_every_annotated_route_answers_what_its_rpc_answers(edge: Edge, finished
     document = edge.client.get("/openapi.json").json()
     for route in contract_routes().routes:
         key = (route.http_method, route.template.source)
-        asked = {"path": _any_path(route), **ASKED.get(key, {})}
+        asked = {"path": _any_path(route), **ASKED.get(key, {}), **REFUSED.get(key, {})}
         answer = edge.client.request(
             route.http_method, asked["path"], params=asked.get("query"), json=asked.get("json")
         )
@@ -115,10 +134,13 @@ def test_every_annotated_route_answers_what_its_rpc_answers(edge: Edge, finished
         if error is not None:
             status = status_of_error(error, route.backend)  # type: ignore[arg-type]
             assert key not in ASKED, f"{route.describe()} failed over gRPC: {error}"
+            if key in REFUSED:
+                assert error.code() == grpc.StatusCode.NOT_FOUND, f"{route.describe()}: {error}"
             assert answer.status_code == http_status(status.code), f"{route.describe()}: {answer.text}"
             assert answer.json() == status_json(status), route.describe()
             continue
         assert reply is not None
+        assert key not in REFUSED, f"{route.describe()} was taken: the shared suite changed"
         assert answer.status_code == 200, f"{route.describe()}: {answer.text}"
         expected = json_format.MessageToDict(reply)
         assert _without_trace_ids(answer.json()) == _without_trace_ids(expected), route.describe()
@@ -129,8 +151,8 @@ def test_every_annotated_route_answers_what_its_rpc_answers(edge: Edge, finished
             document, response_schema(document, openapi_path, route.http_method.lower()), answer.json()
         )
         assert problems == [], f"{route.describe()} does not fit its OpenAPI schema: {problems[:5]}"
-    # The routes of the seed (docs/architecture.md) are all there, and answered.
-    assert set(ASKED) <= {(r.http_method, r.template.source) for r in contract_routes().routes}
+    # The routes of the seed (docs/architecture.md) and the writes are all there, and answered.
+    assert set(ASKED) | set(REFUSED) <= {(r.http_method, r.template.source) for r in contract_routes().routes}
 
 
 def test_an_unknown_mandate_is_404_with_the_services_details(edge: Edge) -> None:

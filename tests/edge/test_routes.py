@@ -43,11 +43,23 @@ def test_every_annotation_of_the_contract_is_a_route_and_nothing_else_is() -> No
     assert (
         len(derived) >= 7
     )  # the seed's routes (docs/architecture): recon, reporting x2, dq, documents x2, ledger
+    # The writing RPCs are served too (issue 18), each with its body and the verb of its change.
+    writes = {
+        ("opsuite.documents.v1.DocumentsService.IngestPolicy", "POST", "/api/documents/policies"),
+        ("opsuite.recon.v1.ReconService.UpdateBreak", "PATCH", "/api/recon/breaks/{break_id}"),
+        ("opsuite.market.v1.MarketService.InjectFault", "POST", "/api/market/faults"),
+    }
+    assert writes <= derived
+    assert all(
+        r.body == "*"
+        for r in table.routes
+        if (r.method.full_name, r.http_method, r.template.source) in writes
+    )
 
 
 def test_each_route_goes_to_the_service_of_its_package() -> None:
     table = contract_routes()
-    assert {r.backend for r in table.routes} == {"documents", "dq", "ledger", "recon", "reporting"}
+    assert {r.backend for r in table.routes} == {"documents", "dq", "ledger", "market", "recon", "reporting"}
     for route in table.routes:
         assert route.service.startswith(f"opsuite.{route.backend}.v1.")
     assert table.backends()["reporting"] == ("opsuite.reporting.v1.ReportingService",)

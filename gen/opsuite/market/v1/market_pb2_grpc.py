@@ -120,7 +120,9 @@ class MarketServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def InjectFault(self, request, context):
-        """Schedules a fault for the next simulated business day.
+        """Schedules a fault for the next simulated business day. It changes the
+        world, so market refuses it (FAILED_PRECONDITION, naming the setting)
+        unless OPSUITE_ALLOW_FAULT_INJECTION is true; `opsuite up` sets it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -47,7 +47,10 @@ class MarketServiceStub:
     ListMandates: _grpc.UnaryUnaryMultiCallable[_market_pb2.ListMandatesRequest, _market_pb2.ListMandatesResponse]
     GetClock: _grpc.UnaryUnaryMultiCallable[_market_pb2.GetClockRequest, _market_pb2.Clock]
     InjectFault: _grpc.UnaryUnaryMultiCallable[_market_pb2.InjectFaultRequest, _market_pb2.InjectedFault]
-    """Schedules a fault for the next simulated business day."""
+    """Schedules a fault for the next simulated business day. It changes the
+    world, so market refuses it (FAILED_PRECONDITION, naming the setting)
+    unless OPSUITE_ALLOW_FAULT_INJECTION is true; `opsuite up` sets it.
+    """
     ListInjectedFaults: _grpc.UnaryUnaryMultiCallable[_market_pb2.ListInjectedFaultsRequest, _market_pb2.ListInjectedFaultsResponse]
     """The ground truth of every fault injected, seeded or on demand."""
     GetConfirmation: _grpc.UnaryUnaryMultiCallable[_market_pb2.GetConfirmationRequest, _market_pb2.ConfirmationDocument]
@@ -74,7 +77,10 @@ class MarketServiceAsyncStub(MarketServiceStub):
     ListMandates: _aio.UnaryUnaryMultiCallable[_market_pb2.ListMandatesRequest, _market_pb2.ListMandatesResponse]  # type: ignore[assignment]
     GetClock: _aio.UnaryUnaryMultiCallable[_market_pb2.GetClockRequest, _market_pb2.Clock]  # type: ignore[assignment]
     InjectFault: _aio.UnaryUnaryMultiCallable[_market_pb2.InjectFaultRequest, _market_pb2.InjectedFault]  # type: ignore[assignment]
-    """Schedules a fault for the next simulated business day."""
+    """Schedules a fault for the next simulated business day. It changes the
+    world, so market refuses it (FAILED_PRECONDITION, naming the setting)
+    unless OPSUITE_ALLOW_FAULT_INJECTION is true; `opsuite up` sets it.
+    """
     ListInjectedFaults: _aio.UnaryUnaryMultiCallable[_market_pb2.ListInjectedFaultsRequest, _market_pb2.ListInjectedFaultsResponse]  # type: ignore[assignment]
     """The ground truth of every fault injected, seeded or on demand."""
     GetConfirmation: _aio.UnaryUnaryMultiCallable[_market_pb2.GetConfirmationRequest, _market_pb2.ConfirmationDocument]  # type: ignore[assignment]
@@ -134,7 +140,10 @@ class MarketServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _market_pb2.InjectFaultRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_market_pb2.InjectedFault, _abc.Awaitable[_market_pb2.InjectedFault]]:
-        """Schedules a fault for the next simulated business day."""
+        """Schedules a fault for the next simulated business day. It changes the
+        world, so market refuses it (FAILED_PRECONDITION, naming the setting)
+        unless OPSUITE_ALLOW_FAULT_INJECTION is true; `opsuite up` sets it.
+        """
 
     @_abc_1.abstractmethod
     def ListInjectedFaults(
