@@ -80,6 +80,10 @@ SEED_ROUTES: dict[str, tuple[str, str, str]] = {
     "opsuite.ledger.v1.LedgerService.GetLedger": ("get", "/api/ledger", ""),
     # Not the seed's: the chain `opsuite trace` prints, for the dashboard (docs/architecture.md).
     "opsuite.recon.v1.ReconService.GetChain": ("get", "/api/trace/{id}", ""),
+    # The writes, served by the edge behind its API token (issue 18).
+    "opsuite.documents.v1.DocumentsService.IngestPolicy": ("post", "/api/documents/policies", "*"),
+    "opsuite.recon.v1.ReconService.UpdateBreak": ("patch", "/api/recon/breaks/{break_id}", "*"),
+    "opsuite.market.v1.MarketService.InjectFault": ("post", "/api/market/faults", "*"),
 }
 
 # Name parts (split on "_") that say a field carries money, a quantity or a price.
