@@ -283,13 +283,24 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     parser.add_argument(
-        "--quick", action="store_true", help="fewer requests where a section has a quick mode (edge)"
+        "--quick",
+        action="store_true",
+        help="every section small (under 3 minutes in all, for a look before a change lands); its"
+        " figures are noisier and are not the ones bench/README.md reports",
     )
     ledger.add_arguments(parser)
     reporting_report.add_arguments(parser)
     suite.add_arguments(parser)
     latency.add_arguments(parser)
+    parser.add_argument(
+        "--recon-sizes", type=int, nargs="+", default=list(recon.SIZES), help="positions per side"
+    )
+    parser.add_argument(
+        "--recon-repeat", type=int, default=5, help="runs per recon figure (the best is kept)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        _make_quick(parser, args)
 
     # A section run alone keeps the other section's last results.
     results: dict[str, object] = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -309,7 +320,9 @@ def main() -> None:
     if args.only in (None, "recon"):
         # The matcher against pandas (bench/recon.py); the score against market's ground truth
         # is its own command, `python -m bench.recon_truth` (bench/recon_truth.json).
-        results["recon"] = recon.main_section(argparse.Namespace(no_readme=True))
+        results["recon"] = recon.main_section(
+            argparse.Namespace(no_readme=True, recon_sizes=args.recon_sizes, recon_repeat=args.recon_repeat)
+        )
     if args.only in (None, "reporting"):
         # The figures measured before the running sums (bench/README.md) stay beside the new ones.
         previous = results.get("reporting")
@@ -323,6 +336,33 @@ def main() -> None:
         results["latency"] = {**latency.main_section(args), "machine": _machine()}
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"results written to {args.out}")
+
+
+# What --quick changes, where the option was left at its default: each section measured once, on a
+# few weeks of simulation or a few thousand rows instead of years and millions.
+QUICK = {
+    "days": 120,
+    "repeats": 1,
+    "ledger_postings": "100000",
+    "ledger_load_budget": 30.0,
+    "ledger_days": 40,
+    "ledger_repeats": 1,
+    "ledger_calls": 300,
+    "reporting_days": 250,
+    "reporting_holdings": 100,
+    "reporting_calls": 40,
+    "reporting_repeat": 1,
+    "recon_sizes": [10_000],
+    "recon_repeat": 1,
+    "suite_days": 40,
+    "latency_days": 20,
+}
+
+
+def _make_quick(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    for name, small in QUICK.items():
+        if getattr(args, name) == parser.get_default(name):
+            setattr(args, name, small)
 
 
 def _machine() -> dict[str, object]:

@@ -36,6 +36,7 @@ def build_runtime(settings: MarketSettings) -> MarketRuntime:
         followers=settings.followers,
         # Built only if the run goes past the real data (it reads the whole history once).
         extension=lambda: extend(series, settings.seed),
+        day_books_path=settings.service_dir("market") / "day_books.sqlite",
     )
 
 
@@ -49,6 +50,7 @@ def build_service(settings: MarketSettings) -> Service:
 
     async def on_stop() -> None:
         runtime.event_log.close()
+        runtime.day_books.close()
 
     def progress() -> Progress:
         # Market is its own head: it has "applied" every event it published.

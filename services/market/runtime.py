@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import pathlib
 import threading
 import time
 from collections import OrderedDict
@@ -27,10 +28,12 @@ from collections.abc import Sequence
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from opsuite.market.v1 import market_pb2
 from services.common import telemetry
 from services.common.eventlog import DuplicateEvent, EventLog, FramedRun, NewRecord, SequenceConflict
 from services.common.outages import BackendUnavailable
 from services.market import codec
+from services.market.daybooks import DayBooks
 from services.market.hub import EventHub
 from services.market.retention import Retention, RetentionPolicy
 from services.market.run_identity import RUN_META_KEY, RunIdentity, parse_record
@@ -59,7 +62,6 @@ TRACE_ROOT_KINDS = frozenset({"trade.fill", "trade.fx"})
 # years of them (a fill and the few events it causes, ~12 fills a day): a custodian's correction
 # comes weeks after its fill, never years, and memory stays flat however long the run.
 MAX_TRACE_ROOTS = 30_000
-MAX_CHECKPOINTS = 520
 
 
 class RunMismatch(RuntimeError):
@@ -132,6 +134,7 @@ class MarketRuntime:
         followers: Sequence[str] = (),
         hub_capacity: int = 65_536,
         extension: Extension | None = None,
+        day_books_path: pathlib.Path | None = None,
     ) -> None:
         # What opsuite up and opsuite simulate tell a person before a run, market logs at start-up;
         # the run is then recorded (and compared on a restart) with the business day it begins on.
@@ -151,7 +154,8 @@ class MarketRuntime:
         self.events_produced = 0
         self._sim_lock = threading.Lock()
         self._trim_lock = threading.Lock()
-        self._checkpoints: OrderedDict[int, BookSnapshot] = OrderedDict()
+        # Every day end the log still keeps, for GetSnapshot (daybooks.py: old ones spill to a file).
+        self.day_books = DayBooks(day_books_path)
         self._trace_roots: OrderedDict[str, str] = OrderedDict()
         self._pending_controls: list[tuple[int, FaultRequest]] = []
         self._stopping = asyncio.Event()
@@ -408,12 +412,9 @@ class MarketRuntime:
             self._trace_roots.popitem(last=False)
 
     def _remember(self, snapshot: BookSnapshot) -> None:
-        """Keep day-end snapshots inside the retained window, at most MAX_CHECKPOINTS of them."""
-        self._checkpoints[snapshot.as_of_seq] = snapshot
-        while self._checkpoints and (
-            len(self._checkpoints) > MAX_CHECKPOINTS or next(iter(self._checkpoints)) < self.oldest_seq
-        ):
-            self._checkpoints.popitem(last=False)
+        """Keep the day end's books for as long as the log keeps its events."""
+        self.day_books.remember(snapshot)
+        self.day_books.forget_before(self.oldest_seq)
 
     def _trim(self, head_seq: int) -> None:
         """Trim the log to what retention keeps with the log's head at head_seq (the clock after a
@@ -435,22 +436,14 @@ class MarketRuntime:
 
     # ------------------------------------------------------------ queries and control
 
-    def snapshot_at(self, as_of_seq: int) -> BookSnapshot | None:
-        """The checkpoint at the last day end at or before as_of_seq (0: the latest)."""
-        if not self._checkpoints:
-            return None
-        if as_of_seq == 0:
-            return next(reversed(self._checkpoints.values()))
-        best = None
-        for seq, snapshot in self._checkpoints.items():
-            if seq > as_of_seq:
-                break
-            best = snapshot
-        return best
+    def snapshot_at(self, as_of_seq: int, mandate_id: str = "") -> market_pb2.Snapshot | None:
+        """The books at the last day end at or before as_of_seq (0: the latest), of every mandate
+        or of mandate_id only; None when none that old is kept."""
+        return self.day_books.at(as_of_seq, mandate_id)
 
     @property
     def oldest_checkpoint_seq(self) -> int:
-        return next(iter(self._checkpoints)) if self._checkpoints else 0
+        return self.day_books.oldest_seq
 
     def clock_state(self) -> ClockState:
         return ClockState(

@@ -242,7 +242,7 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
                 f"as_of_seq {request.as_of_seq} is beyond the head {self.runtime.hub.head_seq}",
                 violations=[FieldViolation("as_of_seq", "beyond the head of the stream")],
             )
-        snapshot = self.runtime.snapshot_at(request.as_of_seq)
+        snapshot = self.runtime.snapshot_at(request.as_of_seq, request.mandate_id)
         if snapshot is None:
             if request.as_of_seq and self.runtime.oldest_checkpoint_seq:
                 raise RequestError(
@@ -254,7 +254,7 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
             raise RequestError(
                 grpc.StatusCode.FAILED_PRECONDITION, "no business day has ended yet; retry shortly"
             )
-        return codec.snapshot_to_proto(snapshot, mandate_id=request.mandate_id)
+        return snapshot
 
     @rpc_errors
     async def ListInstruments(

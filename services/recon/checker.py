@@ -213,7 +213,14 @@ class DayEndChecker:
             )
 
         async with self._turn_unless_waiting():
-            outcome = await commit_check(self.store, decide, state=state, cursor=None, keep_timing_items=True)
+            outcome = await commit_check(
+                self.store,
+                decide,
+                keys=[raised_difference(item).item_key],
+                state=state,
+                cursor=None,
+                keep_timing_items=True,
+            )
             if before:
                 return before[-1], False
             await self.records.append(outcome.records)
@@ -334,7 +341,11 @@ class DayEndChecker:
             )
 
         outcome = await commit_check(
-            self.store, decide, state=state, cursor=day_end.seq if at_day_end else None
+            self.store,
+            decide,
+            keys=[difference.item_key for difference in computed.differences],
+            state=state,
+            cursor=day_end.seq if at_day_end else None,
         )
         self.checks_run += 1
         log.info(

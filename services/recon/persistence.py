@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from services.recon.domain.breaks import Advanced
@@ -45,20 +45,26 @@ async def commit_check(
     store: ReconStore,
     decide: Callable[[Mapping[str, Break]], CheckOutcome],
     *,
+    keys: Iterable[str],
     state: FollowedState,
     cursor: int | None,
     keep_timing_items: bool = False,
 ) -> CheckOutcome:
     """Decide the check from the stored breaks and commit it in one transaction.
 
+    decide gets the latest generation of every open break and of each of keys (the item keys the
+    check has differences for): closed breaks of other keys cannot change, and reading all of
+    them would make every day end slower as the years of kept history grow.
+
     cursor given (a day-end check): the cursor and the state, with the outcome's records as its
     outbox, are committed too; None (an on-demand check): both stay as they are. keep_timing_items:
     the stored timing items stay (a raised break is no check of them). When a person
     updated a break between the read and the commit, the breaks are read and decided again.
     """
+    wanted = list(keys)
     for attempt in range(STALE_READ_RETRIES):
         head = await asyncio.to_thread(store.head)
-        latest = await asyncio.to_thread(store.latest_by_key)
+        latest = await asyncio.to_thread(store.latest_for, wanted)
         outcome = decide(latest)
         blob = None
         if cursor is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple, Protocol
@@ -207,7 +207,13 @@ class ReconStore(Protocol):
         ...
 
     def latest_by_key(self) -> dict[str, Break]:
-        """item_key -> its latest generation, open or closed: what domain.breaks.advance needs."""
+        """item_key -> its latest generation, open or closed, of every key ever broken."""
+        ...
+
+    def latest_for(self, keys: Iterable[str]) -> dict[str, Break]:
+        """item_key -> latest generation of every open break and of each of `keys`: what a check
+        (domain.breaks.advance) needs, read in time that grows with the open breaks and the day's
+        differences, not with the years of closed history kept."""
         ...
 
     def latest_runs(self, mandate_id: str = "") -> list[CheckRun]:

@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import pathlib
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -678,6 +678,25 @@ class SqliteReconStore:
                 (),
             )
         return {b.item_key: b for b in latest}
+
+    def latest_for(self, keys: Iterable[str]) -> dict[str, Break]:
+        wanted = sorted(set(keys))
+        with self._snapshot() as conn:
+            # An open break is always its key's latest generation (a key reopens only once closed).
+            found = {
+                b.item_key: b for b in self._select_breaks(conn, "b.status IN ('OPEN', 'INVESTIGATING')", ())
+            }
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                for brk in self._select_breaks(
+                    conn,
+                    f"b.item_key IN ({marks}) AND b.generation = (SELECT MAX(x.generation)"
+                    " FROM breaks AS x WHERE x.item_key = b.item_key)",
+                    chunk,
+                ):
+                    found[brk.item_key] = brk
+        return found
 
     @staticmethod
     def _latest_runs(conn: sqlite3.Connection, mandate_id: str) -> list[CheckRun]:

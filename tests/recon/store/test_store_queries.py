@@ -129,3 +129,20 @@ def test_latest_by_key_gives_the_latest_generation(filled: ReconStore) -> None:
     assert latest[cash_key].generation == 2 and latest[cash_key].status is BreakStatus.OPEN
     assert filled.get_break(break_id_for(cash_key, 1)).status is BreakStatus.RESOLVED  # type: ignore[union-attr]
     assert filled.get_break("BRK-nope") is None and filled.break_detail("BRK-nope") is None
+
+
+def test_latest_for_reads_the_open_breaks_and_the_keys_asked_for(filled: ReconStore) -> None:
+    """What a check reads: every open break, plus the latest generation of the keys it has
+    differences for (a resolved cash break's key, to open its next generation), and no other
+    closed break (years of them are kept; reading them all made each day end slower)."""
+    cash_key = MONDAY[1].item_key
+    everything = filled.latest_by_key()
+    open_keys = {key for key, brk in everything.items() if brk.status.is_open}
+    assert open_keys and cash_key not in open_keys  # Tuesday resolved the cash break
+    assert filled.latest_for([]) == {key: everything[key] for key in open_keys}
+    asked = filled.latest_for([cash_key, "no-such-key"])
+    assert asked == {key: everything[key] for key in (*open_keys, cash_key)}
+    assert asked[cash_key].status is BreakStatus.RESOLVED
+    # Asking for more keys than one query binds gives the same answer.
+    many = [f"absent-{n}" for n in range(1_200)] + [cash_key]
+    assert filled.latest_for(many) == asked
