@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 import grpc
 from grpc_status import rpc_status
 
+from services.common.channels import open_blocking_channel
 from services.common.settings import load_settings
 
 CALL_TIMEOUT_S = 15.0
@@ -100,8 +101,9 @@ class ServiceClient(Generic[Stub]):
 @contextmanager
 def channel_to(service: str) -> Iterator[tuple[grpc.Channel, str]]:
     """A channel to `service` at the address the settings give (OPSUITE_<SERVICE>_ADDR), for a command."""
-    address = load_settings().addr(service)
-    with grpc.insecure_channel(address) as channel:
+    settings = load_settings()
+    address = settings.addr(service)
+    with open_blocking_channel(settings, address) as channel:
         yield channel, address
 
 

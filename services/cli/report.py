@@ -22,6 +22,7 @@ from rich.table import Table
 from opsuite.common.v1 import common_pb2
 from opsuite.reporting.v1 import reporting_pb2, reporting_pb2_grpc
 from services.cli.output import grouped, numeric_column, print_json, print_tables
+from services.common.channels import open_blocking_channel
 from services.common.settings import load_settings
 
 CALL_TIMEOUT_S = 15.0
@@ -50,11 +51,12 @@ def _date(date: common_pb2.Date) -> str:
 
 
 def fetch(mandate_id: str, as_of: dt.date | None) -> reporting_pb2.Report:
-    address = load_settings().addr("reporting")
+    settings = load_settings()
+    address = settings.addr("reporting")
     request = reporting_pb2.GetReportRequest(mandate_id=mandate_id)
     if as_of is not None:
         request.as_of.CopyFrom(common_pb2.Date(year=as_of.year, month=as_of.month, day=as_of.day))
-    with grpc.insecure_channel(address) as channel:
+    with open_blocking_channel(settings, address) as channel:
         stub = reporting_pb2_grpc.ReportingServiceStub(channel)
         try:
             report: reporting_pb2.Report = stub.GetReport(request, timeout=CALL_TIMEOUT_S)
@@ -65,11 +67,12 @@ def fetch(mandate_id: str, as_of: dt.date | None) -> reporting_pb2.Report:
 
 def fetch_history(mandate_id: str, end: common_pb2.Date) -> list[reporting_pb2.NavPoint]:
     """Every NAV point of the mandate from inception to `end` (the report's day end), oldest first."""
-    address = load_settings().addr("reporting")
+    settings = load_settings()
+    address = settings.addr("reporting")
     request = reporting_pb2.GetNavHistoryRequest(mandate_id=mandate_id, page_size=HISTORY_PAGE)
     request.dates.end.CopyFrom(end)
     points: list[reporting_pb2.NavPoint] = []
-    with grpc.insecure_channel(address) as channel:
+    with open_blocking_channel(settings, address) as channel:
         stub = reporting_pb2_grpc.ReportingServiceStub(channel)
         while True:
             try:

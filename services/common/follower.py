@@ -26,6 +26,7 @@ import grpc
 import grpc.aio
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from services.common.channels import Security, open_channel
 from services.common.market_events import Instrument, Mandate
 from services.common.market_events.decode import decode_instrument, decode_mandate
 from services.common.outages import BackendUnavailable
@@ -50,14 +51,14 @@ class MarketReference:
 
 
 async def fetch_reference(
-    market_addr: str, *, retry_initial_s: float = 0.25, retry_max_s: float = 5.0
+    market_addr: str, *, security: Security, retry_initial_s: float = 0.25, retry_max_s: float = 5.0
 ) -> MarketReference:
     """Every page of ListMandates and ListInstruments, and GetClock; waits for market to come up and,
     while it answers UNAVAILABLE (restoring its run after a restart), asks again with backoff."""
     delay = retry_initial_s
     while True:
         try:
-            return await _fetch_reference(market_addr)
+            return await _fetch_reference(market_addr, security)
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.UNAVAILABLE:
                 raise
@@ -69,8 +70,8 @@ async def fetch_reference(
         delay = min(retry_max_s, delay * 2)
 
 
-async def _fetch_reference(market_addr: str) -> MarketReference:
-    async with grpc.aio.insecure_channel(market_addr, options=CHANNEL_OPTIONS) as channel:
+async def _fetch_reference(market_addr: str, security: Security) -> MarketReference:
+    async with open_channel(security, market_addr, options=CHANNEL_OPTIONS) as channel:
         await channel.channel_ready()
         stub = market_pb2_grpc.MarketServiceStub(channel)
         mandates: list[market_pb2.Mandate] = []
@@ -118,12 +119,12 @@ class Consumer(Protocol):
         ...
 
 
-async def _date_of_event(market_addr: str, seq: int) -> dt.date | None:
+async def _date_of_event(market_addr: str, seq: int, security: Security) -> dt.date | None:
     """The simulated date of market's event `seq`, for a follower that resumes from a stored cursor
     (GetStatus shows it before the next event arrives, and a finished run sends none); None when
     market cannot say now, and the next event applied sets it instead."""
     try:
-        async with grpc.aio.insecure_channel(market_addr, options=CHANNEL_OPTIONS) as channel:
+        async with open_channel(security, market_addr, options=CHANNEL_OPTIONS) as channel:
             call = market_pb2_grpc.MarketServiceStub(channel).StreamEvents(
                 market_pb2.StreamEventsRequest(from_seq=seq), timeout=10
             )
@@ -140,7 +141,7 @@ async def _date_of_event(market_addr: str, seq: int) -> dt.date | None:
     return None
 
 
-async def followers_date(market_addr: str) -> dt.date | None:
+async def followers_date(market_addr: str, security: Security) -> dt.date | None:
     """The simulated date every follower market declares (OPSUITE_MARKET_FOLLOWERS) has reached:
     the date of the next event the slowest of them will apply, or market's date when all are at its
     head. A service that deletes history its peers read from (the ledger closing a period that recon
@@ -149,7 +150,7 @@ async def followers_date(market_addr: str) -> dt.date | None:
     None: market declares no followers (nothing to hold for). dt.date.min: hold everything for now
     (a follower has not acknowledged yet, or market cannot say)."""
     try:
-        async with grpc.aio.insecure_channel(market_addr, options=CHANNEL_OPTIONS) as channel:
+        async with open_channel(security, market_addr, options=CHANNEL_OPTIONS) as channel:
             clock = await market_pb2_grpc.MarketServiceStub(channel).GetClock(
                 market_pb2.GetClockRequest(), timeout=10
             )
@@ -163,7 +164,7 @@ async def followers_date(market_addr: str) -> dt.date | None:
     if slowest >= clock.head_seq:
         return dt.date(clock.sim_date.year, clock.sim_date.month, clock.sim_date.day)
     # The event after the slowest follower's position is one market still keeps for it.
-    return await _date_of_event(market_addr, slowest + 1) or dt.date.min
+    return await _date_of_event(market_addr, slowest + 1, security) or dt.date.min
 
 
 class _Tracked:
@@ -203,6 +204,7 @@ class Follower:
         *,
         service: str,
         market_addr: str,
+        security: Security,
         make_consumer: Callable[[], Consumer],
         kinds: Sequence[str] = (),
         before_follow: Callable[[Consumer], Awaitable[None]] | None = None,
@@ -212,6 +214,7 @@ class Follower:
     ) -> None:
         self.service = service
         self.market_addr = market_addr
+        self.security = security
         self._make_consumer = make_consumer
         self._kinds = tuple(kinds)
         self._before_follow = before_follow
@@ -267,7 +270,7 @@ class Follower:
         round (market restarting is no reason to stop following); a market that does not declare
         this service a follower is told once in the log, then left alone."""
         acknowledged = 0
-        async with grpc.aio.insecure_channel(self.market_addr, options=CHANNEL_OPTIONS) as channel:
+        async with open_channel(self.security, self.market_addr, options=CHANNEL_OPTIONS) as channel:
             stub = market_pb2_grpc.MarketServiceStub(channel)
             while not self._stopping.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -324,10 +327,17 @@ class Follower:
                 self.durable_seq = max(self.durable_seq, consumer.load())
                 tracked = _Tracked(consumer, self)
                 self.client = EventStreamClient(
-                    self.market_addr, tracked, tracked.apply, service=self.service, kinds=self._kinds
+                    self.market_addr,
+                    tracked,
+                    tracked.apply,
+                    service=self.service,
+                    security=self.security,
+                    kinds=self._kinds,
                 )
                 if self.simulated_date is None and consumer.load() > 0:
-                    self.simulated_date = await _date_of_event(self.market_addr, consumer.load())
+                    self.simulated_date = await _date_of_event(
+                        self.market_addr, consumer.load(), self.security
+                    )
                 if not self._ready and consumer.load() >= self._head_at_start:
                     await self._serving(consumer.load())
                 elif not self._ready:

@@ -1,4 +1,5 @@
-"""One call serves a service: grpc.aio server, health, reflection, telemetry, logs, graceful shutdown.
+"""One call serves a service: grpc.aio server, health, reflection, telemetry, logs, graceful shutdown,
+TLS as the settings say (channels.py), and optionally plaintext health on a port of its own.
 
 A service supplies its servicers (`register`) and its background work
 (`on_start` / `on_stop`); everything every service does the same way lives here.
@@ -22,6 +23,7 @@ from grpc_health.v1.health import aio as health_aio
 
 from services.common import outages
 from services.common.availability import Availability
+from services.common.channels import add_port, transport_security
 from services.common.lifeline import follow_supervisor
 from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.outages import OutageWatch
@@ -185,9 +187,35 @@ def _advertised(configured: str, port: int) -> str:
     return f"{'127.0.0.1' if host in _WILDCARD_HOSTS else host}:{port}"
 
 
+def _health_server(servicer: _DrainingHealthServicer, address: str) -> grpc.aio.Server:
+    """A plaintext server of grpc.health.v1 alone, with the main server's health servicer.
+
+    Kubernetes' native gRPC probes cannot speak TLS (they dial plaintext and take no certificate),
+    so with TLS on they ask this port instead; sharing the servicer keeps liveness
+    ("liveness") and readiness ("" and each service) the same answers as on the main port. It
+    carries nothing but health states, which reveal no data.
+    """
+    # Looked up at call time like the main server's (telemetry.py patches grpc.aio.server).
+    server = grpc.aio.server(options=SERVER_OPTIONS)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    server.add_insecure_port(address)
+    return server
+
+
 async def serve(service: Service, settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT, then shut down gracefully; returns the process exit code."""
     configured = settings.addr(service.name)
+    security = transport_security(settings)
+    if security.dials_tls and not security.serves_tls:
+        # Its peers would dial it with TLS, which it cannot answer without a certificate.
+        _log.error(
+            "invalid configuration",
+            extra={
+                "error": "OPSUITE_TLS_CA is set without OPSUITE_TLS_CERT and OPSUITE_TLS_KEY: give a "
+                "service its own certificate and key too (or unset OPSUITE_TLS_CA for plaintext)"
+            },
+        )
+        return 2
     # Looked up as grpc.aio.server at call time: the OpenTelemetry instrumentation patches that attribute.
     availability = Availability(service.unavailable or (lambda: ""))
     server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[RequestDecoding(), availability])
@@ -200,16 +228,33 @@ async def serve(service: Service, settings: Settings) -> int:
     control = HealthControl(health_servicer, names, readiness)
     enable_reflection([*names, health.SERVICE_NAME], server)
     try:
-        port = server.add_insecure_port(configured)
+        port = add_port(server, security, configured)
     except RuntimeError as error:
         _log.error("cannot listen", extra={"address": configured, "error": str(error)})
         return 1
+    health_server, health_port = None, settings.health_port
+    if health_port is not None:  # on the main address's host: a pod's probes dial the pod's IP
+        health_address = f"{configured.rpartition(':')[0]}:{health_port}"
+        try:
+            health_server = _health_server(health_servicer, health_address)
+        except RuntimeError as error:
+            _log.error("cannot listen", extra={"address": health_address, "error": str(error)})
+            return 1
     # Not serving until on_start is done (and, for ready_on_start=False, until the service says so).
     await control.set_not_serving("starting")
     await health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     await server.start()
     address = _advertised(configured, port)
-    _log.info("listening", extra={"service": service.name, "address": address, "port": port})
+    _log.info(
+        "listening",
+        extra={"service": service.name, "address": address, "port": port, "transport": security.describe()},
+    )
+    if health_server is not None and health_port is not None:
+        await health_server.start()
+        _log.info(
+            "health listening (plaintext)",
+            extra={"address": _advertised(health_address, health_port)},
+        )
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -240,6 +285,8 @@ async def serve(service: Service, settings: Settings) -> int:
         stop_listening()
         await outage_watch.close()
         exit_code = await _shut_down(service, server, health_servicer, settings.shutdown_grace_s) or exit_code
+        if health_server is not None:  # probes see NOT_SERVING there until the main server has stopped
+            await health_server.stop(grace=None)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     _log.info("stopped", extra={"exit_code": exit_code})

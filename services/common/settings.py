@@ -2,7 +2,7 @@
 
 Only environment variables configure a service (the way a pod is configured).
 This module holds what every service reads (where the services listen, the data
-directory, the event log, logging, shutdown); each service subclasses Settings with
+directory, the event log, logging, shutdown, TLS); each service subclasses Settings with
 its own (services/<name>/settings.py), so a setting is spelled in one place.
 """
 
@@ -12,7 +12,7 @@ import pathlib
 from typing import TypeVar, overload
 
 import platformdirs
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, FilePath, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +36,7 @@ def _default_data_dir() -> pathlib.Path:
 
 
 ADDRESS = "host:port (port 0 means any free port)"
+PEM = "the path of a PEM file"
 
 
 class SettingsError(ValueError):
@@ -79,6 +80,28 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     shutdown_grace_s: float = Field(default=10.0, ge=0, description="seconds, a number 0 or more")
+    # TLS for gRPC (services/common/channels.py): with a certificate and its key every gRPC server of
+    # the process listens with TLS and every channel it opens dials TLS, verifying the server against
+    # tls_ca (the system's roots when unset). Read once at start: a renewed certificate takes a restart.
+    tls_cert: FilePath | None = Field(
+        default=None, description=f"{PEM} (this process's certificate chain, with OPSUITE_TLS_KEY)"
+    )
+    tls_key: FilePath | None = Field(default=None, description=f"{PEM} (the private key of OPSUITE_TLS_CERT)")
+    tls_ca: FilePath | None = Field(
+        default=None, description=f"{PEM} (the CA certificates that sign the suite's certificates)"
+    )
+    tls_client_auth: bool = Field(
+        default=False,
+        description="true (servers require a client certificate signed by OPSUITE_TLS_CA) or false",
+    )
+    # Kubernetes' native gRPC probes cannot speak TLS: with TLS on, the same health servicer (so
+    # the same liveness and readiness) answers grpc.health.v1, and nothing else, in plaintext here.
+    health_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="a port from 1 to 65535 for a plaintext grpc.health.v1 server, or nothing",
+    )
 
     @field_validator(
         "market_addr", "recon_addr", "reporting_addr", "dq_addr", "documents_addr", "ledger_addr", "edge_addr"
@@ -86,6 +109,34 @@ class Settings(BaseSettings):
     @classmethod
     def _addr_is_host_port(cls, value: str) -> str:
         return _check_addr(value)
+
+    @field_validator("tls_cert", "tls_key", "tls_ca", "health_port", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A manifest or a shell that sets the variable to "" means "not set", not the path "".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("tls_cert", "tls_key", "tls_ca")
+    @classmethod
+    def _is_pem(cls, value: pathlib.Path | None) -> pathlib.Path | None:
+        if value is not None and b"-----BEGIN " not in value.read_bytes():
+            raise ValueError("not a PEM file")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_is_whole(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            given, missing = ("CERT", "KEY") if self.tls_key is None else ("KEY", "CERT")
+            raise ValueError(
+                f"OPSUITE_TLS_{given} is set without OPSUITE_TLS_{missing}: give both (a certificate and "
+                "its private key) to turn TLS on, or neither"
+            )
+        if self.tls_client_auth and (self.tls_ca is None or self.tls_cert is None):
+            raise ValueError(
+                "OPSUITE_TLS_CLIENT_AUTH=true needs OPSUITE_TLS_CERT, OPSUITE_TLS_KEY and OPSUITE_TLS_CA: "
+                "give the CA that signs the clients' certificates and this process's own certificate"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -144,8 +195,9 @@ def _field(kind: type[Settings], name: str) -> tuple[FieldInfo | None, str]:
 
 def _refusal(kind: type[Settings], problem: ErrorDetails) -> str:
     """One line for one refused variable: its name, the value given, what it accepts."""
-    if not problem["loc"]:
-        return problem["msg"]
+    if not problem["loc"]:  # a rule across variables (model_validator): its own sentence names them
+        error = problem.get("ctx", {}).get("error")
+        return str(error) if isinstance(error, ValueError) else problem["msg"]
     info, variable = _field(kind, str(problem["loc"][0]))
     accepts = info.description if info is not None else None
     return f"{variable}={problem['input']!r}: {f'give {accepts}' if accepts else problem['msg']}"

@@ -24,6 +24,7 @@ from opentelemetry import metrics, trace
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_never, wait_exponential_jitter
 
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from services.common.channels import Security, open_channel
 from services.common.cursor import CursorStore
 from services.common.serve import MAX_MESSAGE_BYTES
 from services.common.status import status_from_error
@@ -138,6 +139,7 @@ class EventStreamClient:
         apply: ApplyFn,
         *,
         service: str,
+        security: Security,
         kinds: Sequence[str] = (),
         mandate_ids: Sequence[str] = (),
         max_batch_size: int = 512,
@@ -146,6 +148,7 @@ class EventStreamClient:
     ) -> None:
         self.target = target
         self.service = service
+        self._security = security
         self._cursor = cursor
         self._apply = apply
         self._filter = market_pb2.EventFilter(kinds=list(kinds), mandate_ids=list(mandate_ids))
@@ -179,7 +182,7 @@ class EventStreamClient:
         self._running = True
         self._finished.clear()
         self._error = None
-        channel = grpc.aio.insecure_channel(self.target, options=self._channel_options())
+        channel = open_channel(self._security, self.target, options=self._channel_options())
         stub = market_pb2_grpc.MarketServiceStub(channel)
         try:
             while not self._stop_requested.is_set():

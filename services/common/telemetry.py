@@ -109,7 +109,7 @@ def init_telemetry(service: str) -> None:
     metrics.set_meter_provider(meter_provider)
     _state["providers"] = (tracer_provider, meter_provider)
 
-    # Both instrumentors patch grpc.aio.server / grpc.aio.insecure_channel, so
+    # Both instrumentors patch grpc.aio.server / insecure_channel / secure_channel, so
     # they only affect servers and channels created after this point.
     GrpcAioInstrumentorServer(filter_=_rpc_is_traced).instrument()  # type: ignore[no-untyped-call]
     GrpcAioInstrumentorClient(filter_=_rpc_is_traced).instrument()  # type: ignore[no-untyped-call]

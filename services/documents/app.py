@@ -23,6 +23,7 @@ from collections.abc import Mapping
 import grpc.aio
 
 from opsuite.recon.v1 import recon_pb2_grpc
+from services.common.channels import open_channel
 from services.common.eventlog import open_event_log
 from services.common.eventlog.outbox import Relay
 from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
@@ -102,13 +103,13 @@ class DocumentsRuntime:
                 "confirmations are still extracted"
             )
         market_addr = self.settings.addr("market")
-        reference = await fetch_reference(market_addr)
+        reference = await fetch_reference(market_addr, security=self.settings)
         self.context.mandates.update({m.mandate_id: m for m in reference.mandates})
         instruments = {i.instrument_id: i for i in reference.instruments}
         concluder = Concluder(self.store, instruments, self.settings.documents_raise_breaks)
         self.context.concluder = concluder
         if self.settings.documents_raise_breaks or self.settings.documents_raise_market_breaks:
-            self._channel = grpc.aio.insecure_channel(self.settings.addr("recon"), options=CHANNEL_OPTIONS)
+            self._channel = open_channel(self.settings, self.settings.addr("recon"), options=CHANNEL_OPTIONS)
             self.breaks.recon = recon_pb2_grpc.ReconServiceStub(self._channel)
         self.context.deliver = self.deliver
         self._redelivery_task = asyncio.create_task(
@@ -127,7 +128,11 @@ class DocumentsRuntime:
             return self.consumer
 
         self.follower = Follower(
-            service="documents", market_addr=market_addr, make_consumer=make_consumer, kinds=KINDS
+            service="documents",
+            market_addr=market_addr,
+            security=self.settings,
+            make_consumer=make_consumer,
+            kinds=KINDS,
         )
         self.follower.start(health, reference.clock.head_seq)
 

@@ -18,6 +18,7 @@ import logging
 import grpc.aio
 
 from opsuite.ledger.v1 import ledger_pb2_grpc
+from services.common.channels import open_channel
 from services.common.eventlog import open_event_log
 from services.common.eventlog.outbox import Relay
 from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
@@ -70,13 +71,14 @@ class DqRuntime:
         self._redelivery_task = asyncio.create_task(self.redelivery.run(self._stopping), name="dq-redelivery")
         self.redelivery.ask()
         market_addr = self.settings.addr("market")
-        reference = await fetch_reference(market_addr)
+        reference = await fetch_reference(market_addr, security=self.settings)
         self.context.instruments.update({i.instrument_id: i for i in reference.instruments})
         self.context.mandates.update({m.mandate_id: m for m in reference.mandates})
         ledger: LedgerFeed | None = None
         follower = Follower(
             service="dq",
             market_addr=market_addr,
+            security=self.settings,
             make_consumer=lambda: DqConsumer(
                 self.store,
                 self.checks,
@@ -89,7 +91,7 @@ class DqRuntime:
             stop_quietly_on=(Stopped,),
         )
         if self.settings.dq_use_ledger:
-            self._channel = grpc.aio.insecure_channel(self.settings.addr("ledger"), options=CHANNEL_OPTIONS)
+            self._channel = open_channel(self.settings, self.settings.addr("ledger"), options=CHANNEL_OPTIONS)
             wait = PeerWait("ledger", follower.stopping, health)
             ledger = LedgerFeed(ledger_pb2_grpc.LedgerServiceStub(self._channel), wait)
         else:

@@ -54,7 +54,7 @@ def build_app(settings: EdgeSettings) -> Starlette:
     options = EdgeOptions(
         default_deadline_s=settings.edge_deadline_s, max_body_bytes=settings.edge_max_body_bytes
     )
-    channels = AddressedChannels(addresses)
+    channels = AddressedChannels(addresses, security=settings)
     dashboard = Dashboard(channels, addresses, deadline_s=settings.edge_deadline_s)
     return create_app(
         routes,

@@ -3,7 +3,7 @@
 A ChannelProvider hands the app a channel per backend (a route's `backend`, "reporting"); the
 default one dials the addresses of the settings (OPSUITE_<SVC>_ADDR), each channel created on first
 use, inside the server's event loop and after telemetry instrumented grpc.aio (so every call
-carries the request's trace context). Calls are generic: the method's path and its message classes'
+carries the request's trace context), with TLS when the edge's settings say so (channels.py). Calls are generic: the method's path and its message classes'
 serializers, no generated stub, so a new annotated RPC needs no code here.
 """
 
@@ -19,6 +19,7 @@ import grpc.aio
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common.channels import Security, open_channel
 from services.edge.routes import Route
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -44,8 +45,15 @@ class ChannelProvider(Protocol):
 class AddressedChannels:
     """A channel to each backend's address, dialled on first use."""
 
-    def __init__(self, addresses: Mapping[str, str], options: list[tuple[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        addresses: Mapping[str, str],
+        options: list[tuple[str, Any]] | None = None,
+        *,
+        security: Security,
+    ) -> None:
         self.addresses = dict(addresses)
+        self._security = security
         self._options = CHANNEL_OPTIONS if options is None else options
         self._channels: dict[str, grpc.aio.Channel] = {}
 
@@ -54,8 +62,7 @@ class AddressedChannels:
         if found is None:
             if backend not in self.addresses:
                 raise LookupError(f"no address for the backend {backend!r}")
-            # Looked up at call time: the OpenTelemetry instrumentation patches grpc.aio.insecure_channel.
-            found = grpc.aio.insecure_channel(self.addresses[backend], options=self._options)
+            found = open_channel(self._security, self.addresses[backend], options=self._options)
             self._channels[backend] = found
         return found
 

@@ -93,7 +93,7 @@ class LedgerRuntime:
         self._relay_task = asyncio.create_task(self.outbox.run(self._stopping), name="ledger-outbox")
         await self.outbox.deliver_now()
         market_addr = self.settings.addr("market")
-        reference = await fetch_reference(market_addr)
+        reference = await fetch_reference(market_addr, security=self.settings)
         mandates, instruments = reference.mandates, reference.instruments
         self.base_currencies.update({m.mandate_id: m.base_currency for m in mandates})
         # Each close logs its horizon ("closed the ledger's period"); this says what will be kept.
@@ -102,12 +102,13 @@ class LedgerRuntime:
         self.follower = Follower(
             service="ledger",
             market_addr=market_addr,
+            security=self.settings,
             make_consumer=lambda: LedgerConsumer(
                 self.store,
                 lambda: LedgerBook.from_market(mandates, instruments),
                 retention,
                 # Closes wait for the services that read the ledger, as market's retention does.
-                readers_date=lambda: followers_date(market_addr),
+                readers_date=lambda: followers_date(market_addr, self.settings),
                 outbox=self.outbox,
                 batches_per_commit=self.settings.ledger_batches_per_commit,
                 market_head=self._market_head,

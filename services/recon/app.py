@@ -22,6 +22,7 @@ import grpc.aio
 
 from opsuite.ledger.v1 import ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2_grpc
+from services.common.channels import open_channel
 from services.common.eventlog import EventLog, LogRecord, open_event_log
 from services.common.eventlog.records import trace_order
 from services.common.follower import CHANNEL_OPTIONS, Consumer, Follower, MarketReference, fetch_reference
@@ -92,8 +93,8 @@ class ReconRuntime:
         return self.follower.progress() if self.follower is not None else Progress()
 
     async def start(self, health: HealthControl) -> None:
-        market_reference = await fetch_reference(self.market_addr)
-        market = grpc.aio.insecure_channel(self.market_addr, options=PEER_CHANNEL_OPTIONS)
+        market_reference = await fetch_reference(self.market_addr, security=self.settings)
+        market = open_channel(self.settings, self.market_addr, options=PEER_CHANNEL_OPTIONS)
         self._channels = [market]
 
         async def recover(consumer: Consumer) -> None:
@@ -103,6 +104,7 @@ class ReconRuntime:
         follower = Follower(
             service="recon",
             market_addr=self.market_addr,
+            security=self.settings,
             make_consumer=lambda: ReconConsumer(self.store, checker),
             kinds=KINDS,
             before_follow=recover,
@@ -110,7 +112,7 @@ class ReconRuntime:
         )
         ledger_peer = None
         if self.ledger_addr is not None:
-            ledger = grpc.aio.insecure_channel(self.ledger_addr, options=PEER_CHANNEL_OPTIONS)
+            ledger = open_channel(self.settings, self.ledger_addr, options=PEER_CHANNEL_OPTIONS)
             self._channels.append(ledger)
             ledger_peer = LedgerPeer(
                 ledger_pb2_grpc.LedgerServiceStub(ledger),

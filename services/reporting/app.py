@@ -16,6 +16,7 @@ import grpc.aio
 
 from opsuite.dq.v1 import dq_pb2_grpc
 from opsuite.ledger.v1 import ledger_pb2_grpc
+from services.common.channels import open_channel
 from services.common.eventlog import open_event_log
 from services.common.follower import CHANNEL_OPTIONS, Follower, fetch_reference
 from services.common.peer_wait import PeerWait
@@ -52,9 +53,9 @@ class ReportingRuntime:
 
     async def start(self, health: HealthControl) -> None:
         market_addr = self.settings.addr("market")
-        reference = await fetch_reference(market_addr)
+        reference = await fetch_reference(market_addr, security=self.settings)
         if self.settings.reporting_use_ledger:
-            self._channel = grpc.aio.insecure_channel(self.settings.addr("ledger"), options=CHANNEL_OPTIONS)
+            self._channel = open_channel(self.settings, self.settings.addr("ledger"), options=CHANNEL_OPTIONS)
             ledger = ledger_pb2_grpc.LedgerServiceStub(self._channel)
             self.context.ledger_view = LedgerView(ledger)
             comparer = NavComparer(self.store, ledger, self.event_log)
@@ -68,6 +69,7 @@ class ReportingRuntime:
         follower = Follower(
             service="reporting",
             market_addr=market_addr,
+            security=self.settings,
             make_consumer=lambda: ReportingConsumer(
                 self.store, reference.mandates, reference.instruments, quarantine
             ),
@@ -75,7 +77,7 @@ class ReportingRuntime:
             stop_quietly_on=(Stopped,),
         )
         if self.settings.reporting_use_dq:
-            self._dq_channel = grpc.aio.insecure_channel(self.settings.addr("dq"), options=CHANNEL_OPTIONS)
+            self._dq_channel = open_channel(self.settings, self.settings.addr("dq"), options=CHANNEL_OPTIONS)
             wait = PeerWait("dq", follower.stopping, health, also_wait_on=WAIT_ALSO_ON)
             quarantine = DqQuarantine(dq_pb2_grpc.DqServiceStub(self._dq_channel), wait)
         else:

@@ -17,12 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-import grpc
-
 from opsuite.common.v1 import common_pb2
 from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
+from services.common.channels import Security, open_blocking_channel
+from services.common.settings import load_settings
 from services.scoring.recon_truth import BreakView, CashDay, FaultView, JournalView, Observed
 
 PAGE = 1000
@@ -224,13 +224,16 @@ def observe_services(
     ledger_backend: str = "",
     seconds: float = 0.0,
     with_cash: bool = True,
+    security: Security | None = None,
 ) -> Observed:
-    """The run whose market, ledger and recon answer at `addresses` (all finished and caught up)."""
+    """The run whose market, ledger and recon answer at `addresses` (all finished and caught up),
+    dialled with `security` (None: as this process's settings say, like the command line)."""
     started = time.monotonic()
+    security = load_settings() if security is None else security
     with (
-        grpc.insecure_channel(addresses["market"], options=OPTIONS) as m,
-        grpc.insecure_channel(addresses["ledger"], options=OPTIONS) as lc,
-        grpc.insecure_channel(addresses["recon"], options=OPTIONS) as r,
+        open_blocking_channel(security, addresses["market"], options=OPTIONS) as m,
+        open_blocking_channel(security, addresses["ledger"], options=OPTIONS) as lc,
+        open_blocking_channel(security, addresses["recon"], options=OPTIONS) as r,
     ):
         market = market_pb2_grpc.MarketServiceStub(m)
         ledger = ledger_pb2_grpc.LedgerServiceStub(lc)
@@ -315,13 +318,16 @@ def planted_cash(days: Sequence[dt.date], base_currency: dict[str, str]) -> list
     ]
 
 
-def book_planted_cash(ledger_address: str, planted: Sequence[PlantedCash]) -> None:
-    """Post each planted journal (and its reversal) to the ledger at `ledger_address`."""
+def book_planted_cash(
+    ledger_address: str, planted: Sequence[PlantedCash], *, security: Security | None = None
+) -> None:
+    """Post each planted journal (and its reversal) to the ledger at `ledger_address`, dialled with
+    `security` (None: as this process's settings say)."""
 
     def date(day: dt.date) -> common_pb2.Date:
         return common_pb2.Date(year=day.year, month=day.month, day=day.day)
 
-    with grpc.insecure_channel(ledger_address) as channel:
+    with open_blocking_channel(load_settings() if security is None else security, ledger_address) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         for item in planted:
 

@@ -61,6 +61,7 @@ from services.cli.view.panels import (
 )
 from services.cli.view.reporting import ReportingFeed
 from services.cli.view.sources import Sources
+from services.common.channels import PLAINTEXT
 from services.common.settings import SERVICES
 from tests.cli.conftest import RunningSuite, clean_environment
 from tests.support.processes import ROOT
@@ -280,7 +281,9 @@ def test_the_header_says_real_data_on_a_real_day_and_nothing_before_the_first() 
 
 
 def test_the_plain_line_says_real_or_synthetic() -> None:
-    view = LiveView({n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console())
+    view = LiveView(
+        {n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console(), security=PLAINTEXT
+    )
     sources = SimpleNamespace(recon=None, answers={}, dq_board=lambda: DqBoard(absent="not built"))
 
     def line(clock: market_pb2.Clock) -> str:
@@ -312,7 +315,7 @@ def test_the_services_panel_takes_state_and_restarts_from_the_supervisor() -> No
         # A supervisor that says neither: the process tells.
         SimpleNamespace(name="recon", address="a:3", process=crashed),
     ]
-    view = LiveView({"market": "a:1"}, children, plain=True, console=Console())
+    view = LiveView({"market": "a:1"}, children, plain=True, console=Console(), security=PLAINTEXT)
     rows = view.service_rows(SimpleNamespace(answers={}))  # type: ignore[arg-type]
 
     assert [(r.name, r.state, r.restarts, r.pid) for r in rows] == [
@@ -325,7 +328,9 @@ def test_the_services_panel_takes_state_and_restarts_from_the_supervisor() -> No
 def test_attached_the_services_state_is_their_health() -> None:
     status = status_pb2.ServiceStatus(lag=12345, not_serving_reason="catching up")
     status.uptime.seconds = 90061
-    view = LiveView({n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console())
+    view = LiveView(
+        {n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console(), security=PLAINTEXT
+    )
     answers = {
         "market": SimpleNamespace(health="SERVING", status=status_pb2.ServiceStatus()),
         "ledger": SimpleNamespace(health="NOT_SERVING", status=status),
@@ -432,14 +437,14 @@ def test_at_80_by_24_reporting_gives_way_to_the_ledgers_rows_and_at_80_by_40_sho
 
 async def test_sources_say_reporting_is_not_answering_or_not_built() -> None:
     address = f"127.0.0.1:{free_port('127.0.0.1')}"  # nothing listens there
-    sources = Sources({"reporting": address}, ["reporting"])
+    sources = Sources({"reporting": address}, ["reporting"], PLAINTEXT)
     try:
         await sources.poll([])
         assert sources.nav_board() == NavBoard(absent=f"not answering at {address}")
     finally:
         await sources.close()
 
-    without = Sources({"reporting": address}, [])  # an installation without services/reporting
+    without = Sources({"reporting": address}, [], PLAINTEXT)  # an installation without services/reporting
     try:
         await without.poll([])
         assert without.nav_board() == NavBoard(absent="not built in this release")
@@ -640,7 +645,9 @@ def test_at_80_by_24_dq_keeps_its_counts_and_every_cash_row_and_at_80_by_40_its_
 
 
 def test_the_plain_line_says_dq_open_issues_and_values_held_back() -> None:
-    view = LiveView({n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console())
+    view = LiveView(
+        {n: f"h:{i}" for i, n in enumerate(SERVICES)}, None, plain=True, console=Console(), security=PLAINTEXT
+    )
     market = SimpleNamespace(clock=_clock(), events_per_second=10.0, fill_count=3)
 
     def line(board: DqBoard) -> str:
@@ -654,14 +661,14 @@ def test_the_plain_line_says_dq_open_issues_and_values_held_back() -> None:
 
 async def test_sources_say_dq_is_not_answering_or_not_built() -> None:
     address = f"127.0.0.1:{free_port('127.0.0.1')}"  # nothing listens there
-    sources = Sources({"dq": address}, ["dq"])
+    sources = Sources({"dq": address}, ["dq"], PLAINTEXT)
     try:
         await sources.poll([])
         assert sources.dq_board() == DqBoard(absent=f"not answering at {address}")
     finally:
         await sources.close()
 
-    without = Sources({"dq": address}, [])  # an installation without services/dq
+    without = Sources({"dq": address}, [], PLAINTEXT)  # an installation without services/dq
     try:
         await without.poll([])
         assert without.dq_board() == DqBoard(absent="not built in this release")

@@ -15,6 +15,7 @@ import grpc.aio
 
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
+from services.common.channels import PLAINTEXT, TransportSecurity, add_port
 from services.common.status import abort
 
 
@@ -85,9 +86,11 @@ class FakeMarket(market_pb2_grpc.MarketServiceServicer):
             )
 
 
-async def start_server(servicer: FakeMarket, address: str = "127.0.0.1:0") -> tuple[grpc.aio.Server, int]:
+async def start_server(
+    servicer: FakeMarket, address: str = "127.0.0.1:0", security: TransportSecurity = PLAINTEXT
+) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server()
     market_pb2_grpc.add_MarketServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port(address)
+    port = add_port(server, security, address)
     await server.start()
     return server, port

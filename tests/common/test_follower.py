@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2
 from grpc_health.v1.health import aio as health_aio
 
 from opsuite.market.v1 import market_pb2
+from services.common.channels import PLAINTEXT
 from services.common.convert import timestamp_to_proto
 from services.common.follower import Follower, fetch_reference
 from services.common.serve import HealthControl
@@ -71,7 +72,10 @@ async def test_follows_to_the_head_then_serves_and_reports_its_progress() -> Non
     health, servicer = _health()
     committed: list[int] = []
     follower = Follower(
-        service="test", market_addr=f"127.0.0.1:{port}", make_consumer=lambda: Consumer(committed)
+        service="test",
+        market_addr=f"127.0.0.1:{port}",
+        security=PLAINTEXT,
+        make_consumer=lambda: Consumer(committed),
     )
     try:
         follower.start(health, head_at_start=25)
@@ -99,7 +103,11 @@ async def test_a_consumer_that_cannot_be_built_is_retried_with_backoff_until_it_
         return Consumer(committed)
 
     follower = Follower(
-        service="test", market_addr=f"127.0.0.1:{port}", make_consumer=make, restart_initial_s=0.01
+        service="test",
+        market_addr=f"127.0.0.1:{port}",
+        security=PLAINTEXT,
+        make_consumer=make,
+        restart_initial_s=0.01,
     )
     try:
         follower.start(health, head_at_start=10)
@@ -117,7 +125,12 @@ async def test_a_cursor_market_no_longer_retains_is_not_serving_with_the_reason(
         FakeMarket([dated_event(seq) for seq in range(500, 510)], oldest_seq=500)
     )
     health, servicer = _health()
-    follower = Follower(service="test", market_addr=f"127.0.0.1:{port}", make_consumer=lambda: Consumer([10]))
+    follower = Follower(
+        service="test",
+        market_addr=f"127.0.0.1:{port}",
+        security=PLAINTEXT,
+        make_consumer=lambda: Consumer([10]),
+    )
     try:
         follower.start(health, head_at_start=509)
         await _wait(lambda: "retains" in health.readiness.reason, "the reason")
@@ -167,7 +180,8 @@ async def test_fetching_the_reference_waits_out_a_market_that_is_restoring() -> 
     server, port = await start_server(market)
     try:
         reference = await asyncio.wait_for(
-            fetch_reference(f"127.0.0.1:{port}", retry_initial_s=0.01, retry_max_s=0.02), TIMEOUT
+            fetch_reference(f"127.0.0.1:{port}", security=PLAINTEXT, retry_initial_s=0.01, retry_max_s=0.02),
+            TIMEOUT,
         )
     finally:
         await server.stop(None)
@@ -186,7 +200,9 @@ async def test_fetching_the_reference_does_not_retry_what_retrying_cannot_fix() 
     server, port = await start_server(Broken(refusals=0))
     try:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await asyncio.wait_for(fetch_reference(f"127.0.0.1:{port}", retry_initial_s=0.01), TIMEOUT)
+            await asyncio.wait_for(
+                fetch_reference(f"127.0.0.1:{port}", security=PLAINTEXT, retry_initial_s=0.01), TIMEOUT
+            )
     finally:
         await server.stop(None)
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -225,6 +241,7 @@ async def test_a_peer_failing_during_a_day_end_rebuilds_the_consumer_and_applies
     follower = Follower(
         service="test",
         market_addr=f"127.0.0.1:{port}",
+        security=PLAINTEXT,
         make_consumer=lambda: DayEndConsumer(store, peer_down=peer_down),
         restart_initial_s=0.01,
     )
@@ -265,7 +282,10 @@ async def test_market_hears_of_the_last_day_end_committed_not_of_a_batch_held_in
             return self.store["cursor"][0]
 
     follower = Follower(
-        service="test", market_addr=f"127.0.0.1:{port}", make_consumer=lambda: DayEnds(store, [False])
+        service="test",
+        market_addr=f"127.0.0.1:{port}",
+        security=PLAINTEXT,
+        make_consumer=lambda: DayEnds(store, [False]),
     )
     try:
         follower.start(health, head_at_start=25)

@@ -8,14 +8,17 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 APP = pathlib.Path(__file__).with_name("instrumented_app.py")
 
 
-def test_long_lived_stream_is_not_instrumented_and_unary_calls_are() -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["plaintext", "mutual-tls"])
+def test_long_lived_stream_is_not_instrumented_and_unary_calls_are(tls: bool, tmp_path: pathlib.Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
     result = subprocess.run(
-        [sys.executable, str(APP)],
+        [sys.executable, str(APP), *([str(tmp_path)] if tls else [])],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -33,5 +36,6 @@ def test_long_lived_stream_is_not_instrumented_and_unary_calls_are() -> None:
     # would last as long as the subscription; one consumer span per applied batch instead.
     assert "/opsuite.market.v1.MarketService/GetClock:CLIENT" in report["span_kinds"]
     assert "/opsuite.market.v1.MarketService/GetClock:SERVER" in report["span_kinds"]
+    assert report["get_clock_traces"] == 1
     assert not any("StreamEvents" in name for name in report["spans"])
     assert "apply price.tick:CONSUMER" in report["span_kinds"]

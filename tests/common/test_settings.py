@@ -118,4 +118,10 @@ def test_each_service_reads_its_own_settings_and_the_common_ones(
         "eventlog_url",
         "log_level",
         "shutdown_grace_s",
+        # TLS for gRPC, in and out (services/common/channels.py), and plaintext health for probes.
+        "tls_cert",
+        "tls_key",
+        "tls_ca",
+        "tls_client_auth",
+        "health_port",
     }

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from opsuite.market.v1 import market_pb2
 from services.common import telemetry
+from services.common.channels import PLAINTEXT
 from services.common.cursor import FileCursorStore, MemoryCursorStore
 from services.common.stream_client import ApplyFailed, CursorTooOld, EventStreamClient
 
@@ -52,7 +53,9 @@ async def test_applies_every_event_in_order_and_saves_the_cursor(
     servicer, _, port = market
     cursor = FileCursorStore(tmp_path / "cursor")
     recorder = Recorder()
-    client = EventStreamClient(f"127.0.0.1:{port}", cursor, recorder, service="recon", max_batch_size=16)
+    client = EventStreamClient(
+        f"127.0.0.1:{port}", cursor, recorder, service="recon", security=PLAINTEXT, max_batch_size=16
+    )
     task = await _run(client)
     await client.wait_for_seq(100, TIMEOUT)
     assert recorder.seqs == list(range(1, 101))
@@ -81,7 +84,7 @@ async def test_resumes_after_the_cursor_without_gap_or_duplicate(
     cursor = FileCursorStore(tmp_path / "cursor")
     cursor.save(37)  # as if a previous run applied 1..37 and then stopped
     recorder = Recorder()
-    client = EventStreamClient(f"127.0.0.1:{port}", cursor, recorder, service="ledger")
+    client = EventStreamClient(f"127.0.0.1:{port}", cursor, recorder, service="ledger", security=PLAINTEXT)
     assert client.applied_seq == 37
     task = await _run(client)
     await client.wait_for_seq(100, TIMEOUT)
@@ -103,7 +106,13 @@ async def test_filtered_events_still_advance_the_cursor(tmp_path: pathlib.Path) 
         cursor = MemoryCursorStore()
         recorder = Recorder()
         client = EventStreamClient(
-            f"127.0.0.1:{port}", cursor, recorder, service="ledger", kinds=["trade."], mandate_ids=["M2"]
+            f"127.0.0.1:{port}",
+            cursor,
+            recorder,
+            service="ledger",
+            security=PLAINTEXT,
+            kinds=["trade."],
+            mandate_ids=["M2"],
         )
         task = await _run(client)
         await client.wait_for_seq(5, TIMEOUT)
@@ -126,6 +135,7 @@ async def test_reconnects_when_market_restarts_on_the_same_port(
         MemoryCursorStore(),
         recorder,
         service="dq",
+        security=PLAINTEXT,
         max_batch_size=10,
         backoff_initial_s=0.05,
         backoff_max_s=0.2,
@@ -153,7 +163,9 @@ async def test_cursor_older_than_retention_raises_cursor_too_old() -> None:
     servicer = FakeMarket([make_event(seq) for seq in range(500, 510)], oldest_seq=500)
     server, port = await start_server(servicer)
     try:
-        client = EventStreamClient(f"127.0.0.1:{port}", MemoryCursorStore(10), Recorder(), service="recon")
+        client = EventStreamClient(
+            f"127.0.0.1:{port}", MemoryCursorStore(10), Recorder(), service="recon", security=PLAINTEXT
+        )
         with pytest.raises(CursorTooOld) as caught:
             await asyncio.wait_for(client.run(), TIMEOUT)
     finally:
@@ -170,7 +182,12 @@ async def test_stop_while_market_is_down_returns(tmp_path: pathlib.Path) -> None
     server, port = await start_server(servicer)
     await server.stop(None)
     client = EventStreamClient(
-        f"127.0.0.1:{port}", MemoryCursorStore(), Recorder(), service="recon", backoff_initial_s=0.05
+        f"127.0.0.1:{port}",
+        MemoryCursorStore(),
+        Recorder(),
+        service="recon",
+        security=PLAINTEXT,
+        backoff_initial_s=0.05,
     )
     task = await _run(client)
     # Poll a condition, not a clock: at least one failed attempt was made.
@@ -204,7 +221,9 @@ async def test_apply_spans_are_children_of_the_events_traceparent(spans: InMemor
             pass
 
     try:
-        client = EventStreamClient(f"127.0.0.1:{port}", MemoryCursorStore(), apply, service="recon")
+        client = EventStreamClient(
+            f"127.0.0.1:{port}", MemoryCursorStore(), apply, service="recon", security=PLAINTEXT
+        )
         task = await _run(client)
         await client.wait_for_seq(4, TIMEOUT)
         await client.stop()
@@ -243,7 +262,12 @@ async def test_lag_is_reported_while_applying_and_as_a_gauge(
         await release.wait()
 
     client = EventStreamClient(
-        f"127.0.0.1:{port}", MemoryCursorStore(), slow_apply, service="lag-test", max_batch_size=10
+        f"127.0.0.1:{port}",
+        MemoryCursorStore(),
+        slow_apply,
+        service="lag-test",
+        security=PLAINTEXT,
+        max_batch_size=10,
     )
     task = await _run(client)
     await asyncio.wait_for(entered.wait(), TIMEOUT)
@@ -279,7 +303,9 @@ async def test_an_error_in_apply_stops_the_client_without_retrying(
         raise OSError("disk full")
 
     cursor = MemoryCursorStore()
-    client = EventStreamClient(f"127.0.0.1:{port}", cursor, failing_apply, service="ledger")
+    client = EventStreamClient(
+        f"127.0.0.1:{port}", cursor, failing_apply, service="ledger", security=PLAINTEXT
+    )
     with pytest.raises(OSError, match="disk full"):
         await asyncio.wait_for(client.run(), TIMEOUT)
     assert cursor.load() == 0
@@ -309,7 +335,9 @@ async def test_a_peer_failing_inside_apply_is_not_taken_for_the_stream_breaking(
                 raise peer_unavailable()
 
     cursor = MemoryCursorStore()
-    client = EventStreamClient(f"127.0.0.1:{port}", cursor, apply_then_peer_fails, service="recon")
+    client = EventStreamClient(
+        f"127.0.0.1:{port}", cursor, apply_then_peer_fails, service="recon", security=PLAINTEXT
+    )
     with pytest.raises(ApplyFailed, match=r"seq 1\.\.100 failed on a call to a peer: UNAVAILABLE") as raised:
         await asyncio.wait_for(client.run(), TIMEOUT)
     assert isinstance(raised.value.__cause__, grpc.aio.AioRpcError)

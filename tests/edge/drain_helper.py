@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc.aio
 
+from services.common.channels import PLAINTEXT
 from services.common.logs import configure_logging
 from services.common.settings import load_settings
 from services.edge.app import create_app
@@ -33,7 +34,7 @@ async def main() -> int:
     edgetest.HANDLERS["Slow"] = announced
     async with edgetest.shelf_server() as (address, _health):
         routes = build_routes([edgetest.edgetest_file()])
-        app = create_app(routes, AddressedChannels({edgetest.SERVICE: address}))
+        app = create_app(routes, AddressedChannels({edgetest.SERVICE: address}, security=PLAINTEXT))
         return await serve(app, load_settings(EdgeSettings))
 
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from services.common.channels import PLAINTEXT
 from services.edge.app import create_app
 from services.edge.domain.deadlines import MAX_DEADLINE_S
 from services.edge.domain.http_status import http_status
@@ -43,7 +44,7 @@ async def shelf() -> AsyncIterator[tuple[str, Any]]:
 async def _client(
     address: str, options: EdgeOptions | None = None, **kwargs: Any
 ) -> tuple[httpx.AsyncClient, AddressedChannels]:
-    channels = AddressedChannels({BACKEND: address})
+    channels = AddressedChannels({BACKEND: address}, security=PLAINTEXT)
     app = create_app(build_routes([edgetest_file()]), channels, options, **kwargs)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://edge"), channels
 
@@ -219,6 +220,7 @@ async def test_a_body_over_the_limit_is_413(shelf: tuple[str, Any]) -> None:
     async with client:
         answer = await client.post("/v1/echo", content=b'{"tags": ["' + b"x" * 2000 + b'"]}')
         assert answer.status_code == 413 and answer.json()["code"] == 8
+        assert "limit of 1,024 bytes (OPSUITE_EDGE_MAX_BODY_BYTES)" in answer.json()["message"]
         assert (await client.post("/v1/echo", json={"tags": ["x"]})).status_code == 200
     await channels.close()
 

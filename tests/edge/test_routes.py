@@ -8,6 +8,7 @@ import re
 import pytest
 from google.api import http_pb2
 
+from services.common.channels import PLAINTEXT
 from services.edge.app import create_app
 from services.edge.routes import Found, RouteError, RouteTable, WrongMethod, build_routes, contract_routes
 from services.edge.upstream import AddressedChannels
@@ -144,7 +145,7 @@ def test_two_methods_on_one_route_are_refused() -> None:
 def test_a_route_on_the_edges_own_paths_is_refused() -> None:
     table = build_routes([with_rule("Slow", http_pb2.HttpRule(get="/openapi.json"))])
     with pytest.raises(RouteError, match=re.escape("binds /openapi.json, which the edge serves itself")):
-        create_app(table, AddressedChannels({}))
+        create_app(table, AddressedChannels({}, security=PLAINTEXT))
 
 
 def test_an_empty_table_is_a_table() -> None:

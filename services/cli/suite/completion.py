@@ -17,6 +17,7 @@ from opsuite.ledger.v1 import ledger_pb2, ledger_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.cli.output import grouped
+from services.common.channels import Security, open_channel
 
 POLL_S = 1.0
 RPC_TIMEOUT_S = 10.0
@@ -51,9 +52,11 @@ def _date(value: object) -> dt.date:
     return dt.date(value.year, value.month, value.day)  # type: ignore[attr-defined]
 
 
-async def _caught_up(addresses: dict[str, str], names: Sequence[str]) -> market_pb2.Clock | None:
+async def _caught_up(
+    addresses: dict[str, str], names: Sequence[str], security: Security
+) -> market_pb2.Clock | None:
     """Market's clock when it has ended and every follower applied its head; None otherwise."""
-    async with grpc.aio.insecure_channel(addresses["market"]) as channel:
+    async with open_channel(security, addresses["market"]) as channel:
         clock: market_pb2.Clock = await market_pb2_grpc.MarketServiceStub(channel).GetClock(
             market_pb2.GetClockRequest(), timeout=RPC_TIMEOUT_S
         )
@@ -62,7 +65,7 @@ async def _caught_up(addresses: dict[str, str], names: Sequence[str]) -> market_
     for name in names:
         if name == "market":
             continue
-        async with grpc.aio.insecure_channel(addresses[name]) as channel:
+        async with open_channel(security, addresses[name]) as channel:
             status = await status_pb2_grpc.StatusServiceStub(channel).GetStatus(
                 status_pb2.GetStatusRequest(), timeout=RPC_TIMEOUT_S
             )
@@ -71,14 +74,14 @@ async def _caught_up(addresses: dict[str, str], names: Sequence[str]) -> market_
     return clock
 
 
-async def _journals(addresses: dict[str, str]) -> int:
+async def _journals(addresses: dict[str, str], security: Security) -> int:
     """Journals posted across the market's mandates, from each mandate's trial balance."""
-    async with grpc.aio.insecure_channel(addresses["market"]) as channel:
+    async with open_channel(security, addresses["market"]) as channel:
         mandates = await market_pb2_grpc.MarketServiceStub(channel).ListMandates(
             market_pb2.ListMandatesRequest(), timeout=RPC_TIMEOUT_S
         )
     total = 0
-    async with grpc.aio.insecure_channel(addresses["ledger"]) as channel:
+    async with open_channel(security, addresses["ledger"]) as channel:
         stub = ledger_pb2_grpc.LedgerServiceStub(channel)
         for mandate in mandates.mandates:
             balance = await stub.GetTrialBalance(
@@ -88,11 +91,11 @@ async def _journals(addresses: dict[str, str]) -> int:
     return total
 
 
-async def _breaks(address: str) -> tuple[int, int]:
+async def _breaks(address: str, security: Security) -> tuple[int, int]:
     """(open, closed) among the breaks to work (those without a parent)."""
     opened = closed = 0
     token = ""
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_channel(security, address) as channel:
         stub = recon_pb2_grpc.ReconServiceStub(channel)
         while True:
             page = await stub.ListBreaks(
@@ -109,19 +112,21 @@ async def _breaks(address: str) -> tuple[int, int]:
                 return opened, closed
 
 
-async def wait_until_done(addresses: dict[str, str], names: Sequence[str], started: float) -> RunSummary:
+async def wait_until_done(
+    addresses: dict[str, str], names: Sequence[str], started: float, security: Security
+) -> RunSummary:
     """Poll until the run is done (a clock without an end never is), then read its summary."""
     loop = asyncio.get_running_loop()
     while True:
         try:
-            clock = await _caught_up(addresses, names)
+            clock = await _caught_up(addresses, names, security)
         except grpc.aio.AioRpcError:
             clock = None  # a service restarting or busy: ask again
         if clock is not None:
             break
         await asyncio.sleep(POLL_S)  # polling period of a status question, not a readiness stand-in
-    journals = await _journals(addresses) if "ledger" in names else None
-    breaks = await _breaks(addresses["recon"]) if "recon" in names else None
+    journals = await _journals(addresses, security) if "ledger" in names else None
+    breaks = await _breaks(addresses["recon"], security) if "recon" in names else None
     return RunSummary(
         first_day=_date(clock.start_date),
         last_day=_date(clock.sim_date),

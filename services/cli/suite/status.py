@@ -19,6 +19,7 @@ from opsuite.common.v1 import status_pb2, status_pb2_grpc
 from services.cli.output import grouped, numeric_column, print_json, print_tables
 from services.cli.registry import START_ORDER, available_services
 from services.cli.view.model import date_text, uptime_text
+from services.common.channels import Security, open_channel
 from services.common.settings import load_settings
 
 NOT_BUILT = "NOT_BUILT"
@@ -55,8 +56,8 @@ async def probe(channel: grpc.aio.Channel, timeout: float) -> Answer:
     return Answer(health, status)
 
 
-async def check(address: str, timeout: float) -> Answer:
-    async with grpc.aio.insecure_channel(address) as channel:
+async def check(security: Security, address: str, timeout: float) -> Answer:
+    async with open_channel(security, address) as channel:
         return await probe(channel, timeout)
 
 
@@ -120,7 +121,7 @@ def status_table(records: list[dict[str, Any]]) -> Table:
 async def _records(timeout: float) -> list[dict[str, Any]]:
     settings = load_settings()
     built = available_services()
-    answers = await asyncio.gather(*(check(settings.addr(n), timeout) for n in built))
+    answers = await asyncio.gather(*(check(settings, settings.addr(n), timeout) for n in built))
     records = [
         service_record(name, settings.addr(name), answer) for name, answer in zip(built, answers, strict=True)
     ]

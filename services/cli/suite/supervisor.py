@@ -23,6 +23,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.common.channels import Security, open_channel
 from services.common.lifeline import SUPERVISOR_PID_VARIABLE
 
 
@@ -115,12 +116,16 @@ def failure_reason(child: Child) -> str:
     return f"exited with code {code}" if code is not None else "no reason in its log"
 
 
-async def wait_serving(child: Child, timeout: float) -> None:
-    """Follow the service's health until SERVING; StartupFailed if it dies or takes too long."""
+async def wait_serving(child: Child, timeout: float, security: Security) -> None:
+    """Follow the service's health until SERVING; StartupFailed if it dies or takes too long.
+
+    Asked on the service's own port, with the TLS the suite is configured for (the children read the
+    same variables), so a certificate that does not fit fails the start-up instead of the first call.
+    """
     assert child.process is not None
 
     async def serving() -> None:
-        async with grpc.aio.insecure_channel(child.address) as channel:
+        async with open_channel(security, child.address) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while True:
                 await channel.channel_ready()
@@ -199,6 +204,7 @@ async def keep_alive(
     policy: RestartPolicy,
     start_timeout_s: float,
     say: Callable[[str], None],
+    security: Security,
 ) -> None:
     """Restart the child whenever it exits, with backoff; GaveUp after policy.limit failures in a row.
 
@@ -227,7 +233,7 @@ async def keep_alive(
         child.restarts += 1
         await launch(child, env)
         try:
-            await wait_serving(child, start_timeout_s)
+            await wait_serving(child, start_timeout_s, security)
         except StartupFailed as failed:
             say(f"{child.name} did not come back: {failed.reason}")
             if child.alive and child.process is not None:  # stuck in start-up: count it as a failure

@@ -38,6 +38,7 @@ from services.cli.suite.supervisor import (
     wait_serving,
 )
 from services.cli.view.live import LiveView
+from services.common.channels import Security
 from services.common.settings import EDGE, load_settings
 
 
@@ -116,12 +117,14 @@ def _prepare(
     )
 
 
-async def _start_all(children: list[Child], env: dict[str, str], timeout_s: float, console: Console) -> None:
+async def _start_all(
+    children: list[Child], env: dict[str, str], timeout_s: float, console: Console, security: Security
+) -> None:
     with console.status("starting") as progress:
         for child in children:
             progress.update(f"starting {child.name} on {child.address} ...")
             await launch(child, env)
-            await wait_serving(child, timeout_s)
+            await wait_serving(child, timeout_s, security)
             pid = child.process.pid if child.process else "?"
             took = time.monotonic() - child.started_at
             if child.http:
@@ -159,6 +162,12 @@ async def _supervise(
     addresses = concrete_addresses(settings)
     env = {**os.environ, **{f"OPSUITE_{name.upper()}_ADDR": address for name, address in addresses.items()}}
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # A plaintext health port is a pod's (one service a network namespace); on one machine every
+    # service would try to bind the same port, and the supervisor asks each on its own port anyway.
+    if env.pop("OPSUITE_HEALTH_PORT", None):
+        console.print(
+            "opsuite up: OPSUITE_HEALTH_PORT is for one service a pod; not passed on to the services"
+        )
     # Market keeps every event a follower it starts has not applied yet, so none is stranded by
     # retention however far behind it falls (services/market/retention.py).
     env.setdefault("OPSUITE_MARKET_FOLLOWERS", ",".join(name for name in names if name in MARKET_FOLLOWERS))
@@ -217,7 +226,7 @@ async def _run(
 ) -> int:
     grace_s = settings.shutdown_grace_s
     stop_requested = asyncio.ensure_future(stop.wait())
-    starting = asyncio.ensure_future(_start_all(children, env, settings.start_timeout_s, console))
+    starting = asyncio.ensure_future(_start_all(children, env, settings.start_timeout_s, console, settings))
     await asyncio.wait({starting, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
     if not starting.done():
         starting.cancel()
@@ -238,13 +247,22 @@ async def _run(
     policy = RestartPolicy(limit=settings.restart_limit, first_delay_s=settings.restart_backoff_s)
     keepers = {
         asyncio.ensure_future(
-            keep_alive(child, env, policy, settings.start_timeout_s, lambda text: console.print(escape(text)))
+            keep_alive(
+                child,
+                env,
+                policy,
+                settings.start_timeout_s,
+                lambda text: console.print(escape(text)),
+                settings,
+            )
         )
         for child in children
     }
     services = [child for child in children if not child.http]  # the edge has no stream to follow
-    done = asyncio.ensure_future(wait_until_done(addresses, [c.name for c in services], started))
-    view = LiveView(addresses, services, plain=args.no_view or not console.is_terminal, console=console)
+    done = asyncio.ensure_future(wait_until_done(addresses, [c.name for c in services], started, settings))
+    view = LiveView(
+        addresses, services, plain=args.no_view or not console.is_terminal, console=console, security=settings
+    )
     view_task = asyncio.ensure_future(view.run())
     deadline = None if args.for_seconds is None else time.monotonic() + args.for_seconds
     waiting: set[asyncio.Future[object]] = {stop_requested, done, *keepers}  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.cli.client import address_variable, one_line
 from services.cli.output import print_json, print_tables
+from services.common.channels import open_blocking_channel
 from services.common.eventlog import EventLog
 from services.common.eventlog.factory import DEFAULT_FILE
 from services.common.settings import Settings, load_settings
@@ -59,7 +60,7 @@ class TraceFailed(Exception):
 def _fault(settings: Settings, fault_id: str) -> market_pb2.InjectedFault:
     address = settings.addr("market")
     request = market_pb2.ListInjectedFaultsRequest(page_size=1000)
-    with grpc.insecure_channel(address) as channel:
+    with open_blocking_channel(settings, address) as channel:
         stub = market_pb2_grpc.MarketServiceStub(channel)
         while True:
             try:
@@ -86,7 +87,7 @@ def _from_recon(settings: Settings, identifier: str, seeds: Sequence[str] | None
 
     address = settings.addr("recon")
     request = recon_pb2.GetChainRequest(id=identifier, seed_event_ids=seeds or ())
-    with grpc.insecure_channel(address) as channel:
+    with open_blocking_channel(settings, address) as channel:
         try:
             reply = recon_pb2_grpc.ReconServiceStub(channel).GetChain(request, timeout=RECON_TIMEOUT_S)
         except grpc.RpcError as error:

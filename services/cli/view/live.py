@@ -27,6 +27,7 @@ from services.cli.view.layout import Screen
 from services.cli.view.market import RECONNECT_S, MarketFeed
 from services.cli.view.model import ServiceRow, ViewState, date_text, drawn_from, service_row
 from services.cli.view.sources import Sources
+from services.common.channels import Security
 from services.common.settings import SERVICES, load_settings
 
 REFRESH_S = 1.0
@@ -77,10 +78,12 @@ class LiveView:
         *,
         plain: bool,
         console: Console,
+        security: Security,
     ):
         """`children` None: attached to a suite someone else runs; the states come from GetStatus."""
         self.addresses = addresses
         self.children = children
+        self.security = security
         self.plain = plain
         self.console = console
         self.done = False  # set by `opsuite up` once the run has reached its end
@@ -88,7 +91,7 @@ class LiveView:
         self.not_built = tuple(name for name in START_ORDER if name not in self.names)
 
     async def run(self) -> None:
-        sources = Sources(self.addresses, self.names)
+        sources = Sources(self.addresses, self.names, self.security)
         market = MarketFeed(sources.channels["market"])
         try:
             await self._connect(market)
@@ -212,12 +215,14 @@ class LiveView:
         )
 
 
-async def _attach(addresses: dict[str, str], plain: bool, console: Console) -> int:
+async def _attach(addresses: dict[str, str], plain: bool, console: Console, security: Security) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
-    view = asyncio.ensure_future(LiveView(addresses, None, plain=plain, console=console).run())
+    view = asyncio.ensure_future(
+        LiveView(addresses, None, plain=plain, console=console, security=security).run()
+    )
     stopped = asyncio.ensure_future(stop.wait())
     await asyncio.wait({view, stopped}, return_when=asyncio.FIRST_COMPLETED)
     stopped.cancel()
@@ -240,4 +245,4 @@ def view_command(args: argparse.Namespace) -> int:
     addresses = {name: settings.addr(name) for name in SERVICES}
     console = Console()
     plain = bool(getattr(args, "plain", False)) or not console.is_terminal
-    return asyncio.run(_attach(addresses, plain, console))
+    return asyncio.run(_attach(addresses, plain, console, settings))

@@ -28,6 +28,7 @@ from services.cli.view.model import (
     recon_summary,
 )
 from services.cli.view.reporting import ReportingFeed
+from services.common.channels import Security, open_channel
 
 RPC_TIMEOUT_S = 2.0
 STATUS_TIMEOUT_S = 1.0
@@ -35,9 +36,9 @@ ESCALATIONS_LISTED = 5
 
 
 class Sources:
-    def __init__(self, addresses: dict[str, str], names: Sequence[str]):
+    def __init__(self, addresses: dict[str, str], names: Sequence[str], security: Security):
         self.names = list(names)
-        self.channels = {name: grpc.aio.insecure_channel(addresses[name]) for name in self.names}
+        self.channels = {name: open_channel(security, addresses[name]) for name in self.names}
         self.cash: dict[str, list[CashRow]] = {}
         self.recon: ReconSummary | None = None
         self.answers: dict[str, Answer] = {}

@@ -9,13 +9,16 @@ import asyncio
 import sys
 from pathlib import Path
 
+from services.common.channels import PLAINTEXT
 from services.common.cursor import FileCursorStore
 from services.common.stream_client import EventStreamClient
 from services.common.telemetry import init_telemetry, shutdown_telemetry
 
 
 async def follow(address: str, cursor: Path, until_seq: int) -> None:
-    client = EventStreamClient(address, FileCursorStore(cursor), lambda events: None, service="subscriber")
+    client = EventStreamClient(
+        address, FileCursorStore(cursor), lambda events: None, service="subscriber", security=PLAINTEXT
+    )
     runner = asyncio.create_task(client.run())
     await client.wait_for_seq(until_seq, timeout=120)
     await client.stop()

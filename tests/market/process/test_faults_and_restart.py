@@ -14,6 +14,7 @@ from google.protobuf import json_format
 from opsuite.common.v1 import common_pb2
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.cli.registry import free_port
+from services.common.channels import PLAINTEXT
 from services.common.cursor import FileCursorStore
 from services.common.stream_client import EventStreamClient
 from tests.market.process.conftest import market_env, read_events, without_traceparent
@@ -167,7 +168,12 @@ async def test_subscriber_resumes_after_market_restart_without_gap_or_duplicate(
         applied.extend(events)
 
     client = EventStreamClient(
-        address, FileCursorStore(tmp_path / "cursor"), apply, service="test-subscriber", backoff_max_s=0.5
+        address,
+        FileCursorStore(tmp_path / "cursor"),
+        apply,
+        service="test-subscriber",
+        security=PLAINTEXT,
+        backoff_max_s=0.5,
     )
     runner = asyncio.create_task(client.run())
     try:
