@@ -5,6 +5,13 @@ pipeline.Concluder (rules, match, what a mismatch owes), stored with its event-l
 break it owes in one transaction, then delivered (break_relay.BreakRelay: the response names the
 recon break when recon took it now). Ask: library.PolicyLibrary.ask (domain/retrieval.py).
 ListPolicies and IngestPolicy: the library's versions (IngestPolicy is idempotent by content).
+
+Uploads are size-limited (OPSUITE_DOCUMENTS_MAX_BYTES, OPSUITE_DOCUMENTS_MAX_POLICY_BYTES:
+RESOURCE_EXHAUSTED naming the limit, before anything is parsed) and never become files: a
+confirmation and a policy are kept in the service's SQLite store under the data directory, keyed by
+their ids and the SHA-256 of their content, and PDFs are read from memory by the sandboxed
+workers. A request's file name is for the record only and its policy id a checked word (no '/',
+'\\', '..', NUL), so nothing a request names can reach outside the data directory.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from services.common.market_events import Mandate
 from services.common.paging import DEFAULT_PAGE, MAX_PAGE
 from services.common.status import FieldViolation, RequestError, invalid_argument, rpc_errors, unknown_id
 from services.documents.codec import response_to_proto
+from services.documents.domain.policies import policy_id_problem
 from services.documents.domain.retrieval import MAX_CITATIONS
 from services.documents.extracting import Reader
 from services.documents.library import MARKDOWN_TYPES, PDF_TYPE, PolicyConflict, PolicyLibrary
@@ -35,7 +43,6 @@ from services.documents.store import DocumentsStore, PolicyRow
 
 MAX_QUESTION_CHARS = 1_000
 MAX_CITATIONS_ASKED = 10
-MAX_POLICY_BYTES = 2 * 1024 * 1024
 UPLOAD_SOURCE = "upload"
 
 
@@ -49,6 +56,8 @@ class DocumentsContext:
     library_off_reason: str = "the SOP assistant is still loading its model"
     sim_time: Callable[[], dt.datetime | None] = lambda: None
     deliver: Callable[[], Awaitable[Mapping[str, str]]] | None = None
+    # OPSUITE_DOCUMENTS_MAX_POLICY_BYTES: a larger policy is refused before it is read.
+    max_policy_bytes: int = 2 * 1024 * 1024
 
 
 def policy_to_proto(row: PolicyRow) -> documents_pb2.Policy:
@@ -243,13 +252,20 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
             )
         if not request.content:
             violations.append(FieldViolation("content", "the policy is empty"))
-        if len(request.content) > MAX_POLICY_BYTES:
+        limit = self.context.max_policy_bytes
+        if len(request.content) > limit:
             raise RequestError(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"the policy is {len(request.content):,} bytes; at most {MAX_POLICY_BYTES:,} are accepted",
-                violations=[FieldViolation("content", f"at most {MAX_POLICY_BYTES:,} bytes")],
+                f"the policy is {len(request.content):,} bytes; this service accepts at most {limit:,} "
+                "(OPSUITE_DOCUMENTS_MAX_POLICY_BYTES)",
+                violations=[FieldViolation("content", f"at most {limit:,} bytes")],
                 reason="POLICY_TOO_LARGE",
             )
+        # The id is a key of the store, never a path; it is still checked here, naming its field,
+        # rather than when the policy is parsed.
+        policy_id = request.policy_id.strip()
+        if policy_id and len(policy_id) <= MAX_NAME_CHARS and (refused := policy_id_problem(policy_id)):
+            violations.append(FieldViolation("policy_id", refused))
         effective = None
         if request.HasField("effective_date"):
             try:

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 from pydantic import DirectoryPath, Field
 
+from services.common.serve import MAX_MESSAGE_BYTES
 from services.common.settings import Settings
+
+# The largest upload limit a setting may give: a request is the document and a few short fields, and
+# gRPC refuses a message over MAX_MESSAGE_BYTES itself, before documents could name its own limit.
+MAX_UPLOAD_LIMIT = MAX_MESSAGE_BYTES - 64 * 1024
 
 
 class DocumentsSettings(Settings):
-    # Uploads larger than this are refused (RESOURCE_EXHAUSTED) before any parsing.
-    documents_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description="bytes, 1024 or more")
+    # Uploads larger than this are refused (RESOURCE_EXHAUSTED; the edge answers 413) before any
+    # parsing. The edge's own body limit (OPSUITE_EDGE_MAX_BODY_BYTES, 16 MiB) holds 10 MiB in base64.
+    documents_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=MAX_UPLOAD_LIMIT,
+        description=f"bytes, from 1024 to {MAX_UPLOAD_LIMIT} (gRPC's message limit, less room for the request's other fields)",
+    )
+    # A policy (IngestPolicy) larger than this is refused the same way: each of its sentences is
+    # embedded when it is ingested, so a policy costs far more to take than a confirmation of its size.
+    documents_max_policy_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        le=MAX_UPLOAD_LIMIT,
+        description=f"bytes, from 1024 to {MAX_UPLOAD_LIMIT}",
+    )
     # PDF text runs in worker processes with these limits, so a hostile file costs one worker.
     documents_workers: int = Field(
         default=2, ge=1, le=16, description="a number of worker processes, 1 to 16"

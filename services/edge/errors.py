@@ -17,7 +17,14 @@ from google.protobuf import any_pb2, json_format
 from google.rpc import error_details_pb2, status_pb2
 
 from services.common.status import DOMAIN, status_from_error
-from services.edge.domain.http_status import DEADLINE_EXCEEDED, UNAVAILABLE, UNKNOWN, code_name, http_status
+from services.edge.domain.http_status import (
+    DEADLINE_EXCEEDED,
+    RESOURCE_EXHAUSTED,
+    UNAVAILABLE,
+    UNKNOWN,
+    code_name,
+    http_status,
+)
 from services.edge.transcode import Violation
 
 
@@ -85,5 +92,19 @@ def edge_status(
     return status_pb2.Status(code=code, message=message, details=details)
 
 
+def too_large(status: status_pb2.Status) -> bool:
+    """A refusal of a request for its size: RESOURCE_EXHAUSTED with an ErrorInfo whose reason ends in
+    _TOO_LARGE (documents' DOCUMENT_TOO_LARGE and POLICY_TOO_LARGE, the edge's BODY_TOO_LARGE)."""
+    if status.code != RESOURCE_EXHAUSTED:
+        return False
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Is(info.DESCRIPTOR) and detail.Unpack(info) and info.reason.endswith("_TOO_LARGE"):
+            return True
+    return False
+
+
 def http_status_of(status: status_pb2.Status) -> int:
-    return http_status(status.code)
+    """The HTTP status of a refusal: code.proto's mapping, except 413 for a request too large, which
+    code.proto's 429 for RESOURCE_EXHAUSTED would tell a client to send again later, unchanged."""
+    return 413 if too_large(status) else http_status(status.code)

@@ -157,7 +157,7 @@ class Gateway:
             limit = self.options.max_body_bytes
             status = edge_status(
                 codes.RESOURCE_EXHAUSTED,
-                f"the request body is over the edge's limit of {limit:,} bytes",
+                f"the request body is over the edge's limit of {limit:,} bytes (OPSUITE_EDGE_MAX_BODY_BYTES)",
                 reason="BODY_TOO_LARGE",
             )
             return status_response(status, http=413), status.code

@@ -89,12 +89,22 @@ def slugify(text: str) -> str:
 _POLICY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
+def policy_id_problem(policy_id: str) -> str:
+    """Why `policy_id` cannot be a policy's id, "" when it can. An id is a word of letters, digits,
+    '.', '_' and '-' that starts with a letter or digit, so no id is a path ('..', '/etc/passwd',
+    'a/b', 'a\\b'), holds a NUL or a control character, or starts with a dot."""
+    if _POLICY_ID.fullmatch(policy_id):
+        return ""
+    return (
+        f"policy id {policy_id!r} is not usable: use letters, digits, '.', '_' and '-' only "
+        "(for example 'settlement-fails'), or leave it out to derive it from the title"
+    )
+
+
 def _checked_policy_id(policy_id: str) -> str:
-    if not _POLICY_ID.fullmatch(policy_id):
-        raise ValueError(
-            f"policy id {policy_id!r} is not usable: use letters, digits, '.', '_' and '-' only "
-            "(for example 'settlement-fails'), or leave it out to derive it from the title"
-        )
+    problem = policy_id_problem(policy_id)
+    if problem:
+        raise ValueError(problem)
     return policy_id
 
 
