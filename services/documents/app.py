@@ -70,7 +70,9 @@ class DocumentsRuntime:
             max_pages=settings.documents_max_pages,
         )
         self.reader = Reader(self.templates, self.pool, settings.documents_max_bytes)
-        self.context = DocumentsContext(sim_time=self.sim_time)
+        self.context = DocumentsContext(
+            sim_time=self.sim_time, max_policy_bytes=settings.documents_max_policy_bytes
+        )
         self.event_log = open_event_log(settings.eventlog_url or None, settings.data_dir)
         self.relay = Relay(self.store, self.event_log, SOURCE)
         self.breaks = BreakRelay(self.store, None)
