@@ -18,14 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import grpc.aio
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
 
 from opsuite.common.v1 import status_pb2, status_pb2_grpc
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from services.cli.registry import available_services
-from services.common.channels import PLAINTEXT, TransportSecurity, open_blocking_channel
+from services.common.channels import (
+    PLAINTEXT,
+    TransportSecurity,
+    add_port,
+    open_blocking_channel,
+    open_channel,
+)
 from services.common.settings import SERVICES
 from tests.support.certs import Authority, Leaf, authority, issue
 from tests.support.finished_suite import clean_environment, run_opsuite
@@ -34,6 +42,7 @@ from tests.support.processes import ROOT, start_service
 from tests.support.waiting import wait_until
 
 GRPCURL = str(Path(sys.executable).parent / "grpcurl")
+README = ROOT / "README.md"
 DAYS = "5"
 
 
@@ -323,3 +332,36 @@ def test_a_service_with_a_ca_but_no_certificate_of_its_own_does_not_start(pki: P
     market = start_service("market", tmp_path, {"OPSUITE_TLS_CA": str(pki.suite.pem)})
     assert market.process.wait(60) == 2
     assert "give a service its own certificate and key too" in market.log_text()
+
+
+def readme_openssl_commands() -> list[str]:
+    """The README's recipe for a CA and the suite's certificate (its "### TLS" section)."""
+    block = README.read_text().split("### TLS", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    return [line for line in block.replace("\\\n", " ").splitlines() if line.startswith("openssl ")]
+
+
+async def test_the_readmes_certificates_serve_mutual_tls_on_127_0_0_1_and_localhost(tmp_path: Path) -> None:
+    commands = readme_openssl_commands()
+    assert len(commands) == 2
+    for command in commands:
+        made = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, (command, made.stderr)
+    files = {name: (tmp_path / name).read_bytes() for name in ("tls.crt", "tls.key", "ca.crt")}
+    security = TransportSecurity(files["tls.crt"], files["tls.key"], files["ca.crt"], client_auth=True)
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(health_aio.HealthServicer(), server)
+    port = add_port(server, security, "127.0.0.1:0")
+    await server.start()
+    try:
+        for host in ("127.0.0.1", "localhost"):
+            async with open_channel(security, f"{host}:{port}") as channel:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), timeout=10
+                )
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING, host
+        async with open_channel(PLAINTEXT, f"127.0.0.1:{port}") as channel:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        await server.stop(None)
