@@ -24,6 +24,7 @@ from grpc_health.v1.health import aio as health_aio
 from services.common import outages
 from services.common.availability import Availability
 from services.common.channels import add_port, transport_security
+from services.common.exposure import service_exposure, warn
 from services.common.lifeline import follow_supervisor
 from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.outages import OutageWatch
@@ -249,6 +250,8 @@ async def serve(service: Service, settings: Settings) -> int:
         "listening",
         extra={"service": service.name, "address": address, "port": port, "transport": security.describe()},
     )
+    variable = f"OPSUITE_{service.name.upper()}_ADDR"
+    warn(_log, service_exposure(service.name, configured, variable, tls=security.serves_tls), configured)
     if health_server is not None and health_port is not None:
         await health_server.start()
         _log.info(

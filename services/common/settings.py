@@ -9,10 +9,19 @@ its own (services/<name>/settings.py), so a setting is spelled in one place.
 from __future__ import annotations
 
 import pathlib
+import typing
 from typing import TypeVar, overload
 
 import platformdirs
-from pydantic import AliasChoices, Field, FilePath, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -200,4 +209,10 @@ def _refusal(kind: type[Settings], problem: ErrorDetails) -> str:
         return str(error) if isinstance(error, ValueError) else problem["msg"]
     info, variable = _field(kind, str(problem["loc"][0]))
     accepts = info.description if info is not None else None
-    return f"{variable}={problem['input']!r}: {f'give {accepts}' if accepts else problem['msg']}"
+    # A secret (SecretStr: the edge's API token) is never echoed, not even when it is refused.
+    given = "<the value given>" if info is not None and _is_secret(info) else repr(problem["input"])
+    return f"{variable}={given}: {f'give {accepts}' if accepts else problem['msg']}"
+
+
+def _is_secret(info: FieldInfo) -> bool:
+    return SecretStr in (info.annotation, *typing.get_args(info.annotation))

@@ -6,6 +6,9 @@
 - `/healthz` (200 while serving) and `/readyz` (200 when every service the routes call answers
   SERVING on grpc.health.v1, else 503 naming the ones that do not).
 
+With an API token (OPSUITE_API_TOKEN), every request but GET, HEAD and OPTIONS must carry it as
+`Authorization: Bearer <token>` (auth.py); the OpenAPI document then says so.
+
 It composes: `extra_routes` (the dashboard, services/edge/dashboard/) are matched before the
 annotated routes; `lifespans` run for the app's lifetime (the dashboard's feeds), `untraced` paths
 get no server span (an event stream lives as long as its browser), and `on_drain` is what the
@@ -29,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from services.edge.auth import BearerTokenMiddleware
 from services.edge.docs_page import docs_routes
 from services.edge.domain import http_status as codes
 from services.edge.errors import edge_status
@@ -63,11 +67,13 @@ def create_app(
     untraced: Sequence[str] = (),
     on_drain: Sequence[Callable[[], None]] = (),
     title: str = TITLE,
+    api_token: str | None = None,
 ) -> Starlette:
-    """The edge's ASGI app; RouteError when an annotated route takes one of the edge's own paths."""
+    """The edge's ASGI app; RouteError when an annotated route takes one of the edge's own paths.
+    With `api_token`, every request but GET, HEAD and OPTIONS must carry it (auth.py)."""
     options = options or EdgeOptions()
     _check_own_paths(routes)
-    document = openapi_document(routes, title)
+    document = openapi_document(routes, title, bearer=api_token is not None)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "serving"})
@@ -118,7 +124,9 @@ def create_app(
             Mount("", app=Gateway(routes, channels, options, own_paths={p: ("GET",) for p in OWN_PATHS})),
         ],
         middleware=[
-            Middleware(TracingMiddleware, untraced=("/healthz", "/readyz", "/docs/assets", *untraced))
+            Middleware(TracingMiddleware, untraced=("/healthz", "/readyz", "/docs/assets", *untraced)),
+            # Inside the tracing: a refused request is a span too, with its 401.
+            *([Middleware(BearerTokenMiddleware, token=api_token)] if api_token is not None else []),
         ],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         lifespan=lifespan,

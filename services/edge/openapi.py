@@ -317,8 +317,14 @@ def _probe(summary: str, description: str, *, can_fail: bool) -> Schema:
     }
 
 
-def openapi_document(table: RouteTable, title: str = "opsuite HTTP/JSON edge") -> Schema:
-    """The OpenAPI 3.1 document of every route of `table`, and of the edge's probes."""
+BEARER = "bearerToken"
+
+
+def openapi_document(
+    table: RouteTable, title: str = "opsuite HTTP/JSON edge", *, bearer: bool = False
+) -> Schema:
+    """The OpenAPI 3.1 document of every route of `table`, and of the edge's probes. `bearer`: the edge
+    requires its API token on every operation but GET (services/edge/auth.py), which then says so."""
     schemas = _Schemas()
     paths: dict[str, Schema] = {}
     for route in sorted(table.routes, key=lambda r: (r.template.openapi_path(), r.http_method)):
@@ -343,6 +349,8 @@ def openapi_document(table: RouteTable, title: str = "opsuite HTTP/JSON edge") -
             item[method] = _operation(route, schemas)
             if route.http_method == "*":  # one operation per method, each id its own
                 item[method]["operationId"] += f"_{method}"
+            if bearer and method != "get":
+                item[method]["security"] = [{BEARER: []}]
     paths["/healthz"] = _probe("liveness", "200 while the edge serves.", can_fail=False)
     paths["/readyz"] = _probe(
         "readiness",
@@ -354,6 +362,19 @@ def openapi_document(table: RouteTable, title: str = "opsuite HTTP/JSON edge") -
         version = importlib.metadata.version("opsuite")
     except importlib.metadata.PackageNotFoundError:
         version = "0"
+    components: Schema = {
+        "schemas": dict(sorted(schemas.components.items())),
+        "parameters": _TIMEOUT_PARAMETERS,
+    }
+    if bearer:
+        components["securitySchemes"] = {
+            BEARER: {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The edge's API token (OPSUITE_API_TOKEN): every operation but GET needs it, "
+                "as `Authorization: Bearer <token>`; without it, or with another, the answer is 401.",
+            }
+        }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -363,8 +384,5 @@ def openapi_document(table: RouteTable, title: str = "opsuite HTTP/JSON edge") -
             "proto3 JSON in and out. docs/edge.md says how.",
         },
         "paths": paths,
-        "components": {
-            "schemas": dict(sorted(schemas.components.items())),
-            "parameters": _TIMEOUT_PARAMETERS,
-        },
+        "components": components,
     }

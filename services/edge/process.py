@@ -23,6 +23,7 @@ from typing import NoReturn
 import uvicorn
 from starlette.applications import Starlette
 
+from services.common.exposure import edge_exposure, warn
 from services.common.lifeline import follow_supervisor
 from services.common.logs import configure_logging, route_uncaught_exceptions
 from services.common.settings import EDGE, SettingsError, load_settings
@@ -55,7 +56,12 @@ def build_app(settings: EdgeSettings) -> Starlette:
         default_deadline_s=settings.edge_deadline_s, max_body_bytes=settings.edge_max_body_bytes
     )
     channels = AddressedChannels(addresses, security=settings)
-    dashboard = Dashboard(channels, addresses, deadline_s=settings.edge_deadline_s)
+    dashboard = Dashboard(
+        channels,
+        addresses,
+        deadline_s=settings.edge_deadline_s,
+        token_required=settings.api_token is not None,
+    )
     return create_app(
         routes,
         channels,
@@ -64,6 +70,7 @@ def build_app(settings: EdgeSettings) -> Starlette:
         lifespans=(dashboard.running,),
         untraced=dashboard.untraced,
         on_drain=(dashboard.drain,),
+        api_token=settings.api_token.get_secret_value() if settings.api_token is not None else None,
     )
 
 
@@ -136,6 +143,8 @@ async def serve(app: Starlette, settings: EdgeSettings) -> int:
     _log.info(
         "listening", extra={"service": EDGE, "address": address, "port": port, "url": f"http://{address}"}
     )
+    tls = settings.tls_cert is not None and settings.tls_key is not None
+    warn(_log, edge_exposure(configured, tls=tls, token=settings.api_token is not None), configured)
     try:
         await server.serve(sockets=[sock])
     finally:

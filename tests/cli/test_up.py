@@ -22,6 +22,7 @@ from opsuite.market.v1 import market_pb2, market_pb2_grpc
 from opsuite.recon.v1 import recon_pb2, recon_pb2_grpc
 from services.cli.registry import available_services
 from services.cli.suite.preflight import LOCK_FILE
+from services.cli.suite.up import _token_line
 from services.common.eventlog import open_event_log
 from tests.cli.conftest import RunningSuite, clean_environment, run_opsuite
 from tests.cli.up_support import Up, services_of, suite_env
@@ -117,6 +118,15 @@ def test_opsuite_up_lets_market_take_faults(finished_suite: RunningSuite) -> Non
         assert refused.value.code() == grpc.StatusCode.NOT_FOUND, refused.value.details()
         after = stub.ListInjectedFaults(market_pb2.ListInjectedFaultsRequest(page_size=1000), timeout=10)
     assert after == before
+
+
+def test_the_token_line_says_how_writes_are_guarded_and_never_shows_the_token() -> None:
+    secret = "a-secret-token-for-the-edge-0123456789"
+    guarded = _token_line({"OPSUITE_API_TOKEN": secret})
+    assert "need the API token" in guarded and "Authorization: Bearer $OPSUITE_API_TOKEN" in guarded
+    assert secret not in guarded
+    for env in ({}, {"OPSUITE_API_TOKEN": ""}):
+        assert "are open to whoever reaches the edge" in _token_line(env)
 
 
 def test_the_run_says_once_when_it_is_done(finished_suite: RunningSuite) -> None:
@@ -379,3 +389,25 @@ def test_the_ledger_closes_no_period_recon_still_has_to_check(tmp_path: Path) ->
         up.stop()
     recon_log = (tmp_path / "logs" / "recon.log").read_text()
     assert "PERIOD_CLOSED" not in recon_log and "closed the period" not in recon_log
+
+
+def test_a_service_catching_up_for_longer_than_the_start_timeout_is_waited_for(tmp_path: Path) -> None:
+    """OPSUITE_START_TIMEOUT_S bounds a start-up that makes no progress, not a long catch-up: on two
+    years at full speed the followers take longer than 6 s to catch up with market (each is
+    SERVING only then), yet all of them start, because their applied_seq keeps moving."""
+    env = {**suite_env(tmp_path), "OPSUITE_START_TIMEOUT_S": "6"}
+    up = Up.start("--speed", "max", "--days", "500", env=env, output_path=tmp_path / "out")
+    try:
+        up.wait_for("all services serving", timeout=600)
+        took = {
+            name: float(seconds)
+            for name, seconds in re.findall(r"✓ (\w+)\s+serving on \S+ \(pid \d+, ([\d.]+) s\)", up.output())
+        }
+        assert set(took) >= {"market", "ledger", "dq", "recon", "reporting"}, up.output()
+        # What the test is about: at least one follower's start took longer than the timeout.
+        assert max(took.values()) > 6, took
+        assert "not serving" not in up.output()
+        up.signal(signal.SIGTERM)
+        assert up.wait(timeout=60) == 0, up.output()
+    finally:
+        up.stop()

@@ -246,7 +246,8 @@ def _readme_curl_examples() -> list[str]:
 def test_the_readme_shows_the_seeds_routes() -> None:
     shown = " ".join(_readme_curl_examples())
     for path in ("/api/recon", "/api/reporting/mandates", "/api/reporting/report/", "/api/dataquality",
-                 "/api/documents/extract", "/api/documents/ask", "/api/ledger"):  # fmt: skip
+                 "/api/documents/extract", "/api/documents/ask", "/api/ledger", "/api/market/faults",
+                 "/api/documents/policies", "/api/recon/breaks/"):  # fmt: skip
         assert path in shown, f"the README has no example of {path}"
 
 

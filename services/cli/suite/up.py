@@ -55,6 +55,19 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
     return {key: str(value) for key, value in pairs.items() if value is not None}
 
 
+def _token_line(env: dict[str, str]) -> str:
+    """How the edge's writes are guarded, and how to change it; never the token itself."""
+    if env.get("OPSUITE_API_TOKEN"):
+        return (
+            "  writes (every request but GET) need the API token: send "
+            "`Authorization: Bearer $OPSUITE_API_TOKEN`; the dashboard asks for it once"
+        )
+    return (
+        "  writes (every request but GET) are open to whoever reaches the edge; to require a token, start "
+        "with OPSUITE_API_TOKEN=$(openssl rand -hex 32) and send `Authorization: Bearer <token>`"
+    )
+
+
 def _confirm(question: str, console: Console) -> bool:
     try:
         answer = console.input(f"{question} \\[y/N] ")
@@ -133,6 +146,7 @@ async def _start_all(
                     f"[green]✓[/] {child.name:<10} {url} (pid {pid}, {took:.1f} s): the HTTP/JSON API, "
                     f"its docs at {url}/docs, the live dashboard at {url}/"
                 )
+                console.print(escape(_token_line(env)), highlight=False)
             else:
                 console.print(
                     f"[green]✓[/] {child.name:<10} serving on {child.address} (pid {pid}, {took:.1f} s)"

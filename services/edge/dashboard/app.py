@@ -34,10 +34,17 @@ BACKENDS = ("market", "recon", "reporting", "dq", "ledger", "documents")
 
 class Dashboard:
     def __init__(
-        self, channels: ChannelProvider, addresses: Mapping[str, str], *, deadline_s: float = 30.0
+        self,
+        channels: ChannelProvider,
+        addresses: Mapping[str, str],
+        *,
+        deadline_s: float = 30.0,
+        token_required: bool = False,
     ) -> None:
         self.channels = channels
         self.addresses = dict(addresses)
+        # The edge has an API token: the page asks for it before its first write (never the token).
+        self.token_required = token_required
         self.hub = Hub()
         self.renderer = Renderer()
 

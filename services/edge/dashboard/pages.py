@@ -82,7 +82,14 @@ class Pages:
             for name, panel in self.hub.panels.items()
         }
         nav_mandates = self.hub.panels["nav"].payload().get("mandates", [])
-        return self._page(request, "index.html", page="dashboard", panels=panels, nav_mandates=nav_mandates)
+        return self._page(
+            request,
+            "index.html",
+            page="dashboard",
+            panels=panels,
+            nav_mandates=nav_mandates,
+            token_required=self.dashboard.token_required,
+        )
 
     async def events(self, request: Request) -> Response:
         async def stream() -> AsyncIterator[str]:

@@ -13,6 +13,8 @@ What a person sees, with no reload and no sleep (each wait is Playwright's, boun
   the ledger) is a ledger-vs-custodian cash break that nothing explains, which recon posts to
   suspense after 3 business days: its page, live, shows the chain down to that suspense journal.
   (A custodian fault never reaches suspense: its cash breaks are explained by its trade break.)
+- the suite runs with an API token (OPSUITE_API_TOKEN): the pages need none, the first upload asks for
+  it (a wrong one is refused and asked for again), and the question after it is not asked again;
 - a confirmation uploaded (examples/confirmation-halvorsen.txt) shows its fields, validation and match;
 - an SOP question shows its answer and citations.
 Screenshots of the dashboard, the break pages and the documents panel go to build/screenshots/.
@@ -21,6 +23,7 @@ Screenshots of the dashboard, the break pages and the documents panel go to buil
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from pathlib import Path
 
@@ -44,6 +47,7 @@ FAULT_MANDATE = "BAL-USD"
 FEE_MANDATE = "FI-USD"
 FEE_ACCOUNT = "Expenses:ManagementFees:USD"  # an account every mandate has
 SECOND = 1000  # Playwright's timeouts are in milliseconds
+TOKEN = secrets.token_hex(32)
 
 
 def _post_unexplained_fee(ledger_address: str, on: common_pb2.Date) -> str:
@@ -77,7 +81,10 @@ def test_the_live_dashboard_in_a_browser(tmp_path: Path) -> None:
     started = time.monotonic()
     # It injects a fault (InjectFault): opsuite up allows that already; the test says it relies on it.
     env = suite_env(
-        tmp_path / "suite", OPSUITE_DOCUMENTS_USE_MODEL="true", OPSUITE_ALLOW_FAULT_INJECTION="true"
+        tmp_path / "suite",
+        OPSUITE_DOCUMENTS_USE_MODEL="true",
+        OPSUITE_ALLOW_FAULT_INJECTION="true",
+        OPSUITE_API_TOKEN=TOKEN,
     )
     up = Up.start(
         "--speed", "1", "--seed", "7", "--start", START, "--fault-rate", "0",
@@ -86,6 +93,8 @@ def test_the_live_dashboard_in_a_browser(tmp_path: Path) -> None:
     try:
         up.wait_for("all services serving", timeout=150)
         suite_ready = time.monotonic() - started
+        assert "writes (every request but GET) need the API token" in up.output()
+        assert TOKEN not in up.output()
         edge = f"http://{env['OPSUITE_EDGE_ADDR']}"
         # The accounting error first: its break ages towards suspense while the browser starts.
         with grpc.insecure_channel(env["OPSUITE_MARKET_ADDR"]) as channel:
@@ -182,9 +191,20 @@ def test_the_live_dashboard_in_a_browser(tmp_path: Path) -> None:
             expect(page.locator("table.chain")).to_contain_text(fee_id)
 
             # Documents: a confirmation read field by field, and an SOP question with its citations.
+            # The edge has an API token: the first upload asks for it; a wrong one is refused (401)
+            # and asked for again; the right one is kept for the tab.
             browser.goto(f"{edge}/#documents")
             page.set_input_files("#confirmation-file", str(CONFIRMATION))
             page.get_by_role("button", name="Read it").click()
+            dialog = page.locator("#token-dialog")
+            expect(dialog).to_be_visible()
+            expect(dialog).to_contain_text("asks for its API token")
+            dialog.get_by_role("textbox", name="API token").fill("not-the-token-0123456789")
+            dialog.get_by_role("button", name="Use it").click()
+            expect(dialog).to_contain_text("refused the token", timeout=15 * SECOND)
+            dialog.get_by_role("textbox", name="API token").fill(TOKEN)
+            dialog.get_by_role("button", name="Use it").click()
+            expect(dialog).to_be_hidden()
             result = page.locator("#extract-result")
             expect(result).to_contain_text("Fields read", timeout=30 * SECOND)
             expect(result).to_contain_text("HB220628-71684")
@@ -197,12 +217,15 @@ def test_the_live_dashboard_in_a_browser(tmp_path: Path) -> None:
             expect(answer.locator("ol.citations li").first).to_be_visible(timeout=30 * SECOND)
             expect(answer).to_contain_text("Escalation Triggers")
             expect(answer).to_contain_text("Answered from the policies")
+            expect(dialog).to_be_hidden()  # asked once: the question went with the kept token
+            assert page.evaluate("window.sessionStorage.getItem('opsuite.apiToken')") == TOKEN
             page.locator("#documents").screenshot(path=str(SCREENSHOTS / "documents.png"))
 
-            assert browser.console_errors == [] and browser.page_errors == [], (
-                browser.console_errors,
-                browser.page_errors,
-            )
+            # The wrong token's 401 is the one console error (the browser's own "Failed to load resource").
+            refused = [e for e in browser.console_errors if "status of 401" in e]
+            assert len(refused) == 1, browser.console_errors
+            others = [e for e in browser.console_errors if e not in refused]
+            assert others == [] and browser.page_errors == [], (others, browser.page_errors)
             elsewhere = [
                 url for url in browser.requests if not url.startswith(edge) and not url.startswith("data:")
             ]

@@ -229,19 +229,85 @@
     var message = body && body.message ? body.message : "HTTP " + response.status;
     var p = el("p", null, "notice unavailable");
     p.setAttribute("role", "alert");
-    var who = response.status === 503 ? "documents is unavailable: " : "documents refused it: ";
+    var who = response.status === 503 ? "documents is unavailable: " :
+      response.status === 401 ? "the edge needs its API token: " : "documents refused it: ";
     p.textContent = who + message;
     target.replaceChildren(p);
   }
 
-  function post(path, payload) {
+  /* The edge's API token (OPSUITE_API_TOKEN), when it has one: every request but GET needs it. The
+     page says whether the edge has one (data-token-required); the token is asked for once, before the
+     first upload or question, and kept in sessionStorage (this tab, until it closes). A 401 (a token
+     refused, or an edge restarted with another) forgets it and asks again. */
+  var TOKEN_KEY = "opsuite.apiToken";
+
+  function storedToken() {
+    try { return window.sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
+  }
+
+  function keepToken(token) {
+    try {
+      if (token) window.sessionStorage.setItem(TOKEN_KEY, token);
+      else window.sessionStorage.removeItem(TOKEN_KEY);
+    } catch (e) { /* storage refused (a private window): the token is asked for again next time */ }
+  }
+
+  /* Resolves to the token typed, or null when the person cancels. */
+  function askToken(why) {
+    var dialog = document.getElementById("token-dialog");
+    var input = document.getElementById("token-input");
+    document.getElementById("token-why").textContent = why;
+    input.value = "";
+    return new Promise(function (resolve) {
+      dialog.addEventListener("close", function closed() {
+        dialog.removeEventListener("close", closed);
+        var token = input.value.trim();
+        input.value = "";
+        resolve(dialog.returnValue === "use" && token ? token : null);
+      });
+      dialog.returnValue = "";
+      dialog.showModal();
+      input.focus();
+    });
+  }
+
+  function send(path, payload, token) {
+    var headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
     return fetch(path, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: headers,
       body: JSON.stringify(payload)
     }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {
         return { response: response, body: body };
+      });
+    });
+  }
+
+  var documentsSection = document.getElementById("documents");
+  var tokenRequired = Boolean(documentsSection) && documentsSection.getAttribute("data-token-required") === "true";
+
+  function post(path, payload) {
+    var token = storedToken();
+    if (tokenRequired && !token) {
+      return askToken("This edge asks for its API token before it takes an upload or a question.")
+        .then(function (typed) {
+          if (!typed) return { response: { ok: false, status: 401 }, body: { message: "no token given: nothing was sent" } };
+          keepToken(typed);
+          return post(path, payload);
+        });
+    }
+    return send(path, payload, token).then(function (r) {
+      if (r.response.status !== 401) return r;
+      keepToken("");
+      var why = token ?
+        "The edge refused the token this tab had. Enter its API token to go on." :
+        "This edge asks for its API token before it takes an upload or a question.";
+      return askToken(why).then(function (typed) {
+        if (!typed) return r;  // cancelled: the 401 is shown as it is
+        keepToken(typed);
+        return post(path, payload);  // the edge refused it and changed nothing: send it again
       });
     });
   }
