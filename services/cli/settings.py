@@ -14,7 +14,8 @@ class SupervisorSettings(Settings):
     restart_limit: int = Field(default=5, ge=1, description="a whole number of failures, 1 or more")
     # The first restart's delay; each further failure in a row doubles it, up to 30 s.
     restart_backoff_s: float = Field(default=1.0, gt=0, description="seconds, a number above 0")
-    # How long a service may take to report SERVING (market replays its log first).
+    # How long a starting service may go without progress: to listen (market replays its log
+    # first), then between two moves of its applied_seq while it catches up (supervisor.wait_serving).
     start_timeout_s: float = Field(default=180.0, gt=0, description="seconds, a number above 0")
 
 

@@ -341,8 +341,11 @@ class Follower:
                 if not self._ready and consumer.load() >= self._head_at_start:
                     await self._serving(consumer.load())
                 elif not self._ready:
+                    # No seq of its own progress: the reason is set once, and GetStatus's applied_seq
+                    # says how far the catch-up has come (a seq here stayed at its first value).
                     await self._health.set_not_serving(
-                        f"catching up with market: at seq {consumer.load()} of {self._head_at_start}"
+                        f"catching up with market: serving once applied_seq reaches seq "
+                        f"{self._head_at_start:,}, market's head when it started"
                     )
                 if self._before_follow is not None:
                     await self._before_follow(consumer)

@@ -23,6 +23,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from opsuite.common.v1 import status_pb2, status_pb2_grpc
 from services.common.channels import Security, open_channel
 from services.common.lifeline import SUPERVISOR_PID_VARIABLE
 
@@ -117,8 +118,13 @@ def failure_reason(child: Child) -> str:
 
 
 async def wait_serving(child: Child, timeout: float, security: Security) -> None:
-    """Follow the service's health until SERVING; StartupFailed if it dies or takes too long.
+    """Follow the service's health until SERVING; StartupFailed if it dies, or if `timeout` seconds
+    pass with no progress.
 
+    A follower is not ready until it has caught up with market, which on a long run takes minutes:
+    once it answers GetStatus, and while its applied_seq keeps moving, it is working, not stuck, so
+    the wait goes on (a fixed limit on the whole catch-up failed healthy start-ups of a decade on a
+    busy machine).
     Asked on the service's own port, with the TLS the suite is configured for (the children read the
     same variables), so a certificate that does not fit fails the start-up instead of the first call.
     """
@@ -139,8 +145,17 @@ async def wait_serving(child: Child, timeout: float, security: Security) -> None
 
     waiter = asyncio.ensure_future(_http_serving(child.address) if child.http else serving())
     died = asyncio.ensure_future(child.process.wait())
+    progress = _Progress()
     try:
-        done, _ = await asyncio.wait({waiter, died}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        while True:
+            done, _ = await asyncio.wait(
+                {waiter, died}, timeout=min(timeout, PROGRESS_CHECK_S), return_when=asyncio.FIRST_COMPLETED
+            )
+            if done:
+                break
+            moved = not child.http and await progress.moved(security, child.address)
+            if not moved and progress.still_for() >= timeout:
+                break
     finally:
         for task in (waiter, died):
             task.cancel()
@@ -150,7 +165,37 @@ async def wait_serving(child: Child, timeout: float, security: Security) -> None
         return
     if died in done:
         raise StartupFailed(child, failure_reason(child))
-    raise StartupFailed(child, f"not serving after {timeout:.0f} s")
+    stuck = f" (applied_seq stayed at {progress.applied_seq:,})" if progress.applied_seq else ""
+    raise StartupFailed(child, f"not serving, and no progress for {timeout:.0f} s{stuck}")
+
+
+# How often a service that is not serving yet is asked whether it is catching up.
+PROGRESS_CHECK_S = 5.0
+
+
+class _Progress:
+    """A starting service's applied_seq, from GetStatus, and since when it has not moved. Its first
+    answer counts as progress too: it is listening, past its imports and its store's migrations."""
+
+    def __init__(self) -> None:
+        self.answered = False
+        self.applied_seq = 0
+        self.since = time.monotonic()
+
+    async def moved(self, security: Security, address: str) -> bool:
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            async with open_channel(security, address) as channel:
+                status = await status_pb2_grpc.StatusServiceStub(channel).GetStatus(
+                    status_pb2.GetStatusRequest(), timeout=PROGRESS_CHECK_S
+                )
+            if status.applied_seq > self.applied_seq or not self.answered:
+                self.answered = True
+                self.applied_seq, self.since = status.applied_seq, time.monotonic()
+                return True
+        return False
+
+    def still_for(self) -> float:
+        return time.monotonic() - self.since
 
 
 async def _http_serving(address: str) -> None:
