@@ -389,4 +389,3 @@ def test_the_ledger_closes_no_period_recon_still_has_to_check(tmp_path: Path) ->
         up.stop()
     recon_log = (tmp_path / "logs" / "recon.log").read_text()
     assert "PERIOD_CLOSED" not in recon_log and "closed the period" not in recon_log
-
