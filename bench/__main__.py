@@ -341,21 +341,21 @@ def main() -> None:
 # What --quick changes, where the option was left at its default: each section measured once, on a
 # few weeks of simulation or a few thousand rows instead of years and millions.
 QUICK = {
-    "days": 120,
+    "days": 60,
     "repeats": 1,
-    "ledger_postings": "100000",
-    "ledger_load_budget": 30.0,
-    "ledger_days": 40,
+    "ledger_postings": "30000",
+    "ledger_load_budget": 15.0,
+    "ledger_days": 20,
     "ledger_repeats": 1,
-    "ledger_calls": 300,
-    "reporting_days": 250,
-    "reporting_holdings": 100,
-    "reporting_calls": 40,
+    "ledger_calls": 100,
+    "reporting_days": 100,
+    "reporting_holdings": 40,
+    "reporting_calls": 20,
     "reporting_repeat": 1,
     "recon_sizes": [10_000],
     "recon_repeat": 1,
-    "suite_days": 40,
-    "latency_days": 20,
+    "suite_days": 15,
+    "latency_days": 14,
 }
 
 

@@ -229,7 +229,7 @@ async def _throughput(route: Route, edge_url: str, address: str, seconds: float)
 
 def main_section(args: argparse.Namespace) -> dict[str, object]:
     quick = bool(getattr(args, "quick", False))
-    requests, seconds = (200, 1.0) if quick else (1000, 3.0)
+    requests, seconds = (100, 1.0) if quick else (1000, 3.0)
     with tempfile.TemporaryDirectory() as tmp:
         print("edge: opsuite up --speed max, 40 business days (seed 7) ...", flush=True)
         process, addresses = _start_suite(Path(tmp))
@@ -271,6 +271,6 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--quick", action="store_true", help="200 requests a route and 1 s of throughput each"
+        "--quick", action="store_true", help="100 requests a route and 1 s of throughput each"
     )
     main_section(parser.parse_args())

@@ -5,6 +5,7 @@ the vectorised backfill with dq's per-event checks), or it stops with an error."
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,13 @@ def test_the_dq_bench_runs_and_every_path_raises_the_same_issues(tmp_path: Path)
     out = _bench("bench.dq_checks", "--quick", "--json", str(tmp_path / "dq_checks.json"))
     assert "per event only 0, pandas only 0" in out
     assert (tmp_path / "dq_checks.json").exists()
+
+
+@pytest.mark.slow
+def test_make_bench_quick_makes_a_section_small(tmp_path: Path) -> None:
+    """`make bench ARGS=--quick` (bench/__main__.py QUICK): the recon section on 10,000 positions a
+    side, once, instead of up to a million, five times; its figures go to --out."""
+    out = _bench("bench", "--quick", "--only", "recon", "--out", str(tmp_path / "results.json"))
+    assert "10,000 positions/side" in out and "100,000 positions/side" not in out
+    recon = json.loads((tmp_path / "results.json").read_text())["recon"]
+    assert recon["repeat"] == 1
