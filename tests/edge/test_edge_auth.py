@@ -103,7 +103,12 @@ def test_reads_and_the_dashboard_stay_open(guarded: Edge) -> None:
     assert document["paths"]["/api/market/faults"]["post"]["security"] == [{"bearerToken": []}]
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer not-the-token-0123456789", f"Basic {TOKEN}"])
+# Ids named here: the token is random per process, and pytest-xdist's workers must collect the same ids.
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer not-the-token-0123456789", f"Basic {TOKEN}"],
+    ids=["no-header", "another-token", "the-token-as-basic"],
+)
 def test_every_write_without_the_token_is_401_and_changes_nothing(
     guarded: Edge, finished_suite: RunningSuite, authorization: str | None
 ) -> None:
