@@ -23,7 +23,14 @@ from opsuite.recon.v1 import recon_pb2
 from opsuite.reporting.v1 import reporting_pb2
 from tests.support.processes import ServiceProcess, start_service
 
-WORLD = {"OPSUITE_SEED": "3", "OPSUITE_START": "2020-02-03", "OPSUITE_DAYS": "3", "OPSUITE_SPEED": "max"}
+# The README's InjectFault examples run here, as under `opsuite up`, which allows fault injection.
+WORLD = {
+    "OPSUITE_SEED": "3",
+    "OPSUITE_START": "2020-02-03",
+    "OPSUITE_DAYS": "3",
+    "OPSUITE_SPEED": "max",
+    "OPSUITE_ALLOW_FAULT_INJECTION": "true",
+}
 SERVICES = {
     "market": market_pb2.DESCRIPTOR.services_by_name["MarketService"],
     "ledger": ledger_pb2.DESCRIPTOR.services_by_name["LedgerService"],
