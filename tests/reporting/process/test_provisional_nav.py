@@ -23,14 +23,17 @@ from services.common.convert import date_to_proto
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.waiting import wait_until
 
-DAYS = 32
+# The clock runs from market's start while ledger, dq and reporting start: at 2 days a second the
+# 23 days after day 25 leave over 11 s for that and the injection on a busy machine (with 32 days at
+# 4 a second, a slow start-up once let the run end before the fault was injected).
+DAYS = 48
 INJECT_AFTER = 25
 MANDATE = "BAL-USD"
 ENV = {
     "OPSUITE_SEED": "21",
     "OPSUITE_START": "2020-06-01",
     "OPSUITE_DAYS": str(DAYS),
-    "OPSUITE_SPEED": "4",
+    "OPSUITE_SPEED": "2",
     "OPSUITE_FAULT_RATE": "0",
     # The bad print is injected with InjectFault, which market refuses unless this says otherwise.
     "OPSUITE_ALLOW_FAULT_INJECTION": "true",
