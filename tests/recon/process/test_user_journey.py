@@ -43,10 +43,11 @@ def _env(data_dir: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_a_dropped_trade_from_tick_to_its_late_booking(tmp_path: Path) -> None:
     env = _env(tmp_path)
-    # 80 days at 3 a second: room for the fault, injected once every service serves (later on a
-    # busy machine), to be found and to age into suspense before the market's last day.
+    # 200 days at 3 a second: room for the fault, injected once every service serves (much later on
+    # a busy machine: a CI run once took longer to start the suite than 80 days lasted), to be found
+    # and to age into suspense before the market's last day.
     up = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "up", "--no-view", "--speed", "3", "--days", "80",
+        [sys.executable, "-m", "services.cli", "up", "--no-view", "--speed", "3", "--days", "200",
          "--seed", "21", "--start", "2020-02-03", "--fault-rate", "0"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
