@@ -27,6 +27,9 @@ def _finished(market: ServiceProcess) -> dict[str, object]:
     found: dict[str, object] = {}
 
     def done() -> bool:
+        # Replaced, not updated: JSON leaves `running` out once it is false, so an earlier answer's
+        # `running: true` would otherwise stay (it did, whenever the first poll caught the run going).
+        found.clear()
         found.update(_clock(market))
         return not found.get("running", False)
 
