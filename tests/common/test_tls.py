@@ -10,7 +10,6 @@ and half a TLS configuration is refused before anything starts.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,8 +34,9 @@ from services.common.channels import (
     open_channel,
 )
 from services.common.settings import SERVICES
+from tests.cli.up_support import Up
 from tests.support.certs import Authority, Leaf, authority, issue
-from tests.support.finished_suite import clean_environment, run_opsuite
+from tests.support.finished_suite import run_opsuite
 from tests.support.ports import free_ports
 from tests.support.processes import ROOT, start_service
 from tests.support.waiting import wait_until
@@ -124,17 +124,10 @@ def tls_suite(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tl
         "OPSUITE_HEALTH_PORT": str(health_port),
     }
     output = data_dir / "supervisor.out"
-    with output.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "up", "--speed", "max", "--seed", "7",
-             "--start", "2020-01-02", "--days", DAYS, "--no-view"],
-            cwd=ROOT,
-            env={**clean_environment(), **env},
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )  # fmt: skip
+    up = Up.start(
+        "--speed", "max", "--seed", "7", "--start", "2020-01-02", "--days", DAYS, env=env, output_path=output
+    )  # fmt: skip
+    process = up.process
     suite = TlsSuite(data_dir, addresses, env, process, output)
     try:
         wait_until(
@@ -148,13 +141,7 @@ def tls_suite(pki: Pki, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tl
         assert process.poll() is None, f"opsuite up exited early:\n{suite.supervisor_output()}"
         yield suite
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        up.stop()
 
 
 def _answer(security: TransportSecurity, address: str) -> grpc.StatusCode:
