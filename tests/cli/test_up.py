@@ -369,15 +369,16 @@ def test_a_tiny_retention_never_strands_a_follower(tmp_path: Path) -> None:
 
 
 def test_the_ledger_closes_no_period_recon_still_has_to_check(tmp_path: Path) -> None:
-    # The ledger keeps 40 business days and recon runs far behind it at full speed: were the ledger
-    # to close by its own date, recon would be refused the balances of the days it still checks and
-    # wait for ever. It closes only what every declared follower has passed (followers_date).
-    env = suite_env(tmp_path, OPSUITE_LEDGER_KEEP_DAYS="40", OPSUITE_RECON_KEEP_DAYS="40")
+    # The ledger keeps 15 business days and recon runs far behind it at full speed (market simulates
+    # the 60 days in about a second, recon checks them over several): were the ledger to close by its
+    # own date, recon would be refused the balances of the days it still checks and wait for ever. It
+    # closes only what every declared follower has passed (followers_date).
+    env = suite_env(tmp_path, OPSUITE_LEDGER_KEEP_DAYS="15", OPSUITE_RECON_KEEP_DAYS="15")
     up = Up.start(
-        "--speed", "max", "--days", "150", "--start", "2007-10-01", env=env, output_path=tmp_path / "out"
+        "--speed", "max", "--days", "60", "--start", "2007-10-01", env=env, output_path=tmp_path / "out"
     )
     try:
-        up.wait_for("done: 150 business days simulated", timeout=300)
+        up.wait_for("done: 60 business days simulated", timeout=300)
         status = json.loads(run_opsuite("status", "-o", "json", env=env).stdout)
         dates = {row["service"]: row["simulated_date"] for row in status}
         assert dates["recon"] == dates["market"], status

@@ -87,7 +87,9 @@ def test_a_redis_outage_under_the_event_log_loses_nothing_and_changes_nothing(
         steady: list[ServiceProcess] = []
         cut: list[ServiceProcess] = []
         try:
-            cut = _suite(tmp_path / "cut", {**ENV, "OPSUITE_EVENTLOG_URL": proxied})
+            # At 2 business days a second, not 4: the clock must still run once the three services
+            # have started one after another, which on a busy 2-core machine took over 7 s.
+            cut = _suite(tmp_path / "cut", {**ENV, "OPSUITE_SPEED": "2", "OPSUITE_EVENTLOG_URL": proxied})
             market, ledger, recon = cut
             assert clock(market).running, "the market finished before the outage could start"
 

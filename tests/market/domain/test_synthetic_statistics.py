@@ -189,7 +189,8 @@ def runs(series: SeriesSet, history: MacroHistory) -> Mapping[int, list[Move]]:
     alone stepped through the seed's extension (seconds, where the whole simulation took two minutes:
     test_price_model_alone_moves_as_the_simulation_does_past_the_data holds the two to the same moves)."""
     runs = {
-        seed: _price_model_alone(_synthetic_days(series, history, seed, SYNTHETIC_DAYS), seed) for seed in SEEDS
+        seed: _price_model_alone(_synthetic_days(series, history, seed, SYNTHETIC_DAYS), seed)
+        for seed in SEEDS
     }
     for moves in runs.values():
         assert all(day.synthetic for day, _ in moves) and len(moves) == SYNTHETIC_DAYS
