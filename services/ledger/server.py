@@ -389,6 +389,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             source_event_id=request.source_event_id,
             trace_id=request.trace_id.lower(),
             kind=codec.kind_from_proto(request.kind, "kind") if request.kind else None,
+            exclude_market=request.exclude_market_journals,
             # No start: the journals there are, from the horizon of a period close on (lookups by
             # source event or trace keep working). A start before the horizon asks for what is gone:
             # refused, naming the first date kept, rather than answered with a listing cut short.

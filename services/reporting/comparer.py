@@ -161,7 +161,11 @@ class NavComparer:
     ) -> list[JournalEffect]:
         """The ledger's journals of the mandate effective after `after` (from the start when None)
         through `through` that did not come from market's stream."""
-        request = ledger_pb2.GetLedgerRequest(mandate_id=mandate_id, page_size=PAGE)
+        # Without the stream's journals: a mandate that differs from the ledger for weeks would
+        # otherwise read every trade's journal again at each day end (and keep the ledger busy).
+        request = ledger_pb2.GetLedgerRequest(
+            mandate_id=mandate_id, page_size=PAGE, exclude_market_journals=True
+        )
         request.dates.end.CopyFrom(date_to_proto(through))
         if after is not None:
             request.dates.start.CopyFrom(date_to_proto(after + dt.timedelta(days=1)))

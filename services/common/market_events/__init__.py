@@ -481,6 +481,10 @@ Payload = (
 )
 
 
+# Every market event's id starts with it ("mkt-<seq>"); a journal booked from the stream carries it.
+MARKET_EVENT_ID_PREFIX = "mkt-"
+
+
 @dataclass(frozen=True, slots=True)
 class MarketEvent:
     """One event of market's stream. seq starts at 1; event_id is "mkt-<seq>".

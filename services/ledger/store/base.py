@@ -53,6 +53,8 @@ class LedgerFilter:
     trace_id: str = ""
     kind: JournalKind | None = None
     kept_only: bool = False
+    # True: only the journals people and services posted, none booked from market's stream.
+    exclude_market: bool = False
 
 
 @dataclass(frozen=True)

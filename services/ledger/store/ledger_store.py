@@ -21,6 +21,7 @@ from typing import Any
 import uuid6
 
 from services.common.change_signal import CommitListeners
+from services.common.market_events import MARKET_EVENT_ID_PREFIX
 from services.ledger.domain.records import Account, BalanceLine, Journal, JournalDraft, JournalKind, Posting
 from services.ledger.store import batch
 from services.ledger.store.base import (
@@ -421,6 +422,9 @@ class SqlLedgerStore:
         if flt.kind is not None:
             where.append("j.kind = ?")
             params.append(str(flt.kind))
+        if flt.exclude_market:
+            where.append("j.source_event_id NOT LIKE ?")
+            params.append(f"{MARKET_EVENT_ID_PREFIX}%")
         if flt.account_prefix:
             exact, low, high = batch.prefix_range(flt.account_prefix)
             where.append(

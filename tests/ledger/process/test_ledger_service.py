@@ -481,3 +481,31 @@ def test_a_back_dated_journal_opens_a_standard_account_earlier(world: World) -> 
                             journal_id=journal.journal_id, reason="test clean-up"
                         )
                     )
+
+
+def test_get_ledger_can_leave_out_the_journals_booked_from_markets_stream(world: World) -> None:
+    """exclude_market_journals lists what people and services posted, in ledger order: the whole
+    listing without the journals whose source event is one of market's ("mkt-...")."""
+    posted = world.ledger_stub.PostJournal(
+        _suspense_request(world, "test:posted-only", amount="3.00")
+    ).journal
+
+    def listing(**only: bool) -> list[ledger_pb2.Journal]:
+        journals, token = [], ""
+        while True:
+            page = world.ledger_stub.GetLedger(
+                ledger_pb2.GetLedgerRequest(
+                    mandate_id=posted.mandate_id, page_size=200, page_token=token, **only
+                )
+            )
+            journals.extend(page.journals)
+            if not (token := page.next_page_token):
+                return journals
+
+    everything = listing()
+    assert any(j.source_event_id.startswith("mkt-") for j in everything), "the stream booked journals"
+    posted_only = listing(exclude_market_journals=True)
+    assert [j.journal_id for j in posted_only] == [
+        j.journal_id for j in everything if not j.source_event_id.startswith("mkt-")
+    ]
+    assert posted.journal_id in {j.journal_id for j in posted_only}

@@ -74,6 +74,9 @@ def test_journal_filters_and_paging(store: LedgerStore) -> None:
     assert _keys(store, LedgerFilter(trace_id="t2", mandate_id="BAL-USD")) == ["f1"]
     assert _keys(store, LedgerFilter(kind=JournalKind.SUBSCRIPTION)) == ["s1", "e1"]
     assert _keys(store, LedgerFilter(kind=JournalKind.REVERSAL)) == []
+    # Only what was posted, not booked from market's stream (source event "mkt-..."): the fee.
+    assert _keys(store, LedgerFilter(exclude_market=True)) == ["fee"]
+    assert _keys(store, LedgerFilter(exclude_market=True, mandate_id="EQ-EUR")) == []
     assert _keys(store, LedgerFilter(), after_seq=0, limit=2) == ["s1", "f1"]
     assert _keys(store, LedgerFilter(), after_seq=2, limit=2) == ["e1", "st1"]
     assert _keys(store, LedgerFilter(), after_seq=4, limit=2) == ["fee"]

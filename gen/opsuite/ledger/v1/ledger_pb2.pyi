@@ -489,6 +489,7 @@ class GetLedgerRequest(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    EXCLUDE_MARKET_JOURNALS_FIELD_NUMBER: _builtins.int
     mandate_id: _builtins.str
     account_prefix: _builtins.str
     """Keeps journals with at least one posting to an account whose name
@@ -499,6 +500,11 @@ class GetLedgerRequest(_message.Message):
     kind: Global___JournalKind.ValueType
     page_size: _builtins.int
     page_token: _builtins.str
+    exclude_market_journals: _builtins.bool
+    """Leaves out the journals booked from market's stream (source_event_id
+    "mkt-..."): what people and services posted, which is what explains a
+    difference from market's books, without reading every trade's journal.
+    """
     @_builtins.property
     def dates(self) -> _common_pb2.DateRange:
         """Effective dates, inclusive."""
@@ -514,10 +520,11 @@ class GetLedgerRequest(_message.Message):
         kind: Global___JournalKind.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        exclude_market_journals: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["dates", b"dates"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_prefix", b"account_prefix", "dates", b"dates", "kind", b"kind", "mandate_id", b"mandate_id", "page_size", b"page_size", "page_token", b"page_token", "source_event_id", b"source_event_id", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_prefix", b"account_prefix", "dates", b"dates", "exclude_market_journals", b"exclude_market_journals", "kind", b"kind", "mandate_id", b"mandate_id", "page_size", b"page_size", "page_token", b"page_token", "source_event_id", b"source_event_id", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
