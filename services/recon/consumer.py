@@ -24,9 +24,19 @@ class ReconConsumer:
     def __init__(self, store: ReconStore, checker: DayEndChecker) -> None:
         self.cursor, restored = restore(store)
         self.state = restored or FollowedState()
-        # The state as of the last day end, for on-demand checks of that day end.
-        self.at_day_end = FollowedState.from_json(restored.to_json()) if restored is not None else None
+        # The state as of the last day end, for on-demand checks of that day end: kept as its JSON,
+        # and read back only when an on-demand check or a raised break asks for it (rarely, where
+        # every day end takes the snapshot).
+        self._day_end_json = restored.to_json() if restored is not None else None
+        self._at_day_end: FollowedState | None = None
         self.checker = checker
+
+    @property
+    def at_day_end(self) -> FollowedState | None:
+        """The followed state as of the last day end checked (None before the first)."""
+        if self._at_day_end is None and self._day_end_json is not None:
+            self._at_day_end = FollowedState.from_json(self._day_end_json)
+        return self._at_day_end
 
     def load(self) -> int:
         return self.cursor
@@ -41,7 +51,7 @@ class ReconConsumer:
                 continue
             await self.checker.day_end(self.state, day_end)
             self.cursor = day_end.seq
-            self.at_day_end = FollowedState.from_json(self.state.to_json())
+            self._day_end_json, self._at_day_end = self.state.to_json(), None
 
     def sim_time(self) -> dt.datetime | None:
         day_end = self.state.last_day_end
