@@ -6,7 +6,7 @@ allocates an arena of its own, and keeps what is freed in an arena for reuse ins
 back to the system. A service whose work runs in worker threads (asyncio.to_thread) so holds, in
 each thread's arena, the high-water mark of whatever that thread ever built and dropped: in market,
 building the synthetic extension years into a run (a replay of the whole history in a worker thread)
-left 15 MiB free but resident in that thread's arena, and start-up's history build 15 MiB more in
+left about 14 MiB free but resident in that thread's arena, and start-up's history build 15 MiB more in
 the main one. Both calls here are cheap and change no result, only where freed memory goes.
 """
 
