@@ -6,9 +6,9 @@ SQLite event log with `--retention-events` kept. The bench polls GetClock and re
 resident memory (VmRSS in /proc/<pid>/status) at every 126th business day, and prints each sample
 beside the baseline measured in the same run: the resident memory at the end of the warm-up, the
 first WARM_UP_YEARS simulated years, in which market's bounded windows fill (the in-memory tail of
-65,536 events, 520 day-end checkpoints, the 10,000 most recent confirmations, the trace roots of
-about three years of fills). Flat means every later sample stays near that baseline. Results go to bench/market_memory.json; bench/README.md
-discusses them.
+8,192 events, 30 day ends in memory, the 3,000 most recent confirmations, the trace roots of the
+last 10,000 events of fills' traces). Flat means every later sample stays near that baseline; the
+peak is the process's VmHWM. Results go to bench/market_memory.json; bench/README.md discusses them.
 """
 
 from __future__ import annotations

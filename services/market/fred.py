@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import pickle
 import threading
-from collections.abc import Mapping
+import zlib
+from collections.abc import Collection, Mapping
 from importlib import resources
 from types import MappingProxyType
 
@@ -47,6 +49,41 @@ def load_snapshot() -> SeriesSet:
         source="snapshot",
         notes=("FRED snapshot shipped in the package (services/market/data/fred)",),
         text=MappingProxyType(texts),
+    )
+
+
+def pack_series(series: SeriesSet, *, text_of: Collection[str] | None = None) -> bytes:
+    """The series as compressed bytes, for a process that needs them again only much later: market
+    builds the synthetic extension from them when the real days run out, years into a run. The
+    snapshot's series are about 12 MiB of objects in memory and 0.5 MiB packed.
+
+    text_of: the series whose published text is kept (None: every one's); the text is most of the
+    objects' memory, and a reader of exact decimals needs only its own series'."""
+    plain = (
+        {series_id: dict(values) for series_id, values in series.observations.items()},
+        series.source,
+        series.notes,
+        {
+            series_id: dict(text)
+            for series_id, text in series.text.items()
+            if text_of is None or series_id in text_of
+        },
+    )
+    return zlib.compress(pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def unpack_series(packed: bytes) -> SeriesSet:
+    """The series pack_series packed: the same observations and text, in the same order (pickle
+    keeps a dict's order and a float's every bit), source and notes."""
+    # Bytes this process packed itself, never read from outside, so unpickling them is safe.
+    observations, source, notes, text = pickle.loads(zlib.decompress(packed))
+    return SeriesSet(
+        observations=MappingProxyType(
+            {key: MappingProxyType(values) for key, values in observations.items()}
+        ),
+        source=source,
+        notes=notes,
+        text=MappingProxyType({key: MappingProxyType(values) for key, values in text.items()}),
     )
 
 

@@ -5,8 +5,13 @@ framing.py): each event framed as a `repeated MarketEvent events = 1` entry of E
 length, bytes), a day's frames concatenated, with where each ends and each event's kind and mandate.
 A batch for a subscriber is a slice of those bytes plus two varints: no protobuf parsing or
 re-serialising per subscriber or per event. Older events are read back from the event log in the
-same form. The tail is bounded, so memory does not grow with the history or with slow subscribers:
-each subscriber holds only the page it is sending from.
+same form. The tail is bounded, in events and in bytes, so memory does not grow with the history,
+with the size of events or with slow subscribers: each subscriber holds only the page it is sending
+from.
+
+The tail is a cache of the log's newest blocks, not a store: a subscriber that starts below it reads
+the same bytes from the event log. It needs to cover only what live subscribers lag by (a few days
+at a live speed); at full speed followers fall behind by years, where no affordable tail helps.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ from services.common.eventlog.framing import FramedRun, encode_varint, join_runs
 
 HEAD_SEQ_TAG = b"\x10"  # EventBatch field 2, varint
 LAST_SEQ_TAG = b"\x18"  # EventBatch field 3, varint
+# The tail's default bounds: 8,192 events (about 40 business days at ~200 events a day) in at most
+# 2 MiB of frames (~250 bytes an event). The 65,536 to 131,072 events held before were 15 to 30 MiB
+# of market's resident memory, for a tail that followers at full speed outrun anyway.
+DEFAULT_CAPACITY = 8_192
+DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 
 __all__ = ["EventFilter", "EventHub", "encode_batch", "encode_varint", "kept_frames"]
 
@@ -68,16 +78,19 @@ def kept_frames(run: FramedRun, begin: int, end: int, event_filter: EventFilter)
 class EventHub:
     """Bounded in-memory tail of the stream with a notification on every new head.
 
-    Holds the published runs (a day each), in order and gap-free. When they reach twice the capacity
-    in events, the oldest runs are dropped down to about the capacity, which keeps publishing
-    amortised O(1).
+    Holds the newest published runs (a day each), in order and gap-free: at most `capacity` events
+    and `max_bytes` of frames, except that the newest run is always held whatever its size. Runs are
+    days, so the list is short (a few hundred at most) and dropping the oldest as each new one
+    arrives costs nothing worth amortising.
     """
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self._runs: list[FramedRun] = []
         self._firsts: list[int] = []  # each run's first seq, for bisect
         self._count = 0  # events held
+        self._bytes = 0  # bytes of frames held
         self._changed = asyncio.Condition()
         self.head_seq = 0
         self.closed = False
@@ -90,11 +103,16 @@ class EventHub:
     def __len__(self) -> int:
         return self._count
 
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of frames held."""
+        return self._bytes
+
     def reset_head(self, head_seq: int) -> None:
         """Set the head after a replay from the log, with nothing in memory yet."""
         self._runs.clear()
         self._firsts.clear()
-        self._count = 0
+        self._count = self._bytes = 0
         self.head_seq = head_seq
 
     async def publish(self, run: FramedRun) -> None:
@@ -104,11 +122,15 @@ class EventHub:
             self._runs.append(run)
             self._firsts.append(run.first_seq)
             self._count += len(run)
-            if self._count >= 2 * self.capacity:
-                drop = 0
-                while self._count - len(self._runs[drop]) >= self.capacity:
-                    self._count -= len(self._runs[drop])
-                    drop += 1
+            self._bytes += len(run.frames)
+            drop = 0
+            while drop < len(self._runs) - 1 and (
+                self._count > self.capacity or self._bytes > self.max_bytes
+            ):
+                self._count -= len(self._runs[drop])
+                self._bytes -= len(self._runs[drop].frames)
+                drop += 1
+            if drop:
                 del self._runs[:drop], self._firsts[:drop]
             self.head_seq = run.last_seq
         async with self._changed:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fpdf import FPDF
-
 # PDFs carry a creation date; a fixed one keeps the same document byte-identical run after run.
 PDF_CREATION_DATE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
@@ -17,6 +15,11 @@ def render_confirmation_pdf(text: str, *, title: str, created: dt.datetime = PDF
     Deterministic: fpdf2 derives the file /ID from the content and the creation date, and the
     creation date is fixed. Courier is a core PDF font limited to Latin-1; other characters become "?".
     """
+    # Imported here, not with the module: fpdf2 (with the Pillow and fontTools it loads) costs the
+    # market process about 58 MiB resident, and a PDF is rendered only when GetConfirmation asks
+    # for one, which most runs never do.
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_creation_date(created)
     pdf.set_title(title)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 
 from services.common.eventlog.base import EventLog
-from services.common.eventlog.redis_streams import RedisEventLog
 from services.common.eventlog.sqlite import SqliteEventLog
 
 DEFAULT_FILE = "eventlog.sqlite3"
@@ -30,6 +29,10 @@ def open_event_log(url: str | None, data_dir: pathlib.Path) -> EventLog:
         base, _, prefix = url.partition("#")
         if "#" in url and not prefix:
             raise ValueError(f"empty key prefix after '#' in event log URL; accepted: {ACCEPTED_FORMS}")
+        # Imported only for a redis:// URL: the redis client costs about 21 MiB resident, which a
+        # process on the default SQLite log should not pay.
+        from services.common.eventlog.redis_streams import RedisEventLog
+
         return RedisEventLog(base, prefix or DEFAULT_REDIS_PREFIX)
     raise ValueError(f"unsupported event log URL {_redact(url)!r}; accepted: {ACCEPTED_FORMS}")
 

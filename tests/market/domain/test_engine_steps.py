@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 import pytest
 
 from services.common.calendar import BusinessCalendar
+from services.market.sim import engine
 from services.market.sim.confirmations import layout_for_broker, render_confirmation_text
 from services.market.sim.custodian import Custodian
 from services.market.sim.desk import BROKERS
@@ -319,6 +320,27 @@ def test_inject_checks_the_kind_and_accepts_its_name() -> None:
     assert sim.next_fault_id() == "FLT-000002"
     with pytest.raises(ValueError):
         sim.inject(FaultRequest(kind=K.CUSTODIAN_DROP_TRADE, mandate_id="NO-SUCH-MANDATE"))
+
+
+def test_only_the_most_recent_confirmations_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CONFIRMATIONS_KEPT bounds memory: an older confirmation is forgotten (GetConfirmation then
+    says it is past retention) and the most recent ones, by id or by fill id, are kept."""
+    monkeypatch.setattr(engine, "CONFIRMATIONS_KEPT", 3)
+    sim = simulation(days=4)
+    confirmations = [e.payload for _ in range(4) for e in of_kind(step(sim), "trade.confirmation")]
+    assert len(confirmations) > 3
+    older, last_three = confirmations[:-3], confirmations[-3:]
+    for confirmation in last_three:
+        kept = sim.confirmation(confirmation.fill_id)
+        assert kept is not None and kept[0] == confirmation
+        assert not sim.confirmation_forgotten(confirmation.confirmation_id)
+    for confirmation in older:
+        assert sim.confirmation(confirmation.confirmation_id) is None
+        assert sim.confirmation(confirmation.fill_id) is None
+        assert sim.confirmation_forgotten(confirmation.confirmation_id)
+        assert sim.confirmation_forgotten(confirmation.fill_id)
+    assert sim.confirmations_forgotten == len(confirmations) - 3
+    assert not sim.confirmation_forgotten("FIL-9999999")  # newer than every kept one: unknown
 
 
 def test_an_injected_typo_reaches_the_confirmation_and_the_fault_names_the_events() -> None:

@@ -24,6 +24,7 @@ from services.market.sim.macro.alignment import sample_std
 from services.market.sim.macro.bootstrap import BLOCK_DAYS, ExtensionBasis, extension_basis
 from services.market.sim.macro.extension import SyntheticMacro, extend
 from services.market.sim.macro.guards import reflect, reflect_decimal, reflect_ratio
+from services.market.sim.macro.history import replayed_regimes
 from services.market.sim.macro.market_days import nyse_holidays
 from services.market.sim.macro.regime import EQUITY_HALF_LIFE_DAYS, REGIME_EQUITY, REGIMES
 from services.market.sim.series import SeriesSet
@@ -166,6 +167,15 @@ def test_day_one_carries_on_the_real_trailing_windows_and_the_regime_smoothing(
     assert day_one.equity_drift_annual == pytest.approx(
         last.equity_drift_annual + alpha * (target_drift - last.equity_drift_annual)
     )
+
+
+def test_the_regimes_the_blocks_are_drawn_by_are_the_historys_own(
+    series: SeriesSet, history: MacroHistory
+) -> None:
+    """extension_basis replays the regimes one day at a time instead of keeping a MacroDay for each
+    (memory, on the day the extension is built): the same regimes, day for day."""
+    assert history.days[0].date == FIRST  # the data's first business day
+    assert replayed_regimes(series) == [day.regime for day in history.days]
 
 
 def test_real_days_say_they_are_real(history: MacroHistory) -> None:

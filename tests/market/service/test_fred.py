@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from services.market.fred import load_series, load_snapshot
+from services.market.fred import load_series, load_snapshot, pack_series, unpack_series
 from services.market.sim.series import SERIES
 from tests.market.fake_fred import FakeFred, fake_fred  # noqa: F401 - the fixture
 
@@ -26,6 +26,19 @@ def test_snapshot_has_every_series_with_exact_text() -> None:
     assert snapshot.observations["DGS10"][dt.date(1999, 1, 4)] == 4.69
     assert snapshot.observations["DGS10"][dt.date(1999, 1, 1)] is None  # "." in the CSV
     assert snapshot.text["DEXUSEU"][dt.date(1999, 1, 5)] == "1.1760"  # trailing zero kept
+
+
+def test_packed_series_unpack_to_the_same_observations_and_text() -> None:
+    snapshot = load_snapshot()
+    again = unpack_series(pack_series(snapshot))
+    assert (again.source, again.notes) == (snapshot.source, snapshot.notes)
+    for series_id in SERIES:
+        assert list(again.observations[series_id].items()) == list(snapshot.observations[series_id].items())
+        assert list(again.text[series_id].items()) == list(snapshot.text[series_id].items())
+    fx_only = unpack_series(pack_series(snapshot, text_of=("DEXUSEU",)))
+    assert list(fx_only.text) == ["DEXUSEU"]
+    assert fx_only.text["DEXUSEU"][dt.date(1999, 1, 5)] == "1.1760"  # the published text, kept
+    assert dict(fx_only.observations) == dict(again.observations)
 
 
 @pytest.mark.parametrize("key", [None, ""])

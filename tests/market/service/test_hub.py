@@ -83,7 +83,7 @@ async def test_reads_and_bounded_memory() -> None:
     for start in range(1, 1001, 50):
         await hub.publish(run(start, start + 49))
     assert hub.head_seq == 1000
-    assert 100 <= len(hub) < 200  # compacted: never more than twice the capacity
+    assert len(hub) == 100 and hub.first_seq == 901  # the newest runs that fit the capacity
     assert hub.read(hub.first_seq - 1, 10) is None  # fell out of memory: read the log instead
     tail = hub.read(990, 50)
     assert tail is not None and seqs_of(tail) == list(range(990, 1001))
@@ -96,6 +96,25 @@ async def test_reads_and_bounded_memory() -> None:
     assert past_head is not None and (past_head.first_seq, len(past_head)) == (1001, 0)  # empty, not None
     with pytest.raises(ValueError, match="gap"):
         await hub.publish(run(1002, 1002))
+
+
+async def test_the_tail_is_bounded_in_bytes_too() -> None:
+    """Events of any size: the tail holds the newest runs that fit max_bytes (and always the newest
+    run, even one larger than that, so the head is served from memory)."""
+    runs = [run(start, start + 49) for start in range(1, 501, 50)]
+    limit = sum(len(r.frames) for r in runs[-3:])  # the last three days' bytes exactly
+    hub = EventHub(capacity=10_000, max_bytes=limit)
+    for day in runs:
+        await hub.publish(day)
+        assert hub.size_bytes <= limit
+    assert (hub.first_seq, hub.head_seq, len(hub), hub.size_bytes) == (351, 500, 150, limit)
+    assert hub.read(350, 10) is None  # dropped for its bytes: read the log instead
+    tail = hub.read(351, 1000)
+    assert tail is not None and seqs_of(tail) == list(range(351, 501))
+    small = EventHub(capacity=10_000, max_bytes=1)
+    await small.publish(run(1, 50))
+    await small.publish(run(51, 100))
+    assert (small.first_seq, len(small)) == (51, 50)  # only the newest run, larger than the bound
 
 
 async def test_waiters_wake_on_publish_and_close() -> None:

@@ -23,7 +23,7 @@ from services.market.sim.macro.alignment import (
     month_shift,
 )
 from services.market.sim.macro.guards import EXACT, Anchors, Ranges, guard_anchors, guard_ranges
-from services.market.sim.macro.history import HistoryEnd, build_history, business_days, replay_to_end
+from services.market.sim.macro.history import HistoryEnd, business_days, replay_to_end, replayed_regimes
 from services.market.sim.macro.regime import risk_shock
 from services.market.sim.series import SeriesSet
 
@@ -117,8 +117,8 @@ def extension_basis(series: SeriesSet) -> ExtensionBasis:
             "observed on the day and the day before: nothing to draw a synthetic extension from"
         )
     # The regime of every real business day, by the history's replay from the first day, as
-    # build_history gives it to the simulation (one MacroDay per business day, in order).
-    regimes = [day.regime for day in build_history(series, business[0]).days]
+    # build_history gives it to the simulation (one per business day, in order).
+    regimes = replayed_regimes(series)
     assert len(regimes) == len(business)  # indexed as the days are
     monthly = {
         sid: {d: v for d, v in obs[sid].items() if v is not None and d <= last}

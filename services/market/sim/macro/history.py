@@ -144,6 +144,16 @@ def build_history(series: SeriesSet, start: dt.date, end: dt.date | None = None)
     )
 
 
+def replayed_regimes(series: SeriesSet) -> list[str]:
+    """The regime of every business day of the data, in order: build_history(series, first business
+    day)'s days' regimes, replayed one day at a time rather than kept as MacroDays. Kept, the ~5,500
+    days of the snapshot are about 7 MiB at once, in the market process that builds the extension
+    years into its run, and freed memory there stays resident around what the run keeps."""
+    business = business_days(series)
+    replay = _Replay(series, business, business[0])
+    return [replay.day(day).regime for day in business]
+
+
 @dataclass(frozen=True)
 class HistoryEnd:
     """Where the real history stands after its last business day: the last day and the state of
