@@ -76,8 +76,10 @@ def test_path_and_query_parameters(contract_doc: Doc) -> None:
         "kind",
         "page_size",
         "page_token",
+        "exclude_market_journals",
     }
     assert ledger["kind"]["schema"] == {"$ref": "#/components/schemas/opsuite.ledger.v1.JournalKind"}
+    assert ledger["exclude_market_journals"]["schema"] == {"type": "boolean"}
     timeouts = [p["$ref"] for p in contract_doc["paths"]["/api/ledger"]["get"]["parameters"] if "$ref" in p]
     assert timeouts == ["#/components/parameters/GrpcTimeout", "#/components/parameters/RequestTimeout"]
 
