@@ -5,28 +5,33 @@ day end at which a cash break ages into suspense to its suspense journal in Watc
 runs `opsuite up --speed S --fault-rate F --no-view` (seed 7, 120 business days from 2020-01-02 at 2
 business days a second by default: the live clock, with five times the default fault rates for
 more samples; documents without its model)
-and follows three streams from this one process, each on its own thread:
+and follows three streams from this one process, each on its own thread, and asks the ledger once
+a day end:
 
 - market's `StreamEvents` (kind `clock.day_end` only): when each simulated day ended;
 - recon's `WatchBreaks`: when each break was opened (its `first_seen_date` is the day end that
   revealed it);
 - the ledger's `WatchJournals` (kind SUSPENSE): when each suspense journal was booked (its
-  `effective_date` is the day end at which recon posted it). The simulated custodian's own errors
-  never reach suspense (they are explained), so once a simulated day this process books in the
-  ledger a fee the bank never charged, as a person's mistake would (`_plant_fee`).
+  `effective_date` is the day end at which recon posted it);
+- where the time goes (LedgerBooked): for each day end, when the ledger has booked it, asked as
+  recon asks (GetBalances with min_market_seq), since recon's check waits for exactly that.
+
+The simulated custodian's own errors never reach suspense (they are explained), so once a simulated
+day this process books in the ledger a fee the bank never charged, as a person's mistake would
+(`_plant_fee`).
 
 A break's latency is the time its OPENED change arrived minus the time its day end arrived; the same
 for a suspense journal. Only the day ends that arrive once `opsuite up` has said "all services
-serving" are counted: before that, market's live clock runs while the followers start one after
-another and each catches up on the days it missed (dq, reporting and documents taking both cores
-meanwhile), which is start-up, not live mode. Both ends are observed here through gRPC streams, so
-the streams' own delivery is inside the figure on both sides alike. The aim (issue 17): p99 under
-200 ms.
+serving" are counted: before that, market's live clock runs while the followers start and each
+catches up on the days it missed (taking both cores meanwhile), which is start-up, not live mode.
+Both ends are observed here through gRPC streams, so the streams' own delivery is inside the figure
+on both sides alike. The aim (issue 17): p99 under 200 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -67,7 +72,7 @@ class Follower(threading.Thread):
 
     def run(self) -> None:
         deadline = time.monotonic() + 120
-        while True:  # the service may not listen yet: opsuite up starts them one after another
+        while True:  # the service may not listen yet: opsuite up starts market first
             try:
                 self.call = self.open_call()  # type: ignore[operator]
                 for message in self.call:  # type: ignore[union-attr]
@@ -84,6 +89,38 @@ class Follower(threading.Thread):
     def stop(self) -> None:
         if self.call is not None:
             self.call.cancel()  # type: ignore[attr-defined]
+
+
+class LedgerBooked(threading.Thread):
+    """Where the time goes: for each day end market streamed, when the ledger has booked it, asked as
+    recon asks (GetBalances of one mandate with min_market_seq: answered once the day end's journals
+    are committed). One more GetBalances a day end beside recon's five."""
+
+    def __init__(self, ledger: grpc.Channel, day_ends: Follower):
+        super().__init__(daemon=True)
+        self.stub = ledger_pb2_grpc.LedgerServiceStub(ledger)
+        self.day_ends = day_ends
+        self.arrivals: dict[dt.date, float] = {}
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        asked = 0
+        while not self.stopping.is_set():
+            if asked >= len(self.day_ends.arrivals):
+                self.stopping.wait(0.005)
+                continue
+            _, batch = self.day_ends.arrivals[asked]
+            asked += 1
+            for event in batch.events:  # type: ignore[attr-defined]
+                request = ledger_pb2.GetBalancesRequest(
+                    mandate_id="BAL-USD", as_of=event.day_end.date, min_market_seq=event.envelope.seq
+                )
+                with contextlib.suppress(grpc.RpcError):  # the ledger not serving yet: start-up
+                    self.stub.GetBalances(request, timeout=30)
+                    self.arrivals.setdefault(_date(event.day_end.date), time.perf_counter())
+
+    def stop(self) -> None:
+        self.stopping.set()
 
 
 def _clock(channel: grpc.Channel) -> market_pb2.Clock | None:
@@ -174,6 +211,7 @@ def run_live(days: int, speed: float, start: dt.date, fault_rate: float) -> dict
                 ledger_pb2.WatchJournalsRequest(kind=ledger_pb2.JOURNAL_KIND_SUSPENSE)
             )
         )
+        booked = LedgerBooked(channels["ledger"], day_ends)
         supervisor = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "up", "--speed", str(speed), "--seed", "7",
              "--start", start.isoformat(), "--days", str(days), "--fault-rate", str(fault_rate), "--no-view"],
@@ -183,6 +221,7 @@ def run_live(days: int, speed: float, start: dt.date, fault_rate: float) -> dict
         followers = (day_ends, breaks, suspense)
         for follower in followers:
             follower.start()
+        booked.start()
         planted, planted_on = 0, set[dt.date]()
         live_from: float | None = None  # when opsuite up said every service serves
         try:
@@ -208,6 +247,7 @@ def run_live(days: int, speed: float, start: dt.date, fault_rate: float) -> dict
                 time.sleep(0.2)  # waiting for the live clock, which runs for days / speed seconds
             time.sleep(2.0)  # the last day end's checks and postings: later ones are not counted anyway
         finally:
+            booked.stop()
             for follower in followers:
                 follower.stop()
             supervisor.send_signal(signal.SIGINT)
@@ -238,6 +278,7 @@ def run_live(days: int, speed: float, start: dt.date, fault_rate: float) -> dict
         for journal in batch.journals  # type: ignore[attr-defined]
         if _date(journal.effective_date) in day_end_at
     ]
+    booked_ms = [(at - day_end_at[day]) * 1000 for day, at in booked.arrivals.items() if day in day_end_at]
     return {
         "days": days,
         "speed": speed,
@@ -248,6 +289,7 @@ def run_live(days: int, speed: float, start: dt.date, fault_rate: float) -> dict
         "start_up_day_ends": len(started_up),
         "break_opened": _summary(break_ms),
         "suspense_journal": _summary(suspense_ms),
+        "ledger_booked": _summary(booked_ms),
     }
 
 
@@ -264,6 +306,7 @@ def main_section(args: argparse.Namespace) -> dict[str, object]:
     for key, what in (
         ("break_opened", "day end -> break in WatchBreaks"),
         ("suspense_journal", "day end -> suspense journal"),
+        ("ledger_booked", "day end -> ledger has booked it"),
     ):
         figures = run[key]
         assert isinstance(figures, dict)

@@ -7,7 +7,7 @@ import socket
 
 from services.common.settings import EDGE, SERVICES, Settings
 
-# The order `opsuite up` starts them in: each after the services it reads from.
+# The order `opsuite up` names them in (it starts market, then the followers at once: suite/up.py).
 START_ORDER = ("market", "ledger", "dq", "recon", "reporting", "documents")
 # Every service but market follows market's stream (services/common/follower.py).
 MARKET_FOLLOWERS = tuple(name for name in START_ORDER if name != "market")

@@ -49,7 +49,10 @@ class SuspensePoster:
         """
         async with self.lock:
             for candidate in await asyncio.to_thread(self.store.suspense_candidates):
-                await self._post_one(state, candidate.break_id, today, sim_time, wait=wait)
+                # Most candidates owe nothing today (breaks that held suspense, written off ones kept
+                # until the horizon): only one that does is read again, fresh, before its posting.
+                if self.due(candidate, today) is not None:
+                    await self._post_one(state, candidate.break_id, today, sim_time, wait=wait)
 
     async def write_off(self, state: FollowedState | None, break_id: str, sim_time: dt.datetime) -> None:
         """The write-off journal of a break just written off, now if the ledger answers at once; left to

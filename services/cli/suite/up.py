@@ -3,8 +3,8 @@
 Before anything starts: the run is planned (a weekend start rolls to the next business day, a run
 longer than the data is shortened, each said once), the data directory is locked, every address is
 checked free, and a previous run is either resumed (said so, and from where) or, with --fresh,
-deleted after the person has seen what goes. Then the services start in order, each after the
-ones it reads from; a signal at any moment stops them all. A service that crashes later is
+deleted after the person has seen what goes. Then market starts, then every follower at once (each
+serves once it has caught up), then the edge (start_waves); a signal at any moment stops them all. A service that crashes later is
 restarted with backoff (supervisor.py), and a run with an end says once when it is done.
 """
 
@@ -20,6 +20,7 @@ import time
 
 from rich.console import Console
 from rich.markup import escape
+from rich.status import Status
 
 from services.cli.registry import MARKET_FOLLOWERS, available_services, concrete_addresses, edge_available
 from services.cli.settings import SupervisorSettings, check_environment
@@ -130,27 +131,74 @@ def _prepare(
     )
 
 
+def start_waves(children: list[Child]) -> list[list[Child]]:
+    """The order of the start-up: market alone, then every follower at once, then the edge.
+
+    The followers only read market and each other through calls that wait or retry (a follower is
+    deployed that way on Kubernetes too, where nothing orders the pods), and each is SERVING only
+    once it has caught up with market: started one after another, each caught up alone while the
+    others waited, so a long run's start-up took the sum of their catch-ups instead of the longest.
+    The edge fronts them all, so it starts once they serve."""
+    market = [child for child in children if child.name == "market"]
+    followers = [child for child in children if child.name != "market" and not child.http]
+    edges = [child for child in children if child.http]
+    return [wave for wave in (market, followers, edges) if wave]
+
+
 async def _start_all(
     children: list[Child], env: dict[str, str], timeout_s: float, console: Console, security: Security
 ) -> None:
     with console.status("starting") as progress:
-        for child in children:
-            progress.update(f"starting {child.name} on {child.address} ...")
-            await launch(child, env)
-            await wait_serving(child, timeout_s, security)
-            pid = child.process.pid if child.process else "?"
-            took = time.monotonic() - child.started_at
-            if child.http:
-                url = f"http://{child.address}"
-                console.print(
-                    f"[green]✓[/] {child.name:<10} {url} (pid {pid}, {took:.1f} s): the HTTP/JSON API, "
-                    f"its docs at {url}/docs, the live dashboard at {url}/"
-                )
-                console.print(escape(_token_line(env)), highlight=False)
-            else:
-                console.print(
-                    f"[green]✓[/] {child.name:<10} serving on {child.address} (pid {pid}, {took:.1f} s)"
-                )
+        for wave in start_waves(children):
+            for child in wave:
+                await launch(child, env)
+            await _wait_wave(wave, env, timeout_s, security, console, progress)
+
+
+async def _wait_wave(
+    wave: list[Child],
+    env: dict[str, str],
+    timeout_s: float,
+    security: Security,
+    console: Console,
+    progress: Status,
+) -> None:
+    """Wait until every child of the wave serves, saying so in the wave's order (StartupFailed as
+    soon as one fails, whichever it is)."""
+
+    async def serving(child: Child) -> float:
+        await wait_serving(child, timeout_s, security)
+        return time.monotonic() - child.started_at
+
+    waits = [asyncio.ensure_future(serving(child)) for child in wave]
+    remaining: set[asyncio.Future[float]] = set(waits)
+    said = 0
+    try:
+        while remaining:
+            starting = [child.name for child, wait in zip(wave, waits, strict=True) if not wait.done()]
+            progress.update(f"starting {', '.join(starting)} (each serves once it has caught up) ...")
+            done, remaining = await asyncio.wait(remaining, return_when=asyncio.FIRST_COMPLETED)
+            for wait in done:
+                wait.result()  # a StartupFailed is raised here
+            while said < len(wave) and waits[said].done():
+                _say_serving(wave[said], waits[said].result(), env, console)
+                said += 1
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
+def _say_serving(child: Child, took: float, env: dict[str, str], console: Console) -> None:
+    pid = child.process.pid if child.process else "?"
+    if child.http:
+        url = f"http://{child.address}"
+        console.print(
+            f"[green]✓[/] {child.name:<10} {url} (pid {pid}, {took:.1f} s): the HTTP/JSON API, "
+            f"its docs at {url}/docs, the live dashboard at {url}/"
+        )
+        console.print(escape(_token_line(env)), highlight=False)
+    else:
+        console.print(f"[green]✓[/] {child.name:<10} serving on {child.address} (pid {pid}, {took:.1f} s)")
 
 
 async def _stop_all(children: list[Child], grace_s: float, console: Console) -> bool:

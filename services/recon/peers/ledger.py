@@ -134,14 +134,10 @@ class LedgerPeer:
         self, day_end: DayEnd, mandates: Sequence[str]
     ) -> dict[str, Sequence[ledger_pb2.AccountBalance]]:
         """Each mandate's balances as of the day end once the ledger has booked it, however long it takes."""
-        found: dict[str, Sequence[ledger_pb2.AccountBalance]] = {}
-        for mandate in mandates:
-            reply = await self._until_answered(
-                f"waiting for the ledger to book market seq {day_end.seq}",
-                functools.partial(self._booked, day_end, mandate, self.wait_s),
-            )
-            found[mandate] = list(reply.balances)
-        return found
+        return await self._until_answered(
+            f"waiting for the ledger to book market seq {day_end.seq}",
+            functools.partial(self._all_booked, day_end, mandates, self.wait_s),
+        )
 
     async def balances_now(
         self, day_end: DayEnd, mandates: Sequence[str]
@@ -150,13 +146,23 @@ class LedgerPeer:
         check_running(self._stopping)
         if self.waiting.is_set():
             raise self.unavailable()
+        outcome = await self._all_booked(day_end, mandates, RPC_TIMEOUT_S)
+        if isinstance(outcome, NotNow):
+            raise LedgerUnavailable(
+                f"the ledger cannot answer for market seq {day_end.seq}: {outcome.reason}", outcome.code
+            )
+        return outcome
+
+    async def _all_booked(
+        self, day_end: DayEnd, mandates: Sequence[str], timeout: float
+    ) -> dict[str, Sequence[ledger_pb2.AccountBalance]] | NotNow:
+        """Every mandate's GetBalances at once (the ledger answers them side by side, so a check waits
+        for the slowest, not for the sum); NotNow when any cannot answer, and the whole is asked again."""
+        outcomes = await asyncio.gather(*(self._booked(day_end, mandate, timeout) for mandate in mandates))
         found: dict[str, Sequence[ledger_pb2.AccountBalance]] = {}
-        for mandate in mandates:
-            outcome = await self._booked(day_end, mandate, RPC_TIMEOUT_S)
+        for mandate, outcome in zip(mandates, outcomes, strict=True):
             if isinstance(outcome, NotNow):
-                raise LedgerUnavailable(
-                    f"the ledger cannot answer for market seq {day_end.seq}: {outcome.reason}", outcome.code
-                )
+                return outcome
             found[mandate] = list(outcome.balances)
         return found
 
