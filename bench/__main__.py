@@ -355,7 +355,7 @@ QUICK = {
     "recon_sizes": [10_000],
     "recon_repeat": 1,
     "suite_days": 15,
-    "latency_days": 14,
+    "latency_days": 30,
 }
 
 

@@ -173,8 +173,6 @@ class NavComparer:
         while True:
             page = await self.ledger.GetLedger(request, timeout=30)
             for journal in page.journals:
-                if journal.source_event_id.startswith("mkt-"):
-                    continue
                 effect = equity_effect(
                     (p.account, decimal_from_proto(p.base_amount.amount, "base_amount"))
                     for p in journal.postings

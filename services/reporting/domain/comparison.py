@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from services.common.market_events import MARKET_EVENT_ID_PREFIX
 from services.reporting.domain.quarantine import QuarantinedPrice
 
 AGREES = "AGREES"
@@ -16,7 +17,6 @@ LEDGER_BEHIND = "LEDGER_BEHIND"
 LEDGER_UNAVAILABLE = "LEDGER_UNAVAILABLE"
 # What makes up equity at market: everything the fund owns less everything it owes.
 NET_ASSET_ROOTS = ("Assets:", "Liabilities:")
-MARKET_EVENT_PREFIX = "mkt-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class JournalEffect:
     @property
     def from_market(self) -> bool:
         """Booked from market's stream, which reporting's book follows too."""
-        return self.source_event_id.startswith(MARKET_EVENT_PREFIX)
+        return self.source_event_id.startswith(MARKET_EVENT_ID_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
