@@ -30,6 +30,7 @@ from services.common.status import (
 )
 from services.market import codec
 from services.market.hub import EventFilter, encode_batch, kept_frames
+from services.market.log_pages import PAGE, LogPages
 from services.market.pdf import render_confirmation_pdf
 from services.market.retention import UnknownFollower
 from services.market.runtime import SOURCE, ClockState, MarketRuntime
@@ -39,7 +40,7 @@ from services.market.sim.records import AssetClass, FaultKind
 SERVICE_NAME = market_pb2.DESCRIPTOR.services_by_name["MarketService"].full_name
 DEFAULT_BATCH = 256
 MAX_BATCH = 10_000
-CATCH_UP_PAGE = 4_096
+CATCH_UP_PAGE = PAGE
 
 
 def out_of_range(from_seq: int, oldest: int) -> RequestError:
@@ -120,6 +121,7 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
         self.mandate_ids = tuple(m.mandate_id for m in runtime.sim.mandates)
         self.instrument_ids = tuple(i.instrument_id for i in runtime.sim.instruments)
         self.currencies = tuple(sorted({i.currency for i in runtime.sim.instruments}))
+        self.log_pages = LogPages(lambda first, limit: runtime.event_log.read_framed(SOURCE, first, limit))
 
     def _mandate(self, mandate_id: str, field: str = "mandate_id") -> None:
         if mandate_id and mandate_id not in self.mandate_ids:
@@ -224,6 +226,15 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
             yield encode_batch(frames, hub.head_seq, last_seq)
 
     async def _read_log(self, cursor: int, limit: int) -> FramedRun:
+        """The log's events from cursor on: the shared page that holds cursor (log_pages.py), or,
+        for a batch larger than a page, a read of this subscriber's own."""
+        try:
+            if limit <= CATCH_UP_PAGE:
+                return await self.log_pages.page_at(cursor)
+        except RetentionExceeded as error:
+            if cursor < error.oldest_seq:
+                raise out_of_range(cursor, error.oldest_seq) from error
+            # The page starts below the oldest retained seq, the cursor does not: read from the cursor.
         try:
             return await asyncio.to_thread(self.runtime.event_log.read_framed, SOURCE, cursor, limit)
         except RetentionExceeded as error:
