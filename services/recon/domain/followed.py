@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,10 +49,10 @@ from services.recon.domain.records import (
 
 MAX_BREAK_TRACEPARENTS = 50_000
 FLOW_LINEAGE_DAYS = 31  # matched cash flows are kept this long (calendar days) for late adjustments
-STATE_VERSION = 4
+STATE_VERSION = 5
 # Version 1 and 2 states were written before FX deals, 3 before replaced confirmations: they load
-# with none.
-READABLE_VERSIONS = (1, 2, 3, STATE_VERSION)
+# with none. Version 4 wrote the dates and day_end_seqs as ISO strings (_packed_dates below).
+READABLE_VERSIONS = (1, 2, 3, 4, STATE_VERSION)
 
 
 def _encode(value: Any) -> Any:
@@ -64,6 +65,47 @@ def _encode(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_encode(v) for v in value]
     return value
+
+
+def _packed_dates(days: list[dt.date], seqs: list[int] | None = None) -> dict[str, Any]:
+    """Ascending dates as the first and the gaps in days, and their seqs as the first and the steps.
+
+    These grow by one a day end and are written at every day end: over a decade, 2,520 dates and
+    seqs as ISO strings and a dict were about 86 KB of each day end's state; as small numbers, about 20
+    (tests/recon/domain/test_followed_state.py)."""
+    if not days:
+        return {"first": None, "gaps": []}
+    ordinals = [day.toordinal() for day in days]
+    packed: dict[str, Any] = {
+        "first": days[0].isoformat(),
+        "gaps": [b - a for a, b in itertools.pairwise(ordinals)],
+    }
+    if seqs is not None:
+        packed["first_seq"] = seqs[0]
+        packed["steps"] = [b - a for a, b in itertools.pairwise(seqs)]
+    return packed
+
+
+def _unpacked_dates(packed: dict[str, Any]) -> list[dt.date]:
+    if packed["first"] is None:
+        return []
+    ordinal = dt.date.fromisoformat(packed["first"]).toordinal()
+    days = [ordinal]
+    for gap in packed["gaps"]:
+        ordinal += gap
+        days.append(ordinal)
+    return [dt.date.fromordinal(day) for day in days]
+
+
+def _unpacked_seqs(packed: dict[str, Any]) -> list[int]:
+    if packed["first"] is None:
+        return []
+    seq = int(packed["first_seq"])
+    seqs = [seq]
+    for step in packed["steps"]:
+        seq += step
+        seqs.append(seq)
+    return seqs
 
 
 def _dump(obj: Any) -> dict[str, Any]:
@@ -636,12 +678,12 @@ class FollowedState:
                 "flows": [_dump(f) for f in self.flows.values()],
                 "traceparents": self.traceparents,
                 "break_traceparents": self.break_traceparents,
-                "dates": [d.isoformat() for d in self.dates],
+                "dates": _packed_dates(self.dates),
                 "last_day_end": self.last_day_end.dump() if self.last_day_end else None,
                 "outbox": [_dump(r) for r in self.outbox],
                 "last_moves": self.last_moves,
                 "fx_deals": [_dump(d) for d in self.fx_deals.values()],
-                "day_end_seqs": {day.isoformat(): seq for day, seq in self.day_end_seqs.items()},
+                "day_end_seqs": _packed_dates(list(self.day_end_seqs), list(self.day_end_seqs.values())),
                 "replaced_confirmations": {
                     replaced: [by, day.isoformat()]
                     for replaced, (by, day) in self.replaced_confirmations.items()
@@ -664,16 +706,27 @@ class FollowedState:
             flows={f.cash_flow_id: f for f in flows},
             traceparents=dict(data["traceparents"]),
             break_traceparents=dict(data["break_traceparents"]),
-            dates=[dt.date.fromisoformat(d) for d in data["dates"]],
+            dates=_dates_of(data),
             last_day_end=DayEnd.load(data["last_day_end"]) if data["last_day_end"] else None,
             outbox=[_entry_load(r) for r in data["outbox"]],
             last_moves=dict(data.get("last_moves", {})),
             fx_deals={d["deal_id"]: KeptFxDeal.load(d) for d in data.get("fx_deals", ())},
-            day_end_seqs={
-                dt.date.fromisoformat(day): int(seq) for day, seq in data.get("day_end_seqs", {}).items()
-            },
+            day_end_seqs=_day_end_seqs_of(data),
             replaced_confirmations={
                 replaced: (by, dt.date.fromisoformat(day))
                 for replaced, (by, day) in data.get("replaced_confirmations", {}).items()
             },
         )
+
+
+def _dates_of(data: dict[str, Any]) -> list[dt.date]:
+    if data["version"] < 5:
+        return [dt.date.fromisoformat(d) for d in data["dates"]]
+    return _unpacked_dates(data["dates"])
+
+
+def _day_end_seqs_of(data: dict[str, Any]) -> dict[dt.date, int]:
+    if data["version"] < 5:
+        return {dt.date.fromisoformat(day): int(seq) for day, seq in data.get("day_end_seqs", {}).items()}
+    packed = data["day_end_seqs"]
+    return dict(zip(_unpacked_dates(packed), _unpacked_seqs(packed), strict=True))

@@ -187,8 +187,44 @@ def test_the_state_survives_its_json_exactly() -> None:
 
 
 def test_a_state_of_an_unknown_version_is_refused() -> None:
-    with pytest.raises(ValueError, match="recon state version 5 is not known"):
-        FollowedState.from_json('{"version": 5}')
+    with pytest.raises(ValueError, match="recon state version 6 is not known"):
+        FollowedState.from_json('{"version": 6}')
+
+
+def _as_version_4(text: str, state: FollowedState) -> dict[str, object]:
+    """The state as version 4 wrote it: its dates and day end seqs as ISO strings."""
+    old = json.loads(text)
+    old["version"] = 4
+    old["dates"] = [day.isoformat() for day in state.dates]
+    old["day_end_seqs"] = {day.isoformat(): seq for day, seq in state.day_end_seqs.items()}
+    return old
+
+
+def test_a_decade_of_day_ends_is_kept_small_and_survives_the_json() -> None:
+    """Dates and day end seqs grow by one a day end and are written at every one: as the first and
+    the gaps, not as ISO strings. The seqs cover only the later dates when the state began before
+    version 4 (which first kept them); a version 4 state still loads to the same."""
+    state = FollowedState()
+    day, seq = dt.date(2010, 1, 4), 0
+    for n in range(2_520):
+        seq += 150 + n % 7
+        state.apply(event(seq, DayEnd(day, n + 1, 1)))
+        day += dt.timedelta(days=3 if day.weekday() == 4 else 1 + (n % 50 == 0))
+    del_before = state.dates[100]
+    state.day_end_seqs = {d: s for d, s in state.day_end_seqs.items() if d >= del_before}
+    text = state.to_json()
+    assert FollowedState.from_json(text) == state
+    packed = json.loads(text)
+    old = _as_version_4(text, state)
+
+    def size(data: dict[str, object]) -> int:
+        return len(json.dumps([data["dates"], data["day_end_seqs"]], separators=(",", ":")))
+
+    # 2,519 gaps of 1 to 4 days and 2,419 steps of 150 to 156 (a digit or three, and a comma, each),
+    # against 2,520 ISO dates and 2,420 "date":seq pairs (13 and about 20 characters each).
+    assert size(packed) < 20_000 and size(old) > 4 * size(packed)
+    assert FollowedState.from_json(json.dumps(old)) == state
+    assert FollowedState.from_json(FollowedState().to_json()) == FollowedState()
 
 
 def test_a_corrected_confirmation_records_which_one_it_replaces_and_survives_the_json() -> None:
@@ -202,7 +238,7 @@ def test_a_corrected_confirmation_records_which_one_it_replaces_and_survives_the
     state.apply(dataclasses.replace(event(30, corrected), caused_by=("mkt-1", "mkt-7")))
     assert state.replaced_confirmations == {"mkt-7": ("mkt-30", T.date())}
     assert FollowedState.from_json(state.to_json()) == state
-    old = json.loads(state.to_json())
+    old = _as_version_4(state.to_json(), state)
     old["version"] = 3
     del old["replaced_confirmations"]
     assert FollowedState.from_json(json.dumps(old)).replaced_confirmations == {}
@@ -540,7 +576,7 @@ def test_a_version_1_state_still_loads_and_the_new_fields_survive_json() -> None
     state.apply(adjustment(4, "2.00"))
     restored = FollowedState.from_json(state.to_json())
     assert restored == state and not restored.bookings["C1"].live
-    old = json.loads(state.to_json())
+    old = _as_version_4(state.to_json(), state)
     old["version"] = 1
     del old["last_moves"]
     for booking in old["bookings"]:
