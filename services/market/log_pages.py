@@ -18,7 +18,9 @@ from collections.abc import Callable
 from services.common.eventlog import FramedRun
 
 PAGE = 4_096  # events a page: ~1.2 MiB of frames at ~290 bytes an event
-KEPT_PAGES = 3
+# Two: three put market's peak over a decade's suite run at 145 MiB (bench/README.md), near the
+# 150 MiB its memory aims under.
+KEPT_PAGES = 2
 
 
 class LogPages:
