@@ -197,9 +197,7 @@ def test_opsuite_memory_requests_cover_what_bench_measured(rendered: Rendered) -
     measured["documents"] = 871 + 2 * 110
     bench = (ROOT / "bench" / "README.md").read_text()
     remeasured = "bench/README.md's figures changed: size the manifests (and this test) on the new ones"
-    assert "market 142 MiB, recon 118 MiB, ledger 110, reporting 90, documents 94, dq 92" in bench, (
-        remeasured
-    )
+    assert "market 142 MiB, recon 118 MiB, ledger 110, reporting 90, documents 94, dq 92" in bench, remeasured
     assert "edge 76" in bench and "peak 871" in bench, remeasured
     for name, rss in measured.items():
         resources = rendered.container(name)["resources"]
