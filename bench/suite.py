@@ -64,7 +64,11 @@ def _stat_fields(pid: int) -> list[str]:
 
 
 def _children(parent: int) -> list[tuple[int, str]]:
-    """(pid, service name) of each `python -m services.<name>` whose parent is `parent`."""
+    """(pid, service name) of each `python -m services.<name>` whose parent is `parent`.
+
+    A child just forked and not yet exec'd still has the supervisor's own command line (`python -m
+    services.cli up`): it is skipped, not taken for a service named "cli" that then shares the pid of
+    the service it becomes."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -76,8 +80,9 @@ def _children(parent: int) -> list[tuple[int, str]]:
         except (OSError, ValueError, IndexError):
             continue
         for i, arg in enumerate(argv[:-1]):
-            if arg == b"-m" and argv[i + 1].startswith(b"services."):
-                found.append((int(entry.name), argv[i + 1].decode().removeprefix("services.")))
+            name = argv[i + 1].decode(errors="replace").removeprefix("services.")
+            if arg == b"-m" and name in (*SERVICES, EDGE):
+                found.append((int(entry.name), name))
     return found
 
 
