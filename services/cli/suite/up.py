@@ -4,8 +4,9 @@ Before anything starts: the run is planned (a weekend start rolls to the next bu
 longer than the data is shortened, each said once), the data directory is locked, every address is
 checked free, and a previous run is either resumed (said so, and from where) or, with --fresh,
 deleted after the person has seen what goes. Then market starts, then every follower at once (each
-serves once it has caught up), then the edge (start_waves); a signal at any moment stops them all. A service that crashes later is
-restarted with backoff (supervisor.py), and a run with an end says once when it is done.
+serves once it has caught up), then the edge (start_waves); a signal at any moment stops them all.
+A service that crashes later is restarted with backoff (supervisor.py), and a run with an end says
+once when it is done.
 """
 
 from __future__ import annotations

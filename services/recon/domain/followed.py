@@ -89,23 +89,14 @@ def _packed_dates(days: list[dt.date], seqs: list[int] | None = None) -> dict[st
 def _unpacked_dates(packed: dict[str, Any]) -> list[dt.date]:
     if packed["first"] is None:
         return []
-    ordinal = dt.date.fromisoformat(packed["first"]).toordinal()
-    days = [ordinal]
-    for gap in packed["gaps"]:
-        ordinal += gap
-        days.append(ordinal)
-    return [dt.date.fromordinal(day) for day in days]
+    first = dt.date.fromisoformat(packed["first"]).toordinal()
+    return [dt.date.fromordinal(day) for day in itertools.accumulate(packed["gaps"], initial=first)]
 
 
 def _unpacked_seqs(packed: dict[str, Any]) -> list[int]:
     if packed["first"] is None:
         return []
-    seq = int(packed["first_seq"])
-    seqs = [seq]
-    for step in packed["steps"]:
-        seq += step
-        seqs.append(seq)
-    return seqs
+    return list(itertools.accumulate(packed["steps"], initial=int(packed["first_seq"])))
 
 
 def _dump(obj: Any) -> dict[str, Any]:
