@@ -20,10 +20,12 @@ from tests.support.processes import ROOT
 from tests.support.waiting import wait_until
 
 
-def _tmux(*args: str) -> subprocess.CompletedProcess[str]:
-    # A server of our own (-L), without the person's ~/.tmux.conf (-f /dev/null).
+def _tmux(server: str, *args: str) -> subprocess.CompletedProcess[str]:
+    # A server of our own (-L), without the person's ~/.tmux.conf (-f /dev/null). One server per
+    # terminal: with one shared by the test workers, a server that was exiting as its last session
+    # was killed refused another worker's new session ("server exited unexpectedly").
     return subprocess.run(
-        ["tmux", "-L", "opsuite-tests", "-f", "/dev/null", *args],
+        ["tmux", "-L", server, "-f", "/dev/null", *args],
         capture_output=True,
         text=True,
         timeout=30,
@@ -48,7 +50,7 @@ class Terminal:
         # `remain-on-exit` keeps the last screen of a command that ended, for the assertions.
         shell = f"cd {shlex.quote(str(ROOT))} && env -i {assignments} {shlex.join(command)}"
         started = _tmux(
-            "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), shell,
+            name, "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height), shell,
             ";", "set-option", "-t", name, "remain-on-exit", "on",
         )  # fmt: skip
         assert started.returncode == 0, started.stderr
@@ -56,17 +58,19 @@ class Terminal:
         try:
             yield terminal
         finally:
-            _tmux("kill-session", "-t", name)
+            _tmux(name, "kill-server")
 
     def screen(self) -> str:
-        return _tmux("capture-pane", "-p", "-J", "-t", self.name).stdout
+        return _tmux(self.name, "capture-pane", "-p", "-J", "-t", self.name).stdout
 
     def history(self) -> str:
         """Everything the pane printed, the lines scrolled off the top included (-S -)."""
-        return _tmux("capture-pane", "-p", "-J", "-S", "-", "-t", self.name).stdout
+        return _tmux(self.name, "capture-pane", "-p", "-J", "-S", "-", "-t", self.name).stdout
 
     def size(self) -> tuple[int, int]:
-        shown = _tmux("display-message", "-p", "-t", self.name, "#{pane_width} #{pane_height}").stdout.split()
+        shown = _tmux(
+            self.name, "display-message", "-p", "-t", self.name, "#{pane_width} #{pane_height}"
+        ).stdout.split()
         return int(shown[0]), int(shown[1])
 
     def wait_for(self, text: str, timeout: float = 120) -> str:
@@ -75,7 +79,9 @@ class Terminal:
 
     def type(self, *keys: str) -> None:
         """tmux send-keys: literal text, or key names such as Enter and C-c."""
-        _tmux("send-keys", "-t", self.name, *keys)
+        _tmux(self.name, "send-keys", "-t", self.name, *keys)
 
     def ended(self) -> bool:
-        return _tmux("display-message", "-p", "-t", self.name, "#{pane_dead}").stdout.strip() == "1"
+        return (
+            _tmux(self.name, "display-message", "-p", "-t", self.name, "#{pane_dead}").stdout.strip() == "1"
+        )
