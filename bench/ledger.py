@@ -240,6 +240,26 @@ def plan_year(year: Year) -> list[Planned]:
     return out
 
 
+def rules_alone(year: Year) -> dict[str, float]:
+    """The consumer path's ceiling: decoding each stream batch's events, the posting rules over
+    them and their state JSON once a commit (every DEFAULT_BATCHES_PER_COMMIT batches and the last, as
+    the consumer writes it), with nothing written. No write path, however fast, makes the consumer
+    path faster than this."""
+    from services.ledger.settings import DEFAULT_BATCHES_PER_COMMIT
+
+    book = _book(year)
+    journals = postings = 0
+    started = time.perf_counter()
+    for number, events in enumerate(year.batches, start=1):
+        for event in events:
+            for draft in book.apply(decode(event)):
+                journals += 1
+                postings += len(draft.postings)
+        if number % DEFAULT_BATCHES_PER_COMMIT == 0 or number == len(year.batches):
+            book.to_json()
+    return {"journals": journals, "postings": postings, "seconds": time.perf_counter() - started}
+
+
 def consume_year(
     store: LedgerStore, year: Year, data_dir: pathlib.Path, batches_per_commit: int | None = None
 ) -> dict[str, float]:
@@ -479,12 +499,14 @@ def bench_throughput(
     journals = sum(len(b.drafts) for b in planned)
     consumed: dict[str, list[dict[str, float]]] = {b: [] for b in backends}
     posted: dict[str, list[dict[str, float]]] = {b: [] for b in backends}
+    ruled: list[dict[str, float]] = []
     year_rows = _year_rows(planned)
     baselines: dict[str, list[dict[str, float]]] = {"copy_two_legs": [], "copy_same": [], "insert_same": []}
     with contextlib.ExitStack() as stack:
         copy_dsn = stack.enter_context(scratch_database(admin_dsn)) if "postgres" in backends else ""
         scratch = pathlib.Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="opsuite-bench-")))
         for run in range(repeats):
+            ruled.append(rules_alone(year))
             for backend in backends:
                 with backend_store(backend, admin_dsn) as (store, _, data_dir):
                     consumed[backend].append(consume_year(store, year, data_dir, batches_per_commit))
@@ -504,6 +526,7 @@ def bench_throughput(
         "stream_batches": len(year.batches),
         "journals": journals,
         "postings": sum(len(d.postings) for b in planned for d in b.drafts),
+        "rules_alone": _median_run(ruled),
     }
     if baselines["copy_same"]:
         out["copy_baseline"] = _median_run(baselines["copy_two_legs"])
@@ -522,6 +545,8 @@ def bench_throughput(
                 assert isinstance(copy, dict)
                 row[what]["journals_vs_copy"] = row[what]["journals_per_s"] / copy["journals_per_s"]
                 row[what]["postings_vs_copy"] = row[what]["postings_per_s"] / copy["postings_per_s"]
+        # The ceiling against this backend's baseline: the rules alone, nothing written.
+        row["rules_alone_vs_baseline"] = out["rules_alone"]["postings_per_s"] / base["postings_per_s"]  # type: ignore[index]
         out[backend] = row
     return out
 
@@ -1234,6 +1259,12 @@ def _throughput_section(year: Year, backends: Sequence[str], args: argparse.Name
             print(
                 f"  {label}: {base['journals_per_s']:9,.0f} journals/s {base['postings_per_s']:9,.0f} postings/s"
             )
+    alone = throughput["rules_alone"]
+    assert isinstance(alone, dict)
+    print(
+        f"  the posting rules alone (decode, rules, state JSON; nothing written): {alone['journals_per_s']:9,.0f}"
+        f" journals/s {alone['postings_per_s']:9,.0f} postings/s ({alone['seconds']:.2f} s for the year)"
+    )
     for backend in backends:
         row = throughput[backend]
         assert isinstance(row, dict)
@@ -1244,6 +1275,10 @@ def _throughput_section(year: Year, backends: Sequence[str], args: argparse.Name
                 f"  = {r['vs_baseline']:.3f} x the {backend} baseline in postings"
                 f" ({r['batches_per_commit']:.0f} stream batches a commit)"
             )
+        print(
+            f"  {backend:<8} ceiling: the posting rules alone, nothing written = {row['rules_alone_vs_baseline']:.3f}"
+            f" x the {backend} baseline in postings"
+        )
         consumer = row["consumer"]
         rules = consumer["rules_seconds"] / consumer["seconds"]
         relay = consumer["relay_seconds"] / consumer["seconds"]

@@ -109,7 +109,7 @@ class LedgerConsumer:
     # CursorStore ----------------------------------------------------------
 
     def load(self) -> int:
-        return self.store.load_cursor()[0]
+        return self.store.books_position().market_seq
 
     async def save(self, seq: int) -> None:
         """The stream batch applied up to seq is complete: commit it, now or with the next batches."""

@@ -37,6 +37,7 @@ from services.ledger.domain.records import AccountType, JournalDraft
 from services.ledger.domain.reversal import reversal_draft
 from services.ledger.domain.trial_balance import trial_balance_totals
 from services.ledger.domain.validation import Problem, base_mismatches, validate_draft, with_base_amounts
+from services.ledger.kept_answers import KeptAnswers
 from services.ledger.outbox import POSTED, REVERSED, OutboxRelay
 from services.ledger.store import (
     AlreadyReversed,
@@ -125,6 +126,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
     def __init__(self, store: LedgerStore, context: LedgerContext) -> None:
         self.store = store
         self.context = context
+        self.kept_answers = KeptAnswers()
         # The watches' wake-up: each post that wrote journals; closed when the ledger drains.
         self.watchers = Watchers(store, "ledger")
 
@@ -417,7 +419,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
         self, mandate_id: str, base: str, as_of: dt.date | None
     ) -> ledger_pb2.TrialBalance:
         # The cursor first: every journal of the events up to it is then in the trial balance read after.
-        market_seq = (await asyncio.to_thread(self.store.load_cursor))[0]
+        market_seq = (await asyncio.to_thread(self.store.books_position)).market_seq
         try:
             result = await asyncio.to_thread(self.store.trial_balance, mandate_id, as_of)
         except PeriodClosed as error:
@@ -464,7 +466,29 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             )
             await self.context.wait_for_market_seq(request.min_market_seq, budget)
         # The cursor first: every journal of the events up to it is then in the balances read after.
-        market_seq = (await asyncio.to_thread(self.store.load_cursor))[0]
+        position = await asyncio.to_thread(self.store.books_position)
+        whole = not request.accounts  # the day-end askers' request, answered alike for each of them
+        kept = self.kept_answers.get((request.mandate_id, as_of), position.books) if whole else None
+        message = (
+            ledger_pb2.GetBalancesResponse()
+            if kept is None
+            else ledger_pb2.GetBalancesResponse.FromString(kept)
+        )
+        if kept is None:
+            message.balances.extend(await self._balances(request, base, as_of))
+            if whole:
+                self.kept_answers.keep(
+                    (request.mandate_id, as_of), position.books, message.SerializeToString()
+                )
+        message.mandate_id = request.mandate_id
+        message.market_seq = position.market_seq
+        if as_of is not None:
+            message.as_of.CopyFrom(date_to_proto(as_of))
+        return message
+
+    async def _balances(
+        self, request: ledger_pb2.GetBalancesRequest, base: str, as_of: dt.date | None
+    ) -> list[ledger_pb2.AccountBalance]:
         try:
             lines = await asyncio.to_thread(
                 self.store.balances, request.mandate_id, list(request.accounts), as_of
@@ -478,14 +502,7 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             ) from error
         except PeriodClosed as error:
             raise _period_closed(error, "as_of") from error
-        message = ledger_pb2.GetBalancesResponse(
-            mandate_id=request.mandate_id,
-            balances=[codec.balance_to_proto(line, base) for line in lines],
-            market_seq=market_seq,
-        )
-        if as_of is not None:
-            message.as_of.CopyFrom(date_to_proto(as_of))
-        return message
+        return [codec.balance_to_proto(line, base) for line in lines]
 
     @rpc_errors
     async def ListAccounts(

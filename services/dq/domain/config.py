@@ -217,6 +217,10 @@ class CheckSet:
     """The checks of one file, in file order."""
 
     checks: tuple[Check, ...]
+    # select()'s answers: a pure function of its arguments, asked for every price of every day.
+    _selected: dict[tuple[Family, str, frozenset[tuple[str, str]]], Check | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def get(self, check_id: str) -> Check:
         for check in self.checks:
@@ -230,10 +234,15 @@ class CheckSet:
     def select(self, family: Family, rule: str, attributes: Mapping[str, str]) -> Check | None:
         """The check of this rule that applies to a subject with these attributes: the most
         specific match (most subject keys), the first in the file among equals; None if none."""
+        key = (family, rule, frozenset(attributes.items()))
+        try:
+            return self._selected[key]
+        except KeyError:
+            pass
         matching = [c for c in self.of_rule(family, rule) if c.matches(attributes)]
-        if not matching:
-            return None
-        return max(matching, key=lambda c: (len(c.subject), -self.checks.index(c)))
+        chosen = max(matching, key=lambda c: (len(c.subject), -self.checks.index(c))) if matching else None
+        self._selected[key] = chosen
+        return chosen
 
 
 def load_checks(path: Path | None = None) -> CheckSet:

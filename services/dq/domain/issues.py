@@ -183,6 +183,16 @@ class IssueBook:
             and held.rejected_value == result.observed
         ):
             return  # another check already rejected this very value
+        kept = self._good.get(key)
+        if kept and kept[-1][1] <= result.value_date:
+            # Results come in date order, every check of a price on its day: the day's value is the
+            # last kept (replaced), or a later day's is appended. Dates are kept unique and sorted.
+            if kept[-1][1] == result.value_date:
+                kept[-1] = (result.observed, result.value_date)
+            else:
+                kept.append((result.observed, result.value_date))
+                del kept[:-GOOD_KEPT]
+            return
         good = [(v, d) for v, d in self._good.get(key, []) if d != result.value_date]
         good.append((result.observed, result.value_date))
         good.sort(key=lambda entry: entry[1])

@@ -57,6 +57,7 @@ class PriceChecks:
 
     def __init__(self, checks: CheckSet, instruments: Iterable[Instrument]) -> None:
         self._checks = checks
+        self._selected: dict[tuple[Any, ...], Check | None] = {}
         self._instruments: dict[str, Instrument] = {}
         self.set_instruments(instruments)
         self._credit = {
@@ -248,9 +249,24 @@ class PriceChecks:
     # ------------------------------------------------------------ evidence and verdicts
 
     def _select(self, rule: str, instrument: Instrument | None, quote: PriceQuote | None) -> Check | None:
-        return self._checks.select(
-            P, rule, attributes(instrument, quote.currency if quote is not None else "")
+        currency = quote.currency if quote is not None else ""
+        # What attributes() reads, as a key: cheaper than the mapping it builds, for every price.
+        key = (
+            (rule, currency)
+            if instrument is None
+            else (
+                rule,
+                instrument.asset_class,
+                instrument.currency,
+                instrument.market,
+                instrument.instrument_id,
+            )
         )
+        try:
+            return self._selected[key]
+        except KeyError:
+            chosen = self._selected[key] = self._checks.select(P, rule, attributes(instrument, currency))
+            return chosen
 
     def _factor(self, check: Check | None) -> float:
         if check is None or not check.whole("regime_scaling") or not self._vol_annual:

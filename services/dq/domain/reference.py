@@ -8,6 +8,7 @@ every instrument has a CUSIP). missing_field: a sector and a currency are presen
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 
 from stdnum import cusip as cusip_number
@@ -78,7 +79,8 @@ def check_identifiers(
     return out
 
 
-def _identifier_problems(isin: str, cusip: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)  # every instrument's identifiers are checked again at every day end
+def _identifier_problems(isin: str, cusip: str) -> tuple[str, ...]:
     problems: list[str] = []
     if isin and not isin_number.is_valid(isin):
         problems.append(f"ISIN {isin} is invalid ({_why(isin_number.validate, isin)})")
@@ -86,7 +88,7 @@ def _identifier_problems(isin: str, cusip: str) -> list[str]:
         problems.append(f"CUSIP {cusip} is invalid ({_why(cusip_number.validate, cusip)})")
     if isin and cusip and isin[:2].upper() in _NORTH_AMERICA and isin[2:11].upper() != cusip.upper():
         problems.append(f"ISIN {isin} does not carry CUSIP {cusip}")
-    return problems
+    return tuple(problems)
 
 
 def _why(validate: Callable[[str], str], value: str) -> str:

@@ -7,6 +7,7 @@ ledger's invariants themselves (see base.py).
 """
 
 from services.ledger.store.base import (
+    BooksPosition,
     ClosedPeriod,
     CloseResult,
     LedgerFilter,
@@ -33,6 +34,7 @@ from services.ledger.store.factory import open_store
 
 __all__ = [
     "AlreadyReversed",
+    "BooksPosition",
     "CloseResult",
     "ClosedAccount",
     "ClosedPeriod",

@@ -33,6 +33,22 @@ class PostResult:
 
 
 @dataclass(frozen=True)
+class BooksPosition:
+    """Where the books stand, read in one go: the last market seq applied (the cursor) and what
+    identifies the books a balance is read from. Every journal is posted with the next ledger_seq
+    and a period close moves the horizon, so two reads with the same last_seq and closed_before
+    read the same balances; nothing else changes a mandate's lines."""
+
+    market_seq: int
+    last_seq: int
+    closed_before: dt.date | None
+
+    @property
+    def books(self) -> tuple[int, dt.date | None]:
+        return self.last_seq, self.closed_before
+
+
+@dataclass(frozen=True)
 class LedgerFilter:
     """Which journals to list; empty fields do not filter.
 
@@ -144,6 +160,10 @@ class LedgerStore(Protocol):
 
     def load_cursor(self) -> tuple[int, str | None]:
         """(last market seq applied, state blob) as stored by post(); (0, None) initially."""
+        ...
+
+    def books_position(self) -> BooksPosition:
+        """The cursor and the books' identity, without the state blob."""
         ...
 
     def get_journal(self, journal_id: str) -> Journal | None: ...

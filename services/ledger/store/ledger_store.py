@@ -26,6 +26,7 @@ from services.ledger.domain.records import Account, BalanceLine, Journal, Journa
 from services.ledger.store import batch
 from services.ledger.store.base import (
     Announce,
+    BooksPosition,
     ClosedPeriod,
     CloseResult,
     LedgerFilter,
@@ -362,6 +363,13 @@ class SqlLedgerStore:
         with self.db.snapshot() as conn:
             cursor, state = conn.execute("SELECT cursor, state FROM ledger_state WHERE id = 1").fetchone()
         return cursor, state
+
+    def books_position(self) -> BooksPosition:
+        with self.db.snapshot() as conn:
+            cursor, last_seq, closed_before = conn.execute(
+                "SELECT cursor, last_seq, closed_before FROM ledger_state WHERE id = 1"
+            ).fetchone()
+        return BooksPosition(cursor, last_seq, None if closed_before is None else self.db.day(closed_before))
 
     def _one(self, where: str, value: str) -> Journal | None:
         with self.db.snapshot() as conn:

@@ -31,6 +31,7 @@ CLOSED = "the ledger closed the period before 2020-03-02 (OPSUITE_LEDGER_KEEP_DA
 class Ledger:
     stub: ledger_pb2_grpc.LedgerServiceStub
     store: LedgerStore
+    servicer: LedgerServicer
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Ledger(ledger_pb2_grpc.LedgerServiceStub(channel), store)
+            yield Ledger(ledger_pb2_grpc.LedgerServiceStub(channel), store, servicer)
     finally:
         await server.stop(None)
         store.close()

@@ -155,6 +155,7 @@ def test_a_close_deletes_exactly_the_journals_before_the_horizon_and_changes_no_
     # A second close moves on the same way.
     again = store.close_period(LATER, keep_days=25)
     assert again is not None and (again.closed_before, again.previous) == (LATER, HORIZON)
+    assert store.books_position().closed_before == LATER  # what the kept GetBalances answers are keyed on
     assert _all(store, LedgerFilter(kept_only=True)) == [j for j in kept if j.draft.effective_date >= LATER]
     assert _books(store, _as_of_dates(LATER)) == {
         key: value for key, value in before.items() if key[1] is None or key[1] >= LATER

@@ -12,6 +12,7 @@ import pytest
 from services.ledger.domain.records import Account, JournalKind
 from services.ledger.store import (
     AlreadyReversed,
+    BooksPosition,
     ClosedAccount,
     IdempotencyConflict,
     InvalidDraft,
@@ -218,6 +219,8 @@ def test_cursor_and_state_commit_with_the_journals(store: LedgerStore) -> None:
     assert store.load_cursor() == (30, '{"lots": []}')
     store.post([], open_missing=True, state="")
     assert store.load_cursor() == (30, "")
+    # Where the books stand: the cursor, the last journal's seq (one journal posted), no close yet.
+    assert store.books_position() == BooksPosition(market_seq=30, last_seq=1, closed_before=None)
 
 
 def test_refusals_before_the_database(store: LedgerStore) -> None:
