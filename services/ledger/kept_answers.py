@@ -23,9 +23,10 @@ from collections import OrderedDict
 Books = tuple[int, dt.date | None]
 Key = tuple[str, dt.date | None]
 
-# About 100 days of five mandates, at roughly 5 KB an answer: the askers follow market at different
-# paces while catching up, and an answer is worth keeping until the slowest has read it.
-KEPT_ANSWERS = 512
+# About 200 days of five mandates, 4 MB at the 4 KB a simulated mandate's answer takes on average:
+# while catching up, the askers follow market at different paces (recon ran about 100 days ahead of
+# dq over a year at full speed), and an answer is worth keeping until the slowest has read it.
+KEPT_ANSWERS = 1024
 
 
 class KeptAnswers:
