@@ -16,7 +16,8 @@ Every figure is printed beside a baseline measured in the same run:
 - edge: each annotated RPC through the HTTP/JSON edge against the same call over gRPC, latency and
   requests per second (bench/edge.py);
 - suite: `opsuite up --speed max` for a year, every follower's catch-up against market's own time,
-  and each process's memory and CPU (bench/suite.py);
+  and each process's memory and CPU (bench/suite.py); then the followers' floor, what reading the
+  same year costs a follower that does nothing with it (bench/follower_floor.py);
 - latency: a live run, from the day end that reveals a break to the break in WatchBreaks and to
   its suspense journal (bench/latency.py).
 Results go to bench/results.json (a section run alone replaces only its own keys);
@@ -42,7 +43,7 @@ from pathlib import Path
 
 import grpc
 
-from bench import edge, latency, ledger, recon, reporting_report, suite
+from bench import edge, follower_floor, latency, ledger, recon, reporting_report, suite
 from bench.market_process import start_market
 from opsuite.market.v1 import market_pb2, market_pb2_grpc
 
@@ -331,7 +332,11 @@ def main() -> None:
     if args.only in (None, "edge"):
         results["edge"] = {**edge.main_section(args), "machine": _machine()}
     if args.only in (None, "suite"):
-        results["suite"] = {**suite.main_section(args), "machine": _machine()}
+        results["suite"] = {
+            **suite.main_section(args),
+            "floor": follower_floor.main_section(args),
+            "machine": _machine(),
+        }
     if args.only in (None, "latency"):
         results["latency"] = {**latency.main_section(args), "machine": _machine()}
     args.out.write_text(json.dumps(results, indent=2) + "\n")

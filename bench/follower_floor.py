@@ -1,7 +1,8 @@
 """The least the followers can cost: the suite's pace if their own work took no time at all.
 
-`python -m bench.follower_floor` (or `python -m bench --only floor`) runs market alone at full speed
-(seed 7, 250 business days from 2019-01-02, as `bench.suite`) and times it as `bench.suite` does,
+`python -m bench.follower_floor [--suite-days N] [--suite-start DATE]` (`make bench` runs it after
+`bench.suite`, with the same days) runs market alone at full speed (seed 7, 250 business days from
+2019-01-02 by default, as `bench.suite`) and times it as `bench.suite` does,
 from its first event to its clock's end. Then, one at a time, one bare follower process per follower
 service (ledger, dq, recon, reporting, documents) that does only what every follower must:
 
@@ -101,8 +102,10 @@ def child(name: str, address: str, head: int) -> dict[str, float]:
     }
 
 
-def _market_year(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, float]]:
-    settings = {"OPSUITE_DAYS": str(DAYS), "OPSUITE_SEED": str(SEED), "OPSUITE_START": START.isoformat()}
+def _market_year(
+    data_dir: Path, days: int, start: dt.date
+) -> tuple[subprocess.Popen[bytes], str, dict[str, float]]:
+    settings = {"OPSUITE_DAYS": str(days), "OPSUITE_SEED": str(SEED), "OPSUITE_START": start.isoformat()}
     process, address = start_market(data_dir, settings)
     first_event = done = None
     head = 0
@@ -128,9 +131,9 @@ def _market_year(data_dir: Path) -> tuple[subprocess.Popen[bytes], str, dict[str
     )
 
 
-def run() -> dict[str, object]:
+def run(days: int = DAYS, start: dt.date = START) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="opsuite-floor-") as tmp:
-        market, address, year = _market_year(Path(tmp))
+        market, address, year = _market_year(Path(tmp), days, start)
         try:
             children = {}
             for name in FOLLOWERS:
@@ -147,7 +150,8 @@ def run() -> dict[str, object]:
     budget = CORES * 2 * year["market_s"] - year["market_cpu_s"]
     return {
         **year,
-        "days": DAYS,
+        "days": days,
+        "start": start.isoformat(),
         "followers": children,
         "startup_cpu_s": startup,
         "follow_cpu_s": follow,
@@ -178,15 +182,24 @@ def report(result: dict[str, object]) -> None:
     )
 
 
+def main_section(args: argparse.Namespace) -> dict[str, object]:
+    days = getattr(args, "suite_days", DAYS)
+    start = dt.date.fromisoformat(getattr(args, "suite_start", START.isoformat()))
+    result = run(days, start)
+    report(result)
+    return result
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         print(json.dumps(child(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
         return
-    argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    ).parse_args()
-    result = run()
-    report(result)
+    )
+    parser.add_argument("--suite-days", type=int, default=DAYS, help=f"business days ({DAYS})")
+    parser.add_argument("--suite-start", default=START.isoformat(), help=f"first day ({START})")
+    main_section(parser.parse_args())
 
 
 if __name__ == "__main__":

@@ -52,3 +52,14 @@ def test_make_bench_quick_makes_a_section_small(tmp_path: Path) -> None:
     assert "10,000 positions/side" in out and "100,000 positions/side" not in out
     recon = json.loads((tmp_path / "results.json").read_text())["recon"]
     assert recon["repeat"] == 1
+
+
+@pytest.mark.slow
+def test_the_followers_floor_reads_every_followers_events() -> None:
+    """bench.follower_floor: market alone for a week, then a bare follower of each service reading its
+    subscription to market's last event (each child waits for it, or the bench fails)."""
+    out = _bench("bench.follower_floor", "--suite-days", "5")
+    for name in ("ledger", "dq", "recon", "reporting", "documents"):
+        line = next(line for line in out.splitlines() if line.strip().startswith(name))
+        assert "reading and decoding its" in line
+    assert "x the budget reading alone" in out
