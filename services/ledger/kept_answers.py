@@ -2,7 +2,7 @@
 
 recon, dq and reporting each ask for every mandate's whole balances at every day end (GetBalances
 without accounts): three reads and encodings of the same lines, about 1.4 ms each for a mandate of
-fifty lines, most of the ledger's CPU in a suite at full speed. An answer is kept, encoded, under the
+fifty lines, about a quarter of the ledger's samples in a suite at full speed (py-spy). An answer is kept, encoded, under the
 books it was read from (BooksPosition.books: the last ledger_seq and the closed horizon, which every
 journal posted and every period close move), and is served again only to a request for the same
 mandate and as-of date while the books are still those.

@@ -84,6 +84,7 @@ class PriceChecks:
     def set_instruments(self, instruments: Iterable[Instrument]) -> None:
         """Reference data: instruments added or changed (their peers follow their attributes)."""
         self._instruments.update({i.instrument_id: i for i in instruments})
+        self._selected.clear()  # an instrument's attributes choose its checks
 
     # ------------------------------------------------------------ events
 
@@ -249,19 +250,10 @@ class PriceChecks:
     # ------------------------------------------------------------ evidence and verdicts
 
     def _select(self, rule: str, instrument: Instrument | None, quote: PriceQuote | None) -> Check | None:
+        # Asked for every price: each answer is kept per instrument (set_instruments forgets them
+        # when the instruments change), without building the subject's attributes again.
         currency = quote.currency if quote is not None else ""
-        # What attributes() reads, as a key: cheaper than the mapping it builds, for every price.
-        key = (
-            (rule, currency)
-            if instrument is None
-            else (
-                rule,
-                instrument.asset_class,
-                instrument.currency,
-                instrument.market,
-                instrument.instrument_id,
-            )
-        )
+        key = (rule, instrument.instrument_id) if instrument is not None else (rule, None, currency)
         try:
             return self._selected[key]
         except KeyError:

@@ -3,6 +3,7 @@ its curve yield implies (dq's restatement of market's bond pricing must agree wi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -137,3 +138,28 @@ def test_non_positive_and_off_tick_prices() -> None:
     assert not divergence.success
     assert "primary looks wrong: its price failed its own checks" in divergence.message
     assert only(results, "price.vendor_divergence.equity", "US-A", "vendor_b").success
+
+
+def test_an_instrument_that_changes_market_is_checked_by_its_new_markets_check() -> None:
+    """PriceChecks keeps the check it chose per instrument and rule; new reference data (here the
+    instrument moving from the US to the JP market) chooses again."""
+    by_market = "\n".join(
+        f"""
+[[check]]
+id = "price.off_tick.{market.lower()}"
+family = "price"
+rule = "off_tick"
+severity = "warning"
+description = "off tick, {market}"
+
+subject = {{ market = "{market}" }}
+"""
+        for market in ("US", "JP")
+    )
+    listed = equity("US-A")
+    days = PriceDays([listed], parse_checks(by_market, "test.toml"))
+    assert only(days.run({"US-A": "100.00"}), "price.off_tick.us", "US-A", "primary").success
+    days.prices.set_instruments([dataclasses.replace(listed, market="JP")])
+    moved = days.run({"US-A": "100.00"})
+    assert only(moved, "price.off_tick.jp", "US-A", "primary").success
+    assert not [r for r in moved if r.check_id == "price.off_tick.us"]
