@@ -13,12 +13,20 @@ up or reads the balances. An answer kept under books B was read in a snapshot ta
 seen, so it holds at least every journal of B, and a request that saw B after its cursor holds no
 more than B's journals for the cursor it reports. Requests naming accounts are not kept: an account
 opened without a journal changes their answer (a zero line instead of NOT_FOUND) but not the books.
+
+In live mode the three ask at the same moment: each waits for the ledger to book the day end
+(min_market_seq) and all are woken by the same commit, before any answer is kept. So a read in
+progress is shared too (`answer`): the askers of the same books and key wait for the one read
+instead of each reading, encoding and answering after the others (fifteen reads a day end where
+five do; recon, whose check is what the live latency aim times, waited behind dq's and reporting's).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 Books = tuple[int, dt.date | None]
 Key = tuple[str, dt.date | None]
@@ -35,7 +43,33 @@ class KeptAnswers:
     def __init__(self, size: int = KEPT_ANSWERS) -> None:
         self._size = size
         self._answers: OrderedDict[Key, tuple[Books, bytes]] = OrderedDict()
+        self._reading: dict[tuple[Key, Books], asyncio.Task[bytes]] = {}
         self.hits = self.misses = 0
+        self.shared = 0  # asks answered by another ask's read in progress (counted in hits too)
+
+    async def answer(self, key: Key, books: Books, read: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The kept answer, the answer of a read of the same books in progress, or read()'s (kept).
+        The read runs as a task of its own, so an asker that cancels (its call's deadline, a client
+        gone) neither cancels it for the others nor leaves them without an answer; an error it raises
+        reaches every asker waiting for it."""
+        kept = self.get(key, books)
+        if kept is not None:
+            return kept
+        reading = self._reading.get((key, books))
+        if reading is None:
+            reading = asyncio.ensure_future(read())
+            self._reading[(key, books)] = reading
+            reading.add_done_callback(lambda done: self._read(key, books, done))
+        else:
+            self.misses -= 1  # get() counted it: it is answered without a read of its own
+            self.hits += 1
+            self.shared += 1
+        return await asyncio.shield(reading)
+
+    def _read(self, key: Key, books: Books, done: asyncio.Task[bytes]) -> None:
+        del self._reading[(key, books)]
+        if not done.cancelled() and done.exception() is None:
+            self.keep(key, books, done.result())
 
     def get(self, key: Key, books: Books) -> bytes | None:
         kept = self._answers.get(key)
