@@ -78,10 +78,11 @@ def kept_frames(run: FramedRun, begin: int, end: int, event_filter: EventFilter)
 class EventHub:
     """Bounded in-memory tail of the stream with a notification on every new head.
 
-    Holds the newest published runs (a day each), in order and gap-free: at most `capacity` events
-    and `max_bytes` of frames, except that the newest run is always held whatever its size. Runs are
-    days, so the list is short (a few hundred at most) and dropping the oldest as each new one
-    arrives costs nothing worth amortising.
+    Holds the newest published runs (a day each; at a live speed a day's trading, then its close), in
+    order and gap-free: at most `capacity` events and `max_bytes` of frames, except that the newest
+    run is always held whatever its size. Runs are days or halves of days, so the list is short (a
+    few hundred at most) and dropping the oldest as each new one arrives costs nothing worth
+    amortising.
     """
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, max_bytes: int = DEFAULT_MAX_BYTES) -> None:

@@ -5,6 +5,14 @@ gives it a clock, stores every event in the combined event log (source
 "market"), attaches the trace context of the span that produced it, and
 feeds the in-memory tail that StreamEvents serves from.
 
+At a live speed a business day's slot (1/speed seconds) stands for its hours from the opening
+(08:00, the day's first events) to the close (clock.day_end, 23:59): the day is simulated and
+logged whole at the opening, its events up to the custodian's statements go out then, and its close
+two thirds of a slot later, when a clock on the wall would strike 23:59 (`close_delay`). So the
+followers book the day's trading while the simulated day goes on, and the close, which starts every
+follower's day-end work (recon's check, the ledger's marks), finds the cores the trading has left;
+a third of a slot passes before the next day opens. At full speed a day goes out at once.
+
 A restart with the same data directory resumes the same run: the simulation
 is replayed silently up to the log's head (it is deterministic, so the
 replay reproduces the logged events), together with any faults injected on
@@ -39,7 +47,7 @@ from services.market.retention import Retention, RetentionPolicy
 from services.market.run_identity import RUN_META_KEY, RunIdentity, parse_record
 from services.market.run_plan import plan_for_history
 from services.market.sim.days import Extension
-from services.market.sim.engine import SimConfig, Simulation
+from services.market.sim.engine import PHASE_TIME, SimConfig, Simulation
 from services.market.sim.macro import MacroHistory
 from services.market.sim.records import (
     BookSnapshot,
@@ -68,6 +76,13 @@ MAX_TRACE_ROOTS = 10_000
 # (malloc.release_free_memory, about a millisecond): a month's garbage, and once, the replay of the
 # whole history that builds the synthetic extension when the real days run out.
 RELEASE_MEMORY_EVERY_DAYS = 21
+# A live day's slot runs from the opening (the day's first events) to the close (clock.day_end), so
+# the close goes out this part of a slot after the opening: (23:59 - 08:00) / 24 h, about two thirds.
+OPENING = min(PHASE_TIME.values())
+CLOSE = PHASE_TIME["clock.day_end"]
+CLOSE_AFTER_SLOT = (
+    dt.datetime.combine(dt.date.min, CLOSE) - dt.datetime.combine(dt.date.min, OPENING)
+) / dt.timedelta(hours=24)
 
 
 class RunMismatch(RuntimeError):
@@ -297,10 +312,29 @@ class MarketRuntime:
             # day end can ask for them at once. Checkpoints change only here, on the event loop,
             # where GetSnapshot reads them.
             self._remember(snapshot)
-            await self.hub.publish(block)
+            if self.clock.days_per_second and len(block) > 1:
+                # The day end is the day's last event (engine.py); until the close its seq is in
+                # the log but beyond the hub's head, which is all a subscriber can read up to.
+                await self.hub.publish(block.cut(block.first_seq, len(block) - 1))
+                await self._until(next_at + self.close_delay)
+                await self.hub.publish(block.cut(block.last_seq, 1))
+            else:
+                await self.hub.publish(block)
             self.published = day
         if self.sim.finished and not self._stopping.is_set():
             log.info("the simulation reached its end", extra={"head_seq": self.hub.head_seq})
+
+    @property
+    def close_delay(self) -> float:
+        """Seconds from a live day's opening (its events going out) to its close (CLOSE_AFTER_SLOT)."""
+        return CLOSE_AFTER_SLOT / self.clock.days_per_second if self.clock.days_per_second else 0.0
+
+    async def _until(self, at: float) -> None:
+        """Wait until the event loop's clock reads `at`, or until stop() (which closes the day at once)."""
+        delay = at - asyncio.get_running_loop().time()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
 
     def _produce_day(self) -> tuple[list[NewRecord], PublishedDay, BookSnapshot] | None:
         with self._sim_lock:

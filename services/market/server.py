@@ -217,7 +217,8 @@ class MarketServicer(market_pb2_grpc.MarketServiceServicer):
                 if not len(page):
                     raise RuntimeError(f"seq {cursor} is neither in memory nor in the event log")
             begin = cursor - page.first_seq
-            end = min(begin + limit, len(page))
+            # A page read from the log may hold a live day's close before it goes out (runtime.py).
+            end = min(begin + limit, len(page), hub.head_seq - page.first_seq + 1)
             last_seq = page.first_seq + end - 1
             cursor = last_seq + 1
             frames = kept_frames(page, begin, end, event_filter)
