@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import pathlib
+import threading
 from collections.abc import AsyncIterator
 
 import grpc
@@ -14,7 +15,7 @@ import pytest
 from opsuite.recon.v1 import recon_pb2 as pb
 from services.recon import server
 from services.recon.domain.breaks import break_id_for
-from services.recon.store import BreakFilter, ReconStore, open_store
+from services.recon.store import BreakChange, BreakFilter, ReconStore, open_store
 from tests.recon.service.conftest import Served, refused, serving
 from tests.recon.store.scenario import DAYS, HORIZON, OLD_ID, diff, run_days
 
@@ -100,10 +101,25 @@ async def test_a_watcher_behind_a_prune_is_refused_not_skipped_ahead(
     pruned: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(server, "WATCH_BATCH", 2)  # a watcher reading two changes at a time
+    # The watch's second read of the feed waits until the prune is done: otherwise, on a quick
+    # server, the watch may have read (and sent) every change before the prune starts.
+    read_feed = pruned.store.change_feed
+    reads = 0
+    prune_done = threading.Event()
+
+    def feed_after_the_prune(after_change_seq: int, limit: int) -> list[BreakChange]:
+        nonlocal reads
+        reads += 1
+        if reads > 1:
+            assert prune_done.wait(WAIT_S), "the test never pruned"
+        return read_feed(after_change_seq, limit)
+
+    monkeypatch.setattr(pruned.store, "change_feed", feed_after_the_prune)
     oldest = pruned.store.retention().oldest_change_seq
     call = pruned.stub.WatchBreaks(pb.WatchBreaksRequest(after_change_seq=oldest - 1))
     seen = [(await asyncio.wait_for(call.read(), WAIT_S)).change_seq]
     later = await asyncio.to_thread(pruned.store.prune, DAYS[27])
+    prune_done.set()
     assert later.retention.oldest_change_seq > seen[-1] + 10
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         while True:
