@@ -97,7 +97,15 @@ class _SeriesFailed(Exception):
 def _fetch_all(api_key: str, root_url: str | None, start: dt.date) -> SeriesSet:
     from fredapi import Fred  # the market extra; imported only on the live path
 
-    fred = Fred(api_key=api_key)
+    class DatesByStrptime(Fred):  # type: ignore[misc]  # fredapi has no type hints
+        """fredapi parses each observation's date with pandas.to_datetime, one call per date: most
+        of a live start's CPU (about 8,000 dates per daily series since 1999). strptime gives the
+        same datetime (fredapi's own format) about ten times faster."""
+
+        def _parse(self, date_str: str, format: str = "%Y-%m-%d") -> dt.datetime:
+            return dt.datetime.strptime(date_str, format)
+
+    fred = DatesByStrptime(api_key=api_key)
     if root_url:
         fred.root_url = root_url.rstrip("/")
     observations: dict[str, Mapping[dt.date, float | None]] = {}
