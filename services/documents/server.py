@@ -54,6 +54,7 @@ class DocumentsContext:
     concluder: Concluder | None = None
     library: PolicyLibrary | None = None
     library_off_reason: str = "the SOP assistant is still loading its model"
+    library_failed: bool = False  # the model could not be loaded: no point asking again
     sim_time: Callable[[], dt.datetime | None] = lambda: None
     deliver: Callable[[], Awaitable[Mapping[str, str]]] | None = None
     # OPSUITE_DOCUMENTS_MAX_POLICY_BYTES: a larger policy is refused before it is read.
@@ -155,6 +156,12 @@ class DocumentsServicer(documents_pb2_grpc.DocumentsServiceServicer):
 
     def _library(self) -> PolicyLibrary:
         library = self.context.library
+        if library is None and self.context.library_failed:
+            raise RequestError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                self.context.library_off_reason,
+                reason="MODEL_NOT_LOADED",
+            )
         if library is None:
             raise RequestError(
                 grpc.StatusCode.UNAVAILABLE, self.context.library_off_reason, reason="ASSISTANT_UNAVAILABLE"
