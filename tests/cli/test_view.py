@@ -948,6 +948,7 @@ def test_opsuite_up_shows_a_restarted_service_at_80_by_24(tmp_path: Path, termin
     env = {
         **clean_environment(),
         "OPSUITE_SHUTDOWN_GRACE_S": "5",
+        "OPSUITE_DOCUMENTS_USE_MODEL": "false",  # the view of a restart needs no SOP assistant
         **{f"OPSUITE_{name.upper()}_ADDR": "127.0.0.1:0" for name in (*SERVICES, "edge")},
     }
     terminal = Terminal(
