@@ -26,9 +26,12 @@ up: $(STAMP)
 # Two pytest-xdist workers, each test file a unit of work taken in collection order (the chaos suite,
 # the longest, first); each worker that reaches a test of the shared finished suite starts its own.
 # `make test WORKERS=0` runs in one process (for -s or --pdb).
+# With PYTHONDONTWRITEBYTECODE set (some images set it) nothing is compiled once: each worker would
+# rewrite and compile every test module again (26 s of CPU to collect instead of 9) and each of the
+# hundreds of service and `opsuite` processes the tests start would compile the project's modules.
 WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS)
 
 protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
