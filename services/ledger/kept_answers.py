@@ -3,9 +3,11 @@
 recon, dq and reporting each ask for every mandate's whole balances at every day end (GetBalances
 without accounts): three reads and encodings of the same lines, about 1.4 ms each for a mandate of
 fifty lines, about a quarter of the ledger's samples in a suite at full speed (py-spy). An answer is kept, encoded, under the
-books it was read from (BooksPosition.books: the last ledger_seq and the closed horizon, which every
-journal posted and every period close move), and is served again only to a request for the same
-mandate and as-of date while the books are still those.
+books it was read from (BooksPosition.books of the mandate: the last ledger_seq of its journals and
+the closed horizon, which each of its journals and every period close move), and is served again
+only to a request for the same mandate and as-of date while the books are still those. A journal of
+another mandate (recon's suspense posting, a person's fee) leaves the answer standing: a mandate's
+balance rows move with its own journals only.
 
 Why that is enough, given GetBalances' promise that the balances hold every journal of the events up
 to the market_seq it returns: the server reads the position (cursor and books) first, then looks

@@ -466,7 +466,10 @@ class LedgerServicer(ledger_pb2_grpc.LedgerServiceServicer):
             )
             await self.context.wait_for_market_seq(request.min_market_seq, budget)
         # The cursor first: every journal of the events up to it is then in the balances read after.
-        position = await asyncio.to_thread(self.store.books_position)
+        # A whole mandate's answer is kept under that mandate's books (kept_answers.py).
+        position = await asyncio.to_thread(
+            self.store.books_position, "" if request.accounts else request.mandate_id
+        )
         if request.accounts:
             message = ledger_pb2.GetBalancesResponse(balances=await self._balances(request, base, as_of))
         else:  # the day-end askers' request, answered alike for each of them (kept_answers.py)

@@ -162,8 +162,9 @@ class LedgerStore(Protocol):
         """(last market seq applied, state blob) as stored by post(); (0, None) initially."""
         ...
 
-    def books_position(self) -> BooksPosition:
-        """The cursor and the books' identity, without the state blob."""
+    def books_position(self, mandate_id: str = "") -> BooksPosition:
+        """The cursor and the books' identity, without the state blob. With a mandate, last_seq is
+        its last journal's: its balances move with its own journals only (each posts to one mandate)."""
         ...
 
     def get_journal(self, journal_id: str) -> Journal | None: ...

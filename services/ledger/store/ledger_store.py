@@ -364,11 +364,15 @@ class SqlLedgerStore:
             cursor, state = conn.execute("SELECT cursor, state FROM ledger_state WHERE id = 1").fetchone()
         return cursor, state
 
-    def books_position(self) -> BooksPosition:
+    def books_position(self, mandate_id: str = "") -> BooksPosition:
         with self.db.snapshot() as conn:
             cursor, last_seq, closed_before = conn.execute(
                 "SELECT cursor, last_seq, closed_before FROM ledger_state WHERE id = 1"
             ).fetchone()
+            if mandate_id:  # journals_by_mandate answers it from the index
+                (last_seq,) = conn.execute(
+                    "SELECT coalesce(max(ledger_seq), 0) FROM journals WHERE mandate_id = ?", (mandate_id,)
+                ).fetchone()
         return BooksPosition(cursor, last_seq, None if closed_before is None else self.db.day(closed_before))
 
     def _one(self, where: str, value: str) -> Journal | None:

@@ -40,7 +40,7 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     servicer = LedgerServicer(
         store,
         LedgerContext(
-            base_currencies={"BAL-USD": "USD"},
+            base_currencies={"BAL-USD": "USD", "FI-USD": "USD"},
             rates=lambda mandate, base: lambda currency: Decimal(1),
             today=lambda: TODAY,
         ),

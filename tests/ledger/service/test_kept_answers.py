@@ -50,6 +50,23 @@ async def test_a_second_ask_of_the_same_books_is_the_kept_answer_and_a_posting_i
     assert (kept.misses, kept.hits) == (3, 1)
 
 
+async def test_a_journal_of_another_mandate_leaves_the_kept_answer_standing(ledger: Ledger) -> None:
+    await ledger.stub.PostJournal(_subscription("w0", FIRST))
+    kept = ledger.servicer.kept_answers
+    first = await ledger.stub.GetBalances(_whole(FIRST))
+    other = _subscription("fi", FIRST, "70.00")
+    other.mandate_id = "FI-USD"
+    await ledger.stub.PostJournal(other)
+    assert await ledger.stub.GetBalances(_whole(FIRST)) == first
+    assert (kept.misses, kept.hits) == (1, 1)  # kept: BAL-USD's books did not move
+    # FI-USD's own answer has its journal; BAL-USD's next journal is seen at once.
+    fi = await ledger.stub.GetBalances(pb.GetBalancesRequest(mandate_id="FI-USD", as_of=date_to_proto(FIRST)))
+    assert _cash(fi) == "70.00"
+    await ledger.stub.PostJournal(_subscription("w0-late", FIRST, "1.00"))
+    assert _cash(await ledger.stub.GetBalances(_whole(FIRST))) == "101.00"
+    assert (kept.misses, kept.hits) == (3, 1)
+
+
 async def test_a_period_closed_after_an_answer_was_kept_refuses_the_ask(ledger: Ledger) -> None:
     for week in range(6):
         await ledger.stub.PostJournal(_subscription(f"w{week}", FIRST + dt.timedelta(weeks=week)))
