@@ -18,6 +18,9 @@ from tests.support.finished_suite import finished_suite
 
 __all__ = ["finished_suite"]
 
+# `make test`'s workers: a file at a time, the tests of each shared world on one worker.
+pytest_plugins = ["tests.support.xdist_scheduling"]
+
 # pytest-xdist's workers (`make test`) start with LINES=24 and COLUMNS=80 in their environment, which
 # every program a test starts would take for its terminal's size, a tmux pane's of 80x40 included.
 if os.environ.get("PYTEST_XDIST_WORKER"):
