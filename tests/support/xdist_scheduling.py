@@ -13,7 +13,10 @@ shared world) to a file in a folder the controller names in its workerinput; the
 scheduler reads it when it deals out the work, after every worker has collected, and keeps a shared
 world's tests together as one unit of work and every other test with its file, as `--dist loadfile`
 does (module fixtures still start once). xdist's own `--dist loadgroup` marks groups by renaming node
-ids, which pytest 9 no longer lets it do (xdist 3.8 sets an attribute pytest no longer reads).
+ids, which pytest 9 no longer lets it do: xdist 3.8 sets an attribute pytest no longer reads, and the
+marks are silently ignored (pytest-dev/pytest-xdist#1386, "`--dist=loadgroup` silently stops grouping
+on pytest main: the nodeid mutation no longer takes effect"; a maintainer there: "we need to transfer
+the groups separately", as this does).
 """
 
 from __future__ import annotations
